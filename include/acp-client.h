@@ -1,0 +1,62 @@
+/*
+ * The ACP client: one agent connection on the event loop. Spawns the agent
+ * (spawn.h), speaks JSON-RPC (jsonrpc.h), sends initialize (capabilities as
+ * the reference advertises them), authenticate, session/new, session/prompt
+ * and session/cancel, answers the agent's requests (permissions, fs,
+ * terminals), and reports every message to the renderer's tap. Used by
+ * exec now and by the queue owner later: no TTY or one-shot assumptions
+ * beyond what its options say.
+ */
+#ifndef ACPX_ACP_CLIENT_H
+#define ACPX_ACP_CLIENT_H
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acpx.h"
+#include "cli.h"
+#include "error.h"
+
+struct acp_client;
+
+struct acp_client_events {
+	/* Every JSON-RPC message in wire order (borrowed). */
+	void	(*message)(struct acp_client *, const json_t *msg, void *arg);
+	/* A verbose diagnostic line ("[acpx] ..."), only when verbose. */
+	void	(*log)(struct acp_client *, const char *line, void *arg);
+};
+
+/* Permission statistics of the current turn (exit code 5 rule). */
+struct acp_perm_stats {
+	int	requested;
+	int	approved;
+	int	denied;
+	int	cancelled;
+	int	prompt_unavailable;	/* --non-interactive-permissions fail hit */
+};
+
+/* Completion of an asynchronous step: err NULL on success (borrowed). */
+typedef void	(*acp_done_cb)(struct acp_client *, const json_t *result,
+		    struct acpx_error *err, void *arg);
+
+struct acp_client *acp_client_create(struct ev_loop *, const struct invocation *,
+		    const struct acp_client_events *, void *arg);
+void		 acp_client_free(struct acp_client *);
+
+/* Spawn the agent and initialize (+authenticate). */
+void		 acp_client_start(struct acp_client *, acp_done_cb, void *arg);
+/* session/new in the invocation's cwd. result has sessionId. */
+void		 acp_client_session_new(struct acp_client *, acp_done_cb, void *arg);
+/* session/prompt with content blocks (borrowed). result has stopReason. */
+void		 acp_client_prompt(struct acp_client *, const json_t *blocks,
+		    acp_done_cb, void *arg);
+/* session/cancel notification for the active session. */
+void		 acp_client_cancel(struct acp_client *);
+/* Close the agent (stdin EOF, TERM, KILL); cb when the process is gone. */
+void		 acp_client_close(struct acp_client *, acp_done_cb, void *arg);
+
+const struct acp_perm_stats *acp_client_perm_stats(const struct acp_client *);
+const json_t	*acp_client_agent_caps(const struct acp_client *);
+const char	*acp_client_session_id(const struct acp_client *);
+
+#endif

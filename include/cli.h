@@ -1,0 +1,86 @@
+/*
+ * The command line: global options, agent-token detection, verbs and their
+ * options (spec acpx-cli.md §1-3), merged with the config files into one
+ * read-only struct invocation that a command's run function receives.
+ * cli.c owns parsing, help and Commander-compatible usage errors.
+ */
+#ifndef ACPX_CLI_H
+#define ACPX_CLI_H
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "error.h"
+
+struct config;
+struct output;
+
+/* A resolved agent: what to spawn and how it is named. */
+struct agent_spec {
+	char		*name;		/* for messages: positional, else defaultAgent, else codex */
+	char		*command;	/* identity string (session scope, display) */
+	char		**argv;		/* NULL-terminated spawn argv, argv[0] looked up in PATH */
+};
+
+/* Everything a command needs, resolved from argv and config. Read-only. */
+struct invocation {
+	/* Effective settings: CLI flag > project config > global config > default. */
+	enum acpx_format	 format;
+	int			 json_strict;
+	int			 verbose;
+	int			 suppress_reads;
+	int			 no_fs;
+	int			 no_terminal;
+	enum acpx_perm_mode	 perm_mode;
+	enum acpx_nonint	 nonint;
+	enum acpx_auth_policy	 auth_policy;
+	json_t			*permission_policy;	/* parsed policy object, or NULL */
+	char			*cwd;			/* absolute */
+	struct agent_spec	 agent;
+	int			 agent_override;	/* --agent was given */
+	long long		 timeout_ms;		/* -1: none */
+	long long		 ttl_ms;		/* queue owner idle TTL; 0 = never */
+	char			*model;			/* --model or NULL */
+	json_t			*allowed_tools;		/* array of strings, or NULL */
+	int			 max_turns;		/* 0: not given */
+	char			*system_prompt;
+	char			*append_system_prompt;
+	int			 prompt_retries;
+	json_t			*mcp_servers;		/* normalised array, never NULL */
+	int			 disable_exec;		/* config disableExec */
+	int			 queue_max_depth;	/* config queueMaxDepth (16) */
+	const struct config	*config;
+
+	/* The verb and its own arguments. */
+	const char		*verb;		/* "prompt", "exec", "sessions", "config", ... */
+	const char		*subverb;	/* sessions/config subcommand, else NULL */
+	char			**words;	/* positional args after the verb (NULL-terminated) */
+	int			 nwords;
+	char			*file;		/* -f/--file (or NULL) */
+	char			*session;	/* -s/--session or --name (or NULL) */
+	int			 no_wait;
+	char			**config_options;	/* exec --config-option "k=v" (NULL-terminated) */
+	int			 nconfig_options;
+	json_t			*verb_opts;	/* other verb options by long name: {"limit":"20","local":true} */
+};
+
+/* A command's entry point: show errors through output_error(); return the exit status. */
+typedef int	(*cmd_run_fn)(const struct invocation *, struct output *);
+
+/* exec: one-shot prompt without a saved session (cmd-exec.c). */
+int		 cmd_exec_run(const struct invocation *, struct output *);
+
+/*
+ * Parse argv and load config; on success *inv is filled and the caller
+ * runs the command. Returns -1 with *err set (already classified, with the
+ * format to render it in *err_format), or a non-negative exit status when
+ * the command line was fully handled (help, version): then nothing to run.
+ */
+int		 cli_parse(int argc, char **argv, struct invocation *inv,
+		    cmd_run_fn *run, enum acpx_format *err_format,
+		    struct acpx_error **err);
+
+/* Free what cli_parse() put into inv. */
+void		 cli_invocation_free(struct invocation *);
+
+#endif

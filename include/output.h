@@ -1,0 +1,78 @@
+/*
+ * Renderers: the only code that writes to stdout, and the only code that
+ * shows errors. A prompt turn is rendered from the ACP JSON-RPC messages of
+ * the turn in wire order, both directions (spec acpx-cli.md §4.2-4.4);
+ * non-prompt commands print their result through output_result().
+ * output.c selects the renderer; output-text.c, output-json.c and
+ * output-quiet.c implement it.
+ */
+#ifndef ACPX_OUTPUT_H
+#define ACPX_OUTPUT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "error.h"
+
+struct output_opts {
+	enum acpx_format format;
+	int		 json_strict;	/* suppress banners/warnings; errors only as JSON */
+	int		 suppress_reads;	/* --suppress-reads */
+	int		 color;		/* ANSI colours (text): stdout is a TTY */
+	const char	*agent_name;	/* for hints: "acpx <agent> sessions new" */
+	FILE		*out;		/* stdout unless a test says otherwise */
+	FILE		*err;		/* stderr unless a test says otherwise */
+};
+
+struct output;
+
+/* Create a renderer. opts is copied (strings borrowed for its life). */
+struct output	*output_create(const struct output_opts *);
+void		 output_free(struct output *);
+
+/*
+ * One ACP JSON-RPC message of the turn, either direction, in wire order
+ * (outbound requests, responses acpx sends, agent notifications/requests/
+ * responses). Borrowed. json: printed as one compact line (JSON.stringify
+ * bytes, suppress-reads applied); text: formatted; quiet: collects the
+ * answer and prints it at the first stopReason result.
+ */
+void		 output_acp_message(struct output *, const json_t *msg);
+
+/*
+ * An acpx-side error that happens during a turn and belongs in the stream
+ * (queue path: "[error] CODE: msg" + hints in text, the JSON error line in
+ * json, "[acpx] error: ..." on stderr in quiet). Marks err EMITTED.
+ */
+void		 output_turn_error(struct output *, struct acpx_error *err);
+
+/* End of the turn: flush pending thinking/answer, final newline. */
+void		 output_turn_end(struct output *);
+
+/*
+ * A top-level error (spec §5.3): text → stderr message + hints; quiet →
+ * stderr "[acpx] error: CODE[ DETAIL] msg"; json → stdout error line.
+ * Nothing if err is EMITTED. With json_strict nothing goes to stderr.
+ */
+void		 output_error(struct output *, const struct acpx_error *err);
+
+/* Result of a non-prompt command: json → one compact line of v. */
+void		 output_result_json(struct output *, const json_t *v);
+
+/* Result line(s) for text/quiet (printed verbatim plus '\n'). */
+void		 output_result_text(struct output *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* "[acpx] ..." notice on stderr (banners, warnings); not with json_strict. */
+void		 output_notice(struct output *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* The format this renderer was made for. */
+enum acpx_format output_format(const struct output *);
+
+/* Set when stdout reported EPIPE: the caller should exit 0 quietly. */
+int		 output_broken_pipe(const struct output *);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * Child processes: an agent (or later a terminal command) started with
+ * fork/exec and no shell, stdio on pipes, in its own process group so the
+ * whole tree can be signalled, reaped with ev_child. Owns the kill sequence
+ * (stdin EOF, grace, SIGTERM to the group, grace, SIGKILL) and keeps the
+ * tail of the child's stderr for startup-failure messages.
+ */
+#ifndef ACPX_SPAWN_H
+#define ACPX_SPAWN_H
+
+#include <sys/types.h>
+
+#include <ev.h>
+
+struct child;
+
+struct child_opts {
+	char *const	*argv;		/* argv[0] looked up in PATH */
+	char *const	*envp;		/* NULL = inherit environ */
+	const char	*cwd;		/* NULL = inherit */
+	int		 stderr_mode;
+#define CHILD_STDERR_KEEP	0	/* capture; keep the last 8192 bytes */
+#define CHILD_STDERR_PASS	1	/* capture, keep, and copy to our stderr */
+	int		 new_pgrp;	/* setpgid(0,0) in the child */
+};
+
+/* Called once when the child has been reaped (status as from waitpid). */
+typedef void	(*child_exit_cb)(struct child *, int status, void *arg);
+
+/*
+ * Start a child. On failure returns NULL and sets *cause; *err_no is the
+ * exec/chdir errno (ENOENT for a missing command or cwd) so the caller can
+ * pick the reference's message. The returned fds (child_stdin_fd,
+ * child_stdout_fd) belong to the caller after child_take_fds().
+ */
+struct child	*child_spawn(struct ev_loop *, const struct child_opts *,
+		    child_exit_cb, void *arg, int *err_no, char **cause);
+
+pid_t		 child_pid(const struct child *);
+
+/* Hand the stdin (write) and stdout (read) pipe ends to the caller. */
+void		 child_take_fds(struct child *, int *stdin_fd, int *stdout_fd);
+
+/* Tail of what the child wrote on stderr (up to 8192 bytes, NUL-terminated). */
+const char	*child_stderr_tail(const struct child *);
+
+/* Non-zero once reaped; then *status is its wait status. */
+int		 child_exited(const struct child *, int *status);
+
+/* Signal the child's process group (or the child alone if it has none). */
+void		 child_signal(struct child *, int sig);
+
+/*
+ * Begin the shutdown sequence: close its stdin if the caller still has it
+ * open (caller passes fd or -1), wait grace_ms for exit, SIGTERM the group,
+ * wait term_ms, SIGKILL the group. Asynchronous; the exit callback fires
+ * when reaped. Idempotent.
+ */
+void		 child_terminate(struct child *, int stdin_fd, int grace_ms,
+		    int term_ms);
+
+/* Free; if still running it is SIGKILLed (group) and reaped synchronously. */
+void		 child_free(struct child *);
+
+#endif
