@@ -50,10 +50,16 @@ void		 acp_client_session_new(struct acp_client *, acp_done_cb, void *arg);
 /* session/prompt with content blocks (borrowed). result has stopReason. */
 void		 acp_client_prompt(struct acp_client *, const json_t *blocks,
 		    acp_done_cb, void *arg);
+/* session/set_config_option {configId, value}; result has configOptions. */
+void		 acp_client_set_config_option(struct acp_client *, const char *key,
+		    const char *value, acp_done_cb, void *arg);
 /* session/cancel notification for the active session. */
 void		 acp_client_cancel(struct acp_client *);
 /* Close the agent (stdin EOF, TERM, KILL); cb when the process is gone. */
 void		 acp_client_close(struct acp_client *, acp_done_cb, void *arg);
+
+/* SIGKILL the agent's process group now (timeouts, ignored interrupts). */
+void		 acp_client_kill(struct acp_client *);
 
 const struct acp_perm_stats *acp_client_perm_stats(const struct acp_client *);
 const json_t	*acp_client_agent_caps(const struct acp_client *);

@@ -1,0 +1,857 @@
+#include <config.h>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "acpx.h"
+#include "cli.h"
+#include "error.h"
+#include "json-util.h"
+#include "jsonrpc.h"
+#include "permission.h"
+#include "spawn.h"
+#include "xmalloc.h"
+
+/*
+ * One ACP agent connection: spawn, initialize (+authenticate), session/new,
+ * session/prompt, session/cancel, and the agent's requests to us. Every
+ * step is asynchronous and completes through an acp_done_cb; the caller
+ * owns the order of steps. Errors are built here as struct acpx_error and
+ * handed to the step's callback, never printed.
+ */
+
+#define ACP_DEFAULT_MAX_MESSAGE	(64ULL * 1024 * 1024)
+#define ACP_STDIN_GRACE_MS	100
+#define ACP_TERM_GRACE_MS	1500
+#define ACP_EXIT_WAIT_MS	250	/* wait for exit status after stdout EOF */
+
+enum acp_step {
+	STEP_NONE = 0,
+	STEP_START,
+	STEP_REQUEST,		/* session/new, set_config_option, ... */
+	STEP_PROMPT,
+	STEP_CLOSE
+};
+
+struct acp_client {
+	struct ev_loop		*loop;
+	const struct invocation	*inv;
+	struct acp_client_events ev;
+	void			*ev_arg;
+
+	struct child		*child;
+	struct jsonrpc		*rpc;
+	json_t			*init_result;
+	char			*session_id;
+	struct acp_perm_stats	 stats;
+
+	/* The step in progress and whom to tell. */
+	enum acp_step		 step;
+	acp_done_cb		 step_cb;
+	void			*step_arg;
+	long long		 step_id;	/* request id of the step */
+	json_t			*prompt_blocks;	/* for retries */
+	int			 prompt_attempt;
+	int			 side_effects;	/* updates/client ops during a prompt */
+	ev_timer		 retry_w;
+
+	/* Startup failure: wait briefly for the exit status after EOF. */
+	ev_timer		 exit_wait_w;
+	struct acpx_error	*pending_err;
+
+	int			 flags;
+#define ACP_INITIALIZED		0x1
+#define ACP_DISCONNECTED	0x2
+#define ACP_CLOSING		0x4
+#define ACP_EXITED		0x8
+	int			 exit_status;
+};
+
+static void	acp_step_done(struct acp_client *, const json_t *,
+		    struct acpx_error *);
+
+static void
+acp_log(struct acp_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+acp_log(struct acp_client *c, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+
+	if (!c->inv->verbose || c->ev.log == NULL)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&line, fmt, ap);
+	va_end(ap);
+	c->ev.log(c, line, c->ev_arg);
+	free(line);
+}
+
+/* "exit=9, signal=null" parts from a wait status. */
+static void
+exit_parts(struct acp_client *c, char *code, size_t codesz, char *sig,
+    size_t sigsz)
+{
+	snprintf(code, codesz, "null");
+	snprintf(sig, sigsz, "null");
+	if (!(c->flags & ACP_EXITED))
+		return;
+	if (WIFEXITED(c->exit_status))
+		snprintf(code, codesz, "%d", WEXITSTATUS(c->exit_status));
+	else if (WIFSIGNALED(c->exit_status))
+		snprintf(sig, sigsz, "SIG%s",
+		    sigabbrev_np(WTERMSIG(c->exit_status)) != NULL ?
+		    sigabbrev_np(WTERMSIG(c->exit_status)) : "UNKNOWN");
+}
+
+/* Agent stderr collapsed to one line, for startup errors. Caller owns. */
+static char *
+stderr_summary(struct acp_client *c)
+{
+	const char	*s = c->child != NULL ? child_stderr_tail(c->child) : "";
+	char		*out = xmalloc(strlen(s) + 1), *o = out;
+	int		 space = 0;
+
+	for (; *s != '\0'; s++) {
+		if (isspace((unsigned char)*s)) {
+			space = 1;
+			continue;
+		}
+		if (space && o != out)
+			*o++ = ' ';
+		space = 0;
+		*o++ = *s;
+	}
+	*o = '\0';
+	return (out);
+}
+
+static struct acpx_error *
+startup_failed_error(struct acp_client *c)
+{
+	char	 code[16], sig[32], *tail;
+	struct acpx_error *err;
+
+	exit_parts(c, code, sizeof code, sig, sizeof sig);
+	tail = stderr_summary(c);
+	err = acpx_error_new(ACPX_CODE_RUNTIME, "AGENT_STARTUP_FAILED", "acp",
+	    "ACP agent exited before initialize completed (exit=%s, "
+	    "signal=%s)%s%s", code, sig, *tail != '\0' ? ": " : "", tail);
+	free(tail);
+	return (err);
+}
+
+static struct acpx_error *
+disconnected_error(struct acp_client *c, const char *reason)
+{
+	char	code[16], sig[32];
+
+	exit_parts(c, code, sizeof code, sig, sizeof sig);
+	return (acpx_error_new(ACPX_CODE_RUNTIME, "AGENT_DISCONNECTED", "acp",
+	    "ACP agent disconnected during request (%s, exit=%s, signal=%s)",
+	    reason, code, sig));
+}
+
+/* ---------------------------------------------------------------- wire */
+
+static void
+acp_tap_cb(struct jsonrpc *rpc, const json_t *msg, int outbound, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (c->ev.message != NULL)
+		c->ev.message(c, msg, c->ev_arg);
+}
+
+static void
+acp_noise_cb(struct jsonrpc *rpc, const char *line, size_t len,
+    const char *why, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (c->inv->json_strict)
+		return;
+	fprintf(stderr, "Failed to parse JSON message: %.*s %s\n", (int)len,
+	    line, why);
+}
+
+static void
+acp_notify_cb(struct jsonrpc *rpc, const char *method, const json_t *params,
+    void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (strcmp(method, "session/update") == 0 && c->step == STEP_PROMPT)
+		c->side_effects = 1;
+}
+
+/* Ask on the TTY (stdin) whether to allow; blocking read of one line. */
+static int
+acp_tty_ask(const char *prompt)
+{
+	char	buf[64];
+	size_t	n = 0;
+	ssize_t	r;
+	char	ch;
+
+	/*
+	 * XXX: a blocking read of the user's answer. The turn cannot make
+	 * progress until the user answers, and only exec on a TTY asks.
+	 */
+	fputs(prompt, stderr);
+	fflush(stderr);
+	while ((r = read(STDIN_FILENO, &ch, 1)) == 1 && ch != '\n') {
+		if (n < sizeof buf - 1)
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	return (strcasecmp(buf, "y") == 0 || strcasecmp(buf, "yes") == 0);
+}
+
+static void
+acp_handle_permission(struct acp_client *c, const json_t *id,
+    const json_t *params)
+{
+	struct perm_decision	 d;
+	json_t			*resp;
+	char			*now = acpx_iso_now();
+	const char		*cls;
+	int			 allow = 0, can_prompt;
+
+	can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	permission_decide(params, c->inv->perm_mode, c->inv->nonint,
+	    c->inv->permission_policy, can_prompt, now, &d);
+	free(now);
+	if (d.action == PERM_ASK)
+		allow = acp_tty_ask(d.prompt);
+	resp = permission_response(&d, allow);
+	c->stats.requested++;
+	if (d.action == PERM_UNAVAILABLE) {
+		c->stats.cancelled++;
+		c->stats.prompt_unavailable = 1;
+	} else {
+		cls = permission_classify(params, resp);
+		if (strcmp(cls, "approved") == 0)
+			c->stats.approved++;
+		else if (strcmp(cls, "denied") == 0)
+			c->stats.denied++;
+		else
+			c->stats.cancelled++;
+	}
+	permission_decision_clear(&d);
+	jsonrpc_reply(c->rpc, id, resp);
+}
+
+static void
+acp_reply_not_found(struct acp_client *c, const json_t *id, const char *method)
+{
+	char	*msg;
+
+	xasprintf(&msg, "\"Method not found\": %s", method);
+	jsonrpc_reply_error(c->rpc, id, -32601, msg,
+	    json_pack("{s:s}", "method", method));
+	free(msg);
+}
+
+static void
+acp_request_cb(struct jsonrpc *rpc, const json_t *id, const char *method,
+    const json_t *params, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (c->step == STEP_PROMPT)
+		c->side_effects = 1;
+	if (strcmp(method, "session/request_permission") == 0)
+		acp_handle_permission(c, id, params);
+	else
+		acp_reply_not_found(c, id, method);
+}
+
+static void
+acp_exit_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct acp_client	*c = w->data;
+	struct acpx_error	*err;
+
+	ev_timer_stop(loop, w);
+	if ((err = c->pending_err) == NULL)
+		err = startup_failed_error(c);
+	c->pending_err = NULL;
+	acp_step_done(c, NULL, err);
+}
+
+static void
+acp_closed_cb(struct jsonrpc *rpc, enum jsonrpc_close_reason why, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	c->flags |= ACP_DISCONNECTED;
+	if (c->flags & ACP_CLOSING)
+		return;
+	if (why == JSONRPC_CLOSE_TOO_LARGE && c->step != STEP_NONE) {
+		unsigned long long max = 0;
+		const char *env = getenv("ACPX_MAX_ACP_MESSAGE_BYTES");
+
+		max = env != NULL && *env != '\0' ? strtoull(env, NULL, 10) :
+		    ACP_DEFAULT_MAX_MESSAGE;
+		c->pending_err = acpx_error_new(ACPX_CODE_RUNTIME,
+		    "ACP_MESSAGE_TOO_LARGE", "acp", "ACP message exceeded "
+		    "ACPX_MAX_ACP_MESSAGE_BYTES (%llu bytes). Increase the limit "
+		    "or set it to 0 for unlimited input.", max);
+		c->pending_err->retryable = 0;
+	}
+	/* The pending request callbacks already ran with JSONRPC_CLOSED. */
+}
+
+/* ---------------------------------------------------------------- steps */
+
+static void
+acp_step_begin(struct acp_client *c, enum acp_step step, acp_done_cb cb,
+    void *arg)
+{
+	c->step = step;
+	c->step_cb = cb;
+	c->step_arg = arg;
+}
+
+static void
+acp_step_done(struct acp_client *c, const json_t *result,
+    struct acpx_error *err)
+{
+	acp_done_cb	 cb = c->step_cb;
+	void		*arg = c->step_arg;
+
+	c->step = STEP_NONE;
+	c->step_cb = NULL;
+	c->step_arg = NULL;
+	if (cb != NULL)
+		cb(c, result, err, arg);
+	acpx_error_free(err);
+}
+
+/* Error for a request that ended without a result. */
+static struct acpx_error *
+acp_request_error(struct acp_client *c, enum jsonrpc_status st,
+    const json_t *error)
+{
+	struct acpx_error	*err;
+
+	if (st == JSONRPC_ERROR) {
+		err = acpx_error_from_acp(error, NULL, "acp");
+		err->flags |= ACPX_ERROR_EMITTED;
+		return (err);
+	}
+	if (c->pending_err != NULL) {
+		err = c->pending_err;
+		c->pending_err = NULL;
+		return (err);
+	}
+	return (disconnected_error(c, "connection_close"));
+}
+
+static void
+acp_child_exit_cb(struct child *child, int status, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	c->flags |= ACP_EXITED;
+	c->exit_status = status;
+	if (c->step == STEP_START && ev_is_active(&c->exit_wait_w)) {
+		ev_timer_stop(c->loop, &c->exit_wait_w);
+		acp_exit_wait_cb(c->loop, &c->exit_wait_w, 0);
+	} else if (c->step == STEP_CLOSE)
+		acp_step_done(c, NULL, NULL);
+}
+
+/* Does the auth method have a credential (env ACPX_AUTH_<TOKEN> or config)? */
+static char *
+auth_token(const char *id)
+{
+	char	*t = xmalloc(strlen(id) + 1), *o = t;
+	int	 us = 0;
+
+	for (; *id != '\0'; id++) {
+		if (isalnum((unsigned char)*id)) {
+			if (us && o != t)
+				*o++ = '_';
+			us = 0;
+			*o++ = (char)toupper((unsigned char)*id);
+		} else
+			us = 1;
+	}
+	*o = '\0';
+	return (t);
+}
+
+static void
+acp_authenticate_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
+    const json_t *result, const json_t *error, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (c->flags & ACP_CLOSING)
+		return;
+
+	if (st != JSONRPC_RESULT) {
+		acp_step_done(c, NULL, acp_request_error(c, st, error));
+		return;
+	}
+	c->flags |= ACP_INITIALIZED;
+	acp_step_done(c, c->init_result, NULL);
+}
+
+static void
+acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
+    const json_t *result, const json_t *error, void *arg)
+{
+	struct acp_client	*c = arg;
+	const json_t		*methods, *m;
+	const char		*id, *chosen = NULL;
+	char			*tok, *var, *list = NULL, *tmp;
+	size_t			 i;
+
+	if (c->flags & ACP_CLOSING)
+		return;
+	if (st == JSONRPC_CLOSED) {
+		/* Wait for the exit status to name it in the message. */
+		if (c->flags & ACP_EXITED)
+			acp_exit_wait_cb(c->loop, &c->exit_wait_w, 0);
+		else
+			ev_timer_start(c->loop, &c->exit_wait_w);
+		return;
+	}
+	if (st == JSONRPC_ERROR) {
+		acp_step_done(c, NULL, acp_request_error(c, st, error));
+		return;
+	}
+	c->init_result = json_deep_copy(result);
+	acp_log(c, "initialized protocol version %lld",
+	    json_integer_value(json_object_get(result, "protocolVersion")));
+
+	methods = json_object_get(result, "authMethods");
+	json_array_foreach(methods, i, m) {
+		const char *v;
+
+		if ((id = json_str(m, "id")) == NULL)
+			continue;
+		tok = auth_token(id);
+		xasprintf(&var, "ACPX_AUTH_%s", tok);
+		v = getenv(var);
+		if (v != NULL && strspn(v, " \t\r\n") != strlen(v))
+			chosen = id;
+		free(var);
+		free(tok);
+		if (chosen != NULL)
+			break;
+		xasprintf(&tmp, "%s%s%s", list != NULL ? list : "",
+		    list != NULL ? ", " : "", id);
+		free(list);
+		list = tmp;
+	}
+	if (chosen != NULL) {
+		free(list);
+		acp_log(c, "authenticated with method %s (env)", chosen);
+		jsonrpc_request(c->rpc, "authenticate",
+		    json_pack("{s:s}", "methodId", chosen), acp_authenticate_cb, c);
+		return;
+	}
+	if (json_array_size(methods) > 0) {
+		if (c->inv->auth_policy == ACPX_AUTH_FAIL) {
+			struct acpx_error *err = acpx_error_new(ACPX_CODE_RUNTIME,
+			    "AUTH_REQUIRED", "acp", "agent advertised auth methods "
+			    "[%s] but no matching credentials found", list);
+
+			free(list);
+			acp_step_done(c, NULL, err);
+			return;
+		}
+		acp_log(c, "agent advertised auth methods [%s] but no matching "
+		    "credentials found — skipping (agent may handle auth "
+		    "internally)", list);
+	}
+	free(list);
+	c->flags |= ACP_INITIALIZED;
+	acp_step_done(c, c->init_result, NULL);
+}
+
+/* Parse ACPX_MAX_ACP_MESSAGE_BYTES; -1 with *cause on a bad value. */
+static int
+acp_max_message(size_t *max, char **cause)
+{
+	const char	*v = getenv("ACPX_MAX_ACP_MESSAGE_BYTES");
+	char		*t, *p;
+	unsigned long long n;
+
+	*max = ACP_DEFAULT_MAX_MESSAGE;
+	if (v == NULL)
+		return (0);
+	t = xstrdup(v);
+	for (p = t + strlen(t); p > t && isspace((unsigned char)p[-1]); )
+		*--p = '\0';
+	for (p = t; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '\0') {
+		free(t);
+		return (0);
+	}
+	if (strspn(p, "0123456789") != strlen(p) || strlen(p) > 16 ||
+	    (n = strtoull(p, NULL, 10)) > 9007199254740991ULL) {
+		free(t);
+		*cause = xstrdup("ACPX_MAX_ACP_MESSAGE_BYTES must be a "
+		    "non-negative safe integer; zero is unlimited");
+		return (-1);
+	}
+	free(t);
+	*max = (size_t)n;
+	return (0);
+}
+
+/* Spawn the agent and initialize it (+authenticate). */
+void
+acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
+{
+	struct child_opts	 opts;
+	struct jsonrpc_callbacks rcb;
+	const struct invocation	*inv = c->inv;
+	int			 err_no = 0, in_fd, out_fd;
+	char			*cause = NULL, **a;
+	size_t			 max;
+	json_t			*caps;
+	struct acpx_error	*err;
+
+	acp_step_begin(c, STEP_START, cb, arg);
+	if (acp_max_message(&max, &cause) == -1) {
+		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, NULL, "%s", cause);
+		free(cause);
+		acp_step_done(c, NULL, err);
+		return;
+	}
+	if (inv->verbose) {
+		char *line = xstrdup(""), *tmp;
+
+		for (a = inv->agent.argv; *a != NULL; a++) {
+			xasprintf(&tmp, "%s%s%s", line, *line != '\0' ? " " : "", *a);
+			free(line);
+			line = tmp;
+		}
+		acp_log(c, "spawning agent: %s", line);
+		free(line);
+	}
+
+	memset(&opts, 0, sizeof opts);
+	opts.argv = inv->agent.argv;
+	opts.cwd = inv->cwd;
+	opts.stderr_mode = inv->verbose ? CHILD_STDERR_PASS : CHILD_STDERR_KEEP;
+	opts.new_pgrp = 1;
+	c->child = child_spawn(c->loop, &opts, acp_child_exit_cb, c, &err_no,
+	    &cause);
+	if (c->child == NULL) {
+		if (err_no == ENOENT || err_no == ENOTDIR || err_no == EACCES)
+			err = acpx_error_new(ACPX_CODE_RUNTIME,
+			    err_no == ENOENT ? "AGENT_SPAWN_ENOENT" : NULL, "acp",
+			    "Failed to spawn agent command: %s. The agent process "
+			    "could not start because a required executable, "
+			    "interpreter, working directory, or other launch path "
+			    "was not found. Check the command, effective PATH, and "
+			    "working directory, or verify the custom agent's "
+			    "configured argv.", inv->agent.command);
+		else
+			err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "acp",
+			    "Failed to spawn agent command: %s: %s",
+			    inv->agent.command, cause != NULL ? cause : "error");
+		free(cause);
+		acp_step_done(c, NULL, err);
+		return;
+	}
+	child_take_fds(c->child, &in_fd, &out_fd);
+
+	memset(&rcb, 0, sizeof rcb);
+	rcb.request = acp_request_cb;
+	rcb.notify = acp_notify_cb;
+	rcb.tap = acp_tap_cb;
+	rcb.noise = acp_noise_cb;
+	rcb.closed = acp_closed_cb;
+	c->rpc = jsonrpc_create(c->loop, out_fd, in_fd, max, &rcb, c);
+
+	caps = json_pack("{s:{s:b, s:b}, s:b}", "fs", "readTextFile", !inv->no_fs,
+	    "writeTextFile", !inv->no_fs, "terminal", !inv->no_terminal);
+	c->step_id = jsonrpc_request(c->rpc, "initialize",
+	    json_pack("{s:i, s:o, s:{s:s, s:s}}", "protocolVersion", 1,
+	    "clientCapabilities", caps, "clientInfo", "name", "acpx", "version",
+	    ACPX_COMPAT_VERSION), acp_initialize_cb, c);
+}
+
+static void
+acp_session_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
+    const json_t *result, const json_t *error, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (c->flags & ACP_CLOSING)
+		return;
+	const char		*sid;
+
+	if (st != JSONRPC_RESULT) {
+		acp_step_done(c, NULL, acp_request_error(c, st, error));
+		return;
+	}
+	if ((sid = json_str(result, "sessionId")) == NULL) {
+		acp_step_done(c, NULL, acpx_error_new(ACPX_CODE_RUNTIME, NULL,
+		    "acp", "Agent returned no sessionId from session/new"));
+		return;
+	}
+	free(c->session_id);
+	c->session_id = xstrdup(sid);
+	acp_step_done(c, result, NULL);
+}
+
+/* _meta for session/new from --model/--allowed-tools/--max-turns/system prompts. */
+static json_t *
+acp_session_meta(const struct invocation *inv)
+{
+	json_t	*opts = json_object(), *meta = json_object();
+
+	if (inv->model != NULL && strspn(inv->model, " \t") != strlen(inv->model))
+		json_object_set_new(opts, "model", json_string(inv->model));
+	if (inv->allowed_tools != NULL)
+		json_object_set(opts, "allowedTools", inv->allowed_tools);
+	if (inv->max_turns > 0)
+		json_object_set_new(opts, "maxTurns", json_integer(inv->max_turns));
+	if (json_object_size(opts) > 0)
+		json_object_set_new(meta, "claudeCode",
+		    json_pack("{s:O}", "options", opts));
+	json_decref(opts);
+	if (inv->system_prompt != NULL && *inv->system_prompt != '\0')
+		json_object_set_new(meta, "systemPrompt",
+		    json_string(inv->system_prompt));
+	else if (inv->append_system_prompt != NULL)
+		json_object_set_new(meta, "systemPrompt", json_pack("{s:s}",
+		    "append", inv->append_system_prompt));
+	if (json_object_size(meta) == 0) {
+		json_decref(meta);
+		return (NULL);
+	}
+	return (meta);
+}
+
+/* session/new in the invocation's cwd. */
+void
+acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
+{
+	json_t	*params, *meta;
+
+	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	params = json_pack("{s:s, s:O}", "cwd", c->inv->cwd, "mcpServers",
+	    c->inv->mcp_servers);
+	if ((meta = acp_session_meta(c->inv)) != NULL)
+		json_object_set_new(params, "_meta", meta);
+	c->step_id = jsonrpc_request(c->rpc, "session/new", params,
+	    acp_session_new_cb, c);
+}
+
+static void
+acp_plain_cb(struct jsonrpc *rpc, enum jsonrpc_status st, const json_t *result,
+    const json_t *error, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (c->flags & ACP_CLOSING)
+		return;
+
+	if (st != JSONRPC_RESULT) {
+		acp_step_done(c, NULL, acp_request_error(c, st, error));
+		return;
+	}
+	acp_step_done(c, result, NULL);
+}
+
+/* session/set_config_option {configId, value} for the active session. */
+void
+acp_client_set_config_option(struct acp_client *c, const char *key,
+    const char *value, acp_done_cb cb, void *arg)
+{
+	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	c->step_id = jsonrpc_request(c->rpc, "session/set_config_option",
+	    json_pack("{s:s, s:s, s:s}", "sessionId", c->session_id, "configId",
+	    key, "value", value), acp_plain_cb, c);
+}
+
+static void	acp_send_prompt(struct acp_client *);
+
+static int
+acp_retryable(const json_t *error)
+{
+	json_int_t	code = json_integer_value(json_object_get(error, "code"));
+
+	return (code == -32603 || code == -32700);
+}
+
+static void
+acp_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct acp_client	*c = w->data;
+
+	ev_timer_stop(loop, w);
+	acp_send_prompt(c);
+}
+
+static void
+acp_prompt_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
+    const json_t *result, const json_t *error, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (c->flags & ACP_CLOSING)
+		return;
+	double			 delay;
+
+	if (st == JSONRPC_ERROR && acp_retryable(error) && !c->side_effects &&
+	    c->prompt_attempt < c->inv->prompt_retries &&
+	    !(c->flags & ACP_CLOSING)) {
+		delay = 1.0 * (1 << (c->prompt_attempt < 4 ? c->prompt_attempt : 4));
+		if (delay > 10.0)
+			delay = 10.0;
+		c->prompt_attempt++;
+		ev_timer_set(&c->retry_w, delay, 0.);
+		ev_timer_start(c->loop, &c->retry_w);
+		return;
+	}
+	json_decref(c->prompt_blocks);
+	c->prompt_blocks = NULL;
+	if (st != JSONRPC_RESULT) {
+		acp_step_done(c, NULL, acp_request_error(c, st, error));
+		return;
+	}
+	acp_step_done(c, result, NULL);
+}
+
+static void
+acp_send_prompt(struct acp_client *c)
+{
+	c->side_effects = 0;
+	c->step_id = jsonrpc_request(c->rpc, "session/prompt",
+	    json_pack("{s:s, s:O}", "sessionId", c->session_id, "prompt",
+	    c->prompt_blocks), acp_prompt_cb, c);
+}
+
+/* session/prompt with content blocks (borrowed). */
+void
+acp_client_prompt(struct acp_client *c, const json_t *blocks, acp_done_cb cb,
+    void *arg)
+{
+	acp_step_begin(c, STEP_PROMPT, cb, arg);
+	memset(&c->stats, 0, sizeof c->stats);
+	c->prompt_attempt = 0;
+	c->prompt_blocks = json_incref((json_t *)blocks);
+	acp_send_prompt(c);
+}
+
+/* session/cancel for the active session (only while a prompt runs). */
+void
+acp_client_cancel(struct acp_client *c)
+{
+	if (c->rpc == NULL || c->session_id == NULL || c->step != STEP_PROMPT ||
+	    (c->flags & ACP_DISCONNECTED))
+		return;
+	jsonrpc_notify(c->rpc, "session/cancel",
+	    json_pack("{s:s}", "sessionId", c->session_id));
+}
+
+/* Close the agent: stdin EOF, grace, TERM, KILL; cb once it is reaped. */
+void
+acp_client_close(struct acp_client *c, acp_done_cb cb, void *arg)
+{
+	c->flags |= ACP_CLOSING;
+	ev_timer_stop(c->loop, &c->retry_w);
+	ev_timer_stop(c->loop, &c->exit_wait_w);
+	/* A step still waiting is abandoned: its callback never runs. */
+	acp_step_begin(c, STEP_CLOSE, cb, arg);
+	if (c->rpc != NULL)
+		jsonrpc_shutdown_write(c->rpc);
+	if (c->child == NULL || (c->flags & ACP_EXITED)) {
+		acp_step_done(c, NULL, NULL);
+		return;
+	}
+	child_terminate(c->child, -1, ACP_STDIN_GRACE_MS, ACP_TERM_GRACE_MS);
+}
+
+/* Kill the agent now (timeouts, interrupts): SIGKILL its process group. */
+void
+acp_client_kill(struct acp_client *c)
+{
+	if (c->child != NULL && !(c->flags & ACP_EXITED))
+		child_signal(c->child, SIGKILL);
+}
+
+struct acp_client *
+acp_client_create(struct ev_loop *loop, const struct invocation *inv,
+    const struct acp_client_events *ev, void *arg)
+{
+	struct acp_client	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->loop = loop;
+	c->inv = inv;
+	if (ev != NULL)
+		c->ev = *ev;
+	c->ev_arg = arg;
+	ev_timer_init(&c->retry_w, acp_retry_cb, 0., 0.);
+	c->retry_w.data = c;
+	ev_timer_init(&c->exit_wait_w, acp_exit_wait_cb,
+	    ACP_EXIT_WAIT_MS / 1000.0, 0.);
+	c->exit_wait_w.data = c;
+	return (c);
+}
+
+void
+acp_client_free(struct acp_client *c)
+{
+	if (c == NULL)
+		return;
+	ev_timer_stop(c->loop, &c->retry_w);
+	ev_timer_stop(c->loop, &c->exit_wait_w);
+	c->flags |= ACP_CLOSING;
+	if (c->rpc != NULL)
+		jsonrpc_free(c->rpc);
+	if (c->child != NULL)
+		child_free(c->child);
+	json_decref(c->init_result);
+	json_decref(c->prompt_blocks);
+	acpx_error_free(c->pending_err);
+	free(c->session_id);
+	free(c);
+}
+
+const struct acp_perm_stats *
+acp_client_perm_stats(const struct acp_client *c)
+{
+	return (&c->stats);
+}
+
+const json_t *
+acp_client_agent_caps(const struct acp_client *c)
+{
+	return (json_object_get(c->init_result, "agentCapabilities"));
+}
+
+const char *
+acp_client_session_id(const struct acp_client *c)
+{
+	return (c->session_id);
+}
