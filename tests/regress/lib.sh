@@ -80,3 +80,87 @@ expect_out_file() {
 	if cmp -s "$1" "$T_ROOT/out"; then ok "$2 (stdout = $(basename "$1"))"
 	else not_ok "$2 (stdout = $(basename "$1"))" "$(diff "$1" "$T_ROOT/out" | head -20)"; fi
 }
+
+# normalize FILE: replace run-specific paths and times with placeholders so
+# outputs of two runs (or two implementations) compare.
+normalize() {
+	sed -e "s#$T_WORK#<cwd>#g" -e "s#$HOME#<home>#g" \
+	    -e "s#${MOCK:-/nonexistent-mock}#<mock>#g" \
+	    -e "s#${SCENARIOS:-/nonexistent-scenarios}#<scenarios>#g" \
+	    -e 's#[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]\{3\}Z#<ts>#g' \
+	    "$1"
+}
+
+# run_case BIN NAME SCENARIO "GLOBALS" "REST": run one exec case with BIN
+# (our acpx or the reference) and leave normalized $T_ROOT/case.{out,err,rc}.
+run_case() {
+	bin=$1 name=$2 scen=$3 globals=$4 rest=$5
+	agent=$(mock_cmd "$scen")
+	rm -rf "$HOME/.acpx"
+	# Word-split the option strings like a shell would; JSON policies stay one word.
+	eval "set -- $globals"
+	( cd "$T_WORK" && "$bin" "$@" --agent "$agent" exec $rest \
+	    </dev/null >"$T_ROOT/raw.out" 2>"$T_ROOT/raw.err" )
+	echo $? >"$T_ROOT/case.rc"
+	normalize "$T_ROOT/raw.out" >"$T_ROOT/case.out"
+	normalize "$T_ROOT/raw.err" >"$T_ROOT/case.err"
+}
+
+# for_each_case FN: call FN name scenario globals rest for each table row.
+for_each_case() {
+	while IFS='|' read -r name scen globals rest; do
+		case "$name" in ''|\#*) continue ;; esac
+		name=$(echo $name); scen=$(echo $scen)
+		globals=$(echo "$globals" | sed 's/^ *//; s/ *$//')
+		rest=$(echo "$rest" | sed 's/^ *//; s/ *$//')
+		"$1" "$name" "$scen" "$globals" "$rest"
+	done <"$TESTS_SRCDIR/regress/exec-cases.tbl"
+}
+
+# mock S: the mock agent command line for scenario S (for cli-cases.tbl).
+mock() { mock_cmd "$@"; }
+
+# run_cli_case BIN NAME SETUP STDIN ARGS: one row of cli-cases.tbl.
+run_cli_case() {
+	bin=$1 name=$2 setup=$3 input=$4 args=$5
+	rm -rf "$HOME/.acpx" "$T_WORK"
+	mkdir -p "$T_WORK"
+	[ "$setup" = "-" ] || ( cd "$T_WORK" && eval "$setup" )
+	if [ "$input" = "-" ]; then : >"$T_ROOT/stdin"; stdin=/dev/null
+	else printf '%b' "$input" >"$T_ROOT/stdin"; stdin="$T_ROOT/stdin"; fi
+	eval "set -- $args"
+	case "$name" in
+	max-bytes-bad) export ACPX_MAX_ACP_MESSAGE_BYTES=abc ;;
+	esac
+	( cd "$T_WORK" && "$bin" "$@" <"$stdin" >"$T_ROOT/raw.out" 2>"$T_ROOT/raw.err" )
+	echo $? >"$T_ROOT/case.rc"
+	unset ACPX_MAX_ACP_MESSAGE_BYTES
+	normalize "$T_ROOT/raw.out" >"$T_ROOT/case.out"
+	normalize "$T_ROOT/raw.err" >"$T_ROOT/case.err"
+}
+
+for_each_cli_case() {
+	while IFS='|' read -r name setup input args; do
+		case "$name" in ''|\#*) continue ;; esac
+		name=$(echo $name)
+		setup=$(echo "$setup" | sed 's/^ *//; s/ *$//')
+		input=$(echo "$input" | sed 's/^ *//; s/ *$//')
+		args=$(echo "$args" | sed 's/^ *//; s/ *$//')
+		"$1" "$name" "$setup" "$input" "$args"
+	done <"$TESTS_SRCDIR/regress/cli-cases.tbl"
+}
+
+# check_parts NAME: compare $T_ROOT/case.{out,err,rc} with the expected files.
+check_parts() {
+	for part in out err rc; do
+		want="$EXP/$1.ours.$part"
+		[ -f "$want" ] || want="$EXP/$1.$part"
+		if [ ! -f "$want" ]; then
+			not_ok "$1 $part" "no expected file $1.$part (run tests/regress/make-expected.sh)"
+		elif cmp -s "$want" "$T_ROOT/case.$part"; then
+			ok "$1 $part"
+		else
+			not_ok "$1 $part" "$(diff "$want" "$T_ROOT/case.$part" | head -n 30)"
+		fi
+	done
+}
