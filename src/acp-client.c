@@ -17,6 +17,7 @@
 #include "acp-client.h"
 #include "acpx.h"
 #include "cli.h"
+#include "client-fs.h"
 #include "error.h"
 #include "json-util.h"
 #include "jsonrpc.h"
@@ -258,6 +259,54 @@ acp_handle_permission(struct acp_client *c, const json_t *id,
 	jsonrpc_reply(c->rpc, id, resp);
 }
 
+/* fs write prompt: header and details first, as the reference prints them. */
+static int
+acp_fs_ask(const char *header, const char *details, const char *question)
+{
+	fprintf(stderr, "\n%s\n", header);
+	if (details != NULL && strspn(details, " \t\r\n") != strlen(details))
+		fprintf(stderr, "%s\n", details);
+	return (acp_tty_ask(question));
+}
+
+static void
+acp_handle_fs(struct acp_client *c, const json_t *id, const char *method,
+    const json_t *params)
+{
+	struct client_fs_opts	 o;
+	enum client_fs_perm	 perm;
+	json_t			*res, *error;
+
+	memset(&o, 0, sizeof o);
+	o.cwd = c->inv->cwd;
+	o.mode = c->inv->perm_mode;
+	o.nonint = c->inv->nonint;
+	o.can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	o.ask = acp_fs_ask;
+	if (strcmp(method, "fs/read_text_file") == 0)
+		res = client_fs_read(&o, params, &error, &perm);
+	else
+		res = client_fs_write(&o, params, &error, &perm);
+	if (perm != CLIENT_FS_PERM_NONE) {
+		c->stats.requested++;
+		if (perm == CLIENT_FS_PERM_DENIED)
+			c->stats.denied++;
+		else {
+			c->stats.cancelled++;
+			c->stats.prompt_unavailable = 1;
+		}
+	}
+	if (res != NULL)
+		jsonrpc_reply(c->rpc, id, res);
+	else {
+		jsonrpc_reply_error(c->rpc, id,
+		    (int)json_integer_value(json_object_get(error, "code")),
+		    json_string_value(json_object_get(error, "message")),
+		    json_incref(json_object_get(error, "data")));
+		json_decref(error);
+	}
+}
+
 static void
 acp_reply_not_found(struct acp_client *c, const json_t *id, const char *method)
 {
@@ -279,6 +328,9 @@ acp_request_cb(struct jsonrpc *rpc, const json_t *id, const char *method,
 		c->side_effects = 1;
 	if (strcmp(method, "session/request_permission") == 0)
 		acp_handle_permission(c, id, params);
+	else if (!c->inv->no_fs && (strcmp(method, "fs/read_text_file") == 0 ||
+	    strcmp(method, "fs/write_text_file") == 0))
+		acp_handle_fs(c, id, method, params);
 	else
 		acp_reply_not_found(c, id, method);
 }
