@@ -49,7 +49,17 @@ struct jsonrpc_callbacks {
 	/* Every message in wire order; outbound != 0 for what we send. */
 	void	(*tap)(struct jsonrpc *, const json_t *msg, int outbound,
 		    void *arg);
-	/* A line that is not JSON (agent noise). line is not NUL-terminated. */
+	/*
+	 * A line that is not JSON (agent noise). line is not NUL-terminated;
+	 * it is trimmed, with invalid UTF-8 replaced by U+FFFD as Node's
+	 * decoder does. why is what Node's JSON.parse throws, e.g.
+	 * "SyntaxError: Unexpected token 'h', \"hello\" is not valid JSON",
+	 * so the reference's stderr line is
+	 * "Failed to parse JSON message: <line> <why>". A valid JSON value
+	 * that is not an object comes here too with why ==
+	 * JSONRPC_NOISE_NOT_OBJECT (compare with strcmp); the reference drops
+	 * those silently.
+	 */
 	void	(*noise)(struct jsonrpc *, const char *line, size_t len,
 		    const char *why, void *arg);
 	/*
@@ -57,7 +67,14 @@ struct jsonrpc_callbacks {
 	 * completed with JSONRPC_CLOSED.
 	 */
 	void	(*closed)(struct jsonrpc *, enum jsonrpc_close_reason, void *arg);
+	/*
+	 * Optional: a diagnostic the reference's SDK prints with
+	 * console.error, e.g. "Got response to unknown request 7".
+	 */
+	void	(*diag)(struct jsonrpc *, const char *text, void *arg);
 };
+
+#define JSONRPC_NOISE_NOT_OBJECT	"not a JSON object"
 
 /*
  * Take over rfd (peer's output, read) and wfd (peer's input, write); both
@@ -69,11 +86,18 @@ struct jsonrpc	*jsonrpc_create(struct ev_loop *, int rfd, int wfd,
 
 /*
  * Free the connection. Safe to call from any callback of this connection:
- * the memory is released once the callback returns.
+ * I/O stops at once and the memory is released once the callback returns.
+ * No callback runs from here: pending requests are dropped without their
+ * done callbacks (call jsonrpc_close() first to have them completed).
  */
 void		 jsonrpc_free(struct jsonrpc *);
 
-/* Send a request; params is stolen (may be NULL). Returns the id used. */
+/*
+ * Send a request; params is stolen (may be NULL). Returns the id used. On
+ * a closed connection (or after jsonrpc_shutdown_write) nothing is sent
+ * and the done callback runs with JSONRPC_CLOSED from the loop, never from
+ * inside this call. Notifications and replies are then dropped.
+ */
 long long	 jsonrpc_request(struct jsonrpc *, const char *method,
 		    json_t *params, jsonrpc_done_cb, void *arg);
 
@@ -90,7 +114,9 @@ void		 jsonrpc_reply_error(struct jsonrpc *, const json_t *id, int code,
 /*
  * Stop reading, complete pending requests with JSONRPC_CLOSED, and close
  * the write side once queued output is flushed (or dropped if the peer is
- * gone). The closed callback runs with JSONRPC_CLOSE_LOCAL.
+ * gone). The closed callback runs with JSONRPC_CLOSE_LOCAL. The callbacks
+ * run before this returns. A close for EOF or TOO_LARGE also flushes what
+ * is queued before closing the write side; an I/O error drops it.
  */
 void		 jsonrpc_close(struct jsonrpc *);
 
@@ -99,5 +125,18 @@ void		 jsonrpc_shutdown_write(struct jsonrpc *);
 
 /* Number of requests still waiting for a response. */
 size_t		 jsonrpc_pending(const struct jsonrpc *);
+
+/*
+ * Non-zero once the connection is closed; *reason (may be NULL) says why.
+ * Already true while pending requests are completed with JSONRPC_CLOSED.
+ */
+int		 jsonrpc_closed(const struct jsonrpc *,
+		    enum jsonrpc_close_reason *reason);
+
+/*
+ * The error Node's JSON.parse would throw for text (valid UTF-8, trimmed),
+ * as "SyntaxError: <message>", or NULL if it would parse. Caller frees.
+ */
+char		*jsonrpc_syntax_error(const char *text, size_t len);
 
 #endif

@@ -24,10 +24,20 @@ void		 linebuf_free(struct linebuf *);
 void		 linebuf_feed(struct linebuf *, const char *, size_t);
 
 /*
+ * Zero-copy feed: linebuf_reserve() returns room for at least want bytes
+ * (invalidating earlier line pointers); read into it, then tell the buffer
+ * how many bytes arrived with linebuf_commit().
+ */
+char		*linebuf_reserve(struct linebuf *, size_t want);
+void		 linebuf_commit(struct linebuf *, size_t);
+
+/*
  * Take the next complete line (without '\n'; a trailing '\r' is kept).
  * *line points into the buffer and is valid until the next call;
  * *len is its length. Returns LINEBUF_TOO_LONG once the pending line
- * exceeds the cap (even before its '\n' arrives).
+ * exceeds the cap (even before its '\n' arrives); complete lines before it
+ * are returned first. TOO_LONG is final: later input is dropped, so memory
+ * stays bounded, and every later call returns TOO_LONG again.
  */
 enum linebuf_status linebuf_next(struct linebuf *, char **line, size_t *len);
 

@@ -24,14 +24,21 @@ struct child_opts {
 	int		 new_pgrp;	/* setpgid(0,0) in the child */
 };
 
-/* Called once when the child has been reaped (status as from waitpid). */
+/*
+ * Called once when the child has been reaped (status as from waitpid).
+ * Its stderr has been read up to that point, so child_stderr_tail() is
+ * complete. child_free() may be called from here.
+ */
 typedef void	(*child_exit_cb)(struct child *, int status, void *arg);
 
 /*
  * Start a child. On failure returns NULL and sets *cause; *err_no is the
  * exec/chdir errno (ENOENT for a missing command or cwd) so the caller can
- * pick the reference's message. The returned fds (child_stdin_fd,
- * child_stdout_fd) belong to the caller after child_take_fds().
+ * pick the reference's message; the failed child is already reaped. The
+ * loop must be the default loop (libev reaps children only there). The
+ * stdin/stdout pipe ends belong to the caller after child_take_fds();
+ * all our ends are close-on-exec. Signal dispositions and the signal mask
+ * are reset to defaults in the child.
  */
 struct child	*child_spawn(struct ev_loop *, const struct child_opts *,
 		    child_exit_cb, void *arg, int *err_no, char **cause);
@@ -54,12 +61,18 @@ void		 child_signal(struct child *, int sig);
  * Begin the shutdown sequence: close its stdin if the caller still has it
  * open (caller passes fd or -1), wait grace_ms for exit, SIGTERM the group,
  * wait term_ms, SIGKILL the group. Asynchronous; the exit callback fires
- * when reaped. Idempotent.
+ * when reaped. A child that exits while other members of its group live
+ * on moves straight to SIGTERM for them (then SIGKILL after term_ms).
+ * Idempotent: only the first call does anything (and closes stdin_fd).
  */
 void		 child_terminate(struct child *, int stdin_fd, int grace_ms,
 		    int term_ms);
 
-/* Free; if still running it is SIGKILLed (group) and reaped synchronously. */
+/*
+ * Free; if still running it is SIGKILLed (group) and reaped synchronously
+ * (the one blocking waitpid). What is left of its process group is
+ * SIGKILLed too. No callback runs. Safe inside the exit callback.
+ */
 void		 child_free(struct child *);
 
 #endif

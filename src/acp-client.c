@@ -78,6 +78,7 @@ struct acp_client {
 #define ACP_CLOSING		0x4
 #define ACP_EXITED		0x8
 	int			 exit_status;
+	size_t			 max_message;	/* ACPX_MAX_ACP_MESSAGE_BYTES */
 };
 
 static void	acp_step_done(struct acp_client *, const json_t *,
@@ -184,10 +185,20 @@ acp_noise_cb(struct jsonrpc *rpc, const char *line, size_t len,
 {
 	struct acp_client	*c = arg;
 
-	if (c->inv->json_strict)
+	/* Valid JSON that is not an object: the reference drops it silently. */
+	if (c->inv->json_strict || strcmp(why, JSONRPC_NOISE_NOT_OBJECT) == 0)
 		return;
 	fprintf(stderr, "Failed to parse JSON message: %.*s %s\n", (int)len,
 	    line, why);
+}
+
+static void
+acp_diag_cb(struct jsonrpc *rpc, const char *text, void *arg)
+{
+	struct acp_client	*c = arg;
+
+	if (!c->inv->json_strict)
+		fprintf(stderr, "%s\n", text);
 }
 
 static void
@@ -353,22 +364,8 @@ acp_closed_cb(struct jsonrpc *rpc, enum jsonrpc_close_reason why, void *arg)
 {
 	struct acp_client	*c = arg;
 
-	c->flags |= ACP_DISCONNECTED;
-	if (c->flags & ACP_CLOSING)
-		return;
-	if (why == JSONRPC_CLOSE_TOO_LARGE && c->step != STEP_NONE) {
-		unsigned long long max = 0;
-		const char *env = getenv("ACPX_MAX_ACP_MESSAGE_BYTES");
-
-		max = env != NULL && *env != '\0' ? strtoull(env, NULL, 10) :
-		    ACP_DEFAULT_MAX_MESSAGE;
-		c->pending_err = acpx_error_new(ACPX_CODE_RUNTIME,
-		    "ACP_MESSAGE_TOO_LARGE", "acp", "ACP message exceeded "
-		    "ACPX_MAX_ACP_MESSAGE_BYTES (%llu bytes). Increase the limit "
-		    "or set it to 0 for unlimited input.", max);
-		c->pending_err->retryable = 0;
-	}
 	/* The pending request callbacks already ran with JSONRPC_CLOSED. */
+	c->flags |= ACP_DISCONNECTED;
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -397,6 +394,24 @@ acp_step_done(struct acp_client *c, const json_t *result,
 	acpx_error_free(err);
 }
 
+/* ACP_MESSAGE_TOO_LARGE if the connection closed over a long line, else NULL. */
+static struct acpx_error *
+acp_too_large_error(struct acp_client *c)
+{
+	enum jsonrpc_close_reason why;
+	struct acpx_error	*err;
+
+	if (c->rpc == NULL || !jsonrpc_closed(c->rpc, &why) ||
+	    why != JSONRPC_CLOSE_TOO_LARGE)
+		return (NULL);
+	err = acpx_error_new(ACPX_CODE_RUNTIME, "ACP_MESSAGE_TOO_LARGE", "acp",
+	    "ACP message exceeded ACPX_MAX_ACP_MESSAGE_BYTES (%zu bytes). "
+	    "Increase the limit or set it to 0 for unlimited input.",
+	    c->max_message);
+	err->retryable = 0;
+	return (err);
+}
+
 /* Error for a request that ended without a result. */
 static struct acpx_error *
 acp_request_error(struct acp_client *c, enum jsonrpc_status st,
@@ -414,6 +429,8 @@ acp_request_error(struct acp_client *c, enum jsonrpc_status st,
 		c->pending_err = NULL;
 		return (err);
 	}
+	if ((err = acp_too_large_error(c)) != NULL)
+		return (err);
 	return (disconnected_error(c, "connection_close"));
 }
 
@@ -477,9 +494,14 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	const char		*id, *chosen = NULL;
 	char			*tok, *var, *list = NULL, *tmp;
 	size_t			 i;
+	struct acpx_error	*err;
 
 	if (c->flags & ACP_CLOSING)
 		return;
+	if (st == JSONRPC_CLOSED && (err = acp_too_large_error(c)) != NULL) {
+		acp_step_done(c, NULL, err);
+		return;
+	}
 	if (st == JSONRPC_CLOSED) {
 		/* Wait for the exit status to name it in the message. */
 		if (c->flags & ACP_EXITED)
@@ -632,6 +654,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 		return;
 	}
 	child_take_fds(c->child, &in_fd, &out_fd);
+	c->max_message = max;
 
 	memset(&rcb, 0, sizeof rcb);
 	rcb.request = acp_request_cb;
@@ -639,6 +662,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	rcb.tap = acp_tap_cb;
 	rcb.noise = acp_noise_cb;
 	rcb.closed = acp_closed_cb;
+	rcb.diag = acp_diag_cb;
 	c->rpc = jsonrpc_create(c->loop, out_fd, in_fd, max, &rcb, c);
 
 	caps = json_pack("{s:{s:b, s:b}, s:b}", "fs", "readTextFile", !inv->no_fs,
