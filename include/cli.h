@@ -20,6 +20,8 @@ struct agent_spec {
 	char		*name;		/* for messages: positional, else defaultAgent, else codex */
 	char		*command;	/* identity string (session scope, display) */
 	char		**argv;		/* NULL-terminated spawn argv, argv[0] looked up in PATH */
+	char		*argv_error;	/* raw command that cannot be split: the spawn-time
+					   RUNTIME message; argv is NULL then (never for exec) */
 };
 
 /* Everything a command needs, resolved from argv and config. Read-only. */
@@ -64,6 +66,30 @@ struct invocation {
 	json_t			*verb_opts;	/* other verb options by long name: {"limit":"20","local":true} */
 };
 
+/*
+ * Notes on the fields above, as cli_parse() fills them:
+ * - config is owned by the invocation (cli_invocation_free() frees it).
+ * - session: -s/--session (prompt, cancel, set-mode, set, status; also
+ *   given at agent level), sessions new/ensure/watch --name, the [name]
+ *   argument of sessions close/show/history/read/export, import --name.
+ * - words: prompt words (prompt, exec), set-mode <mode>, set <key> <value>,
+ *   sessions import <archive-path>, flow run <file>, warp probe targets,
+ *   completion <shell>; compare: the prompt words (the agents are
+ *   verb_opts "agents", an array).
+ * - config_options: exec --config-option as "key=value", both parts trimmed.
+ * - verb_opts keys (values as typed, trimmed where the reference trims;
+ *   flags true): sessions list: "local", "cursor", "filter-cwd";
+ *   new/ensure: "resume-session"; history: "limit" (default "20");
+ *   read: "tail"; watch: "cursor"; export: "output", "cwd"; import: "cwd";
+ *   prune: "dry-run", "before", "older-than", "include-history";
+ *   compare: "agents"; flow run: "input-json", "input-file",
+ *   "default-agent".
+ * - timeout_ms for compare is the per-agent timeout (300000 by default).
+ */
+
+/* config show | config init (cmd-config.c). */
+int		 cmd_config_run(const struct invocation *, struct output *);
+
 /* A command's entry point: show errors through output_error(); return the exit status. */
 typedef int	(*cmd_run_fn)(const struct invocation *, struct output *);
 
@@ -75,6 +101,8 @@ int		 cmd_exec_run(const struct invocation *, struct output *);
  * runs the command. Returns -1 with *err set (already classified, with the
  * format to render it in *err_format), or a non-negative exit status when
  * the command line was fully handled (help, version): then nothing to run.
+ * On error inv->json_strict still tells whether --json-strict was given
+ * (render the error with it); call cli_invocation_free() in every case.
  */
 int		 cli_parse(int argc, char **argv, struct invocation *inv,
 		    cmd_run_fn *run, enum acpx_format *err_format,

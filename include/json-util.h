@@ -21,6 +21,12 @@
 /* Compact (indent 0) or pretty (indent > 0 spaces) JSON.stringify text. Caller owns. */
 char		*json_dumps_js(const json_t *, int indent);
 
+/*
+ * v as JavaScript's String(number) writes it ("0.1", "1", "1e+21", "NaN")
+ * into buf (NUL-terminated, truncated to size). Returns the length.
+ */
+size_t		 json_js_number(double v, char *buf, size_t size);
+
 /* Borrowed string member or NULL if absent / not a string. */
 const char	*json_str(const json_t *obj, const char *key);
 

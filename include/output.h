@@ -41,6 +41,23 @@ void		 output_free(struct output *);
  */
 void		 output_acp_message(struct output *, const json_t *msg);
 
+/* Which way a message crossed the wire, seen from acpx. */
+enum output_dir {
+	OUTPUT_DIR_UNKNOWN = 0,	/* inferred from the method (output_acp_message) */
+	OUTPUT_DIR_INBOUND,	/* agent → acpx */
+	OUTPUT_DIR_OUTBOUND	/* acpx → agent */
+};
+
+/*
+ * output_acp_message() with the direction known (jsonrpc's tap has it):
+ * --suppress-reads pairs fs/read_text_file requests with their responses
+ * by (direction, id) as the reference does; without it the direction is
+ * inferred from the request method (fs/, terminal/, session/request_permission
+ * and session/update come from the agent).
+ */
+void		 output_acp_message_dir(struct output *, const json_t *msg,
+		    enum output_dir);
+
 /*
  * An acpx-side error that happens during a turn and belongs in the stream
  * (queue path: "[error] CODE: msg" + hints in text, the JSON error line in
@@ -65,7 +82,10 @@ void		 output_result_json(struct output *, const json_t *v);
 void		 output_result_text(struct output *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
-/* "[acpx] ..." notice on stderr (banners, warnings); not with json_strict. */
+/*
+ * Notice on stderr (banners, warnings, verbose lines): "[acpx] " + text +
+ * '\n'; not with json_strict. The caller passes the text without the prefix.
+ */
 void		 output_notice(struct output *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 

@@ -547,7 +547,7 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	}
 	if (json_array_size(methods) > 0) {
 		if (c->inv->auth_policy == ACPX_AUTH_FAIL) {
-			struct acpx_error *err = acpx_error_new(ACPX_CODE_RUNTIME,
+			err = acpx_error_new(ACPX_CODE_RUNTIME,
 			    "AUTH_REQUIRED", "acp", "agent advertised auth methods "
 			    "[%s] but no matching credentials found", list);
 
