@@ -21,6 +21,7 @@ struct child_opts {
 	int		 stderr_mode;
 #define CHILD_STDERR_KEEP	0	/* capture; keep the last 8192 bytes */
 #define CHILD_STDERR_PASS	1	/* capture, keep, and copy to our stderr */
+#define CHILD_STDERR_MERGE	2	/* into the stdout pipe (terminals) */
 	int		 new_pgrp;	/* setpgid(0,0) in the child */
 };
 

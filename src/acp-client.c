@@ -18,6 +18,7 @@
 #include "acpx.h"
 #include "cli.h"
 #include "client-fs.h"
+#include "client-term.h"
 #include "error.h"
 #include "json-util.h"
 #include "jsonrpc.h"
@@ -54,6 +55,7 @@ struct acp_client {
 
 	struct child		*child;
 	struct jsonrpc		*rpc;
+	struct client_term	*terms;		/* the agent's terminals */
 	json_t			*init_result;
 	char			*session_id;
 	struct acp_perm_stats	 stats;
@@ -270,11 +272,27 @@ acp_handle_permission(struct acp_client *c, const json_t *id,
 	jsonrpc_reply(c->rpc, id, resp);
 }
 
+/* fs and terminal denials count as permission decisions (exit code 5). */
+static void
+acp_count_perm(struct acp_client *c, enum client_fs_perm perm)
+{
+	if (perm == CLIENT_FS_PERM_NONE)
+		return;
+	c->stats.requested++;
+	if (perm == CLIENT_FS_PERM_DENIED)
+		c->stats.denied++;
+	else {
+		c->stats.cancelled++;
+		c->stats.prompt_unavailable = 1;
+	}
+}
+
 /* fs write prompt: header and details first, as the reference prints them. */
 static int
 acp_fs_ask(const char *header, const char *details, const char *question)
 {
-	fprintf(stderr, "\n%s\n", header);
+	if (header != NULL)
+		fprintf(stderr, "\n%s\n", header);
 	if (details != NULL && strspn(details, " \t\r\n") != strlen(details))
 		fprintf(stderr, "%s\n", details);
 	return (acp_tty_ask(question));
@@ -298,15 +316,7 @@ acp_handle_fs(struct acp_client *c, const json_t *id, const char *method,
 		res = client_fs_read(&o, params, &error, &perm);
 	else
 		res = client_fs_write(&o, params, &error, &perm);
-	if (perm != CLIENT_FS_PERM_NONE) {
-		c->stats.requested++;
-		if (perm == CLIENT_FS_PERM_DENIED)
-			c->stats.denied++;
-		else {
-			c->stats.cancelled++;
-			c->stats.prompt_unavailable = 1;
-		}
-	}
+	acp_count_perm(c, perm);
 	if (res != NULL)
 		jsonrpc_reply(c->rpc, id, res);
 	else {
@@ -316,6 +326,48 @@ acp_handle_fs(struct acp_client *c, const json_t *id, const char *method,
 		    json_incref(json_object_get(error, "data")));
 		json_decref(error);
 	}
+}
+
+/* A terminal answer (now or later); drop it if the connection is gone. */
+static void
+acp_term_reply_cb(void *arg, const json_t *id, json_t *result, json_t *error)
+{
+	struct acp_client	*c = arg;
+
+	if (c->rpc == NULL || (c->flags & ACP_DISCONNECTED)) {
+		json_decref(result);
+		json_decref(error);
+		return;
+	}
+	if (result != NULL)
+		jsonrpc_reply(c->rpc, id, result);
+	else {
+		jsonrpc_reply_error(c->rpc, id,
+		    (int)json_integer_value(json_object_get(error, "code")),
+		    json_string_value(json_object_get(error, "message")),
+		    json_incref(json_object_get(error, "data")));
+		json_decref(error);
+	}
+}
+
+static void
+acp_handle_term(struct acp_client *c, const json_t *id, const char *method,
+    const json_t *params)
+{
+	struct client_fs_opts	 o;
+	enum client_fs_perm	 perm;
+
+	memset(&o, 0, sizeof o);
+	o.cwd = c->inv->cwd;
+	o.mode = c->inv->perm_mode;
+	o.nonint = c->inv->nonint;
+	o.can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	o.ask = acp_fs_ask;
+	if (c->terms == NULL)
+		c->terms = client_term_create(c->loop, c->inv->cwd,
+		    acp_term_reply_cb, c);
+	client_term_request(c->terms, method, id, params, &o, &perm);
+	acp_count_perm(c, perm);
 }
 
 static void
@@ -342,6 +394,8 @@ acp_request_cb(struct jsonrpc *rpc, const json_t *id, const char *method,
 	else if (!c->inv->no_fs && (strcmp(method, "fs/read_text_file") == 0 ||
 	    strcmp(method, "fs/write_text_file") == 0))
 		acp_handle_fs(c, id, method, params);
+	else if (!c->inv->no_terminal && client_term_handles(method))
+		acp_handle_term(c, id, method, params);
 	else
 		acp_reply_not_found(c, id, method);
 }
@@ -606,11 +660,13 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	int			 err_no = 0, in_fd, out_fd;
 	char			*cause = NULL, **a;
 	size_t			 max;
+	unsigned long long	 ceiling;
 	json_t			*caps;
 	struct acpx_error	*err;
 
 	acp_step_begin(c, STEP_START, cb, arg);
-	if (acp_max_message(&max, &cause) == -1) {
+	if (acp_max_message(&max, &cause) == -1 ||
+	    client_term_ceiling(&ceiling, &cause) == -1) {
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, NULL, "%s", cause);
 		free(cause);
 		acp_step_done(c, NULL, err);
@@ -858,6 +914,8 @@ acp_client_close(struct acp_client *c, acp_done_cb cb, void *arg)
 	ev_timer_stop(c->loop, &c->exit_wait_w);
 	/* A step still waiting is abandoned: its callback never runs. */
 	acp_step_begin(c, STEP_CLOSE, cb, arg);
+	client_term_free(c->terms);
+	c->terms = NULL;
 	if (c->rpc != NULL)
 		jsonrpc_shutdown_write(c->rpc);
 	if (c->child == NULL || (c->flags & ACP_EXITED)) {
@@ -903,6 +961,7 @@ acp_client_free(struct acp_client *c)
 	ev_timer_stop(c->loop, &c->retry_w);
 	ev_timer_stop(c->loop, &c->exit_wait_w);
 	c->flags |= ACP_CLOSING;
+	client_term_free(c->terms);
 	if (c->rpc != NULL)
 		jsonrpc_free(c->rpc);
 	if (c->child != NULL)

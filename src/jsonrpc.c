@@ -16,6 +16,7 @@
 
 #include "jsonrpc.h"
 #include "linebuf.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -466,63 +467,6 @@ jsonrpc_reply(struct jsonrpc *j, const json_t *id, json_t *result)
 	jsonrpc_send(j, msg);
 }
 
-/* Fix invalid UTF-8 the way a WHATWG TextDecoder does. Caller frees. */
-static char *
-jsonrpc_utf8_fix(const char *in, size_t len, size_t *outlen)
-{
-	const unsigned char	*s = (const unsigned char *)in;
-	char			*out;
-	size_t			 i = 0, o = 0, k, need;
-	unsigned char		 c, lo, hi;
-
-	out = xmalloc(len * 3 + 1);
-	while (i < len) {
-		c = s[i];
-		if (c < 0x80) {
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1;
-		else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else
-			need = 0;
-		for (k = 1; need != 0 && k <= need && i + k < len; k++) {
-			if (s[i + k] < lo || s[i + k] > hi)
-				break;
-			lo = 0x80;
-			hi = 0xbf;
-		}
-		if (need != 0 && k == need + 1) {
-			memcpy(out + o, s + i, k);
-			o += k;
-			i += k;
-			continue;
-		}
-		/* One U+FFFD per maximal bad prefix; reread the next byte. */
-		memcpy(out + o, "\xef\xbf\xbd", 3);
-		o += 3;
-		i += need == 0 ? 1 : k;
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return (out);
-}
-
 static int
 jsonrpc_utf8_valid(const char *s, size_t len)
 {
@@ -549,7 +493,7 @@ jsonrpc_reply_error(struct jsonrpc *j, const json_t *id, int code,
 		return;
 	}
 	if ((text = json_string(message)) == NULL) {
-		fixed = jsonrpc_utf8_fix(message, strlen(message), &len);
+		fixed = utf8_fix(message, strlen(message), &len);
 		text = json_stringn(fixed, len);
 		free(fixed);
 	}
@@ -647,7 +591,7 @@ jsonrpc_parse_hard(struct jsonrpc *j, const char *line, size_t len,
 
 	/* Node decodes with replacement characters; jansson refuses. */
 	if (!jsonrpc_utf8_valid(line, len)) {
-		fixed = jsonrpc_utf8_fix(line, len, &tlen);
+		fixed = utf8_fix(line, len, &tlen);
 		text = fixed;
 		msg = json_loadb(text, tlen, JSONRPC_DECODE, error);
 	}

@@ -162,6 +162,9 @@ child_exec(const struct child_opts *opts, int in, int out, int err, int st)
 	if ((in = child_lift(in)) == -1 || (out = child_lift(out)) == -1 ||
 	    (err = child_lift(err)) == -1)
 		child_fail(st, CHILD_REPORT_SETUP, errno);
+	/* Terminals: one combined output stream, as the reference buffers it. */
+	if (opts->stderr_mode == CHILD_STDERR_MERGE)
+		err = out;
 	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
 	    dup2(err, STDERR_FILENO) == -1)
 		child_fail(st, CHILD_REPORT_SETUP, errno);
