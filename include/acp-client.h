@@ -20,8 +20,9 @@
 struct acp_client;
 
 struct acp_client_events {
-	/* Every JSON-RPC message in wire order (borrowed). */
-	void	(*message)(struct acp_client *, const json_t *msg, void *arg);
+	/* Every JSON-RPC message in wire order (borrowed); outbound = we sent it. */
+	void	(*message)(struct acp_client *, const json_t *msg, int outbound,
+		    void *arg);
 	/* A verbose diagnostic line ("[acpx] ..."), only when verbose. */
 	void	(*log)(struct acp_client *, const char *line, void *arg);
 };

@@ -178,7 +178,7 @@ acp_tap_cb(struct jsonrpc *rpc, const json_t *msg, int outbound, void *arg)
 	struct acp_client	*c = arg;
 
 	if (c->ev.message != NULL)
-		c->ev.message(c, msg, c->ev_arg);
+		c->ev.message(c, msg, outbound, c->ev_arg);
 }
 
 static void

@@ -56,11 +56,13 @@ struct exec_run {
 static void	exec_next(struct exec_run *);
 
 static void
-exec_message_cb(struct acp_client *c, const json_t *msg, void *arg)
+exec_message_cb(struct acp_client *c, const json_t *msg, int outbound,
+    void *arg)
 {
 	struct exec_run	*r = arg;
 
-	output_acp_message(r->out, msg);
+	output_acp_message_dir(r->out, msg, outbound ? OUTPUT_DIR_OUTBOUND :
+	    OUTPUT_DIR_INBOUND);
 }
 
 static void

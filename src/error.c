@@ -266,7 +266,8 @@ acpx_error_from_acp(const json_t *acp, const char *detail_default,
 	rpc = (int)json_integer_value(json_object_get(acp, "code"));
 
 	err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, origin, "%s",
-	    details != NULL && *details != '\0' ? details :
+	    details != NULL && strspn(details, " \t\r\n\f\v") !=
+	    strlen(details) ? details :
 	    msg != NULL ? msg : "Unknown ACP error");
 	if (json_is_number(json_object_get(acp, "code")) && msg != NULL &&
 	    *msg != '\0')

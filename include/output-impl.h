@@ -1,0 +1,99 @@
+/*
+ * Internal interface between output.c and the three renderers
+ * (output-text.c, output-json.c, output-quiet.c). output.c owns struct
+ * output, the stdout/stderr writers (EPIPE handling), the ACP message
+ * classifiers every renderer shares, and the JavaScript string semantics
+ * the reference's formatters rely on (UTF-16 lengths, \s, trim, String()).
+ * Nothing outside output*.c includes this header.
+ */
+#ifndef ACPX_OUTPUT_IMPL_H
+#define ACPX_OUTPUT_IMPL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "output.h"
+
+/* A growable byte buffer (amortised doubling, always NUL-terminated). */
+struct obuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	 obuf_add(struct obuf *, const char *, size_t);
+void	 obuf_adds(struct obuf *, const char *);
+void	 obuf_addc(struct obuf *, char);
+void	 obuf_printf(struct obuf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 obuf_reset(struct obuf *);
+void	 obuf_free(struct obuf *);
+
+/* One renderer: state is made by create and passed back to each hook. */
+struct output_renderer {
+	void	*(*create)(struct output *);
+	void	 (*free)(void *);
+	void	 (*message)(struct output *, void *, const json_t *,
+		    enum output_dir);
+	void	 (*turn_error)(struct output *, void *,
+		    const struct acpx_error *);
+	void	 (*turn_end)(struct output *, void *);
+	void	 (*error)(struct output *, void *, const struct acpx_error *);
+};
+
+extern const struct output_renderer output_text_renderer;
+extern const struct output_renderer output_json_renderer;
+extern const struct output_renderer output_quiet_renderer;
+
+struct output {
+	struct output_opts		 opts;
+	const struct output_renderer	*r;
+	void				*state;
+	int				 broken_pipe;
+};
+
+/* Write to stdout (nothing once the pipe broke); flush at message ends. */
+void	 output_out(struct output *, const char *, size_t);
+void	 output_out_flush(struct output *);
+/* Write to stderr and flush. */
+void	 output_err(struct output *, const char *, size_t);
+
+/*
+ * Classifiers with the reference's exact tests. Each returns a borrowed
+ * value or NULL.
+ */
+/* result._meta.acpx.permissionNotice of a response (a JSON string). */
+const json_t	*output_msg_permission_notice(const json_t *);
+/* result._meta.acpx.permissionEscalation of a response (an object). */
+const json_t	*output_msg_permission_escalation(const json_t *);
+/* result.stopReason of a response (a JSON string). */
+const json_t	*output_msg_stop_reason(const json_t *);
+/* params.update of a well-formed session/update notification. */
+const json_t	*output_msg_session_update(const json_t *);
+/* error.message of an error response (a JSON string). */
+const json_t	*output_msg_error_message(const json_t *);
+/* String(msg.method) into b when msg has a method; returns 0 if none. */
+int		 output_msg_method(const json_t *, struct obuf *);
+
+/* isReadLikeTool over a tool's merged kind and title (either may be NULL). */
+int		 output_tool_read_like(const json_t *kind, const json_t *title);
+
+/* JavaScript string semantics over UTF-8 (s, n bytes). */
+int	 js_is_space(unsigned int);
+/* String.prototype.trim / trimEnd: narrow [*s, *s + *n). */
+void	 js_trim(const char **, size_t *);
+void	 js_trim_end(const char **, size_t *);
+/* Length in UTF-16 code units. */
+size_t	 js_length(const char *, size_t);
+/* Append truncate(s, max) (slice to max - 3 units + "...") to b. */
+void	 js_truncate(struct obuf *, const char *, size_t, size_t);
+/* Append s with /\s+/g → " " and trimmed. */
+void	 js_collapse_ws(struct obuf *, const char *, size_t);
+/* Append String(v) as a template literal would (NULL is "undefined"). */
+void	 js_string_of(struct obuf *, const json_t *);
+/* JavaScript truthiness of a JSON value (NULL, null, false, 0, "" are not). */
+int	 js_truthy(const json_t *);
+
+#endif

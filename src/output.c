@@ -1,0 +1,737 @@
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "error.h"
+#include "json-util.h"
+#include "output.h"
+#include "output-impl.h"
+#include "xmalloc.h"
+
+/*
+ * The renderer front end: picks text, json or quiet, owns the writers
+ * (stdout flushed once per message, stderr per line, EPIPE remembered),
+ * and the helpers the renderers share: the reference's message
+ * classifiers and JavaScript string semantics (the reference measures and
+ * cuts strings in UTF-16 code units and trims with the JS \s set).
+ */
+
+/* ---------------------------------------------------------------- buffers */
+
+static void
+obuf_reserve(struct obuf *b, size_t more)
+{
+	size_t	need = b->len + more + 1;
+
+	if (need <= b->cap)
+		return;
+	if (b->cap == 0)
+		b->cap = 128;
+	while (b->cap < need)
+		b->cap *= 2;
+	b->p = xreallocarray(b->p, 1, b->cap);
+}
+
+/* Append n bytes. */
+void
+obuf_add(struct obuf *b, const char *s, size_t n)
+{
+	obuf_reserve(b, n);
+	if (n > 0)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Append a C string. */
+void
+obuf_adds(struct obuf *b, const char *s)
+{
+	obuf_add(b, s, strlen(s));
+}
+
+/* Append one byte. */
+void
+obuf_addc(struct obuf *b, char c)
+{
+	obuf_reserve(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+/* Append printf output. */
+void
+obuf_printf(struct obuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	obuf_add(b, s, (size_t)n);
+	free(s);
+}
+
+/* Empty the buffer, keeping its memory. */
+void
+obuf_reset(struct obuf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+/* Release the buffer's memory. */
+void
+obuf_free(struct obuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---------------------------------------------------------------- writers */
+
+/* Write to stdout unless the pipe broke. */
+void
+output_out(struct output *o, const char *s, size_t n)
+{
+	if (o->broken_pipe || n == 0)
+		return;
+	if (fwrite(s, 1, n, o->opts.out) != n && errno == EPIPE)
+		o->broken_pipe = 1;
+}
+
+/* Flush stdout; EPIPE marks the pipe broken. */
+void
+output_out_flush(struct output *o)
+{
+	if (o->broken_pipe)
+		return;
+	if (fflush(o->opts.out) == EOF && errno == EPIPE)
+		o->broken_pipe = 1;
+}
+
+/* Write to stderr and flush. */
+void
+output_err(struct output *o, const char *s, size_t n)
+{
+	if (n > 0)
+		fwrite(s, 1, n, o->opts.err);
+	fflush(o->opts.err);
+}
+
+/* ------------------------------------------------------------ classifiers */
+
+/* asRecord(): a non-array object. */
+static const json_t *
+output_record(const json_t *v)
+{
+	return (json_is_object(v) ? v : NULL);
+}
+
+/* A response as the reference tests it: own "id" and "result". */
+static const json_t *
+output_msg_result(const json_t *msg)
+{
+	if (!json_is_object(msg) || json_object_get(msg, "id") == NULL)
+		return (NULL);
+	return (output_record(json_object_get(msg, "result")));
+}
+
+static const json_t *
+output_msg_meta_acpx(const json_t *msg, const char *key)
+{
+	const json_t	*r, *acpx;
+
+	if ((r = output_msg_result(msg)) == NULL)
+		return (NULL);
+	acpx = output_record(json_object_get(output_record(
+	    json_object_get(r, "_meta")), "acpx"));
+	return (acpx == NULL ? NULL : json_object_get(acpx, key));
+}
+
+/* result._meta.acpx.permissionNotice (borrowed JSON string) or NULL. */
+const json_t *
+output_msg_permission_notice(const json_t *msg)
+{
+	const json_t	*v = output_msg_meta_acpx(msg, "permissionNotice");
+
+	return (json_is_string(v) ? v : NULL);
+}
+
+/* result._meta.acpx.permissionEscalation (borrowed object) or NULL. */
+const json_t *
+output_msg_permission_escalation(const json_t *msg)
+{
+	return (output_record(output_msg_meta_acpx(msg,
+	    "permissionEscalation")));
+}
+
+/* result.stopReason (borrowed JSON string) or NULL. */
+const json_t *
+output_msg_stop_reason(const json_t *msg)
+{
+	const json_t	*v;
+
+	v = json_object_get(output_msg_result(msg), "stopReason");
+	return (json_is_string(v) ? v : NULL);
+}
+
+static int
+output_chunk_content_ok(const json_t *c)
+{
+	const json_t	*type;
+
+	if (!json_is_object(c))
+		return (0);
+	type = json_object_get(c, "type");
+	if (!json_is_string(type))
+		return (0);
+	return (strcmp(json_string_value(type), "text") != 0 ||
+	    json_is_string(json_object_get(c, "text")));
+}
+
+static int
+output_update_ok(const json_t *u)
+{
+	const json_t	*entries, *e;
+	const char	*kind;
+	size_t		 i;
+
+	if ((kind = json_string_value(json_object_get(u, "sessionUpdate"))) ==
+	    NULL)
+		return (0);
+	if (strcmp(kind, "agent_message_chunk") == 0 ||
+	    strcmp(kind, "agent_thought_chunk") == 0 ||
+	    strcmp(kind, "user_message_chunk") == 0)
+		return (output_chunk_content_ok(json_object_get(u, "content")));
+	if (strcmp(kind, "plan") == 0) {
+		entries = json_object_get(u, "entries");
+		if (!json_is_array(entries))
+			return (0);
+		json_array_foreach(entries, i, e) {
+			if (!json_is_object(e) ||
+			    !json_is_string(json_object_get(e, "status")) ||
+			    !json_is_string(json_object_get(e, "content")))
+				return (0);
+		}
+	}
+	return (1);
+}
+
+/* params.update of a well-formed session/update notification, or NULL. */
+const json_t *
+output_msg_session_update(const json_t *msg)
+{
+	const json_t	*params, *sid, *update;
+	const char	*method;
+
+	if (!json_is_object(msg) || json_object_get(msg, "id") != NULL)
+		return (NULL);
+	method = json_string_value(json_object_get(msg, "method"));
+	if (method == NULL || strcmp(method, "session/update") != 0)
+		return (NULL);
+	if ((params = output_record(json_object_get(msg, "params"))) == NULL)
+		return (NULL);
+	sid = json_object_get(params, "sessionId");
+	if (!json_is_string(sid) || json_string_length(sid) == 0)
+		return (NULL);
+	update = output_record(json_object_get(params, "update"));
+	if (update == NULL || !output_update_ok(update))
+		return (NULL);
+	return (update);
+}
+
+/* error.message (borrowed JSON string) of a message with "error", or NULL. */
+const json_t *
+output_msg_error_message(const json_t *msg)
+{
+	const json_t	*e, *m;
+
+	if (!json_is_object(msg))
+		return (NULL);
+	e = output_record(json_object_get(msg, "error"));
+	m = json_object_get(e, "message");
+	return (json_is_string(m) ? m : NULL);
+}
+
+/* String(msg.method) into b; 0 if the message has no (non-null) method. */
+int
+output_msg_method(const json_t *msg, struct obuf *b)
+{
+	const json_t	*m;
+
+	if (!json_is_object(msg))
+		return (0);
+	m = json_object_get(msg, "method");
+	if (m == NULL || json_is_null(m))
+		return (0);
+	obuf_reset(b);
+	js_string_of(b, m);
+	return (1);
+}
+
+/* ----------------------------------------------------- JavaScript strings */
+
+/* Decode one code point at s[*i] (valid UTF-8 from jansson; bad byte → FFFD). */
+static unsigned int
+utf8_next(const char *s, size_t n, size_t *i)
+{
+	const unsigned char	*p = (const unsigned char *)s + *i;
+	size_t			 left = n - *i, need, k;
+	unsigned int		 cp;
+
+	if (p[0] < 0x80) {
+		(*i)++;
+		return (p[0]);
+	}
+	if ((p[0] & 0xe0) == 0xc0) {
+		need = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		need = 3;
+		cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		need = 4;
+		cp = p[0] & 0x07;
+	} else {
+		(*i)++;
+		return (0xfffd);
+	}
+	if (left < need) {
+		(*i)++;
+		return (0xfffd);
+	}
+	for (k = 1; k < need; k++) {
+		if ((p[k] & 0xc0) != 0x80) {
+			(*i)++;
+			return (0xfffd);
+		}
+		cp = (cp << 6) | (p[k] & 0x3f);
+	}
+	*i += need;
+	return (cp);
+}
+
+/* The JavaScript WhiteSpace + LineTerminator set (\s, trim). */
+int
+js_is_space(unsigned int cp)
+{
+	switch (cp) {
+	case 0x09: case 0x0a: case 0x0b: case 0x0c: case 0x0d: case 0x20:
+	case 0xa0: case 0x1680: case 0x2028: case 0x2029: case 0x202f:
+	case 0x205f: case 0x3000: case 0xfeff:
+		return (1);
+	}
+	return (cp >= 0x2000 && cp <= 0x200a);
+}
+
+/* String.prototype.trimEnd on [*s, *s + *n). */
+void
+js_trim_end(const char **s, size_t *n)
+{
+	size_t		 i, last = 0;
+	unsigned int	 cp;
+
+	for (i = 0; i < *n;) {
+		cp = utf8_next(*s, *n, &i);
+		if (!js_is_space(cp))
+			last = i;
+	}
+	*n = last;
+}
+
+/* String.prototype.trim on [*s, *s + *n). */
+void
+js_trim(const char **s, size_t *n)
+{
+	size_t		 i = 0, start;
+	unsigned int	 cp;
+
+	while (i < *n) {
+		start = i;
+		cp = utf8_next(*s, *n, &i);
+		if (!js_is_space(cp)) {
+			i = start;
+			break;
+		}
+	}
+	*s += i;
+	*n -= i;
+	js_trim_end(s, n);
+}
+
+/* Length in UTF-16 code units. */
+size_t
+js_length(const char *s, size_t n)
+{
+	size_t	i, units = 0;
+
+	for (i = 0; i < n;) {
+		/* Fast path: ASCII runs. */
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			units++;
+			continue;
+		}
+		units += utf8_next(s, n, &i) >= 0x10000 ? 2 : 1;
+	}
+	return (units);
+}
+
+/* Append the first units UTF-16 units of s (a split pair leaves U+FFFD). */
+static void
+js_slice(struct obuf *b, const char *s, size_t n, size_t units)
+{
+	size_t		 i = 0, used = 0, start;
+	unsigned int	 cp;
+
+	while (i < n && used < units) {
+		start = i;
+		cp = utf8_next(s, n, &i);
+		if (cp >= 0x10000) {
+			if (used + 2 > units) {
+				/* Lone high surrogate: written as U+FFFD. */
+				obuf_add(b, "\xef\xbf\xbd", 3);
+				return;
+			}
+			used += 2;
+		} else
+			used++;
+		obuf_add(b, s + start, i - start);
+	}
+}
+
+/* Append truncate(s, max) as the reference writes it. */
+void
+js_truncate(struct obuf *b, const char *s, size_t n, size_t max)
+{
+	if (js_length(s, n) <= max) {
+		obuf_add(b, s, n);
+		return;
+	}
+	if (max <= 3) {
+		js_slice(b, s, n, max);
+		return;
+	}
+	js_slice(b, s, n, max - 3);
+	obuf_add(b, "...", 3);
+}
+
+/* Append s.replace(/\s+/g, " ").trim(). */
+void
+js_collapse_ws(struct obuf *b, const char *s, size_t n)
+{
+	size_t		 i = 0, start, first = b->len;
+	unsigned int	 cp;
+	int		 space = 0;
+
+	while (i < n) {
+		start = i;
+		cp = utf8_next(s, n, &i);
+		if (js_is_space(cp)) {
+			space = 1;
+			continue;
+		}
+		if (space && b->len > first)
+			obuf_addc(b, ' ');
+		space = 0;
+		obuf_add(b, s + start, i - start);
+	}
+}
+
+/* Array.prototype.toString: elements joined by ",", null → "". */
+static void
+js_array_string(struct obuf *b, const json_t *a, int depth)
+{
+	const json_t	*e;
+	size_t		 i;
+
+	json_array_foreach(a, i, e) {
+		if (i > 0)
+			obuf_addc(b, ',');
+		if (json_is_null(e))
+			continue;
+		if (json_is_array(e)) {
+			if (depth < 32)
+				js_array_string(b, e, depth + 1);
+		} else
+			js_string_of(b, e);
+	}
+}
+
+/* Append String(v) (NULL = undefined). */
+void
+js_string_of(struct obuf *b, const json_t *v)
+{
+	char	num[64];
+	size_t	n;
+
+	if (v == NULL) {
+		obuf_adds(b, "undefined");
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		obuf_add(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		if (json_integer_value(v) >= -9007199254740992LL &&
+		    json_integer_value(v) <= 9007199254740992LL)
+			n = (size_t)snprintf(num, sizeof num, "%lld",
+			    (long long)json_integer_value(v));
+		else
+			n = json_js_number((double)json_integer_value(v), num,
+			    sizeof num);
+		obuf_add(b, num, n);
+		break;
+	case JSON_REAL:
+		n = json_js_number(json_real_value(v), num, sizeof num);
+		obuf_add(b, num, n);
+		break;
+	case JSON_TRUE:
+		obuf_adds(b, "true");
+		break;
+	case JSON_FALSE:
+		obuf_adds(b, "false");
+		break;
+	case JSON_NULL:
+		obuf_adds(b, "null");
+		break;
+	case JSON_ARRAY:
+		js_array_string(b, v, 0);
+		break;
+	case JSON_OBJECT:
+	default:
+		obuf_adds(b, "[object Object]");
+		break;
+	}
+}
+
+/* JavaScript truthiness of v (NULL = undefined). */
+int
+js_truthy(const json_t *v)
+{
+	if (v == NULL)
+		return (0);
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+	case JSON_FALSE:
+		return (0);
+	case JSON_STRING:
+		return (json_string_length(v) > 0);
+	case JSON_INTEGER:
+		return (json_integer_value(v) != 0);
+	case JSON_REAL:
+		return (json_real_value(v) != 0 &&
+		    json_real_value(v) == json_real_value(v));
+	default:
+		return (1);
+	}
+}
+
+/*
+ * isReadLikeTool: kind trims/lower-cases to "read", or the title's first
+ * word (split on ':' or \s) is read, cat, open or view.
+ */
+int
+output_tool_read_like(const json_t *kind, const json_t *title)
+{
+	static const char *const heads[] = { "read", "cat", "open", "view" };
+	const char	*s;
+	size_t		 n, i, len, next;
+
+	if (json_is_string(kind)) {
+		s = json_string_value(kind);
+		n = json_string_length(kind);
+		js_trim(&s, &n);
+		if (n == 4 && strncasecmp(s, "read", 4) == 0)
+			return (1);
+	}
+	if (!json_is_string(title))
+		return (0);
+	s = json_string_value(title);
+	n = json_string_length(title);
+	js_trim(&s, &n);
+	for (len = 0; len < n; len = next) {
+		next = len;
+		if (s[len] == ':' || js_is_space(utf8_next(s, n, &next)))
+			break;
+	}
+	for (i = 0; i < nitems(heads); i++) {
+		if (len == strlen(heads[i]) && strncasecmp(s, heads[i], len) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* ---------------------------------------------------------------- public */
+
+/* Create a renderer for opts->format. Caller owns (output_free). */
+struct output *
+output_create(const struct output_opts *opts)
+{
+	struct output	*o;
+
+	o = xcalloc(1, sizeof *o);
+	o->opts = *opts;
+	if (o->opts.out == NULL)
+		o->opts.out = stdout;
+	if (o->opts.err == NULL)
+		o->opts.err = stderr;
+	switch (o->opts.format) {
+	case ACPX_FORMAT_JSON:
+		o->r = &output_json_renderer;
+		break;
+	case ACPX_FORMAT_QUIET:
+		o->r = &output_quiet_renderer;
+		break;
+	case ACPX_FORMAT_TEXT:
+	default:
+		o->r = &output_text_renderer;
+		break;
+	}
+	o->state = o->r->create(o);
+	return (o);
+}
+
+/* Free a renderer (NULL is fine). Does not flush. */
+void
+output_free(struct output *o)
+{
+	if (o == NULL)
+		return;
+	o->r->free(o->state);
+	free(o);
+}
+
+/* One ACP message of the turn, direction inferred. */
+void
+output_acp_message(struct output *o, const json_t *msg)
+{
+	output_acp_message_dir(o, msg, OUTPUT_DIR_UNKNOWN);
+}
+
+/* One ACP message of the turn with its direction. */
+void
+output_acp_message_dir(struct output *o, const json_t *msg,
+    enum output_dir dir)
+{
+	if (o->broken_pipe || !json_is_object(msg))
+		return;
+	o->r->message(o, o->state, msg, dir);
+}
+
+/* An in-stream acpx error; marks it emitted. */
+void
+output_turn_error(struct output *o, struct acpx_error *err)
+{
+	err->flags |= ACPX_ERROR_EMITTED;
+	if (o->broken_pipe)
+		return;
+	o->r->turn_error(o, o->state, err);
+}
+
+/* End of turn: flush what the renderer holds. */
+void
+output_turn_end(struct output *o)
+{
+	if (o->broken_pipe)
+		return;
+	o->r->turn_end(o, o->state);
+}
+
+/*
+ * Top-level error. Sub-command parse errors are Commander's own output
+ * (printed by cli.c with the help text), so nothing is added here.
+ */
+void
+output_error(struct output *o, const struct acpx_error *err)
+{
+	if (err == NULL || o->broken_pipe)
+		return;
+	if (err->flags & (ACPX_ERROR_EMITTED | ACPX_ERROR_SUBCOMMAND))
+		return;
+	o->r->error(o, o->state, err);
+}
+
+/* One compact JSON.stringify line of v on stdout. */
+void
+output_result_json(struct output *o, const json_t *v)
+{
+	char	*s;
+
+	if (o->broken_pipe)
+		return;
+	s = json_dumps_js(v, 0);
+	output_out(o, s, strlen(s));
+	output_out(o, "\n", 1);
+	output_out_flush(o);
+	free(s);
+}
+
+/* A result line on stdout, verbatim plus '\n'. */
+void
+output_result_text(struct output *o, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	if (o->broken_pipe)
+		return;
+	va_start(ap, fmt);
+	n = xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	output_out(o, s, (size_t)n);
+	output_out(o, "\n", 1);
+	output_out_flush(o);
+	free(s);
+}
+
+/* "[acpx] <text>" on stderr unless json_strict. */
+void
+output_notice(struct output *o, const char *fmt, ...)
+{
+	struct obuf	 b = { NULL, 0, 0 };
+	va_list		 ap;
+	char		*s;
+	int		 n;
+
+	if (o->opts.json_strict)
+		return;
+	va_start(ap, fmt);
+	n = xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	obuf_adds(&b, "[acpx] ");
+	obuf_add(&b, s, (size_t)n);
+	obuf_addc(&b, '\n');
+	output_err(o, b.p, b.len);
+	obuf_free(&b);
+	free(s);
+}
+
+/* The format this renderer was made for. */
+enum acpx_format
+output_format(const struct output *o)
+{
+	return (o->opts.format);
+}
+
+/* Set once stdout reported EPIPE. */
+int
+output_broken_pipe(const struct output *o)
+{
+	return (o->broken_pipe);
+}
