@@ -159,15 +159,17 @@ startup_failed_error(struct acp_client *c)
 	return (err);
 }
 
+/*
+ * The stream ended under a pending request. Like the reference, name the
+ * first thing observed (the connection closing); its exit status is not
+ * known yet at that moment, so it reads null, deterministically.
+ */
 static struct acpx_error *
 disconnected_error(struct acp_client *c, const char *reason)
 {
-	char	code[16], sig[32];
-
-	exit_parts(c, code, sizeof code, sig, sizeof sig);
 	return (acpx_error_new(ACPX_CODE_RUNTIME, "AGENT_DISCONNECTED", "acp",
-	    "ACP agent disconnected during request (%s, exit=%s, signal=%s)",
-	    reason, code, sig));
+	    "ACP agent disconnected during request (%s, exit=null, "
+	    "signal=null)", reason));
 }
 
 /* ---------------------------------------------------------------- wire */
@@ -694,7 +696,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	if (c->child == NULL) {
 		if (err_no == ENOENT || err_no == ENOTDIR || err_no == EACCES)
 			err = acpx_error_new(ACPX_CODE_RUNTIME,
-			    err_no == ENOENT ? "AGENT_SPAWN_ENOENT" : NULL, "acp",
+			    err_no == ENOENT ? "AGENT_SPAWN_ENOENT" : NULL, "cli",
 			    "Failed to spawn agent command: %s. The agent process "
 			    "could not start because a required executable, "
 			    "interpreter, working directory, or other launch path "

@@ -97,6 +97,8 @@ exec_finish(struct exec_run *r, struct acpx_error *err)
 	else
 		acpx_error_free(err);
 	r->phase = EXEC_CLOSING;
+	/* Whatever ended the turn, the stream ends cleanly (final newline). */
+	output_turn_end(r->out);
 	ev_timer_stop(r->loop, &r->timeout_w);
 	ev_timer_stop(r->loop, &r->interrupt_w);
 	for (i = 0; i < nitems(r->sig_w); i++)
@@ -185,7 +187,6 @@ exec_step_cb(struct acp_client *c, const json_t *result,
 		exec_next(r);
 		break;
 	case EXEC_PROMPT:
-		output_turn_end(r->out);
 		st = acp_client_perm_stats(r->client);
 		if (st->prompt_unavailable)
 			e = acpx_error_new(ACPX_CODE_PERMISSION_PROMPT_UNAVAILABLE,
