@@ -16,7 +16,9 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "auth-env.h"
 #include "cli.h"
+#include "config-file.h"
 #include "client-fs.h"
 #include "client-term.h"
 #include "error.h"
@@ -81,6 +83,8 @@ struct acp_client {
 #define ACP_EXITED		0x8
 	int			 exit_status;
 	size_t			 max_message;	/* ACPX_MAX_ACP_MESSAGE_BYTES */
+	char			*auth_method;	/* the method we authenticate with */
+	const char		*auth_source;	/* "env" or "config" */
 };
 
 static void	acp_step_done(struct acp_client *, const json_t *,
@@ -504,24 +508,21 @@ acp_child_exit_cb(struct child *child, int status, void *arg)
 		acp_step_done(c, NULL, NULL);
 }
 
-/* Does the auth method have a credential (env ACPX_AUTH_<TOKEN> or config)? */
-static char *
-auth_token(const char *id)
+/* initialize (and authenticate) done: the start step completes. */
+static void
+acp_initialized(struct acp_client *c)
 {
-	char	*t = xmalloc(strlen(id) + 1), *o = t;
-	int	 us = 0;
+	c->flags |= ACP_INITIALIZED;
+	acp_log(c, "initialized protocol version %lld", json_integer_value(
+	    json_object_get(c->init_result, "protocolVersion")));
+	acp_step_done(c, c->init_result, NULL);
+}
 
-	for (; *id != '\0'; id++) {
-		if (isalnum((unsigned char)*id)) {
-			if (us && o != t)
-				*o++ = '_';
-			us = 0;
-			*o++ = (char)toupper((unsigned char)*id);
-		} else
-			us = 1;
-	}
-	*o = '\0';
-	return (t);
+/* The config's auth map (borrowed), or NULL. */
+static const json_t *
+acp_auth_config(struct acp_client *c)
+{
+	return (c->inv->config != NULL ? c->inv->config->auth : NULL);
 }
 
 static void
@@ -537,8 +538,9 @@ acp_authenticate_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		acp_step_done(c, NULL, acp_request_error(c, st, error));
 		return;
 	}
-	c->flags |= ACP_INITIALIZED;
-	acp_step_done(c, c->init_result, NULL);
+	acp_log(c, "authenticated with method %s (%s)", c->auth_method,
+	    c->auth_source);
+	acp_initialized(c);
 }
 
 static void
@@ -547,8 +549,8 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 {
 	struct acp_client	*c = arg;
 	const json_t		*methods, *m;
-	const char		*id, *chosen = NULL;
-	char			*tok, *var, *list = NULL, *tmp;
+	const char		*id, *chosen = NULL, *src = NULL;
+	char			*list = NULL, *tmp;
 	size_t			 i;
 	struct acpx_error	*err;
 
@@ -571,24 +573,15 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		return;
 	}
 	c->init_result = json_deep_copy(result);
-	acp_log(c, "initialized protocol version %lld",
-	    json_integer_value(json_object_get(result, "protocolVersion")));
 
 	methods = json_object_get(result, "authMethods");
 	json_array_foreach(methods, i, m) {
-		const char *v;
-
 		if ((id = json_str(m, "id")) == NULL)
 			continue;
-		tok = auth_token(id);
-		xasprintf(&var, "ACPX_AUTH_%s", tok);
-		v = getenv(var);
-		if (v != NULL && strspn(v, " \t\r\n") != strlen(v))
+		if ((src = auth_env_source(id, acp_auth_config(c))) != NULL) {
 			chosen = id;
-		free(var);
-		free(tok);
-		if (chosen != NULL)
 			break;
+		}
 		xasprintf(&tmp, "%s%s%s", list != NULL ? list : "",
 		    list != NULL ? ", " : "", id);
 		free(list);
@@ -596,7 +589,8 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	}
 	if (chosen != NULL) {
 		free(list);
-		acp_log(c, "authenticated with method %s (env)", chosen);
+		c->auth_method = xstrdup(chosen);
+		c->auth_source = src;
 		jsonrpc_request(c->rpc, "authenticate",
 		    json_pack("{s:s}", "methodId", chosen), acp_authenticate_cb, c);
 		return;
@@ -616,8 +610,7 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		    "internally)", list);
 	}
 	free(list);
-	c->flags |= ACP_INITIALIZED;
-	acp_step_done(c, c->init_result, NULL);
+	acp_initialized(c);
 }
 
 /* Parse ACPX_MAX_ACP_MESSAGE_BYTES; -1 with *cause on a bad value. */
@@ -664,6 +657,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	size_t			 max;
 	unsigned long long	 ceiling;
 	json_t			*caps;
+	char			**envp;
 	struct acpx_error	*err;
 
 	acp_step_begin(c, STEP_START, cb, arg);
@@ -687,12 +681,15 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	}
 
 	memset(&opts, 0, sizeof opts);
+	envp = auth_env_build(acp_auth_config(c));
+	opts.envp = envp;
 	opts.argv = inv->agent.argv;
 	opts.cwd = inv->cwd;
 	opts.stderr_mode = inv->verbose ? CHILD_STDERR_PASS : CHILD_STDERR_KEEP;
 	opts.new_pgrp = 1;
 	c->child = child_spawn(c->loop, &opts, acp_child_exit_cb, c, &err_no,
 	    &cause);
+	auth_env_free(envp);
 	if (c->child == NULL) {
 		if (err_no == ENOENT || err_no == ENOTDIR || err_no == EACCES)
 			err = acpx_error_new(ACPX_CODE_RUNTIME,
@@ -972,6 +969,7 @@ acp_client_free(struct acp_client *c)
 	json_decref(c->prompt_blocks);
 	acpx_error_free(c->pending_err);
 	free(c->session_id);
+	free(c->auth_method);
 	free(c);
 }
 
