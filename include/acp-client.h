@@ -54,6 +54,9 @@ void		 acp_client_prompt(struct acp_client *, const json_t *blocks,
 /* session/set_config_option {configId, value}; result has configOptions. */
 void		 acp_client_set_config_option(struct acp_client *, const char *key,
 		    const char *value, acp_done_cb, void *arg);
+/* session/set_model {sessionId, modelId} (legacy model switch). */
+void		 acp_client_set_model(struct acp_client *, const char *model,
+		    acp_done_cb, void *arg);
 /* session/cancel notification for the active session. */
 void		 acp_client_cancel(struct acp_client *);
 /* Close the agent (stdin EOF, TERM, KILL); cb when the process is gone. */

@@ -823,6 +823,17 @@ acp_client_set_config_option(struct acp_client *c, const char *key,
 	    key, "value", value), acp_plain_cb, c);
 }
 
+/* session/set_model {sessionId, modelId} (legacy model switch). */
+void
+acp_client_set_model(struct acp_client *c, const char *model, acp_done_cb cb,
+    void *arg)
+{
+	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	c->step_id = jsonrpc_request(c->rpc, "session/set_model",
+	    json_pack("{s:s, s:s}", "sessionId", c->session_id, "modelId", model),
+	    acp_plain_cb, c);
+}
+
 static void	acp_send_prompt(struct acp_client *);
 
 static int
@@ -847,19 +858,25 @@ acp_prompt_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
     const json_t *result, const json_t *error, void *arg)
 {
 	struct acp_client	*c = arg;
+	int			 delay_ms;
 
 	if (c->flags & ACP_CLOSING)
 		return;
-	double			 delay;
 
 	if (st == JSONRPC_ERROR && acp_retryable(error) && !c->side_effects &&
 	    c->prompt_attempt < c->inv->prompt_retries &&
 	    !(c->flags & ACP_CLOSING)) {
-		delay = 1.0 * (1 << (c->prompt_attempt < 4 ? c->prompt_attempt : 4));
-		if (delay > 10.0)
-			delay = 10.0;
+		delay_ms = c->prompt_attempt < 4 ? 1000 << c->prompt_attempt :
+		    10000;
+		if (delay_ms > 10000)
+			delay_ms = 10000;
 		c->prompt_attempt++;
-		ev_timer_set(&c->retry_w, delay, 0.);
+		if (!c->inv->json_strict)
+			fprintf(stderr, "[acpx] prompt failed (%s), retrying in "
+			    "%dms (attempt %d/%d)\n", json_string_value(
+			    json_object_get(error, "message")), delay_ms,
+			    c->prompt_attempt, c->inv->prompt_retries);
+		ev_timer_set(&c->retry_w, delay_ms / 1000.0, 0.);
 		ev_timer_start(c->loop, &c->retry_w);
 		return;
 	}

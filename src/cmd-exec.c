@@ -10,6 +10,7 @@
 #include "acp-client.h"
 #include "acpx.h"
 #include "cli.h"
+#include "model.h"
 #include "error.h"
 #include "output.h"
 #include "prompt-input.h"
@@ -28,6 +29,7 @@
 enum exec_phase {
 	EXEC_START = 0,
 	EXEC_SESSION,
+	EXEC_MODEL,
 	EXEC_CONFIG,
 	EXEC_PROMPT,
 	EXEC_CLOSING
@@ -54,6 +56,9 @@ struct exec_run {
 };
 
 static void	exec_next(struct exec_run *);
+static void	exec_step_cb(struct acp_client *, const json_t *,
+		    struct acpx_error *, void *);
+static int	exec_apply_model(struct exec_run *, const json_t *);
 
 static void
 exec_message_cb(struct acp_client *c, const json_t *msg, int outbound,
@@ -182,6 +187,10 @@ exec_step_cb(struct acp_client *c, const json_t *result,
 		exec_arm_timeout(r);
 		break;
 	case EXEC_SESSION:
+		if (exec_apply_model(r, result) == 0)
+			break;
+		/* FALLTHROUGH */
+	case EXEC_MODEL:
 	case EXEC_CONFIG:
 		r->phase = EXEC_CONFIG;
 		exec_next(r);
@@ -205,6 +214,50 @@ exec_step_cb(struct acp_client *c, const json_t *result,
 	case EXEC_CLOSING:
 		break;
 	}
+}
+
+/*
+ * --model after session/new: check it against what the session advertises
+ * and switch to it (set_config_option or legacy set_model). Returns 0 when
+ * a request was sent or the run failed, -1 to go on.
+ */
+static int
+exec_apply_model(struct exec_run *r, const json_t *result)
+{
+	struct model_state	 ms;
+	const char		*model = r->inv->model;
+	char			*err, *warning;
+	int			 have;
+
+	if (model == NULL || strspn(model, " \t\r\n") == strlen(model))
+		return (-1);
+	have = model_state_parse(result, &ms) == 0;
+	err = model_check(model, have ? &ms : NULL,
+	    model_is_claude_command(r->inv->agent.argv), "apply", &warning);
+	if (warning != NULL) {
+		output_notice(r->out, "warning: %s", warning);
+		free(warning);
+	}
+	if (err != NULL) {
+		model_state_clear(&ms);
+		exec_finish(r, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
+		    err));
+		free(err);
+		return (0);
+	}
+	if (!have || (ms.current != NULL && strcmp(ms.current, model) == 0)) {
+		model_state_clear(&ms);
+		return (-1);
+	}
+	r->phase = EXEC_MODEL;
+	if (ms.config_id != NULL)
+		acp_client_set_config_option(r->client, ms.config_id, model,
+		    exec_step_cb, r);
+	else
+		acp_client_set_model(r->client, model, exec_step_cb, r);
+	exec_arm_timeout(r);
+	model_state_clear(&ms);
+	return (0);
 }
 
 /* Apply the next --config-option, or send the prompt. */

@@ -87,6 +87,7 @@ normalize() {
 	sed -e "s#$T_WORK#<cwd>#g" -e "s#$HOME#<home>#g" \
 	    -e "s#${MOCK:-/nonexistent-mock}#<mock>#g" \
 	    -e "s#${SCENARIOS:-/nonexistent-scenarios}#<scenarios>#g" \
+	    -e 's#[0-9a-f]\{8\}-[0-9a-f]\{4\}-[0-9a-f]\{4\}-[0-9a-f]\{4\}-[0-9a-f]\{12\}#<uuid>#g' \
 	    -e 's#[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]\{3\}Z#<ts>#g' \
 	    "$1"
 }

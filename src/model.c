@@ -1,0 +1,204 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "json-util.h"
+#include "model.h"
+#include "xmalloc.h"
+
+/*
+ * Which models a session advertises and whether --model can be applied,
+ * as the reference decides it.
+ */
+
+static void
+model_add(struct model_state *ms, const char *id)
+{
+	ms->available = xreallocarray(ms->available, ms->navailable + 1,
+	    sizeof *ms->available);
+	ms->available[ms->navailable++] = xstrdup(id);
+}
+
+/* options: [{value,name}] or [{group,name,options:[{value,name}]}]. */
+static int
+model_parse_options(const json_t *options, struct model_state *ms)
+{
+	const json_t	*o, *g;
+	size_t		 i, j;
+	int		 direct = 1, grouped = 1;
+
+	if (!json_is_array(options))
+		return (-1);
+	json_array_foreach(options, i, o) {
+		if (json_str(o, "value") == NULL || json_str(o, "name") == NULL)
+			direct = 0;
+		if (json_str(o, "group") == NULL || json_str(o, "name") == NULL ||
+		    !json_is_array(json_object_get(o, "options")))
+			grouped = 0;
+		else {
+			json_array_foreach(json_object_get(o, "options"), j, g) {
+				if (json_str(g, "value") == NULL ||
+				    json_str(g, "name") == NULL)
+					grouped = 0;
+			}
+		}
+	}
+	if (!direct && !grouped)
+		return (-1);
+	json_array_foreach(options, i, o) {
+		if (direct)
+			model_add(ms, json_str(o, "value"));
+		else {
+			json_array_foreach(json_object_get(o, "options"), j, g)
+				model_add(ms, json_str(g, "value"));
+		}
+	}
+	return (0);
+}
+
+/* Model state from a session result. */
+int
+model_state_parse(const json_t *result, struct model_state *ms)
+{
+	const json_t	*opts = json_object_get(result, "configOptions"), *o;
+	const json_t	*best = NULL, *legacy, *m;
+	const char	*type, *cat, *id;
+	int		 prio, best_prio = -1;
+	size_t		 i;
+
+	memset(ms, 0, sizeof *ms);
+	json_array_foreach(opts, i, o) {
+		type = json_str(o, "type");
+		cat = json_str(o, "category");
+		id = json_str(o, "id");
+		if (type == NULL || strcmp(type, "select") != 0 || id == NULL ||
+		    json_str(o, "currentValue") == NULL)
+			continue;
+		if (!(cat != NULL && strcmp(cat, "model") == 0) &&
+		    strcmp(id, "model") != 0)
+			continue;
+		prio = cat == NULL || strcmp(cat, "model") != 0 ? 0 :
+		    strcmp(id, "model") == 0 ? 2 : 1;
+		{
+			struct model_state probe;
+
+			memset(&probe, 0, sizeof probe);
+			if (model_parse_options(json_object_get(o, "options"),
+			    &probe) == -1) {
+				model_state_clear(&probe);
+				continue;
+			}
+			model_state_clear(&probe);
+		}
+		if (prio > best_prio) {
+			best = o;
+			best_prio = prio;
+		}
+	}
+	if (best != NULL) {
+		ms->config_id = xstrdup(json_str(best, "id"));
+		ms->current = xstrdup(json_str(best, "currentValue"));
+		model_parse_options(json_object_get(best, "options"), ms);
+		return (0);
+	}
+	legacy = json_object_get(result, "models");
+	if (json_str(legacy, "currentModelId") == NULL ||
+	    !json_is_array(json_object_get(legacy, "availableModels")))
+		return (-1);
+	ms->current = xstrdup(json_str(legacy, "currentModelId"));
+	json_array_foreach(json_object_get(legacy, "availableModels"), i, m) {
+		if (json_str(m, "modelId") != NULL && json_str(m, "name") != NULL)
+			model_add(ms, json_str(m, "modelId"));
+	}
+	return (0);
+}
+
+void
+model_state_clear(struct model_state *ms)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->navailable; i++)
+		free(ms->available[i]);
+	free(ms->available);
+	free(ms->config_id);
+	free(ms->current);
+	memset(ms, 0, sizeof *ms);
+}
+
+/* "a, b" or "none advertised". Caller owns. */
+static char *
+model_list(const struct model_state *ms)
+{
+	char	*out = NULL, *tmp;
+	size_t	 i;
+
+	for (i = 0; i < ms->navailable; i++) {
+		if (strspn(ms->available[i], " \t") == strlen(ms->available[i]))
+			continue;
+		xasprintf(&tmp, "%s%s%s", out != NULL ? out : "",
+		    out != NULL ? ", " : "", ms->available[i]);
+		free(out);
+		out = tmp;
+	}
+	return (out != NULL ? out : xstrdup("none advertised"));
+}
+
+/* Can requested be applied? NULL when fine, else the error message. */
+char *
+model_check(const char *requested, const struct model_state *ms, int claude,
+    const char *context, char **warning)
+{
+	const char	*action = strcmp(context, "replay") == 0 ?
+	    "replay saved model" : "apply --model";
+	char		*msg, *list;
+	size_t		 i;
+
+	*warning = NULL;
+	if (ms == NULL) {
+		if (claude)
+			return (NULL);
+		xasprintf(&msg, "Cannot %s \"%s\": the ACP agent did not "
+		    "advertise model support through a session config option or "
+		    "legacy models metadata, and the adapter does not support a "
+		    "startup model flag.", action, requested);
+		return (msg);
+	}
+	for (i = 0; i < ms->navailable; i++) {
+		if (strcmp(ms->available[i], requested) == 0)
+			return (NULL);
+	}
+	list = model_list(ms);
+	if (claude) {
+		xasprintf(warning, "requested model \"%s\" was not in the Claude "
+		    "ACP advertised model list (%s); forwarding it to Claude Code "
+		    "so the adapter can accept or reject it.", requested, list);
+		free(list);
+		return (NULL);
+	}
+	xasprintf(&msg, "Cannot %s \"%s\": the ACP agent did not advertise that "
+	    "model. Available models: %s.", action, requested, list);
+	free(list);
+	return (msg);
+}
+
+/* Claude's ACP adapter: claude-agent-acp, directly or through npx/npm exec. */
+int
+model_is_claude_command(char *const *argv)
+{
+	const char	*base;
+	size_t		 i;
+
+	for (i = 0; argv != NULL && argv[i] != NULL; i++) {
+		base = strrchr(argv[i], '/');
+		base = base != NULL ? base + 1 : argv[i];
+		if (strncmp(base, "claude-agent-acp", 16) == 0 ||
+		    strstr(argv[i], "@agentclientprotocol/claude-agent-acp") != NULL ||
+		    strstr(argv[i], "@zed-industries/claude-code-acp") != NULL)
+			return (1);
+	}
+	return (0);
+}
