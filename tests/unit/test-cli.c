@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "agent-registry.h"
 #include "cli.h"
 #include "error.h"
 #include "json-util.h"
@@ -751,6 +752,47 @@ main(void)
 	check_sub_error(ARGS("completion", "tcsh"), "error: command-argument "
 	    "value 'tcsh' is invalid for argument 'shell'. Shell must be one "
 	    "of: bash, zsh, fish", "Usage: acpx completion [options] <shell>");
+	TEST_DONE();
+
+	TEST_START("the registry: 26 built-ins plus demo, aliases, raw names");
+	ASSERT_INT_EQ(agent_registry_count(), 27);
+	ASSERT_STR_EQ(agent_registry_name(0), "pi");
+	ASSERT_STR_EQ(agent_registry_name(2), "codex");
+	ASSERT_STR_EQ(agent_registry_name(25), "zeroclaw");
+	ASSERT_STR_EQ(agent_registry_name(26), "demo");
+	ASSERT_PTR_NULL(agent_registry_name(27));
+	ASSERT_STR_EQ(agent_registry_canonical("factorydroid"), "droid");
+	ASSERT_STR_EQ(agent_registry_display("claude"), "Claude Code");
+	ASSERT_TRUE(agent_registry_is_builtin("qoder"));
+	ASSERT_TRUE(!agent_registry_is_builtin("Qoder"));
+	{
+		struct agent_spec	spec;
+
+		agent_registry_resolve(NULL, " Gemini ", NULL, &spec);
+		ASSERT_STR_EQ(spec.command, "gemini --acp");
+		ASSERT_STR_EQ(spec.name, " Gemini ");
+		agent_spec_clear(&spec);
+		agent_registry_resolve(NULL, "antigravity", NULL, &spec);
+		ASSERT_STR_EQ(spec.command, "agy_acp_server.par --uid=");
+		agent_spec_clear(&spec);
+		agent_registry_resolve(NULL, "pi", NULL, &spec);
+		ASSERT_STR_EQ(spec.command, "npx pi-acp@^0.0.33");
+		agent_spec_clear(&spec);
+		agent_registry_resolve(NULL, "./my agent", NULL, &spec);
+		ASSERT_STR_EQ(spec.command, "./my agent");
+		if (spec.argv != NULL) {
+			ASSERT_STR_EQ(spec.argv[0], "./my");
+			ASSERT_STR_EQ(spec.argv[1], "agent");
+		}
+		agent_spec_clear(&spec);
+		agent_registry_resolve(NULL, "codex", "run 'it", &spec);
+		ASSERT_STR_EQ(spec.name, "codex");
+		ASSERT_STR_EQ(spec.command, "run 'it");
+		ASSERT_PTR_NULL(spec.argv);
+		ASSERT_STR_EQ(spec.argv_error,
+		    "Invalid --agent command: unterminated quote");
+		agent_spec_clear(&spec);
+	}
 	TEST_DONE();
 
 	TEST_START("--skill and __queue-owner are refused");

@@ -1,7 +1,6 @@
 /*
  * cmdline: the raw agent command splitter (spec acpx-cli.md §7.3), argv
- * identity strings (§6.3), JavaScript trim/whitespace and Node's UTF-8
- * decoding.
+ * identity strings (§6.3), JavaScript trim/whitespace and UTF-16 lengths.
  */
 #include <config.h>
 
@@ -62,17 +61,6 @@ check_trim(const char *s, const char *want)
 
 	ASSERT_STR_EQ(t, want);
 	free(t);
-}
-
-static void
-check_utf8(const char *in, size_t len, const char *want)
-{
-	size_t	 n;
-	char	*out = cmdline_utf8(in, len, &n);
-
-	ASSERT_INT_EQ(n, strlen(want));
-	ASSERT_TRUE(memcmp(out, want, n) == 0);
-	free(out);
 }
 
 int
@@ -164,19 +152,6 @@ main(void)
 	check_trim(" \t ", "");
 	ASSERT_TRUE(cmdline_blank(" \xc2\xa0\n"));
 	ASSERT_TRUE(!cmdline_blank(" x "));
-	TEST_DONE();
-
-	TEST_START("invalid UTF-8 becomes U+FFFD like Node's decoder");
-	check_utf8("ok", 2, "ok");
-	check_utf8("a\xff" "b", 3, "a\xef\xbf\xbd" "b");
-	/* Truncated 3-byte sequence: one replacement for the maximal prefix. */
-	check_utf8("\xe2\x82" "x", 3, "\xef\xbf\xbd" "x");
-	/* Overlong and surrogate encodings are invalid byte by byte. */
-	check_utf8("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd");
-	check_utf8("\xed\xa0\x80", 3,
-	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
-	check_utf8("\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80");
-	check_utf8("\xf0\x9f\x98", 3, "\xef\xbf\xbd");
 	TEST_DONE();
 
 	TEST_START("UTF-16 length counts astral characters twice");

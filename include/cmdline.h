@@ -1,0 +1,54 @@
+/*
+ * Command-line text: the shell-like splitter for raw agent command strings
+ * (spec acpx-cli.md §7.3, no shell, no expansion), the identity strings of
+ * argv-form agents (§6.3), and the JavaScript string rules the reference
+ * applies to what users type: String.prototype.trim() whitespace and
+ * UTF-16 lengths. Pure: no I/O.
+ */
+#ifndef ACPX_CMDLINE_H
+#define ACPX_CMDLINE_H
+
+#include <stddef.h>
+
+/*
+ * Split a raw command string into a NULL-terminated argv: whitespace
+ * separates words, '...' is literal, "..." honours backslash escapes, a
+ * backslash outside single quotes escapes the next character, a trailing
+ * lone backslash is kept. Returns 0, or -1 with *cause set to
+ * "Invalid --agent command: unterminated quote" or "... empty command".
+ * Free *argv with cmdline_free().
+ */
+int		 cmdline_split(const char *s, char ***argv, char **cause);
+
+/* Free a NULL-terminated argv (NULL is fine). */
+void		 cmdline_free(char **argv);
+
+/* Number of entries of a NULL-terminated argv. */
+size_t		 cmdline_count(char *const *argv);
+
+/* Deep copy of a NULL-terminated argv. */
+char		**cmdline_copy(char *const *argv);
+
+/*
+ * Identity string of an argv-form agent: the words joined by spaces, each
+ * word that does not match ^[A-Za-z0-9_@%+=:,./^~-]+$ written as a JSON
+ * string. Caller owns.
+ */
+char		*cmdline_identity(char *const *argv);
+
+/* Identity of a legacy command + args entry: `cmd "a1" "a2"`. Caller owns. */
+char		*cmdline_legacy_identity(const char *command, char *const *args);
+
+/* Bytes of the JavaScript whitespace character at s, or 0 if it is none. */
+size_t		 cmdline_space(const char *s);
+
+/* Copy of s without leading and trailing JavaScript whitespace. */
+char		*cmdline_trim(const char *s);
+
+/* Non-zero if s is empty or only JavaScript whitespace. */
+int		 cmdline_blank(const char *s);
+
+/* Length of a valid UTF-8 string in UTF-16 code units (JS .length). */
+size_t		 cmdline_utf16_len(const char *s);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * Configuration files (spec acpx-cli.md §6): the global file
+ * $HOME/.acpx/config.json, the project file <cwd>/.acpxrc.json and an
+ * optional --mcp-config file. This module owns reading them (with Node's
+ * file error messages), parsing JSON with JSON.parse's error messages,
+ * validating every key with the reference's messages, merging them
+ * (project over global over defaults) and `config init`. A struct config
+ * is read-only after config_load(). It also owns the small path helpers
+ * that follow Node's path.resolve()/path.normalize(). config.c has the
+ * config itself; config-json.c reads files and parses JSON the way Node
+ * does (used for config, policy and prompt files alike).
+ *
+ * (Named config-file.h because <config.h> is autoconf's.)
+ */
+#ifndef ACPX_CONFIG_FILE_H
+#define ACPX_CONFIG_FILE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+
+/* One configured agent (agents.<name>), name normalised. */
+struct config_agent {
+	char		 *name;		/* trimmed, lower-cased key */
+	char		 *command;	/* identity string (session scope, display) */
+	char		**argv;		/* argv form or legacy command+args; NULL = split command */
+};
+
+struct config {
+	char			*default_agent;		/* normalised; "codex" */
+	enum acpx_perm_mode	 default_permissions;	/* approve-reads */
+	enum acpx_nonint	 nonint;		/* deny */
+	enum acpx_auth_policy	 auth_policy;		/* skip */
+	long long		 ttl_ms;		/* 300000 */
+	long long		 timeout_ms;		/* -1: none */
+	int			 queue_max_depth;	/* 16 */
+	enum acpx_format	 format;		/* text */
+	struct config_agent	*agents;		/* in JS key order */
+	size_t			 nagents;
+	json_t			*auth;			/* methodId -> credential */
+	int			 disable_exec;
+	json_t			*mcp_servers;		/* normalised array */
+
+	char			*global_path;
+	char			*project_path;
+	char			*mcp_path;		/* --mcp-config, absolute, or NULL */
+	int			 has_global;		/* the file exists */
+	int			 has_project;
+
+	/* The parsed files (NULL if absent), for keys other modules own. */
+	json_t			*global_json;
+	json_t			*project_json;
+};
+
+/*
+ * Load and merge the config files. home is $HOME (global file under it),
+ * cwd the absolute directory of the project file, mcp_path the --mcp-config
+ * value as given (resolved against cwd here) or NULL. Returns NULL with
+ * *cause set to the reference's message (a RUNTIME error) on failure.
+ */
+struct config	*config_load(const char *home, const char *cwd,
+		    const char *mcp_path, char **cause);
+void		 config_free(struct config *);
+
+/* A configured agent by normalised name, or NULL. */
+const struct config_agent *config_find_agent(const struct config *,
+		    const char *name);
+
+/*
+ * The `config show` payload: display form of the resolved config plus
+ * paths and loaded flags, keys in the reference's order. Caller owns.
+ */
+json_t		*config_display(const struct config *);
+
+/*
+ * `config init`: create $HOME/.acpx (0700) and, if absent, config.json
+ * (0600, exclusive) with the reference's template. *path gets the file
+ * path (caller frees), *created whether it was written. -1 with *cause.
+ */
+int		 config_init_file(const char *home, char **path, int *created,
+		    char **cause);
+
+/* $HOME/.acpx/config.json for a home directory. Caller owns. */
+char		*config_global_path(const char *home);
+
+/*
+ * Parse JSON text (valid UTF-8, len bytes) like JavaScript's JSON.parse in
+ * Node 20, including its error messages ("Unexpected token '}', ... is not
+ * valid JSON", "... in JSON at position N"). Integers that fit int64 become
+ * JSON integers, other numbers reals. Returns NULL with *cause set.
+ */
+json_t		*config_json_parse(const char *text, size_t len, char **cause);
+
+/*
+ * Read a whole file as Node's fs.readFile(path, "utf8") does: invalid
+ * UTF-8 becomes U+FFFD. On failure returns -1, sets *err_no and *cause to
+ * Node's message ("ENOENT: no such file or directory, open '<path>'",
+ * "EISDIR: illegal operation on a directory, read").
+ */
+int		 config_read_file(const char *path, char **text, size_t *len,
+		    int *err_no, char **cause);
+
+/* Read all of a file descriptor (stdin) as UTF-8 text, as above. */
+int		 config_read_fd(int fd, char **text, size_t *len, char **cause);
+
+/* Node's "<CODE>: <description>, <syscall> '<path>'" for an errno. */
+char		*config_errno_message(int err_no, const char *syscall,
+		    const char *path);
+
+/* path.resolve(base, p): absolute, normalised, no trailing slash. */
+char		*config_path_resolve(const char *base, const char *p);
+
+/* path.normalize(p) (keeps relative paths relative). */
+char		*config_path_normalize(const char *p);
+
+/* Node's os.homedir(): $HOME, else the password database. Caller owns. */
+char		*config_home(void);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * Prompt input (spec acpx-cli.md §1.5): where the prompt comes from
+ * (--file, positional words, stdin), the structured-prompt form (a JSON
+ * array of ACP content blocks) with every validation message of the
+ * reference's prompt-content.ts, and the check of block types against the
+ * agent's promptCapabilities. Reading stdin or the file is the one blocking
+ * read, done before the event loop starts.
+ */
+#ifndef ACPX_PROMPT_INPUT_H
+#define ACPX_PROMPT_INPUT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "error.h"
+
+/*
+ * The prompt of an invocation as an array of ACP content blocks (caller
+ * owns), or NULL with *err (USAGE for empty/invalid prompts, RUNTIME for
+ * unreadable files).
+ */
+json_t		*prompt_input_read(const struct invocation *,
+		    struct acpx_error **err);
+
+/*
+ * Parse a prompt source (file or stdin text): a valid content-block array
+ * is used as-is, anything else becomes one text block; blank text gives an
+ * empty array. NULL with *err (USAGE) for an array with an invalid block.
+ */
+json_t		*prompt_input_parse(const char *text, size_t len,
+		    struct acpx_error **err);
+
+/*
+ * Check image/audio/resource blocks against the agent's capabilities
+ * (initialize result agentCapabilities; may be NULL). 0, or -1 with *err
+ * (USAGE, detail UNSUPPORTED_PROMPT_CONTENT).
+ */
+int		 prompt_input_check_caps(const json_t *blocks,
+		    const json_t *agent_capabilities, struct acpx_error **err);
+
+#endif

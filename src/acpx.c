@@ -1,0 +1,64 @@
+#include <config.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acpx.h"
+#include "cli.h"
+#include "error.h"
+#include "output.h"
+#include "xmalloc.h"
+
+/*
+ * acpx: parse the command line into an invocation, then run its command
+ * with a renderer for the chosen format. Errors before a command runs are
+ * rendered here, in the format the command line asked for.
+ */
+
+int
+main(int argc, char **argv)
+{
+	struct invocation	 inv;
+	struct output_opts	 oo;
+	struct output		*out;
+	struct acpx_error	*err = NULL;
+	enum acpx_format	 err_format;
+	cmd_run_fn		 run;
+	int			 rc;
+
+	xmalloc_init();
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = cli_parse(argc, argv, &inv, &run, &err_format, &err);
+	memset(&oo, 0, sizeof oo);
+	if (rc == -1) {
+		oo.format = err_format;
+		oo.json_strict = inv.json_strict;
+		oo.color = err_format == ACPX_FORMAT_TEXT && isatty(STDOUT_FILENO);
+		oo.agent_name = inv.agent.name;
+		out = output_create(&oo);
+		output_error(out, err);
+		rc = output_broken_pipe(out) ? ACPX_EXIT_SUCCESS :
+		    acpx_error_exit(err);
+		output_free(out);
+		acpx_error_free(err);
+	} else if (run != NULL) {
+		oo.format = inv.format;
+		oo.json_strict = inv.json_strict;
+		oo.suppress_reads = inv.suppress_reads;
+		oo.color = inv.format == ACPX_FORMAT_TEXT &&
+		    isatty(STDOUT_FILENO);
+		oo.agent_name = inv.agent.name;
+		out = output_create(&oo);
+		rc = run(&inv, out);
+		if (output_broken_pipe(out))
+			rc = ACPX_EXIT_SUCCESS;
+		output_free(out);
+	}
+	cli_invocation_free(&inv);
+	fflush(stdout);
+	return (rc);
+}

@@ -1,0 +1,81 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "cli.h"
+#include "config-file.h"
+#include "error.h"
+#include "json-util.h"
+#include "output.h"
+#include "xmalloc.h"
+
+/*
+ * config show | config init (spec acpx-cli.md §3.8). show prints the
+ * resolved config: one compact JSON line with --format json, else the
+ * same JSON pretty-printed with 2-space indent (text and quiet alike).
+ * init writes the reference's template to $HOME/.acpx/config.json once.
+ */
+
+static int
+cmd_config_show(const struct invocation *inv, struct output *out)
+{
+	json_t	*v = config_display(inv->config);
+	char	*text;
+
+	if (inv->format == ACPX_FORMAT_JSON)
+		output_result_json(out, v);
+	else {
+		text = json_dumps_js(v, 2);
+		output_result_text(out, "%s", text);
+		free(text);
+	}
+	json_decref(v);
+	return (ACPX_EXIT_SUCCESS);
+}
+
+static int
+cmd_config_init(const struct invocation *inv, struct output *out)
+{
+	struct acpx_error	*err;
+	json_t			*v;
+	char			*home, *path = NULL, *cause = NULL;
+	int			 created, rc;
+
+	home = config_home();
+	rc = config_init_file(home, &path, &created, &cause);
+	free(home);
+	if (rc == -1) {
+		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
+		output_error(out, err);
+		rc = acpx_error_exit(err);
+		acpx_error_free(err);
+		free(cause);
+		free(path);
+		return (rc);
+	}
+	if (inv->format == ACPX_FORMAT_JSON) {
+		v = json_pack("{s:s, s:b}", "path", path, "created", created);
+		output_result_json(out, v);
+		json_decref(v);
+	} else if (inv->format == ACPX_FORMAT_QUIET)
+		output_result_text(out, "%s", path);
+	else if (created)
+		output_result_text(out, "Created %s", path);
+	else
+		output_result_text(out, "Config already exists: %s", path);
+	free(path);
+	return (ACPX_EXIT_SUCCESS);
+}
+
+/* config show | config init. */
+int
+cmd_config_run(const struct invocation *inv, struct output *out)
+{
+	if (inv->subverb != NULL && strcmp(inv->subverb, "init") == 0)
+		return (cmd_config_init(inv, out));
+	return (cmd_config_show(inv, out));
+}

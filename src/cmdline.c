@@ -1,0 +1,332 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cmdline.h"
+#include "json-util.h"
+#include "xmalloc.h"
+
+/*
+ * Command-line text helpers. The splitter follows the reference's
+ * splitCommandLine(): a small state machine over characters, where
+ * "whitespace" is JavaScript's \s (ASCII space and controls plus the
+ * Unicode spaces). Everything here is pure.
+ */
+
+/* A growable string. */
+struct cmdline_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static void
+cmdline_buf_add(struct cmdline_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = b->cap == 0 ? 32 : b->cap;
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->p = xreallocarray(b->p, 1, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static char *
+cmdline_buf_take(struct cmdline_buf *b)
+{
+	char	*p = b->p != NULL ? b->p : xstrdup("");
+
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return (p);
+}
+
+/* Bytes of the JavaScript whitespace character at s, or 0. */
+size_t
+cmdline_space(const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	unsigned int		 cp;
+
+	switch (u[0]) {
+	case ' ': case '\t': case '\n': case '\v': case '\f': case '\r':
+		return (1);
+	case 0xc2:
+		return (u[1] == 0xa0 ? 2 : 0);		/* U+00A0 */
+	case 0xe1:
+		return (u[1] == 0x9a && u[2] == 0x80 ? 3 : 0);	/* U+1680 */
+	case 0xe2:
+		if (u[1] == 0x80) {
+			cp = 0x2000 + (u[2] & 0x3f);
+			if ((u[2] & 0xc0) != 0x80)
+				return (0);
+			if (cp <= 0x200a || cp == 0x2028 || cp == 0x2029 ||
+			    cp == 0x202f)
+				return (3);
+			return (0);
+		}
+		if (u[1] == 0x81 && u[2] == 0x9f)
+			return (3);			/* U+205F */
+		return (0);
+	case 0xe3:
+		return (u[1] == 0x80 && u[2] == 0x80 ? 3 : 0);	/* U+3000 */
+	case 0xef:
+		return (u[1] == 0xbb && u[2] == 0xbf ? 3 : 0);	/* U+FEFF */
+	}
+	return (0);
+}
+
+/* Bytes of the (valid UTF-8) character at s; 1 for a NUL or stray byte. */
+static size_t
+cmdline_charlen(const char *s)
+{
+	unsigned char	c = (unsigned char)*s;
+	size_t		n, i;
+
+	if (c < 0x80)
+		return (1);
+	n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	for (i = 1; i < n; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			return (1);
+	}
+	return (n);
+}
+
+/* Copy of s without leading and trailing JavaScript whitespace. */
+char *
+cmdline_trim(const char *s)
+{
+	const char	*p, *last;
+	size_t		 n;
+
+	while ((n = cmdline_space(s)) != 0)
+		s += n;
+	last = s;
+	for (p = s; *p != '\0'; p += n) {
+		if ((n = cmdline_space(p)) == 0) {
+			n = cmdline_charlen(p);
+			last = p + n;
+		}
+	}
+	return (xstrndup(s, (size_t)(last - s)));
+}
+
+/* Non-zero if s is empty or only JavaScript whitespace. */
+int
+cmdline_blank(const char *s)
+{
+	size_t	n;
+
+	while ((n = cmdline_space(s)) != 0)
+		s += n;
+	return (*s == '\0');
+}
+
+struct cmdline_state {
+	struct cmdline_buf	 cur;
+	char			 quote;		/* '\'', '"' or 0 */
+	int			 escaping;
+	int			 has_part;
+	char			**parts;
+	size_t			 nparts;
+};
+
+static void
+cmdline_flush(struct cmdline_state *st)
+{
+	if (!st->has_part)
+		return;
+	st->parts = xreallocarray(st->parts, st->nparts + 2, sizeof *st->parts);
+	st->parts[st->nparts++] = cmdline_buf_take(&st->cur);
+	st->parts[st->nparts] = NULL;
+	st->has_part = 0;
+}
+
+/* Split a raw command string into argv (spec §7.3). */
+int
+cmdline_split(const char *s, char ***argv, char **cause)
+{
+	struct cmdline_state	 st;
+	size_t			 n, sp;
+
+	memset(&st, 0, sizeof st);
+	*argv = NULL;
+	for (; *s != '\0'; s += n) {
+		n = cmdline_charlen(s);
+		if (st.escaping) {
+			cmdline_buf_add(&st.cur, s, n);
+			st.escaping = 0;
+			st.has_part = 1;
+		} else if (*s == '\\' && st.quote != '\'')
+			st.escaping = 1;
+		else if (st.quote != 0) {
+			if (*s == st.quote)
+				st.quote = 0;
+			else
+				cmdline_buf_add(&st.cur, s, n);
+			st.has_part = 1;
+		} else if (*s == '\'' || *s == '"') {
+			st.quote = *s;
+			st.has_part = 1;
+		} else if ((sp = cmdline_space(s)) != 0) {
+			n = sp;
+			cmdline_flush(&st);
+		} else {
+			cmdline_buf_add(&st.cur, s, n);
+			st.has_part = 1;
+		}
+	}
+	if (st.escaping) {
+		cmdline_buf_add(&st.cur, "\\", 1);
+		st.has_part = 1;
+	}
+	if (st.quote != 0) {
+		free(st.cur.p);
+		cmdline_free(st.parts);
+		*cause = xstrdup("Invalid --agent command: unterminated quote");
+		return (-1);
+	}
+	cmdline_flush(&st);
+	free(st.cur.p);
+	if (st.nparts == 0 || *st.parts[0] == '\0') {
+		cmdline_free(st.parts);
+		*cause = xstrdup("Invalid --agent command: empty command");
+		return (-1);
+	}
+	*argv = st.parts;
+	return (0);
+}
+
+/* Free a NULL-terminated argv. */
+void
+cmdline_free(char **argv)
+{
+	char	**a;
+
+	if (argv == NULL)
+		return;
+	for (a = argv; *a != NULL; a++)
+		free(*a);
+	free(argv);
+}
+
+/* Number of entries of a NULL-terminated argv. */
+size_t
+cmdline_count(char *const *argv)
+{
+	size_t	n = 0;
+
+	if (argv != NULL) {
+		while (argv[n] != NULL)
+			n++;
+	}
+	return (n);
+}
+
+/* Deep copy of a NULL-terminated argv. */
+char **
+cmdline_copy(char *const *argv)
+{
+	size_t	  n = cmdline_count(argv), i;
+	char	**copy;
+
+	copy = xcalloc(n + 1, sizeof *copy);
+	for (i = 0; i < n; i++)
+		copy[i] = xstrdup(argv[i]);
+	return (copy);
+}
+
+/* JSON.stringify of one string. */
+static char *
+cmdline_quote(const char *s)
+{
+	json_t	*v;
+	char	*out;
+
+	if ((v = json_string(s)) == NULL)
+		return (xstrdup("\"\""));
+	out = json_dumps_js(v, 0);
+	json_decref(v);
+	return (out);
+}
+
+/* True if every byte of s is in [A-Za-z0-9_@%+=:,./^~-] and s is non-empty. */
+static int
+cmdline_identity_safe(const char *s)
+{
+	static const char	 extra[] = "_@%+=:,./^~-";
+
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL)
+			continue;
+		return (0);
+	}
+	return (1);
+}
+
+/* Identity string of an argv-form agent (§6.3). */
+char *
+cmdline_identity(char *const *argv)
+{
+	struct cmdline_buf	 b;
+	char			*q;
+	size_t			 i;
+
+	memset(&b, 0, sizeof b);
+	for (i = 0; argv[i] != NULL; i++) {
+		if (i > 0)
+			cmdline_buf_add(&b, " ", 1);
+		if (cmdline_identity_safe(argv[i]))
+			cmdline_buf_add(&b, argv[i], strlen(argv[i]));
+		else {
+			q = cmdline_quote(argv[i]);
+			cmdline_buf_add(&b, q, strlen(q));
+			free(q);
+		}
+	}
+	return (cmdline_buf_take(&b));
+}
+
+/* Identity of a legacy command + args entry. */
+char *
+cmdline_legacy_identity(const char *command, char *const *args)
+{
+	struct cmdline_buf	 b;
+	char			*q;
+	size_t			 i;
+
+	memset(&b, 0, sizeof b);
+	cmdline_buf_add(&b, command, strlen(command));
+	for (i = 0; args != NULL && args[i] != NULL; i++) {
+		q = cmdline_quote(args[i]);
+		cmdline_buf_add(&b, " ", 1);
+		cmdline_buf_add(&b, q, strlen(q));
+		free(q);
+	}
+	return (cmdline_buf_take(&b));
+}
+
+/* Length of a valid UTF-8 string in UTF-16 code units. */
+size_t
+cmdline_utf16_len(const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 n = 0;
+
+	for (; *u != '\0'; u++) {
+		if ((*u & 0xc0) == 0x80)
+			continue;
+		n += *u >= 0xf0 ? 2 : 1;
+	}
+	return (n);
+}
