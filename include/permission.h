@@ -44,6 +44,19 @@ json_t		*permission_response(const struct perm_decision *, int allow);
 /* Tool kind as the reference infers it (kind, else title head word); NULL if none. */
 const char	*permission_infer_kind(const json_t *params);
 
+/*
+ * Codex adapter compatibility (agentInfo.name "@agentclientprotocol/codex-acp"):
+ * a copy of params whose reject_once "decline"/"reject_permissions" option
+ * comes first (caller owns), or NULL when nothing changes.
+ */
+json_t		*permission_codex_prefer(const json_t *params);
+
+/*
+ * The refusal notice the reference adds for Codex (static string) for a
+ * response to params, or NULL.
+ */
+const char	*permission_codex_notice(const json_t *params, const json_t *response);
+
 /* "approved", "denied" or "cancelled" for a response to params. */
 const char	*permission_classify(const json_t *params, const json_t *response);
 

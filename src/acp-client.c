@@ -81,6 +81,7 @@ struct acp_client {
 #define ACP_DISCONNECTED	0x2
 #define ACP_CLOSING		0x4
 #define ACP_EXITED		0x8
+#define ACP_CANCELLING		0x10	/* session/cancel sent for this turn */
 	int			 exit_status;
 	size_t			 max_message;	/* ACPX_MAX_ACP_MESSAGE_BYTES */
 	char			*auth_method;	/* the method we authenticate with */
@@ -244,23 +245,56 @@ acp_tty_ask(const char *prompt)
 	return (strcasecmp(buf, "y") == 0 || strcasecmp(buf, "yes") == 0);
 }
 
+static int
+acp_is_codex(struct acp_client *c)
+{
+	const char	*name = json_str(json_object_get(c->init_result,
+	    "agentInfo"), "name");
+
+	return (name != NULL && strcmp(name, "@agentclientprotocol/codex-acp") == 0);
+}
+
 static void
 acp_handle_permission(struct acp_client *c, const json_t *id,
     const json_t *params)
 {
 	struct perm_decision	 d;
-	json_t			*resp;
-	char			*now = acpx_iso_now();
-	const char		*cls;
+	json_t			*resp, *codex = NULL, *meta, *acpx;
+	const json_t		*req = params;
+	char			*now;
+	const char		*cls, *notice = NULL;
 	int			 allow = 0, can_prompt;
 
+	if (c->flags & ACP_CANCELLING) {
+		/* A request that arrives after session/cancel is cancelled. */
+		resp = json_pack("{s:{s:s}}", "outcome", "outcome", "cancelled");
+		c->stats.requested++;
+		c->stats.cancelled++;
+		jsonrpc_reply(c->rpc, id, resp);
+		return;
+	}
+	if (acp_is_codex(c) && (codex = permission_codex_prefer(params)) != NULL)
+		req = codex;
+	now = acpx_iso_now();
 	can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-	permission_decide(params, c->inv->perm_mode, c->inv->nonint,
+	permission_decide(req, c->inv->perm_mode, c->inv->nonint,
 	    c->inv->permission_policy, can_prompt, now, &d);
 	free(now);
 	if (d.action == PERM_ASK)
 		allow = acp_tty_ask(d.prompt);
 	resp = permission_response(&d, allow);
+	if (acp_is_codex(c) &&
+	    (notice = permission_codex_notice(params, resp)) != NULL) {
+		if ((meta = json_object_get(resp, "_meta")) == NULL) {
+			meta = json_object();
+			json_object_set_new(resp, "_meta", meta);
+		}
+		if ((acpx = json_object_get(meta, "acpx")) == NULL) {
+			acpx = json_object();
+			json_object_set_new(meta, "acpx", acpx);
+		}
+		json_object_set_new(acpx, "permissionNotice", json_string(notice));
+	}
 	c->stats.requested++;
 	if (d.action == PERM_UNAVAILABLE) {
 		c->stats.cancelled++;
@@ -275,6 +309,7 @@ acp_handle_permission(struct acp_client *c, const json_t *id,
 			c->stats.cancelled++;
 	}
 	permission_decision_clear(&d);
+	json_decref(codex);
 	jsonrpc_reply(c->rpc, id, resp);
 }
 
@@ -905,6 +940,7 @@ acp_client_prompt(struct acp_client *c, const json_t *blocks, acp_done_cb cb,
 {
 	acp_step_begin(c, STEP_PROMPT, cb, arg);
 	memset(&c->stats, 0, sizeof c->stats);
+	c->flags &= ~ACP_CANCELLING;
 	c->prompt_attempt = 0;
 	c->prompt_blocks = json_incref((json_t *)blocks);
 	acp_send_prompt(c);
@@ -917,6 +953,7 @@ acp_client_cancel(struct acp_client *c)
 	if (c->rpc == NULL || c->session_id == NULL || c->step != STEP_PROMPT ||
 	    (c->flags & ACP_DISCONNECTED))
 		return;
+	c->flags |= ACP_CANCELLING;
 	jsonrpc_notify(c->rpc, "session/cancel",
 	    json_pack("{s:s}", "sessionId", c->session_id));
 }

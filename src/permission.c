@@ -399,3 +399,60 @@ permission_classify(const json_t *params, const json_t *response)
 	}
 	return ("cancelled");
 }
+
+/* Codex: move its refusal option first so "reject" picks it. Caller owns or NULL. */
+json_t *
+permission_codex_prefer(const json_t *params)
+{
+	const json_t	*options = json_object_get(params, "options"), *o;
+	json_t		*copy, *reordered;
+	const char	*kind, *id;
+	size_t		 i, found = (size_t)-1;
+
+	json_array_foreach(options, i, o) {
+		kind = json_str(o, "kind");
+		id = json_str(o, "optionId");
+		if (kind != NULL && id != NULL && strcmp(kind, "reject_once") == 0 &&
+		    (strcmp(id, "decline") == 0 ||
+		    strcmp(id, "reject_permissions") == 0)) {
+			found = i;
+			break;
+		}
+	}
+	if (found == (size_t)-1)
+		return (NULL);
+	reordered = json_array();
+	json_array_append(reordered, json_array_get(options, found));
+	json_array_foreach(options, i, o) {
+		if (i != found)
+			json_array_append(reordered, (json_t *)o);
+	}
+	copy = json_copy((json_t *)params);
+	json_object_set_new(copy, "options", reordered);
+	return (copy);
+}
+
+/* Codex refusal notice for a response, or NULL. */
+const char *
+permission_codex_notice(const json_t *params, const json_t *response)
+{
+	const json_t	*outcome = json_object_get(response, "outcome"), *o;
+	const char	*oc = json_str(outcome, "outcome"), *id, *kind;
+	size_t		 i;
+
+	if (oc != NULL && strcmp(oc, "cancelled") == 0)
+		return ("No matching permission option was available. The request "
+		    "was safely cancelled; Codex may end the current turn.");
+	if ((id = json_str(outcome, "optionId")) == NULL || strcmp(id, "cancel") != 0)
+		return (NULL);
+	json_array_foreach(json_object_get(params, "options"), i, o) {
+		kind = json_str(o, "kind");
+		if (json_str(o, "optionId") != NULL &&
+		    strcmp(json_str(o, "optionId"), id) == 0)
+			return (kind != NULL && strcmp(kind, "reject_once") == 0 ?
+			    "Permission refused using Codex's cancellation option; "
+			    "this can end the current turn. The operation was not "
+			    "approved." : NULL);
+	}
+	return (NULL);
+}

@@ -226,5 +226,34 @@ main(void)
 	json_decref(req);
 	TEST_DONE();
 
+	TEST_START("codex: decline preferred, notices for cancel option and cancelled");
+	req = json_loads("{\"sessionId\":\"s\",\"toolCall\":{\"toolCallId\":\"t\","
+	    "\"kind\":\"edit\"},\"options\":[{\"optionId\":\"cancel\",\"kind\":"
+	    "\"reject_once\"},{\"optionId\":\"ok\",\"kind\":\"allow_once\"},"
+	    "{\"optionId\":\"decline\",\"kind\":\"reject_once\"}]}", 0, NULL);
+	{
+		json_t *pref = permission_codex_prefer(req);
+
+		ASSERT_PTR_NOT_NULL(pref);
+		ASSERT_STR_EQ(outcome(pref, ACPX_PERM_DENY_ALL, ACPX_NONINT_DENY, NULL, 0), "decline");
+		ASSERT_STR_EQ(outcome(req, ACPX_PERM_DENY_ALL, ACPX_NONINT_DENY, NULL, 0), "cancel");
+		json_decref(pref);
+	}
+	resp = json_loads("{\"outcome\":{\"outcome\":\"selected\",\"optionId\":\"cancel\"}}", 0, NULL);
+	ASSERT_TRUE(permission_codex_notice(req, resp) != NULL &&
+	    strncmp(permission_codex_notice(req, resp), "Permission refused using Codex", 30) == 0);
+	json_decref(resp);
+	resp = json_loads("{\"outcome\":{\"outcome\":\"selected\",\"optionId\":\"decline\"}}", 0, NULL);
+	ASSERT_PTR_NULL(permission_codex_notice(req, resp));
+	json_decref(resp);
+	resp = json_loads("{\"outcome\":{\"outcome\":\"cancelled\"}}", 0, NULL);
+	ASSERT_TRUE(permission_codex_notice(req, resp) != NULL);
+	json_decref(resp);
+	json_decref(req);
+	req = request("edit", "x", ALLOW_ONCE);
+	ASSERT_PTR_NULL(permission_codex_prefer(req));
+	json_decref(req);
+	TEST_DONE();
+
 	return (tap_end());
 }
