@@ -123,6 +123,14 @@ void		 jsonrpc_close(struct jsonrpc *);
 /* Close only our write side (stdin EOF to the agent) after flushing. */
 void		 jsonrpc_shutdown_write(struct jsonrpc *);
 
+/*
+ * The error object the reference's SDK answers when a request handler
+ * throws: {"code":-32603,"message":"Internal error","data":{"details":<msg>}}.
+ * Caller owns.
+ */
+json_t		*jsonrpc_internal_error(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
 /* Number of requests still waiting for a response. */
 size_t		 jsonrpc_pending(const struct jsonrpc *);
 

@@ -16,6 +16,7 @@
 #include "acpx.h"
 #include "client-fs.h"
 #include "json-util.h"
+#include "jsonrpc.h"
 #include "xmalloc.h"
 
 /*
@@ -82,27 +83,6 @@ path_inside(const char *root, const char *path)
 	    (path[n] == '\0' || path[n] == '/'));
 }
 
-static json_t *
-internal_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-/* -32603 "Internal error" with data.details, as the SDK answers a throw. */
-static json_t *
-internal_error(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-	json_t	*e;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	e = json_pack("{s:i, s:s, s:{s:s}}", "code", -32603, "message",
-	    "Internal error", "data", "details", msg);
-	free(msg);
-	return (e);
-}
-
 /* file:// URL of an absolute path, percent-encoded like Node's pathToFileURL. */
 static char *
 file_url(const char *path)
@@ -151,7 +131,7 @@ checked_path(const struct client_fs_opts *o, const json_t *params,
 	int		 inside;
 
 	if (path == NULL || path[0] != '/') {
-		*error = internal_error("Path must be absolute: %s",
+		*error = jsonrpc_internal_error("Path must be absolute: %s",
 		    path != NULL ? path : "undefined");
 		return (NULL);
 	}
@@ -159,7 +139,7 @@ checked_path(const struct client_fs_opts *o, const json_t *params,
 	root = client_fs_normalize(o->cwd);
 	inside = path_inside(root, norm);
 	if (!inside)
-		*error = internal_error("Path is outside allowed cwd subtree: %s",
+		*error = jsonrpc_internal_error("Path is outside allowed cwd subtree: %s",
 		    norm);
 	free(norm);
 	free(root);
@@ -198,20 +178,20 @@ client_fs_read(const struct client_fs_opts *o, const json_t *params,
 		return (NULL);
 	if (o->mode == ACPX_PERM_DENY_ALL) {
 		*perm = CLIENT_FS_PERM_DENIED;
-		*error = internal_error("Permission denied for fs/read_text_file "
+		*error = jsonrpc_internal_error("Permission denied for fs/read_text_file "
 		    "(--deny-all)");
 		return (NULL);
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		*error = errno == ENOENT || errno == ENOTDIR ?
-		    not_found_error(path) : internal_error("%s: %s", path,
+		    not_found_error(path) : jsonrpc_internal_error("%s: %s", path,
 		    strerror(errno));
 		return (NULL);
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    real_inside(o, path) != 1) {
 		close(fd);
-		*error = internal_error("file is outside workspace root");
+		*error = jsonrpc_internal_error("file is outside workspace root");
 		return (NULL);
 	}
 	for (;;) {
@@ -226,7 +206,7 @@ client_fs_read(const struct client_fs_opts *o, const json_t *params,
 	close(fd);
 	if (r == -1) {
 		free(buf);
-		*error = internal_error("%s: %s", path, strerror(errno));
+		*error = jsonrpc_internal_error("%s: %s", path, strerror(errno));
 		return (NULL);
 	}
 	if (buf == NULL)
@@ -355,7 +335,7 @@ client_fs_write(const struct client_fs_opts *o, const json_t *params,
 	else if (o->mode == ACPX_PERM_APPROVE_READS) {
 		if (!o->can_prompt && o->nonint == ACPX_NONINT_FAIL) {
 			*perm = CLIENT_FS_PERM_UNAVAILABLE;
-			*error = internal_error("Permission prompt unavailable in "
+			*error = jsonrpc_internal_error("Permission prompt unavailable in "
 			    "non-interactive mode");
 			return (NULL);
 		}
@@ -369,7 +349,7 @@ client_fs_write(const struct client_fs_opts *o, const json_t *params,
 	}
 	if (!allowed) {
 		*perm = CLIENT_FS_PERM_DENIED;
-		*error = internal_error("Permission denied for fs/write_text_file");
+		*error = jsonrpc_internal_error("Permission denied for fs/write_text_file");
 		return (NULL);
 	}
 
@@ -384,7 +364,7 @@ client_fs_write(const struct client_fs_opts *o, const json_t *params,
 	inside = real_inside(o, dir);
 	free(dir);
 	if (inside != 1) {
-		*error = internal_error("file is outside workspace root");
+		*error = jsonrpc_internal_error("file is outside workspace root");
 		return (NULL);
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
@@ -392,11 +372,11 @@ client_fs_write(const struct client_fs_opts *o, const json_t *params,
 		if (errno == ELOOP && real_inside(o, path) == 1)
 			fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC, 0666);
 		if (fd == -1 && errno == ELOOP) {
-			*error = internal_error("file is outside workspace root");
+			*error = jsonrpc_internal_error("file is outside workspace root");
 			return (NULL);
 		}
 		if (fd == -1) {
-			*error = internal_error("%s: %s", path, strerror(errno));
+			*error = jsonrpc_internal_error("%s: %s", path, strerror(errno));
 			return (NULL);
 		}
 	}
@@ -404,14 +384,14 @@ client_fs_write(const struct client_fs_opts *o, const json_t *params,
 		if ((w = write(fd, content + off, len - off)) == -1) {
 			if (errno == EINTR)
 				continue;
-			*error = internal_error("%s: %s", path, strerror(errno));
+			*error = jsonrpc_internal_error("%s: %s", path, strerror(errno));
 			close(fd);
 			return (NULL);
 		}
 		off += (size_t)w;
 	}
 	if (close(fd) == -1) {
-		*error = internal_error("%s: %s", path, strerror(errno));
+		*error = jsonrpc_internal_error("%s: %s", path, strerror(errno));
 		return (NULL);
 	}
 	return (json_object());

@@ -21,6 +21,7 @@
 #include "client-fs.h"
 #include "client-term.h"
 #include "json-util.h"
+#include "jsonrpc.h"
 #include "spawn.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -92,27 +93,6 @@ term_uuid(char out[37])
 			*o++ = '-';
 		o += sprintf(o, "%02x", b[i]);
 	}
-}
-
-static json_t *
-term_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-/* -32603 "Internal error" with data.details (a thrown Error, as the SDK answers). */
-static json_t *
-term_error(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-	json_t	*e;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	e = json_pack("{s:i, s:s, s:{s:s}}", "code", -32603, "message",
-	    "Internal error", "data", "details", msg);
-	free(msg);
-	return (e);
 }
 
 /* Parse ACPX_TERMINAL_MAX_OUTPUT_BYTES. */
@@ -434,7 +414,7 @@ term_create(struct client_term *m, const json_t *params,
 	size_t			 i, n;
 
 	if (cmd == NULL) {
-		*error = term_error("terminal/create requires a command");
+		*error = jsonrpc_internal_error("terminal/create requires a command");
 		return (NULL);
 	}
 	line = term_command_line(cmd, args);
@@ -444,7 +424,7 @@ term_create(struct client_term *m, const json_t *params,
 		if (!perm->can_prompt && perm->nonint == ACPX_NONINT_FAIL) {
 			free(line);
 			*perm_out = CLIENT_FS_PERM_UNAVAILABLE;
-			*error = term_error("Permission prompt unavailable in "
+			*error = jsonrpc_internal_error("Permission prompt unavailable in "
 			    "non-interactive mode");
 			return (NULL);
 		}
@@ -458,11 +438,11 @@ term_create(struct client_term *m, const json_t *params,
 	free(line);
 	if (!allowed) {
 		*perm_out = CLIENT_FS_PERM_DENIED;
-		*error = term_error("Permission denied for terminal/create");
+		*error = jsonrpc_internal_error("Permission denied for terminal/create");
 		return (NULL);
 	}
 	if (client_term_ceiling(&ceiling, &cause) == -1) {
-		*error = term_error("%s", cause);
+		*error = jsonrpc_internal_error("%s", cause);
 		free(cause);
 		return (NULL);
 	}
@@ -501,8 +481,8 @@ term_create(struct client_term *m, const json_t *params,
 	term_free_strv(envp);
 	if (t->child == NULL) {
 		*error = err_no == ENOENT ?
-		    term_error("spawn %s ENOENT", cmd) :
-		    term_error("%s", cause != NULL ? cause : "spawn failed");
+		    jsonrpc_internal_error("spawn %s ENOENT", cmd) :
+		    jsonrpc_internal_error("%s", cause != NULL ? cause : "spawn failed");
 		free(cause);
 		free(t);
 		return (NULL);
@@ -558,7 +538,7 @@ client_term_request(struct client_term *m, const char *method,
 		return;
 	}
 	if (t == NULL) {
-		m->reply(m->arg, id, NULL, term_error("Unknown terminal: %s",
+		m->reply(m->arg, id, NULL, jsonrpc_internal_error("Unknown terminal: %s",
 		    tid != NULL ? tid : "undefined"));
 		return;
 	}

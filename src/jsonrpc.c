@@ -1442,3 +1442,20 @@ out:
 	free((void *)v.u);
 	return (why);
 }
+
+/* The SDK's answer to a throwing handler. Caller owns. */
+json_t *
+jsonrpc_internal_error(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+	json_t	*e;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	e = json_pack("{s:i, s:s, s:{s:s}}", "code", -32603, "message",
+	    "Internal error", "data", "details", msg);
+	free(msg);
+	return (e);
+}
