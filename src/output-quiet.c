@@ -89,7 +89,9 @@ output_quiet_number(struct obuf *b, const json_t *v)
 	size_t	 i;
 	int	 neg;
 
-	if (json_is_integer(v) || d == floor(d) || fabs(d) >= 1e21) {
+	/* Integral values print plain (no libm: doubles >= 2^52 are integral). */
+	if (json_is_integer(v) || fabs(d) >= 4503599627370496.0 ||
+	    d == (double)(long long)d || fabs(d) >= 1e21) {
 		js_string_of(b, v);
 		return;
 	}

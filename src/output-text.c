@@ -409,7 +409,10 @@ text_tool_files(const json_t *locs, struct text_str *out)
 			else
 				js_string_of(&item, line);
 		} else if (json_is_real(line) && isfinite(json_real_value(line))) {
-			d = trunc(json_real_value(line));
+			d = json_real_value(line);
+			/* Math.trunc without libm: doubles >= 2^52 are integral. */
+			if (d > -4503599627370496.0 && d < 4503599627370496.0)
+				d = (double)(long long)d;
 			json_js_number(d < 1 ? 1 : d, num, sizeof num);
 			obuf_addc(&item, ':');
 			obuf_adds(&item, num);
