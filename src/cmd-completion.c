@@ -1,2 +1,48 @@
-/* placeholder: filled in by its owner */
 #include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpx.h"
+#include "cli.h"
+#include "complete.h"
+#include "output.h"
+#include "xmalloc.h"
+
+/*
+ * acpx completion bash|zsh|fish: print the completion script for a shell
+ * (embedded at build time from completions/, see complete.h), whatever
+ * the output format, so `source <(acpx completion bash)` always works.
+ */
+
+/* Print the script for inv->words[0] (validated by the parser). */
+int
+cmd_completion_run(const struct invocation *inv, struct output *out)
+{
+	const char *const	*lines;
+	const char		*shell = inv->nwords > 0 ? inv->words[0] : "";
+	char			*text;
+	size_t			 len = 0, i;
+
+	if (strcmp(shell, "zsh") == 0)
+		lines = completion_script_zsh;
+	else if (strcmp(shell, "fish") == 0)
+		lines = completion_script_fish;
+	else
+		lines = completion_script_bash;
+	for (i = 0; lines[i] != NULL; i++)
+		len += strlen(lines[i]);
+	text = xmalloc(len + 1);
+	len = 0;
+	for (i = 0; lines[i] != NULL; i++) {
+		memcpy(text + len, lines[i], strlen(lines[i]));
+		len += strlen(lines[i]);
+	}
+	/* output_result_text() adds the last newline back. */
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	text[len] = '\0';
+	output_result_text(out, "%s", text);
+	free(text);
+	return (ACPX_EXIT_SUCCESS);
+}
