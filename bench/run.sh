@@ -28,36 +28,39 @@ CHUNK=$(printf '%064d' 0 | tr 0 x)   # 64 bytes
 
 rss() { /usr/bin/time -f %M "$@" >/dev/null 2>"$work/rss" </dev/null || true; tail -n 1 "$work/rss"; }
 
+# summary JSON [N]: mean and σ per command (and chunks/s when N is given).
+summary() {
+	python3 - "$@" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+for x in r:
+    extra = "  %9.0f chunks/s" % (n / x["mean"]) if n else ""
+    print("  %8.2f ms ± %6.2f   %s%s" % (x["mean"] * 1e3, x["stddev"] * 1e3, x["command"][:70], extra))
+PY
+}
+
 echo "== 1. --version"
-hyperfine -N -w 20 -r 200 --export-json "$work/v.json" "$ACPX --version" \
-    $( [ $have_ref = 1 ] && echo "$REF --version" ) 2>/dev/null | grep -E 'Time|±|acpx' || true
+set -- "$ACPX --version"
+[ $have_ref = 1 ] && set -- "$@" "$REF --version"
+hyperfine -N -w 20 -r 200 --export-json "$work/v.json" "$@" >/dev/null 2>&1
+summary "$work/v.json"
 echo "peak RSS (KiB): acpx-native $(rss "$ACPX" --version)$( [ $have_ref = 1 ] && echo ", reference $(rss "$REF" --version)")"
 
-echo "== 2. exec, one-chunk reply"
-# The floor: the agent alone, fed the three requests exec sends.
-cat >"$work/reqs" <<REQ
-{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true},"clientInfo":{"name":"acpx","version":"0.19.1"}}}
-{"jsonrpc":"2.0","id":1,"method":"session/new","params":{"cwd":"$work","mcpServers":[]}}
-{"jsonrpc":"2.0","id":2,"method":"session/prompt","params":{"sessionId":"mock-session-1","prompt":[{"type":"text","text":"hi"}]}}
-REQ
-hyperfine -N -w 5 -r 50 \
-    "sh -c '$MOCK --scenario $S/hello.json <$work/reqs >/dev/null'" \
-    "$ACPX --format quiet --agent '$MOCK --scenario $S/hello.json' exec hi" \
-    $( [ $have_ref = 1 ] && echo "$REF --format quiet --agent '$MOCK --scenario $S/hello.json' exec hi" ) \
-    2>/dev/null | grep -E 'Time|±|Benchmark' || true
+echo "== 2. exec, one-chunk reply (floor: bench/drive.c, the thinnest client)"
+cc -O2 -o "$work/drive" "$top/bench/drive.c"
+set -- "$work/drive $MOCK --scenario $S/hello.json" \
+    "$ACPX --format quiet --agent '$MOCK --scenario $S/hello.json' exec hi"
+[ $have_ref = 1 ] && set -- "$@" "$REF --format quiet --agent '$MOCK --scenario $S/hello.json' exec hi"
+hyperfine -N -w 5 -r 50 --export-json "$work/e.json" "$@" >/dev/null 2>&1
+summary "$work/e.json"
 echo "peak RSS (KiB): acpx-native $(rss "$ACPX" --format quiet --agent "$MOCK --scenario $S/hello.json" exec hi)$( [ $have_ref = 1 ] && echo ", reference $(rss "$REF" --format quiet --agent "$MOCK --scenario $S/hello.json" exec hi)")"
 
 echo "== 3. quiet streaming of $N x 64-byte chunks"
-sed "s/\"text\":\"hi\"/\"text\":\"chunks $N $CHUNK\"/" "$work/reqs" >"$work/reqs-stream"
-hyperfine -N -w 1 -r 5 \
-    "sh -c '$MOCK <$work/reqs-stream >/dev/null'" \
-    "$ACPX --format quiet --agent $MOCK exec chunks $N $CHUNK" \
-    $( [ $have_ref = 1 ] && [ "${BENCH_REF_STREAM:-1}" = 1 ] && echo "$REF --format quiet --agent $MOCK exec chunks $N $CHUNK" ) \
-    --export-json "$work/s.json" 2>/dev/null | grep -E 'Time|±|Benchmark' || true
-python3 - "$work/s.json" "$N" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]; n = int(sys.argv[2])
-for x in r:
-    print("  %-60.60s %8.0f chunks/s" % (x["command"], n / x["mean"]))
-PY
+set -- "env DRIVE_PROMPT='chunks $N $CHUNK' $work/drive $MOCK" \
+    "$ACPX --format quiet --agent $MOCK exec chunks $N $CHUNK"
+[ $have_ref = 1 ] && [ "${BENCH_REF_STREAM:-1}" = 1 ] && set -- "$@" "$REF --format quiet --agent $MOCK exec chunks $N $CHUNK"
+hyperfine -N -w 1 -r 5 --export-json "$work/s.json" "$@" >/dev/null 2>&1
+summary "$work/s.json" "$N"
 echo "peak RSS (KiB): acpx-native $(rss "$ACPX" --format quiet --agent "$MOCK" exec chunks "$N" "$CHUNK")"
+/usr/bin/time -f "acpx-native CPU for the stream: user %U s, sys %S s" "$ACPX" --format quiet --agent "$MOCK" exec chunks "$N" "$CHUNK" >/dev/null
