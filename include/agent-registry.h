@@ -2,9 +2,12 @@
  * The agent registry (spec acpx-cli.md §7): the built-in agents with their
  * exact launch argv (the reference's 26 plus acpx-native's "demo"), the
  * aliases, name normalisation, and resolution of an agent name or an
- * --agent override to what to spawn: a configured agent, a built-in, or
- * the name itself as a raw command line. Table-driven; no I/O except
- * looking for acpx-demo-agent next to the running binary.
+ * --agent override to what to spawn: a configured agent, a built-in, a
+ * warp agent id (<harness>-warp-<provider>-<family>: the harness's command,
+ * see warp.h; its provider environment is exported at launch by
+ * warp_launch_prepare()), or the name itself as a raw command line.
+ * Table-driven; no I/O except looking for acpx-demo-agent next to the
+ * running binary.
  */
 #ifndef ACPX_AGENT_REGISTRY_H
 #define ACPX_AGENT_REGISTRY_H

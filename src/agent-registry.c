@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -228,6 +229,8 @@ agent_registry_resolve(const struct config *c, const char *name,
 	} else if ((b = agent_registry_find(normalized)) != NULL ||
 	    (b = agent_registry_find(canonical)) != NULL)
 		agent_registry_builtin_spec(b, spec);
+	else if (warp_id_looks(normalized))
+		warp_agent_spec(c, normalized, spec);
 	else
 		agent_registry_raw_spec(name, spec);
 	free(normalized);

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "output.h"
 #include "prompt-input.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -299,6 +300,7 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	size_t			 i;
 	int			 rc;
+	char			*notice = NULL;
 
 	if (inv->disable_exec) {
 		err = acpx_error_new(ACPX_CODE_EXEC_DISABLED, NULL, "cli",
@@ -318,6 +320,18 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		rc = acpx_error_exit(err);
 		acpx_error_free(err);
 		return (rc);
+	}
+	/* Warp agents: secrets, checks, harness environment; nothing spawned yet. */
+	if (warp_launch_prepare(inv, &notice, &err) == -1) {
+		json_decref(r.blocks);
+		output_error(out, err);
+		rc = acpx_error_exit(err);
+		acpx_error_free(err);
+		return (rc);
+	}
+	if (notice != NULL) {
+		output_notice(out, "%s", notice);
+		free(notice);
 	}
 
 	r.loop = ev_default_loop(EVFLAG_AUTO);

@@ -1,0 +1,282 @@
+/*
+ * Warp provider routing (spec warp-routing.md §1-4, §8): warp agent ids
+ * (<harness>-warp-<provider>-<model-family>), the `warp` config key (routing
+ * table, validated with messages that name the key), fallback chains, the
+ * harness adapters (how each harness is given provider, base URL, key and
+ * pinned model: a table with one row per harness), the launch step that
+ * loads the secrets and exports the harness environment, per-host defaults
+ * for the plain harness aliases, and the cooldown state file
+ * ~/.acpx/warp/state.json. warp.c has ids and chains; warp-config.c the
+ * config; warp-launch.c the harness table and the launch; warp-state.c
+ * the cooldown state. Secret values never reach a message built here.
+ */
+#ifndef ACPX_WARP_H
+#define ACPX_WARP_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "error.h"
+
+struct config;
+struct output;
+struct secrets;
+
+/* Defaults of the warp config keys. */
+#define WARP_DEFAULT_MAX_HOPS		3
+#define WARP_DEFAULT_COOLDOWN		900	/* seconds */
+#define WARP_DEFAULT_PROBE_TIMEOUT	5000	/* ms */
+
+/* ------------------------------------------------------------ harnesses */
+
+struct warp_harness;
+
+/* The harness row for a name ("opencode", "claude", "gemini"), or NULL. */
+const struct warp_harness *warp_harness_find(const char *name);
+
+/* Number of harness rows, and the i-th one's name (table order). */
+size_t		 warp_harness_count(void);
+const char	*warp_harness_name(size_t);
+
+/* A harness row's name. */
+const char	*warp_harness_id(const struct warp_harness *);
+
+/* ------------------------------------------------------------------ ids */
+
+struct warp_id {
+	char	*harness;
+	char	*provider;
+	char	*family;	/* may contain '-'; "" if absent */
+};
+
+/*
+ * Non-zero if name has the shape of a warp agent id:
+ * [a-z0-9]+ "-warp-" [a-z0-9_]+ ("-" family)? with no blanks or '/'.
+ * Such names are reserved: they never run as raw commands.
+ */
+int		 warp_id_looks(const char *name);
+
+/* Split a warp-looking id into its parts (free with warp_id_clear()). */
+int		 warp_id_parse(const char *name, struct warp_id *);
+void		 warp_id_clear(struct warp_id *);
+
+/* "<harness>-warp-<provider>-<family>". Caller owns. */
+char		*warp_id_format(const char *harness, const char *provider,
+		    const char *family);
+
+/* WARP_<PROVIDER>_<suffix> ('-' → '_', upper-cased). Caller owns. */
+char		*warp_var_name(const char *provider, const char *suffix);
+
+/* --------------------------------------------------------------- config */
+
+struct warp_model {
+	char	*family;	/* the name in agent ids */
+	char	*canon;		/* routing family (warp.providers.P.families), else family */
+	char	*model;		/* the provider's model id */
+};
+
+struct warp_provider {
+	char			*name;
+	struct warp_model	*models;	/* config order */
+	size_t			 nmodels;
+};
+
+struct warp_config {
+	char			*env_file;	/* warp.envFile of the global config, or NULL */
+	struct warp_provider	*providers;	/* config order */
+	size_t			 nproviders;
+	json_t			*adjacent;	/* family -> [family], never NULL */
+	json_t			*fallback;	/* agent id -> [agent id], never NULL */
+	json_t			*host_defaults;	/* host -> harness -> {model, baseUrl}, never NULL */
+	json_t			*merged;	/* the merged warp object (display) */
+	int			 max_hops;
+	long long		 cooldown_s;
+	long long		 probe_timeout_ms;
+	long long		 stall_s;	/* 0: off (issue 7) */
+};
+
+/*
+ * The warp config from the parsed config files (config->global_json, then
+ * config->project_json over it: object keys per entry, the rest replaced;
+ * the project file may not set envFile). Validates everything, fallback
+ * lists included (known agents, no self, no repeats). NULL with *cause
+ * ("Invalid config warp.<key> in <file>: ...") on error. Caller owns.
+ */
+struct warp_config *warp_config_load(const struct config *, char **cause);
+void		 warp_config_free(struct warp_config *);
+
+/* The warp object for `config show` (merged, secrets-free). Caller owns. */
+json_t		*warp_config_display(const struct config *);
+
+const struct warp_provider *warp_config_provider(const struct warp_config *,
+		    const char *name);
+const struct warp_model *warp_provider_model(const struct warp_provider *,
+		    const char *family);
+
+/* A resolved warp agent. */
+struct warp_target {
+	char				*id;
+	const struct warp_harness	*harness;
+	const struct warp_provider	*provider;
+	const struct warp_model		*model;
+};
+
+/*
+ * Check an agent id against the harness table and the config: -1 with
+ * *err (WARP_HARNESS_UNKNOWN, WARP_PROVIDER_UNKNOWN, WARP_MODEL_UNKNOWN;
+ * caller owns) when it names no configured agent. Free with
+ * warp_target_clear().
+ */
+int		 warp_target_resolve(const struct warp_config *, const char *id,
+		    struct warp_target *, struct acpx_error **err);
+void		 warp_target_clear(struct warp_target *);
+
+/*
+ * Every warp agent id the config defines (harness x provider x model, in
+ * table and config order), NULL-terminated. Caller owns (cmdline_free()).
+ */
+char		**warp_config_agents(const struct warp_config *);
+
+/*
+ * The fallback chain of an agent: warp.fallback[id] as written, else the
+ * standing rule (same family on other providers; same provider, adjacent
+ * families in warp.adjacent order; other providers, adjacent families),
+ * same harness, no repeats, never the agent itself. NULL-terminated;
+ * caller owns (cmdline_free()).
+ */
+char		**warp_chain(const struct warp_config *, const struct warp_target *);
+
+/* --------------------------------------------------------------- launch */
+
+/* Environment changes for a harness: set these, unset those. */
+struct warp_env {
+	char	**set;		/* "NAME=VALUE", NULL-terminated */
+	char	**unset;	/* names, NULL-terminated */
+	size_t	  nset;
+	size_t	  nunset;
+};
+
+/*
+ * The environment that starts target's harness on its provider and model:
+ * validates WARP_<P>_API_KEY and WARP_<P>_BASE_URL (present, http(s) URL)
+ * from secrets (file first, then the environment). -1 with *err
+ * (WARP_ENV_MISSING, WARP_ENV_INVALID) on failure; messages name the
+ * variable and file, never a value. Free with warp_env_clear().
+ */
+int		 warp_env_build(const struct warp_target *, const struct secrets *,
+		    struct warp_env *, struct acpx_error **err);
+
+/*
+ * The environment a plain harness alias gets from warp.hostDefaults for
+ * host (model, optional baseUrl); 0 with env empty when none applies.
+ */
+int		 warp_env_host_defaults(const struct warp_config *,
+		    const char *harness, const char *host, struct warp_env *);
+
+/* Apply to this process's environment (the agent inherits it). */
+void		 warp_env_apply(const struct warp_env *);
+
+/* Free, wiping values. */
+void		 warp_env_clear(struct warp_env *);
+
+/* This machine's name for hostDefaults: $ACPX_NODE, else the hostname. Caller owns. */
+char		*warp_host_name(void);
+
+/*
+ * Fill spec for a warp-looking agent id: command = the id (the session
+ * identity), argv = the registry's command for the harness name (so a
+ * config override of agents.<harness> applies). Called by the registry.
+ */
+void		 warp_agent_spec(const struct config *, const char *id,
+		    struct agent_spec *);
+
+/*
+ * The launch step, run right before the agent is spawned: for a warp agent
+ * id, check it against the config, pick the first agent of [id, chain...]
+ * that is not cooling down, load and check the secrets file, validate its
+ * provider's variables and export the harness environment; for a plain
+ * harness alias, export warp.hostDefaults for this host. No-op for other
+ * agents. *notice gets a line for the user (cooldown skip) or NULL.
+ * -1 with *err (caller owns; origin "cli", a WARP_* detail code) when the
+ * agent must not start. Fast: local files only, nothing is spawned.
+ */
+int		 warp_launch_prepare(const struct invocation *, char **notice,
+		    struct acpx_error **err);
+
+/*
+ * The launch of one warp agent id (what warp_launch_prepare() does for a
+ * warp id, for callers that start agents themselves, e.g. a fallback hop):
+ * with pick, the first of [id, chain...] not cooling down is chosen (its
+ * id in *selected, caller frees; *notice says so), else id itself. The
+ * harness argv comes from agent_registry_resolve(config, id, ...).
+ * -1 with *err (caller owns).
+ */
+int		 warp_launch_id(const struct config *, const char *id, int pick,
+		    char **selected, char **notice, struct acpx_error **err);
+
+/*
+ * A copy of text with the values of the key/token variables the last
+ * launch exported replaced by "[redacted]" (for agent stderr shown in
+ * errors). Caller owns.
+ */
+char		*warp_launch_redact(const char *text);
+
+/* ------------------------------------------------------------- cooldown */
+
+struct warp_cooldown {
+	char	*provider;
+	char	*model;		/* NULL: the whole provider */
+	time_t	 until;
+	time_t	 since;
+	char	*reason;	/* "rate-limited", "quota-exhausted", ... */
+	char	*source;	/* "probe", "fallback", ... */
+};
+
+struct warp_state {
+	struct warp_cooldown	*v;
+	size_t			 n;
+};
+
+/* ~/.acpx/warp/state.json for a home. Caller owns. */
+char		*warp_state_path(const char *home);
+
+/*
+ * Load the cooldown state. Never NULL: a missing file is empty; an
+ * unreadable or corrupt one is empty with *warning set (caller frees).
+ */
+struct warp_state *warp_state_load(const char *home, char **warning);
+void		 warp_state_free(struct warp_state *);
+
+/* The active cooldown for provider/model (or provider-wide) at now, or NULL. */
+const struct warp_cooldown *warp_state_cooling(const struct warp_state *,
+		    const char *provider, const char *model, time_t now);
+
+/* Add or replace the entry for provider/model (model NULL: provider-wide). */
+void		 warp_state_set(struct warp_state *, const char *provider,
+		    const char *model, time_t until, const char *reason,
+		    const char *source, time_t now);
+
+/* Remove the entry for exactly provider/model. Non-zero if one was removed. */
+int		 warp_state_clear(struct warp_state *, const char *provider,
+		    const char *model);
+
+/*
+ * Write the state atomically (temp file, fsync, rename; dirs 0700, file
+ * 0600), dropping entries expired at now. -1 with *cause.
+ */
+int		 warp_state_save(const struct warp_state *, const char *home,
+		    time_t now, char **cause);
+
+/* {provider, model, until, since, reason, source} (ISO times). Caller owns. */
+json_t		*warp_cooldown_json(const struct warp_cooldown *);
+
+/* ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.000Z" for t. Caller owns. */
+char		*warp_iso_time(time_t);
+
+/* `acpx warp list|doctor|probe` (cmd-warp.c). */
+int		 cmd_warp_run(const struct invocation *, struct output *);
+
+#endif

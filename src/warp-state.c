@@ -1,0 +1,337 @@
+#include <config.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "config-file.h"
+#include "json-util.h"
+#include "warp.h"
+#include "xmalloc.h"
+
+/*
+ * The cooldown state, ~/.acpx/warp/state.json:
+ *
+ *	{"version":1,"cooldowns":[{"provider":"infini","model":"kimi-k2.5",
+ *	  "until":"...Z","since":"...Z","reason":"rate-limited",
+ *	  "source":"fallback"}]}
+ *
+ * "model": null marks the whole provider. Writes are atomic (temp file in
+ * the same directory, fsync, rename, fsync of the directory); this local
+ * file I/O is the labelled exception to "nothing blocks". Writers reload
+ * the file just before writing, so two processes lose an update only if
+ * they write within the same instant. Expired entries are dropped on write.
+ */
+
+#define WARP_STATE_VERSION	1
+#define WARP_STATE_MAX		(1024 * 1024)
+
+/* ISO-8601 UTC for t. */
+char *
+warp_iso_time(time_t t)
+{
+	struct tm	 tm;
+	char		 buf[32];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	return (xstrdup(buf));
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" → time_t; -1 if malformed. */
+static time_t
+warp_parse_iso(const char *s)
+{
+	struct tm	tm;
+	int		y, mo, d, h, mi, sec, n = 0;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
+	    &mi, &sec, &n) != 6 || n != 19)
+		return ((time_t)-1);
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (timegm(&tm));
+}
+
+/* The state file for a home. */
+char *
+warp_state_path(const char *home)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/.acpx/warp/state.json", home);
+	return (p);
+}
+
+static void
+warp_cooldown_clear(struct warp_cooldown *c)
+{
+	free(c->provider);
+	free(c->model);
+	free(c->reason);
+	free(c->source);
+	memset(c, 0, sizeof *c);
+}
+
+static int
+warp_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+static void
+warp_state_parse(struct warp_state *st, const json_t *root)
+{
+	const json_t	*list, *e;
+	const char	*provider, *model;
+	time_t		 until, since;
+	size_t		 i;
+
+	list = json_object_get(root, "cooldowns");
+	json_array_foreach(list, i, e) {
+		provider = json_str(e, "provider");
+		model = json_str(e, "model");
+		until = warp_parse_iso(json_str(e, "until"));
+		since = warp_parse_iso(json_str(e, "since"));
+		if (provider == NULL || until == (time_t)-1)
+			continue;
+		warp_state_set(st, provider, model, until,
+		    json_str(e, "reason"), json_str(e, "source"),
+		    since == (time_t)-1 ? until : since);
+	}
+}
+
+/* Load the cooldown state. */
+struct warp_state *
+warp_state_load(const char *home, char **warning)
+{
+	struct warp_state	*st = xcalloc(1, sizeof *st);
+	json_t			*root;
+	json_error_t		 jerr;
+	char			*path = warp_state_path(home);
+
+	*warning = NULL;
+	root = json_load_file(path, 0, &jerr);
+	if (root == NULL) {
+		if (access(path, F_OK) == 0)
+			xasprintf(warning, "ignoring unreadable warp state %s: %s",
+			    path, jerr.text);
+	} else if (!json_is_object(root) ||
+	    !json_is_array(json_object_get(root, "cooldowns")))
+		xasprintf(warning, "ignoring malformed warp state %s", path);
+	else
+		warp_state_parse(st, root);
+	json_decref(root);
+	free(path);
+	return (st);
+}
+
+/* Free a state. */
+void
+warp_state_free(struct warp_state *st)
+{
+	size_t	i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->n; i++)
+		warp_cooldown_clear(&st->v[i]);
+	free(st->v);
+	free(st);
+}
+
+/* The active cooldown for provider/model or the whole provider. */
+const struct warp_cooldown *
+warp_state_cooling(const struct warp_state *st, const char *provider,
+    const char *model, time_t now)
+{
+	const struct warp_cooldown	*best = NULL;
+	size_t				 i;
+
+	for (i = 0; i < st->n; i++) {
+		if (strcmp(st->v[i].provider, provider) != 0 ||
+		    st->v[i].until <= now)
+			continue;
+		if (st->v[i].model != NULL && (model == NULL ||
+		    strcmp(st->v[i].model, model) != 0))
+			continue;
+		if (best == NULL || st->v[i].until > best->until)
+			best = &st->v[i];
+	}
+	return (best);
+}
+
+/* Add or replace an entry. */
+void
+warp_state_set(struct warp_state *st, const char *provider, const char *model,
+    time_t until, const char *reason, const char *source, time_t now)
+{
+	struct warp_cooldown	*c = NULL;
+	size_t			 i;
+
+	for (i = 0; i < st->n; i++) {
+		if (strcmp(st->v[i].provider, provider) == 0 &&
+		    warp_same(st->v[i].model, model)) {
+			c = &st->v[i];
+			warp_cooldown_clear(c);
+			break;
+		}
+	}
+	if (c == NULL) {
+		st->v = xreallocarray(st->v, st->n + 1, sizeof *st->v);
+		c = &st->v[st->n++];
+	}
+	c->provider = xstrdup(provider);
+	c->model = model != NULL ? xstrdup(model) : NULL;
+	c->until = until;
+	c->since = now;
+	c->reason = xstrdup(reason != NULL ? reason : "provider-failure");
+	c->source = xstrdup(source != NULL ? source : "unknown");
+}
+
+/* Remove the entry for exactly provider/model. */
+int
+warp_state_clear(struct warp_state *st, const char *provider,
+    const char *model)
+{
+	size_t	i;
+
+	for (i = 0; i < st->n; i++) {
+		if (strcmp(st->v[i].provider, provider) == 0 &&
+		    warp_same(st->v[i].model, model)) {
+			warp_cooldown_clear(&st->v[i]);
+			memmove(&st->v[i], &st->v[i + 1],
+			    (st->n - i - 1) * sizeof *st->v);
+			st->n--;
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/* An entry as JSON. */
+json_t *
+warp_cooldown_json(const struct warp_cooldown *c)
+{
+	char	*until = warp_iso_time(c->until), *since = warp_iso_time(c->since);
+	json_t	*v;
+
+	v = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s}", "provider", c->provider,
+	    "model", c->model, "until", until, "since", since, "reason",
+	    c->reason, "source", c->source);
+	free(until);
+	free(since);
+	return (v);
+}
+
+static int
+warp_mkdir(const char *dir, char **cause)
+{
+	struct stat	sb;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		xasprintf(cause, "cannot create %s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		xasprintf(cause, "%s is not a directory", dir);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+warp_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+/* Write the state atomically. */
+int
+warp_state_save(const struct warp_state *st, const char *home, time_t now,
+    char **cause)
+{
+	json_t	*root, *list;
+	char	*dir, *tmp, *path, *text;
+	size_t	 i;
+	int	 fd, rc = -1, dfd;
+
+	xasprintf(&dir, "%s/.acpx", home);
+	if (warp_mkdir(dir, cause) == -1) {
+		free(dir);
+		return (-1);
+	}
+	free(dir);
+	xasprintf(&dir, "%s/.acpx/warp", home);
+	if (warp_mkdir(dir, cause) == -1) {
+		free(dir);
+		return (-1);
+	}
+	path = warp_state_path(home);
+	xasprintf(&tmp, "%s.XXXXXX", path);
+	list = json_array();
+	for (i = 0; i < st->n; i++) {
+		if (st->v[i].until > now)
+			json_array_append_new(list, warp_cooldown_json(&st->v[i]));
+	}
+	root = json_pack("{s:i, s:o}", "version", WARP_STATE_VERSION,
+	    "cooldowns", list);
+	text = json_dumps_js(root, 2);
+	json_decref(root);
+	if ((fd = mkstemp(tmp)) == -1) {
+		xasprintf(cause, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0600) == -1 ||
+	    warp_write_all(fd, text, strlen(text)) == -1 ||
+	    warp_write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
+		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		xasprintf(cause, "cannot rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	rc = 0;
+out:
+	free(text);
+	free(tmp);
+	free(path);
+	free(dir);
+	return (rc);
+}

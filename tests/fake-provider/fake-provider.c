@@ -1,0 +1,380 @@
+/*
+ * fake-provider: a tiny HTTP/1.1 model provider for the warp tests.
+ *
+ *	fake-provider [--record FILE] [--models a,b,c] [--lifetime SECONDS]
+ *
+ * Listens on 127.0.0.1 on a port the kernel picks and prints that port as
+ * its first stdout line. The first path segment picks the behaviour, so
+ * one server plays many providers (base URL http://127.0.0.1:PORT/<mode>/v1):
+ *
+ *	ok		200; GET .../models lists --models (OpenAI shape);
+ *			POST (chat/completions, messages, :generateContent) 200
+ *	auth		401 invalid API key
+ *	ratelimit	429 with Retry-After: 120
+ *	quota		429 whose body speaks of quota and billing
+ *	forbidden	403 without quota words
+ *	server		503 upstream overloaded
+ *	notfound	404
+ *	slow		never answers (the client times out)
+ *	big		200 with a 10 MB body
+ *	redirect	302 to itself, forever
+ *	echokey		401 whose message repeats the bearer key (redaction test)
+ *
+ * Every request is appended to --record as one JSON line: method, path,
+ * authorization, x-api-key, x-goog-api-key and the body's "model". The
+ * record file holds keys: tests keep it outside the test HOME. A TLS
+ * ClientHello gets a few plain bytes and a close (an invalid TLS peer).
+ * Exits after
+ * --lifetime seconds (default 300) so a lost server never lingers.
+ */
+#include <config.h>
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define MAX_CLIENTS	64
+#define MAX_REQUEST	(1024 * 1024)
+#define BIG_BODY	(10 * 1024 * 1024)
+
+struct client {
+	int	 fd;
+	char	*in;
+	size_t	 inlen;
+	char	*out;
+	size_t	 outlen;
+	size_t	 outoff;
+	int	 hanging;	/* "slow": keep it open, answer nothing */
+};
+
+static struct client	 clients[MAX_CLIENTS];
+static const char	*record_path;
+static const char	*models = "kimi-k2.5,glm-5,minimax-m2.5,kimi-for-coding";
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n)) == NULL) {
+		perror("realloc");
+		exit(1);
+	}
+	return (p);
+}
+
+static void
+client_close(struct client *c)
+{
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+}
+
+/* A header's value (trimmed) from the request head, or NULL. Caller frees. */
+static char *
+header(const char *head, const char *name)
+{
+	const char	*p = head, *eol, *v;
+	size_t		 nl = strlen(name);
+
+	while ((eol = strstr(p, "\r\n")) != NULL) {
+		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 &&
+		    p[nl] == ':') {
+			v = p + nl + 1;
+			while (*v == ' ')
+				v++;
+			return (strndup(v, (size_t)(eol - v)));
+		}
+		p = eol + 2;
+	}
+	return (NULL);
+}
+
+static void
+respond(struct client *c, int status, const char *reason, const char *extra,
+    const char *body, size_t blen)
+{
+	char	head[512];
+	int	n;
+
+	n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n"
+	    "%s\r\n", status, reason, blen, extra != NULL ? extra : "");
+	c->out = xrealloc(NULL, (size_t)n + blen);
+	memcpy(c->out, head, (size_t)n);
+	memcpy(c->out + n, body, blen);
+	c->outlen = (size_t)n + blen;
+	c->outoff = 0;
+}
+
+static void
+respond_json(struct client *c, int status, const char *reason,
+    const char *extra, json_t *v)
+{
+	char	*s = json_dumps(v, JSON_COMPACT);
+
+	respond(c, status, reason, extra, s, strlen(s));
+	free(s);
+	json_decref(v);
+}
+
+static json_t *
+error_body(const char *msg, const char *type)
+{
+	return (json_pack("{s:{s:s, s:s}}", "error", "message", msg, "type",
+	    type));
+}
+
+static void
+record(const char *method, const char *path, const char *head,
+    const char *body, size_t blen)
+{
+	FILE		*f;
+	json_t		*v, *b;
+	const char	*names[] = { "authorization", "x-api-key",
+	    "x-goog-api-key" };
+	char		*h, *s;
+	size_t		 i;
+
+	if (record_path == NULL || (f = fopen(record_path, "a")) == NULL)
+		return;
+	v = json_pack("{s:s, s:s}", "method", method, "path", path);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((h = header(head, names[i])) != NULL) {
+			json_object_set_new(v, names[i], json_string(h));
+			free(h);
+		}
+	}
+	if (blen > 0 && (b = json_loadb(body, blen, 0, NULL)) != NULL) {
+		if (json_is_string(json_object_get(b, "model")))
+			json_object_set(v, "model", json_object_get(b, "model"));
+		json_decref(b);
+	}
+	s = json_dumps(v, JSON_COMPACT);
+	fprintf(f, "%s\n", s);
+	free(s);
+	json_decref(v);
+	fclose(f);
+}
+
+static void
+serve(struct client *c, const char *method, const char *path,
+    const char *head, const char *body, size_t blen)
+{
+	char		 mode[64], *auth, *msg, *big, *loc;
+	const char	*p = path + 1, *slash, *m, *comma;
+	json_t		*list;
+	size_t		 n;
+
+	record(method, path, head, body, blen);
+	slash = strchr(p, '/');
+	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+	if (n >= sizeof mode)
+		n = sizeof mode - 1;
+	memcpy(mode, p, n);
+	mode[n] = '\0';
+	if (strcmp(mode, "ok") == 0) {
+		if (strcmp(method, "GET") == 0) {
+			list = json_array();
+			for (m = models; *m != '\0'; m = comma + (*comma != '\0')) {
+				comma = m + strcspn(m, ",");
+				json_array_append_new(list, json_pack("{s:s#, s:s}",
+				    "id", m, (int)(comma - m), "object", "model"));
+			}
+			respond_json(c, 200, "OK", NULL, json_pack("{s:s, s:o}",
+			    "object", "list", "data", list));
+		} else
+			respond_json(c, 200, "OK", NULL, json_pack("{s:s, s:[{s:{s:s, "
+			    "s:s}}]}", "id", "fake-1", "choices", "message", "role",
+			    "assistant", "content", "fake answer"));
+	} else if (strcmp(mode, "auth") == 0)
+		respond_json(c, 401, "Unauthorized", NULL, error_body(
+		    "Invalid API key provided", "invalid_request_error"));
+	else if (strcmp(mode, "ratelimit") == 0)
+		respond_json(c, 429, "Too Many Requests", "Retry-After: 120\r\n",
+		    error_body("Rate limit reached, slow down",
+		    "rate_limit_error"));
+	else if (strcmp(mode, "quota") == 0)
+		respond_json(c, 429, "Too Many Requests", NULL, error_body(
+		    "You exceeded your current quota, please check your plan "
+		    "and billing details", "insufficient_quota"));
+	else if (strcmp(mode, "forbidden") == 0)
+		respond_json(c, 403, "Forbidden", NULL, error_body(
+		    "This key may not list models", "permission_error"));
+	else if (strcmp(mode, "server") == 0)
+		respond_json(c, 503, "Service Unavailable", NULL, error_body(
+		    "upstream overloaded", "server_error"));
+	else if (strcmp(mode, "slow") == 0)
+		c->hanging = 1;
+	else if (strcmp(mode, "big") == 0) {
+		big = xrealloc(NULL, BIG_BODY);
+		memset(big, ' ', BIG_BODY);
+		big[0] = '[';
+		big[BIG_BODY - 1] = ']';
+		respond(c, 200, "OK", NULL, big, BIG_BODY);
+		free(big);
+	} else if (strcmp(mode, "redirect") == 0) {
+		if (asprintf(&loc, "Location: %s\r\n", path) == -1)
+			exit(1);
+		respond_json(c, 302, "Found", loc, json_object());
+		free(loc);
+	} else if (strcmp(mode, "echokey") == 0) {
+		auth = header(head, "authorization");
+		if (asprintf(&msg, "Incorrect API key provided: %s",
+		    auth != NULL && strncmp(auth, "Bearer ", 7) == 0 ? auth + 7 :
+		    "(none)") == -1)
+			exit(1);
+		respond_json(c, 401, "Unauthorized", NULL, error_body(msg,
+		    "invalid_request_error"));
+		free(msg);
+		free(auth);
+	} else
+		respond_json(c, 404, "Not Found", NULL, error_body("no such route",
+		    "not_found"));
+}
+
+/* Parse a complete request if there is one; 1 if handled. */
+static int
+try_request(struct client *c)
+{
+	char	*end, *head, method[16], path[2048], *cl;
+	size_t	 hlen, blen = 0;
+
+	if (c->in == NULL || (end = strstr(c->in, "\r\n\r\n")) == NULL)
+		return (0);
+	hlen = (size_t)(end - c->in) + 4;
+	head = strndup(c->in, hlen);
+	if ((cl = header(head, "content-length")) != NULL) {
+		blen = (size_t)strtoul(cl, NULL, 10);
+		free(cl);
+	}
+	if (c->inlen < hlen + blen) {
+		free(head);
+		return (0);
+	}
+	if (sscanf(head, "%15s %2047s", method, path) != 2)
+		respond_json(c, 400, "Bad Request", NULL, json_object());
+	else
+		serve(c, method, path, head, c->in + hlen, blen);
+	free(head);
+	return (1);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof sin;
+	struct pollfd		 pfd[MAX_CLIENTS + 1];
+	struct client		*c;
+	char			 buf[65536];
+	ssize_t			 n;
+	time_t			 deadline;
+	int			 lfd, i, fd, nfds, lifetime = 300;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
+			record_path = argv[++i];
+		else if (strcmp(argv[i], "--models") == 0 && i + 1 < argc)
+			models = argv[++i];
+		else if (strcmp(argv[i], "--lifetime") == 0 && i + 1 < argc)
+			lifetime = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: fake-provider [--record FILE] "
+			    "[--models a,b] [--lifetime S]\n");
+			return (2);
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) == -1) {
+		perror("socket");
+		return (1);
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = 0;
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    listen(lfd, 64) == -1 ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &slen) == -1) {
+		perror("bind");
+		return (1);
+	}
+	printf("%d\n", ntohs(sin.sin_port));
+	fflush(stdout);
+	for (i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	deadline = time(NULL) + lifetime;
+	while (time(NULL) < deadline) {
+		pfd[0].fd = lfd;
+		pfd[0].events = POLLIN;
+		for (i = 0; i < MAX_CLIENTS; i++) {
+			c = &clients[i];
+			pfd[i + 1].fd = c->fd;
+			pfd[i + 1].events = c->out != NULL ? POLLOUT : POLLIN;
+		}
+		nfds = poll(pfd, MAX_CLIENTS + 1, 1000);
+		if (nfds == -1 && errno != EINTR)
+			break;
+		if (nfds <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			if ((fd = accept(lfd, NULL, NULL)) != -1) {
+				for (i = 0; i < MAX_CLIENTS; i++) {
+					if (clients[i].fd == -1) {
+						clients[i].fd = fd;
+						break;
+					}
+				}
+				if (i == MAX_CLIENTS)
+					close(fd);
+			}
+		}
+		for (i = 0; i < MAX_CLIENTS; i++) {
+			c = &clients[i];
+			if (c->fd == -1 || pfd[i + 1].revents == 0)
+				continue;
+			if (c->out != NULL) {
+				n = write(c->fd, c->out + c->outoff,
+				    c->outlen - c->outoff);
+				if (n <= 0 || (c->outoff += (size_t)n) == c->outlen)
+					client_close(c);
+				continue;
+			}
+			n = read(c->fd, buf, sizeof buf);
+			if (n <= 0 || c->inlen + (size_t)n > MAX_REQUEST) {
+				client_close(c);
+				continue;
+			}
+			if (c->hanging)
+				continue;
+			if (c->inlen == 0 && buf[0] == 0x16) {
+				/* A TLS ClientHello: this server only speaks HTTP. */
+				n = write(c->fd, "not TLS\r\n", 9);
+				client_close(c);
+				continue;
+			}
+			c->in = xrealloc(c->in, c->inlen + (size_t)n + 1);
+			memcpy(c->in + c->inlen, buf, (size_t)n);
+			c->inlen += (size_t)n;
+			c->in[c->inlen] = '\0';
+			try_request(c);
+		}
+	}
+	return (0);
+}
