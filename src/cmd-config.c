@@ -11,6 +11,7 @@
 #include "error.h"
 #include "json-util.h"
 #include "output.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -23,8 +24,14 @@
 static int
 cmd_config_show(const struct invocation *inv, struct output *out)
 {
-	json_t	*v = config_display(inv->config);
+	json_t	*v = config_display(inv->config), *w;
 	char	*text;
+
+	/* Our warp section, only when a config file has one. */
+	if ((json_object_get(inv->config->global_json, "warp") != NULL ||
+	    json_object_get(inv->config->project_json, "warp") != NULL) &&
+	    (w = warp_config_display(inv->config)) != NULL)
+		json_object_set_new(v, "warp", w);
 
 	if (inv->format == ACPX_FORMAT_JSON)
 		output_result_json(out, v);
