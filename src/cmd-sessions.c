@@ -1,2 +1,600 @@
-/* placeholder: filled in by its owner */
 #include <config.h>
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "acpx.h"
+#include "agent-registry.h"
+#include "cli.h"
+#include "cmd-sessions.h"
+#include "config-file.h"
+#include "conversation.h"
+#include "error.h"
+#include "json-util.h"
+#include "output.h"
+#include "queue-lease.h"
+#include "session-lock.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+
+/*
+ * `sessions` (list, show, history, read, close, prune) and the helpers the
+ * other subcommands share. Outputs are the reference's byte for byte
+ * (cli/output/render.ts, cli/command-handlers.ts).
+ */
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Show err, free it, return its exit status. */
+int
+sessions_fail(struct output *out, struct acpx_error *err)
+{
+	int	rc;
+
+	if (err == NULL)
+		return (ACPX_EXIT_ERROR);
+	if (!output_broken_pipe(out))
+		output_error(out, err);
+	rc = acpx_error_exit(err);
+	acpx_error_free(err);
+	return (rc);
+}
+
+/* The "No named session ..." / "No cwd session ..." error. */
+struct acpx_error *
+sessions_missing(const struct invocation *inv, const char *name)
+{
+	char			*norm = session_record_normalize_name(name);
+	struct acpx_error	*err;
+
+	if (norm != NULL)
+		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "No named session \"%s\" for cwd %s and agent %s", name,
+		    inv->cwd, inv->agent.name);
+	else
+		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "No cwd session for %s and agent %s", inv->cwd,
+		    inv->agent.name);
+	free(norm);
+	return (err);
+}
+
+/* Warning for a skipped record file. */
+void
+sessions_warn(const char *path, const char *why, void *arg)
+{
+	struct output	*out = arg;
+
+	output_notice(out, "warning: skipping session record %s: %s", path, why);
+}
+
+/* The exact-scope record. */
+struct session_record *
+sessions_find_scoped(const struct invocation *inv, struct output *out,
+    int include_closed)
+{
+	return (session_store_find(inv->agent.command, inv->cwd, inv->session,
+	    include_closed, sessions_warn, out));
+}
+
+/* Explicit argv: a built-in or a configured agent with argv, not --agent. */
+int
+sessions_agent_has_argv(const struct invocation *inv)
+{
+	const struct config_agent	*ca = NULL;
+	char				*norm;
+	const char			*canon;
+	int				 rc;
+
+	if (inv->agent_override || inv->agent.argv == NULL)
+		return (0);
+	norm = agent_registry_normalize(inv->agent.name);
+	canon = agent_registry_canonical(norm);
+	if (inv->config != NULL && (ca = config_find_agent(inv->config,
+	    norm)) == NULL)
+		ca = config_find_agent(inv->config, canon);
+	if (ca != NULL)
+		rc = ca->argv != NULL;
+	else
+		rc = agent_registry_is_builtin(norm) ||
+		    agent_registry_is_builtin(canon);
+	free(norm);
+	return (rc);
+}
+
+static const char *
+sessions_opt(const struct invocation *inv, const char *key)
+{
+	return (json_str(inv->verb_opts, key));
+}
+
+static int
+sessions_flag(const struct invocation *inv, const char *key)
+{
+	const json_t	*v = json_object_get(inv->verb_opts, key);
+
+	return (v != NULL && !json_is_false(v) && !json_is_null(v));
+}
+
+/* ---------------------------------------------------------------- show */
+
+static void
+sessions_line(struct output *out, const char *key, const char *v)
+{
+	output_result_text(out, "%s: %s", key, v != NULL ? v : "-");
+}
+
+/* String(value) of a JSON scalar, "-" for null/absent. Caller owns. */
+static char *
+sessions_display(const json_t *v)
+{
+	char	buf[64];
+
+	if (v == NULL || json_is_null(v))
+		return (xstrdup("-"));
+	if (json_is_string(v))
+		return (xstrdup(json_string_value(v)));
+	if (json_is_number(v)) {
+		json_js_number(json_number_value(v), buf, sizeof buf);
+		return (xstrdup(buf));
+	}
+	if (json_is_boolean(v))
+		return (xstrdup(json_is_true(v) ? "true" : "false"));
+	return (xstrdup("-"));
+}
+
+static int
+sessions_show_run(const struct invocation *inv, struct output *out)
+{
+	struct session_record		*r;
+	struct conversation_entry	*e;
+	size_t				 n;
+	json_t				*o;
+	char				 pid[32], *code, *sig;
+
+	if ((r = sessions_find_scoped(inv, out, 1)) == NULL)
+		return (sessions_fail(out, sessions_missing(inv, inv->session)));
+	switch (output_format(out)) {
+	case ACPX_FORMAT_JSON:
+		o = session_record_to_camel(r);
+		output_result_json(out, o);
+		json_decref(o);
+		break;
+	case ACPX_FORMAT_QUIET:
+		output_result_text(out, "%s", r->record_id);
+		break;
+	case ACPX_FORMAT_TEXT:
+		e = conversation_entries(r, &n);
+		conversation_entries_free(e, n);
+		snprintf(pid, sizeof pid, "%ld", (long)r->pid);
+		code = sessions_display(r->last_agent_exit_code);
+		sig = sessions_display(r->last_agent_exit_signal);
+		sessions_line(out, "id", r->record_id);
+		sessions_line(out, "sessionId", r->acp_session_id);
+		sessions_line(out, "agentSessionId", r->agent_session_id);
+		sessions_line(out, "agent", r->agent_command);
+		sessions_line(out, "cwd", r->cwd);
+		sessions_line(out, "name", r->name);
+		sessions_line(out, "created", r->created_at);
+		sessions_line(out, "lastActivity", r->last_used_at);
+		sessions_line(out, "lastPrompt", r->last_prompt_at);
+		sessions_line(out, "closed", r->closed ? "yes" : "no");
+		sessions_line(out, "closedAt", r->closed_at);
+		sessions_line(out, "pid", r->pid > 0 ? pid : NULL);
+		sessions_line(out, "agentStartedAt", r->agent_started_at);
+		sessions_line(out, "lastExitCode", code);
+		sessions_line(out, "lastExitSignal", sig);
+		sessions_line(out, "lastExitAt", r->last_agent_exit_at);
+		sessions_line(out, "disconnectReason",
+		    r->last_agent_disconnect_reason);
+		output_result_text(out, "historyEntries: %zu", n);
+		free(code);
+		free(sig);
+		break;
+	}
+	session_record_free(r);
+	return (ACPX_EXIT_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- history */
+
+static int
+sessions_history_run(const struct invocation *inv, struct output *out,
+    int read_all)
+{
+	struct session_record		*r;
+	struct conversation_entry	*e;
+	size_t				 n, i, first;
+	long				 limit = 0;
+	const char			*v;
+	json_t				*o, *entries;
+
+	v = sessions_opt(inv, read_all ? "tail" : "limit");
+	if (v != NULL)
+		limit = strtol(v, NULL, 10);
+	else if (!read_all)
+		limit = 20;
+	if ((r = sessions_find_scoped(inv, out, 1)) == NULL)
+		return (sessions_fail(out, sessions_missing(inv, inv->session)));
+	e = conversation_entries(r, &n);
+	first = limit == 0 || (size_t)limit >= n ? 0 : n - (size_t)limit;
+	switch (output_format(out)) {
+	case ACPX_FORMAT_JSON:
+		entries = json_array();
+		for (i = first; i < n; i++)
+			json_array_append_new(entries, json_pack("{s:s, s:s, s:s}",
+			    "role", e[i].role, "timestamp", r->updated_at,
+			    "textPreview", e[i].text));
+		o = json_pack("{s:s, s:s, s:i, s:i, s:o}", "id", r->record_id,
+		    "sessionId", r->acp_session_id, "limit", (int)limit, "count",
+		    (int)(n - first), "entries", entries);
+		output_result_json(out, o);
+		json_decref(o);
+		break;
+	case ACPX_FORMAT_QUIET:
+		for (i = first; i < n; i++)
+			output_result_text(out, "%s", e[i].text);
+		break;
+	case ACPX_FORMAT_TEXT:
+		output_result_text(out, "session: %s (%zu/%zu shown)",
+		    r->record_id, n - first, n);
+		if (n - first == 0)
+			output_result_text(out, "No history");
+		for (i = first; i < n; i++)
+			output_result_text(out, "%s\t%s\t%s", r->updated_at,
+			    e[i].role, e[i].text);
+		break;
+	}
+	conversation_entries_free(e, n);
+	session_record_free(r);
+	return (ACPX_EXIT_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- list */
+
+static void
+sessions_print_local(struct output *out, struct session_list *l)
+{
+	json_t	*a;
+	size_t	 i;
+
+	switch (output_format(out)) {
+	case ACPX_FORMAT_JSON:
+		a = json_array();
+		for (i = 0; i < l->n; i++)
+			json_array_append_new(a, session_record_to_camel(l->v[i]));
+		output_result_json(out, a);
+		json_decref(a);
+		break;
+	case ACPX_FORMAT_QUIET:
+		for (i = 0; i < l->n; i++)
+			output_result_text(out, "%s%s", l->v[i]->record_id,
+			    l->v[i]->closed ? " [closed]" : "");
+		break;
+	case ACPX_FORMAT_TEXT:
+		if (l->n == 0)
+			output_result_text(out, "No sessions");
+		for (i = 0; i < l->n; i++)
+			output_result_text(out, "%s%s\t%s\t%s\t%s",
+			    l->v[i]->record_id, l->v[i]->closed ? " [closed]" :
+			    "", l->v[i]->name != NULL ? l->v[i]->name : "-",
+			    l->v[i]->cwd, l->v[i]->last_used_at);
+		break;
+	}
+}
+
+static int
+sessions_list_local(const struct invocation *inv, struct output *out,
+    const char *filter_cwd)
+{
+	struct session_list	 l;
+	char			*cause = NULL;
+	size_t			 i, j;
+
+	if (session_store_scan(inv->agent.command, &l, sessions_warn, out,
+	    &cause) == -1)
+		return (sessions_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,
+		    NULL, "cli", "%s", cause)));
+	if (filter_cwd != NULL) {
+		for (i = j = 0; i < l.n; i++) {
+			if (strcmp(l.v[i]->cwd, filter_cwd) == 0)
+				l.v[j++] = l.v[i];
+			else
+				session_record_free(l.v[i]);
+		}
+		l.n = j;
+	}
+	session_list_sort_recent(&l);
+	sessions_print_local(out, &l);
+	session_list_free(&l);
+	return (ACPX_EXIT_SUCCESS);
+}
+
+static void
+sessions_print_agent(struct output *out, const json_t *res)
+{
+	const json_t	*s;
+	size_t		 i;
+	char		*meta;
+	const char	*next;
+
+	switch (output_format(out)) {
+	case ACPX_FORMAT_JSON:
+		output_result_json(out, res);
+		break;
+	case ACPX_FORMAT_QUIET:
+		json_array_foreach(json_object_get(res, "sessions"), i, s)
+			output_result_text(out, "%s", json_str(s, "sessionId") !=
+			    NULL ? json_str(s, "sessionId") : "undefined");
+		break;
+	case ACPX_FORMAT_TEXT:
+		if (json_array_size(json_object_get(res, "sessions")) == 0)
+			output_result_text(out, "No sessions");
+		json_array_foreach(json_object_get(res, "sessions"), i, s) {
+			char *title = sessions_display(json_object_get(s,
+			    "title"));
+			char *upd = sessions_display(json_object_get(s,
+			    "updatedAt"));
+			char *sid = sessions_display(json_object_get(s,
+			    "sessionId"));
+			char *cwd = json_object_get(s, "cwd") != NULL ?
+			    sessions_display(json_object_get(s, "cwd")) :
+			    xstrdup("undefined");
+			const json_t *m = json_object_get(s, "_meta");
+
+			meta = m != NULL && !json_is_null(m) ?
+			    json_dumps_js(m, 0) : xstrdup("-");
+			output_result_text(out, "%s\t%s\t%s\t%s\t%s", sid, title,
+			    cwd, upd, meta);
+			free(title);
+			free(upd);
+			free(sid);
+			free(cwd);
+			free(meta);
+		}
+		next = json_str(res, "nextCursor");
+		if (next != NULL && *next != '\0')
+			output_result_text(out, "Next cursor: %s", next);
+		break;
+	}
+}
+
+static int
+sessions_list_run(const struct invocation *inv, struct output *out)
+{
+	struct sessions_agent	*sa;
+	struct acp_client	*c;
+	struct acpx_error	*err = NULL;
+	json_t			*init = NULL, *res = NULL, *o;
+	const json_t		*caps;
+	const char		*cursor = sessions_opt(inv, "cursor");
+	const char		*fv = sessions_opt(inv, "filter-cwd");
+	char			*filter = NULL;
+	int			 rc, listed = 0;
+
+	if (fv != NULL && *fv != '\0')
+		filter = session_store_abspath(inv->cwd, fv);
+	if (sessions_flag(inv, "local")) {
+		rc = sessions_list_local(inv, out, filter);
+		free(filter);
+		return (rc);
+	}
+
+	sa = sessions_agent_new(inv, out);
+	c = sessions_agent_client(sa);
+	acp_client_start(c, sessions_agent_done, sa);
+	if (sessions_agent_wait(sa, &init, &err) == -1) {
+		sessions_agent_close(sa);
+		sessions_agent_free(sa);
+		/* A spawn failure falls back to the local list, filters ignored. */
+		if (err->detail_code != NULL &&
+		    strcmp(err->detail_code, "AGENT_SPAWN_ENOENT") == 0) {
+			acpx_error_free(err);
+			free(filter);
+			return (sessions_list_local(inv, out, NULL));
+		}
+		free(filter);
+		return (sessions_fail(out, err));
+	}
+	caps = json_object_get(json_object_get(init, "agentCapabilities"),
+	    "sessionCapabilities");
+	if (json_object_get(caps, "list") != NULL &&
+	    !json_is_null(json_object_get(caps, "list")) &&
+	    !json_is_false(json_object_get(caps, "list"))) {
+		acp_client_session_list(c, filter, cursor, sessions_agent_done,
+		    sa);
+		if (sessions_agent_wait(sa, &res, &err) == 0)
+			listed = 1;
+	}
+	sessions_agent_close(sa);
+	sessions_agent_free(sa);
+	json_decref(init);
+	if (err != NULL) {
+		free(filter);
+		return (sessions_fail(out, err));
+	}
+	if (!listed) {
+		if (cursor != NULL || filter != NULL) {
+			free(filter);
+			return (sessions_fail(out, acpx_error_new(
+			    ACPX_CODE_RUNTIME, NULL, "cli", "Agent command "
+			    "\"%s\" does not advertise sessionCapabilities.list; "
+			    "cannot use agent-side session/list filters",
+			    inv->agent.command)));
+		}
+		free(filter);
+		return (sessions_list_local(inv, out, NULL));
+	}
+	o = json_object();
+	if (json_object_get(res, "_meta") != NULL)
+		json_object_set(o, "_meta", json_object_get(res, "_meta"));
+	json_object_set_new(o, "source", json_string("agent"));
+	json_object_set(o, "sessions", json_object_get(res, "sessions") !=
+	    NULL ? json_object_get(res, "sessions") : json_array());
+	if (cursor != NULL)
+		json_object_set_new(o, "cursor", json_string(cursor));
+	if (filter != NULL)
+		json_object_set_new(o, "cwd", json_string(filter));
+	if (json_object_get(res, "nextCursor") != NULL)
+		json_object_set(o, "nextCursor", json_object_get(res,
+		    "nextCursor"));
+	sessions_print_agent(out, o);
+	json_decref(o);
+	json_decref(res);
+	free(filter);
+	return (ACPX_EXIT_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- prune */
+
+/* formatBytes. */
+static void
+sessions_bytes(long long b, char *buf, size_t size)
+{
+	if (b >= 1073741824LL)
+		snprintf(buf, size, "%.1f GB", b / 1073741824.0);
+	else if (b >= 1048576LL)
+		snprintf(buf, size, "%.1f MB", b / 1048576.0);
+	else if (b >= 1024)
+		snprintf(buf, size, "%.1f KB", b / 1024.0);
+	else
+		snprintf(buf, size, "%lld B", b);
+}
+
+/* Cutoff ISO string from --before or --older-than. Caller owns. */
+static char *
+sessions_cutoff(const struct invocation *inv)
+{
+	const char	*before = sessions_opt(inv, "before");
+	const char	*older = sessions_opt(inv, "older-than");
+	struct timespec	 ts;
+	long long	 ms;
+	time_t		 t;
+	struct tm	 tm;
+	char		*out;
+
+	if (before != NULL)
+		return (xstrdup(before));
+	if (older == NULL)
+		return (NULL);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    strtoll(older, NULL, 10) * 86400000LL;
+	t = (time_t)(ms / 1000);
+	gmtime_r(&t, &tm);
+	xasprintf(&out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    (int)(ms % 1000));
+	return (out);
+}
+
+static int
+sessions_prune_run(const struct invocation *inv, struct output *out)
+{
+	struct session_prune_opts	 o;
+	struct session_list		 l;
+	long long			 bytes = 0;
+	char				*cause = NULL, *cutoff, size[32];
+	json_t				*j, *ids;
+	size_t				 i;
+	struct session_record		*r;
+
+	memset(&o, 0, sizeof o);
+	o.agent_command = inv->agent.command;
+	o.cutoff = cutoff = sessions_cutoff(inv);
+	o.include_history = sessions_flag(inv, "include-history");
+	o.dry_run = sessions_flag(inv, "dry-run");
+	if (session_store_prune(&o, &l, &bytes, sessions_warn, out, &cause) ==
+	    -1) {
+		free(cutoff);
+		return (sessions_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,
+		    NULL, "cli", "%s", cause)));
+	}
+	free(cutoff);
+	switch (output_format(out)) {
+	case ACPX_FORMAT_JSON:
+		ids = json_array();
+		for (i = 0; i < l.n; i++)
+			json_array_append_new(ids, json_string(l.v[i]->record_id));
+		j = json_pack("{s:s, s:b, s:i, s:I, s:o}", "action", o.dry_run ?
+		    "sessions_prune_dry_run" : "sessions_pruned", "dryRun",
+		    o.dry_run, "count", (int)l.n, "bytesFreed", (json_int_t)bytes,
+		    "pruned", ids);
+		output_result_json(out, j);
+		json_decref(j);
+		break;
+	case ACPX_FORMAT_QUIET:
+		for (i = 0; i < l.n; i++)
+			output_result_text(out, "%s", l.v[i]->record_id);
+		break;
+	case ACPX_FORMAT_TEXT:
+		if (l.n == 0) {
+			output_result_text(out, "%s", o.dry_run ?
+			    "[DRY RUN] No sessions to prune" :
+			    "No sessions pruned");
+			break;
+		}
+		sessions_bytes(bytes, size, sizeof size);
+		output_result_text(out, "%s %zu session%s%s%s", o.dry_run ?
+		    "[DRY RUN] Would prune" : "Pruned", l.n, l.n == 1 ? "" : "s",
+		    !o.dry_run && bytes > 0 ? ", freed " : "",
+		    !o.dry_run && bytes > 0 ? size : "");
+		for (i = 0; i < l.n; i++) {
+			r = l.v[i];
+			output_result_text(out, "  %s%s%s%s\t%s", r->record_id,
+			    r->name != NULL ? " (" : "", r->name != NULL ?
+			    r->name : "", r->name != NULL ? ")" : "",
+			    r->closed_at != NULL ? r->closed_at : r->last_used_at);
+		}
+		break;
+	}
+	session_list_free(&l);
+	return (ACPX_EXIT_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+/* Run a `sessions` subcommand. */
+int
+cmd_sessions_run(const struct invocation *inv, struct output *out)
+{
+	const char	*sub = inv->subverb != NULL ? inv->subverb : "list";
+
+	if (strcmp(sub, "list") == 0)
+		return (sessions_list_run(inv, out));
+	if (strcmp(sub, "new") == 0)
+		return (sessions_new_run(inv, out, 0));
+	if (strcmp(sub, "ensure") == 0)
+		return (sessions_new_run(inv, out, 1));
+	if (strcmp(sub, "close") == 0)
+		return (sessions_close_run(inv, out));
+	if (strcmp(sub, "show") == 0)
+		return (sessions_show_run(inv, out));
+	if (strcmp(sub, "history") == 0)
+		return (sessions_history_run(inv, out, 0));
+	if (strcmp(sub, "read") == 0)
+		return (sessions_history_run(inv, out, 1));
+	if (strcmp(sub, "watch") == 0)
+		return (sessions_watch_run(inv, out));
+	if (strcmp(sub, "prune") == 0)
+		return (sessions_prune_run(inv, out));
+	if (strcmp(sub, "export") == 0)
+		return (sessions_export_run(inv, out));
+	if (strcmp(sub, "import") == 0)
+		return (sessions_import_run(inv, out));
+	return (sessions_fail(out, acpx_error_new(ACPX_CODE_USAGE, NULL, "cli",
+	    "unknown sessions command: %s", sub)));
+}

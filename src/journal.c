@@ -1,2 +1,524 @@
-/* placeholder: filled in by its owner */
 #include <config.h>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "error.h"
+#include "journal.h"
+#include "journal-impl.h"
+#include "json-util.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+
+/*
+ * The session journal (§3): compact JSON lines in <E>.stream.ndjson, a
+ * segment anchor at the start of every segment, turn markers, rotation
+ * into .stream.<n>.ndjson. Byte sizes are those of json_dumps_js() lines,
+ * so rotation points and cursors agree with the reference's.
+ */
+
+struct journal {
+	char		*record_id;
+	char		*active_path;
+	long long	 max_segment_bytes;
+	int		 max_segments;
+	int		 segment_count;
+	long long	 active_size;
+	long long	 active_entries;
+	long long	 sequence;
+	char		*request_id;	/* open turn */
+	int		 recovery_pending;
+	int		 needs_anchor;
+	int		 needs_rotation;
+	char		*failure;	/* poisoned: why */
+};
+
+/* ---------------------------------------------------------------- writer */
+
+/* Append bytes to path (O_APPEND|O_NOFOLLOW, 0600). */
+static int
+journal_append_file(const char *path, const char *bytes, size_t len,
+    char **cause)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while (len > 0) {
+		if ((n = write(fd, bytes, len)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			xasprintf(cause, "%s: %s", path, n == 0 ? "short write" :
+			    strerror(errno));
+			close(fd);
+			return (-1);
+		}
+		bytes += n;
+		len -= n;
+	}
+	if (close(fd) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Write imported history as an unanchored active segment (atomically). */
+int
+journal_write_imported(const char *record_id, const json_t *messages,
+    char **cause)
+{
+	const json_t	*m;
+	char		*path, *line, *text = NULL;
+	size_t		 i, len = 0, n;
+	int		 rc;
+
+	json_array_foreach(messages, i, m) {
+		if ((line = json_dumps_js(m, 0)) == NULL)
+			line = xstrdup("null");
+		n = strlen(line);
+		text = xreallocarray(text, len + n + 2, 1);
+		memcpy(text + len, line, n);
+		len += n;
+		text[len++] = '\n';
+		free(line);
+	}
+	if (text == NULL)
+		return (0);
+	path = session_store_segment_path(record_id, 0);
+	rc = session_store_write_file(path, text, len, 1, cause);
+	free(path);
+	free(text);
+	return (rc);
+}
+
+/* Open the writer for a record. */
+struct journal *
+journal_open(struct session_record *rec, char **cause)
+{
+	struct journal		*j;
+	struct journal_seg	 st, tail, active;
+	char			*path;
+	int			 i, rc, found = 0, present = 0;
+	json_int_t		 n;
+
+	memset(&tail, 0, sizeof tail);
+	memset(&active, 0, sizeof active);
+	j = xcalloc(1, sizeof *j);
+	j->record_id = xstrdup(rec->record_id);
+	j->active_path = session_store_segment_path(rec->record_id, 0);
+	n = json_integer_value(json_object_get(rec->event_log,
+	    "max_segment_bytes"));
+	j->max_segment_bytes = n > 0 ? n : SESSION_EVENT_MAX_SEGMENT_BYTES;
+	j->max_segments = journal_max_segments(rec->event_log);
+
+	/* The newest anchored segment tells where the history stands. */
+	for (i = 0; i <= j->max_segments && !found; i++) {
+		path = session_store_segment_path(rec->record_id, i);
+		rc = journal_read_segment(path, rec->record_id, &st, NULL, cause);
+		free(path);
+		if (rc == 1)
+			continue;
+		if (rc == -1) {
+			journal_seg_clear(&st);
+			journal_close(j);
+			return (NULL);
+		}
+		present++;
+		if (i == 0) {
+			active = st;
+			active.request_id = NULL;
+		}
+		if (st.anchored) {
+			tail = st;
+			found = 1;
+		} else
+			journal_seg_clear(&st);
+	}
+	if (found)
+		rec->last_seq = tail.message_sequence;
+	n = json_integer_value(json_object_get(rec->event_log, "segment_count"));
+	j->segment_count = n > 0 ? (int)n : (present > 0 ? present : 1);
+	j->active_size = active.size;
+	j->sequence = tail.sequence;
+	j->request_id = tail.request_id;
+	j->recovery_pending = j->request_id != NULL;
+	j->needs_anchor = !active.anchored;
+	j->needs_rotation = active.size > 0 && (!active.anchored ||
+	    active.partial);
+	j->active_entries = active.anchored ? 1 : 0;
+	return (j);
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	free(j->record_id);
+	free(j->active_path);
+	free(j->request_id);
+	free(j->failure);
+	free(j);
+}
+
+/* The request id of the open turn, or NULL. */
+const char *
+journal_open_turn(const struct journal *j)
+{
+	return (j->request_id);
+}
+
+/* Rotate: .max removed, .k → .k+1, active → .1. */
+static int
+journal_rotate(struct journal *j, char **cause)
+{
+	char	*from, *to;
+	int	 k;
+
+	from = session_store_segment_path(j->record_id, j->max_segments);
+	if (unlink(from) == -1 && errno != ENOENT) {
+		xasprintf(cause, "%s: %s", from, strerror(errno));
+		free(from);
+		return (-1);
+	}
+	free(from);
+	for (k = j->max_segments - 1; k >= 0; k--) {
+		from = session_store_segment_path(j->record_id, k);
+		to = session_store_segment_path(j->record_id, k + 1);
+		if (rename(from, to) == -1 && errno != ENOENT) {
+			xasprintf(cause, "%s: %s", from, strerror(errno));
+			free(from);
+			free(to);
+			return (-1);
+		}
+		free(from);
+		free(to);
+	}
+	return (0);
+}
+
+/* Write one entry (writeEntry): rotation, anchor, line, counters. */
+static int
+journal_write(struct journal *j, struct session_record *rec, const json_t *entry,
+    char **cause)
+{
+	char		*line, *anchor_text, *now;
+	size_t		 len;
+	json_t		*anchor;
+
+	if (j->failure != NULL) {
+		*cause = xstrdup(j->failure);
+		return (-1);
+	}
+	if (j->sequence + 1 > JOURNAL_SAFE_MAX) {
+		*cause = xstrdup("Session journal sequence exceeds its supported "
+		    "range");
+		return (-1);
+	}
+	if (session_store_ensure_dir(cause) == -1)
+		goto fail;
+	if ((line = json_dumps_js(entry, 0)) == NULL) {
+		*cause = xstrdup("Attempted to persist invalid ACP JSON-RPC "
+		    "payload");
+		return (-1);
+	}
+	len = strlen(line);
+	line = xreallocarray(line, len + 2, 1);
+	line[len++] = '\n';
+	line[len] = '\0';
+	if (j->needs_rotation || (j->active_entries > 0 &&
+	    j->active_size + (long long)len > j->max_segment_bytes)) {
+		if (journal_rotate(j, cause) == -1) {
+			free(line);
+			goto fail;
+		}
+		j->active_size = 0;
+		j->active_entries = 0;
+		j->needs_anchor = 1;
+		j->needs_rotation = 0;
+		if (j->segment_count + 1 < j->max_segments)
+			j->segment_count++;
+		else
+			j->segment_count = j->max_segments;
+	}
+	if (j->needs_anchor) {
+		anchor = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s?}", "schema",
+		    JOURNAL_SCHEMA, "type", "segment", "record_id", j->record_id,
+		    "sequence", (json_int_t)j->sequence, "message_sequence",
+		    (json_int_t)rec->last_seq, "request_id", j->request_id);
+		if (j->request_id == NULL)
+			json_object_set_new(anchor, "request_id", json_null());
+		anchor_text = json_dumps_js(anchor, 0);
+		json_decref(anchor);
+		xasprintf(&now, "%s\n", anchor_text);
+		free(anchor_text);
+		if (journal_append_file(j->active_path, now, strlen(now),
+		    cause) == -1) {
+			free(now);
+			free(line);
+			goto fail;
+		}
+		j->active_size += strlen(now);
+		free(now);
+		j->needs_anchor = 0;
+	}
+	if (journal_append_file(j->active_path, line, len, cause) == -1) {
+		free(line);
+		goto fail;
+	}
+	free(line);
+	j->active_size += len;
+	j->active_entries++;
+	j->sequence++;
+	now = acpx_iso_now();
+	session_record_set(&rec->last_used_at, now);
+	json_decref(rec->event_log);
+	rec->event_log = json_pack("{s:s, s:i, s:I, s:i, s:s, s:n}",
+	    "active_path", j->active_path, "segment_count", j->segment_count,
+	    "max_segment_bytes", (json_int_t)j->max_segment_bytes,
+	    "max_segments", j->max_segments, "last_write_at", now,
+	    "last_write_error");
+	free(now);
+	return (0);
+fail:
+	/* An incomplete append needs a newly recovered writer. */
+	j->failure = xstrdup(*cause);
+	return (-1);
+}
+
+/* Append one ACP message. */
+int
+journal_append_message(struct journal *j, struct session_record *rec,
+    const json_t *msg, char **cause)
+{
+	const json_t	*id;
+	char		 buf[64];
+
+	if (!journal_is_acp(msg)) {
+		*cause = xstrdup("Attempted to persist invalid ACP JSON-RPC "
+		    "payload");
+		return (-1);
+	}
+	if (journal_write(j, rec, msg, cause) == -1)
+		return (-1);
+	rec->last_seq++;
+	id = json_object_get(msg, "id");
+	if (json_is_string(id))
+		session_record_set(&rec->last_request_id, json_string_value(id));
+	else if (json_is_number(id)) {
+		json_js_number(json_number_value(id), buf, sizeof buf);
+		session_record_set(&rec->last_request_id, buf);
+	}
+	return (0);
+}
+
+/* turn_started (after recovering an abandoned turn). */
+int
+journal_begin_turn(struct journal *j, struct session_record *rec,
+    const char *request_id, char **cause)
+{
+	json_t	*m;
+	int	 rc;
+
+	if (request_id == NULL || *request_id == '\0') {
+		*cause = xstrdup("Session journal request ID must not be empty");
+		return (-1);
+	}
+	if (j->request_id != NULL) {
+		if (!j->recovery_pending) {
+			*cause = xstrdup("A session journal turn is already "
+			    "active");
+			return (-1);
+		}
+		m = json_pack("{s:s, s:s, s:s, s:{s:s, s:{s:s, s:s, s:b}}}",
+		    "schema", JOURNAL_SCHEMA, "type", "turn_result", "request_id",
+		    j->request_id, "result", "status", "failed", "error",
+		    "message", "The previous owner ended without recording a "
+		    "settled result; the turn outcome is unknown.",
+		    "detailCode", "WATCH_OUTCOME_UNKNOWN", "retryable", 0);
+		rc = journal_write(j, rec, m, cause);
+		json_decref(m);
+		if (rc == -1)
+			return (-1);
+		free(j->request_id);
+		j->request_id = NULL;
+	}
+	j->recovery_pending = 0;
+	m = json_pack("{s:s, s:s, s:s}", "schema", JOURNAL_SCHEMA, "type",
+	    "turn_started", "request_id", request_id);
+	rc = journal_write(j, rec, m, cause);
+	json_decref(m);
+	if (rc == -1)
+		return (-1);
+	j->request_id = xstrdup(request_id);
+	return (0);
+}
+
+/* turn_result. */
+int
+journal_finish_turn(struct journal *j, struct session_record *rec,
+    const char *request_id, const json_t *result, char **cause)
+{
+	json_t	*m;
+	int	 rc;
+
+	if (j->request_id == NULL || request_id == NULL ||
+	    strcmp(j->request_id, request_id) != 0) {
+		*cause = xstrdup("Session journal result does not match the "
+		    "active request");
+		return (-1);
+	}
+	m = json_pack("{s:s, s:s, s:s, s:O}", "schema", JOURNAL_SCHEMA, "type",
+	    "turn_result", "request_id", request_id, "result", result);
+	rc = journal_write(j, rec, m, cause);
+	json_decref(m);
+	if (rc == -1)
+		return (-1);
+	free(j->request_id);
+	j->request_id = NULL;
+	return (0);
+}
+
+/* {"status":"completed"|"cancelled","stopReason"?,"_meta"?}. */
+json_t *
+journal_result_completed(const char *stop_reason, const json_t *meta)
+{
+	json_t	*r;
+
+	r = json_pack("{s:s}", "status", stop_reason != NULL &&
+	    strcmp(stop_reason, "cancelled") == 0 ? "cancelled" : "completed");
+	if (stop_reason != NULL)
+		json_object_set_new(r, "stopReason", json_string(stop_reason));
+	if (meta != NULL)
+		json_object_set(r, "_meta", (json_t *)meta);
+	return (r);
+}
+
+/* {"status":"failed","error":{...}}. */
+json_t *
+journal_result_failed(const struct acpx_error *e)
+{
+	json_t	*err;
+
+	err = json_pack("{s:s}", "message", e->message != NULL ? e->message :
+	    "");
+	json_object_set_new(err, "code", json_string(acpx_code_name(e->code)));
+	if (e->detail_code != NULL)
+		json_object_set_new(err, "detailCode",
+		    json_string(e->detail_code));
+	if (e->retryable >= 0)
+		json_object_set_new(err, "retryable", json_boolean(e->retryable));
+	return (json_pack("{s:s, s:o}", "status", "failed", "error", err));
+}
+
+/* ---------------------------------------------------------------- cursor */
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url (no padding) of ["<record_id>",seq]. */
+char *
+journal_cursor_encode(const char *record_id, long long seq)
+{
+	json_t			*t;
+	char			*text, *out, *o;
+	const unsigned char	*p;
+	size_t			 len, i;
+	unsigned int		 v;
+
+	t = json_pack("[s, I]", record_id, (json_int_t)seq);
+	text = json_dumps_js(t, 0);
+	json_decref(t);
+	len = strlen(text);
+	p = (const unsigned char *)text;
+	out = o = xmalloc(len / 3 * 4 + 5);
+	for (i = 0; i + 2 < len; i += 3) {
+		v = p[i] << 16 | p[i + 1] << 8 | p[i + 2];
+		*o++ = b64url[v >> 18];
+		*o++ = b64url[(v >> 12) & 63];
+		*o++ = b64url[(v >> 6) & 63];
+		*o++ = b64url[v & 63];
+	}
+	if (len - i == 1) {
+		v = p[i] << 16;
+		*o++ = b64url[v >> 18];
+		*o++ = b64url[(v >> 12) & 63];
+	} else if (len - i == 2) {
+		v = p[i] << 16 | p[i + 1] << 8;
+		*o++ = b64url[v >> 18];
+		*o++ = b64url[(v >> 12) & 63];
+		*o++ = b64url[(v >> 6) & 63];
+	}
+	*o = '\0';
+	free(text);
+	return (out);
+}
+
+/* Decode a cursor; it must round-trip exactly. */
+int
+journal_cursor_decode(const char *cursor, char **record_id, long long *seq,
+    char **cause)
+{
+	size_t		 len = strlen(cursor), i, n = 0;
+	unsigned char	*buf;
+	unsigned int	 acc = 0;
+	int		 bits = 0;
+	const char	*p;
+	json_t		*v;
+	json_error_t	 jerr;
+	char		*again;
+
+	*record_id = NULL;
+	buf = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		if ((p = strchr(b64url, cursor[i])) == NULL || cursor[i] == '\0')
+			goto invalid;
+		acc = (acc << 6) | (unsigned int)(p - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[n++] = (acc >> bits) & 0xff;
+		}
+	}
+	v = json_loadb((char *)buf, n, JSON_DECODE_ANY, &jerr);
+	free(buf);
+	buf = NULL;
+	if (v == NULL || !json_is_array(v) || json_array_size(v) != 2 ||
+	    !json_is_string(json_array_get(v, 0)) ||
+	    !journal_is_seq(json_array_get(v, 1), seq)) {
+		json_decref(v);
+		goto invalid;
+	}
+	again = journal_cursor_encode(json_string_value(json_array_get(v, 0)),
+	    *seq);
+	if (strcmp(again, cursor) != 0) {
+		free(again);
+		json_decref(v);
+		goto invalid;
+	}
+	free(again);
+	*record_id = xstrdup(json_string_value(json_array_get(v, 0)));
+	json_decref(v);
+	return (0);
+invalid:
+	free(buf);
+	*cause = xstrdup("Invalid session watch cursor");
+	return (-1);
+}

@@ -1,2 +1,543 @@
-/* placeholder: filled in by its owner */
 #include <config.h>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "json-util.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+
+/*
+ * ~/.acpx/sessions: paths, atomic private writes, the record scan and the
+ * lookups built on it, and pruning. There is no index: every lookup scans
+ * the directory as the reference does.
+ */
+
+#define STORE_MAX_RECORD_BYTES	(256 * 1024 * 1024)
+
+/* $HOME/.acpx/sessions. */
+char *
+session_store_dir(void)
+{
+	const char	*home = getenv("HOME");
+	char		*dir;
+
+	if (home == NULL || *home == '\0')
+		home = "/";
+	xasprintf(&dir, "%s%s.acpx/sessions", home,
+	    home[strlen(home) - 1] == '/' ? "" : "/");
+	return (dir);
+}
+
+/* JavaScript encodeURIComponent(s). */
+char *
+session_store_encode(const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+	char			*out, *o;
+
+	out = o = xmalloc(strlen(s) * 3 + 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.!~*'()", *p) != NULL)
+			*o++ = *p;
+		else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return (out);
+}
+
+/* <sessions dir>/<E(record_id)><suffix>. */
+char *
+session_store_path(const char *record_id, const char *suffix)
+{
+	char	*dir = session_store_dir(), *e = session_store_encode(record_id);
+	char	*path;
+
+	xasprintf(&path, "%s/%s%s", dir, e, suffix);
+	free(dir);
+	free(e);
+	return (path);
+}
+
+/* Journal segment path: 0 = active. */
+char *
+session_store_segment_path(const char *record_id, int n)
+{
+	char	 suffix[64];
+
+	if (n == 0)
+		return (session_store_path(record_id, ".stream.ndjson"));
+	snprintf(suffix, sizeof suffix, ".stream.%d.ndjson", n);
+	return (session_store_path(record_id, suffix));
+}
+
+/* mkdir -p path with mode for the directories created. */
+static int
+store_mkdirs(const char *path, mode_t mode, char **cause)
+{
+	char		*p = xstrdup(path), *s;
+	struct stat	 sb;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		if (*s == '/' && s[1] == '/')
+			continue;
+		{
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, mode) == -1 && errno != EEXIST) {
+				xasprintf(cause, "mkdir %s: %s", p,
+				    strerror(errno));
+				free(p);
+				return (-1);
+			}
+			*s = c;
+		}
+		if (*s == '\0')
+			break;
+	}
+	if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		xasprintf(cause, "%s: not a directory", path);
+		free(p);
+		return (-1);
+	}
+	free(p);
+	return (0);
+}
+
+/* mkdir -p the sessions dir (0700). */
+int
+session_store_ensure_dir(char **cause)
+{
+	char	*dir = session_store_dir();
+	int	 rc;
+
+	rc = store_mkdirs(dir, 0700, cause);
+	free(dir);
+	return (rc);
+}
+
+/* Write all of buf; -1 with errno on failure. */
+static int
+store_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		buf += n;
+		len -= n;
+	}
+	return (0);
+}
+
+/* Atomic write of bytes to path (temp dir + rename). */
+int
+session_store_write_file(const char *path, const char *bytes, size_t len,
+    int private_dir, char **cause)
+{
+	char	*dir, *slash, *tmpl = NULL, *tmp = NULL, *real;
+	int	 fd = -1, rc = -1, saved;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (store_mkdirs(dir, private_dir ? 0700 : 0777, cause) == -1)
+		goto out;
+	if ((real = realpath(dir, NULL)) != NULL) {
+		if (private_dir)
+			(void)chmod(real, 0700);
+		free(dir);
+		dir = real;
+	}
+
+	xasprintf(&tmpl, "%s/acpx-write-XXXXXX", dir);
+	if (mkdtemp(tmpl) == NULL) {
+		xasprintf(cause, "mkdtemp %s: %s", dir, strerror(errno));
+		free(tmpl);
+		tmpl = NULL;
+		goto out;
+	}
+	xasprintf(&tmp, "%s/record.json", tmpl);
+	if ((fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		xasprintf(cause, "open %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (store_write_all(fd, bytes, len) == -1) {
+		xasprintf(cause, "write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	(void)fchmod(fd, 0600);
+	if (close(fd) == -1) {
+		fd = -1;
+		xasprintf(cause, "write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	xasprintf(&real, "%s/%s", dir, strrchr(path, '/') != NULL ?
+	    strrchr(path, '/') + 1 : path);
+	if (rename(tmp, real) == -1) {
+		xasprintf(cause, "rename %s: %s", path, strerror(errno));
+		free(real);
+		goto out;
+	}
+	free(real);
+	rc = 0;
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL)
+		(void)unlink(tmp);
+	if (tmpl != NULL)
+		(void)rmdir(tmpl);
+	free(tmp);
+	free(tmpl);
+	free(dir);
+	errno = saved;
+	return (rc);
+}
+
+/* Atomic private write of pretty JSON + "\n". */
+int
+session_store_write_private(const char *path, const json_t *v, char **cause)
+{
+	char	*text, *full;
+	int	 rc;
+
+	if ((text = json_dumps_js(v, 2)) == NULL) {
+		xasprintf(cause, "cannot serialise %s", path);
+		return (-1);
+	}
+	xasprintf(&full, "%s\n", text);
+	free(text);
+	rc = session_store_write_file(path, full, strlen(full), 1, cause);
+	free(full);
+	return (rc);
+}
+
+/* Save a record to <E>.json. */
+int
+session_store_save(const struct session_record *r, char **cause)
+{
+	json_t	*disk, *known;
+	char	*path;
+	int	 rc;
+
+	disk = session_record_to_disk(r);
+	/* The key policy covers what we write, not keys we only carry. */
+	known = json_deep_copy(disk);
+	{
+		const char	*k;
+		json_t		*v;
+		void		*tmp;
+
+		json_object_foreach_safe(r->extra, tmp, k, v)
+			json_object_del(known, k);
+	}
+	rc = session_record_check_keys(known, cause);
+	json_decref(known);
+	if (rc == 0) {
+		path = session_store_path(r->record_id, ".json");
+		rc = session_store_write_private(path, disk, cause);
+		free(path);
+	}
+	json_decref(disk);
+	return (rc);
+}
+
+/* The whole file at path into *buf (NUL-terminated); -1 with errno. */
+static int
+store_slurp(const char *path, char **buf, size_t *len)
+{
+	struct stat	 sb;
+	ssize_t		 n;
+	size_t		 got = 0, cap;
+	int		 fd;
+
+	*buf = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return (-1);
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > STORE_MAX_RECORD_BYTES) {
+		close(fd);
+		errno = EFBIG;
+		return (-1);
+	}
+	cap = (size_t)sb.st_size + 1;
+	*buf = xmalloc(cap);
+	for (;;) {
+		if (got + 1 >= cap) {
+			cap *= 2;
+			*buf = xreallocarray(*buf, cap, 1);
+		}
+		n = read(fd, *buf + got, cap - got - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	(*buf)[got] = '\0';
+	*len = got;
+	return (n == -1 ? -1 : 0);
+}
+
+/*
+ * Cheap pre-filter for scans of one agent: does the top-level
+ * "agent_command" (before "messages") hold another command? Files that
+ * do not look as expected are parsed in full.
+ */
+static int
+store_other_agent(const char *text, const char *agent_command)
+{
+	const char	*p, *q, *msgs;
+	json_t		*s;
+	char		*want;
+	int		 other;
+
+	if ((p = strstr(text, "\"agent_command\"")) == NULL ||
+	    ((msgs = strstr(text, "\"messages\"")) != NULL && msgs < p) ||
+	    strstr(p + 1, "\"agent_command\"") != NULL)
+		return (0);
+	p += strlen("\"agent_command\"");
+	p += strspn(p, " \t\r\n");
+	if (*p++ != ':')
+		return (0);
+	p += strspn(p, " \t\r\n");
+	s = json_string(agent_command);
+	want = json_dumps_js(s, 0);
+	json_decref(s);
+	/* Only a plain string value (no escapes) is compared as bytes. */
+	other = want != NULL && *p == '"' && (q = strchr(p + 1, '"')) != NULL &&
+	    memchr(p + 1, '\\', q - p - 1) == NULL &&
+	    strchr(want, '\\') == NULL && strncmp(p, want, strlen(want)) != 0;
+	free(want);
+	return (other);
+}
+
+/*
+ * Read and parse one file; NULL with *cause (NULL cause: ENOENT). With
+ * agent_command, a record of another agent is skipped (NULL, no cause)
+ * before the full parse.
+ */
+static struct session_record *
+store_read_file(const char *path, const char *expect_name,
+    const char *agent_command, char **cause)
+{
+	json_t			*o;
+	json_error_t		 jerr;
+	struct session_record	*r;
+	char			*enc, *why = NULL, *buf;
+	const char		*cmd;
+	size_t			 len;
+
+	*cause = NULL;
+	if (store_slurp(path, &buf, &len) == -1) {
+		if (errno != ENOENT)
+			xasprintf(cause, "%s", strerror(errno));
+		free(buf);
+		return (NULL);
+	}
+	if (agent_command != NULL && store_other_agent(buf, agent_command)) {
+		free(buf);
+		return (NULL);
+	}
+	o = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	free(buf);
+	if (o == NULL) {
+		xasprintf(cause, "invalid JSON (%s)", jerr.text);
+		return (NULL);
+	}
+	if (agent_command != NULL && (cmd = json_str(o, "agent_command")) !=
+	    NULL && strcmp(cmd, agent_command) != 0 &&
+	    json_str(o, "schema") != NULL &&
+	    strcmp(json_str(o, "schema"), SESSION_RECORD_SCHEMA) == 0) {
+		json_decref(o);
+		return (NULL);
+	}
+	r = session_record_parse(o, &why);
+	json_decref(o);
+	if (r == NULL) {
+		xasprintf(cause, "not a valid %s record (%s)",
+		    SESSION_RECORD_SCHEMA, why != NULL ? why : "invalid");
+		free(why);
+		return (NULL);
+	}
+	enc = session_store_encode(r->record_id);
+	if (strncmp(expect_name, enc, strlen(enc)) != 0 ||
+	    strcmp(expect_name + strlen(enc), ".json") != 0) {
+		xasprintf(cause, "file name does not match record id %s",
+		    r->record_id);
+		session_record_free(r);
+		r = NULL;
+	}
+	free(enc);
+	return (r);
+}
+
+/* Read <E(record_id)>.json. */
+struct session_record *
+session_store_load(const char *record_id, char **cause)
+{
+	char			*path, *enc, *name;
+	struct session_record	*r;
+
+	path = session_store_path(record_id, ".json");
+	enc = session_store_encode(record_id);
+	xasprintf(&name, "%s.json", enc);
+	r = store_read_file(path, name, NULL, cause);
+	free(name);
+	free(enc);
+	free(path);
+	if (r != NULL && strcmp(r->record_id, record_id) != 0) {
+		session_record_free(r);
+		r = NULL;
+	}
+	return (r);
+}
+
+static int
+store_cmp_names(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+static void
+store_list_add(struct session_list *l, struct session_record *r)
+{
+	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = r;
+}
+
+/* All valid records, by file name. */
+int
+session_store_scan(const char *agent_command, struct session_list *l,
+    session_store_warn_fn warn, void *arg, char **cause)
+{
+	DIR			*d;
+	struct dirent		*de;
+	struct stat		 sb;
+	char			*dir, **names = NULL, *path, *why;
+	size_t			 n = 0, i, len;
+	struct session_record	*r;
+	int			 regular;
+
+	memset(l, 0, sizeof *l);
+	dir = session_store_dir();
+	/* The reference creates the directory on every scan. */
+	if (store_mkdirs(dir, 0700, &why) == -1)
+		free(why);
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT) {
+			free(dir);
+			return (0);
+		}
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    strcmp(de->d_name, "index.json") == 0)
+			continue;
+		if (de->d_type == DT_UNKNOWN) {
+			xasprintf(&path, "%s/%s", dir, de->d_name);
+			regular = lstat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+			free(path);
+		} else
+			regular = de->d_type == DT_REG;
+		if (!regular)
+			continue;
+		names = xreallocarray(names, n + 1, sizeof *names);
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof *names, store_cmp_names);
+	for (i = 0; i < n; i++) {
+		xasprintf(&path, "%s/%s", dir, names[i]);
+		r = store_read_file(path, names[i], agent_command, &why);
+		if (r == NULL) {
+			/* Removed meanwhile (ENOENT) is not worth a warning. */
+			if (why != NULL && warn != NULL)
+				warn(path, why, arg);
+			free(why);
+		} else if (agent_command != NULL &&
+		    strcmp(r->agent_command, agent_command) != 0)
+			session_record_free(r);
+		else
+			store_list_add(l, r);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+	return (0);
+}
+
+/* Sort newest last_used_at first. */
+void
+session_list_sort_recent(struct session_list *l)
+{
+	struct session_record	**copy;
+	size_t			  i, j;
+
+	/* A stable insertion of pointers keeps the scan order for ties. */
+	if (l->n < 2)
+		return;
+	copy = xreallocarray(NULL, l->n, sizeof *copy);
+	for (i = 0; i < l->n; i++) {
+		for (j = i; j > 0 && strcmp(copy[j - 1]->last_used_at,
+		    l->v[i]->last_used_at) < 0; j--)
+			copy[j] = copy[j - 1];
+		copy[j] = l->v[i];
+	}
+	memcpy(l->v, copy, l->n * sizeof *copy);
+	free(copy);
+}
+
+/* Free the records and the array. */
+void
+session_list_free(struct session_list *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		session_record_free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

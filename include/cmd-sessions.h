@@ -1,0 +1,87 @@
+/*
+ * The `sessions` commands (spec acpx-cli.md §3.7, acpx-runtime.md §5):
+ * cmd-sessions.c dispatches and owns list, show, history/read and prune;
+ * cmd-sessions-close.c close; cmd-sessions-new.c new and ensure; cmd-sessions-watch.c watch;
+ * cmd-sessions-archive.c export and import; cmd-sessions-agent.c runs an
+ * agent connection to completion on the loop for them (timeout, signals).
+ * This header is shared by those files only, except cmd_sessions_run().
+ */
+#ifndef ACPX_CMD_SESSIONS_H
+#define ACPX_CMD_SESSIONS_H
+
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "cli.h"
+#include "error.h"
+#include "output.h"
+#include "session-record.h"
+
+/* Run a `sessions` subcommand. */
+int		 cmd_sessions_run(const struct invocation *, struct output *);
+
+/* ---------------------------------------------------------- shared helpers */
+
+/* Show err (NULL: nothing), free it, return its exit status. */
+int		 sessions_fail(struct output *, struct acpx_error *err);
+
+/* The RUNTIME "No named session ..." / "No cwd session ..." error. */
+struct acpx_error *sessions_missing(const struct invocation *, const char *name);
+
+/* Warning for a skipped record file (session_store_warn_fn; arg = output). */
+void		 sessions_warn(const char *path, const char *why, void *arg);
+
+/* The exact-scope record (name = inv->session), open or any. NULL if none. */
+struct session_record *sessions_find_scoped(const struct invocation *,
+		    struct output *, int include_closed);
+
+/* Non-zero if the invocation's agent has an explicit argv (built-in, config argv). */
+int		 sessions_agent_has_argv(const struct invocation *);
+
+/* Full close procedure of §5.3 on a record id; the closed record or NULL + *err. */
+struct session_record *sessions_close_record(const struct invocation *,
+		    struct output *, const char *record_id,
+		    struct acpx_error **err);
+
+/* ---------------------------------------------------------- agent runner */
+
+struct sessions_agent;
+
+/* A loop, an acp_client for inv (cwd set by the caller), signal watchers. */
+struct sessions_agent *sessions_agent_new(const struct invocation *,
+		    struct output *);
+struct acp_client *sessions_agent_client(struct sessions_agent *);
+struct ev_loop	*sessions_agent_loop(struct sessions_agent *);
+
+/* The acp_done_cb to give the client's steps (arg = the runner). */
+void		 sessions_agent_done(struct acp_client *, const json_t *,
+		    struct acpx_error *, void *);
+
+/*
+ * Run the loop until the pending step completes (or --timeout, or a
+ * signal). 0 with *result (caller owns; may be NULL) or -1 with *err.
+ */
+int		 sessions_agent_wait(struct sessions_agent *, json_t **result,
+		    struct acpx_error **err);
+
+/* Close the agent and wait for it to be gone. */
+void		 sessions_agent_close(struct sessions_agent *);
+
+/* Run the loop for seconds (signals still handled). */
+void		 sessions_agent_sleep(struct sessions_agent *, double seconds);
+
+/* Set by SIGINT/SIGTERM/SIGHUP. */
+int		 sessions_agent_interrupted(const struct sessions_agent *);
+
+void		 sessions_agent_free(struct sessions_agent *);
+
+/* ---------------------------------------------------------- subcommands */
+
+int		 sessions_close_run(const struct invocation *, struct output *);
+int		 sessions_new_run(const struct invocation *, struct output *,
+		    int ensure);
+int		 sessions_watch_run(const struct invocation *, struct output *);
+int		 sessions_export_run(const struct invocation *, struct output *);
+int		 sessions_import_run(const struct invocation *, struct output *);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * Internals shared by the journal writer (journal.c) and reader
+ * (journal-read.c): line classification and whole-segment reads.
+ */
+#ifndef ACPX_JOURNAL_IMPL_H
+#define ACPX_JOURNAL_IMPL_H
+
+#include <jansson.h>
+
+#include "journal.h"
+
+#define JOURNAL_SAFE_MAX	9007199254740991LL
+#define JOURNAL_MAX_SEGMENTS	1000
+
+/* State of one segment read from its start. */
+struct journal_seg {
+	int		 anchored;
+	long long	 first_seq;
+	long long	 sequence;
+	long long	 message_sequence;
+	char		*request_id;
+	long long	 size;
+	int		 partial;
+};
+
+struct journal_sink;
+
+/* isAcpJsonRpcMessage. */
+int		 journal_is_acp(const json_t *);
+
+/* A non-negative safe integer sequence; *out set. */
+int		 journal_is_seq(const json_t *, long long *out);
+
+/*
+ * Read a segment file from its start into st (sink NULL: counters only).
+ * 0, 1 if missing, or -1 with *cause on corruption or an I/O error.
+ */
+int		 journal_read_segment(const char *path, const char *record_id,
+		    struct journal_seg *st, struct journal_sink *sink,
+		    char **cause);
+void		 journal_seg_clear(struct journal_seg *);
+
+/* max_segments of an event_log object, else the default. */
+int		 journal_max_segments(const json_t *event_log);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * The session store: ~/.acpx/sessions and the files in it (spec
+ * acpx-runtime.md §1, §2.1, §2.7-2.8). This module owns the paths (the
+ * encodeURIComponent file names, journal segment and lock names), the
+ * atomic private write (temp dir + rename, 0600 files, 0700 dirs), reading
+ * and saving records, the directory scan (corrupt files skipped with a
+ * warning, never deleted), the lookups (exact scope, directory walk up to
+ * the git root, by id) and pruning. Local file I/O only.
+ */
+#ifndef ACPX_SESSION_STORE_H
+#define ACPX_SESSION_STORE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "session-record.h"
+
+/*
+ * Told about each file the scan skips (corrupt, truncated, unreadable,
+ * newer schema, name mismatch): path and reason. NULL = skip silently.
+ */
+typedef void	(*session_store_warn_fn)(const char *path, const char *why,
+		    void *arg);
+
+/* Records from a scan, sorted as the function says. */
+struct session_list {
+	struct session_record	**v;
+	size_t			  n;
+};
+
+/* $HOME/.acpx/sessions. Caller owns. */
+char		*session_store_dir(void);
+
+/* JavaScript encodeURIComponent(s). Caller owns. */
+char		*session_store_encode(const char *s);
+
+/*
+ * <sessions dir>/<encodeURIComponent(record_id)><suffix>, suffix e.g.
+ * ".json", ".stream.ndjson", ".stream.lock". Caller owns.
+ */
+char		*session_store_path(const char *record_id, const char *suffix);
+
+/* Journal segment path: n = 0 the active file, else .stream.<n>.ndjson. */
+char		*session_store_segment_path(const char *record_id, int n);
+
+/* mkdir -p the sessions dir (0700). -1 with *cause on failure. */
+int		 session_store_ensure_dir(char **cause);
+
+/*
+ * Write v as pretty JSON + "\n" to path atomically and privately: mkdir -p
+ * the parent 0700 (chmod 0700), stage in <dir>/acpx-write-XXXXXX/record.json
+ * (O_EXCL, 0600), rename over path, remove the temp dir. On any failure
+ * (ENOSPC, ...) the old file is untouched. -1 with *cause.
+ */
+int		 session_store_write_private(const char *path, const json_t *v,
+		    char **cause);
+
+/*
+ * The same atomic write for raw bytes; private_dir = 0 leaves the parent
+ * directory's mode alone (exports to a user's directory).
+ */
+int		 session_store_write_file(const char *path, const char *bytes,
+		    size_t len, int private_dir, char **cause);
+
+/*
+ * Save a record to <E>.json (key policy checked first). -1 with *cause;
+ * the previous file survives a failed save.
+ */
+int		 session_store_save(const struct session_record *, char **cause);
+
+/*
+ * Read <E(record_id)>.json. Returns the record; NULL with *cause NULL if
+ * the file does not exist; NULL with *cause if it is unreadable, invalid or
+ * belongs to another id.
+ */
+struct session_record *session_store_load(const char *record_id, char **cause);
+
+/*
+ * All valid records (sorted by file name, as the reference scans them).
+ * agent_command non-NULL keeps only that agent's. Returns 0, or -1 with
+ * *cause if the directory cannot be read (a missing one is empty).
+ */
+int		 session_store_scan(const char *agent_command,
+		    struct session_list *, session_store_warn_fn, void *arg,
+		    char **cause);
+
+/* Sort newest last_used_at first (listings, prune). */
+void		 session_list_sort_recent(struct session_list *);
+
+/* Free the records and the array. */
+void		 session_list_free(struct session_list *);
+
+/*
+ * findSession: exact cwd (made absolute), same agent command, same name
+ * (NULL matches only unnamed), open unless include_closed; the newest
+ * last_used_at wins. NULL if none. Caller owns.
+ */
+struct session_record *session_store_find(const char *agent_command,
+		    const char *cwd, const char *name, int include_closed,
+		    session_store_warn_fn, void *arg);
+
+/*
+ * findSessionByDirectoryWalk: open records of the agent and name whose cwd
+ * is cwd or an ancestor up to boundary (NULL or not an ancestor: cwd
+ * only); the nearest directory wins, ties the newest. NULL if none.
+ */
+struct session_record *session_store_find_walk(const char *agent_command,
+		    const char *cwd, const char *name, const char *boundary,
+		    session_store_warn_fn, void *arg);
+
+/*
+ * Nearest ancestor of dir (inclusive) holding a .git file or directory,
+ * or NULL. Caller owns.
+ */
+char		*session_store_git_root(const char *dir);
+
+/*
+ * resolveSessionRecord(id): the file of that record id, else the unique
+ * record whose record id or ACP session id equals id, else the unique one
+ * ending with id. NULL with *cause "Session not found: <id>",
+ * "Multiple sessions match id: <id>" or "Session id is ambiguous: <id>".
+ */
+struct session_record *session_store_resolve(const char *id, char **cause);
+
+/* Prune: what to delete. */
+struct session_prune_opts {
+	const char	*agent_command;	/* NULL: every agent */
+	const char	*cutoff;	/* ISO; NULL: every closed record */
+	int		 include_history; /* also .stream*.ndjson and .stream.lock */
+	int		 dry_run;
+};
+
+/*
+ * Closed records of the agent whose closed_at (else last_used_at) is
+ * before the cutoff, newest first, into *pruned; unless dry_run, delete
+ * their files and add the bytes freed to *bytes. Returns 0 or -1 with *cause.
+ */
+int		 session_store_prune(const struct session_prune_opts *,
+		    struct session_list *pruned, long long *bytes,
+		    session_store_warn_fn, void *arg, char **cause);
+
+/* path.resolve(base, p) without touching the filesystem. Caller owns. */
+char		*session_store_abspath(const char *base, const char *p);
+
+#endif

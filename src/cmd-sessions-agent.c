@@ -1,0 +1,235 @@
+#include <config.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "acpx.h"
+#include "cli.h"
+#include "cmd-sessions.h"
+#include "error.h"
+#include "json-util.h"
+#include "output.h"
+#include "xmalloc.h"
+
+/*
+ * An agent connection for the sessions commands, driven step by step:
+ * the caller starts a client step with sessions_agent_done as callback and
+ * sessions_agent_wait() runs the loop until it completes. --timeout bounds
+ * each step (the agent is killed, as the reference's withTimeout leaves
+ * it); SIGINT/SIGTERM/SIGHUP kill the agent and end the wait.
+ */
+
+struct sessions_agent {
+	struct ev_loop		*loop;
+	const struct invocation	*inv;
+	struct output		*out;
+	struct acp_client	*client;
+	ev_timer		 timeout_w;
+	ev_timer		 sleep_w;
+	ev_signal		 sig_w[3];
+
+	int			 done;
+	json_t			*result;
+	struct acpx_error	*err;
+	int			 interrupted;
+	int			 timed_out;
+	int			 closed;
+};
+
+static void
+agent_log_cb(struct acp_client *c, const char *line, void *arg)
+{
+	struct sessions_agent	*sa = arg;
+
+	output_notice(sa->out, "%s", line);
+}
+
+static void
+agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sessions_agent	*sa = w->data;
+
+	sa->timed_out = 1;
+	acp_client_kill(sa->client);
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+agent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct sessions_agent	*sa = w->data;
+
+	sa->interrupted = 1;
+	acp_client_kill(sa->client);
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+agent_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/* A loop, a client, signal watchers. */
+struct sessions_agent *
+sessions_agent_new(const struct invocation *inv, struct output *out)
+{
+	struct sessions_agent		*sa;
+	struct acp_client_events	 ev = { NULL, agent_log_cb };
+	static const int		 sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	size_t				 i;
+
+	sa = xcalloc(1, sizeof *sa);
+	sa->loop = ev_default_loop(EVFLAG_AUTO);
+	sa->inv = inv;
+	sa->out = out;
+	sa->client = acp_client_create(sa->loop, inv, &ev, sa);
+	ev_init(&sa->timeout_w, agent_timeout_cb);
+	sa->timeout_w.data = sa;
+	ev_init(&sa->sleep_w, agent_sleep_cb);
+	sa->sleep_w.data = sa;
+	for (i = 0; i < nitems(sigs); i++) {
+		ev_signal_init(&sa->sig_w[i], agent_signal_cb, sigs[i]);
+		sa->sig_w[i].data = sa;
+		ev_signal_start(sa->loop, &sa->sig_w[i]);
+	}
+	return (sa);
+}
+
+struct acp_client *
+sessions_agent_client(struct sessions_agent *sa)
+{
+	return (sa->client);
+}
+
+struct ev_loop *
+sessions_agent_loop(struct sessions_agent *sa)
+{
+	return (sa->loop);
+}
+
+/* The acp_done_cb for the client's steps. */
+void
+sessions_agent_done(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct sessions_agent	*sa = arg;
+	const char		*msg;
+
+	sa->done = 1;
+	json_decref(sa->result);
+	sa->result = result != NULL ? json_deep_copy(result) : NULL;
+	acpx_error_free(sa->err);
+	sa->err = NULL;
+	if (err != NULL) {
+		/*
+		 * Thrown to the top level as the reference throws them: origin
+		 * "cli"; text mode shows the agent's raw message, the other
+		 * formats the normalised one.
+		 */
+		msg = err->message;
+		if (err->acp != NULL && err->origin != NULL &&
+		    strcmp(err->origin, "acp") == 0 && output_format(sa->out) ==
+		    ACPX_FORMAT_TEXT && json_str(err->acp, "message") != NULL)
+			msg = json_str(err->acp, "message");
+		sa->err = acpx_error_new(err->code, err->detail_code,
+		    err->acp != NULL ? "cli" : err->origin, "%s", msg);
+		sa->err->retryable = err->retryable;
+		sa->err->flags = err->flags & ~ACPX_ERROR_EMITTED;
+		if (err->acp != NULL)
+			sa->err->acp = json_incref(err->acp);
+	}
+}
+
+/* Run the loop until the pending step completes. */
+int
+sessions_agent_wait(struct sessions_agent *sa, json_t **result,
+    struct acpx_error **err)
+{
+	*result = NULL;
+	*err = NULL;
+	if (sa->inv->timeout_ms >= 0) {
+		ev_timer_set(&sa->timeout_w, sa->inv->timeout_ms / 1000.0, 0.);
+		ev_timer_start(sa->loop, &sa->timeout_w);
+	}
+	while (!sa->done && !sa->interrupted && !sa->timed_out)
+		ev_run(sa->loop, EVRUN_ONCE);
+	ev_timer_stop(sa->loop, &sa->timeout_w);
+	if (sa->timed_out && !sa->done) {
+		*err = acpx_error_new(ACPX_CODE_TIMEOUT, NULL, "cli",
+		    "Timed out after %lldms", sa->inv->timeout_ms);
+		return (-1);
+	}
+	if (sa->interrupted && !sa->done) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "Interrupted");
+		return (-1);
+	}
+	sa->done = 0;
+	if (sa->err != NULL) {
+		*err = sa->err;
+		sa->err = NULL;
+		json_decref(sa->result);
+		sa->result = NULL;
+		return (-1);
+	}
+	*result = sa->result;
+	sa->result = NULL;
+	return (0);
+}
+
+/* Close the agent and wait for it to be gone. */
+void
+sessions_agent_close(struct sessions_agent *sa)
+{
+	if (sa->closed)
+		return;
+	sa->closed = 1;
+	sa->done = 0;
+	acp_client_close(sa->client, sessions_agent_done, sa);
+	while (!sa->done)
+		ev_run(sa->loop, EVRUN_ONCE);
+	sa->done = 0;
+}
+
+/* Run the loop for a while. */
+void
+sessions_agent_sleep(struct sessions_agent *sa, double seconds)
+{
+	int	was = sa->interrupted;
+
+	ev_timer_set(&sa->sleep_w, seconds, 0.);
+	ev_timer_start(sa->loop, &sa->sleep_w);
+	while (ev_is_active(&sa->sleep_w) && sa->interrupted == was)
+		ev_run(sa->loop, EVRUN_ONCE);
+	ev_timer_stop(sa->loop, &sa->sleep_w);
+}
+
+int
+sessions_agent_interrupted(const struct sessions_agent *sa)
+{
+	return (sa->interrupted);
+}
+
+void
+sessions_agent_free(struct sessions_agent *sa)
+{
+	size_t	i;
+
+	if (sa == NULL)
+		return;
+	ev_timer_stop(sa->loop, &sa->timeout_w);
+	ev_timer_stop(sa->loop, &sa->sleep_w);
+	for (i = 0; i < nitems(sa->sig_w); i++)
+		ev_signal_stop(sa->loop, &sa->sig_w[i]);
+	acp_client_free(sa->client);
+	json_decref(sa->result);
+	acpx_error_free(sa->err);
+	ev_loop_destroy(sa->loop);
+	free(sa);
+}

@@ -1,0 +1,439 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "acpx.h"
+#include "cli.h"
+#include "cmd-sessions.h"
+#include "error.h"
+#include "json-util.h"
+#include "model.h"
+#include "output.h"
+#include "session-connect.h"
+#include "session-lock.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+
+/*
+ * sessions new | ensure: spawn the agent, initialize, session/new (or
+ * resume/load of --resume-session), apply --model, write the record, stop
+ * the agent and write it again with the agent's exit (createSession).
+ */
+
+/* session_options from the flags (persistedSessionOptions), or NULL. */
+static json_t *
+new_session_options(const struct invocation *inv)
+{
+	json_t	*o = json_object();
+
+	if (inv->model != NULL && strspn(inv->model, " \t\r\n") !=
+	    strlen(inv->model))
+		json_object_set_new(o, "model", json_string(inv->model));
+	if (inv->allowed_tools != NULL)
+		json_object_set(o, "allowed_tools", inv->allowed_tools);
+	if (inv->max_turns > 0)
+		json_object_set_new(o, "max_turns", json_integer(inv->max_turns));
+	if (inv->system_prompt != NULL && strspn(inv->system_prompt,
+	    " \t\r\n") != strlen(inv->system_prompt))
+		json_object_set_new(o, "system_prompt",
+		    json_string(inv->system_prompt));
+	else if (inv->append_system_prompt != NULL &&
+	    strspn(inv->append_system_prompt, " \t\r\n") !=
+	    strlen(inv->append_system_prompt))
+		json_object_set_new(o, "system_prompt", json_pack("{s:s}",
+		    "append", inv->append_system_prompt));
+	if (json_object_size(o) == 0) {
+		json_decref(o);
+		return (NULL);
+	}
+	return (o);
+}
+
+/*
+ * applyRequestedModelIfAdvertised: 0 not applied, 1 applied (maybe with
+ * *response), -1 with *err.
+ */
+static int
+new_apply_model(const struct invocation *inv, struct output *out,
+    struct sessions_agent *sa, const json_t *result, json_t **response,
+    struct acpx_error **err)
+{
+	struct model_state	 ms;
+	char			*model, *msg, *warning;
+	int			 have, rc = 1;
+
+	*response = NULL;
+	if ((model = session_record_trim(inv->model)) == NULL)
+		return (0);
+	have = model_state_parse(result, &ms) == 0;
+	msg = model_check(model, have ? &ms : NULL,
+	    model_is_claude_command(inv->agent.argv), "apply", &warning);
+	if (warning != NULL) {
+		output_notice(out, "warning: %s", warning);
+		free(warning);
+	}
+	if (msg != NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", msg);
+		free(msg);
+		rc = -1;
+	} else if (!have)
+		rc = 0;
+	else if (ms.current == NULL || strcmp(ms.current, model) != 0) {
+		if (ms.config_id != NULL)
+			acp_client_set_config_option(sessions_agent_client(sa),
+			    ms.config_id, model, sessions_agent_done, sa);
+		else
+			acp_client_set_model(sessions_agent_client(sa), model,
+			    sessions_agent_done, sa);
+		if (sessions_agent_wait(sa, response, err) == -1)
+			rc = -1;
+	}
+	if (have)
+		model_state_clear(&ms);
+	free(model);
+	return (rc);
+}
+
+/* Create a session and its record (createSession). */
+static struct session_record *
+new_create(const struct invocation *inv, struct output *out, int *interrupted,
+    struct acpx_error **err)
+{
+	struct sessions_agent	*sa;
+	struct acp_client	*c;
+	struct session_record	*rec = NULL;
+	json_t			*result = NULL, *response = NULL, *so, *fake;
+	const char		*resume = json_str(inv->verb_opts,
+				    "resume-session");
+	const char		*sid;
+	char			*started, *now, *cause = NULL;
+	int			 applied;
+
+	*err = NULL;
+	*interrupted = 0;
+	sa = sessions_agent_new(inv, out);
+	c = sessions_agent_client(sa);
+	acp_client_set_cwd(c, inv->cwd);
+	started = acpx_iso_now();
+	session_connect_create(c, resume, sessions_agent_done, sa);
+	if (sessions_agent_wait(sa, &result, err) == -1)
+		goto out;
+	sid = resume != NULL ? resume : acp_client_session_id(c);
+	if ((applied = new_apply_model(inv, out, sa, result, &response,
+	    err)) == -1)
+		goto out;
+
+	now = acpx_iso_now();
+	rec = session_record_create(sid, inv->agent.command,
+	    sessions_agent_has_argv(inv) ? inv->agent.argv : NULL, inv->cwd,
+	    inv->session, now);
+	free(now);
+	session_record_agent_started(rec, acp_client_pid(c), started);
+	if (!acp_client_running(c))
+		rec->pid = 0;
+	session_record_apply_init(rec, acp_client_init_result(c));
+	if ((so = new_session_options(inv)) != NULL)
+		json_object_set_new(session_record_acpx(rec), "session_options",
+		    so);
+	session_record_apply_session_result(rec, result);
+	if (response != NULL) {
+		fake = json_pack("{s:O?}", "configOptions",
+		    json_object_get(response, "configOptions"));
+		session_record_apply_session_result(rec, fake);
+		json_decref(fake);
+	}
+	if (applied == 1 && inv->model != NULL)
+		json_object_set_new(session_record_acpx(rec), "current_model_id",
+		    json_string(json_str(session_record_acpx(rec),
+		    "current_model_id") != NULL && response != NULL ?
+		    json_str(session_record_acpx(rec), "current_model_id") :
+		    inv->model));
+	if (session_store_save(rec, &cause) == -1)
+		goto save_failed;
+	sessions_agent_close(sa);
+	now = acpx_iso_now();
+	session_record_agent_exited(rec, -1, "connection_close", now);
+	free(now);
+	if (session_store_save(rec, &cause) == -1)
+		goto save_failed;
+	goto out;
+
+save_failed:
+	*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
+	free(cause);
+	session_record_free(rec);
+	rec = NULL;
+out:
+	if (rec == NULL)
+		*interrupted = sessions_agent_interrupted(sa);
+	sessions_agent_close(sa);
+	sessions_agent_free(sa);
+	json_decref(result);
+	json_decref(response);
+	free(started);
+	return (rec);
+}
+
+/* The created-session banner (stderr; not in quiet). */
+static void
+new_banner(const struct invocation *inv, struct output *out,
+    const struct session_record *rec)
+{
+	if (output_format(out) == ACPX_FORMAT_QUIET)
+		return;
+	output_notice(out, "created session %s (%s)", rec->name != NULL ?
+	    rec->name : "cwd", rec->record_id);
+	output_notice(out, "agent: %s", inv->agent.name);
+	output_notice(out, "cwd: %s", rec->cwd);
+}
+
+static void
+new_print(struct output *out, const struct session_record *rec, int created,
+    const char *replaced, int ensure)
+{
+	json_t	*o;
+
+	switch (output_format(out)) {
+	case ACPX_FORMAT_JSON:
+		o = json_pack("{s:s, s:b, s:s, s:s}", "action",
+		    "session_ensured", "created", created, "acpxRecordId",
+		    rec->record_id, "acpxSessionId", rec->acp_session_id);
+		if (rec->agent_session_id != NULL)
+			json_object_set_new(o, "agentSessionId",
+			    json_string(rec->agent_session_id));
+		if (rec->name != NULL)
+			json_object_set_new(o, "name", json_string(rec->name));
+		if (replaced != NULL)
+			json_object_set_new(o, "replacedSessionId",
+			    json_string(replaced));
+		output_result_json(out, o);
+		json_decref(o);
+		break;
+	case ACPX_FORMAT_QUIET:
+		output_result_text(out, "%s", rec->record_id);
+		break;
+	case ACPX_FORMAT_TEXT:
+		if (ensure)
+			output_result_text(out, "%s\t(%s)", rec->record_id,
+			    created ? "created" : "existing");
+		else if (replaced != NULL)
+			output_result_text(out, "%s\t(replaced %s)",
+			    rec->record_id, replaced);
+		else
+			output_result_text(out, "%s", rec->record_id);
+		break;
+	}
+}
+
+struct new_connect_wait {
+	int			 done;
+	struct acpx_error	*err;
+};
+
+static void
+new_connect_cb(struct session_connect *sc,
+    const struct session_connect_result *res, struct acpx_error *err,
+    void *arg)
+{
+	struct new_connect_wait	*w = arg;
+
+	w->done = 1;
+	if (err != NULL) {
+		w->err = acpx_error_new(err->code, err->detail_code, err->origin,
+		    "%s", err->message);
+		w->err->retryable = err->retryable;
+	}
+}
+
+/* ensure --model on an existing session: connect, switch, save (setSessionModel). */
+static int
+new_ensure_model(const struct invocation *inv, struct output *out,
+    struct session_record *rec, struct acpx_error **err)
+{
+	struct sessions_agent		*sa;
+	struct session_connect_opts	 o;
+	struct new_connect_wait		 w;
+	struct model_state		 ms;
+	json_t				*fake, *resp = NULL, *so;
+	char				*msg, *warning, *cause = NULL, *now;
+	int				 have, rc = -1;
+
+	*err = NULL;
+	sa = sessions_agent_new(inv, out);
+	memset(&o, 0, sizeof o);
+	o.replacing_config = "model";
+	memset(&w, 0, sizeof w);
+	(void)session_connect(sessions_agent_client(sa), rec, &o,
+	    new_connect_cb, &w);
+	while (!w.done && !sessions_agent_interrupted(sa))
+		ev_run(sessions_agent_loop(sa), EVRUN_ONCE);
+	if (w.err != NULL) {
+		*err = w.err;
+		goto out;
+	}
+	fake = json_pack("{s:O?}", "configOptions", json_object_get(rec->acpx,
+	    "config_options"));
+	have = model_state_parse(fake, &ms) == 0;
+	json_decref(fake);
+	msg = model_check(inv->model, have ? &ms : NULL,
+	    model_is_claude_command(inv->agent.argv), "set", &warning);
+	if (warning != NULL) {
+		output_notice(out, "warning: %s", warning);
+		free(warning);
+	}
+	if (msg != NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", msg);
+		free(msg);
+		if (have)
+			model_state_clear(&ms);
+		goto out;
+	}
+	if (have && ms.config_id != NULL)
+		acp_client_set_config_option(sessions_agent_client(sa),
+		    ms.config_id, inv->model, sessions_agent_done, sa);
+	else
+		acp_client_set_model(sessions_agent_client(sa), inv->model,
+		    sessions_agent_done, sa);
+	if (have)
+		model_state_clear(&ms);
+	if (sessions_agent_wait(sa, &resp, err) == -1)
+		goto out;
+	/*
+	 * As observed with the reference: only the desired model is
+	 * persisted; the advertised state stays the session's at connect.
+	 */
+	so = json_object_get(session_record_acpx(rec), "session_options");
+	if (!json_is_object(so)) {
+		so = json_object();
+		json_object_set_new(session_record_acpx(rec), "session_options",
+		    so);
+	}
+	json_object_set_new(so, "model", json_string(inv->model));
+	rc = 0;
+out:
+	sessions_agent_close(sa);
+	now = acpx_iso_now();
+	session_record_agent_exited(rec, -1, "connection_close", now);
+	free(now);
+	if (rc == 0 && session_store_save(rec, &cause) == -1) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
+		free(cause);
+		rc = -1;
+	}
+	sessions_agent_free(sa);
+	json_decref(resp);
+	return (rc);
+}
+
+struct new_lock_wait {
+	struct session_lock	*lock;
+	int			 done;
+	char			*cause;
+};
+
+static void
+new_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
+{
+	struct new_lock_wait	*w = arg;
+
+	w->done = 1;
+	w->lock = lock;
+	if (rc != 0)
+		w->cause = xstrdup(cause != NULL ? cause : "lock failed");
+}
+
+/* sessions new | ensure. */
+int
+sessions_new_run(const struct invocation *inv, struct output *out,
+    int ensure)
+{
+	struct session_record	*rec = NULL, *prior = NULL, *closed;
+	struct acpx_error	*err = NULL;
+	struct new_lock_wait	 w;
+	struct session_lock_wait *lw;
+	struct ev_loop		*loop;
+	char			*lock_id = NULL, *boundary, *norm;
+	char			*replaced = NULL;
+	int			 created = 1, interrupted = 0, rc;
+
+	memset(&w, 0, sizeof w);
+	if (ensure) {
+		norm = session_record_normalize_name(inv->session);
+		lock_id = session_lock_ensure_id(inv->agent.command, inv->cwd,
+		    norm);
+		free(norm);
+		loop = ev_default_loop(EVFLAG_AUTO);
+		lw = session_lock_acquire(loop, lock_id, new_lock_cb, &w);
+		(void)lw;
+		while (!w.done)
+			ev_run(loop, EVRUN_ONCE);
+		free(lock_id);
+		if (w.lock == NULL) {
+			err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
+			    w.cause);
+			free(w.cause);
+			return (sessions_fail(out, err));
+		}
+		boundary = session_store_git_root(inv->cwd);
+		rec = session_store_find_walk(inv->agent.command, inv->cwd,
+		    inv->session, boundary != NULL ? boundary : inv->cwd,
+		    sessions_warn, out);
+		free(boundary);
+		if (rec != NULL) {
+			created = 0;
+			if (inv->model != NULL && strspn(inv->model, " \t") !=
+			    strlen(inv->model) &&
+			    new_ensure_model(inv, out, rec, &err) == -1) {
+				session_lock_release(w.lock);
+				session_record_free(rec);
+				return (sessions_fail(out, err));
+			}
+		}
+	} else if ((prior = sessions_find_scoped(inv, out, 0)) != NULL) {
+		closed = sessions_close_record(inv, out, prior->record_id, &err);
+		if (closed == NULL) {
+			session_record_free(prior);
+			return (sessions_fail(out, err));
+		}
+		session_record_free(closed);
+		replaced = xstrdup(prior->record_id);
+		if (inv->verbose)
+			output_notice(out, "soft-closed prior session: %s",
+			    replaced);
+		session_record_free(prior);
+	}
+
+	if (rec == NULL)
+		rec = new_create(inv, out, &interrupted, &err);
+	session_lock_release(w.lock);
+	if (rec == NULL) {
+		free(replaced);
+		if (interrupted) {
+			acpx_error_free(err);
+			return (ACPX_EXIT_INTERRUPTED);
+		}
+		return (sessions_fail(out, err));
+	}
+	if (created) {
+		new_banner(inv, out, rec);
+		if (!ensure && inv->verbose) {
+			if (inv->session != NULL)
+				output_notice(out, "created named session "
+				    "\"%s\": %s", inv->session, rec->record_id);
+			else
+				output_notice(out, "created cwd session: %s",
+				    rec->record_id);
+		}
+	}
+	new_print(out, rec, created, replaced, ensure);
+	rc = ACPX_EXIT_SUCCESS;
+	free(replaced);
+	session_record_free(rec);
+	return (rc);
+}

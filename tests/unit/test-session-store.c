@@ -1,0 +1,572 @@
+/*
+ * session-store, session-record and session-lock: paths, atomic private
+ * writes, parsing rules, key order and unknown keys, corrupt files, the
+ * lookups, prune, guards and turn locks with process identity.
+ */
+#include <config.h>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "json-util.h"
+#include "session-lock.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+#include "tap.h"
+
+static char	home[256];
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	char	*buf;
+	long	 n;
+
+	if (f == NULL)
+		return (NULL);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = xmalloc(n + 1);
+	buf[fread(buf, 1, n, f)] = '\0';
+	fclose(f);
+	return (buf);
+}
+
+static void
+spit(const char *path, const char *text)
+{
+	FILE	*f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+run(const char *cmd)
+{
+	if (system(cmd) != 0)
+		printf("# command failed: %s\n", cmd);
+}
+
+/* A new record saved to disk, last_used_at forced. */
+static void
+save(const char *id, const char *cmd, const char *cwd, const char *name,
+    int closed, const char *used)
+{
+	struct session_record	*r;
+	char			*cause = NULL;
+
+	r = session_record_create(id, cmd, NULL, cwd, name,
+	    "2026-01-01T00:00:00.000Z");
+	session_record_set(&r->last_used_at, used);
+	r->closed = closed;
+	if (closed)
+		session_record_set(&r->closed_at, used);
+	if (session_store_save(r, &cause) == -1)
+		printf("# save: %s\n", cause);
+	session_record_free(r);
+}
+
+static int	nwarn;
+
+static void
+count_warn(const char *path, const char *why, void *arg)
+{
+	nwarn++;
+}
+
+static void
+test_paths(void)
+{
+	char	*s, *want;
+
+	TEST_START("encodeURIComponent");
+	s = session_store_encode("a b/c:d~*'()!é");
+	ASSERT_STR_EQ(s, "a%20b%2Fc%3Ad~*'()!%C3%A9");
+	free(s);
+	TEST_DONE();
+
+	TEST_START("record and segment paths");
+	s = session_store_path("x/y", ".json");
+	xasprintf(&want, "%s/.acpx/sessions/x%%2Fy.json", home);
+	ASSERT_STR_EQ(s, want);
+	free(s);
+	free(want);
+	s = session_store_segment_path("id", 3);
+	xasprintf(&want, "%s/.acpx/sessions/id.stream.3.ndjson", home);
+	ASSERT_STR_EQ(s, want);
+	free(s);
+	free(want);
+	TEST_DONE();
+
+	TEST_START("path.resolve");
+	s = session_store_abspath("/a/b", "../c/./d/");
+	ASSERT_STR_EQ(s, "/a/c/d");
+	free(s);
+	s = session_store_abspath("/a", "/x//y/..");
+	ASSERT_STR_EQ(s, "/x");
+	free(s);
+	s = session_store_abspath("/", "..");
+	ASSERT_STR_EQ(s, "/");
+	free(s);
+	TEST_DONE();
+}
+
+static void
+test_write(void)
+{
+	char		*path, *text, *cause = NULL;
+	struct stat	 sb;
+	json_t		*v;
+
+	TEST_START("atomic private write: 0600 file, 0700 dir, pretty + newline");
+	xasprintf(&path, "%s/w/deep/file.json", home);
+	v = json_pack("{s:s, s:[i]}", "b", "x", "a", 1);
+	ASSERT_INT_EQ(session_store_write_private(path, v, &cause), 0);
+	text = slurp(path);
+	ASSERT_STR_EQ(text, "{\n  \"b\": \"x\",\n  \"a\": [\n    1\n  ]\n}\n");
+	free(text);
+	ASSERT_INT_EQ(stat(path, &sb), 0);
+	ASSERT_INT_EQ(sb.st_mode & 0777, 0600);
+	*strrchr(path, '/') = '\0';
+	ASSERT_INT_EQ(stat(path, &sb), 0);
+	ASSERT_INT_EQ(sb.st_mode & 0777, 0700);
+	/* No temp dir left behind. */
+	xasprintf(&text, "test -z \"$(ls -A %s | grep acpx-write)\"", path);
+	ASSERT_INT_EQ(system(text), 0);
+	free(text);
+	json_decref(v);
+	free(path);
+	TEST_DONE();
+}
+
+static const char *full_record =
+    "{\n"
+    "  \"schema\": \"acpx.session.v1\",\n"
+    "  \"acpx_record_id\": \"r1\",\n"
+    "  \"acp_session_id\": \"s1\",\n"
+    "  \"agent_command\": \"mock-agent\",\n"
+    "  \"cwd\": \"/w\",\n"
+    "  \"name\": \"  nm  \",\n"
+    "  \"created_at\": \"2026-01-01T00:00:00.000Z\",\n"
+    "  \"last_used_at\": \"2026-01-01T00:00:01.000Z\",\n"
+    "  \"last_seq\": 3,\n"
+    "  \"event_log\": {\"active_path\": \"/x\", \"segment_count\": 0},\n"
+    "  \"closed\": false,\n"
+    "  \"future_key\": {\"keep\": [1, 2.5]},\n"
+    "  \"title\": null,\n"
+    "  \"messages\": [\"Resume\", {\"User\": {\"id\": \"u\", \"content\": "
+    "[{\"Text\": \"hi\"}]}}],\n"
+    "  \"updated_at\": \"2026-01-01T00:00:01.000Z\",\n"
+    "  \"cumulative_token_usage\": {\"total_tokens\": 5, \"input_tokens\": 2},\n"
+    "  \"request_token_usage\": {},\n"
+    "  \"acpx\": {\"session_options\": {\"model\": \"m\"}, \"current_mode_id\": "
+    "\"plan\", \"junk\": 1},\n"
+    "  \"zz_last\": true\n"
+    "}\n";
+
+static void
+test_record(void)
+{
+	struct session_record	*r;
+	json_t			*o, *disk;
+	json_error_t		 jerr;
+	char			*cause = NULL, *text;
+	const char		*k;
+	json_t			*v;
+	int			 i;
+
+	TEST_START("parse normalises like the reference");
+	o = json_loads(full_record, 0, &jerr);
+	r = session_record_parse(o, &cause);
+	ASSERT_PTR_NOT_NULL(r);
+	if (r != NULL) {
+		ASSERT_STR_EQ(r->name, "nm");
+		ASSERT_INT_EQ(r->last_seq, 3);
+		/* An invalid event log is replaced by the default. */
+		ASSERT_INT_EQ(json_integer_value(json_object_get(r->event_log,
+		    "segment_count")), 5);
+		disk = session_record_to_disk(r);
+		text = json_dumps_js(json_object_get(disk,
+		    "cumulative_token_usage"), 0);
+		ASSERT_STR_EQ(text, "{\"input_tokens\":2,\"total_tokens\":5}");
+		free(text);
+		text = json_dumps_js(json_object_get(disk, "acpx"), 0);
+		ASSERT_STR_EQ(text, "{\"current_mode_id\":\"plan\","
+		    "\"session_options\":{\"model\":\"m\"}}");
+		free(text);
+		TEST_DONE();
+
+		TEST_START("unknown keys are kept, after the known ones");
+		i = 0;
+		json_object_foreach(disk, k, v) {
+			if (strcmp(k, "future_key") == 0)
+				ASSERT_INT_EQ(i, json_object_size(disk) - 2);
+			if (strcmp(k, "zz_last") == 0)
+				ASSERT_INT_EQ(i, json_object_size(disk) - 1);
+			i++;
+		}
+		text = json_dumps_js(json_object_get(disk, "future_key"), 0);
+		ASSERT_STR_EQ(text, "{\"keep\":[1,2.5]}");
+		free(text);
+		json_decref(disk);
+		TEST_DONE();
+
+		TEST_START("camelCase form");
+		disk = session_record_to_camel(r);
+		text = json_dumps_js(disk, 0);
+		{
+			const char *want = "{\"schema\":\"acpx.session.v1\","
+			    "\"acpxRecordId\":\"r1\",\"acpSessionId\":\"s1\","
+			    "\"agentCommand\":\"mock-agent\",\"cwd\":\"/w\","
+			    "\"name\":\"nm\",\"createdAt\"";
+
+			ASSERT_TRUE(strncmp(text, want, strlen(want)) == 0);
+		}
+		ASSERT_TRUE(strstr(text, "future_key") == NULL);
+		free(text);
+		json_decref(disk);
+		session_record_free(r);
+	}
+	TEST_DONE();
+	json_decref(o);
+
+	TEST_START("invalid records are rejected with a reason");
+	{
+		static const char *bad[] = {
+			"[]",
+			"{\"schema\":\"acpx.session.v2\"}",
+			"{\"schema\":\"acpx.session.v1\",\"acpx_record_id\":\"x\"}",
+		};
+		for (i = 0; i < 3; i++) {
+			o = json_loads(bad[i], JSON_DECODE_ANY, &jerr);
+			r = session_record_parse(o, &cause);
+			ASSERT_PTR_NULL(r);
+			ASSERT_PTR_NOT_NULL(cause);
+			free(cause);
+			cause = NULL;
+			json_decref(o);
+		}
+		/* A bad field type. */
+		o = json_loads(full_record, 0, &jerr);
+		json_object_set_new(o, "pid", json_string("12"));
+		ASSERT_PTR_NULL(session_record_parse(o, &cause));
+		free(cause);
+		json_object_set_new(o, "pid", json_integer(7));
+		json_object_set_new(o, "messages", json_pack("[{s:{}}]", "Agent"));
+		ASSERT_PTR_NULL(session_record_parse(o, &cause));
+		free(cause);
+		json_decref(o);
+	}
+	TEST_DONE();
+
+	TEST_START("key policy");
+	o = json_pack("{s:s, s:{s:i}, s:{s:i}}", "ok_key", "x", "acpx",
+	    "badKey", 1, "request_token_usage", "AnyId", 1);
+	ASSERT_INT_EQ(session_record_check_keys(o, &cause), -1);
+	ASSERT_STR_EQ(cause, "Persisted key policy violation (expected "
+	    "snake_case keys): acpx.badKey");
+	free(cause);
+	json_decref(o);
+	TEST_DONE();
+
+	TEST_START("JavaScript trim");
+	text = session_record_trim("\xc2\xa0 x y\t\xe2\x80\xa8");
+	ASSERT_STR_EQ(text, "x y");
+	free(text);
+	ASSERT_PTR_NULL(session_record_trim(" \t\n"));
+	TEST_DONE();
+}
+
+static void
+test_store(void)
+{
+	struct session_record	*r;
+	struct session_list	 l;
+	struct session_prune_opts po;
+	char			*path, *cause = NULL, *text, *git;
+	long long		 bytes;
+
+	TEST_START("save/load round trip keeps unknown keys and bytes");
+	xasprintf(&path, "%s/.acpx/sessions/r1.json", home);
+	run("mkdir -p \"$HOME/.acpx/sessions\"");
+	spit(path, full_record);
+	r = session_store_load("r1", &cause);
+	ASSERT_PTR_NOT_NULL(r);
+	if (r != NULL) {
+		ASSERT_INT_EQ(session_store_save(r, &cause), 0);
+		session_record_free(r);
+	}
+	text = slurp(path);
+	ASSERT_TRUE(strstr(text, "\"future_key\": {\n    \"keep\": [\n      1,\n"
+	    "      2.5\n    ]\n  },\n  \"zz_last\": true\n}\n") != NULL);
+	free(text);
+	TEST_DONE();
+
+	TEST_START("a file whose name is not its record id is not a record");
+	xasprintf(&text, "cp '%s' \"$HOME/.acpx/sessions/other.json\"", path);
+	run(text);
+	free(text);
+	nwarn = 0;
+	ASSERT_INT_EQ(session_store_scan(NULL, &l, count_warn, NULL, &cause), 0);
+	ASSERT_INT_EQ(l.n, 1);
+	ASSERT_INT_EQ(nwarn, 1);
+	session_list_free(&l);
+	TEST_DONE();
+
+	TEST_START("corrupt, truncated and foreign files: skipped with a warning, kept");
+	run("printf '{\"schema\":\"acpx.sess' > \"$HOME/.acpx/sessions/trunc.json\"");
+	run("printf 'garbage' > \"$HOME/.acpx/sessions/garbage.json\"");
+	run("printf '{}' > \"$HOME/.acpx/sessions/index.json\"");
+	run("mkdir -p \"$HOME/.acpx/sessions/dir.json\"");
+	nwarn = 0;
+	ASSERT_INT_EQ(session_store_scan(NULL, &l, count_warn, NULL, &cause), 0);
+	ASSERT_INT_EQ(l.n, 1);
+	ASSERT_INT_EQ(nwarn, 3);
+	session_list_free(&l);
+	ASSERT_INT_EQ(system("test -f \"$HOME/.acpx/sessions/trunc.json\""), 0);
+	run("rm -rf \"$HOME/.acpx/sessions\"/*");
+	free(path);
+	TEST_DONE();
+
+	TEST_START("findSession: exact cwd, name, closed, newest");
+	save("a", "cmd", "/p", NULL, 0, "2026-01-01T00:00:01.000Z");
+	save("b", "cmd", "/p", NULL, 0, "2026-01-01T00:00:03.000Z");
+	save("c", "cmd", "/p", NULL, 1, "2026-01-01T00:00:09.000Z");
+	save("d", "cmd", "/p", "n", 0, "2026-01-01T00:00:02.000Z");
+	save("e", "other", "/p", NULL, 0, "2026-01-01T00:00:09.000Z");
+	save("f", "cmd", "/p/sub", NULL, 0, "2026-01-01T00:00:00.000Z");
+	r = session_store_find("cmd", "/p", NULL, 0, NULL, NULL);
+	ASSERT_STR_EQ(r != NULL ? r->record_id : NULL, "b");
+	session_record_free(r);
+	r = session_store_find("cmd", "/p/sub/..", NULL, 1, NULL, NULL);
+	ASSERT_STR_EQ(r != NULL ? r->record_id : NULL, "c");
+	session_record_free(r);
+	r = session_store_find("cmd", "/p", " n ", 0, NULL, NULL);
+	ASSERT_STR_EQ(r != NULL ? r->record_id : NULL, "d");
+	session_record_free(r);
+	ASSERT_PTR_NULL(session_store_find("cmd", "/q", NULL, 1, NULL, NULL));
+	TEST_DONE();
+
+	TEST_START("directory walk: nearest wins, stops at the boundary");
+	r = session_store_find_walk("cmd", "/p/sub/deep", NULL, "/p", NULL, NULL);
+	ASSERT_STR_EQ(r != NULL ? r->record_id : NULL, "f");
+	session_record_free(r);
+	r = session_store_find_walk("cmd", "/p/x/y", NULL, "/p", NULL, NULL);
+	ASSERT_STR_EQ(r != NULL ? r->record_id : NULL, "b");
+	session_record_free(r);
+	/* Without a boundary (not a git repo): cwd only. */
+	ASSERT_PTR_NULL(session_store_find_walk("cmd", "/p/x", NULL, NULL,
+	    NULL, NULL));
+	/* A boundary that is not an ancestor: cwd only. */
+	ASSERT_PTR_NULL(session_store_find_walk("cmd", "/p/x", NULL, "/q",
+	    NULL, NULL));
+	TEST_DONE();
+
+	TEST_START("git root: .git file or directory");
+	xasprintf(&text, "mkdir -p '%s/g/a/b' && touch '%s/g/.git'", home, home);
+	run(text);
+	free(text);
+	xasprintf(&text, "%s/g/a/b", home);
+	git = session_store_git_root(text);
+	free(text);
+	xasprintf(&text, "%s/g", home);
+	ASSERT_STR_EQ(git, text);
+	free(git);
+	free(text);
+	TEST_DONE();
+
+	TEST_START("resolve by id, acp id and unique suffix");
+	r = session_store_resolve("d", &cause);
+	ASSERT_STR_EQ(r != NULL ? r->record_id : NULL, "d");
+	session_record_free(r);
+	save("xx-1", "cmd", "/z", NULL, 0, "2026-01-01T00:00:00.000Z");
+	save("yy-1", "cmd", "/z", "k", 0, "2026-01-01T00:00:00.000Z");
+	r = session_store_resolve("x-1", &cause);
+	ASSERT_STR_EQ(r != NULL ? r->record_id : NULL, "xx-1");
+	session_record_free(r);
+	ASSERT_PTR_NULL(session_store_resolve("-1", &cause));
+	ASSERT_STR_EQ(cause, "Session id is ambiguous: -1");
+	free(cause);
+	ASSERT_PTR_NULL(session_store_resolve("nope", &cause));
+	ASSERT_STR_EQ(cause, "Session not found: nope");
+	free(cause);
+	TEST_DONE();
+
+	TEST_START("prune: closed only, this agent, before the cutoff, history files");
+	run("touch \"$HOME/.acpx/sessions/c.stream.ndjson\" "
+	    "\"$HOME/.acpx/sessions/c.stream.2.ndjson\" "
+	    "\"$HOME/.acpx/sessions/c.stream.x.ndjson\"");
+	memset(&po, 0, sizeof po);
+	po.agent_command = "cmd";
+	po.cutoff = "2026-01-01T00:00:05.000Z";
+	ASSERT_INT_EQ(session_store_prune(&po, &l, &bytes, NULL, NULL, &cause),
+	    0);
+	ASSERT_INT_EQ(l.n, 0);
+	session_list_free(&l);
+	po.cutoff = NULL;
+	po.include_history = 1;
+	ASSERT_INT_EQ(session_store_prune(&po, &l, &bytes, NULL, NULL, &cause),
+	    0);
+	ASSERT_INT_EQ(l.n, 1);
+	ASSERT_TRUE(bytes > 0);
+	session_list_free(&l);
+	ASSERT_INT_EQ(system("test ! -e \"$HOME/.acpx/sessions/c.json\" && "
+	    "test ! -e \"$HOME/.acpx/sessions/c.stream.2.ndjson\" && "
+	    "test -e \"$HOME/.acpx/sessions/c.stream.x.ndjson\""), 0);
+	TEST_DONE();
+}
+
+static void
+test_lock(void)
+{
+	struct session_lock	*l1 = NULL, *l2 = NULL;
+	char			*cause = NULL, *path, *id, *text;
+	json_t			*ident;
+	pid_t			 pid;
+	int			 st;
+
+	TEST_START("sha256 and the ensure lock id");
+	text = session_lock_sha256_hex("abc");
+	ASSERT_STR_EQ(text, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb"
+	    "410ff61f20015ad");
+	free(text);
+	text = session_lock_sha256_hex("");
+	ASSERT_STR_EQ(text, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca"
+	    "495991b7852b855");
+	free(text);
+	id = session_lock_ensure_id("cmd", "/p", NULL);
+	text = session_lock_sha256_hex("[\"cmd\",\"/p\",null]");
+	ASSERT_TRUE(strncmp(id, "ensure:", 7) == 0 && strcmp(id + 7, text) == 0);
+	free(text);
+	free(id);
+	TEST_DONE();
+
+	TEST_START("linux-proc identity of ourselves");
+	ident = session_lock_identity(getpid());
+	ASSERT_PTR_NOT_NULL(ident);
+	ASSERT_STR_EQ(json_str(ident, "kind"), "linux-proc");
+	ASSERT_TRUE(json_str(ident, "startTicks") != NULL &&
+	    strspn(json_str(ident, "startTicks"), "0123456789") ==
+	    strlen(json_str(ident, "startTicks")));
+	ASSERT_TRUE(strncmp(json_str(ident, "pidNamespace") != NULL ?
+	    json_str(ident, "pidNamespace") : "", "pid:[", 5) == 0);
+	ASSERT_INT_EQ(session_lock_incarnation(getpid(), ident),
+	    SESSION_LOCK_MATCHING);
+	json_object_set_new(ident, "startTicks", json_string("1"));
+	ASSERT_INT_EQ(session_lock_incarnation(getpid(), ident),
+	    SESSION_LOCK_GONE);
+	json_object_set_new(ident, "pidNamespace", json_string("pid:[1]"));
+	ASSERT_INT_EQ(session_lock_incarnation(getpid(), ident),
+	    SESSION_LOCK_UNKNOWN);
+	json_decref(ident);
+	TEST_DONE();
+
+	TEST_START("turn lock: exclusive, marker + guard, released cleanly");
+	ASSERT_INT_EQ(session_lock_try("t1", &l1, &cause), 0);
+	ASSERT_INT_EQ(session_lock_try("t1", &l2, &cause), 1);
+	ASSERT_INT_EQ(system("test -f \"$HOME/.acpx/sessions/t1.stream.lock\" && "
+	    "test -f \"$HOME/.acpx/sessions/t1.stream.lock.guard\""), 0);
+	path = session_store_path("t1", ".stream.lock");
+	text = slurp(path);
+	ASSERT_TRUE(text != NULL && strstr(text, "\"processIdentity\"") !=
+	    NULL && strstr(text, "\"created_at\"") != NULL);
+	free(text);
+	session_lock_release(l1);
+	ASSERT_INT_EQ(access(path, F_OK), -1);
+	ASSERT_INT_EQ(session_lock_try("t1", &l2, &cause), 0);
+	session_lock_release(l2);
+	free(path);
+	TEST_DONE();
+
+	TEST_START("a dead holder's lock is recovered; a live one is never stolen");
+	/* A child takes the lock and dies without releasing it. */
+	if ((pid = fork()) == 0) {
+		struct session_lock *l;
+		char *c = NULL;
+
+		_exit(session_lock_try("t2", &l, &c) == 0 ? 0 : 1);
+	}
+	waitpid(pid, &st, 0);
+	ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+	ASSERT_INT_EQ(system("test -f \"$HOME/.acpx/sessions/t2.stream.lock\""),
+	    0);
+	ASSERT_INT_EQ(session_lock_try("t2", &l1, &cause), 0);
+	session_lock_release(l1);
+	/* A live child holds it: we must not get it. */
+	{
+		int	p[2], q[2];
+		char	c;
+
+		if (pipe(p) == -1 || pipe(q) == -1)
+			TAP_FAIL("%s", "pipe");
+		if ((pid = fork()) == 0) {
+			struct session_lock *l;
+			char *cs = NULL;
+
+			(void)session_lock_try("t3", &l, &cs);
+			(void)write(q[1], "x", 1);
+			(void)read(p[0], &c, 1);
+			_exit(0);
+		}
+		(void)read(q[0], &c, 1);
+		ASSERT_INT_EQ(session_lock_try("t3", &l1, &cause), 1);
+		(void)write(p[1], "x", 1);
+		waitpid(pid, &st, 0);
+		close(p[0]); close(p[1]); close(q[0]); close(q[1]);
+	}
+	TEST_DONE();
+
+	TEST_START("a pid-less marker is removed only after the 15 s grace");
+	path = session_store_path("t4", ".stream.lock");
+	spit(path, "{}\n");
+	ASSERT_INT_EQ(session_lock_try("t4", &l1, &cause), 1);
+	xasprintf(&text, "touch -d '1 minute ago' '%s'", path);
+	run(text);
+	free(text);
+	ASSERT_INT_EQ(session_lock_try("t4", &l1, &cause), 0);
+	session_lock_release(l1);
+	free(path);
+	TEST_DONE();
+}
+
+int
+main(void)
+{
+	char	 tmpl[] = "/tmp/acpx-test-store-XXXXXX";
+
+	xmalloc_init();
+	if (mkdtemp(tmpl) == NULL)
+		return (1);
+	snprintf(home, sizeof home, "%s", tmpl);
+	setenv("HOME", home, 1);
+
+	test_paths();
+	test_write();
+	test_record();
+	test_store();
+	test_lock();
+
+	{
+		char *cmd;
+
+		xasprintf(&cmd, "rm -rf '%s'", home);
+		run(cmd);
+		free(cmd);
+	}
+	return (tap_end());
+}
