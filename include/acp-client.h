@@ -10,6 +10,8 @@
 #ifndef ACPX_ACP_CLIENT_H
 #define ACPX_ACP_CLIENT_H
 
+#include <sys/types.h>
+
 #include <ev.h>
 #include <jansson.h>
 
@@ -68,5 +70,51 @@ void		 acp_client_kill(struct acp_client *);
 const struct acp_perm_stats *acp_client_perm_stats(const struct acp_client *);
 const json_t	*acp_client_agent_caps(const struct acp_client *);
 const char	*acp_client_session_id(const struct acp_client *);
+
+/* -- persistent sessions (issue 4) -- */
+
+/*
+ * Use cwd (copied) instead of the invocation's for the agent process,
+ * session/new|load|resume|list and fs/terminal requests. Call before start.
+ */
+void		 acp_client_set_cwd(struct acp_client *, const char *cwd);
+/* session/load {sessionId, cwd, mcpServers}; on success it is the active session. */
+void		 acp_client_session_load(struct acp_client *, const char *session_id,
+		    acp_done_cb, void *arg);
+/* session/resume {sessionId, cwd, mcpServers}; on success it is the active session. */
+void		 acp_client_session_resume(struct acp_client *, const char *session_id,
+		    acp_done_cb, void *arg);
+/* session/list {cwd?, cursor?} (either may be NULL). */
+void		 acp_client_session_list(struct acp_client *, const char *cwd,
+		    const char *cursor, acp_done_cb, void *arg);
+/* session/close {sessionId} for the active session. */
+void		 acp_client_session_close(struct acp_client *, acp_done_cb, void *arg);
+/* session/set_mode {sessionId, modeId}. */
+void		 acp_client_set_mode(struct acp_client *, const char *mode_id,
+		    acp_done_cb, void *arg);
+/*
+ * While on, session/update notifications are dropped before the message
+ * tap (load replay suppression); they still count for acp_client_last_update().
+ */
+void		 acp_client_suppress_updates(struct acp_client *, int on);
+/* ev_now() of the last session/update received (0 if none). */
+double		 acp_client_last_update(const struct acp_client *);
+/* The initialize result (borrowed), or NULL before it. */
+const json_t	*acp_client_init_result(const struct acp_client *);
+/* The agent's pid, or 0 if not spawned. */
+pid_t		 acp_client_pid(const struct acp_client *);
+/* Non-zero once the agent was reaped; *status its wait status. */
+int		 acp_client_exited(const struct acp_client *, int *status);
+/* Non-zero if initialized and neither disconnected, exiting nor closing. */
+int		 acp_client_running(const struct acp_client *);
+/* JSON-RPC id of the last request a step sent (e.g. a failed session/load). */
+long long	 acp_client_last_request_id(const struct acp_client *);
+/* The invocation the client was created with (borrowed). */
+const struct invocation *acp_client_invocation(const struct acp_client *);
+/*
+ * Forget the pending step's callback if it was started with arg (its
+ * owner is going away); the step still completes, silently.
+ */
+void		 acp_client_abandon(struct acp_client *, void *arg);
 
 #endif

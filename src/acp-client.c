@@ -26,6 +26,7 @@
 #include "jsonrpc.h"
 #include "permission.h"
 #include "spawn.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -40,6 +41,9 @@
 #define ACP_STDIN_GRACE_MS	100
 #define ACP_TERM_GRACE_MS	1500
 #define ACP_EXIT_WAIT_MS	250	/* wait for exit status after stdout EOF */
+
+/* The session directory: acp_client_set_cwd()'s, else the invocation's. */
+#define ACP_CWD(c)	((c)->cwd != NULL ? (c)->cwd : (c)->inv->cwd)
 
 enum acp_step {
 	STEP_NONE = 0,
@@ -84,6 +88,10 @@ struct acp_client {
 #define ACP_CANCELLING		0x10	/* session/cancel sent for this turn */
 	int			 exit_status;
 	size_t			 max_message;	/* ACPX_MAX_ACP_MESSAGE_BYTES */
+	char			*cwd;		/* acp_client_set_cwd(), or NULL */
+	int			 suppress_updates;
+	double			 last_update;	/* ev_now() of the last session/update */
+	char			*load_id;	/* session/load|resume in flight */
 	char			*auth_method;	/* the method we authenticate with */
 	const char		*auth_source;	/* "env" or "config" */
 };
@@ -152,11 +160,13 @@ stderr_summary(struct acp_client *c)
 static struct acpx_error *
 startup_failed_error(struct acp_client *c)
 {
-	char	 code[16], sig[32], *tail;
+	char	 code[16], sig[32], *tail, *raw;
 	struct acpx_error *err;
 
 	exit_parts(c, code, sizeof code, sig, sizeof sig);
-	tail = stderr_summary(c);
+	raw = stderr_summary(c);
+	tail = warp_launch_redact(raw);	/* a harness may echo its key */
+	free(raw);
 	err = acpx_error_new(ACPX_CODE_RUNTIME, "AGENT_STARTUP_FAILED", "acp",
 	    "ACP agent exited before initialize completed (exit=%s, "
 	    "signal=%s)%s%s", code, sig, *tail != '\0' ? ": " : "", tail);
@@ -184,6 +194,13 @@ acp_tap_cb(struct jsonrpc *rpc, const json_t *msg, int outbound, void *arg)
 {
 	struct acp_client	*c = arg;
 
+	/* Replayed history during session/load: neither rendered nor journaled. */
+	if (c->suppress_updates && !outbound && json_object_get(msg, "id") ==
+	    NULL && json_str(msg, "method") != NULL &&
+	    strcmp(json_str(msg, "method"), "session/update") == 0) {
+		c->last_update = ev_now(c->loop);
+		return;
+	}
 	if (c->ev.message != NULL)
 		c->ev.message(c, msg, outbound, c->ev_arg);
 }
@@ -216,6 +233,8 @@ acp_notify_cb(struct jsonrpc *rpc, const char *method, const json_t *params,
 {
 	struct acp_client	*c = arg;
 
+	if (strcmp(method, "session/update") == 0)
+		c->last_update = ev_now(c->loop);
 	if (strcmp(method, "session/update") == 0 && c->step == STEP_PROMPT)
 		c->side_effects = 1;
 }
@@ -339,6 +358,18 @@ acp_fs_ask(const char *header, const char *details, const char *question)
 	return (acp_tty_ask(question));
 }
 
+/* Permission settings for fs and terminal requests. */
+static void
+acp_perm_opts(struct acp_client *c, struct client_fs_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->cwd = ACP_CWD(c);
+	o->mode = c->inv->perm_mode;
+	o->nonint = c->inv->nonint;
+	o->can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	o->ask = acp_fs_ask;
+}
+
 static void
 acp_handle_fs(struct acp_client *c, const json_t *id, const char *method,
     const json_t *params)
@@ -347,12 +378,7 @@ acp_handle_fs(struct acp_client *c, const json_t *id, const char *method,
 	enum client_fs_perm	 perm;
 	json_t			*res, *error;
 
-	memset(&o, 0, sizeof o);
-	o.cwd = c->inv->cwd;
-	o.mode = c->inv->perm_mode;
-	o.nonint = c->inv->nonint;
-	o.can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-	o.ask = acp_fs_ask;
+	acp_perm_opts(c, &o);
 	if (strcmp(method, "fs/read_text_file") == 0)
 		res = client_fs_read(&o, params, &error, &perm);
 	else
@@ -398,14 +424,9 @@ acp_handle_term(struct acp_client *c, const json_t *id, const char *method,
 	struct client_fs_opts	 o;
 	enum client_fs_perm	 perm;
 
-	memset(&o, 0, sizeof o);
-	o.cwd = c->inv->cwd;
-	o.mode = c->inv->perm_mode;
-	o.nonint = c->inv->nonint;
-	o.can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-	o.ask = acp_fs_ask;
+	acp_perm_opts(c, &o);
 	if (c->terms == NULL)
-		c->terms = client_term_create(c->loop, c->inv->cwd,
+		c->terms = client_term_create(c->loop, ACP_CWD(c),
 		    acp_term_reply_cb, c);
 	client_term_request(c->terms, method, id, params, &o, &perm);
 	acp_count_perm(c, perm);
@@ -706,12 +727,13 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	if (inv->verbose) {
 		char *line = xstrdup(""), *tmp;
 
-		for (a = inv->agent.argv; *a != NULL; a++) {
+		/* "<command> <args joined>", as the reference logs it. */
+		for (a = inv->agent.argv + 1; *a != NULL; a++) {
 			xasprintf(&tmp, "%s%s%s", line, *line != '\0' ? " " : "", *a);
 			free(line);
 			line = tmp;
 		}
-		acp_log(c, "spawning agent: %s", line);
+		acp_log(c, "spawning agent: %s %s", inv->agent.argv[0], line);
 		free(line);
 	}
 
@@ -719,7 +741,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	envp = auth_env_build(acp_auth_config(c));
 	opts.envp = envp;
 	opts.argv = inv->agent.argv;
-	opts.cwd = inv->cwd;
+	opts.cwd = ACP_CWD(c);
 	opts.stderr_mode = inv->verbose ? CHILD_STDERR_PASS : CHILD_STDERR_KEEP;
 	opts.new_pgrp = 1;
 	c->child = child_spawn(c->loop, &opts, acp_child_exit_cb, c, &err_no,
@@ -823,7 +845,7 @@ acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
 	json_t	*params, *meta;
 
 	acp_step_begin(c, STEP_REQUEST, cb, arg);
-	params = json_pack("{s:s, s:O}", "cwd", c->inv->cwd, "mcpServers",
+	params = json_pack("{s:s, s:O}", "cwd", ACP_CWD(c), "mcpServers",
 	    c->inv->mcp_servers);
 	if ((meta = acp_session_meta(c->inv)) != NULL)
 		json_object_set_new(params, "_meta", meta);
@@ -1024,6 +1046,8 @@ acp_client_free(struct acp_client *c)
 	acpx_error_free(c->pending_err);
 	free(c->session_id);
 	free(c->auth_method);
+	free(c->cwd);
+	free(c->load_id);
 	free(c);
 }
 
@@ -1043,4 +1067,164 @@ const char *
 acp_client_session_id(const struct acp_client *c)
 {
 	return (c->session_id);
+}
+
+/* ---------------------------------------------------- persistent sessions */
+
+/* Use cwd instead of the invocation's (before start). */
+void
+acp_client_set_cwd(struct acp_client *c, const char *cwd)
+{
+	free(c->cwd);
+	c->cwd = cwd != NULL ? xstrdup(cwd) : NULL;
+}
+
+static void
+acp_session_load_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
+    const json_t *result, const json_t *error, void *arg)
+{
+	struct acp_client	*c = arg;
+	char			*id;
+
+	if (c->flags & ACP_CLOSING)
+		return;
+	id = c->load_id;
+	c->load_id = NULL;
+	if (st != JSONRPC_RESULT) {
+		free(id);
+		acp_step_done(c, NULL, acp_request_error(c, st, error));
+		return;
+	}
+	free(c->session_id);
+	c->session_id = id;
+	acp_step_done(c, result, NULL);
+}
+
+static void
+acp_session_attach(struct acp_client *c, const char *method,
+    const char *session_id, acp_done_cb cb, void *arg)
+{
+	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	free(c->load_id);
+	c->load_id = xstrdup(session_id);
+	c->step_id = jsonrpc_request(c->rpc, method,
+	    json_pack("{s:s, s:s, s:O}", "sessionId", session_id, "cwd",
+	    ACP_CWD(c), "mcpServers", c->inv->mcp_servers),
+	    acp_session_load_cb, c);
+}
+
+/* session/load {sessionId, cwd, mcpServers}. */
+void
+acp_client_session_load(struct acp_client *c, const char *session_id,
+    acp_done_cb cb, void *arg)
+{
+	acp_session_attach(c, "session/load", session_id, cb, arg);
+}
+
+/* session/resume {sessionId, cwd, mcpServers}. */
+void
+acp_client_session_resume(struct acp_client *c, const char *session_id,
+    acp_done_cb cb, void *arg)
+{
+	acp_session_attach(c, "session/resume", session_id, cb, arg);
+}
+
+/* session/list {cwd?, cursor?}. */
+void
+acp_client_session_list(struct acp_client *c, const char *cwd,
+    const char *cursor, acp_done_cb cb, void *arg)
+{
+	json_t	*params = json_object();
+
+	if (cwd != NULL)
+		json_object_set_new(params, "cwd", json_string(cwd));
+	if (cursor != NULL)
+		json_object_set_new(params, "cursor", json_string(cursor));
+	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	c->step_id = jsonrpc_request(c->rpc, "session/list", params,
+	    acp_plain_cb, c);
+}
+
+/* session/close {sessionId} for the active session. */
+void
+acp_client_session_close(struct acp_client *c, acp_done_cb cb, void *arg)
+{
+	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	c->step_id = jsonrpc_request(c->rpc, "session/close",
+	    json_pack("{s:s?}", "sessionId", c->session_id), acp_plain_cb, c);
+}
+
+/* session/set_mode {sessionId, modeId}. */
+void
+acp_client_set_mode(struct acp_client *c, const char *mode_id, acp_done_cb cb,
+    void *arg)
+{
+	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	c->step_id = jsonrpc_request(c->rpc, "session/set_mode",
+	    json_pack("{s:s?, s:s}", "sessionId", c->session_id, "modeId",
+	    mode_id), acp_plain_cb, c);
+}
+
+/* Drop session/update notifications before the tap while on. */
+void
+acp_client_suppress_updates(struct acp_client *c, int on)
+{
+	c->suppress_updates = on;
+}
+
+double
+acp_client_last_update(const struct acp_client *c)
+{
+	return (c->last_update);
+}
+
+const json_t *
+acp_client_init_result(const struct acp_client *c)
+{
+	return (c->init_result);
+}
+
+pid_t
+acp_client_pid(const struct acp_client *c)
+{
+	return (c->child != NULL ? child_pid(c->child) : 0);
+}
+
+int
+acp_client_exited(const struct acp_client *c, int *status)
+{
+	if (!(c->flags & ACP_EXITED))
+		return (0);
+	if (status != NULL)
+		*status = c->exit_status;
+	return (1);
+}
+
+int
+acp_client_running(const struct acp_client *c)
+{
+	return ((c->flags & ACP_INITIALIZED) && !(c->flags & (ACP_DISCONNECTED |
+	    ACP_CLOSING | ACP_EXITED)));
+}
+
+long long
+acp_client_last_request_id(const struct acp_client *c)
+{
+	return (c->step_id);
+}
+
+const struct invocation *
+acp_client_invocation(const struct acp_client *c)
+{
+	return (c->inv);
+}
+
+/* Forget the callback of the pending step if it was given arg. */
+void
+acp_client_abandon(struct acp_client *c, void *arg)
+{
+	if (c->step_arg == arg && arg != NULL) {
+		c->step_cb = NULL;
+		c->step_arg = NULL;
+	}
 }

@@ -11,11 +11,15 @@
 #include "agent-registry.h"
 #include "cli-impl.h"
 #include "cli.h"
+#include "cmd-queue.h"
+#include "cmd-sessions.h"
 #include "cmdline.h"
+#include "complete.h"
 #include "config-file.h"
 #include "error.h"
 #include "output.h"
 #include "prompt-input.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -388,7 +392,7 @@ cli_prompt(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv)
 	    cli_perm_mode(run, &gf) == 0 &&
 	    cli_permission_policy(run, &gf, inv) == 0 &&
 	    cli_agent(run, leaf, &gf, inv) == 0)
-		run->run = cli_not_implemented;
+		run->run = cmd_prompt_run;
 	free(gf.agent);
 }
 
@@ -450,7 +454,9 @@ cli_session_verb(struct cli_run *run, struct cli_cmd *leaf,
 	}
 	if (cli_global_flags(run, leaf, inv, &gf) == 0 &&
 	    cli_agent(run, leaf, &gf, inv) == 0)
-		run->run = cli_not_implemented;
+		run->run = strcmp(verb, "cancel") == 0 ? cmd_cancel_run :
+		    strcmp(verb, "status") == 0 ? cmd_status_run :
+		    strcmp(verb, "set-mode") == 0 ? cmd_set_mode_run : cmd_set_run;
 	free(gf.agent);
 }
 
@@ -521,7 +527,7 @@ cli_sessions(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv)
 		    cli_agent(run, leaf, &gf, inv) == -1)
 			goto out;
 	}
-	run->run = cli_not_implemented;
+	run->run = cmd_sessions_run;
 out:
 	free(gf.agent);
 }
@@ -733,9 +739,13 @@ cli_action(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv)
 		break;
 	case CLI_VERB_WARP:
 		cli_later(run, leaf, inv, "warp");
+		if (run->run != NULL)
+			run->run = cmd_warp_run;
 		break;
 	case CLI_VERB_COMPLETION:
 		cli_later(run, leaf, inv, "completion");
+		if (run->run != NULL)
+			run->run = cmd_completion_run;
 		break;
 	case CLI_VERB_NONE:
 		break;

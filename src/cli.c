@@ -15,8 +15,10 @@
 #include "cli-impl.h"
 #include "cli.h"
 #include "cmdline.h"
+#include "complete.h"
 #include "config-file.h"
 #include "error.h"
+#include "queue-owner.h"
 #include "xmalloc.h"
 
 /*
@@ -852,10 +854,11 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	run.status = -1;
 
 	if (n > 0 && strcmp(args[0], "__queue-owner") == 0) {
-		fprintf(stderr, "[acpx] queue owner failed: the queue owner is "
-		    "not implemented yet in acpx-native\n");
-		return (ACPX_EXIT_ERROR);
+		return (queue_owner_main());
 	}
+	/* The shell completion scripts' entry point (complete.h). */
+	if (n > 0 && strcmp(args[0], "__complete") == 0)
+		return (complete_main((int)n - 1, args + 1));
 	if (n > 0 && strcmp(args[0], "--") == 0 &&
 	    (getenv("npm_lifecycle_event") != NULL ||
 	    getenv("npm_lifecycle_script") != NULL)) {

@@ -1,0 +1,185 @@
+/*
+ * Internals shared by the two halves of the queue owner: queue-owner.c
+ * (process lifecycle, lease, socket, peers, the FIFO, TTL, shutdown) and
+ * queue-owner-turn.c (running one prompt turn or one idle control against
+ * the shared agent connection). Not for other modules.
+ */
+#ifndef ACPX_QUEUE_OWNER_IMPL_H
+#define ACPX_QUEUE_OWNER_IMPL_H
+
+#include <sys/queue.h>
+#include <sys/stat.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "config-file.h"
+#include "error.h"
+#include "queue-proto.h"
+
+struct acp_client;
+struct journal;
+struct queue_lease;
+struct session_connect;
+struct session_lock;
+struct session_lock_wait;
+struct session_record;
+
+/* The startup payload (spec acpx-runtime.md §7.2), validated. */
+struct owner_opts {
+	char			*session_id;
+	enum acpx_perm_mode	 perm_mode;
+	json_t			*mcp_servers;		/* array, never NULL */
+	char			*mcp_config_path;
+	char			*mcp_config_fingerprint;
+	json_t			*auth;			/* string values only, or NULL */
+	int			 nonint;		/* -1 absent */
+	int			 auth_policy;		/* -1 absent */
+	int			 fs;			/* -1 absent */
+	int			 terminal;		/* -1 absent */
+	int			 verbose;
+	long long		 ttl_ms;		/* normalised; 0 = never */
+	int			 max_depth;
+	int			 prompt_retries;	/* -1 absent */
+	json_t			*session_options;	/* lenient-normalised, or NULL */
+};
+
+/* One client connection (one request). */
+struct owner_peer {
+	struct owner		*owner;
+	int			 fd;
+	ev_io			 rd_w;
+	ev_io			 wr_w;
+	ev_timer		 drain_w;	/* stalled reader / ended socket */
+	struct queue_framer	*in;
+	char			*out;		/* unsent bytes */
+	size_t			 outlen;
+	size_t			 outoff;
+	size_t			 outsize;
+	struct owner_task	*task;		/* its prompt, if any */
+	struct owner_control	*control;	/* its control, if any */
+	int			 flags;
+#define PEER_HANDLED	0x1	/* the request line was taken */
+#define PEER_ENDING	0x2	/* half-close once flushed */
+#define PEER_DEAD	0x4	/* closed; freed from the reaper */
+	TAILQ_ENTRY(owner_peer)	 entry;
+};
+
+/* A queued prompt. */
+struct owner_task {
+	struct queue_request	*req;
+	struct owner_peer	*peer;		/* NULL once detached */
+	int			 cancel;	/* cancel requested before the prompt ran */
+	TAILQ_ENTRY(owner_task)	 entry;
+};
+
+/* A set_mode / set_model / set_config_option waiting or running. */
+struct owner_control {
+	struct queue_request	*req;
+	struct owner_peer	*peer;		/* NULL once detached */
+	TAILQ_ENTRY(owner_control) entry;
+};
+
+TAILQ_HEAD(owner_peers, owner_peer);
+TAILQ_HEAD(owner_tasks, owner_task);
+TAILQ_HEAD(owner_controls, owner_control);
+
+enum owner_turn_state {
+	TURN_IDLE = 0,
+	TURN_LOCK,		/* waiting for the session turn lock */
+	TURN_CONNECT,		/* connect/load/resume/new */
+	TURN_MODEL,		/* applying --model */
+	TURN_PROMPT,		/* session/prompt in flight */
+	TURN_CONTROL,		/* an idle control */
+	TURN_CLOSING		/* the agent is being closed after the turn */
+};
+
+struct owner {
+	struct ev_loop		*loop;
+	struct owner_opts	 opts;
+	struct invocation	 inv;		/* what the acp_client reads */
+	struct config		*config;	/* auth for the client */
+	struct queue_lease	*lease;
+	long long		 gen;
+	char			*socket_path;
+
+	int			 listen_fd;
+	ev_io			 listen_w;
+	ev_timer		 heartbeat_w;
+	ev_timer		 ttl_w;
+	ev_timer		 grace_w;	/* cancel grace at shutdown */
+	ev_signal		 sig_w[3];
+	ev_idle			 kick_w;	/* run the next job / reap peers */
+
+	struct owner_peers	 peers;
+	struct owner_tasks	 pending;
+	int			 npending;
+	struct owner_controls	 controls;
+
+	/* The shared agent connection and the job on it. */
+	struct acp_client	*client;
+	struct owner_task	*active;	/* running prompt */
+	struct owner_control	*control;	/* running idle control */
+	struct owner_control	*closing;	/* close_session waiting to answer */
+	enum owner_turn_state	 state;
+	struct session_lock_wait *lock_wait;
+	struct session_lock	*lock;
+	struct session_connect	*connect;
+	struct session_record	*rec;
+	struct journal		*journal;	/* kept across turns while ours */
+	struct stat		 journal_st;	/* the active segment after our turn */
+	int			 journal_failed;
+	json_t			*connect_buf;	/* connect-phase messages [[dir,msg]] */
+	int			 connect_phase;
+	json_t			*blocks;	/* the turn's prompt */
+	struct acpx_error	*turn_err;
+	json_t			*turn_result;	/* prompt response */
+	int			 resumed;
+	char			*load_error;
+	ev_timer		 turn_timeout_w;
+	ev_timer		 checkpoint_w;	/* debounced record save */
+	json_t			*chunk_params;	/* text chunks not applied yet */
+	char			*chunk_text;
+	size_t			 chunk_len;
+	size_t			 chunk_size;
+	int			 dirty;
+	int			 first_wait;	/* TTL: the first wait is >= 1 s */
+	long long		 depth_written;	/* queueDepth in the lease */
+
+	int			 flags;
+#define OWNER_CLOSING	0x1	/* shutdown requested */
+#define OWNER_DONE	0x2	/* everything closed: leave the loop */
+#define OWNER_CLIENT_CLOSING 0x4
+};
+
+/* queue-owner.c */
+void		 owner_kick(struct owner *);
+void		 owner_heartbeat(struct owner *);
+void		 owner_depth_changed(struct owner *);
+void		 owner_shutdown(struct owner *, const char *why);
+void		 owner_reap_peers(struct owner *);
+
+/* queue-owner-peer.c */
+void		 owner_accept_cb(struct ev_loop *, ev_io *, int);
+void		 owner_peer_send(struct owner_peer *, const json_t *msg);
+void		 owner_peer_end(struct owner_peer *);
+void		 owner_log(struct owner *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* queue-owner-turn.c, queue-owner-ctl.c */
+void		 owner_turn_start(struct owner *, struct owner_task *);
+void		 owner_control_start(struct owner *, struct owner_control *);
+int		 owner_turn_cancel(struct owner *);
+void		 owner_turn_abort(struct owner *);
+void		 owner_turn_close_client(struct owner *);
+void		 owner_close_session(struct owner *);
+void		 owner_task_free(struct owner_task *);
+struct acpx_error *owner_turn_error_copy(const struct acpx_error *);
+struct acp_client *owner_turn_client(struct owner *);
+void		 owner_turn_lifecycle(struct owner *, struct session_record *);
+void		 owner_turn_connect_log(const char *, void *);
+void		 owner_turn_chunk_flush(struct owner *);
+void		 owner_control_free(struct owner_control *);
+
+#endif

@@ -1,0 +1,942 @@
+#include <config.h>
+
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "cmdline.h"
+#include "conversation.h"
+#include "error.h"
+#include "journal.h"
+#include "json-util.h"
+#include "model.h"
+#include "prompt-input.h"
+#include "queue-control.h"
+#include "queue-owner-impl.h"
+#include "queue-proto.h"
+#include "session-connect.h"
+#include "session-lock.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+
+/*
+ * One job at a time on the owner's shared agent connection: a prompt turn
+ * (turn lock, record, journal, connect/load, --model, session/prompt, every
+ * message relayed to the submitter, record and journal closed at the end)
+ * or an idle control (turn lock, same-session-only connect, the control,
+ * record saved). The agent stays warm between jobs; a dead one is replaced
+ * on the next job.
+ */
+
+#define TURN_CHECKPOINT_S	0.5	/* debounce of live record saves */
+#define TURN_CANCEL_WAIT_S	2.5	/* timeout: wait for the cancelled answer */
+#define TURN_CHUNK_HOLD		16384	/* text chunks applied at once */
+
+static void	turn_finish(struct owner *);
+static void	turn_fail(struct owner *, struct acpx_error *);
+
+void
+owner_task_free(struct owner_task *t)
+{
+	if (t == NULL)
+		return;
+	queue_request_free(t->req);
+	free(t);
+}
+
+void
+owner_control_free(struct owner_control *c)
+{
+	if (c == NULL)
+		return;
+	queue_request_free(c->req);
+	free(c);
+}
+
+/* Copy of an error (the step owns the one it hands us). Caller owns. */
+struct acpx_error *
+owner_turn_error_copy(const struct acpx_error *err)
+{
+	struct acpx_error	*e;
+
+	e = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
+	    err->message);
+	e->retryable = err->retryable;
+	e->flags = err->flags;
+	if (err->acp != NULL)
+		e->acp = json_deep_copy(err->acp);
+	return (e);
+}
+
+/* ---------------------------------------------------------------- agent */
+
+static int
+turn_is_update(const json_t *msg)
+{
+	const char	*m = json_str(msg, "method");
+
+	return (m != NULL && strcmp(m, "session/update") == 0 &&
+	    json_object_get(msg, "id") == NULL);
+}
+
+/* The text of an agent_message_chunk / agent_thought_chunk update, or NULL. */
+static const char *
+turn_chunk_text(const json_t *params, const char **kind)
+{
+	const json_t	*u = json_object_get(params, "update"), *c;
+
+	*kind = json_str(u, "sessionUpdate");
+	if (*kind == NULL || (strcmp(*kind, "agent_message_chunk") != 0 &&
+	    strcmp(*kind, "agent_thought_chunk") != 0))
+		return (NULL);
+	c = json_object_get(u, "content");
+	if (json_str(c, "type") == NULL || strcmp(json_str(c, "type"),
+	    "text") != 0)
+		return (NULL);
+	return (json_str(c, "text"));
+}
+
+/*
+ * Apply the text chunks held back as one update: appending them one at a
+ * time or all at once gives the same conversation, and applying (and
+ * trimming) the conversation for every one of 100,000 chunks would not.
+ */
+void
+owner_turn_chunk_flush(struct owner *o)
+{
+	json_t	*content;
+	char	*now;
+
+	if (o->chunk_params == NULL)
+		return;
+	content = json_object_get(json_object_get(o->chunk_params, "update"),
+	    "content");
+	json_object_set_new(content, "text", json_stringn(o->chunk_text,
+	    o->chunk_len));
+	if (o->rec != NULL) {
+		now = acpx_iso_now();
+		if (conversation_apply_update(o->rec, o->chunk_params, now))
+			o->dirty = 1;
+		free(now);
+	}
+	json_decref(o->chunk_params);
+	o->chunk_params = NULL;
+	o->chunk_len = 0;
+}
+
+/* Hold back a text chunk (1), or 0 if params is not one. */
+static int
+turn_chunk_take(struct owner *o, const json_t *params)
+{
+	const char	*kind, *text, *held;
+	size_t		 n;
+
+	if ((text = turn_chunk_text(params, &kind)) == NULL)
+		return (0);
+	if (o->chunk_params != NULL) {
+		held = json_str(json_object_get(o->chunk_params, "update"),
+		    "sessionUpdate");
+		if (strcmp(held, kind) != 0 || !json_equal(json_object_get(
+		    o->chunk_params, "sessionId"), json_object_get(params,
+		    "sessionId")))
+			owner_turn_chunk_flush(o);
+	}
+	if (o->chunk_params == NULL) {
+		o->chunk_params = json_deep_copy(params);
+		o->chunk_len = 0;
+	}
+	n = strlen(text);
+	if (o->chunk_len + n + 1 > o->chunk_size) {
+		while (o->chunk_len + n + 1 > o->chunk_size)
+			o->chunk_size = o->chunk_size == 0 ? 4096 :
+			    o->chunk_size * 2;
+		o->chunk_text = xreallocarray(o->chunk_text, 1, o->chunk_size);
+	}
+	memcpy(o->chunk_text + o->chunk_len, text, n);
+	o->chunk_len += n;
+	/* The conversation keeps 8000 characters a message: hold back little. */
+	if (o->chunk_len >= TURN_CHUNK_HOLD)
+		owner_turn_chunk_flush(o);
+	return (1);
+}
+
+static void
+turn_checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct owner	*o = w->data;
+	char		*cause = NULL;
+
+	owner_turn_chunk_flush(o);
+	if (o->rec != NULL && o->dirty) {
+		if (session_store_save(o->rec, &cause) == -1)
+			free(cause);
+		o->dirty = 0;
+	}
+}
+
+/* Every ACP message of the connection, in wire order. */
+static void
+turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
+    void *arg)
+{
+	struct owner	*o = arg;
+	const json_t	*params;
+	json_t		*m;
+	char		*cause = NULL, *now;
+
+	if (o->rec == NULL)
+		return;
+	if (turn_is_update(msg)) {
+		params = json_object_get(msg, "params");
+		if (turn_chunk_take(o, params))
+			o->dirty = 1;
+		else {
+			owner_turn_chunk_flush(o);
+			now = acpx_iso_now();
+			if (conversation_apply_update(o->rec, params, now))
+				o->dirty = 1;
+			free(now);
+		}
+		if (o->dirty && !ev_is_active(&o->checkpoint_w)) {
+			ev_timer_set(&o->checkpoint_w, TURN_CHECKPOINT_S, 0.);
+			ev_timer_start(o->loop, &o->checkpoint_w);
+		}
+	}
+	if (o->active == NULL)
+		return;		/* idle controls are not journaled */
+	if (o->journal != NULL &&
+	    journal_append_message(o->journal, o->rec, msg, &cause) == -1) {
+		free(cause);
+		o->journal_failed = 1;
+	}
+	if (o->connect_phase) {
+		json_array_append_new(o->connect_buf, json_pack("[b, O]",
+		    outbound, msg));
+		return;
+	}
+	if (o->active->peer != NULL) {
+		m = queue_msg_event(o->active->req->request_id, outbound, msg,
+		    o->gen);
+		owner_peer_send(o->active->peer, m);
+		json_decref(m);
+	}
+}
+
+static void
+turn_log_cb(struct acp_client *c, const char *line, void *arg)
+{
+	owner_log(arg, "%s", line);
+}
+
+/* The shared client, replaced when the agent behind it is gone. */
+struct acp_client *
+owner_turn_client(struct owner *o)
+{
+	static const struct acp_client_events ev = { turn_message_cb,
+	    turn_log_cb };
+
+	if (o->client != NULL && acp_client_running(o->client))
+		return (o->client);
+	if (o->client != NULL)
+		acp_client_free(o->client);	/* reaps what is left */
+	o->client = acp_client_create(o->loop, &o->inv, &ev, o);
+	acp_client_set_cwd(o->client, o->inv.cwd);
+	return (o->client);
+}
+
+/* Record the agent's exit (if it exited) in rec. */
+void
+owner_turn_lifecycle(struct owner *o, struct session_record *rec)
+{
+	int	 status;
+	char	*now;
+
+	if (o->client == NULL || !acp_client_exited(o->client, &status))
+		return;
+	if (rec->pid == 0 || rec->pid != acp_client_pid(o->client))
+		return;
+	now = acpx_iso_now();
+	session_record_agent_exited(rec, status, "connection_close", now);
+	free(now);
+}
+
+static void
+turn_client_closed_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct owner		*o = arg;
+	struct session_record	*rec;
+	struct session_lock	*lock = NULL;
+	char			*cause = NULL, *now;
+	int			 status = -1;	/* unknown: code and signal null */
+
+	o->flags &= ~OWNER_CLIENT_CLOSING;
+	/* The lifecycle snapshot, unless a turn of another owner holds the lock. */
+	if (session_lock_try(o->opts.session_id, &lock, &cause) == 0) {
+		if ((rec = session_store_load(o->opts.session_id,
+		    &cause)) != NULL) {
+			if (rec->pid != 0 && rec->pid == acp_client_pid(c)) {
+				/*
+				 * As the reference records a close: the
+				 * connection closed first, no exit status.
+				 */
+				now = acpx_iso_now();
+				session_record_agent_exited(rec, status,
+				    "connection_close", now);
+				free(now);
+				if (session_store_save(rec, &cause) == -1) {
+					free(cause);
+					cause = NULL;
+				}
+			}
+			session_record_free(rec);
+		}
+		session_lock_release(lock);
+	}
+	free(cause);
+	if (o->client == c)
+		o->client = NULL;
+	acp_client_free(c);
+	if (o->state == TURN_CLOSING)
+		o->state = TURN_IDLE;
+	owner_kick(o);
+}
+
+/* Close the agent (stdin EOF, TERM, KILL); the owner kicks on when it is gone. */
+void
+owner_turn_close_client(struct owner *o)
+{
+	if (o->client == NULL || (o->flags & OWNER_CLIENT_CLOSING))
+		return;
+	o->flags |= OWNER_CLIENT_CLOSING;
+	acp_client_close(o->client, turn_client_closed_cb, o);
+}
+
+/* The cancel grace ran out: kill the agent so the turn unwinds. */
+void
+owner_turn_abort(struct owner *o)
+{
+	if (o->client != NULL)
+		acp_client_kill(o->client);
+}
+
+/* ---------------------------------------------------------------- prompt turns */
+
+/* Merge sessionOptions: task over payload over the record's. Caller owns. */
+static json_t *
+turn_session_options(struct owner *o, const struct session_record *rec)
+{
+	json_t		*merged = json_object(), *saved;
+	const json_t	*layers[3], *v;
+	const char	*k;
+	size_t		 i;
+
+	saved = rec->acpx != NULL ? json_object_get(rec->acpx,
+	    "session_options") : NULL;
+	layers[0] = o->active != NULL ? o->active->req->session_options : NULL;
+	layers[1] = o->opts.session_options;
+	layers[2] = NULL;
+	if (json_is_object(saved)) {
+		/* snake_case on disk. */
+		if ((v = json_object_get(saved, "model")) != NULL)
+			json_object_set(merged, "model", (json_t *)v);
+		if ((v = json_object_get(saved, "allowed_tools")) != NULL)
+			json_object_set(merged, "allowedTools", (json_t *)v);
+		if ((v = json_object_get(saved, "max_turns")) != NULL)
+			json_object_set(merged, "maxTurns", (json_t *)v);
+		if ((v = json_object_get(saved, "system_prompt")) != NULL)
+			json_object_set(merged, "systemPrompt", (json_t *)v);
+	}
+	for (i = 2; i-- > 0; ) {
+		if (!json_is_object(layers[i]))
+			continue;
+		json_object_foreach((json_t *)layers[i], k, v)
+			json_object_set(merged, k, (json_t *)v);
+	}
+	return (merged);
+}
+
+/* Point the invocation at this turn's options. */
+static void
+turn_options(struct owner *o, struct owner_task *t)
+{
+	struct invocation	*inv = &o->inv;
+	const struct queue_request *r = t->req;
+	json_t			*so;
+	const json_t		*v;
+
+	inv->perm_mode = r->perm_mode;
+	inv->nonint = r->nonint >= 0 ? r->nonint : (o->opts.nonint ==
+	    ACPX_NONINT_FAIL ? ACPX_NONINT_FAIL : ACPX_NONINT_DENY);
+	inv->permission_policy = r->permission_policy;
+	inv->prompt_retries = r->prompt_retries >= 0 ? r->prompt_retries :
+	    (o->opts.prompt_retries > 0 ? o->opts.prompt_retries : 0);
+	so = turn_session_options(o, o->rec);
+	free(inv->model);
+	inv->model = json_str(so, "model") != NULL ?
+	    xstrdup(json_str(so, "model")) : NULL;
+	json_decref(inv->allowed_tools);
+	inv->allowed_tools = json_is_array(json_object_get(so,
+	    "allowedTools")) ? json_incref(json_object_get(so, "allowedTools")) :
+	    NULL;
+	v = json_object_get(so, "maxTurns");
+	inv->max_turns = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+	free(inv->system_prompt);
+	free(inv->append_system_prompt);
+	inv->system_prompt = inv->append_system_prompt = NULL;
+	v = json_object_get(so, "systemPrompt");
+	if (json_is_string(v))
+		inv->system_prompt = xstrdup(json_string_value(v));
+	else if (json_str(v, "append") != NULL)
+		inv->append_system_prompt = xstrdup(json_str(v, "append"));
+	json_decref(so);
+}
+
+/* Send the buffered connect-phase messages, minus a failed load's pair. */
+static void
+turn_flush_connect(struct owner *o, long long failed_id)
+{
+	const json_t	*e, *msg, *id;
+	json_t		*m;
+	size_t		 i;
+	const char	*method;
+
+	o->connect_phase = 0;
+	json_array_foreach(o->connect_buf, i, e) {
+		msg = json_array_get(e, 1);
+		id = json_object_get(msg, "id");
+		if (failed_id >= 0 && json_is_integer(id) &&
+		    json_integer_value(id) == failed_id) {
+			method = json_str(msg, "method");
+			if (method == NULL || strcmp(method, "session/load") == 0 ||
+			    strcmp(method, "session/resume") == 0)
+				continue;
+		}
+		if (o->active->peer == NULL)
+			continue;
+		m = queue_msg_event(o->active->req->request_id,
+		    json_is_true(json_array_get(e, 0)), msg, o->gen);
+		owner_peer_send(o->active->peer, m);
+		json_decref(m);
+	}
+	json_array_clear(o->connect_buf);
+}
+
+static void
+turn_prompt_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct owner	*o = arg;
+	char		*now;
+
+	if (o->active == NULL || o->state != TURN_PROMPT)
+		return;
+	if (err != NULL) {
+		turn_fail(o, owner_turn_error_copy(err));
+		return;
+	}
+	o->turn_result = json_deep_copy(result);
+	owner_turn_chunk_flush(o);
+	now = acpx_iso_now();
+	conversation_apply_prompt_result(o->rec, result, now);
+	free(now);
+	turn_finish(o);
+}
+
+/* Send session/prompt (or end at once when cancelled meanwhile). */
+static void
+turn_prompt(struct owner *o)
+{
+	struct owner_task	*t = o->active;
+	struct acpx_error	*err = NULL;
+	char			*cause = NULL;
+	json_t			*m;
+
+	if (t->cancel) {
+		o->turn_result = json_pack("{s:s}", "stopReason", "cancelled");
+		turn_finish(o);
+		return;
+	}
+	if (prompt_input_check_caps(t->req->prompt,
+	    acp_client_agent_caps(o->client), &err) == -1) {
+		turn_fail(o, err);
+		return;
+	}
+	if (session_store_save(o->rec, &cause) == -1)
+		free(cause);
+	o->state = TURN_PROMPT;
+	acp_client_prompt(o->client, t->req->prompt, turn_prompt_cb, o);
+	if (t->req->report_started && t->peer != NULL) {
+		m = queue_msg_simple(QUEUE_MSG_PROMPT_STARTED, t->req->request_id,
+		    o->gen);
+		owner_peer_send(t->peer, m);
+		json_decref(m);
+	}
+}
+
+static void
+turn_model_cb(const json_t *response, struct acpx_error *err, void *arg)
+{
+	struct owner	*o = arg;
+
+	if (o->active == NULL || o->state != TURN_MODEL)
+		return;
+	if (err != NULL) {
+		turn_fail(o, owner_turn_error_copy(err));
+		return;
+	}
+	turn_prompt(o);
+}
+
+/* --model of this turn: check it against what the session advertises. */
+static void
+turn_model(struct owner *o)
+{
+	struct model_state	 ms;
+	const char		*model = o->inv.model;
+	char			*msg, *warning = NULL;
+	int			 have;
+
+	if (o->active->req->session_options == NULL ||
+	    json_str(o->active->req->session_options, "model") == NULL ||
+	    model == NULL || cmdline_blank(model)) {
+		turn_prompt(o);
+		return;
+	}
+	have = queue_control_models(o->rec, &ms) == 0;
+	msg = model_check(model, have ? &ms : NULL,
+	    model_is_claude_command(o->inv.agent.argv), "apply", &warning);
+	free(warning);
+	if (msg != NULL) {
+		if (have)
+			model_state_clear(&ms);
+		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, NULL, "%s",
+		    msg));
+		free(msg);
+		return;
+	}
+	if (!have || (ms.current != NULL && strcmp(ms.current, model) == 0)) {
+		if (have)
+			model_state_clear(&ms);
+		turn_prompt(o);
+		return;
+	}
+	model_state_clear(&ms);
+	o->state = TURN_MODEL;
+	queue_control_run(o->client, o->rec, QUEUE_CONTROL_MODEL, NULL, model,
+	    turn_model_cb, o);
+}
+
+static void
+turn_connect_cb(struct session_connect *sc,
+    const struct session_connect_result *res, struct acpx_error *err,
+    void *arg)
+{
+	struct owner	*o = arg;
+
+	o->connect = NULL;
+	if (o->active == NULL || o->state != TURN_CONNECT)
+		return;
+	if (err != NULL) {
+		o->connect_phase = 0;
+		json_array_clear(o->connect_buf);
+		turn_fail(o, owner_turn_error_copy(err));
+		return;
+	}
+	o->resumed = res->resumed;
+	free(o->load_error);
+	o->load_error = res->load_error != NULL ? xstrdup(res->load_error) :
+	    NULL;
+	turn_flush_connect(o, res->load_error != NULL ?
+	    res->failed_request_id : -1);
+	/* The record is checkpointed right before session/prompt. */
+	turn_model(o);
+}
+
+void
+owner_turn_connect_log(const char *line, void *arg)
+{
+	owner_log(arg, "%s", line);
+}
+
+/* The active journal segment's identity and size. */
+static int
+turn_journal_stat(struct owner *o, struct stat *st)
+{
+	char	*path;
+	int	 rc;
+
+	path = session_store_segment_path(o->opts.session_id, 0);
+	rc = stat(path, st);
+	free(path);
+	return (rc);
+}
+
+/*
+ * The journal writer of this turn: the one of our last turn if nobody
+ * wrote the journal since (opening one reads the whole history), else a
+ * fresh one. -1 with *cause.
+ */
+static int
+turn_journal(struct owner *o, char **cause)
+{
+	struct stat	st;
+
+	if (o->journal != NULL && (turn_journal_stat(o, &st) == -1 ||
+	    st.st_dev != o->journal_st.st_dev ||
+	    st.st_ino != o->journal_st.st_ino ||
+	    st.st_size != o->journal_st.st_size)) {
+		journal_close(o->journal);
+		o->journal = NULL;
+	}
+	if (o->journal == NULL &&
+	    (o->journal = journal_open(o->rec, cause)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/* After a turn: keep the writer for the next turn if it is healthy. */
+static void
+turn_journal_keep(struct owner *o)
+{
+	if (o->journal == NULL)
+		return;
+	if (o->journal_failed || turn_journal_stat(o, &o->journal_st) == -1) {
+		journal_close(o->journal);
+		o->journal = NULL;
+	}
+	o->journal_failed = 0;
+}
+
+static void
+turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
+{
+	struct owner			*o = arg;
+	struct owner_task		*t = o->active;
+	struct session_connect_opts	 co;
+	char				*err = NULL, *now;
+
+	o->lock_wait = NULL;
+	if (rc == -1) {
+		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
+		    "%s", cause));
+		return;
+	}
+	o->lock = lock;
+	if ((o->rec = session_store_resolve(o->opts.session_id,
+	    &err)) == NULL) {
+		turn_fail(o, acpx_error_new(ACPX_CODE_NO_SESSION, NULL,
+		    "runtime", "%s", err));
+		free(err);
+		return;
+	}
+	if (t->cancel) {
+		/* Cancelled while waiting: nothing is journaled. */
+		o->turn_result = json_pack("{s:s}", "stopReason", "cancelled");
+		turn_finish(o);
+		return;
+	}
+	now = acpx_iso_now();
+	(void)conversation_add_prompt(o->rec, t->req->prompt, now);
+	session_record_set(&o->rec->last_prompt_at, now);
+	session_record_set(&o->rec->last_used_at, now);
+	session_record_set(&o->rec->last_request_id, t->req->request_id);
+	free(now);
+	if (session_store_save(o->rec, &err) == -1) {
+		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
+		    "%s", err));
+		free(err);
+		return;
+	}
+	if (turn_journal(o, &err) == -1 ||
+	    journal_begin_turn(o->journal, o->rec, t->req->request_id,
+	    &err) == -1) {
+		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME,
+		    "SESSION_JOURNAL_WRITE_FAILED", "runtime", "%s", err));
+		free(err);
+		return;
+	}
+	turn_options(o, t);
+	memset(&co, 0, sizeof co);
+	co.same_session_only = (t->req->resume_policy != NULL &&
+	    strcmp(t->req->resume_policy, "same-session-only") == 0) ||
+	    o->rec->imported_from != NULL;
+	co.verbose = o->opts.verbose;
+	co.log = owner_turn_connect_log;
+	o->state = TURN_CONNECT;
+	o->connect_phase = 1;
+	o->connect = session_connect(owner_turn_client(o), o->rec, &co,
+	    turn_connect_cb, o);
+}
+
+static void
+turn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct owner		*o = w->data;
+	struct owner_task	*t = o->active;
+
+	if (t == NULL)
+		return;
+	if (o->turn_err == NULL) {
+		o->turn_err = acpx_error_new(ACPX_CODE_TIMEOUT, NULL, NULL,
+		    "Timed out after %lldms", t->req->timeout_ms);
+		if (o->state == TURN_PROMPT) {
+			/* Ask the agent to stop; its answer is still relayed. */
+			acp_client_cancel(o->client);
+			ev_timer_set(w, TURN_CANCEL_WAIT_S, 0.);
+			ev_timer_start(loop, w);
+			return;
+		}
+	}
+	/* Not in a prompt, or the agent ignored the cancel: stop the agent. */
+	if (o->lock_wait != NULL) {
+		session_lock_wait_cancel(o->lock_wait);
+		o->lock_wait = NULL;
+	}
+	if (o->connect != NULL) {
+		session_connect_cancel(o->connect);
+		o->connect = NULL;
+	}
+	if (o->client != NULL)
+		acp_client_kill(o->client);
+	turn_fail(o, NULL);
+}
+
+/* Start a prompt turn. */
+void
+owner_turn_start(struct owner *o, struct owner_task *t)
+{
+	o->active = t;
+	o->state = TURN_LOCK;
+	o->resumed = 0;
+	o->connect_phase = 0;
+	if (o->connect_buf == NULL)
+		o->connect_buf = json_array();
+	ev_timer_init(&o->turn_timeout_w, turn_timeout_cb, 0., 0.);
+	o->turn_timeout_w.data = o;
+	ev_timer_init(&o->checkpoint_w, turn_checkpoint_cb, 0., 0.);
+	o->checkpoint_w.data = o;
+	if (t->req->timeout_ms > 0) {
+		ev_timer_set(&o->turn_timeout_w, t->req->timeout_ms / 1000.0, 0.);
+		ev_timer_start(o->loop, &o->turn_timeout_w);
+	}
+	o->lock_wait = session_lock_acquire(o->loop, o->opts.session_id,
+	    turn_lock_cb, o);
+}
+
+/* Cancel the running prompt (or the one about to run). 1 if there was one. */
+int
+owner_turn_cancel(struct owner *o)
+{
+	struct owner_task	*t = o->active;
+
+	if (t == NULL)
+		return (0);
+	switch (o->state) {
+	case TURN_PROMPT:
+		acp_client_cancel(o->client);
+		return (1);
+	case TURN_LOCK:
+		t->cancel = 1;
+		if (o->lock_wait != NULL) {
+			session_lock_wait_cancel(o->lock_wait);
+			o->lock_wait = NULL;
+			o->turn_result = json_pack("{s:s}", "stopReason",
+			    "cancelled");
+			turn_finish(o);
+		}
+		return (1);
+	case TURN_CONNECT:
+	case TURN_MODEL:
+		t->cancel = 1;
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/* The result object of a finished turn. Caller owns. */
+static json_t *
+turn_result_json(struct owner *o)
+{
+	const struct acp_perm_stats	*st;
+	json_t				*r, *stats;
+	const json_t			*meta;
+	const char			*stop;
+
+	stop = json_str(o->turn_result, "stopReason");
+	if (o->state == TURN_PROMPT && o->client != NULL) {
+		st = acp_client_perm_stats(o->client);
+		stats = json_pack("{s:i, s:i, s:i, s:i}", "requested",
+		    st->requested, "approved", st->approved, "denied", st->denied,
+		    "cancelled", st->cancelled);
+	} else
+		stats = json_pack("{s:i, s:i, s:i, s:i}", "requested", 0,
+		    "approved", 0, "denied", 0, "cancelled", 0);
+	r = json_pack("{s:s, s:s, s:o}", "stopReason", stop != NULL ? stop :
+	    "end_turn", "sessionId", o->opts.session_id, "permissionStats",
+	    stats);
+	meta = json_object_get(o->turn_result, "_meta");
+	if (meta != NULL)
+		json_object_set(r, "_meta", (json_t *)meta);
+	if (o->rec != NULL)
+		json_object_set_new(r, "record", session_record_to_camel(o->rec));
+	else
+		json_object_set_new(r, "record", json_object());
+	json_object_set_new(r, "resumed", json_boolean(o->resumed));
+	if (o->load_error != NULL)
+		json_object_set_new(r, "loadError", json_string(o->load_error));
+	return (r);
+}
+
+/* Keep a close that happened on disk during the turn. */
+static void
+turn_preserve_close(struct owner *o)
+{
+	struct session_record	*disk;
+	char			*cause = NULL;
+
+	if ((disk = session_store_load(o->opts.session_id, &cause)) == NULL) {
+		free(cause);
+		return;
+	}
+	if (disk->closed) {
+		o->rec->closed = 1;
+		session_record_set(&o->rec->closed_at, disk->closed_at);
+		o->rec->pid = disk->pid;
+	}
+	session_record_free(disk);
+}
+
+/* The end of a turn, success or failure: save, journal, answer, release. */
+static void
+turn_finish(struct owner *o)
+{
+	struct owner_task	*t = o->active;
+	struct acpx_error	*err = o->turn_err;
+	json_t			*result, *m;
+	char			*cause = NULL;
+	const char		*stop;
+	int			 close_client = 0, emitted;
+
+	ev_timer_stop(o->loop, &o->turn_timeout_w);
+	ev_timer_stop(o->loop, &o->checkpoint_w);
+	owner_turn_chunk_flush(o);
+	if (o->lock_wait != NULL) {
+		session_lock_wait_cancel(o->lock_wait);
+		o->lock_wait = NULL;
+	}
+	if (o->connect != NULL) {
+		session_connect_cancel(o->connect);
+		o->connect = NULL;
+		close_client = 1;
+	}
+	if (o->connect_phase) {
+		o->connect_phase = 0;
+		json_array_clear(o->connect_buf);
+	}
+	/* A prompt still running (timeout, connect failure...): stop the agent. */
+	if (err != NULL && (o->state == TURN_PROMPT || o->state ==
+	    TURN_CONNECT || o->state == TURN_MODEL))
+		close_client = 1;
+
+	if (o->rec != NULL) {
+		turn_preserve_close(o);
+		owner_turn_lifecycle(o, o->rec);
+		if (o->journal != NULL) {
+			if (err != NULL)
+				result = journal_result_failed(err);
+			else {
+				stop = json_str(o->turn_result, "stopReason");
+				result = journal_result_completed(stop,
+				    json_object_get(o->turn_result, "_meta"));
+			}
+			if (journal_finish_turn(o->journal, o->rec,
+			    t->req->request_id, result, &cause) == -1) {
+				free(cause);
+				cause = NULL;
+				close_client = 1;
+			}
+			json_decref(result);
+		}
+		/* The journal tracked JSON-RPC ids; the turn's id is the queue's. */
+		session_record_set(&o->rec->last_request_id, t->req->request_id);
+		if (session_store_save(o->rec, &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
+	}
+	turn_journal_keep(o);
+	session_lock_release(o->lock);
+	o->lock = NULL;
+
+	if (t->peer != NULL && t->req->wait) {
+		if (err != NULL) {
+			emitted = (err->flags & ACPX_ERROR_EMITTED) != 0;
+			m = queue_msg_error(t->req->request_id, err, emitted,
+			    o->gen);
+		} else
+			m = queue_msg_result(t->req->request_id,
+			    turn_result_json(o), o->gen);
+		owner_peer_send(t->peer, m);
+		json_decref(m);
+	}
+	if (t->peer != NULL)
+		owner_peer_end(t->peer);
+
+	acpx_error_free(o->turn_err);
+	o->turn_err = NULL;
+	json_decref(o->turn_result);
+	o->turn_result = NULL;
+	free(o->load_error);
+	o->load_error = NULL;
+	session_record_free(o->rec);
+	o->rec = NULL;
+	o->dirty = 0;
+	o->active = NULL;
+	owner_task_free(t);
+	ev_timer_stop(o->loop, &o->grace_w);
+	if (close_client && o->client != NULL) {
+		o->state = TURN_CLOSING;
+		owner_turn_close_client(o);
+	} else
+		o->state = TURN_IDLE;
+	owner_kick(o);
+}
+
+/* The turn failed with err (stolen; NULL: the error already set). */
+static void
+turn_fail(struct owner *o, struct acpx_error *err)
+{
+	struct acpx_error	*e;
+
+	if (err != NULL) {
+		if (o->turn_err == NULL)
+			o->turn_err = err;
+		else
+			acpx_error_free(err);
+	}
+	e = o->turn_err;
+	/* normalizeOutputError(error, {origin: runtime, detailCode}). */
+	if (e->detail_code == NULL)
+		acpx_error_set_detail(e, "QUEUE_RUNTIME_PROMPT_FAILED");
+	/*
+	 * Errors that carry their own origin in the reference keep it
+	 * (AGENT_DISCONNECTED, AGENT_STARTUP_FAILED: "acp"); the rest get the
+	 * queue path's default ("cli" is only exec's default).
+	 */
+	if (e->origin == NULL || strcmp(e->origin, "cli") == 0 ||
+	    (e->acp != NULL && strcmp(e->origin, "acp") == 0 &&
+	    strcmp(e->detail_code, "QUEUE_RUNTIME_PROMPT_FAILED") == 0)) {
+		free(e->origin);
+		e->origin = xstrdup("runtime");
+	}
+	turn_finish(o);
+}
