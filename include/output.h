@@ -89,6 +89,20 @@ void		 output_result_text(struct output *, const char *fmt, ...)
 void		 output_notice(struct output *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
+/*
+ * A warp fallback hop (issue 7), given its _acpx/fallback notification:
+ * text → "[fallback] <from> → <to> (<reason>)" on stdout; json → the
+ * notification as one compact line on stdout; quiet → one "[acpx]
+ * fallback: ..." line on stderr (not with json_strict).
+ */
+void		 output_fallback(struct output *, const json_t *notification);
+
+/*
+ * Forget what the renderer holds of the current turn (quiet: the partial
+ * answer) without printing it: a turn a provider failure cut short.
+ */
+void		 output_turn_discard(struct output *);
+
 /* The format this renderer was made for. */
 enum acpx_format output_format(const struct output *);
 

@@ -722,6 +722,43 @@ output_notice(struct output *o, const char *fmt, ...)
 	free(s);
 }
 
+/* A warp fallback hop: a stream line (text/json), a stderr note (quiet). */
+void
+output_fallback(struct output *o, const json_t *n)
+{
+	const json_t	*p = json_object_get(n, "params");
+	const char	*from, *to, *reason;
+	char		*line;
+
+	if (o->broken_pipe)
+		return;
+	if (o->opts.format == ACPX_FORMAT_JSON) {
+		output_result_json(o, n);
+		return;
+	}
+	from = json_string_value(json_object_get(p, "from"));
+	to = json_string_value(json_object_get(p, "to"));
+	reason = json_string_value(json_object_get(p, "reason"));
+	if (o->opts.format == ACPX_FORMAT_QUIET) {
+		output_notice(o, "fallback: %s \xe2\x86\x92 %s (%s)", from, to,
+		    reason);
+		return;
+	}
+	xasprintf(&line, "[fallback] %s \xe2\x86\x92 %s (%s)\n", from, to,
+	    reason);
+	output_out(o, line, strlen(line));
+	output_out_flush(o);
+	free(line);
+}
+
+/* Drop the renderer's state of the current turn, unprinted. */
+void
+output_turn_discard(struct output *o)
+{
+	o->r->free(o->state);
+	o->state = o->r->create(o);
+}
+
 /* The format this renderer was made for. */
 enum acpx_format
 output_format(const struct output *o)

@@ -1,0 +1,97 @@
+/*
+ * Provider-failure fallback (spec warp-routing.md §7): the hop logic shared
+ * by `exec` and, later, the queue owner's persistent prompts. A struct
+ * fallback follows one prompt on a warp agent: it records the turn's ACP
+ * messages (fallback_tap), and when the turn ends it classifies the end
+ * (warp-classify.h); on a provider failure it puts the provider/model into
+ * cooldown (~/.acpx/warp/state.json, source "fallback"), picks the next
+ * agent of the chain that is not cooling down, exports its harness
+ * environment (warp_launch_id), and builds the hop: from, to, reason, the
+ * exact signal, the continuation summary (summary.h) and the prompt for
+ * the next agent (summary + original prompt). After warp.maxHops hops, or
+ * with no agent left, the prompt fails with the last provider error.
+ * Spawning the next agent and streaming it is the caller's job.
+ */
+#ifndef ACPX_FALLBACK_H
+#define ACPX_FALLBACK_H
+
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "error.h"
+
+struct fallback;
+
+/* One hop from an agent that failed for a provider reason to the next. */
+struct fallback_hop {
+	char	*from;		/* warp agent id */
+	char	*to;		/* warp agent id */
+	char	*reason;	/* "quota-exhausted", "rate-limited", ... */
+	char	*signal;	/* the exact provider failure signal */
+	char	*summary;	/* continuation summary */
+	json_t	*prompt;	/* content blocks: summary, then the original */
+	int	 hop;		/* 1 for the first hop */
+};
+
+/*
+ * Follow a prompt (goal: its content blocks, borrowed for the fallback's
+ * life) on inv's agent. NULL when fallback does not apply: --agent, not
+ * a warp agent id, or a warp config that does not load. With
+ * --no-fallback it only records cooldowns (fallback_after_turn returns 0).
+ * The current agent is the one the launch step picked (cooldown skips).
+ */
+struct fallback	*fallback_begin(const struct invocation *, const json_t *goal);
+void		 fallback_free(struct fallback *);
+
+/* The warp agent id now serving the prompt. */
+const char	*fallback_agent(const struct fallback *);
+
+/* Record one ACP message of the current turn (either direction; borrowed). */
+void		 fallback_tap(struct fallback *, const json_t *msg);
+
+/*
+ * Non-zero if msg (just tapped) ends the turn (an error response, or a
+ * result with a stopReason) with what classifies as a provider failure:
+ * lets a renderer drop the cut-short turn's partial answer (quiet mode).
+ */
+int		 fallback_turn_failed(struct fallback *, const json_t *msg);
+
+/*
+ * The current turn ended: error = the session/prompt JSON-RPC error object
+ * (or NULL), result = its result (or NULL), stderr_text = the agent's
+ * stderr (or NULL). Returns 0 when it was not a provider failure; 1 when
+ * a hop is ready in *hop (the next agent's environment is exported; the
+ * turn record is reset for it; free with fallback_hop_clear()); -1 when
+ * it was a provider failure but no hop is possible (maxHops reached, chain
+ * exhausted or cooling down): *err is the last provider error (caller
+ * owns). Cooldown is recorded in every provider case; *notice may get a
+ * line for the user (caller frees).
+ */
+int		 fallback_after_turn(struct fallback *, const json_t *error,
+		    const json_t *result, const char *stderr_text,
+		    struct fallback_hop *hop, char **notice,
+		    struct acpx_error **err);
+void		 fallback_hop_clear(struct fallback_hop *);
+
+/*
+ * The agent spec of hop->to (command = the id, argv = its harness), for a
+ * caller that spawns it. Free with agent_spec_clear().
+ */
+void		 fallback_hop_agent(const struct fallback *,
+		    const struct fallback_hop *, struct agent_spec *);
+
+/*
+ * {"jsonrpc":"2.0","method":"_acpx/fallback","params":{from,to,reason,
+ * summary}}: the json-mode report of a hop. Caller owns.
+ */
+json_t		*fallback_notification(const struct fallback_hop *);
+
+/*
+ * The routing event for a session's history: {type:"fallback", from, to,
+ * reason, signal, summary, hop, at (ISO time)}. Caller owns.
+ */
+json_t		*fallback_event(const struct fallback_hop *, time_t now);
+
+#endif

@@ -1,0 +1,324 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "agent-registry.h"
+#include "cmdline.h"
+#include "config-file.h"
+#include "fallback.h"
+#include "summary.h"
+#include "warp.h"
+#include "warp-classify.h"
+#include "xmalloc.h"
+
+struct fallback {
+	const struct config	*config;
+	struct warp_config	*wc;
+	const json_t		*goal;
+	char			*first;		/* the agent the user named */
+	char			*current;	/* the agent serving the prompt */
+	json_t			*tried;		/* ids that failed, in order */
+	json_t			*turn;		/* messages of the current turn */
+	int			 hops;
+	int			 no_fallback;	/* cooldown only */
+};
+
+/* Follow a prompt on a warp agent; NULL when fallback does not apply. */
+struct fallback *
+fallback_begin(const struct invocation *inv, const json_t *goal)
+{
+	struct fallback		*f;
+	struct warp_config	*wc;
+	struct acpx_error	*err = NULL;
+	char			*name, *cause = NULL, *sel = NULL, *notice = NULL;
+
+	if (inv->agent_override || inv->agent.name == NULL ||
+	    inv->config == NULL)
+		return (NULL);
+	name = agent_registry_normalize(inv->agent.name);
+	if (config_find_agent(inv->config, name) != NULL ||
+	    !warp_id_looks(name)) {
+		free(name);
+		return (NULL);
+	}
+	if ((wc = warp_config_load(inv->config, &cause)) == NULL) {
+		free(cause);
+		free(name);
+		return (NULL);
+	}
+	/* The agent the launch step picked (the same pick, same env). */
+	if (warp_launch_id(inv->config, name, 1, &sel, &notice, &err) == -1) {
+		acpx_error_free(err);
+		warp_config_free(wc);
+		free(name);
+		return (NULL);
+	}
+	free(notice);
+	f = xcalloc(1, sizeof *f);
+	f->config = inv->config;
+	f->wc = wc;
+	f->goal = goal;
+	f->first = name;
+	f->current = sel;
+	f->tried = json_array();
+	f->turn = json_array();
+	f->no_fallback = inv->no_fallback;
+	return (f);
+}
+
+/* Free a fallback. */
+void
+fallback_free(struct fallback *f)
+{
+	if (f == NULL)
+		return;
+	warp_config_free(f->wc);
+	free(f->first);
+	free(f->current);
+	json_decref(f->tried);
+	json_decref(f->turn);
+	free(f);
+}
+
+/* The warp agent id now serving the prompt. */
+const char *
+fallback_agent(const struct fallback *f)
+{
+	return (f->current);
+}
+
+/* Record one message of the current turn. */
+void
+fallback_tap(struct fallback *f, const json_t *msg)
+{
+	if (f != NULL && msg != NULL)
+		json_array_append(f->turn, (json_t *)msg);
+}
+
+static int
+fallback_tried(const struct fallback *f, const char *id)
+{
+	const json_t	*e;
+	size_t		 i;
+
+	json_array_foreach(f->tried, i, e) {
+		if (strcmp(json_string_value(e), id) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Put the current agent's provider/model into cooldown. */
+static void
+fallback_cooldown(struct fallback *f, const struct warp_verdict *v,
+    time_t now)
+{
+	struct warp_target	 t;
+	struct warp_state	*st;
+	struct acpx_error	*err = NULL;
+	char			*home, *warning = NULL, *cause = NULL;
+	long long		 secs;
+
+	if (warp_target_resolve(f->wc, f->current, &t, &err) == -1) {
+		acpx_error_free(err);
+		return;
+	}
+	secs = v->retry_after > 0 ? v->retry_after : f->wc->cooldown_s;
+	home = config_home();
+	st = warp_state_load(home, &warning);
+	free(warning);
+	if (secs > 0) {
+		warp_state_set(st, t.provider->name, t.model->model,
+		    now + (time_t)secs, v->reason, "fallback", now);
+		if (warp_state_save(st, home, now, &cause) == -1)
+			free(cause);
+	}
+	warp_state_free(st);
+	free(home);
+	warp_target_clear(&t);
+}
+
+/* The next agent: [first, chain...] minus tried and cooling ones. */
+static char *
+fallback_next(struct fallback *f, time_t now)
+{
+	struct warp_target	 t, cand;
+	struct warp_state	*st;
+	struct acpx_error	*err = NULL;
+	char			**chain, *home, *warning = NULL, *next = NULL;
+	size_t			 i;
+
+	if (warp_target_resolve(f->wc, f->first, &t, &err) == -1) {
+		acpx_error_free(err);
+		return (NULL);
+	}
+	home = config_home();
+	st = warp_state_load(home, &warning);
+	free(warning);
+	free(home);
+	chain = warp_chain(f->wc, &t);
+	for (i = 0; next == NULL; i++) {
+		const char *id = i == 0 ? f->first : chain[i - 1];
+
+		if (id == NULL)
+			break;
+		if (fallback_tried(f, id) || strcmp(id, f->current) == 0)
+			continue;
+		if (warp_target_resolve(f->wc, id, &cand, &err) == -1) {
+			acpx_error_free(err);
+			err = NULL;
+			continue;
+		}
+		if (warp_state_cooling(st, cand.provider->name,
+		    cand.model->model, now) == NULL)
+			next = xstrdup(id);
+		warp_target_clear(&cand);
+	}
+	cmdline_free(chain);
+	warp_state_free(st);
+	warp_target_clear(&t);
+	return (next);
+}
+
+/* Does msg end the turn with a provider failure? */
+int
+fallback_turn_failed(struct fallback *f, const json_t *msg)
+{
+	struct warp_turn_end	 te;
+	struct warp_verdict	 v;
+	int			 hit;
+
+	if (f == NULL || f->no_fallback || json_object_get(msg, "id") == NULL ||
+	    json_object_get(msg, "method") != NULL)
+		return (0);
+	memset(&te, 0, sizeof te);
+	te.error = json_object_get(msg, "error");
+	te.result = json_object_get(msg, "result");
+	if (te.error == NULL && json_object_get(te.result, "stopReason") == NULL)
+		return (0);
+	te.messages = f->turn;
+	te.patterns = json_object_get(f->wc->merged, "providerErrorPatterns");
+	hit = warp_classify(&te, &v);
+	warp_verdict_clear(&v);
+	return (hit);
+}
+
+/* The current turn ended: classify, record, and plan the hop. */
+int
+fallback_after_turn(struct fallback *f, const json_t *error,
+    const json_t *result, const char *stderr_text, struct fallback_hop *hop,
+    char **notice, struct acpx_error **err)
+{
+	struct warp_turn_end	 te;
+	struct warp_verdict	 v;
+	char			*signal, *next, *summary, *n2 = NULL;
+	time_t			 now = time(NULL);
+
+	memset(hop, 0, sizeof *hop);
+	*notice = NULL;
+	*err = NULL;
+	memset(&te, 0, sizeof te);
+	te.error = error;
+	te.result = result;
+	te.messages = f->turn;
+	te.stderr_text = stderr_text;
+	te.patterns = json_object_get(f->wc->merged, "providerErrorPatterns");
+	if (!warp_classify(&te, &v)) {
+		warp_verdict_clear(&v);
+		return (0);
+	}
+	signal = warp_launch_redact(v.signal);
+	fallback_cooldown(f, &v, now);
+	json_array_append_new(f->tried, json_string(f->current));
+	if (f->no_fallback) {
+		free(signal);
+		warp_verdict_clear(&v);
+		return (0);
+	}
+
+	next = NULL;
+	if (f->hops >= f->wc->max_hops)
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_PROVIDER_FAILURE",
+		    "acp", "Provider failure on %s (%s): %s; no fallback after "
+		    "%d hop%s (warp.maxHops)", f->current, v.reason, signal,
+		    f->hops, f->hops == 1 ? "" : "s");
+	else if ((next = fallback_next(f, now)) == NULL)
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_PROVIDER_FAILURE",
+		    "acp", "Provider failure on %s (%s): %s; no agent of its "
+		    "fallback chain is left", f->current, v.reason, signal);
+	else if (warp_launch_id(f->config, next, 0, NULL, &n2, err) == -1) {
+		free(next);
+		next = NULL;
+	}
+	free(n2);
+	if (next == NULL) {
+		free(signal);
+		warp_verdict_clear(&v);
+		return (-1);
+	}
+
+	summary = summary_build(f->goal, f->turn, signal);
+	hop->summary = warp_launch_redact(summary);
+	free(summary);
+	hop->from = xstrdup(f->current);
+	hop->to = next;
+	hop->reason = xstrdup(v.reason);
+	hop->signal = signal;
+	hop->prompt = summary_continuation(hop->summary, f->goal);
+	hop->hop = ++f->hops;
+	free(f->current);
+	f->current = xstrdup(next);
+	json_array_clear(f->turn);
+	warp_verdict_clear(&v);
+	return (1);
+}
+
+/* Free a hop. */
+void
+fallback_hop_clear(struct fallback_hop *hop)
+{
+	free(hop->from);
+	free(hop->to);
+	free(hop->reason);
+	free(hop->signal);
+	free(hop->summary);
+	json_decref(hop->prompt);
+	memset(hop, 0, sizeof *hop);
+}
+
+/* The agent spec of the hop's target. */
+void
+fallback_hop_agent(const struct fallback *f, const struct fallback_hop *hop,
+    struct agent_spec *spec)
+{
+	agent_registry_resolve(f->config, hop->to, NULL, spec);
+}
+
+/* The json-mode report of a hop. */
+json_t *
+fallback_notification(const struct fallback_hop *hop)
+{
+	return (json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "jsonrpc",
+	    "2.0", "method", "_acpx/fallback", "params", "from", hop->from,
+	    "to", hop->to, "reason", hop->reason, "summary", hop->summary));
+}
+
+/* The routing event for a session's history. */
+json_t *
+fallback_event(const struct fallback_hop *hop, time_t now)
+{
+	char	*iso = warp_iso_time(now);
+	json_t	*ev;
+
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "type",
+	    "fallback", "from", hop->from, "to", hop->to, "reason", hop->reason,
+	    "signal", hop->signal, "summary", hop->summary, "hop", hop->hop,
+	    "at", iso);
+	free(iso);
+	return (ev);
+}

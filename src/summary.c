@@ -1,0 +1,306 @@
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "summary.h"
+#include "xmalloc.h"
+
+/* A growing string. */
+struct summary_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 size;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+summary_add(struct summary_buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*t;
+	size_t	 n;
+
+	va_start(ap, fmt);
+	xvasprintf(&t, fmt, ap);
+	va_end(ap);
+	n = strlen(t);
+	if (b->len + n + 1 > b->size) {
+		b->size = (b->len + n + 1) * 2;
+		b->s = xreallocarray(b->s, 1, b->size);
+	}
+	memcpy(b->s + b->len, t, n + 1);
+	b->len += n;
+	free(t);
+}
+
+/* The text of the prompt's blocks (resource links by their URI). */
+static char *
+summary_goal(const json_t *goal)
+{
+	struct summary_buf	 b = { NULL, 0, 0 };
+	const json_t		*blk;
+	const char		*type, *t;
+	size_t			 i;
+
+	summary_add(&b, "%s", "");
+	json_array_foreach(goal, i, blk) {
+		type = json_string_value(json_object_get(blk, "type"));
+		if (type == NULL)
+			continue;
+		if (strcmp(type, "text") == 0 &&
+		    (t = json_string_value(json_object_get(blk, "text"))) != NULL)
+			summary_add(&b, "%s%s", b.len > 0 ? "\n" : "", t);
+		else if ((t = json_string_value(json_object_get(blk, "uri"))) !=
+		    NULL || (t = json_string_value(json_object_get(
+		    json_object_get(blk, "resource"), "uri"))) != NULL)
+			summary_add(&b, "%s[%s: %s]", b.len > 0 ? "\n" : "",
+			    type, t);
+	}
+	if (b.len > SUMMARY_GOAL_MAX)
+		strcpy(b.s + SUMMARY_GOAL_MAX - 3, "...");
+	return (b.s);
+}
+
+/* Add path to the ordered file set with a note ("written", "diff", ...). */
+static void
+summary_file(json_t *files, const char *path, const char *note)
+{
+	json_t	*cur;
+
+	if (path == NULL || *path == '\0')
+		return;
+	cur = json_object_get(files, path);
+	/* A stronger note wins: written > diff > touched. */
+	if (cur != NULL && (strcmp(json_string_value(cur), "written") == 0 ||
+	    strcmp(note, "touched") == 0))
+		return;
+	json_object_set_new(files, path, json_string(note));
+}
+
+/* Merge a tool_call/tool_call_update into the call table. */
+static void
+summary_tool(json_t *calls, json_t *order, json_t *files, const json_t *u)
+{
+	const char	*id, *k, *t, *type;
+	const json_t	*e, *c;
+	json_t		*call;
+	size_t		 i;
+
+	if ((id = json_string_value(json_object_get(u, "toolCallId"))) == NULL)
+		return;
+	if ((call = json_object_get(calls, id)) == NULL) {
+		call = json_object();
+		json_object_set_new(call, "output", json_string(""));
+		json_object_set_new(calls, id, call);
+		json_array_append_new(order, json_string(id));
+	}
+	for (i = 0; i < 3; i++) {
+		k = i == 0 ? "title" : i == 1 ? "status" : "kind";
+		if (json_is_string(json_object_get(u, k)))
+			json_object_set(call, k, json_object_get(u, k));
+	}
+	json_array_foreach(json_object_get(u, "locations"), i, e)
+		summary_file(files, json_string_value(json_object_get(e,
+		    "path")), "touched");
+	json_array_foreach(json_object_get(u, "content"), i, e) {
+		type = json_string_value(json_object_get(e, "type"));
+		if (type == NULL)
+			continue;
+		if (strcmp(type, "diff") == 0)
+			summary_file(files, json_string_value(json_object_get(e,
+			    "path")), "diff");
+		c = json_object_get(e, "content");
+		if (strcmp(type, "content") == 0 && (t = json_string_value(
+		    json_object_get(c, "text"))) != NULL)
+			json_object_set_new(call, "output", json_string(t));
+	}
+	if ((t = json_string_value(json_object_get(u, "rawOutput"))) != NULL)
+		json_object_set_new(call, "output", json_string(t));
+}
+
+/* The last lines of an output, bounded, into b. Returns lines added. */
+static size_t
+summary_tail(struct summary_buf *b, const char *text, size_t room)
+{
+	const char	*p, *start[SUMMARY_LINES_PER_STEP];
+	size_t		 len[SUMMARY_LINES_PER_STEP], n = 0, i, j, l;
+
+	for (p = text; *p != '\0';) {
+		l = strcspn(p, "\n");
+		if (strspn(p, " \t\r") < l) {
+			if (n == SUMMARY_LINES_PER_STEP) {
+				memmove(start, start + 1, (n - 1) * sizeof *start);
+				memmove(len, len + 1, (n - 1) * sizeof *len);
+				n--;
+			}
+			start[n] = p;
+			len[n++] = l > 0 && p[l - 1] == '\r' ? l - 1 : l;
+		}
+		p += l;
+		if (*p == '\n')
+			p++;
+	}
+	i = n > room ? n - room : 0;
+	for (j = i; j < n; j++) {
+		if (len[j] > SUMMARY_LINE_MAX)
+			summary_add(b, "    %.*s...\n", SUMMARY_LINE_MAX - 3,
+			    start[j]);
+		else
+			summary_add(b, "    %.*s\n", (int)len[j], start[j]);
+	}
+	return (n - i);
+}
+
+/* Build the continuation summary of a turn. */
+char *
+summary_build(const json_t *goal, const json_t *messages, const char *signal)
+{
+	struct summary_buf	 b = { NULL, 0, 0 };
+	json_t			*calls, *order, *files, *plan = NULL, *call;
+	const json_t		*m, *p, *u, *e, *res;
+	const char		*method, *kind, *st, *title, *path, *out;
+	char			*g;
+	size_t			 i, n, lines = 0;
+
+	calls = json_object();
+	order = json_array();
+	files = json_object();
+	json_array_foreach(messages, i, m) {
+		method = json_string_value(json_object_get(m, "method"));
+		p = json_object_get(m, "params");
+		if (method != NULL && strcmp(method, "session/update") == 0) {
+			u = json_object_get(p, "update");
+			kind = json_string_value(json_object_get(u,
+			    "sessionUpdate"));
+			if (kind == NULL)
+				continue;
+			if (strcmp(kind, "tool_call") == 0 ||
+			    strcmp(kind, "tool_call_update") == 0)
+				summary_tool(calls, order, files, u);
+			else if (strcmp(kind, "plan") == 0)
+				plan = json_object_get(u, "entries");
+		} else if (method != NULL &&
+		    strcmp(method, "fs/write_text_file") == 0)
+			summary_file(files, json_string_value(json_object_get(p,
+			    "path")), "written");
+		else if (method == NULL && (res = json_object_get(m,
+		    "result")) != NULL && json_is_string(json_object_get(res,
+		    "output")) && json_object_get(res, "truncated") != NULL) {
+			/* Our answer to terminal/output: keep as a step output. */
+			call = json_object();
+			json_object_set_new(call, "title",
+			    json_string("terminal output"));
+			json_object_set(call, "output", json_object_get(res,
+			    "output"));
+			json_object_set_new(call, "status", json_string("output"));
+			xasprintf(&g, "\x01term-%zu", i);
+			json_object_set_new(calls, g, call);
+			json_array_append_new(order, json_string(g));
+			free(g);
+		}
+	}
+
+	summary_add(&b, "[acpx fallback] The previous agent stopped because of "
+	    "a provider failure, not because of the task. Continue the task "
+	    "from where it stopped; do not redo the completed steps.\n\n");
+	g = summary_goal(goal);
+	summary_add(&b, "## Original goal\n%s\n\n", *g != '\0' ? g : "(none)");
+	free(g);
+
+	summary_add(&b, "## Completed steps\n");
+	n = 0;
+	json_array_foreach(order, i, e) {
+		call = json_object_get(calls, json_string_value(e));
+		st = json_string_value(json_object_get(call, "status"));
+		if (st == NULL || strcmp(st, "completed") != 0)
+			continue;
+		if (n++ == SUMMARY_ITEMS_MAX) {
+			summary_add(&b, "- ...\n");
+			break;
+		}
+		title = json_string_value(json_object_get(call, "title"));
+		kind = json_string_value(json_object_get(call, "kind"));
+		summary_add(&b, "- %s%s%s%s\n", title != NULL ? title :
+		    "(untitled tool call)", kind != NULL ? " (" : "",
+		    kind != NULL ? kind : "", kind != NULL ? ")" : "");
+	}
+	if (n == 0)
+		summary_add(&b, "- none\n");
+
+	summary_add(&b, "\n## Files changed or attempted\n");
+	n = 0;
+	json_object_foreach(files, path, e) {
+		if (n++ == SUMMARY_ITEMS_MAX) {
+			summary_add(&b, "- ...\n");
+			break;
+		}
+		summary_add(&b, "- %s (%s)\n", path, json_string_value(e));
+	}
+	if (n == 0)
+		summary_add(&b, "- none\n");
+
+	summary_add(&b, "\n## Relevant output\n");
+	n = 0;
+	json_array_foreach(order, i, e) {
+		call = json_object_get(calls, json_string_value(e));
+		out = json_string_value(json_object_get(call, "output"));
+		st = json_string_value(json_object_get(call, "status"));
+		if (out == NULL || strspn(out, " \t\r\n") == strlen(out) ||
+		    lines >= SUMMARY_OUTPUT_LINES)
+			continue;
+		title = json_string_value(json_object_get(call, "title"));
+		summary_add(&b, "- %s (%s):\n", title != NULL ? title :
+		    "(untitled tool call)", st != NULL ? st : "pending");
+		lines += summary_tail(&b, out, SUMMARY_OUTPUT_LINES - lines);
+		n++;
+	}
+	if (n == 0)
+		summary_add(&b, "- none\n");
+
+	summary_add(&b, "\n## Provider failure\n%s\n",
+	    signal != NULL ? signal : "(unknown)");
+
+	summary_add(&b, "\n## Remaining work\n");
+	n = 0;
+	json_array_foreach(plan, i, e) {
+		st = json_string_value(json_object_get(e, "status"));
+		if (st != NULL && strcmp(st, "completed") == 0)
+			continue;
+		if (n++ == SUMMARY_ITEMS_MAX) {
+			summary_add(&b, "- ...\n");
+			break;
+		}
+		summary_add(&b, "- %s%s%s\n", json_string_value(json_object_get(e,
+		    "content")) != NULL ? json_string_value(json_object_get(e,
+		    "content")) : "(unnamed entry)", st != NULL &&
+		    strcmp(st, "in_progress") == 0 ? " (in progress)" : "", "");
+	}
+	if (n == 0)
+		summary_add(&b, "- continue the original task from where it "
+		    "stopped\n");
+
+	json_decref(calls);
+	json_decref(order);
+	json_decref(files);
+	return (b.s);
+}
+
+/* The continuation prompt: the summary, then the original blocks. */
+json_t *
+summary_continuation(const char *summary, const json_t *goal)
+{
+	json_t		*blocks = json_array();
+	const json_t	*e;
+	size_t		 i;
+
+	json_array_append_new(blocks, json_pack("{s:s, s:s}", "type", "text",
+	    "text", summary));
+	json_array_foreach(goal, i, e)
+		json_array_append(blocks, (json_t *)e);
+	return (blocks);
+}
