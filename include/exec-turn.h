@@ -1,0 +1,58 @@
+/*
+ * One exec-style turn: spawn an agent, initialize, session/new, apply
+ * --model and --config-option values, prompt once, close. Shared by exec
+ * (cmd-exec.c), which renders the turn, and compare (cmd-compare.c), which
+ * discards the rendering and keeps a summary. exec-turn.c owns the phases,
+ * the per-phase --timeout, and SIGINT/SIGTERM/SIGHUP during the turn.
+ */
+#ifndef ACPX_EXEC_TURN_H
+#define ACPX_EXEC_TURN_H
+
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "cli.h"
+#include "error.h"
+
+struct output;
+
+/* Optional observer of the turn's ACP traffic. */
+struct exec_turn_hooks {
+	/* Every JSON-RPC message (borrowed), after the renderer saw it. */
+	void	(*message)(const json_t *msg, int outbound, void *arg);
+	void	*arg;
+};
+
+/* What a turn ended with; exec_turn_result_clear() frees it. */
+struct exec_turn_result {
+	struct acpx_error	*err;		/* first failure, or NULL */
+	int			 exit;		/* exit status when err is NULL */
+	int			 silent_fail;	/* exit 1 with nothing shown */
+	int			 interrupted;	/* a signal arrived during the turn */
+	json_t			*prompt_result;	/* the session/prompt result, or NULL */
+	struct acp_perm_stats	 perm;		/* permission stats of the turn */
+};
+
+/*
+ * Run one turn of inv's agent with blocks (borrowed) on a fresh default
+ * loop, rendering the traffic to out. Never shows res->err; the caller does.
+ */
+void		 exec_turn_run(const struct invocation *, const json_t *blocks,
+		    struct output *, const struct exec_turn_hooks *,
+		    struct exec_turn_result *res);
+
+/*
+ * exec_turn_run() with flags: EXEC_TURN_HOLD_SIGNALS keeps SIGINT/SIGTERM/
+ * SIGHUP watched while the agent closes (a signal then kills the agent)
+ * instead of putting back their default action when the turn ends.
+ */
+#define EXEC_TURN_HOLD_SIGNALS	0x1
+void		 exec_turn_run_flags(const struct invocation *,
+		    const json_t *blocks, struct output *,
+		    const struct exec_turn_hooks *, int flags,
+		    struct exec_turn_result *res);
+
+/* Free what exec_turn_run() put into res. */
+void		 exec_turn_result_clear(struct exec_turn_result *);
+
+#endif

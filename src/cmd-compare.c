@@ -1,0 +1,553 @@
+#include <config.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "agent-registry.h"
+#include "cli.h"
+#include "cmd-compare.h"
+#include "error.h"
+#include "exec-turn.h"
+#include "json-util.h"
+#include "output.h"
+#include "prompt-input.h"
+#include "warp.h"
+#include "xmalloc.h"
+
+/*
+ * compare: the agents run one after the other, each an exec turn whose
+ * rendering goes to /dev/null. The session/update traffic is watched for
+ * the answer text and token usage; the row keeps a preview of both.
+ * SIGINT/SIGTERM/SIGHUP let the current agent finish (exec-turn.c cancels
+ * its prompt), mark its row interrupted, skip the rest, exit 130.
+ * Lengths are counted in UTF-16 units, as the reference's JS strings are.
+ */
+
+#define COMPARE_PREVIEW_CHARS	200
+
+struct compare_capture {
+	char	*text;		/* agent_message_chunk text so far */
+	size_t	 len;
+	json_t	*usage[3];	/* input, output, total tokens, or NULL */
+};
+
+static const int compare_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+/* Length of a JS \s character at s (UTF-8), or 0. */
+static size_t
+compare_space(const unsigned char *s)
+{
+	unsigned int	c;
+
+	if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		return (1);
+	if (s[0] == 0xc2 && s[1] == 0xa0)
+		return (2);
+	if (s[0] < 0xe1 || s[0] > 0xef || s[1] == '\0' || s[2] == '\0')
+		return (0);
+	c = ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+	if (c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
+	    c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 ||
+	    c == 0xfeff)
+		return (3);
+	return (0);
+}
+
+/* value.replace(/\s+/g, " ").trim(). */
+static char *
+compare_collapse(const char *in)
+{
+	const unsigned char	*s = (const unsigned char *)in;
+	char			*out = xmalloc(strlen(in) + 1), *o = out;
+	size_t			 n;
+	int			 pending = 0;
+
+	while (*s != '\0') {
+		if ((n = compare_space(s)) != 0) {
+			pending = o != out;
+			s += n;
+			continue;
+		}
+		if (pending)
+			*o++ = ' ';
+		pending = 0;
+		*o++ = (char)*s++;
+	}
+	*o = '\0';
+	return (out);
+}
+
+/* JS string length (UTF-16 units) of a UTF-8 string. */
+static size_t
+compare_u16len(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = 0;
+
+	for (; *p != '\0'; p++) {
+		if ((*p & 0xc0) == 0x80)
+			continue;
+		n += *p >= 0xf0 ? 2 : 1;
+	}
+	return (n);
+}
+
+/* truncate(): at most max units, "..." replacing the tail. */
+static char *
+compare_truncate(const char *s, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 units = 0, w, keep = max > 3 ? max - 3 : 0;
+	char			*out;
+
+	if (compare_u16len(s) <= max)
+		return (xstrdup(s));
+	while (*p != '\0') {
+		w = *p >= 0xf0 ? 2 : 1;
+		if (units + w > keep)
+			break;
+		units += w;
+		p++;
+		while ((*p & 0xc0) == 0x80)
+			p++;
+	}
+	xasprintf(&out, "%.*s...", (int)(p - (const unsigned char *)s), s);
+	return (out);
+}
+
+/* truncate(collapseWhitespace(s), 200) as a JSON string. */
+static json_t *
+compare_preview(const char *s)
+{
+	char	*c = compare_collapse(s), *t;
+	json_t	*j;
+
+	t = compare_truncate(c, COMPARE_PREVIEW_CHARS);
+	free(c);
+	if ((j = json_string(t)) == NULL)
+		j = json_string("");
+	free(t);
+	return (j);
+}
+
+/* The first finite number among keys of source, or NULL. */
+static json_t *
+compare_number(const json_t *source, const char *a, const char *b)
+{
+	const json_t	*v;
+
+	if (source == NULL)
+		return (NULL);
+	if ((v = json_object_get(source, a)) != NULL && json_is_number(v))
+		return (json_deep_copy(v));
+	if ((v = json_object_get(source, b)) != NULL && json_is_number(v))
+		return (json_deep_copy(v));
+	return (NULL);
+}
+
+/* captureSessionUpdate(): answer text and usage_update tokens. */
+static void
+compare_message_cb(const json_t *msg, int outbound, void *arg)
+{
+	struct compare_capture	*cap = arg;
+	const json_t		*update, *content, *meta, *usage, *source;
+	const char		*kind, *text;
+	size_t			 n, i;
+
+	if (outbound || !json_is_object(msg))
+		return;
+	kind = json_str(msg, "method");
+	if (kind == NULL || strcmp(kind, "session/update") != 0)
+		return;
+	update = json_object_get(json_object_get(msg, "params"), "update");
+	if (!json_is_object(update) ||
+	    (kind = json_str(update, "sessionUpdate")) == NULL)
+		return;
+	if (strcmp(kind, "agent_message_chunk") == 0) {
+		content = json_object_get(update, "content");
+		if (!json_is_object(content) ||
+		    json_str(content, "type") == NULL ||
+		    strcmp(json_str(content, "type"), "text") != 0 ||
+		    (text = json_str(content, "text")) == NULL)
+			return;
+		n = strlen(text);
+		cap->text = xreallocarray(cap->text, cap->len + n + 1, 1);
+		memcpy(cap->text + cap->len, text, n + 1);
+		cap->len += n;
+	} else if (strcmp(kind, "usage_update") == 0) {
+		meta = json_object_get(update, "_meta");
+		usage = json_is_object(meta) ? json_object_get(meta, "usage") :
+		    NULL;
+		/*
+		 * The reference's SDK validates usage_update and strips keys
+		 * it does not know, so top-level token fields never arrive:
+		 * only _meta.usage counts.
+		 */
+		source = json_is_object(usage) ? usage : NULL;
+		for (i = 0; i < nitems(cap->usage); i++)
+			json_decref(cap->usage[i]);
+		cap->usage[0] = compare_number(source, "input_tokens",
+		    "inputTokens");
+		cap->usage[1] = compare_number(source, "output_tokens",
+		    "outputTokens");
+		cap->usage[2] = compare_number(source, "total_tokens",
+		    "totalTokens");
+	}
+}
+
+static double
+compare_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec * 1e3 + ts.tv_nsec / 1e6);
+}
+
+/* The row of one agent's run; err (borrowed) is its failure or NULL. */
+static json_t *
+compare_row(const char *agent, const struct exec_turn_result *res,
+    const struct acpx_error *err, const struct compare_capture *cap,
+    double t0)
+{
+	json_t		*row = json_object(), *stop = NULL, *meta = NULL;
+	const char	*status = "ok", *sr;
+	int		 denied = res->perm.denied + res->perm.cancelled;
+	size_t		 i;
+	static const char *const keys[] = { "input_tokens", "output_tokens",
+	    "total_tokens" };
+
+	if (err == NULL) {
+		stop = json_object_get(res->prompt_result, "stopReason");
+		sr = json_string_value(stop);
+		if (sr != NULL && strcmp(sr, "cancelled") == 0)
+			status = "cancelled";
+		else if (denied > 0)
+			status = "permission_denied";
+		meta = json_object_get(res->prompt_result, "_meta");
+	} else if (err->code == ACPX_CODE_TIMEOUT)
+		status = "cancelled";
+	else if (err->code == ACPX_CODE_PERMISSION_DENIED ||
+	    err->code == ACPX_CODE_PERMISSION_PROMPT_UNAVAILABLE)
+		status = "permission_denied";
+	else
+		status = "error";
+
+	json_object_set_new(row, "agent", json_string(agent));
+	json_object_set_new(row, "status", json_string(status));
+	json_object_set_new(row, "stop_reason", stop != NULL ?
+	    json_deep_copy(stop) : json_null());
+	json_object_set_new(row, "wall_ms",
+	    json_integer((json_int_t)llround(compare_now_ms() - t0)));
+	for (i = 0; i < nitems(keys); i++)
+		json_object_set_new(row, keys[i], cap->usage[i] != NULL ?
+		    json_deep_copy(cap->usage[i]) : json_null());
+	json_object_set_new(row, "final_message",
+	    compare_preview(cap->text != NULL ? cap->text : ""));
+	/* The reference shows an agent's JSON-RPC error by its own message. */
+	if (err != NULL && err->acp != NULL &&
+	    json_str(err->acp, "message") != NULL)
+		json_object_set_new(row, "error",
+		    compare_preview(json_str(err->acp, "message")));
+	else
+		json_object_set_new(row, "error", err != NULL ?
+		    compare_preview(err->message) : json_null());
+	json_object_set_new(row, "permission_requests",
+	    json_integer(res->perm.requested));
+	json_object_set_new(row, "permission_denied", json_integer(denied));
+	if (meta != NULL)
+		json_object_set_new(row, "_meta", json_deep_copy(meta));
+	return (row);
+}
+
+/* Run one agent; returns its row. */
+static json_t *
+compare_one(const struct invocation *inv, const char *agent,
+    const json_t *blocks, struct output *sink, int *interrupted)
+{
+	struct invocation	 ai = *inv;
+	struct compare_capture	 cap;
+	struct exec_turn_hooks	 hooks = { compare_message_cb, &cap };
+	struct exec_turn_result	 res;
+	struct acpx_error	*err = NULL;
+	json_t			*row;
+	double			 t0 = compare_now_ms();
+	char			*notice = NULL;
+	size_t			 i;
+
+	memset(&cap, 0, sizeof cap);
+	memset(&res, 0, sizeof res);
+	memset(&ai.agent, 0, sizeof ai.agent);
+	agent_registry_resolve(inv->config, agent, NULL, &ai.agent);
+	ai.agent_override = 0;
+	if (ai.agent.argv == NULL)
+		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
+		    ai.agent.argv_error != NULL ? ai.agent.argv_error :
+		    "Invalid agent command");
+	else if (warp_launch_prepare(&ai, &notice, &err) == 0) {
+		free(notice);
+		exec_turn_run_flags(&ai, blocks, sink, &hooks,
+		    EXEC_TURN_HOLD_SIGNALS, &res);
+		*interrupted = res.interrupted;
+		if (res.err != NULL)
+			err = res.err, res.err = NULL;
+		else if (res.prompt_result == NULL)
+			err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+			    res.interrupted ? "Interrupted" :
+			    "Agent turn did not complete");
+	}
+	row = compare_row(agent, &res, err, &cap, t0);
+	if (*interrupted) {
+		json_object_set_new(row, "status", json_string("cancelled"));
+		json_object_set_new(row, "error", json_string("Interrupted"));
+	}
+
+	acpx_error_free(err);
+	exec_turn_result_clear(&res);
+	agent_spec_clear(&ai.agent);
+	free(cap.text);
+	for (i = 0; i < nitems(cap.usage); i++)
+		json_decref(cap.usage[i]);
+	return (row);
+}
+
+/* formatCell(): "-" for null or "", collapsed strings, JS numbers. */
+static char *
+compare_cell(const json_t *v)
+{
+	char	*s, *c;
+
+	if (v == NULL || json_is_null(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0))
+		return (xstrdup("-"));
+	if (json_is_string(v))
+		return (compare_collapse(json_string_value(v)));
+	s = json_dumps_js(v, 0);
+	if (json_is_number(v) || json_is_boolean(v))
+		return (s);
+	c = compare_collapse(s);
+	free(s);
+	return (c);
+}
+
+/* renderTable(): headers, dashes, a padded line per row. */
+static char *
+compare_table(const json_t *rows)
+{
+	static const char *const heads[] = { "agent", "status", "wall_ms",
+	    "input", "output", "total", "permissions", "stop_reason",
+	    "final_message", "error" };
+	static const char *const keys[] = { "agent", "status", "wall_ms",
+	    "input_tokens", "output_tokens", "total_tokens", NULL,
+	    "stop_reason", "final_message", "error" };
+	enum { NCOLS = nitems(heads) };
+	size_t		 nrows = json_array_size(rows), r, c, w, len, i;
+	size_t		 widths[NCOLS];
+	char		***cells, *out = NULL, *line, *tmp, *cell;
+	const json_t	*row;
+
+	cells = xcalloc(nrows + 1, sizeof *cells);
+	for (r = 0; r <= nrows; r++) {
+		cells[r] = xcalloc(NCOLS, sizeof *cells[r]);
+		row = r > 0 ? json_array_get(rows, r - 1) : NULL;
+		for (c = 0; c < NCOLS; c++) {
+			if (row == NULL)
+				cells[r][c] = xstrdup(heads[c]);
+			else if (keys[c] == NULL)
+				xasprintf(&cells[r][c], "%lld/%lld",
+				    (long long)json_integer_value(
+				    json_object_get(row, "permission_denied")),
+				    (long long)json_integer_value(
+				    json_object_get(row,
+				    "permission_requests")));
+			else
+				cells[r][c] = compare_cell(
+				    json_object_get(row, keys[c]));
+		}
+	}
+	for (c = 0; c < NCOLS; c++) {
+		widths[c] = 0;
+		for (r = 0; r <= nrows; r++)
+			if ((w = compare_u16len(cells[r][c])) > widths[c])
+				widths[c] = w;
+	}
+	for (r = 0; r <= nrows + 1; r++) {
+		line = xstrdup("");
+		for (c = 0; c < NCOLS; c++) {
+			if (r == 1) {
+				cell = xmalloc(widths[c] + 1);
+				memset(cell, '-', widths[c]);
+				cell[widths[c]] = '\0';
+				w = 0;
+			} else {
+				cell = xstrdup(cells[r > 1 ? r - 1 : 0][c]);
+				w = widths[c] - compare_u16len(cell);
+			}
+			xasprintf(&tmp, "%s%s%s%*s", line, c > 0 ? "  " : "",
+			    cell, (int)w, "");
+			free(cell);
+			free(line);
+			line = tmp;
+		}
+		if (r != 1) {
+			len = strlen(line);
+			while (len > 0 && line[len - 1] == ' ')
+				line[--len] = '\0';
+		}
+		if (out == NULL)
+			out = line;
+		else {
+			xasprintf(&tmp, "%s\n%s", out, line);
+			free(out);
+			free(line);
+			out = tmp;
+		}
+	}
+	for (r = 0; r <= nrows; r++) {
+		for (i = 0; i < NCOLS; i++)
+			free(cells[r][i]);
+		free(cells[r]);
+	}
+	free(cells);
+	return (out);
+}
+
+static volatile sig_atomic_t compare_signalled;
+
+static void
+compare_sighandler(int sig)
+{
+	compare_signalled = 1;
+}
+
+/*
+ * Catch SIGINT/TERM/HUP between agents (each turn watches them itself and
+ * puts back their default when it ends); old, if not NULL, gets the
+ * previous actions.
+ */
+static void
+compare_catch(struct sigaction *old)
+{
+	struct sigaction	sa;
+	size_t			i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = compare_sighandler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < nitems(compare_sigs); i++)
+		sigaction(compare_sigs[i], &sa, old != NULL ? &old[i] : NULL);
+}
+
+/* compare <agent>... '<prompt>': run each agent, print the rows. */
+int
+cmd_compare_run(const struct invocation *inv, struct output *out)
+{
+	const json_t		*agents = json_object_get(inv->verb_opts,
+				    "agents");
+	struct output_opts	 so;
+	struct output		*sink;
+	struct acpx_error	*err = NULL;
+	json_t			*blocks, *rows, *row;
+	struct sigaction	 old[nitems(compare_sigs)];
+	FILE			*null_f;
+	const char		*status;
+	size_t			 i;
+	int			 interrupted = 0, rc, any[4] = { 0, 0, 0, 0 };
+	char			*table;
+
+	if (inv->disable_exec) {
+		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "compare subcommand is disabled by configuration "
+		    "(disableExec: true)");
+		output_error(out, err);
+		rc = acpx_error_exit(err);
+		acpx_error_free(err);
+		return (rc);
+	}
+	if ((blocks = prompt_input_read(inv, &err)) == NULL) {
+		output_error(out, err);
+		rc = acpx_error_exit(err);
+		acpx_error_free(err);
+		return (rc);
+	}
+	if ((null_f = fopen("/dev/null", "w")) == NULL)
+		fatal("/dev/null");
+	memset(&so, 0, sizeof so);
+	so.format = ACPX_FORMAT_TEXT;
+	so.out = so.err = null_f;
+	sink = output_create(&so);
+
+	rows = json_array();
+	compare_signalled = 0;
+	compare_catch(old);
+	for (i = 0; i < json_array_size(agents); i++) {
+		if (compare_signalled) {
+			interrupted = 1;
+			break;
+		}
+		row = compare_one(inv, json_string_value(json_array_get(agents,
+		    i)), blocks, sink, &interrupted);
+		compare_catch(NULL);
+		if (compare_signalled && !interrupted) {
+			/* Between the turn's watchers and ours. */
+			interrupted = 1;
+			json_object_set_new(row, "status",
+			    json_string("cancelled"));
+			json_object_set_new(row, "error",
+			    json_string("Interrupted"));
+		}
+		json_array_append_new(rows, row);
+		if (interrupted)
+			break;
+	}
+	output_free(sink);
+	fclose(null_f);
+
+	if (inv->format == ACPX_FORMAT_JSON)
+		output_result_json(out, rows);
+	else if (inv->format == ACPX_FORMAT_QUIET) {
+		json_array_foreach(rows, i, row)
+			output_result_text(out, "%s\t%s",
+			    json_str(row, "agent"), json_str(row, "status"));
+	} else {
+		table = compare_table(rows);
+		output_result_text(out, "%s", table);
+		free(table);
+	}
+
+	json_array_foreach(rows, i, row) {
+		status = json_str(row, "status");
+		if (strcmp(status, "error") == 0)
+			any[0] = 1;
+		else if (strcmp(status, "permission_denied") == 0)
+			any[1] = 1;
+		else if (strcmp(status, "cancelled") == 0)
+			any[2] = 1;
+	}
+	if (interrupted)
+		rc = ACPX_EXIT_INTERRUPTED;
+	else if (any[0])
+		rc = ACPX_EXIT_ERROR;
+	else if (any[1])
+		rc = ACPX_EXIT_PERMISSION_DENIED;
+	else if (any[2])
+		rc = ACPX_EXIT_TIMEOUT;
+	else
+		rc = ACPX_EXIT_SUCCESS;
+	if (output_broken_pipe(out))
+		rc = ACPX_EXIT_SUCCESS;
+
+	json_decref(rows);
+	json_decref(blocks);
+	for (i = 0; i < nitems(compare_sigs); i++)
+		sigaction(compare_sigs[i], &old[i], NULL);
+	return (rc);
+}

@@ -1,0 +1,369 @@
+#include <config.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "acpx.h"
+#include "cli.h"
+#include "exec-turn.h"
+#include "model.h"
+#include "error.h"
+#include "output.h"
+#include "prompt-input.h"
+#include "xmalloc.h"
+
+/*
+ * One exec-style turn without a saved session. Spawn the agent,
+ * initialize, session/new, apply --config-option values, prompt, close.
+ * --timeout bounds each phase; on expiry the agent is killed without
+ * session/cancel (as the reference does). Ctrl-C during the prompt sends
+ * session/cancel and waits up to 2.5 s for the agent to finish the turn.
+ */
+
+#define EXEC_INTERRUPT_WAIT	2.5
+
+enum exec_phase {
+	EXEC_START = 0,
+	EXEC_SESSION,
+	EXEC_MODEL,
+	EXEC_CONFIG,
+	EXEC_PROMPT,
+	EXEC_CLOSING
+};
+
+struct exec_run {
+	struct ev_loop		*loop;
+	const struct invocation	*inv;
+	struct output		*out;
+	struct acp_client	*client;
+	json_t			*blocks;
+	enum exec_phase		 phase;
+	int			 next_option;
+
+	ev_timer		 timeout_w;
+	ev_timer		 interrupt_w;
+	ev_signal		 sig_w[3];
+
+	const struct exec_turn_hooks *hooks;	/* or NULL */
+	int			 flags;		/* EXEC_TURN_* */
+	json_t			*prompt_result;
+
+	struct acpx_error	*err;		/* first failure */
+	int			 exit;		/* exit status when err is NULL */
+	int			 interrupted;
+	int			 silent_fail;	/* exit 1 with nothing shown */
+	int			 done;		/* the agent is closed */
+};
+
+static void	exec_next(struct exec_run *);
+static void	exec_step_cb(struct acp_client *, const json_t *,
+		    struct acpx_error *, void *);
+static int	exec_apply_model(struct exec_run *, const json_t *);
+
+static void
+exec_message_cb(struct acp_client *c, const json_t *msg, int outbound,
+    void *arg)
+{
+	struct exec_run	*r = arg;
+
+	output_acp_message_dir(r->out, msg, outbound ? OUTPUT_DIR_OUTBOUND :
+	    OUTPUT_DIR_INBOUND);
+	if (r->hooks != NULL && r->hooks->message != NULL)
+		r->hooks->message(msg, outbound, r->hooks->arg);
+}
+
+static void
+exec_log_cb(struct acp_client *c, const char *line, void *arg)
+{
+	struct exec_run	*r = arg;
+
+	output_notice(r->out, "%s", line);
+}
+
+static void
+exec_closed_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct exec_run	*r = arg;
+
+	r->done = 1;
+}
+
+/* Stop everything and close the agent; the loop ends when it is gone. */
+static void
+exec_finish(struct exec_run *r, struct acpx_error *err)
+{
+	size_t	i;
+
+	if (r->phase == EXEC_CLOSING) {
+		acpx_error_free(err);
+		return;
+	}
+	if (r->err == NULL)
+		r->err = err;
+	else
+		acpx_error_free(err);
+	r->phase = EXEC_CLOSING;
+	/* Whatever ended the turn, the stream ends cleanly (final newline). */
+	output_turn_end(r->out);
+	ev_timer_stop(r->loop, &r->timeout_w);
+	ev_timer_stop(r->loop, &r->interrupt_w);
+	if (!(r->flags & EXEC_TURN_HOLD_SIGNALS))
+		for (i = 0; i < nitems(r->sig_w); i++)
+			ev_signal_stop(r->loop, &r->sig_w[i]);
+	acp_client_close(r->client, exec_closed_cb, r);
+}
+
+/* (Re)arm the per-phase deadline. */
+static void
+exec_arm_timeout(struct exec_run *r)
+{
+	if (r->inv->timeout_ms < 0)
+		return;
+	ev_timer_stop(r->loop, &r->timeout_w);
+	ev_timer_set(&r->timeout_w, r->inv->timeout_ms / 1000.0, 0.);
+	ev_timer_start(r->loop, &r->timeout_w);
+}
+
+static void
+exec_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_run	*r = w->data;
+
+	acp_client_kill(r->client);
+	exec_finish(r, acpx_error_new(ACPX_CODE_TIMEOUT, NULL, "cli",
+	    "Timed out after %lldms", r->inv->timeout_ms));
+}
+
+static void
+exec_interrupt_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_run	*r = w->data;
+
+	/* The agent ignored session/cancel: kill it, exit 1 silently. */
+	acp_client_kill(r->client);
+	r->silent_fail = 1;
+	exec_finish(r, NULL);
+}
+
+static void
+exec_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct exec_run	*r = w->data;
+
+	if (r->phase == EXEC_PROMPT && !r->interrupted) {
+		r->interrupted = 1;
+		acp_client_cancel(r->client);
+		ev_timer_set(&r->interrupt_w, EXEC_INTERRUPT_WAIT, 0.);
+		ev_timer_start(loop, &r->interrupt_w);
+		return;
+	}
+	r->interrupted = 1;
+	r->exit = ACPX_EXIT_INTERRUPTED;
+	acp_client_kill(r->client);
+	exec_finish(r, NULL);
+}
+
+static void
+exec_step_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct exec_run			*r = arg;
+	const struct acp_perm_stats	*st;
+	struct acpx_error		*e = NULL;
+
+	if (err != NULL) {
+		/* The step owns err; keep our own copy of what we need. */
+		e = acpx_error_new(err->code, err->detail_code, err->origin,
+		    "%s", err->message);
+		e->flags = err->flags;
+		e->retryable = err->retryable;
+		if (err->acp != NULL)
+			e->acp = json_incref(err->acp);
+		exec_finish(r, e);
+		return;
+	}
+	switch (r->phase) {
+	case EXEC_START:
+		r->phase = EXEC_SESSION;
+		acp_client_session_new(r->client, exec_step_cb, r);
+		exec_arm_timeout(r);
+		break;
+	case EXEC_SESSION:
+		if (exec_apply_model(r, result) == 0)
+			break;
+		/* FALLTHROUGH */
+	case EXEC_MODEL:
+	case EXEC_CONFIG:
+		r->phase = EXEC_CONFIG;
+		exec_next(r);
+		break;
+	case EXEC_PROMPT:
+		if (result != NULL && r->prompt_result == NULL)
+			r->prompt_result = json_deep_copy(result);
+		st = acp_client_perm_stats(r->client);
+		if (st->prompt_unavailable)
+			e = acpx_error_new(ACPX_CODE_PERMISSION_PROMPT_UNAVAILABLE,
+			    NULL, "cli", "Permission prompt unavailable in "
+			    "non-interactive mode");
+		else if (st->requested > 0 && st->approved == 0 &&
+		    st->denied + st->cancelled > 0) {
+			r->exit = ACPX_EXIT_PERMISSION_DENIED;
+			if (output_format(r->out) == ACPX_FORMAT_QUIET)
+				e = acpx_error_new(ACPX_CODE_PERMISSION_DENIED,
+				    NULL, "cli", "Permission request denied or "
+				    "cancelled");
+		}
+		exec_finish(r, e);
+		break;
+	case EXEC_CLOSING:
+		break;
+	}
+}
+
+/*
+ * --model after session/new: check it against what the session advertises
+ * and switch to it (set_config_option or legacy set_model). Returns 0 when
+ * a request was sent or the run failed, -1 to go on.
+ */
+static int
+exec_apply_model(struct exec_run *r, const json_t *result)
+{
+	struct model_state	 ms;
+	const char		*model = r->inv->model;
+	char			*err, *warning;
+	int			 have;
+
+	if (model == NULL || strspn(model, " \t\r\n") == strlen(model))
+		return (-1);
+	have = model_state_parse(result, &ms) == 0;
+	err = model_check(model, have ? &ms : NULL,
+	    model_is_claude_command(r->inv->agent.argv), "apply", &warning);
+	if (warning != NULL) {
+		output_notice(r->out, "warning: %s", warning);
+		free(warning);
+	}
+	if (err != NULL) {
+		model_state_clear(&ms);
+		exec_finish(r, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
+		    err));
+		free(err);
+		return (0);
+	}
+	if (!have || (ms.current != NULL && strcmp(ms.current, model) == 0)) {
+		model_state_clear(&ms);
+		return (-1);
+	}
+	r->phase = EXEC_MODEL;
+	if (ms.config_id != NULL)
+		acp_client_set_config_option(r->client, ms.config_id, model,
+		    exec_step_cb, r);
+	else
+		acp_client_set_model(r->client, model, exec_step_cb, r);
+	exec_arm_timeout(r);
+	model_state_clear(&ms);
+	return (0);
+}
+
+/* Apply the next --config-option, or send the prompt. */
+static void
+exec_next(struct exec_run *r)
+{
+	const char		*kv;
+	char			*key, *eq;
+	struct acpx_error	*err = NULL;
+
+	if (r->next_option < r->inv->nconfig_options) {
+		kv = r->inv->config_options[r->next_option++];
+		key = xstrdup(kv);
+		if ((eq = strchr(key, '=')) != NULL)
+			*eq++ = '\0';
+		acp_client_set_config_option(r->client, key, eq != NULL ? eq : "",
+		    exec_step_cb, r);
+		free(key);
+		exec_arm_timeout(r);
+		return;
+	}
+	if (prompt_input_check_caps(r->blocks,
+	    acp_client_agent_caps(r->client), &err) == -1) {
+		exec_finish(r, err);
+		return;
+	}
+	r->phase = EXEC_PROMPT;
+	acp_client_prompt(r->client, r->blocks, exec_step_cb, r);
+	exec_arm_timeout(r);
+}
+
+/* Run one exec-style turn of inv's agent; the caller shows res->err. */
+void
+exec_turn_run(const struct invocation *inv, const json_t *blocks,
+    struct output *out, const struct exec_turn_hooks *hooks,
+    struct exec_turn_result *res)
+{
+	exec_turn_run_flags(inv, blocks, out, hooks, 0, res);
+}
+
+/* exec_turn_run() with EXEC_TURN_* flags. */
+void
+exec_turn_run_flags(const struct invocation *inv, const json_t *blocks,
+    struct output *out, const struct exec_turn_hooks *hooks, int flags,
+    struct exec_turn_result *res)
+{
+	struct exec_run		 r;
+	struct acp_client_events ev = { exec_message_cb, exec_log_cb };
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	size_t			 i;
+
+	memset(res, 0, sizeof *res);
+	memset(&r, 0, sizeof r);
+	r.inv = inv;
+	r.out = out;
+	r.hooks = hooks;
+	r.flags = flags;
+	r.blocks = json_incref((json_t *)blocks);
+
+	r.loop = ev_default_loop(EVFLAG_AUTO);
+	r.client = acp_client_create(r.loop, inv, &ev, &r);
+	ev_timer_init(&r.timeout_w, exec_timeout_cb, 0., 0.);
+	r.timeout_w.data = &r;
+	ev_timer_init(&r.interrupt_w, exec_interrupt_wait_cb, 0., 0.);
+	r.interrupt_w.data = &r;
+	for (i = 0; i < nitems(sigs); i++) {
+		ev_signal_init(&r.sig_w[i], exec_signal_cb, sigs[i]);
+		r.sig_w[i].data = &r;
+		ev_signal_start(r.loop, &r.sig_w[i]);
+	}
+
+	r.phase = EXEC_START;
+	exec_arm_timeout(&r);
+	acp_client_start(r.client, exec_step_cb, &r);
+	while (!r.done)
+		ev_run(r.loop, EVRUN_ONCE);
+
+	for (i = 0; i < nitems(r.sig_w); i++)
+		ev_signal_stop(r.loop, &r.sig_w[i]);
+	res->err = r.err;
+	res->exit = r.exit;
+	res->silent_fail = r.silent_fail;
+	res->interrupted = r.interrupted;
+	res->prompt_result = r.prompt_result;
+	res->perm = *acp_client_perm_stats(r.client);
+
+	acp_client_free(r.client);
+	json_decref(r.blocks);
+	ev_loop_destroy(r.loop);
+}
+
+/* Free what exec_turn_run() put into res. */
+void
+exec_turn_result_clear(struct exec_turn_result *res)
+{
+	acpx_error_free(res->err);
+	json_decref(res->prompt_result);
+	memset(res, 0, sizeof *res);
+}
