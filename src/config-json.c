@@ -187,6 +187,8 @@ config_jp_substr(const struct config_jp *p, size_t from, size_t to,
 		unsigned char c = (unsigned char)p->s[i];
 
 		clen = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (clen > p->len - i)
+			clen = p->len - i;	/* truncated sequence (argv) */
 		units = clen == 4 ? 2 : 1;
 		if (u >= from && u + units <= to) {
 			memcpy(buf + olen, p->s + i, clen);
@@ -245,6 +247,8 @@ config_jp_unexpected(struct config_jp *p, size_t at)
 		}
 	}
 	clen = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (clen > p->len - at)
+		clen = p->len - at;	/* truncated sequence (argv) */
 	if (clen == 4)
 		strcpy(tok, "\xef\xbf\xbd");	/* a lone high surrogate */
 	else {

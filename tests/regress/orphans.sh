@@ -1,0 +1,152 @@
+#!/bin/sh
+# No orphans: after `sessions close`, TTL expiry, an agent crash and an
+# owner crash (SIGKILL), no process started by acpx remains: agents,
+# terminals, and their descendants, including a grandchild that setsid()s
+# into its own session. Every such process carries a unique marker in its
+# environment (inherited from acpx), which is how they are counted.
+. "$TESTS_SRCDIR/regress/lib.sh"
+[ -x "$MOCK" ] || skip_all "mock agent not built"
+
+MARK="acpx-orphan-test-$$-$(date +%s)"
+# Only acpx gets the marker (through a wrapper), never this shell.
+printf '#!/bin/sh\nACPX_ORPHAN_MARK=%s exec %s "$@"\n' "$MARK" "$ACPX" \
+    >"$T_ROOT/acpx-marked"
+chmod +x "$T_ROOT/acpx-marked"
+ACPX="$T_ROOT/acpx-marked"
+
+# Pids whose environment holds the marker.
+marked_pids() {
+	grep -l -a -F "ACPX_ORPHAN_MARK=$MARK" /proc/[0-9]*/environ 2>/dev/null |
+	    sed 's,^/proc/\([0-9]*\)/environ$,\1,'
+}
+# How many processes started through acpx (or below it) are alive: with
+# "detached", only the grandchild that setsid()s ("sleep 301"); else all
+# the others (owner, agent, terminal and its plain children).
+marked() {
+	n=0
+	for pid in $(marked_pids); do
+		c=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+		case "${1:-}:$c" in
+		detached:"sleep 301 ") n=$((n + 1)) ;;
+		detached:*|*:"sleep 301 ") ;;
+		*:*mock-agent*|*:"sleep 300 "|*acpx*|*:sh\ -c*) n=$((n + 1)) ;;
+		esac
+	done 2>/dev/null
+	echo "$n"
+}
+# The setsid() grandchild escapes the terminal's process group: acpx does
+# not find it yet (a known gap, reported as TODO rather than failed).
+check_detached() {
+	n=$(marked detached)
+	[ "$n" -eq 0 ] && ok "$1: the setsid() grandchild is gone too" ||
+	    echo "not ok $((t_n += 1)) - $1: the setsid() grandchild is gone too # TODO $n left (acpx kills the terminal's process group only)"
+}
+# Wait (at most ~15 s) for the marked processes to be gone; prints the count.
+settle() {
+	i=0
+	while [ "$(marked)" -ne 0 ] && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	marked
+}
+# Kill whatever is left (so one failure does not leak into the next case).
+reap() {
+	for pid in $(marked_pids); do kill -9 "$pid" 2>/dev/null; done
+	sleep 0.2
+}
+trap 'reap; t_cleanup' EXIT
+owner_pid() {
+	l=$(ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1)
+	[ -n "$l" ] && sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$l"
+}
+# In a fresh directory per case.
+in_case() {
+	T_WORK="$T_ROOT/work-$1"; mkdir -p "$T_WORK"
+}
+A_TERM="$MOCK --scenario $SCENARIOS/orphan-terminal.json"
+A_CRASH="$MOCK --scenario $SCENARIOS/orphan-crash.json"
+list_marked() {
+	for pid in $(marked_pids); do
+		echo "$pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+	done 2>/dev/null
+}
+
+echo "# before: $(marked) marked processes, $(marked detached) detached"
+
+# ---------------------------------------------------------------- sessions close
+in_case close
+run --agent "$A_TERM" sessions new
+expect_rc 0 "sessions new"
+run --agent "$A_TERM" --approve-all --ttl 300 "start a terminal"
+expect_rc 0 "a turn leaves a terminal (and a setsid grandchild) running"
+expect_out_has "started" "the terminal was created"
+n=$(( $(marked) + $(marked detached) ))
+[ "$n" -ge 4 ] && ok "owner, agent, terminal and grandchild are counted ($n)" ||
+    not_ok "owner, agent, terminal and grandchild are counted" "$n marked" "$(list_marked)"
+run --agent "$A_TERM" sessions close
+expect_rc 0 "sessions close"
+n=$(settle)
+[ "$n" -eq 0 ] && ok "after sessions close: no process left" ||
+    not_ok "after sessions close: no process left" "$n left" "$(list_marked)"
+check_detached "after sessions close"
+reap
+
+# ---------------------------------------------------------------- TTL expiry
+in_case ttl
+run --agent "$A_TERM" sessions new
+run --agent "$A_TERM" --approve-all --ttl 0.5 "start a terminal"
+expect_rc 0 "a turn with --ttl 0.5"
+n=$(settle)
+[ "$n" -eq 0 ] && ok "after TTL expiry: no process left" ||
+    not_ok "after TTL expiry: no process left" "$n left" "$(list_marked)"
+check_detached "after TTL expiry"
+reap
+
+# ---------------------------------------------------------------- agent crash
+in_case crash
+run --agent "$A_CRASH" sessions new
+run --agent "$A_CRASH" --approve-all --ttl 300 "crash after a terminal"
+[ "$RC" -ne 0 ] && ok "an agent crash mid-turn fails the prompt (exit $RC)" ||
+    not_ok "an agent crash mid-turn fails the prompt" "exit 0" "$OUT"
+run --agent "$A_CRASH" sessions close
+n=$(settle)
+[ "$n" -eq 0 ] && ok "after an agent crash and close: no process left" ||
+    not_ok "after an agent crash and close: no process left" "$n left" "$(list_marked)"
+check_detached "after an agent crash and close"
+reap
+
+# ---------------------------------------------------------------- owner crash
+in_case owner
+run --agent "$A_TERM" sessions new
+run --agent "$A_TERM" --approve-all --ttl 300 "start a terminal"
+expect_rc 0 "a turn leaves the owner running"
+p=$(owner_pid)
+if [ -n "$p" ]; then
+	kill -9 "$p"
+	ok "the owner ($p) is killed with SIGKILL"
+else
+	not_ok "the owner is found" "no lease file" "$(ls -la "$HOME/.acpx/queues" 2>&1)"
+fi
+n=$(settle)
+# The owner's terminals are not tied to its life (no reaper survives a
+# SIGKILL): a known gap, reported as TODO; the agent must be gone.
+if [ "$n" -eq 0 ]; then ok "after an owner crash: no process left"
+else
+	echo "not ok $((t_n += 1)) - after an owner crash: no process left # TODO $n left: terminals outlive a SIGKILLed owner"
+	list_marked | sed 's/^/# /'
+fi
+a=$(list_marked | grep -c mock-agent)
+[ "$a" -eq 0 ] && ok "after an owner crash: the agent is gone" ||
+    not_ok "after an owner crash: the agent is gone" "$(list_marked)"
+check_detached "after an owner crash"
+reap
+run --agent "$A_TERM" --approve-all --ttl 300 "start a terminal"
+expect_rc 0 "the next prompt after an owner crash recovers"
+run --agent "$A_TERM" sessions close
+n=$(settle)
+[ "$n" -eq 0 ] && ok "and closes cleanly" ||
+    not_ok "and closes cleanly" "$n left" "$(list_marked)"
+check_detached "after the last close"
+
+echo "# after: $(marked) marked processes, $(marked detached) detached"
+done_testing
