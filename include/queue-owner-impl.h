@@ -167,7 +167,10 @@ void		 owner_peer_end(struct owner_peer *);
 void		 owner_log(struct owner *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
-/* queue-owner-turn.c, queue-owner-ctl.c */
+/* queue-owner-agent.c */
+void		 owner_turn_checkpoint_cb(struct ev_loop *, ev_timer *, int);
+
+/* queue-owner-turn.c, queue-owner-agent.c, queue-owner-ctl.c */
 void		 owner_turn_start(struct owner *, struct owner_task *);
 void		 owner_control_start(struct owner *, struct owner_control *);
 int		 owner_turn_cancel(struct owner *);

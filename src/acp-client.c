@@ -370,32 +370,10 @@ acp_perm_opts(struct acp_client *c, struct client_fs_opts *o)
 	o->ask = acp_fs_ask;
 }
 
-static void
-acp_handle_fs(struct acp_client *c, const json_t *id, const char *method,
-    const json_t *params)
-{
-	struct client_fs_opts	 o;
-	enum client_fs_perm	 perm;
-	json_t			*res, *error;
-
-	acp_perm_opts(c, &o);
-	if (strcmp(method, "fs/read_text_file") == 0)
-		res = client_fs_read(&o, params, &error, &perm);
-	else
-		res = client_fs_write(&o, params, &error, &perm);
-	acp_count_perm(c, perm);
-	if (res != NULL)
-		jsonrpc_reply(c->rpc, id, res);
-	else {
-		jsonrpc_reply_error(c->rpc, id,
-		    (int)json_integer_value(json_object_get(error, "code")),
-		    json_string_value(json_object_get(error, "message")),
-		    json_incref(json_object_get(error, "data")));
-		json_decref(error);
-	}
-}
-
-/* A terminal answer (now or later); drop it if the connection is gone. */
+/*
+ * Answer an agent request with a result or a JSON-RPC error object (both
+ * stolen), now or later (terminals); dropped if the connection is gone.
+ */
 static void
 acp_term_reply_cb(void *arg, const json_t *id, json_t *result, json_t *error)
 {
@@ -415,6 +393,23 @@ acp_term_reply_cb(void *arg, const json_t *id, json_t *result, json_t *error)
 		    json_incref(json_object_get(error, "data")));
 		json_decref(error);
 	}
+}
+
+static void
+acp_handle_fs(struct acp_client *c, const json_t *id, const char *method,
+    const json_t *params)
+{
+	struct client_fs_opts	 o;
+	enum client_fs_perm	 perm;
+	json_t			*res, *error;
+
+	acp_perm_opts(c, &o);
+	if (strcmp(method, "fs/read_text_file") == 0)
+		res = client_fs_read(&o, params, &error, &perm);
+	else
+		res = client_fs_write(&o, params, &error, &perm);
+	acp_count_perm(c, perm);
+	acp_term_reply_cb(c, id, res, error);
 }
 
 static void

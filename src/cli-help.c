@@ -565,6 +565,9 @@ static const struct cli_opt o_no_fs = OPT("--no-fs", NULL, "--no-fs", "fs",
 static const struct cli_opt o_no_terminal = OPT("--no-terminal", NULL,
     "--no-terminal", "terminal", "Do not advertise ACP terminal capability",
     CLI_OPT_NEGATE, NULL);
+/* Ours (warp fallback, issue 7); no desc: kept out of the reference's help. */
+static const struct cli_opt o_no_fallback = OPT("--no-fallback", NULL,
+    "--no-fallback", "fallback", NULL, CLI_OPT_NEGATE, NULL);
 static const struct cli_opt o_timeout = OPT("--timeout <seconds>", NULL,
     "--timeout", "timeout", "Maximum time to wait for agent response",
     CLI_OPT_VALUE, cli_parse_timeout);
@@ -581,7 +584,8 @@ static const struct cli_opt *const root_opts[] = { &cli_version_opt,
     &o_agent, &o_cwd, &o_auth, &o_approve_all, &o_approve_reads, &o_deny_all,
     &o_nonint, &o_perm_policy, &o_policy, &o_format, &o_suppress, &o_model,
     &o_tools, &o_max_turns, &o_system, &o_append, &o_retries, &o_strict,
-    &o_no_fs, &o_no_terminal, &o_timeout, &o_ttl, &o_mcp, &o_verbose, NULL };
+    &o_no_fs, &o_no_terminal, &o_no_fallback, &o_timeout, &o_ttl, &o_mcp,
+    &o_verbose, NULL };
 
 static const struct cli_opt o_session = OPT("-s, --session <name>", "-s",
     "--session", "session", "Use named session instead of cwd default",
@@ -1212,6 +1216,8 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 		}
 	}
 	for (o = cmd->def->opts; o != NULL && *o != NULL; o++) {
+		if ((*o)->desc == NULL)
+			continue;	/* ours, not in the reference's help */
 		terms[n] = xstrdup((*o)->flags);
 		descs[n++] = cli_option_desc(run, cmd, *o);
 	}

@@ -11,6 +11,7 @@
 #include "agent-registry.h"
 #include "cli-impl.h"
 #include "cli.h"
+#include "cmd-compare.h"
 #include "cmd-queue.h"
 #include "cmd-sessions.h"
 #include "cmdline.h"
@@ -121,6 +122,7 @@ cli_global_flags(struct cli_run *run, struct cli_cmd *leaf,
 	inv->suppress_reads = cli_true(cli_opt_global(leaf, "suppressReads"));
 	inv->no_fs = json_is_false(cli_opt_global(leaf, "fs"));
 	inv->no_terminal = json_is_false(cli_opt_global(leaf, "terminal"));
+	inv->no_fallback = json_is_false(cli_opt_global(leaf, "fallback"));
 
 	v = cli_opt_global(leaf, "timeout");
 	inv->timeout_ms = json_is_integer(v) ? json_integer_value(v) :
@@ -643,7 +645,7 @@ cli_compare(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv)
 	    cli_permission_policy(run, &gf, inv) == -1)
 		goto out;
 	cli_default_agent(run, inv);
-	run->run = cli_not_implemented;
+	run->run = cmd_compare_run;
 out:
 	free(gf.agent);
 }

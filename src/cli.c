@@ -48,7 +48,7 @@ static const char *const cli_value_flags[] = { "--agent", "--cwd",
     "--timeout", "--ttl", "--mcp-config" };
 static const char *const cli_bool_flags[] = { "--approve-all",
     "--approve-reads", "--deny-all", "--suppress-reads", "--json-strict",
-    "--no-fs", "--no-terminal", "--verbose" };
+    "--no-fs", "--no-terminal", "--no-fallback", "--verbose" };
 
 /* ------------------------------------------------------------ helpers */
 

@@ -9,7 +9,10 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "agent-registry.h"
 #include "cli.h"
+#include "exec-turn.h"
+#include "fallback.h"
 #include "model.h"
 #include "error.h"
 #include "output.h"
@@ -18,287 +21,82 @@
 #include "xmalloc.h"
 
 /*
- * exec: a one-shot prompt without a saved session. Spawn the agent,
- * initialize, session/new, apply --config-option values, prompt, close.
- * --timeout bounds each phase; on expiry the agent is killed without
- * session/cancel (as the reference does). Ctrl-C during the prompt sends
- * session/cancel and waits up to 2.5 s for the agent to finish the turn.
+ * exec: a one-shot prompt without a saved session, rendered as it streams.
+ * The turn itself (phases, --timeout, interrupts) is exec-turn.c's.
  */
 
-#define EXEC_INTERRUPT_WAIT	2.5
-
-enum exec_phase {
-	EXEC_START = 0,
-	EXEC_SESSION,
-	EXEC_MODEL,
-	EXEC_CONFIG,
-	EXEC_PROMPT,
-	EXEC_CLOSING
+struct exec_fb {
+	struct fallback	*fb;
+	struct output	*out;
 };
 
-struct exec_run {
-	struct ev_loop		*loop;
-	const struct invocation	*inv;
-	struct output		*out;
-	struct acp_client	*client;
-	json_t			*blocks;
-	enum exec_phase		 phase;
-	int			 next_option;
-
-	ev_timer		 timeout_w;
-	ev_timer		 interrupt_w;
-	ev_signal		 sig_w[3];
-
-	struct acpx_error	*err;		/* first failure */
-	int			 exit;		/* exit status when err is NULL */
-	int			 interrupted;
-	int			 silent_fail;	/* exit 1 with nothing shown */
-	int			 done;		/* the agent is closed */
-};
-
-static void	exec_next(struct exec_run *);
-static void	exec_step_cb(struct acp_client *, const json_t *,
-		    struct acpx_error *, void *);
-static int	exec_apply_model(struct exec_run *, const json_t *);
-
 static void
-exec_message_cb(struct acp_client *c, const json_t *msg, int outbound,
-    void *arg)
+exec_fallback_tap(const json_t *msg, int outbound, void *arg)
 {
-	struct exec_run	*r = arg;
+	struct exec_fb	*x = arg;
 
-	output_acp_message_dir(r->out, msg, outbound ? OUTPUT_DIR_OUTBOUND :
-	    OUTPUT_DIR_INBOUND);
-}
-
-static void
-exec_log_cb(struct acp_client *c, const char *line, void *arg)
-{
-	struct exec_run	*r = arg;
-
-	output_notice(r->out, "%s", line);
-}
-
-static void
-exec_closed_cb(struct acp_client *c, const json_t *result,
-    struct acpx_error *err, void *arg)
-{
-	struct exec_run	*r = arg;
-
-	r->done = 1;
-}
-
-/* Stop everything and close the agent; the loop ends when it is gone. */
-static void
-exec_finish(struct exec_run *r, struct acpx_error *err)
-{
-	size_t	i;
-
-	if (r->phase == EXEC_CLOSING) {
-		acpx_error_free(err);
-		return;
-	}
-	if (r->err == NULL)
-		r->err = err;
-	else
-		acpx_error_free(err);
-	r->phase = EXEC_CLOSING;
-	/* Whatever ended the turn, the stream ends cleanly (final newline). */
-	output_turn_end(r->out);
-	ev_timer_stop(r->loop, &r->timeout_w);
-	ev_timer_stop(r->loop, &r->interrupt_w);
-	for (i = 0; i < nitems(r->sig_w); i++)
-		ev_signal_stop(r->loop, &r->sig_w[i]);
-	acp_client_close(r->client, exec_closed_cb, r);
-}
-
-/* (Re)arm the per-phase deadline. */
-static void
-exec_arm_timeout(struct exec_run *r)
-{
-	if (r->inv->timeout_ms < 0)
-		return;
-	ev_timer_stop(r->loop, &r->timeout_w);
-	ev_timer_set(&r->timeout_w, r->inv->timeout_ms / 1000.0, 0.);
-	ev_timer_start(r->loop, &r->timeout_w);
-}
-
-static void
-exec_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct exec_run	*r = w->data;
-
-	acp_client_kill(r->client);
-	exec_finish(r, acpx_error_new(ACPX_CODE_TIMEOUT, NULL, "cli",
-	    "Timed out after %lldms", r->inv->timeout_ms));
-}
-
-static void
-exec_interrupt_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct exec_run	*r = w->data;
-
-	/* The agent ignored session/cancel: kill it, exit 1 silently. */
-	acp_client_kill(r->client);
-	r->silent_fail = 1;
-	exec_finish(r, NULL);
-}
-
-static void
-exec_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct exec_run	*r = w->data;
-
-	if (r->phase == EXEC_PROMPT && !r->interrupted) {
-		r->interrupted = 1;
-		acp_client_cancel(r->client);
-		ev_timer_set(&r->interrupt_w, EXEC_INTERRUPT_WAIT, 0.);
-		ev_timer_start(loop, &r->interrupt_w);
-		return;
-	}
-	r->interrupted = 1;
-	r->exit = ACPX_EXIT_INTERRUPTED;
-	acp_client_kill(r->client);
-	exec_finish(r, NULL);
-}
-
-static void
-exec_step_cb(struct acp_client *c, const json_t *result,
-    struct acpx_error *err, void *arg)
-{
-	struct exec_run			*r = arg;
-	const struct acp_perm_stats	*st;
-	struct acpx_error		*e = NULL;
-
-	if (err != NULL) {
-		/* The step owns err; keep our own copy of what we need. */
-		e = acpx_error_new(err->code, err->detail_code, err->origin,
-		    "%s", err->message);
-		e->flags = err->flags;
-		e->retryable = err->retryable;
-		if (err->acp != NULL)
-			e->acp = json_incref(err->acp);
-		exec_finish(r, e);
-		return;
-	}
-	switch (r->phase) {
-	case EXEC_START:
-		r->phase = EXEC_SESSION;
-		acp_client_session_new(r->client, exec_step_cb, r);
-		exec_arm_timeout(r);
-		break;
-	case EXEC_SESSION:
-		if (exec_apply_model(r, result) == 0)
-			break;
-		/* FALLTHROUGH */
-	case EXEC_MODEL:
-	case EXEC_CONFIG:
-		r->phase = EXEC_CONFIG;
-		exec_next(r);
-		break;
-	case EXEC_PROMPT:
-		st = acp_client_perm_stats(r->client);
-		if (st->prompt_unavailable)
-			e = acpx_error_new(ACPX_CODE_PERMISSION_PROMPT_UNAVAILABLE,
-			    NULL, "cli", "Permission prompt unavailable in "
-			    "non-interactive mode");
-		else if (st->requested > 0 && st->approved == 0 &&
-		    st->denied + st->cancelled > 0) {
-			r->exit = ACPX_EXIT_PERMISSION_DENIED;
-			if (output_format(r->out) == ACPX_FORMAT_QUIET)
-				e = acpx_error_new(ACPX_CODE_PERMISSION_DENIED,
-				    NULL, "cli", "Permission request denied or "
-				    "cancelled");
-		}
-		exec_finish(r, e);
-		break;
-	case EXEC_CLOSING:
-		break;
-	}
+	fallback_tap(x->fb, msg);
+	/* Quiet keeps only the final answer: drop a cut-short turn's text. */
+	if (!outbound && output_format(x->out) == ACPX_FORMAT_QUIET &&
+	    fallback_turn_failed(x->fb, msg))
+		output_turn_discard(x->out);
 }
 
 /*
- * --model after session/new: check it against what the session advertises
- * and switch to it (set_config_option or legacy set_model). Returns 0 when
- * a request was sent or the run failed, -1 to go on.
+ * The turn, and on a warp agent's provider failure the hops of its
+ * fallback chain (fallback.h): each next agent gets the continuation
+ * summary and the original prompt; a signal or --no-fallback stops it.
  */
-static int
-exec_apply_model(struct exec_run *r, const json_t *result)
-{
-	struct model_state	 ms;
-	const char		*model = r->inv->model;
-	char			*err, *warning;
-	int			 have;
-
-	if (model == NULL || strspn(model, " \t\r\n") == strlen(model))
-		return (-1);
-	have = model_state_parse(result, &ms) == 0;
-	err = model_check(model, have ? &ms : NULL,
-	    model_is_claude_command(r->inv->agent.argv), "apply", &warning);
-	if (warning != NULL) {
-		output_notice(r->out, "warning: %s", warning);
-		free(warning);
-	}
-	if (err != NULL) {
-		model_state_clear(&ms);
-		exec_finish(r, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
-		    err));
-		free(err);
-		return (0);
-	}
-	if (!have || (ms.current != NULL && strcmp(ms.current, model) == 0)) {
-		model_state_clear(&ms);
-		return (-1);
-	}
-	r->phase = EXEC_MODEL;
-	if (ms.config_id != NULL)
-		acp_client_set_config_option(r->client, ms.config_id, model,
-		    exec_step_cb, r);
-	else
-		acp_client_set_model(r->client, model, exec_step_cb, r);
-	exec_arm_timeout(r);
-	model_state_clear(&ms);
-	return (0);
-}
-
-/* Apply the next --config-option, or send the prompt. */
 static void
-exec_next(struct exec_run *r)
+exec_turns(const struct invocation *inv, const json_t *blocks,
+    struct output *out, struct exec_turn_result *r)
 {
-	const char		*kv;
-	char			*key, *eq;
-	struct acpx_error	*err = NULL;
+	struct fallback		*fb = fallback_begin(inv, blocks);
+	struct exec_fb		 x = { fb, out };
+	struct exec_turn_hooks	 hooks = { exec_fallback_tap, &x };
+	struct fallback_hop	 hop;
+	struct invocation	 hinv;
+	struct acpx_error	*ferr;
+	json_t			*n;
+	char			*notice;
+	int			 rc;
 
-	if (r->next_option < r->inv->nconfig_options) {
-		kv = r->inv->config_options[r->next_option++];
-		key = xstrdup(kv);
-		if ((eq = strchr(key, '=')) != NULL)
-			*eq++ = '\0';
-		acp_client_set_config_option(r->client, key, eq != NULL ? eq : "",
-		    exec_step_cb, r);
-		free(key);
-		exec_arm_timeout(r);
-		return;
+	exec_turn_run(inv, blocks, out, fb != NULL ? &hooks : NULL, r);
+	while (fb != NULL && !r->interrupted) {
+		rc = fallback_after_turn(fb, r->err != NULL ? r->err->acp : NULL,
+		    r->prompt_result, NULL, &hop, &notice, &ferr);
+		if (notice != NULL) {
+			output_notice(out, "%s", notice);
+			free(notice);
+		}
+		if (rc == -1 && r->err == NULL)
+			r->err = ferr;	/* a "successful" turn that was not */
+		else if (rc == -1) {
+			output_notice(out, "fallback: %s", ferr->message);
+			acpx_error_free(ferr);
+		}
+		if (rc != 1)
+			break;
+		n = fallback_notification(&hop);
+		output_fallback(out, n);
+		json_decref(n);
+		exec_turn_result_clear(r);
+		hinv = *inv;
+		fallback_hop_agent(fb, &hop, &hinv.agent);
+		exec_turn_run(&hinv, hop.prompt, out, &hooks, r);
+		agent_spec_clear(&hinv.agent);
+		fallback_hop_clear(&hop);
 	}
-	if (prompt_input_check_caps(r->blocks,
-	    acp_client_agent_caps(r->client), &err) == -1) {
-		exec_finish(r, err);
-		return;
-	}
-	r->phase = EXEC_PROMPT;
-	acp_client_prompt(r->client, r->blocks, exec_step_cb, r);
-	exec_arm_timeout(r);
+	fallback_free(fb);
 }
 
 /* exec: one-shot prompt without a saved session. */
 int
 cmd_exec_run(const struct invocation *inv, struct output *out)
 {
-	struct exec_run		 r;
-	struct acp_client_events ev = { exec_message_cb, exec_log_cb };
+	struct exec_turn_result	 r;
 	struct acpx_error	*err = NULL;
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	size_t			 i;
+	json_t			*blocks;
 	int			 rc;
 	char			*notice = NULL;
 
@@ -312,10 +110,7 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		return (rc);
 	}
 
-	memset(&r, 0, sizeof r);
-	r.inv = inv;
-	r.out = out;
-	if ((r.blocks = prompt_input_read(inv, &err)) == NULL) {
+	if ((blocks = prompt_input_read(inv, &err)) == NULL) {
 		output_error(out, err);
 		rc = acpx_error_exit(err);
 		acpx_error_free(err);
@@ -323,7 +118,7 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	}
 	/* Warp agents: secrets, checks, harness environment; nothing spawned yet. */
 	if (warp_launch_prepare(inv, &notice, &err) == -1) {
-		json_decref(r.blocks);
+		json_decref(blocks);
 		output_error(out, err);
 		rc = acpx_error_exit(err);
 		acpx_error_free(err);
@@ -334,23 +129,7 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		free(notice);
 	}
 
-	r.loop = ev_default_loop(EVFLAG_AUTO);
-	r.client = acp_client_create(r.loop, inv, &ev, &r);
-	ev_timer_init(&r.timeout_w, exec_timeout_cb, 0., 0.);
-	r.timeout_w.data = &r;
-	ev_timer_init(&r.interrupt_w, exec_interrupt_wait_cb, 0., 0.);
-	r.interrupt_w.data = &r;
-	for (i = 0; i < nitems(sigs); i++) {
-		ev_signal_init(&r.sig_w[i], exec_signal_cb, sigs[i]);
-		r.sig_w[i].data = &r;
-		ev_signal_start(r.loop, &r.sig_w[i]);
-	}
-
-	r.phase = EXEC_START;
-	exec_arm_timeout(&r);
-	acp_client_start(r.client, exec_step_cb, &r);
-	while (!r.done)
-		ev_run(r.loop, EVRUN_ONCE);
+	exec_turns(inv, blocks, out, &r);
 
 	rc = r.exit;
 	if (r.err != NULL) {
@@ -362,14 +141,12 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		rc = acpx_error_exit(r.err);
 		if (r.err->code == ACPX_CODE_PERMISSION_DENIED)
 			rc = ACPX_EXIT_PERMISSION_DENIED;
-		acpx_error_free(r.err);
 	} else if (r.silent_fail)
 		rc = ACPX_EXIT_ERROR;
 	if (output_broken_pipe(out))
 		rc = ACPX_EXIT_SUCCESS;
 
-	acp_client_free(r.client);
-	json_decref(r.blocks);
-	ev_loop_destroy(r.loop);
+	exec_turn_result_clear(&r);
+	json_decref(blocks);
 	return (rc);
 }

@@ -657,6 +657,8 @@ complete_list_options(const struct cli_cmddef *def, const char *path,
 	char				*p;
 
 	for (o = def->opts; o != NULL && *o != NULL; o++) {
+		if ((*o)->desc == NULL)
+			continue;	/* ours, kept off the --help screens */
 		if ((*o)->shortf != NULL)
 			complete_line(b, "%s\t%s", path, (*o)->shortf);
 		complete_line(b, "%s\t%s", path, (*o)->longf);

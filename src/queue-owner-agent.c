@@ -1,0 +1,317 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "conversation.h"
+#include "error.h"
+#include "journal.h"
+#include "json-util.h"
+#include "queue-owner-impl.h"
+#include "queue-proto.h"
+#include "session-lock.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+
+/*
+ * The owner's shared agent connection: created when a job needs it and
+ * replaced when the agent behind it died, every ACP message it carries
+ * (journaled, applied to the conversation, relayed to the submitter),
+ * text chunks applied in batches, the debounced record checkpoint, and
+ * closing the agent with the record's lifecycle snapshot.
+ */
+
+#define TURN_CHECKPOINT_S	0.5	/* debounce of live record saves */
+#define TURN_CHUNK_HOLD		16384	/* text chunks applied at once */
+
+void
+owner_task_free(struct owner_task *t)
+{
+	if (t == NULL)
+		return;
+	queue_request_free(t->req);
+	free(t);
+}
+
+void
+owner_control_free(struct owner_control *c)
+{
+	if (c == NULL)
+		return;
+	queue_request_free(c->req);
+	free(c);
+}
+
+/* Copy of an error (the step owns the one it hands us). Caller owns. */
+struct acpx_error *
+owner_turn_error_copy(const struct acpx_error *err)
+{
+	struct acpx_error	*e;
+
+	e = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
+	    err->message);
+	e->retryable = err->retryable;
+	e->flags = err->flags;
+	if (err->acp != NULL)
+		e->acp = json_deep_copy(err->acp);
+	return (e);
+}
+
+/* ---------------------------------------------------------------- agent */
+
+static int
+turn_is_update(const json_t *msg)
+{
+	const char	*m = json_str(msg, "method");
+
+	return (m != NULL && strcmp(m, "session/update") == 0 &&
+	    json_object_get(msg, "id") == NULL);
+}
+
+/* The text of an agent_message_chunk / agent_thought_chunk update, or NULL. */
+static const char *
+turn_chunk_text(const json_t *params, const char **kind)
+{
+	const json_t	*u = json_object_get(params, "update"), *c;
+
+	*kind = json_str(u, "sessionUpdate");
+	if (*kind == NULL || (strcmp(*kind, "agent_message_chunk") != 0 &&
+	    strcmp(*kind, "agent_thought_chunk") != 0))
+		return (NULL);
+	c = json_object_get(u, "content");
+	if (json_str(c, "type") == NULL || strcmp(json_str(c, "type"),
+	    "text") != 0)
+		return (NULL);
+	return (json_str(c, "text"));
+}
+
+/*
+ * Apply the text chunks held back as one update: appending them one at a
+ * time or all at once gives the same conversation, and applying (and
+ * trimming) the conversation for every one of 100,000 chunks would not.
+ */
+void
+owner_turn_chunk_flush(struct owner *o)
+{
+	json_t	*content;
+	char	*now;
+
+	if (o->chunk_params == NULL)
+		return;
+	content = json_object_get(json_object_get(o->chunk_params, "update"),
+	    "content");
+	json_object_set_new(content, "text", json_stringn(o->chunk_text,
+	    o->chunk_len));
+	if (o->rec != NULL) {
+		now = acpx_iso_now();
+		if (conversation_apply_update(o->rec, o->chunk_params, now))
+			o->dirty = 1;
+		free(now);
+	}
+	json_decref(o->chunk_params);
+	o->chunk_params = NULL;
+	o->chunk_len = 0;
+}
+
+/* Hold back a text chunk (1), or 0 if params is not one. */
+static int
+turn_chunk_take(struct owner *o, const json_t *params)
+{
+	const char	*kind, *text, *held;
+	size_t		 n;
+
+	if ((text = turn_chunk_text(params, &kind)) == NULL)
+		return (0);
+	if (o->chunk_params != NULL) {
+		held = json_str(json_object_get(o->chunk_params, "update"),
+		    "sessionUpdate");
+		if (strcmp(held, kind) != 0 || !json_equal(json_object_get(
+		    o->chunk_params, "sessionId"), json_object_get(params,
+		    "sessionId")))
+			owner_turn_chunk_flush(o);
+	}
+	if (o->chunk_params == NULL) {
+		o->chunk_params = json_deep_copy(params);
+		o->chunk_len = 0;
+	}
+	n = strlen(text);
+	if (o->chunk_len + n + 1 > o->chunk_size) {
+		while (o->chunk_len + n + 1 > o->chunk_size)
+			o->chunk_size = o->chunk_size == 0 ? 4096 :
+			    o->chunk_size * 2;
+		o->chunk_text = xreallocarray(o->chunk_text, 1, o->chunk_size);
+	}
+	memcpy(o->chunk_text + o->chunk_len, text, n);
+	o->chunk_len += n;
+	/* The conversation keeps 8000 characters a message: hold back little. */
+	if (o->chunk_len >= TURN_CHUNK_HOLD)
+		owner_turn_chunk_flush(o);
+	return (1);
+}
+
+/* The debounced record checkpoint of a running turn. */
+void
+owner_turn_checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct owner	*o = w->data;
+	char		*cause = NULL;
+
+	owner_turn_chunk_flush(o);
+	if (o->rec != NULL && o->dirty) {
+		if (session_store_save(o->rec, &cause) == -1)
+			free(cause);
+		o->dirty = 0;
+	}
+}
+
+/* Every ACP message of the connection, in wire order. */
+static void
+turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
+    void *arg)
+{
+	struct owner	*o = arg;
+	const json_t	*params;
+	json_t		*m;
+	char		*cause = NULL, *now;
+
+	if (o->rec == NULL)
+		return;
+	if (turn_is_update(msg)) {
+		params = json_object_get(msg, "params");
+		if (turn_chunk_take(o, params))
+			o->dirty = 1;
+		else {
+			owner_turn_chunk_flush(o);
+			now = acpx_iso_now();
+			if (conversation_apply_update(o->rec, params, now))
+				o->dirty = 1;
+			free(now);
+		}
+		if (o->dirty && !ev_is_active(&o->checkpoint_w)) {
+			ev_timer_set(&o->checkpoint_w, TURN_CHECKPOINT_S, 0.);
+			ev_timer_start(o->loop, &o->checkpoint_w);
+		}
+	}
+	if (o->active == NULL)
+		return;		/* idle controls are not journaled */
+	if (o->journal != NULL &&
+	    journal_append_message(o->journal, o->rec, msg, &cause) == -1) {
+		free(cause);
+		o->journal_failed = 1;
+	}
+	if (o->connect_phase) {
+		json_array_append_new(o->connect_buf, json_pack("[b, O]",
+		    outbound, msg));
+		return;
+	}
+	if (o->active->peer != NULL) {
+		m = queue_msg_event(o->active->req->request_id, outbound, msg,
+		    o->gen);
+		owner_peer_send(o->active->peer, m);
+		json_decref(m);
+	}
+}
+
+static void
+turn_log_cb(struct acp_client *c, const char *line, void *arg)
+{
+	owner_log(arg, "%s", line);
+}
+
+/* The shared client, replaced when the agent behind it is gone. */
+struct acp_client *
+owner_turn_client(struct owner *o)
+{
+	static const struct acp_client_events ev = { turn_message_cb,
+	    turn_log_cb };
+
+	if (o->client != NULL && acp_client_running(o->client))
+		return (o->client);
+	if (o->client != NULL)
+		acp_client_free(o->client);	/* reaps what is left */
+	o->client = acp_client_create(o->loop, &o->inv, &ev, o);
+	acp_client_set_cwd(o->client, o->inv.cwd);
+	return (o->client);
+}
+
+/* Record the agent's exit (if it exited) in rec. */
+void
+owner_turn_lifecycle(struct owner *o, struct session_record *rec)
+{
+	int	 status;
+	char	*now;
+
+	if (o->client == NULL || !acp_client_exited(o->client, &status))
+		return;
+	if (rec->pid == 0 || rec->pid != acp_client_pid(o->client))
+		return;
+	now = acpx_iso_now();
+	session_record_agent_exited(rec, status, "connection_close", now);
+	free(now);
+}
+
+static void
+turn_client_closed_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct owner		*o = arg;
+	struct session_record	*rec;
+	struct session_lock	*lock = NULL;
+	char			*cause = NULL, *now;
+	int			 status = -1;	/* unknown: code and signal null */
+
+	o->flags &= ~OWNER_CLIENT_CLOSING;
+	/* The lifecycle snapshot, unless a turn of another owner holds the lock. */
+	if (session_lock_try(o->opts.session_id, &lock, &cause) == 0) {
+		if ((rec = session_store_load(o->opts.session_id,
+		    &cause)) != NULL) {
+			if (rec->pid != 0 && rec->pid == acp_client_pid(c)) {
+				/*
+				 * As the reference records a close: the
+				 * connection closed first, no exit status.
+				 */
+				now = acpx_iso_now();
+				session_record_agent_exited(rec, status,
+				    "connection_close", now);
+				free(now);
+				if (session_store_save(rec, &cause) == -1) {
+					free(cause);
+					cause = NULL;
+				}
+			}
+			session_record_free(rec);
+		}
+		session_lock_release(lock);
+	}
+	free(cause);
+	if (o->client == c)
+		o->client = NULL;
+	acp_client_free(c);
+	if (o->state == TURN_CLOSING)
+		o->state = TURN_IDLE;
+	owner_kick(o);
+}
+
+/* Close the agent (stdin EOF, TERM, KILL); the owner kicks on when it is gone. */
+void
+owner_turn_close_client(struct owner *o)
+{
+	if (o->client == NULL || (o->flags & OWNER_CLIENT_CLOSING))
+		return;
+	o->flags |= OWNER_CLIENT_CLOSING;
+	acp_client_close(o->client, turn_client_closed_cb, o);
+}
+
+/* The cancel grace ran out: kill the agent so the turn unwinds. */
+void
+owner_turn_abort(struct owner *o)
+{
+	if (o->client != NULL)
+		acp_client_kill(o->client);
+}
+
