@@ -182,7 +182,9 @@ json_posint(const json_t *v, long long *out, int allow_zero)
 		d = json_real_value(v);
 	else
 		return (0);
-	if (d != (double)(long long)d || d < (allow_zero ? 0 : 1))
+	/* Out of range (or NaN) first: the cast below would be undefined. */
+	if (!(d > -9007199254740992.0 && d < 9007199254740992.0) ||
+	    d != (double)(long long)d || d < (allow_zero ? 0 : 1))
 		return (0);
 	*out = (long long)d;
 	return (1);

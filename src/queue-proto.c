@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,19 @@ queue_proto_number(const json_t *v, double *d)
 	return (isfinite(*d));
 }
 
+/* A double as long long, saturating (peers may send any number). */
+static long long
+dbl_to_ll(double d)
+{
+	if (d != d)
+		return (0);
+	if (d >= 9223372036854775807.0)
+		return (LLONG_MAX);
+	if (d <= -9223372036854775807.0)
+		return (LLONG_MIN);
+	return ((long long)d);
+}
+
 /* Number.isInteger(v) && v > 0 → value, absent → 0, invalid → -1. */
 long long
 queue_proto_positive(const json_t *v)
@@ -194,14 +208,14 @@ queue_proto_positive(const json_t *v)
 		return (0);
 	if (!queue_proto_number(v, &d) || d != floor(d) || d <= 0)
 		return (-1);
-	return ((long long)d);
+	return (dbl_to_ll(d));
 }
 
 /* Math.round as JavaScript rounds (halves up). */
 static long long
 js_round(double d)
 {
-	return ((long long)floor(d + 0.5));
+	return (dbl_to_ll(floor(d + 0.5)));
 }
 
 /* A string with a non-space character. */
