@@ -42,41 +42,56 @@ struct journal {
 	int		 recovery_pending;
 	int		 needs_anchor;
 	int		 needs_rotation;
+	int		 fd;		/* the active segment, or -1 */
 	char		*failure;	/* poisoned: why */
 };
 
 /* ---------------------------------------------------------------- writer */
 
-/* Append bytes to path (O_APPEND|O_NOFOLLOW, 0600). */
+/*
+ * Append bytes to the active segment (O_APPEND|O_NOFOLLOW, 0600), opened
+ * on first use and kept open until rotation or journal_close(): one
+ * write(2) per line instead of mkdir/open/write/close.
+ */
 static int
-journal_append_file(const char *path, const char *bytes, size_t len,
+journal_append_file(struct journal *j, const char *bytes, size_t len,
     char **cause)
 {
 	ssize_t	n;
-	int	fd;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC, 0600)) == -1) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return (-1);
+	if (j->fd == -1) {
+		if (session_store_ensure_dir(cause) == -1)
+			return (-1);
+		if ((j->fd = open(j->active_path, O_WRONLY | O_CREAT |
+		    O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		    0600)) == -1) {
+			xasprintf(cause, "%s: %s", j->active_path,
+			    strerror(errno));
+			return (-1);
+		}
 	}
 	while (len > 0) {
-		if ((n = write(fd, bytes, len)) <= 0) {
+		if ((n = write(j->fd, bytes, len)) <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
-			xasprintf(cause, "%s: %s", path, n == 0 ? "short write" :
-			    strerror(errno));
-			close(fd);
+			xasprintf(cause, "%s: %s", j->active_path, n == 0 ?
+			    "short write" : strerror(errno));
 			return (-1);
 		}
 		bytes += n;
 		len -= n;
 	}
-	if (close(fd) == -1) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return (-1);
-	}
 	return (0);
+}
+
+/* Close the active segment's descriptor (before rotation and at the end). */
+static void
+journal_close_fd(struct journal *j)
+{
+	if (j->fd != -1) {
+		close(j->fd);
+		j->fd = -1;
+	}
 }
 
 /* Write imported history as an unanchored active segment (atomically). */
@@ -121,6 +136,7 @@ journal_open(struct session_record *rec, char **cause)
 	memset(&tail, 0, sizeof tail);
 	memset(&active, 0, sizeof active);
 	j = xcalloc(1, sizeof *j);
+	j->fd = -1;
 	j->record_id = xstrdup(rec->record_id);
 	j->active_path = session_store_segment_path(rec->record_id, 0);
 	n = json_integer_value(json_object_get(rec->event_log,
@@ -171,6 +187,7 @@ journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
+	journal_close_fd(j);
 	free(j->record_id);
 	free(j->active_path);
 	free(j->request_id);
@@ -192,6 +209,7 @@ journal_rotate(struct journal *j, char **cause)
 	char	*from, *to;
 	int	 k;
 
+	journal_close_fd(j);
 	from = session_store_segment_path(j->record_id, j->max_segments);
 	if (unlink(from) == -1 && errno != ENOENT) {
 		xasprintf(cause, "%s: %s", from, strerror(errno));
@@ -232,8 +250,6 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 		    "range");
 		return (-1);
 	}
-	if (session_store_ensure_dir(cause) == -1)
-		goto fail;
 	if ((line = json_dumps_js(entry, 0)) == NULL) {
 		*cause = xstrdup("Attempted to persist invalid ACP JSON-RPC "
 		    "payload");
@@ -269,7 +285,7 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 		json_decref(anchor);
 		xasprintf(&now, "%s\n", anchor_text);
 		free(anchor_text);
-		if (journal_append_file(j->active_path, now, strlen(now),
+		if (journal_append_file(j, now, strlen(now),
 		    cause) == -1) {
 			free(now);
 			free(line);
@@ -279,7 +295,7 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 		free(now);
 		j->needs_anchor = 0;
 	}
-	if (journal_append_file(j->active_path, line, len, cause) == -1) {
+	if (journal_append_file(j, line, len, cause) == -1) {
 		free(line);
 		goto fail;
 	}
