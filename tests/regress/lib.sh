@@ -19,6 +19,11 @@ t_failed=0
 
 t_cleanup() {
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
+	# The queue socket directory of each private HOME used here
+	# (/tmp/acpx-<sha256(HOME)[0:10]>; a SIGKILLed owner leaves its socket).
+	for h in $(find "$T_ROOT" -maxdepth 2 -type d -name 'home*' 2>/dev/null); do
+		rm -rf "/tmp/acpx-$(printf %s "$h" | sha256sum | cut -c1-10)"
+	done
 	rm -rf "$T_ROOT"
 }
 trap t_cleanup EXIT
