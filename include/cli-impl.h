@@ -180,6 +180,5 @@ int		 cli_parse_format(const char *, const json_t *, json_t **, char **);
 /* cli-verbs.c */
 void		 cli_action(struct cli_run *, struct cli_cmd *,
 		    struct invocation *);
-int		 cli_not_implemented(const struct invocation *, struct output *);
 
 #endif

@@ -650,10 +650,10 @@ out:
 	free(gf.agent);
 }
 
-/* warp, completion: parsed, not run yet. */
+/* warp, completion: words and global flags, then fn runs the command. */
 static void
-cli_later(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv,
-    const char *verb)
+cli_words_verb(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv, const char *verb, cmd_run_fn fn)
 {
 	struct cli_gf	 gf;
 	const json_t	*a, *e;
@@ -670,7 +670,7 @@ cli_later(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv,
 	}
 	if (cli_global_flags(run, leaf, inv, &gf) == 0) {
 		cli_default_agent(run, inv);
-		run->run = cli_not_implemented;
+		run->run = fn;
 	}
 	free(gf.agent);
 }
@@ -740,46 +740,14 @@ cli_action(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv)
 		    "TypeScript); see acpx(1)"));
 		break;
 	case CLI_VERB_WARP:
-		cli_later(run, leaf, inv, "warp");
-		if (run->run != NULL)
-			run->run = cmd_warp_run;
+		cli_words_verb(run, leaf, inv, "warp", cmd_warp_run);
 		break;
 	case CLI_VERB_COMPLETION:
-		cli_later(run, leaf, inv, "completion");
-		if (run->run != NULL)
-			run->run = cmd_completion_run;
+		cli_words_verb(run, leaf, inv, "completion", cmd_completion_run);
 		break;
 	case CLI_VERB_NONE:
 		break;
 	}
-}
-
-/* The run function of verbs acpx-native parses but does not run yet. */
-int
-cli_not_implemented(const struct invocation *inv, struct output *out)
-{
-	struct acpx_error	*err = NULL;
-	json_t			*blocks;
-	int			 rc;
-
-	/* The reference reads the prompt before anything else can fail. */
-	if (strcmp(inv->verb, "prompt") == 0) {
-		if ((blocks = prompt_input_read(inv, &err)) == NULL) {
-			output_error(out, err);
-			rc = acpx_error_exit(err);
-			acpx_error_free(err);
-			return (rc);
-		}
-		json_decref(blocks);
-	}
-	err = acpx_error_new(ACPX_CODE_RUNTIME, "NOT_IMPLEMENTED", "cli",
-	    "%s%s%s is not implemented yet in acpx-native", inv->verb,
-	    inv->subverb != NULL ? " " : "",
-	    inv->subverb != NULL ? inv->subverb : "");
-	output_error(out, err);
-	rc = acpx_error_exit(err);
-	acpx_error_free(err);
-	return (rc);
 }
 
 /* Free what cli_parse() put into inv. */
