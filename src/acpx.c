@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "error.h"
 #include "output.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -17,6 +18,28 @@
  * with a renderer for the chosen format. Errors before a command runs are
  * rendered here, in the format the command line asked for.
  */
+
+/*
+ * Node decodes argv as UTF-8, replacing invalid bytes with U+FFFD; do the
+ * same, so every word can become a JSON string. The copies live as long
+ * as the process.
+ */
+static void
+acpx_fix_argv(int argc, char **argv)
+{
+	char	*fixed;
+	size_t	 len, n;
+	int	 i;
+
+	for (i = 1; i < argc; i++) {
+		len = strlen(argv[i]);
+		fixed = utf8_fix(argv[i], len, &n);
+		if (n != len || memcmp(fixed, argv[i], len) != 0)
+			argv[i] = fixed;
+		else
+			free(fixed);
+	}
+}
 
 int
 main(int argc, char **argv)
@@ -31,6 +54,7 @@ main(int argc, char **argv)
 
 	xmalloc_init();
 	signal(SIGPIPE, SIG_IGN);
+	acpx_fix_argv(argc, argv);
 
 	rc = cli_parse(argc, argv, &inv, &run, &err_format, &err);
 	memset(&oo, 0, sizeof oo);

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "json-util.h"
 #include "prompt-input.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -180,7 +181,15 @@ prompt_block_error(const json_t *b, size_t i)
 static json_t *
 prompt_text_block(const char *text)
 {
-	return (json_pack("[{s:s, s:s}]", "type", "text", "text", text));
+	json_t	*b;
+	char	*fixed;
+	size_t	 n;
+
+	/* Text read from a file or stdin is decoded as Node does. */
+	fixed = utf8_fix(text, strlen(text), &n);
+	b = json_pack("[{s:s, s:s}]", "type", "text", "text", fixed);
+	free(fixed);
+	return (b);
 }
 
 /* Parse a prompt source (parsePromptSource()). */

@@ -12,6 +12,7 @@
 
 #include "acpx.h"
 #include "secrets.h"
+#include "utf8.h"
 #include "warp-probe.h"
 #include "xmalloc.h"
 
@@ -165,23 +166,24 @@ warp_probe_retry_after(const char *value, time_t now)
 static char *
 warp_probe_one_line(const char *s, size_t len)
 {
-	char	*out;
-	size_t	 i, n = len > 200 ? 200 : len;
+	char	*fixed, *out;
+	size_t	 i, n = len > 200 ? 200 : len, flen;
 
-	while (n > 0 && isspace((unsigned char)s[0])) {
-		s++;
+	/* Cut on a character boundary; the body's bytes may be anything. */
+	while (n > 0 && n < len && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
-		len--;
+	fixed = utf8_fix(s, n, &flen);
+	for (i = 0; i < flen; i++) {
+		if ((unsigned char)fixed[i] < ' ' || fixed[i] == 0x7f)
+			fixed[i] = ' ';
 	}
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n == 0)
-		return (NULL);
-	out = xstrndup(s, n);
-	for (i = 0; i < n; i++) {
-		if ((unsigned char)out[i] < ' ' || out[i] == 0x7f)
-			out[i] = ' ';
-	}
+	i = 0;
+	while (i < flen && fixed[i] == ' ')
+		i++;
+	while (flen > i && fixed[flen - 1] == ' ')
+		flen--;
+	out = flen > i ? xstrndup(fixed + i, flen - i) : NULL;
+	free(fixed);
 	return (out);
 }
 

@@ -838,6 +838,24 @@ test_probe_pure(void)
 	ASSERT_STR_EQ(m, "plain text");
 	free(m);
 	ASSERT_PTR_NULL(warp_probe_body_message("", 0));
+	/* A body with a NUL byte, and one cut inside a UTF-8 character
+	 * (both found by fuzz-provider): bytes in, valid text out. */
+	m = warp_probe_body_message("ab\0cd", 5);
+	ASSERT_STR_EQ(m, "ab cd");
+	free(m);
+	{
+		char	body[300];
+
+		memset(body, 'x', 199);
+		memcpy(body + 199, "\xc3\xa9tail", 6);
+		m = warp_probe_body_message(body, 205);
+		ASSERT_INT_EQ((int)strlen(m), 199);
+		free(m);
+		memcpy(body + 190, "\xff\xfe", 2);
+		m = warp_probe_body_message(body, 205);
+		ASSERT_PTR_NOT_NULL(strstr(m, "\xef\xbf\xbd"));
+		free(m);
+	}
 	m = warp_probe_display_url("https://user:pw@host:8443/v1?key=abc#x");
 	ASSERT_STR_EQ(m, "https://host:8443/v1");
 	free(m);
