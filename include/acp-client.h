@@ -116,5 +116,10 @@ const struct invocation *acp_client_invocation(const struct acp_client *);
  * owner is going away); the step still completes, silently.
  */
 void		 acp_client_abandon(struct acp_client *, void *arg);
+/*
+ * The tail of the agent's stderr (kept unless --verbose passes it
+ * through), with exported warp secrets redacted; "" if none. Caller owns.
+ */
+char		*acp_client_stderr_text(const struct acp_client *);
 
 #endif

@@ -23,6 +23,17 @@ struct exec_turn_hooks {
 	void	*arg;
 };
 
+/*
+ * The stall rule (warp.stallSeconds): with seconds > 0, a prompt with no
+ * inbound message for that long gets session/cancel (the agent is killed
+ * if it does not answer within 2.5 s); stalled(arg) is called first.
+ */
+struct exec_turn_stall {
+	long long	 seconds;
+	void		(*stalled)(void *arg);
+	void		*arg;
+};
+
 /* What a turn ended with; exec_turn_result_clear() frees it. */
 struct exec_turn_result {
 	struct acpx_error	*err;		/* first failure, or NULL */
@@ -31,6 +42,8 @@ struct exec_turn_result {
 	int			 interrupted;	/* a signal arrived during the turn */
 	json_t			*prompt_result;	/* the session/prompt result, or NULL */
 	struct acp_perm_stats	 perm;		/* permission stats of the turn */
+	int			 stalled;	/* ended by the stall rule */
+	char			*stderr_text;	/* agent stderr tail, redacted */
 };
 
 /*
@@ -50,6 +63,13 @@ void		 exec_turn_run(const struct invocation *, const json_t *blocks,
 void		 exec_turn_run_flags(const struct invocation *,
 		    const json_t *blocks, struct output *,
 		    const struct exec_turn_hooks *, int flags,
+		    struct exec_turn_result *res);
+
+/* exec_turn_run_flags() with the stall rule (stall may be NULL). */
+void		 exec_turn_run_stall(const struct invocation *,
+		    const json_t *blocks, struct output *,
+		    const struct exec_turn_hooks *,
+		    const struct exec_turn_stall *, int flags,
 		    struct exec_turn_result *res);
 
 /* Free what exec_turn_run() put into res. */

@@ -1,6 +1,7 @@
 /*
  * Provider-failure fallback (spec warp-routing.md §7): the hop logic shared
- * by `exec` and, later, the queue owner's persistent prompts. A struct
+ * by `exec` (cmd-exec.c) and the queue owner's persistent prompts
+ * (queue-owner-warp.c), and the stall rule's verdict. A struct
  * fallback follows one prompt on a warp agent: it records the turn's ACP
  * messages (fallback_tap), and when the turn ends it classifies the end
  * (warp-classify.h); on a provider failure it puts the provider/model into
@@ -43,6 +44,26 @@ struct fallback_hop {
  * The current agent is the one the launch step picked (cooldown skips).
  */
 struct fallback	*fallback_begin(const struct invocation *, const json_t *goal);
+
+/*
+ * fallback_begin() for a persistent session's prompt: inv's agent is the
+ * warp agent id the session was created with (its chain is used), serving
+ * the one that now holds the session (NULL: that same id), started as is:
+ * no cooldown pick, the context stays where it is.
+ */
+struct fallback	*fallback_begin_serving(const struct invocation *,
+		    const json_t *goal, const char *serving);
+
+/* warp.stallSeconds of the prompt (0: off, or f NULL). */
+long long	 fallback_stall_seconds(const struct fallback *);
+
+/*
+ * The caller ends the current turn by the stall rule (it sent
+ * session/cancel): the next fallback_after_turn() treats the turn as a
+ * provider failure with reason "stalled", whatever its answer; with
+ * --no-fallback it fails (-1) instead of passing as done.
+ */
+void		 fallback_stalled(struct fallback *);
 void		 fallback_free(struct fallback *);
 
 /* The warp agent id now serving the prompt. */

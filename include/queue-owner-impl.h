@@ -2,7 +2,9 @@
  * Internals shared by the two halves of the queue owner: queue-owner.c
  * (process lifecycle, lease, socket, peers, the FIFO, TTL, shutdown) and
  * queue-owner-turn.c (running one prompt turn or one idle control against
- * the shared agent connection). Not for other modules.
+ * the shared agent connection), with queue-owner-warp.c (warp agents: the
+ * serving agent's environment, fallback hops, the stall rule). Not for
+ * other modules.
  */
 #ifndef ACPX_QUEUE_OWNER_IMPL_H
 #define ACPX_QUEUE_OWNER_IMPL_H
@@ -16,6 +18,7 @@
 #include "cli.h"
 #include "config-file.h"
 #include "error.h"
+#include "fallback.h"
 #include "queue-proto.h"
 
 struct acp_client;
@@ -147,6 +150,16 @@ struct owner {
 	int			 first_wait;	/* TTL: the first wait is >= 1 s */
 	long long		 depth_written;	/* queueDepth in the lease */
 
+	/* Warp agents (queue-owner-warp.c). */
+	struct config		*warp_config;	/* full config, once needed */
+	char			*warp_serving;	/* the warp agent the client runs */
+	char			**warp_old_argv;/* the argv before the last swap */
+	struct fallback		*fb;		/* the turn's fallback, or NULL */
+	struct fallback_hop	 warp_hop;	/* the hop under way */
+	ev_timer		 warp_stall_w;	/* warp.stallSeconds */
+	int			 warp_stalled;
+	int			 warp_cancelled;
+
 	int			 flags;
 #define OWNER_CLOSING	0x1	/* shutdown requested */
 #define OWNER_DONE	0x2	/* everything closed: leave the loop */
@@ -184,5 +197,20 @@ void		 owner_turn_lifecycle(struct owner *, struct session_record *);
 void		 owner_turn_connect_log(const char *, void *);
 void		 owner_turn_chunk_flush(struct owner *);
 void		 owner_control_free(struct owner_control *);
+void		 owner_turn_prompt_cb(struct acp_client *, const json_t *,
+		    struct acpx_error *, void *);
+void		 owner_turn_fail(struct owner *, struct acpx_error *);
+void		 owner_turn_cancelled(struct owner *);
+
+/* queue-owner-warp.c */
+int		 owner_warp_prepare(struct owner *, struct acpx_error **);
+int		 owner_warp_turn_begin(struct owner *, struct acpx_error **);
+void		 owner_warp_tap(struct owner *, const json_t *, int outbound);
+void		 owner_warp_prompt_sent(struct owner *);
+int		 owner_warp_prompt_end(struct owner *, const json_t *result,
+		    const struct acpx_error *, struct acpx_error **);
+void		 owner_warp_turn_end(struct owner *);
+void		 owner_warp_cancel(struct owner *);
+void		 owner_warp_free(struct owner *);
 
 #endif

@@ -86,6 +86,7 @@ struct queue_request {
 	int			 wait;			/* waitForCompletion */
 	int			 report_started;	/* reportPromptStarted */
 	json_t			*session_options;	/* normalised, or NULL */
+	int			 no_fallback;		/* noFallback (acpx-native) */
 
 	/* cancel_prompt: targetRequestId; set_mode: modeId; set_model: modelId */
 	char			*target;

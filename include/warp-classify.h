@@ -27,7 +27,14 @@ enum warp_fail {
 	WARP_FAIL_OTHER			/* "provider-error": config pattern, systemError */
 };
 
-/* Everything known about the end of a turn; every field may be NULL. */
+/*
+ * Everything known about the end of a turn; every field may be NULL.
+ * messages must hold every session/update of the turn, not only the
+ * message chunks: codex-acp flags a provider fault that ends as a normal
+ * end_turn only on a session_info_update (_meta.codex.threadStatus
+ * {"type": "systemError"}, and _meta.codex.error with the HTTP status).
+ * result is needed too (a cancelled turn is never a provider failure).
+ */
 struct warp_turn_end {
 	const json_t	*error;		/* JSON-RPC error object {code,message,data} */
 	const json_t	*result;	/* the session/prompt result */

@@ -1214,6 +1214,14 @@ acp_client_invocation(const struct acp_client *c)
 	return (c->inv);
 }
 
+/* The agent's stderr tail with warp secrets redacted. Caller owns. */
+char *
+acp_client_stderr_text(const struct acp_client *c)
+{
+	return (warp_launch_redact(c->child != NULL ?
+	    child_stderr_tail(c->child) : ""));
+}
+
 /* Forget the callback of the pending step if it was given arg. */
 void
 acp_client_abandon(struct acp_client *c, void *arg)

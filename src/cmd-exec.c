@@ -42,6 +42,14 @@ exec_fallback_tap(const json_t *msg, int outbound, void *arg)
 		output_turn_discard(x->out);
 }
 
+static void
+exec_fallback_stalled(void *arg)
+{
+	struct exec_fb	*x = arg;
+
+	fallback_stalled(x->fb);
+}
+
 /*
  * The turn, and on a warp agent's provider failure the hops of its
  * fallback chain (fallback.h): each next agent gets the continuation
@@ -54,6 +62,8 @@ exec_turns(const struct invocation *inv, const json_t *blocks,
 	struct fallback		*fb = fallback_begin(inv, blocks);
 	struct exec_fb		 x = { fb, out };
 	struct exec_turn_hooks	 hooks = { exec_fallback_tap, &x };
+	struct exec_turn_stall	 stall = { fallback_stall_seconds(fb),
+				    exec_fallback_stalled, &x };
 	struct fallback_hop	 hop;
 	struct invocation	 hinv;
 	struct acpx_error	*ferr;
@@ -61,10 +71,11 @@ exec_turns(const struct invocation *inv, const json_t *blocks,
 	char			*notice;
 	int			 rc;
 
-	exec_turn_run(inv, blocks, out, fb != NULL ? &hooks : NULL, r);
+	exec_turn_run_stall(inv, blocks, out, fb != NULL ? &hooks : NULL,
+	    &stall, 0, r);
 	while (fb != NULL && !r->interrupted) {
 		rc = fallback_after_turn(fb, r->err != NULL ? r->err->acp : NULL,
-		    r->prompt_result, NULL, &hop, &notice, &ferr);
+		    r->prompt_result, r->stderr_text, &hop, &notice, &ferr);
 		if (notice != NULL) {
 			output_notice(out, "%s", notice);
 			free(notice);
@@ -83,7 +94,7 @@ exec_turns(const struct invocation *inv, const json_t *blocks,
 		exec_turn_result_clear(r);
 		hinv = *inv;
 		fallback_hop_agent(fb, &hop, &hinv.agent);
-		exec_turn_run(&hinv, hop.prompt, out, &hooks, r);
+		exec_turn_run_stall(&hinv, hop.prompt, out, &hooks, &stall, 0, r);
 		agent_spec_clear(&hinv.agent);
 		fallback_hop_clear(&hop);
 	}

@@ -232,6 +232,7 @@ prompt_request(struct prompt_run *r)
 	    inv->format == ACPX_FORMAT_QUIET;
 	req->prompt_retries = inv->prompt_retries > 0 ? inv->prompt_retries : 0;
 	req->wait = !inv->no_wait;
+	req->no_fallback = inv->no_fallback;
 	req->session_options = prompt_session_options(inv);
 	return (req);
 }
@@ -251,9 +252,22 @@ prompt_message_cb(struct queue_client *qc, const struct queue_msg *m,
     void *arg)
 {
 	struct prompt_run	*r = arg;
+	const char		*method;
 
 	switch (m->type) {
 	case QUEUE_MSG_EVENT:
+		method = json_str(m->message, "method");
+		if (method != NULL && strcmp(method, "_acpx/fallback") == 0) {
+			/*
+			 * A warp fallback hop in the owner: quiet keeps only
+			 * the final answer; the failed agent's turn ends here.
+			 */
+			if (output_format(r->out) == ACPX_FORMAT_QUIET)
+				output_turn_discard(r->out);
+			output_turn_end(r->out);
+			output_fallback(r->out, m->message);
+			break;
+		}
 		output_acp_message_dir(r->out, m->message, m->direction == 1 ?
 		    OUTPUT_DIR_OUTBOUND : m->direction == 0 ? OUTPUT_DIR_INBOUND :
 		    OUTPUT_DIR_UNKNOWN);

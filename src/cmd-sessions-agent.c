@@ -14,6 +14,7 @@
 #include "error.h"
 #include "json-util.h"
 #include "output.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -73,6 +74,28 @@ static void
 agent_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	ev_break(loop, EVBREAK_ONE);
+}
+
+/* The launch step before the agent is spawned. */
+int
+sessions_agent_prepare(const struct invocation *inv, struct output *out,
+    struct acpx_error **err)
+{
+	char	*notice = NULL;
+	int	 rc;
+
+	*err = NULL;
+	if (!inv->agent_override && inv->agent.command != NULL &&
+	    warp_id_looks(inv->agent.command))
+		rc = warp_launch_id(inv->config, inv->agent.command, 0, NULL,
+		    &notice, err);
+	else
+		rc = warp_launch_prepare(inv, &notice, err);
+	if (notice != NULL) {
+		output_notice(out, "%s", notice);
+		free(notice);
+	}
+	return (rc);
 }
 
 /* A loop, a client, signal watchers. */

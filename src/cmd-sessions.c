@@ -156,6 +156,53 @@ sessions_display(const json_t *v)
 	return (xstrdup("-"));
 }
 
+/* The record's warp routing history (issue 7), or NULL if none. */
+static const json_t *
+sessions_routing(const struct session_record *r)
+{
+	const json_t	*h = json_object_get(r->acpx, "routing_history");
+
+	return (json_array_size(h) > 0 ? h : NULL);
+}
+
+/* Text: the serving agent and the routing history with its summaries. */
+static void
+sessions_routing_text(struct output *out, const struct session_record *r)
+{
+	const json_t	*h = sessions_routing(r), *ev;
+	const char	*type, *s;
+	size_t		 i, len;
+
+	if (h == NULL)
+		return;
+	sessions_line(out, "servingAgent", json_str(r->acpx, "serving_agent"));
+	output_result_text(out, "routing:");
+	json_array_foreach(h, i, ev) {
+		type = json_str(ev, "type");
+		if (type != NULL && strcmp(type, "fallback") == 0) {
+			output_result_text(out, "  %s fallback %s \xe2\x86\x92 %s "
+			    "(%s), hop %lld", json_str(ev, "at"), json_str(ev,
+			    "from"), json_str(ev, "to"), json_str(ev, "reason"),
+			    (long long)json_integer_value(json_object_get(ev,
+			    "hop")));
+			output_result_text(out, "    signal: %s",
+			    json_str(ev, "signal"));
+			output_result_text(out, "    summary:");
+			s = json_str(ev, "summary");
+			while (s != NULL && *s != '\0') {
+				len = strcspn(s, "\n");
+				output_result_text(out, "      %.*s", (int)len, s);
+				s += len;
+				if (*s == '\n')
+					s++;
+			}
+		} else
+			output_result_text(out, "  %s %s on %s: %s",
+			    json_str(ev, "at"), type != NULL ? type : "event",
+			    json_str(ev, "agent"), json_str(ev, "error"));
+	}
+}
+
 static int
 sessions_show_run(const struct invocation *inv, struct output *out)
 {
@@ -201,6 +248,7 @@ sessions_show_run(const struct invocation *inv, struct output *out)
 		sessions_line(out, "disconnectReason",
 		    r->last_agent_disconnect_reason);
 		output_result_text(out, "historyEntries: %zu", n);
+		sessions_routing_text(out, r);
 		free(code);
 		free(sig);
 		break;
@@ -241,6 +289,9 @@ sessions_history_run(const struct invocation *inv, struct output *out,
 		o = json_pack("{s:s, s:s, s:i, s:i, s:o}", "id", r->record_id,
 		    "sessionId", r->acp_session_id, "limit", (int)limit, "count",
 		    (int)(n - first), "entries", entries);
+		if (sessions_routing(r) != NULL)
+			json_object_set(o, "routing",
+			    (json_t *)sessions_routing(r));
 		output_result_json(out, o);
 		json_decref(o);
 		break;
@@ -256,6 +307,7 @@ sessions_history_run(const struct invocation *inv, struct output *out,
 		for (i = first; i < n; i++)
 			output_result_text(out, "%s\t%s\t%s", r->updated_at,
 			    e[i].role, e[i].text);
+		sessions_routing_text(out, r);
 		break;
 	}
 	conversation_entries_free(e, n);
@@ -393,6 +445,10 @@ sessions_list_run(const struct invocation *inv, struct output *out)
 		return (rc);
 	}
 
+	if (sessions_agent_prepare(inv, out, &err) == -1) {
+		free(filter);
+		return (sessions_fail(out, err));
+	}
 	sa = sessions_agent_new(inv, out);
 	c = sessions_agent_client(sa);
 	acp_client_start(c, sessions_agent_done, sa);

@@ -47,15 +47,18 @@ struct exec_run {
 
 	ev_timer		 timeout_w;
 	ev_timer		 interrupt_w;
+	ev_timer		 stall_w;	/* warp.stallSeconds */
 	ev_signal		 sig_w[3];
 
 	const struct exec_turn_hooks *hooks;	/* or NULL */
+	const struct exec_turn_stall *stall;	/* or NULL */
 	int			 flags;		/* EXEC_TURN_* */
 	json_t			*prompt_result;
 
 	struct acpx_error	*err;		/* first failure */
 	int			 exit;		/* exit status when err is NULL */
 	int			 interrupted;
+	int			 stalled;	/* the stall rule cancelled it */
 	int			 silent_fail;	/* exit 1 with nothing shown */
 	int			 done;		/* the agent is closed */
 };
@@ -73,6 +76,9 @@ exec_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 
 	output_acp_message_dir(r->out, msg, outbound ? OUTPUT_DIR_OUTBOUND :
 	    OUTPUT_DIR_INBOUND);
+	/* Any word from the agent during the prompt: not stalled. */
+	if (!outbound && ev_is_active(&r->stall_w))
+		ev_timer_again(r->loop, &r->stall_w);
 	if (r->hooks != NULL && r->hooks->message != NULL)
 		r->hooks->message(msg, outbound, r->hooks->arg);
 }
@@ -113,6 +119,7 @@ exec_finish(struct exec_run *r, struct acpx_error *err)
 	output_turn_end(r->out);
 	ev_timer_stop(r->loop, &r->timeout_w);
 	ev_timer_stop(r->loop, &r->interrupt_w);
+	ev_timer_stop(r->loop, &r->stall_w);
 	if (!(r->flags & EXEC_TURN_HOLD_SIGNALS))
 		for (i = 0; i < nitems(r->sig_w); i++)
 			ev_signal_stop(r->loop, &r->sig_w[i]);
@@ -147,8 +154,26 @@ exec_interrupt_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	/* The agent ignored session/cancel: kill it, exit 1 silently. */
 	acp_client_kill(r->client);
-	r->silent_fail = 1;
+	if (!r->stalled || r->interrupted)
+		r->silent_fail = 1;
 	exec_finish(r, NULL);
+}
+
+static void
+exec_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_run	*r = w->data;
+
+	ev_timer_stop(loop, w);
+	if (r->phase != EXEC_PROMPT || r->interrupted || r->stalled)
+		return;
+	/* A provider stall: cancel, wait briefly for the answer, then kill. */
+	r->stalled = 1;
+	if (r->stall->stalled != NULL)
+		r->stall->stalled(r->stall->arg);
+	acp_client_cancel(r->client);
+	ev_timer_set(&r->interrupt_w, EXEC_INTERRUPT_WAIT, 0.);
+	ev_timer_start(loop, &r->interrupt_w);
 }
 
 static void
@@ -297,6 +322,10 @@ exec_next(struct exec_run *r)
 	r->phase = EXEC_PROMPT;
 	acp_client_prompt(r->client, r->blocks, exec_step_cb, r);
 	exec_arm_timeout(r);
+	if (r->stall != NULL && r->stall->seconds > 0) {
+		ev_timer_set(&r->stall_w, 0., (ev_tstamp)r->stall->seconds);
+		ev_timer_again(r->loop, &r->stall_w);
+	}
 }
 
 /* Run one exec-style turn of inv's agent; the caller shows res->err. */
@@ -314,6 +343,16 @@ exec_turn_run_flags(const struct invocation *inv, const json_t *blocks,
     struct output *out, const struct exec_turn_hooks *hooks, int flags,
     struct exec_turn_result *res)
 {
+	exec_turn_run_stall(inv, blocks, out, hooks, NULL, flags, res);
+}
+
+/* exec_turn_run_flags() with the stall rule. */
+void
+exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
+    struct output *out, const struct exec_turn_hooks *hooks,
+    const struct exec_turn_stall *stall, int flags,
+    struct exec_turn_result *res)
+{
 	struct exec_run		 r;
 	struct acp_client_events ev = { exec_message_cb, exec_log_cb };
 	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -324,6 +363,7 @@ exec_turn_run_flags(const struct invocation *inv, const json_t *blocks,
 	r.inv = inv;
 	r.out = out;
 	r.hooks = hooks;
+	r.stall = stall;
 	r.flags = flags;
 	r.blocks = json_incref((json_t *)blocks);
 
@@ -333,6 +373,8 @@ exec_turn_run_flags(const struct invocation *inv, const json_t *blocks,
 	r.timeout_w.data = &r;
 	ev_timer_init(&r.interrupt_w, exec_interrupt_wait_cb, 0., 0.);
 	r.interrupt_w.data = &r;
+	ev_timer_init(&r.stall_w, exec_stall_cb, 0., 0.);
+	r.stall_w.data = &r;
 	for (i = 0; i < nitems(sigs); i++) {
 		ev_signal_init(&r.sig_w[i], exec_signal_cb, sigs[i]);
 		r.sig_w[i].data = &r;
@@ -351,6 +393,8 @@ exec_turn_run_flags(const struct invocation *inv, const json_t *blocks,
 	res->exit = r.exit;
 	res->silent_fail = r.silent_fail;
 	res->interrupted = r.interrupted;
+	res->stalled = r.stalled;
+	res->stderr_text = acp_client_stderr_text(r.client);
 	res->prompt_result = r.prompt_result;
 	res->perm = *acp_client_perm_stats(r.client);
 
@@ -365,5 +409,6 @@ exec_turn_result_clear(struct exec_turn_result *res)
 {
 	acpx_error_free(res->err);
 	json_decref(res->prompt_result);
+	free(res->stderr_text);
 	memset(res, 0, sizeof *res);
 }

@@ -26,16 +26,32 @@ struct fallback {
 	json_t			*turn;		/* messages of the current turn */
 	int			 hops;
 	int			 no_fallback;	/* cooldown only */
+	int			 stalled;	/* the turn ended by the stall rule */
 };
 
-/* Follow a prompt on a warp agent; NULL when fallback does not apply. */
-struct fallback *
-fallback_begin(const struct invocation *inv, const json_t *goal)
+static struct fallback *
+fallback_new(const struct invocation *inv, const json_t *goal, char *name,
+    struct warp_config *wc, char *current)
 {
-	struct fallback		*f;
-	struct warp_config	*wc;
-	struct acpx_error	*err = NULL;
-	char			*name, *cause = NULL, *sel = NULL, *notice = NULL;
+	struct fallback	*f;
+
+	f = xcalloc(1, sizeof *f);
+	f->config = inv->config;
+	f->wc = wc;
+	f->goal = goal;
+	f->first = name;
+	f->current = current;
+	f->tried = json_array();
+	f->turn = json_array();
+	f->no_fallback = inv->no_fallback;
+	return (f);
+}
+
+/* The normalised warp agent id of inv, or NULL when fallback does not apply. */
+static char *
+fallback_applies(const struct invocation *inv, struct warp_config **wcp)
+{
+	char	*name, *cause = NULL;
 
 	if (inv->agent_override || inv->agent.name == NULL ||
 	    inv->config == NULL)
@@ -46,11 +62,24 @@ fallback_begin(const struct invocation *inv, const json_t *goal)
 		free(name);
 		return (NULL);
 	}
-	if ((wc = warp_config_load(inv->config, &cause)) == NULL) {
+	if ((*wcp = warp_config_load(inv->config, &cause)) == NULL) {
 		free(cause);
 		free(name);
 		return (NULL);
 	}
+	return (name);
+}
+
+/* Follow a prompt on a warp agent; NULL when fallback does not apply. */
+struct fallback *
+fallback_begin(const struct invocation *inv, const json_t *goal)
+{
+	struct warp_config	*wc = NULL;
+	struct acpx_error	*err = NULL;
+	char			*name, *sel = NULL, *notice = NULL;
+
+	if ((name = fallback_applies(inv, &wc)) == NULL)
+		return (NULL);
 	/* The agent the launch step picked (the same pick, same env). */
 	if (warp_launch_id(inv->config, name, 1, &sel, &notice, &err) == -1) {
 		acpx_error_free(err);
@@ -59,16 +88,46 @@ fallback_begin(const struct invocation *inv, const json_t *goal)
 		return (NULL);
 	}
 	free(notice);
-	f = xcalloc(1, sizeof *f);
-	f->config = inv->config;
-	f->wc = wc;
-	f->goal = goal;
-	f->first = name;
-	f->current = sel;
-	f->tried = json_array();
-	f->turn = json_array();
-	f->no_fallback = inv->no_fallback;
-	return (f);
+	return (fallback_new(inv, goal, name, wc, sel));
+}
+
+/* Follow a prompt on the agent now serving a persistent session. */
+struct fallback *
+fallback_begin_serving(const struct invocation *inv, const json_t *goal,
+    const char *serving)
+{
+	struct warp_config	*wc = NULL;
+	struct warp_target	 t;
+	struct acpx_error	*err = NULL;
+	char			*name;
+
+	if ((name = fallback_applies(inv, &wc)) == NULL)
+		return (NULL);
+	if (serving == NULL)
+		serving = name;
+	if (warp_target_resolve(wc, serving, &t, &err) == -1) {
+		acpx_error_free(err);
+		warp_config_free(wc);
+		free(name);
+		return (NULL);
+	}
+	warp_target_clear(&t);
+	return (fallback_new(inv, goal, name, wc, xstrdup(serving)));
+}
+
+/* warp.stallSeconds, 0 when off. */
+long long
+fallback_stall_seconds(const struct fallback *f)
+{
+	return (f != NULL ? f->wc->stall_s : 0);
+}
+
+/* The current turn is being ended by the stall rule. */
+void
+fallback_stalled(struct fallback *f)
+{
+	if (f != NULL)
+		f->stalled = 1;
 }
 
 /* Free a fallback. */
@@ -228,7 +287,14 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	te.messages = f->turn;
 	te.stderr_text = stderr_text;
 	te.patterns = json_object_get(f->wc->merged, "providerErrorPatterns");
-	if (!warp_classify(&te, &v)) {
+	if (f->stalled) {
+		/* No update and no answer for warp.stallSeconds: a provider stall. */
+		f->stalled = 0;
+		memset(&v, 0, sizeof v);
+		v.reason = "stalled";
+		xasprintf(&v.signal, "no update and no answer for %llds "
+		    "(warp.stallSeconds)", f->wc->stall_s);
+	} else if (!warp_classify(&te, &v)) {
 		warp_verdict_clear(&v);
 		return (0);
 	}
@@ -236,6 +302,16 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	fallback_cooldown(f, &v, now);
 	json_array_append_new(f->tried, json_string(f->current));
 	if (f->no_fallback) {
+		/* A stalled turn was cancelled by us: it must not look done. */
+		if (strcmp(v.reason, "stalled") == 0) {
+			*err = acpx_error_new(ACPX_CODE_RUNTIME,
+			    "WARP_PROVIDER_FAILURE", "acp", "Provider failure on "
+			    "%s (%s): %s; fallback disabled (--no-fallback)",
+			    f->current, v.reason, signal);
+			free(signal);
+			warp_verdict_clear(&v);
+			return (-1);
+		}
 		free(signal);
 		warp_verdict_clear(&v);
 		return (0);

@@ -199,6 +199,7 @@ turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 	}
 	if (o->active == NULL)
 		return;		/* idle controls are not journaled */
+	owner_warp_tap(o, msg, outbound);
 	if (o->journal != NULL &&
 	    journal_append_message(o->journal, o->rec, msg, &cause) == -1) {
 		free(cause);

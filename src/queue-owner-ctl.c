@@ -77,6 +77,7 @@ control_lock_cb(struct session_lock *lock, int rc, const char *cause,
 	struct owner			*o = arg;
 	struct owner_control		*c = o->control;
 	struct session_connect_opts	 co;
+	struct acpx_error		*werr = NULL;
 	char				*err = NULL;
 
 	o->lock_wait = NULL;
@@ -91,6 +92,11 @@ control_lock_cb(struct session_lock *lock, int rc, const char *cause,
 		control_finish(o, NULL, acpx_error_new(ACPX_CODE_NO_SESSION,
 		    NULL, NULL, "%s", err));
 		free(err);
+		return;
+	}
+	/* A warp agent: the serving agent's environment and harness. */
+	if (owner_warp_prepare(o, &werr) == -1) {
+		control_finish(o, NULL, werr);
 		return;
 	}
 	memset(&co, 0, sizeof co);

@@ -142,15 +142,25 @@ turn_flush_connect(struct owner *o, long long failed_id)
 	json_array_clear(o->connect_buf);
 }
 
-static void
-turn_prompt_cb(struct acp_client *c, const json_t *result,
+/* The answer to session/prompt (of the turn's agent or of a fallback hop). */
+void
+owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct owner	*o = arg;
-	char		*now;
+	struct owner		*o = arg;
+	struct acpx_error	*ferr = NULL;
+	char			*now;
 
 	if (o->active == NULL || o->state != TURN_PROMPT)
 		return;
+	/* A warp agent's provider failure: hop to the next agent. */
+	switch (owner_warp_prompt_end(o, result, err, &ferr)) {
+	case 1:
+		return;
+	case -1:
+		turn_fail(o, ferr);
+		return;
+	}
 	if (err != NULL) {
 		turn_fail(o, owner_turn_error_copy(err));
 		return;
@@ -185,7 +195,8 @@ turn_prompt(struct owner *o)
 	if (session_store_save(o->rec, &cause) == -1)
 		free(cause);
 	o->state = TURN_PROMPT;
-	acp_client_prompt(o->client, t->req->prompt, turn_prompt_cb, o);
+	acp_client_prompt(o->client, t->req->prompt, owner_turn_prompt_cb, o);
+	owner_warp_prompt_sent(o);
 	if (t->req->report_started && t->peer != NULL) {
 		m = queue_msg_simple(QUEUE_MSG_PROMPT_STARTED, t->req->request_id,
 		    o->gen);
@@ -334,6 +345,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	struct owner			*o = arg;
 	struct owner_task		*t = o->active;
 	struct session_connect_opts	 co;
+	struct acpx_error		*werr = NULL;
 	char				*err = NULL, *now;
 
 	o->lock_wait = NULL;
@@ -377,6 +389,11 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 		return;
 	}
 	turn_options(o, t);
+	/* A warp agent: the serving agent's environment and harness. */
+	if (owner_warp_turn_begin(o, &werr) == -1) {
+		turn_fail(o, werr);
+		return;
+	}
 	memset(&co, 0, sizeof co);
 	co.same_session_only = (t->req->resume_policy != NULL &&
 	    strcmp(t->req->resume_policy, "same-session-only") == 0) ||
@@ -452,6 +469,7 @@ owner_turn_cancel(struct owner *o)
 
 	if (t == NULL)
 		return (0);
+	owner_warp_cancel(o);	/* no fallback hop after a cancel */
 	switch (o->state) {
 	case TURN_PROMPT:
 		acp_client_cancel(o->client);
@@ -541,6 +559,7 @@ turn_finish(struct owner *o)
 
 	ev_timer_stop(o->loop, &o->turn_timeout_w);
 	ev_timer_stop(o->loop, &o->checkpoint_w);
+	owner_warp_turn_end(o);
 	owner_turn_chunk_flush(o);
 	if (o->lock_wait != NULL) {
 		session_lock_wait_cancel(o->lock_wait);
@@ -651,5 +670,21 @@ turn_fail(struct owner *o, struct acpx_error *err)
 		free(e->origin);
 		e->origin = xstrdup("runtime");
 	}
+	turn_finish(o);
+}
+
+/* The turn failed with err (stolen). */
+void
+owner_turn_fail(struct owner *o, struct acpx_error *err)
+{
+	turn_fail(o, err);
+}
+
+/* The turn was cancelled before its prompt reached an agent. */
+void
+owner_turn_cancelled(struct owner *o)
+{
+	json_decref(o->turn_result);
+	o->turn_result = json_pack("{s:s}", "stopReason", "cancelled");
 	turn_finish(o);
 }

@@ -521,6 +521,7 @@ owner_invocation_clear(struct owner *o)
 		json_decref(o->config->auth);
 		free(o->config);
 	}
+	owner_warp_free(o);	/* warp agents: config, serving agent */
 }
 
 /* Print the fatal message and return 1. */

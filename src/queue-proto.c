@@ -520,6 +520,11 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 	if (v != NULL && !json_is_null(v) &&
 	    (r->session_options = queue_proto_session_options(v, 0)) == NULL)
 		return (-1);
+	/* acpx-native's --no-fallback; absent from the reference's requests. */
+	if ((r->no_fallback = opt_bool(json_object_get(o, "noFallback"))) == -2)
+		return (-1);
+	if (r->no_fallback == -1)
+		r->no_fallback = 0;
 	return (0);
 }
 
@@ -669,6 +674,8 @@ queue_request_json(const struct queue_request *r)
 			    json_true());
 		if (r->session_options != NULL)
 			json_object_set(o, "sessionOptions", r->session_options);
+		if (r->no_fallback)
+			json_object_set_new(o, "noFallback", json_true());
 		return (o);
 	case QUEUE_REQ_CANCEL:
 		if (r->target != NULL)

@@ -38,6 +38,8 @@ static const struct {
 	{ "insufficient_balance", WARP_FAIL_QUOTA },
 	{ "balance is insufficient", WARP_FAIL_QUOTA },
 	{ "out of credits", WARP_FAIL_QUOTA },
+	/* gemini-cli 0.61.0, captured: 429 RESOURCE_EXHAUSTED reworded */
+	{ "exhausted your daily quota", WARP_FAIL_QUOTA },
 	/* claude: "Credit balance is too low", data.errorKind billing_error */
 	{ "credit balance is too low", WARP_FAIL_BILLING },
 	{ "billing_error", WARP_FAIL_BILLING },
@@ -64,6 +66,12 @@ static const struct {
 	{ "model is retired", WARP_FAIL_MODEL },
 	{ "model unavailable", WARP_FAIL_MODEL },
 	{ "unknown model", WARP_FAIL_MODEL },
+	/* captured: OpenAI's 404 as opencode and codex pass it on */
+	{ "does not exist or you do not have access", WARP_FAIL_MODEL },
+	/* captured: claude-agent-acp 0.76.0 (errorKind model_not_found) */
+	{ "issue with the selected model", WARP_FAIL_MODEL },
+	/* captured: gemini-cli 0.61.0 (JSON-RPC code 500) */
+	{ "is not found for api version", WARP_FAIL_MODEL },
 	/* auth */
 	{ "authentication_failed", WARP_FAIL_AUTH },
 	{ "authentication_error", WARP_FAIL_AUTH },
@@ -74,6 +82,9 @@ static const struct {
 	{ "api key not valid", WARP_FAIL_AUTH },
 	{ "api_key_invalid", WARP_FAIL_AUTH },
 	{ "unauthorized", WARP_FAIL_AUTH },
+	/* captured: codex-acp 2.6.0 answers a 401 with ACP's -32000 */
+	{ "authentication required", WARP_FAIL_AUTH },
+	{ "failed to authenticate", WARP_FAIL_AUTH },
 	/* upstream 5xx and overload */
 	{ "overloaded", WARP_FAIL_OVERLOAD },
 	{ "internal_server_error", WARP_FAIL_OVERLOAD },
@@ -289,19 +300,58 @@ warp_bound(char *s)
 	}
 	if (strlen(s) > WARP_SIGNAL_MAX)
 		strcpy(s + WARP_SIGNAL_MAX - 3, "...");
+	for (p = s + strlen(s); p > s && p[-1] == ' '; p--)
+		p[-1] = '\0';
 	return (s);
 }
 
-/* The agent's reply text of the turn, and whether codex flagged systemError. */
-static char *
-warp_turn_text(const json_t *messages, int *system_error)
+/* What the turn's session/update lines say. */
+struct warp_scan {
+	char	*text;		/* all the agent's reply text */
+	char	*after;		/* the reply text from codex's systemError on */
+	char	*details;	/* codex's _meta.codex.error updates, the last */
+	int	 system_error;	/* codex flagged threadStatus systemError */
+};
+
+static void
+warp_append(char **to, const char *s)
 {
-	const json_t	*m, *u, *meta, *c;
+	char	*tmp;
+
+	xasprintf(&tmp, "%s%s", *to, s);
+	free(*to);
+	*to = tmp;
+}
+
+/*
+ * codex-acp's threadStatus: a string in the spec's sketch, an object
+ * {"type": "systemError"} in what @agentclientprotocol/codex-acp 1.13.1
+ * really sends (on a session_info_update).
+ */
+static int
+warp_is_system_error(const json_t *status)
+{
+	const char	*t;
+
+	if (json_is_object(status))
+		status = json_object_get(status, "type");
+	t = json_string_value(status);
+	return (t != NULL && strcmp(t, "systemError") == 0);
+}
+
+/* Scan the turn's updates: reply text, codex's systemError and errors. */
+static void
+warp_scan_turn(const json_t *messages, struct warp_scan *sc)
+{
+	const json_t	*m, *u, *meta, *codex, *e, *c;
 	const char	*kind, *t;
-	char		*text = xstrdup(""), *tmp;
+	char		*dump;
 	size_t		 i;
 
-	*system_error = 0;
+	memset(sc, 0, sizeof *sc);
+	sc->text = xstrdup("");
+	sc->after = xstrdup("");
+	sc->details = xstrdup("");
 	json_array_foreach(messages, i, m) {
 		t = json_string_value(json_object_get(m, "method"));
 		if (t == NULL || strcmp(t, "session/update") != 0)
@@ -311,21 +361,33 @@ warp_turn_text(const json_t *messages, int *system_error)
 		if (meta == NULL)
 			meta = json_object_get(json_object_get(m, "params"),
 			    "_meta");
-		t = json_string_value(json_object_get(json_object_get(meta,
-		    "codex"), "threadStatus"));
-		if (t != NULL && strcmp(t, "systemError") == 0)
-			*system_error = 1;
+		codex = json_object_get(meta, "codex");
+		if (warp_is_system_error(json_object_get(codex, "threadStatus")))
+			sc->system_error = 1;
+		if (json_is_object(e = json_object_get(codex, "error"))) {
+			/* "Reconnecting... n/5" with the HTTP status and body. */
+			dump = json_dumps_js(e, 0);
+			free(sc->details);
+			sc->details = dump != NULL ? dump : xstrdup("");
+		}
 		kind = json_string_value(json_object_get(u, "sessionUpdate"));
 		if (kind == NULL || strcmp(kind, "agent_message_chunk") != 0)
 			continue;
 		c = json_object_get(u, "content");
 		if ((t = json_string_value(json_object_get(c, "text"))) == NULL)
 			continue;
-		xasprintf(&tmp, "%s%s", text, t);
-		free(text);
-		text = tmp;
+		warp_append(&sc->text, t);
+		if (sc->system_error)
+			warp_append(&sc->after, t);
 	}
-	return (text);
+}
+
+static void
+warp_scan_free(struct warp_scan *sc)
+{
+	free(sc->text);
+	free(sc->after);
+	free(sc->details);
 }
 
 /* Only "Retrying..." notices (pi-acp after the provider failed). */
@@ -360,69 +422,119 @@ warp_verdict_set(struct warp_verdict *v, enum warp_fail k, const char *what,
 	v->retry_after = warp_retry_after(haystack);
 }
 
+/* gemini --acp: the JSON-RPC error code is the provider's HTTP status. */
+static enum warp_fail
+warp_classify_code(json_int_t code)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(warp_statuses); i++) {
+		if (warp_statuses[i].status == code)
+			return (warp_statuses[i].kind);
+	}
+	return (WARP_FAIL_TASK);
+}
+
+/* The session/prompt JSON-RPC error. */
+static enum warp_fail
+warp_classify_error(const struct warp_turn_end *te, struct warp_verdict *v)
+{
+	const json_t	*data;
+	const char	*msg, *name;
+	char		*hay, *dump = NULL, *detail;
+	enum warp_fail	 k;
+	json_int_t	 code;
+
+	code = json_integer_value(json_object_get(te->error, "code"));
+	msg = json_string_value(json_object_get(te->error, "message"));
+	data = json_object_get(te->error, "data");
+	if (data != NULL)
+		dump = json_dumps_js(data, 0);
+	xasprintf(&hay, "%s %s", msg != NULL ? msg : "",
+	    dump != NULL ? dump : "");
+	k = warp_classify_text(hay, te->patterns);
+	if (k == WARP_FAIL_TASK)
+		k = warp_classify_code(code);
+	name = json_string_value(json_object_get(data, "errorName"));
+	if (k == WARP_FAIL_TASK && name != NULL && strcmp(name, "APIError") == 0)
+		k = WARP_FAIL_OTHER;	/* opencode: the provider's API said no */
+	if (k != WARP_FAIL_TASK) {
+		xasprintf(&detail, "%lld: %s%s%s", (long long)code,
+		    msg != NULL ? msg : "", dump != NULL ? " " : "",
+		    dump != NULL ? dump : "");
+		warp_verdict_set(v, k, "session/prompt error ", detail, hay);
+		free(detail);
+	}
+	free(dump);
+	free(hay);
+	return (k);
+}
+
+/*
+ * A turn that ended "normally": codex-acp's systemError (the reply text
+ * is the error; the last _meta.codex.error update has the HTTP status),
+ * or pi's retry notices and nothing else.
+ */
+static enum warp_fail
+warp_classify_end(const struct warp_turn_end *te, struct warp_scan *sc,
+    struct warp_verdict *v)
+{
+	const char	*said;
+	char		*hay;
+	enum warp_fail	 k = WARP_FAIL_TASK;
+
+	if (sc->system_error) {
+		said = *sc->after != '\0' ? sc->after : sc->text;
+		xasprintf(&hay, "%s %s", said, sc->details);
+		if ((k = warp_classify_text(said, te->patterns)) ==
+		    WARP_FAIL_TASK)
+			k = warp_classify_text(sc->details, te->patterns);
+		if (k == WARP_FAIL_TASK)
+			k = WARP_FAIL_OTHER;
+		warp_verdict_set(v, k, "end_turn with codex threadStatus "
+		    "systemError: ", said, hay);
+		free(hay);
+	} else if (warp_only_retries(sc->text)) {
+		k = WARP_FAIL_OVERLOAD;
+		warp_verdict_set(v, k, "end_turn after retry notices only: ",
+		    sc->text, sc->text);
+	}
+	return (k);
+}
+
 /* Classify the end of a turn. */
 int
 warp_classify(const struct warp_turn_end *te, struct warp_verdict *v)
 {
-	const json_t	*data;
-	const char	*stop, *msg;
-	char		*hay = NULL, *dump = NULL, *detail, *text = NULL;
-	enum warp_fail	 k = WARP_FAIL_TASK;
-	int		 syserr = 0;
-	json_int_t	 code;
+	struct warp_scan	 sc;
+	const char		*stop;
+	enum warp_fail		 k = WARP_FAIL_TASK;
+	int			 scanned = 0, empty = 0;
 
 	memset(v, 0, sizeof *v);
 	stop = json_string_value(json_object_get(te->result, "stopReason"));
 	if (stop != NULL && strcmp(stop, "cancelled") == 0)
 		return (0);
 	if (json_is_object(te->error)) {
-		code = json_integer_value(json_object_get(te->error, "code"));
-		if (code == -32800)	/* request cancelled */
+		if (json_integer_value(json_object_get(te->error, "code")) ==
+		    -32800)	/* request cancelled */
 			return (0);
-		msg = json_string_value(json_object_get(te->error, "message"));
-		data = json_object_get(te->error, "data");
-		if (data != NULL)
-			dump = json_dumps_js(data, 0);
-		xasprintf(&hay, "%s %s", msg != NULL ? msg : "",
-		    dump != NULL ? dump : "");
-		if ((k = warp_classify_text(hay, te->patterns)) ==
-		    WARP_FAIL_TASK && json_is_string(json_object_get(data,
-		    "errorName")) && strcmp(json_string_value(json_object_get(
-		    data, "errorName")), "APIError") == 0)
-			k = WARP_FAIL_OTHER;	/* opencode: the provider's API */
-		if (k != WARP_FAIL_TASK) {
-			xasprintf(&detail, "%lld: %s%s%s", (long long)code,
-			    msg != NULL ? msg : "", dump != NULL ? " " : "",
-			    dump != NULL ? dump : "");
-			warp_verdict_set(v, k, "session/prompt error ", detail,
-			    hay);
-			free(detail);
-		}
-		free(dump);
-		free(hay);
+		k = warp_classify_error(te, v);
 	} else if (te->messages != NULL) {
-		text = warp_turn_text(te->messages, &syserr);
-		if (syserr) {
-			if ((k = warp_classify_text(text, te->patterns)) ==
-			    WARP_FAIL_TASK)
-				k = WARP_FAIL_OTHER;
-			warp_verdict_set(v, k, "end_turn with codex threadStatus "
-			    "systemError: ", text, text);
-		} else if (warp_only_retries(text)) {
-			k = WARP_FAIL_OVERLOAD;
-			warp_verdict_set(v, k, "end_turn after retry notices "
-			    "only: ", text, text);
-		}
+		warp_scan_turn(te->messages, &sc);
+		scanned = 1;
+		k = warp_classify_end(te, &sc, v);
+		empty = strspn(sc.text, " \t\r\n") == strlen(sc.text);
 	}
 	/* A failed or empty turn: the harness may have said why on stderr. */
 	if (k == WARP_FAIL_TASK && te->stderr_text != NULL &&
-	    (te->error != NULL || (text != NULL &&
-	    strspn(text, " \t\r\n") == strlen(text))) &&
+	    (te->error != NULL || empty) &&
 	    (k = warp_classify_text(te->stderr_text, te->patterns)) !=
 	    WARP_FAIL_TASK)
 		warp_verdict_set(v, k, "agent stderr: ", te->stderr_text,
 		    te->stderr_text);
-	free(text);
+	if (scanned)
+		warp_scan_free(&sc);
 	return (v->kind != WARP_FAIL_TASK);
 }
 

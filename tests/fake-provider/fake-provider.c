@@ -9,6 +9,7 @@
  *
  *	ok		200; GET .../models lists --models (OpenAI shape);
  *			POST (chat/completions, messages, :generateContent) 200
+ *			(chat/completions with "stream": true: SSE chunks)
  *	auth		401 invalid API key
  *	ratelimit	429 with Retry-After: 120
  *	quota		429 whose body speaks of quota and billing
@@ -19,6 +20,12 @@
  *	big		200 with a 10 MB body
  *	redirect	302 to itself, forever
  *	echokey		401 whose message repeats the bearer key (redaction test)
+ *	flaky		the first POST 200 (as ok), every later one 429 with
+ *			Retry-After: 120 (a provider that fails midway)
+ *	billing, payment, overloaded, nomodel, google-ratelimit,
+ *	google-quota, google-auth, google-server, google-nomodel
+ *			provider faults in each provider's own shape
+ *			(serve_fault)
  *
  * Every request is appended to --record as one JSON line: method, path,
  * authorization, x-api-key, x-goog-api-key and the body's "model". The
@@ -63,6 +70,7 @@ struct client {
 
 static struct client	 clients[MAX_CLIENTS];
 static const char	*record_path;
+static int		 flaky_posts;	/* POSTs seen by "flaky" */
 static const char	*models = "kimi-k2.5,glm-5,minimax-m2.5,kimi-for-coding";
 
 static void *
@@ -172,6 +180,120 @@ record(const char *method, const char *path, const char *head,
 	fclose(f);
 }
 
+/*
+ * The provider faults the harness captures need (issue 7), in the shape
+ * each provider really sends: "billing" (Anthropic's 400 credit balance),
+ * "payment" (402), "overloaded" (Anthropic's 529), "nomodel" (OpenAI's 404
+ * model_not_found), and "google-<ratelimit|quota|auth|server|nomodel>"
+ * (Gemini API errors: {error: {code, message, status}}). 1 if handled.
+ */
+static int
+serve_fault(struct client *c, const char *mode)
+{
+	static const struct {
+		const char	*mode;
+		int		 status;
+		const char	*reason;
+		const char	*extra;
+		const char	*body;
+	} faults[] = {
+		{ "billing", 400, "Bad Request", NULL,
+		  "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+		  "\"message\":\"Your credit balance is too low to access the "
+		  "Anthropic API. Please go to Plans & Billing to upgrade or "
+		  "purchase credits.\"}}" },
+		{ "payment", 402, "Payment Required", NULL,
+		  "{\"error\":{\"message\":\"Insufficient Balance\",\"type\":"
+		  "\"unknown_error\",\"param\":null,\"code\":\"invalid_request_error\"}}" },
+		{ "overloaded", 529, "Overloaded", NULL,
+		  "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+		  "\"message\":\"Overloaded\"}}" },
+		{ "nomodel", 404, "Not Found", NULL,
+		  "{\"error\":{\"message\":\"The model `fake-model` does not exist "
+		  "or you do not have access to it.\",\"type\":"
+		  "\"invalid_request_error\",\"param\":null,\"code\":"
+		  "\"model_not_found\"}}" },
+		{ "google-ratelimit", 429, "Too Many Requests",
+		  "Retry-After: 120\r\n",
+		  "{\"error\":{\"code\":429,\"message\":\"Resource has been "
+		  "exhausted (e.g. check quota).\",\"status\":\"RESOURCE_EXHAUSTED\"}}" },
+		{ "google-quota", 429, "Too Many Requests", NULL,
+		  "{\"error\":{\"code\":429,\"message\":\"You exceeded your current "
+		  "quota, please check your plan and billing details.\",\"status\":"
+		  "\"RESOURCE_EXHAUSTED\",\"details\":[{\"@type\":\"type.googleapis."
+		  "com/google.rpc.QuotaFailure\",\"violations\":[{\"quotaMetric\":"
+		  "\"generativelanguage.googleapis.com/generate_content_free_tier_"
+		  "requests\",\"quotaId\":\"GenerateRequestsPerDayPerProjectPerModel-"
+		  "FreeTier\"}]}]}}" },
+		{ "google-auth", 400, "Bad Request", NULL,
+		  "{\"error\":{\"code\":400,\"message\":\"API key not valid. Please "
+		  "pass a valid API key.\",\"status\":\"INVALID_ARGUMENT\",\"details\":"
+		  "[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":"
+		  "\"API_KEY_INVALID\",\"domain\":\"googleapis.com\"}]}}" },
+		{ "google-server", 503, "Service Unavailable", NULL,
+		  "{\"error\":{\"code\":503,\"message\":\"The model is overloaded. "
+		  "Please try again later.\",\"status\":\"UNAVAILABLE\"}}" },
+		{ "google-nomodel", 404, "Not Found", NULL,
+		  "{\"error\":{\"code\":404,\"message\":\"models/fake-model is not "
+		  "found for API version v1beta, or is not supported for "
+		  "generateContent.\",\"status\":\"NOT_FOUND\"}}" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+		if (strcmp(mode, faults[i].mode) == 0) {
+			respond(c, faults[i].status, faults[i].reason,
+			    faults[i].extra, faults[i].body,
+			    strlen(faults[i].body));
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * "ok" for a client that asks for a stream (real harnesses: opencode's
+ * OpenAI-compatible SDK sends "stream": true): the same answer as
+ * server-sent chat.completion.chunk events, then [DONE]. 1 if handled.
+ */
+static int
+serve_stream(struct client *c, const char *mode, const char *method,
+    const char *path, const char *body, size_t blen)
+{
+	static const char	*events =
+	    "data: {\"id\":\"fake-1\",\"object\":\"chat.completion.chunk\","
+	    "\"created\":0,\"model\":\"fake\",\"choices\":[{\"index\":0,"
+	    "\"delta\":{\"role\":\"assistant\",\"content\":\"fake answer\"},"
+	    "\"finish_reason\":null}]}\n\n"
+	    "data: {\"id\":\"fake-1\",\"object\":\"chat.completion.chunk\","
+	    "\"created\":0,\"model\":\"fake\",\"choices\":[{\"index\":0,"
+	    "\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{"
+	    "\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\n"
+	    "data: [DONE]\n\n";
+	json_t	*b;
+	char	 head[256];
+	size_t	 elen = strlen(events), plen = strlen(path);
+	int	 n, stream;
+
+	if (strcmp(mode, "ok") != 0 || strcmp(method, "POST") != 0 ||
+	    plen < 17 || strcmp(path + plen - 17, "/chat/completions") != 0 ||
+	    blen == 0 || (b = json_loadb(body, blen, 0, NULL)) == NULL)
+		return (0);
+	stream = json_is_true(json_object_get(b, "stream"));
+	json_decref(b);
+	if (!stream)
+		return (0);
+	n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "text/event-stream\r\nContent-Length: %zu\r\nConnection: close"
+	    "\r\n\r\n", elen);
+	c->out = xrealloc(NULL, (size_t)n + elen);
+	memcpy(c->out, head, (size_t)n);
+	memcpy(c->out + n, events, elen);
+	c->outlen = (size_t)n + elen;
+	c->outoff = 0;
+	return (1);
+}
+
 static void
 serve(struct client *c, const char *method, const char *path,
     const char *head, const char *body, size_t blen)
@@ -188,7 +310,15 @@ serve(struct client *c, const char *method, const char *path,
 		n = sizeof mode - 1;
 	memcpy(mode, p, n);
 	mode[n] = '\0';
-	if (strcmp(mode, "ok") == 0) {
+	if (serve_fault(c, mode) ||
+	    serve_stream(c, mode, method, path, body, blen))
+		return;
+	if (strcmp(mode, "flaky") == 0 && strcmp(method, "POST") == 0 &&
+	    flaky_posts++ > 0)
+		respond_json(c, 429, "Too Many Requests", "Retry-After: 120\r\n",
+		    error_body("Rate limit reached for requests per minute",
+		    "rate_limit_error"));
+	else if (strcmp(mode, "ok") == 0 || strcmp(mode, "flaky") == 0) {
 		if (strcmp(method, "GET") == 0) {
 			list = json_array();
 			for (m = models; *m != '\0'; m = comma + (*comma != '\0')) {

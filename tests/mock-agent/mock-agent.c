@@ -1,6 +1,10 @@
 #include <config.h>
 
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -723,6 +727,151 @@ mock_stderr(const json_t *v)
 	}
 }
 
+/*
+ * One HTTP/1.1 POST to a loopback URL (http://127.0.0.1:PORT/path);
+ * *status and the response body (caller frees), NULL on a transport
+ * failure with *why. Blocking: the mock is a peer, not the client.
+ */
+static char *
+mock_http_post(const char *url, const char *key, const char *body,
+    int *status, const char **why)
+{
+	struct sockaddr_in	 sin;
+	const char		*p, *path;
+	char			*req, *buf = NULL, *hend;
+	size_t			 len = 0, size = 0;
+	ssize_t			 n;
+	long			 port;
+	int			 fd, rn;
+
+	*why = "not a http://127.0.0.1 URL";
+	if (strncmp(url, "http://127.0.0.1:", 17) != 0)
+		return (NULL);
+	p = url + 17;
+	port = strtol(p, (char **)&path, 10);
+	if (port <= 0 || port > 65535 || (*path != '/' && *path != '\0'))
+		return (NULL);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*why = "Cannot connect to API";
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return (NULL);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
+		close(fd);
+		return (NULL);
+	}
+	rn = asprintf(&req, "POST %s/chat/completions HTTP/1.1\r\nHost: "
+	    "127.0.0.1:%ld\r\nAuthorization: Bearer %s\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: close"
+	    "\r\n\r\n%s", path, port, key, strlen(body), body);
+	if (rn == -1 || write(fd, req, (size_t)rn) != rn) {
+		if (rn != -1)
+			free(req);
+		close(fd);
+		return (NULL);
+	}
+	free(req);
+	for (;;) {
+		if (len + 4096 + 1 > size) {
+			size = size == 0 ? 8192 : size * 2;
+			if ((buf = realloc(buf, size)) == NULL)
+				abort();
+		}
+		if ((n = read(fd, buf + len, size - len - 1)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*why = "bad HTTP response";
+	if (buf == NULL)
+		return (NULL);
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", status) != 1 ||
+	    (hend = strstr(buf, "\r\n\r\n")) == NULL) {
+		free(buf);
+		return (NULL);
+	}
+	memmove(buf, hend + 4, strlen(hend + 4) + 1);
+	return (buf);
+}
+
+/*
+ * The "provider" step: call the model provider the way an opencode
+ * harness does, from OPENCODE_CONFIG_CONTENT (the pinned model, its
+ * provider's baseURL and key variable). A 2xx answer becomes a chunk; any
+ * other answers the prompt with opencode's error (-32603 "Internal error:
+ * <provider message>", data.errorName "APIError").
+ */
+static int
+mock_provider(struct mock *m, json_t *reply_id)
+{
+	json_t		*cfg, *prov, *body, *resp, *data;
+	const char	*full, *slash, *url, *keyvar, *key, *why, *msg;
+	char		*pid, *text, *answer, *emsg;
+	int		 status = 0;
+
+	cfg = json_loads(getenv("OPENCODE_CONFIG_CONTENT") != NULL ?
+	    getenv("OPENCODE_CONFIG_CONTENT") : "", 0, NULL);
+	full = json_string_value(json_object_get(cfg, "model"));
+	if (full == NULL || (slash = strchr(full, '/')) == NULL) {
+		json_decref(cfg);
+		return (mock_step_answer(reply_id, "error", json_pack(
+		    "{s:i, s:s, s:{s:s}}", "code", -32603, "message",
+		    "Internal error: no model configured", "data", "errorName",
+		    "ProviderModelNotFoundError")));
+	}
+	pid = strndup(full, (size_t)(slash - full));
+	prov = json_object_get(json_object_get(cfg, "provider"), pid);
+	free(pid);
+	url = json_string_value(json_object_get(json_object_get(prov,
+	    "options"), "baseURL"));
+	keyvar = json_string_value(json_array_get(json_object_get(prov, "env"),
+	    0));
+	key = keyvar != NULL && getenv(keyvar) != NULL ? getenv(keyvar) : "";
+	body = json_pack("{s:s, s:[{s:s, s:s}]}", "model", slash + 1,
+	    "messages", "role", "user", "content", "continue the task");
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	answer = mock_http_post(url != NULL ? url : "", key, text, &status,
+	    &why);
+	free(text);
+	json_decref(cfg);
+	if (answer == NULL) {
+		if (asprintf(&emsg, "Internal error: %s", why) == -1)
+			abort();
+		resp = json_pack("{s:i, s:s, s:{s:s}}", "code", -32603,
+		    "message", emsg, "data", "errorName", "APIError");
+		free(emsg);
+		return (mock_step_answer(reply_id, "error", resp));
+	}
+	resp = json_loads(answer, 0, NULL);
+	if (status >= 200 && status < 300) {
+		msg = json_string_value(json_object_get(json_object_get(
+		    json_array_get(json_object_get(resp, "choices"), 0),
+		    "message"), "content"));
+		mock_chunk(m, "agent_message_chunk", msg != NULL ? msg : "");
+		json_decref(resp);
+		free(answer);
+		return (-1);
+	}
+	msg = json_string_value(json_object_get(json_object_get(resp, "error"),
+	    "message"));
+	if (asprintf(&emsg, "Internal error: %s", msg != NULL ? msg :
+	    answer) == -1)
+		abort();
+	data = json_pack("{s:s, s:i, s:b, s:s}", "errorName", "APIError",
+	    "statusCode", status, "isRetryable", status == 429 || status >= 500,
+	    "responseBody", answer);
+	json_decref(resp);
+	free(answer);
+	resp = json_pack("{s:i, s:s, s:o}", "code", -32603, "message", emsg,
+	    "data", data);
+	free(emsg);
+	return (mock_step_answer(reply_id, "error", resp));
+}
+
 /* Run one step (see README.md); -1 means go on with the next. */
 static int
 mock_step(struct mock *m, json_t *step, json_t *reply_id)
@@ -774,6 +923,8 @@ mock_step(struct mock *m, json_t *step, json_t *reply_id)
 		    !json_is_false(json_object_get(step, "json")));
 	else if ((v = json_object_get(step, "stderr")) != NULL)
 		mock_stderr(v);
+	else if (json_object_get(step, "provider") != NULL)
+		return (mock_provider(m, reply_id));
 	else if ((s = json_string_value(json_object_get(step, "stop"))))
 		return (mock_step_answer(reply_id, "result",
 		    json_pack("{s:s}", "stopReason", s)));

@@ -156,8 +156,31 @@ test_requests(void)
 		ASSERT_INT_EQ(r->owner_generation, 5);
 		ASSERT_INT_EQ(r->wait, 0);
 		ASSERT_INT_EQ(r->nonint, -1);
+		ASSERT_INT_EQ(r->no_fallback, 0);
 	}
 	queue_request_free(r);
+	TEST_DONE();
+
+	TEST_START("requests: noFallback (acpx-native's --no-fallback)");
+	s = "{\"type\":\"submit_prompt\",\"requestId\":\"r\",\"message\":\"hi\","
+	    "\"prompt\":[{\"type\":\"text\",\"text\":\"hi\"}],"
+	    "\"permissionMode\":\"approve-reads\",\"waitForCompletion\":true,"
+	    "\"noFallback\":true}";
+	r = queue_request_parse(s, strlen(s), &detail);
+	ASSERT_PTR_NOT_NULL(r);
+	if (r != NULL) {
+		ASSERT_INT_EQ(r->no_fallback, 1);
+		j = queue_request_json(r);
+		s = dump(j);
+		ASSERT_PTR_NOT_NULL(strstr(s, ",\"noFallback\":true}"));
+		free(s);
+		json_decref(j);
+	}
+	queue_request_free(r);
+	ASSERT_STR_EQ(req_detail("{\"type\":\"submit_prompt\",\"requestId\":"
+	    "\"r\",\"message\":\"hi\",\"permissionMode\":\"approve-reads\","
+	    "\"waitForCompletion\":true,\"noFallback\":\"yes\"}"),
+	    QUEUE_BAD_REQUEST);
 	TEST_DONE();
 
 	TEST_START("requests: invalid JSON and invalid shapes");

@@ -18,6 +18,29 @@
 #include "xmalloc.h"
 #include "tap.h"
 
+/* Harnesses whose real signals must be among the captured fixtures. */
+static const char	*captured_harnesses[] = {
+	"opencode", "claude", "codex", "gemini"
+};
+static int		 captured_seen[4];
+
+static void
+count_captured(const json_t *fx)
+{
+	const char	*hdr, *h;
+	size_t		 i;
+
+	hdr = json_string_value(json_object_get(fx, "_header"));
+	h = json_string_value(json_object_get(fx, "harness"));
+	if (hdr == NULL || h == NULL || strstr(hdr, "CAPTURED") == NULL ||
+	    json_object_get(fx, "expect") == NULL)
+		return;
+	for (i = 0; i < 4; i++) {
+		if (strcmp(h, captured_harnesses[i]) == 0)
+			captured_seen[i]++;
+	}
+}
+
 static void
 test_fixture(const char *dir, const char *name)
 {
@@ -40,6 +63,7 @@ test_fixture(const char *dir, const char *name)
 		te.result = json_object_get(fx, "result");
 		te.messages = json_object_get(fx, "messages");
 		te.stderr_text = json_string_value(json_object_get(fx, "stderr"));
+		count_captured(fx);
 		want = json_string_value(json_object_get(fx, "expect"));
 		hit = warp_classify(&te, &v);
 		ASSERT_INT_EQ(hit, want != NULL);
@@ -67,7 +91,7 @@ test_fixtures(void)
 {
 	struct dirent	**ents;
 	const char	*src = getenv("TESTS_SRCDIR");
-	char		*dir;
+	char		*dir, *label;
 	int		 n, i, seen = 0, task = 0;
 
 	xasprintf(&dir, "%s/fixtures/provider-errors", src != NULL ? src :
@@ -87,6 +111,15 @@ test_fixtures(void)
 	ASSERT_TRUE(seen >= 20);
 	ASSERT_TRUE(task >= 3);
 	TEST_DONE();
+
+	for (i = 0; i < 4; i++) {
+		xasprintf(&label, "captured provider faults of %s: at least "
+		    "four", captured_harnesses[i]);
+		TEST_START(label);
+		ASSERT_TRUE(captured_seen[i] >= 4);
+		TEST_DONE();
+		free(label);
+	}
 	free(dir);
 }
 
@@ -188,11 +221,109 @@ test_patterns(void)
 	json_decref(obj);
 }
 
+static int
+classify_json(const char *error, const char *messages, const char *result,
+    struct warp_verdict *v)
+{
+	struct warp_turn_end	 te;
+	json_t			*e, *m, *r;
+	int			 hit;
+
+	memset(&te, 0, sizeof te);
+	te.error = e = error != NULL ? json_loads(error, 0, NULL) : NULL;
+	te.messages = m = messages != NULL ? json_loads(messages, 0, NULL) :
+	    NULL;
+	te.result = r = result != NULL ? json_loads(result, 0, NULL) : NULL;
+	hit = warp_classify(&te, v);
+	json_decref(e);
+	json_decref(m);
+	json_decref(r);
+	return (hit);
+}
+
+#define CX_UPD(u)	"{\"jsonrpc\":\"2.0\",\"method\":\"session/update\"," \
+	"\"params\":{\"sessionId\":\"s\",\"update\":" u "}}"
+#define CX_TEXT(t)	CX_UPD("{\"sessionUpdate\":\"agent_message_chunk\"," \
+	"\"content\":{\"type\":\"text\",\"text\":\"" t "\"}}")
+#define CX_STATUS(s)	CX_UPD("{\"sessionUpdate\":\"session_info_update\"," \
+	"\"_meta\":{\"codex\":{\"threadStatus\":" s "}}}")
+
+static void
+test_shapes(void)
+{
+	struct warp_verdict	 v;
+
+	TEST_START("codex threadStatus as an object {type: systemError}");
+	ASSERT_INT_EQ(classify_json(NULL, "[" CX_TEXT("Warning: no model "
+	    "metadata\\n\\n") "," CX_STATUS("{\"type\":\"active\"}") ","
+	    CX_STATUS("{\"type\":\"systemError\"}") "," CX_TEXT("unexpected "
+	    "status 503 Service Unavailable: busy\\n\\n") "]",
+	    "{\"stopReason\":\"end_turn\",\"usage\":null}", &v), 1);
+	ASSERT_STR_EQ(v.reason, "overloaded");
+	/* Only what came after systemError, without the trailing blank. */
+	ASSERT_STR_EQ(v.signal, "end_turn with codex threadStatus "
+	    "systemError: unexpected status 503 Service Unavailable: busy");
+	warp_verdict_clear(&v);
+	TEST_DONE();
+
+	TEST_START("codex: an active thread that answered is a task turn");
+	ASSERT_INT_EQ(classify_json(NULL, "[" CX_STATUS("{\"type\":\"active\"}")
+	    "," CX_TEXT("the build failed: 503 tests, quota exceeded") "]",
+	    "{\"stopReason\":\"end_turn\"}", &v), 0);
+	ASSERT_PTR_NULL(v.signal);
+	warp_verdict_clear(&v);
+	TEST_DONE();
+
+	TEST_START("codex systemError without words: the error update's status");
+	ASSERT_INT_EQ(classify_json(NULL, "[" CX_UPD("{\"sessionUpdate\":"
+	    "\"session_info_update\",\"_meta\":{\"codex\":{\"error\":{"
+	    "\"message\":\"Reconnecting... 5/5\",\"codexErrorInfo\":{"
+	    "\"responseStreamDisconnected\":{\"httpStatusCode\":429}}}}}}")
+	    "," CX_STATUS("\"systemError\"") "," CX_TEXT("oops") "]",
+	    "{\"stopReason\":\"end_turn\"}", &v), 1);
+	ASSERT_STR_EQ(v.reason, "rate-limited");
+	ASSERT_STR_EQ(v.signal, "end_turn with codex threadStatus "
+	    "systemError: oops");
+	warp_verdict_clear(&v);
+	TEST_DONE();
+
+	TEST_START("gemini: the JSON-RPC code is the HTTP status");
+	ASSERT_INT_EQ(classify_json("{\"code\":429,\"message\":\"Slow "
+	    "down.\"}", NULL, NULL, &v), 1);
+	ASSERT_STR_EQ(v.reason, "rate-limited");
+	warp_verdict_clear(&v);
+	ASSERT_INT_EQ(classify_json("{\"code\":503,\"message\":\"x\"}",
+	    NULL, NULL, &v), 1);
+	ASSERT_STR_EQ(v.reason, "overloaded");
+	warp_verdict_clear(&v);
+	/* Ordinary JSON-RPC codes are not statuses. */
+	ASSERT_INT_EQ(classify_json("{\"code\":-32602,\"message\":\"Invalid "
+	    "params\"}", NULL, NULL, &v), 0);
+	warp_verdict_clear(&v);
+	ASSERT_INT_EQ(classify_json("{\"code\":400,\"message\":\"Bad "
+	    "prompt\"}", NULL, NULL, &v), 0);
+	warp_verdict_clear(&v);
+	TEST_DONE();
+
+	TEST_START("opencode: an APIError naming nothing known is a provider one");
+	ASSERT_INT_EQ(classify_json("{\"code\":-32603,\"message\":\"Internal "
+	    "error: nope\",\"data\":{\"errorName\":\"APIError\"}}", NULL,
+	    NULL, &v), 1);
+	ASSERT_STR_EQ(v.reason, "provider-error");
+	warp_verdict_clear(&v);
+	ASSERT_INT_EQ(classify_json("{\"code\":-32603,\"message\":\"Internal "
+	    "error: nope\",\"data\":{\"errorName\":\"UnknownError\"}}", NULL,
+	    NULL, &v), 0);
+	warp_verdict_clear(&v);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
 	test_fixtures();
 	test_text();
 	test_patterns();
+	test_shapes();
 	return (tap_end());
 }

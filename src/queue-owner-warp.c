@@ -1,0 +1,396 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acp-client.h"
+#include "acpx.h"
+#include "agent-registry.h"
+#include "cmdline.h"
+#include "config-file.h"
+#include "error.h"
+#include "fallback.h"
+#include "json-util.h"
+#include "queue-owner-impl.h"
+#include "queue-proto.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "warp.h"
+#include "xmalloc.h"
+
+/*
+ * Warp agents behind the queue owner (spec warp-routing.md §7.5): before
+ * a turn, the harness environment of the agent now serving the session
+ * (acpx.serving_agent, else the id the session was created with) is
+ * exported and that agent's harness is what the owner spawns; during the
+ * turn every ACP message is tapped for the fallback (fallback.h) and the
+ * stall rule watches the prompt; on a provider failure the failed agent
+ * is closed, the next one of the chain started on a new ACP session and
+ * sent the summary and the original prompt, its traffic relayed to the
+ * submitter after an `_acpx/fallback` notification, and the record
+ * remembers the new serving agent and the routing history.
+ */
+
+#define WARP_STALL_CANCEL_S	2.5	/* a stalled agent's answer to cancel */
+
+/* The warp agent id a record was created with, or NULL. */
+static const char *
+warp_record_id(struct owner *o)
+{
+	const char	*cmd = o->rec->agent_command;
+
+	if (cmd == NULL || !warp_id_looks(cmd))
+		return (NULL);
+	return (cmd);
+}
+
+/* The full config (warp section, agents), loaded once per owner. */
+static struct config *
+warp_owner_config(struct owner *o, char **cause)
+{
+	char	*home;
+
+	if (o->warp_config != NULL)
+		return (o->warp_config);
+	home = config_home();
+	o->warp_config = config_load(home, o->rec->cwd, NULL, cause);
+	free(home);
+	return (o->warp_config);
+}
+
+/* An invocation for fallback.h: the session's agent id, the full config. */
+static void
+warp_invocation(struct owner *o, struct invocation *inv, const char *id)
+{
+	*inv = o->inv;
+	inv->agent.name = (char *)id;
+	inv->config = o->warp_config;
+	inv->agent_override = 0;
+	inv->no_fallback = 0;
+}
+
+/* Point the owner's invocation at id's harness (before the client spawns). */
+static void
+warp_use_agent(struct owner *o, const char *id)
+{
+	struct agent_spec	 spec;
+
+	memset(&spec, 0, sizeof spec);
+	agent_registry_resolve(o->warp_config, id, NULL, &spec);
+	if (spec.argv != NULL) {
+		cmdline_free(o->warp_old_argv);
+		o->warp_old_argv = o->inv.agent.argv;
+		o->inv.agent.argv = spec.argv;
+		spec.argv = NULL;
+	}
+	agent_spec_clear(&spec);
+	free(o->warp_serving);
+	o->warp_serving = xstrdup(id);
+}
+
+/* The record's serving agent, or NULL. */
+static const char *
+warp_serving(struct owner *o)
+{
+	return (json_str(o->rec->acpx, "serving_agent"));
+}
+
+/*
+ * Before the owner connects to a warp session (a prompt turn or an idle
+ * control; rec loaded): export the serving agent's harness environment
+ * and point the spawn at its harness; a warm agent that is another one is
+ * retired. 0 (also for other agents), or -1 with *err (the agent must not
+ * start; caller owns).
+ */
+int
+owner_warp_prepare(struct owner *o, struct acpx_error **err)
+{
+	const char	*id, *serving;
+	char		*cause = NULL, *notice = NULL;
+
+	*err = NULL;
+	if ((id = warp_record_id(o)) == NULL)
+		return (0);
+	if (warp_owner_config(o, &cause) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime", "%s",
+		    cause);
+		free(cause);
+		return (-1);
+	}
+	if ((serving = warp_serving(o)) == NULL)
+		serving = id;
+	/* Secrets, checks, environment: the same launch step as exec. */
+	if (warp_launch_id(o->warp_config, serving, 0, NULL, &notice,
+	    err) == -1)
+		return (-1);
+	free(notice);
+	if (o->client != NULL && (o->warp_serving == NULL ||
+	    strcmp(o->warp_serving, serving) != 0))
+		acp_client_kill(o->client);
+	warp_use_agent(o, serving);
+	return (0);
+}
+
+/*
+ * Before a prompt turn connects: owner_warp_prepare(), then follow the
+ * prompt for fallback. 0, or -1 with *err (caller owns).
+ */
+int
+owner_warp_turn_begin(struct owner *o, struct acpx_error **err)
+{
+	struct invocation	 inv;
+
+	o->warp_stalled = 0;
+	o->warp_cancelled = 0;
+	if (owner_warp_prepare(o, err) == -1)
+		return (-1);
+	if (warp_record_id(o) == NULL)
+		return (0);
+	warp_invocation(o, &inv, warp_record_id(o));
+	inv.no_fallback = o->active->req->no_fallback;
+	o->fb = fallback_begin_serving(&inv, o->active->req->prompt,
+	    o->warp_serving);
+	return (0);
+}
+
+/* Tap one message of the turn (and feed the stall rule). */
+void
+owner_warp_tap(struct owner *o, const json_t *msg, int outbound)
+{
+	if (o->fb == NULL || o->active == NULL)
+		return;
+	fallback_tap(o->fb, msg);
+	if (!outbound && o->state == TURN_PROMPT && !o->warp_stalled &&
+	    ev_is_active(&o->warp_stall_w))
+		ev_timer_again(o->loop, &o->warp_stall_w);
+}
+
+static void
+warp_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct owner	*o = w->data;
+
+	ev_timer_stop(loop, w);
+	if (o->active == NULL || o->state != TURN_PROMPT || o->client == NULL)
+		return;
+	if (o->warp_stalled) {
+		/* No answer to the cancel either: the prompt ends in error. */
+		acp_client_kill(o->client);
+		return;
+	}
+	owner_log(o, "provider stall: no update for %llds, cancelling",
+	    fallback_stall_seconds(o->fb));
+	o->warp_stalled = 1;
+	fallback_stalled(o->fb);
+	acp_client_cancel(o->client);
+	ev_timer_set(w, WARP_STALL_CANCEL_S, 0.);
+	ev_timer_start(loop, w);
+}
+
+/* session/prompt was sent: arm the stall rule. */
+void
+owner_warp_prompt_sent(struct owner *o)
+{
+	long long	s = fallback_stall_seconds(o->fb);
+
+	if (s <= 0 || o->warp_stalled)
+		return;
+	ev_timer_init(&o->warp_stall_w, warp_stall_cb, 0., (ev_tstamp)s);
+	o->warp_stall_w.data = o;
+	ev_timer_again(o->loop, &o->warp_stall_w);
+}
+
+/* The turn is over: forget the fallback. */
+void
+owner_warp_turn_end(struct owner *o)
+{
+	ev_timer_stop(o->loop, &o->warp_stall_w);
+	fallback_free(o->fb);
+	o->fb = NULL;
+	fallback_hop_clear(&o->warp_hop);
+}
+
+/* Cancel requested: no hop after this. */
+void
+owner_warp_cancel(struct owner *o)
+{
+	o->warp_cancelled = 1;
+}
+
+/* Free what the owner keeps for warp agents. */
+void
+owner_warp_free(struct owner *o)
+{
+	owner_warp_turn_end(o);
+	if (o->warp_config != NULL)
+		config_free(o->warp_config);
+	o->warp_config = NULL;
+	cmdline_free(o->warp_old_argv);
+	o->warp_old_argv = NULL;
+	free(o->warp_serving);
+	o->warp_serving = NULL;
+}
+
+/* Append an event to the record's routing history. */
+static void
+warp_history_add(struct owner *o, json_t *ev)
+{
+	json_t	*acpx = session_record_acpx(o->rec), *h;
+
+	if (!json_is_array(h = json_object_get(acpx, "routing_history"))) {
+		h = json_array();
+		json_object_set_new(acpx, "routing_history", h);
+	}
+	json_array_append_new(h, ev);
+}
+
+static void
+warp_old_closed_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct owner	*o = arg;
+
+	if (o->client == c)
+		o->client = NULL;
+	acp_client_free(c);
+	owner_kick(o);
+}
+
+/* Hand a message of the hop to the submitter. */
+static void
+warp_relay(struct owner *o, const json_t *msg)
+{
+	json_t	*m;
+
+	if (o->active->peer == NULL)
+		return;
+	m = queue_msg_event(o->active->req->request_id, 0, msg, o->gen);
+	owner_peer_send(o->active->peer, m);
+	json_decref(m);
+}
+
+static void
+warp_hop_prompt(struct owner *o)
+{
+	o->state = TURN_PROMPT;
+	acp_client_prompt(o->client, o->warp_hop.prompt, owner_turn_prompt_cb,
+	    o);
+	owner_warp_prompt_sent(o);
+}
+
+static void
+warp_hop_step_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct owner	*o = arg;
+	char		*now, *cause = NULL;
+
+	if (o->active == NULL || o->state != TURN_CONNECT || c != o->client)
+		return;
+	if (err != NULL) {
+		owner_turn_fail(o, owner_turn_error_copy(err));
+		return;
+	}
+	if (o->active->cancel) {
+		owner_turn_cancelled(o);
+		return;
+	}
+	if (acp_client_session_id(c) == NULL) {
+		/* initialize done: the agent runs; open a new ACP session. */
+		now = acpx_iso_now();
+		session_record_agent_started(o->rec, acp_client_pid(c), now);
+		free(now);
+		session_record_apply_init(o->rec, acp_client_init_result(c));
+		acp_client_session_new(c, warp_hop_step_cb, o);
+		return;
+	}
+	session_record_set(&o->rec->acp_session_id, acp_client_session_id(c));
+	session_record_set(&o->rec->agent_session_id, NULL);
+	session_record_apply_session_result(o->rec, result);
+	if (session_store_save(o->rec, &cause) == -1)
+		free(cause);
+	warp_hop_prompt(o);
+}
+
+/*
+ * The prompt of the turn ended (result or err, borrowed). Returns 0 when
+ * the turn ends as it is, 1 when a hop is under way (the prompt callback
+ * runs again for the next agent), -1 with *ferr when a turn that looked
+ * done was a provider failure with no hop left.
+ */
+int
+owner_warp_prompt_end(struct owner *o, const json_t *result,
+    const struct acpx_error *err, struct acpx_error **ferr)
+{
+	struct fallback_hop	*hop = &o->warp_hop;
+	struct acpx_error	*e = NULL;
+	json_t			*n;
+	char			*notice = NULL, *stderr_text, *cause = NULL;
+	char			*now;
+	int			 rc;
+
+	*ferr = NULL;
+	ev_timer_stop(o->loop, &o->warp_stall_w);
+	if (o->fb == NULL || o->warp_cancelled || o->active->cancel)
+		return (0);
+	fallback_hop_clear(hop);
+	stderr_text = o->client != NULL ? acp_client_stderr_text(o->client) :
+	    NULL;
+	rc = fallback_after_turn(o->fb, err != NULL ? err->acp : NULL,
+	    result, stderr_text, hop, &notice, &e);
+	o->warp_stalled = 0;
+	free(stderr_text);
+	if (notice != NULL) {
+		owner_log(o, "%s", notice);
+		free(notice);
+	}
+	if (rc == -1) {
+		now = acpx_iso_now();
+		warp_history_add(o, json_pack("{s:s, s:s, s:s, s:s}", "type",
+		    "provider_failure", "agent", o->warp_serving != NULL ?
+		    o->warp_serving : "", "error", e->message, "at", now));
+		free(now);
+		if (session_store_save(o->rec, &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
+		if (err == NULL) {
+			*ferr = e;
+			return (-1);
+		}
+		owner_log(o, "fallback: %s", e->message);
+		acpx_error_free(e);
+		return (0);
+	}
+	if (rc == 0)
+		return (0);
+
+	/* The hop: record it, tell the submitter, replace the agent. */
+	owner_turn_chunk_flush(o);
+	warp_history_add(o, fallback_event(hop, time(NULL)));
+	json_object_set_new(session_record_acpx(o->rec), "serving_agent",
+	    json_string(hop->to));
+	if (session_store_save(o->rec, &cause) == -1)
+		free(cause);
+	n = fallback_notification(hop);
+	warp_relay(o, n);
+	json_decref(n);
+	owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
+	    hop->reason);
+
+	if (o->client != NULL) {
+		struct acp_client *old = o->client;
+
+		o->client = NULL;
+		acp_client_abandon(old, o);
+		acp_client_close(old, warp_old_closed_cb, o);
+	}
+	warp_use_agent(o, hop->to);	/* its environment is exported */
+	o->state = TURN_CONNECT;
+	acp_client_start(owner_turn_client(o), warp_hop_step_cb, o);
+	return (1);
+}
