@@ -28,6 +28,7 @@
 #define QC_STDERR_MAX		4000
 #define QC_READ			65536
 #define QC_ACK_WATCH_S		5.0	/* re-check a silent owner's lease */
+#define QC_SKEW_WATCH_S		7.0	/* a heartbeat (5 s) and some slack */
 
 enum qc_state {
 	QC_FIND = 0,
@@ -74,6 +75,9 @@ struct queue_client {
 	int			 ret_sig;
 	int			 ret_require_stale;
 	ev_tstamp		 ret_deadline;
+	/* A stale-looking heartbeat of a live owner: watch it change first. */
+	int			 skew_watch;
+	char			 skew_hb[64];
 
 	/* Starting an owner. */
 	int			 lock_fd;

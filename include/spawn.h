@@ -55,7 +55,10 @@ const char	*child_stderr_tail(const struct child *);
 /* Non-zero once reaped; then *status is its wait status. */
 int		 child_exited(const struct child *, int *status);
 
-/* Signal the child's process group (or the child alone if it has none). */
+/*
+ * Signal the child's process group (or the child alone if it has none);
+ * SIGTERM and SIGKILL also reach its descendants that left the group.
+ */
 void		 child_signal(struct child *, int sig);
 
 /*

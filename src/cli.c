@@ -19,6 +19,7 @@
 #include "config-file.h"
 #include "error.h"
 #include "queue-owner.h"
+#include "reaper.h"
 #include "xmalloc.h"
 
 /*
@@ -856,6 +857,9 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	if (n > 0 && strcmp(args[0], "__queue-owner") == 0) {
 		return (queue_owner_main());
 	}
+	/* The queue owner's parent that cleans up after it (reaper.h). */
+	if (n > 0 && strcmp(args[0], "__queue-keeper") == 0)
+		return (reaper_keeper_main());
 	/* The shell completion scripts' entry point (complete.h). */
 	if (n > 0 && strcmp(args[0], "__complete") == 0)
 		return (complete_main((int)n - 1, args + 1));

@@ -20,14 +20,17 @@
 #include "queue-client.h"
 #include "queue-client-impl.h"
 #include "queue-lease.h"
+#include "reaper.h"
 #include "xmalloc.h"
 
 /*
  * Recovering a stale owner (verified SIGTERM, 12 s, SIGKILL, 1.5 s, then
  * its socket and lease removed) and starting a new one when none runs: the
  * start lock (one client starts, the others wait and then use its owner),
- * the detached `acpx __queue-owner` with the payload on its stdin and its
- * stderr kept for startup errors, and the polls until it takes requests.
+ * the detached `acpx __queue-owner` (under its keeper) with the payload on
+ * its stdin and its stderr kept for startup errors, and the polls until it
+ * takes requests. And a live owner whose heartbeat only looks stale (a
+ * wall clock jumped) is watched before it is retired.
  */
 
 /* ---------------------------------------------------------------- recovery */
@@ -39,6 +42,7 @@ qc_retired(struct queue_client *qc)
 {
 	struct queue_lease_info	*cur;
 
+	qc->skew_watch = 0;
 	cur = queue_lease_read(qc->record_id);
 	if (queue_lease_same(cur, qc->retiring) && queue_lease_usable(cur)) {
 		queue_lease_info_free(qc->retiring);
@@ -92,11 +96,69 @@ qc_retire_poll(struct queue_client *qc)
 		qc_retired(qc);
 }
 
+/*
+ * Only the heartbeat looks stale while the owner lives: a wall clock that
+ * jumped (ours or the owner's) does that too. Watch the heartbeat for one
+ * interval (monotonic) before retiring: if it changes, the owner is alive
+ * and is used as it is; if not, it is hung and retired.
+ */
+static int
+qc_stale_only(const struct queue_client *qc, const struct queue_lease_info *li)
+{
+	return (!li->retirement && li->heartbeat_at != NULL &&
+	    strlen(li->heartbeat_at) < sizeof qc->skew_hb &&
+	    queue_lease_parse_iso(li->heartbeat_at) >= 0 &&
+	    !queue_lease_owner_gone(li) && queue_lease_stale(li));
+}
+
+static void
+qc_skew_poll(struct queue_client *qc)
+{
+	struct queue_lease_info	*cur;
+
+	cur = queue_lease_read(qc->record_id);
+	if (!queue_lease_same(cur, qc->retiring)) {
+		queue_lease_info_free(cur);
+		qc->skew_watch = 0;
+		qc_retired(qc);		/* it changed hands: look again */
+		return;
+	}
+	if (cur->heartbeat_at != NULL &&
+	    strcmp(cur->heartbeat_at, qc->skew_hb) != 0 &&
+	    !cur->retirement && !queue_lease_owner_gone(cur)) {
+		/* It heartbeats: alive, only the clocks disagree. */
+		qc->skew_watch = 0;
+		queue_lease_info_free(qc->retiring);
+		qc->retiring = NULL;
+		if (qc->state == QC_RETIRE)
+			qc->state = QC_FIND;
+		queue_client_use_owner(qc, cur);
+		return;
+	}
+	queue_lease_info_free(cur);
+	if (ev_now(qc->loop) < qc->ret_deadline) {
+		queue_client_after(qc, QC_RETRY_S * 4, qc_skew_poll);
+		return;
+	}
+	qc->skew_watch = 2;	/* watched: retire it */
+	queue_client_retire(qc);
+}
+
 /* One verified signal (spec §7.11): SIGTERM, 12 s, SIGKILL, 1.5 s. */
 void
 queue_client_retire(struct queue_client *qc)
 {
 	char	*cause = NULL;
+
+	if (qc->ret_sig == SIGTERM && qc->ret_require_stale &&
+	    qc->skew_watch == 0 && qc_stale_only(qc, qc->retiring)) {
+		qc->skew_watch = 1;
+		snprintf(qc->skew_hb, sizeof qc->skew_hb, "%s",
+		    qc->retiring->heartbeat_at);
+		qc->ret_deadline = ev_now(qc->loop) + QC_SKEW_WATCH_S;
+		queue_client_after(qc, QC_RETRY_S * 4, qc_skew_poll);
+		return;
+	}
 
 	switch (queue_lease_signal_owner(qc->retiring, qc->ret_sig,
 	    qc->ret_require_stale, &cause)) {
@@ -280,7 +342,11 @@ qc_self(void)
 	return (xstrdup(buf));
 }
 
-/* Start `acpx __queue-owner` detached, the payload on its stdin. */
+/*
+ * Start `acpx __queue-keeper` detached, which starts `acpx __queue-owner`
+ * as its child with the payload on its stdin (reaper.h): the keeper
+ * outlives the owner just long enough to kill what the owner left.
+ */
 static void
 qc_spawn(struct queue_client *qc)
 {
@@ -309,7 +375,7 @@ qc_spawn(struct queue_client *qc)
 		return;
 	}
 	argv[0] = self;
-	argv[1] = "__queue-owner";
+	argv[1] = "__queue-keeper";
 	argv[2] = NULL;
 	if ((pid = fork()) == -1) {
 		free(self);
@@ -331,6 +397,7 @@ qc_spawn(struct queue_client *qc)
 		_exit(127);
 	}
 	free(self);
+	reaper_own(pid);
 	close(in[0]);
 	close(err[1]);
 	qc->child_pid = pid;

@@ -14,6 +14,7 @@
 
 #include <ev.h>
 
+#include "reaper.h"
 #include "spawn.h"
 #include "xmalloc.h"
 
@@ -225,6 +226,8 @@ child_spawn(struct ev_loop *loop, const struct child_opts *opts,
 		goto fail;
 	}
 
+	/* What our children orphan comes to us, not to init (reaper.h). */
+	reaper_init();
 	if ((pid = fork()) == -1) {
 		saved = errno;
 		xasprintf(cause, "fork: %s", strerror(saved));
@@ -241,6 +244,7 @@ child_spawn(struct ev_loop *loop, const struct child_opts *opts,
 	/* Both sides set the group, so it exists before either goes on. */
 	if (opts->new_pgrp)
 		(void)setpgid(pid, pid);
+	reaper_own(pid);
 
 	child_close(&in[0]);
 	child_close(&out[1]);
@@ -251,6 +255,7 @@ child_spawn(struct ev_loop *loop, const struct child_opts *opts,
 		child_close(&st[0]);
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
+		reaper_disown(pid);
 		saved = rep.err;
 		switch (rep.stage) {
 		case CHILD_REPORT_CHDIR:
@@ -412,6 +417,10 @@ child_group_alive(const struct child *c)
 void
 child_signal(struct child *c, int sig)
 {
+	/* Descendants that left the group (setsid) are found by parentage. */
+	if ((sig == SIGTERM || sig == SIGKILL) && !(c->flags & CHILD_EXITED) &&
+	    c->child_w.rpid != c->pid)
+		reaper_kill_tree(c->pid, sig);
 	if (c->pgid > 0) {
 		if (kill(-c->pgid, sig) == 0 || errno != ESRCH)
 			return;
@@ -558,6 +567,7 @@ child_reap_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ev_child_stop(loop, w);
 	c->status = w->rstatus;
 	c->flags |= CHILD_EXITED;
+	reaper_disown(c->pid);
 
 	/* What it wrote before exiting is in the pipe now: take it all. */
 	while (child_read_err(c))
@@ -629,6 +639,7 @@ child_free(struct child *c)
 		/* libev reaped it but our callback has not run yet. */
 		c->status = c->child_w.rstatus;
 		c->flags |= CHILD_EXITED;
+		reaper_disown(c->pid);
 	}
 	if (!(c->flags & CHILD_EXITED)) {
 		child_signal(c, SIGKILL);
@@ -637,6 +648,7 @@ child_free(struct child *c)
 			;
 		c->status = status;
 		c->flags |= CHILD_EXITED;
+		reaper_disown(c->pid);
 	} else if (child_group_alive(c))
 		(void)kill(-c->pgid, SIGKILL);	/* leftover descendants */
 

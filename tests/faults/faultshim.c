@@ -12,8 +12,12 @@
  *
  * A file descriptor's path is read from /proc/self/fd at each call, so no
  * open() needs to be seen. rename() matches on either path.
+ *
+ * And clock jumps (FAULT_CLOCK_OFFSET, FAULT_CLOCK_FILE; see below),
+ * which work without FAULTSHIM_PATTERN.
  */
 #define _GNU_SOURCE
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static long	fs_seen;
@@ -222,4 +227,92 @@ openat(int dirfd, const char *path, int flags, ...)
 		return (-1);
 	}
 	return (real(dirfd, path, flags, mode));
+}
+
+/*
+ * Clock jumps: the wall clock (clock_gettime(CLOCK_REALTIME*),
+ * gettimeofday(), time()) is moved by an offset in seconds; monotonic
+ * clocks are left alone.
+ *
+ *   FAULT_CLOCK_OFFSET  the offset (may be negative or fractional)
+ *   FAULT_CLOCK_FILE    a file holding the offset, read at each call, so a
+ *                       test can make a running process's clock jump
+ *                       (wins over FAULT_CLOCK_OFFSET while it is readable)
+ */
+static double
+fs_clock_offset(void)
+{
+	const char	*f = getenv("FAULT_CLOCK_FILE");
+	const char	*v = getenv("FAULT_CLOCK_OFFSET");
+	char		 buf[64];
+	ssize_t		 n;
+	int		 fd;
+
+	FS_REAL(int, "open", (const char *, int, ...));
+	if (f != NULL && *f != '\0' &&
+	    (fd = real(f, O_RDONLY|O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			return (strtod(buf, NULL));
+		}
+	}
+	return (v != NULL ? strtod(v, NULL) : 0.0);
+}
+
+static void
+fs_clock_shift(struct timespec *ts, double off)
+{
+	long long	ns;
+
+	ns = (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec +
+	    (long long)(off * 1e9);
+	ts->tv_sec = (time_t)(ns / 1000000000LL);
+	ts->tv_nsec = (long)(ns % 1000000000LL);
+	if (ts->tv_nsec < 0) {
+		ts->tv_nsec += 1000000000L;
+		ts->tv_sec--;
+	}
+}
+
+int
+clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int	rc;
+	double	off;
+
+	FS_REAL(int, "clock_gettime", (clockid_t, struct timespec *));
+	rc = real(id, ts);
+	if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE) &&
+	    (off = fs_clock_offset()) != 0.0)
+		fs_clock_shift(ts, off);
+	return (rc);
+}
+
+int
+gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+	struct timespec	ts;
+	int		rc;
+
+	if (tv == NULL)
+		return (0);
+	if ((rc = clock_gettime(CLOCK_REALTIME, &ts)) == 0) {
+		tv->tv_sec = ts.tv_sec;
+		tv->tv_usec = ts.tv_nsec / 1000;
+	}
+	return (rc);
+}
+
+time_t
+time(time_t *t)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return ((time_t)-1);
+	if (t != NULL)
+		*t = ts.tv_sec;
+	return (ts.tv_sec);
 }

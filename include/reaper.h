@@ -1,0 +1,45 @@
+/*
+ * Orphans. A process that starts agents or terminals (exec, the queue
+ * owner, any command that spawns) becomes a child subreaper on its first
+ * spawn, so descendants that detach (double fork, setsid) are re-parented
+ * to it rather than to init; at exit it kills every child it adopted and
+ * what those leave behind. Killing a terminal or an agent also signals its
+ * whole descendant tree, found by parent links, not only its process
+ * group. And the queue owner's keeper (`acpx __queue-keeper`): a tiny
+ * subreaper parent of the owner that kills everything the owner leaves
+ * when it dies by any means, SIGKILL included.
+ */
+#ifndef ACPX_REAPER_H
+#define ACPX_REAPER_H
+
+#include <sys/types.h>
+
+/*
+ * Become a child subreaper (Linux) and kill adopted children at exit.
+ * Idempotent; a no-op where the platform has no subreapers.
+ */
+void	reaper_init(void);
+
+/* A child this process forked itself: never killed as adopted. */
+void	reaper_own(pid_t);
+
+/* Forget a child once reaped (its pid may be reused). */
+void	reaper_disown(pid_t);
+
+/* Signal every live descendant of root (not root itself). */
+void	reaper_kill_tree(pid_t root, int sig);
+
+/*
+ * Kill every adopted child (SIGTERM, then SIGKILL after a second) and
+ * whatever it leaves, reaping them; blocks up to a few seconds. For exit.
+ */
+void	reaper_kill_adopted(void);
+
+/*
+ * `acpx __queue-keeper`: start the queue owner as a child (stdin and the
+ * startup stderr pass to it), wait for it, then kill and reap everything
+ * it left and exit with its status.
+ */
+int	reaper_keeper_main(void);
+
+#endif
