@@ -108,6 +108,6 @@ if have_ref; then
 		    "$(diff "$T_ROOT/ref-30" "$T_ROOT/ours-30")"
 	fi
 else
-	echo "# reference acpx not installed: transcript comparison skipped"
+	echo "# reference acpx not installed or disabled: transcript comparison skipped"
 fi
 done_testing
