@@ -26,6 +26,13 @@ void	reaper_own(pid_t);
 /* Forget a child once reaped (its pid may be reused). */
 void	reaper_disown(pid_t);
 
+/*
+ * Is a process other than a zombie in group pgid? An init that does not
+ * reap (pid 1 in many containers) leaves zombies in a group, and kill(2)
+ * still finds them, so this reads /proc (1 when it cannot tell).
+ */
+int	reaper_group_live(pid_t pgid);
+
 /* Signal every live descendant of root (not root itself). */
 void	reaper_kill_tree(pid_t root, int sig);
 

@@ -79,4 +79,7 @@ void		 child_terminate(struct child *, int stdin_fd, int grace_ms,
  */
 void		 child_free(struct child *);
 
+/* The path of the running executable (/proc/self/exe), or NULL. Caller owns. */
+char		*spawn_self_path(void);
+
 #endif

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "spawn.h"
 #include "warp.h"
 #include "xmalloc.h"
 
@@ -146,20 +147,18 @@ agent_registry_canonical(const char *normalized)
 static char *
 agent_registry_demo_path(void)
 {
-	char	 self[PATH_MAX], *slash, *path;
-	ssize_t	 n;
+	char	*self, *slash, *path;
 
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			xasprintf(&path, "%s/acpx-demo-agent", self);
-			if (access(path, X_OK) == 0)
-				return (path);
-			free(path);
-		}
-	}
+	if ((self = spawn_self_path()) != NULL &&
+	    (slash = strrchr(self, '/')) != NULL) {
+		*slash = '\0';
+		xasprintf(&path, "%s/acpx-demo-agent", self);
+		free(self);
+		if (access(path, X_OK) == 0)
+			return (path);
+		free(path);
+	} else
+		free(self);
 	return (xstrdup("acpx-demo-agent"));
 }
 

@@ -21,6 +21,7 @@
 #include "queue-client-impl.h"
 #include "queue-lease.h"
 #include "reaper.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 /*
@@ -329,19 +330,6 @@ qc_poll(struct queue_client *qc)
 	queue_client_find(qc);
 }
 
-/* The path of this executable, to re-execute as the owner. Caller owns. */
-static char *
-qc_self(void)
-{
-	char	buf[4096];
-	ssize_t	n;
-
-	if ((n = readlink("/proc/self/exe", buf, sizeof buf - 1)) <= 0)
-		return (NULL);
-	buf[n] = '\0';
-	return (xstrdup(buf));
-}
-
 /*
  * Start `acpx __queue-keeper` detached, which starts `acpx __queue-owner`
  * as its child with the payload on its stdin (reaper.h): the keeper
@@ -365,7 +353,7 @@ qc_spawn(struct queue_client *qc)
 	qc->errbuf[0] = '\0';
 	free(qc->input);
 	qc->input = NULL;
-	if ((self = qc_self()) == NULL) {
+	if ((self = spawn_self_path()) == NULL) {
 		qc_start_failed(qc, "cannot find our own executable");
 		return;
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "reaper.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 /*
@@ -125,6 +126,24 @@ static int
 reaper_live(const struct reaper_proc *p)
 {
 	return (p->state != 'Z' && p->state != 'X');
+}
+
+/* Is a process other than a zombie in group pgid? See reaper.h. */
+int
+reaper_group_live(pid_t pgid)
+{
+	struct reaper_proc	*v;
+	size_t			 n, i;
+	int			 found = 0;
+
+	if ((v = reaper_scan(&n)) == NULL)
+		return (1);	/* no /proc: cannot tell, assume so */
+	for (i = 0; i < n && !found; i++) {
+		if (v[i].pgrp == pgid && reaper_live(&v[i]))
+			found = 1;
+	}
+	free(v);
+	return (found);
 }
 
 /* Signal the live descendants of root found in the snapshot v. */
@@ -297,19 +316,6 @@ keeper_forward(int sig)
 	errno = saved;
 }
 
-/* The path of this executable. Caller frees. */
-static char *
-keeper_self(void)
-{
-	char	buf[4096];
-	ssize_t	n;
-
-	if ((n = readlink("/proc/self/exe", buf, sizeof buf - 1)) <= 0)
-		return (NULL);
-	buf[n] = '\0';
-	return (xstrdup(buf));
-}
-
 /* Run the keeper; see reaper.h. */
 int
 reaper_keeper_main(void)
@@ -328,7 +334,7 @@ reaper_keeper_main(void)
 #if defined(__linux__) && defined(PR_SET_CHILD_SUBREAPER)
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 #endif
-	if ((self = keeper_self()) == NULL) {
+	if ((self = spawn_self_path()) == NULL) {
 		fprintf(stderr, "[acpx] queue keeper: cannot find our own "
 		    "executable\n");
 		return (1);

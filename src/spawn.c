@@ -3,7 +3,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -354,49 +353,6 @@ child_exited(const struct child *c, int *status)
 	return (1);
 }
 
-#ifdef __linux__
-/*
- * Is a process other than a zombie in group pgid? An init that does not
- * reap (pid 1 in many containers) leaves zombies in the group, and kill(2)
- * still finds them, so look at /proc. Local file reads only.
- */
-static int
-child_group_live(pid_t pgid)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 path[64], buf[512], *p;
-	int		 fd, found = 0;
-	ssize_t		 n;
-	long		 pgrp;
-
-	if ((d = opendir("/proc")) == NULL)
-		return (1);
-	while (!found && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof path, "/proc/%ld/stat",
-		    strtol(de->d_name, NULL, 10));
-		if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
-		if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-			continue;
-		if (sscanf(p + 2, "%*c %*d %ld", &pgrp) != 1 || pgrp != pgid)
-			continue;
-		if (p[2] != 'Z' && p[2] != 'X')
-			found = 1;
-	}
-	closedir(d);
-	return (found);
-}
-#endif
-
 /* Does anything still live in the child's process group? */
 static int
 child_group_alive(const struct child *c)
@@ -408,7 +364,7 @@ child_group_alive(const struct child *c)
 #ifdef __linux__
 	/* Our own unreaped child counts; otherwise skip zombies. */
 	if (c->flags & CHILD_EXITED)
-		return (child_group_live(c->pgid));
+		return (reaper_group_live(c->pgid));
 #endif
 	return (1);
 }
@@ -662,4 +618,17 @@ child_free(struct child *c)
 		return;
 	}
 	child_destroy(c);
+}
+
+/* The running executable's path. */
+char *
+spawn_self_path(void)
+{
+	char	buf[4096];
+	ssize_t	n;
+
+	if ((n = readlink("/proc/self/exe", buf, sizeof buf - 1)) <= 0)
+		return (NULL);
+	buf[n] = '\0';
+	return (xstrdup(buf));
 }
