@@ -58,6 +58,7 @@ struct term {
 	int			 truncated;
 	int			 exited;
 	int			 status;
+	int			 status_unseen;	/* gave up waiting after SIGKILL */
 	int			 killing;	/* 0, 1 = TERM sent, 2 = KILL sent */
 	ev_timer		 kill_w;
 	struct term_waiter	*waiters;
@@ -127,6 +128,9 @@ term_exit_json(const struct term *t)
 	json_t	*code = json_null(), *sig = json_null();
 	char	 name[32];
 
+	/* Killed, but its end was never seen: say so, not "exit 0". */
+	if (t->status_unseen)
+		return (json_pack("{s:n, s:s}", "exitCode", "signal", "SIGKILL"));
 	if (WIFEXITED(t->status))
 		code = json_integer(WEXITSTATUS(t->status));
 	else if (WIFSIGNALED(t->status)) {
@@ -279,6 +283,7 @@ term_exit_cb(struct child *child, int status, void *arg)
 
 	t->exited = 1;
 	t->status = status;
+	t->status_unseen = 0;	/* seen late: the real status from now on */
 	/*
 	 * Members of the group that outlive the leader keep the pipe open;
 	 * a kill in progress goes on against the group.
@@ -304,6 +309,8 @@ term_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		close(t->out_fd);
 		t->out_fd = -1;
 	}
+	if (!t->exited)
+		t->status_unseen = 1;
 	t->exited = 1;
 	term_settle(t);
 }
