@@ -22,9 +22,6 @@ int		 cmd_sessions_run(const struct invocation *, struct output *);
 
 /* ---------------------------------------------------------- shared helpers */
 
-/* Show err (NULL: nothing), free it, return its exit status. */
-int		 sessions_fail(struct output *, struct acpx_error *err);
-
 /* The RUNTIME "No named session ..." / "No cwd session ..." error. */
 struct acpx_error *sessions_missing(const struct invocation *, const char *name);
 

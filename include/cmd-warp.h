@@ -48,9 +48,6 @@ int		 warp_cmd_open(struct warp_cmd *, const struct invocation *,
 		    struct output *, struct acpx_error **);
 void		 warp_cmd_close(struct warp_cmd *);
 
-/* Show err (freed); return the exit status. */
-int		 warp_cmd_error(struct output *, struct acpx_error *);
-
 /* The secrets file's problem as an error (caller owns), or NULL. */
 struct acpx_error *warp_cmd_secrets_error(const struct warp_cmd *);
 

@@ -75,6 +75,9 @@ void		 output_turn_end(struct output *);
  */
 void		 output_error(struct output *, const struct acpx_error *err);
 
+/* output_error(), then free err; its exit status (1 for NULL). */
+int		 output_fail(struct output *, struct acpx_error *err);
+
 /* Result of a non-prompt command: json → one compact line of v. */
 void		 output_result_json(struct output *, const json_t *v);
 

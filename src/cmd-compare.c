@@ -467,16 +467,10 @@ cmd_compare_run(const struct invocation *inv, struct output *out)
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
 		    "compare subcommand is disabled by configuration "
 		    "(disableExec: true)");
-		output_error(out, err);
-		rc = acpx_error_exit(err);
-		acpx_error_free(err);
-		return (rc);
+		return (output_fail(out, err));
 	}
 	if ((blocks = prompt_input_read(inv, &err)) == NULL) {
-		output_error(out, err);
-		rc = acpx_error_exit(err);
-		acpx_error_free(err);
-		return (rc);
+		return (output_fail(out, err));
 	}
 	if ((null_f = fopen("/dev/null", "w")) == NULL)
 		fatal("/dev/null");

@@ -57,12 +57,9 @@ cmd_config_init(const struct invocation *inv, struct output *out)
 	free(home);
 	if (rc == -1) {
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
-		output_error(out, err);
-		rc = acpx_error_exit(err);
-		acpx_error_free(err);
 		free(cause);
 		free(path);
-		return (rc);
+		return (output_fail(out, err));
 	}
 	if (inv->format == ACPX_FORMAT_JSON) {
 		v = json_pack("{s:s, s:b}", "path", path, "created", created);

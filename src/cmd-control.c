@@ -79,17 +79,6 @@ control_wait(struct control_run *c)
 		ev_run(c->loop, EVRUN_ONCE);
 }
 
-/* One error out, its exit status back. */
-static int
-control_error(struct output *out, struct acpx_error *err)
-{
-	int	rc;
-
-	output_error(out, err);
-	rc = acpx_error_exit(err);
-	acpx_error_free(err);
-	return (rc);
-}
 
 /* ---------------------------------------------------------------- owner */
 
@@ -176,7 +165,7 @@ cmd_cancel_run(const struct invocation *inv, struct output *out)
 	control_on_owner(&c, req);
 	if (c.how == QUEUE_CLIENT_FAILED) {
 		acpx_error_set_session(c.err, c.rec->record_id);
-		rc = control_error(out, c.err);
+		rc = output_fail(out, c.err);
 		c.err = NULL;
 	} else {
 		if (c.how == QUEUE_CLIENT_DONE && inv->verbose)
@@ -595,7 +584,7 @@ control_set(const struct invocation *inv, struct output *out,
 	c.key = key;
 	c.value = value;
 	if ((c.rec = cmd_prompt_find_session(inv, &err)) == NULL)
-		return (control_error(out, err));
+		return (output_fail(out, err));
 	c.config_id = key != NULL ? queue_control_config_id(c.rec->agent_command,
 	    key) : NULL;
 	c.loop = ev_default_loop(EVFLAG_AUTO);
@@ -637,7 +626,7 @@ control_set(const struct invocation *inv, struct output *out,
 		control_direct(&c);
 	if (c.err != NULL) {
 		acpx_error_set_session(c.err, c.rec->record_id);
-		rc = control_error(out, c.err);
+		rc = output_fail(out, c.err);
 		c.err = NULL;
 	} else {
 		if (inv->verbose && c.load_error != NULL)

@@ -115,25 +115,16 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		err = acpx_error_new(ACPX_CODE_EXEC_DISABLED, NULL, "cli",
 		    "exec subcommand is disabled by configuration "
 		    "(disableExec: true)");
-		output_error(out, err);
-		rc = acpx_error_exit(err);
-		acpx_error_free(err);
-		return (rc);
+		return (output_fail(out, err));
 	}
 
 	if ((blocks = prompt_input_read(inv, &err)) == NULL) {
-		output_error(out, err);
-		rc = acpx_error_exit(err);
-		acpx_error_free(err);
-		return (rc);
+		return (output_fail(out, err));
 	}
 	/* Warp agents: secrets, checks, harness environment; nothing spawned yet. */
 	if (warp_launch_prepare(inv, &notice, &err) == -1) {
 		json_decref(blocks);
-		output_error(out, err);
-		rc = acpx_error_exit(err);
-		acpx_error_free(err);
-		return (rc);
+		return (output_fail(out, err));
 	}
 	if (notice != NULL) {
 		output_notice(out, "%s", notice);

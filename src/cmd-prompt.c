@@ -497,11 +497,8 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	r.out = out;
 	if ((r.blocks = prompt_input_read(inv, &err)) == NULL ||
 	    (r.rec = cmd_prompt_find_session(inv, &err)) == NULL) {
-		output_error(out, err);
-		rc = acpx_error_exit(err);
-		acpx_error_free(err);
 		json_decref(r.blocks);
-		return (rc);
+		return (output_fail(out, err));
 	}
 	r.request_id = conversation_uuid();
 	r.loop = ev_default_loop(EVFLAG_AUTO);

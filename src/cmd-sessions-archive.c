@@ -205,11 +205,11 @@ sessions_export_run(const struct invocation *inv, struct output *out)
 	free(name);
 	free(cwd);
 	if (rec == NULL)
-		return (sessions_fail(out, archive_error("not-found",
+		return (output_fail(out, archive_error("not-found",
 		    "session not found")));
 	if (archive_active(rec)) {
 		session_record_free(rec);
-		return (sessions_fail(out, archive_error("session-locked",
+		return (output_fail(out, archive_error("session-locked",
 		    "session is currently locked by a running queue owner; "
 		    "close it first with `acpx sessions close`")));
 	}
@@ -244,7 +244,7 @@ sessions_export_run(const struct invocation *inv, struct output *out)
 
 	if ((target = archive_target(output, &err)) == NULL) {
 		json_decref(archive);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	text = json_dumps_js(archive, 2);
 	json_decref(archive);
@@ -257,7 +257,7 @@ sessions_export_run(const struct invocation *inv, struct output *out)
 	if (rc == -1) {
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
 		free(cause);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	switch (output_format(out)) {
 	case ACPX_FORMAT_JSON:
@@ -408,11 +408,11 @@ sessions_import_run(const struct invocation *inv, struct output *out)
 	if ((a = json_load_file(path, JSON_DECODE_ANY | JSON_ALLOW_NUL,
 	    &jerr)) == NULL) {
 		if (access(path, R_OK) == -1)
-			return (sessions_fail(out, acpx_error_new(
+			return (output_fail(out, acpx_error_new(
 			    ACPX_CODE_RUNTIME, NULL, "cli", "%s: no such file or "
 			    "directory, open '%s'", errno == ENOENT ? "ENOENT" :
 			    "EACCES", path)));
-		return (sessions_fail(out, archive_error("invalid-archive",
+		return (output_fail(out, archive_error("invalid-archive",
 		    "Invalid session export archive JSON: %s", jerr.text)));
 	}
 	o = json_object_get(a, "format_version");
@@ -427,21 +427,21 @@ sessions_import_run(const struct invocation *inv, struct output *out)
 		    "session export format_version %s; supported version is 1",
 		    msg);
 		free(msg);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	if ((msg = archive_validate(a)) != NULL) {
 		json_decref(a);
 		err = archive_error("invalid-archive", "Invalid session export "
 		    "archive: %s", msg);
 		free(msg);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	sess = json_object_get(a, "session");
 	hist = json_object_get(a, "history");
 	if ((src = session_record_parse(json_object_get(sess, "state"),
 	    NULL)) == NULL) {
 		json_decref(a);
-		return (sessions_fail(out, archive_error("invalid-archive",
+		return (output_fail(out, archive_error("invalid-archive",
 		    "Invalid session export archive: session.state is not a "
 		    "session record")));
 	}
@@ -460,7 +460,7 @@ sessions_import_run(const struct invocation *inv, struct output *out)
 	if (!ok) {
 		session_record_free(src);
 		json_decref(a);
-		return (sessions_fail(out, archive_error("agent-mismatch",
+		return (output_fail(out, archive_error("agent-mismatch",
 		    "Session export archive agent does not match the requested "
 		    "agent")));
 	}
@@ -561,7 +561,7 @@ sessions_import_run(const struct invocation *inv, struct output *out)
 		free(id);
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
 		free(cause);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	switch (output_format(out)) {
 	case ACPX_FORMAT_JSON:
@@ -591,5 +591,5 @@ refuse:
 	err = archive_error(ename, "%s", msg);
 	free(msg);
 	free(ename);
-	return (sessions_fail(out, err));
+	return (output_fail(out, err));
 }

@@ -250,11 +250,11 @@ sessions_close_run(const struct invocation *inv, struct output *out)
 	json_t			*o;
 
 	if ((rec = sessions_find_scoped(inv, out, 0)) == NULL)
-		return (sessions_fail(out, sessions_missing(inv, inv->session)));
+		return (output_fail(out, sessions_missing(inv, inv->session)));
 	closed = sessions_close_record(inv, out, rec->record_id, &err);
 	session_record_free(rec);
 	if (closed == NULL)
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	switch (output_format(out)) {
 	case ACPX_FORMAT_JSON:
 		o = json_pack("{s:s, s:s, s:s}", "action", "session_closed",

@@ -382,7 +382,7 @@ sessions_new_run(const struct invocation *inv, struct output *out,
 			err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
 			    w.cause);
 			free(w.cause);
-			return (sessions_fail(out, err));
+			return (output_fail(out, err));
 		}
 		boundary = session_store_git_root(inv->cwd);
 		rec = session_store_find_walk(inv->agent.command, inv->cwd,
@@ -396,14 +396,14 @@ sessions_new_run(const struct invocation *inv, struct output *out,
 			    new_ensure_model(inv, out, rec, &err) == -1) {
 				session_lock_release(w.lock);
 				session_record_free(rec);
-				return (sessions_fail(out, err));
+				return (output_fail(out, err));
 			}
 		}
 	} else if ((prior = sessions_find_scoped(inv, out, 0)) != NULL) {
 		closed = sessions_close_record(inv, out, prior->record_id, &err);
 		if (closed == NULL) {
 			session_record_free(prior);
-			return (sessions_fail(out, err));
+			return (output_fail(out, err));
 		}
 		session_record_free(closed);
 		replaced = xstrdup(prior->record_id);
@@ -422,7 +422,7 @@ sessions_new_run(const struct invocation *inv, struct output *out,
 			acpx_error_free(err);
 			return (ACPX_EXIT_INTERRUPTED);
 		}
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	if (created) {
 		new_banner(inv, out, rec);

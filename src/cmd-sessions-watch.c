@@ -282,7 +282,7 @@ sessions_watch_run(const struct invocation *inv, struct output *out)
 
 	if ((rec = sessions_find_scoped(inv, out, 0)) == NULL &&
 	    (rec = sessions_find_scoped(inv, out, 1)) == NULL)
-		return (sessions_fail(out, sessions_missing(inv, inv->session)));
+		return (output_fail(out, sessions_missing(inv, inv->session)));
 	memset(&wa, 0, sizeof wa);
 	wa.inv = inv;
 	wa.out = out;
@@ -293,12 +293,12 @@ sessions_watch_run(const struct invocation *inv, struct output *out)
 			err = watch_error("WATCH_CURSOR_INVALID", "%s", cause);
 			free(cause);
 			free(wa.record_id);
-			return (sessions_fail(out, err));
+			return (output_fail(out, err));
 		}
 		if (strcmp(cid, wa.record_id) != 0) {
 			free(cid);
 			free(wa.record_id);
-			return (sessions_fail(out, watch_error(
+			return (output_fail(out, watch_error(
 			    "WATCH_CURSOR_FOREIGN", "Cursor belongs to another "
 			    "session")));
 		}
@@ -327,6 +327,6 @@ sessions_watch_run(const struct invocation *inv, struct output *out)
 	free(wa.record_id);
 	free(wa.missing_request);
 	if (rc == -1)
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	return (ACPX_EXIT_SUCCESS);
 }

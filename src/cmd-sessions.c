@@ -38,21 +38,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Show err, free it, return its exit status. */
-int
-sessions_fail(struct output *out, struct acpx_error *err)
-{
-	int	rc;
-
-	if (err == NULL)
-		return (ACPX_EXIT_ERROR);
-	if (!output_broken_pipe(out))
-		output_error(out, err);
-	rc = acpx_error_exit(err);
-	acpx_error_free(err);
-	return (rc);
-}
-
 /* The "No named session ..." / "No cwd session ..." error. */
 struct acpx_error *
 sessions_missing(const struct invocation *inv, const char *name)
@@ -213,7 +198,7 @@ sessions_show_run(const struct invocation *inv, struct output *out)
 	char				 pid[32], *code, *sig;
 
 	if ((r = sessions_find_scoped(inv, out, 1)) == NULL)
-		return (sessions_fail(out, sessions_missing(inv, inv->session)));
+		return (output_fail(out, sessions_missing(inv, inv->session)));
 	switch (output_format(out)) {
 	case ACPX_FORMAT_JSON:
 		o = session_record_to_camel(r);
@@ -276,7 +261,7 @@ sessions_history_run(const struct invocation *inv, struct output *out,
 	else if (!read_all)
 		limit = 20;
 	if ((r = sessions_find_scoped(inv, out, 1)) == NULL)
-		return (sessions_fail(out, sessions_missing(inv, inv->session)));
+		return (output_fail(out, sessions_missing(inv, inv->session)));
 	e = conversation_entries(r, &n);
 	first = limit == 0 || (size_t)limit >= n ? 0 : n - (size_t)limit;
 	switch (output_format(out)) {
@@ -358,7 +343,7 @@ sessions_list_local(const struct invocation *inv, struct output *out,
 
 	if (session_store_scan(inv->agent.command, &l, sessions_warn, out,
 	    &cause) == -1)
-		return (sessions_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,
+		return (output_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,
 		    NULL, "cli", "%s", cause)));
 	if (filter_cwd != NULL) {
 		for (i = j = 0; i < l.n; i++) {
@@ -447,7 +432,7 @@ sessions_list_run(const struct invocation *inv, struct output *out)
 
 	if (sessions_agent_prepare(inv, out, &err) == -1) {
 		free(filter);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	sa = sessions_agent_new(inv, out);
 	c = sessions_agent_client(sa);
@@ -463,7 +448,7 @@ sessions_list_run(const struct invocation *inv, struct output *out)
 			return (sessions_list_local(inv, out, NULL));
 		}
 		free(filter);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	caps = json_object_get(json_object_get(init, "agentCapabilities"),
 	    "sessionCapabilities");
@@ -480,12 +465,12 @@ sessions_list_run(const struct invocation *inv, struct output *out)
 	json_decref(init);
 	if (err != NULL) {
 		free(filter);
-		return (sessions_fail(out, err));
+		return (output_fail(out, err));
 	}
 	if (!listed) {
 		if (cursor != NULL || filter != NULL) {
 			free(filter);
-			return (sessions_fail(out, acpx_error_new(
+			return (output_fail(out, acpx_error_new(
 			    ACPX_CODE_RUNTIME, NULL, "cli", "Agent command "
 			    "\"%s\" does not advertise sessionCapabilities.list; "
 			    "cannot use agent-side session/list filters",
@@ -576,7 +561,7 @@ sessions_prune_run(const struct invocation *inv, struct output *out)
 	if (session_store_prune(&o, &l, &bytes, sessions_warn, out, &cause) ==
 	    -1) {
 		free(cutoff);
-		return (sessions_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,
+		return (output_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,
 		    NULL, "cli", "%s", cause)));
 	}
 	free(cutoff);
@@ -651,6 +636,6 @@ cmd_sessions_run(const struct invocation *inv, struct output *out)
 		return (sessions_export_run(inv, out));
 	if (strcmp(sub, "import") == 0)
 		return (sessions_import_run(inv, out));
-	return (sessions_fail(out, acpx_error_new(ACPX_CODE_USAGE, NULL, "cli",
+	return (output_fail(out, acpx_error_new(ACPX_CODE_USAGE, NULL, "cli",
 	    "unknown sessions command: %s", sub)));
 }

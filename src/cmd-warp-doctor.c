@@ -257,7 +257,7 @@ warp_cmd_doctor(const struct invocation *inv, struct output *out)
 
 	memset(&d, 0, sizeof d);
 	if (warp_cmd_open(&d.ctx, inv, out, &err) == -1)
-		return (warp_cmd_error(out, err));
+		return (output_fail(out, err));
 	d.json = json_object();
 	ids = warp_config_agents(d.ctx.wc);
 	doctor_line(&d, "config: ok (%zu providers, %zu warp agents)",

@@ -32,17 +32,6 @@
  * cooldown.
  */
 
-/* Show an error; return the exit status. */
-int
-warp_cmd_error(struct output *out, struct acpx_error *err)
-{
-	int	rc = acpx_error_exit(err);
-
-	output_error(out, err);
-	acpx_error_free(err);
-	return (rc);
-}
-
 /* Load the warp config and the secrets file into ctx. -1 with *err. */
 int
 warp_cmd_open(struct warp_cmd *ctx, const struct invocation *inv,
@@ -193,7 +182,7 @@ warp_cmd_list(const struct invocation *inv, struct output *out)
 	time_t				 now = time(NULL);
 
 	if (warp_cmd_open(&ctx, inv, out, &err) == -1)
-		return (warp_cmd_error(out, err));
+		return (output_fail(out, err));
 	if (ctx.secrets == NULL && ctx.wc->nproviders > 0)
 		output_notice(out, "warning: %s", ctx.scause);
 	st = warp_state_load(ctx.home, &warning);
@@ -516,7 +505,7 @@ warp_cmd_probe_run(const struct invocation *inv, struct output *out)
 	int				  rc = ACPX_EXIT_SUCCESS, dup;
 
 	if (warp_cmd_open(&ctx, inv, out, &err) == -1)
-		return (warp_cmd_error(out, err));
+		return (output_fail(out, err));
 	provs = xcalloc((size_t)inv->nwords + ctx.wc->nproviders + 1,
 	    sizeof *provs);
 	for (i = 0; i < (size_t)inv->nwords; i++) {
@@ -578,7 +567,7 @@ warp_cmd_probe_run(const struct invocation *inv, struct output *out)
 fail:
 	free(provs);
 	warp_cmd_close(&ctx);
-	return (warp_cmd_error(out, err));
+	return (output_fail(out, err));
 }
 
 /* acpx warp list|doctor|probe. */

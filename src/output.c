@@ -652,6 +652,20 @@ output_turn_end(struct output *o)
 	o->r->turn_end(o, o->state);
 }
 
+/* Show an error, free it, return its exit status. */
+int
+output_fail(struct output *o, struct acpx_error *err)
+{
+	int	rc;
+
+	if (err == NULL)
+		return (ACPX_EXIT_ERROR);
+	output_error(o, err);
+	rc = acpx_error_exit(err);
+	acpx_error_free(err);
+	return (rc);
+}
+
 /*
  * Top-level error. Sub-command parse errors are Commander's own output
  * (printed by cli.c with the help text), so nothing is added here.
