@@ -248,12 +248,6 @@ reaper_kill_adopted(void)
 	reaper_kill_children(0, 0);
 }
 
-static void
-reaper_atexit(void)
-{
-	reaper_kill_adopted();
-}
-
 /* Become a subreaper; see reaper.h. */
 void
 reaper_init(void)
@@ -264,7 +258,7 @@ reaper_init(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
 		return;
 	if (reaper_self == 0)
-		atexit(reaper_atexit);
+		atexit(reaper_kill_adopted);
 	reaper_self = getpid();
 #endif
 }
