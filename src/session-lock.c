@@ -402,6 +402,8 @@ lock_write_excl(const char *path, const char *bytes, char **cause)
 
 /* ---------------------------------------------------------------- guard */
 
+static int	lock_publish(const char *, const char *, const char *, char **);
+
 struct session_lock_guard {
 	char		*path;
 	char		*bytes;
@@ -491,13 +493,17 @@ session_lock_guard_try(const char *path, struct session_lock_guard **guard,
 {
 	struct session_lock_guard	*g;
 	struct stat			 sb;
-	char				*bytes;
+	char				*bytes, *dir, *slash;
 	int				 attempt;
 
 	*guard = NULL;
 	bytes = lock_guard_bytes();
+	/* Staged and linked, as the marker: never seen empty or half written. */
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (lock_write_excl(path, bytes, cause) == 0) {
+		if (lock_publish(dir, path, bytes, cause) == 0) {
 			g = xcalloc(1, sizeof *g);
 			g->path = xstrdup(path);
 			g->bytes = bytes;
@@ -506,16 +512,19 @@ session_lock_guard_try(const char *path, struct session_lock_guard **guard,
 				g->ino = sb.st_ino;
 			}
 			*guard = g;
+			free(dir);
 			return (0);
 		}
 		if (errno != EEXIST) {
 			free(bytes);
+			free(dir);
 			return (-1);
 		}
 		if (!lock_guard_reclaim(path))
 			break;
 	}
 	free(bytes);
+	free(dir);
 	return (1);
 }
 
