@@ -159,6 +159,7 @@ struct owner {
 	ev_timer		 warp_stall_w;	/* warp.stallSeconds */
 	int			 warp_stalled;
 	int			 warp_cancelled;
+	int			 warp_retiring;	/* retired agents still closing */
 
 	int			 flags;
 #define OWNER_CLOSING	0x1	/* shutdown requested */

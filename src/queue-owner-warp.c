@@ -99,6 +99,36 @@ warp_serving(struct owner *o)
 	return (json_str(o->rec->acpx, "serving_agent"));
 }
 
+static void
+warp_old_closed_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct owner	*o = arg;
+
+	if (o->client == c)
+		o->client = NULL;
+	acp_client_free(c);
+	o->warp_retiring--;
+	owner_kick(o);
+}
+
+/*
+ * Detach the owner's agent connection and close it (stdin EOF, TERM,
+ * KILL) in the background: the next owner_turn_client() spawns afresh.
+ */
+static void
+warp_retire_client(struct owner *o)
+{
+	struct acp_client	*old = o->client;
+
+	if (old == NULL)
+		return;
+	o->client = NULL;
+	o->warp_retiring++;
+	acp_client_abandon(old, o);
+	acp_client_close(old, warp_old_closed_cb, o);
+}
+
 /*
  * Before the owner connects to a warp session (a prompt turn or an idle
  * control; rec loaded): export the serving agent's harness environment
@@ -128,9 +158,18 @@ owner_warp_prepare(struct owner *o, struct acpx_error **err)
 	    err) == -1)
 		return (-1);
 	free(notice);
+	/*
+	 * A warm agent that is not the serving one is retired: detached from
+	 * the owner first, so that this job's connect spawns the serving
+	 * agent instead of reusing a connection that is going away.
+	 */
 	if (o->client != NULL && (o->warp_serving == NULL ||
-	    strcmp(o->warp_serving, serving) != 0))
-		acp_client_kill(o->client);
+	    strcmp(o->warp_serving, serving) != 0)) {
+		owner_log(o, "warp: retiring the warm %s, the session is "
+		    "served by %s", o->warp_serving != NULL ? o->warp_serving :
+		    "agent", serving);
+		warp_retire_client(o);
+	}
 	warp_use_agent(o, serving);
 	return (0);
 }
@@ -248,17 +287,6 @@ warp_history_add(struct owner *o, json_t *ev)
 	json_array_append_new(h, ev);
 }
 
-static void
-warp_old_closed_cb(struct acp_client *c, const json_t *result,
-    struct acpx_error *err, void *arg)
-{
-	struct owner	*o = arg;
-
-	if (o->client == c)
-		o->client = NULL;
-	acp_client_free(c);
-	owner_kick(o);
-}
 
 /* Hand a message of the hop to the submitter. */
 static void
@@ -382,13 +410,7 @@ owner_warp_prompt_end(struct owner *o, const json_t *result,
 	owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
 	    hop->reason);
 
-	if (o->client != NULL) {
-		struct acp_client *old = o->client;
-
-		o->client = NULL;
-		acp_client_abandon(old, o);
-		acp_client_close(old, warp_old_closed_cb, o);
-	}
+	warp_retire_client(o);
 	warp_use_agent(o, hop->to);	/* its environment is exported */
 	o->state = TURN_CONNECT;
 	acp_client_start(owner_turn_client(o), warp_hop_step_cb, o);

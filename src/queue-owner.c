@@ -249,7 +249,7 @@ owner_finish(struct owner *o)
 		owner_turn_close_client(o);
 		return;
 	}
-	if (o->flags & OWNER_CLIENT_CLOSING)
+	if ((o->flags & OWNER_CLIENT_CLOSING) || o->warp_retiring > 0)
 		return;
 	/* Peers still being answered get the drain timeout. */
 	TAILQ_FOREACH(p, &o->peers, entry) {

@@ -172,22 +172,57 @@ case "$(grep '"method":"session/prompt"' "$REC_DIR/glm" | tail -n 1)" in
 *'"text":"next"}]'*) ok "next prompt: plain prompt to the serving agent" ;;
 *) not_ok "next prompt: plain prompt to the serving agent" "$(tail -n 3 "$REC_DIR/glm")" ;; esac
 
-# A restarted owner starts the serving agent and loads its session, even
-# after the cooldown of the first agent is gone.
+# A restarted owner while the first agent still cools down: the serving
+# agent is started and its session loaded; the cooling agent never starts.
+# (The fallback answers session/new and session/load with configOptions,
+# as opencode does: applying them must keep the routing state.)
+stop_owners
+grep -q '"provider": *"infini"' "$STATE" 2>/dev/null && ok "the first agent is still cooling down" ||
+    not_ok "the first agent is still cooling down" "$(cat "$STATE" 2>&1)"
+run --approve-all $FROM prompt -s s1 "while cooling"
+keep
+expect_rc 0 "restarted owner, cooldown on: the prompt succeeds"
+expect_out_has "finished by the fallback" "restarted owner, cooldown on: answered by the serving agent"
+[ "$(starts kimi)" = 1 ] && [ "$(starts glm)" = 2 ] && ok "restarted owner, cooldown on: the cooling agent is not started" ||
+    not_ok "restarted owner, cooldown on: the cooling agent is not started" "$(cat "$REC_DIR/starts")"
+grep -q '"method":"session/load".*"sessionId":"glm-session"' "$REC_DIR/glm" &&
+    ok "restarted owner, cooldown on: the serving agent's session is loaded" ||
+    not_ok "restarted owner, cooldown on: session/load glm-session" "$(grep session/ "$REC_DIR/glm")"
+case "$(record)" in
+*"\"serving_agent\": \"$TO\""*'"routing_history"'*) ok "restarted owner: the record still has the routing state after session/load" ;;
+*) not_ok "restarted owner: the record keeps the routing state" "$(record)" ;; esac
+
+# ... and also after the cooldown of the first agent is gone.
 stop_owners
 rm -f "$STATE"
 run --approve-all $FROM prompt -s s1 "after restart"
 keep
 expect_rc 0 "prompt after the owner restarted"
-[ "$(starts kimi)" = 1 ] && [ "$(starts glm)" = 2 ] && ok "restarted owner: the serving agent starts directly" ||
+[ "$(starts kimi)" = 1 ] && [ "$(starts glm)" = 3 ] && ok "restarted owner: the serving agent starts directly" ||
     not_ok "restarted owner: the serving agent starts directly" "$(cat "$REC_DIR/starts")"
-grep -q '"method":"session/load".*"sessionId":"glm-session"' "$REC_DIR/glm" &&
+[ "$(grep -c '"method":"session/load".*"sessionId":"glm-session"' "$REC_DIR/glm")" = 2 ] &&
     ok "restarted owner: the serving agent's session is loaded" ||
     not_ok "restarted owner: session/load glm-session" "$(grep session/ "$REC_DIR/glm")"
+
+# The record names another serving agent than the warm owner runs (here
+# edited by hand): the warm agent is retired and the prompt goes to a
+# freshly started serving agent, never down the connection being closed.
+sed "s/\"serving_agent\": \"$TO\"/\"serving_agent\": \"$THIRD\"/" "$HOME"/.acpx/sessions/*.json >"$T_ROOT/rec.json"
+cat "$T_ROOT/rec.json" >"$(ls "$HOME"/.acpx/sessions/*.json)"
+run --approve-all $FROM prompt -s s1 "moved"
+keep
+expect_rc 0 "a warm owner whose record names another serving agent"
+expect_out_has "finished by the fallback" "the serving agent of the record answers"
+[ "$(starts minimax)" = 1 ] && ok "the record's serving agent was started" ||
+    not_ok "the record's serving agent was started" "$(cat "$REC_DIR/starts")"
+case "$(grep '"method":"session/prompt"' "$REC_DIR/minimax" | tail -n 1)" in
+*'"text":"moved"}]'*) ok "the prompt went to the record's serving agent" ;;
+*) not_ok "the prompt went to the record's serving agent" "$(cat "$REC_DIR/minimax")" ;; esac
 
 # ------------------------------------------------------------ --no-wait
 reset
 run --approve-all $FROM sessions new --name s8
+: >"$REC_DIR/starts"
 run --approve-all $FROM prompt --no-wait -s s8 "do the task"
 keep
 expect_rc 0 "--no-wait: queued"
@@ -199,6 +234,12 @@ poll '[ "$(nprompts glm)" -ge 1 ]'
 case "$(first_prompt glm)" in
 *'## Completed steps'*) ok "--no-wait: the fallback got the summary" ;;
 *) not_ok "--no-wait: the fallback got the summary" "$(first_prompt glm)" ;; esac
+run --approve-all $FROM prompt -s s8 "next"
+keep
+expect_rc 0 "--no-wait: the next prompt"
+expect_out_has "finished by the fallback" "--no-wait: the next prompt goes to the serving agent"
+[ "$(starts kimi)" = 1 ] && ok "--no-wait: the cooling agent is not started again" ||
+    not_ok "--no-wait: the cooling agent is not started again" "$(cat "$REC_DIR/starts")"
 
 # ------------------------------------------------------------ json and quiet
 reset
@@ -288,6 +329,9 @@ expect_out_has "[fallback] $FROM $ARROW $TO (quota-exhausted)" "cancel: the hop 
     not_ok "cancel: no further hop" "$(cat "$REC_DIR/starts")"
 grep -q '"method":"session/cancel"' "$REC_DIR/glm" && ok "cancel: the fallback agent got session/cancel" ||
     not_ok "cancel: session/cancel to the fallback" "$(cat "$REC_DIR/glm")"
+case "$(grep -l '"name": "s6"' "$HOME"/.acpx/sessions/*.json | xargs cat)" in
+*"\"serving_agent\": \"$TO\""*) ok "cancel: the record keeps the hop made before the cancel" ;;
+*) not_ok "cancel: the record keeps the hop" "$(record)" ;; esac
 
 # ------------------------------------------------------------ Ctrl-C during an exec hop
 reset

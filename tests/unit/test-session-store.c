@@ -544,6 +544,47 @@ test_lock(void)
 	TEST_DONE();
 }
 
+/*
+ * An agent answering session/new, load or resume with configOptions (as
+ * opencode does) replaces the acpx state with the reference's clone; the
+ * Warp routing state is ours and must survive it.
+ */
+static void
+test_routing_kept(void)
+{
+	struct session_record	*r;
+	json_t			*acpx, *res;
+	json_error_t		 jerr;
+	char			*text;
+
+	TEST_START("configOptions in a session result keep the routing state");
+	r = session_record_create("rt", "opencode-warp-infini-kimi", NULL,
+	    "/w", "rel", "2026-01-01T00:00:00.000Z");
+	acpx = session_record_acpx(r);
+	json_object_set_new(acpx, "serving_agent",
+	    json_string("opencode-warp-ckimi-kimi-for-coding"));
+	json_object_set_new(acpx, "routing_history", json_pack("[{s:s, s:s}]",
+	    "type", "fallback", "summary", "[acpx fallback] ..."));
+	json_object_set_new(acpx, "reset_on_next_ensure", json_true());
+	res = json_loads("{\"configOptions\":[{\"id\":\"model\",\"name\":"
+	    "\"Model\",\"category\":\"model\",\"type\":\"select\","
+	    "\"currentValue\":\"warp/glm-5\",\"options\":[{\"value\":"
+	    "\"warp/glm-5\",\"name\":\"glm\"}]}]}", 0, &jerr);
+	session_record_apply_session_result(r, res);
+	json_decref(res);
+	ASSERT_STR_EQ(json_str(r->acpx, "serving_agent"),
+	    "opencode-warp-ckimi-kimi-for-coding");
+	text = json_dumps_js(json_object_get(r->acpx, "routing_history"), 0);
+	ASSERT_STR_EQ(text, "[{\"type\":\"fallback\",\"summary\":"
+	    "\"[acpx fallback] ...\"}]");
+	free(text);
+	ASSERT_STR_EQ(json_str(r->acpx, "current_model_id"), "warp/glm-5");
+	/* The reference's clone still drops what it drops. */
+	ASSERT_PTR_NULL(json_object_get(r->acpx, "reset_on_next_ensure"));
+	session_record_free(r);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
@@ -558,6 +599,7 @@ main(void)
 	test_paths();
 	test_write();
 	test_record();
+	test_routing_kept();
 	test_store();
 	test_lock();
 
