@@ -16,8 +16,10 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "agent-compat.h"
 #include "auth-env.h"
 #include "cli.h"
+#include "cmdline.h"
 #include "config-file.h"
 #include "client-fs.h"
 #include "client-term.h"
@@ -704,7 +706,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	struct jsonrpc_callbacks rcb;
 	const struct invocation	*inv = c->inv;
 	int			 err_no = 0, in_fd, out_fd;
-	char			*cause = NULL, **a;
+	char			*cause = NULL, **a, **launch;
 	size_t			 max;
 	unsigned long long	 ceiling;
 	json_t			*caps;
@@ -719,29 +721,33 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 		acp_step_done(c, NULL, err);
 		return;
 	}
+	/* Qoder takes --max-turns/--allowed-tools as spawn arguments. */
+	if ((launch = agent_launch_argv(inv)) == NULL)
+		launch = cmdline_copy(inv->agent.argv);
 	if (inv->verbose) {
 		char *line = xstrdup(""), *tmp;
 
 		/* "<command> <args joined>", as the reference logs it. */
-		for (a = inv->agent.argv + 1; *a != NULL; a++) {
+		for (a = launch + 1; *a != NULL; a++) {
 			xasprintf(&tmp, "%s%s%s", line, *line != '\0' ? " " : "", *a);
 			free(line);
 			line = tmp;
 		}
-		acp_log(c, "spawning agent: %s %s", inv->agent.argv[0], line);
+		acp_log(c, "spawning agent: %s %s", launch[0], line);
 		free(line);
 	}
 
 	memset(&opts, 0, sizeof opts);
 	envp = auth_env_build(acp_auth_config(c));
 	opts.envp = envp;
-	opts.argv = inv->agent.argv;
+	opts.argv = launch;
 	opts.cwd = ACP_CWD(c);
 	opts.stderr_mode = inv->verbose ? CHILD_STDERR_PASS : CHILD_STDERR_KEEP;
 	opts.new_pgrp = 1;
 	c->child = child_spawn(c->loop, &opts, acp_child_exit_cb, c, &err_no,
 	    &cause);
 	auth_env_free(envp);
+	cmdline_free(launch);
 	if (c->child == NULL) {
 		if (err_no == ENOENT || err_no == ENOTDIR || err_no == EACCES)
 			err = acpx_error_new(ACPX_CODE_RUNTIME,
@@ -774,10 +780,11 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 
 	caps = json_pack("{s:{s:b, s:b}, s:b}", "fs", "readTextFile", !inv->no_fs,
 	    "writeTextFile", !inv->no_fs, "terminal", !inv->no_terminal);
+	agent_client_caps(inv->agent.argv, caps);
 	c->step_id = jsonrpc_request(c->rpc, "initialize",
-	    json_pack("{s:i, s:o, s:{s:s, s:s}}", "protocolVersion", 1,
-	    "clientCapabilities", caps, "clientInfo", "name", "acpx", "version",
-	    ACPX_COMPAT_VERSION), acp_initialize_cb, c);
+	    json_pack("{s:i, s:o, s:o}", "protocolVersion", 1,
+	    "clientCapabilities", caps, "clientInfo",
+	    agent_client_info(inv->agent.argv)), acp_initialize_cb, c);
 }
 
 static void
@@ -804,35 +811,6 @@ acp_session_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	acp_step_done(c, result, NULL);
 }
 
-/* _meta for session/new from --model/--allowed-tools/--max-turns/system prompts. */
-static json_t *
-acp_session_meta(const struct invocation *inv)
-{
-	json_t	*opts = json_object(), *meta = json_object();
-
-	if (inv->model != NULL && strspn(inv->model, " \t") != strlen(inv->model))
-		json_object_set_new(opts, "model", json_string(inv->model));
-	if (inv->allowed_tools != NULL)
-		json_object_set(opts, "allowedTools", inv->allowed_tools);
-	if (inv->max_turns > 0)
-		json_object_set_new(opts, "maxTurns", json_integer(inv->max_turns));
-	if (json_object_size(opts) > 0)
-		json_object_set_new(meta, "claudeCode",
-		    json_pack("{s:O}", "options", opts));
-	json_decref(opts);
-	if (inv->system_prompt != NULL && *inv->system_prompt != '\0')
-		json_object_set_new(meta, "systemPrompt",
-		    json_string(inv->system_prompt));
-	else if (inv->append_system_prompt != NULL)
-		json_object_set_new(meta, "systemPrompt", json_pack("{s:s}",
-		    "append", inv->append_system_prompt));
-	if (json_object_size(meta) == 0) {
-		json_decref(meta);
-		return (NULL);
-	}
-	return (meta);
-}
-
 /* session/new in the invocation's cwd. */
 void
 acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
@@ -842,7 +820,7 @@ acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
 	acp_step_begin(c, STEP_REQUEST, cb, arg);
 	params = json_pack("{s:s, s:O}", "cwd", ACP_CWD(c), "mcpServers",
 	    c->inv->mcp_servers);
-	if ((meta = acp_session_meta(c->inv)) != NULL)
+	if ((meta = agent_session_meta(c->inv)) != NULL)
 		json_object_set_new(params, "_meta", meta);
 	c->step_id = jsonrpc_request(c->rpc, "session/new", params,
 	    acp_session_new_cb, c);
@@ -1099,12 +1077,17 @@ static void
 acp_session_attach(struct acp_client *c, const char *method,
     const char *session_id, acp_done_cb cb, void *arg)
 {
+	json_t	*params, *meta;
+
 	acp_step_begin(c, STEP_REQUEST, cb, arg);
 	free(c->load_id);
 	c->load_id = xstrdup(session_id);
-	c->step_id = jsonrpc_request(c->rpc, method,
-	    json_pack("{s:s, s:s, s:O}", "sessionId", session_id, "cwd",
-	    ACP_CWD(c), "mcpServers", c->inv->mcp_servers),
+	params = json_pack("{s:s, s:s, s:O}", "sessionId", session_id, "cwd",
+	    ACP_CWD(c), "mcpServers", c->inv->mcp_servers);
+	/* Beyond the reference: a reloaded session keeps its isolation. */
+	if ((meta = agent_session_meta(c->inv)) != NULL)
+		json_object_set_new(params, "_meta", meta);
+	c->step_id = jsonrpc_request(c->rpc, method, params,
 	    acp_session_load_cb, c);
 }
 

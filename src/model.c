@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "agent-compat.h"
 #include "json-util.h"
 #include "model.h"
 #include "xmalloc.h"
@@ -185,20 +186,9 @@ model_check(const char *requested, const struct model_state *ms, int claude,
 	return (msg);
 }
 
-/* Claude's ACP adapter: claude-agent-acp, directly or through npx/npm exec. */
+/* Claude's ACP adapter, recognised as the reference does (agent-compat.h). */
 int
 model_is_claude_command(char *const *argv)
 {
-	const char	*base;
-	size_t		 i;
-
-	for (i = 0; argv != NULL && argv[i] != NULL; i++) {
-		base = strrchr(argv[i], '/');
-		base = base != NULL ? base + 1 : argv[i];
-		if (strncmp(base, "claude-agent-acp", 16) == 0 ||
-		    strstr(argv[i], "@agentclientprotocol/claude-agent-acp") != NULL ||
-		    strstr(argv[i], "@zed-industries/claude-code-acp") != NULL)
-			return (1);
-	}
-	return (0);
+	return (agent_is_claude_acp(argv));
 }

@@ -1,0 +1,52 @@
+/*
+ * agent-compat: what acpx adapts per ACP adapter, recognised from the
+ * agent's spawn argv the way the reference recognises it (the basename of
+ * argv[0], lowercased, less .cmd/.exe/.bat; or a substring of a later
+ * argument). Pure: no I/O (the environment is read for
+ * ACPX_CLAUDE_INCLUDE_USER_SETTINGS and ACPX_DEVIN_WINDSURF_VERSION).
+ *
+ *	adapter		what				where sent
+ *	Claude ACP	_meta.claudeCode.options	session/new, load, resume
+ *			{settingSources, model, allowedTools, maxTurns},
+ *			_meta.systemPrompt
+ *	(any other)	the same _meta less settingSources (only when
+ *			--model/--allowed-tools/--max-turns/--system-prompt)
+ *	Devin		clientInfo windsurf, clientCapabilities._meta
+ *	Qoder		--max-turns=N, --allowed-tools=A,B spawn arguments
+ */
+#ifndef ACPX_AGENT_COMPAT_H
+#define ACPX_AGENT_COMPAT_H
+
+#include <jansson.h>
+
+struct invocation;
+
+/* Claude's ACP adapter: argv[0] named claude-agent-acp, or an argument containing it. */
+int		 agent_is_claude_acp(char *const *argv);
+/* Devin: argv[0] devin with acp, --acp or --experimental-acp. */
+int		 agent_is_devin_acp(char *const *argv);
+/* Qoder: argv[0] qodercli with --acp. */
+int		 agent_is_qoder_acp(char *const *argv);
+
+/*
+ * The _meta for session/new, session/load and session/resume (a new
+ * reference), or NULL when there is none. For the Claude adapter it always
+ * carries claudeCode.options.settingSources (["project","local"], with
+ * "user" first when ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1), so a user's own
+ * Claude settings (e.g. a permission allow-list) cannot override acpx's
+ * permission mode.
+ */
+json_t		*agent_session_meta(const struct invocation *);
+
+/* initialize's clientInfo {name, version} (a new reference). */
+json_t		*agent_client_info(char *const *argv);
+/* Add the adapter's clientCapabilities._meta, if any, to caps. */
+void		 agent_client_caps(char *const *argv, json_t *caps);
+
+/*
+ * The argv to spawn: a new NULL-terminated copy (caller frees with
+ * cmdline_free) when the adapter needs extra arguments, else NULL.
+ */
+char		**agent_launch_argv(const struct invocation *);
+
+#endif
