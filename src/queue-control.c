@@ -179,10 +179,16 @@ control_apply_model(struct queue_control *qc, const json_t *response)
 	}
 }
 
-/* Rewrap a "not supported" ACP rejection as the reference does. Caller owns. */
+/*
+ * A failed control as the reference reports it (caller owns): a "not
+ * supported" ACP rejection rewrapped as "Agent rejected <method> ...";
+ * else, for a model, "Failed <method> for model "<id>": <ACP summary>";
+ * else the agent's own error message (data.details stays for quiet and
+ * JSON). Either way the error is the CLI's, not the ACP stream's.
+ */
 static struct acpx_error *
 control_wrap_error(const char *method, const char *context,
-    struct acpx_error *err)
+    const char *model, struct acpx_error *err)
 {
 	struct acpx_error	*w;
 	const json_t		*acp = err->acp, *data;
@@ -207,8 +213,25 @@ control_wrap_error(const char *method, const char *context,
 		}
 	}
 	if (!wrap) {
-		w = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
-		    err->message);
+		if (acp != NULL && details != NULL && !cmdline_blank(details)) {
+			p = cmdline_trim(details);
+			xasprintf(&summary, "%s (ACP %lld, adapter reported "
+			    "\"%s\")", p, (long long)code, msg != NULL ? msg : "");
+			free(p);
+		} else if (acp != NULL)
+			xasprintf(&summary, "%s (ACP %lld)", msg != NULL ? msg :
+			    "", (long long)code);
+		else
+			summary = xstrdup(err->message);
+		if (model != NULL)
+			w = acpx_error_new(err->code, err->detail_code, "cli",
+			    "Failed %s for model \"%s\": %s", method, model,
+			    summary);
+		else
+			w = acpx_error_new(err->code, err->detail_code,
+			    acp != NULL ? "cli" : err->origin, "%s",
+			    acp != NULL && msg != NULL ? msg : err->message);
+		free(summary);
 		w->retryable = err->retryable;
 		w->flags = err->flags;
 		if (err->acp != NULL)
@@ -223,7 +246,7 @@ control_wrap_error(const char *method, const char *context,
 	} else
 		xasprintf(&summary, "%s (ACP %lld)", msg != NULL ? msg : "",
 		    (long long)code);
-	w = acpx_error_new(ACPX_CODE_RUNTIME, NULL, NULL, "Agent rejected %s %s: "
+	w = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "Agent rejected %s %s: "
 	    "%s. The adapter may not implement %s, or the requested value is not "
 	    "supported.", method, context, summary, method);
 	w->acp = json_deep_copy(acp);
@@ -267,7 +290,8 @@ control_done_cb(struct acp_client *c, const json_t *result,
 			    qc->value);
 			break;
 		}
-		w = control_wrap_error(method, context, err);
+		w = control_wrap_error(method, context, qc->kind ==
+		    QUEUE_CONTROL_MODEL ? qc->value : NULL, err);
 		free(context);
 		qc->cb(NULL, w, qc->arg);
 		acpx_error_free(w);

@@ -1,0 +1,179 @@
+#!/bin/sh
+# The adapter-specific _meta acpx sends, asserted on what the agent receives
+# (the mock agent's record): for Claude's ACP adapter (recognised as the
+# reference does: an argv[0] named claude-agent-acp, or an argument
+# containing it, e.g. the built-in `npx -y @agentclientprotocol/claude-agent-
+# acp@...`) session/new, session/load and session/resume carry
+# _meta.claudeCode.options.settingSources ["project","local"] (user settings
+# only with ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1), merged with --model,
+# --allowed-tools, --max-turns and the system prompt flags; other agents get
+# only the flags' _meta. Every path: exec, sessions new/ensure, prompts
+# through the queue owner (load and resume), compare, a warp claude agent.
+# Also Devin's initialize and Qoder's spawn arguments. The session/new
+# params were checked identical with the reference acpx 0.19.1 (it sends no
+# _meta on load/resume; that part goes beyond it on purpose).
+. "$TESTS_SRCDIR/regress/lib.sh"
+[ -x "$MOCK" ] || skip_all "mock agent not built"
+unset ACPX_CLAUDE_INCLUDE_USER_SETTINGS ACPX_DEVIN_WINDSURF_VERSION
+for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+
+# A bin directory: the mock under the adapter's names, and an npx that runs
+# the mock (so the built-in `claude` command works offline).
+BIN="$T_ROOT/bin"
+mkdir -p "$BIN" "$HOME/.acpx"
+ln -s "$MOCK" "$BIN/claude-agent-acp"
+cat >"$BIN/npx" <<'EOF'
+#!/bin/sh
+exec "$MOCK" $MOCK_ARGS
+EOF
+cat >"$BIN/qodercli" <<'EOF'
+#!/bin/sh
+{ printf 'ARGV:'; for a in "$@"; do printf ' %s' "$a"; done; echo; } >>"$QODER_ARGV"
+exec "$MOCK"
+EOF
+printf '#!/bin/sh\nexec "$MOCK"\n' >"$BIN/devin"
+chmod +x "$BIN/npx" "$BIN/qodercli" "$BIN/devin"
+PATH="$BIN:$PATH"
+export PATH MOCK
+export QODER_ARGV="$T_ROOT/qoder.argv"
+REC="$T_ROOT/rec"
+export MOCK_RECORD="$REC"
+
+CLAUDE_META='"_meta":{"claudeCode":{"options":{"settingSources":["project","local"]}}}'
+CLAUDE_USER_META='"_meta":{"claudeCode":{"options":{"settingSources":["user","project","local"]}}}'
+OPTS_META='"_meta":{"claudeCode":{"options":{"settingSources":["project","local"],"model":"m1","allowedTools":["Read","Write"],"maxTurns":3}},"systemPrompt":"be brief"}'
+
+# sent METHOD: the params of the first METHOD request in the record.
+sent() {
+	grep -F "\"method\":\"$1\"" "$REC" 2>/dev/null | head -n 1 |
+	    sed -n 's/^.*"params":\(.*\)}$/\1/p'
+}
+# expect_sent METHOD PARAMS NAME
+expect_sent() {
+	got=$(sent "$1")
+	if [ "$got" = "$2" ]; then ok "$3"
+	else not_ok "$3" "want: $2" "got:  $got" "stderr: $ERR"; fi
+}
+fresh() { rm -f "$REC"; }
+# stop_owner: end the running queue owner (a direct control then connects itself).
+stop_owner() {
+	p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null)
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	i=0
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+}
+W=$T_WORK
+
+# ---------------------------------------------------------------- exec
+fresh; run claude exec "echo hi"
+expect_rc 0 "built-in claude (npx ...claude-agent-acp) exec"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "exec: session/new isolates user settings"
+
+fresh; run --model m1 --allowed-tools Read,Write --max-turns 3 --system-prompt "be brief" claude exec "echo hi"
+expect_rc 0 "claude exec with --model/--allowed-tools/--max-turns/--system-prompt"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$OPTS_META}" "exec: the flags merge into claudeCode.options"
+
+fresh; run --append-system-prompt "more" --agent "$BIN/claude-agent-acp" exec "echo hi"
+expect_rc 0 "--agent named claude-agent-acp"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],\"_meta\":{\"claudeCode\":{\"options\":{\"settingSources\":[\"project\",\"local\"]}},\"systemPrompt\":{\"append\":\"more\"}}}" "exec: recognised by command name; append system prompt"
+
+fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 run claude exec "echo hi"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_USER_META}" "ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 adds user first"
+fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=" 1 " run claude exec "echo hi"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_USER_META}" "ACPX_CLAUDE_INCLUDE_USER_SETTINGS is trimmed"
+fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=true run claude exec "echo hi"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "ACPX_CLAUDE_INCLUDE_USER_SETTINGS other than 1: isolated"
+
+fresh; ln -s "$MOCK" "$BIN/claude-agent-acp-wrapper"
+run --agent "$BIN/claude-agent-acp-wrapper" exec "echo hi"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[]}" "another command name: no _meta (as the reference)"
+
+fresh; run --agent "$MOCK" exec "echo hi"
+expect_rc 0 "a non-Claude agent"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[]}" "non-Claude agent: no _meta"
+fresh; run --allowed-tools Read --agent "$MOCK" exec "echo hi"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],\"_meta\":{\"claudeCode\":{\"options\":{\"allowedTools\":[\"Read\"]}}}}" "non-Claude agent: the flags' _meta only"
+
+# ---------------------------------------------------------------- sessions
+export MOCK_ARGS=--supports-load-session
+fresh; run claude sessions new
+expect_rc 0 "claude sessions new"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "sessions new: session/new"
+
+fresh; run --ttl 0 claude prompt "echo hi"
+expect_rc 0 "prompt through the queue owner (session/load)"
+expect_sent session/load "{\"sessionId\":\"mock-session-1\",\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "queue owner: session/load keeps user settings isolated"
+run claude sessions close
+
+fresh; run --model m1 --allowed-tools Read,Write --max-turns 3 --system-prompt "be brief" claude sessions ensure --name opts
+expect_rc 0 "claude sessions ensure with the flags"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$OPTS_META}" "sessions ensure: session/new with the flags"
+fresh; run --ttl 0 claude -s opts prompt "echo hi"
+expect_rc 0 "prompt in the ensured session"
+expect_sent session/load "{\"sessionId\":\"mock-session-1\",\"cwd\":\"$W\",\"mcpServers\":[],$OPTS_META}" "queue owner: session/load with the saved session options"
+run claude sessions close opts
+
+export MOCK_ARGS="--scenario $SCENARIOS/session-resume.json"
+fresh; run claude sessions new --name r
+fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 run --ttl 0 claude -s r prompt "hi"
+expect_rc 0 "prompt through the queue owner (session/resume)"
+expect_sent session/resume "{\"sessionId\":\"mock-session-1\",\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_USER_META}" "queue owner: session/resume carries the _meta"
+stop_owner
+fresh; run claude -s r set-mode plan
+expect_rc 0 "set-mode without an owner"
+expect_sent session/resume "{\"sessionId\":\"mock-session-1\",\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "a direct control's session/resume carries the _meta"
+run claude sessions close r
+unset MOCK_ARGS
+
+# ---------------------------------------------------------------- compare
+cat >"$HOME/.acpx/config.json" <<EOF
+{"agents": {"plain": {"command": "$MOCK"}}}
+EOF
+fresh; run compare claude plain "echo hi"
+expect_rc 0 "compare claude plain"
+n=$(grep -cF "\"method\":\"session/new\",\"params\":{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "$REC")
+m=$(grep -cF "\"method\":\"session/new\",\"params\":{\"cwd\":\"$W\",\"mcpServers\":[]}}" "$REC")
+[ "$n" = 1 ] && [ "$m" = 1 ] && ok "compare: claude's session/new has the _meta, the other agent's none" ||
+    not_ok "compare: claude's session/new has the _meta, the other agent's none" "$(cat "$REC")"
+
+# ---------------------------------------------------------------- warp
+cat >"$HOME/.acpx/config.json" <<EOF
+{"warp": {"envFile": "$T_ROOT/warp.env", "providers": {"ckimi": {"models": {"k": "k-model"}}}}}
+EOF
+printf 'WARP_CKIMI_API_KEY=sk-fake\nWARP_CKIMI_BASE_URL=http://127.0.0.1:9/v1\n' >"$T_ROOT/warp.env"
+chmod 600 "$T_ROOT/warp.env"
+fresh; run claude-warp-ckimi-k exec "echo hi"
+expect_rc 0 "warp claude agent exec"
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "warp claude harness: session/new"
+export MOCK_ARGS=--supports-load-session
+fresh; run claude-warp-ckimi-k sessions new
+expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "warp claude harness: sessions new"
+fresh; run --ttl 0 claude-warp-ckimi-k prompt "echo hi"
+expect_rc 0 "warp claude agent prompt through the queue owner"
+expect_sent session/load "{\"sessionId\":\"mock-session-1\",\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "warp claude harness: the owner's session/load"
+run claude-warp-ckimi-k sessions close
+unset MOCK_ARGS
+rm -f "$HOME/.acpx/config.json"
+
+# ---------------------------------------------------------------- devin, qoder
+fresh; run --agent "$BIN/devin acp" exec "echo hi"
+expect_rc 0 "devin acp"
+expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true,"_meta":{"cognition.ai/requestDiagnostics":true}},"clientInfo":{"name":"windsurf","version":"1.110.1"}}' "devin: initialize as Windsurf, with requestDiagnostics"
+fresh; ACPX_DEVIN_WINDSURF_VERSION=9.9.9 run --agent "$BIN/devin acp" exec "echo hi"
+expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true,"_meta":{"cognition.ai/requestDiagnostics":true}},"clientInfo":{"name":"windsurf","version":"9.9.9"}}' "devin: ACPX_DEVIN_WINDSURF_VERSION"
+fresh; run --agent "$MOCK" exec "echo hi"
+expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true},"clientInfo":{"name":"acpx","version":"0.19.1"}}' "other agents: initialize as acpx"
+
+: >"$QODER_ARGV"
+run --max-turns 4 --allowed-tools " read ,Bash,custom" --agent "qodercli --acp" exec "echo hi"
+expect_rc 0 "qodercli --acp with --max-turns/--allowed-tools"
+run --agent "qodercli --acp --max-turns=9" --max-turns 4 exec "echo hi"
+run --agent "qodercli --acp" exec "echo hi"
+want='ARGV: --acp --max-turns=4 --allowed-tools=READ,BASH,custom
+ARGV: --acp --max-turns=9
+ARGV: --acp'
+if [ "$(cat "$QODER_ARGV")" = "$want" ]; then ok "qoder: the flags become spawn arguments unless given"
+else not_ok "qoder: the flags become spawn arguments unless given" "want: $want" "got: $(cat "$QODER_ARGV")"; fi
+
+done_testing
