@@ -2,6 +2,7 @@
  * fake-provider: a tiny HTTP/1.1 model provider for the warp tests.
  *
  *	fake-provider [--record FILE] [--models a,b,c] [--lifetime SECONDS]
+ *	    [--tool-file PATH]
  *
  * Listens on 127.0.0.1 on a port the kernel picks and prints that port as
  * its first stdout line. The first path segment picks the behaviour, so
@@ -22,6 +23,12 @@
  *	echokey		401 whose message repeats the bearer key (redaction test)
  *	flaky		the first POST 200 (as ok), every later one 429 with
  *			Retry-After: 120 (a provider that fails midway)
+ *	tools		Anthropic Messages API (POST .../v1/messages, JSON or
+ *			"stream": true SSE) for a real Claude Code harness: a
+ *			request offering the Write tool, in a conversation
+ *			without a tool call yet, is answered with a tool_use of
+ *			Write {file_path: --tool-file, content}; anything else
+ *			with the text "done" (end_turn)
  *	billing, payment, overloaded, nomodel, google-ratelimit,
  *	google-quota, google-auth, google-server, google-nomodel
  *			provider faults in each provider's own shape
@@ -72,6 +79,7 @@ static struct client	 clients[MAX_CLIENTS];
 static const char	*record_path;
 static int		 flaky_posts;	/* POSTs seen by "flaky" */
 static const char	*models = "kimi-k2.5,glm-5,minimax-m2.5,kimi-for-coding";
+static const char	*tool_file;	/* "tools": the path Write is asked to write */
 
 static void *
 xrealloc(void *p, size_t n)
@@ -294,6 +302,146 @@ serve_stream(struct client *c, const char *mode, const char *method,
 	return (1);
 }
 
+/*
+ * Should this Messages request get a tool_use of Write? When it offers the
+ * tool and no earlier assistant turn of the conversation used a tool.
+ */
+static int
+tools_wants_write(const json_t *b)
+{
+	const json_t	*t, *m, *blk, *type;
+	size_t		 i, j;
+	int		 offered = 0;
+
+	json_array_foreach(json_object_get(b, "tools"), i, t) {
+		if (json_is_string(json_object_get(t, "name")) &&
+		    strcmp(json_string_value(json_object_get(t, "name")),
+		    "Write") == 0)
+			offered = 1;
+	}
+	if (!offered || tool_file == NULL)
+		return (0);
+	json_array_foreach(json_object_get(b, "messages"), i, m) {
+		json_array_foreach(json_object_get(m, "content"), j, blk) {
+			type = json_object_get(blk, "type");
+			if (json_is_string(type) && (strcmp(json_string_value(
+			    type), "tool_use") == 0 || strcmp(json_string_value(
+			    type), "tool_result") == 0))
+				return (0);
+		}
+	}
+	return (1);
+}
+
+/* Append one SSE event (data is consumed). */
+static void
+sse_event(char **buf, size_t *len, const char *type, json_t *data)
+{
+	char	*d = json_dumps(data, JSON_COMPACT), *e;
+	int	 n;
+
+	json_decref(data);
+	if ((n = asprintf(&e, "event: %s\ndata: %s\n\n", type, d)) == -1)
+		exit(1);
+	*buf = xrealloc(*buf, *len + (size_t)n + 1);
+	memcpy(*buf + *len, e, (size_t)n + 1);
+	*len += (size_t)n;
+	free(e);
+	free(d);
+}
+
+/*
+ * "tools": the Anthropic Messages API a Claude Code harness speaks, with
+ * one tool call (see the top). 1 if handled.
+ */
+static int
+serve_tools(struct client *c, const char *mode, const char *method,
+    const char *path, const char *body, size_t blen)
+{
+	json_t		*b, *input, *block, *msg;
+	const char	*model;
+	char		*ev = NULL, *in, head[256];
+	size_t		 evlen = 0;
+	int		 use_tool, n;
+
+	if (strcmp(mode, "tools") != 0 || strcmp(method, "POST") != 0 ||
+	    strstr(path, "/v1/messages") == NULL ||
+	    strstr(path, "count_tokens") != NULL)
+		return (0);
+	if ((b = json_loadb(body, blen, 0, NULL)) == NULL) {
+		respond_json(c, 400, "Bad Request", NULL, error_body(
+		    "invalid JSON body", "invalid_request_error"));
+		return (1);
+	}
+	model = json_is_string(json_object_get(b, "model")) ?
+	    json_string_value(json_object_get(b, "model")) : "fake";
+	use_tool = tools_wants_write(b);
+	input = json_pack("{s:s, s:s}", "file_path", use_tool ? tool_file : "",
+	    "content", "written by the fake provider\n");
+	if (use_tool)
+		block = json_pack("{s:s, s:s, s:s, s:O}", "type", "tool_use",
+		    "id", "toolu_fake_1", "name", "Write", "input", input);
+	else
+		block = json_pack("{s:s, s:s}", "type", "text", "text", "done");
+	if (!json_is_true(json_object_get(b, "stream"))) {
+		respond_json(c, 200, "OK", NULL, json_pack("{s:s, s:s, s:s, "
+		    "s:s, s:[O], s:s, s:n, s:{s:i, s:i}}", "id", "msg_fake_1",
+		    "type", "message", "role", "assistant", "model", model,
+		    "content", block, "stop_reason", use_tool ? "tool_use" :
+		    "end_turn", "stop_sequence", "usage", "input_tokens", 1,
+		    "output_tokens", 1));
+		json_decref(block);
+		json_decref(input);
+		json_decref(b);
+		return (1);
+	}
+	msg = json_pack("{s:s, s:s, s:s, s:s, s:[], s:n, s:n, s:{s:i, s:i}}",
+	    "id", "msg_fake_1", "type", "message", "role", "assistant", "model",
+	    model, "content", "stop_reason", "stop_sequence", "usage",
+	    "input_tokens", 1, "output_tokens", 1);
+	sse_event(&ev, &evlen, "message_start", json_pack("{s:s, s:o}", "type",
+	    "message_start", "message", msg));
+	if (use_tool) {
+		in = json_dumps(input, JSON_COMPACT);
+		sse_event(&ev, &evlen, "content_block_start", json_pack("{s:s, "
+		    "s:i, s:{s:s, s:s, s:s, s:{}}}", "type",
+		    "content_block_start", "index", 0, "content_block", "type",
+		    "tool_use", "id", "toolu_fake_1", "name", "Write", "input"));
+		sse_event(&ev, &evlen, "content_block_delta", json_pack("{s:s, "
+		    "s:i, s:{s:s, s:s}}", "type", "content_block_delta", "index",
+		    0, "delta", "type", "input_json_delta", "partial_json", in));
+		free(in);
+	} else {
+		sse_event(&ev, &evlen, "content_block_start", json_pack("{s:s, "
+		    "s:i, s:{s:s, s:s}}", "type", "content_block_start", "index",
+		    0, "content_block", "type", "text", "text", ""));
+		sse_event(&ev, &evlen, "content_block_delta", json_pack("{s:s, "
+		    "s:i, s:{s:s, s:s}}", "type", "content_block_delta", "index",
+		    0, "delta", "type", "text_delta", "text", "done"));
+	}
+	sse_event(&ev, &evlen, "content_block_stop", json_pack("{s:s, s:i}",
+	    "type", "content_block_stop", "index", 0));
+	sse_event(&ev, &evlen, "message_delta", json_pack("{s:s, s:{s:s, s:n}, "
+	    "s:{s:i}}", "type", "message_delta", "delta", "stop_reason", use_tool ?
+	    "tool_use" : "end_turn", "stop_sequence", "usage", "output_tokens",
+	    1));
+	sse_event(&ev, &evlen, "message_stop", json_pack("{s:s}", "type",
+	    "message_stop"));
+	n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "text/event-stream\r\nContent-Length: %zu\r\nConnection: close"
+	    "\r\n\r\n", evlen);
+	c->out = xrealloc(NULL, (size_t)n + evlen);
+	memcpy(c->out, head, (size_t)n);
+	memcpy(c->out + n, ev, evlen);
+	c->outlen = (size_t)n + evlen;
+	c->outoff = 0;
+	free(ev);
+	json_decref(block);
+	json_decref(input);
+	json_decref(b);
+	return (1);
+}
+
 static void
 serve(struct client *c, const char *method, const char *path,
     const char *head, const char *body, size_t blen)
@@ -311,7 +459,8 @@ serve(struct client *c, const char *method, const char *path,
 	memcpy(mode, p, n);
 	mode[n] = '\0';
 	if (serve_fault(c, mode) ||
-	    serve_stream(c, mode, method, path, body, blen))
+	    serve_stream(c, mode, method, path, body, blen) ||
+	    serve_tools(c, mode, method, path, body, blen))
 		return;
 	if (strcmp(mode, "flaky") == 0 && strcmp(method, "POST") == 0 &&
 	    flaky_posts++ > 0)
@@ -424,9 +573,11 @@ main(int argc, char **argv)
 			models = argv[++i];
 		else if (strcmp(argv[i], "--lifetime") == 0 && i + 1 < argc)
 			lifetime = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--tool-file") == 0 && i + 1 < argc)
+			tool_file = argv[++i];
 		else {
 			fprintf(stderr, "usage: fake-provider [--record FILE] "
-			    "[--models a,b] [--lifetime S]\n");
+			    "[--models a,b] [--lifetime S] [--tool-file PATH]\n");
 			return (2);
 		}
 	}

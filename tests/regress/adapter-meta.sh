@@ -78,12 +78,13 @@ fresh; run --append-system-prompt "more" --agent "$BIN/claude-agent-acp" exec "e
 expect_rc 0 "--agent named claude-agent-acp"
 expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],\"_meta\":{\"claudeCode\":{\"options\":{\"settingSources\":[\"project\",\"local\"]}},\"systemPrompt\":{\"append\":\"more\"}}}" "exec: recognised by command name; append system prompt"
 
-fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 run claude exec "echo hi"
+fresh; export ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1; run claude exec "echo hi"
 expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_USER_META}" "ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 adds user first"
-fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=" 1 " run claude exec "echo hi"
+fresh; export ACPX_CLAUDE_INCLUDE_USER_SETTINGS=" 1 "; run claude exec "echo hi"
 expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_USER_META}" "ACPX_CLAUDE_INCLUDE_USER_SETTINGS is trimmed"
-fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=true run claude exec "echo hi"
+fresh; export ACPX_CLAUDE_INCLUDE_USER_SETTINGS=true; run claude exec "echo hi"
 expect_sent session/new "{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "ACPX_CLAUDE_INCLUDE_USER_SETTINGS other than 1: isolated"
+unset ACPX_CLAUDE_INCLUDE_USER_SETTINGS
 
 fresh; ln -s "$MOCK" "$BIN/claude-agent-acp-wrapper"
 run --agent "$BIN/claude-agent-acp-wrapper" exec "echo hi"
@@ -116,7 +117,8 @@ run claude sessions close opts
 
 export MOCK_ARGS="--scenario $SCENARIOS/session-resume.json"
 fresh; run claude sessions new --name r
-fresh; ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 run --ttl 0 claude -s r prompt "hi"
+fresh; export ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1; run --ttl 0 claude -s r prompt "hi"
+unset ACPX_CLAUDE_INCLUDE_USER_SETTINGS
 expect_rc 0 "prompt through the queue owner (session/resume)"
 expect_sent session/resume "{\"sessionId\":\"mock-session-1\",\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_USER_META}" "queue owner: session/resume carries the _meta"
 stop_owner
@@ -160,7 +162,8 @@ rm -f "$HOME/.acpx/config.json"
 fresh; run --agent "$BIN/devin acp" exec "echo hi"
 expect_rc 0 "devin acp"
 expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true,"_meta":{"cognition.ai/requestDiagnostics":true}},"clientInfo":{"name":"windsurf","version":"1.110.1"}}' "devin: initialize as Windsurf, with requestDiagnostics"
-fresh; ACPX_DEVIN_WINDSURF_VERSION=9.9.9 run --agent "$BIN/devin acp" exec "echo hi"
+fresh; export ACPX_DEVIN_WINDSURF_VERSION=9.9.9; run --agent "$BIN/devin acp" exec "echo hi"
+unset ACPX_DEVIN_WINDSURF_VERSION
 expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true,"_meta":{"cognition.ai/requestDiagnostics":true}},"clientInfo":{"name":"windsurf","version":"9.9.9"}}' "devin: ACPX_DEVIN_WINDSURF_VERSION"
 fresh; run --agent "$MOCK" exec "echo hi"
 expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true},"clientInfo":{"name":"acpx","version":"0.19.1"}}' "other agents: initialize as acpx"
