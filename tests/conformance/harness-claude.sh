@@ -11,8 +11,9 @@
 #                              exit 0, written: the user's allow-list is
 #                              honoured when asked for (so the first case
 #                              can fail)
-#   --deny-all through a queue owner that reloads the session in a fresh
-#   adapter process            exit 5, nothing written
+#   --deny-all in a persistent session the queue owner reloads in a fresh
+#   adapter process            exit 5, nothing written (beyond the
+#                              reference, which writes the file there)
 # Where the reference acpx is installed, its exec outcomes (exit code, file)
 # must be the same.
 #
@@ -106,13 +107,28 @@ unset ACPX_CLAUDE_INCLUDE_USER_SETTINGS
 expect_rc 0 "ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1: the user's allow-list applies"
 expect_file yes "ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 --deny-all exec"
 
-# A persistent session: created by one adapter process, reloaded by the
-# queue owner in another; the reload must keep user settings out too.
+# A persistent session with one harmless turn (so the adapter has saved the
+# conversation), its queue owner gone; the next --deny-all prompt's owner
+# reloads it (session/load) in a fresh adapter process, and the reload must
+# keep user settings out too. (The reference sends no _meta on load: it
+# exits 0 here and the file is written.)
+stop_owner() {
+	p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null)
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	i=0
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}
 fresh; run --agent "$CA" sessions new --name perm
 expect_rc 0 "sessions new with the adapter"
-fresh; run --timeout 180 --ttl 0.1 --deny-all --agent "$CA" prompt -s perm "$PROMPT"
-expect_rc 5 "--deny-all prompt through the queue owner (session reloaded)"
-expect_file no "--deny-all prompt through the queue owner"
+run --timeout 180 --ttl 0 --deny-all --agent "$CA" prompt -s perm "say hello"
+expect_rc 0 "a first, harmless prompt in the session"
+stop_owner
+fresh; run --timeout 180 --ttl 0 --deny-all --agent "$CA" prompt -s perm "$PROMPT"
+expect_rc 5 "--deny-all prompt in a session the queue owner reloaded"
+expect_file no "--deny-all prompt in a reloaded session"
+asked && ok "the reloaded session asked the fake provider" ||
+    not_ok "the reloaded session asked the fake provider" "stderr: $ERR"
 run --agent "$CA" sessions close perm
 
 if [ -x "${ACPX_REFERENCE:-/tmp/ref/node_modules/.bin/acpx}" ] &&

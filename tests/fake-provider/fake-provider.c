@@ -25,8 +25,9 @@
  *			Retry-After: 120 (a provider that fails midway)
  *	tools		Anthropic Messages API (POST .../v1/messages, JSON or
  *			"stream": true SSE) for a real Claude Code harness: a
- *			request offering the Write tool, in a conversation
- *			without a tool call yet, is answered with a tool_use of
+ *			request offering the Write tool, whose latest user
+ *			prompt naming the file's basename got no tool call
+ *			yet, is answered with a tool_use of
  *			Write {file_path: --tool-file, content}; anything else
  *			with the text "done" (end_turn)
  *	billing, payment, overloaded, nomodel, google-ratelimit,
@@ -302,15 +303,42 @@ serve_stream(struct client *c, const char *mode, const char *method,
 	return (1);
 }
 
+/* Does message m hold a content block of this type (and text containing sub)? */
+static int
+tools_has_block(const json_t *m, const char *type, const char *sub)
+{
+	const json_t	*blk, *t, *text;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(m, "content"), i, blk) {
+		t = json_object_get(blk, "type");
+		if (!json_is_string(t) || strcmp(json_string_value(t), type) != 0)
+			continue;
+		if (sub == NULL)
+			return (1);
+		text = json_object_get(blk, "text");
+		if (json_is_string(text) &&
+		    strstr(json_string_value(text), sub) != NULL)
+			return (1);
+	}
+	if (sub != NULL && strcmp(type, "text") == 0 &&
+	    json_is_string(json_object_get(m, "content")) &&
+	    strstr(json_string_value(json_object_get(m, "content")), sub) != NULL)
+		return (1);
+	return (0);
+}
+
 /*
  * Should this Messages request get a tool_use of Write? When it offers the
- * tool and no earlier assistant turn of the conversation used a tool.
+ * tool and the latest user prompt naming the file (its basename) has not
+ * been answered with a tool call yet: one Write per such prompt.
  */
 static int
 tools_wants_write(const json_t *b)
 {
-	const json_t	*t, *m, *blk, *type;
-	size_t		 i, j;
+	const json_t	*t, *msgs, *m;
+	const char	*base, *role;
+	size_t		 i;
 	int		 offered = 0;
 
 	json_array_foreach(json_object_get(b, "tools"), i, t) {
@@ -321,16 +349,21 @@ tools_wants_write(const json_t *b)
 	}
 	if (!offered || tool_file == NULL)
 		return (0);
-	json_array_foreach(json_object_get(b, "messages"), i, m) {
-		json_array_foreach(json_object_get(m, "content"), j, blk) {
-			type = json_object_get(blk, "type");
-			if (json_is_string(type) && (strcmp(json_string_value(
-			    type), "tool_use") == 0 || strcmp(json_string_value(
-			    type), "tool_result") == 0))
-				return (0);
-		}
+	base = strrchr(tool_file, '/') != NULL ? strrchr(tool_file, '/') + 1 :
+	    tool_file;
+	msgs = json_object_get(b, "messages");
+	for (i = json_array_size(msgs); i > 0; i--) {
+		m = json_array_get(msgs, i - 1);
+		role = json_is_string(json_object_get(m, "role")) ?
+		    json_string_value(json_object_get(m, "role")) : "";
+		if (strcmp(role, "assistant") == 0 &&
+		    tools_has_block(m, "tool_use", NULL))
+			return (0);
+		if (strcmp(role, "user") == 0 &&
+		    tools_has_block(m, "text", base))
+			return (1);
 	}
-	return (1);
+	return (0);
 }
 
 /* Append one SSE event (data is consumed). */
