@@ -33,8 +33,14 @@ void	reaper_disown(pid_t);
  */
 int	reaper_group_live(pid_t pgid);
 
-/* Signal every live descendant of root (not root itself). */
-void	reaper_kill_tree(pid_t root, int sig);
+/*
+ * Signal process group pgid (if > 0) and then every live descendant of
+ * root (if > 0; not root itself) found in a snapshot taken before the
+ * group signal, so descendants that left the group are reached even when
+ * the group signal has just orphaned them. Returns kill(-pgid)'s result
+ * (0 without a group), errno set from it.
+ */
+int	reaper_kill_tree(pid_t root, pid_t pgid, int sig);
 
 /*
  * Kill every adopted child (SIGTERM, then SIGKILL after a second) and

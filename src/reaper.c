@@ -170,19 +170,32 @@ reaper_signal_tree(const struct reaper_proc *v, size_t n, pid_t root,
 	free(q);
 }
 
-/* Signal every live descendant of root; see reaper.h. */
-void
-reaper_kill_tree(pid_t root, int sig)
+/* Signal root's group, then its other live descendants; see reaper.h. */
+int
+reaper_kill_tree(pid_t root, pid_t pgid, int sig)
 {
-	struct reaper_proc	*v;
-	size_t			 n;
+	struct reaper_proc	*v = NULL;
+	size_t			 n = 0;
+	int			 rc = 0, saved = 0;
 
-	if (root <= 0)
-		return;
-	if ((v = reaper_scan(&n)) == NULL)
-		return;
-	reaper_signal_tree(v, n, root, sig);
-	free(v);
+	/*
+	 * The snapshot comes first, while the tree is whole; the group is
+	 * signalled before its members one by one, so that no member can
+	 * die alone and let its parent (the group leader) see that and exit
+	 * normally before the group signal reaches it.
+	 */
+	if (root > 0)
+		v = reaper_scan(&n);
+	if (pgid > 0) {
+		rc = kill(-pgid, sig);
+		saved = errno;
+	}
+	if (v != NULL) {
+		reaper_signal_tree(v, n, root, sig);
+		free(v);
+	}
+	errno = saved;
+	return (rc);
 }
 
 /*

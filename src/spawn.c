@@ -373,14 +373,20 @@ child_group_alive(const struct child *c)
 void
 child_signal(struct child *c, int sig)
 {
-	/* Descendants that left the group (setsid) are found by parentage. */
-	if ((sig == SIGTERM || sig == SIGKILL) && !(c->flags & CHILD_EXITED) &&
-	    c->child_w.rpid != c->pid)
-		reaper_kill_tree(c->pid, sig);
+	int	tree;
+
+	/*
+	 * Descendants that left the group (setsid) are found by parentage;
+	 * the group is signalled first (reaper.h says why).
+	 */
+	tree = (sig == SIGTERM || sig == SIGKILL) &&
+	    !(c->flags & CHILD_EXITED) && c->child_w.rpid != c->pid;
 	if (c->pgid > 0) {
-		if (kill(-c->pgid, sig) == 0 || errno != ESRCH)
+		if ((tree ? reaper_kill_tree(c->pid, c->pgid, sig) :
+		    kill(-c->pgid, sig)) == 0 || errno != ESRCH)
 			return;
-	}
+	} else if (tree)
+		(void)reaper_kill_tree(c->pid, 0, sig);
 	/* Never signal a reaped pid: it may belong to someone else now. */
 	if (!(c->flags & CHILD_EXITED))
 		(void)kill(c->pid, sig);

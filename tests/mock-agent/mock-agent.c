@@ -619,6 +619,31 @@ mock_sleep(struct mock *m, long long ms, int cancellable)
 	return (cancellable && mock_interrupted(m));
 }
 
+/*
+ * Wait until the file exists (path expanded), still reading; 1 if a cancel
+ * ends the turn. The ceiling only bounds a hang (the test then fails on
+ * what follows, with a note on stderr).
+ */
+#define MOCK_WAIT_FILE_MAX_MS	300000
+static int
+mock_wait_file(struct mock *m, const char *path)
+{
+	char		*p = mock_expand_str(m, path);
+	long long	 deadline = mock_now_ms() + MOCK_WAIT_FILE_MAX_MS;
+	int		 r = 0;
+
+	while (access(p, F_OK) != 0) {
+		if (mock_now_ms() >= deadline) {
+			fprintf(stderr, "mock-agent: %s never appeared\n", p);
+			break;
+		}
+		if ((r = mock_sleep(m, 20, 1)) != 0)
+			break;
+	}
+	free(p);
+	return (r);
+}
+
 /* Send a request to the client and wait for its response (caller owns). */
 static json_t *
 mock_request(struct mock *m, json_t *req)
@@ -896,6 +921,10 @@ mock_step(struct mock *m, json_t *step, json_t *reply_id)
 		    v != NULL ? mock_expand(m, v) : NULL));
 	} else if ((v = json_object_get(step, "sleep_ms")) != NULL) {
 		if (mock_sleep(m, json_integer_value(v), 1))
+			return (MOCK_END_CANCELLED);
+	} else if ((s = json_string_value(json_object_get(step,
+	    "wait_file"))) != NULL) {
+		if (mock_wait_file(m, s))
 			return (MOCK_END_CANCELLED);
 	} else if (json_object_get(step, "wait_cancel") != NULL) {
 		while (!m->cancelled)
