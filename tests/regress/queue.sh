@@ -28,10 +28,11 @@ procs_here() {
 	done
 	echo $n
 }
-# Poll until no owner/agent of this test runs (at most ~20 s).
+# Poll until no owner/agent of this test runs (the ceiling, ~120 s, only
+# bounds a hang).
 wait_quiet() {
 	i=0
-	while [ "$(procs_here)" -ne 0 ] && [ $i -lt 200 ]; do
+	while [ "$(procs_here)" -ne 0 ] && [ $i -lt 1200 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 }
@@ -40,10 +41,10 @@ stop_owner() {
 	[ -n "$p" ] && kill "$p" 2>/dev/null
 	wait_quiet
 }
-# Poll for a condition (a shell command), at most ~20 s.
+# Poll for a condition (a shell command), at most ~120 s (a hang bound).
 poll() {
 	i=0
-	while ! eval "$1" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 	eval "$1"
 }
 prompts_seen() {
@@ -196,12 +197,15 @@ hint: rerun with \`--verbose\` to capture the ACP method/error details before re
 " "set model error"
 
 # ---------------------------------------------------------------- overload
+# The queue is filled deterministically: a turn the agent holds open until
+# it is cancelled, and one queued prompt; only then do the extra clients come.
 stop_owner
 echo '{"queueMaxDepth": 1}' >"$T_WORK/.acpxrc.json"
-( cd "$T_WORK" && "$ACPX" --agent "$AGENT" --format quiet "sleep 400" \
-    >/dev/null 2>&1 ) &
+rm -f "$T_ROOT/held.rc"
+( cd "$T_WORK" && "$ACPX" --agent "$AGENT" --format quiet "sleep 30003" \
+    >/dev/null 2>&1; echo $? >"$T_ROOT/held.rc" ) &
 track_pid $!
-poll 'grep -q "sleep 400\"" "$REC"'
+poll 'grep -q "sleep 30003" "$REC"'
 q prompt --no-wait "echo queued"
 expect_rc 0 "one prompt may wait"
 q "echo too many"
@@ -212,6 +216,8 @@ q --format json "echo too many"
 expect_out "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"Queue owner is overloaded (1/1 queued)\",\"data\":{\"acpxCode\":\"RUNTIME\",\"detailCode\":\"QUEUE_OWNER_OVERLOADED\",\"origin\":\"queue\",\"retryable\":true,\"sessionId\":\"$SID\"}}}
 " "overload error (json)"
 rm -f "$T_WORK/.acpxrc.json"
+q cancel
+poll '[ -s "$T_ROOT/held.rc" ] && grep -q "echo queued" "$REC"'
 stop_owner
 
 # ---------------------------------------------------------------- set-mode directly
