@@ -18,11 +18,11 @@ SENTINEL_B="sk-SENTINEL-f6g7h8i9j0"
 
 # start_fake FILE: a fake provider recording into FILE; sets PORT.
 start_fake() {
-	"$FAKE" --record "$1" --lifetime 120 >"$T_ROOT/port.$$" &
+	"$FAKE" --record "$1" --lifetime 900 >"$T_ROOT/port.$$" &
 	track_pid $!
 	FAKE_PID=$!
 	i=0
-	while [ ! -s "$T_ROOT/port.$$" ] && [ $i -lt 100 ]; do
+	while [ ! -s "$T_ROOT/port.$$" ] && [ $i -lt 1200 ]; do
 		sleep 0.05; i=$((i + 1))
 	done
 	PORT=$(head -n 1 "$T_ROOT/port.$$")
@@ -71,6 +71,9 @@ H="$T_ROOT/harness.sh"
 
 SECRETS="$T_ROOT/secrets/warp.env"
 mkdir -p "$T_ROOT/secrets" "$HOME/.acpx"
+# Probes of the fake provider answer at once; their time limit is only a
+# hang bound here (60 s), except in the test about that limit, which sets
+# PROBE_TIMEOUT_MS against a provider that never answers.
 write_config() {
 	cat >"$HOME/.acpx/config.json" <<EOF
 {
@@ -86,7 +89,7 @@ write_config() {
       "ckimi": {"models": {"kimi-for-coding": "kimi-for-coding"}, "families": {"kimi-for-coding": "kimi"}}$1
     },
     "adjacent": {"kimi": ["glm", "minimax"], "glm": ["kimi", "minimax"]},
-    "probeTimeoutMs": 1000,
+    "probeTimeoutMs": ${PROBE_TIMEOUT_MS:-60000},
     "hostDefaults": {"mac-5": {"opencode": {"model": "opencode/minimax-m2.5-free"}},
       "mac-6": {"opencode": {"model": "vllm/Qwen3.5-27B", "baseUrl": "http://100.64.0.5:8000/v1"}}}
   }
@@ -225,12 +228,12 @@ refuse WARP_PROVIDER_UNKNOWN "unknown provider" opencode-warp-nope-kimi exec hi
 refuse WARP_MODEL_UNKNOWN "unknown model family" opencode-warp-infini-qwen exec hi
 refuse WARP_HARNESS_UNKNOWN "unknown harness" cursor-warp-infini-kimi exec hi
 cp "$HOME/.acpx/config.json" "$T_ROOT/config.saved"
-sed 's/"probeTimeoutMs": 1000,/"probeTimeoutMs": 1000, "maxHops": "three",/' "$T_ROOT/config.saved" >"$HOME/.acpx/config.json"
+sed 's/"probeTimeoutMs": 60000,/"probeTimeoutMs": 60000, "maxHops": "three",/' "$T_ROOT/config.saved" >"$HOME/.acpx/config.json"
 refuse WARP_CONFIG_INVALID "invalid warp config" opencode-warp-infini-kimi exec hi
 expect_out_has "Invalid config warp.maxHops in $HOME/.acpx/config.json" "config error names the key"
-sed 's/"probeTimeoutMs": 1000,/"probeTimeoutMs": 1000, "fallback": {"opencode-warp-infini-kimi": ["opencode-warp-infini-glm", "opencode-warp-infini-kimi"]},/' "$T_ROOT/config.saved" >"$HOME/.acpx/config.json"
+sed 's/"probeTimeoutMs": 60000,/"probeTimeoutMs": 60000, "fallback": {"opencode-warp-infini-kimi": ["opencode-warp-infini-glm", "opencode-warp-infini-kimi"]},/' "$T_ROOT/config.saved" >"$HOME/.acpx/config.json"
 refuse WARP_CONFIG_INVALID "a fallback list that cycles" opencode-warp-infini-kimi exec hi
-sed 's/"probeTimeoutMs": 1000,/"probeTimeoutMs": 1000, "fallback": {"opencode-warp-infini-kimi": ["opencode-warp-zzz-glm"]},/' "$T_ROOT/config.saved" >"$HOME/.acpx/config.json"
+sed 's/"probeTimeoutMs": 60000,/"probeTimeoutMs": 60000, "fallback": {"opencode-warp-infini-kimi": ["opencode-warp-zzz-glm"]},/' "$T_ROOT/config.saved" >"$HOME/.acpx/config.json"
 refuse WARP_CONFIG_INVALID "a fallback list naming an unknown agent" opencode-warp-infini-kimi exec hi
 cp "$T_ROOT/config.saved" "$HOME/.acpx/config.json"
 
@@ -238,7 +241,7 @@ cp "$T_ROOT/config.saved" "$HOME/.acpx/config.json"
 write_config ',
       "auth": {"models": {"x": "x"}}, "ratelimit": {"models": {"x": "x"}},
       "quota": {"models": {"x": "x"}}, "server": {"models": {"x": "x"}},
-      "slow": {"models": {"x": "x"}}, "refused": {"models": {"x": "x"}},
+      "refused": {"models": {"x": "x"}},
       "big": {"models": {"x": "x"}}, "redirect": {"models": {"x": "x"}},
       "echo": {"models": {"x": "x"}}, "nokey": {"models": {"x": "x"}},
       "tls": {"models": {"x": "x"}},
@@ -251,8 +254,6 @@ WARP_QUOTA_API_KEY=k3
 WARP_QUOTA_BASE_URL=$BASE/quota/v1
 WARP_SERVER_API_KEY=k4
 WARP_SERVER_BASE_URL=$BASE/server/v1
-WARP_SLOW_API_KEY=k5
-WARP_SLOW_BASE_URL=$BASE/slow/v1
 WARP_REFUSED_API_KEY=k6
 WARP_REFUSED_BASE_URL=http://127.0.0.1:$DEAD_PORT/v1
 WARP_BIG_API_KEY=k7
@@ -277,7 +278,6 @@ probe_is ratelimit rate-limited "\"$BASE/ratelimit/v1\","
 expect_out_has '"result":"rate-limited","httpStatus":429,"retryAfter":120' "Retry-After honoured"
 probe_is quota quota-exhausted "\"$BASE/quota/v1\","
 probe_is server server-error "\"$BASE/server/v1\","
-probe_is slow unreachable "\"$BASE/slow/v1\","
 probe_is refused unreachable "\"http://127.0.0.1:$DEAD_PORT/v1\","
 probe_is big ok "\"$BASE/big/v1\","
 expect_out_has '"detail":"response body over 262144 bytes (not read further)"' "a 10 MB answer is cut off"
@@ -292,6 +292,21 @@ n=$(grep -c '"path":"/[a-z]*/v1/models"' "$T_ROOT/rec")
 if [ "$n" -ge 8 ]; then ok "probes asked GET <BASE_URL>/models ($n requests)"
 else not_ok "probes asked GET <BASE_URL>/models" "got $n"; fi
 rec_has '{"method":"GET","path":"/auth/v1/models","authorization":"Bearer k1"}' "each probe sends its own provider's key"
+
+# The probe's own time limit, against a provider that never answers.
+cp "$HOME/.acpx/config.json" "$T_ROOT/config.saved"
+cp "$SECRETS" "$T_ROOT/secrets.saved"
+PROBE_TIMEOUT_MS=1000 write_config ',
+      "slow": {"models": {"x": "x"}}'
+write_secrets "WARP_SLOW_API_KEY=k5
+WARP_SLOW_BASE_URL=$BASE/slow/v1"
+run --format json warp probe slow
+keep
+expect_rc 1 "probe a provider that never answers"
+probe_is slow unreachable "\"$BASE/slow/v1\","
+expect_out_has "timed out after" "the probe's time limit ends it"
+cp "$T_ROOT/config.saved" "$HOME/.acpx/config.json"
+cp "$T_ROOT/secrets.saved" "$SECRETS"
 
 run warp probe infini opencode-warp-ckimi-kimi-for-coding
 keep
