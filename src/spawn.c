@@ -575,6 +575,8 @@ child_terminate(struct child *c, int stdin_fd, int grace_ms, int term_ms)
 
 	c->stage = CHILD_GRACE;
 	c->term_span = (term_ms < 0 ? 0 : term_ms) / 1000.0;
+	/* The grace counts from now, not from the loop's last wake-up. */
+	ev_now_update(c->loop);
 
 	if (c->flags & CHILD_EXITED) {
 		if (child_group_alive(c))
