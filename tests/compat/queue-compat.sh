@@ -60,7 +60,7 @@ for f in text json quiet; do
 	side_by_side "permission denied in a persistent prompt ($f)" "$S/permission-write.json" \
 	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
 	side_by_side "--timeout in a persistent prompt ($f)" "$S/never-answers.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 1 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
 	side_by_side "status, cancel without an owner ($f)" "" \
 	    '$B --agent "$AGENT" --format '$f' status; echo rc=$?;
 	     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?'
