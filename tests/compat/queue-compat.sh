@@ -25,7 +25,7 @@ stop_owner() {
 	[ -n "$p" ] || return 0
 	kill "$p" 2>/dev/null
 	i=0
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 }
 # steps BIN SNIPPET: run the snippet (using $B and $AGENT) in the work dir,
 # transcript of stdout+stderr with run-specific values normalised.
@@ -78,7 +78,7 @@ for f in text json quiet; do
 done
 side_by_side "the record after a turn and TTL expiry" "" \
     '$B --agent "$AGENT" --ttl 0.3 "echo hi" >/dev/null 2>&1;
-     i=0; while ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;
+     i=0; while ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1 && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done;
      sed -E "/_at\"|\"id\"/d" "$HOME/.acpx/sessions/mock-session-1.json"'
 
 # ---------------------------------------------------------------- our client, reference owner
@@ -107,7 +107,7 @@ expect_out '{"action":"config_set","configId":"effort","value":"high","resumed":
 ' "our set through a reference owner"
 ( cd "$T_WORK" && "$ACPX" --agent "$AGENT" "sleep 30000" >"$T_ROOT/slow" 2>&1 ) &
 track_pid $!
-i=0; while ! grep -q 'sleep 30000' "$REC" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while ! grep -q 'sleep 30000' "$REC" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 run --agent "$AGENT" cancel
 expect_out "cancel requested
 " "our cancel through a reference owner"
@@ -157,7 +157,7 @@ expect_out_has '{"action":"prompt_queued","acpxRecordId":"mock-session-1","reque
     "the reference --no-wait through our owner"
 ( cd "$T_WORK" && "$REF" --agent "$AGENT" "sleep 30000" >"$T_ROOT/slow" 2>&1 ) &
 track_pid $!
-i=0; while ! grep -q 'sleep 30000' "$REC" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while ! grep -q 'sleep 30000' "$REC" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 run_ref --agent "$AGENT" cancel
 expect_out "cancel requested
 " "the reference cancel through our owner"

@@ -36,7 +36,7 @@ same() {
 # Wait (bounded) for the reference's queue owner to leave.
 owner_gone() {
 	i=0
-	while [ $i -lt 100 ] && ls "$HOME/.acpx/queues/"*.lock >/dev/null 2>&1; do
+	while [ $i -lt 1200 ] && ls "$HOME/.acpx/queues/"*.lock >/dev/null 2>&1; do
 		sleep 0.1; i=$((i + 1))
 	done
 }

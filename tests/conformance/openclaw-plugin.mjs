@@ -56,7 +56,7 @@ if (!backend) {
 const runtime = backend.runtime;
 
 // The service probes in the background: wait until it says healthy.
-for (let i = 0; i < 200 && !backend.healthy(); i++)
+for (let i = 0; i < 2400 && !backend.healthy(); i++)
 	await new Promise((r) => setTimeout(r, 50));
 
 function emit(step, obj) {
@@ -164,7 +164,7 @@ try {
 // agent finds nothing to cancel), so no timing is assumed.
 let finished = false, cancels = 0, cancelErr = null;
 const long = turn("turn-long", handle, "sleep 60000").then(() => { finished = true; });
-while (!finished && cancels < 100) {
+while (!finished && cancels < 400) {
 	await new Promise((r) => setTimeout(r, 300));
 	if (finished)
 		break;

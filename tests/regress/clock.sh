@@ -32,10 +32,10 @@ owners() {
 	echo "$n"
 }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-# Wait (bounded, ~30 s) until the command succeeds.
+# Wait (bounded, ~120 s: a hang bound) until the command succeeds.
 poll() {
 	i=0
-	while ! eval "$1" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 	eval "$1"
 }
 # run, with the wall clock moved by $1 seconds.

@@ -106,7 +106,7 @@ for sig in INT TERM HUP; do
 	    >"$T_ROOT/out" 2>"$T_ROOT/err" ) &
 	pid=$!; track_pid $pid
 	i=0
-	while ! grep -q '"session/prompt"' "$REC" 2>/dev/null && [ $i -lt 200 ]; do
+	while ! grep -q '"session/prompt"' "$REC" 2>/dev/null && [ $i -lt 1200 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	kill -$sig $pid

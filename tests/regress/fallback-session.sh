@@ -77,9 +77,9 @@ ALL="$T_ROOT/all"
 : >"$ALL"
 keep() { printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL"; }
 lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
-poll() {	# poll SHELL-CONDITION: up to 10 s (a bound, not a timing assertion)
+poll() {	# poll SHELL-CONDITION: up to 120 s (a hang bound, not a timing assertion)
 	i=0
-	while ! eval "$1" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
 }
 # Stop every queue owner this test started (by the pids in their leases).
 stop_owners() {
@@ -397,7 +397,7 @@ start_fake() {
 	"$FAKE" --record "$1" --lifetime 120 >"$T_ROOT/port" &
 	track_pid $!
 	i=0
-	while [ ! -s "$T_ROOT/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	while [ ! -s "$T_ROOT/port" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
 	PORT=$(head -n 1 "$T_ROOT/port")
 	rm -f "$T_ROOT/port"
 }

@@ -23,7 +23,7 @@ pid_of() {
 }
 poll() {
 	i=0
-	while ! eval "$1" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
 	eval "$1"
 }
 # No crash: not killed by a signal other than SIGPIPE/SIGKILL we sent, no

@@ -10,7 +10,7 @@ N_RECORDS=${LOAD_RECORDS:-10000}
 
 poll() {
 	i=0
-	while ! eval "$1" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 	eval "$1"
 }
 wait_owners() {

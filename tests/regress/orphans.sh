@@ -38,17 +38,17 @@ marked() {
 # it by parentage (or adopts it as a subreaper) and kills it too.
 check_detached() {
 	i=0
-	while [ "$(marked detached)" -ne 0 ] && [ $i -lt 100 ]; do
+	while [ "$(marked detached)" -ne 0 ] && [ $i -lt 1200 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	n=$(marked detached)
 	[ "$n" -eq 0 ] && ok "$1: the setsid() grandchild is gone too" ||
 	    not_ok "$1: the setsid() grandchild is gone too" "$n left" "$(list_marked)"
 }
-# Wait (at most ~15 s) for the marked processes to be gone; prints the count.
+# Wait (at most ~120 s, a hang bound) for the marked processes to be gone; prints the count.
 settle() {
 	i=0
-	while [ "$(marked)" -ne 0 ] && [ $i -lt 100 ]; do
+	while [ "$(marked)" -ne 0 ] && [ $i -lt 1200 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	marked
@@ -177,7 +177,7 @@ MOCK_SCENARIO="$SCENARIOS/orphan-midturn.json"; export MOCK_SCENARIO
 bg=$!
 unset MOCK_SCENARIO
 i=0
-while [ "$(marked detached)" -eq 0 ] && [ $i -lt 300 ]; do
+while [ "$(marked detached)" -eq 0 ] && [ $i -lt 1200 ]; do
 	sleep 0.1; i=$((i + 1))
 done
 p=$(owner_pid)

@@ -65,7 +65,7 @@ run --agent "$AGENT" sessions close
 keep
 # Let owners exit (TTL 0.3 s) before looking at their files.
 i=0
-while ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1 && [ $i -lt 100 ]; do
+while ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1 && [ $i -lt 1200 ]; do
 	sleep 0.1; i=$((i + 1))
 done
 
