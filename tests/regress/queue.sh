@@ -217,7 +217,11 @@ expect_out "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"messag
 " "overload error (json)"
 rm -f "$T_WORK/.acpxrc.json"
 q cancel
-poll '[ -s "$T_ROOT/held.rc" ] && grep -q "echo queued" "$REC"'
+# Stop the owner only once it is idle: the held turn ended and the queued
+# one ran to its end (as many turn results as turns started).
+J="$HOME/.acpx/sessions/$SID.stream.ndjson"
+poll '[ -s "$T_ROOT/held.rc" ] && grep -q "echo queued" "$REC" &&
+    [ "$(grep -c turn_result "$J")" = "$(grep -c turn_started "$J")" ]'
 stop_owner
 
 # ---------------------------------------------------------------- set-mode directly
