@@ -1,8 +1,8 @@
 /*
  * fake-provider: a tiny HTTP/1.1 model provider for the warp tests.
  *
- *	fake-provider [--record FILE] [--models a,b,c] [--lifetime SECONDS]
- *	    [--tool-file PATH]
+ *	fake-provider [--record FILE] [--record-text] [--models a,b,c]
+ *	    [--lifetime SECONDS] [--tool-file PATH]
  *
  * Listens on 127.0.0.1 on a port the kernel picks and prints that port as
  * its first stdout line. The first path segment picks the behaviour, so
@@ -30,13 +30,19 @@
  *			yet, is answered with a tool_use of
  *			Write {file_path: --tool-file, content}; anything else
  *			with the text "done" (end_turn)
+ *	ratelimit-fast	429 rate limit with retry-after-ms: 1: a harness
+ *			that honours it (opencode: 5 retries) gives up
+ *			within a second instead of minutes
  *	billing, payment, overloaded, nomodel, google-ratelimit,
  *	google-quota, google-auth, google-server, google-nomodel
  *			provider faults in each provider's own shape
  *			(serve_fault)
  *
  * Every request is appended to --record as one JSON line: method, path,
- * authorization, x-api-key, x-goog-api-key and the body's "model". The
+ * authorization, x-api-key, x-goog-api-key and the body's "model"; with
+ * --record-text also "text", the text of every chat message of the body
+ * ("messages": strings and text parts, one per line), so a test can see
+ * what conversation a harness sent. The
  * record file holds keys: tests keep it outside the test HOME. A TLS
  * ClientHello gets a few plain bytes and a close (an invalid TLS peer).
  * Exits after
@@ -78,6 +84,7 @@ struct client {
 
 static struct client	 clients[MAX_CLIENTS];
 static const char	*record_path;
+static int		 record_text;	/* --record-text */
 static int		 flaky_posts;	/* POSTs seen by "flaky" */
 static const char	*models = "kimi-k2.5,glm-5,minimax-m2.5,kimi-for-coding";
 static const char	*tool_file;	/* "tools": the path Write is asked to write */
@@ -157,6 +164,43 @@ error_body(const char *msg, const char *type)
 	    type));
 }
 
+/* The text of chat messages, one line per string or text part. */
+static json_t *
+messages_text(const json_t *msgs)
+{
+	const json_t	*m, *c, *part;
+	char		*buf = NULL;
+	size_t		 i, j, len = 0, n;
+	const char	*t;
+	json_t		*out;
+
+	json_array_foreach(msgs, i, m) {
+		c = json_object_get(m, "content");
+		for (j = 0; ; j++) {
+			if (json_is_string(c))
+				t = j == 0 ? json_string_value(c) : NULL;
+			else if (json_is_array(c) && (part = json_array_get(c,
+			    j)) != NULL)
+				t = json_is_string(json_object_get(part, "text")) ?
+				    json_string_value(json_object_get(part,
+				    "text")) : "";
+			else
+				t = NULL;
+			if (t == NULL)
+				break;
+			n = strlen(t);
+			buf = xrealloc(buf, len + n + 2);
+			memcpy(buf + len, t, n);
+			len += n;
+			buf[len++] = '\n';
+			buf[len] = '\0';
+		}
+	}
+	out = json_stringn(buf != NULL ? buf : "", len);
+	free(buf);
+	return (out);
+}
+
 static void
 record(const char *method, const char *path, const char *head,
     const char *body, size_t blen)
@@ -180,6 +224,9 @@ record(const char *method, const char *path, const char *head,
 	if (blen > 0 && (b = json_loadb(body, blen, 0, NULL)) != NULL) {
 		if (json_is_string(json_object_get(b, "model")))
 			json_object_set(v, "model", json_object_get(b, "model"));
+		if (record_text && json_is_array(json_object_get(b, "messages")))
+			json_object_set_new(v, "text", messages_text(
+			    json_object_get(b, "messages")));
 		json_decref(b);
 	}
 	s = json_dumps(v, JSON_COMPACT);
@@ -206,6 +253,10 @@ serve_fault(struct client *c, const char *mode)
 		const char	*extra;
 		const char	*body;
 	} faults[] = {
+		{ "ratelimit-fast", 429, "Too Many Requests",
+		  "retry-after-ms: 1\r\n",
+		  "{\"error\":{\"message\":\"Rate limit reached for requests "
+		  "per minute\",\"type\":\"rate_limit_error\"}}" },
 		{ "billing", 400, "Bad Request", NULL,
 		  "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
 		  "\"message\":\"Your credit balance is too low to access the "
@@ -602,6 +653,8 @@ main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
 			record_path = argv[++i];
+		else if (strcmp(argv[i], "--record-text") == 0)
+			record_text = 1;
 		else if (strcmp(argv[i], "--models") == 0 && i + 1 < argc)
 			models = argv[++i];
 		else if (strcmp(argv[i], "--lifetime") == 0 && i + 1 < argc)
@@ -610,7 +663,8 @@ main(int argc, char **argv)
 			tool_file = argv[++i];
 		else {
 			fprintf(stderr, "usage: fake-provider [--record FILE] "
-			    "[--models a,b] [--lifetime S] [--tool-file PATH]\n");
+			    "[--record-text] [--models a,b] [--lifetime S] "
+			    "[--tool-file PATH]\n");
 			return (2);
 		}
 	}
