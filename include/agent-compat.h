@@ -11,8 +11,11 @@
  *			_meta.systemPrompt
  *	(any other)	the same _meta less settingSources (only when
  *			--model/--allowed-tools/--max-turns/--system-prompt)
- *	Devin		clientInfo windsurf, clientCapabilities._meta
+ *	Devin		clientInfo windsurf, clientCapabilities._meta,
+ *			_cognition.ai/request_diagnostics answered {}
  *	Qoder		--max-turns=N, --allowed-tools=A,B spawn arguments
+ *	Claude ACP	session/new bounded by 60 s
+ *			(ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS; acp-client.c)
  */
 #ifndef ACPX_AGENT_COMPAT_H
 #define ACPX_AGENT_COMPAT_H

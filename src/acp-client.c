@@ -78,6 +78,10 @@ struct acp_client {
 	int			 side_effects;	/* updates/client ops during a prompt */
 	ev_timer		 retry_w;
 
+	/* Claude's adapter: session/new must answer within this (timed_out once it did not). */
+	ev_timer		 create_w;
+	int			 create_timed_out;
+
 	/* Startup failure: wait briefly for the exit status after EOF. */
 	ev_timer		 exit_wait_w;
 	struct acpx_error	*pending_err;
@@ -455,6 +459,9 @@ acp_request_cb(struct jsonrpc *rpc, const json_t *id, const char *method,
 		acp_handle_fs(c, id, method, params);
 	else if (!c->inv->no_terminal && client_term_handles(method))
 		acp_handle_term(c, id, method, params);
+	else if (strcmp(method, "_cognition.ai/request_diagnostics") == 0 &&
+	    agent_is_devin_acp(c->inv->agent.argv))
+		jsonrpc_reply(c->rpc, id, json_object());	/* as the reference */
 	else
 		acp_reply_not_found(c, id, method);
 }
@@ -792,10 +799,16 @@ acp_session_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
     const json_t *result, const json_t *error, void *arg)
 {
 	struct acp_client	*c = arg;
+	const char		*sid;
 
 	if (c->flags & ACP_CLOSING)
 		return;
-	const char		*sid;
+	ev_timer_stop(c->loop, &c->create_w);
+	if (c->create_timed_out) {
+		/* Already reported as a timeout: a late answer changes nothing. */
+		c->create_timed_out = 0;
+		return;
+	}
 
 	if (st != JSONRPC_RESULT) {
 		acp_step_done(c, NULL, acp_request_error(c, st, error));
@@ -811,6 +824,51 @@ acp_session_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	acp_step_done(c, result, NULL);
 }
 
+/* The reference's ceiling on the Claude adapter's session/new. */
+#define ACP_CLAUDE_CREATE_TIMEOUT_MS	60000
+
+/* ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS if a positive number, else 60 s. */
+static double
+acp_claude_create_timeout(void)
+{
+	const char	*v = getenv("ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS");
+	char		*t, *end;
+	double		 ms = 0;
+
+	if (v != NULL && !cmdline_blank(v)) {
+		t = cmdline_trim(v);
+		ms = strtod(t, &end);
+		if (*end != '\0' || !(ms > 0) || ms > 1e12)
+			ms = 0;
+		free(t);
+	}
+	if (ms <= 0)
+		ms = ACP_CLAUDE_CREATE_TIMEOUT_MS;
+	return ((double)(long long)(ms + 0.5) / 1000.0);
+}
+
+static void
+acp_create_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct acp_client	*c = w->data;
+	struct acpx_error	*err;
+
+	ev_timer_stop(loop, w);
+	if (c->flags & ACP_CLOSING)
+		return;
+	c->create_timed_out = 1;
+	err = acpx_error_new(ACPX_CODE_TIMEOUT,
+	    "CLAUDE_ACP_SESSION_CREATE_TIMEOUT", "acp", "Claude ACP session "
+	    "creation timed out before session/new completed. This matches the "
+	    "known persistent-session stall seen with some Claude Code and "
+	    "@agentclientprotocol/claude-agent-acp combinations. In harnessed or "
+	    "non-interactive runs, prefer --approve-all with "
+	    "nonInteractivePermissions=deny, upgrade Claude Code and the Claude "
+	    "ACP adapter, or use acpx claude exec as a one-shot fallback.");
+	err->retryable = 1;
+	acp_step_done(c, NULL, err);
+}
+
 /* session/new in the invocation's cwd. */
 void
 acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
@@ -818,6 +876,11 @@ acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
 	json_t	*params, *meta;
 
 	acp_step_begin(c, STEP_REQUEST, cb, arg);
+	c->create_timed_out = 0;
+	if (agent_is_claude_acp(c->inv->agent.argv)) {
+		ev_timer_set(&c->create_w, acp_claude_create_timeout(), 0.);
+		ev_timer_start(c->loop, &c->create_w);
+	}
 	params = json_pack("{s:s, s:O}", "cwd", ACP_CWD(c), "mcpServers",
 	    c->inv->mcp_servers);
 	if ((meta = agent_session_meta(c->inv)) != NULL)
@@ -959,6 +1022,7 @@ acp_client_close(struct acp_client *c, acp_done_cb cb, void *arg)
 {
 	c->flags |= ACP_CLOSING;
 	ev_timer_stop(c->loop, &c->retry_w);
+	ev_timer_stop(c->loop, &c->create_w);
 	ev_timer_stop(c->loop, &c->exit_wait_w);
 	/* A step still waiting is abandoned: its callback never runs. */
 	acp_step_begin(c, STEP_CLOSE, cb, arg);
@@ -995,6 +1059,8 @@ acp_client_create(struct ev_loop *loop, const struct invocation *inv,
 	c->ev_arg = arg;
 	ev_timer_init(&c->retry_w, acp_retry_cb, 0., 0.);
 	c->retry_w.data = c;
+	ev_timer_init(&c->create_w, acp_create_timeout_cb, 0., 0.);
+	c->create_w.data = c;
 	ev_timer_init(&c->exit_wait_w, acp_exit_wait_cb,
 	    ACP_EXIT_WAIT_MS / 1000.0, 0.);
 	c->exit_wait_w.data = c;
@@ -1007,6 +1073,7 @@ acp_client_free(struct acp_client *c)
 	if (c == NULL)
 		return;
 	ev_timer_stop(c->loop, &c->retry_w);
+	ev_timer_stop(c->loop, &c->create_w);
 	ev_timer_stop(c->loop, &c->exit_wait_w);
 	c->flags |= ACP_CLOSING;
 	client_term_free(c->terms);

@@ -9,12 +9,14 @@
 # --allowed-tools, --max-turns and the system prompt flags; other agents get
 # only the flags' _meta. Every path: exec, sessions new/ensure, prompts
 # through the queue owner (load and resume), compare, a warp claude agent.
-# Also Devin's initialize and Qoder's spawn arguments. The session/new
+# Also the ceiling on the Claude adapter's session/new, Devin's initialize
+# and Qoder's spawn arguments. The session/new
 # params were checked identical with the reference acpx 0.19.1 (it sends no
 # _meta on load/resume; that part goes beyond it on purpose).
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-unset ACPX_CLAUDE_INCLUDE_USER_SETTINGS ACPX_DEVIN_WINDSURF_VERSION
+unset ACPX_CLAUDE_INCLUDE_USER_SETTINGS ACPX_DEVIN_WINDSURF_VERSION \
+    ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS
 for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 
 # A bin directory: the mock under the adapter's names, and an npx that runs
@@ -158,6 +160,20 @@ run claude-warp-ckimi-k sessions close
 unset MOCK_ARGS
 rm -f "$HOME/.acpx/config.json"
 
+# ---------------------------------------------------------------- claude session/new ceiling
+TMO='Claude ACP session creation timed out before session/new completed. This matches the known persistent-session stall seen with some Claude Code and @agentclientprotocol/claude-agent-acp combinations. In harnessed or non-interactive runs, prefer --approve-all with nonInteractivePermissions=deny, upgrade Claude Code and the Claude ACP adapter, or use acpx claude exec as a one-shot fallback.'
+export ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS=300
+fresh; run --agent "$BIN/claude-agent-acp --scenario $SCENARIOS/session-new-hangs.json" exec "echo hi"
+expect_rc 3 "claude adapter: session/new unanswered (ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS)"
+expect_err "$TMO
+hint: increase \`--timeout <seconds>\` for long-running prompts, or check whether the agent/provider is stalled.
+" "the reference's session-create timeout message"
+fresh; run --format json --agent "$BIN/claude-agent-acp --scenario $SCENARIOS/session-new-hangs.json" exec "echo hi"
+expect_out_has "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32070,\"message\":\"$TMO\",\"data\":{\"acpxCode\":\"TIMEOUT\",\"detailCode\":\"CLAUDE_ACP_SESSION_CREATE_TIMEOUT\",\"origin\":\"acp\",\"retryable\":true,\"sessionId\":\"unknown\"}}}" "session-create timeout (json)"
+fresh; run --agent "$BIN/claude-agent-acp --scenario $SCENARIOS/session-new-hangs.json" sessions new
+expect_rc 3 "sessions new: the same ceiling"
+unset ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS
+
 # ---------------------------------------------------------------- devin, qoder
 fresh; run --agent "$BIN/devin acp" exec "echo hi"
 expect_rc 0 "devin acp"
@@ -165,6 +181,14 @@ expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTe
 fresh; export ACPX_DEVIN_WINDSURF_VERSION=9.9.9; run --agent "$BIN/devin acp" exec "echo hi"
 unset ACPX_DEVIN_WINDSURF_VERSION
 expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true,"_meta":{"cognition.ai/requestDiagnostics":true}},"clientInfo":{"name":"windsurf","version":"9.9.9"}}' "devin: ACPX_DEVIN_WINDSURF_VERSION"
+export MOCK_SCENARIO="$SCENARIOS/devin-diagnostics.json"
+fresh; run --format quiet --agent "$BIN/devin acp" exec "hi"
+expect_out "{} / (none)
+" "devin: _cognition.ai/request_diagnostics answered {}"
+fresh; run --format quiet --agent "$MOCK" exec "hi"
+expect_out "(none) / -32601
+" "other agents: _cognition.ai/request_diagnostics is not found"
+unset MOCK_SCENARIO
 fresh; run --agent "$MOCK" exec "echo hi"
 expect_sent initialize '{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true},"clientInfo":{"name":"acpx","version":"0.19.1"}}' "other agents: initialize as acpx"
 
