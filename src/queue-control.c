@@ -183,8 +183,10 @@ control_apply_model(struct queue_control *qc, const json_t *response)
  * A failed control as the reference reports it (caller owns): a "not
  * supported" ACP rejection rewrapped as "Agent rejected <method> ...";
  * else, for a model, "Failed <method> for model "<id>": <ACP summary>";
- * else the agent's own error message (data.details stays for quiet and
- * JSON). Either way the error is the CLI's, not the ACP stream's.
+ * else the agent's own reason (data.details, else its message), where the
+ * reference prints the bare ACP message ("Internal error"): a deliberate
+ * difference (docs/compatibility.md). Either way the error is the CLI's
+ * (origin cli), not the ACP stream's.
  */
 static struct acpx_error *
 control_wrap_error(const char *method, const char *context,
@@ -227,10 +229,10 @@ control_wrap_error(const char *method, const char *context,
 			w = acpx_error_new(err->code, err->detail_code, "cli",
 			    "Failed %s for model \"%s\": %s", method, model,
 			    summary);
-		else
+		else	/* the agent's own reason: a deliberate difference */
 			w = acpx_error_new(err->code, err->detail_code,
 			    acp != NULL ? "cli" : err->origin, "%s",
-			    acp != NULL && msg != NULL ? msg : err->message);
+			    err->message);
 		free(summary);
 		w->retryable = err->retryable;
 		w->flags = err->flags;

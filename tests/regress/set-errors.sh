@@ -4,6 +4,9 @@
 # objects and hints the reference acpx 0.19.1 prints for the same mock
 # agent (captured from it; the agent is named claude-agent-acp so an
 # unadvertised model is forwarded to the agent, as with the real adapter).
+# One deliberate difference (docs/compatibility.md): where the agent's
+# error has data.details, a rejected set-mode/set prints that reason in
+# text where the reference prints the bare "Internal error".
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 
@@ -57,7 +60,7 @@ $HINT" \
     '[acpx] error: RUNTIME Invalid value for config option model: no-such-model' \
     set model no-such-model
 
-case_ set-errors-details.json "Internal error" \
+case_ set-errors-details.json "Invalid mode: zzz" \
     '{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error","data":{"acpxCode":"RUNTIME","origin":"cli","sessionId":"unknown","details":"Invalid mode: zzz"}}}' \
     '[acpx] error: RUNTIME Invalid mode: zzz' \
     set-mode zzz
