@@ -58,7 +58,7 @@ OUTF="$T_WORK/out.txt"
 "$FAKE" --record "$REC" --lifetime 900 --tool-file "$OUTF" >"$T_ROOT/port" &
 track_pid $!
 i=0
-while [ ! -s "$T_ROOT/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -s "$T_ROOT/port" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
 PORT=$(head -n 1 "$T_ROOT/port")
 [ -n "$PORT" ] || unavailable "fake provider did not start"
 
@@ -117,7 +117,7 @@ stop_owner() {
 	[ -n "$p" ] || return 0
 	kill "$p" 2>/dev/null
 	i=0
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 }
 fresh; run --agent "$CA" sessions new --name perm
 expect_rc 0 "sessions new with the adapter"

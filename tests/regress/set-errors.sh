@@ -19,7 +19,7 @@ stop_owner() {
 	[ -n "$p" ] || return 0
 	kill "$p" 2>/dev/null
 	i=0
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
 # case SCENARIO WANT_TEXT WANT_JSON WANT_QUIET ARGS...: a fresh session on
