@@ -179,7 +179,9 @@ expect_out_has "fake answer" "stall: the fallback's answer is streamed"
 # own five retries take no time), the fallback's answers. The hop happens
 # on the session's first prompt; the next prompt goes to the warm owner's
 # fallback agent, the one after that to a new owner, which must start the
-# fallback again and load its session, not the cooling primary.
+# fallback again and load its session, not the cooling primary. (--ttl
+# 3600: the owner must not retire on its own between the prompts, however
+# slow the machine; the test stops it itself.)
 rm -f "$STATE"
 sed -e "s#/ratelimit/v1#/ratelimit-fast/v1#" "$SECRETS" >"$SECRETS.new" &&
     mv "$SECRETS.new" "$SECRETS" && chmod 600 "$SECRETS"
@@ -206,7 +208,7 @@ expect_rc 0 "sessions new on the warp agent"
 [ "$(nstarts primary)" = 1 ] && ok "sessions new started the primary's harness" ||
     not_ok "sessions new started the primary's harness" "$(cat "$STARTS")"
 
-run --approve-all $FROM prompt -s rel "write a file with the release notes"
+run --approve-all --ttl 3600 $FROM prompt -s rel "write a file with the release notes"
 expect_rc 0 "persistent: the 429 falls back, exit 0"
 expect_out_has "[fallback] $FROM $ARROW $TO (rate-limited)" "persistent: the [fallback] line"
 expect_out_has "fake answer" "persistent: the fallback's answer"
@@ -223,7 +225,7 @@ case "$(record)" in
 *"\"serving_agent\": \"$TO\""*'"routing_history"'*'"type": "fallback"'*) ok "the record has the serving agent and the routing history" ;;
 *) not_ok "the record has the serving agent and the routing history" "$(record)" ;; esac
 
-run --approve-all $FROM prompt -s rel "say pong"
+run --approve-all --ttl 3600 $FROM prompt -s rel "say pong"
 expect_rc 0 "the next prompt, warm owner"
 expect_out_has "fake answer" "next prompt: answered by the fallback"
 case "$OUT" in *"[fallback]"*) not_ok "next prompt: no new hop" "$OUT" ;; *) ok "next prompt: no new hop" ;; esac
@@ -244,7 +246,7 @@ else
 	not_ok "the queue owner (and its agent) stopped" "lease: $L owner: $OWNER agent: $AGENT"
 fi
 
-run --approve-all $FROM prompt -s rel "say pong again"
+run --approve-all --ttl 3600 $FROM prompt -s rel "say pong again"
 expect_rc 0 "a prompt after the owner was stopped"
 expect_out_has "fake answer" "restarted owner: answered by the fallback"
 case "$OUT" in *"[fallback]"*) not_ok "restarted owner: no new hop" "$OUT" ;; *) ok "restarted owner: no new hop" ;; esac
