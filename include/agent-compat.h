@@ -14,6 +14,8 @@
  *	Devin		clientInfo windsurf, clientCapabilities._meta,
  *			_cognition.ai/request_diagnostics answered {}
  *	Qoder		--max-turns=N, --allowed-tools=A,B spawn arguments
+ *	Cursor		a requested model "x" sent as the one advertised
+ *			"x[...]" id (model.c)
  *	Claude ACP	session/new bounded by 60 s
  *			(ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS; acp-client.c)
  */
@@ -28,6 +30,8 @@ struct invocation;
 int		 agent_is_claude_acp(char *const *argv);
 /* Devin: argv[0] devin with acp, --acp or --experimental-acp. */
 int		 agent_is_devin_acp(char *const *argv);
+/* Cursor: argv[0] cursor-agent, or agent with acp. */
+int		 agent_is_cursor_acp(char *const *argv);
 /* Qoder: argv[0] qodercli with --acp. */
 int		 agent_is_qoder_acp(char *const *argv);
 

@@ -25,14 +25,30 @@ struct model_state {
 int		 model_state_parse(const json_t *result, struct model_state *ms);
 void		 model_state_clear(struct model_state *);
 
+/* Adapters whose models acpx treats specially (model_agent_kind()). */
+#define MODEL_AGENT_CLAUDE	1	/* unadvertised models forwarded */
+#define MODEL_AGENT_CURSOR	2	/* "x" means the one advertised "x[...]" */
+
 /*
- * Can requested be applied? ms NULL = nothing advertised. claude = the
- * agent is Claude's ACP adapter (forwarded through _meta, never an error).
+ * Can requested be applied? ms NULL = nothing advertised. kind: 0 or a
+ * MODEL_AGENT_* of the agent (Claude: forwarded through _meta, never an
+ * error; Cursor: an alias of one advertised id is fine, with a warning).
  * Returns NULL when fine (maybe with *warning, caller frees), else the
  * reference's error message (caller frees).
  */
 char		*model_check(const char *requested, const struct model_state *ms,
-		    int claude, const char *context, char **warning);
+		    int kind, const char *context, char **warning);
+
+/*
+ * The model id to send for requested (caller frees): for Cursor the one
+ * advertised "requested[...]" id when requested itself is not advertised,
+ * else requested. ms may be NULL.
+ */
+char		*model_resolve(const char *requested, const struct model_state *ms,
+		    int kind);
+
+/* The agent's MODEL_AGENT_* kind (0 for any other), from its argv. */
+int		 model_agent_kind(char *const *argv);
 
 /* Is this agent command Claude's ACP adapter? */
 int		 model_is_claude_command(char *const *argv);

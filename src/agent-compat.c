@@ -98,6 +98,13 @@ agent_is_devin_acp(char *const *argv)
 }
 
 int
+agent_is_cursor_acp(char *const *argv)
+{
+	return (agent_command_is(argv, "cursor-agent") ||
+	    (agent_command_is(argv, "agent") && agent_has_arg(argv, "acp")));
+}
+
+int
 agent_is_qoder_acp(char *const *argv)
 {
 	return (agent_command_is(argv, "qodercli") &&

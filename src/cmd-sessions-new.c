@@ -65,7 +65,7 @@ new_apply_model(const struct invocation *inv, struct output *out,
     struct acpx_error **err)
 {
 	struct model_state	 ms;
-	char			*model, *msg, *warning;
+	char			*model, *msg, *warning, *id;
 	int			 have, rc = 1;
 
 	*response = NULL;
@@ -73,7 +73,7 @@ new_apply_model(const struct invocation *inv, struct output *out,
 		return (0);
 	have = model_state_parse(result, &ms) == 0;
 	msg = model_check(model, have ? &ms : NULL,
-	    model_is_claude_command(inv->agent.argv), "apply", &warning);
+	    model_agent_kind(inv->agent.argv), "apply", &warning);
 	if (warning != NULL) {
 		output_notice(out, "warning: %s", warning);
 		free(warning);
@@ -84,15 +84,21 @@ new_apply_model(const struct invocation *inv, struct output *out,
 		rc = -1;
 	} else if (!have)
 		rc = 0;
-	else if (ms.current == NULL || strcmp(ms.current, model) != 0) {
-		if (ms.config_id != NULL)
-			acp_client_set_config_option(sessions_agent_client(sa),
-			    ms.config_id, model, sessions_agent_done, sa);
-		else
-			acp_client_set_model(sessions_agent_client(sa), model,
-			    sessions_agent_done, sa);
-		if (sessions_agent_wait(sa, response, err) == -1)
-			rc = -1;
+	else {
+		id = model_resolve(model, &ms,
+		    model_agent_kind(inv->agent.argv));
+		if (ms.current == NULL || strcmp(ms.current, id) != 0) {
+			if (ms.config_id != NULL)
+				acp_client_set_config_option(
+				    sessions_agent_client(sa), ms.config_id, id,
+				    sessions_agent_done, sa);
+			else
+				acp_client_set_model(sessions_agent_client(sa),
+				    id, sessions_agent_done, sa);
+			if (sessions_agent_wait(sa, response, err) == -1)
+				rc = -1;
+		}
+		free(id);
 	}
 	if (have)
 		model_state_clear(&ms);
@@ -263,7 +269,7 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 	struct new_connect_wait		 w;
 	struct model_state		 ms;
 	json_t				*fake, *resp = NULL, *so;
-	char				*msg, *warning, *cause = NULL, *now;
+	char				*msg, *warning, *cause = NULL, *now, *id;
 	int				 have, rc = -1;
 
 	*err = NULL;
@@ -286,7 +292,7 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 	have = model_state_parse(fake, &ms) == 0;
 	json_decref(fake);
 	msg = model_check(inv->model, have ? &ms : NULL,
-	    model_is_claude_command(inv->agent.argv), "set", &warning);
+	    model_agent_kind(inv->agent.argv), "set", &warning);
 	if (warning != NULL) {
 		output_notice(out, "warning: %s", warning);
 		free(warning);
@@ -298,12 +304,15 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 			model_state_clear(&ms);
 		goto out;
 	}
+	id = model_resolve(inv->model, have ? &ms : NULL,
+	    model_agent_kind(inv->agent.argv));
 	if (have && ms.config_id != NULL)
 		acp_client_set_config_option(sessions_agent_client(sa),
-		    ms.config_id, inv->model, sessions_agent_done, sa);
+		    ms.config_id, id, sessions_agent_done, sa);
 	else
-		acp_client_set_model(sessions_agent_client(sa), inv->model,
+		acp_client_set_model(sessions_agent_client(sa), id,
 		    sessions_agent_done, sa);
+	free(id);
 	if (have)
 		model_state_clear(&ms);
 	if (sessions_agent_wait(sa, &resp, err) == -1)

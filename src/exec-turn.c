@@ -261,14 +261,14 @@ exec_apply_model(struct exec_run *r, const json_t *result)
 {
 	struct model_state	 ms;
 	const char		*model = r->inv->model;
-	char			*err, *warning;
+	char			*err, *warning, *id;
 	int			 have;
 
 	if (model == NULL || strspn(model, " \t\r\n") == strlen(model))
 		return (-1);
 	have = model_state_parse(result, &ms) == 0;
 	err = model_check(model, have ? &ms : NULL,
-	    model_is_claude_command(r->inv->agent.argv), "apply", &warning);
+	    model_agent_kind(r->inv->agent.argv), "apply", &warning);
 	if (warning != NULL) {
 		output_notice(r->out, "warning: %s", warning);
 		free(warning);
@@ -280,17 +280,24 @@ exec_apply_model(struct exec_run *r, const json_t *result)
 		free(err);
 		return (0);
 	}
-	if (!have || (ms.current != NULL && strcmp(ms.current, model) == 0)) {
+	if (!have) {
+		model_state_clear(&ms);
+		return (-1);
+	}
+	id = model_resolve(model, &ms, model_agent_kind(r->inv->agent.argv));
+	if (ms.current != NULL && strcmp(ms.current, id) == 0) {
+		free(id);
 		model_state_clear(&ms);
 		return (-1);
 	}
 	r->phase = EXEC_MODEL;
 	if (ms.config_id != NULL)
-		acp_client_set_config_option(r->client, ms.config_id, model,
+		acp_client_set_config_option(r->client, ms.config_id, id,
 		    exec_step_cb, r);
 	else
-		acp_client_set_model(r->client, model, exec_step_cb, r);
+		acp_client_set_model(r->client, id, exec_step_cb, r);
 	exec_arm_timeout(r);
+	free(id);
 	model_state_clear(&ms);
 	return (0);
 }

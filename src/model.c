@@ -148,11 +148,67 @@ model_list(const struct model_state *ms)
 	return (out != NULL ? out : xstrdup("none advertised"));
 }
 
+/* Advertised ids "requested[...]" (Cursor's aliases), as "a, b"; their count. */
+static size_t
+model_aliases(const char *requested, const struct model_state *ms,
+    char **list, const char **first)
+{
+	size_t	 i, n = 0, len = strlen(requested);
+	char	*tmp;
+
+	*list = NULL;
+	*first = NULL;
+	for (i = 0; ms != NULL && i < ms->navailable; i++) {
+		if (strncmp(ms->available[i], requested, len) != 0 ||
+		    ms->available[i][len] != '[')
+			continue;
+		if (n++ == 0)
+			*first = ms->available[i];
+		xasprintf(&tmp, "%s%s%s", *list != NULL ? *list : "",
+		    *list != NULL ? ", " : "", ms->available[i]);
+		free(*list);
+		*list = tmp;
+	}
+	return (n);
+}
+
+char *
+model_resolve(const char *requested, const struct model_state *ms, int kind)
+{
+	const char	*first;
+	char		*list;
+	size_t		 i, n;
+
+	if (kind != MODEL_AGENT_CURSOR || ms == NULL)
+		return (xstrdup(requested));
+	for (i = 0; i < ms->navailable; i++) {
+		if (strcmp(ms->available[i], requested) == 0)
+			return (xstrdup(requested));
+	}
+	n = model_aliases(requested, ms, &list, &first);
+	free(list);
+	return (xstrdup(n == 1 ? first : requested));
+}
+
+int
+model_agent_kind(char *const *argv)
+{
+	if (agent_is_claude_acp(argv))
+		return (MODEL_AGENT_CLAUDE);
+	if (agent_is_cursor_acp(argv))
+		return (MODEL_AGENT_CURSOR);
+	return (0);
+}
+
 /* Can requested be applied? NULL when fine, else the error message. */
 char *
-model_check(const char *requested, const struct model_state *ms, int claude,
+model_check(const char *requested, const struct model_state *ms, int kind,
     const char *context, char **warning)
 {
+	int		 claude = kind == MODEL_AGENT_CLAUDE;
+	const char	*first;
+	char		*aliases;
+	size_t		 naliases;
 	const char	*action = strcmp(context, "replay") == 0 ?
 	    "replay saved model" : "apply --model";
 	char		*msg, *list;
@@ -171,6 +227,23 @@ model_check(const char *requested, const struct model_state *ms, int claude,
 	for (i = 0; i < ms->navailable; i++) {
 		if (strcmp(ms->available[i], requested) == 0)
 			return (NULL);
+	}
+	if (kind == MODEL_AGENT_CURSOR) {
+		naliases = model_aliases(requested, ms, &aliases, &first);
+		if (naliases > 1) {
+			xasprintf(&msg, "Cannot select model \"%s\": multiple "
+			    "advertised Cursor models match (%s). Use an exact "
+			    "advertised model ID.", requested, aliases);
+			free(aliases);
+			return (msg);
+		}
+		if (naliases == 1) {
+			xasprintf(warning, "Cursor ACP advertised \"%s\" for "
+			    "requested model \"%s\"; using the advertised id.",
+			    first, requested);
+			free(aliases);
+			return (NULL);
+		}
 	}
 	list = model_list(ms);
 	if (claude) {

@@ -339,7 +339,8 @@ queue_control_run(struct acp_client *c, struct session_record *rec,
 	struct model_state	 ms;
 	struct acpx_error	*err;
 	char			*msg, *warning = NULL, **argv = NULL, *cause = NULL;
-	int			 have;
+	char			*id;
+	int			 have, agent;
 
 	qc = xcalloc(1, sizeof *qc);
 	qc->client = c;
@@ -352,6 +353,13 @@ queue_control_run(struct acp_client *c, struct session_record *rec,
 	have = queue_control_models(rec, &ms) == 0;
 	if (have && ms.config_id != NULL)
 		qc->model_config = xstrdup(ms.config_id);
+	if (rec->agent_argv != NULL)
+		argv = cmdline_copy(rec->agent_argv);
+	else if (cmdline_split(rec->agent_command, &argv, &cause) == -1)
+		argv = NULL;
+	free(cause);
+	agent = model_agent_kind(argv);
+	cmdline_free(argv);
 
 	switch (kind) {
 	case QUEUE_CONTROL_MODE:
@@ -365,14 +373,7 @@ queue_control_run(struct acp_client *c, struct session_record *rec,
 			    "session/set_model support.", value);
 			goto fail;
 		}
-		if (rec->agent_argv != NULL)
-			argv = cmdline_copy(rec->agent_argv);
-		else if (cmdline_split(rec->agent_command, &argv, &cause) == -1)
-			argv = NULL;
-		free(cause);
-		msg = model_check(value, &ms, model_is_claude_command(argv),
-		    "apply", &warning);
-		cmdline_free(argv);
+		msg = model_check(value, &ms, agent, "apply", &warning);
 		free(warning);
 		if (msg != NULL) {
 			err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, NULL, "%s",
@@ -380,14 +381,21 @@ queue_control_run(struct acp_client *c, struct session_record *rec,
 			free(msg);
 			goto fail;
 		}
+		id = model_resolve(value, &ms, agent);
 		if (ms.config_id != NULL)
-			acp_client_set_config_option(c, ms.config_id, value,
+			acp_client_set_config_option(c, ms.config_id, id,
 			    control_done_cb, qc);
 		else
-			acp_client_set_model(c, value, control_done_cb, qc);
+			acp_client_set_model(c, id, control_done_cb, qc);
+		free(id);
 		break;
 	case QUEUE_CONTROL_CONFIG:
-		acp_client_set_config_option(c, key, value, control_done_cb, qc);
+		/* The model's own option takes Cursor's aliases too. */
+		id = have && ms.config_id != NULL &&
+		    strcmp(ms.config_id, key) == 0 ? model_resolve(value, &ms,
+		    agent) : xstrdup(value);
+		acp_client_set_config_option(c, key, id, control_done_cb, qc);
+		free(id);
 		break;
 	}
 	if (have)

@@ -236,7 +236,7 @@ turn_model(struct owner *o)
 	}
 	have = queue_control_models(o->rec, &ms) == 0;
 	msg = model_check(model, have ? &ms : NULL,
-	    model_is_claude_command(o->inv.agent.argv), "apply", &warning);
+	    model_agent_kind(o->inv.agent.argv), "apply", &warning);
 	free(warning);
 	if (msg != NULL) {
 		if (have)

@@ -249,7 +249,7 @@ connect_replay_next(struct session_connect *sc)
 {
 	struct model_state	 ms;
 	const char		*key, *value;
-	char			*err, *warning;
+	char			*err, *warning, *id;
 	int			 have;
 	void			*iter;
 	size_t			 i;
@@ -295,7 +295,7 @@ connect_replay_next(struct session_connect *sc)
 			}
 			if (have || sc->result.fresh) {
 				err = model_check(sc->desired_model, have ? &ms :
-				    NULL, model_is_claude_command(
+				    NULL, model_agent_kind(
 				    sc->rec->agent_argv), "replay", &warning);
 				if (warning != NULL) {
 					if (sc->opts.log != NULL)
@@ -321,15 +321,17 @@ connect_replay_next(struct session_connect *sc)
 					xasprintf(&sc->replay_what, "model %s",
 					    sc->desired_model);
 					sc->phase = PHASE_MODEL;
+					id = model_resolve(sc->desired_model,
+					    &ms, model_agent_kind(
+					    sc->rec->agent_argv));
 					if (ms.config_id != NULL)
 						acp_client_set_config_option(
-						    sc->client, ms.config_id,
-						    sc->desired_model,
+						    sc->client, ms.config_id, id,
 						    connect_step_cb, sc);
 					else
 						acp_client_set_model(sc->client,
-						    sc->desired_model,
-						    connect_step_cb, sc);
+						    id, connect_step_cb, sc);
+					free(id);
 					model_state_clear(&ms);
 					sc->phase = PHASE_CONFIG;
 					return;

@@ -9,8 +9,8 @@
 # --allowed-tools, --max-turns and the system prompt flags; other agents get
 # only the flags' _meta. Every path: exec, sessions new/ensure, prompts
 # through the queue owner (load and resume), compare, a warp claude agent.
-# Also the ceiling on the Claude adapter's session/new, Devin's initialize
-# and Qoder's spawn arguments. The session/new
+# Also the ceiling on the Claude adapter's session/new, Cursor's model
+# aliases, Devin's initialize and Qoder's spawn arguments. The session/new
 # params were checked identical with the reference acpx 0.19.1 (it sends no
 # _meta on load/resume; that part goes beyond it on purpose).
 . "$TESTS_SRCDIR/regress/lib.sh"
@@ -173,6 +173,26 @@ expect_out_has "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32070,\"me
 fresh; run --agent "$BIN/claude-agent-acp --scenario $SCENARIOS/session-new-hangs.json" sessions new
 expect_rc 3 "sessions new: the same ceiling"
 unset ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS
+
+# ---------------------------------------------------------------- cursor model aliases
+ln -s "$MOCK" "$BIN/cursor-agent"
+CUR="$BIN/cursor-agent --supports-load-session --scenario $SCENARIOS/cursor-models.json"
+fresh; run --model sonnet-4 --agent "$CUR" exec "hi"
+expect_rc 0 "cursor: --model sonnet-4 (one advertised sonnet-4[...])"
+expect_err_has '[acpx] warning: Cursor ACP advertised "sonnet-4[thinking]" for requested model "sonnet-4"; using the advertised id.' "cursor: the reference's warning"
+expect_sent session/set_config_option '{"sessionId":"mock-session-1","configId":"model","value":"sonnet-4[thinking]"}' "cursor: the advertised id is sent"
+fresh; run --model gpt-5 --agent "$CUR" exec "hi"
+expect_rc 1 "cursor: an ambiguous alias"
+expect_err 'Cannot select model "gpt-5": multiple advertised Cursor models match (gpt-5[high], gpt-5[low]). Use an exact advertised model ID.
+' "cursor: the reference's ambiguity error"
+fresh; run --model sonnet-4 --agent "$MOCK --scenario $SCENARIOS/cursor-models.json" exec "hi"
+expect_rc 1 "another agent: no aliases"
+run --agent "$CUR" sessions new --name cur
+fresh; run --agent "$CUR" set -s cur model sonnet-4
+expect_out "model set: sonnet-4
+" "cursor: set model with an alias (direct)"
+expect_sent session/set_config_option '{"sessionId":"mock-session-1","configId":"model","value":"sonnet-4[thinking]"}' "cursor: set model sends the advertised id"
+run --agent "$CUR" sessions close cur
 
 # ---------------------------------------------------------------- devin, qoder
 fresh; run --agent "$BIN/devin acp" exec "echo hi"
