@@ -13,7 +13,9 @@
  *			--model/--allowed-tools/--max-turns/--system-prompt)
  *	Devin		clientInfo windsurf, clientCapabilities._meta,
  *			_cognition.ai/request_diagnostics answered {}
- *	Qoder		--max-turns=N, --allowed-tools=A,B spawn arguments
+ *	Qoder		--max-turns=N, --allowed-tools=A,B spawn arguments;
+ *			750 ms after stdin EOF; its two shutdown lines on
+ *			stdout are not reported as bad JSON
  *	Cursor		a requested model "x" sent as the one advertised
  *			"x[...]" id (model.c)
  *	Claude ACP	session/new bounded by 60 s
@@ -21,6 +23,8 @@
  */
 #ifndef ACPX_AGENT_COMPAT_H
 #define ACPX_AGENT_COMPAT_H
+
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -49,6 +53,11 @@ json_t		*agent_session_meta(const struct invocation *);
 json_t		*agent_client_info(char *const *argv);
 /* Add the adapter's clientCapabilities._meta, if any, to caps. */
 void		 agent_client_caps(char *const *argv, json_t *caps);
+
+/* Milliseconds an agent gets to exit after stdin EOF (Qoder 750, else 100). */
+int		 agent_stdin_grace_ms(char *const *argv);
+/* Is this non-JSON stdout line one of the agent's known harmless ones? */
+int		 agent_benign_line(char *const *argv, const char *line, size_t len);
 
 /*
  * The argv to spawn: a new NULL-terminated copy (caller frees with

@@ -40,7 +40,6 @@
  */
 
 #define ACP_DEFAULT_MAX_MESSAGE	(64ULL * 1024 * 1024)
-#define ACP_STDIN_GRACE_MS	100
 #define ACP_TERM_GRACE_MS	1500
 #define ACP_EXIT_WAIT_MS	250	/* wait for exit status after stdout EOF */
 
@@ -218,7 +217,8 @@ acp_noise_cb(struct jsonrpc *rpc, const char *line, size_t len,
 	struct acp_client	*c = arg;
 
 	/* Valid JSON that is not an object: the reference drops it silently. */
-	if (c->inv->json_strict || strcmp(why, JSONRPC_NOISE_NOT_OBJECT) == 0)
+	if (c->inv->json_strict || strcmp(why, JSONRPC_NOISE_NOT_OBJECT) == 0 ||
+	    agent_benign_line(c->inv->agent.argv, line, len))
 		return;
 	fprintf(stderr, "Failed to parse JSON message: %.*s %s\n", (int)len,
 	    line, why);
@@ -1034,7 +1034,8 @@ acp_client_close(struct acp_client *c, acp_done_cb cb, void *arg)
 		acp_step_done(c, NULL, NULL);
 		return;
 	}
-	child_terminate(c->child, -1, ACP_STDIN_GRACE_MS, ACP_TERM_GRACE_MS);
+	child_terminate(c->child, -1, agent_stdin_grace_ms(c->inv->agent.argv),
+	    ACP_TERM_GRACE_MS);
 }
 
 /* Kill the agent now (timeouts, interrupts): SIGKILL its process group. */

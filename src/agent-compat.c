@@ -111,6 +111,35 @@ agent_is_qoder_acp(char *const *argv)
 	    agent_has_arg(argv, "--acp"));
 }
 
+int
+agent_stdin_grace_ms(char *const *argv)
+{
+	return (agent_command_is(argv, "qodercli") ? 750 : 100);
+}
+
+int
+agent_benign_line(char *const *argv, const char *line, size_t len)
+{
+	static const char *const qoder[] = {
+	    "Received interrupt signal. Cleaning up resources...",
+	    "Cleanup completed. Exiting..." };
+	char	*s, *t;
+	size_t	 i;
+	int	 benign = 0;
+
+	if (!agent_command_is(argv, "qodercli"))
+		return (0);
+	s = xstrndup(line, len);
+	t = cmdline_trim(s);
+	for (i = 0; i < sizeof qoder / sizeof qoder[0]; i++) {
+		if (strcmp(t, qoder[i]) == 0)
+			benign = 1;
+	}
+	free(t);
+	free(s);
+	return (benign);
+}
+
 /* ["project","local"], "user" first when the environment opts in. */
 static json_t *
 agent_claude_sources(void)

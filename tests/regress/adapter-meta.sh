@@ -31,6 +31,7 @@ EOF
 cat >"$BIN/qodercli" <<'EOF'
 #!/bin/sh
 { printf 'ARGV:'; for a in "$@"; do printf ' %s' "$a"; done; echo; } >>"$QODER_ARGV"
+[ -n "${NOISE:-}" ] && printf '%s\n' "$NOISE"
 exec "$MOCK"
 EOF
 printf '#!/bin/sh\nexec "$MOCK"\n' >"$BIN/devin"
@@ -222,5 +223,12 @@ ARGV: --acp --max-turns=9
 ARGV: --acp'
 if [ "$(cat "$QODER_ARGV")" = "$want" ]; then ok "qoder: the flags become spawn arguments unless given"
 else not_ok "qoder: the flags become spawn arguments unless given" "want: $want" "got: $(cat "$QODER_ARGV")"; fi
+export NOISE="Cleanup completed. Exiting..."
+run --agent "qodercli --acp" exec "echo hi"
+expect_err "" "qoder: its shutdown line on stdout is not reported"
+cp "$BIN/qodercli" "$BIN/other-agent"
+run --agent "other-agent --acp" exec "echo hi"
+expect_err_has "Failed to parse JSON message: Cleanup completed. Exiting..." "another agent: the same line is reported"
+unset NOISE
 
 done_testing
