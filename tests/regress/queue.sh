@@ -21,12 +21,8 @@ owner_pid() {
 }
 # Processes (other than us) whose working directory is under this test.
 procs_here() {
-	n=0
-	for p in /proc/[0-9]*; do
-		c=$(readlink "$p/cwd" 2>/dev/null) || continue
-		case "$c" in "$T_ROOT"*) n=$((n + 1)) ;; esac
-	done
-	echo $n
+	find /proc -mindepth 2 -maxdepth 2 -name cwd -lname "$T_ROOT*" 2>/dev/null |
+	    wc -l
 }
 # Poll until no owner/agent of this test runs (the ceiling, ~120 s, only
 # bounds a hang).

@@ -18,9 +18,8 @@ expect_out_has "after-release=Unknown terminal:" "released terminals are forgott
 # time): those whose working directory is under $T_ROOT.
 alive() {
 	n=0
-	for p in /proc/[0-9]*; do
-		case "$(readlink "$p/cwd" 2>/dev/null)" in "$T_ROOT"*) ;; *) continue ;; esac
-		case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in
+	for c in $(find /proc -mindepth 2 -maxdepth 2 -name cwd -lname "$T_ROOT*" 2>/dev/null); do
+		case "$(tr '\0' ' ' <"${c%/cwd}/cmdline" 2>/dev/null)" in
 		"sleep 300 "|"sleep 301 ") n=$((n + 1)) ;;
 		esac
 	done
