@@ -295,17 +295,17 @@ now(void)
 	return (ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
-/* Turn the loop until *count reaches want, or 5 s pass. */
+/* Turn the loop until *count reaches want (or 120 s pass: a hang bound). */
 static void
 spin_n(struct ev_loop *loop, const int *count, int want)
 {
-	double	end = now() + 5;
+	double	end = now() + 120;	/* a hang bound */
 
 	while (*count < want && now() < end)
 		ev_run(loop, EVRUN_NOWAIT);
 }
 
-/* Turn the loop until *flag is set, or 5 s pass. */
+/* Turn the loop until *flag is set (or 120 s pass: a hang bound). */
 static void
 spin(struct ev_loop *loop, const int *flag)
 {
