@@ -102,7 +102,7 @@ cat >"$HOME/.acpx/config.json" <<JSON
 JSON
 for sig in INT TERM HUP; do
 	rm -f "$REC" "$REC.b"
-	( cd "$T_WORK" && exec "$ACPX" --format json compare a b 'sleep 20000' \
+	( cd "$T_WORK" && exec "$ACPX" --format json compare a b 'sleep 600000' \
 	    >"$T_ROOT/out" 2>"$T_ROOT/err" ) &
 	pid=$!; track_pid $pid
 	i=0

@@ -2,7 +2,7 @@
 # Ctrl-C during exec sends session/cancel; an agent that honours it ends the
 # turn "[done] cancelled" and acpx exits 0; one that ignores it is killed
 # after the 2.5 s grace and acpx exits 1 quietly (both as the reference).
-# A watchdog kills acpx after 60 s so the test fails instead of hanging.
+# A watchdog kills acpx after 300 s so the test fails instead of hanging.
 # Robust under load: the signal is sent only once the agent has streamed
 # (a Ctrl-C before the prompt phase is a different case: exit 130), and
 # only outcomes are asserted, never how long they took.
@@ -29,7 +29,7 @@ start_exec() {
 	    >"$T_ROOT/out" 2>"$T_ROOT/err" ) &
 	PID=$!
 	track_pid $PID
-	( sleep 60; kill -KILL $PID 2>/dev/null ) &
+	( sleep 300; kill -KILL $PID 2>/dev/null ) &
 	track_pid $!
 	# Wait (bounded, ~60 s) until the agent has streamed its first chunk.
 	i=0
@@ -60,6 +60,12 @@ expect_rc 1 "exec interrupted, agent ignores cancel: killed, exit 1"
 expect_err "" "nothing on stderr"
 if grep -q '"method":"session/cancel"' "$T_ROOT/rec.ndjson"; then ok "session/cancel was sent first"
 else not_ok "session/cancel was sent first" "$(cat "$T_ROOT/rec.ndjson")"; fi
+# SIGKILLed before acpx exited; a loaded machine may take a moment to run
+# the exit, so wait for it (the ceiling only bounds a survivor).
+i=0
+while [ -n "$(pid_of_scenario ignore-cancel.json)" ] && [ $i -lt 1200 ]; do
+	sleep 0.1; i=$((i + 1))
+done
 a=$(pid_of_scenario ignore-cancel.json)
 [ -z "$a" ] && ok "the agent is gone" || not_ok "the agent is gone" "pids $a"
 

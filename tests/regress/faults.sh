@@ -185,7 +185,7 @@ n=$(grep -c agent_message_chunk "$T_ROOT/o4")
 
 # ---------------------------------------------------------------- SIGPIPE
 REC="$T_ROOT/pipe-agent.rec"
-( cd "$T_WORK" && timeout 60 "$ACPX" --agent "$MOCK --record $REC" --format json \
+( cd "$T_WORK" && timeout 300 "$ACPX" --agent "$MOCK --record $REC" --format json \
     exec "chunks 20000 a-chunk-of-text-to-fill-the-pipe-quickly" \
     2>"$T_ROOT/e5"; echo $? >"$T_ROOT/rc5" ) | head -c 100 >/dev/null
 RC=$(cat "$T_ROOT/rc5"); ERR=$(cat "$T_ROOT/e5")
