@@ -29,7 +29,10 @@ start_exec() {
 	    >"$T_ROOT/out" 2>"$T_ROOT/err" ) &
 	PID=$!
 	track_pid $PID
-	( sleep 300; kill -KILL $PID 2>/dev/null ) &
+	# The watchdog must not hold the TAP pipe open (the driver would wait
+	# for it), and its sleep ends with it.
+	( trap 'kill $s 2>/dev/null; exit 0' TERM
+	  sleep 300 & s=$!; wait $s; kill -KILL $PID 2>/dev/null ) >/dev/null 2>&1 &
 	track_pid $!
 	# Wait (bounded, ~60 s) until the agent has streamed its first chunk.
 	i=0
