@@ -28,7 +28,8 @@
 #define QC_STDERR_MAX		4000
 #define QC_READ			65536
 #define QC_ACK_WATCH_S		5.0	/* re-check a silent owner's lease */
-#define QC_SKEW_WATCH_S		7.0	/* a heartbeat (5 s) and some slack */
+#define QC_SKEW_WATCH_S		20.0	/* four heartbeats (5 s): a loaded machine
+					   delays them by seconds */
 
 enum qc_state {
 	QC_FIND = 0,
