@@ -165,6 +165,14 @@ owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
 		turn_fail(o, owner_turn_error_copy(err));
 		return;
 	}
+	/*
+	 * The answer to the session/cancel of a timed-out turn: it has been
+	 * relayed as an event; the turn still ends with the timeout.
+	 */
+	if (o->turn_err != NULL) {
+		turn_fail(o, NULL);
+		return;
+	}
 	o->turn_result = json_deep_copy(result);
 	owner_turn_chunk_flush(o);
 	now = acpx_iso_now();

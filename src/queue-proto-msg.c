@@ -154,8 +154,9 @@ queue_msg_error(const char *rid, const struct acpx_error *err,
 	if (err->detail_code != NULL)
 		json_object_set_new(o, "detailCode",
 		    json_string(err->detail_code));
-	if (err->origin != NULL)
-		json_object_set_new(o, "origin", json_string(err->origin));
+	/* A reader refuses an error without an origin (isValidOwnerErrorCore). */
+	json_object_set_new(o, "origin", json_string(err->origin != NULL ?
+	    err->origin : "runtime"));
 	json_object_set_new(o, "message", json_string(err->message));
 	if (err->retryable >= 0)
 		json_object_set_new(o, "retryable",
