@@ -964,7 +964,8 @@ acp_prompt_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		if (delay_ms > 10000)
 			delay_ms = 10000;
 		c->prompt_attempt++;
-		if (!c->inv->json_strict)
+		/* suppressSdkConsoleErrors: --json-strict or quiet. */
+		if (!c->inv->json_strict && c->inv->format != ACPX_FORMAT_QUIET)
 			fprintf(stderr, "[acpx] prompt failed (%s), retrying in "
 			    "%dms (attempt %d/%d)\n", json_string_value(
 			    json_object_get(error, "message")), delay_ms,
