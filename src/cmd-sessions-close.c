@@ -186,6 +186,25 @@ sessions_lock(struct ev_loop *loop, const char *lock_id, char **cause)
 	return (w.lock);
 }
 
+/*
+ * A close is not an agent exit: the agent-exit fields stay what they were
+ * before the owner was retired (the owner records the exit of the agent it
+ * stops; the reference's close leaves no trace of that in the record).
+ */
+static void
+sessions_keep_agent_exit(struct session_record *cur,
+    const struct session_record *before)
+{
+	json_decref(cur->last_agent_exit_code);
+	cur->last_agent_exit_code = json_deep_copy(before->last_agent_exit_code);
+	json_decref(cur->last_agent_exit_signal);
+	cur->last_agent_exit_signal =
+	    json_deep_copy(before->last_agent_exit_signal);
+	session_record_set(&cur->last_agent_exit_at, before->last_agent_exit_at);
+	session_record_set(&cur->last_agent_disconnect_reason,
+	    before->last_agent_disconnect_reason);
+}
+
 /* Full close procedure (§5.3). */
 struct session_record *
 sessions_close_record(const struct invocation *inv, struct output *out,
@@ -216,6 +235,8 @@ sessions_close_record(const struct invocation *inv, struct output *out,
 		return (NULL);
 	}
 	cur = session_store_resolve(rec->record_id, &cause);
+	if (cur != NULL)
+		sessions_keep_agent_exit(cur, rec);
 	session_record_free(rec);
 	if (cur == NULL) {
 		session_lock_release(lock);
