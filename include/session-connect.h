@@ -42,6 +42,10 @@ struct session_connect_result {
 	long long	 failed_request_id; /* JSON-RPC id of that failed
 					   load/resume request (to drop it from
 					   rendered output), or -1 */
+	long long	 failed_resume_id; /* JSON-RPC id of a failed
+					   session/resume that session/load of
+					   the same id followed (dropped from
+					   rendered output too), or -1 */
 };
 
 /*

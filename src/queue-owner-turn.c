@@ -112,9 +112,9 @@ turn_options(struct owner *o, struct owner_task *t)
 	json_decref(so);
 }
 
-/* Send the buffered connect-phase messages, minus a failed load's pair. */
+/* Send the buffered connect-phase messages, minus failed load/resume pairs. */
 static void
-turn_flush_connect(struct owner *o, long long failed_id)
+turn_flush_connect(struct owner *o, long long failed_id, long long resume_id)
 {
 	const json_t	*e, *msg, *id;
 	json_t		*m;
@@ -125,8 +125,9 @@ turn_flush_connect(struct owner *o, long long failed_id)
 	json_array_foreach(o->connect_buf, i, e) {
 		msg = json_array_get(e, 1);
 		id = json_object_get(msg, "id");
-		if (failed_id >= 0 && json_is_integer(id) &&
-		    json_integer_value(id) == failed_id) {
+		if (json_is_integer(id) && ((failed_id >= 0 &&
+		    json_integer_value(id) == failed_id) || (resume_id >= 0 &&
+		    json_integer_value(id) == resume_id))) {
 			method = json_str(msg, "method");
 			if (method == NULL || strcmp(method, "session/load") == 0 ||
 			    strcmp(method, "session/resume") == 0)
@@ -287,7 +288,7 @@ turn_connect_cb(struct session_connect *sc,
 	o->load_error = res->load_error != NULL ? xstrdup(res->load_error) :
 	    NULL;
 	turn_flush_connect(o, res->load_error != NULL ?
-	    res->failed_request_id : -1);
+	    res->failed_request_id : -1, res->failed_resume_id);
 	/* The record is checkpointed right before session/prompt. */
 	turn_model(o);
 }

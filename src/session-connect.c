@@ -49,6 +49,8 @@ struct session_connect {
 	enum connect_phase		 phase;
 	int				 same_session_only;
 	int				 loading;	/* attach is session/load */
+	struct acpx_error		*resume_err;	/* a failed resume that
+							   session/load follows */
 	struct session_connect_result	 result;
 
 	/* What to restore if the replay fails. */
@@ -98,6 +100,7 @@ connect_free(struct session_connect *sc)
 	acp_client_suppress_updates(sc->client, 0);
 	free(sc->replacing_config);
 	free(sc->result.load_error);
+	acpx_error_free(sc->resume_err);
 	free(sc->orig_acp_session_id);
 	free(sc->orig_agent_session_id);
 	json_decref(sc->orig_acpx);
@@ -394,6 +397,32 @@ connect_replay_failed(struct session_connect *sc, struct acpx_error *err)
 	connect_done(sc, e);
 }
 
+/*
+ * Beyond the reference: session/resume of the saved id failed with an
+ * answer from the agent; if the agent can load sessions, try session/load of
+ * the same id before giving up on it (some agents look resume up under
+ * another key than load). The output is the reference's otherwise: a load
+ * that works is an ordinary reconnect, one that fails leaves the resume's
+ * error to decide. 1 if session/load was sent.
+ */
+static int
+connect_try_load(struct session_connect *sc, const struct acpx_error *err)
+{
+	if (sc->loading || sc->resume_err != NULL || err->acp == NULL ||
+	    !json_is_true(json_object_get(acp_client_agent_caps(sc->client),
+	    "loadSession")))
+		return (0);
+	sc->resume_err = connect_copy_error(err);
+	sc->result.failed_resume_id = acp_client_last_request_id(sc->client);
+	connect_log(sc, "session/resume failed, trying session/load: %s",
+	    err->message);
+	sc->loading = 1;
+	acp_client_suppress_updates(sc->client, 1);
+	acp_client_session_load(sc->client, sc->rec->acp_session_id,
+	    connect_step_cb, sc);
+	return (1);
+}
+
 static void
 connect_step_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
@@ -441,6 +470,11 @@ connect_step_cb(struct acp_client *c, const json_t *result,
 	case PHASE_ATTACH:
 		if (err != NULL) {
 			acp_client_suppress_updates(c, 0);
+			if (connect_try_load(sc, err))
+				return;
+			/* Decide as the reference would, on the resume's error. */
+			if (sc->resume_err != NULL)
+				err = sc->resume_err;
 			if (sc->same_session_only) {
 				connect_done(sc, connect_resume_required(sc,
 				    err->message));
@@ -539,6 +573,7 @@ session_connect(struct acp_client *client, struct session_record *rec,
 	sc->cb = cb;
 	sc->arg = arg;
 	sc->result.failed_request_id = -1;
+	sc->result.failed_resume_id = -1;
 	sc->same_session_only = sc->opts.same_session_only ||
 	    rec->imported_from != NULL;
 	sc->orig_acp_session_id = xstrdup(rec->acp_session_id);
