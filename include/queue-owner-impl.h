@@ -141,6 +141,9 @@ struct owner {
 	int			 resumed;
 	char			*load_error;
 	ev_timer		 turn_timeout_w;
+	ev_timer		 late_w;	/* answered: late updates */
+	ev_tstamp		 late_start;
+	int			 late;		/* the prompt is answered */
 	ev_timer		 checkpoint_w;	/* debounced record save */
 	json_t			*chunk_params;	/* text chunks not applied yet */
 	char			*chunk_text;

@@ -41,6 +41,7 @@
 
 #define ACP_DEFAULT_MAX_MESSAGE	(64ULL * 1024 * 1024)
 #define ACP_TERM_GRACE_MS	1500
+#define ACP_CLOSE_DRAIN_MS	100	/* output after the agent's exit */
 #define ACP_EXIT_WAIT_MS	250	/* wait for exit status after stdout EOF */
 
 /* The session directory: acp_client_set_cwd()'s, else the invocation's. */
@@ -83,6 +84,8 @@ struct acp_client {
 
 	/* Startup failure: wait briefly for the exit status after EOF. */
 	ev_timer		 exit_wait_w;
+	/* Closing, the agent exited: wait briefly for the rest of its output. */
+	ev_timer		 close_drain_w;
 	struct acpx_error	*pending_err;
 
 	int			 flags;
@@ -486,6 +489,11 @@ acp_closed_cb(struct jsonrpc *rpc, enum jsonrpc_close_reason why, void *arg)
 
 	/* The pending request callbacks already ran with JSONRPC_CLOSED. */
 	c->flags |= ACP_DISCONNECTED;
+	/* Closing and the agent is gone: all it wrote has been read. */
+	if (c->step == STEP_CLOSE && (c->flags & ACP_EXITED)) {
+		ev_timer_stop(c->loop, &c->close_drain_w);
+		acp_step_done(c, NULL, NULL);
+	}
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -554,6 +562,34 @@ acp_request_error(struct acp_client *c, enum jsonrpc_status st,
 	return (disconnected_error(c, "connection_close"));
 }
 
+/*
+ * Closing, and the agent has exited: the close is done once its output has
+ * been read to the end (what it wrote after the answer, such as a session
+ * title, is still rendered, as the reference renders whatever the agent
+ * writes until it is gone), or after a short bound (a descendant may hold
+ * the pipe open).
+ */
+static void
+acp_close_exited(struct acp_client *c)
+{
+	if (c->rpc == NULL || jsonrpc_closed(c->rpc, NULL)) {
+		acp_step_done(c, NULL, NULL);
+		return;
+	}
+	ev_timer_set(&c->close_drain_w, ACP_CLOSE_DRAIN_MS / 1000.0, 0.);
+	ev_timer_start(c->loop, &c->close_drain_w);
+}
+
+static void
+acp_close_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct acp_client	*c = w->data;
+
+	ev_timer_stop(loop, w);
+	if (c->step == STEP_CLOSE)
+		acp_step_done(c, NULL, NULL);
+}
+
 static void
 acp_child_exit_cb(struct child *child, int status, void *arg)
 {
@@ -565,7 +601,7 @@ acp_child_exit_cb(struct child *child, int status, void *arg)
 		ev_timer_stop(c->loop, &c->exit_wait_w);
 		acp_exit_wait_cb(c->loop, &c->exit_wait_w, 0);
 	} else if (c->step == STEP_CLOSE)
-		acp_step_done(c, NULL, NULL);
+		acp_close_exited(c);
 }
 
 /* initialize (and authenticate) done: the start step completes. */
@@ -1031,8 +1067,12 @@ acp_client_close(struct acp_client *c, acp_done_cb cb, void *arg)
 	c->terms = NULL;
 	if (c->rpc != NULL)
 		jsonrpc_shutdown_write(c->rpc);
-	if (c->child == NULL || (c->flags & ACP_EXITED)) {
+	if (c->child == NULL) {
 		acp_step_done(c, NULL, NULL);
+		return;
+	}
+	if (c->flags & ACP_EXITED) {
+		acp_close_exited(c);
 		return;
 	}
 	child_terminate(c->child, -1, agent_stdin_grace_ms(c->inv->agent.argv),
@@ -1066,6 +1106,8 @@ acp_client_create(struct ev_loop *loop, const struct invocation *inv,
 	ev_timer_init(&c->exit_wait_w, acp_exit_wait_cb,
 	    ACP_EXIT_WAIT_MS / 1000.0, 0.);
 	c->exit_wait_w.data = c;
+	ev_timer_init(&c->close_drain_w, acp_close_drain_cb, 0., 0.);
+	c->close_drain_w.data = c;
 	return (c);
 }
 
@@ -1077,6 +1119,7 @@ acp_client_free(struct acp_client *c)
 	ev_timer_stop(c->loop, &c->retry_w);
 	ev_timer_stop(c->loop, &c->create_w);
 	ev_timer_stop(c->loop, &c->exit_wait_w);
+	ev_timer_stop(c->loop, &c->close_drain_w);
 	c->flags |= ACP_CLOSING;
 	client_term_free(c->terms);
 	if (c->rpc != NULL)

@@ -27,12 +27,26 @@
 
 #define EXEC_INTERRUPT_WAIT	2.5
 
+/*
+ * After the prompt's answer the agent may still talk (a session title, a
+ * usage update...). The reference renders whatever arrives until the agent
+ * is gone, and keeps its stdin open for a while after the answer (0.3-0.9 s
+ * on a loaded machine, spent scanning the process table before the close);
+ * for its saved sessions it waits for 1 s without session/update (at most
+ * 5 s). Here: keep the agent open until it has sent no session/update for
+ * EXEC_LATE_IDLE, at most EXEC_LATE_LIMIT, in the formats that render late
+ * updates (text, json); quiet prints only the answer.
+ */
+#define EXEC_LATE_IDLE		0.5
+#define EXEC_LATE_LIMIT		5.0
+
 enum exec_phase {
 	EXEC_START = 0,
 	EXEC_SESSION,
 	EXEC_MODEL,
 	EXEC_CONFIG,
 	EXEC_PROMPT,
+	EXEC_LATE,		/* answered; reading late updates */
 	EXEC_CLOSING
 };
 
@@ -48,6 +62,9 @@ struct exec_run {
 	ev_timer		 timeout_w;
 	ev_timer		 interrupt_w;
 	ev_timer		 stall_w;	/* warp.stallSeconds */
+	ev_timer		 late_w;	/* EXEC_LATE */
+	ev_tstamp		 late_start;
+	struct acpx_error	*late_err;	/* the answer's outcome */
 	ev_signal		 sig_w[3];
 
 	const struct exec_turn_hooks *hooks;	/* or NULL */
@@ -120,6 +137,7 @@ exec_finish(struct exec_run *r, struct acpx_error *err)
 	ev_timer_stop(r->loop, &r->timeout_w);
 	ev_timer_stop(r->loop, &r->interrupt_w);
 	ev_timer_stop(r->loop, &r->stall_w);
+	ev_timer_stop(r->loop, &r->late_w);
 	if (!(r->flags & EXEC_TURN_HOLD_SIGNALS))
 		for (i = 0; i < nitems(r->sig_w); i++)
 			ev_signal_stop(r->loop, &r->sig_w[i]);
@@ -179,8 +197,16 @@ exec_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 exec_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct exec_run	*r = w->data;
+	struct exec_run		*r = w->data;
+	struct acpx_error	*e;
 
+	if (r->phase == EXEC_LATE) {
+		/* Answered already: stop reading late updates, end as answered. */
+		e = r->late_err;
+		r->late_err = NULL;
+		exec_finish(r, e);
+		return;
+	}
 	if (r->phase == EXEC_PROMPT && !r->interrupted) {
 		r->interrupted = 1;
 		acp_client_cancel(r->client);
@@ -192,6 +218,49 @@ exec_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	r->exit = ACPX_EXIT_INTERRUPTED;
 	acp_client_kill(r->client);
 	exec_finish(r, NULL);
+}
+
+/* EXEC_LATE: finish once the agent has been quiet long enough. */
+static void
+exec_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_run	*r = w->data;
+	ev_tstamp	 now = ev_now(loop), idle_since, left;
+
+	ev_timer_stop(loop, w);
+	idle_since = acp_client_last_update(r->client);
+	if (idle_since < r->late_start)
+		idle_since = r->late_start;
+	left = idle_since + EXEC_LATE_IDLE - now;
+	if (left > r->late_start + EXEC_LATE_LIMIT - now)
+		left = r->late_start + EXEC_LATE_LIMIT - now;
+	if (left <= 0.) {
+		struct acpx_error *e = r->late_err;
+
+		r->late_err = NULL;
+		exec_finish(r, e);
+		return;
+	}
+	ev_timer_set(w, left, 0.);
+	ev_timer_start(loop, w);
+}
+
+/* The prompt was answered: read late updates first, then finish with e. */
+static void
+exec_answered(struct exec_run *r, struct acpx_error *e)
+{
+	if (output_format(r->out) == ACPX_FORMAT_QUIET) {
+		exec_finish(r, e);
+		return;
+	}
+	r->phase = EXEC_LATE;
+	r->late_err = e;
+	ev_timer_stop(r->loop, &r->timeout_w);
+	ev_timer_stop(r->loop, &r->stall_w);
+	ev_timer_stop(r->loop, &r->interrupt_w);
+	r->late_start = ev_now(r->loop);
+	ev_timer_set(&r->late_w, EXEC_LATE_IDLE, 0.);
+	ev_timer_start(r->loop, &r->late_w);
 }
 
 static void
@@ -244,8 +313,9 @@ exec_step_cb(struct acp_client *c, const json_t *result,
 				    NULL, "cli", "Permission request denied or "
 				    "cancelled");
 		}
-		exec_finish(r, e);
+		exec_answered(r, e);
 		break;
+	case EXEC_LATE:
 	case EXEC_CLOSING:
 		break;
 	}
@@ -269,10 +339,10 @@ exec_apply_model(struct exec_run *r, const json_t *result)
 	have = model_state_parse(result, &ms) == 0;
 	err = model_check(model, have ? &ms : NULL,
 	    model_agent_kind(r->inv->agent.argv), "apply", &warning);
-	if (warning != NULL) {
+	/* Suppressed in quiet too (suppressSdkConsoleErrors). */
+	if (warning != NULL && output_format(r->out) != ACPX_FORMAT_QUIET)
 		output_notice(r->out, "warning: %s", warning);
-		free(warning);
-	}
+	free(warning);
 	if (err != NULL) {
 		model_state_clear(&ms);
 		exec_finish(r, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
@@ -382,6 +452,8 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 	r.interrupt_w.data = &r;
 	ev_timer_init(&r.stall_w, exec_stall_cb, 0., 0.);
 	r.stall_w.data = &r;
+	ev_timer_init(&r.late_w, exec_late_cb, 0., 0.);
+	r.late_w.data = &r;
 	for (i = 0; i < nitems(sigs); i++) {
 		ev_signal_init(&r.sig_w[i], exec_signal_cb, sigs[i]);
 		r.sig_w[i].data = &r;
@@ -396,6 +468,7 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 
 	for (i = 0; i < nitems(r.sig_w); i++)
 		ev_signal_stop(r.loop, &r.sig_w[i]);
+	acpx_error_free(r.late_err);
 	res->err = r.err;
 	res->exit = r.exit;
 	res->silent_fail = r.silent_fail;

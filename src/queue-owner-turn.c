@@ -36,6 +36,14 @@
  */
 
 #define TURN_CANCEL_WAIT_S	2.5	/* timeout: wait for the cancelled answer */
+/*
+ * After the answer, the turn's late updates (a session title...) are still
+ * relayed: the turn ends once the agent has sent no session/update for 1 s,
+ * at most 5 s after the answer (runPromptTurn's SESSION_REPLY_IDLE_MS and
+ * SESSION_REPLY_DRAIN_TIMEOUT_MS in the reference).
+ */
+#define TURN_LATE_IDLE_S	1.0
+#define TURN_LATE_LIMIT_S	5.0
 
 static void	turn_finish(struct owner *);
 static void	turn_fail(struct owner *, struct acpx_error *);
@@ -150,9 +158,8 @@ owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
 {
 	struct owner		*o = arg;
 	struct acpx_error	*ferr = NULL;
-	char			*now;
 
-	if (o->active == NULL || o->state != TURN_PROMPT)
+	if (o->active == NULL || o->state != TURN_PROMPT || o->late)
 		return;
 	/* A warp agent's provider failure: hop to the next agent. */
 	switch (owner_warp_prompt_end(o, result, err, &ferr)) {
@@ -175,11 +182,52 @@ owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
 		return;
 	}
 	o->turn_result = json_deep_copy(result);
+	/* Relay late updates first; the answer no longer times out. */
+	o->late = 1;
+	o->late_start = ev_now(o->loop);
+	ev_timer_stop(o->loop, &o->turn_timeout_w);
+	ev_timer_stop(o->loop, &o->warp_stall_w);
+	ev_timer_set(&o->late_w, TURN_LATE_IDLE_S, 0.);
+	ev_timer_start(o->loop, &o->late_w);
+}
+
+/* The answered turn ends: the agent has been quiet long enough. */
+static void
+turn_late_done(struct owner *o)
+{
+	char	*now;
+
+	ev_timer_stop(o->loop, &o->late_w);
+	o->late = 0;
 	owner_turn_chunk_flush(o);
 	now = acpx_iso_now();
-	conversation_apply_prompt_result(o->rec, result, now);
+	conversation_apply_prompt_result(o->rec, o->turn_result, now);
 	free(now);
 	turn_finish(o);
+}
+
+static void
+turn_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct owner	*o = w->data;
+	ev_tstamp	 now = ev_now(loop), idle_since, left;
+
+	ev_timer_stop(loop, w);
+	if (o->active == NULL || !o->late)
+		return;
+	idle_since = o->client != NULL ? acp_client_last_update(o->client) :
+	    0.;
+	if (idle_since < o->late_start)
+		idle_since = o->late_start;
+	left = idle_since + TURN_LATE_IDLE_S - now;
+	if (left > o->late_start + TURN_LATE_LIMIT_S - now)
+		left = o->late_start + TURN_LATE_LIMIT_S - now;
+	if (left <= 0.) {
+		turn_late_done(o);
+		return;
+	}
+	ev_timer_set(w, left, 0.);
+	ev_timer_start(loop, w);
 }
 
 /* Send session/prompt (or end at once when cancelled meanwhile). */
@@ -460,6 +508,9 @@ owner_turn_start(struct owner *o, struct owner_task *t)
 		o->connect_buf = json_array();
 	ev_timer_init(&o->turn_timeout_w, turn_timeout_cb, 0., 0.);
 	o->turn_timeout_w.data = o;
+	ev_timer_init(&o->late_w, turn_late_cb, 0., 0.);
+	o->late_w.data = o;
+	o->late = 0;
 	ev_timer_init(&o->checkpoint_w, owner_turn_checkpoint_cb, 0., 0.);
 	o->checkpoint_w.data = o;
 	if (t->req->timeout_ms > 0) {
@@ -478,6 +529,11 @@ owner_turn_cancel(struct owner *o)
 
 	if (t == NULL)
 		return (0);
+	if (o->late) {
+		/* Answered already: nothing to cancel; end it now. */
+		turn_late_done(o);
+		return (0);
+	}
 	owner_warp_cancel(o);	/* no fallback hop after a cancel */
 	switch (o->state) {
 	case TURN_PROMPT:
@@ -567,6 +623,8 @@ turn_finish(struct owner *o)
 	int			 close_client = 0, emitted;
 
 	ev_timer_stop(o->loop, &o->turn_timeout_w);
+	ev_timer_stop(o->loop, &o->late_w);
+	o->late = 0;
 	ev_timer_stop(o->loop, &o->checkpoint_w);
 	owner_warp_turn_end(o);
 	owner_turn_chunk_flush(o);

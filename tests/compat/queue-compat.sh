@@ -61,6 +61,16 @@ for f in text json quiet; do
 	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
 	side_by_side "--timeout in a persistent prompt ($f)" "$S/never-answers.json" \
 	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
+	# The agent answers the timeout's session/cancel: the cancelled answer
+	# is rendered before the TIMEOUT error (with and without a chunk).
+	side_by_side "--timeout, the agent honours the cancel ($f)" "$S/wait-cancel.json" \
+	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
+	side_by_side "--timeout, a silent agent honours the cancel ($f)" "$S/wait-cancel-silent.json" \
+	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
+	side_by_side "--prompt-retries in a persistent prompt ($f)" "$S/error-internal.json" \
+	    '$B --agent "$AGENT" --format '$f' --ttl 30 --prompt-retries 1 "x"; echo rc=$?'
+	side_by_side "late updates after the answer ($f)" "$S/late-update.json" \
+	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
 	side_by_side "status, cancel without an owner ($f)" "" \
 	    '$B --agent "$AGENT" --format '$f' status; echo rc=$?;
 	     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?'
@@ -80,6 +90,20 @@ side_by_side "the record after a turn and TTL expiry" "" \
     '$B --agent "$AGENT" --ttl 0.3 "echo hi" >/dev/null 2>&1;
      i=0; while ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1 && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done;
      sed -E "/_at\"|\"id\"/d" "$HOME/.acpx/sessions/mock-session-1.json"'
+
+side_by_side "--prompt-retries with --json-strict" "$S/error-internal.json" \
+    '$B --agent "$AGENT" --format json --json-strict --ttl 30 --prompt-retries 1 "x"; echo rc=$?'
+# A close is not an agent exit: nothing of the owner's stop is recorded.
+side_by_side "the record after sessions close" "" \
+    '$B --agent "$AGENT" --ttl 30 "echo hi" >/dev/null 2>&1;
+     $B --agent "$AGENT" sessions close; echo rc=$?;
+     $B --agent "$AGENT" sessions show | sed -E "/^(created|lastActivity|lastPrompt|closedAt|agentStartedAt):/d";
+     sed -E "/_at\"|\"id\"|request_id/d" "$HOME/.acpx/sessions/mock-session-1.json"'
+# ... but an exit recorded before the close stays.
+side_by_side "the record after a timed-out turn and sessions close" "$S/wait-cancel.json" \
+    '$B --agent "$AGENT" --ttl 30 --timeout 5 "x" >/dev/null 2>&1;
+     $B --agent "$AGENT" sessions close; echo rc=$?;
+     $B --agent "$AGENT" --format json sessions show | sed -E "s/\"[a-zA-Z]*At\":\"[^\"]*\"//g; s/\"lastRequestId\":\"[^\"]*\"//; s/\"id\":\"[^\"]*\"//g"'
 
 # ---------------------------------------------------------------- our client, reference owner
 fresh

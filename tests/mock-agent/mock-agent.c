@@ -1178,8 +1178,9 @@ mock_prompt(struct mock *m, json_t *msg)
 {
 	json_t		*id = json_object_get(msg, "id");
 	json_t		*params = json_object_get(msg, "params");
-	json_t		*steps;
+	json_t		*steps, *step;
 	enum mock_end	 end;
+	size_t		 i;
 
 	mock_set_session(m, json_string_value(json_object_get(params,
 	    "sessionId")));
@@ -1198,6 +1199,14 @@ mock_prompt(struct mock *m, json_t *msg)
 		mock_reply(id, "result", json_pack("{s:s}", "stopReason",
 		    end == MOCK_END_CANCELLED ? "cancelled" : "end_turn"));
 	m->in_turn = m->cancelled = 0;
+	/*
+	 * Late output: what an agent sends right after the answer (a session
+	 * title...), written before any further input is read, so a client
+	 * that closes stdin at the answer still gets it.
+	 */
+	steps = json_object_get(m->scenario, "after_answer");
+	json_array_foreach(steps, i, step)
+		(void)mock_step(m, step, NULL);
 }
 
 /*
