@@ -566,6 +566,8 @@ turn_result_json(struct owner *o)
 	json_t				*r, *stats;
 	const json_t			*meta;
 	const char			*stop;
+	struct session_record		*rec;
+	char				*cause = NULL;
 
 	stop = json_str(o->turn_result, "stopReason");
 	if (o->state == TURN_PROMPT && o->client != NULL) {
@@ -584,8 +586,17 @@ turn_result_json(struct owner *o)
 		json_object_set(r, "_meta", (json_t *)meta);
 	if (o->rec != NULL)
 		json_object_set_new(r, "record", session_record_to_camel(o->rec));
-	else
-		json_object_set_new(r, "record", json_object());
+	else if ((rec = session_store_resolve(o->opts.session_id,
+	    &cause)) != NULL) {
+		/* Cancelled before the turn took the session: as it is saved. */
+		json_object_set_new(r, "record", session_record_to_camel(rec));
+		session_record_free(rec);
+	} else {
+		/* A reader refuses a result without a record: never send one. */
+		free(cause);
+		json_decref(r);
+		return (NULL);
+	}
 	json_object_set_new(r, "resumed", json_boolean(o->resumed));
 	if (o->load_error != NULL)
 		json_object_set_new(r, "loadError", json_string(o->load_error));
@@ -681,9 +692,12 @@ turn_finish(struct owner *o)
 			emitted = (err->flags & ACPX_ERROR_EMITTED) != 0;
 			m = queue_msg_error(t->req->request_id, err, emitted,
 			    o->gen);
-		} else
-			m = queue_msg_result(t->req->request_id,
-			    turn_result_json(o), o->gen);
+		} else if ((result = turn_result_json(o)) != NULL)
+			m = queue_msg_result(t->req->request_id, result, o->gen);
+		else
+			m = queue_msg_queue_error(t->req->request_id, o->gen,
+			    "QUEUE_RUNTIME_PROMPT_FAILED", 0,
+			    "Session record disappeared during the turn");
 		owner_peer_send(t->peer, m);
 		json_decref(m);
 	}
