@@ -431,10 +431,14 @@ journal_result_completed(const char *stop_reason, const json_t *meta)
 json_t *
 journal_result_failed(const struct acpx_error *e)
 {
-	json_t	*err;
+	json_t		*err;
+	const char	*msg;
 
-	err = json_pack("{s:s}", "message", e->message != NULL ? e->message :
-	    "");
+	/* An agent's error is journaled with its own message (not details). */
+	msg = json_str(e->acp, "message");
+	if (msg == NULL)
+		msg = e->message != NULL ? e->message : "";
+	err = json_pack("{s:s}", "message", msg);
 	json_object_set_new(err, "code", json_string(acpx_code_name(e->code)));
 	if (e->detail_code != NULL)
 		json_object_set_new(err, "detailCode",

@@ -629,7 +629,7 @@ turn_finish(struct owner *o)
 	struct owner_task	*t = o->active;
 	struct acpx_error	*err = o->turn_err;
 	json_t			*result, *m;
-	char			*cause = NULL;
+	char			*cause = NULL, *now;
 	const char		*stop;
 	int			 close_client = 0, emitted;
 
@@ -652,14 +652,31 @@ turn_finish(struct owner *o)
 		o->connect_phase = 0;
 		json_array_clear(o->connect_buf);
 	}
-	/* A prompt still running (timeout, connect failure...): stop the agent. */
+	/*
+	 * A prompt still running (timeout, connect failure...): stop the agent.
+	 * One the agent answered with its own error is over: the agent stays,
+	 * as the reference's does (it closes only on an unresolved prompt).
+	 */
 	if (err != NULL && (o->state == TURN_PROMPT || o->state ==
-	    TURN_CONNECT || o->state == TURN_MODEL))
+	    TURN_CONNECT || o->state == TURN_MODEL) && !(o->state ==
+	    TURN_PROMPT && (err->flags & ACPX_ERROR_EMITTED) && o->fb == NULL))
 		close_client = 1;
 
 	if (o->rec != NULL) {
 		turn_preserve_close(o);
 		owner_turn_lifecycle(o, o->rec);
+		/*
+		 * The agent is closed after the reply: record its exit now, as
+		 * the reference does before it replies (a close that follows,
+		 * such as sessions close, then finds it recorded).
+		 */
+		if (close_client && o->client != NULL && o->rec->pid != 0 &&
+		    o->rec->pid == acp_client_pid(o->client)) {
+			now = acpx_iso_now();
+			session_record_agent_exited(o->rec, -1,
+			    "connection_close", now);
+			free(now);
+		}
 		if (o->journal != NULL) {
 			if (err != NULL)
 				result = journal_result_failed(err);
@@ -737,8 +754,13 @@ turn_fail(struct owner *o, struct acpx_error *err)
 			acpx_error_free(err);
 	}
 	e = o->turn_err;
-	/* normalizeOutputError(error, {origin: runtime, detailCode}). */
-	if (e->detail_code == NULL)
+	/*
+	 * normalizeOutputError(error, {origin: runtime, detailCode}): the
+	 * option wins over a detail read off an agent's error payload
+	 * (AUTH_REQUIRED), not over one the error carries itself.
+	 */
+	if (e->detail_code == NULL || (e->acp != NULL &&
+	    strcmp(e->detail_code, "AUTH_REQUIRED") == 0))
 		acpx_error_set_detail(e, "QUEUE_RUNTIME_PROMPT_FAILED");
 	/*
 	 * Errors that carry their own origin in the reference keep it

@@ -93,6 +93,16 @@ side_by_side "the record after a turn and TTL expiry" "" \
 
 side_by_side "--prompt-retries with --json-strict" "$S/error-internal.json" \
     '$B --agent "$AGENT" --format json --json-strict --ttl 30 --prompt-retries 1 "x"; echo rc=$?'
+# An agent's error answer ends the turn but not the agent (pid kept, no exit
+# recorded); the journal keeps the agent's own message and the queue's
+# detail code (an auth error's AUTH_REQUIRED gives way to it).
+for scen in error-internal error-auth; do
+	side_by_side "the record and journal after an agent error ($scen)" "$S/$scen.json" \
+	    '$B --agent "$AGENT" --format quiet --ttl 30 "x"; echo rc=$?;
+	     sed -E "/_at\"|\"id\"|request_id|\"pid\"/d" "$HOME/.acpx/sessions/mock-session-1.json";
+	     grep -c "\"pid\"" "$HOME/.acpx/sessions/mock-session-1.json";
+	     sed -E "s/\"request_id\":\"[^\"]*\"//" "$HOME/.acpx/sessions/mock-session-1.stream.ndjson"'
+done
 # A close is not an agent exit: nothing of the owner's stop is recorded.
 side_by_side "the record after sessions close" "" \
     '$B --agent "$AGENT" --ttl 30 "echo hi" >/dev/null 2>&1;
