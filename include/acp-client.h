@@ -99,6 +99,8 @@ void		 acp_client_set_mode(struct acp_client *, const char *mode_id,
 void		 acp_client_suppress_updates(struct acp_client *, int on);
 /* ev_now() of the last session/update received (0 if none). */
 double		 acp_client_last_update(const struct acp_client *);
+/* Does this agent talk after its answer (agent_answers_late())? */
+int		 acp_client_answers_late(const struct acp_client *);
 /* The initialize result (borrowed), or NULL before it. */
 const json_t	*acp_client_init_result(const struct acp_client *);
 /* The agent's pid, or 0 if not spawned. */

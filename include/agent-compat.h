@@ -20,6 +20,9 @@
  *			"x[...]" id (model.c)
  *	Claude ACP	session/new bounded by 60 s
  *			(ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS; acp-client.c)
+ *	Claude ACP	updates after the answer (the session title) are
+ *			waited for: exec-turn.c, queue-owner-turn.c
+ *			(ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS; acp-client.c)
  */
 #ifndef ACPX_AGENT_COMPAT_H
 #define ACPX_AGENT_COMPAT_H
@@ -32,6 +35,15 @@ struct invocation;
 
 /* Claude's ACP adapter: argv[0] named claude-agent-acp, or an argument containing it. */
 int		 agent_is_claude_acp(char *const *argv);
+/*
+ * Does the adapter send session/update notifications after its answer to
+ * session/prompt? The Claude adapter sends the session title (a
+ * session_info_update) some 10-50 ms after it. The reference waits for a
+ * quiet spell after every answer of every agent (1 s for saved sessions),
+ * which would cost every turn that second; acpx-native waits only for the
+ * adapters known to talk after their answer (docs/compatibility.md).
+ */
+int		 agent_answers_late(char *const *argv);
 /* Devin: argv[0] devin with acp, --acp or --experimental-acp. */
 int		 agent_is_devin_acp(char *const *argv);
 /* Cursor: argv[0] cursor-agent, or agent with acp. */

@@ -1268,6 +1268,12 @@ acp_client_last_update(const struct acp_client *c)
 	return (c->last_update);
 }
 
+int
+acp_client_answers_late(const struct acp_client *c)
+{
+	return (agent_answers_late(c->inv->agent.argv));
+}
+
 const json_t *
 acp_client_init_result(const struct acp_client *c)
 {

@@ -90,6 +90,12 @@ agent_is_claude_acp(char *const *argv)
 }
 
 int
+agent_answers_late(char *const *argv)
+{
+	return (agent_is_claude_acp(argv));
+}
+
+int
 agent_is_devin_acp(char *const *argv)
 {
 	return (agent_command_is(argv, "devin") && (agent_has_arg(argv, "acp") ||

@@ -33,9 +33,12 @@
  * is gone, and keeps its stdin open for a while after the answer (0.3-0.9 s
  * on a loaded machine, spent scanning the process table before the close);
  * for its saved sessions it waits for 1 s without session/update (at most
- * 5 s). Here: keep the agent open until it has sent no session/update for
- * EXEC_LATE_IDLE, at most EXEC_LATE_LIMIT, in the formats that render late
- * updates (text, json); quiet prints only the answer.
+ * 5 s). Here: for an adapter known to talk after its answer
+ * (agent_answers_late(): the Claude adapter's session title), keep the
+ * agent open until it has sent no session/update for EXEC_LATE_IDLE, at
+ * most EXEC_LATE_LIMIT, in the formats that render late updates (text,
+ * json); quiet prints only the answer. Other agents end at the answer, so a
+ * turn costs no idle wait (a deliberate difference, docs/compatibility.md).
  */
 #define EXEC_LATE_IDLE		0.5
 #define EXEC_LATE_LIMIT		5.0
@@ -249,7 +252,8 @@ exec_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 exec_answered(struct exec_run *r, struct acpx_error *e)
 {
-	if (output_format(r->out) == ACPX_FORMAT_QUIET) {
+	if (output_format(r->out) == ACPX_FORMAT_QUIET ||
+	    !acp_client_answers_late(r->client)) {
 		exec_finish(r, e);
 		return;
 	}

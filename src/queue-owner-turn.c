@@ -37,15 +37,18 @@
 
 #define TURN_CANCEL_WAIT_S	2.5	/* timeout: wait for the cancelled answer */
 /*
- * After the answer, the turn's late updates (a session title...) are still
+ * After the answer of an adapter known to talk after it (agent_answers_late():
+ * the Claude adapter's session title), the turn's late updates are still
  * relayed: the turn ends once the agent has sent no session/update for 1 s,
  * at most 5 s after the answer (runPromptTurn's SESSION_REPLY_IDLE_MS and
- * SESSION_REPLY_DRAIN_TIMEOUT_MS in the reference).
+ * SESSION_REPLY_DRAIN_TIMEOUT_MS in the reference, which waits so for every
+ * agent). Other agents' turns end at the answer: no idle second per turn.
  */
 #define TURN_LATE_IDLE_S	1.0
 #define TURN_LATE_LIMIT_S	5.0
 
 static void	turn_finish(struct owner *);
+static void	turn_late_done(struct owner *);
 static void	turn_fail(struct owner *, struct acpx_error *);
 
 /* ---------------------------------------------------------------- prompt turns */
@@ -182,6 +185,10 @@ owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
 		return;
 	}
 	o->turn_result = json_deep_copy(result);
+	if (!acp_client_answers_late(c)) {
+		turn_late_done(o);
+		return;
+	}
 	/* Relay late updates first; the answer no longer times out. */
 	o->late = 1;
 	o->late_start = ev_now(o->loop);

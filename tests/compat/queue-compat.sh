@@ -14,7 +14,7 @@ fresh() {
 	( cd "$T_WORK" && git init -q . ) 2>/dev/null
 	REC="$T_ROOT/agent.ndjson"
 	: >"$REC"
-	AGENT="$MOCK --supports-load-session --record $REC $*"
+	AGENT="${FRESH_MOCK:-$MOCK} --supports-load-session --record $REC $*"
 	( cd "$T_WORK" && "$ACPX" --agent "$AGENT" sessions new ) >/dev/null 2>&1
 }
 owner_pid() {
@@ -28,14 +28,18 @@ stop_owner() {
 	while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 }
 # steps BIN SNIPPET: run the snippet (using $B and $AGENT) in the work dir,
-# transcript of stdout+stderr with run-specific values normalised.
+# transcript of stdout+stderr with run-specific values normalised; the
+# Claude adapter's settingSources on session/load, which only ours sends
+# (docs/compatibility.md), is left out.
 steps() {
 	B=$1
 	( cd "$T_WORK" && eval "$2" ) >"$T_ROOT/raw" 2>&1
 	normalize "$T_ROOT/raw" | sed -E -e 's/pid: [0-9]+/pid: <pid>/' \
 	    -e 's/"pid":[0-9]+/"pid":<pid>/' \
 	    -e 's/uptime: [0-9:]+/uptime: <t>/' -e 's/"uptime":"[0-9:]+"/"uptime":"<t>"/' \
-	    -e "s#$REC#<rec>#g" >"$T_ROOT/$3"
+	    -e "s#$REC#<rec>#g" \
+	    -e '/"method":"session\/load"/s/,"_meta":{"claudeCode":{"options":{"settingSources":\["project","local"\]}}}//' \
+	    >"$T_ROOT/$3"
 	stop_owner
 }
 side_by_side() {
@@ -69,8 +73,12 @@ for f in text json quiet; do
 	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
 	side_by_side "--prompt-retries in a persistent prompt ($f)" "$S/error-internal.json" \
 	    '$B --agent "$AGENT" --format '$f' --ttl 30 --prompt-retries 1 "x"; echo rc=$?'
+	# The Claude adapter talks after its answer (the session title): its
+	# late updates are relayed before the turn ends, as the reference does.
+	FRESH_MOCK=$(claude_mock)
 	side_by_side "late updates after the answer ($f)" "$S/late-update.json" \
 	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
+	FRESH_MOCK=
 	side_by_side "status, cancel without an owner ($f)" "" \
 	    '$B --agent "$AGENT" --format '$f' status; echo rc=$?;
 	     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?'

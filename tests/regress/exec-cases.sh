@@ -21,4 +21,31 @@ run --agent "$MOCK" --format quiet exec --file "$T_ROOT/bad-prompt"
 expect_rc 0 "invalid UTF-8 in a prompt file"
 W=$(printf 'c\357\277\275d\nx'); W=${W%x}
 expect_out "$W" "invalid UTF-8 in a prompt file becomes U+FFFD"
+
+# An agent not known to talk after its answer: the turn ends at the answer
+# (no idle wait), so an update it sends later is not rendered; the Claude
+# adapter's late updates are (the late-* rows above). A deliberate
+# difference: the reference waits for a quiet spell after every answer.
+for f in text json; do
+	run --format $f --agent "$(mock_cmd late-update-slow.json)" exec x
+	expect_rc 0 "late update of a generic agent ($f)"
+	case "$OUT" in
+	*"late chunk"*|*"A late title"*)
+		not_ok "$f: a generic agent's update after the answer is not waited for" "$OUT" ;;
+	*answer*) ok "$f: a generic agent's update after the answer is not waited for" ;;
+	*) not_ok "$f: the answer is rendered" "$OUT" ;;
+	esac
+done
+# The same through a queue owner: the turn's result is not held back.
+A=$(mock_cmd late-update-slow.json)
+run --agent "$A" sessions new
+expect_rc 0 "sessions new (generic agent with a late update)"
+run --format json --ttl 30 --agent "$A" prompt x
+expect_rc 0 "persistent prompt of a generic agent with a late update"
+case "$OUT" in
+*"late chunk"*) not_ok "persistent: a generic agent's late update is not waited for" "$OUT" ;;
+*'"stopReason":"end_turn"'*) ok "persistent: a generic agent's late update is not waited for" ;;
+*) not_ok "persistent: the answer is relayed" "$OUT" ;;
+esac
+run --agent "$A" sessions close
 done_testing

@@ -52,11 +52,23 @@ run() {
 	ERR=$(cat "$T_ROOT/err"; printf x); ERR=${ERR%x}
 }
 
-# mock_cmd SCENARIO [extra args]: the --agent string for the mock agent.
+# claude_mock: the mock agent under the Claude ACP adapter's command name
+# (a link named claude-agent-acp), so acpx treats it as that adapter.
+claude_mock() {
+	mkdir -p "$T_ROOT/claude-bin"
+	[ -L "$T_ROOT/claude-bin/claude-agent-acp" ] ||
+	    ln -s "$MOCK" "$T_ROOT/claude-bin/claude-agent-acp"
+	printf '%s' "$T_ROOT/claude-bin/claude-agent-acp"
+}
+
+# mock_cmd SCENARIO [extra args]: the --agent string for the mock agent;
+# a scenario written claude:S runs it as the Claude adapter (claude_mock).
 mock_cmd() {
 	s=$1; shift
+	m=$MOCK
+	case "$s" in claude:*) s=${s#claude:}; m=$(claude_mock) ;; esac
 	case "$s" in /*) ;; *) s="$SCENARIOS/$s" ;; esac
-	printf '%s --scenario %s' "$MOCK" "$s"
+	printf '%s --scenario %s' "$m" "$s"
 	for a in "$@"; do printf ' %s' "$a"; done
 }
 
