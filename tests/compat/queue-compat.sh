@@ -56,15 +56,15 @@ S="--scenario $SCENARIOS"
 # ---------------------------------------------------------------- side by side
 for f in text json quiet; do
 	side_by_side "prompt ($f)" "" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 "echo hello"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 "echo hello"; echo rc=$?'
 	side_by_side "agent error in a persistent prompt ($f)" "$S/error-internal.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
 	side_by_side "agent crash in a persistent prompt ($f)" "$S/crash-mid-turn.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
 	side_by_side "permission denied in a persistent prompt ($f)" "$S/permission-write.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
 	side_by_side "--timeout in a persistent prompt ($f)" "$S/never-answers.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
 	# The agent answers the timeout's session/cancel: the cancelled answer
 	# is rendered before the TIMEOUT error (with and without a chunk).
 	side_by_side "--timeout, the agent honours the cancel ($f)" "$S/wait-cancel.json" \
@@ -83,7 +83,7 @@ for f in text json quiet; do
 	    '$B --agent "$AGENT" --format '$f' status; echo rc=$?;
 	     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?'
 	side_by_side "status, cancel, set with an owner ($f)" "" \
-	    '$B --agent "$AGENT" --ttl 30 "echo hi" >/dev/null 2>&1;
+	    '$B --agent "$AGENT" --ttl 300 "echo hi" >/dev/null 2>&1;
 	     $B --agent "$AGENT" --format '$f' status; echo rc=$?;
 	     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?;
 	     $B --agent "$AGENT" --format '$f' set-mode plan; echo rc=$?;
@@ -125,7 +125,7 @@ side_by_side "the record after a timed-out turn and sessions close" "$S/wait-can
 
 # ---------------------------------------------------------------- our client, reference owner
 fresh
-( cd "$T_WORK" && "$REF" --agent "$AGENT" --ttl 30 "echo ref owner" ) >/dev/null 2>&1
+( cd "$T_WORK" && "$REF" --agent "$AGENT" --ttl 300 "echo ref owner" ) >/dev/null 2>&1
 P=$(owner_pid)
 case "$(tr '\0' ' ' <"/proc/$P/cmdline" 2>/dev/null)" in
 *node*) ok "the reference started a node owner" ;;
@@ -164,7 +164,7 @@ stop_owner
 
 # ---------------------------------------------------------------- reference client, our owner
 fresh
-( cd "$T_WORK" && "$ACPX" --agent "$AGENT" --ttl 30 "echo our owner" ) >/dev/null 2>&1
+( cd "$T_WORK" && "$ACPX" --agent "$AGENT" --ttl 300 "echo our owner" ) >/dev/null 2>&1
 P=$(owner_pid)
 cmd=$(tr '\0' ' ' <"/proc/$P/cmdline" 2>/dev/null)
 case "$cmd" in

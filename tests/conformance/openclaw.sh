@@ -21,9 +21,11 @@ suite() {
 JSON
 	: >"$TRANSCRIPT"
 	CTL="--format json --json-strict --cwd $T_WORK"
-	# --ttl 30 (as ClawSpec passes): with OpenClaw's 0.1 the reference
-	# races ("Queue owner is shutting down"); ours is tested with 0.1 below.
-	PROMPT="$CTL --approve-reads --non-interactive-permissions fail --ttl 30"
+	# --ttl 300 (ClawSpec passes 30, but a loaded machine can take longer
+	# than that from the first turn to the status step, and the status step
+	# needs the owner alive): with OpenClaw's 0.1 the reference races
+	# ("Queue owner is shutting down"); ours is tested with 0.1 below.
+	PROMPT="$CTL --approve-reads --non-interactive-permissions fail --ttl 300"
 	IDS='[.[] | select(type == "object" and ((.agentSessionId // .acpxSessionId // .acpxRecordId // "") != ""))][0] | {action, created, acpxRecordId, acpxSessionId, agentSessionId, name}'
 	ERRC='[.[] | select(.error != null)][0].error | {code, acpxCode: .data.acpxCode}'
 	STREAM='[.[] | if .method == "session/update" then "update:" + .params.update.sessionUpdate + ":" + (.params.update.content.text // "") elif .method == "session/prompt" then "prompt:" + (.params.prompt | tojson) elif .method then .method elif .result.stopReason then "stop:" + .result.stopReason elif .error then "error:" + (.error.data.acpxCode // "") else empty end] | map(select(. == "initialize" or . == "session/load" or . == "session/new" | not))'
