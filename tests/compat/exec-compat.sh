@@ -9,24 +9,5 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 EXP="$TESTS_SRCDIR/regress/expected"
 
-# compare RUNNER NAME ARGS...: run one case with both, diff the parts.
-compare() {
-	runner=$1 name=$2
-	shift
-	"$runner" "$REF" "$@"
-	for part in out err rc; do mv "$T_ROOT/case.$part" "$T_ROOT/ref.$part"; done
-	"$runner" "$ACPX" "$@"
-	for part in out err rc; do
-		if [ -f "$EXP/$name.ours.$part" ]; then
-			ok "$name $part # deliberate difference ($name.ours.$part)"
-		elif cmp -s "$T_ROOT/ref.$part" "$T_ROOT/case.$part"; then
-			ok "$name $part"
-		else
-			not_ok "$name $part" "$(diff "$T_ROOT/ref.$part" "$T_ROOT/case.$part" | head -n 30)"
-		fi
-	done
-}
-compare_exec() { compare run_case "$@"; }
-compare_cli() { compare run_cli_case "$@"; }
 for_each_case compare_exec
 done_testing

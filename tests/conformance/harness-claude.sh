@@ -112,13 +112,6 @@ expect_file yes "ACPX_CLAUDE_INCLUDE_USER_SETTINGS=1 --deny-all exec"
 # reloads it (session/load) in a fresh adapter process, and the reload must
 # keep user settings out too. (The reference sends no _meta on load: it
 # exits 0 here and the file is written.)
-stop_owner() {
-	p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null)
-	[ -n "$p" ] || return 0
-	kill "$p" 2>/dev/null
-	i=0
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-}
 fresh; run --agent "$CA" sessions new --name perm
 expect_rc 0 "sessions new with the adapter"
 run --timeout 180 --ttl 0 --deny-all --agent "$CA" prompt -s perm "say hello"

@@ -58,14 +58,6 @@ expect_sent() {
 	else not_ok "$3" "want: $2" "got:  $got" "stderr: $ERR"; fi
 }
 fresh() { rm -f "$REC"; }
-# stop_owner: end the running queue owner (a direct control then connects itself).
-stop_owner() {
-	p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null)
-	[ -n "$p" ] || return 0
-	kill "$p" 2>/dev/null
-	i=0
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-}
 W=$T_WORK
 
 # ---------------------------------------------------------------- exec

@@ -28,6 +28,16 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# stop_owner: stop the queue owners named in this HOME's leases (SIGTERM)
+# and wait until they are gone (120 s only bounds a hang).
+stop_owner() {
+	p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null)
+	[ -n "$p" ] || return 0
+	kill $p 2>/dev/null
+	i=0
+	while kill -0 $p 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
 # Remember a background pid so cleanup kills it (and only it).
 track_pid() { T_PIDS="$T_PIDS $1"; }
 

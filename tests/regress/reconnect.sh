@@ -10,17 +10,6 @@
 REC="$T_ROOT/agent.ndjson"
 ( cd "$T_WORK" && git init -q . ) 2>/dev/null
 
-# Stop this home's queue owner, if any, and wait (bounded) until it is gone.
-stop_owner() {
-	for l in "$HOME"/.acpx/queues/*.lock; do
-		[ -f "$l" ] || continue
-		p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$l")
-		[ -n "$p" ] || continue
-		kill "$p" 2>/dev/null
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-	done
-}
 # session SCENARIO: a fresh home with one saved session for that scenario.
 session() {
 	stop_owner

@@ -14,13 +14,6 @@ BIN="$T_ROOT/bin"
 mkdir -p "$BIN"
 ln -s "$MOCK" "$BIN/claude-agent-acp"
 
-stop_owner() {
-	p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null)
-	[ -n "$p" ] || return 0
-	kill "$p" 2>/dev/null
-	i=0
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-}
 
 # case SCENARIO WANT_TEXT WANT_JSON WANT_QUIET ARGS...: a fresh session on
 # the scenario, the control in each format without an owner, then the same
