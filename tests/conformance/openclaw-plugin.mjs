@@ -11,9 +11,10 @@
 // of two binaries. Exit 0 when every step ran (a step may fail: "ok":false
 // with the plugin's error code and message is a result, not a crash).
 
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
-const [ocDir, acpx, cwd, ttl] = process.argv.slice(2);
+const [ocDir, acpx, cwd, ttl, rec] = process.argv.slice(2);
 if (!ocDir || !acpx || !cwd || !ttl) {
 	console.error("usage: openclaw-plugin.mjs OPENCLAW_DIR ACPX CWD TTL");
 	process.exit(2);
@@ -164,6 +165,16 @@ try {
 // agent finds nothing to cancel), so no timing is assumed.
 let finished = false, cancels = 0, cancelErr = null;
 const long = turn("turn-long", handle, "sleep 60000").then(() => { finished = true; });
+// Cancel once the agent has the prompt (the mock agent's record shows it):
+// a cancel that comes earlier, on a slow machine, ends the turn before the
+// agent sees it. The ceiling (120 s) only bounds a hang.
+for (let i = 0; rec && i < 2400 && !finished; i++) {
+	let seen = false;
+	try { seen = readFileSync(rec, "utf8").includes("sleep 60000"); } catch {}
+	if (seen)
+		break;
+	await new Promise((r) => setTimeout(r, 50));
+}
 while (!finished && cancels < 400) {
 	await new Promise((r) => setTimeout(r, 300));
 	if (finished)

@@ -40,7 +40,7 @@ run_plugin() {
 	printf '{"agents":{"mock":{"command":"%s --supports-load-session --record %s"}}}\n' \
 	    "$MOCK" "$3.rec" >"$HOME/.acpx/config.json"
 	( cd "$T_WORK" && timeout 300 node "$DRIVER" "$OC_DIR/node_modules/openclaw" \
-	    "$1" "$T_WORK" "$2" >"$3" 2>"$3.err" )
+	    "$1" "$T_WORK" "$2" "$3.rec" >"$3" 2>"$3.err" )
 	PRC=$?
 	# Retire what the run left (a TTL of 30 s keeps an owner idle).
 	( cd "$T_WORK" && "$1" --cwd "$T_WORK" mock sessions close agent:mock:oc-plugin \
