@@ -68,16 +68,16 @@ for f in text json quiet; do
 	# The agent answers the timeout's session/cancel: the cancelled answer
 	# is rendered before the TIMEOUT error (with and without a chunk).
 	side_by_side "--timeout, the agent honours the cancel ($f)" "$S/wait-cancel.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
 	side_by_side "--timeout, a silent agent honours the cancel ($f)" "$S/wait-cancel-silent.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 --timeout 5 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
 	side_by_side "--prompt-retries in a persistent prompt ($f)" "$S/error-internal.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 --prompt-retries 1 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 --prompt-retries 1 "x"; echo rc=$?'
 	# The Claude adapter talks after its answer (the session title): its
 	# late updates are relayed before the turn ends, as the reference does.
 	FRESH_MOCK=$(claude_mock)
 	side_by_side "late updates after the answer ($f)" "$S/late-update.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 30 "x"; echo rc=$?'
+	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
 	FRESH_MOCK=
 	side_by_side "status, cancel without an owner ($f)" "" \
 	    '$B --agent "$AGENT" --format '$f' status; echo rc=$?;
@@ -100,26 +100,26 @@ side_by_side "the record after a turn and TTL expiry" "" \
      sed -E "/_at\"|\"id\"/d" "$HOME/.acpx/sessions/mock-session-1.json"'
 
 side_by_side "--prompt-retries with --json-strict" "$S/error-internal.json" \
-    '$B --agent "$AGENT" --format json --json-strict --ttl 30 --prompt-retries 1 "x"; echo rc=$?'
+    '$B --agent "$AGENT" --format json --json-strict --ttl 300 --prompt-retries 1 "x"; echo rc=$?'
 # An agent's error answer ends the turn but not the agent (pid kept, no exit
 # recorded); the journal keeps the agent's own message and the queue's
 # detail code (an auth error's AUTH_REQUIRED gives way to it).
 for scen in error-internal error-auth; do
 	side_by_side "the record and journal after an agent error ($scen)" "$S/$scen.json" \
-	    '$B --agent "$AGENT" --format quiet --ttl 30 "x"; echo rc=$?;
+	    '$B --agent "$AGENT" --format quiet --ttl 300 "x"; echo rc=$?;
 	     sed -E "/_at\"|\"id\"|request_id|\"pid\"/d" "$HOME/.acpx/sessions/mock-session-1.json";
 	     grep -c "\"pid\"" "$HOME/.acpx/sessions/mock-session-1.json";
 	     sed -E "s/\"request_id\":\"[^\"]*\"//" "$HOME/.acpx/sessions/mock-session-1.stream.ndjson"'
 done
 # A close is not an agent exit: nothing of the owner's stop is recorded.
 side_by_side "the record after sessions close" "" \
-    '$B --agent "$AGENT" --ttl 30 "echo hi" >/dev/null 2>&1;
+    '$B --agent "$AGENT" --ttl 300 "echo hi" >/dev/null 2>&1;
      $B --agent "$AGENT" sessions close; echo rc=$?;
      $B --agent "$AGENT" sessions show | sed -E "/^(created|lastActivity|lastPrompt|closedAt|agentStartedAt):/d";
      sed -E "/_at\"|\"id\"|request_id/d" "$HOME/.acpx/sessions/mock-session-1.json"'
 # ... but an exit recorded before the close stays.
 side_by_side "the record after a timed-out turn and sessions close" "$S/wait-cancel.json" \
-    '$B --agent "$AGENT" --ttl 30 --timeout 5 "x" >/dev/null 2>&1;
+    '$B --agent "$AGENT" --ttl 300 --timeout 5 "x" >/dev/null 2>&1;
      $B --agent "$AGENT" sessions close; echo rc=$?;
      $B --agent "$AGENT" --format json sessions show | sed -E "s/\"[a-zA-Z]*At\":\"[^\"]*\"//g; s/\"lastRequestId\":\"[^\"]*\"//; s/\"id\":\"[^\"]*\"//g"'
 
