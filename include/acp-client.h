@@ -99,6 +99,13 @@ void		 acp_client_set_mode(struct acp_client *, const char *mode_id,
 void		 acp_client_suppress_updates(struct acp_client *, int on);
 /* ev_now() of the last session/update received (0 if none). */
 double		 acp_client_last_update(const struct acp_client *);
+/*
+ * Seconds left in a quiet window opened at start: it ends once no
+ * session/update has come for idle seconds, at the latest limit seconds
+ * after start (<= 0: over).
+ */
+double		 acp_client_quiet_left(const struct acp_client *, double start,
+		    double idle, double limit, double now);
 /* Does this agent talk after its answer (agent_answers_late())? */
 int		 acp_client_answers_late(const struct acp_client *);
 /* The initialize result (borrowed), or NULL before it. */

@@ -1268,6 +1268,16 @@ acp_client_last_update(const struct acp_client *c)
 	return (c->last_update);
 }
 
+double
+acp_client_quiet_left(const struct acp_client *c, double start, double idle,
+    double limit, double now)
+{
+	double	since = c != NULL && c->last_update > start ? c->last_update :
+		    start, left = since + idle - now;
+
+	return (left < start + limit - now ? left : start + limit - now);
+}
+
 int
 acp_client_answers_late(const struct acp_client *c)
 {

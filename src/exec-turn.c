@@ -228,15 +228,11 @@ static void
 exec_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct exec_run	*r = w->data;
-	ev_tstamp	 now = ev_now(loop), idle_since, left;
+	ev_tstamp	 left;
 
 	ev_timer_stop(loop, w);
-	idle_since = acp_client_last_update(r->client);
-	if (idle_since < r->late_start)
-		idle_since = r->late_start;
-	left = idle_since + EXEC_LATE_IDLE - now;
-	if (left > r->late_start + EXEC_LATE_LIMIT - now)
-		left = r->late_start + EXEC_LATE_LIMIT - now;
+	left = acp_client_quiet_left(r->client, r->late_start, EXEC_LATE_IDLE,
+	    EXEC_LATE_LIMIT, ev_now(loop));
 	if (left <= 0.) {
 		struct acpx_error *e = r->late_err;
 

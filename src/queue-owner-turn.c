@@ -217,18 +217,13 @@ static void
 turn_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct owner	*o = w->data;
-	ev_tstamp	 now = ev_now(loop), idle_since, left;
+	ev_tstamp	 now = ev_now(loop), left;
 
 	ev_timer_stop(loop, w);
 	if (o->active == NULL || !o->late)
 		return;
-	idle_since = o->client != NULL ? acp_client_last_update(o->client) :
-	    0.;
-	if (idle_since < o->late_start)
-		idle_since = o->late_start;
-	left = idle_since + TURN_LATE_IDLE_S - now;
-	if (left > o->late_start + TURN_LATE_LIMIT_S - now)
-		left = o->late_start + TURN_LATE_LIMIT_S - now;
+	left = acp_client_quiet_left(o->client, o->late_start, TURN_LATE_IDLE_S,
+	    TURN_LATE_LIMIT_S, now);
 	if (left <= 0.) {
 		turn_late_done(o);
 		return;
