@@ -63,6 +63,13 @@ owner_pid() {
 	l=$(ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1)
 	[ -n "$l" ] && sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$l"
 }
+# alive PID: the process exists and is not a zombie.
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	case "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)" in
+	Z*|X*|"") return 1 ;;
+	esac
+}
 # In a fresh directory per case.
 in_case() {
 	T_WORK="$T_ROOT/work-$1"; mkdir -p "$T_WORK"
@@ -125,11 +132,17 @@ run --agent "$A_TERM" sessions new
 run --agent "$A_TERM" --approve-all --ttl 300 "start a terminal"
 expect_rc 0 "a turn leaves the owner running"
 p=$(owner_pid)
-if [ -n "$p" ]; then
-	kill -9 "$p"
-	ok "the owner ($p) is killed with SIGKILL"
+if [ -z "$p" ]; then
+	not_ok "the owner is killed with SIGKILL" "no lease file" "$(ls -la "$HOME/.acpx/queues" 2>&1)"
+elif ! marked_pids | grep -qx "$p"; then
+	not_ok "the owner is killed with SIGKILL" "lease pid $p is not a process of this test" "$(list_marked)"
+elif ! kill -9 "$p"; then
+	not_ok "the owner is killed with SIGKILL" "kill -9 $p failed"
 else
-	not_ok "the owner is found" "no lease file" "$(ls -la "$HOME/.acpx/queues" 2>&1)"
+	i=0
+	while alive "$p" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+	alive "$p" && not_ok "the owner is killed with SIGKILL" "$p still runs" ||
+	    ok "the owner ($p) is killed with SIGKILL"
 fi
 n=$(settle)
 # The owner's keeper kills what a SIGKILLed owner leaves (its terminals).

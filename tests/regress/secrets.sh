@@ -102,10 +102,8 @@ for f in "$HOME"/.acpx/sessions/*; do
 	m=$(mode "$f"); case "$m" in 600) ;; *) bad="$bad $(basename "$f"):$m" ;; esac
 done
 [ -z "$bad" ] && ok "session files are 0600" || not_ok "session files are 0600" "$bad"
-if [ -d "$SOCKDIR" ]; then
-	[ "$(mode "$SOCKDIR")" = 700 ] && ok "queue socket directory is 0700" ||
-	    not_ok "queue socket directory is 0700" "$(mode "$SOCKDIR")"
-fi
+[ -d "$SOCKDIR" ] && [ "$(mode "$SOCKDIR")" = 700 ] && ok "queue socket directory is 0700" ||
+    not_ok "queue socket directory is 0700" "$SOCKDIR: $(mode "$SOCKDIR" || echo absent)"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "# a peer of another uid: needs root to switch uid (skipped)"
 elif command -v setpriv >/dev/null 2>&1 && [ -d "$SOCKDIR" ]; then
