@@ -174,7 +174,6 @@ char		*cli_suggest(const char *word, const char **candidates, size_t n);
 char		*cli_arg_name(const char *spec);
 int		 cli_arg_variadic(const char *spec);
 int		 cli_arg_required(const char *spec);
-int		 cli_js_number(const char *s, double *out);
 int		 cli_parse_format(const char *, const json_t *, json_t **, char **);
 
 /* cli-verbs.c */

@@ -39,16 +39,5 @@ char		*cmdline_identity(char *const *argv);
 /* Identity of a legacy command + args entry: `cmd "a1" "a2"`. Caller owns. */
 char		*cmdline_legacy_identity(const char *command, char *const *args);
 
-/* Bytes of the JavaScript whitespace character at s, or 0 if it is none. */
-size_t		 cmdline_space(const char *s);
-
-/* Copy of s without leading and trailing JavaScript whitespace. */
-char		*cmdline_trim(const char *s);
-
-/* Non-zero if s is empty or only JavaScript whitespace. */
-int		 cmdline_blank(const char *s);
-
-/* Length of a valid UTF-8 string in UTF-16 code units (JS .length). */
-size_t		 cmdline_utf16_len(const char *s);
 
 #endif

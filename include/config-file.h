@@ -1,14 +1,12 @@
 /*
  * Configuration files (spec acpx-cli.md §6): the global file
  * $HOME/.acpx/config.json, the project file <cwd>/.acpxrc.json and an
- * optional --mcp-config file. This module owns reading them (with Node's
- * file error messages), parsing JSON with JSON.parse's error messages,
- * validating every key with the reference's messages, merging them
- * (project over global over defaults) and `config init`. A struct config
- * is read-only after config_load(). It also owns the small path helpers
- * that follow Node's path.resolve()/path.normalize(). config.c has the
- * config itself; config-json.c reads files and parses JSON the way Node
- * does (used for config, policy and prompt files alike).
+ * optional --mcp-config file. This module owns validating every key with
+ * the reference's messages, merging them (project over global over
+ * defaults) and `config init`; files are read through node-fs.h and
+ * parsed through js-json.h, so errors read as Node's. A struct config is
+ * read-only after config_load(). It also owns the small path helpers that
+ * follow Node's path.resolve()/path.normalize().
  *
  * (Named config-file.h because <config.h> is autoconf's.)
  */
@@ -84,30 +82,6 @@ int		 config_init_file(const char *home, char **path, int *created,
 
 /* $HOME/.acpx/config.json for a home directory. Caller owns. */
 char		*config_global_path(const char *home);
-
-/*
- * Parse JSON text (valid UTF-8, len bytes) like JavaScript's JSON.parse in
- * Node 20, including its error messages ("Unexpected token '}', ... is not
- * valid JSON", "... in JSON at position N"). Integers that fit int64 become
- * JSON integers, other numbers reals. Returns NULL with *cause set.
- */
-json_t		*config_json_parse(const char *text, size_t len, char **cause);
-
-/*
- * Read a whole file as Node's fs.readFile(path, "utf8") does: invalid
- * UTF-8 becomes U+FFFD. On failure returns -1, sets *err_no and *cause to
- * Node's message ("ENOENT: no such file or directory, open '<path>'",
- * "EISDIR: illegal operation on a directory, read").
- */
-int		 config_read_file(const char *path, char **text, size_t *len,
-		    int *err_no, char **cause);
-
-/* Read all of a file descriptor (stdin) as UTF-8 text, as above. */
-int		 config_read_fd(int fd, char **text, size_t *len, char **cause);
-
-/* Node's "<CODE>: <description>, <syscall> '<path>'" for an errno. */
-char		*config_errno_message(int err_no, const char *syscall,
-		    const char *path);
 
 /* path.resolve(base, p): absolute, normalised, no trailing slash. */
 char		*config_path_resolve(const char *base, const char *p);

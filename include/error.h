@@ -82,7 +82,4 @@ json_t		*acpx_error_json(const struct acpx_error *);
  */
 char		*acpx_error_hints(const struct acpx_error *, const char *agent_name);
 
-/* Current time as ISO-8601 UTC with milliseconds. Caller owns. */
-char		*acpx_iso_now(void);
-
 #endif

@@ -141,10 +141,4 @@ size_t		 jsonrpc_pending(const struct jsonrpc *);
 int		 jsonrpc_closed(const struct jsonrpc *,
 		    enum jsonrpc_close_reason *reason);
 
-/*
- * The error Node's JSON.parse would throw for text (valid UTF-8, trimmed),
- * as "SyntaxError: <message>", or NULL if it would parse. Caller frees.
- */
-char		*jsonrpc_syntax_error(const char *text, size_t len);
-
 #endif

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "js.h"
 #include "error.h"
 #include "output.h"
 
@@ -80,13 +81,7 @@ int		 output_msg_method(const json_t *, struct obuf *);
 /* isReadLikeTool over a tool's merged kind and title (either may be NULL). */
 int		 output_tool_read_like(const json_t *kind, const json_t *title);
 
-/* JavaScript string semantics over UTF-8 (s, n bytes). */
-int	 js_is_space(unsigned int);
-/* String.prototype.trim / trimEnd: narrow [*s, *s + *n). */
-void	 js_trim(const char **, size_t *);
-void	 js_trim_end(const char **, size_t *);
-/* Length in UTF-16 code units. */
-size_t	 js_length(const char *, size_t);
+/* JavaScript string semantics over UTF-8 (s, n bytes); see also js.h. */
 /* Append truncate(s, max) (slice to max - 3 units + "...") to b. */
 void	 js_truncate(struct obuf *, const char *, size_t, size_t);
 /* Append s with /\s+/g → " " and trimmed. */

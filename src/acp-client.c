@@ -24,6 +24,7 @@
 #include "client-fs.h"
 #include "client-term.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "jsonrpc.h"
 #include "permission.h"
@@ -303,7 +304,7 @@ acp_handle_permission(struct acp_client *c, const json_t *id,
 	}
 	if (acp_is_codex(c) && (codex = permission_codex_prefer(params)) != NULL)
 		req = codex;
-	now = acpx_iso_now();
+	now = js_iso_now();
 	can_prompt = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 	permission_decide(req, c->inv->perm_mode, c->inv->nonint,
 	    c->inv->permission_policy, can_prompt, now, &d);
@@ -871,8 +872,8 @@ acp_claude_create_timeout(void)
 	char		*t, *end;
 	double		 ms = 0;
 
-	if (v != NULL && !cmdline_blank(v)) {
-		t = cmdline_trim(v);
+	if (v != NULL && !js_blank(v)) {
+		t = js_trim_dup(v);
 		ms = strtod(t, &end);
 		if (*end != '\0' || !(ms > 0) || ms > 1e12)
 			ms = 0;

@@ -11,6 +11,7 @@
 #include "agent-compat.h"
 #include "cli.h"
 #include "cmdline.h"
+#include "js.h"
 #include "xmalloc.h"
 
 /*
@@ -136,7 +137,7 @@ agent_benign_line(char *const *argv, const char *line, size_t len)
 	if (!agent_command_is(argv, "qodercli"))
 		return (0);
 	s = xstrndup(line, len);
-	t = cmdline_trim(s);
+	t = js_trim_dup(s);
 	for (i = 0; i < sizeof qoder / sizeof qoder[0]; i++) {
 		if (strcmp(t, qoder[i]) == 0)
 			benign = 1;
@@ -155,7 +156,7 @@ agent_claude_sources(void)
 	json_t		*a = json_array();
 
 	if (v != NULL) {
-		t = cmdline_trim(v);
+		t = js_trim_dup(v);
 		if (strcmp(t, "1") == 0)
 			json_array_append_new(a, json_string("user"));
 		free(t);
@@ -173,7 +174,7 @@ agent_session_meta(const struct invocation *inv)
 	if (agent_is_claude_acp(inv->agent.argv))
 		json_object_set_new(opts, "settingSources",
 		    agent_claude_sources());
-	if (inv->model != NULL && !cmdline_blank(inv->model))
+	if (inv->model != NULL && !js_blank(inv->model))
 		json_object_set_new(opts, "model", json_string(inv->model));
 	if (json_is_array(inv->allowed_tools))
 		json_object_set_new(opts, "allowedTools",
@@ -225,7 +226,7 @@ agent_qoder_tool(const char *tool)
 {
 	static const char *const upper[] = { "bash", "glob", "grep", "ls",
 	    "read", "write" };
-	char	*t = cmdline_trim(tool);
+	char	*t = js_trim_dup(tool);
 	size_t	 i, j;
 
 	for (i = 0; i < sizeof upper / sizeof upper[0]; i++) {

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "js.h"
 #include "spawn.h"
 #include "warp.h"
 #include "xmalloc.h"
@@ -121,7 +122,7 @@ agent_registry_is_builtin(const char *name)
 char *
 agent_registry_normalize(const char *name)
 {
-	char	*n = cmdline_trim(name), *p;
+	char	*n = js_trim_dup(name), *p;
 
 	for (p = n; *p != '\0'; p++) {
 		if (*p >= 'A' && *p <= 'Z')

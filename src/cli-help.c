@@ -16,6 +16,7 @@
 #include "acpx.h"
 #include "cli-impl.h"
 #include "cmdline.h"
+#include "js.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -31,100 +32,12 @@
 
 /* ------------------------------------------------------------ numbers */
 
-/* JavaScript Number(s): 0 and *out, or -1 for NaN. */
-int
-cli_js_number(const char *s, double *out)
-{
-	char		*t, *p, *end;
-	const char	*digits;
-	double		 v = 0;
-	int		 base = 10, sign = 1;
-
-	t = cmdline_trim(s);
-	p = t;
-	if (*p == '\0') {
-		free(t);
-		*out = 0;
-		return (0);
-	}
-	if (p[0] == '0' && p[1] != '\0' && strchr("xXoObB", p[1]) != NULL) {
-		base = p[1] == 'x' || p[1] == 'X' ? 16 : p[1] == 'o' ||
-		    p[1] == 'O' ? 8 : 2;
-		digits = p + 2;
-		if (*digits == '\0')
-			goto nan;
-		for (; *digits != '\0'; digits++) {
-			int d = isdigit((unsigned char)*digits) ? *digits - '0' :
-			    isxdigit((unsigned char)*digits) ?
-			    tolower((unsigned char)*digits) - 'a' + 10 : 99;
-
-			if (d >= base)
-				goto nan;
-			v = v * base + d;
-		}
-		free(t);
-		*out = v;
-		return (0);
-	}
-	if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		p++;
-	}
-	if (strcmp(p, "Infinity") == 0) {
-		free(t);
-		*out = sign * INFINITY;
-		return (0);
-	}
-	/* Digits, optional fraction, optional exponent; no hex floats, no "inf". */
-	end = p;
-	while (isdigit((unsigned char)*end))
-		end++;
-	if (*end == '.') {
-		end++;
-		while (isdigit((unsigned char)*end))
-			end++;
-	}
-	if (end == p || (end == p + 1 && *p == '.'))
-		goto nan;
-	if (*end == 'e' || *end == 'E') {
-		char *e = end + 1;
-
-		if (*e == '+' || *e == '-')
-			e++;
-		if (!isdigit((unsigned char)*e))
-			goto nan;
-		while (isdigit((unsigned char)*e))
-			e++;
-		end = e;
-	}
-	if (*end != '\0')
-		goto nan;
-	errno = 0;
-	v = strtod(p, NULL);
-	free(t);
-	*out = sign * v;
-	return (0);
-nan:
-	free(t);
-	return (-1);
-}
-
 static int
 cli_is_integer(double d)
 {
 	return (isfinite(d) && floor(d) == d);
 }
 
-/* Math.round. */
-static double
-cli_round(double x)
-{
-	double	r = floor(x);
-
-	if (x - r >= 0.5)
-		r += 1;
-	return (r);
-}
 
 /* --------------------------------------------------------- validators */
 
@@ -172,11 +85,11 @@ cli_parse_timeout(const char *v, const json_t *prev, json_t **out, char **msg)
 {
 	double	d, ms;
 
-	if (cli_js_number(v, &d) == -1 || !isfinite(d) || d <= 0) {
+	if (js_number(v, &d) == -1 || !isfinite(d) || d <= 0) {
 		*msg = xstrdup("Timeout must be a positive number of seconds");
 		return (-1);
 	}
-	ms = cli_round(d * 1000);
+	ms = js_round(d * 1000);
 	if (ms < 1)
 		ms = 1;
 	if (ms > CLI_MAX_TIMER_MS) {
@@ -194,14 +107,14 @@ cli_parse_ttl(const char *v, const json_t *prev, json_t **out, char **msg)
 {
 	double	d, ms;
 
-	if (cli_js_number(v, &d) == -1 || !isfinite(d) || d < 0) {
+	if (js_number(v, &d) == -1 || !isfinite(d) || d < 0) {
 		*msg = xstrdup("TTL must be a non-negative number of seconds");
 		return (-1);
 	}
 	if (d == 0)
 		ms = 0;
 	else {
-		ms = cli_round(d * 1000);
+		ms = js_round(d * 1000);
 		if (ms < 1)
 			ms = 1;
 	}
@@ -218,7 +131,7 @@ cli_parse_positive(const char *v, json_t **out, char **msg, const char *what)
 {
 	double	d;
 
-	if (cli_js_number(v, &d) == -1 || !cli_is_integer(d) || d <= 0) {
+	if (js_number(v, &d) == -1 || !cli_is_integer(d) || d <= 0) {
 		*msg = xstrdup(what);
 		return (-1);
 	}
@@ -253,7 +166,7 @@ cli_parse_retries(const char *v, const json_t *prev, json_t **out, char **msg)
 {
 	double	d;
 
-	if (cli_js_number(v, &d) == -1 || !cli_is_integer(d) || d < 0) {
+	if (js_number(v, &d) == -1 || !cli_is_integer(d) || d < 0) {
 		*msg = xstrdup("Prompt retries must be a non-negative integer");
 		return (-1);
 	}
@@ -268,7 +181,7 @@ cli_parse_tools(const char *v, const json_t *prev, json_t **out, char **msg)
 	char	*t, *p, *comma, *item;
 	json_t	*list;
 
-	t = cmdline_trim(v);
+	t = js_trim_dup(v);
 	list = json_array();
 	if (*t == '\0') {
 		free(t);
@@ -278,7 +191,7 @@ cli_parse_tools(const char *v, const json_t *prev, json_t **out, char **msg)
 	for (p = t;; p = comma + 1) {
 		if ((comma = strchr(p, ',')) != NULL)
 			*comma = '\0';
-		item = cmdline_trim(p);
+		item = js_trim_dup(p);
 		if (*item == '\0') {
 			free(item);
 			free(t);
@@ -301,7 +214,7 @@ cli_parse_tools(const char *v, const json_t *prev, json_t **out, char **msg)
 static int
 cli_nonempty(const char *v, json_t **out, char **msg, const char *label)
 {
-	char	*t = cmdline_trim(v);
+	char	*t = js_trim_dup(v);
 
 	if (*t == '\0') {
 		free(t);
@@ -347,8 +260,8 @@ cli_parse_config_option(const char *v, const json_t *prev, json_t **out,
 	if (eq == NULL || eq == v || (size_t)(eq - v) == len - 1)
 		goto bad;
 	k = xstrndup(v, (size_t)(eq - v));
-	key = cmdline_trim(k);
-	val = cmdline_trim(eq + 1);
+	key = js_trim_dup(k);
+	val = js_trim_dup(eq + 1);
 	free(k);
 	if (*key == '\0' || *val == '\0') {
 		free(key);
@@ -985,7 +898,7 @@ cli_box_wrap(const char *str, size_t width)
 			{
 				char *chunk = xstrndup(cs, (size_t)(ce - cs));
 
-				w = cmdline_utf16_len(chunk);
+				w = js_strlen(chunk);
 				if (first) {
 					cli_buf_add(&b, chunk);
 					sum = w;
@@ -1000,7 +913,7 @@ cli_box_wrap(const char *str, size_t width)
 					while (isspace((unsigned char)*t))
 						t++;
 					cli_buf_add(&b, t);
-					sum = cmdline_utf16_len(t);
+					sum = js_strlen(t);
 				}
 				free(chunk);
 			}
@@ -1016,7 +929,7 @@ static void
 cli_format_item(struct cli_buf *b, const char *term, size_t term_width,
     const char *desc, size_t help_width)
 {
-	size_t	 tw = cmdline_utf16_len(term), remaining;
+	size_t	 tw = js_strlen(term), remaining;
 	char	*wrapped;
 	const char *p;
 
@@ -1232,8 +1145,8 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 		descs[n++] = xstrdup("display help for command");
 	}
 	for (i = 0; i < n; i++) {
-		if (cmdline_utf16_len(terms[i]) > tw)
-			tw = cmdline_utf16_len(terms[i]);
+		if (js_strlen(terms[i]) > tw)
+			tw = js_strlen(terms[i]);
 	}
 
 	i = 0;

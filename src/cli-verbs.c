@@ -18,6 +18,9 @@
 #include "complete.h"
 #include "config-file.h"
 #include "error.h"
+#include "js-json.h"
+#include "js.h"
+#include "node-fs.h"
 #include "output.h"
 #include "prompt-input.h"
 #include "warp.h"
@@ -90,7 +93,7 @@ cli_global_flags(struct cli_run *run, struct cli_cmd *leaf,
 		return (-1);
 	}
 	if ((s = cli_str(cli_opt_global(leaf, "agent"))) != NULL) {
-		t = cmdline_trim(s);
+		t = js_trim_dup(s);
 		if (*t == '\0') {
 			free(t);
 			cli_usage_error(run, "Agent command must not be empty");
@@ -131,7 +134,7 @@ cli_global_flags(struct cli_run *run, struct cli_cmd *leaf,
 	inv->ttl_ms = json_is_integer(v) ? json_integer_value(v) : c->ttl_ms;
 
 	if ((s = cli_str(cli_opt_global(leaf, "model"))) != NULL) {
-		t = cmdline_trim(s);
+		t = js_trim_dup(s);
 		if (*t == '\0') {
 			free(t);
 			cli_usage_error(run, "Model must not be empty");
@@ -197,13 +200,13 @@ cli_policy_rules(const json_t *v, const char *key, const char *source,
 	}
 	list = json_array();
 	json_array_foreach(v, i, e) {
-		if (!json_is_string(e) || cmdline_blank(json_string_value(e))) {
+		if (!json_is_string(e) || js_blank(json_string_value(e))) {
 			json_decref(list);
 			xasprintf(cause, "%s: permission policy %s must contain "
 			    "only non-empty strings", source, key);
 			return (-1);
 		}
-		t = cmdline_trim(json_string_value(e));
+		t = js_trim_dup(json_string_value(e));
 		json_array_append_new(list, json_string(t));
 		free(t);
 	}
@@ -261,13 +264,13 @@ cli_permission_policy(struct cli_run *run, const struct cli_gf *gf,
 
 	if (gf->policy == NULL)
 		return (0);
-	spec = cmdline_trim(gf->policy);
+	spec = js_trim_dup(gf->policy);
 	if (*spec == '\0') {
 		free(spec);
 		return (0);
 	}
 	if (spec[0] == '{') {
-		if ((v = config_json_parse(spec, strlen(spec), &cause)) != NULL) {
+		if ((v = js_json_parse(spec, strlen(spec), &cause)) != NULL) {
 			inv->permission_policy = cli_policy_shape(v,
 			    "--permission-policy", &cause);
 			json_decref(v);
@@ -276,8 +279,8 @@ cli_permission_policy(struct cli_run *run, const struct cli_gf *gf,
 		text = config_path_resolve(run->process_cwd, gf->cwd);
 		path = config_path_resolve(text, spec);
 		free(text);
-		if (config_read_file(path, &text, &len, &err_no, &cause) == 0) {
-			if ((v = config_json_parse(text, len, &cause)) != NULL) {
+		if (node_fs_read_file(path, &text, &len, &err_no, &cause) == 0) {
+			if ((v = js_json_parse(text, len, &cause)) != NULL) {
 				inv->permission_policy = cli_policy_shape(v, path,
 				    &cause);
 				json_decref(v);

@@ -18,6 +18,7 @@
 #include "complete.h"
 #include "config-file.h"
 #include "error.h"
+#include "js.h"
 #include "queue-owner.h"
 #include "reaper.h"
 #include "xmalloc.h"
@@ -355,7 +356,7 @@ cli_register_agent(struct cli_run *run, const char *name_and_args,
 	for (rest = p; *p != '\0' && cli_line_terminator(p) == 0; p++)
 		;
 	args = xstrndup(rest, (size_t)(p - rest));
-	trimmed = cmdline_trim(args);
+	trimmed = js_trim_dup(args);
 	if (*args != '\0') {
 		/* arguments(): trim, split on runs of spaces. */
 		if (*trimmed == '\0')
@@ -692,7 +693,7 @@ cli_prescan(struct cli_run *run, enum acpx_format fallback, int *has,
 				found = 1;
 			}
 		} else if (strncmp(t, "--format=", 9) == 0) {
-			v = cmdline_trim(t + 9);
+			v = js_trim_dup(t + 9);
 			if (cli_format_name(v, &rf)) {
 				f = rf;
 				found = 1;

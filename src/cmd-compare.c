@@ -15,6 +15,7 @@
 #include "cmd-compare.h"
 #include "error.h"
 #include "exec-turn.h"
+#include "js.h"
 #include "json-util.h"
 #include "output.h"
 #include "prompt-input.h"
@@ -40,26 +41,6 @@ struct compare_capture {
 
 static const int compare_sigs[] = { SIGINT, SIGTERM, SIGHUP };
 
-/* Length of a JS \s character at s (UTF-8), or 0. */
-static size_t
-compare_space(const unsigned char *s)
-{
-	unsigned int	c;
-
-	if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-		return (1);
-	if (s[0] == 0xc2 && s[1] == 0xa0)
-		return (2);
-	if (s[0] < 0xe1 || s[0] > 0xef || s[1] == '\0' || s[2] == '\0')
-		return (0);
-	c = ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
-	if (c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
-	    c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 ||
-	    c == 0xfeff)
-		return (3);
-	return (0);
-}
-
 /* value.replace(/\s+/g, " ").trim(). */
 static char *
 compare_collapse(const char *in)
@@ -70,7 +51,7 @@ compare_collapse(const char *in)
 	int			 pending = 0;
 
 	while (*s != '\0') {
-		if ((n = compare_space(s)) != 0) {
+		if ((n = js_space((const char *)s, SIZE_MAX)) != 0) {
 			pending = o != out;
 			s += n;
 			continue;
@@ -84,44 +65,6 @@ compare_collapse(const char *in)
 	return (out);
 }
 
-/* JS string length (UTF-16 units) of a UTF-8 string. */
-static size_t
-compare_u16len(const char *s)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n = 0;
-
-	for (; *p != '\0'; p++) {
-		if ((*p & 0xc0) == 0x80)
-			continue;
-		n += *p >= 0xf0 ? 2 : 1;
-	}
-	return (n);
-}
-
-/* truncate(): at most max units, "..." replacing the tail. */
-static char *
-compare_truncate(const char *s, size_t max)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 units = 0, w, keep = max > 3 ? max - 3 : 0;
-	char			*out;
-
-	if (compare_u16len(s) <= max)
-		return (xstrdup(s));
-	while (*p != '\0') {
-		w = *p >= 0xf0 ? 2 : 1;
-		if (units + w > keep)
-			break;
-		units += w;
-		p++;
-		while ((*p & 0xc0) == 0x80)
-			p++;
-	}
-	xasprintf(&out, "%.*s...", (int)(p - (const unsigned char *)s), s);
-	return (out);
-}
-
 /* truncate(collapseWhitespace(s), 200) as a JSON string. */
 static json_t *
 compare_preview(const char *s)
@@ -129,7 +72,7 @@ compare_preview(const char *s)
 	char	*c = compare_collapse(s), *t;
 	json_t	*j;
 
-	t = compare_truncate(c, COMPARE_PREVIEW_CHARS);
+	t = js_truncate_dup(c, COMPARE_PREVIEW_CHARS);
 	free(c);
 	if ((j = json_string(t)) == NULL)
 		j = json_string("");
@@ -375,7 +318,7 @@ compare_table(const json_t *rows)
 	for (c = 0; c < NCOLS; c++) {
 		widths[c] = 0;
 		for (r = 0; r <= nrows; r++)
-			if ((w = compare_u16len(cells[r][c])) > widths[c])
+			if ((w = js_strlen(cells[r][c])) > widths[c])
 				widths[c] = w;
 	}
 	for (r = 0; r <= nrows + 1; r++) {
@@ -388,7 +331,7 @@ compare_table(const json_t *rows)
 				w = 0;
 			} else {
 				cell = xstrdup(cells[r > 1 ? r - 1 : 0][c]);
-				w = widths[c] - compare_u16len(cell);
+				w = widths[c] - js_strlen(cell);
 			}
 			xasprintf(&tmp, "%s%s%s%*s", line, c > 0 ? "  " : "",
 			    cell, (int)w, "");

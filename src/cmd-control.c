@@ -13,6 +13,7 @@
 #include "cmd-queue.h"
 #include "conversation.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "output.h"
 #include "queue-client.h"
@@ -372,7 +373,7 @@ direct_closed_cb(struct acp_client *client, const json_t *result,
 	/* The agent is stopped: record its exit, release the lock. */
 	if (c->rec->pid != 0 && c->rec->pid == acp_client_pid(client)) {
 		(void)acp_client_exited(client, &status);
-		now = acpx_iso_now();
+		now = js_iso_now();
 		session_record_agent_exited(c->rec, status, "connection_close",
 		    now);
 		free(now);

@@ -19,6 +19,7 @@
 #include "conversation.h"
 #include "error.h"
 #include "journal.h"
+#include "js.h"
 #include "json-util.h"
 #include "output.h"
 #include "session-lock.h"
@@ -234,7 +235,7 @@ sessions_export_run(const struct invocation *inv, struct output *out)
 	json_object_set_new(sess, "created_at", json_string(rec->created_at));
 	json_object_set_new(sess, "updated_at", json_string(rec->last_used_at));
 	json_object_set_new(sess, "state", state);
-	text = acpx_iso_now();
+	text = js_iso_now();
 	archive = json_pack("{s:i, s:s, s:s, s:o, s:o}", "format_version", 1,
 	    "exported_at", text, "exported_by", "acpx", "session", sess,
 	    "history", journal_messages(rec->record_id));

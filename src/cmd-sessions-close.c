@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cmd-sessions.h"
 #include "error.h"
+#include "js.h"
 #include "output.h"
 #include "queue-lease.h"
 #include "session-lock.h"
@@ -245,7 +246,7 @@ sessions_close_record(const struct invocation *inv, struct output *out,
 		free(cause);
 		return (NULL);
 	}
-	now = acpx_iso_now();
+	now = js_iso_now();
 	cur->pid = 0;
 	cur->closed = 1;
 	session_record_set(&cur->closed_at, now);

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cmd-sessions.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "model.h"
 #include "output.h"
@@ -128,7 +129,7 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 	sa = sessions_agent_new(inv, out);
 	c = sessions_agent_client(sa);
 	acp_client_set_cwd(c, inv->cwd);
-	started = acpx_iso_now();
+	started = js_iso_now();
 	session_connect_create(c, resume, sessions_agent_done, sa);
 	if (sessions_agent_wait(sa, &result, err) == -1)
 		goto out;
@@ -137,7 +138,7 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 	    err)) == -1)
 		goto out;
 
-	now = acpx_iso_now();
+	now = js_iso_now();
 	rec = session_record_create(sid, inv->agent.command,
 	    sessions_agent_has_argv(inv) ? inv->agent.argv : NULL, inv->cwd,
 	    inv->session, now);
@@ -165,7 +166,7 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 	if (session_store_save(rec, &cause) == -1)
 		goto save_failed;
 	sessions_agent_close(sa);
-	now = acpx_iso_now();
+	now = js_iso_now();
 	session_record_agent_exited(rec, -1, "connection_close", now);
 	free(now);
 	if (session_store_save(rec, &cause) == -1)
@@ -331,7 +332,7 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 	rc = 0;
 out:
 	sessions_agent_close(sa);
-	now = acpx_iso_now();
+	now = js_iso_now();
 	session_record_agent_exited(rec, -1, "connection_close", now);
 	free(now);
 	if (rc == 0 && session_store_save(rec, &cause) == -1) {

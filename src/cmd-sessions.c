@@ -22,6 +22,7 @@
 #include "config-file.h"
 #include "conversation.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "output.h"
 #include "queue-lease.h"
@@ -521,25 +522,13 @@ sessions_cutoff(const struct invocation *inv)
 {
 	const char	*before = sessions_opt(inv, "before");
 	const char	*older = sessions_opt(inv, "older-than");
-	struct timespec	 ts;
-	long long	 ms;
-	time_t		 t;
-	struct tm	 tm;
-	char		*out;
 
 	if (before != NULL)
 		return (xstrdup(before));
 	if (older == NULL)
 		return (NULL);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-	    strtoll(older, NULL, 10) * 86400000LL;
-	t = (time_t)(ms / 1000);
-	gmtime_r(&t, &tm);
-	xasprintf(&out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(ms % 1000));
-	return (out);
+	return (js_iso_time(js_now_ms() -
+	    strtoll(older, NULL, 10) * 86400000LL));
 }
 
 static int

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cmdline.h"
+#include "js.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -47,88 +48,6 @@ cmdline_buf_take(struct cmdline_buf *b)
 	return (p);
 }
 
-/* Bytes of the JavaScript whitespace character at s, or 0. */
-size_t
-cmdline_space(const char *s)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	unsigned int		 cp;
-
-	switch (u[0]) {
-	case ' ': case '\t': case '\n': case '\v': case '\f': case '\r':
-		return (1);
-	case 0xc2:
-		return (u[1] == 0xa0 ? 2 : 0);		/* U+00A0 */
-	case 0xe1:
-		return (u[1] == 0x9a && u[2] == 0x80 ? 3 : 0);	/* U+1680 */
-	case 0xe2:
-		if (u[1] == 0x80) {
-			cp = 0x2000 + (u[2] & 0x3f);
-			if ((u[2] & 0xc0) != 0x80)
-				return (0);
-			if (cp <= 0x200a || cp == 0x2028 || cp == 0x2029 ||
-			    cp == 0x202f)
-				return (3);
-			return (0);
-		}
-		if (u[1] == 0x81 && u[2] == 0x9f)
-			return (3);			/* U+205F */
-		return (0);
-	case 0xe3:
-		return (u[1] == 0x80 && u[2] == 0x80 ? 3 : 0);	/* U+3000 */
-	case 0xef:
-		return (u[1] == 0xbb && u[2] == 0xbf ? 3 : 0);	/* U+FEFF */
-	}
-	return (0);
-}
-
-/* Bytes of the (valid UTF-8) character at s; 1 for a NUL or stray byte. */
-static size_t
-cmdline_charlen(const char *s)
-{
-	unsigned char	c = (unsigned char)*s;
-	size_t		n, i;
-
-	if (c < 0x80)
-		return (1);
-	n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-	for (i = 1; i < n; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			return (1);
-	}
-	return (n);
-}
-
-/* Copy of s without leading and trailing JavaScript whitespace. */
-char *
-cmdline_trim(const char *s)
-{
-	const char	*p, *last;
-	size_t		 n;
-
-	while ((n = cmdline_space(s)) != 0)
-		s += n;
-	last = s;
-	for (p = s; *p != '\0'; p += n) {
-		if ((n = cmdline_space(p)) == 0) {
-			n = cmdline_charlen(p);
-			last = p + n;
-		}
-	}
-	return (xstrndup(s, (size_t)(last - s)));
-}
-
-/* Non-zero if s is empty or only JavaScript whitespace. */
-int
-cmdline_blank(const char *s)
-{
-	size_t	n;
-
-	while ((n = cmdline_space(s)) != 0)
-		s += n;
-	return (*s == '\0');
-}
-
 struct cmdline_state {
 	struct cmdline_buf	 cur;
 	char			 quote;		/* '\'', '"' or 0 */
@@ -159,7 +78,8 @@ cmdline_split(const char *s, char ***argv, char **cause)
 	memset(&st, 0, sizeof st);
 	*argv = NULL;
 	for (; *s != '\0'; s += n) {
-		n = cmdline_charlen(s);
+		n = 0;
+		(void)js_utf8_next(s, SIZE_MAX, &n);
 		if (st.escaping) {
 			cmdline_buf_add(&st.cur, s, n);
 			st.escaping = 0;
@@ -175,7 +95,7 @@ cmdline_split(const char *s, char ***argv, char **cause)
 		} else if (*s == '\'' || *s == '"') {
 			st.quote = *s;
 			st.has_part = 1;
-		} else if ((sp = cmdline_space(s)) != 0) {
+		} else if ((sp = js_space(s, SIZE_MAX)) != 0) {
 			n = sp;
 			cmdline_flush(&st);
 		} else {
@@ -316,17 +236,3 @@ cmdline_legacy_identity(const char *command, char *const *args)
 	return (cmdline_buf_take(&b));
 }
 
-/* Length of a valid UTF-8 string in UTF-16 code units. */
-size_t
-cmdline_utf16_len(const char *s)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 n = 0;
-
-	for (; *u != '\0'; u++) {
-		if ((*u & 0xc0) == 0x80)
-			continue;
-		n += *u >= 0xf0 ? 2 : 1;
-	}
-	return (n);
-}

@@ -14,6 +14,7 @@
 #include "cmdline.h"
 #include "complete.h"
 #include "config-file.h"
+#include "js.h"
 #include "output.h"
 #include "warp.h"
 #include "xmalloc.h"
@@ -272,7 +273,7 @@ complete_sessions(struct complete *c, enum complete_scope scope)
 
 	memset(&spec, 0, sizeof spec);
 	if (c->agent_override != NULL) {
-		t = cmdline_trim(c->agent_override);
+		t = js_trim_dup(c->agent_override);
 		override = t;
 	}
 	aname = c->agent != NULL ? c->agent : cfg != NULL &&

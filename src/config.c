@@ -17,7 +17,10 @@
 #include "acpx.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "js-json.h"
+#include "js.h"
 #include "json-util.h"
+#include "node-fs.h"
 #include "xmalloc.h"
 
 /*
@@ -238,16 +241,6 @@ config_is_object(const json_t *v)
 	return (json_is_object(v));
 }
 
-/* Math.round. */
-static double
-config_round(double x)
-{
-	double	r = floor(x);
-
-	if (x - r >= 0.5)
-		r += 1;
-	return (r);
-}
 
 /* toTimerMilliseconds(); -1 if above the timer maximum. */
 static long long
@@ -257,7 +250,7 @@ config_timer_ms(double seconds, int allow_zero)
 
 	if (allow_zero && seconds == 0)
 		return (0);
-	ms = config_round(seconds * 1000);
+	ms = js_round(seconds * 1000);
 	if (ms < 1)
 		ms = 1;
 	if (ms > (double)CONFIG_MAX_TIMER_MS)
@@ -269,7 +262,7 @@ config_timer_ms(double seconds, int allow_zero)
 static char *
 config_normalize_name(const char *s)
 {
-	char	*n = cmdline_trim(s), *p;
+	char	*n = js_trim_dup(s), *p;
 
 	for (p = n; *p != '\0'; p++) {
 		if (*p >= 'A' && *p <= 'Z')
@@ -288,7 +281,7 @@ config_parse_agent_name(const json_t *v, const char *path, void *out,
 {
 	if (config_nullish(v))
 		return (0);
-	if (!json_is_string(v) || cmdline_blank(json_string_value(v))) {
+	if (!json_is_string(v) || js_blank(json_string_value(v))) {
 		xasprintf(cause, "Invalid config defaultAgent in %s: expected "
 		    "non-empty string", path);
 		return (-1);
@@ -486,7 +479,7 @@ static int
 config_has_space_or_quote(const char *s)
 {
 	for (; *s != '\0'; s++) {
-		if (*s == '\'' || *s == '"' || cmdline_space(s) != 0)
+		if (*s == '\'' || *s == '"' || js_space(s, SIZE_MAX) != 0)
 			return (1);
 	}
 	return (0);
@@ -583,12 +576,12 @@ config_agent_entry(const json_t *raw, const char *name, const char *path,
 		return (0);
 	}
 	cmd = json_object_get(raw, "command");
-	if (!json_is_string(cmd) || cmdline_blank(json_string_value(cmd))) {
+	if (!json_is_string(cmd) || js_blank(json_string_value(cmd))) {
 		xasprintf(cause, "Invalid config agents.%s.command in %s: "
 		    "expected non-empty string", name, path);
 		return (-1);
 	}
-	trimmed = cmdline_trim(json_string_value(cmd));
+	trimmed = js_trim_dup(json_string_value(cmd));
 	if (json_object_get(raw, "args") == NULL) {
 		a->command = trimmed;
 		return (0);
@@ -730,7 +723,7 @@ config_auth(struct config *c, const json_t *file, const char *path,
 	keys = config_js_keys(auth, &n);
 	for (i = 0; i < n; i++) {
 		v = json_object_get(auth, keys[i]);
-		if (!json_is_string(v) || cmdline_blank(json_string_value(v))) {
+		if (!json_is_string(v) || js_blank(json_string_value(v))) {
 			xasprintf(cause, "Invalid config auth.%s in %s: expected "
 			    "non-empty string", keys[i], path);
 			free(keys);
@@ -750,7 +743,7 @@ config_auth(struct config *c, const json_t *file, const char *path,
 static json_t *
 config_mcp_trimmed(const json_t *v)
 {
-	char	*t = cmdline_trim(json_string_value(v));
+	char	*t = js_trim_dup(json_string_value(v));
 	json_t	*s = json_string_nocheck(t);
 
 	free(t);
@@ -761,7 +754,7 @@ config_mcp_trimmed(const json_t *v)
 static json_t *
 config_mcp_nonempty(const json_t *v, const char *path, char **cause)
 {
-	if (!json_is_string(v) || cmdline_blank(json_string_value(v))) {
+	if (!json_is_string(v) || js_blank(json_string_value(v))) {
 		xasprintf(cause, "Invalid %s: expected non-empty string", path);
 		return (NULL);
 	}
@@ -799,7 +792,7 @@ config_mcp_pairs(const json_t *v, const char *path, char **cause)
 		}
 		xasprintf(&sub, "%s[%zu].name", path, i);
 		if (!json_is_string(json_object_get(e, "name")) ||
-		    cmdline_blank(json_string_value(json_object_get(e, "name")))) {
+		    js_blank(json_string_value(json_object_get(e, "name")))) {
 			xasprintf(cause, "Invalid %s: expected non-empty string",
 			    sub);
 			free(sub);
@@ -850,7 +843,7 @@ config_mcp_server(const json_t *raw, const char *path, char **cause)
 	if (type != NULL) {
 		xasprintf(&sub, "%s.type", path);
 		if (!json_is_string(type) ||
-		    cmdline_blank(json_string_value(type))) {
+		    js_blank(json_string_value(type))) {
 			xasprintf(cause, "Invalid %s: expected non-empty string",
 			    sub);
 			free(sub);
@@ -971,7 +964,7 @@ config_read_object(const char *path, json_t **out, char **cause)
 	int	 err_no;
 
 	*out = NULL;
-	if (config_read_file(path, &text, &len, &err_no, &why) == -1) {
+	if (node_fs_read_file(path, &text, &len, &err_no, &why) == -1) {
 		if (err_no == ENOENT) {
 			free(why);
 			return (0);
@@ -979,7 +972,7 @@ config_read_object(const char *path, json_t **out, char **cause)
 		*cause = why;
 		return (-1);
 	}
-	*out = config_json_parse(text, len, &why);
+	*out = js_json_parse(text, len, &why);
 	free(text);
 	if (*out == NULL) {
 		xasprintf(cause, "Invalid JSON in %s: %s", path, why);
@@ -1237,7 +1230,7 @@ config_mkdirs(const char *dir, char **cause)
 	if (stat(dir, &sb) == 0) {
 		if (S_ISDIR(sb.st_mode))
 			return (0);
-		*cause = config_errno_message(EEXIST, "mkdir", dir);
+		*cause = node_fs_errno_message(EEXIST, "mkdir", dir);
 		return (-1);
 	}
 	parent = xstrdup(dir);
@@ -1250,7 +1243,7 @@ config_mkdirs(const char *dir, char **cause)
 	}
 	free(parent);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		*cause = config_errno_message(errno, "mkdir", dir);
+		*cause = node_fs_errno_message(errno, "mkdir", dir);
 		return (-1);
 	}
 	return (0);
@@ -1282,7 +1275,7 @@ config_init_file(const char *home, char **path, int *created, char **cause)
 	    0600)) == -1) {
 		if (errno == EEXIST)
 			return (0);
-		*cause = config_errno_message(errno, "open", *path);
+		*cause = node_fs_errno_message(errno, "open", *path);
 		return (-1);
 	}
 	tmpl = json_pack("{s:s, s:s, s:s, s:s, s:i, s:n, s:i, s:s, s:{}, s:{}}",
@@ -1300,7 +1293,7 @@ config_init_file(const char *home, char **path, int *created, char **cause)
 		if ((w = write(fd, text + off, len - off)) == -1) {
 			if (errno == EINTR)
 				continue;
-			*cause = config_errno_message(errno, "write", NULL);
+			*cause = node_fs_errno_message(errno, "write", NULL);
 			free(text);
 			close(fd);
 			return (-1);
@@ -1309,7 +1302,7 @@ config_init_file(const char *home, char **path, int *created, char **cause)
 	}
 	free(text);
 	if (close(fd) == -1) {
-		*cause = config_errno_message(errno, "close", NULL);
+		*cause = node_fs_errno_message(errno, "close", NULL);
 		return (-1);
 	}
 	*created = 1;

@@ -11,6 +11,7 @@
 
 #include "acpx.h"
 #include "conversation.h"
+#include "js.h"
 #include "json-util.h"
 #include "session-record.h"
 #include "xmalloc.h"
@@ -24,22 +25,6 @@
 
 /* ---------------------------------------------------------------- text */
 
-/* UTF-16 length of one UTF-8 sequence starting with byte c. */
-static size_t
-conv_units(unsigned char c, size_t *bytes)
-{
-	if (c < 0x80) {
-		*bytes = 1;
-		return (1);
-	}
-	if (c >= 0xf0) {
-		*bytes = 4;
-		return (2);
-	}
-	*bytes = c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-	return (1);
-}
-
 /*
  * trimRuntimeText: if s is longer than max UTF-16 units, its first max-3
  * units and "...". Returns a new string or NULL when s fits.
@@ -47,30 +32,9 @@ conv_units(unsigned char c, size_t *bytes)
 static char *
 conv_trim_text(const char *s, size_t max)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 units = 0, cut = (size_t)-1, n, len;
-	size_t			 keep = max > 3 ? max - 3 : 0;
-	char			*out;
-
-	len = strlen(s);
-	for (n = 0; n < len; ) {
-		size_t bytes, u = conv_units(p[n], &bytes);
-
-		if (cut == (size_t)-1 && units + u > keep)
-			cut = n;
-		units += u;
-		n += bytes;
-		if (n > len)
-			n = len;
-	}
-	if (units <= max)
+	if (js_strlen(s) <= max)
 		return (NULL);
-	if (cut == (size_t)-1)
-		cut = len;
-	out = xmalloc(cut + 4);
-	memcpy(out, s, cut);
-	memcpy(out + cut, "...", 4);
-	return (out);
+	return (js_truncate_dup(s, max));
 }
 
 /* Replace string member key of o by its trimmed form if too long. */

@@ -534,17 +534,3 @@ acpx_error_hints(const struct acpx_error *err, const char *agent_name)
 	return (out);
 }
 
-/* Current time as ISO-8601 UTC with milliseconds. Caller owns. */
-char *
-acpx_iso_now(void)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-	char		 buf[32], *out;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	xasprintf(&out, "%s.%03ldZ", buf, ts.tv_nsec / 1000000);
-	return (out);
-}

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "journal.h"
 #include "journal-impl.h"
+#include "js.h"
 #include "json-util.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -303,7 +304,7 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 	j->active_size += len;
 	j->active_entries++;
 	j->sequence++;
-	now = acpx_iso_now();
+	now = js_iso_now();
 	session_record_set(&rec->last_used_at, now);
 	json_decref(rec->event_log);
 	rec->event_log = json_pack("{s:s, s:i, s:I, s:i, s:s, s:n}",

@@ -11,6 +11,7 @@
 
 #include "acpx.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "output.h"
 #include "output-impl.h"
@@ -284,133 +285,15 @@ output_msg_method(const json_t *msg, struct obuf *b)
 
 /* ----------------------------------------------------- JavaScript strings */
 
-/* Decode one code point at s[*i] (valid UTF-8 from jansson; bad byte → FFFD). */
-static unsigned int
-utf8_next(const char *s, size_t n, size_t *i)
-{
-	const unsigned char	*p = (const unsigned char *)s + *i;
-	size_t			 left = n - *i, need, k;
-	unsigned int		 cp;
-
-	if (p[0] < 0x80) {
-		(*i)++;
-		return (p[0]);
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		need = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		need = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		need = 4;
-		cp = p[0] & 0x07;
-	} else {
-		(*i)++;
-		return (0xfffd);
-	}
-	if (left < need) {
-		(*i)++;
-		return (0xfffd);
-	}
-	for (k = 1; k < need; k++) {
-		if ((p[k] & 0xc0) != 0x80) {
-			(*i)++;
-			return (0xfffd);
-		}
-		cp = (cp << 6) | (p[k] & 0x3f);
-	}
-	*i += need;
-	return (cp);
-}
-
-/* The JavaScript WhiteSpace + LineTerminator set (\s, trim). */
-int
-js_is_space(unsigned int cp)
-{
-	switch (cp) {
-	case 0x09: case 0x0a: case 0x0b: case 0x0c: case 0x0d: case 0x20:
-	case 0xa0: case 0x1680: case 0x2028: case 0x2029: case 0x202f:
-	case 0x205f: case 0x3000: case 0xfeff:
-		return (1);
-	}
-	return (cp >= 0x2000 && cp <= 0x200a);
-}
-
-/* String.prototype.trimEnd on [*s, *s + *n). */
-void
-js_trim_end(const char **s, size_t *n)
-{
-	size_t		 i, last = 0;
-	unsigned int	 cp;
-
-	for (i = 0; i < *n;) {
-		cp = utf8_next(*s, *n, &i);
-		if (!js_is_space(cp))
-			last = i;
-	}
-	*n = last;
-}
-
-/* String.prototype.trim on [*s, *s + *n). */
-void
-js_trim(const char **s, size_t *n)
-{
-	size_t		 i = 0, start;
-	unsigned int	 cp;
-
-	while (i < *n) {
-		start = i;
-		cp = utf8_next(*s, *n, &i);
-		if (!js_is_space(cp)) {
-			i = start;
-			break;
-		}
-	}
-	*s += i;
-	*n -= i;
-	js_trim_end(s, n);
-}
-
-/* Length in UTF-16 code units. */
-size_t
-js_length(const char *s, size_t n)
-{
-	size_t	i, units = 0;
-
-	for (i = 0; i < n;) {
-		/* Fast path: ASCII runs. */
-		if ((unsigned char)s[i] < 0x80) {
-			i++;
-			units++;
-			continue;
-		}
-		units += utf8_next(s, n, &i) >= 0x10000 ? 2 : 1;
-	}
-	return (units);
-}
-
 /* Append the first units UTF-16 units of s (a split pair leaves U+FFFD). */
 static void
-js_slice(struct obuf *b, const char *s, size_t n, size_t units)
+output_slice(struct obuf *b, const char *s, size_t n, size_t units)
 {
-	size_t		 i = 0, used = 0, start;
-	unsigned int	 cp;
+	int	split;
 
-	while (i < n && used < units) {
-		start = i;
-		cp = utf8_next(s, n, &i);
-		if (cp >= 0x10000) {
-			if (used + 2 > units) {
-				/* Lone high surrogate: written as U+FFFD. */
-				obuf_add(b, "\xef\xbf\xbd", 3);
-				return;
-			}
-			used += 2;
-		} else
-			used++;
-		obuf_add(b, s + start, i - start);
-	}
+	obuf_add(b, s, js_slice(s, n, units, &split));
+	if (split)	/* the lone high surrogate, written as U+FFFD */
+		obuf_add(b, "\xef\xbf\xbd", 3);
 }
 
 /* Append truncate(s, max) as the reference writes it. */
@@ -422,10 +305,10 @@ js_truncate(struct obuf *b, const char *s, size_t n, size_t max)
 		return;
 	}
 	if (max <= 3) {
-		js_slice(b, s, n, max);
+		output_slice(b, s, n, max);
 		return;
 	}
-	js_slice(b, s, n, max - 3);
+	output_slice(b, s, n, max - 3);
 	obuf_add(b, "...", 3);
 }
 
@@ -439,7 +322,7 @@ js_collapse_ws(struct obuf *b, const char *s, size_t n)
 
 	while (i < n) {
 		start = i;
-		cp = utf8_next(s, n, &i);
+		cp = js_utf8_next(s, n, &i);
 		if (js_is_space(cp)) {
 			space = 1;
 			continue;
@@ -566,7 +449,7 @@ output_tool_read_like(const json_t *kind, const json_t *title)
 	js_trim(&s, &n);
 	for (len = 0; len < n; len = next) {
 		next = len;
-		if (s[len] == ':' || js_is_space(utf8_next(s, n, &next)))
+		if (s[len] == ':' || js_is_space(js_utf8_next(s, n, &next)))
 			break;
 	}
 	for (i = 0; i < nitems(heads); i++) {

@@ -12,7 +12,10 @@
 #include "cmdline.h"
 #include "config-file.h"
 #include "error.h"
+#include "js-json.h"
+#include "js.h"
 #include "json-util.h"
+#include "node-fs.h"
 #include "prompt-input.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -27,7 +30,7 @@
 static int
 prompt_nonempty(const json_t *v)
 {
-	return (json_is_string(v) && !cmdline_blank(json_string_value(v)));
+	return (json_is_string(v) && !js_blank(json_string_value(v)));
 }
 
 /* /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/ */
@@ -202,10 +205,10 @@ prompt_input_parse(const char *text, size_t len, struct acpx_error **err)
 	int	 ok;
 
 	copy = xstrndup(text, len);
-	trimmed = cmdline_trim(copy);
+	trimmed = js_trim_dup(copy);
 	free(copy);
 	if (trimmed[0] == '[' &&
-	    (parsed = config_json_parse(trimmed, strlen(trimmed),
+	    (parsed = js_json_parse(trimmed, strlen(trimmed),
 	    &cause)) != NULL) {
 		ok = 1;
 		json_array_foreach(parsed, i, b) {
@@ -262,10 +265,10 @@ prompt_read_source(const struct invocation *inv, const char *file,
 	int	 err_no, r;
 
 	if (file == NULL || strcmp(file, "-") == 0)
-		r = config_read_fd(STDIN_FILENO, text, len, &cause);
+		r = node_fs_read_fd(STDIN_FILENO, text, len, &cause);
 	else {
 		path = config_path_resolve(inv->cwd, file);
-		r = config_read_file(path, text, len, &err_no, &cause);
+		r = node_fs_read_file(path, text, len, &err_no, &cause);
 		free(path);
 	}
 	if (r == -1) {
@@ -297,7 +300,7 @@ prompt_input_read(const struct invocation *inv, struct acpx_error **err)
 			free(words);
 			return (NULL);
 		}
-		joined = cmdline_trim(words);
+		joined = js_trim_dup(words);
 		if (*joined != '\0') {
 			json_t *extra = prompt_text_block(joined);
 
@@ -314,7 +317,7 @@ prompt_input_read(const struct invocation *inv, struct acpx_error **err)
 		}
 		return (blocks);
 	}
-	joined = cmdline_trim(words);
+	joined = js_trim_dup(words);
 	free(words);
 	if (*joined != '\0') {
 		blocks = prompt_text_block(joined);

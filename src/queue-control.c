@@ -10,6 +10,7 @@
 #include "acp-client.h"
 #include "cmdline.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "model.h"
 #include "queue-control.h"
@@ -215,8 +216,8 @@ control_wrap_error(const char *method, const char *context,
 		}
 	}
 	if (!wrap) {
-		if (acp != NULL && details != NULL && !cmdline_blank(details)) {
-			p = cmdline_trim(details);
+		if (acp != NULL && details != NULL && !js_blank(details)) {
+			p = js_trim_dup(details);
 			xasprintf(&summary, "%s (ACP %lld, adapter reported "
 			    "\"%s\")", p, (long long)code, msg != NULL ? msg : "");
 			free(p);
@@ -240,8 +241,8 @@ control_wrap_error(const char *method, const char *context,
 			w->acp = json_deep_copy(err->acp);
 		return (w);
 	}
-	if (details != NULL && !cmdline_blank(details)) {
-		p = cmdline_trim(details);
+	if (details != NULL && !js_blank(details)) {
+		p = js_trim_dup(details);
 		xasprintf(&summary, "%s (ACP %lld, adapter reported \"%s\")", p,
 		    (long long)code, msg != NULL ? msg : "");
 		free(p);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "queue-lease.h"
 #include "session-lock.h"
@@ -480,7 +481,7 @@ out:
 static char *
 iso_now(void)
 {
-	return (acpx_iso_now());
+	return (js_iso_now());
 }
 
 /* The lease object in the reference's key order. Caller owns. */

@@ -10,6 +10,7 @@
 #include "conversation.h"
 #include "error.h"
 #include "journal.h"
+#include "js.h"
 #include "json-util.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
@@ -108,7 +109,7 @@ owner_turn_chunk_flush(struct owner *o)
 	json_object_set_new(content, "text", json_stringn(o->chunk_text,
 	    o->chunk_len));
 	if (o->rec != NULL) {
-		now = acpx_iso_now();
+		now = js_iso_now();
 		if (conversation_apply_update(o->rec, o->chunk_params, now))
 			o->dirty = 1;
 		free(now);
@@ -187,7 +188,7 @@ turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 			o->dirty = 1;
 		else {
 			owner_turn_chunk_flush(o);
-			now = acpx_iso_now();
+			now = js_iso_now();
 			if (conversation_apply_update(o->rec, params, now))
 				o->dirty = 1;
 			free(now);
@@ -251,7 +252,7 @@ owner_turn_lifecycle(struct owner *o, struct session_record *rec)
 		return;
 	if (rec->pid == 0 || rec->pid != acp_client_pid(o->client))
 		return;
-	now = acpx_iso_now();
+	now = js_iso_now();
 	session_record_agent_exited(rec, status, "connection_close", now);
 	free(now);
 }
@@ -276,7 +277,7 @@ turn_client_closed_cb(struct acp_client *c, const json_t *result,
 				 * As the reference records a close: the
 				 * connection closed first, no exit status.
 				 */
-				now = acpx_iso_now();
+				now = js_iso_now();
 				session_record_agent_exited(rec, status,
 				    "connection_close", now);
 				free(now);

@@ -8,6 +8,7 @@
 
 #include "acp-client.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "queue-control.h"
 #include "queue-owner-impl.h"
@@ -161,7 +162,7 @@ control_finish(struct owner *o, const json_t *response, struct acpx_error *err)
 	}
 	owner_turn_chunk_flush(o);
 	if (o->rec != NULL) {
-		now = acpx_iso_now();
+		now = js_iso_now();
 		session_record_set(&o->rec->last_used_at, now);
 		free(now);
 		owner_turn_lifecycle(o, o->rec);

@@ -14,6 +14,7 @@
 #include "conversation.h"
 #include "error.h"
 #include "journal.h"
+#include "js.h"
 #include "json-util.h"
 #include "model.h"
 #include "prompt-input.h"
@@ -207,7 +208,7 @@ turn_late_done(struct owner *o)
 	ev_timer_stop(o->loop, &o->late_w);
 	o->late = 0;
 	owner_turn_chunk_flush(o);
-	now = acpx_iso_now();
+	now = js_iso_now();
 	conversation_apply_prompt_result(o->rec, o->turn_result, now);
 	free(now);
 	turn_finish(o);
@@ -289,7 +290,7 @@ turn_model(struct owner *o)
 
 	if (o->active->req->session_options == NULL ||
 	    json_str(o->active->req->session_options, "model") == NULL ||
-	    model == NULL || cmdline_blank(model)) {
+	    model == NULL || js_blank(model)) {
 		turn_prompt(o);
 		return;
 	}
@@ -427,7 +428,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 		turn_finish(o);
 		return;
 	}
-	now = acpx_iso_now();
+	now = js_iso_now();
 	(void)conversation_add_prompt(o->rec, t->req->prompt, now);
 	session_record_set(&o->rec->last_prompt_at, now);
 	session_record_set(&o->rec->last_used_at, now);
@@ -674,7 +675,7 @@ turn_finish(struct owner *o)
 		 */
 		if (close_client && o->client != NULL && o->rec->pid != 0 &&
 		    o->rec->pid == acp_client_pid(o->client)) {
-			now = acpx_iso_now();
+			now = js_iso_now();
 			session_record_agent_exited(o->rec, -1,
 			    "connection_close", now);
 			free(now);

@@ -14,6 +14,7 @@
 #include "config-file.h"
 #include "error.h"
 #include "fallback.h"
+#include "js.h"
 #include "json-util.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
@@ -329,7 +330,7 @@ warp_hop_step_cb(struct acp_client *c, const json_t *result,
 	}
 	if (acp_client_session_id(c) == NULL) {
 		/* initialize done: the agent runs; open a new ACP session. */
-		now = acpx_iso_now();
+		now = js_iso_now();
 		session_record_agent_started(o->rec, acp_client_pid(c), now);
 		free(now);
 		session_record_apply_init(o->rec, acp_client_init_result(c));
@@ -377,7 +378,7 @@ owner_warp_prompt_end(struct owner *o, const json_t *result,
 		free(notice);
 	}
 	if (rc == -1) {
-		now = acpx_iso_now();
+		now = js_iso_now();
 		warp_history_add(o, json_pack("{s:s, s:s, s:s, s:s}", "type",
 		    "provider_failure", "agent", o->warp_serving != NULL ?
 		    o->warp_serving : "", "error", e->message, "at", now));

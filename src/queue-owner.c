@@ -25,7 +25,9 @@
 #include "config-file.h"
 #include "error.h"
 #include "journal.h"
+#include "js.h"
 #include "json-util.h"
+#include "node-fs.h"
 #include "queue-lease.h"
 #include "queue-owner.h"
 #include "queue-owner-impl.h"
@@ -102,7 +104,7 @@ owner_payload(struct owner_opts *op, const char *text, size_t len,
 		*cause = xstrdup("queue owner payload must be an object");
 		return (-1);
 	}
-	if ((s = json_str(o, "sessionId")) == NULL || cmdline_blank(s)) {
+	if ((s = json_str(o, "sessionId")) == NULL || js_blank(s)) {
 		json_decref(o);
 		*cause = xstrdup("queue owner payload missing sessionId");
 		return (-1);
@@ -147,14 +149,14 @@ owner_payload(struct owner_opts *op, const char *text, size_t len,
 	op->ttl_ms = OWNER_DEFAULT_TTL_MS;
 	v = json_object_get(o, "ttlMs");
 	if (json_is_number(v) && isfinite(d = json_number_value(v)) && d >= 0)
-		op->ttl_ms = (long long)floor(d + 0.5);
+		op->ttl_ms = (long long)js_round(d);
 	op->max_depth = OWNER_DEFAULT_DEPTH;
 	v = json_object_get(o, "maxQueueDepth");
 	if (json_is_number(v) && isfinite(d = json_number_value(v)))
-		op->max_depth = d < 1 ? 1 : (int)floor(d + 0.5);
+		op->max_depth = d < 1 ? 1 : (int)js_round(d);
 	v = json_object_get(o, "promptRetries");
 	if (json_is_number(v) && isfinite(d = json_number_value(v)))
-		op->prompt_retries = d < 0 ? 0 : (int)floor(d + 0.5);
+		op->prompt_retries = d < 0 ? 0 : (int)js_round(d);
 	v = json_object_get(o, "sessionOptions");
 	if (json_is_object(v))
 		op->session_options = queue_proto_session_options(v, 1);
@@ -568,7 +570,7 @@ queue_owner_main(void)
 	o.first_wait = 1;
 	o.depth_written = -1;
 
-	if (config_read_fd(STDIN_FILENO, &text, &len, &cause) == -1) {
+	if (node_fs_read_fd(STDIN_FILENO, &text, &len, &cause) == -1) {
 		rc = owner_fail(cause);
 		free(cause);
 		return (rc);

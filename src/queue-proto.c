@@ -10,6 +10,7 @@
 
 #include "acpx.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "linebuf.h"
 #include "queue-proto.h"
@@ -211,12 +212,6 @@ queue_proto_positive(const json_t *v)
 	return (dbl_to_ll(d));
 }
 
-/* Math.round as JavaScript rounds (halves up). */
-static long long
-js_round(double d)
-{
-	return (dbl_to_ll(floor(d + 0.5)));
-}
 
 /* A string with a non-space character. */
 int
@@ -380,7 +375,7 @@ queue_proto_session_options(const json_t *v, int lenient)
 	if (e != NULL && !json_is_null(e)) {
 		if (queue_proto_number(e, &d))
 			json_object_set_new(o, "maxTurns",
-			    json_integer(js_round(d) < 1 ? 1 : js_round(d)));
+			    json_integer(dbl_to_ll(js_round(d)) < 1 ? 1 : dbl_to_ll(js_round(d))));
 		else if (!lenient)
 			goto bad;
 	}
@@ -505,7 +500,7 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 	if (v != NULL && !json_is_null(v)) {
 		if (!queue_proto_number(v, &d) || d < 0)
 			return (-1);
-		r->prompt_retries = (int)js_round(d);
+		r->prompt_retries = (int)dbl_to_ll(js_round(d));
 	}
 	v = json_object_get(o, "waitForCompletion");
 	if (!json_is_boolean(v))
@@ -570,7 +565,7 @@ queue_request_parse(const char *line, size_t len, const char **detail)
 		goto out;
 	v = json_object_get(o, "timeoutMs");
 	if (queue_proto_number(v, &d) && d > 0)
-		r->timeout_ms = js_round(d);
+		r->timeout_ms = dbl_to_ll(js_round(d));
 	for (i = 0; i < nitems(queue_req_types); i++) {
 		if (strcmp(type, queue_req_types[i].name) == 0)
 			break;

@@ -10,6 +10,7 @@
 #include "acp-client.h"
 #include "acpx.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "model.h"
 #include "session-connect.h"
@@ -439,7 +440,7 @@ connect_step_cb(struct acp_client *c, const json_t *result,
 			return;
 		}
 		{
-			char *now = acpx_iso_now();
+			char *now = js_iso_now();
 
 			session_record_agent_started(sc->rec, acp_client_pid(c),
 			    now);

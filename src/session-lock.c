@@ -19,6 +19,7 @@
 
 #include "acpx.h"
 #include "error.h"
+#include "js.h"
 #include "json-util.h"
 #include "session-lock.h"
 #include "session-store.h"
@@ -562,23 +563,13 @@ static char *
 lock_created_at(void)
 {
 	static long long	 last;
-	struct timespec		 ts;
 	long long		 ms;
-	time_t			 t;
-	struct tm		 tm;
-	char			*out;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ms = js_now_ms();
 	if (ms <= last)
 		ms = last + 1;
 	last = ms;
-	t = (time_t)(ms / 1000);
-	gmtime_r(&t, &tm);
-	xasprintf(&out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(ms % 1000));
-	return (out);
+	return (js_iso_time(ms));
 }
 
 /* Remove a marker left by a holder confirmed gone (twice). 1 if removed. */

@@ -12,6 +12,7 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
+#include "js.h"
 #include "json-util.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -26,56 +27,17 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Length of the JavaScript whitespace character at s, or 0. */
-static size_t
-record_space(const unsigned char *s)
-{
-	unsigned int	cp;
-
-	if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-		return (1);
-	if (s[0] == 0xc2 && s[1] == 0xa0)
-		return (2);
-	if (s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80)
-		return (3);
-	if (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
-		return (3);
-	if (s[0] == 0xe2 || s[0] == 0xe3) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return (0);
-		cp = ((s[0] & 0x0f) << 12) | ((s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-		if ((cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
-		    cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000)
-			return (3);
-	}
-	return (0);
-}
-
 /* String.prototype.trim(): a copy, or NULL if nothing is left. */
 char *
 session_record_trim(const char *str)
 {
-	const unsigned char	*s = (const unsigned char *)str, *e, *p;
-	size_t			 n;
+	size_t	n;
 
-	if (s == NULL)
+	if (str == NULL)
 		return (NULL);
-	while ((n = record_space(s)) > 0)
-		s += n;
-	e = s;
-	for (p = s; *p != '\0'; ) {
-		if ((n = record_space(p)) > 0)
-			p += n;
-		else {
-			p++;
-			while ((*p & 0xc0) == 0x80)
-				p++;
-			e = p;
-		}
-	}
-	if (e == s)
-		return (NULL);
-	return (xstrndup((const char *)s, e - s));
+	n = strlen(str);
+	js_trim(&str, &n);
+	return (n == 0 ? NULL : xstrndup(str, n));
 }
 
 #define record_trim(s)	session_record_trim(s)

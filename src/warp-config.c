@@ -10,6 +10,7 @@
 #include "cmdline.h"
 #include "config-file.h"
 #include "error.h"
+#include "js.h"
 #include "warp.h"
 #include "xmalloc.h"
 
@@ -137,7 +138,7 @@ warp_check_provider(const char *name, const json_t *p, const char *file,
 			    "name (lower-case letters, digits, '-', '.', '_')", k);
 			goto out;
 		}
-		if (!json_is_string(v) || cmdline_blank(json_string_value(v))) {
+		if (!json_is_string(v) || js_blank(json_string_value(v))) {
 			free(key);
 			xasprintf(&key, "providers.%s.models.%s", name, k);
 			warp_bad(cause, key, file, "expected a model id string%s",
@@ -213,7 +214,7 @@ warp_check_host_defaults(const json_t *hd, const char *file, char **cause)
 			m = json_object_get(v, "model");
 			u = json_object_get(v, "baseUrl");
 			if (!json_is_string(m) ||
-			    cmdline_blank(json_string_value(m))) {
+			    js_blank(json_string_value(m))) {
 				warp_bad(cause, key, file, "\"model\" must be a "
 				    "non-empty string%s", "");
 				goto out;
@@ -251,7 +252,7 @@ warp_check_file(const json_t *w, const char *file, int project, char **cause)
 				return (warp_bad(cause, k, file, "the secrets file "
 				    "can only be set in the global config "
 				    "(~/.acpx/config.json)%s", ""));
-			if (!json_is_string(v) || cmdline_blank(json_string_value(v)))
+			if (!json_is_string(v) || js_blank(json_string_value(v)))
 				return (warp_bad(cause, k, file, "expected a file "
 				    "path%s", ""));
 		} else if (strcmp(k, "providers") == 0) {
@@ -370,7 +371,7 @@ warp_build_providers(struct warp_config *wc)
 		json_object_foreach((json_t *)models, fam, v) {
 			wm = &wp->models[wp->nmodels++];
 			wm->family = xstrdup(fam);
-			wm->model = cmdline_trim(json_string_value(v));
+			wm->model = js_trim_dup(json_string_value(v));
 			canon = json_string_value(json_object_get(families, fam));
 			wm->canon = xstrdup(canon != NULL ? canon : fam);
 		}

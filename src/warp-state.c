@@ -14,6 +14,7 @@
 
 #include "acpx.h"
 #include "config-file.h"
+#include "js.h"
 #include "json-util.h"
 #include "warp.h"
 #include "xmalloc.h"
@@ -39,12 +40,7 @@
 char *
 warp_iso_time(time_t t)
 {
-	struct tm	 tm;
-	char		 buf[32];
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-	return (xstrdup(buf));
+	return (js_iso_time((int64_t)t * 1000));
 }
 
 /* "YYYY-MM-DDTHH:MM:SS[.fff]Z" → time_t; -1 if malformed. */

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cmdline.h"
+#include "js.h"
 #include "xmalloc.h"
 
 #include "tap.h"
@@ -57,7 +58,7 @@ check_identity(const char *const *argv, const char *want)
 static void
 check_trim(const char *s, const char *want)
 {
-	char	*t = cmdline_trim(s);
+	char	*t = js_trim_dup(s);
 
 	ASSERT_STR_EQ(t, want);
 	free(t);
@@ -150,14 +151,14 @@ main(void)
 	check_trim("\xe2\x80\x80 mid\xe3\x80\x80" "dle \xe2\x81\x9f",
 	    "mid\xe3\x80\x80" "dle");
 	check_trim(" \t ", "");
-	ASSERT_TRUE(cmdline_blank(" \xc2\xa0\n"));
-	ASSERT_TRUE(!cmdline_blank(" x "));
+	ASSERT_TRUE(js_blank(" \xc2\xa0\n"));
+	ASSERT_TRUE(!js_blank(" x "));
 	TEST_DONE();
 
 	TEST_START("UTF-16 length counts astral characters twice");
-	ASSERT_INT_EQ(cmdline_utf16_len("abc"), 3);
-	ASSERT_INT_EQ(cmdline_utf16_len("caf\xc3\xa9"), 4);
-	ASSERT_INT_EQ(cmdline_utf16_len("\xf0\x9f\x98\x80!"), 3);
+	ASSERT_INT_EQ(js_strlen("abc"), 3);
+	ASSERT_INT_EQ(js_strlen("caf\xc3\xa9"), 4);
+	ASSERT_INT_EQ(js_strlen("\xf0\x9f\x98\x80!"), 3);
 	TEST_DONE();
 
 	return (tap_end());

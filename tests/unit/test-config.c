@@ -15,7 +15,9 @@
 #include <jansson.h>
 
 #include "config-file.h"
+#include "js-json.h"
 #include "json-util.h"
+#include "node-fs.h"
 #include "xmalloc.h"
 
 #include "tap.h"
@@ -88,7 +90,7 @@ static void
 check_parse_error(const char *text, const char *want)
 {
 	char	*cause = NULL;
-	json_t	*v = config_json_parse(text, strlen(text), &cause);
+	json_t	*v = js_json_parse(text, strlen(text), &cause);
 
 	ASSERT_PTR_NULL(v);
 	ASSERT_STR_EQ(cause, want);
@@ -209,7 +211,7 @@ main(void)
 	text = "{\"b\":1,\"a\":[true,null,-0.5,1e2],\"b\":2,"
 	    "\"s\":\"\\u00e9\\ud83d\\ude00\"}";
 	cause = NULL;
-	v = config_json_parse(text, strlen(text), &cause);
+	v = js_json_parse(text, strlen(text), &cause);
 	ASSERT_PTR_NOT_NULL(v);
 	free(cause);
 	s = json_dumps_js(v, 0);
@@ -438,7 +440,7 @@ main(void)
 	rmdir(ppath);
 	xasprintf(&path, "%s/file", work);
 	write_file(path, "x");
-	ASSERT_INT_EQ(config_read_file("/nonexistent-dir-xyz/a", &text, &len,
+	ASSERT_INT_EQ(node_fs_read_file("/nonexistent-dir-xyz/a", &text, &len,
 	    &err_no, &cause), -1);
 	ASSERT_STR_EQ(cause, "ENOENT: no such file or directory, open "
 	    "'/nonexistent-dir-xyz/a'");
@@ -464,7 +466,7 @@ main(void)
 	ASSERT_INT_EQ(sb.st_mode & 0777, 0700);
 	ASSERT_INT_EQ(stat(gpath, &sb), 0);
 	ASSERT_INT_EQ(sb.st_mode & 0777, 0600);
-	ASSERT_INT_EQ(config_read_file(gpath, &text, &len, &err_no, &cause), 0);
+	ASSERT_INT_EQ(node_fs_read_file(gpath, &text, &len, &err_no, &cause), 0);
 	ASSERT_STR_EQ(text, "{\n  \"defaultAgent\": \"codex\",\n"
 	    "  \"defaultPermissions\": \"approve-all\",\n"
 	    "  \"nonInteractivePermissions\": \"deny\",\n"

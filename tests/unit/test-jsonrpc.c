@@ -19,6 +19,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "js-json.h"
 #include "jsonrpc.h"
 #include "xmalloc.h"
 #include "tap.h"
@@ -729,36 +730,36 @@ main(void)
 	}
 	TEST_DONE();
 
-	TEST_START("jsonrpc_syntax_error: V8's messages and context window");
-	why = jsonrpc_syntax_error("{\"aaaaaaaaaaaaaaaaaaa\":x, \"bbbbbbbbbbbbbbbbbbbbb\":1}", 50);
+	TEST_START("js_json_syntax_error: V8's messages and context window");
+	why = js_json_syntax_error("{\"aaaaaaaaaaaaaaaaaaa\":x, \"bbbbbbbbbbbbbbbbbbbbb\":1}", 50);
 	ASSERT_STR_EQ(why, "SyntaxError: Unexpected token 'x', ...\"aaaaaaaa\":x, \"bbbbbb\"... is not valid JSON");
 	free(why);
-	why = jsonrpc_syntax_error("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 30);
+	why = js_json_syntax_error("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 30);
 	ASSERT_STR_EQ(why, "SyntaxError: Unexpected token 'x', \"xxxxxxxxxx\"... is not valid JSON");
 	free(why);
-	why = jsonrpc_syntax_error("[1,", 3);
+	why = js_json_syntax_error("[1,", 3);
 	ASSERT_STR_EQ(why, "SyntaxError: Unexpected end of JSON input");
 	free(why);
-	why = jsonrpc_syntax_error("NaN", 3);
+	why = js_json_syntax_error("NaN", 3);
 	ASSERT_STR_EQ(why, "SyntaxError: \"NaN\" is not valid JSON");
 	free(why);
-	why = jsonrpc_syntax_error("{\"a\":1}x", 8);
+	why = js_json_syntax_error("{\"a\":1}x", 8);
 	ASSERT_STR_EQ(why, "SyntaxError: Unexpected non-whitespace character after JSON at position 7");
 	free(why);
-	why = jsonrpc_syntax_error("-01", 3);
+	why = js_json_syntax_error("-01", 3);
 	ASSERT_STR_EQ(why, "SyntaxError: Unexpected number in JSON at position 2");
 	free(why);
-	why = jsonrpc_syntax_error("\"\\u12x4\"", 8);
+	why = js_json_syntax_error("\"\\u12x4\"", 8);
 	ASSERT_STR_EQ(why, "SyntaxError: Bad Unicode escape in JSON at position 5");
 	free(why);
 	/* Positions count UTF-16 units: the emoji is two. */
-	why = jsonrpc_syntax_error("[\xf0\x9f\x98\x80,]", 7);
+	why = js_json_syntax_error("[\xf0\x9f\x98\x80,]", 7);
 	ASSERT_STR_EQ(why, "SyntaxError: Unexpected token '\xef\xbf\xbd', \"[\xf0\x9f\x98\x80,]\" is not valid JSON");
 	free(why);
-	why = jsonrpc_syntax_error("\"\xf0\x9f\x98\x80\" 1", 8);
+	why = js_json_syntax_error("\"\xf0\x9f\x98\x80\" 1", 8);
 	ASSERT_STR_EQ(why, "SyntaxError: Unexpected non-whitespace character after JSON at position 5");
 	free(why);
-	ASSERT_PTR_NULL(jsonrpc_syntax_error("{\"a\":[1,2.5e-3,true,null]}", 26));
+	ASSERT_PTR_NULL(js_json_syntax_error("{\"a\":[1,2.5e-3,true,null]}", 26));
 	TEST_DONE();
 
 	TEST_START("many small notifications end to end");

@@ -1,157 +1,35 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "acpx.h"
-#include "config-file.h"
-#include "utf8.h"
+#include "js.h"
+#include "js-json.h"
 #include "xmalloc.h"
 
 /*
- * Reading the files users give us the way the reference (Node) does:
- * fs.readFile(path, "utf8") with Node's error messages, and JSON.parse
- * with V8's error messages and positions. Used for the config files, the
- * --mcp-config file, permission policies and prompt files.
+ * JSON.parse as V8 (Node 20) runs it: the value, or the message V8 throws,
+ * with its positions in UTF-16 code units and its "Unexpected token"
+ * context window. A recursive descent over the UTF-8 bytes; the input is
+ * expected to be valid UTF-8 (a truncated sequence at the end is
+ * tolerated).
  */
 
-#define CONFIG_MAX_DEPTH	4096
+/*
+ * Deeper nesting is refused with the RangeError text the reference's own
+ * recursive walkers would throw.
+ */
+#define JS_JSON_MAX_DEPTH	4096
 
-/* ------------------------------------------------------- file errors */
 
-static const struct {
-	int		 err_no;
-	const char	*code;
-	const char	*text;
-} config_errnos[] = {
-	{ ENOENT, "ENOENT", "no such file or directory" },
-	{ EACCES, "EACCES", "permission denied" },
-	{ EISDIR, "EISDIR", "illegal operation on a directory" },
-	{ ENOTDIR, "ENOTDIR", "not a directory" },
-	{ ELOOP, "ELOOP", "too many symbolic links encountered" },
-	{ ENAMETOOLONG, "ENAMETOOLONG", "name too long" },
-	{ EMFILE, "EMFILE", "too many open files" },
-	{ ENFILE, "ENFILE", "file table overflow" },
-	{ EPERM, "EPERM", "operation not permitted" },
-	{ EIO, "EIO", "i/o error" },
-	{ ENXIO, "ENXIO", "no such device or address" },
-	{ EBUSY, "EBUSY", "resource busy or locked" },
-	{ EAGAIN, "EAGAIN", "resource temporarily unavailable" },
-	{ ENOMEM, "ENOMEM", "not enough memory" },
-	{ EINVAL, "EINVAL", "invalid argument" },
-	{ EROFS, "EROFS", "read-only file system" },
-	{ ENOSPC, "ENOSPC", "no space left on device" },
-	{ EEXIST, "EEXIST", "file already exists" },
-	{ ETXTBSY, "ETXTBSY", "text file is busy" },
-	{ EFBIG, "EFBIG", "file too large" },
-	{ EOVERFLOW, "EOVERFLOW", "value too large for defined data type" },
-	{ EDQUOT, "EDQUOT", "disk quota exceeded" },
-};
-
-/* Node's "<CODE>: <description>, <syscall> '<path>'". */
-char *
-config_errno_message(int err_no, const char *syscall, const char *path)
-{
-	const char	*code = "UNKNOWN", *text = strerror(err_no);
-	char		*out;
-	size_t		 i;
-
-	for (i = 0; i < nitems(config_errnos); i++) {
-		if (config_errnos[i].err_no == err_no) {
-			code = config_errnos[i].code;
-			text = config_errnos[i].text;
-			break;
-		}
-	}
-	if (path != NULL)
-		xasprintf(&out, "%s: %s, %s '%s'", code, text, syscall, path);
-	else
-		xasprintf(&out, "%s: %s, %s", code, text, syscall);
-	return (out);
-}
-
-/* Read all of fd; -1 with *err_no on a read error. */
-static int
-config_slurp(int fd, char **buf, size_t *len, int *err_no)
-{
-	size_t	 cap = 8192, n = 0;
-	char	*p = xmalloc(cap);
-	ssize_t	 r;
-
-	for (;;) {
-		if (n == cap)
-			p = xreallocarray(p, 2, cap), cap *= 2;
-		r = read(fd, p + n, cap - n);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			*err_no = errno;
-			free(p);
-			return (-1);
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*buf = p;
-	*len = n;
-	return (0);
-}
-
-/* Read a whole file as fs.readFile(path, "utf8"). */
-int
-config_read_file(const char *path, char **text, size_t *len, int *err_no,
-    char **cause)
-{
-	char	*raw;
-	size_t	 rawlen;
-	int	 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*err_no = errno;
-		*cause = config_errno_message(errno, "open", path);
-		return (-1);
-	}
-	if (config_slurp(fd, &raw, &rawlen, err_no) == -1) {
-		close(fd);
-		*cause = config_errno_message(*err_no, "read", NULL);
-		return (-1);
-	}
-	close(fd);
-	*text = utf8_fix(raw, rawlen, len);
-	free(raw);
-	return (0);
-}
-
-/* Read all of a file descriptor as UTF-8 text. */
-int
-config_read_fd(int fd, char **text, size_t *len, char **cause)
-{
-	char	*raw;
-	size_t	 rawlen;
-	int	 err_no;
-
-	if (config_slurp(fd, &raw, &rawlen, &err_no) == -1) {
-		*cause = config_errno_message(err_no, "read", NULL);
-		return (-1);
-	}
-	*text = utf8_fix(raw, rawlen, len);
-	free(raw);
-	return (0);
-}
-
-/* ------------------------------------------------------ JSON.parse */
-
-struct config_jp {
+struct js_jp {
 	const char	*s;
 	size_t		 len;
 	size_t		 i;
@@ -161,23 +39,14 @@ struct config_jp {
 
 /* UTF-16 offset of byte offset at (V8 positions count code units). */
 static size_t
-config_jp_pos16(const struct config_jp *p, size_t at)
+js_jp_pos16(const struct js_jp *p, size_t at)
 {
-	size_t	i, n = 0;
-
-	for (i = 0; i < at && i < p->len; i++) {
-		unsigned char c = (unsigned char)p->s[i];
-
-		if ((c & 0xc0) == 0x80)
-			continue;
-		n += c >= 0xf0 ? 2 : 1;
-	}
-	return (n);
+	return (js_length(p->s, at < p->len ? at : p->len));
 }
 
 /* Append the source's UTF-16 units [from, to) as UTF-8 (split pairs: U+FFFD). */
 static void
-config_jp_substr(const struct config_jp *p, size_t from, size_t to,
+js_jp_substr(const struct js_jp *p, size_t from, size_t to,
     char **out)
 {
 	size_t	 i = 0, u = 0, clen, units, olen = 0;
@@ -190,7 +59,11 @@ config_jp_substr(const struct config_jp *p, size_t from, size_t to,
 		if (clen > p->len - i)
 			clen = p->len - i;	/* truncated sequence (argv) */
 		units = clen == 4 ? 2 : 1;
-		if (u >= from && u + units <= to) {
+		if (u >= from && u + units <= to && c == 0) {
+			/* A NUL cannot travel in a C string. */
+			memcpy(buf + olen, "\xef\xbf\xbd", 3);
+			olen += 3;
+		} else if (u >= from && u + units <= to) {
 			memcpy(buf + olen, p->s + i, clen);
 			olen += clen;
 		} else if (u + units > from && u < to) {
@@ -205,17 +78,17 @@ config_jp_substr(const struct config_jp *p, size_t from, size_t to,
 }
 
 static void
-config_jp_fail(struct config_jp *p, size_t at, const char *what)
+js_jp_fail(struct js_jp *p, size_t at, const char *what)
 {
 	if (p->cause != NULL)
 		return;
 	xasprintf(&p->cause, "%s in JSON at position %zu", what,
-	    config_jp_pos16(p, at));
+	    js_jp_pos16(p, at));
 }
 
 /* The message for an unexpected token at byte offset at (V8's lookup). */
 static void
-config_jp_unexpected(struct config_jp *p, size_t at)
+js_jp_unexpected(struct js_jp *p, size_t at)
 {
 	static const char *const special[] = { "[object Object]", "undefined",
 	    "Infinity", "NaN" };
@@ -231,11 +104,11 @@ config_jp_unexpected(struct config_jp *p, size_t at)
 	}
 	c = (unsigned char)p->s[at];
 	if (c == '"') {
-		config_jp_fail(p, at, "Unexpected string");
+		js_jp_fail(p, at, "Unexpected string");
 		return;
 	}
 	if (c == '-' || (c >= '0' && c <= '9')) {
-		config_jp_fail(p, at, "Unexpected number");
+		js_jp_fail(p, at, "Unexpected number");
 		return;
 	}
 	for (i = 0; i < nitems(special); i++) {
@@ -249,28 +122,28 @@ config_jp_unexpected(struct config_jp *p, size_t at)
 	clen = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 	if (clen > p->len - at)
 		clen = p->len - at;	/* truncated sequence (argv) */
-	if (clen == 4)
-		strcpy(tok, "\xef\xbf\xbd");	/* a lone high surrogate */
+	if (clen == 4 || c == 0)
+		strcpy(tok, "\xef\xbf\xbd");	/* a lone high surrogate; NUL */
 	else {
 		memcpy(tok, p->s + at, clen);
 		tok[clen] = '\0';
 	}
-	len16 = config_jp_pos16(p, p->len);
-	pos16 = config_jp_pos16(p, at);
+	len16 = js_jp_pos16(p, p->len);
+	pos16 = js_jp_pos16(p, at);
 	if (len16 <= 20) {
-		config_jp_substr(p, 0, len16, &ctx);
+		js_jp_substr(p, 0, len16, &ctx);
 		xasprintf(&p->cause, "Unexpected token '%s', \"%s\" is not "
 		    "valid JSON", tok, ctx);
 	} else if (pos16 < 10) {
-		config_jp_substr(p, 0, pos16 + 10, &ctx);
+		js_jp_substr(p, 0, pos16 + 10, &ctx);
 		xasprintf(&p->cause, "Unexpected token '%s', \"%s\"... is not "
 		    "valid JSON", tok, ctx);
 	} else if (pos16 < len16 - 10) {
-		config_jp_substr(p, pos16 - 10, pos16 + 10, &ctx);
+		js_jp_substr(p, pos16 - 10, pos16 + 10, &ctx);
 		xasprintf(&p->cause, "Unexpected token '%s', ...\"%s\"... is "
 		    "not valid JSON", tok, ctx);
 	} else {
-		config_jp_substr(p, pos16 - 10, len16, &ctx);
+		js_jp_substr(p, pos16 - 10, len16, &ctx);
 		xasprintf(&p->cause, "Unexpected token '%s', ...\"%s\" is not "
 		    "valid JSON", tok, ctx);
 	}
@@ -278,7 +151,7 @@ config_jp_unexpected(struct config_jp *p, size_t at)
 }
 
 static void
-config_jp_ws(struct config_jp *p)
+js_jp_ws(struct js_jp *p)
 {
 	while (p->i < p->len && (p->s[p->i] == ' ' || p->s[p->i] == '\t' ||
 	    p->s[p->i] == '\n' || p->s[p->i] == '\r'))
@@ -286,7 +159,7 @@ config_jp_ws(struct config_jp *p)
 }
 
 static int
-config_jp_hex(int c)
+js_jp_hex(int c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
@@ -298,7 +171,7 @@ config_jp_hex(int c)
 }
 
 static void
-config_jp_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+js_jp_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
 	if (*len + n + 1 > *cap) {
 		while (*len + n + 1 > *cap)
@@ -311,7 +184,7 @@ config_jp_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 }
 
 static void
-config_jp_put_cp(char **buf, size_t *len, size_t *cap, unsigned int cp)
+js_jp_put_cp(char **buf, size_t *len, size_t *cap, unsigned int cp)
 {
 	char	u[4];
 	size_t	n;
@@ -335,19 +208,19 @@ config_jp_put_cp(char **buf, size_t *len, size_t *cap, unsigned int cp)
 		u[3] = (char)(0x80 | (cp & 0x3f));
 		n = 4;
 	}
-	config_jp_put(buf, len, cap, u, n);
+	js_jp_put(buf, len, cap, u, n);
 }
 
 /* Four hex digits at p->i; -1 and an error if not. */
 static long
-config_jp_u4(struct config_jp *p)
+js_jp_u4(struct js_jp *p)
 {
 	long	v = 0;
 	int	k, h;
 
 	for (k = 0; k < 4; k++) {
-		if (p->i >= p->len || (h = config_jp_hex(p->s[p->i])) == -1) {
-			config_jp_fail(p, p->i, "Bad Unicode escape");
+		if (p->i >= p->len || (h = js_jp_hex(p->s[p->i])) == -1) {
+			js_jp_fail(p, p->i, "Bad Unicode escape");
 			return (-1);
 		}
 		v = v * 16 + h;
@@ -358,18 +231,18 @@ config_jp_u4(struct config_jp *p)
 
 /* A string at p->i (the opening quote). */
 static char *
-config_jp_string(struct config_jp *p, size_t *outlen)
+js_jp_string(struct js_jp *p, size_t *outlen)
 {
 	char		*buf = NULL;
 	size_t		 len = 0, cap = 0, clen;
 	long		 cp, lo;
 	unsigned char	 c;
 
-	config_jp_put(&buf, &len, &cap, "", 0);
+	js_jp_put(&buf, &len, &cap, "", 0);
 	p->i++;
 	for (;;) {
 		if (p->i >= p->len) {
-			config_jp_fail(p, p->len, "Unterminated string");
+			js_jp_fail(p, p->len, "Unterminated string");
 			goto fail;
 		}
 		c = (unsigned char)p->s[p->i];
@@ -379,32 +252,32 @@ config_jp_string(struct config_jp *p, size_t *outlen)
 		}
 		if (c == '\\') {
 			if (++p->i >= p->len) {
-				config_jp_unexpected(p, p->len);
+				js_jp_unexpected(p, p->len);
 				goto fail;
 			}
 			c = (unsigned char)p->s[p->i];
 			switch (c) {
 			case '"': case '\\': case '/':
-				config_jp_put(&buf, &len, &cap, (char *)&c, 1);
+				js_jp_put(&buf, &len, &cap, (char *)&c, 1);
 				break;
 			case 'b':
-				config_jp_put(&buf, &len, &cap, "\b", 1);
+				js_jp_put(&buf, &len, &cap, "\b", 1);
 				break;
 			case 'f':
-				config_jp_put(&buf, &len, &cap, "\f", 1);
+				js_jp_put(&buf, &len, &cap, "\f", 1);
 				break;
 			case 'n':
-				config_jp_put(&buf, &len, &cap, "\n", 1);
+				js_jp_put(&buf, &len, &cap, "\n", 1);
 				break;
 			case 'r':
-				config_jp_put(&buf, &len, &cap, "\r", 1);
+				js_jp_put(&buf, &len, &cap, "\r", 1);
 				break;
 			case 't':
-				config_jp_put(&buf, &len, &cap, "\t", 1);
+				js_jp_put(&buf, &len, &cap, "\t", 1);
 				break;
 			case 'u':
 				p->i++;
-				if ((cp = config_jp_u4(p)) == -1)
+				if ((cp = js_jp_u4(p)) == -1)
 					goto fail;
 				if (cp >= 0xd800 && cp <= 0xdbff &&
 				    p->i + 1 < p->len && p->s[p->i] == '\\' &&
@@ -412,7 +285,7 @@ config_jp_string(struct config_jp *p, size_t *outlen)
 					size_t save = p->i;
 
 					p->i += 2;
-					if ((lo = config_jp_u4(p)) == -1)
+					if ((lo = js_jp_u4(p)) == -1)
 						goto fail;
 					if (lo >= 0xdc00 && lo <= 0xdfff)
 						cp = 0x10000 + ((cp - 0xd800) << 10) +
@@ -423,25 +296,30 @@ config_jp_string(struct config_jp *p, size_t *outlen)
 					}
 				} else if (cp >= 0xd800 && cp <= 0xdfff)
 					cp = 0xfffd;	/* lone surrogate */
-				config_jp_put_cp(&buf, &len, &cap,
+				js_jp_put_cp(&buf, &len, &cap,
 				    (unsigned int)cp);
 				continue;
 			default:
-				config_jp_fail(p, p->i, "Bad escaped character");
+				/* Past Latin-1, V8 reports the character. */
+				if (c >= 0xc4) {
+					js_jp_unexpected(p, p->i);
+					goto fail;
+				}
+				js_jp_fail(p, p->i, "Bad escaped character");
 				goto fail;
 			}
 			p->i++;
 			continue;
 		}
 		if (c < 0x20) {
-			config_jp_fail(p, p->i,
+			js_jp_fail(p, p->i,
 			    "Bad control character in string literal");
 			goto fail;
 		}
 		clen = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 		if (p->i + clen > p->len)
 			clen = p->len - p->i;
-		config_jp_put(&buf, &len, &cap, p->s + p->i, clen);
+		js_jp_put(&buf, &len, &cap, p->s + p->i, clen);
 		p->i += clen;
 	}
 	*outlen = len;
@@ -452,14 +330,14 @@ fail:
 }
 
 static int
-config_jp_digit(const struct config_jp *p)
+js_jp_digit(const struct js_jp *p)
 {
 	return (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9');
 }
 
 /* A number at p->i. */
 static json_t *
-config_jp_number(struct config_jp *p)
+js_jp_number(struct js_jp *p)
 {
 	size_t		 start = p->i;
 	int		 real = 0;
@@ -471,25 +349,25 @@ config_jp_number(struct config_jp *p)
 		p->i++;
 	if (p->i < p->len && p->s[p->i] == '0') {
 		p->i++;
-		if (config_jp_digit(p)) {
-			config_jp_unexpected(p, p->i);
+		if (js_jp_digit(p)) {
+			js_jp_unexpected(p, p->i);
 			return (NULL);
 		}
-	} else if (config_jp_digit(p)) {
-		while (config_jp_digit(p))
+	} else if (js_jp_digit(p)) {
+		while (js_jp_digit(p))
 			p->i++;
 	} else {
-		config_jp_fail(p, p->i, "No number after minus sign");
+		js_jp_fail(p, p->i, "No number after minus sign");
 		return (NULL);
 	}
 	if (p->i < p->len && p->s[p->i] == '.') {
 		real = 1;
 		p->i++;
-		if (!config_jp_digit(p)) {
-			config_jp_fail(p, p->i, "Unterminated fractional number");
+		if (!js_jp_digit(p)) {
+			js_jp_fail(p, p->i, "Unterminated fractional number");
 			return (NULL);
 		}
-		while (config_jp_digit(p))
+		while (js_jp_digit(p))
 			p->i++;
 	}
 	if (p->i < p->len && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
@@ -497,12 +375,12 @@ config_jp_number(struct config_jp *p)
 		p->i++;
 		if (p->i < p->len && (p->s[p->i] == '+' || p->s[p->i] == '-'))
 			p->i++;
-		if (!config_jp_digit(p)) {
-			config_jp_fail(p, p->i,
+		if (!js_jp_digit(p)) {
+			js_jp_fail(p, p->i,
 			    "Exponent part is missing a number");
 			return (NULL);
 		}
-		while (config_jp_digit(p))
+		while (js_jp_digit(p))
 			p->i++;
 	}
 	text = xstrndup(p->s + start, p->i - start);
@@ -525,7 +403,7 @@ config_jp_number(struct config_jp *p)
 
 /* true/false/null at p->i (V8's ScanLiteral). */
 static json_t *
-config_jp_literal(struct config_jp *p, const char *lit, json_t *v)
+js_jp_literal(struct js_jp *p, const char *lit, json_t *v)
 {
 	size_t	n = strlen(lit), remaining = p->len - p->i, k;
 
@@ -536,19 +414,19 @@ config_jp_literal(struct config_jp *p, const char *lit, json_t *v)
 	p->i++;
 	for (k = 1; k < n && k < remaining; k++) {
 		if (p->s[p->i] != lit[k]) {
-			config_jp_unexpected(p, p->i);
+			js_jp_unexpected(p, p->i);
 			return (NULL);
 		}
 		p->i++;
 	}
-	config_jp_unexpected(p, p->len);
+	js_jp_unexpected(p, p->len);
 	return (NULL);
 }
 
-static json_t	*config_jp_value(struct config_jp *);
+static json_t	*js_jp_value(struct js_jp *);
 
 static json_t *
-config_jp_object(struct config_jp *p)
+js_jp_object(struct js_jp *p)
 {
 	json_t	*obj = json_object(), *v;
 	char	*key;
@@ -556,41 +434,41 @@ config_jp_object(struct config_jp *p)
 	int	 first = 1;
 
 	p->i++;
-	config_jp_ws(p);
+	js_jp_ws(p);
 	if (p->i < p->len && p->s[p->i] == '}') {
 		p->i++;
 		return (obj);
 	}
 	for (;;) {
-		config_jp_ws(p);
+		js_jp_ws(p);
 		if (p->i >= p->len || p->s[p->i] != '"') {
-			config_jp_fail(p, p->i, first ?
+			js_jp_fail(p, p->i, first ?
 			    "Expected property name or '}'" :
 			    "Expected double-quoted property name");
 			goto fail;
 		}
-		if ((key = config_jp_string(p, &klen)) == NULL)
+		if ((key = js_jp_string(p, &klen)) == NULL)
 			goto fail;
-		config_jp_ws(p);
+		js_jp_ws(p);
 		if (p->i >= p->len || p->s[p->i] != ':') {
 			free(key);
 			/* V8 names the colon only for the first property. */
 			if (first)
-				config_jp_fail(p, p->i,
+				js_jp_fail(p, p->i,
 				    "Expected ':' after property name");
 			else
-				config_jp_unexpected(p, p->i);
+				js_jp_unexpected(p, p->i);
 			goto fail;
 		}
 		p->i++;
-		if ((v = config_jp_value(p)) == NULL) {
+		if ((v = js_jp_value(p)) == NULL) {
 			free(key);
 			goto fail;
 		}
 		json_object_setn_new_nocheck(obj, key, klen, v);
 		free(key);
 		first = 0;
-		config_jp_ws(p);
+		js_jp_ws(p);
 		if (p->i < p->len && p->s[p->i] == ',') {
 			p->i++;
 			continue;
@@ -599,7 +477,7 @@ config_jp_object(struct config_jp *p)
 			p->i++;
 			return (obj);
 		}
-		config_jp_fail(p, p->i, "Expected ',' or '}' after property value");
+		js_jp_fail(p, p->i, "Expected ',' or '}' after property value");
 		goto fail;
 	}
 fail:
@@ -608,21 +486,21 @@ fail:
 }
 
 static json_t *
-config_jp_array(struct config_jp *p)
+js_jp_array(struct js_jp *p)
 {
 	json_t	*arr = json_array(), *v;
 
 	p->i++;
-	config_jp_ws(p);
+	js_jp_ws(p);
 	if (p->i < p->len && p->s[p->i] == ']') {
 		p->i++;
 		return (arr);
 	}
 	for (;;) {
-		if ((v = config_jp_value(p)) == NULL)
+		if ((v = js_jp_value(p)) == NULL)
 			goto fail;
 		json_array_append_new(arr, v);
-		config_jp_ws(p);
+		js_jp_ws(p);
 		if (p->i < p->len && p->s[p->i] == ',') {
 			p->i++;
 			continue;
@@ -631,7 +509,7 @@ config_jp_array(struct config_jp *p)
 			p->i++;
 			return (arr);
 		}
-		config_jp_fail(p, p->i, "Expected ',' or ']' after array element");
+		js_jp_fail(p, p->i, "Expected ',' or ']' after array element");
 		goto fail;
 	}
 fail:
@@ -640,72 +518,71 @@ fail:
 }
 
 static json_t *
-config_jp_value(struct config_jp *p)
+js_jp_value(struct js_jp *p)
 {
 	json_t	*v = NULL;
 	char	*s;
 	size_t	 n;
 
-	config_jp_ws(p);
+	js_jp_ws(p);
 	if (p->i >= p->len) {
-		config_jp_unexpected(p, p->i);
+		js_jp_unexpected(p, p->i);
 		return (NULL);
 	}
-	if (++p->depth > CONFIG_MAX_DEPTH) {
+	if (++p->depth > JS_JSON_MAX_DEPTH) {
 		if (p->cause == NULL)
 			p->cause = xstrdup("Maximum call stack size exceeded");
 		return (NULL);
 	}
 	switch (p->s[p->i]) {
 	case '"':
-		if ((s = config_jp_string(p, &n)) != NULL) {
+		if ((s = js_jp_string(p, &n)) != NULL) {
 			v = json_stringn_nocheck(s, n);
 			free(s);
 		}
 		break;
 	case '-': case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
-		v = config_jp_number(p);
+		v = js_jp_number(p);
 		break;
 	case '{':
-		v = config_jp_object(p);
+		v = js_jp_object(p);
 		break;
 	case '[':
-		v = config_jp_array(p);
+		v = js_jp_array(p);
 		break;
 	case 't':
-		v = config_jp_literal(p, "true", json_true());
+		v = js_jp_literal(p, "true", json_true());
 		break;
 	case 'f':
-		v = config_jp_literal(p, "false", json_false());
+		v = js_jp_literal(p, "false", json_false());
 		break;
 	case 'n':
-		v = config_jp_literal(p, "null", json_null());
+		v = js_jp_literal(p, "null", json_null());
 		break;
 	default:
-		config_jp_unexpected(p, p->i);
+		js_jp_unexpected(p, p->i);
 		break;
 	}
 	p->depth--;
 	return (v);
 }
 
-/* JSON.parse with Node 20's messages. */
 json_t *
-config_json_parse(const char *text, size_t len, char **cause)
+js_json_parse(const char *text, size_t len, char **cause)
 {
-	struct config_jp	 p;
+	struct js_jp	 p;
 	json_t			*v;
 
 	memset(&p, 0, sizeof p);
 	p.s = text;
 	p.len = len;
-	if ((v = config_jp_value(&p)) != NULL) {
-		config_jp_ws(&p);
+	if ((v = js_jp_value(&p)) != NULL) {
+		js_jp_ws(&p);
 		if (p.i < p.len) {
 			xasprintf(&p.cause, "Unexpected non-whitespace "
 			    "character after JSON at position %zu",
-			    config_jp_pos16(&p, p.i));
+			    js_jp_pos16(&p, p.i));
 			json_decref(v);
 			v = NULL;
 		}
@@ -716,4 +593,19 @@ config_json_parse(const char *text, size_t len, char **cause)
 		return (NULL);
 	}
 	return (v);
+}
+
+char *
+js_json_syntax_error(const char *text, size_t len)
+{
+	json_t	*v;
+	char	*cause = NULL, *out;
+
+	if ((v = js_json_parse(text, len, &cause)) != NULL) {
+		json_decref(v);
+		return (NULL);
+	}
+	xasprintf(&out, "SyntaxError: %s", cause);
+	free(cause);
+	return (out);
 }

@@ -1,0 +1,330 @@
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "js.h"
+#include "xmalloc.h"
+
+/*
+ * JavaScript string, number and time semantics over UTF-8 C strings. The
+ * reference measures and cuts strings in UTF-16 code units, trims with the
+ * \s set and prints times with toISOString(); every module that must
+ * match it byte for byte calls these.
+ */
+
+/* ----------------------------------------------------------------- UTF-8 */
+
+unsigned int
+js_utf8_next(const char *s, size_t n, size_t *i)
+{
+	const unsigned char	*p = (const unsigned char *)s + *i;
+	size_t			 left = n - *i, need, k;
+	unsigned int		 cp;
+
+	if (p[0] < 0x80) {
+		(*i)++;
+		return (p[0]);
+	}
+	if ((p[0] & 0xe0) == 0xc0) {
+		need = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		need = 3;
+		cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		need = 4;
+		cp = p[0] & 0x07;
+	} else {
+		(*i)++;
+		return (0xfffd);
+	}
+	if (left < need) {
+		(*i)++;
+		return (0xfffd);
+	}
+	/* Byte by byte: a NUL ends the check on a NUL-terminated string. */
+	for (k = 1; k < need; k++) {
+		if ((p[k] & 0xc0) != 0x80) {
+			(*i)++;
+			return (0xfffd);
+		}
+		cp = (cp << 6) | (p[k] & 0x3f);
+	}
+	*i += need;
+	return (cp);
+}
+
+/* ------------------------------------------------------------ whitespace */
+
+int
+js_is_space(unsigned int cp)
+{
+	switch (cp) {
+	case 0x09: case 0x0a: case 0x0b: case 0x0c: case 0x0d: case 0x20:
+	case 0xa0: case 0x1680: case 0x2028: case 0x2029: case 0x202f:
+	case 0x205f: case 0x3000: case 0xfeff:
+		return (1);
+	}
+	return (cp >= 0x2000 && cp <= 0x200a);
+}
+
+size_t
+js_space(const char *s, size_t n)
+{
+	size_t	i = 0;
+
+	if (n == 0)
+		return (0);
+	if (!js_is_space(js_utf8_next(s, n, &i)))
+		return (0);
+	return (i);
+}
+
+void
+js_trim_end(const char **s, size_t *n)
+{
+	size_t		 i, last = 0;
+	unsigned int	 cp;
+
+	for (i = 0; i < *n;) {
+		cp = js_utf8_next(*s, *n, &i);
+		if (!js_is_space(cp))
+			last = i;
+	}
+	*n = last;
+}
+
+void
+js_trim(const char **s, size_t *n)
+{
+	size_t	k;
+
+	while ((k = js_space(*s, *n)) != 0) {
+		*s += k;
+		*n -= k;
+	}
+	js_trim_end(s, n);
+}
+
+char *
+js_trim_dup(const char *s)
+{
+	size_t	n = strlen(s);
+
+	js_trim(&s, &n);
+	return (xstrndup(s, n));
+}
+
+int
+js_blank(const char *s)
+{
+	size_t	k;
+
+	while ((k = js_space(s, SIZE_MAX)) != 0)
+		s += k;
+	return (*s == '\0');
+}
+
+/* --------------------------------------------------------------- lengths */
+
+size_t
+js_length(const char *s, size_t n)
+{
+	size_t	i, units = 0;
+
+	for (i = 0; i < n;) {
+		if ((unsigned char)s[i] < 0x80) {	/* ASCII runs */
+			i++;
+			units++;
+			continue;
+		}
+		units += js_utf8_next(s, n, &i) >= 0x10000 ? 2 : 1;
+	}
+	return (units);
+}
+
+size_t
+js_strlen(const char *s)
+{
+	return (js_length(s, strlen(s)));
+}
+
+size_t
+js_slice(const char *s, size_t n, size_t units, int *split)
+{
+	size_t		 i = 0, used = 0, start;
+	unsigned int	 cp;
+	int		 w;
+
+	if (split != NULL)
+		*split = 0;
+	while (i < n && used < units) {
+		start = i;
+		cp = js_utf8_next(s, n, &i);
+		w = cp >= 0x10000 ? 2 : 1;
+		if (used + w > units) {
+			if (split != NULL)
+				*split = 1;
+			return (start);
+		}
+		used += w;
+	}
+	return (i);
+}
+
+char *
+js_truncate_dup(const char *s, size_t max)
+{
+	size_t	 n = strlen(s), keep;
+	char	*out;
+
+	if (js_length(s, n) <= max)
+		return (xstrdup(s));
+	keep = js_slice(s, n, max > 3 ? max - 3 : 0, NULL);
+	out = xmalloc(keep + 4);
+	memcpy(out, s, keep);
+	memcpy(out + keep, "...", 4);
+	return (out);
+}
+
+/* --------------------------------------------------------------- numbers */
+
+double
+js_round(double x)
+{
+	double	r = floor(x);
+
+	if (x - r >= 0.5)
+		r += 1;
+	return (r);
+}
+
+/* Digits of base in [p, ...) to the end of the string; -1 if none or bad. */
+static int
+js_number_radix(const char *p, int base, double *out)
+{
+	double	v = 0;
+	int	d;
+
+	if (*p == '\0')
+		return (-1);
+	for (; *p != '\0'; p++) {
+		if (isdigit((unsigned char)*p))
+			d = *p - '0';
+		else if (isxdigit((unsigned char)*p))
+			d = tolower((unsigned char)*p) - 'a' + 10;
+		else
+			return (-1);
+		if (d >= base)
+			return (-1);
+		v = v * base + d;
+	}
+	*out = v;
+	return (0);
+}
+
+/* StringToNumber on the trimmed text t. */
+static int
+js_number_trimmed(const char *p, double *out)
+{
+	const char	*end, *e;
+	double		 v;
+	int		 sign = 1;
+
+	if (*p == '\0') {
+		*out = 0;
+		return (0);
+	}
+	if (p[0] == '0' && p[1] != '\0' && strchr("xXoObB", p[1]) != NULL)
+		return (js_number_radix(p + 2, p[1] == 'x' || p[1] == 'X' ?
+		    16 : p[1] == 'o' || p[1] == 'O' ? 8 : 2, out));
+	if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		p++;
+	}
+	if (strcmp(p, "Infinity") == 0) {
+		*out = sign * INFINITY;
+		return (0);
+	}
+	/* Digits, optional fraction, optional exponent; no hex floats, no "inf". */
+	end = p;
+	while (isdigit((unsigned char)*end))
+		end++;
+	if (*end == '.') {
+		end++;
+		while (isdigit((unsigned char)*end))
+			end++;
+	}
+	if (end == p || (end == p + 1 && *p == '.'))
+		return (-1);
+	if (*end == 'e' || *end == 'E') {
+		e = end + 1;
+		if (*e == '+' || *e == '-')
+			e++;
+		if (!isdigit((unsigned char)*e))
+			return (-1);
+		while (isdigit((unsigned char)*e))
+			e++;
+		end = e;
+	}
+	if (*end != '\0')
+		return (-1);
+	errno = 0;
+	v = strtod(p, NULL);
+	*out = sign * v;
+	return (0);
+}
+
+int
+js_number(const char *s, double *out)
+{
+	char	*t = js_trim_dup(s);
+	int	 rv;
+
+	rv = js_number_trimmed(t, out);
+	free(t);
+	return (rv);
+}
+
+/* ----------------------------------------------------------------- times */
+
+int64_t
+js_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+char *
+js_iso_time(int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t;
+	int64_t		 sec = ms / 1000, frac = ms % 1000;
+	char		*out;
+
+	if (frac < 0) {		/* before 1970: floor, as Date does */
+		frac += 1000;
+		sec--;
+	}
+	t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	xasprintf(&out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)frac);
+	return (out);
+}
+
+char *
+js_iso_now(void)
+{
+	return (js_iso_time(js_now_ms()));
+}
