@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "js.h"
 #include "error.h"
+#include "js.h"
 #include "output.h"
 
 /* A growable byte buffer (amortised doubling, always NUL-terminated). */
