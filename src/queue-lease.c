@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "fsutil.h"
 #include "js.h"
 #include "json-util.h"
 #include "queue-lease.h"
@@ -413,67 +414,30 @@ lease_guard(const char *record_id, char **cause)
 
 /* ---------------------------------------------------------------- owner side */
 
-/* Pretty JSON + "\n" into queues/owner-XXXXXX/lease, then link or rename. */
+/* Pretty JSON + "\n" published atomically: link (acquire) or rename. */
 static int
 lease_publish(const char *record_id, const json_t *o, int replace,
     char **cause)
 {
-	char	*dir = lease_dir(), *tmpdir, *tmp, *text, *dst;
-	int	 fd, rc = -1, e;
-	size_t	 len, off = 0;
-	ssize_t	 n;
+	char		*text, *full, *dst;
+	const char	*op;
+	int		 rc, e;
 
-	xasprintf(&tmpdir, "%s/owner-XXXXXX", dir);
-	free(dir);
 	dst = queue_lease_path(record_id);
-	if (mkdtemp(tmpdir) == NULL) {
-		xasprintf(cause, "%s: %s", tmpdir, strerror(errno));
-		free(tmpdir);
-		free(dst);
-		return (-1);
-	}
-	xasprintf(&tmp, "%s/lease", tmpdir);
 	text = json_dumps_js(o, 2);
-	len = strlen(text);
-	if ((fd = open(tmp, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600)) == -1) {
-		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len + 1) {
-		n = write(fd, off < len ? text + off : "\n", off < len ?
-		    len - off : 1);
-		if (n <= 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			e = errno;
-			close(fd);
-			xasprintf(cause, "%s: %s", tmp, strerror(e));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	(void)fchmod(fd, 0600);
-	close(fd);
-	if (replace)
-		rc = rename(tmp, dst);
-	else
-		rc = link(tmp, dst);
+	xasprintf(&full, "%s\n", text);
+	free(text);
+	rc = fsutil_write(dst, full, strlen(full), replace ? 0 :
+	    FSUTIL_NOREPLACE, &op);
 	if (rc == -1) {
 		e = errno;
-		if (e == EEXIST)
+		if (e == EEXIST && strcmp(op, "link") == 0)
 			*cause = NULL;
 		else
 			xasprintf(cause, "%s: %s", dst, strerror(e));
 		errno = e;
 	}
-out:
-	e = errno;
-	(void)unlink(tmp);
-	(void)rmdir(tmpdir);
-	errno = e;
-	free(text);
-	free(tmp);
-	free(tmpdir);
+	free(full);
 	free(dst);
 	return (rc);
 }

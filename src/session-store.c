@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "fsutil.h"
 #include "json-util.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -137,31 +138,14 @@ session_store_ensure_dir(char **cause)
 	return (rc);
 }
 
-/* Write all of buf; -1 with errno on failure. */
-static int
-store_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		buf += n;
-		len -= n;
-	}
-	return (0);
-}
-
-/* Atomic write of bytes to path (temp dir + rename). */
+/* Atomic write of bytes to path (fsutil_write) after mkdir -p. */
 int
 session_store_write_file(const char *path, const char *bytes, size_t len,
     int private_dir, char **cause)
 {
-	char	*dir, *slash, *tmpl = NULL, *tmp = NULL, *real;
-	int	 fd = -1, rc = -1, saved;
+	char		*dir, *slash, *real;
+	const char	*op;
+	int		 rc = -1, saved;
 
 	dir = xstrdup(path);
 	if ((slash = strrchr(dir, '/')) == NULL) {
@@ -180,49 +164,15 @@ session_store_write_file(const char *path, const char *bytes, size_t len,
 		dir = real;
 	}
 
-	xasprintf(&tmpl, "%s/acpx-write-XXXXXX", dir);
-	if (mkdtemp(tmpl) == NULL) {
-		xasprintf(cause, "mkdtemp %s: %s", dir, strerror(errno));
-		free(tmpl);
-		tmpl = NULL;
-		goto out;
-	}
-	xasprintf(&tmp, "%s/record.json", tmpl);
-	if ((fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1) {
-		xasprintf(cause, "open %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (store_write_all(fd, bytes, len) == -1) {
-		xasprintf(cause, "write %s: %s", path, strerror(errno));
-		goto out;
-	}
-	(void)fchmod(fd, 0600);
-	if (close(fd) == -1) {
-		fd = -1;
-		xasprintf(cause, "write %s: %s", path, strerror(errno));
-		goto out;
-	}
-	fd = -1;
 	xasprintf(&real, "%s/%s", dir, strrchr(path, '/') != NULL ?
 	    strrchr(path, '/') + 1 : path);
-	if (rename(tmp, real) == -1) {
-		xasprintf(cause, "rename %s: %s", path, strerror(errno));
-		free(real);
-		goto out;
-	}
+	if (fsutil_write(real, bytes, len, 0, &op) == -1)
+		xasprintf(cause, "%s %s: %s", op, path, strerror(errno));
+	else
+		rc = 0;
 	free(real);
-	rc = 0;
 out:
 	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL)
-		(void)unlink(tmp);
-	if (tmpl != NULL)
-		(void)rmdir(tmpl);
-	free(tmp);
-	free(tmpl);
 	free(dir);
 	errno = saved;
 	return (rc);

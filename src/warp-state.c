@@ -14,6 +14,7 @@
 
 #include "acpx.h"
 #include "config-file.h"
+#include "fsutil.h"
 #include "js.h"
 #include "json-util.h"
 #include "warp.h"
@@ -26,9 +27,8 @@
  *	  "until":"...Z","since":"...Z","reason":"rate-limited",
  *	  "source":"fallback"}]}
  *
- * "model": null marks the whole provider. Writes are atomic (temp file in
- * the same directory, fsync, rename, fsync of the directory); this local
- * file I/O is the labelled exception to "nothing blocks". Writers reload
+ * "model": null marks the whole provider. Writes are atomic (fsutil.h);
+ * this local file I/O is the labelled exception to "nothing blocks". Writers reload
  * the file just before writing, so two processes lose an update only if
  * they write within the same instant. Expired entries are dropped on write.
  */
@@ -252,32 +252,16 @@ warp_mkdir(const char *dir, char **cause)
 	return (0);
 }
 
-static int
-warp_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /* Write the state atomically. */
 int
 warp_state_save(const struct warp_state *st, const char *home, time_t now,
     char **cause)
 {
-	json_t	*root, *list;
-	char	*dir, *tmp, *path, *text;
-	size_t	 i;
-	int	 fd, rc = -1, dfd;
+	json_t		*root, *list;
+	char		*dir, *path, *text, *full = NULL;
+	const char	*op;
+	size_t		 i;
+	int		 rc = -1;
 
 	xasprintf(&dir, "%s/.acpx", home);
 	if (warp_mkdir(dir, cause) == -1) {
@@ -291,7 +275,6 @@ warp_state_save(const struct warp_state *st, const char *home, time_t now,
 		return (-1);
 	}
 	path = warp_state_path(home);
-	xasprintf(&tmp, "%s.XXXXXX", path);
 	list = json_array();
 	for (i = 0; i < st->n; i++) {
 		if (st->v[i].until > now)
@@ -301,32 +284,16 @@ warp_state_save(const struct warp_state *st, const char *home, time_t now,
 	    "cooldowns", list);
 	text = json_dumps_js(root, 2);
 	json_decref(root);
-	if ((fd = mkstemp(tmp)) == -1) {
-		xasprintf(cause, "cannot write %s: %s", path, strerror(errno));
+	xasprintf(&full, "%s\n", text);
+	if (fsutil_write(path, full, strlen(full), 0, &op) == -1) {
+		xasprintf(cause, "cannot %s %s: %s", strcmp(op, "rename") == 0 ?
+		    "rename" : "write", path, strerror(errno));
 		goto out;
-	}
-	if (fchmod(fd, 0600) == -1 ||
-	    warp_write_all(fd, text, strlen(text)) == -1 ||
-	    warp_write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
-		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		xasprintf(cause, "cannot rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(dfd);
-		close(dfd);
 	}
 	rc = 0;
 out:
+	free(full);
 	free(text);
-	free(tmp);
 	free(path);
 	free(dir);
 	return (rc);

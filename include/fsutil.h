@@ -1,0 +1,36 @@
+/*
+ * The one atomic file writer every store uses (session records, exports,
+ * queue leases, the Warp cooldown state): a reader sees the old file or
+ * the whole new one, never a part, and after a crash the new file is on
+ * disk once fsutil_write() has returned 0. A blocking local write: the
+ * labelled exception to "nothing blocks the event loop".
+ *
+ * The bytes are staged in <dir>/acpx-write-XXXXXX/record.json (a private
+ * directory, so a store's own directory scans never meet a half-written
+ * file and a crash leaves one recognisable leftover), written, fsync'ed,
+ * moved over the target by rename() (or published by link(), which never
+ * replaces), and the directory is fsync'ed, as redis's rdbSave() does.
+ *
+ * Ownership: nothing returned needs freeing; *op is a static string.
+ */
+#ifndef ACPX_FSUTIL_H
+#define ACPX_FSUTIL_H
+
+#include <stddef.h>
+
+#define FSUTIL_NOREPLACE	0x1	/* link(): fail with EEXIST if present */
+
+/*
+ * Write len bytes to path atomically (mode 0600; path's directory must
+ * exist). 0, or -1 with errno set and *op (if not NULL) naming the step
+ * that failed: "mkdtemp", "open", "write", "fsync", "close", "rename",
+ * "link". On failure the old file (if any) is untouched and no staging is
+ * left behind.
+ */
+int	 fsutil_write(const char *path, const void *bytes, size_t len,
+	    int flags, const char **op);
+
+/* fsync() the directory holding path (EINVAL/EBADF tolerated). 0 or -1. */
+int	 fsutil_sync_dir(const char *path);
+
+#endif
