@@ -12,6 +12,7 @@
 #include "acpx.h"
 #include "agent-registry.h"
 #include "json-util.h"
+#include "session-record-impl.h"
 #include "session-record.h"
 #include "xmalloc.h"
 
@@ -20,11 +21,10 @@
  * normalisation (session/persistence/parse.ts): a file that breaks a rule
  * is not a record; optional parts are normalised (token usage fields in
  * order, the acpx state rebuilt key by key, an invalid event log replaced
- * by the default); unknown top-level keys are kept in extra.
+ * by the default); unknown top-level keys are kept in extra. The messages
+ * are checked in session-record-msg.c, the optional parts normalised in
+ * session-record-state.c.
  */
-
-#define record_trim(s)	session_record_trim(s)
-
 
 /* Disk keys the parser understands, in serialisation order. */
 static const char *const record_keys[] = {
@@ -37,11 +37,6 @@ static const char *const record_keys[] = {
 	"agent_capabilities", "title", "messages", "updated_at",
 	"cumulative_token_usage", "cumulative_cost", "request_token_usage",
 	"acpx", "imported_from"
-};
-
-static const char *const usage_fields[] = {
-	"input_tokens", "output_tokens", "cache_creation_input_tokens",
-	"cache_read_input_tokens", "thought_tokens", "total_tokens"
 };
 
 /* Commands of earlier built-in versions whose argv is today's built-in's. */
@@ -100,15 +95,15 @@ record_is_int(const json_t *v, long long *out)
 	return (1);
 }
 
-static int
-record_is_nonneg(const json_t *v)
+int
+session_record_is_nonneg(const json_t *v)
 {
 	return (json_is_number(v) && isfinite(json_number_value(v)) &&
 	    json_number_value(v) >= 0);
 }
 
-static int
-record_is_pos_int(const json_t *v)
+int
+session_record_is_pos_int(const json_t *v)
 {
 	long long	n;
 
@@ -181,442 +176,6 @@ record_builtin_argv(const char *command)
 	return (argv);
 }
 
-/* ---------------------------------------------------------- conversation */
-
-static int
-record_valid_image(const json_t *v)
-{
-	const json_t	*size;
-
-	if (!json_is_object(v) || !json_is_string(json_object_get(v, "source")))
-		return (0);
-	size = json_object_get(v, "size");
-	if (size == NULL || json_is_null(size))
-		return (1);
-	return (json_is_object(size) &&
-	    json_is_number(json_object_get(size, "width")) &&
-	    isfinite(json_number_value(json_object_get(size, "width"))) &&
-	    json_is_number(json_object_get(size, "height")) &&
-	    isfinite(json_number_value(json_object_get(size, "height"))));
-}
-
-static int
-record_opt_string_ok(const json_t *v)
-{
-	return (v == NULL || json_is_null(v) || json_is_string(v));
-}
-
-static int
-record_valid_user_content(const json_t *v)
-{
-	const json_t	*m;
-
-	if (!json_is_object(v))
-		return (0);
-	if (json_is_string(json_object_get(v, "Text")))
-		return (1);
-	if ((m = json_object_get(v, "Mention")) != NULL)
-		return (json_is_object(m) && json_is_string(json_object_get(m,
-		    "uri")) && json_is_string(json_object_get(m, "content")));
-	if ((m = json_object_get(v, "Image")) != NULL)
-		return (record_valid_image(m));
-	if ((m = json_object_get(v, "Audio")) != NULL)
-		return (json_is_object(m) && json_is_string(json_object_get(m,
-		    "source")) && json_is_string(json_object_get(m, "mime_type")));
-	return (0);
-}
-
-static int
-record_valid_agent_content(const json_t *v)
-{
-	const json_t	*m;
-
-	if (!json_is_object(v))
-		return (0);
-	if (json_is_string(json_object_get(v, "Text")))
-		return (1);
-	if ((m = json_object_get(v, "Thinking")) != NULL)
-		return (json_is_object(m) && json_is_string(json_object_get(m,
-		    "text")) && record_opt_string_ok(json_object_get(m,
-		    "signature")));
-	if (json_is_string(json_object_get(v, "RedactedThinking")))
-		return (1);
-	if ((m = json_object_get(v, "ToolUse")) != NULL)
-		return (json_is_object(m) &&
-		    json_is_string(json_object_get(m, "id")) &&
-		    json_is_string(json_object_get(m, "name")) &&
-		    json_is_string(json_object_get(m, "raw_input")) &&
-		    json_object_get(m, "input") != NULL &&
-		    json_is_boolean(json_object_get(m, "is_input_complete")) &&
-		    record_opt_string_ok(json_object_get(m,
-		    "thought_signature")));
-	return (0);
-}
-
-static int
-record_valid_tool_result(const json_t *v)
-{
-	const json_t	*c;
-
-	if (!json_is_object(v) ||
-	    !json_is_string(json_object_get(v, "tool_use_id")) ||
-	    !json_is_string(json_object_get(v, "tool_name")) ||
-	    !json_is_boolean(json_object_get(v, "is_error")))
-		return (0);
-	c = json_object_get(v, "content");
-	if (!json_is_object(c))
-		return (0);
-	if (json_is_string(json_object_get(c, "Text")))
-		return (1);
-	if (json_object_get(c, "Image") != NULL)
-		return (record_valid_image(json_object_get(c, "Image")));
-	return (0);
-}
-
-static int
-record_valid_message(const json_t *m)
-{
-	const json_t	*u, *e, *tr;
-	const char	*k;
-	size_t		 i;
-
-	if (json_is_string(m))
-		return (strcmp(json_string_value(m), "Resume") == 0);
-	if (!json_is_object(m))
-		return (0);
-	if ((u = json_object_get(m, "User")) != NULL) {
-		if (!json_is_object(u) || !json_is_string(json_object_get(u,
-		    "id")) || !json_is_array(json_object_get(u, "content")))
-			return (0);
-		json_array_foreach(json_object_get(u, "content"), i, e) {
-			if (!record_valid_user_content(e))
-				return (0);
-		}
-		return (1);
-	}
-	if ((u = json_object_get(m, "Agent")) != NULL) {
-		if (!json_is_object(u) || !json_is_array(json_object_get(u,
-		    "content")))
-			return (0);
-		json_array_foreach(json_object_get(u, "content"), i, e) {
-			if (!record_valid_agent_content(e))
-				return (0);
-		}
-		tr = json_object_get(u, "tool_results");
-		if (!json_is_object(tr))
-			return (0);
-		json_object_foreach((json_t *)tr, k, e) {
-			if (!record_valid_tool_result(e))
-				return (0);
-		}
-		return (1);
-	}
-	return (0);
-}
-
-/* parseTokenUsage: NULL (absent/null) → *out NULL; invalid → -1. */
-static int
-record_parse_usage(const json_t *raw, json_t **out)
-{
-	const json_t	*v;
-	size_t		 i;
-
-	*out = NULL;
-	if (raw == NULL || json_is_null(raw))
-		return (0);
-	if (!json_is_object(raw))
-		return (-1);
-	*out = json_object();
-	for (i = 0; i < nitems(usage_fields); i++) {
-		if ((v = json_object_get(raw, usage_fields[i])) == NULL)
-			continue;
-		if (!record_is_nonneg(v)) {
-			json_decref(*out);
-			*out = NULL;
-			return (-1);
-		}
-		json_object_set(*out, usage_fields[i], (json_t *)v);
-	}
-	return (0);
-}
-
-static int
-record_parse_cost(const json_t *raw, json_t **out)
-{
-	const json_t	*amount, *currency;
-	char		*cur;
-
-	*out = NULL;
-	if (raw == NULL || json_is_null(raw))
-		return (0);
-	if (!json_is_object(raw))
-		return (-1);
-	amount = json_object_get(raw, "amount");
-	currency = json_object_get(raw, "currency");
-	if (amount != NULL && !record_is_nonneg(amount))
-		return (-1);
-	if (currency != NULL && !json_is_string(currency))
-		return (-1);
-	*out = json_object();
-	if (amount != NULL)
-		json_object_set(*out, "amount", (json_t *)amount);
-	if (currency != NULL &&
-	    (cur = record_trim(json_string_value(currency))) != NULL) {
-		json_object_set_new(*out, "currency", json_string(cur));
-		free(cur);
-	}
-	if (json_object_size(*out) == 0) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return (0);
-}
-
-static int
-record_parse_request_usage(const json_t *raw, json_t **out)
-{
-	const char	*k;
-	json_t		*v, *u;
-
-	*out = NULL;
-	if (raw == NULL || json_is_null(raw))
-		return (0);
-	if (!json_is_object(raw))
-		return (-1);
-	*out = json_object();
-	json_object_foreach((json_t *)raw, k, v) {
-		if (record_parse_usage(v, &u) == -1 || u == NULL) {
-			json_decref(*out);
-			*out = NULL;
-			return (-1);
-		}
-		json_object_set_new(*out, k, u);
-	}
-	return (0);
-}
-
-/* ---------------------------------------------------------- acpx state */
-
-/* Object of the string values of raw, or NULL (empty unless keep_empty). */
-static json_t *
-record_string_map(const json_t *raw, int keep_empty)
-{
-	const char	*k;
-	json_t		*v, *out;
-
-	if (!json_is_object(raw))
-		return (NULL);
-	out = json_object();
-	json_object_foreach((json_t *)raw, k, v) {
-		if (json_is_string(v))
-			json_object_set(out, k, v);
-	}
-	if (json_object_size(out) == 0 && !keep_empty) {
-		json_decref(out);
-		return (NULL);
-	}
-	return (out);
-}
-
-static int
-record_string_array(const json_t *v)
-{
-	const json_t	*e;
-	size_t		 i;
-
-	if (!json_is_array(v))
-		return (0);
-	json_array_foreach(v, i, e) {
-		if (!json_is_string(e))
-			return (0);
-	}
-	return (1);
-}
-
-static json_t *
-record_parse_commands(const json_t *raw)
-{
-	const json_t	*e;
-	json_t		*out, *cmd;
-	char		*name, *desc;
-	size_t		 i;
-
-	if (!json_is_array(raw))
-		return (NULL);
-	out = json_array();
-	json_array_foreach(raw, i, e) {
-		if (json_is_string(e)) {
-			if ((name = record_trim(json_string_value(e))) != NULL) {
-				json_array_append_new(out,
-				    json_pack("{s:s}", "name", name));
-				free(name);
-			}
-			continue;
-		}
-		if (!json_is_object(e) || (name = record_trim(json_str(e,
-		    "name"))) == NULL)
-			continue;
-		cmd = json_pack("{s:s}", "name", name);
-		free(name);
-		if ((desc = record_trim(json_str(e, "description"))) != NULL) {
-			json_object_set_new(cmd, "description",
-			    json_string(desc));
-			free(desc);
-		}
-		if (json_is_boolean(json_object_get(e, "has_input")))
-			json_object_set(cmd, "has_input",
-			    json_object_get(e, "has_input"));
-		json_array_append_new(out, cmd);
-	}
-	if (json_array_size(out) == 0) {
-		json_decref(out);
-		return (NULL);
-	}
-	return (out);
-}
-
-static json_t *
-record_parse_session_options(const json_t *raw)
-{
-	json_t		*out, *m;
-	const json_t	*sp;
-
-	if (!json_is_object(raw))
-		return (NULL);
-	out = json_object();
-	if (json_is_string(json_object_get(raw, "model")))
-		json_object_set(out, "model", json_object_get(raw, "model"));
-	if (record_string_array(json_object_get(raw, "allowed_tools")))
-		json_object_set_new(out, "allowed_tools",
-		    json_deep_copy(json_object_get(raw, "allowed_tools")));
-	if (record_is_pos_int(json_object_get(raw, "max_turns")))
-		json_object_set(out, "max_turns",
-		    json_object_get(raw, "max_turns"));
-	sp = json_object_get(raw, "system_prompt");
-	if (json_is_string(sp) && json_string_length(sp) > 0)
-		json_object_set(out, "system_prompt", (json_t *)sp);
-	else if (json_is_object(sp) && json_str(sp, "append") != NULL &&
-	    *json_str(sp, "append") != '\0')
-		json_object_set_new(out, "system_prompt", json_pack("{s:s}",
-		    "append", json_str(sp, "append")));
-	if ((m = record_string_map(json_object_get(raw, "env"), 0)) != NULL)
-		json_object_set_new(out, "env", m);
-	if (json_object_size(out) == 0) {
-		json_decref(out);
-		return (NULL);
-	}
-	return (out);
-}
-
-static int
-record_has_model_option(const json_t *options)
-{
-	const json_t	*o;
-	const char	*s;
-	size_t		 i;
-
-	json_array_foreach(options, i, o) {
-		if (((s = json_str(o, "category")) != NULL &&
-		    strcmp(s, "model") == 0) ||
-		    ((s = json_str(o, "id")) != NULL && strcmp(s, "model") == 0))
-			return (1);
-	}
-	return (0);
-}
-
-/* parseAcpxState: the reference's normalised acpx object, or NULL. */
-static json_t *
-record_parse_acpx(const json_t *raw)
-{
-	json_t		*st, *m;
-	const json_t	*v, *e;
-	const char	*mc;
-	size_t		 i;
-	int		 objs;
-
-	if (!json_is_object(raw))
-		return (NULL);
-	st = json_object();
-	if (json_is_true(json_object_get(raw, "reset_on_next_ensure")))
-		json_object_set_new(st, "reset_on_next_ensure", json_true());
-	if (json_is_string(v = json_object_get(raw, "current_mode_id")))
-		json_object_set(st, "current_mode_id", (json_t *)v);
-	if (json_is_string(v = json_object_get(raw, "desired_mode_id")))
-		json_object_set(st, "desired_mode_id", (json_t *)v);
-	if ((m = record_string_map(json_object_get(raw,
-	    "desired_config_options"), 0)) != NULL)
-		json_object_set_new(st, "desired_config_options", m);
-	if ((m = record_string_map(json_object_get(raw,
-	    "available_model_names"), 1)) != NULL)
-		json_object_set_new(st, "available_model_names", m);
-	if (json_is_string(v = json_object_get(raw, "current_model_id")))
-		json_object_set(st, "current_model_id", (json_t *)v);
-	if (record_string_array(v = json_object_get(raw, "available_models")))
-		json_object_set_new(st, "available_models", json_deep_copy(v));
-	mc = json_str(raw, "model_control");
-	if (mc != NULL && (strcmp(mc, "config_option") == 0 ||
-	    strcmp(mc, "legacy_set_model") == 0))
-		json_object_set_new(st, "model_control", json_string(mc));
-	v = json_object_get(raw, "config_options");
-	if (json_is_array(v)) {
-		objs = 1;
-		json_array_foreach(v, i, e) {
-			if (!json_is_object(e))
-				objs = 0;
-		}
-		if (objs)
-			json_object_set_new(st, "config_options",
-			    json_deep_copy(v));
-	}
-	if (json_object_get(st, "model_control") == NULL &&
-	    json_object_get(st, "available_models") != NULL)
-		json_object_set_new(st, "model_control", json_string(
-		    record_has_model_option(json_object_get(st,
-		    "config_options")) ? "config_option" : "legacy_set_model"));
-	if ((m = record_parse_commands(json_object_get(raw,
-	    "available_commands"))) != NULL)
-		json_object_set_new(st, "available_commands", m);
-	if ((m = record_parse_session_options(json_object_get(raw,
-	    "session_options"))) != NULL)
-		json_object_set_new(st, "session_options", m);
-	/* Warp routing (ours, issue 7): the serving agent and its history. */
-	if (json_is_string(v = json_object_get(raw, "serving_agent")))
-		json_object_set(st, "serving_agent", (json_t *)v);
-	if (json_is_array(v = json_object_get(raw, "routing_history")))
-		json_object_set_new(st, "routing_history", json_deep_copy(v));
-	return (st);
-}
-
-/* ---------------------------------------------------------- event log */
-
-static json_t *
-record_parse_event_log(const json_t *raw, const char *record_id)
-{
-	json_t		*el;
-	const json_t	*v;
-
-	if (!json_is_object(raw) || !json_is_string(json_object_get(raw,
-	    "active_path")) ||
-	    !record_is_pos_int(json_object_get(raw, "segment_count")) ||
-	    !record_is_pos_int(json_object_get(raw, "max_segment_bytes")) ||
-	    !record_is_pos_int(json_object_get(raw, "max_segments")))
-		return (session_record_default_event_log(record_id));
-	el = json_object();
-	json_object_set(el, "active_path", json_object_get(raw, "active_path"));
-	json_object_set(el, "segment_count",
-	    json_object_get(raw, "segment_count"));
-	json_object_set(el, "max_segment_bytes",
-	    json_object_get(raw, "max_segment_bytes"));
-	json_object_set(el, "max_segments", json_object_get(raw, "max_segments"));
-	if (json_is_string(v = json_object_get(raw, "last_write_at")))
-		json_object_set(el, "last_write_at", (json_t *)v);
-	v = json_object_get(raw, "last_write_error");
-	if (v != NULL)
-		json_object_set_new(el, "last_write_error", json_is_string(v) ?
-		    json_incref((json_t *)v) : json_null());
-	return (el);
-}
-
 /* ---------------------------------------------------------- parse */
 
 static struct session_record *
@@ -671,7 +230,7 @@ session_record_parse(const json_t *o, char **cause)
 	r = xcalloc(1, sizeof *r);
 	r->record_id = xstrdup(json_str(o, "acpx_record_id"));
 	r->acp_session_id = xstrdup(json_str(o, "acp_session_id"));
-	r->agent_session_id = record_trim(json_str(o, "agent_session_id"));
+	r->agent_session_id = session_record_trim(json_str(o, "agent_session_id"));
 	r->agent_command = xstrdup(json_str(o, "agent_command"));
 	r->cwd = xstrdup(json_str(o, "cwd"));
 	r->created_at = xstrdup(json_str(o, "created_at"));
@@ -681,7 +240,7 @@ session_record_parse(const json_t *o, char **cause)
 	r->extra = json_object();
 
 	v = json_object_get(o, "agent_argv");
-	if (record_string_array(v) && json_array_size(v) > 0 &&
+	if (session_record_string_array(v) && json_array_size(v) > 0 &&
 	    json_string_length(json_array_get(v, 0)) > 0) {
 		r->agent_argv = xcalloc(json_array_size(v) + 1,
 		    sizeof *r->agent_argv);
@@ -694,7 +253,7 @@ session_record_parse(const json_t *o, char **cause)
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v))
 			return (record_fail(r, cause, "invalid name"));
-		r->name = record_trim(json_string_value(v));
+		r->name = session_record_trim(json_string_value(v));
 	}
 	v = json_object_get(o, "pid");
 	if (v != NULL && !json_is_null(v)) {
@@ -737,7 +296,7 @@ session_record_parse(const json_t *o, char **cause)
 	if (!json_is_array(v))
 		return (record_fail(r, cause, "invalid messages"));
 	json_array_foreach(v, i, e) {
-		if (!record_valid_message(e))
+		if (!session_record_valid_message(e))
 			return (record_fail(r, cause, "invalid message"));
 	}
 	if (!json_is_string(json_object_get(o, "updated_at")))
@@ -749,11 +308,11 @@ session_record_parse(const json_t *o, char **cause)
 			return (record_fail(r, cause, "invalid title"));
 		r->title = json_incref((json_t *)v);
 	}
-	if (record_parse_usage(json_object_get(o, "cumulative_token_usage"),
+	if (session_record_parse_usage(json_object_get(o, "cumulative_token_usage"),
 	    &r->cumulative_token_usage) == -1 ||
-	    record_parse_cost(json_object_get(o, "cumulative_cost"),
+	    session_record_parse_cost(json_object_get(o, "cumulative_cost"),
 	    &r->cumulative_cost) == -1 ||
-	    record_parse_request_usage(json_object_get(o, "request_token_usage"),
+	    session_record_parse_request_usage(json_object_get(o, "request_token_usage"),
 	    &r->request_token_usage) == -1)
 		return (record_fail(r, cause, "invalid token usage"));
 	if (r->cumulative_token_usage == NULL)
@@ -778,13 +337,13 @@ session_record_parse(const json_t *o, char **cause)
 		    "exported_at", json_object_get(v, "exported_at"));
 	}
 
-	r->event_log = record_parse_event_log(json_object_get(o, "event_log"),
+	r->event_log = session_record_parse_event_log(json_object_get(o, "event_log"),
 	    r->record_id);
 	if (json_is_number(v = json_object_get(o, "protocol_version")))
 		r->protocol_version = json_incref((json_t *)v);
 	if (json_is_object(v = json_object_get(o, "agent_capabilities")))
 		r->agent_capabilities = json_incref((json_t *)v);
-	r->acpx = record_parse_acpx(json_object_get(o, "acpx"));
+	r->acpx = session_record_parse_acpx(json_object_get(o, "acpx"));
 
 	json_object_foreach((json_t *)o, k, e) {
 		if (!record_is_known(k))
