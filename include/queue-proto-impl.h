@@ -1,7 +1,8 @@
 /*
- * Helpers shared by the two halves of the queue wire code (queue-proto.c:
- * framing and requests; queue-proto-msg.c: owner messages). Not for other
- * modules: everything else goes through queue-proto.h.
+ * Helpers shared by the parts of the queue wire code (queue-proto.c:
+ * field validation; queue-framer.c: framing; queue-request.c: requests;
+ * queue-proto-msg.c: owner messages). Not for other modules: everything
+ * else goes through queue-proto.h.
  */
 #ifndef ACPX_QUEUE_PROTO_IMPL_H
 #define ACPX_QUEUE_PROTO_IMPL_H
@@ -17,4 +18,16 @@ long long	 queue_proto_positive(const json_t *);
 /* A string with a non-space character. */
 int		 queue_proto_nonempty(const char *);
 
-#endif
+/* A double as long long, saturating (peers may send any number). */
+long long	 queue_proto_dbl_to_ll(double d);
+
+/* Optional boolean: -1 absent, 0/1, -2 invalid. */
+int		 queue_proto_opt_bool(const json_t *v);
+
+/* isContentBlock of prompt-content.ts. */
+int		 queue_proto_content_block_valid(const json_t *b);
+
+/* isPermissionPolicy of messages.ts. */
+int		 queue_proto_permission_policy_valid(const json_t *p);
+
+#endif /* ACPX_QUEUE_PROTO_IMPL_H */
