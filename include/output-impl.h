@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "acp-update.h"
 #include "error.h"
 #include "js.h"
 #include "output.h"
@@ -71,8 +72,13 @@ const json_t	*output_msg_permission_notice(const json_t *);
 const json_t	*output_msg_permission_escalation(const json_t *);
 /* result.stopReason of a response (a JSON string). */
 const json_t	*output_msg_stop_reason(const json_t *);
-/* params.update of a well-formed session/update notification. */
-const json_t	*output_msg_session_update(const json_t *);
+/*
+ * A session/update notification with a non-empty sessionId and a
+ * well-formed update (acp_update_well_formed): 1 with *ev typed (borrowed
+ * from msg), or 0.
+ */
+int		 output_msg_session_update(const json_t *,
+		    struct acp_update *);
 /* error.message of an error response (a JSON string). */
 const json_t	*output_msg_error_message(const json_t *);
 /* String(msg.method) into b when msg has a method; returns 0 if none. */

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "acp-update.h"
 #include "output.h"
 #include "output-impl.h"
 
@@ -111,9 +112,9 @@ void	output_text_extract_content(const json_t *, struct text_str *);
 void	output_text_extract_limit(struct obuf *, const char *, size_t);
 
 /* output-text-tool.c */
-/* A tool_call or tool_call_update (the update object, borrowed). */
+/* A tool_call or tool_call_update (borrowed). */
 void	output_text_tool_update(struct output *, struct output_text *,
-	    const json_t *);
+	    const struct acp_update *);
 void	output_text_tool_free(struct text_tool *);
 /* The permission escalation section (its event object, borrowed). */
 void	output_text_tool_escalation(struct output *, struct output_text *,

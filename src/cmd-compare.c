@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "acp-update.h"
 #include "agent-registry.h"
 #include "cli.h"
 #include "cmd-compare.h"
@@ -100,7 +101,8 @@ static void
 compare_message_cb(const json_t *msg, int outbound, void *arg)
 {
 	struct compare_capture	*cap = arg;
-	const json_t		*update, *content, *meta, *usage, *source;
+	struct acp_update	 ev;
+	const json_t		*source;
 	const char		*kind, *text;
 	size_t			 n, i;
 
@@ -109,31 +111,21 @@ compare_message_cb(const json_t *msg, int outbound, void *arg)
 	kind = json_str(msg, "method");
 	if (kind == NULL || strcmp(kind, "session/update") != 0)
 		return;
-	update = json_object_get(json_object_get(msg, "params"), "update");
-	if (!json_is_object(update) ||
-	    (kind = json_str(update, "sessionUpdate")) == NULL)
-		return;
-	if (strcmp(kind, "agent_message_chunk") == 0) {
-		content = json_object_get(update, "content");
-		if (!json_is_object(content) ||
-		    json_str(content, "type") == NULL ||
-		    strcmp(json_str(content, "type"), "text") != 0 ||
-		    (text = json_str(content, "text")) == NULL)
+	acp_update_parse_params(json_object_get(msg, "params"), &ev);
+	if (ev.kind == ACP_UPDATE_AGENT_MESSAGE_CHUNK) {
+		if ((text = ev.text) == NULL)
 			return;
 		n = strlen(text);
 		cap->text = xreallocarray(cap->text, cap->len + n + 1, 1);
 		memcpy(cap->text + cap->len, text, n + 1);
 		cap->len += n;
-	} else if (strcmp(kind, "usage_update") == 0) {
-		meta = json_object_get(update, "_meta");
-		usage = json_is_object(meta) ? json_object_get(meta, "usage") :
-		    NULL;
+	} else if (ev.kind == ACP_UPDATE_USAGE) {
 		/*
 		 * The reference's SDK validates usage_update and strips keys
 		 * it does not know, so top-level token fields never arrive:
 		 * only _meta.usage counts.
 		 */
-		source = json_is_object(usage) ? usage : NULL;
+		source = ev.usage_meta;
 		for (i = 0; i < nitems(cap->usage); i++)
 			json_decref(cap->usage[i]);
 		cap->usage[0] = compare_number(source, "input_tokens",

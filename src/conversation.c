@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "acp-update.h"
 #include "conversation.h"
 #include "js.h"
 #include "json-util.h"
@@ -22,6 +23,9 @@
  * prompt usage mapped into messages, with its trimming rules. String
  * lengths are counted in UTF-16 code units, as JavaScript counts them.
  */
+
+/* The name a ToolUse has until a title or kind names it (the reference's). */
+#define CONV_TOOL_UNNAMED	"tool_call"
 
 /* ---------------------------------------------------------------- text */
 
@@ -342,12 +346,12 @@ conv_value_text(const json_t *v, size_t max)
 }
 
 static void
-conv_tool_call(struct session_record *r, const json_t *u)
+conv_tool_call(struct session_record *r, const struct acp_update *ev)
 {
 	static const char *const done[] = { "complete", "done", "success",
 	    "failed", "error", "cancel", NULL };
 	static const char *const bad[] = { "fail", "error", NULL };
-	const char	*id = json_str(u, "toolCallId"), *cur;
+	const char	*id = json_string_value(ev->tool_call_id), *cur;
 	json_t		*agent, *content, *c, *tool = NULL, *tr, *res, *v, *is_err;
 	const json_t	*status, *raw, *output;
 	char		*name, *text;
@@ -368,28 +372,28 @@ conv_tool_call(struct session_record *r, const json_t *u)
 	}
 	if (tool == NULL) {
 		tool = json_pack("{s:s, s:s, s:s, s:{}, s:b, s:n}", "id", id,
-		    "name", "tool_call", "raw_input", "{}", "input",
+		    "name", CONV_TOOL_UNNAMED, "raw_input", "{}", "input",
 		    "is_input_complete", 0, "thought_signature");
 		json_array_append_new(content, json_pack("{s:o}", "ToolUse",
 		    tool));
 	}
 
-	if (json_object_get(u, "title") != NULL) {
-		name = session_record_trim(json_str(u, "title"));
+	if (ev->title != NULL) {
+		name = session_record_trim(json_string_value(ev->title));
 		if (name != NULL) {
 			json_object_set_new(tool, "name", json_string(name));
 			free(name);
 		}
 	}
-	if (json_object_get(u, "kind") != NULL) {
+	if (ev->tool_kind != NULL) {
 		cur = json_str(tool, "name");
-		name = session_record_trim(json_str(u, "kind"));
+		name = session_record_trim(json_string_value(ev->tool_kind));
 		if (name != NULL && (cur == NULL || *cur == '\0' ||
-		    strcmp(cur, "tool_call") == 0))
+		    strcmp(cur, CONV_TOOL_UNNAMED) == 0))
 			json_object_set_new(tool, "name", json_string(name));
 		free(name);
 	}
-	if ((raw = json_object_get(u, "rawInput")) != NULL) {
+	if ((raw = ev->raw_input) != NULL) {
 		json_object_set_new(tool, "input", json_is_null(raw) ?
 		    json_object() : json_deep_copy(raw));
 		if (json_is_null(raw))
@@ -399,22 +403,21 @@ conv_tool_call(struct session_record *r, const json_t *u)
 		json_object_set_new(tool, "raw_input", json_string(text));
 		free(text);
 	}
-	status = json_object_get(u, "status");
+	status = ev->status;
 	if (status != NULL)
 		json_object_set_new(tool, "is_input_complete", json_boolean(
 		    json_is_string(status) && conv_status_has(
 		    json_string_value(status), done)));
 
-	if (json_object_get(u, "rawOutput") == NULL && status == NULL &&
-	    json_object_get(u, "title") == NULL &&
-	    json_object_get(u, "kind") == NULL)
+	if (ev->raw_output == NULL && status == NULL && ev->title == NULL &&
+	    ev->tool_kind == NULL)
 		return;
 	tr = json_object_get(agent, "tool_results");
 	res = json_object_get(tr, id);
 	if (res == NULL) {
 		res = json_pack("{s:s, s:s, s:b, s:{s:s}}", "tool_use_id", id,
-		    "tool_name", "tool_call", "is_error", 0, "content", "Text",
-		    "");
+		    "tool_name", CONV_TOOL_UNNAMED, "is_error", 0, "content",
+		    "Text", "");
 		json_object_set_new(tr, id, res);
 	}
 	/* Rebuild in key order: tool_use_id, tool_name, is_error, content, output. */
@@ -426,7 +429,7 @@ conv_tool_call(struct session_record *r, const json_t *u)
 	v = json_pack("{s:s, s:O, s:o, s:O}", "tool_use_id", id,
 	    "tool_name", json_object_get(tool, "name"), "is_error", is_err,
 	    "content", json_object_get(res, "content"));
-	output = json_object_get(u, "rawOutput");
+	output = ev->raw_output;
 	if (output != NULL && !json_is_null(output)) {
 		text = conv_value_text(output, CONVERSATION_MAX_TOOL);
 		json_object_set_new(v, "content", json_pack("{s:s}", "Text",
@@ -515,16 +518,15 @@ conv_apply_usage(struct session_record *r, json_t *usage, const char *user_id)
 }
 
 static void
-conv_usage_update(struct session_record *r, const json_t *u)
+conv_usage_update(struct session_record *r, const struct acp_update *ev)
 {
-	const json_t	*meta, *src, *cost, *amount;
+	const json_t	*cost, *amount;
 	json_t		*usage, *c = NULL;
 	char		*tmp;
 
-	meta = json_object_get(json_object_get(u, "_meta"), "usage");
-	src = json_is_object(meta) ? meta : u;
-	usage = conv_usage(src);
-	if ((cost = json_object_get(u, "cost")) != NULL && json_is_object(cost)) {
+	usage = conv_usage(ev->usage_meta != NULL ? ev->usage_meta :
+	    ev->update);
+	if ((cost = ev->cost) != NULL && json_is_object(cost)) {
 		c = json_object();
 		amount = json_object_get(cost, "amount");
 		if (json_is_number(amount) && isfinite(json_number_value(amount))
@@ -550,14 +552,14 @@ conv_usage_update(struct session_record *r, const json_t *u)
 }
 
 static void
-conv_commands(struct session_record *r, const json_t *u)
+conv_commands(struct session_record *r, const json_t *commands)
 {
 	json_t		*list = json_array(), *cmd;
 	const json_t	*e;
 	char		*name, *desc;
 	size_t		 i;
 
-	json_array_foreach(json_object_get(u, "availableCommands"), i, e) {
+	json_array_foreach(commands, i, e) {
 		if (!json_is_object(e) ||
 		    (name = session_record_trim(json_str(e, "name"))) == NULL)
 			continue;
@@ -581,55 +583,66 @@ int
 conversation_apply_update(struct session_record *r, const json_t *params,
     const char *now)
 {
-	const json_t	*u = json_object_get(params, "update"), *c, *t;
-	const char	*kind, *text;
-	char		*tmp;
-	json_t		*uc;
+	const json_t		*u = json_object_get(params, "update"), *t;
+	const char		*text;
+	char			*tmp;
+	json_t			*uc;
+	struct acp_update	 ev;
 
 	if (u == NULL)
 		u = params;
-	if ((kind = json_str(u, "sessionUpdate")) == NULL)
+	switch (acp_update_parse(u, &ev)) {
+	case ACP_UPDATE_NONE:
 		return (0);
-	c = json_object_get(u, "content");
-	if (strcmp(kind, "user_message_chunk") == 0) {
-		if ((uc = conv_user_content(c)) != NULL) {
+	case ACP_UPDATE_USER_MESSAGE_CHUNK:
+		if ((uc = conv_user_content(ev.content)) != NULL) {
 			tmp = conversation_uuid();
 			json_array_append_new(r->messages, json_pack(
 			    "{s:{s:s, s:[o]}}", "User", "id", tmp, "content", uc));
 			free(tmp);
 		}
-	} else if (strcmp(kind, "agent_message_chunk") == 0 ||
-	    strcmp(kind, "agent_thought_chunk") == 0) {
-		text = conv_block_text(c, &tmp);
+		break;
+	case ACP_UPDATE_AGENT_MESSAGE_CHUNK:
+	case ACP_UPDATE_AGENT_THOUGHT_CHUNK:
+		text = conv_block_text(ev.content, &tmp);
 		if (text != NULL && *text != '\0')
 			conv_append_text(conv_agent(r), text,
-			    kind[6] == 't');
+			    ev.kind == ACP_UPDATE_AGENT_THOUGHT_CHUNK);
 		free(tmp);
-	} else if (strcmp(kind, "tool_call") == 0 ||
-	    strcmp(kind, "tool_call_update") == 0)
-		conv_tool_call(r, u);
-	else if (strcmp(kind, "usage_update") == 0)
-		conv_usage_update(r, u);
-	else if (strcmp(kind, "session_info_update") == 0) {
-		if ((t = json_object_get(u, "title")) != NULL) {
+		break;
+	case ACP_UPDATE_TOOL_CALL:
+	case ACP_UPDATE_TOOL_CALL_UPDATE:
+		conv_tool_call(r, &ev);
+		break;
+	case ACP_UPDATE_USAGE:
+		conv_usage_update(r, &ev);
+		break;
+	case ACP_UPDATE_SESSION_INFO:
+		if ((t = ev.title) != NULL) {
 			json_decref(r->title);
 			r->title = json_is_string(t) ? json_incref((json_t *)t) :
 			    json_null();
 		}
-	} else if (strcmp(kind, "available_commands_update") == 0)
-		conv_commands(r, u);
-	else if (strcmp(kind, "current_mode_update") == 0) {
-		if ((t = json_object_get(u, "currentModeId")) != NULL)
+		break;
+	case ACP_UPDATE_AVAILABLE_COMMANDS:
+		conv_commands(r, ev.commands);
+		break;
+	case ACP_UPDATE_CURRENT_MODE:
+		if (ev.mode_id != NULL)
 			json_object_set(session_record_acpx(r),
-			    "current_mode_id", (json_t *)t);
-	} else if (strcmp(kind, "config_option_update") == 0)
-		session_record_apply_config_update(r,
-		    json_object_get(u, "configOptions"));
+			    "current_mode_id", (json_t *)ev.mode_id);
+		break;
+	case ACP_UPDATE_CONFIG_OPTION:
+		session_record_apply_config_update(r, ev.config_options);
+		break;
+	case ACP_UPDATE_PLAN:
+	case ACP_UPDATE_OTHER:
+		break;
+	}
 	conv_touch(r, now);
 	/* session_info_update's updatedAt wins over the clock. */
-	if (strcmp(kind, "session_info_update") == 0 &&
-	    json_str(u, "updatedAt") != NULL)
-		session_record_set(&r->updated_at, json_str(u, "updatedAt"));
+	if (ev.kind == ACP_UPDATE_SESSION_INFO && ev.updated_at != NULL)
+		session_record_set(&r->updated_at, ev.updated_at);
 	conversation_trim(r);
 	return (1);
 }

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "acp-update.h"
 #include "error.h"
 #include "json-util.h"
 #include "output.h"
@@ -155,9 +156,10 @@ output_json_read_response(struct output_json *j, const json_t *msg,
 static json_t *
 output_json_read_tool(struct output_json *j, const json_t *msg)
 {
-	const json_t	*params, *update, *id, *kind, *title, *raw, *content;
-	const char	*su, *method;
-	json_t		*state, *copy, *pcopy, *ucopy, *block;
+	const json_t		*params, *update, *id, *kind, *title;
+	const char		*method;
+	json_t			*state, *copy, *pcopy, *ucopy, *block;
+	struct acp_update	 ev;
 
 	method = json_string_value(json_object_get(msg, "method"));
 	if (method == NULL || strcmp(method, "session/update") != 0)
@@ -166,11 +168,9 @@ output_json_read_tool(struct output_json *j, const json_t *msg)
 	update = json_object_get(params, "update");
 	if (!json_is_object(params) || !json_is_object(update))
 		return (NULL);
-	su = json_string_value(json_object_get(update, "sessionUpdate"));
-	if (su == NULL || (strcmp(su, "tool_call") != 0 &&
-	    strcmp(su, "tool_call_update") != 0))
+	if (!acp_update_is_tool(acp_update_parse(update, &ev)))
 		return (NULL);
-	id = json_object_get(update, "toolCallId");
+	id = ev.tool_call_id;
 	if (!json_is_string(id))
 		return (NULL);
 
@@ -180,10 +180,10 @@ output_json_read_tool(struct output_json *j, const json_t *msg)
 		json_object_setn_new(j->tools, json_string_value(id),
 		    json_string_length(id), state);
 	}
-	title = json_object_get(update, "title");
+	title = ev.title;
 	if (json_is_string(title))
 		json_object_set(state, "title", (json_t *)title);
-	kind = json_object_get(update, "kind");
+	kind = ev.tool_kind;
 	if (json_is_string(kind) || json_is_null(kind))
 		json_object_set(state, "kind", (json_t *)kind);
 	if (!output_tool_read_like(json_object_get(state, "kind"),
@@ -191,11 +191,10 @@ output_json_read_tool(struct output_json *j, const json_t *msg)
 		return (NULL);
 
 	ucopy = json_copy((json_t *)update);
-	if ((raw = json_object_get(update, "rawOutput")) != NULL)
+	if (ev.raw_output != NULL)
 		json_object_set_new(ucopy, "rawOutput", json_pack("{s:s}",
 		    "content", SUPPRESSED_READ_OUTPUT));
-	content = json_object_get(update, "content");
-	if (json_is_array(content)) {
+	if (json_is_array(ev.content)) {
 		block = json_pack("[{s:s, s:{s:s, s:s}}]", "type", "content",
 		    "content", "type", "text", "text", SUPPRESSED_READ_OUTPUT);
 		json_object_set_new(ucopy, "content", block);

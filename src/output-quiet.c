@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "acp-update.h"
 #include "error.h"
 #include "json-util.h"
 #include "output.h"
@@ -234,8 +235,8 @@ output_quiet_message(struct output *o, void *arg, const json_t *msg,
     enum output_dir dir)
 {
 	struct output_quiet	*q = arg;
-	const json_t		*notice, *update, *content, *result;
-	const char		*kind;
+	const json_t		*notice, *result;
+	struct acp_update	 ev;
 
 	if ((notice = output_msg_permission_notice(msg)) != NULL) {
 		obuf_reset(&q->line);
@@ -246,20 +247,11 @@ output_quiet_message(struct output *o, void *arg, const json_t *msg,
 		output_err(o, q->line.p, q->line.len);
 		return;
 	}
-	if ((update = output_msg_session_update(msg)) != NULL) {
-		kind = json_string_value(json_object_get(update,
-		    "sessionUpdate"));
-		content = json_object_get(update, "content");
-		if (strcmp(kind, "agent_message_chunk") == 0 &&
-		    strcmp(json_string_value(json_object_get(content, "type")),
-		    "text") == 0) {
-			if (!q->finished) {
-				content = json_object_get(content, "text");
-				obuf_add(&q->text, json_string_value(content),
-				    json_string_length(content));
-			}
-			return;
-		}
+	if (output_msg_session_update(msg, &ev) &&
+	    ev.kind == ACP_UPDATE_AGENT_MESSAGE_CHUNK && ev.text != NULL) {
+		if (!q->finished)
+			obuf_add(&q->text, ev.text, ev.text_len);
+		return;
 	}
 	if (output_msg_stop_reason(msg) != NULL) {
 		if (!q->finished) {

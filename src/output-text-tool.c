@@ -118,16 +118,14 @@ text_tool_get(struct output_text *t, const json_t *id)
 	return (tool);
 }
 
-/* Replace *slot with update[key] if the update has that key. */
+/* Replace *slot with v if the update has that member (v not NULL). */
 static void
-text_tool_merge(json_t **slot, const json_t *update, const char *key)
+text_tool_merge(json_t **slot, const json_t *v)
 {
-	json_t	*v;
-
-	if ((v = json_object_get(update, key)) == NULL)
+	if (v == NULL)
 		return;
 	json_decref(*slot);
-	*slot = json_incref(v);
+	*slot = json_incref((json_t *)v);
 }
 
 static int
@@ -219,7 +217,7 @@ text_tool_signature(const struct text_tool *tool,
 
 void
 output_text_tool_update(struct output *o, struct output_text *t,
-    const json_t *u)
+    const struct acp_update *ev)
 {
 	struct text_tool	*tool;
 	struct text_str		 input = { { NULL, 0, 0 }, 0 };
@@ -231,8 +229,8 @@ output_text_tool_update(struct output *o, struct output_text *t,
 	char			*sig;
 	int			 final;
 
-	tool = text_tool_get(t, json_object_get(u, "toolCallId"));
-	title = json_object_get(u, "title");
+	tool = text_tool_get(t, ev->tool_call_id);
+	title = ev->title;
 	if (json_is_string(title)) {
 		s = json_string_value(title);
 		n = json_string_length(title);
@@ -242,12 +240,12 @@ output_text_tool_update(struct output *o, struct output_text *t,
 			tool->title = json_incref((json_t *)title);
 		}
 	}
-	text_tool_merge(&tool->status, u, "status");
-	text_tool_merge(&tool->kind, u, "kind");
-	text_tool_merge(&tool->locations, u, "locations");
-	text_tool_merge(&tool->raw_input, u, "rawInput");
-	text_tool_merge(&tool->raw_output, u, "rawOutput");
-	text_tool_merge(&tool->content, u, "content");
+	text_tool_merge(&tool->status, ev->status);
+	text_tool_merge(&tool->kind, ev->tool_kind);
+	text_tool_merge(&tool->locations, ev->locations);
+	text_tool_merge(&tool->raw_input, ev->raw_input);
+	text_tool_merge(&tool->raw_output, ev->raw_output);
+	text_tool_merge(&tool->content, ev->content);
 
 	final = text_status_is(tool->status, "completed") ||
 	    text_status_is(tool->status, "failed");

@@ -79,7 +79,7 @@ output_text_flush_thought(struct output *o, struct output_text *t)
 /* ------------------------------------------------------------- sections */
 
 static void
-text_plan(struct output *o, struct output_text *t, const json_t *u)
+text_plan(struct output *o, struct output_text *t, const json_t *entries)
 {
 	const json_t	*e, *v;
 	size_t		 i;
@@ -87,7 +87,7 @@ text_plan(struct output *o, struct output_text *t, const json_t *u)
 	output_text_write_section(o, t);
 	output_text_write_bold(o, &t->line, "[plan]");
 	output_text_write_line(o, t);
-	json_array_foreach(json_object_get(u, "entries"), i, e) {
+	json_array_foreach(entries, i, e) {
 		obuf_adds(&t->line, "  - [");
 		v = json_object_get(e, "status");
 		obuf_add(&t->line, json_string_value(v), json_string_length(v));
@@ -98,34 +98,32 @@ text_plan(struct output *o, struct output_text *t, const json_t *u)
 	}
 }
 
+/* A well-formed update: chunks of text, tool calls and plans show. */
 static void
-text_session_update(struct output *o, struct output_text *t, const json_t *u)
+text_session_update(struct output *o, struct output_text *t,
+    const struct acp_update *ev)
 {
-	const char	*kind;
-	const json_t	*c, *text;
-	int		 thought;
-
-	kind = json_string_value(json_object_get(u, "sessionUpdate"));
-	thought = strcmp(kind, "agent_thought_chunk") == 0;
-	if (!thought)
+	if (ev->kind != ACP_UPDATE_AGENT_THOUGHT_CHUNK)
 		output_text_flush_thought(o, t);
-	if (thought || strcmp(kind, "agent_message_chunk") == 0) {
-		c = json_object_get(u, "content");
-		if (strcmp(json_string_value(json_object_get(c, "type")),
-		    "text") != 0)
-			return;
-		text = json_object_get(c, "text");
-		if (thought)
-			obuf_add(&t->thought, json_string_value(text),
-			    json_string_length(text));
-		else
-			output_text_write(o, t, json_string_value(text),
-			    json_string_length(text));
-	} else if (strcmp(kind, "tool_call") == 0 ||
-	    strcmp(kind, "tool_call_update") == 0)
-		output_text_tool_update(o, t, u);
-	else if (strcmp(kind, "plan") == 0)
-		text_plan(o, t, u);
+	switch (ev->kind) {
+	case ACP_UPDATE_AGENT_THOUGHT_CHUNK:
+		if (ev->text != NULL)
+			obuf_add(&t->thought, ev->text, ev->text_len);
+		break;
+	case ACP_UPDATE_AGENT_MESSAGE_CHUNK:
+		if (ev->text != NULL)
+			output_text_write(o, t, ev->text, ev->text_len);
+		break;
+	case ACP_UPDATE_TOOL_CALL:
+	case ACP_UPDATE_TOOL_CALL_UPDATE:
+		output_text_tool_update(o, t, ev);
+		break;
+	case ACP_UPDATE_PLAN:
+		text_plan(o, t, ev->entries);
+		break;
+	default:
+		break;
+	}
 }
 
 /* "[error] CODE: message" in red, then the hints dimmed. */
@@ -222,6 +220,7 @@ output_text_message(struct output *o, void *arg, const json_t *msg,
 	struct output_text	*t = arg;
 	const json_t		*v;
 	struct obuf		 method = { NULL, 0, 0 };
+	struct acp_update	 ev;
 
 	if ((v = output_msg_permission_escalation(msg)) != NULL)
 		output_text_tool_escalation(o, t, v);
@@ -231,8 +230,8 @@ output_text_message(struct output *o, void *arg, const json_t *msg,
 		obuf_addc(&t->line, ' ');
 		obuf_add(&t->line, json_string_value(v), json_string_length(v));
 		output_text_write_line(o, t);
-	} else if ((v = output_msg_session_update(msg)) != NULL)
-		text_session_update(o, t, v);
+	} else if (output_msg_session_update(msg, &ev))
+		text_session_update(o, t, &ev);
 	else if (output_msg_method(msg, &method) && method.len > 0 &&
 	    strcmp(method.p, "session/prompt") != 0 &&
 	    strcmp(method.p, "session/cancel") != 0 &&

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "acp-update.h"
 #include "error.h"
 #include "js.h"
 #include "json-util.h"
@@ -189,69 +190,25 @@ output_msg_stop_reason(const json_t *msg)
 	return (json_is_string(v) ? v : NULL);
 }
 
-static int
-output_chunk_content_ok(const json_t *c)
+/* A well-formed session/update notification: 1 with *ev typed, or 0. */
+int
+output_msg_session_update(const json_t *msg, struct acp_update *ev)
 {
-	const json_t	*type;
-
-	if (!json_is_object(c))
-		return (0);
-	type = json_object_get(c, "type");
-	if (!json_is_string(type))
-		return (0);
-	return (strcmp(json_string_value(type), "text") != 0 ||
-	    json_is_string(json_object_get(c, "text")));
-}
-
-static int
-output_update_ok(const json_t *u)
-{
-	const json_t	*entries, *e;
-	const char	*kind;
-	size_t		 i;
-
-	if ((kind = json_string_value(json_object_get(u, "sessionUpdate"))) ==
-	    NULL)
-		return (0);
-	if (strcmp(kind, "agent_message_chunk") == 0 ||
-	    strcmp(kind, "agent_thought_chunk") == 0 ||
-	    strcmp(kind, "user_message_chunk") == 0)
-		return (output_chunk_content_ok(json_object_get(u, "content")));
-	if (strcmp(kind, "plan") == 0) {
-		entries = json_object_get(u, "entries");
-		if (!json_is_array(entries))
-			return (0);
-		json_array_foreach(entries, i, e) {
-			if (!json_is_object(e) ||
-			    !json_is_string(json_object_get(e, "status")) ||
-			    !json_is_string(json_object_get(e, "content")))
-				return (0);
-		}
-	}
-	return (1);
-}
-
-/* params.update of a well-formed session/update notification, or NULL. */
-const json_t *
-output_msg_session_update(const json_t *msg)
-{
-	const json_t	*params, *sid, *update;
+	const json_t	*params, *sid;
 	const char	*method;
 
 	if (!json_is_object(msg) || json_object_get(msg, "id") != NULL)
-		return (NULL);
+		return (0);
 	method = json_string_value(json_object_get(msg, "method"));
 	if (method == NULL || strcmp(method, "session/update") != 0)
-		return (NULL);
+		return (0);
 	if ((params = output_record(json_object_get(msg, "params"))) == NULL)
-		return (NULL);
+		return (0);
 	sid = json_object_get(params, "sessionId");
 	if (!json_is_string(sid) || json_string_length(sid) == 0)
-		return (NULL);
-	update = output_record(json_object_get(params, "update"));
-	if (update == NULL || !output_update_ok(update))
-		return (NULL);
-	return (update);
+		return (0);
+	acp_update_parse_params(params, ev);
+	return (acp_update_well_formed(ev));
 }
 
 /* error.message (borrowed JSON string) of a message with "error", or NULL. */

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acp-update.h"
 #include "conversation.h"
 #include "error.h"
 #include "journal.h"
@@ -76,19 +77,15 @@ turn_is_update(const json_t *msg)
 
 /* The text of an agent_message_chunk / agent_thought_chunk update, or NULL. */
 static const char *
-turn_chunk_text(const json_t *params, const char **kind)
+turn_chunk_text(const json_t *params, enum acp_update_kind *kind)
 {
-	const json_t	*u = json_object_get(params, "update"), *c;
+	struct acp_update	ev;
 
-	*kind = json_str(u, "sessionUpdate");
-	if (*kind == NULL || (strcmp(*kind, "agent_message_chunk") != 0 &&
-	    strcmp(*kind, "agent_thought_chunk") != 0))
+	*kind = acp_update_parse_params(params, &ev);
+	if (*kind != ACP_UPDATE_AGENT_MESSAGE_CHUNK &&
+	    *kind != ACP_UPDATE_AGENT_THOUGHT_CHUNK)
 		return (NULL);
-	c = json_object_get(u, "content");
-	if (json_str(c, "type") == NULL || strcmp(json_str(c, "type"),
-	    "text") != 0)
-		return (NULL);
-	return (json_str(c, "text"));
+	return (ev.text);
 }
 
 /*
@@ -123,15 +120,16 @@ owner_turn_chunk_flush(struct owner *o)
 static int
 turn_chunk_take(struct owner *o, const json_t *params)
 {
-	const char	*kind, *text, *held;
-	size_t		 n;
+	enum acp_update_kind	 kind;
+	struct acp_update	 held;
+	const char		*text;
+	size_t			 n;
 
 	if ((text = turn_chunk_text(params, &kind)) == NULL)
 		return (0);
 	if (o->chunk_params != NULL) {
-		held = json_str(json_object_get(o->chunk_params, "update"),
-		    "sessionUpdate");
-		if (strcmp(held, kind) != 0 || !json_equal(json_object_get(
+		acp_update_parse_params(o->chunk_params, &held);
+		if (held.kind != kind || !json_equal(json_object_get(
 		    o->chunk_params, "sessionId"), json_object_get(params,
 		    "sessionId")))
 			owner_turn_chunk_flush(o);

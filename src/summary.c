@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "acp-update.h"
 #include "summary.h"
 #include "xmalloc.h"
 
@@ -84,14 +85,15 @@ summary_file(json_t *files, const char *path, const char *note)
 
 /* Merge a tool_call/tool_call_update into the call table. */
 static void
-summary_tool(json_t *calls, json_t *order, json_t *files, const json_t *u)
+summary_tool(json_t *calls, json_t *order, json_t *files,
+    const struct acp_update *ev)
 {
-	const char	*id, *k, *t, *type;
-	const json_t	*e, *c;
+	const char	*id, *t, *type;
+	const json_t	*e, *c, *v;
 	json_t		*call;
 	size_t		 i;
 
-	if ((id = json_string_value(json_object_get(u, "toolCallId"))) == NULL)
+	if ((id = json_string_value(ev->tool_call_id)) == NULL)
 		return;
 	if ((call = json_object_get(calls, id)) == NULL) {
 		call = json_object();
@@ -100,14 +102,15 @@ summary_tool(json_t *calls, json_t *order, json_t *files, const json_t *u)
 		json_array_append_new(order, json_string(id));
 	}
 	for (i = 0; i < 3; i++) {
-		k = i == 0 ? "title" : i == 1 ? "status" : "kind";
-		if (json_is_string(json_object_get(u, k)))
-			json_object_set(call, k, json_object_get(u, k));
+		v = i == 0 ? ev->title : i == 1 ? ev->status : ev->tool_kind;
+		if (json_is_string(v))
+			json_object_set(call, i == 0 ? "title" : i == 1 ?
+			    "status" : "kind", (json_t *)v);
 	}
-	json_array_foreach(json_object_get(u, "locations"), i, e)
+	json_array_foreach(ev->locations, i, e)
 		summary_file(files, json_string_value(json_object_get(e,
 		    "path")), "touched");
-	json_array_foreach(json_object_get(u, "content"), i, e) {
+	json_array_foreach(ev->content, i, e) {
 		type = json_string_value(json_object_get(e, "type"));
 		if (type == NULL)
 			continue;
@@ -119,7 +122,7 @@ summary_tool(json_t *calls, json_t *order, json_t *files, const json_t *u)
 		    json_object_get(c, "text"))) != NULL)
 			json_object_set_new(call, "output", json_string(t));
 	}
-	if ((t = json_string_value(json_object_get(u, "rawOutput"))) != NULL)
+	if ((t = json_string_value(ev->raw_output)) != NULL)
 		json_object_set_new(call, "output", json_string(t));
 }
 
@@ -161,8 +164,9 @@ char *
 summary_build(const json_t *goal, const json_t *messages, const char *signal)
 {
 	struct summary_buf	 b = { NULL, 0, 0 };
-	json_t			*calls, *order, *files, *plan = NULL, *call;
-	const json_t		*m, *p, *u, *e, *res;
+	json_t			*calls, *order, *files, *call;
+	const json_t		*m, *p, *e, *res, *plan = NULL;
+	struct acp_update	 ev;
 	const char		*method, *kind, *st, *title, *path, *out;
 	char			*g;
 	size_t			 i, n, lines = 0;
@@ -174,16 +178,11 @@ summary_build(const json_t *goal, const json_t *messages, const char *signal)
 		method = json_string_value(json_object_get(m, "method"));
 		p = json_object_get(m, "params");
 		if (method != NULL && strcmp(method, "session/update") == 0) {
-			u = json_object_get(p, "update");
-			kind = json_string_value(json_object_get(u,
-			    "sessionUpdate"));
-			if (kind == NULL)
-				continue;
-			if (strcmp(kind, "tool_call") == 0 ||
-			    strcmp(kind, "tool_call_update") == 0)
-				summary_tool(calls, order, files, u);
-			else if (strcmp(kind, "plan") == 0)
-				plan = json_object_get(u, "entries");
+			acp_update_parse_params(p, &ev);
+			if (acp_update_is_tool(ev.kind))
+				summary_tool(calls, order, files, &ev);
+			else if (ev.kind == ACP_UPDATE_PLAN)
+				plan = ev.entries;
 		} else if (method != NULL &&
 		    strcmp(method, "fs/write_text_file") == 0)
 			summary_file(files, json_string_value(json_object_get(p,

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "acp-update.h"
 #include "json-util.h"
 #include "warp-classify.h"
 #include "xmalloc.h"
@@ -343,8 +344,9 @@ warp_is_system_error(const json_t *status)
 static void
 warp_scan_turn(const json_t *messages, struct warp_scan *sc)
 {
-	const json_t	*m, *u, *meta, *codex, *e, *c;
-	const char	*kind, *t;
+	const json_t		*m, *u, *meta, *codex, *e, *c;
+	const char		*t;
+	struct acp_update	 ev;
 	char		*dump;
 	size_t		 i;
 
@@ -370,10 +372,9 @@ warp_scan_turn(const json_t *messages, struct warp_scan *sc)
 			free(sc->details);
 			sc->details = dump != NULL ? dump : xstrdup("");
 		}
-		kind = json_string_value(json_object_get(u, "sessionUpdate"));
-		if (kind == NULL || strcmp(kind, "agent_message_chunk") != 0)
+		if (acp_update_parse(u, &ev) != ACP_UPDATE_AGENT_MESSAGE_CHUNK)
 			continue;
-		c = json_object_get(u, "content");
+		c = ev.content;
 		if ((t = json_string_value(json_object_get(c, "text"))) == NULL)
 			continue;
 		warp_append(&sc->text, t);
