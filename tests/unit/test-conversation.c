@@ -240,6 +240,34 @@ main(int argc, char **argv)
 	session_record_free(r);
 	TEST_DONE();
 
+	TEST_START("an unknown kind only touches the record; no kind is none");
+	r = new_record();
+	got = json_pack("{s:s, s:{s:s, s:s}}", "sessionUpdate", "made_up",
+	    "content", "type", "text", "text", "x");
+	ASSERT_INT_EQ(conversation_apply_update(r, got,
+	    "2026-02-02T00:00:00.000Z"), 1);
+	ASSERT_INT_EQ(json_array_size(r->messages), 0);
+	ASSERT_STR_EQ(r->updated_at, "2026-02-02T00:00:00.000Z");
+	json_decref(got);
+	got = json_pack("{s:{s:i, s:{s:s, s:s}}}", "update", "sessionUpdate", 5,
+	    "content", "type", "text", "text", "x");
+	ASSERT_INT_EQ(conversation_apply_update(r, got,
+	    "2026-03-03T00:00:00.000Z"), 0);
+	ASSERT_INT_EQ(json_array_size(r->messages), 0);
+	ASSERT_STR_EQ(r->updated_at, "2026-02-02T00:00:00.000Z");
+	json_decref(got);
+	/* A session_info_update's own updatedAt wins over the clock. */
+	got = json_pack("{s:{s:s, s:s, s:s}}", "update", "sessionUpdate",
+	    "session_info_update", "title", "T", "updatedAt",
+	    "2025-05-05T00:00:00.000Z");
+	ASSERT_INT_EQ(conversation_apply_update(r, got,
+	    "2026-04-04T00:00:00.000Z"), 1);
+	ASSERT_STR_EQ(r->updated_at, "2025-05-05T00:00:00.000Z");
+	ASSERT_STR_EQ(json_string_value(r->title), "T");
+	json_decref(got);
+	session_record_free(r);
+	TEST_DONE();
+
 	free(id1);
 	json_decref(sc);
 	return (tap_end());

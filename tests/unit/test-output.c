@@ -11,6 +11,13 @@
  * output_turn_error, the queue path; "top": output_error) and for which
  * formats. A missing expected file means that variant is not checked; a
  * missing stderr file means stderr must be empty.
+ *
+ * "kinds" (from tests/mock-agent/scenarios/update-kinds.json) holds
+ * session/update kinds that render nothing: unknown ones (which still end
+ * a thinking section), known ones with no section, malformed ones (which
+ * do not). The reference's SDK also writes its rejection of the unknown
+ * kinds to stderr before any renderer sees them; that is not a renderer's
+ * output, so no stderr is expected.
  */
 #include <config.h>
 
@@ -34,7 +41,8 @@ static const char *cases[] = {
 	"rich", "tools", "thinking", "thinkemoji", "quietfmt", "quietcost",
 	"quietcost2", "agenterr", "notfound", "autherr", "ratelimit",
 	"fsread", "nofs", "perm", "notice", "escalate", "empty", "nonl",
-	"exec-timeout", "nosession", "queue-crash", "queue-timeout", "edge"
+	"exec-timeout", "nosession", "queue-crash", "queue-timeout", "edge",
+	"kinds"
 };
 
 static const struct {

@@ -287,6 +287,21 @@ test_shapes(void)
 	warp_verdict_clear(&v);
 	TEST_DONE();
 
+	TEST_START("codex: only agent_message_chunk text is the reply");
+	ASSERT_INT_EQ(classify_json(NULL, "[" CX_STATUS("\"systemError\"")
+	    "," CX_UPD("{\"sessionUpdate\":\"agent_message\",\"content\":"
+	    "{\"type\":\"text\",\"text\":\"503 Service Unavailable\"}}")
+	    "," CX_UPD("{\"sessionUpdate\":\"agent_thought_chunk\","
+	    "\"content\":{\"type\":\"text\",\"text\":\"429 quota\"}}")
+	    "," CX_UPD("{\"sessionUpdate\":7,\"content\":{\"type\":"
+	    "\"text\",\"text\":\"rate limit\"}}")
+	    "," CX_TEXT("oops") "]", "{\"stopReason\":\"end_turn\"}", &v), 1);
+	ASSERT_STR_EQ(v.reason, "provider-error");
+	ASSERT_STR_EQ(v.signal, "end_turn with codex threadStatus "
+	    "systemError: oops");
+	warp_verdict_clear(&v);
+	TEST_DONE();
+
 	TEST_START("gemini: the JSON-RPC code is the HTTP status");
 	ASSERT_INT_EQ(classify_json("{\"code\":429,\"message\":\"Slow "
 	    "down.\"}", NULL, NULL, &v), 1);
