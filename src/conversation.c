@@ -24,8 +24,11 @@
  * lengths are counted in UTF-16 code units, as JavaScript counts them.
  */
 
-/* The name a ToolUse has until a title or kind names it (the reference's). */
-#define CONV_TOOL_UNNAMED	"tool_call"
+/*
+ * The name a ToolUse has until a title or kind names it: the reference
+ * writes the update kind's name there.
+ */
+#define CONV_TOOL_UNNAMED	acp_update_kind_name(ACP_UPDATE_TOOL_CALL)
 
 /* ---------------------------------------------------------------- text */
 
