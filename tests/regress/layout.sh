@@ -15,7 +15,7 @@
 . "$TESTS_SRCDIR/regress/lib.sh"
 TOP=$(cd "$TESTS_SRCDIR/.." && pwd)
 LIB=$(dirname "$ACPX")/libacpx.a
-: "${LAYOUT_PENDING=cli-include update-kinds file-size symbols}"
+: "${LAYOUT_PENDING=cli-include file-size symbols}"
 
 # check NAME DESCRIPTION FINDINGS: ok when FINDINGS is empty; a pending
 # check that has findings is skipped (TAP SKIP) and shows them.
