@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 
+#include "mock-verify.h"
+
 /*
  * A scriptable ACP agent for tests. It speaks NDJSON JSON-RPC 2.0 on
  * stdin/stdout and does what a scenario file (JSON, see README.md) says:
@@ -1302,7 +1304,7 @@ main(int argc, char **argv)
 	const char		*scenario = getenv("MOCK_SCENARIO");
 	const char		*record = getenv("MOCK_RECORD");
 	json_t			*msg;
-	int			 i;
+	int			 i, verify = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc)
@@ -1313,10 +1315,13 @@ main(int argc, char **argv)
 			m.fixed_id = argv[++i];
 		else if (strcmp(argv[i], "--supports-load-session") == 0)
 			m.supports_load = 1;
+		else if (strcmp(argv[i], "--verify") == 0)
+			verify = 1;
 		else
 			usage_error("usage: mock-agent [--scenario FILE] "
 			    "[--record FILE] [--supports-load-session] "
-			    "[--session-id ID]");
+			    "[--session-id ID] | --verify --scenario FILE "
+			    "--record FILE");
 	}
 	if (scenario == NULL || *scenario == '\0')
 		m.scenario = json_object();
@@ -1324,6 +1329,8 @@ main(int argc, char **argv)
 		usage_error("%s:%d: %s", scenario, jerr.line, jerr.text);
 	if (!json_is_object(m.scenario))
 		usage_error("%s: a scenario is a JSON object", scenario);
+	if (verify)
+		exit(mock_verify(m.scenario, record));
 	if (record != NULL && *record != '\0' && (mock_record_fd = open(record,
 	    O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC, 0644)) == -1)
 		usage_error("%s: %s", record, strerror(errno));

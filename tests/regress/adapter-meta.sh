@@ -46,16 +46,12 @@ CLAUDE_META='"_meta":{"claudeCode":{"options":{"settingSources":["project","loca
 CLAUDE_USER_META='"_meta":{"claudeCode":{"options":{"settingSources":["user","project","local"]}}}'
 OPTS_META='"_meta":{"claudeCode":{"options":{"settingSources":["project","local"],"model":"m1","allowedTools":["Read","Write"],"maxTurns":3}},"systemPrompt":"be brief"}'
 
-# sent METHOD: the params of the first METHOD request in the record.
-sent() {
-	grep -F "\"method\":\"$1\"" "$REC" 2>/dev/null | head -n 1 |
-	    sed -n 's/^.*"params":\(.*\)}$/\1/p'
-}
-# expect_sent METHOD PARAMS NAME
+# expect_sent METHOD PARAMS NAME: the first METHOD request in the record
+# has exactly these params (a "verify" the mock agent checks).
 expect_sent() {
-	got=$(sent "$1")
-	if [ "$got" = "$2" ]; then ok "$3"
-	else not_ok "$3" "want: $2" "got:  $got" "stderr: $ERR"; fi
+	printf '{"verify": {"received": [{"method": "%s", "params": %s, "name": "%s"}]}}\n' \
+	    "$1" "$2" "$(printf %s "$3" | sed 's/["\\]/\\&/g')" >"$T_ROOT/verify.json"
+	verify_record "$T_ROOT/verify.json" "$REC"
 }
 fresh() { rm -f "$REC"; }
 W=$T_WORK
@@ -129,10 +125,14 @@ cat >"$HOME/.acpx/config.json" <<EOF
 EOF
 fresh; run compare claude plain "echo hi"
 expect_rc 0 "compare claude plain"
-n=$(grep -cF "\"method\":\"session/new\",\"params\":{\"cwd\":\"$W\",\"mcpServers\":[],$CLAUDE_META}" "$REC")
-m=$(grep -cF "\"method\":\"session/new\",\"params\":{\"cwd\":\"$W\",\"mcpServers\":[]}}" "$REC")
-[ "$n" = 1 ] && [ "$m" = 1 ] && ok "compare: claude's session/new has the _meta, the other agent's none" ||
-    not_ok "compare: claude's session/new has the _meta, the other agent's none" "$(cat "$REC")"
+cat >"$T_ROOT/verify.json" <<EOF
+{"verify": {"received": [
+  {"method": "session/new", "params": {"cwd": "$W", "mcpServers": [], $CLAUDE_META}, "count": 1,
+   "name": "compare: claude's session/new has the _meta"},
+  {"method": "session/new", "params": {"cwd": "$W", "mcpServers": []}, "count": 1,
+   "name": "compare: the other agent's session/new has none"}]}}
+EOF
+verify_record "$T_ROOT/verify.json" "$REC"
 
 # ---------------------------------------------------------------- warp
 cat >"$HOME/.acpx/config.json" <<EOF

@@ -48,6 +48,36 @@ not_ok() {
 	shift
 	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
 }
+# verify_record SCENARIO RECORD: check what the mock agent received (its
+# RECORD file) against the scenario's "verify" object (expected methods and
+# params, tests/mock-agent/README.md); one ok/not ok per expectation. Runs
+# in $T_WORK, which {{cwd}} there stands for.
+verify_record() {
+	v_out=$(cd "$T_WORK" && "$MOCK" --verify --scenario "$1" --record "$2" 2>&1)
+	v_rc=$? v_name="" v_det="" v_n=0 v_bad=0
+	while IFS= read -r v_l; do
+		case "$v_l" in
+		"ok "*|"not ok "*)
+			[ -n "$v_name" ] && v_flush
+			v_name=$v_l v_det="" ;;
+		"# "*) v_det="$v_det${v_det:+
+}${v_l#\# }" ;;
+		esac
+	done <<EOF
+$v_out
+EOF
+	[ -n "$v_name" ] && v_flush
+	if [ "$v_n" -eq 0 ] || { [ "$v_rc" -ne 0 ] && [ "$v_bad" -eq 0 ]; }; then
+		not_ok "$(basename "$1"): what the agent received (exit $v_rc)" "$v_out"
+	fi
+}
+v_flush() {
+	v_n=$((v_n + 1))
+	case "$v_name" in
+	"ok "*) ok "${v_name#ok }" ;;
+	*) v_bad=$((v_bad + 1)); not_ok "${v_name#not ok }" "$v_det" ;;
+	esac
+}
 # Skip the whole script with a reason (TAP plan 1..0).
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 done_testing() { echo "1..$t_n"; [ "$t_failed" -eq 0 ]; exit $?; }

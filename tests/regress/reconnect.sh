@@ -19,23 +19,15 @@ session() {
 	run --agent "$AGENT" sessions new
 	expect_rc 0 "sessions new ($(basename "$1"))"
 }
-# The methods the second agent process (the owner's) received, in order.
-owner_methods() {
-	awk '/"_mock":"eof"/ { n++; next } n >= 1' "$REC" |
-	    sed -n 's/.*"method":"\([^"]*\)".*/\1/p' | tr '\n' ' '
-}
 count() { printf '%s' "$OUT" | grep -c "$1"; }
 
 S=$SCENARIOS/resume-fails-load-works.json
 session "$S"
 run --agent "$AGENT" --format json --ttl 30 "echo after restart"
 expect_rc 0 "resume fails, load works"
-[ "$(owner_methods)" = "initialize session/resume session/load session/prompt " ] &&
-    ok "resume, then load of the saved id, no session/new" ||
-    not_ok "resume, then load of the saved id, no session/new" "$(owner_methods)"
-grep '"method":"session/load"' "$REC" | grep -q '"sessionId":"mock-session-1"' &&
-    ok "session/load names the saved id" ||
-    not_ok "session/load names the saved id" "$(grep session/load "$REC")"
+# The owner (the record's second agent process): resume, then load of the
+# saved id, no session/new (the scenario's "verify").
+verify_record "$S" "$REC"
 [ "$(count '"method":"session/load"')" = 1 ] && [ "$(count '"method":"session/resume"')" = 0 ] &&
     [ "$(count '"method":"session/new"')" = 0 ] &&
     ok "json shows the load, not the failed resume" ||
@@ -63,8 +55,7 @@ text
 session "$SCENARIOS/resume-fails-load-fails.json"
 run --agent "$AGENT" --format json --ttl 30 "echo fresh"
 expect_rc 0 "resume and load fail: a fresh session"
-[ "$(owner_methods)" = "initialize session/resume session/load session/new session/prompt " ] &&
-    ok "resume, load, then session/new" || not_ok "resume, load, then session/new" "$(owner_methods)"
+verify_record "$SCENARIOS/resume-fails-load-fails.json" "$REC"	# resume, load, then session/new
 [ "$(count '"method":"session/load"')" = 0 ] && [ "$(count '"method":"session/resume"')" = 0 ] &&
     [ "$(count '"error"')" = 0 ] && [ "$(count '"method":"session/new"')" = 1 ] &&
     ok "json shows neither failed attempt" || not_ok "json shows neither failed attempt" "$OUT"
@@ -74,15 +65,15 @@ expect_out_has '"lastRequestId"' "the record was saved"
 # Without loadSession a failed resume goes straight to session/new.
 cat >"$T_ROOT/resume-only.json" <<'SCEN'
 {"initialize": {"result": {"agentCapabilities": {"loadSession": false, "sessionCapabilities": {"resume": {}}}}},
- "session_resume": {"error": {"code": -32002, "message": "Resource not found: mock-session-1"}}}
+ "session_resume": {"error": {"code": -32002, "message": "Resource not found: mock-session-1"}},
+ "verify": {"process": 2, "methods": ["initialize", "session/resume", "session/new", "session/prompt"]}}
 SCEN
 session "$T_ROOT/resume-only.json"
 run --agent "$AGENT" --format quiet --ttl 30 "echo no load"
 expect_rc 0 "resume fails, no loadSession"
 expect_out "no load
 " "the turn ran on a fresh session"
-[ "$(owner_methods)" = "initialize session/resume session/new session/prompt " ] &&
-    ok "no session/load without loadSession" || not_ok "no session/load without loadSession" "$(owner_methods)"
+verify_record "$T_ROOT/resume-only.json" "$REC"	# no session/load without loadSession
 
 # An owner with --ttl 30 stays; stop it so nothing outlives the test.
 for l in "$HOME"/.acpx/queues/*.lock; do
