@@ -88,7 +88,7 @@ struct invocation {
  * - timeout_ms for compare is the per-agent timeout (300000 by default).
  */
 
-/* config show | config init (cmd-config.c). */
+/* config [show] (cmd-config.c). */
 int		 cmd_config_run(const struct invocation *, struct output *);
 
 /* A command's entry point: show errors through output_error(); return the exit status. */

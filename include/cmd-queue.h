@@ -9,6 +9,8 @@
 #include "cli.h"
 #include "error.h"
 
+struct cli_cmd;
+struct cli_run;
 struct output;
 struct session_record;
 
@@ -19,6 +21,10 @@ struct session_record;
  */
 struct session_record *cmd_prompt_find_session(const struct invocation *,
 		    struct acpx_error **err);
+
+/* The prompt's prepare (cmd.h), also the program's and an agent's. */
+int		 cmd_prompt_prepare(struct cli_run *, struct cli_cmd *leaf,
+		    struct invocation *);
 
 /* prompt: submit to the session's owner (starting it), stream the turn. */
 int		 cmd_prompt_run(const struct invocation *, struct output *);

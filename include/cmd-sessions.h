@@ -1,10 +1,11 @@
 /*
  * The `sessions` commands (spec acpx-cli.md §3.7, acpx-runtime.md §5):
- * cmd-sessions.c dispatches and owns list, show, history/read and prune;
+ * cmd-sessions.c holds the rows of the command table (cmd.h) and owns
+ * list, show, history/read and prune;
  * cmd-sessions-close.c close; cmd-sessions-new.c new and ensure; cmd-sessions-watch.c watch;
  * cmd-sessions-archive.c export and import; cmd-sessions-agent.c runs an
  * agent connection to completion on the loop for them (timeout, signals).
- * This header is shared by those files only, except cmd_sessions_run().
+ * This header is shared by those files only.
  */
 #ifndef ACPX_CMD_SESSIONS_H
 #define ACPX_CMD_SESSIONS_H
@@ -13,12 +14,29 @@
 
 #include "acp-client.h"
 #include "cli.h"
+#include "cmd.h"
 #include "error.h"
 #include "output.h"
 #include "session-record.h"
 
-/* Run a `sessions` subcommand. */
-int		 cmd_sessions_run(const struct invocation *, struct output *);
+/* ------------------------------------------------------- the command rows */
+
+extern const struct cmd_entry	 cmd_sessions_new_entry;
+extern const struct cmd_entry	 cmd_sessions_ensure_entry;
+extern const struct cmd_entry	 cmd_sessions_close_entry;
+extern const struct cmd_entry	 cmd_sessions_watch_entry;
+extern const struct cmd_entry	 cmd_sessions_export_entry;
+extern const struct cmd_entry	 cmd_sessions_import_entry;
+
+/* A record subcommand's prepare: its options as verb_opts, globals, agent. */
+int		 cmd_sessions_prepare(struct cli_run *, struct cli_cmd *leaf,
+		    struct invocation *);
+/* The same with inv->session from the [name] argument. */
+int		 cmd_sessions_prepare_named(struct cli_run *, struct cli_cmd *leaf,
+		    struct invocation *);
+/* Completes [name] with the open and closed sessions of the cwd. */
+int		 cmd_sessions_complete_any(struct complete *,
+		    const struct cmd_opt *, int npos);
 
 /* ---------------------------------------------------------- shared helpers */
 

@@ -2,7 +2,7 @@
  * The `acpx warp` command's shared parts (cmd-warp.c: list, probe and the
  * helpers; cmd-warp-doctor.c: doctor): the loaded warp config and secrets
  * of one run, probe rows, and the small table printer. Internal to the
- * command; cmd_warp_run() in warp.h is its entry point.
+ * command; its rows in the command table (cmd.h) are its entry points.
  */
 #ifndef ACPX_CMD_WARP_H
 #define ACPX_CMD_WARP_H
@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "error.h"
 #include "secrets.h"
 
@@ -70,7 +71,8 @@ char		**warp_cmd_row(size_t n, ...);
 void		 warp_cmd_table(struct output *, char ***rows, size_t nrows);
 void		 warp_cmd_rows_free(char ***rows, size_t nrows);
 
-/* acpx warp doctor (cmd-warp-doctor.c). */
+/* acpx warp doctor (cmd-warp-doctor.c) and its row. */
 int		 warp_cmd_doctor(const struct invocation *, struct output *);
+extern const struct cmd_entry	 cmd_warp_doctor_entry;
 
 #endif

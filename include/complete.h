@@ -10,6 +10,7 @@
 #ifndef ACPX_COMPLETE_H
 #define ACPX_COMPLETE_H
 
+struct complete;
 struct invocation;
 struct output;
 
@@ -31,6 +32,27 @@ enum complete_scope {
 	COMPLETE_EXACT_ANY	/* sessions show|history|read|export|watch:
 				   open or closed, exact cwd */
 };
+
+/* ------------------------------------- for the rows' complete functions */
+
+/* What the shell is told to do (the first output line). */
+enum complete_kind {
+	COMPLETE_WORDS = 0,	/* offer the candidates */
+	COMPLETE_FILES,		/* complete a path */
+	COMPLETE_DIRS,		/* complete a directory */
+	COMPLETE_NONE		/* nothing */
+};
+
+/* A candidate (copied; a duplicate value is dropped), desc may be NULL. */
+void		 complete_add(struct complete *, const char *value,
+		    const char *desc);
+void		 complete_set_kind(struct complete *, enum complete_kind);
+/* The agent's named sessions for the directory on the command line. */
+void		 complete_sessions(struct complete *, enum complete_scope);
+/* Built-in agents, config agents and Warp agent ids. */
+void		 complete_agents(struct complete *);
+/* The config's Warp agent ids; with providers, the provider names too. */
+void		 complete_warp(struct complete *, int providers);
 
 /* Told about each named session found: name, its cwd, closed. */
 typedef void	(*complete_session_fn)(const char *name, const char *cwd,

@@ -276,7 +276,4 @@ json_t		*warp_cooldown_json(const struct warp_cooldown *);
 /* ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.000Z" for t. Caller owns. */
 char		*warp_iso_time(time_t);
 
-/* `acpx warp list|doctor|probe` (cmd-warp.c). */
-int		 cmd_warp_run(const struct invocation *, struct output *);
-
 #endif

@@ -8,6 +8,7 @@
 
 #include "acpx.h"
 #include "cli-impl.h"
+#include "cli-opt.h"
 #include "cli.h"
 #include "error.h"
 #include "xmalloc.h"
@@ -74,7 +75,7 @@ static int
 cli_late_global(struct cli_run *run, struct cli_cmd *cmd, char **args,
     size_t n, size_t *i, const char *arg)
 {
-	const struct cli_opt	*o;
+	const struct cmd_opt	*o;
 	const char		*eq, *value = NULL;
 	char			*flag;
 	json_t			*fmt;
@@ -83,15 +84,15 @@ cli_late_global(struct cli_run *run, struct cli_cmd *cmd, char **args,
 		return (0);
 	if ((eq = strchr(arg, '=')) != NULL && eq > arg + 2) {
 		flag = xstrndup(arg, (size_t)(eq - arg));
-		o = cli_find_opt(run->root, flag);
+		o = cmd_find_opt(run->root->def, flag);
 		free(flag);
-		if (o == NULL || o->kind != CLI_OPT_VALUE)
+		if (o == NULL || o->kind != CMD_OPT_VALUE)
 			return (0);
 		value = eq + 1;
 	} else {
-		if ((o = cli_find_opt(run->root, arg)) == NULL)
+		if ((o = cmd_find_opt(run->root->def, arg)) == NULL)
 			return (0);
-		if (o->kind == CLI_OPT_VALUE) {
+		if (o->kind == CMD_OPT_VALUE) {
 			if (*i >= n) {
 				cli_cmd_error(run, run->root, "error: option '%s' "
 				    "argument missing", o->flags);
@@ -100,7 +101,7 @@ cli_late_global(struct cli_run *run, struct cli_cmd *cmd, char **args,
 			value = args[(*i)++];
 		}
 	}
-	if (o == &cli_version_opt)
+	if (o == &cli_opt_version)
 		return (0);
 	if (cli_set_option(run, run->root, o, value) == -1)
 		return (-1);
@@ -124,7 +125,7 @@ static int
 cli_parse_options(struct cli_run *run, struct cli_cmd *cmd, char **args,
     size_t n, struct cli_list *ops, struct cli_list *unk)
 {
-	const struct cli_opt	*o;
+	const struct cmd_opt	*o;
 	struct cli_list		*dest = ops;
 	char			*group = NULL, *arg, *flag, *eq, sh[3];
 	size_t			 i = 0;
@@ -144,8 +145,8 @@ cli_parse_options(struct cli_run *run, struct cli_cmd *cmd, char **args,
 			break;
 		}
 		if (cli_maybe_option(arg) &&
-		    (o = cli_find_opt(cmd, arg)) != NULL) {
-			if (o->kind == CLI_OPT_VALUE) {
+		    (o = cmd_find_opt(cmd->def, arg)) != NULL) {
+			if (o->kind == CMD_OPT_VALUE) {
 				if (i >= n)
 					return (cli_cmd_error(run, cmd, "error: "
 					    "option '%s' argument missing",
@@ -160,8 +161,8 @@ cli_parse_options(struct cli_run *run, struct cli_cmd *cmd, char **args,
 			sh[0] = '-';
 			sh[1] = arg[1];
 			sh[2] = '\0';
-			if ((o = cli_find_opt(cmd, sh)) != NULL) {
-				if (o->kind == CLI_OPT_VALUE) {
+			if ((o = cmd_find_opt(cmd->def, sh)) != NULL) {
+				if (o->kind == CMD_OPT_VALUE) {
 					if (cli_set_option(run, cmd, o,
 					    arg + 2) == -1)
 						return (-1);
@@ -182,9 +183,9 @@ cli_parse_options(struct cli_run *run, struct cli_cmd *cmd, char **args,
 		if (strncmp(arg, "--", 2) == 0 && (eq = strchr(arg, '=')) !=
 		    NULL && eq > arg + 2) {
 			flag = xstrndup(arg, (size_t)(eq - arg));
-			o = cli_find_opt(cmd, flag);
+			o = cmd_find_opt(cmd->def, flag);
 			free(flag);
-			if (o != NULL && o->kind == CLI_OPT_VALUE) {
+			if (o != NULL && o->kind == CMD_OPT_VALUE) {
 				if (cli_set_option(run, cmd, o, eq + 1) == -1)
 					return (-1);
 				continue;
@@ -203,14 +204,14 @@ cli_parse_options(struct cli_run *run, struct cli_cmd *cmd, char **args,
 				cli_list_addv(unk, args + i, n - i);
 				break;
 			}
-			if (cmd->nsubs > 0 && !(cmd->def->flags & CLI_CMD_ACTION) &&
+			if (cmd->nsubs > 0 && !(cmd->def->flags & CMD_ACTION) &&
 			    strcmp(arg, "help") == 0) {
 				cli_list_add(ops, arg);
 				cli_list_addv(ops, args + i, n - i);
 				break;
 			}
 		}
-		if (cmd->def->flags & CLI_CMD_PASSTHROUGH) {
+		if (cmd->def->flags & CMD_PASSTHROUGH) {
 			cli_list_add(dest, arg);
 			cli_list_addv(dest, args + i, n - i);
 			break;
@@ -232,7 +233,7 @@ cli_is_help_flag(const char *a)
 static int
 cli_unknown_option(struct cli_run *run, struct cli_cmd *cmd, const char *flag)
 {
-	const struct cli_opt *const	*o;
+	const struct cmd_opt *const	*o;
 	const char			**cands;
 	size_t				  n = 0;
 	char				 *sugg;
@@ -241,7 +242,7 @@ cli_unknown_option(struct cli_run *run, struct cli_cmd *cmd, const char *flag)
 	cands = xcalloc(64, sizeof *cands);
 	for (o = cmd->def->opts; o != NULL && *o != NULL && n < 62; o++)
 		cands[n++] = (*o)->longf;
-	cands[n++] = cli_help_opt.longf;
+	cands[n++] = cli_opt_help.longf;
 	sugg = strncmp(flag, "--", 2) == 0 ? cli_suggest(flag, cands, n) :
 	    xstrdup("");
 	rc = cli_cmd_error(run, cmd, "error: unknown option '%s'%s", flag, sugg);
@@ -291,7 +292,7 @@ cli_process_args(struct cli_run *run, struct cli_cmd *cmd, char **args,
 	}
 	out = json_array();
 	for (i = 0; i < cmd->nargs; i++) {
-		const struct cli_arg *a = &cmd->args[i];
+		const struct cmd_arg *a = &cmd->args[i];
 
 		if (cli_arg_variadic(a->spec)) {
 			list = json_array();
@@ -334,7 +335,7 @@ bad:
 static int
 cli_check_mandatory(struct cli_run *run, struct cli_cmd *cmd)
 {
-	const struct cli_opt *const	*o;
+	const struct cmd_opt *const	*o;
 	struct cli_cmd			*c;
 
 	for (c = cmd; c != NULL; c = c->parent) {
@@ -360,7 +361,7 @@ cli_unknown_command(struct cli_run *run, struct cli_cmd *cmd, const char *name)
 	cands = xcalloc(cmd->nsubs + 2, sizeof *cands);
 	for (i = 0; i < cmd->nsubs; i++)
 		cands[n++] = cmd->subs[i]->name;
-	if (cmd->nsubs > 0 && !(cmd->def->flags & CLI_CMD_ACTION))
+	if (cmd->nsubs > 0 && !(cmd->def->flags & CMD_ACTION))
 		cands[n++] = "help";
 	sugg = cli_suggest(name, cands, n);
 	rc = cli_cmd_error(run, cmd, "error: unknown command '%s'%s", name, sugg);
@@ -398,7 +399,7 @@ cli_parse_command(struct cli_run *run, struct cli_cmd *cmd, char **ops_in,
 	struct cli_list	 ops = { NULL, 0 }, unk = { NULL, 0 }, all = { NULL, 0 };
 	struct cli_cmd	*sub;
 	char		*help_arg[] = { "--help" };
-	int		 rc = -1, action = cmd->def->flags & CLI_CMD_ACTION;
+	int		 rc = -1, action = cmd->def->flags & CMD_ACTION;
 	size_t		 i;
 
 	cli_list_addv(&ops, ops_in, nops_in);

@@ -12,8 +12,13 @@
 #include "acpx.h"
 #include "acp-update.h"
 #include "agent-registry.h"
+#include "cli-opt.h"
+#include "cli-validate.h"
 #include "cli.h"
 #include "cmd-compare.h"
+#include "cmd.h"
+#include "complete.h"
+#include "config-file.h"
 #include "error.h"
 #include "exec-turn.h"
 #include "js.h"
@@ -480,3 +485,153 @@ cmd_compare_run(const struct invocation *inv, struct output *out)
 		sigaction(compare_sigs[i], &old[i], NULL);
 	return (rc);
 }
+
+/* ------------------------------------------------------- the command row */
+
+static const struct cmd_opt o_cmp_cwd = CMD_OPTV("--cwd <dir>", NULL,
+    "--cwd", "cwd", "Target workspace", CMD_OPT_VALUE, NULL, CMD_VALUES_DIR,
+    NULL);
+static const struct cmd_opt o_cmp_timeout = CMD_OPT("--timeout <seconds>",
+    NULL, "--timeout", "timeout", "Per-agent timeout in seconds",
+    CMD_OPT_VALUE, cli_validate_timeout);
+static const struct cmd_opt o_cmp_json = CMD_OPT("--json", NULL, "--json",
+    "json", "Alias for --format json", CMD_OPT_BOOL, NULL);
+static const struct cmd_opt o_cmp_file = CMD_OPTV("-f, --file <path>", "-f",
+    "--file", "file", "Read prompt text from file path (use - for stdin)",
+    CMD_OPT_VALUE, cli_validate_prompt_file, CMD_VALUES_FILE, NULL);
+static const struct cmd_opt o_cmp_prompt_file = CMD_OPTV(
+    "--prompt-file <path>", NULL, "--prompt-file", "promptFile",
+    "Alias for --file", CMD_OPT_VALUE, cli_validate_prompt_file,
+    CMD_VALUES_FILE, NULL);
+static const struct cmd_opt *const compare_opts[] = { &o_cmp_cwd,
+    &cli_opt_approve_all, &cli_opt_approve_reads, &cli_opt_deny_all,
+    &o_cmp_timeout, &cli_opt_format, &o_cmp_json, &o_cmp_file,
+    &o_cmp_prompt_file, NULL };
+static const struct cmd_arg compare_args[] = { { "<args...>",
+    "Agents followed by prompt text, or agents with --file", NULL } };
+
+/* scanCompareArgs(program.args.slice(1)).promptTokens, or -1. */
+static long
+compare_tokens(struct cli_run *run, size_t *start)
+{
+	static const char *const vflags[] = { "--cwd", "--timeout", "--format",
+	    "-f", "--file", "--prompt-file" };
+	char	**args;
+	size_t	  i, j, n;
+
+	args = cmd_prepare_root_args(run, &n);
+	for (i = 1; i < n; i++) {
+		if (strcmp(args[i], "--") == 0) {
+			*start = i + 1;
+			return ((long)(n - i - 1));
+		}
+		for (j = 0; j < nitems(vflags); j++) {
+			if (strcmp(args[i], vflags[j]) == 0) {
+				i++;
+				break;
+			}
+		}
+	}
+	return (-1);
+}
+
+/* The agents and the prompt words, the files, the timeout, the checks. */
+static int
+compare_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	const json_t	*args = cmd_prepare_arg(leaf, 0), *lcwd, *file, *pfile;
+	json_t		*agents;
+	char		**root_args;
+	long		 ntok;
+	size_t		 start = 0, nargs = json_array_size(args), nagents, i, n;
+
+	if (cmd_prepare_config(run)->disable_exec) {
+		cli_fail(run, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "compare subcommand is disabled by configuration "
+		    "(disableExec: true)"));
+		return (-1);
+	}
+	if (cmd_prepare_globals(run, leaf, inv) == -1)
+		return (-1);
+	if ((lcwd = cmd_prepare_own(leaf, "cwd")) != NULL) {
+		free(inv->cwd);
+		inv->cwd = config_path_resolve(cmd_prepare_process_cwd(run),
+		    json_string_value(lcwd));
+	}
+	if (cmd_prepare_agent_override(run) != NULL) {
+		cli_usage_error(run, "Do not combine compare with --agent; pass "
+		    "agent names");
+		return (-1);
+	}
+	file = cmd_prepare_own(leaf, "file");
+	pfile = cmd_prepare_own(leaf, "promptFile");
+	if (file != NULL && pfile != NULL && strcmp(json_string_value(file),
+	    json_string_value(pfile)) != 0) {
+		cli_usage_error(run, "Use only one prompt file flag: --file or "
+		    "--prompt-file");
+		return (-1);
+	}
+	inv->file = cmd_prepare_dup(file != NULL ? file : pfile);
+	inv->words = xcalloc(nargs + 1, sizeof *inv->words);
+	ntok = compare_tokens(run, &start);
+	if (ntok >= 0) {
+		nagents = nargs >= (size_t)ntok ? nargs - (size_t)ntok : 0;
+		if (nagents == 0) {
+			cli_usage_error(run, "At least one agent is required");
+			return (-1);
+		}
+		root_args = cmd_prepare_root_args(run, &n);
+		for (i = 0; i < (size_t)ntok; i++)
+			inv->words[inv->nwords++] = xstrdup(root_args[start + i]);
+	} else if (inv->file != NULL) {
+		nagents = nargs;
+		if (nagents == 0) {
+			cli_usage_error(run, "At least one agent is required");
+			return (-1);
+		}
+	} else {
+		if (nargs < 2) {
+			cli_usage_error(run, "Usage: acpx compare <agent>... "
+			    "'<prompt>'");
+			return (-1);
+		}
+		nagents = nargs - 1;
+		inv->words[inv->nwords++] = xstrdup(json_string_value(
+		    json_array_get(args, nargs - 1)));
+	}
+	agents = json_array();
+	for (i = 0; i < nagents; i++)
+		json_array_append(agents, json_array_get(args, i));
+	json_object_set_new(inv->verb_opts, "agents", agents);
+	if (inv->timeout_ms < 0)
+		inv->timeout_ms = 300000;
+	if (cmd_prepare_perm_mode(run) == -1 ||
+	    cmd_prepare_policy(run, inv) == -1)
+		return (-1);
+	cmd_prepare_default_agent(run, inv);
+	return (0);
+}
+
+/* The operands are agent names (then the prompt). */
+static int
+compare_complete(struct complete *c, const struct cmd_opt *o, int npos)
+{
+	if (o != NULL)
+		return (0);
+	complete_agents(c);
+	return (1);
+}
+
+const struct cmd_entry cmd_compare_entry = {
+	.name = "compare",
+	.desc = "Run one prompt across multiple agents and summarize the "
+	    "results",
+	.opts = compare_opts,
+	.args = compare_args,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = compare_prepare,
+	.run = cmd_compare_run,
+	.complete = compare_complete
+};

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "acpx.h"
+#include "cli-validate.h"
 #include "cli.h"
+#include "cmd.h"
 #include "complete.h"
 #include "output.h"
 #include "xmalloc.h"
@@ -46,3 +48,32 @@ cmd_completion_run(const struct invocation *inv, struct output *out)
 	free(text);
 	return (ACPX_EXIT_SUCCESS);
 }
+
+/* ------------------------------------------------------- the command row */
+
+static const struct cmd_arg completion_args[] = { { "<shell>",
+    "bash, zsh or fish", cli_validate_shell } };
+
+/* <shell>. */
+static int
+cmd_completion_complete(struct complete *c, const struct cmd_opt *o,
+    int npos)
+{
+	if (o != NULL || npos != 0)
+		return (0);
+	complete_add(c, "bash", NULL);
+	complete_add(c, "zsh", NULL);
+	complete_add(c, "fish", NULL);
+	return (1);
+}
+
+const struct cmd_entry cmd_completion_entry = {
+	.name = "completion",
+	.desc = "Print the shell completion script",
+	.args = completion_args,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_operands,
+	.run = cmd_completion_run,
+	.complete = cmd_completion_complete
+};

@@ -6,7 +6,9 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "cli-opt.h"
 #include "cli.h"
+#include "cmd.h"
 #include "config-file.h"
 #include "error.h"
 #include "json-util.h"
@@ -21,8 +23,9 @@
  * init writes the reference's template to $HOME/.acpx/config.json once.
  */
 
-static int
-cmd_config_show(const struct invocation *inv, struct output *out)
+/* config [show]. */
+int
+cmd_config_run(const struct invocation *inv, struct output *out)
 {
 	json_t	*v = config_display(inv->config), *w;
 	char	*text;
@@ -75,11 +78,40 @@ cmd_config_init(const struct invocation *inv, struct output *out)
 	return (ACPX_EXIT_SUCCESS);
 }
 
-/* config show | config init. */
-int
-cmd_config_run(const struct invocation *inv, struct output *out)
-{
-	if (inv->subverb != NULL && strcmp(inv->subverb, "init") == 0)
-		return (cmd_config_init(inv, out));
-	return (cmd_config_show(inv, out));
-}
+/* ------------------------------------------------------ the command rows */
+
+static const struct cmd_opt *const config_opts[] = { &cli_opt_format, NULL };
+
+static const struct cmd_entry cmd_config_show_entry = {
+	.name = "show",
+	.desc = "Show resolved config",
+	.opts = config_opts,
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_plain,
+	.run = cmd_config_run
+};
+
+static const struct cmd_entry cmd_config_init_entry = {
+	.name = "init",
+	.desc = "Create global config template",
+	.opts = config_opts,
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_plain,
+	.run = cmd_config_init
+};
+
+static const struct cmd_entry *const cmd_config_subs[] = {
+	&cmd_config_show_entry,
+	&cmd_config_init_entry,
+	NULL
+};
+
+const struct cmd_entry cmd_config_entry = {
+	.name = "config",
+	.desc = "Inspect and initialize acpx configuration",
+	.subs = cmd_config_subs,
+	.implies = "show",
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_plain,
+	.run = cmd_config_run
+};

@@ -9,8 +9,12 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "cli-opt.h"
+#include "cli-validate.h"
 #include "cli.h"
 #include "cmd-queue.h"
+#include "cmd.h"
+#include "complete.h"
 #include "conversation.h"
 #include "error.h"
 #include "js.h"
@@ -660,3 +664,80 @@ cmd_set_run(const struct invocation *inv, struct output *out)
 	return (control_set(inv, out, QUEUE_CONTROL_CONFIG, inv->words[0],
 	    inv->words[1]));
 }
+
+/* ------------------------------------------------------- the command row */
+
+static const struct cmd_opt *const cmd_control_opts[] = { &cli_opt_session,
+    NULL };
+static const struct cmd_arg cmd_control_mode_args[] = { { "<mode>",
+    "Mode id", cli_validate_mode } };
+static const struct cmd_arg cmd_control_set_args[] = {
+	{ "<key>", "Config option id", cli_validate_config_key },
+	{ "<value>", "Config option value", cli_validate_config_value },
+};
+
+/* -s and the arguments, the global flags and the agent. */
+static int
+cmd_control_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	inv->session = cmd_prepare_session(leaf, "session");
+	cmd_prepare_args_words(inv, leaf);
+	return (cmd_prepare_agent_verb(run, leaf, inv));
+}
+
+/* status -s: the open sessions of exactly this directory. */
+static int
+cmd_control_status_complete(struct complete *c, const struct cmd_opt *o,
+    int npos)
+{
+	if (o == NULL || strcmp(o->key, "session") != 0)
+		return (0);
+	complete_sessions(c, COMPLETE_EXACT_OPEN);
+	return (1);
+}
+
+const struct cmd_entry cmd_cancel_entry = {
+	.name = "cancel",
+	.desc = "Cancel active prompt for %s by default",
+	.agent_desc = "Cooperatively cancel current in-flight prompt",
+	.opts = cmd_control_opts,
+	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
+	.prepare = cmd_control_prepare,
+	.run = cmd_cancel_run
+};
+
+const struct cmd_entry cmd_set_mode_entry = {
+	.name = "set-mode",
+	.desc = "Set session mode for %s by default",
+	.agent_desc = "Set session mode",
+	.opts = cmd_control_opts,
+	.args = cmd_control_mode_args,
+	.nargs = nitems(cmd_control_mode_args),
+	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
+	.prepare = cmd_control_prepare,
+	.run = cmd_set_mode_run
+};
+
+const struct cmd_entry cmd_set_entry = {
+	.name = "set",
+	.desc = "Set session config option for %s by default",
+	.agent_desc = "Set session config option",
+	.opts = cmd_control_opts,
+	.args = cmd_control_set_args,
+	.nargs = nitems(cmd_control_set_args),
+	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
+	.prepare = cmd_control_prepare,
+	.run = cmd_set_run
+};
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.desc = "Show local status for %s by default",
+	.agent_desc = "Show local status of current session agent process",
+	.opts = cmd_control_opts,
+	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
+	.prepare = cmd_control_prepare,
+	.run = cmd_status_run,
+	.complete = cmd_control_status_complete
+};

@@ -10,11 +10,15 @@
 #include "acp-client.h"
 #include "acpx.h"
 #include "agent-registry.h"
+#include "cli-opt.h"
+#include "cli-validate.h"
 #include "cli.h"
+#include "cmd.h"
+#include "config-file.h"
+#include "error.h"
 #include "exec-turn.h"
 #include "fallback.h"
 #include "model.h"
-#include "error.h"
 #include "output.h"
 #include "prompt-input.h"
 #include "warp.h"
@@ -152,3 +156,60 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	json_decref(blocks);
 	return (rc);
 }
+
+/* ------------------------------------------------------- the command row */
+
+static const struct cmd_opt cmd_exec_config_option = CMD_OPT(
+    "--config-option <key=value>", NULL, "--config-option", "configOption",
+    "Set an ACP session config option before the one-shot prompt "
+    "(repeatable)", CMD_OPT_VALUE, cli_validate_config_option);
+static const struct cmd_opt *const cmd_exec_opts[] = { &cli_opt_file,
+    &cmd_exec_config_option, NULL };
+
+/* -f, --config-option, the words; disableExec; the agent must be spawnable. */
+static int
+cmd_exec_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	const json_t	*v, *e;
+	size_t		 i;
+
+	inv->file = cmd_prepare_dup(cmd_prepare_cli_own(leaf, "file"));
+	v = cmd_prepare_own(leaf, "configOption");
+	inv->config_options = xcalloc(json_array_size(v) + 1,
+	    sizeof *inv->config_options);
+	json_array_foreach(v, i, e)
+		inv->config_options[inv->nconfig_options++] =
+		    xstrdup(json_string_value(e));
+	cmd_prepare_words(inv, cmd_prepare_arg(leaf, 0));
+	if (cmd_prepare_globals(run, leaf, inv) == -1)
+		return (-1);
+	if (cmd_prepare_config(run)->disable_exec) {
+		cli_fail(run, acpx_error_new(ACPX_CODE_EXEC_DISABLED, NULL, "cli",
+		    "exec subcommand is disabled by configuration (disableExec: "
+		    "true)"));
+		return (-1);
+	}
+	if (cmd_prepare_perm_mode(run) == -1 ||
+	    cmd_prepare_policy(run, inv) == -1 ||
+	    cmd_prepare_agent(run, leaf, inv) == -1)
+		return (-1);
+	if (inv->agent.argv == NULL) {
+		cli_fail(run, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "%s", inv->agent.argv_error));
+		return (-1);
+	}
+	return (0);
+}
+
+const struct cmd_entry cmd_exec_entry = {
+	.name = "exec",
+	.desc = "One-shot prompt using %s by default",
+	.agent_desc = "One-shot prompt without saved session",
+	.opts = cmd_exec_opts,
+	.args = cli_opt_prompt_arg,
+	.nargs = 1,
+	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
+	.prepare = cmd_exec_prepare,
+	.run = cmd_exec_run
+};

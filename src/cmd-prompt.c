@@ -8,8 +8,10 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "cli-opt.h"
 #include "cli.h"
 #include "cmd-queue.h"
+#include "cmd.h"
 #include "config-file.h"
 #include "conversation.h"
 #include "error.h"
@@ -530,3 +532,36 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	free(r.request_id);
 	return (rc);
 }
+
+/* ------------------------------------------------------- the command row */
+
+/* The implicit and explicit prompt: -f, --no-wait, -s and the words. */
+int
+cmd_prompt_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	inv->verb = "prompt";
+	inv->file = cmd_prepare_dup(cmd_prepare_cli_own(leaf, "file"));
+	inv->no_wait = json_is_false(cmd_prepare_cli_own(leaf, "wait"));
+	inv->session = cmd_prepare_session(leaf, "session");
+	cmd_prepare_words(inv, cmd_prepare_arg(leaf,
+	    cmd_prepare_nargs(leaf) - 1));
+	if (cmd_prepare_globals(run, leaf, inv) == -1 ||
+	    cmd_prepare_perm_mode(run) == -1 ||
+	    cmd_prepare_policy(run, inv) == -1 ||
+	    cmd_prepare_agent(run, leaf, inv) == -1)
+		return (-1);
+	return (0);
+}
+
+const struct cmd_entry cmd_prompt_entry = {
+	.name = "prompt",
+	.desc = "Prompt using %s by default",
+	.agent_desc = "Prompt using persistent session",
+	.opts = cli_opt_prompt,
+	.args = cli_opt_prompt_arg,
+	.nargs = 1,
+	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
+	.prepare = cmd_prompt_prepare,
+	.run = cmd_prompt_run
+};

@@ -14,8 +14,12 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
+#include "cli-opt.h"
+#include "cli-validate.h"
 #include "cli.h"
 #include "cmd-sessions.h"
+#include "cmd.h"
+#include "complete.h"
 #include "conversation.h"
 #include "error.h"
 #include "journal.h"
@@ -594,3 +598,69 @@ refuse:
 	free(ename);
 	return (output_fail(out, err));
 }
+
+/* ------------------------------------------------------- the command row */
+
+static const struct cmd_opt o_output = { "--output <path>", NULL,
+    "--output", "output", "Output archive path", CMD_OPT_VALUE,
+    cli_validate_output, 1, NULL, CMD_VALUES_FILE, NULL };
+static const struct cmd_opt o_source_cwd = CMD_OPTV("--cwd <cwd>", NULL,
+    "--cwd", "sourceCwd", "Session cwd to export", CMD_OPT_VALUE,
+    cli_validate_source_cwd, CMD_VALUES_DIR, NULL);
+static const struct cmd_opt *const export_opts[] = { &o_output,
+    &o_source_cwd, NULL };
+static const struct cmd_opt o_import_name = CMD_OPT("--name <name>", NULL,
+    "--name", "name", "Imported session name", CMD_OPT_VALUE,
+    cli_validate_session);
+static const struct cmd_opt o_dest_cwd = CMD_OPTV("--cwd <cwd>", NULL,
+    "--cwd", "destinationCwd", "Imported session cwd", CMD_OPT_VALUE,
+    cli_validate_dest_cwd, CMD_VALUES_DIR, NULL);
+static const struct cmd_opt *const import_opts[] = { &o_import_name,
+    &o_dest_cwd, NULL };
+static const struct cmd_arg import_args[] = { { "<archive-path>",
+    "Archive path", cli_validate_archive } };
+
+/* import --name, <archive-path> as the word, --cwd. */
+static int
+sessions_import_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	inv->session = cmd_prepare_dup(cmd_prepare_own(leaf, "name"));
+	cmd_prepare_args_words(inv, leaf);
+	return (cmd_sessions_prepare(run, leaf, inv));
+}
+
+/* <archive-path>: a file. */
+static int
+sessions_import_complete(struct complete *c, const struct cmd_opt *o,
+    int npos)
+{
+	if (o != NULL || npos != 0)
+		return (0);
+	complete_set_kind(c, COMPLETE_FILES);
+	return (1);
+}
+
+const struct cmd_entry cmd_sessions_export_entry = {
+	.name = "export",
+	.desc = "Export a portable session archive",
+	.opts = export_opts,
+	.args = cli_opt_name_arg,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_sessions_prepare_named,
+	.run = sessions_export_run,
+	.complete = cmd_sessions_complete_any
+};
+
+const struct cmd_entry cmd_sessions_import_entry = {
+	.name = "import",
+	.desc = "Import a portable session archive",
+	.opts = import_opts,
+	.args = import_args,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = sessions_import_prepare,
+	.run = sessions_import_run,
+	.complete = sessions_import_complete
+};

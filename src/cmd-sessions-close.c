@@ -13,8 +13,11 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "cli-opt.h"
 #include "cli.h"
 #include "cmd-sessions.h"
+#include "cmd.h"
+#include "complete.h"
 #include "error.h"
 #include "js.h"
 #include "output.h"
@@ -298,3 +301,25 @@ sessions_close_run(const struct invocation *inv, struct output *out)
 	return (ACPX_EXIT_SUCCESS);
 }
 
+/* ------------------------------------------------------- the command row */
+
+/* [name]: the open sessions of exactly this directory. */
+static int
+sessions_close_complete(struct complete *c, const struct cmd_opt *o, int npos)
+{
+	if (o != NULL || npos != 0)
+		return (0);
+	complete_sessions(c, COMPLETE_EXACT_OPEN);
+	return (1);
+}
+
+const struct cmd_entry cmd_sessions_close_entry = {
+	.name = "close",
+	.desc = "Close session for current cwd",
+	.args = cli_opt_name_arg,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_sessions_prepare_named,
+	.run = sessions_close_run,
+	.complete = sessions_close_complete
+};

@@ -8,8 +8,12 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "cli-opt.h"
+#include "cli-validate.h"
 #include "cli.h"
 #include "cmd-sessions.h"
+#include "cmd.h"
+#include "complete.h"
 #include "error.h"
 #include "js.h"
 #include "json-util.h"
@@ -451,3 +455,81 @@ sessions_new_run(const struct invocation *inv, struct output *out,
 	session_record_free(rec);
 	return (rc);
 }
+
+/* ------------------------------------------------------- the command row */
+
+static const struct cmd_opt o_resume = CMD_OPT("--resume-session <id>",
+    NULL, "--resume-session", "resumeSession",
+    "Resume existing ACP session id", CMD_OPT_VALUE, cli_validate_resume);
+static const struct cmd_opt *const new_opts[] = { &cli_opt_name, &o_resume,
+    NULL };
+
+/* --name, --resume-session, then every check of a prompt. */
+static int
+sessions_new_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	cmd_prepare_words(inv, NULL);
+	inv->session = cmd_prepare_dup(cmd_prepare_own(leaf, "name"));
+	cmd_prepare_verb_opt(inv, "resume-session",
+	    cmd_prepare_own(leaf, "resumeSession"));
+	if (cmd_prepare_globals(run, leaf, inv) == -1 ||
+	    cmd_prepare_perm_mode(run) == -1 ||
+	    cmd_prepare_policy(run, inv) == -1 ||
+	    cmd_prepare_agent(run, leaf, inv) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+sessions_new_cmd(const struct invocation *inv, struct output *out)
+{
+	return (sessions_new_run(inv, out, 0));
+}
+
+static int
+sessions_ensure_cmd(const struct invocation *inv, struct output *out)
+{
+	return (sessions_new_run(inv, out, 1));
+}
+
+/* new --name is a new name: nothing to offer. */
+static int
+sessions_new_complete(struct complete *c, const struct cmd_opt *o, int npos)
+{
+	if (o == NULL || strcmp(o->key, "name") != 0)
+		return (0);
+	complete_set_kind(c, COMPLETE_NONE);
+	return (1);
+}
+
+/* ensure --name: the open sessions of the cwd walk. */
+static int
+sessions_ensure_complete(struct complete *c, const struct cmd_opt *o,
+    int npos)
+{
+	if (o == NULL || strcmp(o->key, "name") != 0)
+		return (0);
+	complete_sessions(c, COMPLETE_WALK_OPEN);
+	return (1);
+}
+
+const struct cmd_entry cmd_sessions_new_entry = {
+	.name = "new",
+	.desc = "Create a fresh session for current cwd",
+	.opts = new_opts,
+	.flags = CMD_ACTION,
+	.prepare = sessions_new_prepare,
+	.run = sessions_new_cmd,
+	.complete = sessions_new_complete
+};
+
+const struct cmd_entry cmd_sessions_ensure_entry = {
+	.name = "ensure",
+	.desc = "Ensure a session exists for current cwd or ancestor",
+	.opts = new_opts,
+	.flags = CMD_ACTION,
+	.prepare = sessions_new_prepare,
+	.run = sessions_ensure_cmd,
+	.complete = sessions_ensure_complete
+};

@@ -10,8 +10,12 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "cli-opt.h"
+#include "cli-validate.h"
 #include "cli.h"
 #include "cmd-sessions.h"
+#include "cmd.h"
+#include "complete.h"
 #include "error.h"
 #include "journal.h"
 #include "json-util.h"
@@ -330,3 +334,42 @@ sessions_watch_run(const struct invocation *inv, struct output *out)
 		return (output_fail(out, err));
 	return (ACPX_EXIT_SUCCESS);
 }
+
+/* ------------------------------------------------------- the command row */
+
+static const struct cmd_opt o_watch_cursor = CMD_OPT("--cursor <cursor>",
+    NULL, "--cursor", "cursor", "Resume after a session watch cursor",
+    CMD_OPT_VALUE, cli_validate_cursor);
+static const struct cmd_opt *const watch_opts[] = { &cli_opt_name,
+    &o_watch_cursor, NULL };
+
+/* --name (else -s of the agent), --cursor. */
+static int
+sessions_watch_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	inv->session = cmd_prepare_session(leaf, "name");
+	return (cmd_sessions_prepare(run, leaf, inv));
+}
+
+/* --name: open or closed sessions of exactly this directory. */
+static int
+sessions_watch_complete(struct complete *c, const struct cmd_opt *o,
+    int npos)
+{
+	if (o == NULL || strcmp(o->key, "name") != 0)
+		return (0);
+	complete_sessions(c, COMPLETE_EXACT_ANY);
+	return (1);
+}
+
+const struct cmd_entry cmd_sessions_watch_entry = {
+	.name = "watch",
+	.desc = "Replay and follow session events without affecting the active "
+	    "turn",
+	.opts = watch_opts,
+	.flags = CMD_ACTION,
+	.prepare = sessions_watch_prepare,
+	.run = sessions_watch_run,
+	.complete = sessions_watch_complete
+};

@@ -17,8 +17,12 @@
 #include "acp-client.h"
 #include "acpx.h"
 #include "agent-registry.h"
+#include "cli-opt.h"
+#include "cli-validate.h"
 #include "cli.h"
 #include "cmd-sessions.h"
+#include "cmd.h"
+#include "complete.h"
 #include "config-file.h"
 #include "conversation.h"
 #include "error.h"
@@ -594,37 +598,201 @@ sessions_prune_run(const struct invocation *inv, struct output *out)
 	session_list_free(&l);
 	return (ACPX_EXIT_SUCCESS);
 }
+/* ------------------------------------------------------- the command rows */
 
-/* ---------------------------------------------------------------- dispatch */
-
-/* Run a `sessions` subcommand. */
-int
-cmd_sessions_run(const struct invocation *inv, struct output *out)
+static int
+sessions_history_cmd(const struct invocation *inv, struct output *out)
 {
-	const char	*sub = inv->subverb != NULL ? inv->subverb : "list";
-
-	if (strcmp(sub, "list") == 0)
-		return (sessions_list_run(inv, out));
-	if (strcmp(sub, "new") == 0)
-		return (sessions_new_run(inv, out, 0));
-	if (strcmp(sub, "ensure") == 0)
-		return (sessions_new_run(inv, out, 1));
-	if (strcmp(sub, "close") == 0)
-		return (sessions_close_run(inv, out));
-	if (strcmp(sub, "show") == 0)
-		return (sessions_show_run(inv, out));
-	if (strcmp(sub, "history") == 0)
-		return (sessions_history_run(inv, out, 0));
-	if (strcmp(sub, "read") == 0)
-		return (sessions_history_run(inv, out, 1));
-	if (strcmp(sub, "watch") == 0)
-		return (sessions_watch_run(inv, out));
-	if (strcmp(sub, "prune") == 0)
-		return (sessions_prune_run(inv, out));
-	if (strcmp(sub, "export") == 0)
-		return (sessions_export_run(inv, out));
-	if (strcmp(sub, "import") == 0)
-		return (sessions_import_run(inv, out));
-	return (output_fail(out, acpx_error_new(ACPX_CODE_USAGE, NULL, "cli",
-	    "unknown sessions command: %s", sub)));
+	return (sessions_history_run(inv, out, 0));
 }
+
+static int
+sessions_read_cmd(const struct invocation *inv, struct output *out)
+{
+	return (sessions_history_run(inv, out, 1));
+}
+
+static const struct cmd_opt o_local = CMD_OPT("--local", NULL, "--local",
+    "local", "List local acpx session records instead of agent protocol "
+    "sessions", CMD_OPT_BOOL, NULL);
+static const struct cmd_opt o_cursor = CMD_OPT("--cursor <cursor>", NULL,
+    "--cursor", "cursor", "Opaque ACP session/list cursor", CMD_OPT_VALUE,
+    cli_validate_cursor);
+static const struct cmd_opt o_filter_cwd = CMD_OPTV("--filter-cwd <dir>",
+    NULL, "--filter-cwd", "filterCwd", "Filter agent sessions by working "
+    "directory", CMD_OPT_VALUE, cli_validate_filter_cwd, CMD_VALUES_DIR, NULL);
+static const struct cmd_opt *const list_opts[] = { &o_local, &o_cursor,
+    &o_filter_cwd, NULL };
+
+static const struct cmd_opt o_limit = { "--limit <count>", NULL, "--limit",
+    "limit", "Maximum number of entries to show (default: 20)",
+    CMD_OPT_VALUE, cli_validate_limit, 0, "20", CMD_VALUES_NONE, NULL };
+static const struct cmd_opt *const history_opts[] = { &o_limit, NULL };
+static const struct cmd_opt o_tail = CMD_OPT("--tail <count>", NULL,
+    "--tail", "tail", "Show only the last N entries instead of all history",
+    CMD_OPT_VALUE, cli_validate_limit);
+static const struct cmd_opt *const read_opts[] = { &o_tail, NULL };
+
+static const struct cmd_opt o_dry_run = CMD_OPT("--dry-run", NULL,
+    "--dry-run", "dryRun", "Preview what would be pruned without deleting "
+    "anything", CMD_OPT_BOOL, NULL);
+static const struct cmd_opt o_before = CMD_OPT("--before <date>", NULL,
+    "--before", "before", "Prune sessions closed before this date",
+    CMD_OPT_VALUE, cli_validate_before);
+static const struct cmd_opt o_older = CMD_OPT("--older-than <days>", NULL,
+    "--older-than", "olderThan", "Prune sessions closed more than N days ago",
+    CMD_OPT_VALUE, cli_validate_days);
+static const struct cmd_opt o_include_history = CMD_OPT("--include-history",
+    NULL, "--include-history", "includeHistory",
+    "Also delete event stream files (.stream.ndjson)", CMD_OPT_BOOL, NULL);
+static const struct cmd_opt *const prune_opts[] = { &o_dry_run, &o_before,
+    &o_older, &o_include_history, NULL };
+
+/* sessions [list]: --local, or the agent's session/list (with its checks). */
+static int
+sessions_list_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	const json_t	*cursor, *v;
+	int		 local;
+
+	cmd_prepare_words(inv, NULL);
+	local = json_is_true(cmd_prepare_cli(leaf, "local")) ||
+	    json_is_true(cmd_prepare_own(leaf, "local"));
+	cursor = cmd_prepare_cli_own(leaf, "cursor");
+	v = cmd_prepare_cli_own(leaf, "filterCwd");
+	if (local)
+		json_object_set_new(inv->verb_opts, "local", json_true());
+	cmd_prepare_verb_opt(inv, "cursor", cursor);
+	cmd_prepare_verb_opt(inv, "filter-cwd", v);
+	if (cmd_prepare_agent_verb(run, leaf, inv) == -1)
+		return (-1);
+	if (local && cursor != NULL) {
+		cli_usage_error(run, "--cursor cannot be combined with --local");
+		return (-1);
+	}
+	if (!local && (cmd_prepare_perm_mode(run) == -1 ||
+	    cmd_prepare_policy(run, inv) == -1))
+		return (-1);
+	return (0);
+}
+
+/* The record subcommands: their options as verb_opts, globals, agent. */
+int
+cmd_sessions_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	static const char *const keys[][2] = { { "limit", "limit" },
+	    { "tail", "tail" }, { "cursor", "cursor" }, { "output", "output" },
+	    { "sourceCwd", "cwd" }, { "destinationCwd", "cwd" },
+	    { "dryRun", "dry-run" }, { "before", "before" },
+	    { "olderThan", "older-than" },
+	    { "includeHistory", "include-history" } };
+	size_t	i;
+
+	if (inv->words == NULL)
+		cmd_prepare_words(inv, NULL);
+	for (i = 0; i < nitems(keys); i++)
+		cmd_prepare_verb_opt(inv, keys[i][1],
+		    cmd_prepare_own(leaf, keys[i][0]));
+	return (cmd_prepare_agent_verb(run, leaf, inv));
+}
+
+/* close|show|history|read|export [name]. */
+int
+cmd_sessions_prepare_named(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	inv->session = cmd_prepare_dup(cmd_prepare_arg(leaf, 0));
+	return (cmd_sessions_prepare(run, leaf, inv));
+}
+
+/* [name] of show|history|read|export: open or closed, this directory. */
+int
+cmd_sessions_complete_any(struct complete *c, const struct cmd_opt *o,
+    int npos)
+{
+	if (o != NULL || npos != 0)
+		return (0);
+	complete_sessions(c, COMPLETE_EXACT_ANY);
+	return (1);
+}
+
+static const struct cmd_entry cmd_sessions_list_entry = {
+	.name = "list",
+	.desc = "List sessions",
+	.opts = list_opts,
+	.flags = CMD_ACTION,
+	.prepare = sessions_list_prepare,
+	.run = sessions_list_run
+};
+
+static const struct cmd_entry cmd_sessions_show_entry = {
+	.name = "show",
+	.desc = "Show session metadata for current cwd",
+	.args = cli_opt_name_arg,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_sessions_prepare_named,
+	.run = sessions_show_run,
+	.complete = cmd_sessions_complete_any
+};
+
+static const struct cmd_entry cmd_sessions_history_entry = {
+	.name = "history",
+	.desc = "Show recent session history entries",
+	.opts = history_opts,
+	.args = cli_opt_name_arg,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_sessions_prepare_named,
+	.run = sessions_history_cmd,
+	.complete = cmd_sessions_complete_any
+};
+
+static const struct cmd_entry cmd_sessions_read_entry = {
+	.name = "read",
+	.desc = "Read full session history",
+	.opts = read_opts,
+	.args = cli_opt_name_arg,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_sessions_prepare_named,
+	.run = sessions_read_cmd,
+	.complete = cmd_sessions_complete_any
+};
+
+static const struct cmd_entry cmd_sessions_prune_entry = {
+	.name = "prune",
+	.desc = "Delete closed sessions and free disk space",
+	.opts = prune_opts,
+	.flags = CMD_ACTION,
+	.prepare = cmd_sessions_prepare,
+	.run = sessions_prune_run
+};
+
+static const struct cmd_entry *const cmd_sessions_subs[] = {
+	&cmd_sessions_list_entry,
+	&cmd_sessions_new_entry,
+	&cmd_sessions_ensure_entry,
+	&cmd_sessions_close_entry,
+	&cmd_sessions_show_entry,
+	&cmd_sessions_history_entry,
+	&cmd_sessions_read_entry,
+	&cmd_sessions_watch_entry,
+	&cmd_sessions_export_entry,
+	&cmd_sessions_import_entry,
+	&cmd_sessions_prune_entry,
+	NULL
+};
+
+const struct cmd_entry cmd_sessions_entry = {
+	.name = "sessions",
+	.desc = "List, ensure, create, or close sessions for this agent",
+	.opts = list_opts,
+	.subs = cmd_sessions_subs,
+	.implies = "list",
+	.flags = CMD_ACTION | CMD_AGENT,
+	.prepare = sessions_list_prepare,
+	.run = sessions_list_run
+};

@@ -13,6 +13,7 @@
 #include "acpx.h"
 #include "cli.h"
 #include "cmd-warp.h"
+#include "cmd.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "error.h"
@@ -289,3 +290,13 @@ warp_cmd_doctor(const struct invocation *inv, struct output *out)
 	warp_cmd_close(&d.ctx);
 	return (d.problems == 0 ? ACPX_EXIT_SUCCESS : ACPX_EXIT_ERROR);
 }
+
+/* ------------------------------------------------------- the command row */
+
+const struct cmd_entry cmd_warp_doctor_entry = {
+	.name = "doctor",
+	.desc = "Check the secrets file and every provider",
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_operands,
+	.run = warp_cmd_doctor
+};

@@ -11,7 +11,9 @@
 #include "acpx.h"
 #include "cli.h"
 #include "cmd-warp.h"
+#include "cmd.h"
 #include "cmdline.h"
+#include "complete.h"
 #include "config-file.h"
 #include "error.h"
 #include "output.h"
@@ -570,13 +572,51 @@ fail:
 	return (output_fail(out, err));
 }
 
-/* acpx warp list|doctor|probe. */
-int
-cmd_warp_run(const struct invocation *inv, struct output *out)
+/* ------------------------------------------------------ the command rows */
+
+static const struct cmd_arg probe_args[] = { { "[targets...]",
+    "Warp agent ids or provider names", NULL } };
+
+/* probe's targets: the Warp agent ids and the provider names. */
+static int
+warp_cmd_probe_complete(struct complete *c, const struct cmd_opt *o,
+    int npos)
 {
-	if (inv->subverb != NULL && strcmp(inv->subverb, "doctor") == 0)
-		return (warp_cmd_doctor(inv, out));
-	if (inv->subverb != NULL && strcmp(inv->subverb, "probe") == 0)
-		return (warp_cmd_probe_run(inv, out));
-	return (warp_cmd_list(inv, out));
+	if (o != NULL)
+		return (0);
+	complete_warp(c, 1);
+	return (1);
 }
+
+static const struct cmd_entry cmd_warp_list_entry = {
+	.name = "list",
+	.desc = "List warp agents with provider, model, harness and fallback "
+	    "chain",
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_operands,
+	.run = warp_cmd_list
+};
+
+static const struct cmd_entry cmd_warp_probe_entry = {
+	.name = "probe",
+	.desc = "Probe providers for reachability, auth and quota",
+	.args = probe_args,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_operands,
+	.run = warp_cmd_probe_run,
+	.complete = warp_cmd_probe_complete
+};
+
+static const struct cmd_entry *const cmd_warp_subs[] = {
+	&cmd_warp_list_entry,
+	&cmd_warp_doctor_entry,
+	&cmd_warp_probe_entry,
+	NULL
+};
+
+const struct cmd_entry cmd_warp_entry = {
+	.name = "warp",
+	.desc = "Route agents through Warp providers with fallback",
+	.subs = cmd_warp_subs
+};

@@ -9,9 +9,9 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
-#include "cli-impl.h"
+#include "cli-opt.h"
 #include "cli.h"
-#include "cmdline.h"
+#include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
 #include "js.h"
@@ -21,8 +21,8 @@
 
 /*
  * acpx __complete: what the shell completion scripts ask. The partial
- * command line is walked through the command and option tables the parser
- * uses (cli-help.c), so completions never drift from the grammar: verbs
+ * command line is walked through the command table the parser uses
+ * (cmd.h), so completions never drift from the grammar: verbs
  * and subcommands, options (each command's own, help, and the global
  * options acpx-native accepts after the agent and the verb), enumerated
  * option values, agent names (built-ins, config agents, Warp agent ids of
@@ -39,13 +39,6 @@
  * paths / "<path><TAB><flag>" pairs of the tables (for the docs test).
  */
 
-enum complete_kind {
-	COMPLETE_WORDS = 0,
-	COMPLETE_FILES,
-	COMPLETE_DIRS,
-	COMPLETE_NONE
-};
-
 struct complete_cand {
 	char	*value;
 	char	*desc;
@@ -58,7 +51,7 @@ struct complete {
 	size_t			  n;
 
 	/* What the words before the current one say. */
-	const struct cli_cmddef	 *cmd;		/* innermost command */
+	const struct cmd_entry	 *cmd;		/* innermost command */
 	const char		 *agent;	/* positional agent token */
 	const char		 *agent_override; /* --agent */
 	const char		 *cwd;		/* --cwd (global or compare's) */
@@ -73,7 +66,7 @@ struct complete {
 
 /* ------------------------------------------------------------ candidates */
 
-static void
+void
 complete_add(struct complete *c, const char *value, const char *desc)
 {
 	size_t	i;
@@ -98,6 +91,13 @@ complete_add_prefixed(struct complete *c, const char *prefix,
 	xasprintf(&s, "%s%s", prefix, value);
 	complete_add(c, s, desc);
 	free(s);
+}
+
+/* What the shell is to do instead of (or with) the candidates. */
+void
+complete_set_kind(struct complete *c, enum complete_kind kind)
+{
+	c->kind = kind;
 }
 
 /* Descriptions are one line without tabs. */
@@ -192,7 +192,7 @@ complete_config(struct complete *c)
  * family, warp.h) with what they run; with providers, the provider names
  * too (warp probe targets). Nothing if the warp section is invalid.
  */
-static void
+void
 complete_warp(struct complete *c, int providers)
 {
 	const struct config	*cfg = complete_config(c);
@@ -226,7 +226,7 @@ complete_warp(struct complete *c, int providers)
 }
 
 /* Built-in agents, config agents and Warp agent ids. */
-static void
+void
 complete_agents(struct complete *c)
 {
 	const struct config	*cfg = complete_config(c);
@@ -263,7 +263,7 @@ complete_session_cb(const char *name, const char *cwd, int closed, void *arg)
 }
 
 /* Names of the agent's sessions for the directory on the command line. */
-static void
+void
 complete_sessions(struct complete *c, enum complete_scope scope)
 {
 	struct config		*cfg = complete_config(c);
@@ -296,32 +296,16 @@ complete_sessions(struct complete *c, enum complete_scope scope)
 
 /* ------------------------------------------------------------ the tables */
 
-/* A subcommand of def by name, or NULL. */
-static const struct cli_cmddef *
-complete_sub(const struct cli_cmddef *def, const char *name)
-{
-	const struct cli_cmddef *const	*s;
-
-	for (s = def->subs; s != NULL && *s != NULL; s++) {
-		if (strcmp((*s)->name, name) == 0)
-			return (*s);
-	}
-	return (NULL);
-}
-
 /* Look a flag up in a command's own options (and help). */
-static const struct cli_opt *
-complete_own_opt(const struct cli_cmddef *def, const char *flag)
+static const struct cmd_opt *
+complete_own_opt(const struct cmd_entry *def, const char *flag)
 {
-	const struct cli_opt *const	*o;
+	const struct cmd_opt	*o;
 
-	for (o = def->opts; o != NULL && *o != NULL; o++) {
-		if (((*o)->shortf != NULL && strcmp((*o)->shortf, flag) == 0) ||
-		    strcmp((*o)->longf, flag) == 0)
-			return (*o);
-	}
+	if ((o = cmd_find_opt(def, flag)) != NULL)
+		return (o);
 	if (strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0)
-		return (&cli_help_opt);
+		return (&cli_opt_help);
 	return (NULL);
 }
 
@@ -330,10 +314,10 @@ complete_own_opt(const struct cli_cmddef *def, const char *flag)
  * flags only, as the parser) a global one. *value gets an attached value
  * ("--format=json", "-sname"), else NULL.
  */
-static const struct cli_opt *
+static const struct cmd_opt *
 complete_opt(const struct complete *c, const char *word, const char **value)
 {
-	const struct cli_opt	*o;
+	const struct cmd_opt	*o;
 	const char		*eq;
 	char			*flag, sh[3];
 
@@ -350,19 +334,19 @@ complete_opt(const struct complete *c, const char *word, const char **value)
 	} else
 		flag = xstrdup(word);
 	if ((o = complete_own_opt(c->cmd, flag)) == NULL &&
-	    c->cmd != &cli_root_def && flag[1] == '-' &&
-	    (o = complete_own_opt(&cli_root_def, flag)) == &cli_version_opt)
+	    c->cmd != &cmd_root_entry && flag[1] == '-' &&
+	    (o = complete_own_opt(&cmd_root_entry, flag)) == &cli_opt_version)
 		o = NULL;
 	free(flag);
 	/* A short boolean with more letters is a group of flags. */
-	if (o != NULL && o->kind != CLI_OPT_VALUE)
+	if (o != NULL && o->kind != CMD_OPT_VALUE)
 		*value = NULL;
 	return (o);
 }
 
 /* Remember what an option says about the session scope. */
 static void
-complete_note(struct complete *c, const struct cli_opt *o, const char *value)
+complete_note(struct complete *c, const struct cmd_opt *o, const char *value)
 {
 	if (strcmp(o->key, "agent") == 0)
 		c->agent_override = value;
@@ -376,26 +360,26 @@ complete_note(struct complete *c, const struct cli_opt *o, const char *value)
 static void
 complete_operand(struct complete *c, const char *word)
 {
-	const struct cli_cmddef	*sub;
+	const struct cmd_entry	*sub;
 
-	if (c->cmd == &cli_root_def) {
-		if (c->npos == 0 && (sub = complete_sub(c->cmd, word)) != NULL) {
+	if (c->cmd == &cmd_root_entry) {
+		if (c->npos == 0 && (sub = cmd_find(c->cmd, word)) != NULL) {
 			c->cmd = sub;
 			return;
 		}
 		if (c->npos == 0 && c->agent_override == NULL) {
 			c->agent = word;
-			c->cmd = &cli_agent_def;
+			c->cmd = &cmd_agent_entry;
 			return;
 		}
 		c->literal = 1;
 		return;
 	}
-	if (c->npos == 0 && (sub = complete_sub(c->cmd, word)) != NULL) {
+	if (c->npos == 0 && (sub = cmd_find(c->cmd, word)) != NULL) {
 		c->cmd = sub;
 		return;
 	}
-	if (c->cmd->flags & CLI_CMD_PASSTHROUGH) {
+	if (c->cmd->flags & CMD_PASSTHROUGH) {
 		c->literal = 1;
 		return;
 	}
@@ -406,15 +390,15 @@ complete_operand(struct complete *c, const char *word)
 static void
 complete_options(struct complete *c)
 {
-	const struct cli_opt *const	*o;
-	const struct cli_cmddef		*defs[2] = { c->cmd, NULL };
+	const struct cmd_opt *const	*o;
+	const struct cmd_entry		*defs[2] = { c->cmd, NULL };
 	size_t				 d;
 
-	if (c->cmd != &cli_root_def)
-		defs[1] = &cli_root_def;
+	if (c->cmd != &cmd_root_entry)
+		defs[1] = &cmd_root_entry;
 	for (d = 0; d < nitems(defs) && defs[d] != NULL; d++) {
 		for (o = defs[d]->opts; o != NULL && *o != NULL; o++) {
-			if (d > 0 && *o == &cli_version_opt)
+			if (d > 0 && *o == &cli_opt_version)
 				continue;
 			if (d > 0 && complete_own_opt(c->cmd, (*o)->longf) != NULL)
 				continue;
@@ -423,102 +407,86 @@ complete_options(struct complete *c)
 			complete_add(c, (*o)->longf, (*o)->desc);
 		}
 		if (d == 0) {
-			complete_add(c, cli_help_opt.shortf, cli_help_opt.desc);
-			complete_add(c, cli_help_opt.longf, cli_help_opt.desc);
+			complete_add(c, cli_opt_help.shortf, cli_opt_help.desc);
+			complete_add(c, cli_opt_help.longf, cli_opt_help.desc);
 		}
 	}
 }
 
 /* Value of an option; prefix is "--flag=" when completing that form. */
 static void
-complete_value(struct complete *c, const struct cli_opt *o,
+complete_value(struct complete *c, const struct cmd_opt *o,
     const char *prefix)
 {
-	static const char *const formats[] = { "text", "json", "quiet" };
-	static const char *const auth[] = { "skip", "fail" };
-	static const char *const nonint[] = { "deny", "fail" };
-	static const char *const files[] = { "file", "mcpConfig",
-	    "permissionPolicy", "policy", "output", "promptFile", "inputFile" };
-	static const char *const dirs[] = { "cwd", "filterCwd", "sourceCwd",
-	    "destinationCwd" };
-	const char	*key = o->key, *sub = c->cmd->subverb;
-	size_t		 i, first = c->n;
+	const char *const	*v;
+	size_t			 i, first = c->n;
+	char			*s;
 
-	if (strcmp(key, "format") == 0) {
-		for (i = 0; i < nitems(formats); i++)
-			complete_add_prefixed(c, prefix, formats[i], NULL);
-	} else if (strcmp(key, "authPolicy") == 0) {
-		for (i = 0; i < nitems(auth); i++)
-			complete_add_prefixed(c, prefix, auth[i], NULL);
-	} else if (strcmp(key, "nonInteractivePermissions") == 0) {
-		for (i = 0; i < nitems(nonint); i++)
-			complete_add_prefixed(c, prefix, nonint[i], NULL);
-	} else if (strcmp(key, "session") == 0) {
-		complete_sessions(c, c->cmd->verb == CLI_VERB_STATUS ?
-		    COMPLETE_EXACT_OPEN : COMPLETE_WALK_OPEN);
-	} else if (strcmp(key, "name") == 0 && sub != NULL &&
-	    strcmp(sub, "watch") == 0) {
-		complete_sessions(c, COMPLETE_EXACT_ANY);
-	} else if (strcmp(key, "name") == 0 && sub != NULL &&
-	    strcmp(sub, "ensure") == 0) {
-		complete_sessions(c, COMPLETE_WALK_OPEN);
-	} else if (strcmp(key, "defaultAgent") == 0) {
-		complete_agents(c);
-	} else {
-		for (i = 0; i < nitems(files); i++) {
-			if (strcmp(key, files[i]) == 0)
-				c->kind = COMPLETE_FILES;
-		}
-		for (i = 0; i < nitems(dirs); i++) {
-			if (strcmp(key, dirs[i]) == 0)
-				c->kind = COMPLETE_DIRS;
-		}
-		if (c->kind == COMPLETE_WORDS)
+	if (c->cmd->complete == NULL || !c->cmd->complete(c, o, c->npos)) {
+		switch (o->values) {
+		case CMD_VALUES_LIST:
+			for (v = o->choices; *v != NULL; v++)
+				complete_add_prefixed(c, prefix, *v, NULL);
+			break;
+		case CMD_VALUES_SESSION:
+			complete_sessions(c, COMPLETE_WALK_OPEN);
+			break;
+		case CMD_VALUES_AGENT:
+			complete_agents(c);
+			break;
+		case CMD_VALUES_FILE:
+			c->kind = COMPLETE_FILES;
+			return;
+		case CMD_VALUES_DIR:
+			c->kind = COMPLETE_DIRS;
+			return;
+		case CMD_VALUES_NONE:
 			c->kind = COMPLETE_NONE;
-		return;
+			return;
+		}
 	}
 	/* Session names after "--session=" keep the prefix too. */
 	if (*prefix != '\0') {
 		for (i = first; i < c->n; i++) {
-			char *v;
-
 			if (strncmp(c->v[i].value, prefix, strlen(prefix)) == 0)
 				continue;
-			xasprintf(&v, "%s%s", prefix, c->v[i].value);
+			xasprintf(&s, "%s%s", prefix, c->v[i].value);
 			free(c->v[i].value);
-			c->v[i].value = v;
+			c->v[i].value = s;
 		}
 	}
 }
 
 static void
-complete_subs(struct complete *c, const struct cli_cmddef *def)
+complete_subs(struct complete *c, const struct cmd_entry *def)
 {
-	const struct cli_cmddef *const	*s;
-	const struct config		*cfg;
-	char				*desc;
+	const struct cmd_entry	*s;
+	const struct config	*cfg;
+	char			*desc;
+	size_t			 i;
 
-	for (s = def->subs; s != NULL && *s != NULL; s++) {
-		if ((*s)->flags & CLI_CMD_DEFAULT_DESC) {
+	for (i = 0; (s = cmd_sub(def, i)) != NULL; i++) {
+		if (def == &cmd_agent_entry && s->agent_desc != NULL)
+			desc = xstrdup(s->agent_desc);
+		else if (s->flags & CMD_DEFAULT_DESC) {
 			cfg = complete_config(c);
-			xasprintf(&desc, (*s)->desc, cfg != NULL &&
+			xasprintf(&desc, s->desc, cfg != NULL &&
 			    cfg->default_agent != NULL ? cfg->default_agent :
 			    AGENT_REGISTRY_DEFAULT);
 		} else
-			desc = xstrdup((*s)->desc);
-		complete_add(c, (*s)->name, desc);
+			desc = xstrdup(s->desc);
+		complete_add(c, s->name, desc);
 		free(desc);
 	}
 }
 
-/* Operands: subcommands, agents, session names, shells, ... */
+/* Operands: subcommands, agents, or what the command's row offers. */
 static void
 complete_operands(struct complete *c)
 {
-	const struct cli_cmddef	*d = c->cmd;
-	const char		*sub = d->subverb;
+	const struct cmd_entry	*d = c->cmd;
 
-	if (d == &cli_root_def) {
+	if (d == &cmd_root_entry) {
 		if (c->npos == 0) {
 			complete_subs(c, d);
 			if (c->agent_override == NULL)
@@ -526,44 +494,12 @@ complete_operands(struct complete *c)
 		}
 		return;
 	}
-	if (d->subs != NULL && c->npos == 0) {
+	if (cmd_sub(d, 0) != NULL && c->npos == 0) {
 		complete_subs(c, d);
 		return;
 	}
-	switch (d->verb) {
-	case CLI_VERB_SESSIONS:
-		if (c->npos != 0 || sub == NULL)
-			break;
-		if (strcmp(sub, "close") == 0)
-			complete_sessions(c, COMPLETE_EXACT_OPEN);
-		else if (strcmp(sub, "show") == 0 || strcmp(sub, "history") ==
-		    0 || strcmp(sub, "read") == 0 || strcmp(sub, "export") == 0)
-			complete_sessions(c, COMPLETE_EXACT_ANY);
-		else if (strcmp(sub, "import") == 0)
-			c->kind = COMPLETE_FILES;
-		break;
-	case CLI_VERB_COMPARE:
-		complete_agents(c);
-		break;
-	case CLI_VERB_FLOW:
-		if (c->npos == 0)
-			c->kind = COMPLETE_FILES;
-		break;
-	case CLI_VERB_WARP:
-		if (sub != NULL && strcmp(sub, "probe") == 0) {
-			complete_warp(c, 1);
-		}
-		break;
-	case CLI_VERB_COMPLETION:
-		if (c->npos == 0) {
-			complete_add(c, "bash", NULL);
-			complete_add(c, "zsh", NULL);
-			complete_add(c, "fish", NULL);
-		}
-		break;
-	default:
-		break;
-	}
+	if (d->complete != NULL)
+		d->complete(c, NULL, c->npos);
 	if (c->n == 0 && c->kind == COMPLETE_WORDS)
 		c->kind = COMPLETE_NONE;
 }
@@ -572,12 +508,12 @@ complete_operands(struct complete *c)
 static void
 complete_words(struct complete *c, char **words, int n)
 {
-	const struct cli_opt	*o, *pending = NULL;
+	const struct cmd_opt	*o, *pending = NULL;
 	const char		*w, *value, *cur;
 	char			*prefix;
 	int			 i;
 
-	c->cmd = &cli_root_def;
+	c->cmd = &cmd_root_entry;
 	for (i = 0; i < n - 1; i++) {
 		w = words[i];
 		if (c->literal)
@@ -592,7 +528,7 @@ complete_words(struct complete *c, char **words, int n)
 		}
 		if ((o = complete_opt(c, w, &value)) == NULL)
 			continue;
-		if (o->kind == CLI_OPT_VALUE && value == NULL) {
+		if (o->kind == CMD_OPT_VALUE && value == NULL) {
 			if (i + 1 == n - 1) {
 				pending = o;
 				break;
@@ -613,7 +549,7 @@ complete_words(struct complete *c, char **words, int n)
 	}
 	if (strncmp(cur, "--", 2) == 0 && strchr(cur, '=') != NULL) {
 		o = complete_opt(c, cur, &value);
-		if (o == NULL || o->kind != CLI_OPT_VALUE) {
+		if (o == NULL || o->kind != CMD_OPT_VALUE) {
 			c->kind = COMPLETE_NONE;
 			return;
 		}
@@ -632,30 +568,32 @@ complete_words(struct complete *c, char **words, int n)
 /* ------------------------------------------------------------ the lists */
 
 static void
-complete_list_commands(const struct cli_cmddef *def, const char *path,
+complete_list_commands(const struct cmd_entry *def, const char *path,
     struct complete_buf *b)
 {
-	const struct cli_cmddef *const	*s;
-	char				*p;
+	const struct cmd_entry	*s;
+	char			*p;
+	size_t			 i;
 
-	for (s = def->subs; s != NULL && *s != NULL; s++) {
+	for (i = 0; (s = cmd_sub(def, i)) != NULL; i++) {
 		if (*path == '\0')
-			p = xstrdup((*s)->name);
+			p = xstrdup(s->name);
 		else
-			xasprintf(&p, "%s %s", path, (*s)->name);
+			xasprintf(&p, "%s %s", path, s->name);
 		complete_line(b, "%s", p);
-		complete_list_commands(*s, p, b);
+		complete_list_commands(s, p, b);
 		free(p);
 	}
 }
 
 static void
-complete_list_options(const struct cli_cmddef *def, const char *path,
+complete_list_options(const struct cmd_entry *def, const char *path,
     struct complete_buf *b)
 {
-	const struct cli_opt *const	*o;
-	const struct cli_cmddef *const	*s;
+	const struct cmd_opt *const	*o;
+	const struct cmd_entry		*s;
 	char				*p;
+	size_t				 i;
 
 	for (o = def->opts; o != NULL && *o != NULL; o++) {
 		if ((*o)->desc == NULL)
@@ -664,14 +602,14 @@ complete_list_options(const struct cli_cmddef *def, const char *path,
 			complete_line(b, "%s\t%s", path, (*o)->shortf);
 		complete_line(b, "%s\t%s", path, (*o)->longf);
 	}
-	complete_line(b, "%s\t%s", path, cli_help_opt.shortf);
-	complete_line(b, "%s\t%s", path, cli_help_opt.longf);
-	for (s = def->subs; s != NULL && *s != NULL; s++) {
-		if (def == &cli_root_def)
-			p = xstrdup((*s)->name);
+	complete_line(b, "%s\t%s", path, cli_opt_help.shortf);
+	complete_line(b, "%s\t%s", path, cli_opt_help.longf);
+	for (i = 0; (s = cmd_sub(def, i)) != NULL; i++) {
+		if (def == &cmd_root_entry)
+			p = xstrdup(s->name);
 		else
-			xasprintf(&p, "%s %s", path, (*s)->name);
-		complete_list_options(*s, p, b);
+			xasprintf(&p, "%s %s", path, s->name);
+		complete_list_options(s, p, b);
 		free(p);
 	}
 }
@@ -697,12 +635,12 @@ complete_main(int argc, char **argv)
 		if (strcmp(argv[i], "--describe") == 0)
 			c.describe = 1;
 		else if (strcmp(argv[i], "--list-commands") == 0) {
-			complete_list_commands(&cli_root_def, "", &b);
+			complete_list_commands(&cmd_root_entry, "", &b);
 			break;
 		} else if (strcmp(argv[i], "--list-options") == 0) {
-			complete_list_options(&cli_root_def, "acpx", &b);
+			complete_list_options(&cmd_root_entry, "acpx", &b);
 			/* The agent command's own (acpx <agent> -s ...). */
-			complete_list_options(&cli_agent_def, "<agent>", &b);
+			complete_list_options(&cmd_agent_entry, "<agent>", &b);
 			break;
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
