@@ -1,7 +1,7 @@
 /*
  * The `sessions` commands (spec acpx-cli.md §3.7, acpx-runtime.md §5):
  * cmd-sessions.c holds the rows of the command table (cmd.h) and owns
- * list, show, history/read and prune;
+ * list, show and history/read; cmd-sessions-prune.c prune;
  * cmd-sessions-close.c close; cmd-sessions-new.c new and ensure; cmd-sessions-watch.c watch;
  * cmd-sessions-archive.c export and import; cmd-sessions-agent.c runs an
  * agent connection to completion on the loop for them (timeout, signals).
@@ -27,6 +27,7 @@ extern const struct cmd_entry	 cmd_sessions_close_entry;
 extern const struct cmd_entry	 cmd_sessions_watch_entry;
 extern const struct cmd_entry	 cmd_sessions_export_entry;
 extern const struct cmd_entry	 cmd_sessions_import_entry;
+extern const struct cmd_entry	 cmd_sessions_prune_entry;
 
 /* A record subcommand's prepare: its options as verb_opts, globals, agent. */
 int		 cmd_sessions_prepare(struct cli_run *, struct cli_cmd *leaf,
