@@ -14,24 +14,12 @@
 #include <jansson.h>
 
 #include "acp-update.h"
+#include "buf.h"
 #include "error.h"
 #include "js.h"
 #include "output.h"
 
-/* A growable byte buffer (amortised doubling, always NUL-terminated). */
-struct obuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-void	 obuf_add(struct obuf *, const char *, size_t);
-void	 obuf_adds(struct obuf *, const char *);
-void	 obuf_addc(struct obuf *, char);
-void	 obuf_printf(struct obuf *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	 obuf_reset(struct obuf *);
-void	 obuf_free(struct obuf *);
+/* Renderers build their text in a struct buf (buf.h). */
 
 /* One renderer: state is made by create and passed back to each hook. */
 struct output_renderer {
@@ -82,18 +70,18 @@ int		 output_msg_session_update(const json_t *,
 /* error.message of an error response (a JSON string). */
 const json_t	*output_msg_error_message(const json_t *);
 /* String(msg.method) into b when msg has a method; returns 0 if none. */
-int		 output_msg_method(const json_t *, struct obuf *);
+int		 output_msg_method(const json_t *, struct buf *);
 
 /* isReadLikeTool over a tool's merged kind and title (either may be NULL). */
 int		 output_tool_read_like(const json_t *kind, const json_t *title);
 
 /* JavaScript string semantics over UTF-8 (s, n bytes); see also js.h. */
 /* Append truncate(s, max) (slice to max - 3 units + "...") to b. */
-void	 js_truncate(struct obuf *, const char *, size_t, size_t);
+void	 js_truncate(struct buf *, const char *, size_t, size_t);
 /* Append s with /\s+/g → " " and trimmed. */
-void	 js_collapse_ws(struct obuf *, const char *, size_t);
+void	 js_collapse_ws(struct buf *, const char *, size_t);
 /* Append String(v) as a template literal would (NULL is "undefined"). */
-void	 js_string_of(struct obuf *, const json_t *);
+void	 js_string_of(struct buf *, const json_t *);
 /* JavaScript truthiness of a JSON value (NULL, null, false, 0, "" are not). */
 int	 js_truthy(const json_t *);
 

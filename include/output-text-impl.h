@@ -51,23 +51,23 @@ struct output_text {
 	size_t			  ntools;
 	size_t			  anon;		/* ids that never match */
 
-	struct obuf		  thought;
-	struct obuf		  line;
-	struct obuf		  key;
+	struct buf		  thought;
+	struct buf		  line;
+	struct buf		  key;
 	int			  wrote_any;
 	int			  at_line_start;
 };
 
 /* A string under construction with "is it defined" (JS undefined). */
 struct text_str {
-	struct obuf	b;
+	struct buf	b;
 	int		defined;
 };
 
 /* Joins distinct strings with a separator (dedupeStrings + join). */
 struct text_join {
 	json_t		*seen;
-	struct obuf	 out;
+	struct buf	 out;
 	size_t		 count;
 	const char	*sep;
 };
@@ -82,11 +82,11 @@ void	output_text_write(struct output *, struct output_text *,
 void	output_text_write_line(struct output *, struct output_text *);
 /* Start a section: a fresh line, one blank line after earlier output. */
 void	output_text_write_section(struct output *, struct output_text *);
-void	output_text_write_ansi_open(struct output *, struct obuf *,
+void	output_text_write_ansi_open(struct output *, struct buf *,
 	    const char *);
-void	output_text_write_ansi_close(struct output *, struct obuf *);
-void	output_text_write_bold(struct output *, struct obuf *, const char *);
-void	output_text_write_status(struct output *, struct obuf *,
+void	output_text_write_ansi_close(struct output *, struct buf *);
+void	output_text_write_bold(struct output *, struct buf *, const char *);
+void	output_text_write_status(struct output *, struct buf *,
 	    const char *, const char *);
 /* Write each line of s as prefix + line. */
 void	output_text_write_block(struct output *, struct output_text *,
@@ -109,7 +109,7 @@ void	output_text_extract(const json_t *, struct text_str *);
 /* summarizeToolContent of a content array. */
 void	output_text_extract_content(const json_t *, struct text_str *);
 /* limitOutputBlock: CRLF → LF, trim, 28 lines, 2000 units, into out. */
-void	output_text_extract_limit(struct obuf *, const char *, size_t);
+void	output_text_extract_limit(struct buf *, const char *, size_t);
 
 /* output-text-tool.c */
 /* A tool_call or tool_call_update (borrowed). */

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "cli-impl.h"
 #include "cli-opt.h"
 #include "cmd.h"
@@ -50,42 +51,6 @@ static const char cli_examples[] =
 
 /* ------------------------------------------------------------- help */
 
-struct cli_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-cli_buf_add(struct cli_buf *b, const char *s)
-{
-	size_t	n = strlen(s);
-
-	if (b->len + n + 1 > b->cap) {
-		while (b->len + n + 1 > b->cap)
-			b->cap = b->cap == 0 ? 1024 : b->cap * 2;
-		b->p = xreallocarray(b->p, 1, b->cap);
-	}
-	memcpy(b->p + b->len, s, n + 1);
-	b->len += n;
-}
-
-static void
-cli_buf_addn(struct cli_buf *b, const char *s, size_t n)
-{
-	char	*t = xstrndup(s, n);
-
-	cli_buf_add(b, t);
-	free(t);
-}
-
-static void
-cli_buf_spaces(struct cli_buf *b, size_t n)
-{
-	while (n-- > 0)
-		cli_buf_add(b, " ");
-}
-
 /* Commander's helpWidth: the terminal's columns on a TTY, else 80. */
 static size_t
 cli_help_width(int fd)
@@ -101,20 +66,20 @@ cli_help_width(int fd)
 static char *
 cli_box_wrap(const char *str, size_t width)
 {
-	struct cli_buf	 b = { NULL, 0, 0 };
+	struct buf	 b = BUF_INITIALIZER;
 	const char	*line, *nl, *p, *cs, *ce;
 	size_t		 sum, w;
 	int		 first;
 
 	if (width < 40)
 		return (xstrdup(str));
-	cli_buf_add(&b, "");
+	buf_adds(&b, "");
 	for (line = str;; line = nl + 1) {
 		nl = strchr(line, '\n');
 		if (nl == NULL)
 			nl = line + strlen(line);
 		if (line != str)
-			cli_buf_add(&b, "\n");
+			buf_adds(&b, "\n");
 		sum = 0;
 		first = 1;
 		for (p = line; p < nl;) {
@@ -132,19 +97,19 @@ cli_box_wrap(const char *str, size_t width)
 
 				w = js_strlen(chunk);
 				if (first) {
-					cli_buf_add(&b, chunk);
+					buf_adds(&b, chunk);
 					sum = w;
 					first = 0;
 				} else if (sum + w <= width) {
-					cli_buf_add(&b, chunk);
+					buf_adds(&b, chunk);
 					sum += w;
 				} else {
 					const char *t = chunk;
 
-					cli_buf_add(&b, "\n");
+					buf_adds(&b, "\n");
 					while (isspace((unsigned char)*t))
 						t++;
-					cli_buf_add(&b, t);
+					buf_adds(&b, t);
 					sum = js_strlen(t);
 				}
 				free(chunk);
@@ -153,39 +118,39 @@ cli_box_wrap(const char *str, size_t width)
 		if (*nl == '\0')
 			break;
 	}
-	return (b.p);
+	return (buf_take(&b));
 }
 
 /* Help.formatItem(). */
 static void
-cli_format_item(struct cli_buf *b, const char *term, size_t term_width,
+cli_format_item(struct buf *b, const char *term, size_t term_width,
     const char *desc, size_t help_width)
 {
 	size_t	 tw = js_strlen(term), remaining;
 	char	*wrapped;
 	const char *p;
 
-	cli_buf_add(b, "  ");
+	buf_adds(b, "  ");
 	if (desc == NULL || *desc == '\0') {
-		cli_buf_add(b, term);
-		cli_buf_add(b, "\n");
+		buf_adds(b, term);
+		buf_adds(b, "\n");
 		return;
 	}
-	cli_buf_add(b, term);
-	cli_buf_spaces(b, term_width > tw ? term_width - tw : 0);
-	cli_buf_add(b, "  ");
+	buf_adds(b, term);
+	buf_fill(b, ' ', term_width > tw ? term_width - tw : 0);
+	buf_adds(b, "  ");
 	remaining = help_width > term_width + 4 ? help_width - term_width - 4 : 0;
 	wrapped = remaining < 40 ? xstrdup(desc) : cli_box_wrap(desc, remaining);
 	for (p = wrapped; *p != '\0'; p++) {
 		if (*p == '\n') {
-			cli_buf_add(b, "\n  ");
+			buf_adds(b, "\n  ");
 			if (remaining >= 40)
-				cli_buf_spaces(b, term_width + 2);
+				buf_fill(b, ' ', term_width + 2);
 		} else
-			cli_buf_addn(b, p, 1);
+			buf_add(b, p, 1);
 	}
 	free(wrapped);
-	cli_buf_add(b, "\n");
+	buf_adds(b, "\n");
 }
 
 /* Help.optionDescription(): description plus "(default: ...)". */
@@ -277,20 +242,20 @@ cli_arg_human(const char *spec)
 static char *
 cli_sub_term(const struct cli_cmd *c)
 {
-	struct cli_buf	 b = { NULL, 0, 0 };
+	struct buf	 b = BUF_INITIALIZER;
 	char		*h;
 	size_t		 i;
 
-	cli_buf_add(&b, c->name);
+	buf_adds(&b, c->name);
 	if (c->def->opts != NULL && c->def->opts[0] != NULL)
-		cli_buf_add(&b, " [options]");
+		buf_adds(&b, " [options]");
 	for (i = 0; i < c->nargs; i++) {
 		h = cli_arg_human(c->args[i].spec);
-		cli_buf_add(&b, " ");
-		cli_buf_add(&b, h);
+		buf_adds(&b, " ");
+		buf_adds(&b, h);
 		free(h);
 	}
-	return (b.p);
+	return (buf_take(&b));
 }
 
 /* The implicit "help [command]" command: subcommands and no action. */
@@ -305,7 +270,7 @@ char *
 cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 {
 	struct cli_cmd			*cmd = (struct cli_cmd *)ccmd;
-	struct cli_buf			 b = { NULL, 0, 0 };
+	struct buf			 b = BUF_INITIALIZER;
 	const struct cli_cmd		*a;
 	const struct cmd_opt *const	*o;
 	char				**terms, **descs, *h, *wrapped, *anc;
@@ -322,24 +287,24 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 		free(anc);
 		anc = h;
 	}
-	cli_buf_add(&b, "Usage: ");
-	cli_buf_add(&b, anc);
+	buf_adds(&b, "Usage: ");
+	buf_adds(&b, anc);
 	free(anc);
-	cli_buf_add(&b, cmd->name);
-	cli_buf_add(&b, " [options]");
+	buf_adds(&b, cmd->name);
+	buf_adds(&b, " [options]");
 	if (cmd->nsubs > 0 || cli_has_help_command(cmd))
-		cli_buf_add(&b, " [command]");
+		buf_adds(&b, " [command]");
 	for (i = 0; i < cmd->nargs; i++) {
 		h = cli_arg_human(cmd->args[i].spec);
-		cli_buf_add(&b, " ");
-		cli_buf_add(&b, h);
+		buf_adds(&b, " ");
+		buf_adds(&b, h);
 		free(h);
 	}
-	cli_buf_add(&b, "\n\n");
+	buf_adds(&b, "\n\n");
 	if (cmd->desc != NULL && *cmd->desc != '\0') {
 		wrapped = cli_box_wrap(cmd->desc, width);
-		cli_buf_add(&b, wrapped);
-		cli_buf_add(&b, "\n\n");
+		buf_adds(&b, wrapped);
+		buf_adds(&b, "\n\n");
 		free(wrapped);
 	}
 
@@ -383,16 +348,16 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 
 	i = 0;
 	if (have_arg_desc) {
-		cli_buf_add(&b, "Arguments:\n");
+		buf_adds(&b, "Arguments:\n");
 		for (; i < cmd->nargs; i++)
 			cli_format_item(&b, terms[i], tw, descs[i], width);
-		cli_buf_add(&b, "\n");
+		buf_adds(&b, "\n");
 	}
-	cli_buf_add(&b, "Options:\n");
+	buf_adds(&b, "Options:\n");
 	for (; i < n - cmd->nsubs - (cli_has_help_command(cmd) ? 1 : 0); i++)
 		cli_format_item(&b, terms[i], tw, descs[i], width);
 	if (i < n) {
-		cli_buf_add(&b, "\nCommands:\n");
+		buf_adds(&b, "\nCommands:\n");
 		for (; i < n; i++)
 			cli_format_item(&b, terms[i], tw, descs[i], width);
 	}
@@ -403,6 +368,6 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 	free(terms);
 	free(descs);
 	if (cmd->parent == NULL)
-		cli_buf_add(&b, cli_examples);
-	return (b.p);
+		buf_adds(&b, cli_examples);
+	return (buf_take(&b));
 }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "cmdline.h"
 #include "js.h"
 #include "json-util.h"
@@ -17,39 +18,8 @@
  * Unicode spaces). Everything here is pure.
  */
 
-/* A growable string. */
-struct cmdline_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-cmdline_buf_add(struct cmdline_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = b->cap == 0 ? 32 : b->cap;
-		while (b->len + n + 1 > b->cap)
-			b->cap *= 2;
-		b->p = xreallocarray(b->p, 1, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static char *
-cmdline_buf_take(struct cmdline_buf *b)
-{
-	char	*p = b->p != NULL ? b->p : xstrdup("");
-
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return (p);
-}
-
 struct cmdline_state {
-	struct cmdline_buf	 cur;
+	struct buf	 cur;
 	char			 quote;		/* '\'', '"' or 0 */
 	int			 escaping;
 	int			 has_part;
@@ -63,7 +33,7 @@ cmdline_flush(struct cmdline_state *st)
 	if (!st->has_part)
 		return;
 	st->parts = xreallocarray(st->parts, st->nparts + 2, sizeof *st->parts);
-	st->parts[st->nparts++] = cmdline_buf_take(&st->cur);
+	st->parts[st->nparts++] = buf_take(&st->cur);
 	st->parts[st->nparts] = NULL;
 	st->has_part = 0;
 }
@@ -81,7 +51,7 @@ cmdline_split(const char *s, char ***argv, char **cause)
 		n = 0;
 		(void)js_utf8_next(s, SIZE_MAX, &n);
 		if (st.escaping) {
-			cmdline_buf_add(&st.cur, s, n);
+			buf_add(&st.cur, s, n);
 			st.escaping = 0;
 			st.has_part = 1;
 		} else if (*s == '\\' && st.quote != '\'')
@@ -90,7 +60,7 @@ cmdline_split(const char *s, char ***argv, char **cause)
 			if (*s == st.quote)
 				st.quote = 0;
 			else
-				cmdline_buf_add(&st.cur, s, n);
+				buf_add(&st.cur, s, n);
 			st.has_part = 1;
 		} else if (*s == '\'' || *s == '"') {
 			st.quote = *s;
@@ -99,12 +69,12 @@ cmdline_split(const char *s, char ***argv, char **cause)
 			n = sp;
 			cmdline_flush(&st);
 		} else {
-			cmdline_buf_add(&st.cur, s, n);
+			buf_add(&st.cur, s, n);
 			st.has_part = 1;
 		}
 	}
 	if (st.escaping) {
-		cmdline_buf_add(&st.cur, "\\", 1);
+		buf_add(&st.cur, "\\", 1);
 		st.has_part = 1;
 	}
 	if (st.quote != 0) {
@@ -198,41 +168,41 @@ cmdline_identity_safe(const char *s)
 char *
 cmdline_identity(char *const *argv)
 {
-	struct cmdline_buf	 b;
+	struct buf	 b;
 	char			*q;
 	size_t			 i;
 
 	memset(&b, 0, sizeof b);
 	for (i = 0; argv[i] != NULL; i++) {
 		if (i > 0)
-			cmdline_buf_add(&b, " ", 1);
+			buf_add(&b, " ", 1);
 		if (cmdline_identity_safe(argv[i]))
-			cmdline_buf_add(&b, argv[i], strlen(argv[i]));
+			buf_add(&b, argv[i], strlen(argv[i]));
 		else {
 			q = cmdline_quote(argv[i]);
-			cmdline_buf_add(&b, q, strlen(q));
+			buf_add(&b, q, strlen(q));
 			free(q);
 		}
 	}
-	return (cmdline_buf_take(&b));
+	return (buf_take(&b));
 }
 
 /* Identity of a legacy command + args entry. */
 char *
 cmdline_legacy_identity(const char *command, char *const *args)
 {
-	struct cmdline_buf	 b;
+	struct buf	 b;
 	char			*q;
 	size_t			 i;
 
 	memset(&b, 0, sizeof b);
-	cmdline_buf_add(&b, command, strlen(command));
+	buf_add(&b, command, strlen(command));
 	for (i = 0; args != NULL && args[i] != NULL; i++) {
 		q = cmdline_quote(args[i]);
-		cmdline_buf_add(&b, " ", 1);
-		cmdline_buf_add(&b, q, strlen(q));
+		buf_add(&b, " ", 1);
+		buf_add(&b, q, strlen(q));
 		free(q);
 	}
-	return (cmdline_buf_take(&b));
+	return (buf_take(&b));
 }
 

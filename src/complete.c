@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "cli-opt.h"
 #include "cmd.h"
 #include "complete-impl.h"
@@ -46,37 +47,21 @@ complete_clean(char *s)
 	}
 }
 
-/* A growing output text. */
-struct complete_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
 /* Append one line (a newline goes between lines). */
 static void
-complete_line(struct complete_buf *b, const char *fmt, ...)
+complete_line(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*s;
-	int	 n;
 
-	va_start(ap, fmt);
-	n = xvasprintf(&s, fmt, ap);
-	va_end(ap);
-	while (b->len + (size_t)n + 2 > b->cap) {
-		b->cap = b->cap == 0 ? 4096 : b->cap * 2;
-		b->p = xreallocarray(b->p, 1, b->cap);
-	}
 	if (b->len > 0)
-		b->p[b->len++] = '\n';
-	memcpy(b->p + b->len, s, (size_t)n + 1);
-	b->len += (size_t)n;
-	free(s);
+		buf_addc(b, '\n');
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 static void
-complete_render(struct complete *c, struct complete_buf *b)
+complete_render(struct complete *c, struct buf *b)
 {
 	static const char *const kinds[] = { ":words", ":files", ":dirs",
 	    ":none" };
@@ -99,7 +84,7 @@ complete_render(struct complete *c, struct complete_buf *b)
 
 static void
 complete_list_commands(const struct cmd_entry *def, const char *path,
-    struct complete_buf *b)
+    struct buf *b)
 {
 	const struct cmd_entry	*s;
 	char			*p;
@@ -118,7 +103,7 @@ complete_list_commands(const struct cmd_entry *def, const char *path,
 
 static void
 complete_list_options(const struct cmd_entry *def, const char *path,
-    struct complete_buf *b)
+    struct buf *b)
 {
 	const struct cmd_opt *const	*o;
 	const struct cmd_entry		*s;
@@ -149,7 +134,7 @@ int
 complete_main(int argc, char **argv)
 {
 	struct complete		 c;
-	struct complete_buf	 b = { NULL, 0, 0 };
+	struct buf		 b = BUF_INITIALIZER;
 	struct output_opts	 oo;
 	struct output		*out;
 	char			 cwdbuf[8192], *empty[] = { "" };

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -19,53 +20,6 @@
  * property order of a JS object (array-index keys first, ascending, then
  * the rest in insertion order).
  */
-
-/* A growable output buffer for the serializer. */
-struct jsbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-jsbuf_reserve(struct jsbuf *b, size_t more)
-{
-	size_t	need = b->len + more + 1;
-
-	if (need <= b->cap)
-		return;
-	if (b->cap == 0)
-		b->cap = 256;
-	while (b->cap < need)
-		b->cap *= 2;
-	b->p = xreallocarray(b->p, 1, b->cap);
-}
-
-static void
-jsbuf_add(struct jsbuf *b, const char *s, size_t n)
-{
-	jsbuf_reserve(b, n);
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-jsbuf_addc(struct jsbuf *b, char c)
-{
-	jsbuf_reserve(b, 1);
-	b->p[b->len++] = c;
-	b->p[b->len] = '\0';
-}
-
-static void
-jsbuf_spaces(struct jsbuf *b, size_t n)
-{
-	jsbuf_reserve(b, n);
-	memset(b->p + b->len, ' ', n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
 
 /*
  * Shortest decimal digits that read back as v (v finite, > 0): digits in
@@ -197,53 +151,53 @@ json_js_integer(json_int_t i, char *buf, size_t size)
 
 /* Append s (n bytes of UTF-8) as a JSON.stringify string literal. */
 static void
-json_js_quote(struct jsbuf *b, const char *s, size_t n)
+json_js_quote(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char	*run = s, *end = s + n;
 	char		 esc[7];
 	unsigned char	 c;
 
-	jsbuf_reserve(b, n + 2);
+	buf_reserve(b, n + 2);
 	b->p[b->len++] = '"';
 	for (; s < end; s++) {
 		c = (unsigned char)*s;
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		jsbuf_add(b, run, (size_t)(s - run));
+		buf_add(b, run, (size_t)(s - run));
 		run = s + 1;
 		switch (c) {
 		case '"':
-			jsbuf_add(b, "\\\"", 2);
+			buf_add(b, "\\\"", 2);
 			break;
 		case '\\':
-			jsbuf_add(b, "\\\\", 2);
+			buf_add(b, "\\\\", 2);
 			break;
 		case '\b':
-			jsbuf_add(b, "\\b", 2);
+			buf_add(b, "\\b", 2);
 			break;
 		case '\f':
-			jsbuf_add(b, "\\f", 2);
+			buf_add(b, "\\f", 2);
 			break;
 		case '\n':
-			jsbuf_add(b, "\\n", 2);
+			buf_add(b, "\\n", 2);
 			break;
 		case '\r':
-			jsbuf_add(b, "\\r", 2);
+			buf_add(b, "\\r", 2);
 			break;
 		case '\t':
-			jsbuf_add(b, "\\t", 2);
+			buf_add(b, "\\t", 2);
 			break;
 		default:
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 0xf];
-			jsbuf_add(b, esc, 6);
+			buf_add(b, esc, 6);
 			break;
 		}
 	}
-	jsbuf_add(b, run, (size_t)(end - run));
-	jsbuf_addc(b, '"');
+	buf_add(b, run, (size_t)(end - run));
+	buf_addc(b, '"');
 }
 
 /* Array index per ECMAScript: canonical decimal uint32 below 2^32 - 1. */
@@ -287,32 +241,32 @@ json_js_key_cmp(const void *a0, const void *b0)
 	return (a->order < b->order ? -1 : a->order > b->order);
 }
 
-static void	json_js_value(struct jsbuf *, const json_t *, int, int);
+static void	json_js_value(struct buf *, const json_t *, int, int);
 
 static void
-json_js_newline(struct jsbuf *b, int indent, int depth)
+json_js_newline(struct buf *b, int indent, int depth)
 {
-	jsbuf_addc(b, '\n');
-	jsbuf_spaces(b, (size_t)indent * (size_t)depth);
+	buf_addc(b, '\n');
+	buf_fill(b, ' ', (size_t)indent * (size_t)depth);
 }
 
 static void
-json_js_member(struct jsbuf *b, const char *key, size_t klen,
+json_js_member(struct buf *b, const char *key, size_t klen,
     const json_t *value, int indent, int depth, int first)
 {
 	if (!first)
-		jsbuf_addc(b, ',');
+		buf_addc(b, ',');
 	if (indent > 0)
 		json_js_newline(b, indent, depth + 1);
 	json_js_quote(b, key, klen);
-	jsbuf_addc(b, ':');
+	buf_addc(b, ':');
 	if (indent > 0)
-		jsbuf_addc(b, ' ');
+		buf_addc(b, ' ');
 	json_js_value(b, value, indent, depth + 1);
 }
 
 static void
-json_js_object(struct jsbuf *b, const json_t *v, int indent, int depth)
+json_js_object(struct buf *b, const json_t *v, int indent, int depth)
 {
 	struct json_js_key	*keys;
 	const char		*key;
@@ -322,7 +276,7 @@ json_js_object(struct jsbuf *b, const json_t *v, int indent, int depth)
 	int			 any_index = 0;
 
 	if (json_object_size(v) == 0) {
-		jsbuf_add(b, "{}", 2);
+		buf_add(b, "{}", 2);
 		return;
 	}
 	json_object_keylen_foreach((json_t *)v, key, klen, value) {
@@ -332,7 +286,7 @@ json_js_object(struct jsbuf *b, const json_t *v, int indent, int depth)
 			break;
 		}
 	}
-	jsbuf_addc(b, '{');
+	buf_addc(b, '{');
 	if (!any_index) {
 		/* The common case: insertion order, no copy. */
 		i = 0;
@@ -359,11 +313,11 @@ json_js_object(struct jsbuf *b, const json_t *v, int indent, int depth)
 	}
 	if (indent > 0)
 		json_js_newline(b, indent, depth);
-	jsbuf_addc(b, '}');
+	buf_addc(b, '}');
 }
 
 static void
-json_js_value(struct jsbuf *b, const json_t *v, int indent, int depth)
+json_js_value(struct buf *b, const json_t *v, int indent, int depth)
 {
 	char	 num[64];
 	size_t	 i, n;
@@ -374,13 +328,13 @@ json_js_value(struct jsbuf *b, const json_t *v, int indent, int depth)
 		break;
 	case JSON_ARRAY:
 		if ((n = json_array_size(v)) == 0) {
-			jsbuf_add(b, "[]", 2);
+			buf_add(b, "[]", 2);
 			break;
 		}
-		jsbuf_addc(b, '[');
+		buf_addc(b, '[');
 		for (i = 0; i < n; i++) {
 			if (i > 0)
-				jsbuf_addc(b, ',');
+				buf_addc(b, ',');
 			if (indent > 0)
 				json_js_newline(b, indent, depth + 1);
 			json_js_value(b, json_array_get(v, i), indent,
@@ -388,32 +342,32 @@ json_js_value(struct jsbuf *b, const json_t *v, int indent, int depth)
 		}
 		if (indent > 0)
 			json_js_newline(b, indent, depth);
-		jsbuf_addc(b, ']');
+		buf_addc(b, ']');
 		break;
 	case JSON_STRING:
 		json_js_quote(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		n = json_js_integer(json_integer_value(v), num, sizeof num);
-		jsbuf_add(b, num, n);
+		buf_add(b, num, n);
 		break;
 	case JSON_REAL:
 		if (!isfinite(json_real_value(v)))
-			jsbuf_add(b, "null", 4);
+			buf_add(b, "null", 4);
 		else {
 			n = json_js_number(json_real_value(v), num, sizeof num);
-			jsbuf_add(b, num, n);
+			buf_add(b, num, n);
 		}
 		break;
 	case JSON_TRUE:
-		jsbuf_add(b, "true", 4);
+		buf_add(b, "true", 4);
 		break;
 	case JSON_FALSE:
-		jsbuf_add(b, "false", 5);
+		buf_add(b, "false", 5);
 		break;
 	case JSON_NULL:
 	default:
-		jsbuf_add(b, "null", 4);
+		buf_add(b, "null", 4);
 		break;
 	}
 }
@@ -422,19 +376,17 @@ json_js_value(struct jsbuf *b, const json_t *v, int indent, int depth)
 char *
 json_dumps_js(const json_t *v, int indent)
 {
-	struct jsbuf	b = { NULL, 0, 0 };
+	struct buf	b = BUF_INITIALIZER;
 
 	if (indent > 10)
 		indent = 10;
 	if (indent < 0)
 		indent = 0;
-	jsbuf_reserve(&b, 0);
-	b.p[0] = '\0';
 	if (v == NULL)
-		jsbuf_add(&b, "null", 4);
+		buf_add(&b, "null", 4);
 	else
 		json_js_value(&b, v, indent, 0);
-	return (b.p);
+	return (buf_take(&b));
 }
 
 /* Borrowed string member or NULL if absent / not a string. */

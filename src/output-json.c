@@ -26,7 +26,7 @@
 struct output_json {
 	json_t	*requests;	/* "in:n:3" → method, until answered */
 	json_t	*tools;		/* toolCallId → {title, kind} */
-	struct obuf key;
+	struct buf key;
 };
 
 static void *
@@ -51,7 +51,7 @@ output_json_free(void *arg)
 		return;
 	json_decref(j->requests);
 	json_decref(j->tools);
-	obuf_free(&j->key);
+	buf_free(&j->key);
 	free(j);
 }
 
@@ -81,12 +81,12 @@ output_json_inbound_method(const char *m)
 static int
 output_json_key(struct output_json *j, const char *dir, const json_t *id)
 {
-	obuf_reset(&j->key);
-	obuf_adds(&j->key, dir);
+	buf_reset(&j->key);
+	buf_adds(&j->key, dir);
 	if (json_is_string(id))
-		obuf_adds(&j->key, ":s:");
+		buf_adds(&j->key, ":s:");
 	else if (json_is_number(id))
-		obuf_adds(&j->key, ":n:");
+		buf_adds(&j->key, ":n:");
 	else
 		return (0);
 	js_string_of(&j->key, id);

@@ -23,8 +23,8 @@
  */
 
 struct output_quiet {
-	struct obuf	 text;		/* the answer so far */
-	struct obuf	 line;		/* scratch for stderr lines */
+	struct buf	 text;		/* the answer so far */
+	struct buf	 line;		/* scratch for stderr lines */
 	int		 finished;	/* a stopReason arrived */
 	int		 written;	/* the answer was printed */
 	int		 metadata;	/* usage/cost were printed */
@@ -43,27 +43,27 @@ output_quiet_free(void *arg)
 
 	if (q == NULL)
 		return;
-	obuf_free(&q->text);
-	obuf_free(&q->line);
+	buf_free(&q->text);
+	buf_free(&q->line);
 	free(q);
 }
 
 /* Append s with every \r\n, \r or \n replaced by one space. */
 static void
-output_quiet_oneline(struct obuf *b, const char *s, size_t n)
+output_quiet_oneline(struct buf *b, const char *s, size_t n)
 {
 	size_t	i, run = 0;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] != '\r' && s[i] != '\n')
 			continue;
-		obuf_add(b, s + run, i - run);
-		obuf_addc(b, ' ');
+		buf_add(b, s + run, i - run);
+		buf_addc(b, ' ');
 		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
 			i++;
 		run = i + 1;
 	}
-	obuf_add(b, s + run, n - run);
+	buf_add(b, s + run, n - run);
 }
 
 /* Print the buffered answer (a lone "\n" for an empty one if allowed). */
@@ -78,12 +78,12 @@ output_quiet_flush_text(struct output *o, struct output_quiet *q,
 	if (q->text.len == 0 || q->text.p[q->text.len - 1] != '\n')
 		output_out(o, "\n", 1);
 	output_out_flush(o);
-	obuf_reset(&q->text);
+	buf_reset(&q->text);
 }
 
 /* formatMetadataNumber: integers plain, else Number(v.toFixed(8)). */
 static void
-output_quiet_number(struct obuf *b, const json_t *v)
+output_quiet_number(struct buf *b, const json_t *v)
 {
 	char	 buf[1200], num[64], *dot;
 	double	 d = json_number_value(v), a;
@@ -124,7 +124,7 @@ output_quiet_number(struct obuf *b, const json_t *v)
 		dot[9] = '\0';
 	a = strtod(buf, NULL);
 	json_js_number(neg ? -a : a, num, sizeof num);
-	obuf_adds(b, num);
+	buf_adds(b, num);
 }
 
 /* readFirstFiniteNumber over keys. */
@@ -170,19 +170,19 @@ output_quiet_usage(struct output *o, struct output_quiet *q,
 
 	if (!json_is_object(usage))
 		return;
-	obuf_reset(&q->line);
-	obuf_adds(&q->line, "[acpx] tokens:");
+	buf_reset(&q->line);
+	buf_adds(&q->line, "[acpx] tokens:");
 	for (i = 0; i < nitems(fields); i++) {
 		if ((v = output_quiet_first_number(usage, fields[i].keys)) ==
 		    NULL)
 			continue;
-		obuf_printf(&q->line, " %s=", fields[i].label);
+		buf_printf(&q->line, " %s=", fields[i].label);
 		output_quiet_number(&q->line, v);
 		any = 1;
 	}
 	if (!any)
 		return;
-	obuf_addc(&q->line, '\n');
+	buf_addc(&q->line, '\n');
 	output_err(o, q->line.p, q->line.len);
 }
 
@@ -195,10 +195,10 @@ output_quiet_cost(struct output *o, struct output_quiet *q, const json_t *cost)
 	const char	*s;
 	size_t		 n;
 
-	obuf_reset(&q->line);
+	buf_reset(&q->line);
 	if (json_is_integer(cost) || (json_is_real(cost) &&
 	    isfinite(json_real_value(cost)))) {
-		obuf_adds(&q->line, "[acpx] cost: ");
+		buf_adds(&q->line, "[acpx] cost: ");
 		output_quiet_number(&q->line, cost);
 	} else if (json_is_string(cost)) {
 		s = json_string_value(cost);
@@ -206,13 +206,13 @@ output_quiet_cost(struct output *o, struct output_quiet *q, const json_t *cost)
 		js_trim(&s, &n);
 		if (n == 0)
 			return;
-		obuf_adds(&q->line, "[acpx] cost: ");
-		obuf_add(&q->line, s, n);
+		buf_adds(&q->line, "[acpx] cost: ");
+		buf_add(&q->line, s, n);
 	} else if (json_is_object(cost)) {
 		amount = output_quiet_first_number(cost, amount_keys);
 		if (amount == NULL)
 			return;
-		obuf_adds(&q->line, "[acpx] cost: ");
+		buf_adds(&q->line, "[acpx] cost: ");
 		output_quiet_number(&q->line, amount);
 		cur = json_object_get(cost, "currency");
 		if (json_is_string(cur)) {
@@ -220,13 +220,13 @@ output_quiet_cost(struct output *o, struct output_quiet *q, const json_t *cost)
 			n = json_string_length(cur);
 			js_trim(&s, &n);
 			if (n > 0) {
-				obuf_addc(&q->line, ' ');
-				obuf_add(&q->line, s, n);
+				buf_addc(&q->line, ' ');
+				buf_add(&q->line, s, n);
 			}
 		}
 	} else
 		return;
-	obuf_addc(&q->line, '\n');
+	buf_addc(&q->line, '\n');
 	output_err(o, q->line.p, q->line.len);
 }
 
@@ -239,18 +239,18 @@ output_quiet_message(struct output *o, void *arg, const json_t *msg,
 	struct acp_update	 ev;
 
 	if ((notice = output_msg_permission_notice(msg)) != NULL) {
-		obuf_reset(&q->line);
-		obuf_adds(&q->line, "[acpx] permission: ");
+		buf_reset(&q->line);
+		buf_adds(&q->line, "[acpx] permission: ");
 		output_quiet_oneline(&q->line, json_string_value(notice),
 		    json_string_length(notice));
-		obuf_addc(&q->line, '\n');
+		buf_addc(&q->line, '\n');
 		output_err(o, q->line.p, q->line.len);
 		return;
 	}
 	if (output_msg_session_update(msg, &ev) &&
 	    ev.kind == ACP_UPDATE_AGENT_MESSAGE_CHUNK && ev.text != NULL) {
 		if (!q->finished)
-			obuf_add(&q->text, ev.text, ev.text_len);
+			buf_add(&q->text, ev.text, ev.text_len);
 		return;
 	}
 	if (output_msg_stop_reason(msg) != NULL) {
@@ -290,13 +290,13 @@ output_quiet_error(struct output *o, void *arg, const struct acpx_error *err)
 			n = dn;
 		}
 	}
-	obuf_reset(&q->line);
-	obuf_printf(&q->line, "[acpx] error: %s", acpx_code_name(err->code));
+	buf_reset(&q->line);
+	buf_printf(&q->line, "[acpx] error: %s", acpx_code_name(err->code));
 	if (err->detail_code != NULL)
-		obuf_printf(&q->line, " %s", err->detail_code);
-	obuf_addc(&q->line, ' ');
+		buf_printf(&q->line, " %s", err->detail_code);
+	buf_addc(&q->line, ' ');
 	output_quiet_oneline(&q->line, s, n);
-	obuf_addc(&q->line, '\n');
+	buf_addc(&q->line, '\n');
 	output_err(o, q->line.p, q->line.len);
 }
 

@@ -25,7 +25,7 @@
 static void	text_extract(const json_t *, int, struct text_str *);
 
 static void
-text_field(struct obuf *b, const json_t *obj, const char *key)
+text_field(struct buf *b, const json_t *obj, const char *key)
 {
 	js_string_of(b, json_object_get(obj, key));
 }
@@ -46,7 +46,7 @@ text_content_block(const json_t *c, struct text_str *out)
 		v = json_object_get(c, "text");
 		if (!json_is_string(v))
 			return;
-		obuf_add(&out->b, json_string_value(v), json_string_length(v));
+		buf_add(&out->b, json_string_value(v), json_string_length(v));
 		out->defined = 1;
 	} else if (strcmp(type, "resource_link") == 0) {
 		v = json_object_get(c, "title");
@@ -56,7 +56,7 @@ text_content_block(const json_t *c, struct text_str *out)
 			v = json_object_get(c, "uri");
 		if (!json_is_string(v))
 			return;
-		obuf_add(&out->b, json_string_value(v), json_string_length(v));
+		buf_add(&out->b, json_string_value(v), json_string_length(v));
 		out->defined = 1;
 	} else if (strcmp(type, "resource") == 0) {
 		res = json_object_get(c, "resource");
@@ -65,20 +65,20 @@ text_content_block(const json_t *c, struct text_str *out)
 		out->defined = 1;
 		v = json_object_get(res, "text");
 		if (json_is_string(v)) {
-			obuf_add(&out->b, json_string_value(v),
+			buf_add(&out->b, json_string_value(v),
 			    json_string_length(v));
 			return;
 		}
-		obuf_adds(&out->b, "[resource] ");
+		buf_adds(&out->b, "[resource] ");
 		text_field(&out->b, res, "uri");
 		v = json_object_get(res, "mimeType");
 		if (js_truthy(v)) {
-			obuf_adds(&out->b, " (");
+			buf_adds(&out->b, " (");
 			js_string_of(&out->b, v);
-			obuf_addc(&out->b, ')');
+			buf_addc(&out->b, ')');
 		}
 	} else if (strcmp(type, "image") == 0 || strcmp(type, "audio") == 0) {
-		obuf_printf(&out->b, "[%s] ", type);
+		buf_printf(&out->b, "[%s] ", type);
 		text_field(&out->b, c, "mimeType");
 		out->defined = 1;
 	}
@@ -99,7 +99,7 @@ text_count_lines(const json_t *s)
 static void
 text_content_entry(const json_t *e, struct text_str *out)
 {
-	struct text_str	 block = { { NULL, 0, 0 }, 0 };
+	struct text_str	 block = { BUF_INITIALIZER, 0 };
 	const json_t	*old, *new;
 	const char	*type, *s;
 	size_t		 n;
@@ -118,7 +118,7 @@ text_content_entry(const json_t *e, struct text_str *out)
 				s = block.b.p;
 				n = block.b.len;
 				js_trim_end(&s, &n);
-				obuf_add(&out->b, s, n);
+				buf_add(&out->b, s, n);
 				out->defined = 1;
 			}
 		}
@@ -133,16 +133,16 @@ text_content_entry(const json_t *e, struct text_str *out)
 			delta -= (long long)text_count_lines(old);
 		else if (js_truthy(old))
 			return;
-		obuf_adds(&out->b, "diff ");
+		buf_adds(&out->b, "diff ");
 		text_field(&out->b, e, "path");
 		if (delta == 0)
-			obuf_adds(&out->b, " (line count unchanged)");
+			buf_adds(&out->b, " (line count unchanged)");
 		else
-			obuf_printf(&out->b, " (%s%lld lines)",
+			buf_printf(&out->b, " (%s%lld lines)",
 			    delta > 0 ? "+" : "", delta);
 		out->defined = 1;
 	} else if (strcmp(type, "terminal") == 0) {
-		obuf_adds(&out->b, "[terminal] ");
+		buf_adds(&out->b, "[terminal] ");
 		text_field(&out->b, e, "terminalId");
 		out->defined = 1;
 	}
@@ -223,7 +223,7 @@ text_extract_record(const json_t *v, int depth, struct text_str *out)
 		return;
 	json = json_dumps_js(v, 2);
 	if (strcmp(json, "{}") != 0) {
-		obuf_adds(&out->b, json);
+		buf_adds(&out->b, json);
 		out->defined = 1;
 	}
 	free(json);
@@ -243,7 +243,7 @@ text_extract(const json_t *v, int depth, struct text_str *out)
 		n = json_string_length(v);
 		js_trim_end(&s, &n);
 		if (n > 0) {
-			obuf_add(&out->b, s, n);
+			buf_add(&out->b, s, n);
 			out->defined = 1;
 		}
 		return;
@@ -270,22 +270,22 @@ output_text_extract(const json_t *v, struct text_str *out)
 
 /* limitOutputBlock: CRLF → LF, trim, 28 lines, 2000 units. */
 void
-output_text_extract_limit(struct obuf *out, const char *s, size_t n)
+output_text_extract_limit(struct buf *out, const char *s, size_t n)
 {
-	struct obuf	 norm = { NULL, 0, 0 }, lim = { NULL, 0, 0 };
+	struct buf	 norm = BUF_INITIALIZER, lim = BUF_INITIALIZER;
 	const char	*p;
 	size_t		 i, lines = 0, total = 1, end;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
 			continue;
-		obuf_addc(&norm, s[i]);
+		buf_addc(&norm, s[i]);
 	}
 	p = norm.p != NULL ? norm.p : "";
 	n = norm.len;
 	js_trim(&p, &n);
 	if (n == 0) {
-		obuf_free(&norm);
+		buf_free(&norm);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -297,12 +297,12 @@ output_text_extract_limit(struct obuf *out, const char *s, size_t n)
 			break;
 		}
 	}
-	obuf_add(&lim, p, end);
+	buf_add(&lim, p, end);
 	if (total > TEXT_MAX_OUTPUT_LINES)
-		obuf_printf(&lim, "\n... (%zu more lines)",
+		buf_printf(&lim, "\n... (%zu more lines)",
 		    total - TEXT_MAX_OUTPUT_LINES);
 	js_truncate(out, lim.p, lim.len, TEXT_MAX_OUTPUT_CHARS);
-	obuf_free(&lim);
-	obuf_free(&norm);
+	buf_free(&lim);
+	buf_free(&norm);
 }
 

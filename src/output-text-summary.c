@@ -40,8 +40,8 @@ output_text_summary_join_add(struct text_join *j, const char *s, size_t n)
 		return;
 	json_object_setn_new_nocheck(j->seen, s, n, json_true());
 	if (j->count++ > 0)
-		obuf_adds(&j->out, j->sep);
-	obuf_add(&j->out, s, n);
+		buf_adds(&j->out, j->sep);
+	buf_add(&j->out, s, n);
 }
 
 /* Move the joined text into out (defined only if anything was added). */
@@ -49,29 +49,29 @@ void
 output_text_summary_join_done(struct text_join *j, struct text_str *out)
 {
 	if (j->count > 0) {
-		obuf_add(&out->b, j->out.p, j->out.len);
+		buf_add(&out->b, j->out.p, j->out.len);
 		out->defined = 1;
 	}
 	json_decref(j->seen);
-	obuf_free(&j->out);
+	buf_free(&j->out);
 }
 
 void
 output_text_summary_str_free(struct text_str *s)
 {
-	obuf_free(&s->b);
+	buf_free(&s->b);
 	s->defined = 0;
 }
 
 /* toInline: collapse whitespace, then truncate to 220 units. */
 static void
-text_inline(struct obuf *out, const char *s, size_t n)
+text_inline(struct buf *out, const char *s, size_t n)
 {
-	struct obuf	tmp = { NULL, 0, 0 };
+	struct buf	tmp = BUF_INITIALIZER;
 
 	js_collapse_ws(&tmp, s, n);
 	js_truncate(out, tmp.p != NULL ? tmp.p : "", tmp.len, TEXT_MAX_INLINE);
-	obuf_free(&tmp);
+	buf_free(&tmp);
 }
 
 /* readFirstString: the first key holding a non-blank string, trimmed. */
@@ -108,7 +108,7 @@ output_text_summary_input(const json_t *v, struct text_str *out)
 	    "filepath", "target", "uri", "url", NULL };
 	static const char *const query_keys[] = { "query", "pattern", "text",
 	    "search", NULL };
-	struct obuf	 tmp = { NULL, 0, 0 };
+	struct buf	 tmp = BUF_INITIALIZER;
 	const json_t	*args, *e;
 	const char	*s, *es;
 	size_t		 n, i, en, found;
@@ -121,12 +121,12 @@ output_text_summary_input(const json_t *v, struct text_str *out)
 	if (json_is_string(v) || json_is_number(v) || json_is_boolean(v)) {
 		js_string_of(&tmp, v);
 		text_inline(&out->b, tmp.p, tmp.len);
-		obuf_free(&tmp);
+		buf_free(&tmp);
 		return;
 	}
 	if (json_is_object(v)) {
 		if (text_first_string(v, cmd_keys, &s, &n)) {
-			obuf_add(&tmp, s, n);
+			buf_add(&tmp, s, n);
 			for (k = arg_keys; *k != NULL; k++) {
 				args = json_object_get(v, *k);
 				if (!json_is_array(args))
@@ -152,13 +152,13 @@ output_text_summary_input(const json_t *v, struct text_str *out)
 					js_trim(&es, &en);
 					if (en == 0)
 						continue;
-					obuf_addc(&tmp, ' ');
-					obuf_add(&tmp, es, en);
+					buf_addc(&tmp, ' ');
+					buf_add(&tmp, es, en);
 				}
 				break;
 			}
 			text_inline(&out->b, tmp.p, tmp.len);
-			obuf_free(&tmp);
+			buf_free(&tmp);
 			return;
 		}
 		if (text_first_string(v, loc_keys, &s, &n) ||
@@ -177,7 +177,7 @@ void
 output_text_summary_files(const json_t *locs, struct text_str *out)
 {
 	struct text_join	 j;
-	struct obuf		 item = { NULL, 0, 0 };
+	struct buf		 item = BUF_INITIALIZER;
 	const json_t		*loc, *path, *line;
 	const char		*s;
 	size_t			 i, n, shown = 0, total, klen;
@@ -200,13 +200,13 @@ output_text_summary_files(const json_t *locs, struct text_str *out)
 		js_trim(&s, &n);
 		if (n == 0)
 			continue;
-		obuf_reset(&item);
-		obuf_add(&item, s, n);
+		buf_reset(&item);
+		buf_add(&item, s, n);
 		line = json_object_get(loc, "line");
 		if (json_is_integer(line)) {
-			obuf_addc(&item, ':');
+			buf_addc(&item, ':');
 			if (json_integer_value(line) < 1)
-				obuf_addc(&item, '1');
+				buf_addc(&item, '1');
 			else
 				js_string_of(&item, line);
 		} else if (json_is_real(line) && isfinite(json_real_value(line))) {
@@ -215,8 +215,8 @@ output_text_summary_files(const json_t *locs, struct text_str *out)
 			if (d > -4503599627370496.0 && d < 4503599627370496.0)
 				d = (double)(long long)d;
 			json_js_number(d < 1 ? 1 : d, num, sizeof num);
-			obuf_addc(&item, ':');
-			obuf_adds(&item, num);
+			buf_addc(&item, ':');
+			buf_adds(&item, num);
 		}
 		json_object_setn_new_nocheck(seen, item.p, item.len,
 		    json_true());
@@ -229,9 +229,9 @@ output_text_summary_files(const json_t *locs, struct text_str *out)
 		shown++;
 	}
 	if (total > shown)
-		obuf_printf(&j.out, ", +%zu more", total - shown);
+		buf_printf(&j.out, ", +%zu more", total - shown);
 	json_decref(seen);
-	obuf_free(&item);
+	buf_free(&item);
 	output_text_summary_join_done(&j, out);
 }
 

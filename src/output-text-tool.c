@@ -27,14 +27,14 @@ text_tool_output(struct output *o, const struct text_tool *tool,
     struct text_str *out)
 {
 	struct text_join	 j;
-	struct text_str		 raw = { { NULL, 0, 0 }, 0 };
-	struct text_str		 content = { { NULL, 0, 0 }, 0 };
+	struct text_str		 raw = { BUF_INITIALIZER, 0 };
+	struct text_str		 content = { BUF_INITIALIZER, 0 };
 	const char		*s;
 	size_t			 n;
 
 	if (o->opts.suppress_reads &&
 	    output_tool_read_like(tool->kind, tool->title)) {
-		obuf_adds(&out->b, SUPPRESSED_READ_OUTPUT);
+		buf_adds(&out->b, SUPPRESSED_READ_OUTPUT);
 		out->defined = 1;
 		return;
 	}
@@ -81,20 +81,20 @@ output_text_tool_free(struct text_tool *tool)
 static void
 text_tool_key(struct output_text *t, const json_t *id)
 {
-	obuf_reset(&t->key);
+	buf_reset(&t->key);
 	if (id == NULL)
-		obuf_adds(&t->key, "u");
+		buf_adds(&t->key, "u");
 	else if (json_is_string(id)) {
-		obuf_adds(&t->key, "s:");
-		obuf_add(&t->key, json_string_value(id), json_string_length(id));
+		buf_adds(&t->key, "s:");
+		buf_add(&t->key, json_string_value(id), json_string_length(id));
 	} else if (json_is_number(id)) {
-		obuf_adds(&t->key, "n:");
+		buf_adds(&t->key, "n:");
 		js_string_of(&t->key, id);
 	} else if (json_is_boolean(id) || json_is_null(id)) {
-		obuf_adds(&t->key, "l:");
+		buf_adds(&t->key, "l:");
 		js_string_of(&t->key, id);
 	} else
-		obuf_printf(&t->key, "o:%zu", t->anon++);
+		buf_printf(&t->key, "o:%zu", t->anon++);
 }
 
 static struct text_tool *
@@ -140,7 +140,7 @@ text_render_tool(struct output *o, struct output_text *t,
     struct text_tool *tool, int final, const struct text_str *input,
     const struct text_str *files, const struct text_str *output)
 {
-	struct obuf	 lim = { NULL, 0, 0 };
+	struct buf	 lim = BUF_INITIALIZER;
 	const char	*status, *label;
 
 	status = json_is_string(tool->status) ?
@@ -151,37 +151,37 @@ text_render_tool(struct output *o, struct output_text *t,
 		label = "running";
 	output_text_write_section(o, t);
 	output_text_write_bold(o, &t->line, "[tool]");
-	obuf_addc(&t->line, ' ');
+	buf_addc(&t->line, ' ');
 	if (tool->title != NULL)
 		js_string_of(&t->line, tool->title);
 	else
 		js_string_of(&t->line, tool->id);
-	obuf_adds(&t->line, " (");
+	buf_adds(&t->line, " (");
 	output_text_write_status(o, &t->line, label, status);
-	obuf_addc(&t->line, ')');
+	buf_addc(&t->line, ')');
 	output_text_write_line(o, t);
 	if (final && js_truthy(tool->kind)) {
-		obuf_adds(&t->line, "  kind: ");
+		buf_adds(&t->line, "  kind: ");
 		js_string_of(&t->line, tool->kind);
 		output_text_write_line(o, t);
 	}
 	if (input->defined && input->b.len > 0) {
-		obuf_adds(&t->line, "  input: ");
-		obuf_add(&t->line, input->b.p, input->b.len);
+		buf_adds(&t->line, "  input: ");
+		buf_add(&t->line, input->b.p, input->b.len);
 		output_text_write_line(o, t);
 	}
 	if (files->defined && files->b.len > 0) {
-		obuf_adds(&t->line, "  files: ");
-		obuf_add(&t->line, files->b.p, files->b.len);
+		buf_adds(&t->line, "  files: ");
+		buf_add(&t->line, files->b.p, files->b.len);
 		output_text_write_line(o, t);
 	}
 	if (output->defined && output->b.len > 0) {
-		obuf_adds(&t->line, "  output:");
+		buf_adds(&t->line, "  output:");
 		output_text_write_line(o, t);
 		output_text_extract_limit(&lim, output->b.p, output->b.len);
 		output_text_write_block(o, t, lim.p != NULL ? lim.p : "",
 		    lim.len, "    ");
-		obuf_free(&lim);
+		buf_free(&lim);
 	}
 }
 
@@ -220,9 +220,9 @@ output_text_tool_update(struct output *o, struct output_text *t,
     const struct acp_update *ev)
 {
 	struct text_tool	*tool;
-	struct text_str		 input = { { NULL, 0, 0 }, 0 };
-	struct text_str		 files = { { NULL, 0, 0 }, 0 };
-	struct text_str		 output = { { NULL, 0, 0 }, 0 };
+	struct text_str		 input = { BUF_INITIALIZER, 0 };
+	struct text_str		 files = { BUF_INITIALIZER, 0 };
+	struct text_str		 output = { BUF_INITIALIZER, 0 };
 	const json_t		*title;
 	const char		*s;
 	size_t			 n;
@@ -278,12 +278,12 @@ static void
 text_escalation_line(struct output *o, struct output_text *t,
     const char *label, const json_t *v)
 {
-	struct obuf	val = { NULL, 0, 0 };
+	struct buf	val = BUF_INITIALIZER;
 
 	js_string_of(&val, v);
-	obuf_printf(&t->line, "%s: ", label);
-	obuf_add(&t->line, val.p, val.len);
-	obuf_free(&val);
+	buf_printf(&t->line, "%s: ", label);
+	buf_add(&t->line, val.p, val.len);
+	buf_free(&val);
 }
 
 /* The permission escalation section (policy "escalate", no TTY). */
@@ -291,50 +291,50 @@ void
 output_text_tool_escalation(struct output *o, struct output_text *t,
     const json_t *ev)
 {
-	struct obuf	 details = { NULL, 0, 0 };
-	struct text_str	 input = { { NULL, 0, 0 }, 0 };
+	struct buf	 details = BUF_INITIALIZER;
+	struct text_str	 input = { BUF_INITIALIZER, 0 };
 	const json_t	*v;
 
 	output_text_flush_thought(o, t);
 	output_text_write_section(o, t);
 	output_text_write_bold(o, &t->line, "[permission]");
-	obuf_addc(&t->line, ' ');
+	buf_addc(&t->line, ' ');
 	js_string_of(&t->line, json_object_get(ev, "message"));
 	output_text_write_line(o, t);
 
 	/* Build the detail lines in t->line, then indent them as a block. */
 	text_escalation_line(o, t, "sessionId", json_object_get(ev,
 	    "sessionId"));
-	obuf_addc(&t->line, '\n');
+	buf_addc(&t->line, '\n');
 	text_escalation_line(o, t, "toolCallId", json_object_get(ev,
 	    "toolCallId"));
 	if (js_truthy(v = json_object_get(ev, "toolName"))) {
-		obuf_addc(&t->line, '\n');
+		buf_addc(&t->line, '\n');
 		text_escalation_line(o, t, "toolName", v);
 	}
-	obuf_addc(&t->line, '\n');
+	buf_addc(&t->line, '\n');
 	text_escalation_line(o, t, "toolTitle", json_object_get(ev,
 	    "toolTitle"));
 	if ((v = json_object_get(ev, "toolInput")) != NULL) {
 		output_text_summary_input(v, &input);
-		obuf_adds(&t->line, "\ntoolInput: ");
+		buf_adds(&t->line, "\ntoolInput: ");
 		if (input.defined)
-			obuf_add(&t->line, input.b.p, input.b.len);
+			buf_add(&t->line, input.b.p, input.b.len);
 		else
-			obuf_adds(&t->line, "(structured input)");
+			buf_adds(&t->line, "(structured input)");
 		output_text_summary_str_free(&input);
 	}
 	if (js_truthy(v = json_object_get(ev, "toolKind"))) {
-		obuf_addc(&t->line, '\n');
+		buf_addc(&t->line, '\n');
 		text_escalation_line(o, t, "toolKind", v);
 	}
 	if (js_truthy(v = json_object_get(ev, "matchedRule"))) {
-		obuf_addc(&t->line, '\n');
+		buf_addc(&t->line, '\n');
 		text_escalation_line(o, t, "matchedRule", v);
 	}
-	obuf_add(&details, t->line.p, t->line.len);
-	obuf_reset(&t->line);
+	buf_add(&details, t->line.p, t->line.len);
+	buf_reset(&t->line);
 	output_text_write_block(o, t, details.p, details.len, "  ");
-	obuf_free(&details);
+	buf_free(&details);
 }
 

@@ -28,9 +28,9 @@ output_text_write(struct output *o, struct output_text *t, const char *s,
 void
 output_text_write_line(struct output *o, struct output_text *t)
 {
-	obuf_addc(&t->line, '\n');
+	buf_addc(&t->line, '\n');
 	output_text_write(o, t, t->line.p, t->line.len);
-	obuf_reset(&t->line);
+	buf_reset(&t->line);
 }
 
 void
@@ -43,31 +43,31 @@ output_text_write_section(struct output *o, struct output_text *t)
 }
 
 void
-output_text_write_ansi_open(struct output *o, struct obuf *b, const char *code)
+output_text_write_ansi_open(struct output *o, struct buf *b, const char *code)
 {
 	if (o->opts.color)
-		obuf_printf(b, "\033[%sm", code);
+		buf_printf(b, "\033[%sm", code);
 }
 
 void
-output_text_write_ansi_close(struct output *o, struct obuf *b)
+output_text_write_ansi_close(struct output *o, struct buf *b)
 {
 	if (o->opts.color)
-		obuf_adds(b, "\033[0m");
+		buf_adds(b, "\033[0m");
 }
 
 /* Append tag in bold (colour) or plain. */
 void
-output_text_write_bold(struct output *o, struct obuf *b, const char *tag)
+output_text_write_bold(struct output *o, struct buf *b, const char *tag)
 {
 	output_text_write_ansi_open(o, b, ANSI_BOLD);
-	obuf_adds(b, tag);
+	buf_adds(b, tag);
 	output_text_write_ansi_close(o, b);
 }
 
 /* Append a status word coloured by the status it stands for. */
 void
-output_text_write_status(struct output *o, struct obuf *b, const char *label,
+output_text_write_status(struct output *o, struct buf *b, const char *label,
     const char *status)
 {
 	const char	*code = ANSI_YELLOW;
@@ -77,7 +77,7 @@ output_text_write_status(struct output *o, struct obuf *b, const char *label,
 	else if (strcmp(status, "failed") == 0)
 		code = ANSI_RED;
 	output_text_write_ansi_open(o, b, code);
-	obuf_adds(b, label);
+	buf_adds(b, label);
 	output_text_write_ansi_close(o, b);
 }
 
@@ -90,11 +90,11 @@ output_text_write_block(struct output *o, struct output_text *t, const char *s,
 
 	for (;;) {
 		nl = memchr(s, '\n', n);
-		obuf_adds(&t->line, prefix);
-		obuf_add(&t->line, s, nl != NULL ? (size_t)(nl - s) : n);
+		buf_adds(&t->line, prefix);
+		buf_add(&t->line, s, nl != NULL ? (size_t)(nl - s) : n);
 		if (nl == NULL)
 			break;
-		obuf_addc(&t->line, '\n');
+		buf_addc(&t->line, '\n');
 		n -= (size_t)(nl - s) + 1;
 		s = nl + 1;
 	}

@@ -29,7 +29,7 @@
 void
 output_text_flush_thought(struct output *o, struct output_text *t)
 {
-	struct obuf	 norm = { NULL, 0, 0 }, cut = { NULL, 0, 0 };
+	struct buf	 norm = BUF_INITIALIZER, cut = BUF_INITIALIZER;
 	const char	*s, *p, *nl;
 	size_t		 i, n;
 	int		 first = 1;
@@ -40,21 +40,21 @@ output_text_flush_thought(struct output *o, struct output_text *t)
 	s = t->thought.p;
 	for (i = 0; i < t->thought.len; i++) {
 		if (s[i] != '\r') {
-			obuf_addc(&norm, s[i]);
+			buf_addc(&norm, s[i]);
 			continue;
 		}
-		obuf_addc(&norm, '\n');
+		buf_addc(&norm, '\n');
 		if (i + 1 < t->thought.len && s[i + 1] == '\n')
 			i++;
 	}
-	obuf_reset(&t->thought);
+	buf_reset(&t->thought);
 	s = norm.p;
 	n = norm.len;
 	js_trim(&s, &n);
 	js_truncate(&cut, s, n, TEXT_MAX_THOUGHT);
-	obuf_free(&norm);
+	buf_free(&norm);
 	if (cut.len == 0) {
-		obuf_free(&cut);
+		buf_free(&cut);
 		return;
 	}
 	output_text_write_section(o, t);
@@ -63,8 +63,8 @@ output_text_flush_thought(struct output *o, struct output_text *t)
 	for (;;) {
 		nl = memchr(p, '\n', n);
 		output_text_write_ansi_open(o, &t->line, ANSI_DIM);
-		obuf_adds(&t->line, first ? "[thinking] " : "           ");
-		obuf_add(&t->line, p, nl != NULL ? (size_t)(nl - p) : n);
+		buf_adds(&t->line, first ? "[thinking] " : "           ");
+		buf_add(&t->line, p, nl != NULL ? (size_t)(nl - p) : n);
 		output_text_write_ansi_close(o, &t->line);
 		output_text_write_line(o, t);
 		first = 0;
@@ -73,7 +73,7 @@ output_text_flush_thought(struct output *o, struct output_text *t)
 		n -= (size_t)(nl - p) + 1;
 		p = nl + 1;
 	}
-	obuf_free(&cut);
+	buf_free(&cut);
 }
 
 /* ------------------------------------------------------------- sections */
@@ -88,12 +88,12 @@ text_plan(struct output *o, struct output_text *t, const json_t *entries)
 	output_text_write_bold(o, &t->line, "[plan]");
 	output_text_write_line(o, t);
 	json_array_foreach(entries, i, e) {
-		obuf_adds(&t->line, "  - [");
+		buf_adds(&t->line, "  - [");
 		v = json_object_get(e, "status");
-		obuf_add(&t->line, json_string_value(v), json_string_length(v));
-		obuf_adds(&t->line, "] ");
+		buf_add(&t->line, json_string_value(v), json_string_length(v));
+		buf_adds(&t->line, "] ");
 		v = json_object_get(e, "content");
-		obuf_add(&t->line, json_string_value(v), json_string_length(v));
+		buf_add(&t->line, json_string_value(v), json_string_length(v));
 		output_text_write_line(o, t);
 	}
 }
@@ -108,7 +108,7 @@ text_session_update(struct output *o, struct output_text *t,
 	switch (ev->kind) {
 	case ACP_UPDATE_AGENT_THOUGHT_CHUNK:
 		if (ev->text != NULL)
-			obuf_add(&t->thought, ev->text, ev->text_len);
+			buf_add(&t->thought, ev->text, ev->text_len);
 		break;
 	case ACP_UPDATE_AGENT_MESSAGE_CHUNK:
 		if (ev->text != NULL)
@@ -136,7 +136,7 @@ text_error_section(struct output *o, struct output_text *t,
 	output_text_flush_thought(o, t);
 	output_text_write_section(o, t);
 	output_text_write_ansi_open(o, &t->line, ANSI_RED);
-	obuf_printf(&t->line, "[error] %s: %s", acpx_code_name(err->code),
+	buf_printf(&t->line, "[error] %s: %s", acpx_code_name(err->code),
 	    err->message);
 	output_text_write_ansi_close(o, &t->line);
 	output_text_write_line(o, t);
@@ -146,7 +146,7 @@ text_error_section(struct output *o, struct output_text *t,
 		if ((nl = strchr(p, '\n')) != NULL)
 			*nl++ = '\0';
 		output_text_write_ansi_open(o, &t->line, ANSI_DIM);
-		obuf_adds(&t->line, p);
+		buf_adds(&t->line, p);
 		output_text_write_ansi_close(o, &t->line);
 		output_text_write_line(o, t);
 	}
@@ -207,9 +207,9 @@ output_text_free(void *arg)
 		output_text_tool_free(t->tools[i]);
 	free(t->tools);
 	json_decref(t->index);
-	obuf_free(&t->thought);
-	obuf_free(&t->line);
-	obuf_free(&t->key);
+	buf_free(&t->thought);
+	buf_free(&t->line);
+	buf_free(&t->key);
 	free(t);
 }
 
@@ -219,7 +219,7 @@ output_text_message(struct output *o, void *arg, const json_t *msg,
 {
 	struct output_text	*t = arg;
 	const json_t		*v;
-	struct obuf		 method = { NULL, 0, 0 };
+	struct buf		 method = BUF_INITIALIZER;
 	struct acp_update	 ev;
 
 	if ((v = output_msg_permission_escalation(msg)) != NULL)
@@ -227,8 +227,8 @@ output_text_message(struct output *o, void *arg, const json_t *msg,
 	if ((v = output_msg_permission_notice(msg)) != NULL) {
 		output_text_write_section(o, t);
 		output_text_write_bold(o, &t->line, "[permission]");
-		obuf_addc(&t->line, ' ');
-		obuf_add(&t->line, json_string_value(v), json_string_length(v));
+		buf_addc(&t->line, ' ');
+		buf_add(&t->line, json_string_value(v), json_string_length(v));
 		output_text_write_line(o, t);
 	} else if (output_msg_session_update(msg, &ev))
 		text_session_update(o, t, &ev);
@@ -239,23 +239,23 @@ output_text_message(struct output *o, void *arg, const json_t *msg,
 		output_text_flush_thought(o, t);
 		output_text_write_section(o, t);
 		output_text_write_bold(o, &t->line, "[client]");
-		obuf_addc(&t->line, ' ');
-		obuf_add(&t->line, method.p, method.len);
-		obuf_adds(&t->line, " (");
+		buf_addc(&t->line, ' ');
+		buf_add(&t->line, method.p, method.len);
+		buf_adds(&t->line, " (");
 		output_text_write_status(o, &t->line, "running", "in_progress");
-		obuf_addc(&t->line, ')');
+		buf_addc(&t->line, ')');
 		output_text_write_line(o, t);
 	} else if ((v = output_msg_stop_reason(msg)) != NULL) {
 		output_text_flush_thought(o, t);
 		output_text_write_section(o, t);
 		output_text_write_ansi_open(o, &t->line, ANSI_DIM);
-		obuf_adds(&t->line, "[done] ");
-		obuf_add(&t->line, json_string_value(v), json_string_length(v));
+		buf_adds(&t->line, "[done] ");
+		buf_add(&t->line, json_string_value(v), json_string_length(v));
 		output_text_write_ansi_close(o, &t->line);
 		output_text_write_line(o, t);
 	} else if ((v = output_msg_error_message(msg)) != NULL)
 		text_error_response(o, t, msg, v);
-	obuf_free(&method);
+	buf_free(&method);
 	output_out_flush(o);
 }
 
@@ -282,20 +282,20 @@ output_text_turn_end(struct output *o, void *arg)
 static void
 output_text_error(struct output *o, void *arg, const struct acpx_error *err)
 {
-	struct obuf	 b = { NULL, 0, 0 };
+	struct buf	 b = BUF_INITIALIZER;
 	char		*hints;
 
 	if (o->opts.json_strict)
 		return;
-	obuf_adds(&b, err->message);
-	obuf_addc(&b, '\n');
+	buf_adds(&b, err->message);
+	buf_addc(&b, '\n');
 	if ((hints = acpx_error_hints(err, o->opts.agent_name)) != NULL) {
-		obuf_adds(&b, hints);
-		obuf_addc(&b, '\n');
+		buf_adds(&b, hints);
+		buf_addc(&b, '\n');
 		free(hints);
 	}
 	output_err(o, b.p, b.len);
-	obuf_free(&b);
+	buf_free(&b);
 }
 
 const struct output_renderer output_text_renderer = {

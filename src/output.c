@@ -26,82 +26,6 @@
  * cuts strings in UTF-16 code units and trims with the JS \s set).
  */
 
-/* ---------------------------------------------------------------- buffers */
-
-static void
-obuf_reserve(struct obuf *b, size_t more)
-{
-	size_t	need = b->len + more + 1;
-
-	if (need <= b->cap)
-		return;
-	if (b->cap == 0)
-		b->cap = 128;
-	while (b->cap < need)
-		b->cap *= 2;
-	b->p = xreallocarray(b->p, 1, b->cap);
-}
-
-/* Append n bytes. */
-void
-obuf_add(struct obuf *b, const char *s, size_t n)
-{
-	obuf_reserve(b, n);
-	if (n > 0)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Append a C string. */
-void
-obuf_adds(struct obuf *b, const char *s)
-{
-	obuf_add(b, s, strlen(s));
-}
-
-/* Append one byte. */
-void
-obuf_addc(struct obuf *b, char c)
-{
-	obuf_reserve(b, 1);
-	b->p[b->len++] = c;
-	b->p[b->len] = '\0';
-}
-
-/* Append printf output. */
-void
-obuf_printf(struct obuf *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = xvasprintf(&s, fmt, ap);
-	va_end(ap);
-	obuf_add(b, s, (size_t)n);
-	free(s);
-}
-
-/* Empty the buffer, keeping its memory. */
-void
-obuf_reset(struct obuf *b)
-{
-	b->len = 0;
-	if (b->p != NULL)
-		b->p[0] = '\0';
-}
-
-/* Release the buffer's memory. */
-void
-obuf_free(struct obuf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
 /* ---------------------------------------------------------------- writers */
 
 /* Write to stdout unless the pipe broke. */
@@ -226,7 +150,7 @@ output_msg_error_message(const json_t *msg)
 
 /* String(msg.method) into b; 0 if the message has no (non-null) method. */
 int
-output_msg_method(const json_t *msg, struct obuf *b)
+output_msg_method(const json_t *msg, struct buf *b)
 {
 	const json_t	*m;
 
@@ -235,7 +159,7 @@ output_msg_method(const json_t *msg, struct obuf *b)
 	m = json_object_get(msg, "method");
 	if (m == NULL || json_is_null(m))
 		return (0);
-	obuf_reset(b);
+	buf_reset(b);
 	js_string_of(b, m);
 	return (1);
 }
@@ -244,21 +168,21 @@ output_msg_method(const json_t *msg, struct obuf *b)
 
 /* Append the first units UTF-16 units of s (a split pair leaves U+FFFD). */
 static void
-output_slice(struct obuf *b, const char *s, size_t n, size_t units)
+output_slice(struct buf *b, const char *s, size_t n, size_t units)
 {
 	int	split;
 
-	obuf_add(b, s, js_slice(s, n, units, &split));
+	buf_add(b, s, js_slice(s, n, units, &split));
 	if (split)	/* the lone high surrogate, written as U+FFFD */
-		obuf_add(b, "\xef\xbf\xbd", 3);
+		buf_add(b, "\xef\xbf\xbd", 3);
 }
 
 /* Append truncate(s, max) as the reference writes it. */
 void
-js_truncate(struct obuf *b, const char *s, size_t n, size_t max)
+js_truncate(struct buf *b, const char *s, size_t n, size_t max)
 {
 	if (js_length(s, n) <= max) {
-		obuf_add(b, s, n);
+		buf_add(b, s, n);
 		return;
 	}
 	if (max <= 3) {
@@ -266,12 +190,12 @@ js_truncate(struct obuf *b, const char *s, size_t n, size_t max)
 		return;
 	}
 	output_slice(b, s, n, max - 3);
-	obuf_add(b, "...", 3);
+	buf_add(b, "...", 3);
 }
 
 /* Append s.replace(/\s+/g, " ").trim(). */
 void
-js_collapse_ws(struct obuf *b, const char *s, size_t n)
+js_collapse_ws(struct buf *b, const char *s, size_t n)
 {
 	size_t		 i = 0, start, first = b->len;
 	unsigned int	 cp;
@@ -285,22 +209,22 @@ js_collapse_ws(struct obuf *b, const char *s, size_t n)
 			continue;
 		}
 		if (space && b->len > first)
-			obuf_addc(b, ' ');
+			buf_addc(b, ' ');
 		space = 0;
-		obuf_add(b, s + start, i - start);
+		buf_add(b, s + start, i - start);
 	}
 }
 
 /* Array.prototype.toString: elements joined by ",", null → "". */
 static void
-js_array_string(struct obuf *b, const json_t *a, int depth)
+js_array_string(struct buf *b, const json_t *a, int depth)
 {
 	const json_t	*e;
 	size_t		 i;
 
 	json_array_foreach(a, i, e) {
 		if (i > 0)
-			obuf_addc(b, ',');
+			buf_addc(b, ',');
 		if (json_is_null(e))
 			continue;
 		if (json_is_array(e)) {
@@ -313,18 +237,18 @@ js_array_string(struct obuf *b, const json_t *a, int depth)
 
 /* Append String(v) (NULL = undefined). */
 void
-js_string_of(struct obuf *b, const json_t *v)
+js_string_of(struct buf *b, const json_t *v)
 {
 	char	num[64];
 	size_t	n;
 
 	if (v == NULL) {
-		obuf_adds(b, "undefined");
+		buf_adds(b, "undefined");
 		return;
 	}
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		obuf_add(b, json_string_value(v), json_string_length(v));
+		buf_add(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		if (json_integer_value(v) >= -9007199254740992LL &&
@@ -334,27 +258,27 @@ js_string_of(struct obuf *b, const json_t *v)
 		else
 			n = json_js_number((double)json_integer_value(v), num,
 			    sizeof num);
-		obuf_add(b, num, n);
+		buf_add(b, num, n);
 		break;
 	case JSON_REAL:
 		n = json_js_number(json_real_value(v), num, sizeof num);
-		obuf_add(b, num, n);
+		buf_add(b, num, n);
 		break;
 	case JSON_TRUE:
-		obuf_adds(b, "true");
+		buf_adds(b, "true");
 		break;
 	case JSON_FALSE:
-		obuf_adds(b, "false");
+		buf_adds(b, "false");
 		break;
 	case JSON_NULL:
-		obuf_adds(b, "null");
+		buf_adds(b, "null");
 		break;
 	case JSON_ARRAY:
 		js_array_string(b, v, 0);
 		break;
 	case JSON_OBJECT:
 	default:
-		obuf_adds(b, "[object Object]");
+		buf_adds(b, "[object Object]");
 		break;
 	}
 }
@@ -558,7 +482,7 @@ output_result_text(struct output *o, const char *fmt, ...)
 void
 output_notice(struct output *o, const char *fmt, ...)
 {
-	struct obuf	 b = { NULL, 0, 0 };
+	struct buf	 b = BUF_INITIALIZER;
 	va_list		 ap;
 	char		*s;
 	int		 n;
@@ -568,11 +492,11 @@ output_notice(struct output *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = xvasprintf(&s, fmt, ap);
 	va_end(ap);
-	obuf_adds(&b, "[acpx] ");
-	obuf_add(&b, s, (size_t)n);
-	obuf_addc(&b, '\n');
+	buf_adds(&b, "[acpx] ");
+	buf_add(&b, s, (size_t)n);
+	buf_addc(&b, '\n');
 	output_err(o, b.p, b.len);
-	obuf_free(&b);
+	buf_free(&b);
 	free(s);
 }
 

@@ -1,70 +1,43 @@
 #include <config.h>
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
 
-#include "acpx.h"
 #include "acp-update.h"
+#include "acpx.h"
+#include "buf.h"
 #include "summary.h"
 #include "xmalloc.h"
-
-/* A growing string. */
-struct summary_buf {
-	char	*s;
-	size_t	 len;
-	size_t	 size;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-summary_add(struct summary_buf *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*t;
-	size_t	 n;
-
-	va_start(ap, fmt);
-	xvasprintf(&t, fmt, ap);
-	va_end(ap);
-	n = strlen(t);
-	if (b->len + n + 1 > b->size) {
-		b->size = (b->len + n + 1) * 2;
-		b->s = xreallocarray(b->s, 1, b->size);
-	}
-	memcpy(b->s + b->len, t, n + 1);
-	b->len += n;
-	free(t);
-}
 
 /* The text of the prompt's blocks (resource links by their URI). */
 static char *
 summary_goal(const json_t *goal)
 {
-	struct summary_buf	 b = { NULL, 0, 0 };
+	struct buf		 b = BUF_INITIALIZER;
 	const json_t		*blk;
 	const char		*type, *t;
 	size_t			 i;
 
-	summary_add(&b, "%s", "");
+	buf_printf(&b, "%s", "");
 	json_array_foreach(goal, i, blk) {
 		type = json_string_value(json_object_get(blk, "type"));
 		if (type == NULL)
 			continue;
 		if (strcmp(type, "text") == 0 &&
 		    (t = json_string_value(json_object_get(blk, "text"))) != NULL)
-			summary_add(&b, "%s%s", b.len > 0 ? "\n" : "", t);
+			buf_printf(&b, "%s%s", b.len > 0 ? "\n" : "", t);
 		else if ((t = json_string_value(json_object_get(blk, "uri"))) !=
 		    NULL || (t = json_string_value(json_object_get(
 		    json_object_get(blk, "resource"), "uri"))) != NULL)
-			summary_add(&b, "%s[%s: %s]", b.len > 0 ? "\n" : "",
+			buf_printf(&b, "%s[%s: %s]", b.len > 0 ? "\n" : "",
 			    type, t);
 	}
 	if (b.len > SUMMARY_GOAL_MAX)
-		strcpy(b.s + SUMMARY_GOAL_MAX - 3, "...");
-	return (b.s);
+		strcpy(b.p + SUMMARY_GOAL_MAX - 3, "...");
+	return (buf_take(&b));
 }
 
 /* Add path to the ordered file set with a note ("written", "diff", ...). */
@@ -128,7 +101,7 @@ summary_tool(json_t *calls, json_t *order, json_t *files,
 
 /* The last lines of an output, bounded, into b. Returns lines added. */
 static size_t
-summary_tail(struct summary_buf *b, const char *text, size_t room)
+summary_tail(struct buf *b, const char *text, size_t room)
 {
 	const char	*p, *start[SUMMARY_LINES_PER_STEP];
 	size_t		 len[SUMMARY_LINES_PER_STEP], n = 0, i, j, l;
@@ -151,10 +124,10 @@ summary_tail(struct summary_buf *b, const char *text, size_t room)
 	i = n > room ? n - room : 0;
 	for (j = i; j < n; j++) {
 		if (len[j] > SUMMARY_LINE_MAX)
-			summary_add(b, "    %.*s...\n", SUMMARY_LINE_MAX - 3,
+			buf_printf(b, "    %.*s...\n", SUMMARY_LINE_MAX - 3,
 			    start[j]);
 		else
-			summary_add(b, "    %.*s\n", (int)len[j], start[j]);
+			buf_printf(b, "    %.*s\n", (int)len[j], start[j]);
 	}
 	return (n - i);
 }
@@ -163,7 +136,7 @@ summary_tail(struct summary_buf *b, const char *text, size_t room)
 char *
 summary_build(const json_t *goal, const json_t *messages, const char *signal)
 {
-	struct summary_buf	 b = { NULL, 0, 0 };
+	struct buf		 b = BUF_INITIALIZER;
 	json_t			*calls, *order, *files, *call;
 	const json_t		*m, *p, *e, *res, *plan = NULL;
 	struct acp_update	 ev;
@@ -204,14 +177,14 @@ summary_build(const json_t *goal, const json_t *messages, const char *signal)
 		}
 	}
 
-	summary_add(&b, "[acpx fallback] The previous agent stopped because of "
+	buf_printf(&b, "[acpx fallback] The previous agent stopped because of "
 	    "a provider failure, not because of the task. Continue the task "
 	    "from where it stopped; do not redo the completed steps.\n\n");
 	g = summary_goal(goal);
-	summary_add(&b, "## Original goal\n%s\n\n", *g != '\0' ? g : "(none)");
+	buf_printf(&b, "## Original goal\n%s\n\n", *g != '\0' ? g : "(none)");
 	free(g);
 
-	summary_add(&b, "## Completed steps\n");
+	buf_printf(&b, "## Completed steps\n");
 	n = 0;
 	json_array_foreach(order, i, e) {
 		call = json_object_get(calls, json_string_value(e));
@@ -219,31 +192,31 @@ summary_build(const json_t *goal, const json_t *messages, const char *signal)
 		if (st == NULL || strcmp(st, "completed") != 0)
 			continue;
 		if (n++ == SUMMARY_ITEMS_MAX) {
-			summary_add(&b, "- ...\n");
+			buf_printf(&b, "- ...\n");
 			break;
 		}
 		title = json_string_value(json_object_get(call, "title"));
 		kind = json_string_value(json_object_get(call, "kind"));
-		summary_add(&b, "- %s%s%s%s\n", title != NULL ? title :
+		buf_printf(&b, "- %s%s%s%s\n", title != NULL ? title :
 		    "(untitled tool call)", kind != NULL ? " (" : "",
 		    kind != NULL ? kind : "", kind != NULL ? ")" : "");
 	}
 	if (n == 0)
-		summary_add(&b, "- none\n");
+		buf_printf(&b, "- none\n");
 
-	summary_add(&b, "\n## Files changed or attempted\n");
+	buf_printf(&b, "\n## Files changed or attempted\n");
 	n = 0;
 	json_object_foreach(files, path, e) {
 		if (n++ == SUMMARY_ITEMS_MAX) {
-			summary_add(&b, "- ...\n");
+			buf_printf(&b, "- ...\n");
 			break;
 		}
-		summary_add(&b, "- %s (%s)\n", path, json_string_value(e));
+		buf_printf(&b, "- %s (%s)\n", path, json_string_value(e));
 	}
 	if (n == 0)
-		summary_add(&b, "- none\n");
+		buf_printf(&b, "- none\n");
 
-	summary_add(&b, "\n## Relevant output\n");
+	buf_printf(&b, "\n## Relevant output\n");
 	n = 0;
 	json_array_foreach(order, i, e) {
 		call = json_object_get(calls, json_string_value(e));
@@ -253,40 +226,40 @@ summary_build(const json_t *goal, const json_t *messages, const char *signal)
 		    lines >= SUMMARY_OUTPUT_LINES)
 			continue;
 		title = json_string_value(json_object_get(call, "title"));
-		summary_add(&b, "- %s (%s):\n", title != NULL ? title :
+		buf_printf(&b, "- %s (%s):\n", title != NULL ? title :
 		    "(untitled tool call)", st != NULL ? st : "pending");
 		lines += summary_tail(&b, out, SUMMARY_OUTPUT_LINES - lines);
 		n++;
 	}
 	if (n == 0)
-		summary_add(&b, "- none\n");
+		buf_printf(&b, "- none\n");
 
-	summary_add(&b, "\n## Provider failure\n%s\n",
+	buf_printf(&b, "\n## Provider failure\n%s\n",
 	    signal != NULL ? signal : "(unknown)");
 
-	summary_add(&b, "\n## Remaining work\n");
+	buf_printf(&b, "\n## Remaining work\n");
 	n = 0;
 	json_array_foreach(plan, i, e) {
 		st = json_string_value(json_object_get(e, "status"));
 		if (st != NULL && strcmp(st, "completed") == 0)
 			continue;
 		if (n++ == SUMMARY_ITEMS_MAX) {
-			summary_add(&b, "- ...\n");
+			buf_printf(&b, "- ...\n");
 			break;
 		}
-		summary_add(&b, "- %s%s%s\n", json_string_value(json_object_get(e,
+		buf_printf(&b, "- %s%s%s\n", json_string_value(json_object_get(e,
 		    "content")) != NULL ? json_string_value(json_object_get(e,
 		    "content")) : "(unnamed entry)", st != NULL &&
 		    strcmp(st, "in_progress") == 0 ? " (in progress)" : "", "");
 	}
 	if (n == 0)
-		summary_add(&b, "- continue the original task from where it "
+		buf_printf(&b, "- continue the original task from where it "
 		    "stopped\n");
 
 	json_decref(calls);
 	json_decref(order);
 	json_decref(files);
-	return (b.s);
+	return (buf_take(&b));
 }
 
 /* The continuation prompt: the summary, then the original blocks. */

@@ -1,0 +1,129 @@
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "xmalloc.h"
+
+/*
+ * The growable buffer every module builds text in. Growth doubles from
+ * 64 bytes; the maximum, if any, is checked before anything is copied, so
+ * a refused append leaves the buffer as it was.
+ */
+
+#define BUF_FIRST	64
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->max = max;
+}
+
+int
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t	need;
+
+	if (n > SIZE_MAX - b->len - 1 || (b->max != 0 && b->len + n > b->max))
+		return (-1);
+	need = b->len + n + 1;
+	if (need <= b->cap)
+		return (0);
+	if (b->cap == 0)
+		b->cap = BUF_FIRST;
+	while (b->cap < need)
+		b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
+	b->p = xreallocarray(b->p, 1, b->cap);
+	return (0);
+}
+
+int
+buf_add(struct buf *b, const void *s, size_t n)
+{
+	if (buf_reserve(b, n) == -1)
+		return (-1);
+	if (n > 0)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return (0);
+}
+
+int
+buf_adds(struct buf *b, const char *s)
+{
+	return (buf_add(b, s, strlen(s)));
+}
+
+int
+buf_addc(struct buf *b, char c)
+{
+	return (buf_add(b, &c, 1));
+}
+
+int
+buf_fill(struct buf *b, char c, size_t n)
+{
+	if (buf_reserve(b, n) == -1)
+		return (-1);
+	memset(b->p + b->len, c, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return (0);
+}
+
+int
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	char	*s;
+	int	 n, rc;
+
+	n = xvasprintf(&s, fmt, ap);
+	rc = buf_add(b, s, (size_t)n);
+	free(s);
+	return (rc);
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return (rc);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+char *
+buf_take(struct buf *b)
+{
+	char	*p = b->p != NULL ? b->p : xstrdup("");
+
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return (p);
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * buf.c: the growable buffer. Appends of every kind, NUL termination,
+ * growth past the first allocation, take/reset/free, and the maximum: an
+ * append that would pass it is refused whole and leaves the buffer as it
+ * was.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	char		*s, big[1000];
+	size_t		 cap;
+	int		 i;
+
+	TEST_START("appends, always NUL-terminated");
+	ASSERT_INT_EQ(buf_adds(&b, "ab"), 0);
+	ASSERT_INT_EQ(buf_addc(&b, 'c'), 0);
+	ASSERT_INT_EQ(buf_add(&b, "dxx", 1), 0);
+	ASSERT_INT_EQ(buf_fill(&b, ' ', 2), 0);
+	ASSERT_INT_EQ(buf_printf(&b, "%d-%s", 42, "z"), 0);
+	ASSERT_INT_EQ(b.len, 10);
+	ASSERT_STR_EQ(b.p, "abcd  42-z");
+	TEST_DONE();
+
+	TEST_START("grows past its first allocation, bytes intact");
+	memset(big, 'q', sizeof big);
+	for (i = 0; i < 100; i++)
+		ASSERT_INT_EQ(buf_add(&b, big, sizeof big), 0);
+	ASSERT_INT_EQ(b.len, 10 + 100 * sizeof big);
+	ASSERT_TRUE(b.cap > b.len);
+	ASSERT_TRUE(b.p[b.len] == '\0');
+	ASSERT_TRUE(b.p[10] == 'q' && b.p[b.len - 1] == 'q');
+	TEST_DONE();
+
+	TEST_START("reset keeps the memory, take hands it over");
+	cap = b.cap;
+	buf_reset(&b);
+	ASSERT_INT_EQ(b.len, 0);
+	ASSERT_INT_EQ(b.cap, cap);
+	ASSERT_STR_EQ(b.p, "");
+	buf_adds(&b, "kept");
+	s = buf_take(&b);
+	ASSERT_STR_EQ(s, "kept");
+	ASSERT_TRUE(b.p == NULL && b.len == 0 && b.cap == 0);
+	free(s);
+	s = buf_take(&b);		/* empty: "" */
+	ASSERT_STR_EQ(s, "");
+	free(s);
+	TEST_DONE();
+
+	TEST_START("the maximum is enforced and a refused append changes nothing");
+	buf_init(&b, 8);
+	ASSERT_INT_EQ(buf_adds(&b, "12345"), 0);
+	ASSERT_INT_EQ(buf_adds(&b, "6789"), -1);
+	ASSERT_INT_EQ(b.len, 5);
+	ASSERT_STR_EQ(b.p, "12345");
+	ASSERT_INT_EQ(buf_fill(&b, 'x', 4), -1);
+	ASSERT_INT_EQ(buf_printf(&b, "%s", "abcd"), -1);
+	ASSERT_INT_EQ(buf_reserve(&b, 4), -1);
+	ASSERT_INT_EQ(buf_adds(&b, "678"), 0);	/* exactly the maximum */
+	ASSERT_INT_EQ(b.len, 8);
+	ASSERT_INT_EQ(buf_addc(&b, '9'), -1);
+	ASSERT_STR_EQ(b.p, "12345678");
+	ASSERT_INT_EQ(buf_add(&b, "", 0), 0);	/* nothing more is fine */
+	ASSERT_INT_EQ(buf_reserve(&b, (size_t)-1), -1);	/* no overflow */
+	buf_free(&b);
+	ASSERT_TRUE(b.p == NULL);
+	TEST_DONE();
+
+	TEST_START("no maximum: only overflow is refused");
+	buf_init(&b, 0);
+	ASSERT_INT_EQ(buf_reserve(&b, (size_t)-1), -1);
+	ASSERT_INT_EQ(buf_reserve(&b, 1 << 20), 0);
+	ASSERT_TRUE(b.cap > 1 << 20);
+	buf_free(&b);
+	TEST_DONE();
+
+	return (tap_end());
+}
