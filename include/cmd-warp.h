@@ -32,7 +32,7 @@ struct warp_cmd {
 	struct secrets		*secrets;	/* NULL if it did not load */
 	enum secrets_status	 sst;
 	char			*scause;	/* why it did not load */
-	struct ev_loop		*loop;		/* while probes exist */
+	struct proc		*proc;		/* the probes' loop */
 };
 
 /* One provider of a probe run. */

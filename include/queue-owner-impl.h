@@ -112,7 +112,7 @@ struct owner {
 	ev_timer		 heartbeat_w;
 	ev_timer		 ttl_w;
 	ev_timer		 grace_w;	/* cancel grace at shutdown */
-	ev_signal		 sig_w[3];
+	struct proc		*proc;		/* loop and signals */
 	ev_idle			 kick_w;	/* run the next job / reap peers */
 
 	struct owner_peers	 peers;

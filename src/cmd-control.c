@@ -20,6 +20,7 @@
 #include "js.h"
 #include "json-util.h"
 #include "output.h"
+#include "proc.h"
 #include "queue-client.h"
 #include "queue-control.h"
 #include "queue-lease.h"
@@ -163,7 +164,7 @@ cmd_cancel_run(const struct invocation *inv, struct output *out)
 		cancel_print(out, "unknown", 0);
 		return (ACPX_EXIT_SUCCESS);
 	}
-	c.loop = ev_default_loop(EVFLAG_AUTO);
+	c.loop = proc_default_loop();
 	req = xcalloc(1, sizeof *req);
 	req->type = QUEUE_REQ_CANCEL;
 	req->request_id = conversation_uuid();
@@ -276,7 +277,7 @@ cmd_status_run(const struct invocation *inv, struct output *out)
 		return (ACPX_EXIT_SUCCESS);
 	}
 	memset(&c, 0, sizeof c);
-	c.loop = ev_default_loop(EVFLAG_AUTO);
+	c.loop = proc_default_loop();
 	c.qc = queue_client_probe(c.loop, rec->record_id, status_probe_cb, &c);
 	control_wait(&c);
 	queue_client_free(c.qc);
@@ -592,7 +593,7 @@ control_set(const struct invocation *inv, struct output *out,
 		return (output_fail(out, err));
 	c.config_id = key != NULL ? queue_control_config_id(c.rec->agent_command,
 	    key) : NULL;
-	c.loop = ev_default_loop(EVFLAG_AUTO);
+	c.loop = proc_default_loop();
 
 	req = xcalloc(1, sizeof *req);
 	req->request_id = conversation_uuid();

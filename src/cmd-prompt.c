@@ -17,6 +17,7 @@
 #include "error.h"
 #include "json-util.h"
 #include "output.h"
+#include "proc.h"
 #include "prompt-input.h"
 #include "queue-client.h"
 #include "queue-proto.h"
@@ -45,7 +46,7 @@ struct prompt_run {
 	struct queue_client	*qc;
 	struct queue_client	*probe;
 	struct queue_client	*cancel;
-	ev_signal		 sig_w[3];
+	struct proc		*proc;
 	ev_timer		 cancel_w;
 	json_t			*result;
 	struct acpx_error	*err;
@@ -337,9 +338,9 @@ prompt_cancel_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Ctrl-C: cancel our turn through the owner, then leave with 130. */
 static void
-prompt_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+prompt_signal_cb(struct ev_loop *loop, int signo, void *arg)
 {
-	struct prompt_run		*r = w->data;
+	struct prompt_run		*r = arg;
 	struct queue_client_opts	 opts;
 	struct queue_client_cbs		 cbs;
 	struct queue_request		*req;
@@ -490,8 +491,6 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 {
 	struct prompt_run	 r;
 	struct acpx_error	*err = NULL;
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	size_t			 i;
 	int			 rc;
 
 	memset(&r, 0, sizeof r);
@@ -503,12 +502,9 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 		return (output_fail(out, err));
 	}
 	r.request_id = conversation_uuid();
-	r.loop = ev_default_loop(EVFLAG_AUTO);
-	for (i = 0; i < nitems(sigs); i++) {
-		ev_signal_init(&r.sig_w[i], prompt_signal_cb, sigs[i]);
-		r.sig_w[i].data = &r;
-		ev_signal_start(r.loop, &r.sig_w[i]);
-	}
+	r.proc = proc_start(0);
+	r.loop = proc_loop(r.proc);
+	proc_set_signals(r.proc, prompt_signal_cb, &r);
 	if (inv->format == ACPX_FORMAT_QUIET || (inv->json_strict &&
 	    inv->format == ACPX_FORMAT_JSON))
 		prompt_submit(&r);
@@ -519,8 +515,7 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 		ev_run(r.loop, EVRUN_ONCE);
 
 	rc = prompt_finish(&r);
-	for (i = 0; i < nitems(sigs); i++)
-		ev_signal_stop(r.loop, &r.sig_w[i]);
+	proc_clear_signals(r.proc);
 	ev_timer_stop(r.loop, &r.cancel_w);
 	queue_client_free(r.qc);
 	queue_client_free(r.probe);
@@ -530,6 +525,7 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	json_decref(r.blocks);
 	session_record_free(r.rec);
 	free(r.request_id);
+	proc_free(r.proc);
 	return (rc);
 }
 

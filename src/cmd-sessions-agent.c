@@ -14,6 +14,7 @@
 #include "error.h"
 #include "json-util.h"
 #include "output.h"
+#include "proc.h"
 #include "warp.h"
 #include "xmalloc.h"
 
@@ -32,7 +33,7 @@ struct sessions_agent {
 	struct acp_client	*client;
 	ev_timer		 timeout_w;
 	ev_timer		 sleep_w;
-	ev_signal		 sig_w[3];
+	struct proc		*proc;
 
 	int			 done;
 	json_t			*result;
@@ -61,9 +62,9 @@ agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-agent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+agent_signal_cb(struct ev_loop *loop, int signo, void *arg)
 {
-	struct sessions_agent	*sa = w->data;
+	struct sessions_agent	*sa = arg;
 
 	sa->interrupted = 1;
 	acp_client_kill(sa->client);
@@ -104,11 +105,10 @@ sessions_agent_new(const struct invocation *inv, struct output *out)
 {
 	struct sessions_agent		*sa;
 	struct acp_client_events	 ev = { NULL, agent_log_cb };
-	static const int		 sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	size_t				 i;
 
 	sa = xcalloc(1, sizeof *sa);
-	sa->loop = ev_default_loop(EVFLAG_AUTO);
+	sa->proc = proc_start(PROC_DESTROY_LOOP);
+	sa->loop = proc_loop(sa->proc);
 	sa->inv = inv;
 	sa->out = out;
 	sa->client = acp_client_create(sa->loop, inv, &ev, sa);
@@ -116,11 +116,7 @@ sessions_agent_new(const struct invocation *inv, struct output *out)
 	sa->timeout_w.data = sa;
 	ev_init(&sa->sleep_w, agent_sleep_cb);
 	sa->sleep_w.data = sa;
-	for (i = 0; i < nitems(sigs); i++) {
-		ev_signal_init(&sa->sig_w[i], agent_signal_cb, sigs[i]);
-		sa->sig_w[i].data = sa;
-		ev_signal_start(sa->loop, &sa->sig_w[i]);
-	}
+	proc_set_signals(sa->proc, agent_signal_cb, sa);
 	return (sa);
 }
 
@@ -242,17 +238,14 @@ sessions_agent_interrupted(const struct sessions_agent *sa)
 void
 sessions_agent_free(struct sessions_agent *sa)
 {
-	size_t	i;
-
 	if (sa == NULL)
 		return;
 	ev_timer_stop(sa->loop, &sa->timeout_w);
 	ev_timer_stop(sa->loop, &sa->sleep_w);
-	for (i = 0; i < nitems(sa->sig_w); i++)
-		ev_signal_stop(sa->loop, &sa->sig_w[i]);
+	proc_clear_signals(sa->proc);
 	acp_client_free(sa->client);
 	json_decref(sa->result);
 	acpx_error_free(sa->err);
-	ev_loop_destroy(sa->loop);
+	proc_free(sa->proc);
 	free(sa);
 }

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "js.h"
 #include "output.h"
+#include "proc.h"
 #include "queue-lease.h"
 #include "session-lock.h"
 #include "session-record.h"
@@ -214,7 +215,7 @@ struct session_record *
 sessions_close_record(const struct invocation *inv, struct output *out,
     const char *record_id, struct acpx_error **err)
 {
-	struct ev_loop		*loop = ev_default_loop(EVFLAG_AUTO);
+	struct ev_loop		*loop = proc_default_loop();
 	struct session_record	*rec, *cur;
 	struct session_lock	*lock;
 	char			*cause = NULL, *now;

@@ -19,6 +19,7 @@
 #include "json-util.h"
 #include "model.h"
 #include "output.h"
+#include "proc.h"
 #include "session-connect.h"
 #include "session-lock.h"
 #include "session-record.h"
@@ -386,7 +387,7 @@ sessions_new_run(const struct invocation *inv, struct output *out,
 		lock_id = session_lock_ensure_id(inv->agent.command, inv->cwd,
 		    norm);
 		free(norm);
-		loop = ev_default_loop(EVFLAG_AUTO);
+		loop = proc_default_loop();
 		lw = session_lock_acquire(loop, lock_id, new_lock_cb, &w);
 		(void)lw;
 		while (!w.done)

@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "json-util.h"
 #include "output.h"
+#include "proc.h"
 #include "queue-lease.h"
 #include "session-lock.h"
 #include "session-record.h"
@@ -42,7 +43,7 @@ struct watch {
 	struct output		*turn_out;	/* text/quiet renderer of the turn */
 	struct output_opts	 oo;
 	struct ev_loop		*loop;
-	ev_signal		 sig_w[3];
+	struct proc		*proc;
 	ev_timer		 poll_w;
 	int			 stopped;
 	int			 polled;
@@ -72,9 +73,9 @@ watch_error(const char *code, const char *fmt, ...)
 }
 
 static void
-watch_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+watch_signal_cb(struct ev_loop *loop, int signo, void *arg)
 {
-	struct watch	*wa = w->data;
+	struct watch	*wa = arg;
 
 	wa->stopped = 1;
 	ev_break(loop, EVBREAK_ONE);
@@ -278,10 +279,8 @@ sessions_watch_run(const struct invocation *inv, struct output *out)
 	struct session_record	*rec;
 	struct acpx_error	*err = NULL;
 	const char		*cursor = json_str(inv->verb_opts, "cursor");
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	char			*cid = NULL, *cause = NULL;
 	long long		 after = -1;
-	size_t			 i;
 	int			 rc;
 
 	if ((rec = sessions_find_scoped(inv, out, 0)) == NULL &&
@@ -315,17 +314,13 @@ sessions_watch_run(const struct invocation *inv, struct output *out)
 	wa.oo.agent_name = inv->agent.name;
 	wa.oo.out = stdout;
 	wa.oo.err = stderr;
-	wa.loop = ev_default_loop(EVFLAG_AUTO);
+	wa.proc = proc_start(0);
+	wa.loop = proc_loop(wa.proc);
 	ev_init(&wa.poll_w, watch_poll_cb);
 	wa.poll_w.data = &wa;
-	for (i = 0; i < nitems(sigs); i++) {
-		ev_signal_init(&wa.sig_w[i], watch_signal_cb, sigs[i]);
-		wa.sig_w[i].data = &wa;
-		ev_signal_start(wa.loop, &wa.sig_w[i]);
-	}
+	proc_set_signals(wa.proc, watch_signal_cb, &wa);
 	rc = watch_loop(&wa, after, cursor != NULL, &err);
-	for (i = 0; i < nitems(sigs); i++)
-		ev_signal_stop(wa.loop, &wa.sig_w[i]);
+	proc_free(wa.proc);
 	if (wa.turn_out != NULL)
 		output_free(wa.turn_out);
 	free(wa.record_id);

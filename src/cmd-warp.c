@@ -17,6 +17,7 @@
 #include "config-file.h"
 #include "error.h"
 #include "output.h"
+#include "proc.h"
 #include "secrets.h"
 #include "warp-probe.h"
 #include "warp.h"
@@ -295,13 +296,15 @@ struct warp_probe *
 warp_cmd_probe(struct warp_cmd *ctx, const struct warp_provider **provs,
     size_t n, struct warp_cmd_probe_row *rows)
 {
+	struct proc		*proc;
 	struct ev_loop		*loop;
 	struct warp_probe	*probe;
 	const char		*key, *url;
 	char			*kv, *uv;
 	size_t			 i;
 
-	loop = ev_loop_new(EVFLAG_AUTO);
+	proc = proc_start(PROC_OWN_LOOP);
+	loop = proc_loop(proc);
 	probe = warp_probe_create(loop, ctx->wc->probe_timeout_ms);
 	for (i = 0; i < n; i++) {
 		memset(&rows[i], 0, sizeof rows[i]);
@@ -332,7 +335,7 @@ warp_cmd_probe(struct warp_cmd *ctx, const struct warp_provider **provs,
 		if (rows[i].index != (size_t)-1)
 			rows[i].res = warp_probe_result(probe, rows[i].index);
 	}
-	ctx->loop = loop;
+	ctx->proc = proc;
 	return (probe);
 }
 
@@ -348,9 +351,8 @@ warp_cmd_probe_free(struct warp_cmd *ctx, struct warp_probe *probe,
 		free(rows[i].url);
 	}
 	warp_probe_free(probe);
-	if (ctx->loop != NULL)
-		ev_loop_destroy(ctx->loop);
-	ctx->loop = NULL;
+	proc_free(ctx->proc);
+	ctx->proc = NULL;
 }
 
 /* Models of the provider its /models answer does not list. Caller owns. */

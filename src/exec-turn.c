@@ -14,6 +14,7 @@
 #include "model.h"
 #include "error.h"
 #include "output.h"
+#include "proc.h"
 #include "prompt-input.h"
 #include "xmalloc.h"
 
@@ -68,7 +69,7 @@ struct exec_run {
 	ev_timer		 late_w;	/* EXEC_LATE */
 	ev_tstamp		 late_start;
 	struct acpx_error	*late_err;	/* the answer's outcome */
-	ev_signal		 sig_w[3];
+	struct proc		*proc;
 
 	const struct exec_turn_hooks *hooks;	/* or NULL */
 	const struct exec_turn_stall *stall;	/* or NULL */
@@ -124,8 +125,6 @@ exec_closed_cb(struct acp_client *c, const json_t *result,
 static void
 exec_finish(struct exec_run *r, struct acpx_error *err)
 {
-	size_t	i;
-
 	if (r->phase == EXEC_CLOSING) {
 		acpx_error_free(err);
 		return;
@@ -142,8 +141,7 @@ exec_finish(struct exec_run *r, struct acpx_error *err)
 	ev_timer_stop(r->loop, &r->stall_w);
 	ev_timer_stop(r->loop, &r->late_w);
 	if (!(r->flags & EXEC_TURN_HOLD_SIGNALS))
-		for (i = 0; i < nitems(r->sig_w); i++)
-			ev_signal_stop(r->loop, &r->sig_w[i]);
+		proc_clear_signals(r->proc);
 	acp_client_close(r->client, exec_closed_cb, r);
 }
 
@@ -198,9 +196,9 @@ exec_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-exec_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+exec_signal_cb(struct ev_loop *loop, int signo, void *arg)
 {
-	struct exec_run		*r = w->data;
+	struct exec_run		*r = arg;
 	struct acpx_error	*e;
 
 	if (r->phase == EXEC_LATE) {
@@ -432,8 +430,6 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 {
 	struct exec_run		 r;
 	struct acp_client_events ev = { exec_message_cb, exec_log_cb };
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	size_t			 i;
 
 	memset(res, 0, sizeof *res);
 	memset(&r, 0, sizeof r);
@@ -444,7 +440,8 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 	r.flags = flags;
 	r.blocks = json_incref((json_t *)blocks);
 
-	r.loop = ev_default_loop(EVFLAG_AUTO);
+	r.proc = proc_start(PROC_DESTROY_LOOP);
+	r.loop = proc_loop(r.proc);
 	r.client = acp_client_create(r.loop, inv, &ev, &r);
 	ev_timer_init(&r.timeout_w, exec_timeout_cb, 0., 0.);
 	r.timeout_w.data = &r;
@@ -454,11 +451,7 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 	r.stall_w.data = &r;
 	ev_timer_init(&r.late_w, exec_late_cb, 0., 0.);
 	r.late_w.data = &r;
-	for (i = 0; i < nitems(sigs); i++) {
-		ev_signal_init(&r.sig_w[i], exec_signal_cb, sigs[i]);
-		r.sig_w[i].data = &r;
-		ev_signal_start(r.loop, &r.sig_w[i]);
-	}
+	proc_set_signals(r.proc, exec_signal_cb, &r);
 
 	r.phase = EXEC_START;
 	exec_arm_timeout(&r);
@@ -466,8 +459,7 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
 
-	for (i = 0; i < nitems(r.sig_w); i++)
-		ev_signal_stop(r.loop, &r.sig_w[i]);
+	proc_clear_signals(r.proc);
 	acpx_error_free(r.late_err);
 	res->err = r.err;
 	res->exit = r.exit;
@@ -480,7 +472,7 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 
 	acp_client_free(r.client);
 	json_decref(r.blocks);
-	ev_loop_destroy(r.loop);
+	proc_free(r.proc);
 }
 
 /* Free what exec_turn_run() put into res. */

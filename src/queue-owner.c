@@ -28,6 +28,7 @@
 #include "js.h"
 #include "json-util.h"
 #include "node-fs.h"
+#include "proc.h"
 #include "queue-lease.h"
 #include "queue-owner.h"
 #include "queue-owner-impl.h"
@@ -319,9 +320,9 @@ owner_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-owner_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+owner_signal_cb(struct ev_loop *loop, int signo, void *arg)
 {
-	owner_shutdown(w->data, "signal");
+	owner_shutdown(arg, "signal");
 }
 
 static void
@@ -555,9 +556,8 @@ queue_owner_main(void)
 {
 	struct owner		 o;
 	struct session_record	*rec;
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	char			*text = NULL, *cause = NULL;
-	size_t			 len = 0, i;
+	size_t			 len = 0;
 	int			 rc = ACPX_EXIT_SUCCESS;
 
 	if (getsid(0) != getpid())
@@ -603,7 +603,8 @@ queue_owner_main(void)
 	}
 	session_record_free(rec);
 
-	o.loop = ev_default_loop(EVFLAG_AUTO);
+	o.proc = proc_start(0);
+	o.loop = proc_loop(o.proc);
 	if (owner_listen(&o, &cause) == -1)
 		goto fail;
 	ev_io_init(&o.listen_w, owner_accept_cb, o.listen_fd, EV_READ);
@@ -618,11 +619,7 @@ queue_owner_main(void)
 	o.grace_w.data = &o;
 	ev_idle_init(&o.kick_w, owner_kick_cb);
 	o.kick_w.data = &o;
-	for (i = 0; i < nitems(sigs); i++) {
-		ev_signal_init(&o.sig_w[i], owner_signal_cb, sigs[i]);
-		o.sig_w[i].data = &o;
-		ev_signal_start(o.loop, &o.sig_w[i]);
-	}
+	proc_set_signals(o.proc, owner_signal_cb, &o);
 	owner_log(&o, "queue owner ready for session %s (ttlMs=%lld, "
 	    "maxQueueDepth=%d)", o.opts.session_id, o.opts.ttl_ms,
 	    o.opts.max_depth);
@@ -635,8 +632,7 @@ queue_owner_main(void)
 		ev_run(o.loop, 0);
 
 	owner_reap_peers(&o);
-	for (i = 0; i < nitems(sigs); i++)
-		ev_signal_stop(o.loop, &o.sig_w[i]);
+	proc_clear_signals(o.proc);
 	goto out;
 fail:
 	rc = owner_fail(cause);
@@ -654,5 +650,6 @@ out:
 	owner_invocation_clear(&o);
 	owner_opts_clear(&o.opts);
 	free(o.socket_path);
+	proc_free(o.proc);
 	return (rc);
 }

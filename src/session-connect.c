@@ -13,6 +13,7 @@
 #include "js.h"
 #include "json-util.h"
 #include "model.h"
+#include "proc.h"
 #include "session-connect.h"
 #include "session-record.h"
 #include "xmalloc.h"
@@ -564,7 +565,7 @@ session_connect(struct acp_client *client, struct session_record *rec,
 	char			*mode, *model;
 
 	sc = xcalloc(1, sizeof *sc);
-	sc->loop = ev_default_loop(0);
+	sc->loop = proc_default_loop();
 	sc->client = client;
 	sc->rec = rec;
 	if (opts != NULL)
