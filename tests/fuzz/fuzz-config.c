@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: config files. The bytes go through config_json_parse
+ * libFuzzer harness: config files. The bytes go through js_json_parse
  * (Node's JSON.parse and its messages), then are written as the global
  * config file of a private HOME and loaded with config_load (validation
  * of every key) and displayed.
@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "config-file.h"
+#include "js-json.h"
 #include "xmalloc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -52,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char		*cause = NULL;
 	int		 fd;
 
-	if ((v = config_json_parse((const char *)data, size, &cause)) != NULL)
+	if ((v = js_json_parse((const char *)data, size, &cause)) != NULL)
 		json_decref(v);
 	else {
 		if (cause == NULL)

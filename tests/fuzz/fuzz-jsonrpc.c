@@ -15,6 +15,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "js-json.h"
 #include "jsonrpc.h"
 #include "xmalloc.h"
 
@@ -121,7 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = xmalloc(size + 1);
 	memcpy(text, data, size);
 	text[size] = '\0';
-	free(jsonrpc_syntax_error(text, strlen(text)));
+	free(js_json_syntax_error(text, strlen(text)));
 	free(text);
 	return (0);
 }

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "config-file.h"
 #include "error.h"
+#include "js-json.h"
 #include "output.h"
 #include "permission.h"
 #include "xmalloc.h"
@@ -74,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(pol, data, plen);
 	pol[plen] = '\0';
 	if (nl != NULL)
-		params = config_json_parse(nl + 1, size - plen - 1, &cause);
+		params = js_json_parse(nl + 1, size - plen - 1, &cause);
 	free(cause);
 
 	argv[0] = (char *)"acpx";
