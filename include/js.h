@@ -1,9 +1,10 @@
 /*
  * The JavaScript semantics the reference (Node) applies to strings, numbers
  * and times, in one place: the \s whitespace set and trim(), string length
- * and slice() in UTF-16 code units, Math.round(), Number(), and
- * Date.prototype.toISOString(). Strings are UTF-8 (invalid bytes count as
- * one U+FFFD each). Pure, except js_now_ms().
+ * and slice() in UTF-16 code units, truncate() and String(v), truthiness,
+ * Math.round(), Number(), and Date.prototype.toISOString(). Strings are
+ * UTF-8 (invalid bytes count as one U+FFFD each). Pure, except
+ * js_now_ms().
  *
  * Ownership: functions returning char * return a new string the caller
  * frees; the others borrow their arguments.
@@ -13,6 +14,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
+
+#include "buf.h"
 
 /* Decode the code point at s[*i] (n bytes in all) and advance *i; U+FFFD
  * for a byte that does not start a valid sequence (advancing one byte). */
@@ -54,6 +59,23 @@ size_t		 js_slice(const char *s, size_t n, size_t units, int *split);
  * first max - 3 units (a split pair dropped) and "...". Caller frees.
  */
 char		*js_truncate_dup(const char *s, size_t max);
+
+/*
+ * Append truncate(s, max) as the renderers write it: s if it fits in max
+ * units, else its first max - 3 units and "..." (a split pair leaves
+ * U+FFFD, as Node writes a lone surrogate).
+ */
+void		 js_truncate(struct buf *, const char *s, size_t n, size_t max);
+
+/* Append s.replace(/\s+/g, " ").trim(). */
+void		 js_collapse_ws(struct buf *, const char *s, size_t n);
+
+/* Append String(v) as a template literal would (NULL is "undefined"). */
+void		 js_string_of(struct buf *, const json_t *v);
+
+/* JavaScript truthiness of a JSON value (NULL, null, false, 0, NaN, ""
+ * are not). */
+int		 js_truthy(const json_t *v);
 
 /* Math.round(x). */
 double		 js_round(double x);

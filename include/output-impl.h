@@ -75,14 +75,5 @@ int		 output_msg_method(const json_t *, struct buf *);
 /* isReadLikeTool over a tool's merged kind and title (either may be NULL). */
 int		 output_tool_read_like(const json_t *kind, const json_t *title);
 
-/* JavaScript string semantics over UTF-8 (s, n bytes); see also js.h. */
-/* Append truncate(s, max) (slice to max - 3 units + "...") to b. */
-void	 js_truncate(struct buf *, const char *, size_t, size_t);
-/* Append s with /\s+/g → " " and trimmed. */
-void	 js_collapse_ws(struct buf *, const char *, size_t);
-/* Append String(v) as a template literal would (NULL is "undefined"). */
-void	 js_string_of(struct buf *, const json_t *);
-/* JavaScript truthiness of a JSON value (NULL, null, false, 0, "" are not). */
-int	 js_truthy(const json_t *);
 
 #endif

@@ -51,24 +51,10 @@ static const int compare_sigs[] = { SIGINT, SIGTERM, SIGHUP };
 static char *
 compare_collapse(const char *in)
 {
-	const unsigned char	*s = (const unsigned char *)in;
-	char			*out = xmalloc(strlen(in) + 1), *o = out;
-	size_t			 n;
-	int			 pending = 0;
+	struct buf	b = BUF_INITIALIZER;
 
-	while (*s != '\0') {
-		if ((n = js_space((const char *)s, SIZE_MAX)) != 0) {
-			pending = o != out;
-			s += n;
-			continue;
-		}
-		if (pending)
-			*o++ = ' ';
-		pending = 0;
-		*o++ = (char)*s++;
-	}
-	*o = '\0';
-	return (out);
+	js_collapse_ws(&b, in, strlen(in));
+	return (buf_take(&b));
 }
 
 /* truncate(collapseWhitespace(s), 200) as a JSON string. */

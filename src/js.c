@@ -3,12 +3,17 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
+#include "buf.h"
 #include "js.h"
+#include "json-util.h"
 #include "xmalloc.h"
 
 /*
@@ -191,6 +196,143 @@ js_truncate_dup(const char *s, size_t max)
 	memcpy(out, s, keep);
 	memcpy(out + keep, "...", 4);
 	return (out);
+}
+
+/* ------------------------------------------------------------ to a buf */
+
+/* Append the first units UTF-16 units of s (a split pair leaves U+FFFD). */
+static void
+js_slice_buf(struct buf *b, const char *s, size_t n, size_t units)
+{
+	int	split;
+
+	buf_add(b, s, js_slice(s, n, units, &split));
+	if (split)	/* the lone high surrogate, written as U+FFFD */
+		buf_add(b, "\xef\xbf\xbd", 3);
+}
+
+void
+js_truncate(struct buf *b, const char *s, size_t n, size_t max)
+{
+	if (js_length(s, n) <= max) {
+		buf_add(b, s, n);
+		return;
+	}
+	if (max <= 3) {
+		js_slice_buf(b, s, n, max);
+		return;
+	}
+	js_slice_buf(b, s, n, max - 3);
+	buf_add(b, "...", 3);
+}
+
+void
+js_collapse_ws(struct buf *b, const char *s, size_t n)
+{
+	size_t		 i = 0, start, first = b->len;
+	unsigned int	 cp;
+	int		 space = 0;
+
+	while (i < n) {
+		start = i;
+		cp = js_utf8_next(s, n, &i);
+		if (js_is_space(cp)) {
+			space = 1;
+			continue;
+		}
+		if (space && b->len > first)
+			buf_addc(b, ' ');
+		space = 0;
+		buf_add(b, s + start, i - start);
+	}
+}
+
+/* Array.prototype.toString: elements joined by ",", null → "". */
+static void
+js_array_string(struct buf *b, const json_t *a, int depth)
+{
+	const json_t	*e;
+	size_t		 i;
+
+	json_array_foreach(a, i, e) {
+		if (i > 0)
+			buf_addc(b, ',');
+		if (json_is_null(e))
+			continue;
+		if (json_is_array(e)) {
+			if (depth < 32)
+				js_array_string(b, e, depth + 1);
+		} else
+			js_string_of(b, e);
+	}
+}
+
+void
+js_string_of(struct buf *b, const json_t *v)
+{
+	char	num[64];
+	size_t	n;
+
+	if (v == NULL) {
+		buf_adds(b, "undefined");
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		buf_add(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		if (json_integer_value(v) >= -9007199254740992LL &&
+		    json_integer_value(v) <= 9007199254740992LL)
+			n = (size_t)snprintf(num, sizeof num, "%lld",
+			    (long long)json_integer_value(v));
+		else
+			n = json_js_number((double)json_integer_value(v), num,
+			    sizeof num);
+		buf_add(b, num, n);
+		break;
+	case JSON_REAL:
+		n = json_js_number(json_real_value(v), num, sizeof num);
+		buf_add(b, num, n);
+		break;
+	case JSON_TRUE:
+		buf_adds(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_adds(b, "false");
+		break;
+	case JSON_NULL:
+		buf_adds(b, "null");
+		break;
+	case JSON_ARRAY:
+		js_array_string(b, v, 0);
+		break;
+	case JSON_OBJECT:
+	default:
+		buf_adds(b, "[object Object]");
+		break;
+	}
+}
+
+int
+js_truthy(const json_t *v)
+{
+	if (v == NULL)
+		return (0);
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+	case JSON_FALSE:
+		return (0);
+	case JSON_STRING:
+		return (json_string_length(v) > 0);
+	case JSON_INTEGER:
+		return (json_integer_value(v) != 0);
+	case JSON_REAL:
+		return (json_real_value(v) != 0 &&
+		    json_real_value(v) == json_real_value(v));
+	default:
+		return (1);
+	}
 }
 
 /* --------------------------------------------------------------- numbers */

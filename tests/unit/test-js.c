@@ -93,6 +93,30 @@ main(void)
 	free(t);
 	TEST_DONE();
 
+	TEST_START("into a buf: truncate, collapse, String(v), truthiness");
+	{
+		struct buf	 b = BUF_INITIALIZER;
+		json_t		*a = json_pack("[i,n,[s,f],{}]", 1, "x", 2.5);
+
+		js_truncate(&b, "ab\xf0\x9f\x98\x80" "cdef", 10, 6);
+		ASSERT_STR_EQ(b.p, "ab\xef\xbf\xbd...");	/* pair split: U+FFFD */
+		buf_reset(&b);
+		js_collapse_ws(&b, "  a \xe3\x80\x80\n b  ", 12);
+		ASSERT_STR_EQ(b.p, "a b");
+		ASSERT_INT_EQ(b.len, 3);
+		buf_reset(&b);
+		js_string_of(&b, a);
+		ASSERT_STR_EQ(b.p, "1,,x,2.5,[object Object]");
+		buf_reset(&b);
+		js_string_of(&b, NULL);
+		ASSERT_STR_EQ(b.p, "undefined");
+		ASSERT_TRUE(!js_truthy(NULL) && !js_truthy(json_array_get(a, 1)));
+		ASSERT_TRUE(js_truthy(a));
+		buf_free(&b);
+		json_decref(a);
+	}
+	TEST_DONE();
+
 	TEST_START("js_round is Math.round (halves up, no x + 0.5 error)");
 	ASSERT_TRUE(js_round(2.5) == 3);
 	ASSERT_TRUE(js_round(-2.5) == -2);
