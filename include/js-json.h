@@ -10,6 +10,7 @@
 #define ACPX_JS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -26,5 +27,18 @@ json_t	*js_json_parse(const char *text, size_t len, char **cause);
  * parses. Caller frees.
  */
 char	*js_json_syntax_error(const char *text, size_t len);
+
+/*
+ * A canonical array index ("0", "17"; below 2^32 - 1): 1 and *out, else
+ * 0. Such keys come first, ascending, in a JavaScript object.
+ */
+int	 js_json_array_index(const char *key, uint32_t *out);
+
+/*
+ * Object.keys(obj): array-index keys ascending, then the rest in insertion
+ * order. The array (NULL-terminated, *n entries) is the caller's to free;
+ * the strings are borrowed from obj.
+ */
+const char **js_json_keys(const json_t *obj, size_t *n);
 
 #endif

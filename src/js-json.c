@@ -609,3 +609,65 @@ js_json_syntax_error(const char *text, size_t len)
 	free(cause);
 	return (out);
 }
+
+int
+js_json_array_index(const char *key, uint32_t *out)
+{
+	uint64_t	v = 0;
+	const char	*p;
+
+	if (*key == '\0' || (key[0] == '0' && key[1] != '\0'))
+		return (0);
+	for (p = key; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || p - key >= 10)
+			return (0);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v >= 4294967295ULL)
+		return (0);
+	*out = (uint32_t)v;
+	return (1);
+}
+
+struct js_json_key {
+	const char	*key;
+	uint32_t	 index;
+	int		 is_index;
+	size_t		 seq;
+};
+
+static int
+js_json_key_cmp(const void *a0, const void *b0)
+{
+	const struct js_json_key	*a = a0, *b = b0;
+
+	if (a->is_index != b->is_index)
+		return (a->is_index ? -1 : 1);
+	if (a->is_index && a->index != b->index)
+		return (a->index < b->index ? -1 : 1);
+	return (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+const char **
+js_json_keys(const json_t *obj, size_t *n)
+{
+	struct js_json_key	*k;
+	const char		*key, **out;
+	json_t			*v;
+	size_t			 i = 0;
+
+	*n = json_object_size(obj);
+	k = xcalloc(*n + 1, sizeof *k);
+	json_object_foreach((json_t *)obj, key, v) {
+		k[i].key = key;
+		k[i].seq = i;
+		k[i].is_index = js_json_array_index(key, &k[i].index);
+		i++;
+	}
+	qsort(k, *n, sizeof *k, js_json_key_cmp);
+	out = xcalloc(*n + 1, sizeof *out);
+	for (i = 0; i < *n; i++)
+		out[i] = k[i].key;
+	free(k);
+	return (out);
+}

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "js-json.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -200,26 +201,6 @@ json_js_quote(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 }
 
-/* Array index per ECMAScript: canonical decimal uint32 below 2^32 - 1. */
-static int
-json_js_array_index(const char *key, uint32_t *out)
-{
-	uint64_t	v = 0;
-	const char	*p;
-
-	if (*key == '\0' || (key[0] == '0' && key[1] != '\0'))
-		return (0);
-	for (p = key; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || p - key >= 10)
-			return (0);
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (v >= 4294967295ULL)
-		return (0);
-	*out = (uint32_t)v;
-	return (1);
-}
-
 struct json_js_key {
 	const char	*key;
 	size_t		 klen;
@@ -281,7 +262,7 @@ json_js_object(struct buf *b, const json_t *v, int indent, int depth)
 	}
 	json_object_keylen_foreach((json_t *)v, key, klen, value) {
 		if (key[0] >= '0' && key[0] <= '9' && strlen(key) == klen &&
-		    json_js_array_index(key, &index)) {
+		    js_json_array_index(key, &index)) {
 			any_index = 1;
 			break;
 		}
@@ -302,7 +283,7 @@ json_js_object(struct buf *b, const json_t *v, int indent, int depth)
 			keys[n].order = n;
 			keys[n].value = value;
 			keys[n].is_index = strlen(key) == klen &&
-			    json_js_array_index(key, &keys[n].index);
+			    js_json_array_index(key, &keys[n].index);
 			n++;
 		}
 		qsort(keys, n, sizeof *keys, json_js_key_cmp);

@@ -14,23 +14,17 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "js.h"
-#include "js-json.h"
 #include "jsonrpc.h"
+#include "jsonrpc-impl.h"
 #include "linebuf.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
 /*
- * JSON-RPC 2.0 over NDJSON. Inbound bytes go through a capped linebuf; each
- * line is trimmed (the JavaScript String.prototype.trim() set, as the
- * reference does), parsed by jansson and classified the way the reference's
- * ACP SDK does it: a request has a string method and a valid id, a
- * notification a string method and no id, a response an id and no method.
- * Anything else gets the SDK's "Invalid request" error reply (id null).
- * Lines that do not parse go to the noise callback with the text Node's
- * JSON.parse would have thrown, so the client can print what the reference
- * prints.
+ * JSON-RPC 2.0 over NDJSON: the connection, its pending-request table, the
+ * output side (one line per message, written as the peer drains) and the
+ * close. The input side, reading and classifying lines the way the
+ * reference's ACP SDK does, is jsonrpc-in.c.
  *
  * Objects are never freed inside their own callback: every path that calls
  * out holds j->busy, jsonrpc_free() inside a callback only marks the
@@ -38,56 +32,8 @@
  * releases the memory.
  */
 
-#define JSONRPC_READ	(64 * 1024)
-#define JSONRPC_SHRINK	(1024 * 1024)	/* free idle buffers above */
-#define JSONRPC_DECODE	(JSON_DECODE_ANY|JSON_ALLOW_NUL)
-
-struct jsonrpc_pending {
-	long long	 id;
-	jsonrpc_done_cb	 cb;
-	void		*arg;
-};
-
-struct jsonrpc_table {
-	struct jsonrpc_pending	*v;	/* sorted by id */
-	size_t			 n;
-	size_t			 size;
-};
-
-struct jsonrpc {
-	struct ev_loop		*loop;
-	int			 rfd;
-	int			 wfd;
-	int			 sock;		/* rfd == wfd */
-	ev_io			 rd_w;
-	ev_io			 wr_w;		/* while output waits */
-	ev_idle			 defer_w;	/* unsent completions */
-	struct linebuf		*in;
-
-	char			*out;
-	size_t			 out_off;
-	size_t			 out_len;
-	size_t			 out_size;
-
-	struct jsonrpc_callbacks cb;
-	void			*arg;
-
-	long long		 next_id;
-	struct jsonrpc_table	 pending;	/* sent, no response yet */
-	struct jsonrpc_table	 unsent;	/* asked for after close */
-
-	int			 flags;
-#define JSONRPC_F_CLOSED	0x1	/* no reads; pendings completed */
-#define JSONRPC_F_WSHUT		0x2	/* close wfd once flushed */
-#define JSONRPC_F_DEAD		0x4	/* freed inside a callback */
-	int			 busy;		/* callback depth */
-	enum jsonrpc_close_reason reason;
-};
-
-static void	jsonrpc_read_cb(struct ev_loop *, ev_io *, int);
 static void	jsonrpc_write_cb(struct ev_loop *, ev_io *, int);
 static void	jsonrpc_defer_cb(struct ev_loop *, ev_idle *, int);
-static void	jsonrpc_finish(struct jsonrpc *, enum jsonrpc_close_reason);
 
 /* ------------------------------------------------------------------ tables */
 
@@ -114,7 +60,7 @@ jsonrpc_table_remove(struct jsonrpc_table *t, size_t i)
 }
 
 /* Take the entry for id out of the table; 0 if there is none. */
-static int
+int
 jsonrpc_table_take(struct jsonrpc_table *t, long long id,
     struct jsonrpc_pending *p)
 {
@@ -158,7 +104,7 @@ jsonrpc_destroy(struct jsonrpc *j)
 }
 
 /* Leave a callback section; returns 1 if j is gone. */
-static int
+int
 jsonrpc_unbusy(struct jsonrpc *j)
 {
 	if (--j->busy == 0 && (j->flags & JSONRPC_F_DEAD)) {
@@ -286,7 +232,7 @@ jsonrpc_out_cb(const char *buf, size_t size, void *data)
 	return (0);
 }
 
-static int
+int
 jsonrpc_can_write(const struct jsonrpc *j)
 {
 	return (j->wfd != -1 &&
@@ -297,7 +243,7 @@ jsonrpc_can_write(const struct jsonrpc *j)
  * Show msg to the tap, then queue it as one line. Steals msg. Returns -1 if
  * the tap freed the connection.
  */
-static int
+int
 jsonrpc_send(struct jsonrpc *j, json_t *msg)
 {
 	int	gone;
@@ -388,7 +334,7 @@ jsonrpc_defer_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	jsonrpc_unbusy(j);
 }
 
-static json_t *
+json_t *
 jsonrpc_envelope(void)
 {
 	json_t	*msg;
@@ -399,7 +345,7 @@ jsonrpc_envelope(void)
 	return (msg);
 }
 
-static void
+void
 jsonrpc_set(json_t *msg, const char *key, json_t *value)
 {
 	if (value == NULL || json_object_set_new(msg, key, value) != 0)
@@ -469,7 +415,7 @@ jsonrpc_reply(struct jsonrpc *j, const json_t *id, json_t *result)
 	jsonrpc_send(j, msg);
 }
 
-static int
+int
 jsonrpc_utf8_valid(const char *s, size_t len)
 {
 	json_t	*v;
@@ -511,307 +457,6 @@ jsonrpc_reply_error(struct jsonrpc *j, const json_t *id, int code,
 	jsonrpc_send(j, msg);
 }
 
-/* ------------------------------------------------------------------- input */
-
-static void
-jsonrpc_diag(struct jsonrpc *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-jsonrpc_diag(struct jsonrpc *j, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*text;
-
-	if (j->cb.diag == NULL)
-		return;
-	va_start(ap, fmt);
-	xvasprintf(&text, fmt, ap);
-	va_end(ap);
-	j->cb.diag(j, text, j->arg);
-	free(text);
-}
-
-/* A line that did not parse at first: repair what Node would have. */
-static json_t *
-jsonrpc_parse_hard(struct jsonrpc *j, const char *line, size_t len,
-    json_error_t *error)
-{
-	json_t		*msg = NULL;
-	char		*fixed = NULL, *why;
-	const char	*text = line;
-	size_t		 tlen = len;
-
-	/* Node decodes with replacement characters; jansson refuses. */
-	if (!jsonrpc_utf8_valid(line, len)) {
-		fixed = utf8_fix(line, len, &tlen);
-		text = fixed;
-		msg = json_loadb(text, tlen, JSONRPC_DECODE, error);
-	}
-	/* Integers past 64 bits are plain numbers to JavaScript. */
-	if (msg == NULL &&
-	    json_error_code(error) == json_error_numeric_overflow)
-		msg = json_loadb(text, tlen,
-		    JSONRPC_DECODE|JSON_DECODE_INT_AS_REAL, error);
-	if (msg == NULL && j->cb.noise != NULL) {
-		if ((why = js_json_syntax_error(text, tlen)) == NULL)
-			xasprintf(&why, "SyntaxError: %s", error->text);
-		j->cb.noise(j, text, tlen, why, j->arg);
-		free(why);
-	}
-	free(fixed);
-	return (msg);
-}
-
-/* A JSON-RPC id the SDK accepts: null, a string or a finite number. */
-static int
-jsonrpc_id_valid(const json_t *id)
-{
-	return (json_is_null(id) || json_is_string(id) || json_is_number(id));
-}
-
-/* The pending-table key for an id, if it can be one of ours. */
-static int
-jsonrpc_id_number(const json_t *id, long long *n)
-{
-	double	d;
-
-	if (json_is_integer(id)) {
-		*n = json_integer_value(id);
-		return (1);
-	}
-	if (json_is_real(id)) {
-		d = json_real_value(id);
-		if (d >= 0 && d < 9007199254740992.0 &&
-		    d == (double)(long long)d) {
-			*n = (long long)d;
-			return (1);
-		}
-	}
-	return (0);
-}
-
-static int
-jsonrpc_is_error_object(const json_t *e)
-{
-	const json_t	*code = json_object_get(e, "code");
-	double		 d;
-
-	if (!json_is_string(json_object_get(e, "message")))
-		return (0);
-	if (json_is_integer(code))
-		return (1);
-	if (json_is_real(code)) {
-		d = json_real_value(code);
-		return (d > -9.3e18 && d < 9.3e18 && d == (double)(long long)d);
-	}
-	return (0);
-}
-
-/* The SDK's RequestError.invalidRequest(data) as an error object. */
-static json_t *
-jsonrpc_invalid_request(json_t *data)
-{
-	json_t	*error = json_object();
-
-	jsonrpc_set(error, "code", json_integer(-32600));
-	jsonrpc_set(error, "message", json_string("Invalid request"));
-	json_object_set(error, "data", data);
-	return (error);
-}
-
-static void
-jsonrpc_response(struct jsonrpc *j, json_t *msg, const json_t *id,
-    int envelope)
-{
-	struct jsonrpc_pending	 p;
-	const json_t		*result, *error;
-	json_t			*bad;
-	long long		 n;
-	char			*text;
-
-	if (!jsonrpc_id_number(id, &n) ||
-	    !jsonrpc_table_take(&j->pending, n, &p)) {
-		if (json_is_string(id))
-			jsonrpc_diag(j, "Got response to unknown request %s",
-			    json_string_value(id));
-		else {
-			text = json_dumps(id, JSON_ENCODE_ANY|JSON_COMPACT);
-			jsonrpc_diag(j, "Got response to unknown request %s",
-			    text != NULL ? text : "?");
-			free(text);
-		}
-		return;
-	}
-	if (p.cb == NULL)
-		return;
-
-	result = json_object_get(msg, "result");
-	error = json_object_get(msg, "error");
-	if (!envelope || (result == NULL) == (error == NULL) ||
-	    (error != NULL && !jsonrpc_is_error_object(error))) {
-		bad = jsonrpc_invalid_request(msg);
-		p.cb(j, JSONRPC_ERROR, NULL, bad, p.arg);
-		json_decref(bad);
-	} else if (result != NULL)
-		p.cb(j, JSONRPC_RESULT, result, NULL, p.arg);
-	else
-		p.cb(j, JSONRPC_ERROR, NULL, error, p.arg);
-}
-
-/* The SDK's answer to a request nobody handles. */
-static void
-jsonrpc_method_not_found(struct jsonrpc *j, const json_t *id,
-    const json_t *method)
-{
-	char	*text;
-
-	xasprintf(&text, "\"Method not found\": %s", json_string_value(method));
-	jsonrpc_reply_error(j, id, -32601, text,
-	    json_pack("{s:O}", "method", (json_t *)method));
-	free(text);
-}
-
-/* Route one inbound object as the reference's SDK does. */
-static void
-jsonrpc_dispatch(struct jsonrpc *j, json_t *msg)
-{
-	const json_t	*v, *id, *method, *params;
-	json_t		*reply;
-	char		*text;
-	int		 envelope;
-
-	v = json_object_get(msg, "jsonrpc");
-	envelope = json_is_string(v) && json_string_length(v) == 3 &&
-	    memcmp(json_string_value(v), "2.0", 3) == 0;
-	id = json_object_get(msg, "id");
-	method = json_object_get(msg, "method");
-	params = json_object_get(msg, "params");
-
-	if (envelope && json_is_string(method)) {
-		if (id == NULL) {
-			if (j->cb.notify != NULL)
-				j->cb.notify(j, json_string_value(method),
-				    params, j->arg);
-			return;
-		}
-		if (jsonrpc_id_valid(id)) {
-			if (j->cb.request != NULL)
-				j->cb.request(j, id, json_string_value(method),
-				    params, j->arg);
-			else
-				jsonrpc_method_not_found(j, id, method);
-			return;
-		}
-	}
-	if (method == NULL && (id != NULL ||
-	    json_object_get(msg, "result") != NULL ||
-	    json_object_get(msg, "error") != NULL)) {
-		if (id != NULL)
-			jsonrpc_response(j, msg, id, envelope);
-		else {
-			text = json_dumps(msg, JSON_COMPACT);
-			jsonrpc_diag(j, "Invalid message { message: %s }",
-			    text != NULL ? text : "?");
-			free(text);
-		}
-		return;
-	}
-
-	/* Not a call and not response-shaped: the SDK answers -32600. */
-	if (!jsonrpc_can_write(j))
-		return;
-	reply = jsonrpc_envelope();
-	jsonrpc_set(reply, "id", json_null());
-	jsonrpc_set(reply, "error", jsonrpc_invalid_request(msg));
-	jsonrpc_send(j, reply);
-}
-
-/* One line from the peer. */
-static void
-jsonrpc_line(struct jsonrpc *j, char *line, size_t len)
-{
-	const char	*t;
-	json_t		*msg;
-	json_error_t	 error;
-
-	t = line;
-	js_trim(&t, &len);
-	line = (char *)t;
-	if (len == 0)
-		return;
-
-	msg = json_loadb(line, len, JSONRPC_DECODE, &error);
-	if (msg == NULL &&
-	    (msg = jsonrpc_parse_hard(j, line, len, &error)) == NULL)
-		return;
-	if (!json_is_object(msg)) {
-		/* The reference drops these without a word. */
-		if (j->cb.noise != NULL)
-			j->cb.noise(j, line, len, JSONRPC_NOISE_NOT_OBJECT,
-			    j->arg);
-		json_decref(msg);
-		return;
-	}
-
-	if (j->cb.tap != NULL) {
-		j->cb.tap(j, msg, 0, j->arg);
-		if (j->flags & (JSONRPC_F_DEAD|JSONRPC_F_CLOSED)) {
-			json_decref(msg);
-			return;
-		}
-	}
-	jsonrpc_dispatch(j, msg);
-	json_decref(msg);
-}
-
-static void
-jsonrpc_read(struct jsonrpc *j)
-{
-	enum linebuf_status	 st;
-	char			*p;
-	size_t			 len;
-	ssize_t			 n;
-
-	p = linebuf_reserve(j->in, JSONRPC_READ);
-	n = read(j->rfd, p, JSONRPC_READ);
-	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		jsonrpc_finish(j, JSONRPC_CLOSE_IO);
-		return;
-	}
-	if (n == 0) {
-		/* Like the reference, an unterminated last line is dropped. */
-		jsonrpc_finish(j, JSONRPC_CLOSE_EOF);
-		return;
-	}
-	linebuf_commit(j->in, (size_t)n);
-
-	for (;;) {
-		st = linebuf_next(j->in, &p, &len);
-		if (st == LINEBUF_NEED_MORE)
-			break;
-		if (st == LINEBUF_TOO_LONG) {
-			jsonrpc_finish(j, JSONRPC_CLOSE_TOO_LARGE);
-			break;
-		}
-		jsonrpc_line(j, p, len);
-		if (j->flags & (JSONRPC_F_DEAD|JSONRPC_F_CLOSED))
-			break;
-	}
-}
-
-static void
-jsonrpc_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct jsonrpc	*j = w->data;
-
-	j->busy++;
-	jsonrpc_read(j);
-	jsonrpc_unbusy(j);
-}
-
 /* ------------------------------------------------------------------- close */
 
 /*
@@ -819,7 +464,7 @@ jsonrpc_read_cb(struct ev_loop *loop, ev_io *w, int revents)
  * pending requests with CLOSED in id order, then tell the closed callback.
  * Called with j->busy held.
  */
-static void
+void
 jsonrpc_finish(struct jsonrpc *j, enum jsonrpc_close_reason reason)
 {
 	struct jsonrpc_pending	p;
