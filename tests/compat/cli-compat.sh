@@ -8,5 +8,5 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 EXP="$TESTS_SRCDIR/regress/expected"
 
-for_each_cli_case compare_cli
+in_parallel 4 for_each_cli_case compare_cli
 done_testing

@@ -9,5 +9,5 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 EXP="$TESTS_SRCDIR/regress/expected"
 
-for_each_case compare_exec
+in_parallel 4 for_each_case compare_exec
 done_testing

@@ -5,5 +5,5 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 EXP="$TESTS_SRCDIR/regress/expected"
 check_cli_case() { run_cli_case "$ACPX" "$@"; check_parts "$1"; }
-for_each_cli_case check_cli_case
+in_parallel 3 for_each_cli_case check_cli_case
 done_testing

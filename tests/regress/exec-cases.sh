@@ -6,7 +6,7 @@
 EXP="$TESTS_SRCDIR/regress/expected"
 
 check_case() { run_case "$ACPX" "$@"; check_parts "$1"; }
-for_each_case check_case
+in_parallel 3 for_each_case check_case
 
 # Invalid UTF-8 in argv and in a prompt file: decoded as Node decodes them
 # (U+FFFD), as the reference prints them (found by fuzz-prompt: the words

@@ -21,7 +21,7 @@ t_cleanup() {
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
 	# The queue socket directory of each private HOME used here
 	# (/tmp/acpx-<sha256(HOME)[0:10]>; a SIGKILLed owner leaves its socket).
-	for h in $(find "$T_ROOT" -maxdepth 2 -type d -name 'home*' 2>/dev/null); do
+	for h in $(find "$T_ROOT" -maxdepth 4 -type d -name 'home*' 2>/dev/null); do
 		rm -rf "/tmp/acpx-$(printf %s "$h" | sha256sum | cut -c1-10)"
 	done
 	rm -rf "$T_ROOT"
@@ -173,6 +173,49 @@ for_each_case() {
 		rest=$(echo "$rest" | sed 's/^ *//; s/ *$//')
 		"$1" "$name" "$scen" "$globals" "$rest"
 	done <"$TESTS_SRCDIR/regress/exec-cases.tbl"
+}
+
+# in_parallel N ITER FN: call FN for every row that ITER (for_each_case or
+# for_each_cli_case) yields, in N workers side by side, each with its own
+# HOME and work directory, so that the waits of one row (an agent's turn,
+# the reference's start-up) overlap with another's work. The TAP lines come
+# out in table order, numbered as if the rows ran one by one.
+in_parallel() {
+	par_n=$1 par_iter=$2 par_fn=$3
+	par_dir="$T_ROOT/par" par_pids=""
+	mkdir -p "$par_dir"
+	par_w=0
+	while [ "$par_w" -lt "$par_n" ]; do
+		( T_ROOT="$par_dir/w$par_w"
+		  HOME="$T_ROOT/home" T_WORK="$T_ROOT/work"
+		  export HOME
+		  mkdir -p "$HOME" "$T_WORK"
+		  par_row=0
+		  par_one() {
+			if [ $((par_row % par_n)) -eq "$par_w" ]; then
+				"$par_fn" "$@" >"$par_dir/$par_row.tap"
+			fi
+			par_row=$((par_row + 1))
+		  }
+		  "$par_iter" par_one
+		  for p in $T_PIDS; do kill "$p" 2>/dev/null; done ) &
+		par_pids="$par_pids $!"
+		par_w=$((par_w + 1))
+	done
+	T_PIDS="$T_PIDS$par_pids"
+	# Each worker by pid (a bare wait returned early here under dash).
+	for p in $par_pids; do wait "$p"; done
+	par_row=0
+	while [ -f "$par_dir/$par_row.tap" ]; do
+		while IFS= read -r line; do
+			case "$line" in
+			"ok "*) ok "${line#ok * - }" ;;
+			"not ok "*) not_ok "${line#not ok * - }" ;;
+			*) printf '%s\n' "$line" ;;
+			esac
+		done <"$par_dir/$par_row.tap"
+		par_row=$((par_row + 1))
+	done
 }
 
 # mock S: the mock agent command line for scenario S (for cli-cases.tbl).
