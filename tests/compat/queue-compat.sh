@@ -42,86 +42,96 @@ steps() {
 	    >"$T_ROOT/$3"
 	stop_owner
 }
+# side_by_side NAME SCENARIO SNIPPET [claude]: the snippet's transcript
+# with the reference and with ours (claude: the mock as the Claude adapter).
 side_by_side() {
 	name=$1 scen=$2 snippet=$3
+	FRESH_MOCK=
+	[ "${4:-}" = claude ] && FRESH_MOCK=$(claude_mock)
 	fresh $scen
 	steps "$REF" "$snippet" ref.t
 	fresh $scen
 	steps "$ACPX" "$snippet" ours.t
 	if cmp -s "$T_ROOT/ref.t" "$T_ROOT/ours.t"; then ok "$name"
 	else not_ok "$name" "$(diff "$T_ROOT/ref.t" "$T_ROOT/ours.t" | head -n 30)"; fi
+	FRESH_MOCK=
 }
 S="--scenario $SCENARIOS"
 
 # ---------------------------------------------------------------- side by side
-for f in text json quiet; do
-	side_by_side "prompt ($f)" "" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 "echo hello"; echo rc=$?'
-	side_by_side "agent error in a persistent prompt ($f)" "$S/error-internal.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
-	side_by_side "agent crash in a persistent prompt ($f)" "$S/crash-mid-turn.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
-	side_by_side "permission denied in a persistent prompt ($f)" "$S/permission-write.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
-	side_by_side "--timeout in a persistent prompt ($f)" "$S/never-answers.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
-	# The agent answers the timeout's session/cancel: the cancelled answer
-	# is rendered before the TIMEOUT error (with and without a chunk).
-	side_by_side "--timeout, the agent honours the cancel ($f)" "$S/wait-cancel.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
-	side_by_side "--timeout, a silent agent honours the cancel ($f)" "$S/wait-cancel-silent.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
-	side_by_side "--prompt-retries in a persistent prompt ($f)" "$S/error-internal.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 --prompt-retries 1 "x"; echo rc=$?'
-	# The Claude adapter talks after its answer (the session title): its
-	# late updates are relayed before the turn ends, as the reference does.
-	FRESH_MOCK=$(claude_mock)
-	side_by_side "late updates after the answer ($f)" "$S/late-update.json" \
-	    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
-	FRESH_MOCK=
-	side_by_side "status, cancel without an owner ($f)" "" \
-	    '$B --agent "$AGENT" --format '$f' status; echo rc=$?;
-	     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?'
-	side_by_side "status, cancel, set with an owner ($f)" "" \
-	    '$B --agent "$AGENT" --ttl 300 "echo hi" >/dev/null 2>&1;
-	     $B --agent "$AGENT" --format '$f' status; echo rc=$?;
-	     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?;
-	     $B --agent "$AGENT" --format '$f' set-mode plan; echo rc=$?;
-	     $B --agent "$AGENT" --format '$f' set effort high; echo rc=$?;
-	     $B --agent "$AGENT" --format '$f' set model m2; echo rc=$?'
-	side_by_side "set-mode and set without an owner ($f)" "" \
-	    '$B --agent "$AGENT" --format '$f' set-mode plan; echo rc=$?;
-	     $B --agent "$AGENT" --format '$f' set effort high; echo rc=$?;
-	     $B --agent "$AGENT" --format '$f' status; echo rc=$?'
-done
-side_by_side "the record after a turn and TTL expiry" "" \
-    '$B --agent "$AGENT" --ttl 0.3 "echo hi" >/dev/null 2>&1;
-     i=0; while ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1 && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done;
-     sed -E "/_at\"|\"id\"/d" "$HOME/.acpx/sessions/mock-session-1.json"'
+# The cases are independent (each on a fresh home): three workers run them
+# side by side (in_parallel), most of their time being the reference's
+# Node start-up and the owners' turns.
+sbs_cases() {
+	sbs=$1
+	for f in text json quiet; do
+		$sbs "prompt ($f)" "" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 "echo hello"; echo rc=$?'
+		$sbs "agent error in a persistent prompt ($f)" "$S/error-internal.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
+		$sbs "agent crash in a persistent prompt ($f)" "$S/crash-mid-turn.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
+		$sbs "permission denied in a persistent prompt ($f)" "$S/permission-write.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
+		$sbs "--timeout in a persistent prompt ($f)" "$S/never-answers.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
+		# The agent answers the timeout's session/cancel: the cancelled answer
+		# is rendered before the TIMEOUT error (with and without a chunk).
+		$sbs "--timeout, the agent honours the cancel ($f)" "$S/wait-cancel.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
+		$sbs "--timeout, a silent agent honours the cancel ($f)" "$S/wait-cancel-silent.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
+		$sbs "--prompt-retries in a persistent prompt ($f)" "$S/error-internal.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 --prompt-retries 1 "x"; echo rc=$?'
+		# The Claude adapter talks after its answer (the session title): its
+		# late updates are relayed before the turn ends, as the reference does.
+		$sbs "late updates after the answer ($f)" "$S/late-update.json" \
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?' claude
+		$sbs "status, cancel without an owner ($f)" "" \
+		    '$B --agent "$AGENT" --format '$f' status; echo rc=$?;
+		     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?'
+		$sbs "status, cancel, set with an owner ($f)" "" \
+		    '$B --agent "$AGENT" --ttl 300 "echo hi" >/dev/null 2>&1;
+		     $B --agent "$AGENT" --format '$f' status; echo rc=$?;
+		     $B --agent "$AGENT" --format '$f' cancel; echo rc=$?;
+		     $B --agent "$AGENT" --format '$f' set-mode plan; echo rc=$?;
+		     $B --agent "$AGENT" --format '$f' set effort high; echo rc=$?;
+		     $B --agent "$AGENT" --format '$f' set model m2; echo rc=$?'
+		$sbs "set-mode and set without an owner ($f)" "" \
+		    '$B --agent "$AGENT" --format '$f' set-mode plan; echo rc=$?;
+		     $B --agent "$AGENT" --format '$f' set effort high; echo rc=$?;
+		     $B --agent "$AGENT" --format '$f' status; echo rc=$?'
+	done
+	$sbs "the record after a turn and TTL expiry" "" \
+	    '$B --agent "$AGENT" --ttl 0.3 "echo hi" >/dev/null 2>&1;
+	     i=0; while ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1 && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done;
+	     sed -E "/_at\"|\"id\"/d" "$HOME/.acpx/sessions/mock-session-1.json"'
 
-side_by_side "--prompt-retries with --json-strict" "$S/error-internal.json" \
-    '$B --agent "$AGENT" --format json --json-strict --ttl 300 --prompt-retries 1 "x"; echo rc=$?'
-# An agent's error answer ends the turn but not the agent (pid kept, no exit
-# recorded); the journal keeps the agent's own message and the queue's
-# detail code (an auth error's AUTH_REQUIRED gives way to it).
-for scen in error-internal error-auth; do
-	side_by_side "the record and journal after an agent error ($scen)" "$S/$scen.json" \
-	    '$B --agent "$AGENT" --format quiet --ttl 300 "x"; echo rc=$?;
-	     sed -E "/_at\"|\"id\"|request_id|\"pid\"/d" "$HOME/.acpx/sessions/mock-session-1.json";
-	     grep -c "\"pid\"" "$HOME/.acpx/sessions/mock-session-1.json";
-	     sed -E "s/\"request_id\":\"[^\"]*\"//" "$HOME/.acpx/sessions/mock-session-1.stream.ndjson"'
-done
-# A close is not an agent exit: nothing of the owner's stop is recorded.
-side_by_side "the record after sessions close" "" \
-    '$B --agent "$AGENT" --ttl 300 "echo hi" >/dev/null 2>&1;
-     $B --agent "$AGENT" sessions close; echo rc=$?;
-     $B --agent "$AGENT" sessions show | sed -E "/^(created|lastActivity|lastPrompt|closedAt|agentStartedAt):/d";
-     sed -E "/_at\"|\"id\"|request_id/d" "$HOME/.acpx/sessions/mock-session-1.json"'
-# ... but an exit recorded before the close stays.
-side_by_side "the record after a timed-out turn and sessions close" "$S/wait-cancel.json" \
-    '$B --agent "$AGENT" --ttl 300 --timeout 5 "x" >/dev/null 2>&1;
-     $B --agent "$AGENT" sessions close; echo rc=$?;
-     $B --agent "$AGENT" --format json sessions show | sed -E "s/\"[a-zA-Z]*At\":\"[^\"]*\"//g; s/\"lastRequestId\":\"[^\"]*\"//; s/\"id\":\"[^\"]*\"//g"'
+	$sbs "--prompt-retries with --json-strict" "$S/error-internal.json" \
+	    '$B --agent "$AGENT" --format json --json-strict --ttl 300 --prompt-retries 1 "x"; echo rc=$?'
+	# An agent's error answer ends the turn but not the agent (pid kept, no exit
+	# recorded); the journal keeps the agent's own message and the queue's
+	# detail code (an auth error's AUTH_REQUIRED gives way to it).
+	for scen in error-internal error-auth; do
+		$sbs "the record and journal after an agent error ($scen)" "$S/$scen.json" \
+		    '$B --agent "$AGENT" --format quiet --ttl 300 "x"; echo rc=$?;
+		     sed -E "/_at\"|\"id\"|request_id|\"pid\"/d" "$HOME/.acpx/sessions/mock-session-1.json";
+		     grep -c "\"pid\"" "$HOME/.acpx/sessions/mock-session-1.json";
+		     sed -E "s/\"request_id\":\"[^\"]*\"//" "$HOME/.acpx/sessions/mock-session-1.stream.ndjson"'
+	done
+	# A close is not an agent exit: nothing of the owner's stop is recorded.
+	$sbs "the record after sessions close" "" \
+	    '$B --agent "$AGENT" --ttl 300 "echo hi" >/dev/null 2>&1;
+	     $B --agent "$AGENT" sessions close; echo rc=$?;
+	     $B --agent "$AGENT" sessions show | sed -E "/^(created|lastActivity|lastPrompt|closedAt|agentStartedAt):/d";
+	     sed -E "/_at\"|\"id\"|request_id/d" "$HOME/.acpx/sessions/mock-session-1.json"'
+	# ... but an exit recorded before the close stays.
+	$sbs "the record after a timed-out turn and sessions close" "$S/wait-cancel.json" \
+	    '$B --agent "$AGENT" --ttl 300 --timeout 5 "x" >/dev/null 2>&1;
+	     $B --agent "$AGENT" sessions close; echo rc=$?;
+	     $B --agent "$AGENT" --format json sessions show | sed -E "s/\"[a-zA-Z]*At\":\"[^\"]*\"//g; s/\"lastRequestId\":\"[^\"]*\"//; s/\"id\":\"[^\"]*\"//g"'
+}
+in_parallel 3 sbs_cases side_by_side
 
 # ---------------------------------------------------------------- our client, reference owner
 fresh

@@ -21,9 +21,9 @@
 # ~/.cache/acpx-native) by install-npm.sh when it is not there. Skipped only
 # when npm, node or the registry cannot be reached and CI is unset; under
 # CI a failed install is a failure.
-VERSION=0.76.0
-PKG=@agentclientprotocol/claude-agent-acp
-: "${ACPX_NPM_CACHE:=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/acpx-native}"
+. "$TESTS_SRCDIR/conformance/npm-pins.sh"
+VERSION=$CLAUDE_ACP_VERSION
+PKG=$CLAUDE_ACP_PKG
 . "$TESTS_SRCDIR/regress/lib.sh"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 unset ACPX_CLAUDE_INCLUDE_USER_SETTINGS ANTHROPIC_AUTH_TOKEN ANTHROPIC_MODEL \

@@ -19,8 +19,9 @@
 # is skipped, except under CI (CI set), where that is a failure. No
 # network once installed: the provider is the fake one; opencode is told
 # not to fetch its model list or update itself.
-OC_SPEC=opencode-ai@1.18.33
-: "${ACPX_NATIVE_CACHE:=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/acpx-native}"
+. "$TESTS_SRCDIR/conformance/npm-pins.sh"
+OC_SPEC=$OPENCODE_SPEC
+: "${ACPX_NATIVE_CACHE:=$ACPX_NPM_CACHE}"
 . "$TESTS_SRCDIR/regress/lib.sh"
 in_ci() { case "${CI:-}" in ""|false|0) return 1 ;; *) return 0 ;; esac; }
 # unavailable WHY: skip, or under CI fail.

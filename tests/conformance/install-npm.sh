@@ -14,6 +14,12 @@ name=${spec%@*}
 command -v npm >/dev/null 2>&1 || { echo "npm not installed"; exit 1; }
 parent=$(dirname "$dir")
 mkdir -p "$parent"
+# One install at a time per package: a second caller (a test started while
+# prefetch.sh installs) waits for the first and then finds it done.
+if command -v flock >/dev/null 2>&1 && [ -z "${ACPX_NPM_LOCKED:-}" ]; then
+	ACPX_NPM_LOCKED=1 exec flock "$dir.lock" sh "$0" "$@"
+fi
+[ -f "$dir/.installed" ] && exit 0
 tmp=$(mktemp -d "$parent/.npm-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo '{"name":"acpx-native-harness","version":"1.0.0","private":true}' \

@@ -12,6 +12,11 @@ dir=$1 version=$2
 command -v npm >/dev/null 2>&1 || { echo "npm not installed"; exit 1; }
 parent=$(dirname "$dir")
 mkdir -p "$parent"
+# One install at a time (see install-npm.sh).
+if command -v flock >/dev/null 2>&1 && [ -z "${ACPX_NPM_LOCKED:-}" ]; then
+	ACPX_NPM_LOCKED=1 exec flock "$dir.lock" sh "$0" "$@"
+fi
+[ -f "$dir/node_modules/openclaw/package.json" ] && exit 0
 tmp=$(mktemp -d "$parent/.openclaw-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/stub-cssomnom"

@@ -12,8 +12,9 @@
 # build tree (OPENCLAW_CACHE, default ~/.cache/acpx-native) when it is not
 # there yet; without node >= 20, npm or the registry the test is skipped.
 # OPENCLAW_DIR=<dir holding node_modules/openclaw> uses an existing copy.
-OC_VERSION=2026.4.2
-: "${OPENCLAW_CACHE:=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/acpx-native}"
+. "$TESTS_SRCDIR/conformance/npm-pins.sh"
+OC_VERSION=$OPENCLAW_VERSION
+: "${OPENCLAW_CACHE:=$ACPX_NPM_CACHE}"
 . "$TESTS_SRCDIR/conformance/lib.sh"
 
 command -v node >/dev/null 2>&1 || skip_all "node not installed (OpenClaw's plugin needs Node.js >= 20)"
