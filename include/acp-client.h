@@ -4,8 +4,8 @@
  * the reference advertises them), authenticate, session/new, session/prompt
  * and session/cancel, answers the agent's requests (permissions, fs,
  * terminals), and reports every message to the renderer's tap. Used by
- * exec now and by the queue owner later: no TTY or one-shot assumptions
- * beyond what its options say.
+ * exec, the session commands and the queue owner: no TTY or one-shot
+ * assumptions beyond what its options say.
  */
 #ifndef ACPX_ACP_CLIENT_H
 #define ACPX_ACP_CLIENT_H
@@ -71,7 +71,7 @@ const struct acp_perm_stats *acp_client_perm_stats(const struct acp_client *);
 const json_t	*acp_client_agent_caps(const struct acp_client *);
 const char	*acp_client_session_id(const struct acp_client *);
 
-/* -- persistent sessions (issue 4) -- */
+/* -- persistent sessions -- */
 
 /*
  * Use cwd (copied) instead of the invocation's for the agent process,

@@ -33,7 +33,7 @@ struct invocation {
 	int			 suppress_reads;
 	int			 no_fs;
 	int			 no_terminal;
-	int			 no_fallback;		/* --no-fallback (warp, issue 7) */
+	int			 no_fallback;		/* --no-fallback (warp) */
 	enum acpx_perm_mode	 perm_mode;
 	enum acpx_nonint	 nonint;
 	enum acpx_auth_policy	 auth_policy;

@@ -93,7 +93,7 @@ void		 output_notice(struct output *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
 /*
- * A warp fallback hop (issue 7), given its _acpx/fallback notification:
+ * A warp fallback hop, given its _acpx/fallback notification:
  * text → "[fallback] <from> → <to> (<reason>)" on stdout; json → the
  * notification as one compact line on stdout; quiet → one "[acpx]
  * fallback: ..." line on stderr (not with json_strict).

@@ -1,5 +1,5 @@
 /*
- * Internals shared by the two halves of the queue client: queue-client.c
+ * Internals shared by the parts of the queue client: queue-client.c
  * (finding the owner, connecting, the request/reply exchange, health
  * probes) and queue-client-start.c (recovering a stale owner, starting a
  * new one). Not for other modules.

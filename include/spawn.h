@@ -1,5 +1,5 @@
 /*
- * Child processes: an agent (or later a terminal command) started with
+ * Child processes: an agent or a terminal command (client-term.c) started with
  * fork/exec and no shell, stdio on pipes, in its own process group so the
  * whole tree can be signalled, reaped with ev_child. Owns the kill sequence
  * (stdin EOF, grace, SIGTERM to the group, grace, SIGKILL) and keeps the

@@ -95,7 +95,7 @@ struct warp_config {
 	int			 max_hops;
 	long long		 cooldown_s;
 	long long		 probe_timeout_ms;
-	long long		 stall_s;	/* 0: off (issue 7) */
+	long long		 stall_s;	/* 0: off */
 };
 
 /*

@@ -145,7 +145,7 @@ sessions_display(const json_t *v)
 	return (xstrdup("-"));
 }
 
-/* The record's warp routing history (issue 7), or NULL if none. */
+/* The record's warp routing history, or NULL if none. */
 static const json_t *
 sessions_routing(const struct session_record *r)
 {

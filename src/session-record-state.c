@@ -292,7 +292,7 @@ session_record_parse_acpx(const json_t *raw)
 	if ((m = record_parse_session_options(json_object_get(raw,
 	    "session_options"))) != NULL)
 		json_object_set_new(st, "session_options", m);
-	/* Warp routing (ours, issue 7): the serving agent and its history. */
+	/* Warp routing (ours): the serving agent and its history. */
 	if (json_is_string(v = json_object_get(raw, "serving_agent")))
 		json_object_set(st, "serving_agent", (json_t *)v);
 	if (json_is_array(v = json_object_get(raw, "routing_history")))

@@ -1,6 +1,6 @@
 #!/bin/sh
 # A real warp fallback with the real opencode (opencode-ai, its `opencode
-# acp`) against the fake provider on 127.0.0.1 (issues 7 and 23): the first
+# acp`) against the fake provider on 127.0.0.1: the first
 # warp agent's provider refuses with Anthropic's 400 "credit balance is too
 # low" (opencode passes that on at once, without retrying), the second
 # answers; acpx must classify the real signal, hop, stream the fallback's

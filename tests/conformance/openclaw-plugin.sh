@@ -1,5 +1,5 @@
 #!/bin/sh
-# OpenClaw's acpx plugin as a real client (issue 10 §2): OpenClaw 2026.4.2,
+# OpenClaw's acpx plugin as a real client: OpenClaw 2026.4.2,
 # the last release whose plugin spawns the command named by
 # plugins.entries.acpx.config.command, drives our acpx through its own
 # runtime (openclaw-plugin.mjs): probes, ensure, two turns back to back

@@ -237,7 +237,7 @@ record(const char *method, const char *path, const char *head,
 }
 
 /*
- * The provider faults the harness captures need (issue 7), in the shape
+ * The provider faults the harness captures need, in the shape
  * each provider really sends: "billing" (Anthropic's 400 credit balance),
  * "payment" (402), "overloaded" (Anthropic's 529), "nomodel" (OpenAI's 404
  * model_not_found), and "google-<ratelimit|quota|auth|server|nomodel>"

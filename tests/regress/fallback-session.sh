@@ -1,6 +1,6 @@
 #!/bin/sh
 # Provider-failure fallback for persistent sessions through the queue owner
-# and end to end over HTTP (issue 7). Part A: the fake harness of
+# and end to end over HTTP. Part A: the fake harness of
 # fallback.sh (mock agents, the pinned model picks the scenario): the owner
 # exports the serving agent's harness environment, hops to the next agent
 # on a provider failure (new ACP session, summary + original prompt),

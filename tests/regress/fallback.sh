@@ -1,5 +1,5 @@
 #!/bin/sh
-# Provider-failure fallback for exec (issue 7): a two-agent warp chain made
+# Provider-failure fallback for exec: a two-agent warp chain made
 # of mock agents behind a fake harness (it picks the scenario by the model
 # the launch step pinned). The first fails with a quota error mid-turn; the
 # second must receive the continuation summary + the original prompt and
