@@ -85,9 +85,9 @@ struct queue_client {
 	int			 lock_polls;
 	int			 spawned;
 	int			 polls;
-	pid_t			 child_pid;
+	pid_t			 spawn_pid;
 	ev_child		 child_w;
-	int			 child_exited;
+	int			 spawn_exited;
 	int			 child_status;
 	int			 err_fd;
 	ev_io			 err_w;

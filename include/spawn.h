@@ -27,8 +27,8 @@ struct child_opts {
 
 /*
  * Called once when the child has been reaped (status as from waitpid).
- * Its stderr has been read up to that point, so child_stderr_tail() is
- * complete. child_free() may be called from here.
+ * Its stderr has been read up to that point, so spawn_stderr_tail() is
+ * complete. spawn_free() may be called from here.
  */
 typedef void	(*child_exit_cb)(struct child *, int status, void *arg);
 
@@ -37,29 +37,29 @@ typedef void	(*child_exit_cb)(struct child *, int status, void *arg);
  * exec/chdir errno (ENOENT for a missing command or cwd) so the caller can
  * pick the reference's message; the failed child is already reaped. The
  * loop must be the default loop (libev reaps children only there). The
- * stdin/stdout pipe ends belong to the caller after child_take_fds();
+ * stdin/stdout pipe ends belong to the caller after spawn_take_fds();
  * all our ends are close-on-exec. Signal dispositions and the signal mask
  * are reset to defaults in the child.
  */
-struct child	*child_spawn(struct ev_loop *, const struct child_opts *,
+struct child	*spawn_child(struct ev_loop *, const struct child_opts *,
 		    child_exit_cb, void *arg, int *err_no, char **cause);
 
-pid_t		 child_pid(const struct child *);
+pid_t		 spawn_pid(const struct child *);
 
 /* Hand the stdin (write) and stdout (read) pipe ends to the caller. */
-void		 child_take_fds(struct child *, int *stdin_fd, int *stdout_fd);
+void		 spawn_take_fds(struct child *, int *stdin_fd, int *stdout_fd);
 
 /* Tail of what the child wrote on stderr (up to 8192 bytes, NUL-terminated). */
-const char	*child_stderr_tail(const struct child *);
+const char	*spawn_stderr_tail(const struct child *);
 
 /* Non-zero once reaped; then *status is its wait status. */
-int		 child_exited(const struct child *, int *status);
+int		 spawn_exited(const struct child *, int *status);
 
 /*
  * Signal the child's process group (or the child alone if it has none);
  * SIGTERM and SIGKILL also reach its descendants that left the group.
  */
-void		 child_signal(struct child *, int sig);
+void		 spawn_signal(struct child *, int sig);
 
 /*
  * Begin the shutdown sequence: close its stdin if the caller still has it
@@ -69,7 +69,7 @@ void		 child_signal(struct child *, int sig);
  * on moves straight to SIGTERM for them (then SIGKILL after term_ms).
  * Idempotent: only the first call does anything (and closes stdin_fd).
  */
-void		 child_terminate(struct child *, int stdin_fd, int grace_ms,
+void		 spawn_terminate(struct child *, int stdin_fd, int grace_ms,
 		    int term_ms);
 
 /*
@@ -77,7 +77,7 @@ void		 child_terminate(struct child *, int stdin_fd, int grace_ms,
  * (the one blocking waitpid). What is left of its process group is
  * SIGKILLed too. No callback runs. Safe inside the exit callback.
  */
-void		 child_free(struct child *);
+void		 spawn_free(struct child *);
 
 /* The path of the running executable (/proc/self/exe), or NULL. Caller owns. */
 char		*spawn_self_path(void);

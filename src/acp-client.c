@@ -148,7 +148,7 @@ exit_parts(struct acp_client *c, char *code, size_t codesz, char *sig,
 static char *
 stderr_summary(struct acp_client *c)
 {
-	const char	*s = c->child != NULL ? child_stderr_tail(c->child) : "";
+	const char	*s = c->child != NULL ? spawn_stderr_tail(c->child) : "";
 	char		*out = xmalloc(strlen(s) + 1), *o = out;
 	int		 space = 0;
 
@@ -788,7 +788,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	opts.cwd = ACP_CWD(c);
 	opts.stderr_mode = inv->verbose ? CHILD_STDERR_PASS : CHILD_STDERR_KEEP;
 	opts.new_pgrp = 1;
-	c->child = child_spawn(c->loop, &opts, acp_child_exit_cb, c, &err_no,
+	c->child = spawn_child(c->loop, &opts, acp_child_exit_cb, c, &err_no,
 	    &cause);
 	auth_env_free(envp);
 	cmdline_free(launch);
@@ -810,7 +810,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 		acp_step_done(c, NULL, err);
 		return;
 	}
-	child_take_fds(c->child, &in_fd, &out_fd);
+	spawn_take_fds(c->child, &in_fd, &out_fd);
 	c->max_message = max;
 
 	memset(&rcb, 0, sizeof rcb);
@@ -1076,7 +1076,7 @@ acp_client_close(struct acp_client *c, acp_done_cb cb, void *arg)
 		acp_close_exited(c);
 		return;
 	}
-	child_terminate(c->child, -1, agent_stdin_grace_ms(c->inv->agent.argv),
+	spawn_terminate(c->child, -1, agent_stdin_grace_ms(c->inv->agent.argv),
 	    ACP_TERM_GRACE_MS);
 }
 
@@ -1085,7 +1085,7 @@ void
 acp_client_kill(struct acp_client *c)
 {
 	if (c->child != NULL && !(c->flags & ACP_EXITED))
-		child_signal(c->child, SIGKILL);
+		spawn_signal(c->child, SIGKILL);
 }
 
 struct acp_client *
@@ -1126,7 +1126,7 @@ acp_client_free(struct acp_client *c)
 	if (c->rpc != NULL)
 		jsonrpc_free(c->rpc);
 	if (c->child != NULL)
-		child_free(c->child);
+		spawn_free(c->child);
 	json_decref(c->init_result);
 	json_decref(c->prompt_blocks);
 	acpx_error_free(c->pending_err);
@@ -1294,7 +1294,7 @@ acp_client_init_result(const struct acp_client *c)
 pid_t
 acp_client_pid(const struct acp_client *c)
 {
-	return (c->child != NULL ? child_pid(c->child) : 0);
+	return (c->child != NULL ? spawn_pid(c->child) : 0);
 }
 
 int
@@ -1331,7 +1331,7 @@ char *
 acp_client_stderr_text(const struct acp_client *c)
 {
 	return (warp_launch_redact(c->child != NULL ?
-	    child_stderr_tail(c->child) : ""));
+	    spawn_stderr_tail(c->child) : ""));
 }
 
 /* Forget the callback of the pending step if it was given arg. */

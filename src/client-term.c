@@ -242,7 +242,7 @@ term_destroy(struct term *t)
 		json_decref(w->id);
 		free(w);
 	}
-	child_free(t->child);
+	spawn_free(t->child);
 	free(t->buf);
 	free(t);
 }
@@ -298,7 +298,7 @@ term_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (t->killing == 1) {
 		t->killing = 2;
-		child_signal(t->child, SIGKILL);
+		spawn_signal(t->child, SIGKILL);
 		ev_timer_set(&t->kill_w, TERM_KILL_GRACE, 0.);
 		ev_timer_start(loop, &t->kill_w);
 		return;
@@ -322,7 +322,7 @@ term_kill(struct term *t)
 	if (t->killing)
 		return;
 	t->killing = 1;
-	child_signal(t->child, SIGTERM);
+	spawn_signal(t->child, SIGTERM);
 	ev_timer_set(&t->kill_w, TERM_KILL_GRACE, 0.);
 	ev_timer_start(t->mgr->loop, &t->kill_w);
 }
@@ -471,7 +471,7 @@ term_create(struct client_term *m, const json_t *params,
 	t = xcalloc(1, sizeof *t);
 	t->mgr = m;
 	t->out_fd = -1;
-	t->child = child_spawn(m->loop, &o, term_exit_cb, t, &err_no, &cause);
+	t->child = spawn_child(m->loop, &o, term_exit_cb, t, &err_no, &cause);
 	if (t->child == NULL && err_no == ENOENT && term_wants_shell(cmd, args)) {
 		free(cause);
 		cause = NULL;
@@ -481,7 +481,7 @@ term_create(struct client_term *m, const json_t *params,
 		argv[1] = xstrdup("-c");
 		argv[2] = xstrdup(cmd);
 		o.argv = argv;
-		t->child = child_spawn(m->loop, &o, term_exit_cb, t, &err_no,
+		t->child = spawn_child(m->loop, &o, term_exit_cb, t, &err_no,
 		    &cause);
 	}
 	term_free_strv(argv);
@@ -494,7 +494,7 @@ term_create(struct client_term *m, const json_t *params,
 		free(t);
 		return (NULL);
 	}
-	child_take_fds(t->child, &in_fd, &out_fd);
+	spawn_take_fds(t->child, &in_fd, &out_fd);
 	close(in_fd);			/* stdin "ignore": EOF at once */
 	t->out_fd = out_fd;
 	(void)fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
@@ -603,6 +603,6 @@ client_term_free(struct client_term *m)
 	if (m == NULL)
 		return;
 	while (m->terms != NULL)
-		term_destroy(m->terms);	/* child_free SIGKILLs the group */
+		term_destroy(m->terms);	/* spawn_free SIGKILLs the group */
 	free(m);
 }

@@ -262,7 +262,7 @@ qc_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	struct queue_client	*qc = w->data;
 
 	ev_child_stop(loop, w);
-	qc->child_exited = 1;
+	qc->spawn_exited = 1;
 	qc->child_status = w->rstatus;
 }
 
@@ -279,7 +279,7 @@ qc_start_failed(struct queue_client *qc, const char *spawn_error)
 		xasprintf(&tmp, "%s: spawn error: %s", msg, spawn_error);
 		free(msg);
 		msg = tmp;
-	} else if (qc->child_exited) {
+	} else if (qc->spawn_exited) {
 		if (WIFSIGNALED(qc->child_status))
 			xasprintf(&tmp, "%s: exited with code null, signal SIG%s "
 			    "before binding its socket", msg,
@@ -318,7 +318,7 @@ qc_start_failed(struct queue_client *qc, const char *spawn_error)
 static void
 qc_poll(struct queue_client *qc)
 {
-	if (qc->child_exited && (!WIFEXITED(qc->child_status) ||
+	if (qc->spawn_exited && (!WIFEXITED(qc->child_status) ||
 	    WEXITSTATUS(qc->child_status) != 0 || qc->input_error != NULL)) {
 		qc_start_failed(qc, NULL);
 		return;
@@ -346,9 +346,9 @@ qc_spawn(struct queue_client *qc)
 	qc->state = QC_START;
 	qc->polls = 0;
 	queue_client_stop_capture(qc);
-	if (qc->child_pid != 0)
+	if (qc->spawn_pid != 0)
 		ev_child_stop(qc->loop, &qc->child_w);
-	qc->child_exited = 0;
+	qc->spawn_exited = 0;
 	qc->errlen = 0;
 	qc->errbuf[0] = '\0';
 	free(qc->input);
@@ -388,7 +388,7 @@ qc_spawn(struct queue_client *qc)
 	reaper_own(pid);
 	close(in[0]);
 	close(err[1]);
-	qc->child_pid = pid;
+	qc->spawn_pid = pid;
 	ev_child_init(&qc->child_w, qc_child_cb, pid, 0);
 	qc->child_w.data = qc;
 	ev_child_start(qc->loop, &qc->child_w);
@@ -480,7 +480,7 @@ queue_client_no_owner(struct queue_client *qc)
 		 * An owner that exited 0 lost the lease to one that is gone
 		 * now (a reference owner finishing its shutdown): start again.
 		 */
-		if (qc->child_exited && WIFEXITED(qc->child_status) &&
+		if (qc->spawn_exited && WIFEXITED(qc->child_status) &&
 		    WEXITSTATUS(qc->child_status) == 0 && qc->spawned < 5) {
 			qc_spawn(qc);
 			return;

@@ -624,7 +624,7 @@ queue_client_free(struct queue_client *qc)
 	queue_client_stop_capture(qc);
 	queue_client_unlock(qc);
 	/* The owner lives on without us; libev reaps it if it exits first. */
-	if (qc->child_pid != 0)
+	if (qc->spawn_pid != 0)
 		ev_child_stop(qc->loop, &qc->child_w);
 	queue_lease_info_free(qc->owner);
 	queue_lease_info_free(qc->retiring);

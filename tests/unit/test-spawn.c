@@ -42,9 +42,9 @@ exit_cb(struct child *c, int status, void *arg)
 	r->exited++;
 	r->status = status;
 	free(r->tail);
-	r->tail = xstrdup(child_stderr_tail(c));
+	r->tail = xstrdup(spawn_stderr_tail(c));
 	if (r->free_in_cb)
-		child_free(c);	/* deferred until we return */
+		spawn_free(c);	/* deferred until we return */
 }
 
 static void
@@ -85,7 +85,7 @@ start(struct ev_loop *loop, struct run *r, const char *cwd, int mode,
 	opts.stderr_mode = mode;
 	opts.new_pgrp = 1;
 	memset(r, 0, sizeof *r);
-	c = child_spawn(loop, &opts, exit_cb, r, &err_no, &cause);
+	c = spawn_child(loop, &opts, exit_cb, r, &err_no, &cause);
 	/* Timers set before the loop runs count from now, not its last run. */
 	ev_now_update(loop);
 	if (c == NULL) {
@@ -170,7 +170,7 @@ main(void)
 	opts.argv = nope;
 	opts.new_pgrp = 1;
 	cause = NULL;
-	c = child_spawn(loop, &opts, exit_cb, &r, &err_no, &cause);
+	c = spawn_child(loop, &opts, exit_cb, &r, &err_no, &cause);
 	ASSERT_PTR_NULL(c);
 	ASSERT_INT_EQ(err_no, ENOENT);
 	ASSERT_TRUE(cause != NULL &&
@@ -185,7 +185,7 @@ main(void)
 	opts.argv = envsh;
 	opts.cwd = "/nonexistent/acpx-test-dir";
 	cause = NULL;
-	c = child_spawn(loop, &opts, exit_cb, &r, &err_no, &cause);
+	c = spawn_child(loop, &opts, exit_cb, &r, &err_no, &cause);
 	ASSERT_PTR_NULL(c);
 	ASSERT_INT_EQ(err_no, ENOENT);
 	ASSERT_TRUE(cause != NULL && strstr(cause, "acpx-test-dir") != NULL);
@@ -197,15 +197,15 @@ main(void)
 	    "[ \"$(pwd)\" = / ] && exit 3; exit 4");
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		ASSERT_TRUE(child_pid(c) > 0);
-		ASSERT_INT_EQ(child_exited(c, NULL), 0);
+		ASSERT_TRUE(spawn_pid(c) > 0);
+		ASSERT_INT_EQ(spawn_exited(c, NULL), 0);
 		run_loop(loop, &r);
 		ASSERT_INT_EQ(r.exited, 1);
 		ASSERT_TRUE(WIFEXITED(r.status));
 		ASSERT_INT_EQ(WEXITSTATUS(r.status), 3);
-		ASSERT_INT_EQ(child_exited(c, &saved), 1);
+		ASSERT_INT_EQ(spawn_exited(c, &saved), 1);
 		ASSERT_INT_EQ(saved, r.status);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -215,10 +215,10 @@ main(void)
 	opts.argv = envsh;
 	opts.envp = env;
 	memset(&r, 0, sizeof r);
-	c = child_spawn(loop, &opts, exit_cb, &r, &err_no, &cause);
+	c = spawn_child(loop, &opts, exit_cb, &r, &err_no, &cause);
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		child_take_fds(c, &in, &out);
+		spawn_take_fds(c, &in, &out);
 		ASSERT_TRUE(in >= 0 && out >= 0);
 		close(in);
 		read_all(out, buf, sizeof buf);
@@ -226,7 +226,7 @@ main(void)
 		close(out);
 		run_loop(loop, &r);
 		ASSERT_INT_EQ(r.exited, 1);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -239,8 +239,8 @@ main(void)
 		run_loop(loop, &r);
 		ASSERT_INT_EQ(WEXITSTATUS(r.status), 9);
 		ASSERT_STR_EQ(r.tail, "boom: missing thing\n");
-		ASSERT_STR_EQ(child_stderr_tail(c), "boom: missing thing\n");
-		child_free(c);
+		ASSERT_STR_EQ(spawn_stderr_tail(c), "boom: missing thing\n");
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -258,7 +258,7 @@ main(void)
 		    strcmp(r.tail + n - 5, "2999\n") == 0);
 		/* 15000 bytes written: the tail starts 3 bytes into "1361\n". */
 		ASSERT_TRUE(strncmp(r.tail, "1\n1362\n", 7) == 0);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -279,7 +279,7 @@ main(void)
 		ASSERT_PTR_NOT_NULL(c);
 		ASSERT_STR_EQ(buf, "verbose line\n");
 		ASSERT_STR_EQ(r.tail, "verbose line\n");
-		child_free(c);
+		spawn_free(c);
 		free(r.tail);
 	} else
 		TAP_FAIL("pipe: %s", strerror(errno));
@@ -289,16 +289,16 @@ main(void)
 	c = start(loop, &r, NULL, CHILD_STDERR_KEEP, "cat", NULL, NULL);
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		child_take_fds(c, &in, &out);
+		spawn_take_fds(c, &in, &out);
 		close(out);
 		/* A grace longer than the guard: only EOF can end it. */
-		child_terminate(c, in, 600000, 1500);
-		child_terminate(c, -1, 600000, 1500);	/* idempotent */
+		spawn_terminate(c, in, 600000, 1500);
+		spawn_terminate(c, -1, 600000, 1500);	/* idempotent */
 		run_loop(loop, &r);
 		ASSERT_INT_EQ(r.timed_out, 0);	/* did not wait out the grace */
 		ASSERT_INT_EQ(r.exited, 1);
 		ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -308,14 +308,14 @@ main(void)
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
 		t0 = now();
-		child_terminate(c, -1, 100, 600000);
+		spawn_terminate(c, -1, 100, 600000);
 		run_loop(loop, &r);
 		dt = now() - t0;
 		ASSERT_INT_EQ(r.timed_out, 0);
 		ASSERT_TRUE(WIFSIGNALED(r.status) &&
 		    WTERMSIG(r.status) == SIGTERM);
 		ASSERT_TRUE(dt >= 0.09);	/* the grace was waited */
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -325,12 +325,12 @@ main(void)
 	    "trap '' TERM; echo ready; while :; do sleep 1; done");
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		child_take_fds(c, &in, &out);
+		spawn_take_fds(c, &in, &out);
 		n = read(out, line, sizeof line);	/* trap is set */
 		ASSERT_TRUE(n > 0);
 		ev_now_update(loop);	/* the read may have taken a while */
 		t0 = now();
-		child_terminate(c, in, 50, 300);
+		spawn_terminate(c, in, 50, 300);
 		run_loop(loop, &r);
 		dt = now() - t0;
 		ASSERT_INT_EQ(r.timed_out, 0);
@@ -338,7 +338,7 @@ main(void)
 		    WTERMSIG(r.status) == SIGKILL);
 		ASSERT_TRUE(dt >= 0.34);	/* grace + term both waited */
 		close(out);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -348,19 +348,19 @@ main(void)
 	    "sleep 100 & echo $!; wait");
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		child_take_fds(c, &in, &out);
+		spawn_take_fds(c, &in, &out);
 		n = read(out, line, sizeof line - 1);
 		line[n > 0 ? n : 0] = '\0';
 		gpid = (pid_t)strtol(line, NULL, 10);
 		ASSERT_TRUE(gpid > 0);
-		child_terminate(c, in, 50, 1500);
+		spawn_terminate(c, in, 50, 1500);
 		run_loop(loop, &r);
 		ASSERT_INT_EQ(r.exited, 1);
 		ASSERT_INT_EQ(r.timed_out, 0);
 		if (gpid > 0)
 			ASSERT_TRUE(pid_gone(gpid));
 		close(out);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
@@ -370,42 +370,42 @@ main(void)
 	    "sleep 100 >/dev/null 2>&1 & echo $!; read x");
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		child_take_fds(c, &in, &out);
+		spawn_take_fds(c, &in, &out);
 		n = read(out, line, sizeof line - 1);
 		line[n > 0 ? n : 0] = '\0';
 		gpid = (pid_t)strtol(line, NULL, 10);
 		/* sh exits on EOF; a grace longer than the guard */
-		child_terminate(c, in, 600000, 600000);
+		spawn_terminate(c, in, 600000, 600000);
 		run_loop(loop, &r);
 		ASSERT_INT_EQ(r.timed_out, 0);	/* no grace wait */
 		ASSERT_TRUE(WIFEXITED(r.status));
 		if (gpid > 0)
 			ASSERT_TRUE(pid_gone(gpid));
 		close(out);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
 
-	TEST_START("child_signal reaches the child");
+	TEST_START("spawn_signal reaches the child");
 	c = start(loop, &r, NULL, CHILD_STDERR_KEEP, "sleep", "100", NULL);
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		child_signal(c, SIGINT);
+		spawn_signal(c, SIGINT);
 		run_loop(loop, &r);
 		ASSERT_TRUE(WIFSIGNALED(r.status) &&
 		    WTERMSIG(r.status) == SIGINT);
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	TEST_DONE();
 
-	TEST_START("child_free on a running child kills and reaps it");
+	TEST_START("spawn_free on a running child kills and reaps it");
 	c = start(loop, &r, NULL, CHILD_STDERR_KEEP, "sleep", "100", NULL);
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		pid = child_pid(c);
-		child_free(c);
+		pid = spawn_pid(c);
+		spawn_free(c);
 		errno = 0;
 		ASSERT_INT_EQ(waitpid(pid, NULL, WNOHANG), -1);
 		ASSERT_INT_EQ(errno, ECHILD);
@@ -413,7 +413,7 @@ main(void)
 	}
 	TEST_DONE();
 
-	TEST_START("child_free inside the exit callback is deferred");
+	TEST_START("spawn_free inside the exit callback is deferred");
 	c = start(loop, &r, NULL, CHILD_STDERR_KEEP, "sh", "-c",
 	    "echo bye >&2");
 	ASSERT_PTR_NOT_NULL(c);
@@ -434,7 +434,7 @@ main(void)
 	if (c != NULL) {
 		run_loop(loop, &r);
 		ASSERT_STR_EQ(r.tail, "a b");
-		child_free(c);
+		spawn_free(c);
 	}
 	free(r.tail);
 	free(big);
