@@ -95,8 +95,11 @@ int		 cli_cmd_error(struct cli_run *, const struct cli_cmd *,
 int		 cli_help_exit(struct cli_run *, const struct cli_cmd *);
 void		 cli_print_version(int verbose);
 
-/* cli-cmd.c */
+/* cli-agent.c */
 int		 cli_cmd_setup(struct cli_run *);
+
+/* cli-cmd.c */
+void		 cli_cmd_add(struct cli_cmd *parent, struct cli_cmd *);
 struct cli_cmd	*cli_cmd_new(struct cli_run *, const struct cmd_entry *,
 		    const char *name, struct cli_cmd *parent);
 void		 cli_cmd_free(struct cli_cmd *);
@@ -117,13 +120,21 @@ char		*cli_scan_initial_cwd(struct cli_run *);
 const char	*cli_scan_last_flag(char **args, size_t n, const char *flag);
 int		 cli_scan_agent_token(char **args, size_t n, int *override);
 
+/* cli-parse-opts.c: Commander's parseOptions() */
+int		 cli_parse_options(struct cli_run *, struct cli_cmd *,
+		    char **args, size_t n, struct cli_list *ops,
+		    struct cli_list *unk);
+
 /* cli-parse.c */
 int		 cli_parse_command(struct cli_run *, struct cli_cmd *,
 		    char **ops, size_t nops, char **unk, size_t nunk);
 
 /* cli-help.c */
 char		*cli_help_text(struct cli_run *, const struct cli_cmd *, int fd);
+
+/* cli-arg.c: argument specs ("<mode>", "[name]", "[prompt...]"). */
 char		*cli_arg_name(const char *spec);
+char		*cli_arg_human(const char *spec);
 int		 cli_arg_variadic(const char *spec);
 int		 cli_arg_required(const char *spec);
 

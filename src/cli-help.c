@@ -176,68 +176,6 @@ cli_option_desc(const struct cli_run *run, const struct cli_cmd *cmd,
 	return (xstrdup(o->desc));
 }
 
-/* Split an argument spec like Commander's Argument constructor. */
-static char *
-cli_arg_parse(const char *spec, int *required, int *variadic)
-{
-	size_t	n = strlen(spec);
-	char	*name;
-
-	if (spec[0] == '<' || spec[0] == '[')
-		name = xstrndup(spec + 1, n >= 2 ? n - 2 : 0);
-	else
-		name = xstrdup(spec);
-	*required = spec[0] != '[';
-	n = strlen(name);
-	*variadic = n >= 3 && strcmp(name + n - 3, "...") == 0;
-	if (*variadic)
-		name[n - 3] = '\0';
-	return (name);
-}
-
-/* The argument name as shown: "<mode>" -> "mode", "[prompt...]" -> "prompt". */
-char *
-cli_arg_name(const char *spec)
-{
-	int	required, variadic;
-
-	return (cli_arg_parse(spec, &required, &variadic));
-}
-
-/* Is the argument variadic / required? */
-int
-cli_arg_variadic(const char *spec)
-{
-	int	 required, variadic;
-	char	*name = cli_arg_parse(spec, &required, &variadic);
-
-	free(name);
-	return (variadic);
-}
-
-int
-cli_arg_required(const char *spec)
-{
-	int	 required, variadic;
-	char	*name = cli_arg_parse(spec, &required, &variadic);
-
-	free(name);
-	return (required);
-}
-
-/* humanReadableArgName(). */
-static char *
-cli_arg_human(const char *spec)
-{
-	int	 required, variadic;
-	char	*name = cli_arg_parse(spec, &required, &variadic), *out;
-
-	xasprintf(&out, required ? "<%s%s>" : "[%s%s]", name,
-	    variadic ? "..." : "");
-	free(name);
-	return (out);
-}
-
 /* Help.subcommandTerm(). */
 static char *
 cli_sub_term(const struct cli_cmd *c)
@@ -247,6 +185,10 @@ cli_sub_term(const struct cli_cmd *c)
 	size_t		 i;
 
 	buf_adds(&b, c->name);
+	if (c->def->alias != NULL) {
+		buf_adds(&b, "|");
+		buf_adds(&b, c->def->alias);
+	}
 	if (c->def->opts != NULL && c->def->opts[0] != NULL)
 		buf_adds(&b, " [options]");
 	for (i = 0; i < c->nargs; i++) {
