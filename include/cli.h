@@ -2,7 +2,9 @@
  * The command line: global options, agent-token detection, verbs and their
  * options (spec acpx-cli.md §1-3), merged with the config files into one
  * read-only struct invocation that a command's run function receives.
- * cli.c owns parsing, help and Commander-compatible usage errors.
+ * cli.c drives the parse (the cli*.c files, cli-impl.h) over the command
+ * table (cmd.h), whose rows say how each command is parsed, prepared into
+ * an invocation and run.
  */
 #ifndef ACPX_CLI_H
 #define ACPX_CLI_H

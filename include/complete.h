@@ -1,7 +1,8 @@
 /*
  * Shell completion: the hidden `acpx __complete` entry point the bash, zsh
- * and fish scripts call (complete.c: candidates for a partial command line,
- * walked through the same command and option tables that parse it, plus
+ * and fish scripts call (complete.c: the protocol; complete-walk.c: the
+ * partial command line walked through the command table that parses it,
+ * each row completing its own operands; complete-cands.c: candidates,
  * agent names from the registry and config; complete-sessions.c: live
  * session names from ~/.acpx/sessions), and `acpx completion
  * bash|zsh|fish` (cmd-completion.c: prints the script, embedded at build

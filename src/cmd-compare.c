@@ -15,7 +15,6 @@
 #include "cli-opt.h"
 #include "cli-validate.h"
 #include "cli.h"
-#include "cmd-compare.h"
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
@@ -29,8 +28,10 @@
 #include "xmalloc.h"
 
 /*
- * compare: the agents run one after the other, each an exec turn whose
- * rendering goes to /dev/null. The session/update traffic is watched for
+ * compare <agent>... '<prompt>' (spec acpx-cli.md §3.9): one prompt run
+ * exec-style across several agents, summarised as a row per agent (json,
+ * quiet or a table). The agents run one after the other, each an exec
+ * turn whose rendering goes to /dev/null. The session/update traffic is watched for
  * the answer text and token usage; the row keeps a preview of both.
  * SIGINT/SIGTERM/SIGHUP let the current agent finish (exec-turn.c cancels
  * its prompt), mark its row interrupted, skip the rest, exit 130.
@@ -373,7 +374,7 @@ compare_catch(struct sigaction *old)
 }
 
 /* compare <agent>... '<prompt>': run each agent, print the rows. */
-int
+static int
 cmd_compare_run(const struct invocation *inv, struct output *out)
 {
 	const json_t		*agents = json_object_get(inv->verb_opts,
