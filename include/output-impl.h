@@ -1,9 +1,9 @@
 /*
  * Internal interface between output.c and the three renderers
  * (output-text.c, output-json.c, output-quiet.c). output.c owns struct
- * output, the stdout/stderr writers (EPIPE handling), the ACP message
- * classifiers every renderer shares, and the JavaScript string semantics
- * the reference's formatters rely on (UTF-16 lengths, \s, trim, String()).
+ * output and the stdout/stderr writers (EPIPE handling); output-msg.c the
+ * ACP message classifiers every renderer shares. The JavaScript string
+ * semantics the reference's formatters rely on are in js.h.
  * Nothing outside output*.c includes this header.
  */
 #ifndef ACPX_OUTPUT_IMPL_H
@@ -51,8 +51,8 @@ void	 output_out_flush(struct output *);
 void	 output_err(struct output *, const char *, size_t);
 
 /*
- * Classifiers with the reference's exact tests. Each returns a borrowed
- * value or NULL.
+ * output-msg.c: classifiers with the reference's exact tests. Each
+ * returns a borrowed value or NULL.
  */
 /* result._meta.acpx.permissionNotice of a response (a JSON string). */
 const json_t	*output_msg_permission_notice(const json_t *);
