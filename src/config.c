@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "cmdline.h"
 #include "config-file.h"
 #include "config-impl.h"
+#include "fsutil.h"
 #include "js-json.h"
 #include "js.h"
 #include "json-util.h"
@@ -584,11 +584,10 @@ config_mkdirs(const char *dir, char **cause)
 int
 config_init_file(const char *home, char **path, int *created, char **cause)
 {
-	json_t	*tmpl;
-	char	*dir, *slash, *text;
-	size_t	 len, off = 0;
-	ssize_t	 w;
-	int	 fd;
+	json_t		*tmpl;
+	char		*dir, *slash, *text, *full;
+	const char	*op;
+	int		 rc, e;
 
 	*path = config_global_path(home);
 	*created = 0;
@@ -602,13 +601,6 @@ config_init_file(const char *home, char **path, int *created, char **cause)
 	free(dir);
 	if (access(*path, F_OK) == 0)
 		return (0);
-	if ((fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1) {
-		if (errno == EEXIST)
-			return (0);
-		*cause = node_fs_errno_message(errno, "open", *path);
-		return (-1);
-	}
 	tmpl = json_pack("{s:s, s:s, s:s, s:s, s:i, s:n, s:i, s:s, s:{}, s:{}}",
 	    "defaultAgent", "codex", "defaultPermissions", "approve-all",
 	    "nonInteractivePermissions", "deny", "authPolicy", "skip",
@@ -616,26 +608,25 @@ config_init_file(const char *home, char **path, int *created, char **cause)
 	    "agents", "auth");
 	text = json_dumps_js(tmpl, 2);
 	json_decref(tmpl);
-	len = strlen(text);
-	text = xreallocarray(text, len + 2, 1);
-	text[len++] = '\n';
-	text[len] = '\0';
-	while (off < len) {
-		if ((w = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			*cause = node_fs_errno_message(errno, "write", NULL);
-			free(text);
-			close(fd);
-			return (-1);
-		}
-		off += (size_t)w;
-	}
+	xasprintf(&full, "%s\n", text);
 	free(text);
-	if (close(fd) == -1) {
-		*cause = node_fs_errno_message(errno, "close", NULL);
-		return (-1);
+	/* Never replaces: a file that appeared meanwhile is kept. */
+	rc = fsutil_write(*path, full, strlen(full), FSUTIL_NOREPLACE, &op);
+	e = errno;
+	free(full);
+	errno = e;
+	if (rc == 0) {
+		*created = 1;
+		return (0);
 	}
-	*created = 1;
-	return (0);
+	if (errno == EEXIST && strcmp(op, "link") == 0)
+		return (0);
+	/* Worded as the reference's open/write/close of the file. */
+	if (strcmp(op, "write") == 0 || strcmp(op, "fsync") == 0)
+		*cause = node_fs_errno_message(errno, "write", NULL);
+	else if (strcmp(op, "close") == 0)
+		*cause = node_fs_errno_message(errno, "close", NULL);
+	else
+		*cause = node_fs_errno_message(errno, "open", *path);
+	return (-1);
 }
