@@ -23,6 +23,13 @@
  * for a byte that does not start a valid sequence (advancing one byte). */
 unsigned int	 js_utf8_next(const char *s, size_t n, size_t *i);
 
+/*
+ * Copy of in[0..len) with invalid UTF-8 replaced by U+FFFD as Node's
+ * decoder replaces it (each maximal invalid prefix one U+FFFD);
+ * NUL-terminated, length in *outlen. Caller frees.
+ */
+char		*js_utf8_fix(const char *in, size_t len, size_t *outlen);
+
 /* Non-zero if cp is in the JavaScript WhiteSpace + LineTerminator set. */
 int		 js_is_space(unsigned int cp);
 

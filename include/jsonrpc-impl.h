@@ -11,6 +11,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "buf.h"
 #include "jsonrpc.h"
 
 #define JSONRPC_READ	(64 * 1024)
@@ -39,10 +40,8 @@ struct jsonrpc {
 	ev_idle			 defer_w;	/* unsent completions */
 	struct linebuf		*in;
 
-	char			*out;
-	size_t			 out_off;
-	size_t			 out_len;
-	size_t			 out_size;
+	struct buf		 out;		/* queued output */
+	size_t			 out_off;	/* first unsent byte */
 
 	struct jsonrpc_callbacks cb;
 	void			*arg;

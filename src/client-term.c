@@ -18,12 +18,13 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "client-fs.h"
 #include "client-term.h"
+#include "js.h"
 #include "json-util.h"
 #include "jsonrpc.h"
 #include "spawn.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -51,9 +52,7 @@ struct term {
 	struct child		*child;
 	int			 out_fd;
 	ev_io			 out_w;
-	char			*buf;
-	size_t			 len;
-	size_t			 cap;
+	struct buf		 out;		/* the kept output */
 	size_t			 limit;
 	int			 truncated;
 	int			 exited;
@@ -150,22 +149,19 @@ term_append(struct term *t, const char *p, size_t n)
 
 	if (n == 0)
 		return;
-	if (t->len + n > t->cap) {
-		t->cap = t->len + n > t->cap * 2 ? t->len + n : t->cap * 2;
-		t->buf = xreallocarray(t->buf, 1, t->cap);
-	}
-	memcpy(t->buf + t->len, p, n);
-	t->len += n;
-	if (t->len > t->limit)
+	buf_add(&t->out, p, n);
+	if (t->out.len > t->limit)
 		t->truncated = 1;
 	if (!t->truncated)
 		return;
-	start = t->len > t->limit ? t->len - t->limit : 0;
-	while (start < t->len && ((unsigned char)t->buf[start] & 0xc0) == 0x80)
+	start = t->out.len > t->limit ? t->out.len - t->limit : 0;
+	while (start < t->out.len &&
+	    ((unsigned char)t->out.p[start] & 0xc0) == 0x80)
 		start++;
 	if (start > 0) {
-		memmove(t->buf, t->buf + start, t->len - start);
-		t->len -= start;
+		memmove(t->out.p, t->out.p + start, t->out.len - start);
+		t->out.len -= start;
+		t->out.p[t->out.len] = '\0';
 	}
 }
 
@@ -243,7 +239,7 @@ term_destroy(struct term *t)
 		free(w);
 	}
 	spawn_free(t->child);
-	free(t->buf);
+	buf_free(&t->out);
 	free(t);
 }
 
@@ -554,7 +550,8 @@ client_term_request(struct client_term *m, const char *method,
 		size_t	 tlen;
 
 		/* Node decodes the buffer; a cut sequence becomes U+FFFD. */
-		text = utf8_fix(t->buf != NULL ? t->buf : "", t->len, &tlen);
+		text = js_utf8_fix(t->out.p != NULL ? t->out.p : "", t->out.len,
+		    &tlen);
 		res = json_pack("{s:s%, s:b}", "output", text, tlen,
 		    "truncated", t->truncated);
 		free(text);

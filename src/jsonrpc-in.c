@@ -9,12 +9,11 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "js.h"
 #include "js-json.h"
+#include "js.h"
 #include "jsonrpc.h"
 #include "jsonrpc-impl.h"
 #include "linebuf.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -56,7 +55,7 @@ jsonrpc_parse_hard(struct jsonrpc *j, const char *line, size_t len,
 
 	/* Node decodes with replacement characters; jansson refuses. */
 	if (!jsonrpc_utf8_valid(line, len)) {
-		fixed = utf8_fix(line, len, &tlen);
+		fixed = js_utf8_fix(line, len, &tlen);
 		text = fixed;
 		msg = json_loadb(text, tlen, JSONRPC_DECODE, error);
 	}

@@ -14,10 +14,10 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "js.h"
 #include "jsonrpc.h"
 #include "jsonrpc-impl.h"
 #include "linebuf.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -97,7 +97,7 @@ jsonrpc_destroy(struct jsonrpc *j)
 			close(j->wfd);
 	}
 	linebuf_free(j->in);
-	free(j->out);
+	buf_free(&j->out);
 	free(j->pending.v);
 	free(j->unsent.v);
 	free(j);
@@ -132,7 +132,8 @@ static void
 jsonrpc_close_wfd(struct jsonrpc *j)
 {
 	ev_io_stop(j->loop, &j->wr_w);
-	j->out_off = j->out_len = 0;
+	j->out_off = 0;
+	buf_reset(&j->out);
 	if (j->wfd == -1)
 		return;
 	if (j->sock != -1)
@@ -208,28 +209,18 @@ static int
 jsonrpc_out_cb(const char *buf, size_t size, void *data)
 {
 	struct jsonrpc	*j = data;
-	size_t		 want;
 
-	if (j->out_off == j->out_len)
-		j->out_off = j->out_len = 0;
-	if (j->out_size - j->out_len < size && j->out_off != 0) {
-		memmove(j->out, j->out + j->out_off, j->out_len - j->out_off);
-		j->out_len -= j->out_off;
+	if (j->out_off == j->out.len) {
+		j->out_off = 0;
+		buf_reset(&j->out);
+	}
+	if (j->out.cap - j->out.len <= size && j->out_off != 0) {
+		memmove(j->out.p, j->out.p + j->out_off,
+		    j->out.len - j->out_off);
+		j->out.len -= j->out_off;
 		j->out_off = 0;
 	}
-	if (j->out_size - j->out_len < size) {
-		want = j->out_size == 0 ? 4096 : j->out_size;
-		while (want - j->out_len < size) {
-			if (want > SIZE_MAX / 2)
-				return (-1);
-			want *= 2;
-		}
-		j->out = xreallocarray(j->out, 1, want);
-		j->out_size = want;
-	}
-	memcpy(j->out + j->out_len, buf, size);
-	j->out_len += size;
-	return (0);
+	return (buf_add(&j->out, buf, size));
 }
 
 int
@@ -275,8 +266,9 @@ jsonrpc_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct jsonrpc	*j = w->data;
 	ssize_t		 n;
 
-	while (j->out_off < j->out_len) {
-		n = write(j->wfd, j->out + j->out_off, j->out_len - j->out_off);
+	while (j->out_off < j->out.len) {
+		n = write(j->wfd, j->out.p + j->out_off,
+		    j->out.len - j->out_off);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -293,13 +285,11 @@ jsonrpc_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		j->out_off += (size_t)n;
 	}
-	j->out_off = j->out_len = 0;
+	j->out_off = 0;
+	buf_reset(&j->out);
 	ev_io_stop(loop, w);
-	if (j->out_size > JSONRPC_SHRINK) {
-		free(j->out);
-		j->out = NULL;
-		j->out_size = 0;
-	}
+	if (j->out.cap > JSONRPC_SHRINK)
+		buf_free(&j->out);
 	if (j->flags & (JSONRPC_F_CLOSED|JSONRPC_F_WSHUT))
 		jsonrpc_close_wfd(j);
 }
@@ -441,7 +431,7 @@ jsonrpc_reply_error(struct jsonrpc *j, const json_t *id, int code,
 		return;
 	}
 	if ((text = json_string(message)) == NULL) {
-		fixed = utf8_fix(message, strlen(message), &len);
+		fixed = js_utf8_fix(message, strlen(message), &len);
 		text = json_stringn(fixed, len);
 		free(fixed);
 	}
@@ -475,7 +465,7 @@ jsonrpc_finish(struct jsonrpc *j, enum jsonrpc_close_reason reason)
 	j->reason = reason;
 
 	jsonrpc_close_rfd(j);
-	if (reason == JSONRPC_CLOSE_IO || j->out_off == j->out_len)
+	if (reason == JSONRPC_CLOSE_IO || j->out_off == j->out.len)
 		jsonrpc_close_wfd(j);	/* else the write callback will */
 
 	while (j->pending.n > 0) {
@@ -508,7 +498,7 @@ jsonrpc_shutdown_write(struct jsonrpc *j)
 	if (j->flags & JSONRPC_F_DEAD)
 		return;
 	j->flags |= JSONRPC_F_WSHUT;
-	if (j->out_off == j->out_len)
+	if (j->out_off == j->out.len)
 		jsonrpc_close_wfd(j);
 }
 

@@ -9,8 +9,8 @@
 #include "acpx.h"
 #include "cli.h"
 #include "error.h"
+#include "js.h"
 #include "output.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -33,7 +33,7 @@ acpx_fix_argv(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		len = strlen(argv[i]);
-		fixed = utf8_fix(argv[i], len, &n);
+		fixed = js_utf8_fix(argv[i], len, &n);
 		if (n != len || memcmp(fixed, argv[i], len) != 0)
 			argv[i] = fixed;
 		else

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "acpx.h"
+#include "js.h"
 #include "node-fs.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -120,7 +120,7 @@ node_fs_read_file(const char *path, char **text, size_t *len, int *err_no,
 		return (-1);
 	}
 	close(fd);
-	*text = utf8_fix(raw, rawlen, len);
+	*text = js_utf8_fix(raw, rawlen, len);
 	free(raw);
 	return (0);
 }
@@ -137,7 +137,7 @@ node_fs_read_fd(int fd, char **text, size_t *len, char **cause)
 		*cause = node_fs_errno_message(err_no, "read", NULL);
 		return (-1);
 	}
-	*text = utf8_fix(raw, rawlen, len);
+	*text = js_utf8_fix(raw, rawlen, len);
 	free(raw);
 	return (0);
 }

@@ -17,7 +17,6 @@
 #include "json-util.h"
 #include "node-fs.h"
 #include "prompt-input.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -189,7 +188,7 @@ prompt_text_block(const char *text)
 	size_t	 n;
 
 	/* Text read from a file or stdin is decoded as Node does. */
-	fixed = utf8_fix(text, strlen(text), &n);
+	fixed = js_utf8_fix(text, strlen(text), &n);
 	b = json_pack("[{s:s, s:s}]", "type", "text", "text", fixed);
 	free(fixed);
 	return (b);

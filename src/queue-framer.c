@@ -15,7 +15,6 @@
 #include "linebuf.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*

@@ -15,7 +15,6 @@
 #include "linebuf.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -86,7 +85,7 @@ queue_proto_parse_json(const char *line, size_t len)
 	size_t		 flen = len;
 
 	if ((probe = json_stringn(line, len)) == NULL) {
-		fixed = utf8_fix(line, len, &flen);
+		fixed = js_utf8_fix(line, len, &flen);
 		line = fixed;
 	} else
 		json_decref(probe);

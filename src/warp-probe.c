@@ -11,8 +11,8 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "js.h"
 #include "secrets.h"
-#include "utf8.h"
 #include "warp-probe.h"
 #include "xmalloc.h"
 
@@ -172,7 +172,7 @@ warp_probe_one_line(const char *s, size_t len)
 	/* Cut on a character boundary; the body's bytes may be anything. */
 	while (n > 0 && n < len && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
-	fixed = utf8_fix(s, n, &flen);
+	fixed = js_utf8_fix(s, n, &flen);
 	for (i = 0; i < flen; i++) {
 		if ((unsigned char)fixed[i] < ' ' || fixed[i] == 0x7f)
 			fixed[i] = ' ';
