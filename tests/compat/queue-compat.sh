@@ -74,13 +74,13 @@ sbs_cases() {
 		$sbs "permission denied in a persistent prompt ($f)" "$S/permission-write.json" \
 		    '$B --agent "$AGENT" --format '$f' --ttl 300 "x"; echo rc=$?'
 		$sbs "--timeout in a persistent prompt ($f)" "$S/never-answers.json" \
-		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 20 "x"; echo rc=$?'
 		# The agent answers the timeout's session/cancel: the cancelled answer
 		# is rendered before the TIMEOUT error (with and without a chunk).
 		$sbs "--timeout, the agent honours the cancel ($f)" "$S/wait-cancel.json" \
-		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 20 "x"; echo rc=$?'
 		$sbs "--timeout, a silent agent honours the cancel ($f)" "$S/wait-cancel-silent.json" \
-		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 5 "x"; echo rc=$?'
+		    '$B --agent "$AGENT" --format '$f' --ttl 300 --timeout 20 "x"; echo rc=$?'
 		$sbs "--prompt-retries in a persistent prompt ($f)" "$S/error-internal.json" \
 		    '$B --agent "$AGENT" --format '$f' --ttl 300 --prompt-retries 1 "x"; echo rc=$?'
 		# The Claude adapter talks after its answer (the session title): its
@@ -127,7 +127,7 @@ sbs_cases() {
 	     sed -E "/_at\"|\"id\"|request_id/d" "$HOME/.acpx/sessions/mock-session-1.json"'
 	# ... but an exit recorded before the close stays.
 	$sbs "the record after a timed-out turn and sessions close" "$S/wait-cancel.json" \
-	    '$B --agent "$AGENT" --ttl 300 --timeout 5 "x" >/dev/null 2>&1;
+	    '$B --agent "$AGENT" --ttl 300 --timeout 20 "x" >/dev/null 2>&1;
 	     $B --agent "$AGENT" sessions close; echo rc=$?;
 	     $B --agent "$AGENT" --format json sessions show | sed -E "s/\"[a-zA-Z]*At\":\"[^\"]*\"//g; s/\"lastRequestId\":\"[^\"]*\"//; s/\"id\":\"[^\"]*\"//g"'
 }

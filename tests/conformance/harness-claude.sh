@@ -71,6 +71,11 @@ export ANTHROPIC_BASE_URL="http://127.0.0.1:$PORT/tools" \
     ANTHROPIC_API_KEY=sk-ant-fake-claude IS_SANDBOX=1 \
     CLAUDE_CODE_MAX_RETRIES=0 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 \
     DISABLE_ERROR_REPORTING=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
+# The adapter's session/new limit (60 s in acpx and the reference) is not
+# what this test is about, and a loaded machine can take longer to start
+# the adapter and Claude Code: a ceiling that only bounds a hang (the limit
+# itself is tested against the mock agent in regress/adapter-meta.sh).
+export ACPX_CLAUDE_ACP_SESSION_CREATE_TIMEOUT_MS=600000
 PROMPT="write the file out.txt"
 
 # written: the Write tool ran.
