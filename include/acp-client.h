@@ -4,8 +4,11 @@
  * the reference advertises them), authenticate, session/new, session/prompt
  * and session/cancel, answers the agent's requests (permissions, fs,
  * terminals), and reports every message to the renderer's tap. Used by
- * exec, the session commands and the queue owner: no TTY or one-shot
- * assumptions beyond what its options say.
+ * exec, compare, the sessions commands, direct controls and the queue
+ * owner: it knows nothing of the command line; its caller describes the
+ * agent and the policies in a struct acp_client_opts. acp-client.c holds
+ * the connection and the steps, acp-client-req.c the answers to the
+ * agent's requests (acp-client-impl.h between them).
  */
 #ifndef ACPX_ACP_CLIENT_H
 #define ACPX_ACP_CLIENT_H
@@ -16,10 +19,51 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "cli.h"
+#include "agent-compat.h"
 #include "error.h"
 
 struct acp_client;
+
+/*
+ * What the client needs to know. Borrowed, with everything it points to:
+ * it must outlive the client. A caller may change the per-turn fields
+ * (permissions, prompt_retries, session) between steps; the rest is read
+ * at start.
+ */
+struct acp_client_opts {
+	/* The agent (struct agent_launch of agent-launch.h supplies most). */
+	char *const		*argv;		/* what to spawn, NULL-terminated */
+	const char		*command;	/* its identity string, for messages */
+	char *const		*env_add;	/* "NAME=VALUE" for the agent only, or NULL */
+	char *const		*env_unset;	/* names removed from its environment, or NULL */
+	char *const		*redact;	/* values never shown from its stderr, or NULL */
+	const char		*cwd;		/* session directory, absolute */
+
+	/* Answers to the agent's requests. */
+	enum acpx_perm_mode	 perm_mode;
+	enum acpx_nonint	 nonint;
+	const json_t		*permission_policy;	/* or NULL */
+	int			 no_fs;
+	int			 no_terminal;
+
+	/* initialize, authenticate. */
+	enum acpx_auth_policy	 auth_policy;
+	const json_t		*auth;		/* config "auth" credentials, or NULL */
+
+	/* session/new|load|resume: mcpServers and the adapter _meta. */
+	const json_t		*mcp_servers;	/* array, never NULL */
+	struct agent_session_opts session;
+
+	/* session/prompt: retries of -32603/-32700 before any side effect. */
+	int			 prompt_retries;
+	/* Bound of each step for the driver (exec-turn, sessions); -1: none. */
+	long long		 timeout_ms;
+
+	/* Diagnostics. */
+	int			 verbose;	/* "[acpx] ..." log lines; agent stderr passes through */
+	int			 json_strict;	/* nothing but JSON on stdout/stderr */
+	int			 retry_notices;	/* print "[acpx] prompt failed ... retrying" */
+};
 
 struct acp_client_events {
 	/* Every JSON-RPC message in wire order (borrowed); outbound = we sent it. */
@@ -42,13 +86,15 @@ struct acp_perm_stats {
 typedef void	(*acp_done_cb)(struct acp_client *, const json_t *result,
 		    struct acpx_error *err, void *arg);
 
-struct acp_client *acp_client_create(struct ev_loop *, const struct invocation *,
+/* A client for opts (borrowed, see above); nothing is spawned yet. */
+struct acp_client *acp_client_create(struct ev_loop *,
+		    const struct acp_client_opts *,
 		    const struct acp_client_events *, void *arg);
 void		 acp_client_free(struct acp_client *);
 
 /* Spawn the agent and initialize (+authenticate). */
 void		 acp_client_start(struct acp_client *, acp_done_cb, void *arg);
-/* session/new in the invocation's cwd. result has sessionId. */
+/* session/new in the client's cwd. result has sessionId. */
 void		 acp_client_session_new(struct acp_client *, acp_done_cb, void *arg);
 /* session/prompt with content blocks (borrowed). result has stopReason. */
 void		 acp_client_prompt(struct acp_client *, const json_t *blocks,
@@ -74,7 +120,7 @@ const char	*acp_client_session_id(const struct acp_client *);
 /* -- persistent sessions -- */
 
 /*
- * Use cwd (copied) instead of the invocation's for the agent process,
+ * Use cwd (copied) instead of the options' for the agent process,
  * session/new|load|resume|list and fs/terminal requests. Call before start.
  */
 void		 acp_client_set_cwd(struct acp_client *, const char *cwd);
@@ -118,16 +164,16 @@ int		 acp_client_exited(const struct acp_client *, int *status);
 int		 acp_client_running(const struct acp_client *);
 /* JSON-RPC id of the last request a step sent (e.g. a failed session/load). */
 long long	 acp_client_last_request_id(const struct acp_client *);
-/* The invocation the client was created with (borrowed). */
-const struct invocation *acp_client_invocation(const struct acp_client *);
+/* The options the client was created with (borrowed). */
+const struct acp_client_opts *acp_client_opts(const struct acp_client *);
 /*
  * Forget the pending step's callback if it was started with arg (its
  * owner is going away); the step still completes, silently.
  */
 void		 acp_client_abandon(struct acp_client *, void *arg);
 /*
- * The tail of the agent's stderr (kept unless --verbose passes it
- * through), with exported warp secrets redacted; "" if none. Caller owns.
+ * The tail of the agent's stderr (kept unless verbose passes it
+ * through), with the options' redact values hidden; "" if none. Caller owns.
  */
 char		*acp_client_stderr_text(const struct acp_client *);
 

@@ -31,7 +31,14 @@
 
 #include <jansson.h>
 
-struct invocation;
+/* What a session asks of the agent beyond ACP (sent as _meta; all may be unset). */
+struct agent_session_opts {
+	const char	*model;			/* --model, or NULL */
+	const json_t	*allowed_tools;		/* array of strings, or NULL */
+	int		 max_turns;		/* 0: not given */
+	const char	*system_prompt;		/* or NULL */
+	const char	*append_system_prompt;	/* or NULL */
+};
 
 /* Claude's ACP adapter: argv[0] named claude-agent-acp, or an argument containing it. */
 int		 agent_is_claude_acp(char *const *argv);
@@ -59,7 +66,8 @@ int		 agent_is_qoder_acp(char *const *argv);
  * Claude settings (e.g. a permission allow-list) cannot override acpx's
  * permission mode.
  */
-json_t		*agent_session_meta(const struct invocation *);
+json_t		*agent_session_meta(char *const *argv,
+		    const struct agent_session_opts *);
 
 /* initialize's clientInfo {name, version} (a new reference). */
 json_t		*agent_client_info(char *const *argv);
@@ -72,9 +80,10 @@ int		 agent_stdin_grace_ms(char *const *argv);
 int		 agent_benign_line(char *const *argv, const char *line, size_t len);
 
 /*
- * The argv to spawn: a new NULL-terminated copy (caller frees with
- * cmdline_free) when the adapter needs extra arguments, else NULL.
+ * The argv to spawn for argv: a new NULL-terminated copy (caller frees
+ * with cmdline_free) when the adapter needs extra arguments, else NULL.
  */
-char		**agent_launch_argv(const struct invocation *);
+char		**agent_compat_argv(char *const *argv,
+		    const struct agent_session_opts *);
 
 #endif

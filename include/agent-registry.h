@@ -4,8 +4,8 @@
  * aliases, name normalisation, and resolution of an agent name or an
  * --agent override to what to spawn: a configured agent, a built-in, a
  * warp agent id (<harness>-warp-<provider>-<family>: the harness's command,
- * see warp.h; its provider environment is exported at launch by
- * warp_launch_prepare()), or the name itself as a raw command line.
+ * see warp.h; its provider environment is added at launch by
+ * agent_launch_prepare()), or the name itself as a raw command line.
  * Table-driven; no I/O except looking for acpx-demo-agent next to the
  * running binary.
  */
@@ -14,9 +14,16 @@
 
 #include <stddef.h>
 
-#include "cli.h"
-
 struct config;
+
+/* A resolved agent: what to spawn and how it is named. */
+struct agent_spec {
+	char		*name;		/* for messages: positional, else defaultAgent, else codex */
+	char		*command;	/* identity string (session scope, display) */
+	char		**argv;		/* NULL-terminated spawn argv, argv[0] looked up in PATH */
+	char		*argv_error;	/* raw command that cannot be split: the spawn-time
+					   RUNTIME message; argv is NULL then (never for exec) */
+};
 
 /* The default agent name when config has none. */
 #define AGENT_REGISTRY_DEFAULT	"codex"

@@ -21,12 +21,15 @@ char		*auth_env_token(const char *method_id);
 const char	*auth_env_source(const char *method_id, const json_t *auth);
 
 /*
- * The agent's environment: ours, plus for every non-blank ACPX_AUTH_<X>
- * its <TOKEN(X)> (if unset), plus for every config credential its method
- * id (if a valid name and unset), ACPX_AUTH_<TOKEN> and <TOKEN> (if unset).
- * NULL-terminated; free with auth_env_free().
+ * The agent's environment: ours less the names in unset and in add, plus
+ * add ("NAME=VALUE" entries of the agent's launch; both lists may be
+ * NULL), plus for every non-blank ACPX_AUTH_<X> of ours its <TOKEN(X)> (if
+ * unset), plus for every config credential its method id (if a valid name
+ * and unset), ACPX_AUTH_<TOKEN> and <TOKEN> (if unset). NULL-terminated;
+ * free with auth_env_free() (it wipes the values).
  */
-char		**auth_env_build(const json_t *auth);
+char		**auth_env_build(const json_t *auth, char *const *unset,
+		    char *const *add);
 void		 auth_env_free(char **);
 
 #endif

@@ -12,19 +12,11 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "agent-registry.h"
 #include "error.h"
 
 struct config;
 struct output;
-
-/* A resolved agent: what to spawn and how it is named. */
-struct agent_spec {
-	char		*name;		/* for messages: positional, else defaultAgent, else codex */
-	char		*command;	/* identity string (session scope, display) */
-	char		**argv;		/* NULL-terminated spawn argv, argv[0] looked up in PATH */
-	char		*argv_error;	/* raw command that cannot be split: the spawn-time
-					   RUNTIME message; argv is NULL then (never for exec) */
-};
 
 /* Everything a command needs, resolved from argv and config. Read-only. */
 struct invocation {

@@ -64,18 +64,13 @@ struct session_record *sessions_close_record(const struct invocation *,
 struct sessions_agent;
 
 /*
- * The launch step for an agent these commands start outside the queue
- * owner: a warp agent id gets its harness environment (secrets, checks)
- * as the owner gives it, without the cooldown pick (the session lives on
- * the agent it names); other agents as warp_launch_prepare(). 0, or -1
- * with *err (caller owns).
+ * The launch step (cmd_opts_launch() without the cooldown pick: the
+ * session lives on the agent it names; a notice goes to out), then a
+ * loop, an acp_client for inv (cwd set by the caller), signal watchers.
+ * NULL with *err (caller owns) when the agent must not start.
  */
-int		 sessions_agent_prepare(const struct invocation *,
-		    struct output *, struct acpx_error **err);
-
-/* A loop, an acp_client for inv (cwd set by the caller), signal watchers. */
 struct sessions_agent *sessions_agent_new(const struct invocation *,
-		    struct output *);
+		    struct output *, struct acpx_error **err);
 struct acp_client *sessions_agent_client(struct sessions_agent *);
 struct ev_loop	*sessions_agent_loop(struct sessions_agent *);
 

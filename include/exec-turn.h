@@ -11,10 +11,16 @@
 #include <jansson.h>
 
 #include "acp-client.h"
-#include "cli.h"
 #include "error.h"
 
 struct output;
+
+/* One exec-style turn: the client's options (borrowed) and what to set. */
+struct exec_turn_opts {
+	const struct acp_client_opts	*client;	/* timeout_ms bounds each phase */
+	char *const			*config_options; /* "key=value" after session/new */
+	int				 nconfig_options;
+};
 
 /* Optional observer of the turn's ACP traffic. */
 struct exec_turn_hooks {
@@ -47,10 +53,10 @@ struct exec_turn_result {
 };
 
 /*
- * Run one turn of inv's agent with blocks (borrowed) on a fresh default
+ * Run one turn of the options' agent with blocks (borrowed) on a fresh default
  * loop, rendering the traffic to out. Never shows res->err; the caller does.
  */
-void		 exec_turn_run(const struct invocation *, const json_t *blocks,
+void		 exec_turn_run(const struct exec_turn_opts *, const json_t *blocks,
 		    struct output *, const struct exec_turn_hooks *,
 		    struct exec_turn_result *res);
 
@@ -60,13 +66,13 @@ void		 exec_turn_run(const struct invocation *, const json_t *blocks,
  * instead of putting back their default action when the turn ends.
  */
 #define EXEC_TURN_HOLD_SIGNALS	0x1
-void		 exec_turn_run_flags(const struct invocation *,
+void		 exec_turn_run_flags(const struct exec_turn_opts *,
 		    const json_t *blocks, struct output *,
 		    const struct exec_turn_hooks *, int flags,
 		    struct exec_turn_result *res);
 
 /* exec_turn_run_flags() with the stall rule (stall may be NULL). */
-void		 exec_turn_run_stall(const struct invocation *,
+void		 exec_turn_run_stall(const struct exec_turn_opts *,
 		    const json_t *blocks, struct output *,
 		    const struct exec_turn_hooks *,
 		    const struct exec_turn_stall *, int flags,

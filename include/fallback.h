@@ -6,8 +6,8 @@
  * messages (fallback_tap), and when the turn ends it classifies the end
  * (warp-classify.h); on a provider failure it puts the provider/model into
  * cooldown (~/.acpx/warp/state.json, source "fallback"), picks the next
- * agent of the chain that is not cooling down, exports its harness
- * environment (warp_launch_id), and builds the hop: from, to, reason, the
+ * agent of the chain that is not cooling down, prepares its launch
+ * (agent_launch_prepare(): harness and environment), and builds the hop: from, to, reason, the
  * exact signal, the continuation summary (summary.h) and the prompt for
  * the next agent (summary + original prompt). After warp.maxHops hops, or
  * with no agent left, the prompt fails with the last provider error.
@@ -20,8 +20,10 @@
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "agent-launch.h"
 #include "error.h"
+
+struct config;
 
 struct fallback;
 
@@ -34,25 +36,32 @@ struct fallback_hop {
 	char	*summary;	/* continuation summary */
 	json_t	*prompt;	/* content blocks: summary, then the original */
 	int	 hop;		/* 1 for the first hop */
+	struct agent_launch launch;	/* what starts hop->to */
 };
 
 /*
  * Follow a prompt (goal: its content blocks, borrowed for the fallback's
- * life) on inv's agent. NULL when fallback does not apply: --agent, not
- * a warp agent id, or a warp config that does not load. With
- * --no-fallback it only records cooldowns (fallback_after_turn returns 0).
- * The current agent is the one the launch step picked (cooldown skips).
+ * life) on the agent name (as given; NULL for an --agent override) with
+ * config (borrowed for the fallback's life). NULL when fallback does not
+ * apply: --agent, not a warp agent id, or a warp config that does not
+ * load. With no_fallback it only records cooldowns (fallback_after_turn
+ * returns 0). The current agent is the one launch (borrowed, prepared
+ * with AGENT_LAUNCH_PICK) started; its secrets are redacted from signals
+ * and summaries.
  */
-struct fallback	*fallback_begin(const struct invocation *, const json_t *goal);
+struct fallback	*fallback_begin(const struct config *, const char *name,
+		    int no_fallback, const struct agent_launch *launch,
+		    const json_t *goal);
 
 /*
- * fallback_begin() for a persistent session's prompt: inv's agent is the
- * warp agent id the session was created with (its chain is used), serving
- * the one that now holds the session (NULL: that same id), started as is:
- * no cooldown pick, the context stays where it is.
+ * fallback_begin() for a persistent session's prompt: id is the warp
+ * agent id the session was created with (its chain is used), serving the
+ * one that now holds the session (NULL: that same id), started as is with
+ * launch: no cooldown pick, the context stays where it is.
  */
-struct fallback	*fallback_begin_serving(const struct invocation *,
-		    const json_t *goal, const char *serving);
+struct fallback	*fallback_begin_serving(const struct config *,
+		    const char *id, int no_fallback, const char *serving,
+		    const struct agent_launch *launch, const json_t *goal);
 
 /* warp.stallSeconds of the prompt (0: off, or f NULL). */
 long long	 fallback_stall_seconds(const struct fallback *);
@@ -83,7 +92,7 @@ int		 fallback_turn_failed(struct fallback *, const json_t *msg);
  * The current turn ended: error = the session/prompt JSON-RPC error object
  * (or NULL), result = its result (or NULL), stderr_text = the agent's
  * stderr (or NULL). Returns 0 when it was not a provider failure; 1 when
- * a hop is ready in *hop (the next agent's environment is exported; the
+ * a hop is ready in *hop (hop->launch starts the next agent; the
  * turn record is reset for it; free with fallback_hop_clear()); -1 when
  * it was a provider failure but no hop is possible (maxHops reached, chain
  * exhausted or cooling down): *err is the last provider error (caller
@@ -95,13 +104,6 @@ int		 fallback_after_turn(struct fallback *, const json_t *error,
 		    struct fallback_hop *hop, char **notice,
 		    struct acpx_error **err);
 void		 fallback_hop_clear(struct fallback_hop *);
-
-/*
- * The agent spec of hop->to (command = the id, argv = its harness), for a
- * caller that spawns it. Free with agent_spec_clear().
- */
-void		 fallback_hop_agent(const struct fallback *,
-		    const struct fallback_hop *, struct agent_spec *);
 
 /*
  * {"jsonrpc":"2.0","method":"_acpx/fallback","params":{from,to,reason,

@@ -13,15 +13,24 @@
 
 #include <jansson.h>
 
-#include "cli.h"
 #include "error.h"
 
+/* Where a command's prompt comes from. */
+struct prompt_input_src {
+	char *const	*words;		/* positional prompt words */
+	int		 nwords;
+	const char	*file;		/* -f/--file ("-": stdin), or NULL */
+	const char	*cwd;		/* a relative file is read from here */
+	int		 final_argument; /* "pass as final argument" (compare) */
+};
+
 /*
- * The prompt of an invocation as an array of ACP content blocks (caller
- * owns), or NULL with *err (USAGE for empty/invalid prompts, RUNTIME for
- * unreadable files).
+ * The prompt as an array of ACP content blocks (caller owns): the file's
+ * (plus the words), else the words, else stdin when it is not a TTY. NULL
+ * with *err (USAGE for empty/invalid prompts, RUNTIME for unreadable
+ * files).
  */
-json_t		*prompt_input_read(const struct invocation *,
+json_t		*prompt_input_read(const struct prompt_input_src *,
 		    struct acpx_error **err);
 
 /*

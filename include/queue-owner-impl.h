@@ -15,7 +15,8 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "cli.h"
+#include "acp-client.h"
+#include "agent-launch.h"
 #include "config-file.h"
 #include "error.h"
 #include "fallback.h"
@@ -101,8 +102,15 @@ enum owner_turn_state {
 struct owner {
 	struct ev_loop		*loop;
 	struct owner_opts	 opts;
-	struct invocation	 inv;		/* what the acp_client reads */
-	struct config		*config;	/* auth for the client */
+	/* What the acp_client reads (pointing into the fields below). */
+	struct acp_client_opts	 copts;
+	char			*cwd;		/* the session's */
+	char			*agent_command;	/* the record's */
+	char			**agent_argv;	/* the record's argv (what non-warp sessions spawn) */
+	char			*turn_model;	/* this turn's session options (_meta) */
+	json_t			*turn_tools;
+	char			*turn_system_prompt;
+	char			*turn_append_prompt;
 	struct queue_lease	*lease;
 	long long		 gen;
 	char			*socket_path;
@@ -156,7 +164,8 @@ struct owner {
 	/* Warp agents (queue-owner-warp.c). */
 	struct config		*warp_config;	/* full config, once needed */
 	char			*warp_serving;	/* the warp agent the client runs */
-	char			**warp_old_argv;/* the argv before the last swap */
+	struct agent_launch	 warp_launch;	/* its launch: harness, environment */
+	struct agent_launch	 warp_old_launch; /* the launch before the last swap */
 	struct fallback		*fb;		/* the turn's fallback, or NULL */
 	struct fallback_hop	 warp_hop;	/* the hop under way */
 	ev_timer		 warp_stall_w;	/* warp.stallSeconds */

@@ -92,6 +92,14 @@ int		 secrets_leaks(const struct secrets *, const char *text);
 /* Overwrite len bytes so the compiler cannot drop it. */
 void		 secrets_wipe(void *, size_t len);
 
+/*
+ * A copy of text with every value of values (NULL-terminated; values
+ * shorter than 4 bytes are skipped) replaced by "[redacted]"; values may
+ * be NULL. Caller owns. Used for agent stderr and provider failure text
+ * shown in errors, notices and summaries.
+ */
+char		*secrets_redact_values(const char *text, char *const *values);
+
 /* A status as a detail code: WARP_ENV_MISSING, WARP_ENV_INSECURE, ... */
 const char	*secrets_status_code(enum secrets_status);
 

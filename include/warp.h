@@ -3,8 +3,9 @@
  * (<harness>-warp-<provider>-<model-family>), the `warp` config key (routing
  * table, validated with messages that name the key), fallback chains, the
  * harness adapters (how each harness is given provider, base URL, key and
- * pinned model: a table with one row per harness), the launch step that
- * loads the secrets and exports the harness environment, per-host defaults
+ * pinned model: a table with one row per harness), the launch resolver
+ * that loads the secrets and builds the harness environment (agent-launch.h
+ * carries it to the spawn; nothing is exported here), per-host defaults
  * for the plain harness aliases, and the cooldown state file
  * ~/.acpx/warp/state.json. warp.c has ids and chains; warp-config.c the
  * config; warp-launch.c the harness table and the launch; warp-state.c
@@ -18,11 +19,9 @@
 
 #include <jansson.h>
 
-#include "cli.h"
 #include "error.h"
 
 struct config;
-struct output;
 struct secrets;
 
 /* Defaults of the warp config keys. */
@@ -155,8 +154,10 @@ char		**warp_chain(const struct warp_config *, const struct warp_target *);
 struct warp_env {
 	char	**set;		/* "NAME=VALUE", NULL-terminated */
 	char	**unset;	/* names, NULL-terminated */
+	char	**secrets;	/* values of the ..._KEY, ..._TOKEN variables set */
 	size_t	  nset;
 	size_t	  nunset;
+	size_t	  nsecrets;
 };
 
 /*
@@ -176,9 +177,6 @@ int		 warp_env_build(const struct warp_target *, const struct secrets *,
 int		 warp_env_host_defaults(const struct warp_config *,
 		    const char *harness, const char *host, struct warp_env *);
 
-/* Apply to this process's environment (the agent inherits it). */
-void		 warp_env_apply(const struct warp_env *);
-
 /* Free, wiping values. */
 void		 warp_env_clear(struct warp_env *);
 
@@ -186,43 +184,27 @@ void		 warp_env_clear(struct warp_env *);
 char		*warp_host_name(void);
 
 /*
- * Fill spec for a warp-looking agent id: command = the id (the session
- * identity), argv = the registry's command for the harness name (so a
- * config override of agents.<harness> applies). Called by the registry.
+ * The launch resolver for a warp agent id (agent-launch.c calls it right
+ * before the agent is spawned, for every start path): check id against
+ * the config; with pick, choose the first of [id, chain...] that is not
+ * cooling down (its id in *selected, caller frees; *notice says so), else
+ * id itself; load and check the secrets file and build the harness
+ * environment into *env (free with warp_env_clear()). *notice gets a line
+ * for the user or NULL. -1 with *err (caller owns; origin "cli", a WARP_*
+ * detail code) when the agent must not start. Fast: local files only,
+ * nothing is spawned, nothing exported.
  */
-void		 warp_agent_spec(const struct config *, const char *id,
-		    struct agent_spec *);
-
-/*
- * The launch step, run right before the agent is spawned: for a warp agent
- * id, check it against the config, pick the first agent of [id, chain...]
- * that is not cooling down, load and check the secrets file, validate its
- * provider's variables and export the harness environment; for a plain
- * harness alias, export warp.hostDefaults for this host. No-op for other
- * agents. *notice gets a line for the user (cooldown skip) or NULL.
- * -1 with *err (caller owns; origin "cli", a WARP_* detail code) when the
- * agent must not start. Fast: local files only, nothing is spawned.
- */
-int		 warp_launch_prepare(const struct invocation *, char **notice,
+int		 warp_launch_id(const struct config *, const char *id, int pick,
+		    char **selected, char **notice, struct warp_env *env,
 		    struct acpx_error **err);
 
 /*
- * The launch of one warp agent id (what warp_launch_prepare() does for a
- * warp id, for callers that start agents themselves, e.g. a fallback hop):
- * with pick, the first of [id, chain...] not cooling down is chosen (its
- * id in *selected, caller frees; *notice says so), else id itself. The
- * harness argv comes from agent_registry_resolve(config, id, ...).
- * -1 with *err (caller owns).
+ * The launch resolver for a plain harness alias (harness = its row name):
+ * warp.hostDefaults of this host into *env (empty when none applies). -1
+ * with *err (WARP_CONFIG_INVALID) on a bad warp config.
  */
-int		 warp_launch_id(const struct config *, const char *id, int pick,
-		    char **selected, char **notice, struct acpx_error **err);
-
-/*
- * A copy of text with the values of the key/token variables the last
- * launch exported replaced by "[redacted]" (for agent stderr shown in
- * errors). Caller owns.
- */
-char		*warp_launch_redact(const char *text);
+int		 warp_launch_host(const struct config *, const char *harness,
+		    struct warp_env *env, struct acpx_error **err);
 
 /* ------------------------------------------------------------- cooldown */
 

@@ -9,7 +9,6 @@
 
 #include "acpx.h"
 #include "agent-compat.h"
-#include "cli.h"
 #include "cmdline.h"
 #include "js.h"
 #include "xmalloc.h"
@@ -167,31 +166,31 @@ agent_claude_sources(void)
 }
 
 json_t *
-agent_session_meta(const struct invocation *inv)
+agent_session_meta(char *const *argv, const struct agent_session_opts *so)
 {
 	json_t	*opts = json_object(), *meta = json_object();
 
-	if (agent_is_claude_acp(inv->agent.argv))
+	if (agent_is_claude_acp(argv))
 		json_object_set_new(opts, "settingSources",
 		    agent_claude_sources());
-	if (inv->model != NULL && !js_blank(inv->model))
-		json_object_set_new(opts, "model", json_string(inv->model));
-	if (json_is_array(inv->allowed_tools))
+	if (so->model != NULL && !js_blank(so->model))
+		json_object_set_new(opts, "model", json_string(so->model));
+	if (json_is_array(so->allowed_tools))
 		json_object_set_new(opts, "allowedTools",
-		    json_deep_copy(inv->allowed_tools));
-	if (inv->max_turns > 0)
-		json_object_set_new(opts, "maxTurns", json_integer(inv->max_turns));
+		    json_deep_copy(so->allowed_tools));
+	if (so->max_turns > 0)
+		json_object_set_new(opts, "maxTurns", json_integer(so->max_turns));
 	if (json_object_size(opts) > 0)
 		json_object_set_new(meta, "claudeCode",
 		    json_pack("{s:O}", "options", opts));
 	json_decref(opts);
-	if (inv->system_prompt != NULL && *inv->system_prompt != '\0')
+	if (so->system_prompt != NULL && *so->system_prompt != '\0')
 		json_object_set_new(meta, "systemPrompt",
-		    json_string(inv->system_prompt));
-	else if (inv->append_system_prompt != NULL &&
-	    *inv->append_system_prompt != '\0')
+		    json_string(so->system_prompt));
+	else if (so->append_system_prompt != NULL &&
+	    *so->append_system_prompt != '\0')
 		json_object_set_new(meta, "systemPrompt", json_pack("{s:s}",
-		    "append", inv->append_system_prompt));
+		    "append", so->append_system_prompt));
 	if (json_object_size(meta) == 0) {
 		json_decref(meta);
 		return (NULL);
@@ -240,31 +239,31 @@ agent_qoder_tool(const char *tool)
 }
 
 char **
-agent_launch_argv(const struct invocation *inv)
+agent_compat_argv(char *const *agent_argv, const struct agent_session_opts *so)
 {
 	char	**argv, *list, *tool, *tmp;
 	size_t	  n, i;
 	const json_t *v;
 	int	  turns, tools;
 
-	if (!agent_is_qoder_acp(inv->agent.argv))
+	if (!agent_is_qoder_acp(agent_argv))
 		return (NULL);
-	turns = inv->max_turns > 0 && !agent_has_flag(inv->agent.argv,
+	turns = so->max_turns > 0 && !agent_has_flag(agent_argv,
 	    "--max-turns");
-	tools = json_is_array(inv->allowed_tools) &&
-	    !agent_has_flag(inv->agent.argv, "--allowed-tools") &&
-	    !agent_has_flag(inv->agent.argv, "--disallowed-tools");
+	tools = json_is_array(so->allowed_tools) &&
+	    !agent_has_flag(agent_argv, "--allowed-tools") &&
+	    !agent_has_flag(agent_argv, "--disallowed-tools");
 	if (!turns && !tools)
 		return (NULL);
-	n = cmdline_count(inv->agent.argv);
+	n = cmdline_count(agent_argv);
 	argv = xcalloc(n + 3, sizeof *argv);
 	for (i = 0; i < n; i++)
-		argv[i] = xstrdup(inv->agent.argv[i]);
+		argv[i] = xstrdup(agent_argv[i]);
 	if (turns)
-		xasprintf(&argv[n++], "--max-turns=%d", inv->max_turns);
+		xasprintf(&argv[n++], "--max-turns=%d", so->max_turns);
 	if (tools) {
 		list = xstrdup("");
-		json_array_foreach(inv->allowed_tools, i, v) {
+		json_array_foreach(so->allowed_tools, i, v) {
 			tool = agent_qoder_tool(json_is_string(v) ?
 			    json_string_value(v) : "");
 			xasprintf(&tmp, "%s%s%s", list, i > 0 ? "," : "", tool);

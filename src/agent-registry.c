@@ -7,7 +7,6 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
-#include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "js.h"
@@ -198,6 +197,35 @@ agent_registry_raw_spec(const char *command, struct agent_spec *spec)
 	}
 }
 
+/*
+ * A warp-looking agent id: command = the id (the session identity), argv =
+ * the registry's command for the harness name (so a config override of
+ * agents.<harness> applies). An unknown harness is refused at launch
+ * (WARP_HARNESS_UNKNOWN), never run as a raw command.
+ */
+static void
+agent_registry_warp_spec(const struct config *c, const char *id,
+    struct agent_spec *spec)
+{
+	struct warp_id		wid;
+	struct agent_spec	h;
+
+	spec->command = xstrdup(id);
+	if (warp_id_parse(id, &wid) == 0 &&
+	    warp_harness_find(wid.harness) != NULL) {
+		agent_registry_resolve(c, wid.harness, NULL, &h);
+		spec->argv = h.argv;
+		spec->argv_error = h.argv_error;
+		h.argv = NULL;
+		h.argv_error = NULL;
+		agent_spec_clear(&h);
+	} else {
+		spec->argv = xcalloc(2, sizeof *spec->argv);
+		spec->argv[0] = xstrdup(id);
+	}
+	warp_id_clear(&wid);
+}
+
 /* Resolve an agent name or --agent override (§7.2). */
 void
 agent_registry_resolve(const struct config *c, const char *name,
@@ -230,7 +258,7 @@ agent_registry_resolve(const struct config *c, const char *name,
 	    (b = agent_registry_find(canonical)) != NULL)
 		agent_registry_builtin_spec(b, spec);
 	else if (warp_id_looks(normalized))
-		warp_agent_spec(c, normalized, spec);
+		agent_registry_warp_spec(c, normalized, spec);
 	else
 		agent_registry_raw_spec(name, spec);
 	free(normalized);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "auth-env.h"
+#include "secrets.h"
 #include "xmalloc.h"
 
 /*
@@ -99,21 +100,49 @@ env_set_missing(char ***env, size_t *n, size_t *cap, const char *name,
 	(*env)[*n] = NULL;
 }
 
-/* The agent's environment with credentials added. */
+/* Does entry ("NAME=VALUE") name one of names, or one of entries' names? */
+static int
+env_listed(const char *entry, char *const *names, int entries)
+{
+	size_t		 len;
+	const char	*eq;
+
+	if ((eq = strchr(entry, '=')) == NULL)
+		return (0);
+	len = (size_t)(eq - entry);
+	for (; names != NULL && *names != NULL; names++) {
+		if (strncmp(*names, entry, len) == 0 && (*names)[len] ==
+		    (entries ? '=' : '\0'))
+			return (1);
+	}
+	return (0);
+}
+
+/* The agent's environment with the launch's changes and credentials added. */
 char **
-auth_env_build(const json_t *auth)
+auth_env_build(const json_t *auth, char *const *unset, char *const *add)
 {
 	char		**env, *tok, *name, *var;
-	size_t		  n = 0, cap, i, base;
+	size_t		  n = 0, cap, i, base, nenv = 0;
 	const char	 *key, *eq;
 	json_t		 *v;
 
-	while (environ[n] != NULL)
-		n++;
-	cap = n + 8;
+	while (environ[nenv] != NULL)
+		nenv++;
+	for (i = 0; add != NULL && add[i] != NULL; i++)
+		;
+	cap = nenv + i + 8;
 	env = xcalloc(cap, sizeof *env);
-	for (i = 0; i < n; i++)
-		env[i] = xstrdup(environ[i]);
+	for (i = 0; i < nenv; i++) {
+		if (env_listed(environ[i], unset, 0) ||
+		    env_listed(environ[i], add, 1))
+			continue;
+		env[n++] = xstrdup(environ[i]);
+	}
+	for (i = 0; add != NULL && add[i] != NULL; i++) {
+		if (strchr(add[i], '=') != NULL)
+			env[n++] = xstrdup(add[i]);
+	}
 	base = n;
 	for (i = 0; i < base; i++) {
 		if (strncmp(env[i], AUTH_PREFIX, strlen(AUTH_PREFIX)) != 0 ||
@@ -154,7 +183,9 @@ auth_env_free(char **env)
 {
 	size_t	i;
 
-	for (i = 0; env != NULL && env[i] != NULL; i++)
+	for (i = 0; env != NULL && env[i] != NULL; i++) {
+		secrets_wipe(env[i], strlen(env[i]));
 		free(env[i]);
+	}
 	free(env);
 }

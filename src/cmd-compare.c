@@ -15,6 +15,7 @@
 #include "cli-opt.h"
 #include "cli-validate.h"
 #include "cli.h"
+#include "cmd-opts.h"
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
@@ -23,8 +24,6 @@
 #include "js.h"
 #include "json-util.h"
 #include "output.h"
-#include "prompt-input.h"
-#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -206,7 +205,9 @@ compare_one(const struct invocation *inv, const char *agent,
 	struct acpx_error	*err = NULL;
 	json_t			*row;
 	double			 t0 = compare_now_ms();
-	char			*notice = NULL;
+	struct agent_launch	 launch;
+	struct acp_client_opts	 co;
+	struct exec_turn_opts	 eo;
 	size_t			 i;
 
 	memset(&cap, 0, sizeof cap);
@@ -218,10 +219,12 @@ compare_one(const struct invocation *inv, const char *agent,
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
 		    ai.agent.argv_error != NULL ? ai.agent.argv_error :
 		    "Invalid agent command");
-	else if (warp_launch_prepare(&ai, &notice, &err) == 0) {
-		free(notice);
-		exec_turn_run_flags(&ai, blocks, sink, &hooks,
+	else if (cmd_opts_launch(&ai, AGENT_LAUNCH_PICK, &launch, &err) == 0) {
+		cmd_opts_client(&ai, &launch, &co);
+		cmd_opts_exec(&ai, &co, &eo);
+		exec_turn_run_flags(&eo, blocks, sink, &hooks,
 		    EXEC_TURN_HOLD_SIGNALS, &res);
+		agent_launch_clear(&launch);
 		*interrupted = res.interrupted;
 		if (res.err != NULL)
 			err = res.err, res.err = NULL;
@@ -396,7 +399,7 @@ cmd_compare_run(const struct invocation *inv, struct output *out)
 		    "(disableExec: true)");
 		return (output_fail(out, err));
 	}
-	if ((blocks = prompt_input_read(inv, &err)) == NULL) {
+	if ((blocks = cmd_opts_prompt(inv, &err)) == NULL) {
 		return (output_fail(out, err));
 	}
 	if ((null_f = fopen("/dev/null", "w")) == NULL)

@@ -9,9 +9,11 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "agent-launch.h"
 #include "cli-opt.h"
 #include "cli-validate.h"
 #include "cli.h"
+#include "cmd-opts.h"
 #include "cmd-queue.h"
 #include "cmd.h"
 #include "complete.h"
@@ -58,6 +60,8 @@ struct control_run {
 	/* Direct path. */
 	struct session_lock_wait *lock_wait;
 	struct session_lock	*lock;
+	struct agent_launch	 launch;
+	struct acp_client_opts	 copts;
 	struct acp_client	*client;
 	ev_timer		 timeout_w;
 	int			 resumed;
@@ -453,6 +457,7 @@ direct_lock_cb(struct session_lock *lock, int rc, const char *cause,
 	struct control_run		*c = arg;
 	struct session_connect_opts	 co;
 	struct session_record		*fresh;
+	struct acpx_error		*lerr = NULL;
 	char				*err = NULL;
 
 	c->lock_wait = NULL;
@@ -472,7 +477,15 @@ direct_lock_cb(struct session_lock *lock, int rc, const char *cause,
 	}
 	session_record_free(c->rec);
 	c->rec = fresh;
-	c->client = acp_client_create(c->loop, c->inv, NULL, NULL);
+	/* A warp session's serving agent starts as the owner starts it. */
+	if (agent_launch_session(c->inv->config, c->rec->agent_command,
+	    json_str(c->rec->acpx, "serving_agent"), &c->launch, &lerr) == -1) {
+		c->err = lerr;
+		direct_end(c);
+		return;
+	}
+	cmd_opts_client(c->inv, &c->launch, &c->copts);
+	c->client = acp_client_create(c->loop, &c->copts, NULL, NULL);
 	acp_client_set_cwd(c->client, c->rec->cwd);
 	memset(&co, 0, sizeof co);
 	co.replacing_mode = c->kind == QUEUE_CONTROL_MODE;
@@ -642,6 +655,7 @@ control_set(const struct invocation *inv, struct output *out,
 	}
 	queue_client_free(c.qc);
 	acp_client_free(c.client);
+	agent_launch_clear(&c.launch);
 	json_decref(c.response);
 	free(c.load_error);
 	session_record_free(c.rec);

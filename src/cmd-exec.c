@@ -9,10 +9,12 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "agent-launch.h"
 #include "agent-registry.h"
 #include "cli-opt.h"
 #include "cli-validate.h"
 #include "cli.h"
+#include "cmd-opts.h"
 #include "cmd.h"
 #include "config-file.h"
 #include "error.h"
@@ -20,8 +22,6 @@
 #include "fallback.h"
 #include "model.h"
 #include "output.h"
-#include "prompt-input.h"
-#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -60,22 +60,27 @@ exec_fallback_stalled(void *arg)
  * summary and the original prompt; a signal or --no-fallback stops it.
  */
 static void
-exec_turns(const struct invocation *inv, const json_t *blocks,
-    struct output *out, struct exec_turn_result *r)
+exec_turns(const struct invocation *inv, const struct agent_launch *launch,
+    const json_t *blocks, struct output *out, struct exec_turn_result *r)
 {
-	struct fallback		*fb = fallback_begin(inv, blocks);
+	struct fallback		*fb = fallback_begin(inv->config,
+				    inv->agent_override ? NULL : inv->agent.name,
+				    inv->no_fallback, launch, blocks);
 	struct exec_fb		 x = { fb, out };
 	struct exec_turn_hooks	 hooks = { exec_fallback_tap, &x };
 	struct exec_turn_stall	 stall = { fallback_stall_seconds(fb),
 				    exec_fallback_stalled, &x };
 	struct fallback_hop	 hop;
-	struct invocation	 hinv;
+	struct acp_client_opts	 co, hco;
+	struct exec_turn_opts	 eo, heo;
 	struct acpx_error	*ferr;
 	json_t			*n;
 	char			*notice;
 	int			 rc;
 
-	exec_turn_run_stall(inv, blocks, out, fb != NULL ? &hooks : NULL,
+	cmd_opts_client(inv, launch, &co);
+	cmd_opts_exec(inv, &co, &eo);
+	exec_turn_run_stall(&eo, blocks, out, fb != NULL ? &hooks : NULL,
 	    &stall, 0, r);
 	while (fb != NULL && !r->interrupted) {
 		rc = fallback_after_turn(fb, r->err != NULL ? r->err->acp : NULL,
@@ -96,10 +101,10 @@ exec_turns(const struct invocation *inv, const json_t *blocks,
 		output_fallback(out, n);
 		json_decref(n);
 		exec_turn_result_clear(r);
-		hinv = *inv;
-		fallback_hop_agent(fb, &hop, &hinv.agent);
-		exec_turn_run_stall(&hinv, hop.prompt, out, &hooks, &stall, 0, r);
-		agent_spec_clear(&hinv.agent);
+		cmd_opts_client(inv, &hop.launch, &hco);
+		hco.command = hop.to;
+		cmd_opts_exec(inv, &hco, &heo);
+		exec_turn_run_stall(&heo, hop.prompt, out, &hooks, &stall, 0, r);
 		fallback_hop_clear(&hop);
 	}
 	fallback_free(fb);
@@ -111,9 +116,9 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 {
 	struct exec_turn_result	 r;
 	struct acpx_error	*err = NULL;
+	struct agent_launch	 launch;
 	json_t			*blocks;
 	int			 rc;
-	char			*notice = NULL;
 
 	if (inv->disable_exec) {
 		err = acpx_error_new(ACPX_CODE_EXEC_DISABLED, NULL, "cli",
@@ -122,20 +127,19 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		return (output_fail(out, err));
 	}
 
-	if ((blocks = prompt_input_read(inv, &err)) == NULL) {
+	if ((blocks = cmd_opts_prompt(inv, &err)) == NULL) {
 		return (output_fail(out, err));
 	}
 	/* Warp agents: secrets, checks, harness environment; nothing spawned yet. */
-	if (warp_launch_prepare(inv, &notice, &err) == -1) {
+	if (cmd_opts_launch(inv, AGENT_LAUNCH_PICK, &launch, &err) == -1) {
 		json_decref(blocks);
 		return (output_fail(out, err));
 	}
-	if (notice != NULL) {
-		output_notice(out, "%s", notice);
-		free(notice);
-	}
+	if (launch.notice != NULL)
+		output_notice(out, "%s", launch.notice);
 
-	exec_turns(inv, blocks, out, &r);
+	exec_turns(inv, &launch, blocks, out, &r);
+	agent_launch_clear(&launch);
 
 	rc = r.exit;
 	if (r.err != NULL) {

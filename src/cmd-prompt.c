@@ -10,6 +10,7 @@
 #include "acpx.h"
 #include "cli-opt.h"
 #include "cli.h"
+#include "cmd-opts.h"
 #include "cmd-queue.h"
 #include "cmd.h"
 #include "config-file.h"
@@ -18,7 +19,6 @@
 #include "json-util.h"
 #include "output.h"
 #include "proc.h"
-#include "prompt-input.h"
 #include "queue-client.h"
 #include "queue-proto.h"
 #include "session-record.h"
@@ -496,7 +496,7 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	memset(&r, 0, sizeof r);
 	r.inv = inv;
 	r.out = out;
-	if ((r.blocks = prompt_input_read(inv, &err)) == NULL ||
+	if ((r.blocks = cmd_opts_prompt(inv, &err)) == NULL ||
 	    (r.rec = cmd_prompt_find_session(inv, &err)) == NULL) {
 		json_decref(r.blocks);
 		return (output_fail(out, err));

@@ -9,13 +9,14 @@
 
 #include "acp-client.h"
 #include "acpx.h"
+#include "agent-launch.h"
 #include "cli.h"
+#include "cmd-opts.h"
 #include "cmd-sessions.h"
 #include "error.h"
 #include "json-util.h"
 #include "output.h"
 #include "proc.h"
-#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -30,6 +31,8 @@ struct sessions_agent {
 	struct ev_loop		*loop;
 	const struct invocation	*inv;
 	struct output		*out;
+	struct agent_launch	 launch;
+	struct acp_client_opts	 opts;
 	struct acp_client	*client;
 	ev_timer		 timeout_w;
 	ev_timer		 sleep_w;
@@ -77,41 +80,28 @@ agent_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ONE);
 }
 
-/* The launch step before the agent is spawned. */
-int
-sessions_agent_prepare(const struct invocation *inv, struct output *out,
-    struct acpx_error **err)
-{
-	char	*notice = NULL;
-	int	 rc;
-
-	*err = NULL;
-	if (!inv->agent_override && inv->agent.command != NULL &&
-	    warp_id_looks(inv->agent.command))
-		rc = warp_launch_id(inv->config, inv->agent.command, 0, NULL,
-		    &notice, err);
-	else
-		rc = warp_launch_prepare(inv, &notice, err);
-	if (notice != NULL) {
-		output_notice(out, "%s", notice);
-		free(notice);
-	}
-	return (rc);
-}
-
-/* A loop, a client, signal watchers. */
+/* The launch step, a loop, a client, signal watchers. */
 struct sessions_agent *
-sessions_agent_new(const struct invocation *inv, struct output *out)
+sessions_agent_new(const struct invocation *inv, struct output *out,
+    struct acpx_error **err)
 {
 	struct sessions_agent		*sa;
 	struct acp_client_events	 ev = { NULL, agent_log_cb };
 
 	sa = xcalloc(1, sizeof *sa);
+	/* No cooldown pick: the session lives on the agent it names. */
+	if (cmd_opts_launch(inv, 0, &sa->launch, err) == -1) {
+		free(sa);
+		return (NULL);
+	}
+	if (sa->launch.notice != NULL)
+		output_notice(out, "%s", sa->launch.notice);
+	cmd_opts_client(inv, &sa->launch, &sa->opts);
 	sa->proc = proc_start(PROC_DESTROY_LOOP);
 	sa->loop = proc_loop(sa->proc);
 	sa->inv = inv;
 	sa->out = out;
-	sa->client = acp_client_create(sa->loop, inv, &ev, sa);
+	sa->client = acp_client_create(sa->loop, &sa->opts, &ev, sa);
 	ev_init(&sa->timeout_w, agent_timeout_cb);
 	sa->timeout_w.data = sa;
 	ev_init(&sa->sleep_w, agent_sleep_cb);
@@ -247,5 +237,6 @@ sessions_agent_free(struct sessions_agent *sa)
 	json_decref(sa->result);
 	acpx_error_free(sa->err);
 	proc_free(sa->proc);
+	agent_launch_clear(&sa->launch);
 	free(sa);
 }

@@ -129,9 +129,8 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 
 	*err = NULL;
 	*interrupted = 0;
-	if (sessions_agent_prepare(inv, out, err) == -1)
+	if ((sa = sessions_agent_new(inv, out, err)) == NULL)
 		return (NULL);
-	sa = sessions_agent_new(inv, out);
 	c = sessions_agent_client(sa);
 	acp_client_set_cwd(c, inv->cwd);
 	started = js_iso_now();
@@ -279,9 +278,8 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 	int				 have, rc = -1;
 
 	*err = NULL;
-	if (sessions_agent_prepare(inv, out, err) == -1)
+	if ((sa = sessions_agent_new(inv, out, err)) == NULL)
 		return (-1);
-	sa = sessions_agent_new(inv, out);
 	memset(&o, 0, sizeof o);
 	o.replacing_config = "model";
 	memset(&w, 0, sizeof w);

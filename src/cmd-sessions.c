@@ -434,11 +434,10 @@ sessions_list_run(const struct invocation *inv, struct output *out)
 		return (rc);
 	}
 
-	if (sessions_agent_prepare(inv, out, &err) == -1) {
+	if ((sa = sessions_agent_new(inv, out, &err)) == NULL) {
 		free(filter);
 		return (output_fail(out, err));
 	}
-	sa = sessions_agent_new(inv, out);
 	c = sessions_agent_client(sa);
 	acp_client_start(c, sessions_agent_done, sa);
 	if (sessions_agent_wait(sa, &init, &err) == -1) {

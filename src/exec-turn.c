@@ -9,7 +9,6 @@
 
 #include "acp-client.h"
 #include "acpx.h"
-#include "cli.h"
 #include "exec-turn.h"
 #include "model.h"
 #include "error.h"
@@ -56,7 +55,7 @@ enum exec_phase {
 
 struct exec_run {
 	struct ev_loop		*loop;
-	const struct invocation	*inv;
+	const struct exec_turn_opts *opts;
 	struct output		*out;
 	struct acp_client	*client;
 	json_t			*blocks;
@@ -149,10 +148,10 @@ exec_finish(struct exec_run *r, struct acpx_error *err)
 static void
 exec_arm_timeout(struct exec_run *r)
 {
-	if (r->inv->timeout_ms < 0)
+	if (r->opts->client->timeout_ms < 0)
 		return;
 	ev_timer_stop(r->loop, &r->timeout_w);
-	ev_timer_set(&r->timeout_w, r->inv->timeout_ms / 1000.0, 0.);
+	ev_timer_set(&r->timeout_w, r->opts->client->timeout_ms / 1000.0, 0.);
 	ev_timer_start(r->loop, &r->timeout_w);
 }
 
@@ -163,7 +162,7 @@ exec_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	acp_client_kill(r->client);
 	exec_finish(r, acpx_error_new(ACPX_CODE_TIMEOUT, NULL, "cli",
-	    "Timed out after %lldms", r->inv->timeout_ms));
+	    "Timed out after %lldms", r->opts->client->timeout_ms));
 }
 
 static void
@@ -328,7 +327,7 @@ static int
 exec_apply_model(struct exec_run *r, const json_t *result)
 {
 	struct model_state	 ms;
-	const char		*model = r->inv->model;
+	const char		*model = r->opts->client->session.model;
 	char			*err, *warning, *id;
 	int			 have;
 
@@ -336,7 +335,7 @@ exec_apply_model(struct exec_run *r, const json_t *result)
 		return (-1);
 	have = model_state_parse(result, &ms) == 0;
 	err = model_check(model, have ? &ms : NULL,
-	    model_agent_kind(r->inv->agent.argv), "apply", &warning);
+	    model_agent_kind(r->opts->client->argv), "apply", &warning);
 	/* Suppressed in quiet too (suppressSdkConsoleErrors). */
 	if (warning != NULL && output_format(r->out) != ACPX_FORMAT_QUIET)
 		output_notice(r->out, "warning: %s", warning);
@@ -352,7 +351,7 @@ exec_apply_model(struct exec_run *r, const json_t *result)
 		model_state_clear(&ms);
 		return (-1);
 	}
-	id = model_resolve(model, &ms, model_agent_kind(r->inv->agent.argv));
+	id = model_resolve(model, &ms, model_agent_kind(r->opts->client->argv));
 	if (ms.current != NULL && strcmp(ms.current, id) == 0) {
 		free(id);
 		model_state_clear(&ms);
@@ -378,8 +377,8 @@ exec_next(struct exec_run *r)
 	char			*key, *eq;
 	struct acpx_error	*err = NULL;
 
-	if (r->next_option < r->inv->nconfig_options) {
-		kv = r->inv->config_options[r->next_option++];
+	if (r->next_option < r->opts->nconfig_options) {
+		kv = r->opts->config_options[r->next_option++];
 		key = xstrdup(kv);
 		if ((eq = strchr(key, '=')) != NULL)
 			*eq++ = '\0';
@@ -403,27 +402,27 @@ exec_next(struct exec_run *r)
 	}
 }
 
-/* Run one exec-style turn of inv's agent; the caller shows res->err. */
+/* Run one exec-style turn of the options' agent; the caller shows res->err. */
 void
-exec_turn_run(const struct invocation *inv, const json_t *blocks,
+exec_turn_run(const struct exec_turn_opts *opts, const json_t *blocks,
     struct output *out, const struct exec_turn_hooks *hooks,
     struct exec_turn_result *res)
 {
-	exec_turn_run_flags(inv, blocks, out, hooks, 0, res);
+	exec_turn_run_flags(opts, blocks, out, hooks, 0, res);
 }
 
 /* exec_turn_run() with EXEC_TURN_* flags. */
 void
-exec_turn_run_flags(const struct invocation *inv, const json_t *blocks,
+exec_turn_run_flags(const struct exec_turn_opts *opts, const json_t *blocks,
     struct output *out, const struct exec_turn_hooks *hooks, int flags,
     struct exec_turn_result *res)
 {
-	exec_turn_run_stall(inv, blocks, out, hooks, NULL, flags, res);
+	exec_turn_run_stall(opts, blocks, out, hooks, NULL, flags, res);
 }
 
 /* exec_turn_run_flags() with the stall rule. */
 void
-exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
+exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
     struct output *out, const struct exec_turn_hooks *hooks,
     const struct exec_turn_stall *stall, int flags,
     struct exec_turn_result *res)
@@ -433,7 +432,7 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 
 	memset(res, 0, sizeof *res);
 	memset(&r, 0, sizeof r);
-	r.inv = inv;
+	r.opts = opts;
 	r.out = out;
 	r.hooks = hooks;
 	r.stall = stall;
@@ -442,7 +441,7 @@ exec_turn_run_stall(const struct invocation *inv, const json_t *blocks,
 
 	r.proc = proc_start(PROC_DESTROY_LOOP);
 	r.loop = proc_loop(r.proc);
-	r.client = acp_client_create(r.loop, inv, &ev, &r);
+	r.client = acp_client_create(r.loop, opts->client, &ev, &r);
 	ev_timer_init(&r.timeout_w, exec_timeout_cb, 0., 0.);
 	r.timeout_w.data = &r;
 	ev_timer_init(&r.interrupt_w, exec_interrupt_wait_cb, 0., 0.);

@@ -7,9 +7,11 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "agent-launch.h"
 #include "agent-registry.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "secrets.h"
 #include "fallback.h"
 #include "summary.h"
 #include "warp.h"
@@ -27,42 +29,45 @@ struct fallback {
 	int			 hops;
 	int			 no_fallback;	/* cooldown only */
 	int			 stalled;	/* the turn ended by the stall rule */
+	char			**secrets;	/* the current launch's, for redaction */
 };
 
 static struct fallback *
-fallback_new(const struct invocation *inv, const json_t *goal, char *name,
+fallback_new(const struct config *c, int no_fallback,
+    const struct agent_launch *launch, const json_t *goal, char *name,
     struct warp_config *wc, char *current)
 {
 	struct fallback	*f;
 
 	f = xcalloc(1, sizeof *f);
-	f->config = inv->config;
+	f->config = c;
+	f->secrets = launch != NULL ? cmdline_copy(launch->secrets) : NULL;
 	f->wc = wc;
 	f->goal = goal;
 	f->first = name;
 	f->current = current;
 	f->tried = json_array();
 	f->turn = json_array();
-	f->no_fallback = inv->no_fallback;
+	f->no_fallback = no_fallback;
 	return (f);
 }
 
-/* The normalised warp agent id of inv, or NULL when fallback does not apply. */
+/* The normalised warp agent id of agent, or NULL when fallback does not apply. */
 static char *
-fallback_applies(const struct invocation *inv, struct warp_config **wcp)
+fallback_applies(const struct config *c, const char *agent,
+    struct warp_config **wcp)
 {
 	char	*name, *cause = NULL;
 
-	if (inv->agent_override || inv->agent.name == NULL ||
-	    inv->config == NULL)
+	if (agent == NULL || c == NULL)
 		return (NULL);
-	name = agent_registry_normalize(inv->agent.name);
-	if (config_find_agent(inv->config, name) != NULL ||
+	name = agent_registry_normalize(agent);
+	if (config_find_agent(c, name) != NULL ||
 	    !warp_id_looks(name)) {
 		free(name);
 		return (NULL);
 	}
-	if ((*wcp = warp_config_load(inv->config, &cause)) == NULL) {
+	if ((*wcp = warp_config_load(c, &cause)) == NULL) {
 		free(cause);
 		free(name);
 		return (NULL);
@@ -72,36 +77,36 @@ fallback_applies(const struct invocation *inv, struct warp_config **wcp)
 
 /* Follow a prompt on a warp agent; NULL when fallback does not apply. */
 struct fallback *
-fallback_begin(const struct invocation *inv, const json_t *goal)
+fallback_begin(const struct config *c, const char *agent, int no_fallback,
+    const struct agent_launch *launch, const json_t *goal)
 {
 	struct warp_config	*wc = NULL;
-	struct acpx_error	*err = NULL;
-	char			*name, *sel = NULL, *notice = NULL;
+	char			*name;
 
-	if ((name = fallback_applies(inv, &wc)) == NULL)
+	if ((name = fallback_applies(c, agent, &wc)) == NULL)
 		return (NULL);
-	/* The agent the launch step picked (the same pick, same env). */
-	if (warp_launch_id(inv->config, name, 1, &sel, &notice, &err) == -1) {
-		acpx_error_free(err);
+	/* The agent the launch step picked. */
+	if (launch == NULL || launch->agent == NULL) {
 		warp_config_free(wc);
 		free(name);
 		return (NULL);
 	}
-	free(notice);
-	return (fallback_new(inv, goal, name, wc, sel));
+	return (fallback_new(c, no_fallback, launch, goal, name, wc,
+	    xstrdup(launch->agent)));
 }
 
 /* Follow a prompt on the agent now serving a persistent session. */
 struct fallback *
-fallback_begin_serving(const struct invocation *inv, const json_t *goal,
-    const char *serving)
+fallback_begin_serving(const struct config *c, const char *id,
+    int no_fallback, const char *serving, const struct agent_launch *launch,
+    const json_t *goal)
 {
 	struct warp_config	*wc = NULL;
 	struct warp_target	 t;
 	struct acpx_error	*err = NULL;
 	char			*name;
 
-	if ((name = fallback_applies(inv, &wc)) == NULL)
+	if ((name = fallback_applies(c, id, &wc)) == NULL)
 		return (NULL);
 	if (serving == NULL)
 		serving = name;
@@ -112,7 +117,8 @@ fallback_begin_serving(const struct invocation *inv, const json_t *goal,
 		return (NULL);
 	}
 	warp_target_clear(&t);
-	return (fallback_new(inv, goal, name, wc, xstrdup(serving)));
+	return (fallback_new(c, no_fallback, launch, goal, name, wc,
+	    xstrdup(serving)));
 }
 
 /* warp.stallSeconds, 0 when off. */
@@ -141,6 +147,7 @@ fallback_free(struct fallback *f)
 	free(f->current);
 	json_decref(f->tried);
 	json_decref(f->turn);
+	cmdline_free(f->secrets);
 	free(f);
 }
 
@@ -275,7 +282,7 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 {
 	struct warp_turn_end	 te;
 	struct warp_verdict	 v;
-	char			*signal, *next, *summary, *n2 = NULL;
+	char			*signal, *next, *summary, *tmp;
 	time_t			 now = time(NULL);
 
 	memset(hop, 0, sizeof *hop);
@@ -298,7 +305,7 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		warp_verdict_clear(&v);
 		return (0);
 	}
-	signal = warp_launch_redact(v.signal);
+	signal = secrets_redact_values(v.signal, f->secrets);
 	fallback_cooldown(f, &v, now);
 	json_array_append_new(f->tried, json_string(f->current));
 	if (f->no_fallback) {
@@ -327,11 +334,11 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_PROVIDER_FAILURE",
 		    "acp", "Provider failure on %s (%s): %s; no agent of its "
 		    "fallback chain is left", f->current, v.reason, signal);
-	else if (warp_launch_id(f->config, next, 0, NULL, &n2, err) == -1) {
+	else if (agent_launch_prepare(f->config, next, NULL, 0, &hop->launch,
+	    err) == -1) {
 		free(next);
 		next = NULL;
 	}
-	free(n2);
 	if (next == NULL) {
 		free(signal);
 		warp_verdict_clear(&v);
@@ -339,8 +346,13 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	}
 
 	summary = summary_build(f->goal, f->turn, signal);
-	hop->summary = warp_launch_redact(summary);
+	/* Neither the failed agent's secrets nor the next one's. */
+	tmp = secrets_redact_values(summary, f->secrets);
+	hop->summary = secrets_redact_values(tmp, hop->launch.secrets);
+	free(tmp);
 	free(summary);
+	cmdline_free(f->secrets);
+	f->secrets = cmdline_copy(hop->launch.secrets);
 	hop->from = xstrdup(f->current);
 	hop->to = next;
 	hop->reason = xstrdup(v.reason);
@@ -364,15 +376,8 @@ fallback_hop_clear(struct fallback_hop *hop)
 	free(hop->signal);
 	free(hop->summary);
 	json_decref(hop->prompt);
+	agent_launch_clear(&hop->launch);
 	memset(hop, 0, sizeof *hop);
-}
-
-/* The agent spec of the hop's target. */
-void
-fallback_hop_agent(const struct fallback *f, const struct fallback_hop *hop,
-    struct agent_spec *spec)
-{
-	agent_registry_resolve(f->config, hop->to, NULL, spec);
 }
 
 /* The json-mode report of a hop. */

@@ -8,7 +8,6 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "error.h"
@@ -239,7 +238,7 @@ prompt_input_parse(const char *text, size_t len, struct acpx_error **err)
 
 /* The positional words joined by single spaces. */
 static char *
-prompt_words(const struct invocation *inv)
+prompt_words(const struct prompt_input_src *inv)
 {
 	size_t	 len = 1, i;
 	char	*s;
@@ -257,7 +256,7 @@ prompt_words(const struct invocation *inv)
 
 /* Read stdin or a file relative to cwd; RUNTIME error with Node's message. */
 static int
-prompt_read_source(const struct invocation *inv, const char *file,
+prompt_read_source(const struct prompt_input_src *inv, const char *file,
     char **text, size_t *len, struct acpx_error **err)
 {
 	char	*path, *cause;
@@ -278,14 +277,13 @@ prompt_read_source(const struct invocation *inv, const char *file,
 	return (r);
 }
 
-/* The prompt of an invocation as content blocks. */
+/* The prompt of a command as content blocks. */
 json_t *
-prompt_input_read(const struct invocation *inv, struct acpx_error **err)
+prompt_input_read(const struct prompt_input_src *inv, struct acpx_error **err)
 {
 	json_t	*blocks;
 	char	*words, *joined, *text;
 	size_t	 len;
-	int	 compare = inv->verb != NULL && strcmp(inv->verb, "compare") == 0;
 
 	words = prompt_words(inv);
 	if (inv->file != NULL && *inv->file != '\0') {
@@ -327,7 +325,7 @@ prompt_input_read(const struct invocation *inv, struct acpx_error **err)
 	if (isatty(STDIN_FILENO)) {
 		*err = acpx_error_new(ACPX_CODE_USAGE, NULL, "cli", "Prompt is "
 		    "required (pass as %s, --file, or pipe via stdin)",
-		    compare ? "final argument" : "argument");
+		    inv->final_argument ? "final argument" : "argument");
 		return (NULL);
 	}
 	if (prompt_read_source(inv, NULL, &text, &len, err) == -1)

@@ -234,8 +234,8 @@ owner_turn_client(struct owner *o)
 		return (o->client);
 	if (o->client != NULL)
 		acp_client_free(o->client);	/* reaps what is left */
-	o->client = acp_client_create(o->loop, &o->inv, &ev, o);
-	acp_client_set_cwd(o->client, o->inv.cwd);
+	o->client = acp_client_create(o->loop, &o->copts, &ev, o);
+	acp_client_set_cwd(o->client, o->cwd);
 	return (o->client);
 }
 

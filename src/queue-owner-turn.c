@@ -88,40 +88,44 @@ turn_session_options(struct owner *o, const struct session_record *rec)
 	return (merged);
 }
 
-/* Point the invocation at this turn's options. */
+/* Point the client's options at this turn's. */
 static void
 turn_options(struct owner *o, struct owner_task *t)
 {
-	struct invocation	*inv = &o->inv;
+	struct acp_client_opts	*co = &o->copts;
 	const struct queue_request *r = t->req;
 	json_t			*so;
 	const json_t		*v;
 
-	inv->perm_mode = r->perm_mode;
-	inv->nonint = r->nonint >= 0 ? r->nonint : (o->opts.nonint ==
+	co->perm_mode = r->perm_mode;
+	co->nonint = r->nonint >= 0 ? r->nonint : (o->opts.nonint ==
 	    ACPX_NONINT_FAIL ? ACPX_NONINT_FAIL : ACPX_NONINT_DENY);
-	inv->permission_policy = r->permission_policy;
-	inv->prompt_retries = r->prompt_retries >= 0 ? r->prompt_retries :
+	co->permission_policy = r->permission_policy;
+	co->prompt_retries = r->prompt_retries >= 0 ? r->prompt_retries :
 	    (o->opts.prompt_retries > 0 ? o->opts.prompt_retries : 0);
 	so = turn_session_options(o, o->rec);
-	free(inv->model);
-	inv->model = json_str(so, "model") != NULL ?
+	free(o->turn_model);
+	o->turn_model = json_str(so, "model") != NULL ?
 	    xstrdup(json_str(so, "model")) : NULL;
-	json_decref(inv->allowed_tools);
-	inv->allowed_tools = json_is_array(json_object_get(so,
-	    "allowedTools")) ? json_incref(json_object_get(so, "allowedTools")) :
-	    NULL;
+	json_decref(o->turn_tools);
+	o->turn_tools = json_is_array(json_object_get(so, "allowedTools")) ?
+	    json_incref(json_object_get(so, "allowedTools")) : NULL;
 	v = json_object_get(so, "maxTurns");
-	inv->max_turns = json_is_integer(v) ? (int)json_integer_value(v) : 0;
-	free(inv->system_prompt);
-	free(inv->append_system_prompt);
-	inv->system_prompt = inv->append_system_prompt = NULL;
+	co->session.max_turns = json_is_integer(v) ?
+	    (int)json_integer_value(v) : 0;
+	free(o->turn_system_prompt);
+	free(o->turn_append_prompt);
+	o->turn_system_prompt = o->turn_append_prompt = NULL;
 	v = json_object_get(so, "systemPrompt");
 	if (json_is_string(v))
-		inv->system_prompt = xstrdup(json_string_value(v));
+		o->turn_system_prompt = xstrdup(json_string_value(v));
 	else if (json_str(v, "append") != NULL)
-		inv->append_system_prompt = xstrdup(json_str(v, "append"));
+		o->turn_append_prompt = xstrdup(json_str(v, "append"));
 	json_decref(so);
+	co->session.model = o->turn_model;
+	co->session.allowed_tools = o->turn_tools;
+	co->session.system_prompt = o->turn_system_prompt;
+	co->session.append_system_prompt = o->turn_append_prompt;
 }
 
 /* Send the buffered connect-phase messages, minus failed load/resume pairs. */
@@ -284,7 +288,7 @@ static void
 turn_model(struct owner *o)
 {
 	struct model_state	 ms;
-	const char		*model = o->inv.model;
+	const char		*model = o->copts.session.model;
 	char			*msg, *warning = NULL;
 	int			 have;
 
@@ -296,7 +300,7 @@ turn_model(struct owner *o)
 	}
 	have = queue_control_models(o->rec, &ms) == 0;
 	msg = model_check(model, have ? &ms : NULL,
-	    model_agent_kind(o->inv.agent.argv), "apply", &warning);
+	    model_agent_kind(o->copts.argv), "apply", &warning);
 	free(warning);
 	if (msg != NULL) {
 		if (have)

@@ -9,7 +9,7 @@
 
 #include "acp-client.h"
 #include "acpx.h"
-#include "agent-registry.h"
+#include "agent-launch.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "error.h"
@@ -25,9 +25,10 @@
 
 /*
  * Warp agents behind the queue owner (spec warp-routing.md §7.5): before
- * a turn, the harness environment of the agent now serving the session
+ * a turn, the launch of the agent now serving the session
  * (acpx.serving_agent, else the id the session was created with) is
- * exported and that agent's harness is what the owner spawns; during the
+ * prepared (agent-launch.h) and its harness and environment are what the
+ * owner spawns; during the
  * turn every ACP message is tapped for the fallback (fallback.h) and the
  * stall rule watches the prompt; on a provider failure the failed agent
  * is closed, the next one of the chain started on a new ACP session and
@@ -63,32 +64,23 @@ warp_owner_config(struct owner *o, char **cause)
 	return (o->warp_config);
 }
 
-/* An invocation for fallback.h: the session's agent id, the full config. */
+/*
+ * The client's agent is now id, started with launch (moved into the
+ * owner; it is empty afterwards). The previous launch is kept until the
+ * next swap: a retired client may still be closing.
+ */
 static void
-warp_invocation(struct owner *o, struct invocation *inv, const char *id)
+warp_use_launch(struct owner *o, const char *id, struct agent_launch *l)
 {
-	*inv = o->inv;
-	inv->agent.name = (char *)id;
-	inv->config = o->warp_config;
-	inv->agent_override = 0;
-	inv->no_fallback = 0;
-}
-
-/* Point the owner's invocation at id's harness (before the client spawns). */
-static void
-warp_use_agent(struct owner *o, const char *id)
-{
-	struct agent_spec	 spec;
-
-	memset(&spec, 0, sizeof spec);
-	agent_registry_resolve(o->warp_config, id, NULL, &spec);
-	if (spec.argv != NULL) {
-		cmdline_free(o->warp_old_argv);
-		o->warp_old_argv = o->inv.agent.argv;
-		o->inv.agent.argv = spec.argv;
-		spec.argv = NULL;
-	}
-	agent_spec_clear(&spec);
+	agent_launch_clear(&o->warp_old_launch);
+	o->warp_old_launch = o->warp_launch;
+	o->warp_launch = *l;
+	memset(l, 0, sizeof *l);
+	o->copts.argv = o->warp_launch.argv != NULL ? o->warp_launch.argv :
+	    o->agent_argv;
+	o->copts.env_add = o->warp_launch.env_add;
+	o->copts.env_unset = o->warp_launch.env_unset;
+	o->copts.redact = o->warp_launch.secrets;
 	free(o->warp_serving);
 	o->warp_serving = xstrdup(id);
 }
@@ -132,16 +124,17 @@ warp_retire_client(struct owner *o)
 
 /*
  * Before the owner connects to a warp session (a prompt turn or an idle
- * control; rec loaded): export the serving agent's harness environment
- * and point the spawn at its harness; a warm agent that is another one is
- * retired. 0 (also for other agents), or -1 with *err (the agent must not
- * start; caller owns).
+ * control; rec loaded): prepare the serving agent's launch (harness,
+ * environment) and point the spawn at it; a warm agent that is another
+ * one is retired. 0 (also for other agents), or -1 with *err (the agent
+ * must not start; caller owns).
  */
 int
 owner_warp_prepare(struct owner *o, struct acpx_error **err)
 {
-	const char	*id, *serving;
-	char		*cause = NULL, *notice = NULL;
+	const char		*id, *serving;
+	char			*cause = NULL;
+	struct agent_launch	 l;
 
 	*err = NULL;
 	if ((id = warp_record_id(o)) == NULL)
@@ -155,10 +148,8 @@ owner_warp_prepare(struct owner *o, struct acpx_error **err)
 	if ((serving = warp_serving(o)) == NULL)
 		serving = id;
 	/* Secrets, checks, environment: the same launch step as exec. */
-	if (warp_launch_id(o->warp_config, serving, 0, NULL, &notice,
-	    err) == -1)
+	if (agent_launch_session(o->warp_config, id, serving, &l, err) == -1)
 		return (-1);
-	free(notice);
 	/*
 	 * A warm agent that is not the serving one is retired: detached from
 	 * the owner first, so that this job's connect spawns the serving
@@ -171,7 +162,7 @@ owner_warp_prepare(struct owner *o, struct acpx_error **err)
 		    "agent", serving);
 		warp_retire_client(o);
 	}
-	warp_use_agent(o, serving);
+	warp_use_launch(o, serving, &l);
 	return (0);
 }
 
@@ -182,18 +173,15 @@ owner_warp_prepare(struct owner *o, struct acpx_error **err)
 int
 owner_warp_turn_begin(struct owner *o, struct acpx_error **err)
 {
-	struct invocation	 inv;
-
 	o->warp_stalled = 0;
 	o->warp_cancelled = 0;
 	if (owner_warp_prepare(o, err) == -1)
 		return (-1);
 	if (warp_record_id(o) == NULL)
 		return (0);
-	warp_invocation(o, &inv, warp_record_id(o));
-	inv.no_fallback = o->active->req->no_fallback;
-	o->fb = fallback_begin_serving(&inv, o->active->req->prompt,
-	    o->warp_serving);
+	o->fb = fallback_begin_serving(o->warp_config, warp_record_id(o),
+	    o->active->req->no_fallback, o->warp_serving, &o->warp_launch,
+	    o->active->req->prompt);
 	return (0);
 }
 
@@ -269,8 +257,8 @@ owner_warp_free(struct owner *o)
 	if (o->warp_config != NULL)
 		config_free(o->warp_config);
 	o->warp_config = NULL;
-	cmdline_free(o->warp_old_argv);
-	o->warp_old_argv = NULL;
+	agent_launch_clear(&o->warp_launch);
+	agent_launch_clear(&o->warp_old_launch);
 	free(o->warp_serving);
 	o->warp_serving = NULL;
 }
@@ -412,7 +400,7 @@ owner_warp_prompt_end(struct owner *o, const json_t *result,
 	    hop->reason);
 
 	warp_retire_client(o);
-	warp_use_agent(o, hop->to);	/* its environment is exported */
+	warp_use_launch(o, hop->to, &hop->launch);
 	o->state = TURN_CONNECT;
 	acp_client_start(owner_turn_client(o), warp_hop_step_cb, o);
 	return (1);

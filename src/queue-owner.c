@@ -20,7 +20,6 @@
 
 #include "acp-client.h"
 #include "acpx.h"
-#include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "error.h"
@@ -465,66 +464,54 @@ owner_listen(struct owner *o, char **cause)
 	return (0);
 }
 
-/* The invocation the acp_client reads: agent and options from record + payload. */
+/* The options the acp_client reads: agent and policies from record + payload. */
 static int
-owner_invocation(struct owner *o, struct session_record *rec, char **cause)
+owner_client_opts(struct owner *o, struct session_record *rec, char **cause)
 {
-	struct invocation	*inv = &o->inv;
+	struct acp_client_opts	*co = &o->copts;
 	char			**argv = NULL;
 
 	if (rec->agent_argv != NULL)
 		argv = cmdline_copy(rec->agent_argv);
 	else if (cmdline_split(rec->agent_command, &argv, cause) == -1)
 		return (-1);
-	inv->format = ACPX_FORMAT_QUIET;
-	inv->json_strict = 1;		/* our stderr is nobody's */
-	inv->verbose = 0;		/* agent stderr must not go to a dead pipe */
-	inv->perm_mode = o->opts.perm_mode;
-	inv->nonint = o->opts.nonint == ACPX_NONINT_FAIL ? ACPX_NONINT_FAIL :
+	o->agent_argv = argv;
+	o->cwd = xstrdup(rec->cwd);
+	o->agent_command = xstrdup(rec->agent_command);
+	memset(co, 0, sizeof *co);
+	co->argv = o->agent_argv;
+	co->command = o->agent_command;
+	co->cwd = o->cwd;
+	co->json_strict = 1;		/* our stderr is nobody's */
+	co->verbose = 0;		/* agent stderr must not go to a dead pipe */
+	co->retry_notices = 0;
+	co->perm_mode = o->opts.perm_mode;
+	co->nonint = o->opts.nonint == ACPX_NONINT_FAIL ? ACPX_NONINT_FAIL :
 	    ACPX_NONINT_DENY;
-	inv->auth_policy = o->opts.auth_policy == ACPX_AUTH_FAIL ?
+	co->auth_policy = o->opts.auth_policy == ACPX_AUTH_FAIL ?
 	    ACPX_AUTH_FAIL : ACPX_AUTH_SKIP;
-	inv->no_fs = o->opts.fs == 0;
-	inv->no_terminal = o->opts.terminal == 0;
-	inv->cwd = xstrdup(rec->cwd);
-	inv->agent.name = xstrdup("agent");
-	inv->agent.command = xstrdup(rec->agent_command);
-	inv->agent.argv = argv;
-	inv->timeout_ms = -1;
-	inv->ttl_ms = o->opts.ttl_ms;
-	inv->prompt_retries = o->opts.prompt_retries > 0 ?
+	co->auth = o->opts.auth;
+	co->no_fs = o->opts.fs == 0;
+	co->no_terminal = o->opts.terminal == 0;
+	co->timeout_ms = -1;
+	co->prompt_retries = o->opts.prompt_retries > 0 ?
 	    o->opts.prompt_retries : 0;
-	inv->mcp_servers = json_incref(o->opts.mcp_servers);
-	inv->queue_max_depth = o->opts.max_depth;
-	inv->verb = "prompt";
-	inv->verb_opts = json_object();
-	o->config = xcalloc(1, sizeof *o->config);
-	o->config->auth = o->opts.auth != NULL ? json_incref(o->opts.auth) :
-	    NULL;
-	inv->config = o->config;
+	co->mcp_servers = o->opts.mcp_servers;
 	return (0);
 }
 
 static void
-owner_invocation_clear(struct owner *o)
+owner_client_opts_clear(struct owner *o)
 {
-	struct invocation	*inv = &o->inv;
-
-	free(inv->cwd);
-	free(inv->agent.name);
-	free(inv->agent.command);
-	cmdline_free(inv->agent.argv);
-	json_decref(inv->mcp_servers);
-	json_decref(inv->verb_opts);
-	free(inv->model);
-	json_decref(inv->allowed_tools);
-	free(inv->system_prompt);
-	free(inv->append_system_prompt);
-	if (o->config != NULL) {
-		json_decref(o->config->auth);
-		free(o->config);
-	}
+	free(o->cwd);
+	free(o->agent_command);
+	cmdline_free(o->agent_argv);
+	free(o->turn_model);
+	json_decref(o->turn_tools);
+	free(o->turn_system_prompt);
+	free(o->turn_append_prompt);
 	owner_warp_free(o);	/* warp agents: config, serving agent */
+	memset(&o->copts, 0, sizeof o->copts);
 }
 
 /* Print the fatal message and return 1. */
@@ -597,7 +584,7 @@ queue_owner_main(void)
 	o.socket_path = xstrdup(queue_lease_socket(o.lease));
 	if ((rec = session_store_resolve(o.opts.session_id, &cause)) == NULL)
 		goto fail;
-	if (owner_invocation(&o, rec, &cause) == -1) {
+	if (owner_client_opts(&o, rec, &cause) == -1) {
 		session_record_free(rec);
 		goto fail;
 	}
@@ -647,7 +634,7 @@ out:
 	free(o.chunk_text);
 	json_decref(o.connect_buf);
 	queue_lease_release(o.lease);
-	owner_invocation_clear(&o);
+	owner_client_opts_clear(&o);
 	owner_opts_clear(&o.opts);
 	free(o.socket_path);
 	proc_free(o.proc);

@@ -493,6 +493,20 @@ secrets_redact(const struct secrets *s, const char *text)
 	return (out);
 }
 
+/* A copy of text without the given values (4 bytes or longer). */
+char *
+secrets_redact_values(const char *text, char *const *values)
+{
+	char	*out = xstrdup(text);
+	size_t	 i;
+
+	for (i = 0; values != NULL && values[i] != NULL; i++) {
+		if (strlen(values[i]) >= 4)
+			secrets_redact_one(values[i], &out);
+	}
+	return (out);
+}
+
 static void
 secrets_leak_one(const char *value, void *arg)
 {

@@ -662,7 +662,7 @@ connect_create_cb(struct acp_client *c, const json_t *result,
 			acp_client_session_load(c, cc->resume_id,
 			    connect_create_cb, cc);
 		else {
-			agent_command = acp_client_invocation(c)->agent.command;
+			agent_command = acp_client_opts(c)->command;
 			e = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
 			    "Agent command \"%s\" does not support session/resume "
 			    "or session/load; cannot resume session %s",

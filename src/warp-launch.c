@@ -9,8 +9,6 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "agent-registry.h"
-#include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "error.h"
@@ -39,9 +37,10 @@
  *		command line of a harness is the same for every provider/model
  *		and the launch step can re-pin it after cooldown checks.
  *
- * Secrets travel only through the environment: this process's, which the
- * agent inherits (acp-client copies environ). Nothing goes on a command
- * line. A harness may need a different URL than the shared OpenAI-style
+ * Secrets travel only through the agent's environment: the launch
+ * (agent-launch.h) carries the variables to the spawn, never into acpx's
+ * own environment, and lists the key values for redaction. Nothing goes
+ * on a command line. A harness may need a different URL than the shared OpenAI-style
  * base URL: WARP_<P>_<HARNESS>_BASE_URL overrides it for that harness, and
  * claude otherwise drops a trailing "/v1" (Claude Code appends /v1/messages).
  */
@@ -80,7 +79,6 @@ static const struct warp_harness warp_harnesses[] = {
 };
 
 /* Names this process exported for the last launch (unset before the next). */
-static char	**warp_applied;
 
 /* The harness row for a name. */
 const struct warp_harness *
@@ -118,12 +116,25 @@ warp_harness_id(const struct warp_harness *h)
 
 /* ------------------------------------------------------------- env list */
 
+/*
+ * Set name=value; the values of key and token variables (names ending in
+ * _KEY or _TOKEN) are also listed in e->secrets, for redaction.
+ */
 static void
 warp_env_set(struct warp_env *e, const char *name, const char *value)
 {
+	size_t	n = strlen(name);
+
 	e->set = xreallocarray(e->set, e->nset + 2, sizeof *e->set);
 	xasprintf(&e->set[e->nset++], "%s=%s", name, value);
 	e->set[e->nset] = NULL;
+	if ((n > 4 && strcmp(name + n - 4, "_KEY") == 0) ||
+	    (n > 6 && strcmp(name + n - 6, "_TOKEN") == 0)) {
+		e->secrets = xreallocarray(e->secrets, e->nsecrets + 2,
+		    sizeof *e->secrets);
+		e->secrets[e->nsecrets++] = xstrdup(value);
+		e->secrets[e->nsecrets] = NULL;
+	}
 }
 
 static void
@@ -148,42 +159,12 @@ warp_env_clear(struct warp_env *e)
 	for (i = 0; i < e->nunset; i++)
 		free(e->unset[i]);
 	free(e->unset);
-	memset(e, 0, sizeof *e);
-}
-
-static void
-warp_applied_add(const char *name, size_t len)
-{
-	size_t	n = cmdline_count(warp_applied);
-
-	warp_applied = xreallocarray(warp_applied, n + 2, sizeof *warp_applied);
-	warp_applied[n] = xstrndup(name, len);
-	warp_applied[n + 1] = NULL;
-}
-
-/* Apply to this process's environment. */
-void
-warp_env_apply(const struct warp_env *e)
-{
-	size_t	 i;
-	char	*name, *eq;
-
-	for (i = 0; warp_applied != NULL && warp_applied[i] != NULL; i++)
-		unsetenv(warp_applied[i]);
-	cmdline_free(warp_applied);
-	warp_applied = NULL;
-	for (i = 0; i < e->nunset; i++)
-		unsetenv(e->unset[i]);
-	for (i = 0; i < e->nset; i++) {
-		name = xstrdup(e->set[i]);
-		if ((eq = strchr(name, '=')) != NULL) {
-			*eq = '\0';
-			setenv(name, eq + 1, 1);
-			warp_applied_add(name, strlen(name));
-		}
-		secrets_wipe(name, strlen(e->set[i]));
-		free(name);
+	for (i = 0; i < e->nsecrets; i++) {
+		secrets_wipe(e->secrets[i], strlen(e->secrets[i]));
+		free(e->secrets[i]);
 	}
+	free(e->secrets);
+	memset(e, 0, sizeof *e);
 }
 
 /* ------------------------------------------------------------- harnesses */
@@ -449,31 +430,6 @@ warp_env_host_defaults(const struct warp_config *wc, const char *harness,
 	return (0);
 }
 
-/* Fill spec for a warp-looking agent id. */
-void
-warp_agent_spec(const struct config *c, const char *id,
-    struct agent_spec *spec)
-{
-	struct warp_id		wid;
-	struct agent_spec	h;
-
-	spec->command = xstrdup(id);
-	if (warp_id_parse(id, &wid) == 0 &&
-	    warp_harness_find(wid.harness) != NULL) {
-		agent_registry_resolve(c, wid.harness, NULL, &h);
-		spec->argv = h.argv;
-		spec->argv_error = h.argv_error;
-		h.argv = NULL;
-		h.argv_error = NULL;
-		agent_spec_clear(&h);
-	} else {
-		/* Refused at launch (WARP_HARNESS_UNKNOWN); never run as raw. */
-		spec->argv = xcalloc(2, sizeof *spec->argv);
-		spec->argv[0] = xstrdup(id);
-	}
-	warp_id_clear(&wid);
-}
-
 /*
  * Pick the first agent of [t, chain...] that is not cooling down. Returns
  * the index (0 = t itself) and fills sel, or -1 with *err.
@@ -540,17 +496,18 @@ out:
 /* Export the environment of one warp agent id (see warp.h). */
 int
 warp_launch_id(const struct config *c, const char *id, int pick,
-    char **selected, char **notice, struct acpx_error **err)
+    char **selected, char **notice, struct warp_env *env,
+    struct acpx_error **err)
 {
 	struct warp_config	*wc;
 	struct warp_target	 t, sel;
 	struct secrets		*s = NULL;
-	struct warp_env		 env;
 	enum secrets_status	 st;
 	char			*cause = NULL, *home, *path;
 	int			 rc = -1;
 
 	*notice = NULL;
+	memset(env, 0, sizeof *env);
 	if (selected != NULL)
 		*selected = NULL;
 	if ((wc = warp_config_load(c, &cause)) == NULL) {
@@ -577,10 +534,8 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 		free(cause);
 		goto out_t;
 	}
-	if (warp_env_build(&sel, s, &env, err) == -1)
+	if (warp_env_build(&sel, s, env, err) == -1)
 		goto out_t;
-	warp_env_apply(&env);
-	warp_env_clear(&env);
 	if (selected != NULL)
 		*selected = xstrdup(sel.id);
 	rc = 0;
@@ -591,82 +546,31 @@ out:
 	secrets_free(s);
 	warp_config_free(wc);
 	if (rc == -1) {
+		warp_env_clear(env);
 		free(*notice);
 		*notice = NULL;
 	}
 	return (rc);
 }
 
-/* A copy of text without the secret values the last launch exported. */
-char *
-warp_launch_redact(const char *text)
-{
-	char		*out = xstrdup(text), *hit, *tmp;
-	const char	*name, *v;
-	size_t		 i, n, vl;
-
-	for (i = 0; warp_applied != NULL && warp_applied[i] != NULL; i++) {
-		name = warp_applied[i];
-		n = strlen(name);
-		if (!(n > 4 && strcmp(name + n - 4, "_KEY") == 0) &&
-		    !(n > 6 && strcmp(name + n - 6, "_TOKEN") == 0))
-			continue;
-		if ((v = getenv(name)) == NULL || (vl = strlen(v)) < 4)
-			continue;
-		while ((hit = strstr(out, v)) != NULL) {
-			xasprintf(&tmp, "%.*s[redacted]%s", (int)(hit - out), out,
-			    hit + vl);
-			free(out);
-			out = tmp;
-		}
-	}
-	return (out);
-}
-
-static int
-warp_prepare_host(const struct invocation *inv, const char *harness,
-    struct acpx_error **err)
+/* warp.hostDefaults of this host for a plain harness alias. */
+int
+warp_launch_host(const struct config *c, const char *harness,
+    struct warp_env *env, struct acpx_error **err)
 {
 	struct warp_config	*wc;
-	struct warp_env		 env;
 	char			*cause = NULL, *host;
 
-	if ((wc = warp_config_load(inv->config, &cause)) == NULL) {
+	memset(env, 0, sizeof *env);
+	if ((wc = warp_config_load(c, &cause)) == NULL) {
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_CONFIG_INVALID",
 		    "cli", "%s", cause);
 		free(cause);
 		return (-1);
 	}
 	host = warp_host_name();
-	warp_env_host_defaults(wc, harness, host, &env);
-	if (env.nset > 0 || env.nunset > 0)
-		warp_env_apply(&env);
-	warp_env_clear(&env);
+	warp_env_host_defaults(wc, harness, host, env);
 	free(host);
 	warp_config_free(wc);
 	return (0);
-}
-
-/* The launch step, right before the agent is spawned. */
-int
-warp_launch_prepare(const struct invocation *inv, char **notice,
-    struct acpx_error **err)
-{
-	const struct config	*c = inv->config;
-	char			*name;
-	const char		*canonical;
-	int			 rc = 0;
-
-	*notice = NULL;
-	*err = NULL;
-	if (inv->agent_override || inv->agent.name == NULL || c == NULL)
-		return (0);
-	name = agent_registry_normalize(inv->agent.name);
-	canonical = agent_registry_canonical(name);
-	if (warp_harness_find(canonical) != NULL)
-		rc = warp_prepare_host(inv, canonical, err);
-	else if (config_find_agent(c, name) == NULL && warp_id_looks(name))
-		rc = warp_launch_id(c, name, 1, NULL, notice, err);
-	free(name);
-	return (rc);
 }

@@ -241,6 +241,23 @@ expect_out_has "finished by the fallback" "--no-wait: the next prompt goes to th
 [ "$(starts kimi)" = 1 ] && ok "--no-wait: the cooling agent is not started again" ||
     not_ok "--no-wait: the cooling agent is not started again" "$(cat "$REC_DIR/starts")"
 
+# ------------------------------------------------------------ direct controls
+# set-mode with no owner running starts the session's harness itself: the
+# same launch step as every other start path gives it its environment.
+reset
+run --approve-all $FROM sessions new --name s9
+: >"$REC_DIR/starts"
+run --approve-all $FROM set-mode -s s9 plan
+keep
+expect_rc 0 "set-mode without an owner on a warp session"
+[ "$(cat "$REC_DIR/starts" 2>/dev/null)" = "kimi key=match" ] &&
+    ok "direct set-mode gives the warp harness its environment" ||
+    not_ok "direct set-mode gives the warp harness its environment" "$(cat "$REC_DIR/starts" 2>&1)"
+grep -q '"method":"session/set_mode"' "$REC_DIR/kimi" 2>/dev/null &&
+    ok "direct set-mode reached the session's agent" ||
+    not_ok "direct set-mode reached the session's agent" "$(cat "$REC_DIR/kimi" 2>&1)"
+[ -z "$(lease)" ] && ok "direct set-mode left no owner" || not_ok "direct set-mode left no owner" "$(lease)"
+
 # ------------------------------------------------------------ json and quiet
 reset
 run --approve-all $FROM sessions new --name s2

@@ -13,17 +13,16 @@
 #include "xmalloc.h"
 #include "tap.h"
 
-/* The session _meta of an invocation with argv, as compact JSON (caller frees). */
+/* The session _meta for argv with no session options, as compact JSON (caller frees). */
 static char *
 meta(char **argv)
 {
-	struct invocation	 inv;
+	struct agent_session_opts so;
 	json_t			*m;
 	char			*s;
 
-	memset(&inv, 0, sizeof inv);
-	inv.agent.argv = argv;
-	if ((m = agent_session_meta(&inv)) == NULL)
+	memset(&so, 0, sizeof so);
+	if ((m = agent_session_meta(argv, &so)) == NULL)
 		return (xstrdup("null"));
 	s = json_dumps(m, JSON_COMPACT);
 	json_decref(m);

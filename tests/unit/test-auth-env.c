@@ -57,7 +57,7 @@ main(void)
 	TEST_START("agent environment: promoted env and config credentials, existing kept");
 	setenv("ACPX_AUTH_my_token", "abc", 1);
 	setenv("ZETA", "already", 1);
-	env = auth_env_build(auth);
+	env = auth_env_build(auth, NULL, NULL);
 	ASSERT_STR_EQ(env_get(env, "API_KEY"), "from-env");
 	ASSERT_STR_EQ(env_get(env, "MY_TOKEN"), "abc");
 	ASSERT_STR_EQ(env_get(env, "zeta"), "z");
@@ -66,6 +66,23 @@ main(void)
 	ASSERT_STR_EQ(env_get(env, "CHAT_GPT"), "c");
 	ASSERT_PTR_NULL(env_get(env, "blank"));
 	auth_env_free(env);
+	TEST_DONE();
+
+	TEST_START("agent environment: the launch's additions and removals, ours untouched");
+	{
+		char *add[] = { "ZETA=from-launch", "LAUNCH_ONLY=1", NULL };
+		char *unset[] = { "ACPX_AUTH_my_token", NULL };
+
+		env = auth_env_build(auth, unset, add);
+		ASSERT_STR_EQ(env_get(env, "ZETA"), "from-launch");
+		ASSERT_STR_EQ(env_get(env, "LAUNCH_ONLY"), "1");
+		ASSERT_PTR_NULL(env_get(env, "ACPX_AUTH_my_token"));
+		ASSERT_STR_EQ(env_get(env, "API_KEY"), "from-env");
+		auth_env_free(env);
+		ASSERT_STR_EQ(getenv("ZETA"), "already");
+		ASSERT_PTR_NULL(getenv("LAUNCH_ONLY"));
+		ASSERT_STR_EQ(getenv("ACPX_AUTH_my_token"), "abc");
+	}
 	json_decref(auth);
 	TEST_DONE();
 

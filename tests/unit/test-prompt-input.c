@@ -86,13 +86,12 @@ static void
 check_read(const char *file, char **words, int nwords, const char *want_json,
     enum acpx_code want_code, const char *want_err)
 {
-	struct invocation	 inv;
+	struct prompt_input_src	 inv;
 	struct acpx_error	*err = NULL;
 	json_t			*v;
 	char			*s;
 
 	memset(&inv, 0, sizeof inv);
-	inv.verb = "exec";
 	inv.cwd = work;
 	inv.file = (char *)file;
 	inv.words = words;

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "agent-launch.h"
 #include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
@@ -623,6 +624,33 @@ set_invocation(struct invocation *inv, struct config *c, const char *name)
 	agent_registry_resolve(c, name, NULL, &inv->agent);
 }
 
+/* The launch of inv's agent as exec prepares it (with the cooldown pick). */
+static int
+launch(struct invocation *inv, struct agent_launch *l, char **notice,
+    struct acpx_error **err)
+{
+	int	rc;
+
+	rc = agent_launch_prepare(inv->config, inv->agent.name,
+	    inv->agent.argv, AGENT_LAUNCH_PICK, l, err);
+	*notice = l->notice != NULL ? xstrdup(l->notice) : NULL;
+	return (rc);
+}
+
+/* NAME's value in the launch's environment additions, or NULL. */
+static const char *
+launch_env(const struct agent_launch *l, const char *name)
+{
+	size_t	i, n = strlen(name);
+
+	for (i = 0; l->env_add != NULL && l->env_add[i] != NULL; i++) {
+		if (strncmp(l->env_add[i], name, n) == 0 &&
+		    l->env_add[i][n] == '=')
+			return (l->env_add[i] + n + 1);
+	}
+	return (NULL);
+}
+
 static void
 test_launch(void)
 {
@@ -631,6 +659,8 @@ test_launch(void)
 	struct acpx_error	*err = NULL;
 	struct warp_state	*st;
 	char			*cause = NULL, *notice = NULL, *envfile, *cfg;
+	struct agent_launch	 l;
+	struct warp_env		 we;
 	const char		*v;
 	time_t			 now = time(NULL);
 
@@ -662,9 +692,10 @@ test_launch(void)
 	TEST_START("launch: missing secrets file fails fast (WARP_ENV_MISSING)");
 	unlink(envfile);
 	set_invocation(&inv, c, "opencode-warp-infini-kimi");
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), -1);
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), -1);
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code,
 	    "WARP_ENV_MISSING") == 0);
+	ASSERT_PTR_NULL(l.argv);
 	acpx_error_free(err);
 	TEST_DONE();
 
@@ -672,7 +703,7 @@ test_launch(void)
 	write_file(envfile, "WARP_INFINI_API_KEY=SENTINEL-LAUNCH-1\n"
 	    "WARP_INFINI_BASE_URL=http://127.0.0.1:9/v1\n", 0644);
 	err = NULL;
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), -1);
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), -1);
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code,
 	    "WARP_ENV_INSECURE") == 0);
 	ASSERT_TRUE(err != NULL && strstr(err->message, "chmod 600") != NULL);
@@ -680,35 +711,45 @@ test_launch(void)
 	acpx_error_free(err);
 	TEST_DONE();
 
-	TEST_START("launch: exports the harness environment");
+	TEST_START("launch: the harness environment, in the launch only");
 	chmod(envfile, 0600);
 	err = NULL;
 	unsetenv("WARP_INFINI_API_KEY");
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), 0);
+	unsetenv("OPENCODE_CONFIG_CONTENT");
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), 0);
 	ASSERT_PTR_NULL(notice);
-	v = getenv("OPENCODE_CONFIG_CONTENT");
+	v = launch_env(&l, "OPENCODE_CONFIG_CONTENT");
 	ASSERT_TRUE(v != NULL && strstr(v, "\"model\":\"warp-infini/kimi-k2.5\"")
 	    != NULL);
-	ASSERT_STR_EQ(getenv("WARP_INFINI_API_KEY"), "SENTINEL-LAUNCH-1");
+	ASSERT_STR_EQ(launch_env(&l, "WARP_INFINI_API_KEY"), "SENTINEL-LAUNCH-1");
+	ASSERT_STR_EQ(l.agent, "opencode-warp-infini-kimi");
+	ASSERT_TRUE(l.argv != NULL &&
+	    strcmp(l.argv[0], "/bin/fake-opencode") == 0);
+	/* Never exported into acpx's own environment. */
+	ASSERT_PTR_NULL(getenv("WARP_INFINI_API_KEY"));
+	ASSERT_PTR_NULL(getenv("OPENCODE_CONFIG_CONTENT"));
 	agent_spec_clear(&inv.agent);
 	TEST_DONE();
 
-	TEST_START("launch: exported keys can be redacted from agent output");
+	TEST_START("launch: its keys are redacted from agent output");
 	{
-		char *r = warp_launch_redact("agent said SENTINEL-LAUNCH-1 twice "
-		    "SENTINEL-LAUNCH-1 at http://127.0.0.1:9/v1");
+		char *r = secrets_redact_values("agent said SENTINEL-LAUNCH-1 "
+		    "twice SENTINEL-LAUNCH-1 at http://127.0.0.1:9/v1",
+		    l.secrets);
 
 		ASSERT_STR_EQ(r, "agent said [redacted] twice [redacted] at "
 		    "http://127.0.0.1:9/v1");
 		free(r);
 	}
+	agent_launch_clear(&l);
+	ASSERT_PTR_NULL(l.secrets);
 	TEST_DONE();
 
 	TEST_START("launch: unknown provider fails before the secrets file");
 	unlink(envfile);
 	set_invocation(&inv, c, "opencode-warp-nope-kimi");
 	err = NULL;
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), -1);
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), -1);
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code,
 	    "WARP_PROVIDER_UNKNOWN") == 0);
 	acpx_error_free(err);
@@ -716,7 +757,7 @@ test_launch(void)
 	set_invocation(&inv, c, "codex-warp-infini-kimi");
 	ASSERT_STR_EQ(inv.agent.argv[0], "codex-warp-infini-kimi");
 	err = NULL;
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), -1);
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), -1);
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code,
 	    "WARP_HARNESS_UNKNOWN") == 0);
 	acpx_error_free(err);
@@ -732,13 +773,15 @@ test_launch(void)
 	warp_state_save(st, home, now, &cause);
 	set_invocation(&inv, c, "opencode-warp-infini-kimi");
 	err = NULL;
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), 0);
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), 0);
 	ASSERT_TRUE(notice != NULL && strstr(notice, "starting "
 	    "opencode-warp-infini-glm") != NULL);
 	free(notice);
-	v = getenv("OPENCODE_CONFIG_CONTENT");
+	v = launch_env(&l, "OPENCODE_CONFIG_CONTENT");
 	ASSERT_TRUE(v != NULL && strstr(v, "\"model\":\"warp-infini/glm-5\"")
 	    != NULL);
+	ASSERT_STR_EQ(l.agent, "opencode-warp-infini-glm");
+	agent_launch_clear(&l);
 	TEST_DONE();
 
 	TEST_START("launch of an exact id (a fallback hop) ignores cooldowns");
@@ -747,15 +790,17 @@ test_launch(void)
 
 		err = NULL;
 		ASSERT_INT_EQ(warp_launch_id(c, "opencode-warp-infini-kimi", 0,
-		    &sel, &notice, &err), 0);
+		    &sel, &notice, &we, &err), 0);
 		ASSERT_STR_EQ(sel, "opencode-warp-infini-kimi");
 		ASSERT_PTR_NULL(notice);
 		free(sel);
+		warp_env_clear(&we);
 		ASSERT_INT_EQ(warp_launch_id(c, "opencode-warp-infini-kimi", 1,
-		    &sel, &notice, &err), 0);
+		    &sel, &notice, &we, &err), 0);
 		ASSERT_STR_EQ(sel, "opencode-warp-infini-glm");
 		free(sel);
 		free(notice);
+		warp_env_clear(&we);
 	}
 	TEST_DONE();
 
@@ -766,7 +811,7 @@ test_launch(void)
 	warp_state_free(st);
 	err = NULL;
 	notice = NULL;
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), -1);
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), -1);
 	ASSERT_PTR_NULL(notice);
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code, "WARP_COOLDOWN")
 	    == 0);
@@ -777,7 +822,12 @@ test_launch(void)
 	TEST_START("launch: other agents are left alone");
 	set_invocation(&inv, c, "codex");
 	err = NULL;
-	ASSERT_INT_EQ(warp_launch_prepare(&inv, &notice, &err), 0);
+	ASSERT_INT_EQ(launch(&inv, &l, &notice, &err), 0);
+	ASSERT_PTR_NULL(l.env_add);
+	ASSERT_PTR_NULL(l.agent);
+	ASSERT_TRUE(l.argv != NULL && inv.agent.argv != NULL &&
+	    strcmp(l.argv[0], inv.agent.argv[0]) == 0);
+	agent_launch_clear(&l);
 	agent_spec_clear(&inv.agent);
 	TEST_DONE();
 

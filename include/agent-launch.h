@@ -1,0 +1,64 @@
+/*
+ * agent-launch: what to start for an agent, decided right before it is
+ * spawned, the same way on every start path (exec, compare, sessions
+ * new/ensure, the queue owner's turns and controls, a fallback hop, the
+ * direct set-mode/set). The registry's argv plus what a launch resolver
+ * adds: a row of the resolver table matches the agent name and fills the
+ * environment changes, the secret values to redact and a notice. Warp is
+ * the one resolver today (warp.h): warp agent ids (*-warp-*) get their
+ * provider environment from the secrets file, possibly after a cooldown
+ * pick of another agent of the chain; plain harness aliases get this
+ * host's warp.hostDefaults. Secrets travel in the launch's environment
+ * only, never in acpx's own (acp-client.h gives them to the spawn).
+ *
+ * A struct agent_launch owns everything it points to; agent_launch_clear()
+ * frees it, wiping the environment values and secrets.
+ */
+#ifndef ACPX_AGENT_LAUNCH_H
+#define ACPX_AGENT_LAUNCH_H
+
+#include "error.h"
+
+struct config;
+
+struct agent_launch {
+	char	**argv;		/* what to spawn, NULL-terminated */
+	char	**env_add;	/* "NAME=VALUE" for the agent's environment */
+	char	**env_unset;	/* names removed from the agent's environment */
+	char	**secrets;	/* values never shown (redacted), NULL-terminated */
+	char	 *agent;	/* the agent started: a resolver's pick, else the
+				   normalised name; NULL when no resolver applied */
+	char	 *notice;	/* a line for the user (a cooldown pick), or NULL */
+};
+
+/* A resolver may choose another agent of the name's fallback chain. */
+#define AGENT_LAUNCH_PICK	0x1
+
+/*
+ * Prepare the launch of name (the agent name as given, before the
+ * registry; NULL for an --agent override: no resolver applies) with
+ * config (NULL: no resolver applies). argv is the agent's resolved argv
+ * (copied into launch->argv), or NULL to resolve name through the
+ * registry; when a resolver picked another agent, that agent's argv is
+ * resolved instead. -1 with *err (caller owns) when the agent must not
+ * start; launch is then empty. Local files only; nothing is spawned.
+ */
+int		 agent_launch_prepare(const struct config *, const char *name,
+		    char *const *argv, int flags, struct agent_launch *,
+		    struct acpx_error **err);
+
+/*
+ * The launch of a saved session's agent for a process that starts it
+ * again (the queue owner, direct controls): for a session created with a
+ * warp agent id (agent_command), the agent now serving it (serving, else
+ * agent_command) with its harness argv and environment; other sessions
+ * need no launch step: 0 with launch empty (argv NULL).
+ */
+int		 agent_launch_session(const struct config *,
+		    const char *agent_command, const char *serving,
+		    struct agent_launch *, struct acpx_error **err);
+
+/* Free what a launch holds (values wiped); it is empty afterwards. */
+void		 agent_launch_clear(struct agent_launch *);
+
+#endif

@@ -1,0 +1,173 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpx.h"
+#include "agent-launch.h"
+#include "agent-registry.h"
+#include "cmdline.h"
+#include "config-file.h"
+#include "error.h"
+#include "secrets.h"
+#include "warp.h"
+#include "xmalloc.h"
+
+/*
+ * The launch resolvers, tried in order; the first whose match accepts the
+ * normalised name resolves it. A resolver fills a struct warp_env-shaped
+ * change set (set, unset, secrets), may pick another agent and may leave a
+ * notice. New kinds of routed agents add a row here.
+ */
+struct agent_resolver {
+	const char	*name;
+	int		(*match)(const struct config *, const char *normalized);
+	int		(*resolve)(const struct config *, const char *normalized,
+			    int flags, struct warp_env *, char **selected,
+			    char **notice, struct acpx_error **);
+};
+
+static int	agent_launch_host_match(const struct config *, const char *);
+static int	agent_launch_host(const struct config *, const char *, int,
+		    struct warp_env *, char **, char **, struct acpx_error **);
+static int	agent_launch_warp_match(const struct config *, const char *);
+static int	agent_launch_warp(const struct config *, const char *, int,
+		    struct warp_env *, char **, char **, struct acpx_error **);
+
+static const struct agent_resolver agent_resolvers[] = {
+	/* A plain harness alias: this host's warp.hostDefaults. */
+	{ "warp-host", agent_launch_host_match, agent_launch_host },
+	/* <harness>-warp-<provider>-<family>, unless a configured agent. */
+	{ "warp", agent_launch_warp_match, agent_launch_warp },
+};
+
+static int
+agent_launch_host_match(const struct config *c, const char *normalized)
+{
+	return (warp_harness_find(agent_registry_canonical(normalized)) != NULL);
+}
+
+static int
+agent_launch_host(const struct config *c, const char *normalized, int flags,
+    struct warp_env *env, char **selected, char **notice,
+    struct acpx_error **err)
+{
+	return (warp_launch_host(c, agent_registry_canonical(normalized), env,
+	    err));
+}
+
+static int
+agent_launch_warp_match(const struct config *c, const char *normalized)
+{
+	return (config_find_agent(c, normalized) == NULL &&
+	    warp_id_looks(normalized));
+}
+
+static int
+agent_launch_warp(const struct config *c, const char *normalized, int flags,
+    struct warp_env *env, char **selected, char **notice,
+    struct acpx_error **err)
+{
+	return (warp_launch_id(c, normalized, (flags & AGENT_LAUNCH_PICK) != 0,
+	    selected, notice, env, err));
+}
+
+/* Move a change set's lists into the launch. */
+static void
+agent_launch_take(struct agent_launch *l, struct warp_env *env)
+{
+	l->env_add = env->set;
+	l->env_unset = env->unset;
+	l->secrets = env->secrets;
+	env->set = env->unset = env->secrets = NULL;
+	env->nset = env->nunset = env->nsecrets = 0;
+}
+
+/* The registry's argv for name. */
+static char **
+agent_launch_resolve_argv(const struct config *c, const char *name)
+{
+	struct agent_spec	 spec;
+	char			**argv;
+
+	agent_registry_resolve(c, name, NULL, &spec);
+	argv = spec.argv;
+	spec.argv = NULL;
+	agent_spec_clear(&spec);
+	return (argv);
+}
+
+int
+agent_launch_prepare(const struct config *c, const char *name,
+    char *const *argv, int flags, struct agent_launch *l,
+    struct acpx_error **err)
+{
+	const struct agent_resolver	*r = NULL;
+	struct warp_env			 env;
+	char				*normalized = NULL, *selected = NULL;
+	size_t				 i;
+
+	memset(l, 0, sizeof *l);
+	memset(&env, 0, sizeof env);
+	*err = NULL;
+	if (name != NULL && c != NULL) {
+		normalized = agent_registry_normalize(name);
+		for (i = 0; i < nitems(agent_resolvers); i++) {
+			if (agent_resolvers[i].match(c, normalized)) {
+				r = &agent_resolvers[i];
+				break;
+			}
+		}
+	}
+	if (r != NULL) {
+		if (r->resolve(c, normalized, flags, &env, &selected,
+		    &l->notice, err) == -1) {
+			warp_env_clear(&env);
+			free(selected);
+			free(normalized);
+			agent_launch_clear(l);
+			return (-1);
+		}
+		agent_launch_take(l, &env);
+		l->agent = selected != NULL ? selected : xstrdup(normalized);
+	}
+	if (l->agent != NULL && strcmp(l->agent, normalized) != 0)
+		l->argv = agent_launch_resolve_argv(c, l->agent);
+	else if (argv != NULL)
+		l->argv = cmdline_copy(argv);
+	else if (name != NULL)
+		l->argv = agent_launch_resolve_argv(c, name);
+	free(normalized);
+	return (0);
+}
+
+int
+agent_launch_session(const struct config *c, const char *agent_command,
+    const char *serving, struct agent_launch *l, struct acpx_error **err)
+{
+	memset(l, 0, sizeof *l);
+	*err = NULL;
+	if (agent_command == NULL || !warp_id_looks(agent_command))
+		return (0);
+	return (agent_launch_prepare(c, serving != NULL ? serving :
+	    agent_command, NULL, 0, l, err));
+}
+
+/* Free a launch, wiping what may be secret. */
+void
+agent_launch_clear(struct agent_launch *l)
+{
+	size_t	i;
+
+	cmdline_free(l->argv);
+	for (i = 0; l->env_add != NULL && l->env_add[i] != NULL; i++)
+		secrets_wipe(l->env_add[i], strlen(l->env_add[i]));
+	cmdline_free(l->env_add);
+	cmdline_free(l->env_unset);
+	for (i = 0; l->secrets != NULL && l->secrets[i] != NULL; i++)
+		secrets_wipe(l->secrets[i], strlen(l->secrets[i]));
+	cmdline_free(l->secrets);
+	free(l->agent);
+	free(l->notice);
+	memset(l, 0, sizeof *l);
+}
