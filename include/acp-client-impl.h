@@ -83,6 +83,8 @@ struct acp_client {
 /* acp-client.c */
 void		 acp_client_log(struct acp_client *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+void		 acp_client_diag(struct acp_client *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 void		 acp_client_step_begin(struct acp_client *, enum acp_step,
 		    acp_done_cb, void *arg);
 void		 acp_client_step_done(struct acp_client *, const json_t *result,

@@ -71,6 +71,11 @@ struct acp_client_events {
 		    void *arg);
 	/* A verbose diagnostic line ("[acpx] ..."), only when verbose. */
 	void	(*log)(struct acp_client *, const char *line, void *arg);
+	/*
+	 * A diagnostic for the user (an agent's non-JSON output line, a
+	 * prompt retry), unless json_strict; NULL: written to stderr.
+	 */
+	void	(*diag)(struct acp_client *, const char *line, void *arg);
 };
 
 /* Permission statistics of the current turn (exit code 5 rule). */
@@ -152,7 +157,7 @@ double		 acp_client_last_update(const struct acp_client *);
  */
 double		 acp_client_quiet_left(const struct acp_client *, double start,
 		    double idle, double limit, double now);
-/* Does this agent talk after its answer (agent_answers_late())? */
+/* Does this agent talk after its answer (agent_compat_answers_late())? */
 int		 acp_client_answers_late(const struct acp_client *);
 /* The initialize result (borrowed), or NULL before it. */
 const json_t	*acp_client_init_result(const struct acp_client *);

@@ -41,7 +41,7 @@ struct agent_session_opts {
 };
 
 /* Claude's ACP adapter: argv[0] named claude-agent-acp, or an argument containing it. */
-int		 agent_is_claude_acp(char *const *argv);
+int		 agent_compat_is_claude_acp(char *const *argv);
 /*
  * Does the adapter send session/update notifications after its answer to
  * session/prompt? The Claude adapter sends the session title (a
@@ -50,13 +50,13 @@ int		 agent_is_claude_acp(char *const *argv);
  * which would cost every turn that second; acpx-native waits only for the
  * adapters known to talk after their answer (docs/compatibility.md).
  */
-int		 agent_answers_late(char *const *argv);
+int		 agent_compat_answers_late(char *const *argv);
 /* Devin: argv[0] devin with acp, --acp or --experimental-acp. */
-int		 agent_is_devin_acp(char *const *argv);
+int		 agent_compat_is_devin_acp(char *const *argv);
 /* Cursor: argv[0] cursor-agent, or agent with acp. */
-int		 agent_is_cursor_acp(char *const *argv);
+int		 agent_compat_is_cursor_acp(char *const *argv);
 /* Qoder: argv[0] qodercli with --acp. */
-int		 agent_is_qoder_acp(char *const *argv);
+int		 agent_compat_is_qoder_acp(char *const *argv);
 
 /*
  * The _meta for session/new, session/load and session/resume (a new
@@ -66,18 +66,19 @@ int		 agent_is_qoder_acp(char *const *argv);
  * Claude settings (e.g. a permission allow-list) cannot override acpx's
  * permission mode.
  */
-json_t		*agent_session_meta(char *const *argv,
+json_t		*agent_compat_session_meta(char *const *argv,
 		    const struct agent_session_opts *);
 
 /* initialize's clientInfo {name, version} (a new reference). */
-json_t		*agent_client_info(char *const *argv);
+json_t		*agent_compat_client_info(char *const *argv);
 /* Add the adapter's clientCapabilities._meta, if any, to caps. */
-void		 agent_client_caps(char *const *argv, json_t *caps);
+void		 agent_compat_client_caps(char *const *argv, json_t *caps);
 
 /* Milliseconds an agent gets to exit after stdin EOF (Qoder 750, else 100). */
-int		 agent_stdin_grace_ms(char *const *argv);
+int		 agent_compat_stdin_grace_ms(char *const *argv);
 /* Is this non-JSON stdout line one of the agent's known harmless ones? */
-int		 agent_benign_line(char *const *argv, const char *line, size_t len);
+int		 agent_compat_benign_line(char *const *argv, const char *line,
+		    size_t len);
 
 /*
  * The argv to spawn for argv: a new NULL-terminated copy (caller frees

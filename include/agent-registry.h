@@ -47,14 +47,14 @@ const char	*agent_registry_canonical(const char *normalized);
 /*
  * Resolve an agent. name = the agent name for messages (positional, else
  * config defaultAgent, else codex); override = the trimmed --agent value or
- * NULL. Fills spec (free with agent_spec_clear()): command is the identity
- * string, argv what to spawn. When a raw command string cannot be split,
+ * NULL. Fills spec (free with agent_registry_spec_clear()): command is the
+ * identity string, argv what to spawn. When a raw command string cannot be split,
  * argv is NULL and argv_error holds the spawn-time message.
  */
 void		 agent_registry_resolve(const struct config *, const char *name,
 		    const char *override, struct agent_spec *spec);
 
 /* Free what agent_registry_resolve() put into spec. */
-void		 agent_spec_clear(struct agent_spec *);
+void		 agent_registry_spec_clear(struct agent_spec *);
 
 #endif

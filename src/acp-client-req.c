@@ -254,7 +254,7 @@ acp_client_req_cb(struct jsonrpc *rpc, const json_t *id, const char *method,
 	else if (!c->opts->no_terminal && client_term_handles(method))
 		acp_handle_term(c, id, method, params);
 	else if (strcmp(method, "_cognition.ai/request_diagnostics") == 0 &&
-	    agent_is_devin_acp(c->opts->argv))
+	    agent_compat_is_devin_acp(c->opts->argv))
 		jsonrpc_reply(c->rpc, id, json_object());	/* as the reference */
 	else
 		acp_reply_not_found(c, id, method);

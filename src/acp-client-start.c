@@ -120,9 +120,9 @@ acp_noise_cb(struct jsonrpc *rpc, const char *line, size_t len,
 
 	/* Valid JSON that is not an object: the reference drops it silently. */
 	if (c->opts->json_strict || strcmp(why, JSONRPC_NOISE_NOT_OBJECT) == 0 ||
-	    agent_benign_line(c->opts->argv, line, len))
+	    agent_compat_benign_line(c->opts->argv, line, len))
 		return;
-	fprintf(stderr, "Failed to parse JSON message: %.*s %s\n", (int)len,
+	acp_client_diag(c, "Failed to parse JSON message: %.*s %s", (int)len,
 	    line, why);
 }
 
@@ -132,7 +132,7 @@ acp_diag_cb(struct jsonrpc *rpc, const char *text, void *arg)
 	struct acp_client	*c = arg;
 
 	if (!c->opts->json_strict)
-		fprintf(stderr, "%s\n", text);
+		acp_client_diag(c, "%s", text);
 }
 
 static void
@@ -400,9 +400,9 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 
 	caps = json_pack("{s:{s:b, s:b}, s:b}", "fs", "readTextFile", !o->no_fs,
 	    "writeTextFile", !o->no_fs, "terminal", !o->no_terminal);
-	agent_client_caps(o->argv, caps);
+	agent_compat_client_caps(o->argv, caps);
 	c->step_id = jsonrpc_request(c->rpc, "initialize",
 	    json_pack("{s:i, s:o, s:o}", "protocolVersion", 1,
 	    "clientCapabilities", caps, "clientInfo",
-	    agent_client_info(o->argv)), acp_initialize_cb, c);
+	    agent_compat_client_info(o->argv)), acp_initialize_cb, c);
 }

@@ -44,10 +44,6 @@
 
 void
 acp_client_log(struct acp_client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-void
-acp_client_log(struct acp_client *c, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*line;
@@ -58,6 +54,23 @@ acp_client_log(struct acp_client *c, const char *fmt, ...)
 	xvasprintf(&line, fmt, ap);
 	va_end(ap);
 	c->ev.log(c, line, c->ev_arg);
+	free(line);
+}
+
+/* A diagnostic for the user: the diag event, else a line on stderr. */
+void
+acp_client_diag(struct acp_client *c, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+
+	va_start(ap, fmt);
+	xvasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (c->ev.diag != NULL)
+		c->ev.diag(c, line, c->ev_arg);
+	else
+		fprintf(stderr, "%s\n", line);
 	free(line);
 }
 
@@ -251,13 +264,13 @@ acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
 
 	acp_client_step_begin(c, STEP_REQUEST, cb, arg);
 	c->create_timed_out = 0;
-	if (agent_is_claude_acp(c->opts->argv)) {
+	if (agent_compat_is_claude_acp(c->opts->argv)) {
 		ev_timer_set(&c->create_w, acp_claude_create_timeout(), 0.);
 		ev_timer_start(c->loop, &c->create_w);
 	}
 	params = json_pack("{s:s, s:O}", "cwd", ACP_CWD(c), "mcpServers",
 	    c->opts->mcp_servers);
-	if ((meta = agent_session_meta(c->opts->argv,
+	if ((meta = agent_compat_session_meta(c->opts->argv,
 	    &c->opts->session)) != NULL)
 		json_object_set_new(params, "_meta", meta);
 	c->step_id = jsonrpc_request(c->rpc, "session/new", params,
@@ -341,8 +354,8 @@ acp_prompt_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		c->prompt_attempt++;
 		/* suppressSdkConsoleErrors: --json-strict or quiet. */
 		if (c->opts->retry_notices)
-			fprintf(stderr, "[acpx] prompt failed (%s), retrying in "
-			    "%dms (attempt %d/%d)\n", json_string_value(
+			acp_client_diag(c, "[acpx] prompt failed (%s), retrying "
+			    "in %dms (attempt %d/%d)", json_string_value(
 			    json_object_get(error, "message")), delay_ms,
 			    c->prompt_attempt, c->opts->prompt_retries);
 		ev_timer_set(&c->retry_w, delay_ms / 1000.0, 0.);
@@ -414,7 +427,8 @@ acp_client_close(struct acp_client *c, acp_done_cb cb, void *arg)
 		acp_client_close_exited(c);
 		return;
 	}
-	spawn_terminate(c->child, -1, agent_stdin_grace_ms(c->opts->argv),
+	spawn_terminate(c->child, -1,
+	    agent_compat_stdin_grace_ms(c->opts->argv),
 	    ACP_TERM_GRACE_MS);
 }
 
@@ -536,7 +550,7 @@ acp_session_attach(struct acp_client *c, const char *method,
 	params = json_pack("{s:s, s:s, s:O}", "sessionId", session_id, "cwd",
 	    ACP_CWD(c), "mcpServers", c->opts->mcp_servers);
 	/* Beyond the reference: a reloaded session keeps its isolation. */
-	if ((meta = agent_session_meta(c->opts->argv,
+	if ((meta = agent_compat_session_meta(c->opts->argv,
 	    &c->opts->session)) != NULL)
 		json_object_set_new(params, "_meta", meta);
 	c->step_id = jsonrpc_request(c->rpc, method, params,
@@ -621,7 +635,7 @@ acp_client_quiet_left(const struct acp_client *c, double start, double idle,
 int
 acp_client_answers_late(const struct acp_client *c)
 {
-	return (agent_answers_late(c->opts->argv));
+	return (agent_compat_answers_late(c->opts->argv));
 }
 
 const json_t *

@@ -76,7 +76,7 @@ agent_has_flag(char *const *argv, const char *flag)
 }
 
 int
-agent_is_claude_acp(char *const *argv)
+agent_compat_is_claude_acp(char *const *argv)
 {
 	size_t	i;
 
@@ -90,13 +90,13 @@ agent_is_claude_acp(char *const *argv)
 }
 
 int
-agent_answers_late(char *const *argv)
+agent_compat_answers_late(char *const *argv)
 {
-	return (agent_is_claude_acp(argv));
+	return (agent_compat_is_claude_acp(argv));
 }
 
 int
-agent_is_devin_acp(char *const *argv)
+agent_compat_is_devin_acp(char *const *argv)
 {
 	return (agent_command_is(argv, "devin") && (agent_has_arg(argv, "acp") ||
 	    agent_has_arg(argv, "--acp") ||
@@ -104,27 +104,27 @@ agent_is_devin_acp(char *const *argv)
 }
 
 int
-agent_is_cursor_acp(char *const *argv)
+agent_compat_is_cursor_acp(char *const *argv)
 {
 	return (agent_command_is(argv, "cursor-agent") ||
 	    (agent_command_is(argv, "agent") && agent_has_arg(argv, "acp")));
 }
 
 int
-agent_is_qoder_acp(char *const *argv)
+agent_compat_is_qoder_acp(char *const *argv)
 {
 	return (agent_command_is(argv, "qodercli") &&
 	    agent_has_arg(argv, "--acp"));
 }
 
 int
-agent_stdin_grace_ms(char *const *argv)
+agent_compat_stdin_grace_ms(char *const *argv)
 {
 	return (agent_command_is(argv, "qodercli") ? 750 : 100);
 }
 
 int
-agent_benign_line(char *const *argv, const char *line, size_t len)
+agent_compat_benign_line(char *const *argv, const char *line, size_t len)
 {
 	static const char *const qoder[] = {
 	    "Received interrupt signal. Cleaning up resources...",
@@ -166,11 +166,12 @@ agent_claude_sources(void)
 }
 
 json_t *
-agent_session_meta(char *const *argv, const struct agent_session_opts *so)
+agent_compat_session_meta(char *const *argv,
+    const struct agent_session_opts *so)
 {
 	json_t	*opts = json_object(), *meta = json_object();
 
-	if (agent_is_claude_acp(argv))
+	if (agent_compat_is_claude_acp(argv))
 		json_object_set_new(opts, "settingSources",
 		    agent_claude_sources());
 	if (so->model != NULL && !js_blank(so->model))
@@ -199,11 +200,11 @@ agent_session_meta(char *const *argv, const struct agent_session_opts *so)
 }
 
 json_t *
-agent_client_info(char *const *argv)
+agent_compat_client_info(char *const *argv)
 {
 	const char	*v;
 
-	if (!agent_is_devin_acp(argv))
+	if (!agent_compat_is_devin_acp(argv))
 		return (json_pack("{s:s, s:s}", "name", "acpx", "version",
 		    ACPX_COMPAT_VERSION));
 	if ((v = getenv(AGENT_DEVIN_VERSION_ENV)) == NULL)
@@ -212,9 +213,9 @@ agent_client_info(char *const *argv)
 }
 
 void
-agent_client_caps(char *const *argv, json_t *caps)
+agent_compat_client_caps(char *const *argv, json_t *caps)
 {
-	if (agent_is_devin_acp(argv))
+	if (agent_compat_is_devin_acp(argv))
 		json_object_set_new(caps, "_meta", json_pack("{s:b}",
 		    "cognition.ai/requestDiagnostics", 1));
 }
@@ -246,7 +247,7 @@ agent_compat_argv(char *const *agent_argv, const struct agent_session_opts *so)
 	const json_t *v;
 	int	  turns, tools;
 
-	if (!agent_is_qoder_acp(agent_argv))
+	if (!agent_compat_is_qoder_acp(agent_argv))
 		return (NULL);
 	turns = so->max_turns > 0 && !agent_has_flag(agent_argv,
 	    "--max-turns");

@@ -93,7 +93,7 @@ agent_launch_resolve_argv(const struct config *c, const char *name)
 	agent_registry_resolve(c, name, NULL, &spec);
 	argv = spec.argv;
 	spec.argv = NULL;
-	agent_spec_clear(&spec);
+	agent_registry_spec_clear(&spec);
 	return (argv);
 }
 

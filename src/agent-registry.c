@@ -218,7 +218,7 @@ agent_registry_warp_spec(const struct config *c, const char *id,
 		spec->argv_error = h.argv_error;
 		h.argv = NULL;
 		h.argv_error = NULL;
-		agent_spec_clear(&h);
+		agent_registry_spec_clear(&h);
 	} else {
 		spec->argv = xcalloc(2, sizeof *spec->argv);
 		spec->argv[0] = xstrdup(id);
@@ -266,7 +266,7 @@ agent_registry_resolve(const struct config *c, const char *name,
 
 /* Free an agent spec's contents. */
 void
-agent_spec_clear(struct agent_spec *spec)
+agent_registry_spec_clear(struct agent_spec *spec)
 {
 	free(spec->name);
 	free(spec->command);

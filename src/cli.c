@@ -359,7 +359,7 @@ cli_invocation_free(struct invocation *inv)
 		return;
 	json_decref(inv->permission_policy);
 	free(inv->cwd);
-	agent_spec_clear(&inv->agent);
+	agent_registry_spec_clear(&inv->agent);
 	free(inv->model);
 	json_decref(inv->allowed_tools);
 	free(inv->system_prompt);

@@ -241,7 +241,7 @@ compare_one(const struct invocation *inv, const char *agent,
 
 	acpx_error_free(err);
 	exec_turn_result_clear(&res);
-	agent_spec_clear(&ai.agent);
+	agent_registry_spec_clear(&ai.agent);
 	free(cap.text);
 	for (i = 0; i < nitems(cap.usage); i++)
 		json_decref(cap.usage[i]);

@@ -292,7 +292,7 @@ cmd_prepare_agent(struct cli_run *run, struct cli_cmd *leaf,
 	}
 	if (name == NULL)
 		name = run->config->default_agent;
-	agent_spec_clear(&inv->agent);
+	agent_registry_spec_clear(&inv->agent);
 	agent_registry_resolve(run->config, name, gf->agent, &inv->agent);
 	inv->agent_override = gf->agent != NULL;
 	return (0);

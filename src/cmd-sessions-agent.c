@@ -86,7 +86,7 @@ sessions_agent_new(const struct invocation *inv, struct output *out,
     struct acpx_error **err)
 {
 	struct sessions_agent		*sa;
-	struct acp_client_events	 ev = { NULL, agent_log_cb };
+	struct acp_client_events	 ev = { NULL, agent_log_cb, NULL };
 
 	sa = xcalloc(1, sizeof *sa);
 	/* No cooldown pick: the session lives on the agent it names. */

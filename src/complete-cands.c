@@ -189,5 +189,5 @@ complete_sessions(struct complete *c, enum complete_scope scope)
 		    complete_session_cb, c);
 		free(cwd);
 	}
-	agent_spec_clear(&spec);
+	agent_registry_spec_clear(&spec);
 }

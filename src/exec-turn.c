@@ -34,7 +34,7 @@
  * on a loaded machine, spent scanning the process table before the close);
  * for its saved sessions it waits for 1 s without session/update (at most
  * 5 s). Here: for an adapter known to talk after its answer
- * (agent_answers_late(): the Claude adapter's session title), keep the
+ * (agent_compat_answers_late(): the Claude adapter's session title), keep the
  * agent open until it has sent no session/update for EXEC_LATE_IDLE, at
  * most EXEC_LATE_LIMIT, in the formats that render late updates (text,
  * json); quiet prints only the answer. Other agents end at the answer, so a
@@ -428,7 +428,8 @@ exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
     struct exec_turn_result *res)
 {
 	struct exec_run		 r;
-	struct acp_client_events ev = { exec_message_cb, exec_log_cb };
+	struct acp_client_events ev = { exec_message_cb, exec_log_cb,
+	    NULL };
 
 	memset(res, 0, sizeof *res);
 	memset(&r, 0, sizeof r);

@@ -193,9 +193,9 @@ model_resolve(const char *requested, const struct model_state *ms, int kind)
 int
 model_agent_kind(char *const *argv)
 {
-	if (agent_is_claude_acp(argv))
+	if (agent_compat_is_claude_acp(argv))
 		return (MODEL_AGENT_CLAUDE);
-	if (agent_is_cursor_acp(argv))
+	if (agent_compat_is_cursor_acp(argv))
 		return (MODEL_AGENT_CURSOR);
 	return (0);
 }
@@ -263,5 +263,5 @@ model_check(const char *requested, const struct model_state *ms, int kind,
 int
 model_is_claude_command(char *const *argv)
 {
-	return (agent_is_claude_acp(argv));
+	return (agent_compat_is_claude_acp(argv));
 }

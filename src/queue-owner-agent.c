@@ -228,7 +228,7 @@ struct acp_client *
 owner_turn_client(struct owner *o)
 {
 	static const struct acp_client_events ev = { turn_message_cb,
-	    turn_log_cb };
+	    turn_log_cb, NULL };
 
 	if (o->client != NULL && acp_client_running(o->client))
 		return (o->client);

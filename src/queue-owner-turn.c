@@ -38,12 +38,13 @@
 
 #define TURN_CANCEL_WAIT_S	2.5	/* timeout: wait for the cancelled answer */
 /*
- * After the answer of an adapter known to talk after it (agent_answers_late():
- * the Claude adapter's session title), the turn's late updates are still
- * relayed: the turn ends once the agent has sent no session/update for 1 s,
- * at most 5 s after the answer (runPromptTurn's SESSION_REPLY_IDLE_MS and
- * SESSION_REPLY_DRAIN_TIMEOUT_MS in the reference, which waits so for every
- * agent). Other agents' turns end at the answer: no idle second per turn.
+ * After the answer of an adapter known to talk after it
+ * (agent_compat_answers_late(): the Claude adapter's session title), the
+ * turn's late updates are still relayed: the turn ends once the agent has
+ * sent no session/update for 1 s, at most 5 s after the answer
+ * (runPromptTurn's SESSION_REPLY_IDLE_MS and SESSION_REPLY_DRAIN_TIMEOUT_MS
+ * in the reference, which waits so for every agent). Other agents' turns
+ * end at the answer: no idle second per turn.
  */
 #define TURN_LATE_IDLE_S	1.0
 #define TURN_LATE_LIMIT_S	5.0

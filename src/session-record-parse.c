@@ -144,7 +144,7 @@ record_builtin_name(const char *command)
 			    &spec);
 			parse_builtin_commands[i] = spec.command;
 			spec.command = NULL;
-			agent_spec_clear(&spec);
+			agent_registry_spec_clear(&spec);
 		}
 	}
 	for (i = 0; i < parse_nbuiltins; i++) {
@@ -172,7 +172,7 @@ record_builtin_argv(const char *command)
 	agent_registry_resolve(NULL, name, NULL, &spec);
 	argv = spec.argv;
 	spec.argv = NULL;
-	agent_spec_clear(&spec);
+	agent_registry_spec_clear(&spec);
 	return (argv);
 }
 

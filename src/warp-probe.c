@@ -62,8 +62,6 @@ struct warp_probe {
 	struct warp_probe_sock	*socks;
 };
 
-static int	warp_probe_curl_ready;
-
 /* ------------------------------------------------------------ pure parts */
 
 /* Class names. */
@@ -460,10 +458,8 @@ warp_probe_create(struct ev_loop *loop, long timeout_ms)
 {
 	struct warp_probe	*p;
 
-	if (!warp_probe_curl_ready) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		warp_probe_curl_ready = 1;
-	}
+	/* Reference-counted by libcurl: no flag of ours to remember it. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	p = xcalloc(1, sizeof *p);
 	p->loop = loop;
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;

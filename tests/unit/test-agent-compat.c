@@ -22,7 +22,7 @@ meta(char **argv)
 	char			*s;
 
 	memset(&so, 0, sizeof so);
-	if ((m = agent_session_meta(argv, &so)) == NULL)
+	if ((m = agent_compat_session_meta(argv, &so)) == NULL)
 		return (xstrdup("null"));
 	s = json_dumps(m, JSON_COMPACT);
 	json_decref(m);
@@ -50,22 +50,22 @@ main(void)
 	unsetenv("ACPX_CLAUDE_INCLUDE_USER_SETTINGS");
 
 	TEST_START("Claude adapter recognised as the reference does");
-	ASSERT_INT_EQ(agent_is_claude_acp(npx), 1);
-	ASSERT_INT_EQ(agent_is_claude_acp(bin), 1);
-	ASSERT_INT_EQ(agent_is_claude_acp(wrapper), 0);
-	ASSERT_INT_EQ(agent_is_claude_acp(prefix), 0);
-	ASSERT_INT_EQ(agent_is_claude_acp(zed), 0);
-	ASSERT_INT_EQ(agent_is_claude_acp(NULL), 0);
+	ASSERT_INT_EQ(agent_compat_is_claude_acp(npx), 1);
+	ASSERT_INT_EQ(agent_compat_is_claude_acp(bin), 1);
+	ASSERT_INT_EQ(agent_compat_is_claude_acp(wrapper), 0);
+	ASSERT_INT_EQ(agent_compat_is_claude_acp(prefix), 0);
+	ASSERT_INT_EQ(agent_compat_is_claude_acp(zed), 0);
+	ASSERT_INT_EQ(agent_compat_is_claude_acp(NULL), 0);
 	TEST_DONE();
 
 	TEST_START("Devin, Cursor, Qoder recognised as the reference does");
-	ASSERT_INT_EQ(agent_is_devin_acp(devin), 1);
-	ASSERT_INT_EQ(agent_is_devin_acp(devin_no), 0);
-	ASSERT_INT_EQ(agent_is_cursor_acp(cursor), 1);
-	ASSERT_INT_EQ(agent_is_cursor_acp(agent_acp), 1);
-	ASSERT_INT_EQ(agent_is_cursor_acp(qoder), 0);
-	ASSERT_INT_EQ(agent_is_qoder_acp(qoder), 1);
-	ASSERT_INT_EQ(agent_is_qoder_acp(qoder_no), 0);
+	ASSERT_INT_EQ(agent_compat_is_devin_acp(devin), 1);
+	ASSERT_INT_EQ(agent_compat_is_devin_acp(devin_no), 0);
+	ASSERT_INT_EQ(agent_compat_is_cursor_acp(cursor), 1);
+	ASSERT_INT_EQ(agent_compat_is_cursor_acp(agent_acp), 1);
+	ASSERT_INT_EQ(agent_compat_is_cursor_acp(qoder), 0);
+	ASSERT_INT_EQ(agent_compat_is_qoder_acp(qoder), 1);
+	ASSERT_INT_EQ(agent_compat_is_qoder_acp(qoder_no), 0);
 	ASSERT_INT_EQ(model_agent_kind(npx), MODEL_AGENT_CLAUDE);
 	ASSERT_INT_EQ(model_agent_kind(cursor), MODEL_AGENT_CURSOR);
 	ASSERT_INT_EQ(model_agent_kind(devin), 0);
@@ -90,13 +90,13 @@ main(void)
 	TEST_DONE();
 
 	TEST_START("Qoder: stdin grace and benign shutdown lines");
-	ASSERT_INT_EQ(agent_stdin_grace_ms(qoder_no), 750);
-	ASSERT_INT_EQ(agent_stdin_grace_ms(npx), 100);
-	ASSERT_INT_EQ(agent_benign_line(qoder, "  Cleanup completed. Exiting...\r", 32), 1);
-	ASSERT_INT_EQ(agent_benign_line(qoder,
+	ASSERT_INT_EQ(agent_compat_stdin_grace_ms(qoder_no), 750);
+	ASSERT_INT_EQ(agent_compat_stdin_grace_ms(npx), 100);
+	ASSERT_INT_EQ(agent_compat_benign_line(qoder, "  Cleanup completed. Exiting...\r", 32), 1);
+	ASSERT_INT_EQ(agent_compat_benign_line(qoder,
 	    "Received interrupt signal. Cleaning up resources...", 51), 1);
-	ASSERT_INT_EQ(agent_benign_line(qoder, "Cleanup completed.", 18), 0);
-	ASSERT_INT_EQ(agent_benign_line(npx, "Cleanup completed. Exiting...", 29), 0);
+	ASSERT_INT_EQ(agent_compat_benign_line(qoder, "Cleanup completed.", 18), 0);
+	ASSERT_INT_EQ(agent_compat_benign_line(npx, "Cleanup completed. Exiting...", 29), 0);
 	TEST_DONE();
 
 	return (tap_end());

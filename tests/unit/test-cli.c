@@ -771,27 +771,27 @@ main(void)
 		agent_registry_resolve(NULL, " Gemini ", NULL, &spec);
 		ASSERT_STR_EQ(spec.command, "gemini --acp");
 		ASSERT_STR_EQ(spec.name, " Gemini ");
-		agent_spec_clear(&spec);
+		agent_registry_spec_clear(&spec);
 		agent_registry_resolve(NULL, "antigravity", NULL, &spec);
 		ASSERT_STR_EQ(spec.command, "agy_acp_server.par --uid=");
-		agent_spec_clear(&spec);
+		agent_registry_spec_clear(&spec);
 		agent_registry_resolve(NULL, "pi", NULL, &spec);
 		ASSERT_STR_EQ(spec.command, "npx pi-acp@^0.0.33");
-		agent_spec_clear(&spec);
+		agent_registry_spec_clear(&spec);
 		agent_registry_resolve(NULL, "./my agent", NULL, &spec);
 		ASSERT_STR_EQ(spec.command, "./my agent");
 		if (spec.argv != NULL) {
 			ASSERT_STR_EQ(spec.argv[0], "./my");
 			ASSERT_STR_EQ(spec.argv[1], "agent");
 		}
-		agent_spec_clear(&spec);
+		agent_registry_spec_clear(&spec);
 		agent_registry_resolve(NULL, "codex", "run 'it", &spec);
 		ASSERT_STR_EQ(spec.name, "codex");
 		ASSERT_STR_EQ(spec.command, "run 'it");
 		ASSERT_PTR_NULL(spec.argv);
 		ASSERT_STR_EQ(spec.argv_error,
 		    "Invalid --agent command: unterminated quote");
-		agent_spec_clear(&spec);
+		agent_registry_spec_clear(&spec);
 	}
 	TEST_DONE();
 

@@ -682,11 +682,11 @@ test_launch(void)
 	ASSERT_TRUE(inv.agent.argv != NULL &&
 	    strcmp(inv.agent.argv[0], "/bin/fake-opencode") == 0 &&
 	    strcmp(inv.agent.argv[1], "acp") == 0 && inv.agent.argv[2] == NULL);
-	agent_spec_clear(&inv.agent);
+	agent_registry_spec_clear(&inv.agent);
 	set_invocation(&inv, c, "Claude-Warp-Infini-Kimi");
 	ASSERT_STR_EQ(inv.agent.command, "claude-warp-infini-kimi");
 	ASSERT_STR_EQ(inv.agent.argv[0], "npx");
-	agent_spec_clear(&inv.agent);
+	agent_registry_spec_clear(&inv.agent);
 	TEST_DONE();
 
 	TEST_START("launch: missing secrets file fails fast (WARP_ENV_MISSING)");
@@ -728,7 +728,7 @@ test_launch(void)
 	/* Never exported into acpx's own environment. */
 	ASSERT_PTR_NULL(getenv("WARP_INFINI_API_KEY"));
 	ASSERT_PTR_NULL(getenv("OPENCODE_CONFIG_CONTENT"));
-	agent_spec_clear(&inv.agent);
+	agent_registry_spec_clear(&inv.agent);
 	TEST_DONE();
 
 	TEST_START("launch: its keys are redacted from agent output");
@@ -753,7 +753,7 @@ test_launch(void)
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code,
 	    "WARP_PROVIDER_UNKNOWN") == 0);
 	acpx_error_free(err);
-	agent_spec_clear(&inv.agent);
+	agent_registry_spec_clear(&inv.agent);
 	set_invocation(&inv, c, "codex-warp-infini-kimi");
 	ASSERT_STR_EQ(inv.agent.argv[0], "codex-warp-infini-kimi");
 	err = NULL;
@@ -761,7 +761,7 @@ test_launch(void)
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code,
 	    "WARP_HARNESS_UNKNOWN") == 0);
 	acpx_error_free(err);
-	agent_spec_clear(&inv.agent);
+	agent_registry_spec_clear(&inv.agent);
 	TEST_DONE();
 
 	TEST_START("launch: a cooling primary starts the next of its chain");
@@ -816,7 +816,7 @@ test_launch(void)
 	ASSERT_TRUE(err != NULL && strcmp(err->detail_code, "WARP_COOLDOWN")
 	    == 0);
 	acpx_error_free(err);
-	agent_spec_clear(&inv.agent);
+	agent_registry_spec_clear(&inv.agent);
 	TEST_DONE();
 
 	TEST_START("launch: other agents are left alone");
@@ -828,7 +828,7 @@ test_launch(void)
 	ASSERT_TRUE(l.argv != NULL && inv.agent.argv != NULL &&
 	    strcmp(l.argv[0], inv.agent.argv[0]) == 0);
 	agent_launch_clear(&l);
-	agent_spec_clear(&inv.agent);
+	agent_registry_spec_clear(&inv.agent);
 	TEST_DONE();
 
 	free(envfile);
