@@ -23,7 +23,7 @@ struct warp_probe;
 struct warp_probe_result;
 struct warp_provider;
 
-struct warp_cmd {
+struct cmd_warp {
 	const struct invocation	*inv;
 	struct output		*out;
 	struct warp_config	*wc;
@@ -36,7 +36,7 @@ struct warp_cmd {
 };
 
 /* One provider of a probe run. */
-struct warp_cmd_probe_row {
+struct cmd_warp_probe_row {
 	const struct warp_provider	*prov;
 	char				*url;	/* display form, NULL if skipped */
 	char				*skip;	/* why not probed, or NULL */
@@ -45,34 +45,34 @@ struct warp_cmd_probe_row {
 };
 
 /* Load config and secrets (a secrets failure is kept in ctx, not fatal). */
-int		 warp_cmd_open(struct warp_cmd *, const struct invocation *,
+int		 cmd_warp_open(struct cmd_warp *, const struct invocation *,
 		    struct output *, struct acpx_error **);
-void		 warp_cmd_close(struct warp_cmd *);
+void		 cmd_warp_close(struct cmd_warp *);
 
 /* The secrets file's problem as an error (caller owns), or NULL. */
-struct acpx_error *warp_cmd_secrets_error(const struct warp_cmd *);
+struct acpx_error *cmd_warp_secrets_error(const struct cmd_warp *);
 
 /* The first missing WARP_<P>_* variable of a provider, or NULL. Caller owns. */
-char		*warp_cmd_missing_var(const struct warp_cmd *, const char *provider);
+char		*cmd_warp_missing_var(const struct cmd_warp *, const char *provider);
 
-/* Probe providers concurrently (rows filled); free with warp_cmd_probe_free(). */
-struct warp_probe *warp_cmd_probe(struct warp_cmd *,
+/* Probe providers concurrently (rows filled); free with cmd_warp_probe_free(). */
+struct warp_probe *cmd_warp_probe(struct cmd_warp *,
 		    const struct warp_provider **, size_t,
-		    struct warp_cmd_probe_row *);
-void		 warp_cmd_probe_free(struct warp_cmd *, struct warp_probe *,
-		    struct warp_cmd_probe_row *, size_t);
+		    struct cmd_warp_probe_row *);
+void		 cmd_warp_probe_free(struct cmd_warp *, struct warp_probe *,
+		    struct cmd_warp_probe_row *, size_t);
 
 /* A probe row as JSON / as text. Caller owns. */
-json_t		*warp_cmd_probe_json(const struct warp_cmd_probe_row *);
-char		*warp_cmd_probe_text(const struct warp_cmd_probe_row *);
+json_t		*cmd_warp_probe_json(const struct cmd_warp_probe_row *);
+char		*cmd_warp_probe_text(const struct cmd_warp_probe_row *);
 
 /* Table rows: a NULL-terminated row of n copied cells; print; free. */
-char		**warp_cmd_row(size_t n, ...);
-void		 warp_cmd_table(struct output *, char ***rows, size_t nrows);
-void		 warp_cmd_rows_free(char ***rows, size_t nrows);
+char		**cmd_warp_row(size_t n, ...);
+void		 cmd_warp_table(struct output *, char ***rows, size_t nrows);
+void		 cmd_warp_rows_free(char ***rows, size_t nrows);
 
 /* acpx warp doctor (cmd-warp-doctor.c) and its row. */
-int		 warp_cmd_doctor(const struct invocation *, struct output *);
+int		 cmd_warp_doctor(const struct invocation *, struct output *);
 extern const struct cmd_entry	 cmd_warp_doctor_entry;
 
 #endif

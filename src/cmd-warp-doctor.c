@@ -34,7 +34,7 @@
  */
 
 struct doctor {
-	struct warp_cmd	 ctx;
+	struct cmd_warp	 ctx;
 	int		 problems;
 	json_t		*json;		/* the --format json report */
 	char		**lines;	/* the text report */
@@ -132,7 +132,7 @@ doctor_providers(struct doctor *d)
 {
 	const struct warp_config	 *wc = d->ctx.wc;
 	const struct warp_provider	**provs;
-	struct warp_cmd_probe_row	 *rows;
+	struct cmd_warp_probe_row	 *rows;
 	struct warp_probe		 *probe;
 	json_t				 *list, *pv, *vars, *v;
 	char				 *suffix, *text;
@@ -142,7 +142,7 @@ doctor_providers(struct doctor *d)
 	for (i = 0; i < n; i++)
 		provs[i] = &wc->providers[i];
 	rows = xcalloc(n + 1, sizeof *rows);
-	probe = n > 0 ? warp_cmd_probe(&d->ctx, provs, n, rows) : NULL;
+	probe = n > 0 ? cmd_warp_probe(&d->ctx, provs, n, rows) : NULL;
 	list = json_array();
 	for (i = 0; i < n; i++) {
 		doctor_line(d, "provider %s:", provs[i]->name);
@@ -161,13 +161,13 @@ doctor_providers(struct doctor *d)
 				json_array_append_new(vars, v);
 			free(suffix);
 		}
-		text = warp_cmd_probe_text(&rows[i]);
+		text = cmd_warp_probe_text(&rows[i]);
 		doctor_line(d, "  probe: %s", text);
 		free(text);
 		if (rows[i].res != NULL && rows[i].res->cls != WARP_PROBE_OK)
 			d->problems++;
 		pv = json_pack("{s:s, s:o, s:o}", "name", provs[i]->name,
-		    "variables", vars, "probe", warp_cmd_probe_json(&rows[i]));
+		    "variables", vars, "probe", cmd_warp_probe_json(&rows[i]));
 		json_array_append_new(list, pv);
 	}
 	if (n == 0) {
@@ -177,7 +177,7 @@ doctor_providers(struct doctor *d)
 	}
 	json_object_set_new(d->json, "providers", list);
 	if (probe != NULL)
-		warp_cmd_probe_free(&d->ctx, probe, rows, n);
+		cmd_warp_probe_free(&d->ctx, probe, rows, n);
 	free(rows);
 	free(provs);
 }
@@ -249,7 +249,7 @@ doctor_cooldowns(struct doctor *d)
 
 /* acpx warp doctor. */
 int
-warp_cmd_doctor(const struct invocation *inv, struct output *out)
+cmd_warp_doctor(const struct invocation *inv, struct output *out)
 {
 	struct doctor		 d;
 	struct acpx_error	*err = NULL;
@@ -257,7 +257,7 @@ warp_cmd_doctor(const struct invocation *inv, struct output *out)
 	size_t			 i;
 
 	memset(&d, 0, sizeof d);
-	if (warp_cmd_open(&d.ctx, inv, out, &err) == -1)
+	if (cmd_warp_open(&d.ctx, inv, out, &err) == -1)
 		return (output_fail(out, err));
 	d.json = json_object();
 	ids = warp_config_agents(d.ctx.wc);
@@ -287,7 +287,7 @@ warp_cmd_doctor(const struct invocation *inv, struct output *out)
 	}
 	cmdline_free(d.lines);
 	json_decref(d.json);
-	warp_cmd_close(&d.ctx);
+	cmd_warp_close(&d.ctx);
 	return (d.problems == 0 ? ACPX_EXIT_SUCCESS : ACPX_EXIT_ERROR);
 }
 
@@ -298,5 +298,5 @@ const struct cmd_entry cmd_warp_doctor_entry = {
 	.desc = "Check the secrets file and every provider",
 	.flags = CMD_ACTION,
 	.prepare = cmd_prepare_operands,
-	.run = warp_cmd_doctor
+	.run = cmd_warp_doctor
 };

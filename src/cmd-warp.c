@@ -37,7 +37,7 @@
 
 /* Load the warp config and the secrets file into ctx. -1 with *err. */
 int
-warp_cmd_open(struct warp_cmd *ctx, const struct invocation *inv,
+cmd_warp_open(struct cmd_warp *ctx, const struct invocation *inv,
     struct output *out, struct acpx_error **err)
 {
 	char	*cause = NULL;
@@ -57,9 +57,9 @@ warp_cmd_open(struct warp_cmd *ctx, const struct invocation *inv,
 	return (0);
 }
 
-/* Free what warp_cmd_open() loaded. */
+/* Free what cmd_warp_open() loaded. */
 void
-warp_cmd_close(struct warp_cmd *ctx)
+cmd_warp_close(struct cmd_warp *ctx)
 {
 	warp_config_free(ctx->wc);
 	secrets_free(ctx->secrets);
@@ -71,7 +71,7 @@ warp_cmd_close(struct warp_cmd *ctx)
 
 /* The secrets file's problem as an error, or NULL when it loaded. */
 struct acpx_error *
-warp_cmd_secrets_error(const struct warp_cmd *ctx)
+cmd_warp_secrets_error(const struct cmd_warp *ctx)
 {
 	if (ctx->secrets != NULL)
 		return (NULL);
@@ -81,7 +81,7 @@ warp_cmd_secrets_error(const struct warp_cmd *ctx)
 
 /* The name of the first missing variable of a provider, or NULL. Caller owns. */
 char *
-warp_cmd_missing_var(const struct warp_cmd *ctx, const char *provider)
+cmd_warp_missing_var(const struct cmd_warp *ctx, const char *provider)
 {
 	static const char *const suffixes[] = { "API_KEY", "BASE_URL" };
 	size_t	 i;
@@ -100,7 +100,7 @@ warp_cmd_missing_var(const struct warp_cmd *ctx, const char *provider)
 
 /* Print rows of NULL-terminated columns, padded to the widest cell. */
 void
-warp_cmd_table(struct output *out, char ***rows, size_t nrows)
+cmd_warp_table(struct output *out, char ***rows, size_t nrows)
 {
 	size_t	 w[16], i, j, len;
 	char	*line, *tmp;
@@ -130,7 +130,7 @@ warp_cmd_table(struct output *out, char ***rows, size_t nrows)
 
 /* Free table rows. */
 void
-warp_cmd_rows_free(char ***rows, size_t nrows)
+cmd_warp_rows_free(char ***rows, size_t nrows)
 {
 	size_t	i;
 
@@ -141,7 +141,7 @@ warp_cmd_rows_free(char ***rows, size_t nrows)
 
 /* A NULL-terminated row of n copied cells. */
 char **
-warp_cmd_row(size_t n, ...)
+cmd_warp_row(size_t n, ...)
 {
 	va_list	  ap;
 	char	**row = xcalloc(n + 1, sizeof *row);
@@ -157,7 +157,7 @@ warp_cmd_row(size_t n, ...)
 /* ----------------------------------------------------------------- list */
 
 static char *
-warp_cmd_join(char **v, const char *sep)
+cmd_warp_join(char **v, const char *sep)
 {
 	char	*s = xstrdup(""), *t;
 	size_t	 i;
@@ -171,9 +171,9 @@ warp_cmd_join(char **v, const char *sep)
 }
 
 static int
-warp_cmd_list(const struct invocation *inv, struct output *out)
+cmd_warp_list(const struct invocation *inv, struct output *out)
 {
-	struct warp_cmd			 ctx;
+	struct cmd_warp			 ctx;
 	struct acpx_error		*err = NULL;
 	struct warp_target		 t;
 	struct warp_state		*st;
@@ -184,7 +184,7 @@ warp_cmd_list(const struct invocation *inv, struct output *out)
 	size_t				 i, n;
 	time_t				 now = time(NULL);
 
-	if (warp_cmd_open(&ctx, inv, out, &err) == -1)
+	if (cmd_warp_open(&ctx, inv, out, &err) == -1)
 		return (output_fail(out, err));
 	if (ctx.secrets == NULL && ctx.wc->nproviders > 0)
 		output_notice(out, "warning: %s", ctx.scause);
@@ -197,7 +197,7 @@ warp_cmd_list(const struct invocation *inv, struct output *out)
 	n = cmdline_count(ids);
 	agents = json_array();
 	rows = xcalloc(n + 1, sizeof *rows);
-	rows[0] = warp_cmd_row(7, "AGENT", "HARNESS", "PROVIDER", "MODEL",
+	rows[0] = cmd_warp_row(7, "AGENT", "HARNESS", "PROVIDER", "MODEL",
 	    "SECRETS", "STATUS", "FALLBACK");
 	for (i = 0; i < n; i++) {
 		if (warp_target_resolve(ctx.wc, ids[i], &t, &err) == -1) {
@@ -206,7 +206,7 @@ warp_cmd_list(const struct invocation *inv, struct output *out)
 			continue;
 		}
 		chain = warp_chain(ctx.wc, &t);
-		missing = warp_cmd_missing_var(&ctx, t.provider->name);
+		missing = cmd_warp_missing_var(&ctx, t.provider->name);
 		cd = warp_state_cooling(st, t.provider->name, t.model->model, now);
 		if (cd != NULL) {
 			iso = warp_iso_time(cd->until);
@@ -218,8 +218,8 @@ warp_cmd_list(const struct invocation *inv, struct output *out)
 			status = xstrdup("ready");
 			cdj = json_null();
 		}
-		fb = warp_cmd_join(chain, ", ");
-		rows[i + 1] = warp_cmd_row(7, t.id, warp_harness_id(t.harness),
+		fb = cmd_warp_join(chain, ", ");
+		rows[i + 1] = cmd_warp_row(7, t.id, warp_harness_id(t.harness),
 		    t.provider->name, t.model->model, missing == NULL ? "yes" :
 		    "no", status, *fb != '\0' ? fb : "-");
 		a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o}",
@@ -253,13 +253,13 @@ warp_cmd_list(const struct invocation *inv, struct output *out)
 			output_result_text(out, "No warp agents configured (add "
 			    "warp.providers to %s)", inv->config->global_path);
 		else
-			warp_cmd_table(out, rows, n + 1);
+			cmd_warp_table(out, rows, n + 1);
 		json_decref(agents);
 	}
-	warp_cmd_rows_free(rows, n + 1);
+	cmd_warp_rows_free(rows, n + 1);
 	cmdline_free(ids);
 	warp_state_free(st);
-	warp_cmd_close(&ctx);
+	cmd_warp_close(&ctx);
 	return (ACPX_EXIT_SUCCESS);
 }
 
@@ -267,7 +267,7 @@ warp_cmd_list(const struct invocation *inv, struct output *out)
 
 /* Probe rows: the providers, their probe results once run. */
 static const struct warp_provider *
-warp_cmd_target_provider(const struct warp_cmd *ctx, const char *name,
+cmd_warp_target_provider(const struct cmd_warp *ctx, const char *name,
     struct acpx_error **err)
 {
 	const struct warp_provider	*p;
@@ -291,10 +291,10 @@ warp_cmd_target_provider(const struct warp_cmd *ctx, const char *name,
 	return (p);
 }
 
-/* Probe the given providers concurrently; fills res (caller frees with warp_cmd_probes_free). */
+/* Probe the given providers concurrently; fills rows (cmd_warp_probe_free()). */
 struct warp_probe *
-warp_cmd_probe(struct warp_cmd *ctx, const struct warp_provider **provs,
-    size_t n, struct warp_cmd_probe_row *rows)
+cmd_warp_probe(struct cmd_warp *ctx, const struct warp_provider **provs,
+    size_t n, struct cmd_warp_probe_row *rows)
 {
 	struct proc		*proc;
 	struct ev_loop		*loop;
@@ -341,8 +341,8 @@ warp_cmd_probe(struct warp_cmd *ctx, const struct warp_provider **provs,
 
 /* Free the probe set and its loop. */
 void
-warp_cmd_probe_free(struct warp_cmd *ctx, struct warp_probe *probe,
-    struct warp_cmd_probe_row *rows, size_t n)
+cmd_warp_probe_free(struct cmd_warp *ctx, struct warp_probe *probe,
+    struct cmd_warp_probe_row *rows, size_t n)
 {
 	size_t	i;
 
@@ -357,7 +357,7 @@ warp_cmd_probe_free(struct warp_cmd *ctx, struct warp_probe *probe,
 
 /* Models of the provider its /models answer does not list. Caller owns. */
 static json_t *
-warp_cmd_unlisted(const struct warp_cmd_probe_row *r)
+cmd_warp_unlisted(const struct cmd_warp_probe_row *r)
 {
 	json_t		*missing;
 	const json_t	*e;
@@ -383,7 +383,7 @@ warp_cmd_unlisted(const struct warp_cmd_probe_row *r)
 
 /* One probe row as JSON. Caller owns. */
 json_t *
-warp_cmd_probe_json(const struct warp_cmd_probe_row *r)
+cmd_warp_probe_json(const struct cmd_warp_probe_row *r)
 {
 	json_t	*v, *missing;
 
@@ -401,7 +401,7 @@ warp_cmd_probe_json(const struct warp_cmd_probe_row *r)
 	if (r->res->models != NULL) {
 		json_object_set_new(v, "models",
 		    json_integer((json_int_t)json_array_size(r->res->models)));
-		if ((missing = warp_cmd_unlisted(r)) != NULL)
+		if ((missing = cmd_warp_unlisted(r)) != NULL)
 			json_object_set_new(v, "modelsNotListed", missing);
 	}
 	json_object_set_new(v, "elapsedMs", json_integer(r->res->elapsed_ms));
@@ -410,7 +410,7 @@ warp_cmd_probe_json(const struct warp_cmd_probe_row *r)
 
 /* One probe row as text (after the provider name). Caller owns. */
 char *
-warp_cmd_probe_text(const struct warp_cmd_probe_row *r)
+cmd_warp_probe_text(const struct cmd_warp_probe_row *r)
 {
 	const struct warp_probe_result	*res = r->res;
 	json_t				*missing;
@@ -432,7 +432,7 @@ warp_cmd_probe_text(const struct warp_cmd_probe_row *r)
 		s = t;
 	}
 	if (res->models != NULL) {
-		missing = warp_cmd_unlisted(r);
+		missing = cmd_warp_unlisted(r);
 		list = xstrdup("");
 		for (i = 0; i < json_array_size(missing); i++) {
 			xasprintf(&t, "%s%s%s", list, i > 0 ? ", " : "",
@@ -458,7 +458,7 @@ warp_cmd_probe_text(const struct warp_cmd_probe_row *r)
 
 /* Record what a probe learnt in the cooldown state. */
 static void
-warp_cmd_record(struct warp_cmd *ctx, struct warp_cmd_probe_row *rows,
+cmd_warp_record(struct cmd_warp *ctx, struct cmd_warp_probe_row *rows,
     size_t n)
 {
 	struct warp_state	*st;
@@ -496,24 +496,24 @@ warp_cmd_record(struct warp_cmd *ctx, struct warp_cmd_probe_row *rows,
 }
 
 static int
-warp_cmd_probe_run(const struct invocation *inv, struct output *out)
+cmd_warp_probe_run(const struct invocation *inv, struct output *out)
 {
-	struct warp_cmd			  ctx;
+	struct cmd_warp			  ctx;
 	struct acpx_error		 *err = NULL;
 	const struct warp_provider	**provs;
-	struct warp_cmd_probe_row	 *rows;
+	struct cmd_warp_probe_row	 *rows;
 	struct warp_probe		 *probe;
 	char				***table, *text;
 	json_t				 *list, *v;
 	size_t				  n = 0, i, j;
 	int				  rc = ACPX_EXIT_SUCCESS, dup;
 
-	if (warp_cmd_open(&ctx, inv, out, &err) == -1)
+	if (cmd_warp_open(&ctx, inv, out, &err) == -1)
 		return (output_fail(out, err));
 	provs = xcalloc((size_t)inv->nwords + ctx.wc->nproviders + 1,
 	    sizeof *provs);
 	for (i = 0; i < (size_t)inv->nwords; i++) {
-		if ((provs[n] = warp_cmd_target_provider(&ctx, inv->words[i],
+		if ((provs[n] = cmd_warp_target_provider(&ctx, inv->words[i],
 		    &err)) == NULL)
 			goto fail;
 		for (dup = 0, j = 0; j < n; j++)
@@ -531,20 +531,20 @@ warp_cmd_probe_run(const struct invocation *inv, struct output *out)
 		    "%s)", inv->config->global_path);
 		goto fail;
 	}
-	if ((err = warp_cmd_secrets_error(&ctx)) != NULL)
+	if ((err = cmd_warp_secrets_error(&ctx)) != NULL)
 		goto fail;
 	rows = xcalloc(n, sizeof *rows);
-	probe = warp_cmd_probe(&ctx, provs, n, rows);
-	warp_cmd_record(&ctx, rows, n);
+	probe = cmd_warp_probe(&ctx, provs, n, rows);
+	cmd_warp_record(&ctx, rows, n);
 	list = json_array();
 	table = xcalloc(n + 1, sizeof *table);
-	table[0] = warp_cmd_row(3, "PROVIDER", "URL", "RESULT");
+	table[0] = cmd_warp_row(3, "PROVIDER", "URL", "RESULT");
 	for (i = 0; i < n; i++) {
 		if (rows[i].res == NULL || rows[i].res->cls != WARP_PROBE_OK)
 			rc = ACPX_EXIT_ERROR;
-		json_array_append_new(list, warp_cmd_probe_json(&rows[i]));
-		text = warp_cmd_probe_text(&rows[i]);
-		table[i + 1] = warp_cmd_row(3, rows[i].prov->name,
+		json_array_append_new(list, cmd_warp_probe_json(&rows[i]));
+		text = cmd_warp_probe_text(&rows[i]);
+		table[i + 1] = cmd_warp_row(3, rows[i].prov->name,
 		    rows[i].url != NULL ? rows[i].url : "-", text);
 		if (inv->format == ACPX_FORMAT_QUIET)
 			output_result_text(out, "%s %s", rows[i].prov->name,
@@ -559,18 +559,18 @@ warp_cmd_probe_run(const struct invocation *inv, struct output *out)
 		json_decref(v);
 	} else {
 		if (inv->format == ACPX_FORMAT_TEXT)
-			warp_cmd_table(out, table, n + 1);
+			cmd_warp_table(out, table, n + 1);
 		json_decref(list);
 	}
-	warp_cmd_rows_free(table, n + 1);
-	warp_cmd_probe_free(&ctx, probe, rows, n);
+	cmd_warp_rows_free(table, n + 1);
+	cmd_warp_probe_free(&ctx, probe, rows, n);
 	free(rows);
 	free(provs);
-	warp_cmd_close(&ctx);
+	cmd_warp_close(&ctx);
 	return (rc);
 fail:
 	free(provs);
-	warp_cmd_close(&ctx);
+	cmd_warp_close(&ctx);
 	return (output_fail(out, err));
 }
 
@@ -581,7 +581,7 @@ static const struct cmd_arg probe_args[] = { { "[targets...]",
 
 /* probe's targets: the Warp agent ids and the provider names. */
 static int
-warp_cmd_probe_complete(struct complete *c, const struct cmd_opt *o,
+cmd_warp_probe_complete(struct complete *c, const struct cmd_opt *o,
     int npos)
 {
 	if (o != NULL)
@@ -596,7 +596,7 @@ static const struct cmd_entry cmd_warp_list_entry = {
 	    "chain",
 	.flags = CMD_ACTION,
 	.prepare = cmd_prepare_operands,
-	.run = warp_cmd_list
+	.run = cmd_warp_list
 };
 
 static const struct cmd_entry cmd_warp_probe_entry = {
@@ -606,8 +606,8 @@ static const struct cmd_entry cmd_warp_probe_entry = {
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_prepare_operands,
-	.run = warp_cmd_probe_run,
-	.complete = warp_cmd_probe_complete
+	.run = cmd_warp_probe_run,
+	.complete = cmd_warp_probe_complete
 };
 
 static const struct cmd_entry *const cmd_warp_subs[] = {
