@@ -42,26 +42,26 @@ int		 cmd_sessions_complete_any(struct complete *,
 /* ---------------------------------------------------------- shared helpers */
 
 /* The RUNTIME "No named session ..." / "No cwd session ..." error. */
-struct acpx_error *sessions_missing(const struct invocation *, const char *name);
+struct acpx_error *cmd_sessions_missing(const struct invocation *, const char *name);
 
 /* Warning for a skipped record file (session_store_warn_fn; arg = output). */
-void		 sessions_warn(const char *path, const char *why, void *arg);
+void		 cmd_sessions_warn(const char *path, const char *why, void *arg);
 
 /* The exact-scope record (name = inv->session), open or any. NULL if none. */
-struct session_record *sessions_find_scoped(const struct invocation *,
+struct session_record *cmd_sessions_find_scoped(const struct invocation *,
 		    struct output *, int include_closed);
 
 /* Non-zero if the invocation's agent has an explicit argv (built-in, config argv). */
-int		 sessions_agent_has_argv(const struct invocation *);
+int		 cmd_sessions_agent_has_argv(const struct invocation *);
 
 /* Full close procedure of §5.3 on a record id; the closed record or NULL + *err. */
-struct session_record *sessions_close_record(const struct invocation *,
+struct session_record *cmd_sessions_close_record(const struct invocation *,
 		    struct output *, const char *record_id,
 		    struct acpx_error **err);
 
 /* ---------------------------------------------------------- agent runner */
 
-struct sessions_agent;
+struct cmd_sessions_agent;
 
 /*
  * The launch step (cmd_opts_launch() without the cooldown pick: the
@@ -69,40 +69,40 @@ struct sessions_agent;
  * loop, an acp_client for inv (cwd set by the caller), signal watchers.
  * NULL with *err (caller owns) when the agent must not start.
  */
-struct sessions_agent *sessions_agent_new(const struct invocation *,
+struct cmd_sessions_agent *cmd_sessions_agent_new(const struct invocation *,
 		    struct output *, struct acpx_error **err);
-struct acp_client *sessions_agent_client(struct sessions_agent *);
-struct ev_loop	*sessions_agent_loop(struct sessions_agent *);
+struct acp_client *cmd_sessions_agent_client(struct cmd_sessions_agent *);
+struct ev_loop	*cmd_sessions_agent_loop(struct cmd_sessions_agent *);
 
 /* The acp_done_cb to give the client's steps (arg = the runner). */
-void		 sessions_agent_done(struct acp_client *, const json_t *,
+void		 cmd_sessions_agent_done(struct acp_client *, const json_t *,
 		    struct acpx_error *, void *);
 
 /*
  * Run the loop until the pending step completes (or --timeout, or a
  * signal). 0 with *result (caller owns; may be NULL) or -1 with *err.
  */
-int		 sessions_agent_wait(struct sessions_agent *, json_t **result,
+int		 cmd_sessions_agent_wait(struct cmd_sessions_agent *, json_t **result,
 		    struct acpx_error **err);
 
 /* Close the agent and wait for it to be gone. */
-void		 sessions_agent_close(struct sessions_agent *);
+void		 cmd_sessions_agent_close(struct cmd_sessions_agent *);
 
 /* Run the loop for seconds (signals still handled). */
-void		 sessions_agent_sleep(struct sessions_agent *, double seconds);
+void		 cmd_sessions_agent_sleep(struct cmd_sessions_agent *, double seconds);
 
 /* Set by SIGINT/SIGTERM/SIGHUP. */
-int		 sessions_agent_interrupted(const struct sessions_agent *);
+int		 cmd_sessions_agent_interrupted(const struct cmd_sessions_agent *);
 
-void		 sessions_agent_free(struct sessions_agent *);
+void		 cmd_sessions_agent_free(struct cmd_sessions_agent *);
 
 /* ---------------------------------------------------------- subcommands */
 
-int		 sessions_close_run(const struct invocation *, struct output *);
-int		 sessions_new_run(const struct invocation *, struct output *,
+int		 cmd_sessions_close_run(const struct invocation *, struct output *);
+int		 cmd_sessions_new_run(const struct invocation *, struct output *,
 		    int ensure);
-int		 sessions_watch_run(const struct invocation *, struct output *);
-int		 sessions_export_run(const struct invocation *, struct output *);
-int		 sessions_import_run(const struct invocation *, struct output *);
+int		 cmd_sessions_watch_run(const struct invocation *, struct output *);
+int		 cmd_sessions_export_run(const struct invocation *, struct output *);
+int		 cmd_sessions_import_run(const struct invocation *, struct output *);
 
 #endif

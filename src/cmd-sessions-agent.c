@@ -21,13 +21,13 @@
 
 /*
  * An agent connection for the sessions commands, driven step by step:
- * the caller starts a client step with sessions_agent_done as callback and
- * sessions_agent_wait() runs the loop until it completes. --timeout bounds
+ * the caller starts a client step with cmd_sessions_agent_done as callback and
+ * cmd_sessions_agent_wait() runs the loop until it completes. --timeout bounds
  * each step (the agent is killed, as the reference's withTimeout leaves
  * it); SIGINT/SIGTERM/SIGHUP kill the agent and end the wait.
  */
 
-struct sessions_agent {
+struct cmd_sessions_agent {
 	struct ev_loop		*loop;
 	const struct invocation	*inv;
 	struct output		*out;
@@ -49,7 +49,7 @@ struct sessions_agent {
 static void
 agent_log_cb(struct acp_client *c, const char *line, void *arg)
 {
-	struct sessions_agent	*sa = arg;
+	struct cmd_sessions_agent	*sa = arg;
 
 	output_notice(sa->out, "%s", line);
 }
@@ -57,7 +57,7 @@ agent_log_cb(struct acp_client *c, const char *line, void *arg)
 static void
 agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct sessions_agent	*sa = w->data;
+	struct cmd_sessions_agent	*sa = w->data;
 
 	sa->timed_out = 1;
 	acp_client_kill(sa->client);
@@ -67,7 +67,7 @@ agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 agent_signal_cb(struct ev_loop *loop, int signo, void *arg)
 {
-	struct sessions_agent	*sa = arg;
+	struct cmd_sessions_agent	*sa = arg;
 
 	sa->interrupted = 1;
 	acp_client_kill(sa->client);
@@ -81,11 +81,11 @@ agent_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* The launch step, a loop, a client, signal watchers. */
-struct sessions_agent *
-sessions_agent_new(const struct invocation *inv, struct output *out,
+struct cmd_sessions_agent *
+cmd_sessions_agent_new(const struct invocation *inv, struct output *out,
     struct acpx_error **err)
 {
-	struct sessions_agent		*sa;
+	struct cmd_sessions_agent		*sa;
 	struct acp_client_events	 ev = { NULL, agent_log_cb, NULL };
 
 	sa = xcalloc(1, sizeof *sa);
@@ -111,23 +111,23 @@ sessions_agent_new(const struct invocation *inv, struct output *out,
 }
 
 struct acp_client *
-sessions_agent_client(struct sessions_agent *sa)
+cmd_sessions_agent_client(struct cmd_sessions_agent *sa)
 {
 	return (sa->client);
 }
 
 struct ev_loop *
-sessions_agent_loop(struct sessions_agent *sa)
+cmd_sessions_agent_loop(struct cmd_sessions_agent *sa)
 {
 	return (sa->loop);
 }
 
 /* The acp_done_cb for the client's steps. */
 void
-sessions_agent_done(struct acp_client *c, const json_t *result,
+cmd_sessions_agent_done(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct sessions_agent	*sa = arg;
+	struct cmd_sessions_agent	*sa = arg;
 	const char		*msg;
 
 	sa->done = 1;
@@ -157,7 +157,7 @@ sessions_agent_done(struct acp_client *c, const json_t *result,
 
 /* Run the loop until the pending step completes. */
 int
-sessions_agent_wait(struct sessions_agent *sa, json_t **result,
+cmd_sessions_agent_wait(struct cmd_sessions_agent *sa, json_t **result,
     struct acpx_error **err)
 {
 	*result = NULL;
@@ -194,13 +194,13 @@ sessions_agent_wait(struct sessions_agent *sa, json_t **result,
 
 /* Close the agent and wait for it to be gone. */
 void
-sessions_agent_close(struct sessions_agent *sa)
+cmd_sessions_agent_close(struct cmd_sessions_agent *sa)
 {
 	if (sa->closed)
 		return;
 	sa->closed = 1;
 	sa->done = 0;
-	acp_client_close(sa->client, sessions_agent_done, sa);
+	acp_client_close(sa->client, cmd_sessions_agent_done, sa);
 	while (!sa->done)
 		ev_run(sa->loop, EVRUN_ONCE);
 	sa->done = 0;
@@ -208,7 +208,7 @@ sessions_agent_close(struct sessions_agent *sa)
 
 /* Run the loop for a while. */
 void
-sessions_agent_sleep(struct sessions_agent *sa, double seconds)
+cmd_sessions_agent_sleep(struct cmd_sessions_agent *sa, double seconds)
 {
 	int	was = sa->interrupted;
 
@@ -220,13 +220,13 @@ sessions_agent_sleep(struct sessions_agent *sa, double seconds)
 }
 
 int
-sessions_agent_interrupted(const struct sessions_agent *sa)
+cmd_sessions_agent_interrupted(const struct cmd_sessions_agent *sa)
 {
 	return (sa->interrupted);
 }
 
 void
-sessions_agent_free(struct sessions_agent *sa)
+cmd_sessions_agent_free(struct cmd_sessions_agent *sa)
 {
 	if (sa == NULL)
 		return;

@@ -173,7 +173,7 @@ archive_target(const char *path, struct acpx_error **err)
 
 /* sessions export. */
 int
-sessions_export_run(const struct invocation *inv, struct output *out)
+cmd_sessions_export_run(const struct invocation *inv, struct output *out)
 {
 	struct session_list	 l;
 	struct session_record	*rec = NULL;
@@ -189,7 +189,7 @@ sessions_export_run(const struct invocation *inv, struct output *out)
 	    xstrdup(inv->cwd);
 	name = session_record_normalize_name(inv->session);
 	rec = session_store_find(inv->agent.command, cwd, name, 0,
-	    sessions_warn, out);
+	    cmd_sessions_warn, out);
 	if (rec == NULL && session_store_scan(NULL, &l, NULL, NULL,
 	    &cause) == 0) {
 		session_list_sort_recent(&l);
@@ -393,7 +393,7 @@ archive_command_matches(const char *archived, const char *expected,
 
 /* sessions import. */
 int
-sessions_import_run(const struct invocation *inv, struct output *out)
+cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 {
 	const char		*path = inv->words[0];
 	const char		*dest = json_str(inv->verb_opts, "cwd");
@@ -533,7 +533,7 @@ sessions_import_run(const struct invocation *inv, struct output *out)
 
 	/* The destination scope and the provider session must be free. */
 	existing = session_store_find(src->agent_command, src->cwd, src->name,
-	    0, sessions_warn, out);
+	    0, cmd_sessions_warn, out);
 	if (existing != NULL) {
 		session_record_free(existing);
 		msg = xstrdup("A session already exists for the import destination "
@@ -541,7 +541,7 @@ sessions_import_run(const struct invocation *inv, struct output *out)
 		ename = xstrdup("session-scope-exists");
 		goto refuse;
 	}
-	if (session_store_scan(NULL, &l, sessions_warn, out, &cause) == 0) {
+	if (session_store_scan(NULL, &l, cmd_sessions_warn, out, &cause) == 0) {
 		for (i = 0, ok = 1; i < l.n; i++) {
 			if (strcmp(l.v[i]->acp_session_id, src->acp_session_id) ==
 			    0)
@@ -649,7 +649,7 @@ const struct cmd_entry cmd_sessions_export_entry = {
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_sessions_prepare_named,
-	.run = sessions_export_run,
+	.run = cmd_sessions_export_run,
 	.complete = cmd_sessions_complete_any
 };
 
@@ -661,6 +661,6 @@ const struct cmd_entry cmd_sessions_import_entry = {
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = sessions_import_prepare,
-	.run = sessions_import_run,
+	.run = cmd_sessions_import_run,
 	.complete = sessions_import_complete
 };

@@ -212,7 +212,7 @@ sessions_keep_agent_exit(struct session_record *cur,
 
 /* Full close procedure (§5.3). */
 struct session_record *
-sessions_close_record(const struct invocation *inv, struct output *out,
+cmd_sessions_close_record(const struct invocation *inv, struct output *out,
     const char *record_id, struct acpx_error **err)
 {
 	struct ev_loop		*loop = proc_default_loop();
@@ -269,15 +269,15 @@ sessions_close_record(const struct invocation *inv, struct output *out,
 
 /* sessions close [name]. */
 int
-sessions_close_run(const struct invocation *inv, struct output *out)
+cmd_sessions_close_run(const struct invocation *inv, struct output *out)
 {
 	struct session_record	*rec, *closed;
 	struct acpx_error	*err;
 	json_t			*o;
 
-	if ((rec = sessions_find_scoped(inv, out, 0)) == NULL)
-		return (output_fail(out, sessions_missing(inv, inv->session)));
-	closed = sessions_close_record(inv, out, rec->record_id, &err);
+	if ((rec = cmd_sessions_find_scoped(inv, out, 0)) == NULL)
+		return (output_fail(out, cmd_sessions_missing(inv, inv->session)));
+	closed = cmd_sessions_close_record(inv, out, rec->record_id, &err);
 	session_record_free(rec);
 	if (closed == NULL)
 		return (output_fail(out, err));
@@ -321,6 +321,6 @@ const struct cmd_entry cmd_sessions_close_entry = {
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_sessions_prepare_named,
-	.run = sessions_close_run,
+	.run = cmd_sessions_close_run,
 	.complete = sessions_close_complete
 };

@@ -67,7 +67,7 @@ new_session_options(const struct invocation *inv)
  */
 static int
 new_apply_model(const struct invocation *inv, struct output *out,
-    struct sessions_agent *sa, const json_t *result, json_t **response,
+    struct cmd_sessions_agent *sa, const json_t *result, json_t **response,
     struct acpx_error **err)
 {
 	struct model_state	 ms;
@@ -96,12 +96,12 @@ new_apply_model(const struct invocation *inv, struct output *out,
 		if (ms.current == NULL || strcmp(ms.current, id) != 0) {
 			if (ms.config_id != NULL)
 				acp_client_set_config_option(
-				    sessions_agent_client(sa), ms.config_id, id,
-				    sessions_agent_done, sa);
+				    cmd_sessions_agent_client(sa), ms.config_id, id,
+				    cmd_sessions_agent_done, sa);
 			else
-				acp_client_set_model(sessions_agent_client(sa),
-				    id, sessions_agent_done, sa);
-			if (sessions_agent_wait(sa, response, err) == -1)
+				acp_client_set_model(cmd_sessions_agent_client(sa),
+				    id, cmd_sessions_agent_done, sa);
+			if (cmd_sessions_agent_wait(sa, response, err) == -1)
 				rc = -1;
 		}
 		free(id);
@@ -117,7 +117,7 @@ static struct session_record *
 new_create(const struct invocation *inv, struct output *out, int *interrupted,
     struct acpx_error **err)
 {
-	struct sessions_agent	*sa;
+	struct cmd_sessions_agent	*sa;
 	struct acp_client	*c;
 	struct session_record	*rec = NULL;
 	json_t			*result = NULL, *response = NULL, *so, *fake;
@@ -129,13 +129,13 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 
 	*err = NULL;
 	*interrupted = 0;
-	if ((sa = sessions_agent_new(inv, out, err)) == NULL)
+	if ((sa = cmd_sessions_agent_new(inv, out, err)) == NULL)
 		return (NULL);
-	c = sessions_agent_client(sa);
+	c = cmd_sessions_agent_client(sa);
 	acp_client_set_cwd(c, inv->cwd);
 	started = js_iso_now();
-	session_connect_create(c, resume, sessions_agent_done, sa);
-	if (sessions_agent_wait(sa, &result, err) == -1)
+	session_connect_create(c, resume, cmd_sessions_agent_done, sa);
+	if (cmd_sessions_agent_wait(sa, &result, err) == -1)
 		goto out;
 	sid = resume != NULL ? resume : acp_client_session_id(c);
 	if ((applied = new_apply_model(inv, out, sa, result, &response,
@@ -144,7 +144,7 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 
 	now = js_iso_now();
 	rec = session_record_create(sid, inv->agent.command,
-	    sessions_agent_has_argv(inv) ? inv->agent.argv : NULL, inv->cwd,
+	    cmd_sessions_agent_has_argv(inv) ? inv->agent.argv : NULL, inv->cwd,
 	    inv->session, now);
 	free(now);
 	session_record_agent_started(rec, acp_client_pid(c), started);
@@ -169,7 +169,7 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 		    inv->model));
 	if (session_store_save(rec, &cause) == -1)
 		goto save_failed;
-	sessions_agent_close(sa);
+	cmd_sessions_agent_close(sa);
 	now = js_iso_now();
 	session_record_agent_exited(rec, -1, "connection_close", now);
 	free(now);
@@ -184,9 +184,9 @@ save_failed:
 	rec = NULL;
 out:
 	if (rec == NULL)
-		*interrupted = sessions_agent_interrupted(sa);
-	sessions_agent_close(sa);
-	sessions_agent_free(sa);
+		*interrupted = cmd_sessions_agent_interrupted(sa);
+	cmd_sessions_agent_close(sa);
+	cmd_sessions_agent_free(sa);
 	json_decref(result);
 	json_decref(response);
 	free(started);
@@ -269,7 +269,7 @@ static int
 new_ensure_model(const struct invocation *inv, struct output *out,
     struct session_record *rec, struct acpx_error **err)
 {
-	struct sessions_agent		*sa;
+	struct cmd_sessions_agent		*sa;
 	struct session_connect_opts	 o;
 	struct new_connect_wait		 w;
 	struct model_state		 ms;
@@ -278,15 +278,15 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 	int				 have, rc = -1;
 
 	*err = NULL;
-	if ((sa = sessions_agent_new(inv, out, err)) == NULL)
+	if ((sa = cmd_sessions_agent_new(inv, out, err)) == NULL)
 		return (-1);
 	memset(&o, 0, sizeof o);
 	o.replacing_config = "model";
 	memset(&w, 0, sizeof w);
-	(void)session_connect(sessions_agent_client(sa), rec, &o,
+	(void)session_connect(cmd_sessions_agent_client(sa), rec, &o,
 	    new_connect_cb, &w);
-	while (!w.done && !sessions_agent_interrupted(sa))
-		ev_run(sessions_agent_loop(sa), EVRUN_ONCE);
+	while (!w.done && !cmd_sessions_agent_interrupted(sa))
+		ev_run(cmd_sessions_agent_loop(sa), EVRUN_ONCE);
 	if (w.err != NULL) {
 		*err = w.err;
 		goto out;
@@ -311,15 +311,15 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 	id = model_resolve(inv->model, have ? &ms : NULL,
 	    model_agent_kind(inv->agent.argv));
 	if (have && ms.config_id != NULL)
-		acp_client_set_config_option(sessions_agent_client(sa),
-		    ms.config_id, id, sessions_agent_done, sa);
+		acp_client_set_config_option(cmd_sessions_agent_client(sa),
+		    ms.config_id, id, cmd_sessions_agent_done, sa);
 	else
-		acp_client_set_model(sessions_agent_client(sa), id,
-		    sessions_agent_done, sa);
+		acp_client_set_model(cmd_sessions_agent_client(sa), id,
+		    cmd_sessions_agent_done, sa);
 	free(id);
 	if (have)
 		model_state_clear(&ms);
-	if (sessions_agent_wait(sa, &resp, err) == -1)
+	if (cmd_sessions_agent_wait(sa, &resp, err) == -1)
 		goto out;
 	/*
 	 * As observed with the reference: only the desired model is
@@ -334,7 +334,7 @@ new_ensure_model(const struct invocation *inv, struct output *out,
 	json_object_set_new(so, "model", json_string(inv->model));
 	rc = 0;
 out:
-	sessions_agent_close(sa);
+	cmd_sessions_agent_close(sa);
 	now = js_iso_now();
 	session_record_agent_exited(rec, -1, "connection_close", now);
 	free(now);
@@ -343,7 +343,7 @@ out:
 		free(cause);
 		rc = -1;
 	}
-	sessions_agent_free(sa);
+	cmd_sessions_agent_free(sa);
 	json_decref(resp);
 	return (rc);
 }
@@ -367,7 +367,7 @@ new_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 
 /* sessions new | ensure. */
 int
-sessions_new_run(const struct invocation *inv, struct output *out,
+cmd_sessions_new_run(const struct invocation *inv, struct output *out,
     int ensure)
 {
 	struct session_record	*rec = NULL, *prior = NULL, *closed;
@@ -400,7 +400,7 @@ sessions_new_run(const struct invocation *inv, struct output *out,
 		boundary = session_store_git_root(inv->cwd);
 		rec = session_store_find_walk(inv->agent.command, inv->cwd,
 		    inv->session, boundary != NULL ? boundary : inv->cwd,
-		    sessions_warn, out);
+		    cmd_sessions_warn, out);
 		free(boundary);
 		if (rec != NULL) {
 			created = 0;
@@ -412,8 +412,8 @@ sessions_new_run(const struct invocation *inv, struct output *out,
 				return (output_fail(out, err));
 			}
 		}
-	} else if ((prior = sessions_find_scoped(inv, out, 0)) != NULL) {
-		closed = sessions_close_record(inv, out, prior->record_id, &err);
+	} else if ((prior = cmd_sessions_find_scoped(inv, out, 0)) != NULL) {
+		closed = cmd_sessions_close_record(inv, out, prior->record_id, &err);
 		if (closed == NULL) {
 			session_record_free(prior);
 			return (output_fail(out, err));
@@ -483,13 +483,13 @@ sessions_new_prepare(struct cli_run *run, struct cli_cmd *leaf,
 static int
 sessions_new_cmd(const struct invocation *inv, struct output *out)
 {
-	return (sessions_new_run(inv, out, 0));
+	return (cmd_sessions_new_run(inv, out, 0));
 }
 
 static int
 sessions_ensure_cmd(const struct invocation *inv, struct output *out)
 {
-	return (sessions_new_run(inv, out, 1));
+	return (cmd_sessions_new_run(inv, out, 1));
 }
 
 /* new --name is a new name: nothing to offer. */

@@ -78,7 +78,7 @@ sessions_prune_run(const struct invocation *inv, struct output *out)
 	o.cutoff = cutoff = sessions_cutoff(inv);
 	o.include_history = prune_flag(inv, "include-history");
 	o.dry_run = prune_flag(inv, "dry-run");
-	if (session_store_prune(&o, &l, &bytes, sessions_warn, out, &cause) ==
+	if (session_store_prune(&o, &l, &bytes, cmd_sessions_warn, out, &cause) ==
 	    -1) {
 		free(cutoff);
 		return (output_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,

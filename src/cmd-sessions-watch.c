@@ -273,7 +273,7 @@ watch_loop(struct watch *wa, long long after, int have_cursor,
 
 /* sessions watch. */
 int
-sessions_watch_run(const struct invocation *inv, struct output *out)
+cmd_sessions_watch_run(const struct invocation *inv, struct output *out)
 {
 	struct watch		 wa;
 	struct session_record	*rec;
@@ -283,9 +283,9 @@ sessions_watch_run(const struct invocation *inv, struct output *out)
 	long long		 after = -1;
 	int			 rc;
 
-	if ((rec = sessions_find_scoped(inv, out, 0)) == NULL &&
-	    (rec = sessions_find_scoped(inv, out, 1)) == NULL)
-		return (output_fail(out, sessions_missing(inv, inv->session)));
+	if ((rec = cmd_sessions_find_scoped(inv, out, 0)) == NULL &&
+	    (rec = cmd_sessions_find_scoped(inv, out, 1)) == NULL)
+		return (output_fail(out, cmd_sessions_missing(inv, inv->session)));
 	memset(&wa, 0, sizeof wa);
 	wa.inv = inv;
 	wa.out = out;
@@ -365,6 +365,6 @@ const struct cmd_entry cmd_sessions_watch_entry = {
 	.opts = watch_opts,
 	.flags = CMD_ACTION,
 	.prepare = sessions_watch_prepare,
-	.run = sessions_watch_run,
+	.run = cmd_sessions_watch_run,
 	.complete = sessions_watch_complete
 };

@@ -44,7 +44,7 @@
 
 /* The "No named session ..." / "No cwd session ..." error. */
 struct acpx_error *
-sessions_missing(const struct invocation *inv, const char *name)
+cmd_sessions_missing(const struct invocation *inv, const char *name)
 {
 	char			*norm = session_record_normalize_name(name);
 	struct acpx_error	*err;
@@ -63,7 +63,7 @@ sessions_missing(const struct invocation *inv, const char *name)
 
 /* Warning for a skipped record file. */
 void
-sessions_warn(const char *path, const char *why, void *arg)
+cmd_sessions_warn(const char *path, const char *why, void *arg)
 {
 	struct output	*out = arg;
 
@@ -72,16 +72,16 @@ sessions_warn(const char *path, const char *why, void *arg)
 
 /* The exact-scope record. */
 struct session_record *
-sessions_find_scoped(const struct invocation *inv, struct output *out,
+cmd_sessions_find_scoped(const struct invocation *inv, struct output *out,
     int include_closed)
 {
 	return (session_store_find(inv->agent.command, inv->cwd, inv->session,
-	    include_closed, sessions_warn, out));
+	    include_closed, cmd_sessions_warn, out));
 }
 
 /* Explicit argv: a built-in or a configured agent with argv, not --agent. */
 int
-sessions_agent_has_argv(const struct invocation *inv)
+cmd_sessions_agent_has_argv(const struct invocation *inv)
 {
 	const struct config_agent	*ca = NULL;
 	char				*norm;
@@ -201,8 +201,8 @@ sessions_show_run(const struct invocation *inv, struct output *out)
 	json_t				*o;
 	char				 pid[32], *code, *sig;
 
-	if ((r = sessions_find_scoped(inv, out, 1)) == NULL)
-		return (output_fail(out, sessions_missing(inv, inv->session)));
+	if ((r = cmd_sessions_find_scoped(inv, out, 1)) == NULL)
+		return (output_fail(out, cmd_sessions_missing(inv, inv->session)));
 	switch (output_format(out)) {
 	case ACPX_FORMAT_JSON:
 		o = session_record_to_camel(r);
@@ -264,8 +264,8 @@ sessions_history_run(const struct invocation *inv, struct output *out,
 		limit = strtol(v, NULL, 10);
 	else if (!read_all)
 		limit = 20;
-	if ((r = sessions_find_scoped(inv, out, 1)) == NULL)
-		return (output_fail(out, sessions_missing(inv, inv->session)));
+	if ((r = cmd_sessions_find_scoped(inv, out, 1)) == NULL)
+		return (output_fail(out, cmd_sessions_missing(inv, inv->session)));
 	e = conversation_entries(r, &n);
 	first = limit == 0 || (size_t)limit >= n ? 0 : n - (size_t)limit;
 	switch (output_format(out)) {
@@ -345,7 +345,7 @@ sessions_list_local(const struct invocation *inv, struct output *out,
 	char			*cause = NULL;
 	size_t			 i, j;
 
-	if (session_store_scan(inv->agent.command, &l, sessions_warn, out,
+	if (session_store_scan(inv->agent.command, &l, cmd_sessions_warn, out,
 	    &cause) == -1)
 		return (output_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,
 		    NULL, "cli", "%s", cause)));
@@ -416,7 +416,7 @@ sessions_print_agent(struct output *out, const json_t *res)
 static int
 sessions_list_run(const struct invocation *inv, struct output *out)
 {
-	struct sessions_agent	*sa;
+	struct cmd_sessions_agent	*sa;
 	struct acp_client	*c;
 	struct acpx_error	*err = NULL;
 	json_t			*init = NULL, *res = NULL, *o;
@@ -434,15 +434,15 @@ sessions_list_run(const struct invocation *inv, struct output *out)
 		return (rc);
 	}
 
-	if ((sa = sessions_agent_new(inv, out, &err)) == NULL) {
+	if ((sa = cmd_sessions_agent_new(inv, out, &err)) == NULL) {
 		free(filter);
 		return (output_fail(out, err));
 	}
-	c = sessions_agent_client(sa);
-	acp_client_start(c, sessions_agent_done, sa);
-	if (sessions_agent_wait(sa, &init, &err) == -1) {
-		sessions_agent_close(sa);
-		sessions_agent_free(sa);
+	c = cmd_sessions_agent_client(sa);
+	acp_client_start(c, cmd_sessions_agent_done, sa);
+	if (cmd_sessions_agent_wait(sa, &init, &err) == -1) {
+		cmd_sessions_agent_close(sa);
+		cmd_sessions_agent_free(sa);
 		/* A spawn failure falls back to the local list, filters ignored. */
 		if (err->detail_code != NULL &&
 		    strcmp(err->detail_code, "AGENT_SPAWN_ENOENT") == 0) {
@@ -458,13 +458,13 @@ sessions_list_run(const struct invocation *inv, struct output *out)
 	if (json_object_get(caps, "list") != NULL &&
 	    !json_is_null(json_object_get(caps, "list")) &&
 	    !json_is_false(json_object_get(caps, "list"))) {
-		acp_client_session_list(c, filter, cursor, sessions_agent_done,
+		acp_client_session_list(c, filter, cursor, cmd_sessions_agent_done,
 		    sa);
-		if (sessions_agent_wait(sa, &res, &err) == 0)
+		if (cmd_sessions_agent_wait(sa, &res, &err) == 0)
 			listed = 1;
 	}
-	sessions_agent_close(sa);
-	sessions_agent_free(sa);
+	cmd_sessions_agent_close(sa);
+	cmd_sessions_agent_free(sa);
 	json_decref(init);
 	if (err != NULL) {
 		free(filter);
