@@ -69,8 +69,8 @@ void		 complete_session_names(const char *agent_command,
 		    void *arg);
 
 /* The scripts, one NULL-terminated array of lines each (generated). */
-extern const char *const completion_script_bash[];
-extern const char *const completion_script_zsh[];
-extern const char *const completion_script_fish[];
+extern const char *const completion_scripts_bash[];
+extern const char *const completion_scripts_zsh[];
+extern const char *const completion_scripts_fish[];
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * Internals shared by the journal writer (journal.c) and reader
- * (journal-read.c): line classification and whole-segment reads.
+ * Internals shared by the journal writer (journal.c, and journal-turn.c
+ * for turns and cursors) and reader (journal-read.c): the journal itself,
+ * line classification and whole-segment reads.
  */
 #ifndef ACPX_JOURNAL_IMPL_H
 #define ACPX_JOURNAL_IMPL_H
@@ -43,4 +44,25 @@ void		 journal_seg_clear(struct journal_seg *);
 /* max_segments of an event_log object, else the default. */
 int		 journal_max_segments(const json_t *event_log);
 
-#endif
+struct journal {
+	char		*record_id;
+	char		*active_path;
+	long long	 max_segment_bytes;
+	int		 max_segments;
+	int		 segment_count;
+	long long	 active_size;
+	long long	 active_entries;
+	long long	 sequence;
+	char		*request_id;	/* open turn */
+	int		 recovery_pending;
+	int		 needs_anchor;
+	int		 needs_rotation;
+	int		 fd;		/* the active segment, or -1 */
+	char		*failure;	/* poisoned: why */
+};
+
+/* Write one entry (writeEntry): rotation, anchor, line, counters. */
+int		 journal_write(struct journal *j, struct session_record *rec,
+		    const json_t *entry, char **cause);
+
+#endif /* ACPX_JOURNAL_IMPL_H */

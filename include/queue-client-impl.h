@@ -1,8 +1,9 @@
 /*
- * Internals shared by the parts of the queue client: queue-client.c
- * (finding the owner, connecting, the request/reply exchange, health
- * probes) and queue-client-start.c (recovering a stale owner, starting a
- * new one). Not for other modules.
+ * Internals shared by the parts of the queue client: queue-client.c (a
+ * request's life, health probes), queue-client-connect.c (finding the
+ * owner, connecting), queue-client-wire.c (the request/reply exchange) and
+ * queue-client-start.c (recovering a stale owner, starting a new one). Not
+ * for other modules.
  */
 #ifndef ACPX_QUEUE_CLIENT_IMPL_H
 #define ACPX_QUEUE_CLIENT_IMPL_H
@@ -119,4 +120,13 @@ void		 queue_client_use_owner(struct queue_client *,
 void		 queue_client_retire(struct queue_client *);
 void		 queue_client_no_owner(struct queue_client *);
 
-#endif
+void		 queue_client_close_socket(struct queue_client *qc);
+
+/* "<msg>; request outcome is unknown. Do not automatically resubmit." */
+void		 queue_client_uncertain(struct queue_client *qc, const char *detail,
+		    const char *msg);
+
+/* Connected: send the request line and read the replies. */
+void		 queue_client_exchange(struct queue_client *qc);
+
+#endif /* ACPX_QUEUE_CLIENT_IMPL_H */

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the parts of the queue wire code (queue-proto.c:
  * field validation; queue-framer.c: framing; queue-request.c: requests;
- * queue-proto-msg.c: owner messages). Not for other modules: everything
+ * queue-msg.c: owner messages). Not for other modules: everything
  * else goes through queue-proto.h.
  */
 #ifndef ACPX_QUEUE_PROTO_IMPL_H

@@ -86,10 +86,10 @@ int		 session_store_scan(const char *agent_command,
 		    char **cause);
 
 /* Sort newest last_used_at first (listings, prune). */
-void		 session_list_sort_recent(struct session_list *);
+void		 session_store_list_sort_recent(struct session_list *);
 
 /* Free the records and the array. */
-void		 session_list_free(struct session_list *);
+void		 session_store_list_free(struct session_list *);
 
 /*
  * findSession: exact cwd (made absolute), same agent command, same name

@@ -27,11 +27,11 @@ cmd_completion_run(const struct invocation *inv, struct output *out)
 	size_t			 len = 0, i;
 
 	if (strcmp(shell, "zsh") == 0)
-		lines = completion_script_zsh;
+		lines = completion_scripts_zsh;
 	else if (strcmp(shell, "fish") == 0)
-		lines = completion_script_fish;
+		lines = completion_scripts_fish;
 	else
-		lines = completion_script_bash;
+		lines = completion_scripts_bash;
 	for (i = 0; lines[i] != NULL; i++)
 		len += strlen(lines[i]);
 	text = xmalloc(len + 1);

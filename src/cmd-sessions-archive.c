@@ -192,7 +192,7 @@ cmd_sessions_export_run(const struct invocation *inv, struct output *out)
 	    cmd_sessions_warn, out);
 	if (rec == NULL && session_store_scan(NULL, &l, NULL, NULL,
 	    &cause) == 0) {
-		session_list_sort_recent(&l);
+		session_store_list_sort_recent(&l);
 		for (i = 0; i < l.n && rec == NULL; i++) {
 			if (strcmp(l.v[i]->agent_command, inv->agent.command) ==
 			    0 && strcmp(l.v[i]->cwd, cwd) == 0 &&
@@ -547,7 +547,7 @@ cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 			    0)
 				ok = 0;
 		}
-		session_list_free(&l);
+		session_store_list_free(&l);
 		if (!ok) {
 			msg = xstrdup("A local session already uses this provider "
 			    "session id; prune or remove the existing record "

@@ -122,7 +122,7 @@ sessions_prune_run(const struct invocation *inv, struct output *out)
 		}
 		break;
 	}
-	session_list_free(&l);
+	session_store_list_free(&l);
 	return (ACPX_EXIT_SUCCESS);
 }
 

@@ -358,9 +358,9 @@ sessions_list_local(const struct invocation *inv, struct output *out,
 		}
 		l.n = j;
 	}
-	session_list_sort_recent(&l);
+	session_store_list_sort_recent(&l);
 	sessions_print_local(out, &l);
-	session_list_free(&l);
+	session_store_list_free(&l);
 	return (ACPX_EXIT_SUCCESS);
 }
 

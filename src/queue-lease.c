@@ -17,14 +17,11 @@
 
 #include <jansson.h>
 
-#include "error.h"
 #include "fsutil.h"
 #include "js.h"
 #include "json-util.h"
 #include "queue-lease-impl.h"
 #include "queue-lease.h"
-#include "session-lock.h"
-#include "sha256.h"
 #include "xmalloc.h"
 
 /*

@@ -8,11 +8,8 @@
 
 #include <jansson.h>
 
-#include "acpx.h"
-#include "error.h"
 #include "js.h"
 #include "json-util.h"
-#include "linebuf.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
 #include "xmalloc.h"
@@ -22,7 +19,7 @@
  * reference's messages.ts and ipc-server.ts field by field (names, which
  * fields are required, how numbers are rounded, key order on the wire).
  * The framing is in queue-framer.c, the requests in queue-request.c, the
- * owner's messages in queue-proto-msg.c.
+ * owner's messages in queue-msg.c.
  */
 
 #define QUEUE_DECODE	(JSON_ALLOW_NUL)
@@ -335,4 +332,19 @@ queue_proto_session_options(const json_t *v, int lenient)
 bad:
 	json_decref(o);
 	return (NULL);
+}
+
+/* "RUNTIME" → ACPX_CODE_RUNTIME ...; -1 if unknown. */
+int
+queue_proto_code(const char *name)
+{
+	int	c;
+
+	if (name == NULL)
+		return (-1);
+	for (c = ACPX_CODE_RUNTIME; c <= ACPX_CODE_EXEC_DISABLED; c++) {
+		if (strcmp(name, acpx_code_name(c)) == 0)
+			return (c);
+	}
+	return (-1);
 }

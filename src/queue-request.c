@@ -8,11 +8,8 @@
 
 #include <jansson.h>
 
-#include "acpx.h"
-#include "error.h"
 #include "js.h"
 #include "json-util.h"
-#include "linebuf.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
 #include "xmalloc.h"

@@ -17,12 +17,8 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "acpx.h"
-#include "error.h"
 #include "json-util.h"
 #include "session-lock-impl.h"
-#include "session-lock.h"
-#include "session-store.h"
 #include "sha256.h"
 #include "xmalloc.h"
 

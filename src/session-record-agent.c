@@ -10,13 +10,9 @@
 
 #include <jansson.h>
 
-#include "acpx.h"
 #include "agent-registry.h"
 #include "json-util.h"
 #include "session-record-impl.h"
-#include "session-record.h"
-#include "session-store.h"
-#include "xmalloc.h"
 
 /*
  * What the agent tells a session record: its process starting and

@@ -10,12 +10,8 @@
 
 #include <jansson.h>
 
-#include "acpx.h"
 #include "agent-registry.h"
-#include "json-util.h"
 #include "session-record-impl.h"
-#include "session-record.h"
-#include "session-store.h"
 #include "xmalloc.h"
 
 /*

@@ -9,12 +9,7 @@
 
 #include <jansson.h>
 
-#include "acpx.h"
-#include "agent-registry.h"
-#include "json-util.h"
 #include "session-record-impl.h"
-#include "session-record.h"
-#include "xmalloc.h"
 
 /*
  * Validation of a record's messages as the reference's parse.ts does: user

@@ -9,11 +9,9 @@
 
 #include <jansson.h>
 
-#include "acpx.h"
 #include "agent-registry.h"
 #include "json-util.h"
 #include "session-record-impl.h"
-#include "session-record.h"
 #include "xmalloc.h"
 
 /*

@@ -10,10 +10,7 @@
 
 #include <jansson.h>
 
-#include "acpx.h"
-#include "agent-registry.h"
 #include "js.h"
-#include "json-util.h"
 #include "session-record-impl.h"
 #include "session-record.h"
 #include "session-store.h"

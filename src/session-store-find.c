@@ -356,7 +356,7 @@ session_store_prune(const struct session_prune_opts *o,
 			session_record_free(r);
 	}
 	free(l.v);
-	session_list_sort_recent(pruned);
+	session_store_list_sort_recent(pruned);
 	if (o->dry_run)
 		return (0);
 

@@ -460,7 +460,7 @@ session_store_scan(const char *agent_command, struct session_list *l,
 
 /* Sort newest last_used_at first. */
 void
-session_list_sort_recent(struct session_list *l)
+session_store_list_sort_recent(struct session_list *l)
 {
 	struct session_record	**copy;
 	size_t			  i, j;
@@ -481,7 +481,7 @@ session_list_sort_recent(struct session_list *l)
 
 /* Free the records and the array. */
 void
-session_list_free(struct session_list *l)
+session_store_list_free(struct session_list *l)
 {
 	size_t	i;
 

@@ -15,8 +15,6 @@
 
 #include "reaper.h"
 #include "spawn-impl.h"
-#include "spawn.h"
-#include "xmalloc.h"
 
 /*
  * The end of a child process: its stderr (kept tail, optional copy to

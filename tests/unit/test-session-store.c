@@ -325,7 +325,7 @@ test_store(void)
 	ASSERT_INT_EQ(session_store_scan(NULL, &l, count_warn, NULL, &cause), 0);
 	ASSERT_INT_EQ(l.n, 1);
 	ASSERT_INT_EQ(nwarn, 1);
-	session_list_free(&l);
+	session_store_list_free(&l);
 	TEST_DONE();
 
 	TEST_START("corrupt, truncated and foreign files: skipped with a warning, kept");
@@ -337,7 +337,7 @@ test_store(void)
 	ASSERT_INT_EQ(session_store_scan(NULL, &l, count_warn, NULL, &cause), 0);
 	ASSERT_INT_EQ(l.n, 1);
 	ASSERT_INT_EQ(nwarn, 3);
-	session_list_free(&l);
+	session_store_list_free(&l);
 	ASSERT_INT_EQ(system("test -f \"$HOME/.acpx/sessions/trunc.json\""), 0);
 	run("rm -rf \"$HOME/.acpx/sessions\"/*");
 	free(path);
@@ -417,14 +417,14 @@ test_store(void)
 	ASSERT_INT_EQ(session_store_prune(&po, &l, &bytes, NULL, NULL, &cause),
 	    0);
 	ASSERT_INT_EQ(l.n, 0);
-	session_list_free(&l);
+	session_store_list_free(&l);
 	po.cutoff = NULL;
 	po.include_history = 1;
 	ASSERT_INT_EQ(session_store_prune(&po, &l, &bytes, NULL, NULL, &cause),
 	    0);
 	ASSERT_INT_EQ(l.n, 1);
 	ASSERT_TRUE(bytes > 0);
-	session_list_free(&l);
+	session_store_list_free(&l);
 	ASSERT_INT_EQ(system("test ! -e \"$HOME/.acpx/sessions/c.json\" && "
 	    "test ! -e \"$HOME/.acpx/sessions/c.stream.2.ndjson\" && "
 	    "test -e \"$HOME/.acpx/sessions/c.stream.x.ndjson\""), 0);

@@ -169,21 +169,6 @@ queue_msg_error(const char *rid, const struct acpx_error *err,
 	return (msg_end(o, gen));
 }
 
-/* "RUNTIME" → ACPX_CODE_RUNTIME ...; -1 if unknown. */
-int
-queue_proto_code(const char *name)
-{
-	int	c;
-
-	if (name == NULL)
-		return (-1);
-	for (c = ACPX_CODE_RUNTIME; c <= ACPX_CODE_EXEC_DISABLED; c++) {
-		if (strcmp(name, acpx_code_name(c)) == 0)
-			return (c);
-	}
-	return (-1);
-}
-
 /* isAcpJsonRpcMessage of acp/jsonrpc.ts. */
 static int
 acp_message_valid(const json_t *m)
