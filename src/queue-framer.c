@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "acpx.h"
 #include "linebuf.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"

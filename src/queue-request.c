@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "acpx.h"
 #include "js.h"
 #include "json-util.h"
 #include "queue-proto.h"

@@ -17,6 +17,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx.h"
 #include "json-util.h"
 #include "session-lock-impl.h"
 #include "xmalloc.h"

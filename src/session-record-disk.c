@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "acpx.h"
 #include "agent-registry.h"
 #include "session-record-impl.h"
 #include "xmalloc.h"

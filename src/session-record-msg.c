@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "acpx.h"
 #include "session-record-impl.h"
 
 /*

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "acpx.h"
 #include "js.h"
 #include "session-record-impl.h"
 #include "session-record.h"

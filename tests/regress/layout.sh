@@ -16,7 +16,7 @@
 . "$TESTS_SRCDIR/regress/lib.sh"
 TOP=$(cd "$TESTS_SRCDIR/.." && pwd)
 LIB=$(dirname "$ACPX")/libacpx.a
-: "${LAYOUT_PENDING=cli-include file-size symbols}"
+: "${LAYOUT_PENDING=file-size symbols}"
 : "${LAYOUT_SYMBOLS_PENDING=error json-util agent-registry agent-compat
 cmd-sessions cmd-sessions-new cmd-sessions-agent cmd-sessions-watch
 cmd-sessions-archive cmd-sessions-close queue-owner queue-owner-turn
