@@ -107,10 +107,7 @@ struct owner {
 	char			*cwd;		/* the session's */
 	char			*agent_command;	/* the record's */
 	char			**agent_argv;	/* the record's argv (what non-warp sessions spawn) */
-	char			*turn_model;	/* this turn's session options (_meta) */
-	json_t			*turn_tools;
-	char			*turn_system_prompt;
-	char			*turn_append_prompt;
+	json_t			*turn_so;	/* the turn's session options (copts.session) */
 	struct queue_lease	*lease;
 	long long		 gen;
 	char			*socket_path;

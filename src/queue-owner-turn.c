@@ -104,29 +104,19 @@ turn_options(struct owner *o, struct owner_task *t)
 	co->permission_policy = r->permission_policy;
 	co->prompt_retries = r->prompt_retries >= 0 ? r->prompt_retries :
 	    (o->opts.prompt_retries > 0 ? o->opts.prompt_retries : 0);
-	so = turn_session_options(o, o->rec);
-	free(o->turn_model);
-	o->turn_model = json_str(so, "model") != NULL ?
-	    xstrdup(json_str(so, "model")) : NULL;
-	json_decref(o->turn_tools);
-	o->turn_tools = json_is_array(json_object_get(so, "allowedTools")) ?
-	    json_incref(json_object_get(so, "allowedTools")) : NULL;
+	/* The _meta options point into the turn's session options. */
+	json_decref(o->turn_so);
+	so = o->turn_so = turn_session_options(o, o->rec);
+	co->session.model = json_str(so, "model");
+	v = json_object_get(so, "allowedTools");
+	co->session.allowed_tools = json_is_array(v) ? v : NULL;
 	v = json_object_get(so, "maxTurns");
 	co->session.max_turns = json_is_integer(v) ?
 	    (int)json_integer_value(v) : 0;
-	free(o->turn_system_prompt);
-	free(o->turn_append_prompt);
-	o->turn_system_prompt = o->turn_append_prompt = NULL;
 	v = json_object_get(so, "systemPrompt");
-	if (json_is_string(v))
-		o->turn_system_prompt = xstrdup(json_string_value(v));
-	else if (json_str(v, "append") != NULL)
-		o->turn_append_prompt = xstrdup(json_str(v, "append"));
-	json_decref(so);
-	co->session.model = o->turn_model;
-	co->session.allowed_tools = o->turn_tools;
-	co->session.system_prompt = o->turn_system_prompt;
-	co->session.append_system_prompt = o->turn_append_prompt;
+	co->session.system_prompt = json_string_value(v);
+	co->session.append_system_prompt = json_is_string(v) ? NULL :
+	    json_str(v, "append");
 }
 
 /* Send the buffered connect-phase messages, minus failed load/resume pairs. */

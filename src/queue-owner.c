@@ -506,10 +506,7 @@ owner_client_opts_clear(struct owner *o)
 	free(o->cwd);
 	free(o->agent_command);
 	cmdline_free(o->agent_argv);
-	free(o->turn_model);
-	json_decref(o->turn_tools);
-	free(o->turn_system_prompt);
-	free(o->turn_append_prompt);
+	json_decref(o->turn_so);
 	owner_warp_free(o);	/* warp agents: config, serving agent */
 	memset(&o->copts, 0, sizeof o->copts);
 }

@@ -8,7 +8,8 @@
 # no src/*.c over 800 lines and the median under 350; every exported symbol
 # carries its file's prefix (acp_update_* in acp-update.c) or that of the
 # module the file is a part of (session_record_* in session-record-disk.c,
-# a part of session-record.c).
+# a part of session-record.c); no include cycle larger than one module (a
+# header, the .c files implementing it and its internal header).
 #
 # A check listed in LAYOUT_PENDING (names below) is reported as skipped
 # with its findings: a rule the refactor has not reached yet on this
@@ -16,7 +17,7 @@
 . "$TESTS_SRCDIR/regress/lib.sh"
 TOP=$(cd "$TESTS_SRCDIR/.." && pwd)
 LIB=$(dirname "$ACPX")/libacpx.a
-: "${LAYOUT_PENDING=file-size symbols}"
+: "${LAYOUT_PENDING=file-size symbols include-cycle}"
 : "${LAYOUT_SYMBOLS_PENDING=error json-util agent-registry agent-compat
 cmd-sessions cmd-sessions-new cmd-sessions-agent cmd-sessions-watch
 cmd-sessions-archive cmd-sessions-close queue-owner queue-owner-turn
@@ -91,6 +92,57 @@ for f in "$TOP"/src/*.c "$TOP"/include/*.h; do
 	done
 done
 check update-kinds "sessionUpdate kinds are spelled only in src/acp-update.c" "$found"
+
+# ---------------------------------------------------------------- include cycles
+# Modules: a header with the .c files that implement it (foo-bar.c belongs
+# to foo-bar.h, else to the header of its longest prefix, foo.h; an
+# internal header foo-bar-impl.h the same way);
+# acpx.c, which holds main(), is the module "main". The edges are the
+# "#include" lines; two modules are in one cycle when each reaches the
+# other. A cycle of one module (with its own internal header) is fine.
+modof() {	# FILE -> its module name
+	b=$(basename "$1")
+	s=${b%.[ch]}
+	case "$b" in *-impl.h) s=${s%-impl} ;; *.h) echo "$s"; return ;; esac
+	p=$s
+	while [ ! -f "$TOP/include/$p.h" ]; do
+		case "$p" in *-*) p=${p%-*} ;; *) p=$s; break ;; esac
+	done
+	echo "$p"
+}
+: >"$T_ROOT/edges"
+for f in "$TOP"/src/*.c "$TOP"/include/*.h; do
+	m=$(modof "$f")
+	for h in $(includes "$f"); do
+		[ -f "$TOP/include/$h" ] || continue
+		t=$(modof "$TOP/include/$h")
+		[ "$t" != "$m" ] && echo "$m $t"
+	done
+	echo "$m $m"
+done | sort -u >"$T_ROOT/edges"
+cycles=$(awk '
+{ n[$1] = 1; n[$2] = 1; if ($1 != $2) adj[$1] = adj[$1] " " $2 }
+END {
+	for (a in n) {		# reach[a, b]: b is reachable from a
+		split("", seen); q[1] = a; h = 1; t = 1; seen[a] = 1
+		while (h <= t) {
+			k = split(adj[q[h++]], e, " ")
+			for (i = 1; i <= k; i++)
+				if (!(e[i] in seen)) { seen[e[i]] = 1; q[++t] = e[i] }
+		}
+		for (b in seen) reach[a, b] = 1
+	}
+	for (a in n) {
+		if (a in done) continue
+		c = ""; m = 0
+		for (b in n) if (((a, b) in reach) && ((b, a) in reach)) {
+			done[b] = 1; c = c " " b; m++
+		}
+		if (m > 1) print m ":" c
+	}
+}' "$T_ROOT/edges" | sort -t: -k1,1nr)
+echo "# largest include cycle: $(printf '%s\n' "$cycles" | head -n 1 | sed 's/:.*//;s/^$/1/') modules"
+check include-cycle "no include cycle larger than a module and its internal header" "$cycles"
 
 # ---------------------------------------------------------------- file sizes
 wc -l "$TOP"/src/*.c | sed '$d' | awk '{print $1, $2}' | sort -n >"$T_ROOT/sizes"
