@@ -38,7 +38,7 @@ steps() {
 	    -e 's/"pid":[0-9]+/"pid":<pid>/' \
 	    -e 's/uptime: [0-9:]+/uptime: <t>/' -e 's/"uptime":"[0-9:]+"/"uptime":"<t>"/' \
 	    -e "s#$REC#<rec>#g" \
-	    -e '/"method":"session\/load"/s/,"_meta":{"claudeCode":{"options":{"settingSources":\["project","local"\]}}}//' \
+	    -e '/"method":"session\/load"/s/,"_meta":\{"claudeCode":\{"options":\{"settingSources":\["project","local"\]\}\}\}//' \
 	    >"$T_ROOT/$3"
 	stop_owner
 }
@@ -52,7 +52,11 @@ side_by_side() {
 	steps "$REF" "$snippet" ref.t
 	fresh $scen
 	steps "$ACPX" "$snippet" ours.t
-	if cmp -s "$T_ROOT/ref.t" "$T_ROOT/ours.t"; then ok "$name"
+	# Every snippet prints something (at least an rc= line): an empty
+	# transcript is a broken step, never a match.
+	if [ ! -s "$T_ROOT/ref.t" ] || [ ! -s "$T_ROOT/ours.t" ]; then
+		not_ok "$name" "empty transcript (ref $(wc -c <"$T_ROOT/ref.t") bytes, ours $(wc -c <"$T_ROOT/ours.t") bytes)"
+	elif cmp -s "$T_ROOT/ref.t" "$T_ROOT/ours.t"; then ok "$name"
 	else not_ok "$name" "$(diff "$T_ROOT/ref.t" "$T_ROOT/ours.t" | head -n 30)"; fi
 	FRESH_MOCK=
 }
