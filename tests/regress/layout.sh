@@ -17,7 +17,7 @@
 . "$TESTS_SRCDIR/regress/lib.sh"
 TOP=$(cd "$TESTS_SRCDIR/.." && pwd)
 LIB=$(dirname "$ACPX")/libacpx.a
-: "${LAYOUT_PENDING=file-size symbols include-cycle}"
+: "${LAYOUT_PENDING=symbols include-cycle}"
 : "${LAYOUT_SYMBOLS_PENDING=error json-util agent-registry agent-compat
 cmd-sessions cmd-sessions-new cmd-sessions-agent cmd-sessions-watch
 cmd-sessions-archive cmd-sessions-close queue-owner queue-owner-turn
