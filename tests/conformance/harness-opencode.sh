@@ -164,7 +164,7 @@ case "$OUT" in *"[fallback]"*) not_ok "--no-fallback: no hop" "$OUT" ;;
 rm -f "$STATE"
 sed -e "s#/billing/v1#/ratelimit/v1#" "$SECRETS" >"$SECRETS.new" &&
     mv "$SECRETS.new" "$SECRETS" && chmod 600 "$SECRETS"
-sed -e 's#"maxHops": 2,#"maxHops": 2, "stallSeconds": 10,#' \
+sed -e 's#"maxHops": 2,#"maxHops": 2, "stallSeconds": 60,#' \
     "$HOME/.acpx/config.json" >"$T_ROOT/config.new" &&
     mv "$T_ROOT/config.new" "$HOME/.acpx/config.json"
 run --approve-all $FROM exec "say hi"
@@ -186,7 +186,7 @@ expect_out_has "fake answer" "stall: the fallback's answer is streamed"
 rm -f "$STATE"
 sed -e "s#/ratelimit/v1#/ratelimit-fast/v1#" "$SECRETS" >"$SECRETS.new" &&
     mv "$SECRETS.new" "$SECRETS" && chmod 600 "$SECRETS"
-sed -e 's#"maxHops": 2, "stallSeconds": 10,#"maxHops": 2,#' \
+sed -e 's#"maxHops": 2, "stallSeconds": 60,#"maxHops": 2,#' \
     "$HOME/.acpx/config.json" >"$T_ROOT/config.new" &&
     mv "$T_ROOT/config.new" "$HOME/.acpx/config.json"
 # poll SHELL-CONDITION: wait for an event; the ceiling (5 min) only bounds a hang.

@@ -174,6 +174,7 @@ else
 	    not_ok "nm reads $LIB"
 	found=$(awk -v src="$TOP/src" '
 	/:$/ { o = $1; sub(/:$/, "", o); next }
+	NF == 3 && $3 ~ /^__(odr_)?asan/ { next }	# the sanitizer runtime symbols
 	NF == 3 {
 		s = $3; f = o; sub(/\.o$/, "", f); sub(/^libacpx_a-/, "", f)
 		p = f; gsub(/-/, "_", p)

@@ -42,8 +42,11 @@ stop_owner() {
 track_pid() { T_PIDS="$T_PIDS $1"; }
 
 ok() { t_n=$((t_n + 1)); echo "ok $t_n - $1"; }
+# not_ok "NAME # TODO reason": a known defect, reported (TAP TODO,
+# automake XFAIL) but not counted as a failure.
 not_ok() {
-	t_n=$((t_n + 1)); t_failed=$((t_failed + 1))
+	t_n=$((t_n + 1))
+	case "$1" in *"# TODO "*) ;; *) t_failed=$((t_failed + 1)) ;; esac
 	echo "not ok $t_n - $1"
 	shift
 	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
