@@ -13,6 +13,7 @@
 
 #include "cmdline.h"
 #include "error.h"
+#include "js.h"
 #include "prompt-input.h"
 #include "xmalloc.h"
 
@@ -63,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cmdline_free(argv);
 	} else
 		free(cause);
-	(void)cmdline_utf16_len(text);
+	(void)js_strlen(text);
 	free(text);
 	return (0);
 }
