@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
-#include "error.h"
+#include "acpx-error.h"
 #include "jsonrpc.h"
 
 #define ACP_DEFAULT_MAX_MESSAGE	(64ULL * 1024 * 1024)

@@ -18,9 +18,9 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-compat.h"
-#include "error.h"
 
 struct acp_client;
 

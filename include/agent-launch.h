@@ -17,7 +17,7 @@
 #ifndef ACPX_AGENT_LAUNCH_H
 #define ACPX_AGENT_LAUNCH_H
 
-#include "error.h"
+#include "acpx-error.h"
 
 struct config;
 

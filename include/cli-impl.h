@@ -16,10 +16,10 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli.h"
 #include "cmd.h"
-#include "error.h"
 
 struct config;
 

@@ -11,9 +11,9 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
-#include "error.h"
 
 struct config;
 struct output;

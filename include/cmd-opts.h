@@ -11,9 +11,9 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "agent-launch.h"
 #include "cli.h"
-#include "error.h"
 #include "exec-turn.h"
 
 /*

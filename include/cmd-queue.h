@@ -6,8 +6,8 @@
 #ifndef ACPX_CMD_QUEUE_H
 #define ACPX_CMD_QUEUE_H
 
+#include "acpx-error.h"
 #include "cli.h"
-#include "error.h"
 
 struct cli_cmd;
 struct cli_run;

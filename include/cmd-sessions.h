@@ -13,9 +13,9 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "cli.h"
 #include "cmd.h"
-#include "error.h"
 #include "output.h"
 #include "session-record.h"
 

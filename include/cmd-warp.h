@@ -12,9 +12,9 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "cli.h"
 #include "cmd.h"
-#include "error.h"
 #include "secrets.h"
 
 struct output;

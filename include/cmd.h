@@ -19,9 +19,9 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli.h"
-#include "error.h"
 
 struct complete;
 struct cli_run;

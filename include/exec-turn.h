@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
-#include "error.h"
+#include "acpx-error.h"
 
 struct output;
 

@@ -20,8 +20,8 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "agent-launch.h"
-#include "error.h"
 
 struct config;
 

@@ -6,7 +6,7 @@
  * counters and rotation, keeping the record's last_seq, last_request_id,
  * last_used_at and event_log in step; and the reader behind `sessions
  * watch`, `export` and history replay, with the opaque watch cursor.
- * Local file I/O only; lines are JSON.stringify bytes (json_dumps_js).
+ * Local file I/O only; lines are JSON.stringify bytes (js_json_dumps).
  */
 #ifndef ACPX_JOURNAL_H
 #define ACPX_JOURNAL_H
@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "error.h"
+#include "acpx-error.h"
 #include "session-record.h"
 
 #define JOURNAL_SCHEMA	"acpx.session.journal.v1"

@@ -1,10 +1,15 @@
 /*
- * The one JSON.parse front end: V8's (Node 20) parser with its error
- * messages, for the files users give us (config, --mcp-config, policies),
- * prompt input and the agent lines that are not JSON-RPC.
+ * JSON as JavaScript reads and writes it. The one JSON.parse front end:
+ * V8's (Node 20) parser with its error messages, for the files users give
+ * us (config, --mcp-config, policies), prompt input and the agent lines
+ * that are not JSON-RPC (js-json.c). And js_json_dumps(), the one
+ * serializer for bytes a user or peer sees (js-json-dump.c): exactly what
+ * JSON.stringify writes (shortest round-trip numbers, 1.0 as 1, lower-case
+ * \u escapes, array-index keys first, then insertion order), so our output
+ * matches the reference byte for byte.
  *
- * Ownership: the value is a new reference the caller owns; *cause is a new
- * string the caller frees.
+ * Ownership: a parsed value is a new reference the caller owns; *cause and
+ * the serialized text are new strings the caller frees.
  */
 #ifndef ACPX_JS_JSON_H
 #define ACPX_JS_JSON_H
@@ -40,5 +45,11 @@ int	 js_json_array_index(const char *key, uint32_t *out);
  * the strings are borrowed from obj.
  */
 const char **js_json_keys(const json_t *obj, size_t *n);
+
+/*
+ * JSON.stringify(v) (indent 0) or JSON.stringify(v, null, indent) text
+ * (indent clamped to 0..10; NULL is "null"). Caller frees.
+ */
+char	*js_json_dumps(const json_t *v, int indent);
 
 #endif

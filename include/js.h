@@ -2,9 +2,9 @@
  * The JavaScript semantics the reference (Node) applies to strings, numbers
  * and times, in one place: the \s whitespace set and trim(), string length
  * and slice() in UTF-16 code units, truncate() and String(v), truthiness,
- * Math.round(), Number(), and Date.prototype.toISOString(). Strings are
- * UTF-8 (invalid bytes count as one U+FFFD each). Pure, except
- * js_now_ms().
+ * Math.round(), Number(), Number#toString (js-number.c) and
+ * Date.prototype.toISOString(). Strings are UTF-8 (invalid bytes count as
+ * one U+FFFD each). Pure, except js_now_ms().
  *
  * Ownership: functions returning char * return a new string the caller
  * frees; the others borrow their arguments.
@@ -86,6 +86,12 @@ int		 js_truthy(const json_t *v);
 
 /* Math.round(x). */
 double		 js_round(double x);
+
+/*
+ * String(v) of a number ("0.1", "1", "1e+21", "NaN", "-Infinity") into buf
+ * (NUL-terminated, truncated to size; js-number.c). Returns the length.
+ */
+size_t		 js_number_string(double v, char *buf, size_t size);
 
 /* Number(s): 0 and *out, or -1 when the result is NaN. */
 int		 js_number(const char *s, double *out);

@@ -14,8 +14,8 @@
 #include <jansson.h>
 
 #include "acp-update.h"
+#include "acpx-error.h"
 #include "buf.h"
-#include "error.h"
 #include "js.h"
 #include "output.h"
 

@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
 
 struct output_opts {
 	enum acpx_format format;

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "error.h"
+#include "acpx-error.h"
 
 /* Where a command's prompt comes from. */
 struct prompt_input_src {

@@ -13,7 +13,7 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "error.h"
+#include "acpx-error.h"
 #include "queue-client.h"
 #include "queue-lease.h"
 #include "queue-proto.h"

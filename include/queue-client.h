@@ -17,7 +17,7 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "error.h"
+#include "acpx-error.h"
 #include "queue-proto.h"
 
 struct queue_client;

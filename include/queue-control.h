@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
-#include "error.h"
+#include "acpx-error.h"
 #include "session-record.h"
 
 enum queue_control_kind {

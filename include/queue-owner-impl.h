@@ -16,9 +16,9 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "agent-launch.h"
 #include "config-file.h"
-#include "error.h"
 #include "fallback.h"
 #include "queue-proto.h"
 

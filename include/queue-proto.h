@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
 
 /* Client refuses a response buffer over this many bytes (the reference's 10 MiB). */
 #define QUEUE_PROTO_CLIENT_MAX	(10 * 1024 * 1024)

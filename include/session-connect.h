@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
-#include "error.h"
+#include "acpx-error.h"
 #include "session-record.h"
 
 struct session_connect;

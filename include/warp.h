@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "error.h"
+#include "acpx-error.h"
 
 struct config;
 struct secrets;

@@ -16,15 +16,15 @@
 
 #include "acp-client.h"
 #include "acp-client-impl.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-compat.h"
 #include "auth-env.h"
 #include "cmdline.h"
 #include "client-fs.h"
 #include "client-term.h"
-#include "error.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "jsonrpc.h"
 #include "permission.h"
 #include "spawn.h"
@@ -67,7 +67,7 @@ acp_tty_ask(const char *prompt)
 static int
 acp_is_codex(struct acp_client *c)
 {
-	const char	*name = json_str(json_object_get(c->init_result,
+	const char	*name = jget_str(json_object_get(c->init_result,
 	    "agentInfo"), "name");
 
 	return (name != NULL && strcmp(name, "@agentclientprotocol/codex-acp") == 0);

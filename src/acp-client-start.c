@@ -16,14 +16,14 @@
 
 #include "acp-client.h"
 #include "acp-client-impl.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-compat.h"
 #include "auth-env.h"
 #include "cmdline.h"
 #include "client-fs.h"
 #include "client-term.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
 #include "jsonrpc.h"
 #include "permission.h"
 #include "spawn.h"
@@ -103,8 +103,8 @@ acp_tap_cb(struct jsonrpc *rpc, const json_t *msg, int outbound, void *arg)
 
 	/* Replayed history during session/load: neither rendered nor journaled. */
 	if (c->suppress_updates && !outbound && json_object_get(msg, "id") ==
-	    NULL && json_str(msg, "method") != NULL &&
-	    strcmp(json_str(msg, "method"), "session/update") == 0) {
+	    NULL && jget_str(msg, "method") != NULL &&
+	    strcmp(jget_str(msg, "method"), "session/update") == 0) {
 		c->last_update = ev_now(c->loop);
 		return;
 	}
@@ -249,7 +249,7 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 
 	methods = json_object_get(result, "authMethods");
 	json_array_foreach(methods, i, m) {
-		if ((id = json_str(m, "id")) == NULL)
+		if ((id = jget_str(m, "id")) == NULL)
 			continue;
 		if ((src = auth_env_source(id, c->opts->auth)) != NULL) {
 			chosen = id;

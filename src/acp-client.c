@@ -16,15 +16,15 @@
 
 #include "acp-client.h"
 #include "acp-client-impl.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-compat.h"
 #include "auth-env.h"
 #include "cmdline.h"
 #include "client-fs.h"
 #include "client-term.h"
-#include "error.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "jsonrpc.h"
 #include "permission.h"
 #include "spawn.h"
@@ -201,7 +201,7 @@ acp_session_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		acp_client_step_done(c, NULL, acp_client_request_error(c, st, error));
 		return;
 	}
-	if ((sid = json_str(result, "sessionId")) == NULL) {
+	if ((sid = jget_str(result, "sessionId")) == NULL) {
 		acp_client_step_done(c, NULL, acpx_error_new(ACPX_CODE_RUNTIME, NULL,
 		    "acp", "Agent returned no sessionId from session/new"));
 		return;

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
 #include "agent-registry.h"
 #include "cmdline.h"
 #include "config-file.h"
-#include "error.h"
 #include "secrets.h"
 #include "warp.h"
 #include "xmalloc.h"

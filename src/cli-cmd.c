@@ -5,13 +5,13 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
 #include "cli-impl.h"
 #include "cli-opt.h"
 #include "cmd.h"
 #include "config-file.h"
-#include "error.h"
 #include "js.h"
 #include "xmalloc.h"
 

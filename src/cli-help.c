@@ -14,8 +14,8 @@
 #include "cli-impl.h"
 #include "cli-opt.h"
 #include "cmd.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "xmalloc.h"
 
 /*
@@ -163,7 +163,7 @@ cli_option_desc(const struct cli_run *run, const struct cli_cmd *cmd,
 
 	if (cmd->parent == NULL && o == cmd_find_opt(cmd->def, "--cwd")) {
 		s = json_string(run->process_cwd);
-		q = s != NULL ? json_dumps_js(s, 0) : xstrdup("\"\"");
+		q = s != NULL ? js_json_dumps(s, 0) : xstrdup("\"\"");
 		json_decref(s);
 		xasprintf(&out, "%s (default: %s)", o->desc, q);
 		free(q);

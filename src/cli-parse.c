@@ -6,11 +6,11 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-impl.h"
 #include "cli-opt.h"
 #include "cli.h"
-#include "error.h"
 #include "xmalloc.h"
 
 /*

@@ -10,6 +10,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
 #include "cli-impl.h"
@@ -17,7 +18,6 @@
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
-#include "error.h"
 #include "queue-owner.h"
 #include "reaper.h"
 #include "xmalloc.h"

@@ -15,7 +15,7 @@
 
 #include "acpx.h"
 #include "client-fs.h"
-#include "json-util.h"
+#include "jget.h"
 #include "jsonrpc.h"
 #include "xmalloc.h"
 
@@ -126,7 +126,7 @@ static const char *
 checked_path(const struct client_fs_opts *o, const json_t *params,
     json_t **error)
 {
-	const char	*path = json_str(params, "path");
+	const char	*path = jget_str(params, "path");
 	char		*norm, *root;
 	int		 inside;
 
@@ -325,7 +325,7 @@ client_fs_write(const struct client_fs_opts *o, const json_t *params,
 	*perm = CLIENT_FS_PERM_NONE;
 	if ((path = checked_path(o, params, error)) == NULL)
 		return (NULL);
-	content = json_str(params, "content");
+	content = jget_str(params, "content");
 	if (content == NULL)
 		content = "";
 	len = json_string_length(json_object_get(params, "content"));

@@ -21,8 +21,8 @@
 #include "buf.h"
 #include "client-fs.h"
 #include "client-term.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "jsonrpc.h"
 #include "spawn.h"
 #include "xmalloc.h"
@@ -354,8 +354,8 @@ term_env(const json_t *env)
 	json_array_foreach(env, k, e) {
 		size_t	 len;
 
-		name = json_str(e, "name");
-		value = json_str(e, "value");
+		name = jget_str(e, "name");
+		value = jget_str(e, "value");
 		if (name == NULL || value == NULL || *name == '\0')
 			continue;
 		len = strlen(name);
@@ -405,7 +405,7 @@ term_create(struct client_term *m, const json_t *params,
     const struct client_fs_opts *perm, enum client_fs_perm *perm_out,
     json_t **error)
 {
-	const char		*cmd = json_str(params, "command"), *cwd;
+	const char		*cmd = jget_str(params, "command"), *cwd;
 	const json_t		*args = json_object_get(params, "args"), *a;
 	const json_t		*jlimit = json_object_get(params, "outputByteLimit");
 	struct child_opts	 o;
@@ -456,7 +456,7 @@ term_create(struct client_term *m, const json_t *params,
 	json_array_foreach(args, i, a)
 		argv[i + 1] = xstrdup(json_is_string(a) ? json_string_value(a) : "");
 	envp = term_env(json_object_get(params, "env"));
-	cwd = json_str(params, "cwd");
+	cwd = jget_str(params, "cwd");
 	memset(&o, 0, sizeof o);
 	o.argv = argv;
 	o.envp = envp;
@@ -518,7 +518,7 @@ client_term_request(struct client_term *m, const char *method,
     const json_t *id, const json_t *params, const struct client_fs_opts *perm,
     enum client_fs_perm *perm_out)
 {
-	const char	*tid = json_str(params, "terminalId");
+	const char	*tid = jget_str(params, "terminalId");
 	struct term	*t;
 	json_t		*res, *err = NULL;
 

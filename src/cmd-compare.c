@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "acp-update.h"
 #include "agent-registry.h"
@@ -19,10 +20,10 @@
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
-#include "error.h"
 #include "exec-turn.h"
+#include "jget.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "output.h"
 #include "xmalloc.h"
 
@@ -99,7 +100,7 @@ compare_message_cb(const json_t *msg, int outbound, void *arg)
 
 	if (outbound || !json_is_object(msg))
 		return;
-	kind = json_str(msg, "method");
+	kind = jget_str(msg, "method");
 	if (kind == NULL || strcmp(kind, "session/update") != 0)
 		return;
 	acp_update_parse_params(json_object_get(msg, "params"), &ev);
@@ -179,9 +180,9 @@ compare_row(const char *agent, const struct exec_turn_result *res,
 	    compare_preview(cap->text != NULL ? cap->text : ""));
 	/* The reference shows an agent's JSON-RPC error by its own message. */
 	if (err != NULL && err->acp != NULL &&
-	    json_str(err->acp, "message") != NULL)
+	    jget_str(err->acp, "message") != NULL)
 		json_object_set_new(row, "error",
-		    compare_preview(json_str(err->acp, "message")));
+		    compare_preview(jget_str(err->acp, "message")));
 	else
 		json_object_set_new(row, "error", err != NULL ?
 		    compare_preview(err->message) : json_null());
@@ -259,7 +260,7 @@ compare_cell(const json_t *v)
 		return (xstrdup("-"));
 	if (json_is_string(v))
 		return (compare_collapse(json_string_value(v)));
-	s = json_dumps_js(v, 0);
+	s = js_json_dumps(v, 0);
 	if (json_is_number(v) || json_is_boolean(v))
 		return (s);
 	c = compare_collapse(s);
@@ -440,7 +441,7 @@ cmd_compare_run(const struct invocation *inv, struct output *out)
 	else if (inv->format == ACPX_FORMAT_QUIET) {
 		json_array_foreach(rows, i, row)
 			output_result_text(out, "%s\t%s",
-			    json_str(row, "agent"), json_str(row, "status"));
+			    jget_str(row, "agent"), jget_str(row, "status"));
 	} else {
 		table = compare_table(rows);
 		output_result_text(out, "%s", table);
@@ -448,7 +449,7 @@ cmd_compare_run(const struct invocation *inv, struct output *out)
 	}
 
 	json_array_foreach(rows, i, row) {
-		status = json_str(row, "status");
+		status = jget_str(row, "status");
 		if (strcmp(status, "error") == 0)
 			any[0] = 1;
 		else if (strcmp(status, "permission_denied") == 0)

@@ -5,13 +5,13 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-opt.h"
 #include "cli.h"
 #include "cmd.h"
 #include "config-file.h"
-#include "error.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "output.h"
 #include "warp.h"
 #include "xmalloc.h"
@@ -39,7 +39,7 @@ cmd_config_run(const struct invocation *inv, struct output *out)
 	if (inv->format == ACPX_FORMAT_JSON)
 		output_result_json(out, v);
 	else {
-		text = json_dumps_js(v, 2);
+		text = js_json_dumps(v, 2);
 		output_result_text(out, "%s", text);
 		free(text);
 	}

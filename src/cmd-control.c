@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
 #include "cli-opt.h"
@@ -18,9 +19,9 @@
 #include "cmd.h"
 #include "complete.h"
 #include "conversation.h"
-#include "error.h"
+#include "jget.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "output.h"
 #include "proc.h"
 #include "queue-client.h"
@@ -255,7 +256,7 @@ status_text(const json_t *v)
 		return (xstrdup("-"));
 	if (json_is_string(v))
 		return (xstrdup(json_string_value(v)));
-	s = json_dumps_js(v, 0);
+	s = js_json_dumps(v, 0);
 	return (s);
 }
 
@@ -479,7 +480,7 @@ direct_lock_cb(struct session_lock *lock, int rc, const char *cause,
 	c->rec = fresh;
 	/* A warp session's serving agent starts as the owner starts it. */
 	if (agent_launch_session(c->inv->config, c->rec->agent_command,
-	    json_str(c->rec->acpx, "serving_agent"), &c->launch, &lerr) == -1) {
+	    jget_str(c->rec->acpx, "serving_agent"), &c->launch, &lerr) == -1) {
 		c->err = lerr;
 		direct_end(c);
 		return;

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
 #include "agent-registry.h"
@@ -17,7 +18,6 @@
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "config-file.h"
-#include "error.h"
 #include "exec-turn.h"
 #include "fallback.h"
 #include "model.h"

@@ -2,12 +2,12 @@
 
 #include <stddef.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-validate.h"
 #include "cli.h"
 #include "cmd.h"
 #include "complete.h"
-#include "error.h"
 
 /*
  * acpx flow run <file>: parsed as the reference does (its options and

@@ -5,12 +5,12 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
 #include "cli.h"
 #include "cmd-opts.h"
 #include "config-file.h"
-#include "error.h"
 #include "exec-turn.h"
 #include "prompt-input.h"
 

@@ -6,13 +6,13 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
 #include "cli-impl.h"
 #include "cli.h"
 #include "cmd.h"
 #include "config-file.h"
-#include "error.h"
 #include "js-json.h"
 #include "js.h"
 #include "node-fs.h"

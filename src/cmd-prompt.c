@@ -7,6 +7,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-opt.h"
 #include "cli.h"
@@ -15,8 +16,8 @@
 #include "cmd.h"
 #include "config-file.h"
 #include "conversation.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "output.h"
 #include "proc.h"
 #include "queue-client.h"
@@ -117,7 +118,7 @@ prompt_mcp_fingerprint(const struct invocation *inv)
 
 	if (inv->config == NULL || inv->config->mcp_path == NULL)
 		return (NULL);
-	s = json_dumps_js(inv->mcp_servers, 0);
+	s = js_json_dumps(inv->mcp_servers, 0);
 	sha256_hex(s, strlen(s), hex);
 	free(s);
 	return (xstrdup(hex));
@@ -175,26 +176,26 @@ prompt_display_text(const json_t *blocks)
 	size_t		 i, n;
 
 	json_array_foreach(blocks, i, b) {
-		type = json_str(b, "type");
+		type = jget_str(b, "type");
 		part = NULL;
 		if (type == NULL)
 			continue;
-		if (strcmp(type, "text") == 0 && (s = json_str(b, "text")) != NULL)
+		if (strcmp(type, "text") == 0 && (s = jget_str(b, "text")) != NULL)
 			part = xstrdup(s);
 		else if (strcmp(type, "resource_link") == 0)
-			part = xstrdup(json_str(b, "title") != NULL ?
-			    json_str(b, "title") : json_str(b, "name") != NULL ?
-			    json_str(b, "name") : json_str(b, "uri") != NULL ?
-			    json_str(b, "uri") : "");
+			part = xstrdup(jget_str(b, "title") != NULL ?
+			    jget_str(b, "title") : jget_str(b, "name") != NULL ?
+			    jget_str(b, "name") : jget_str(b, "uri") != NULL ?
+			    jget_str(b, "uri") : "");
 		else if (strcmp(type, "resource") == 0) {
 			r = json_object_get(b, "resource");
-			s = json_str(r, "text") != NULL ? json_str(r, "text") :
-			    json_str(r, "uri");
+			s = jget_str(r, "text") != NULL ? jget_str(r, "text") :
+			    jget_str(r, "uri");
 			part = xstrdup(s != NULL ? s : "");
 		} else if (strcmp(type, "image") == 0 ||
 		    strcmp(type, "audio") == 0)
-			xasprintf(&part, "[%s] %s", type, json_str(b, "mimeType") !=
-			    NULL ? json_str(b, "mimeType") : "");
+			xasprintf(&part, "[%s] %s", type, jget_str(b, "mimeType") !=
+			    NULL ? jget_str(b, "mimeType") : "");
 		if (part == NULL || strspn(part, " \t\r\n") == strlen(part)) {
 			free(part);
 			continue;
@@ -259,7 +260,7 @@ prompt_message_cb(struct queue_client *qc, const struct queue_msg *m,
 
 	switch (m->type) {
 	case QUEUE_MSG_EVENT:
-		method = json_str(m->message, "method");
+		method = jget_str(m->message, "method");
 		if (method != NULL && strcmp(method, "_acpx/fallback") == 0) {
 			/*
 			 * A warp fallback hop in the owner: quiet keeps only
@@ -479,9 +480,9 @@ prompt_finish(struct prompt_run *r)
 			acpx_error_free(e);
 		}
 	}
-	if (r->inv->verbose && json_str(r->result, "loadError") != NULL)
+	if (r->inv->verbose && jget_str(r->result, "loadError") != NULL)
 		output_notice(r->out, "session reconnect failed, started fresh "
-		    "session: %s", json_str(r->result, "loadError"));
+		    "session: %s", jget_str(r->result, "loadError"));
 	return (rc);
 }
 

@@ -8,13 +8,13 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
 #include "cli.h"
 #include "cmd-opts.h"
 #include "cmd-sessions.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
 #include "output.h"
 #include "proc.h"
 #include "xmalloc.h"
@@ -144,8 +144,8 @@ cmd_sessions_agent_done(struct acp_client *c, const json_t *result,
 		msg = err->message;
 		if (err->acp != NULL && err->origin != NULL &&
 		    strcmp(err->origin, "acp") == 0 && output_format(sa->out) ==
-		    ACPX_FORMAT_TEXT && json_str(err->acp, "message") != NULL)
-			msg = json_str(err->acp, "message");
+		    ACPX_FORMAT_TEXT && jget_str(err->acp, "message") != NULL)
+			msg = jget_str(err->acp, "message");
 		sa->err = acpx_error_new(err->code, err->detail_code,
 		    err->acp != NULL ? "cli" : err->origin, "%s", msg);
 		sa->err->retryable = err->retryable;

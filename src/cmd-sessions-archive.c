@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
 #include "cli-opt.h"
@@ -21,10 +22,10 @@
 #include "cmd.h"
 #include "complete.h"
 #include "conversation.h"
-#include "error.h"
+#include "jget.h"
 #include "journal.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "output.h"
 #include "session-lock.h"
 #include "session-record.h"
@@ -178,8 +179,8 @@ cmd_sessions_export_run(const struct invocation *inv, struct output *out)
 	struct session_list	 l;
 	struct session_record	*rec = NULL;
 	struct acpx_error	*err = NULL;
-	const char		*output = json_str(inv->verb_opts, "output");
-	const char		*src = json_str(inv->verb_opts, "cwd");
+	const char		*output = jget_str(inv->verb_opts, "output");
+	const char		*src = jget_str(inv->verb_opts, "cwd");
 	char			*cwd, *rel, *name, *text, *full, *target, *cause;
 	json_t			*state, *el, *sess, *archive, *o;
 	size_t			 i;
@@ -251,7 +252,7 @@ cmd_sessions_export_run(const struct invocation *inv, struct output *out)
 		json_decref(archive);
 		return (output_fail(out, err));
 	}
-	text = json_dumps_js(archive, 2);
+	text = js_json_dumps(archive, 2);
 	json_decref(archive);
 	xasprintf(&full, "%s\n", text);
 	free(text);
@@ -396,7 +397,7 @@ int
 cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 {
 	const char		*path = inv->words[0];
-	const char		*dest = json_str(inv->verb_opts, "cwd");
+	const char		*dest = jget_str(inv->verb_opts, "cwd");
 	json_t			*a, *o;
 	const json_t		*sess, *hist;
 	struct acpx_error	*err;
@@ -422,7 +423,7 @@ cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 	}
 	o = json_object_get(a, "format_version");
 	if (!json_is_integer(o) || json_integer_value(o) != 1) {
-		msg = o == NULL ? xstrdup("undefined") : json_dumps_js(o, 0);
+		msg = o == NULL ? xstrdup("undefined") : js_json_dumps(o, 0);
 		if (json_is_string(o)) {
 			free(msg);
 			msg = xstrdup(json_string_value(o));
@@ -453,10 +454,10 @@ cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 
 	/* assertExpectedAgentCommand. */
 	ename = inv->agent_override ? NULL : archive_agent_name(inv->agent.name);
-	aname = archive_agent_name(json_str(sess, "agent_name"));
-	ok = archive_command_matches(json_str(sess, "agent"), inv->agent.command,
+	aname = archive_agent_name(jget_str(sess, "agent_name"));
+	ok = archive_command_matches(jget_str(sess, "agent"), inv->agent.command,
 	    ename) && archive_command_matches(src->agent_command,
-	    inv->agent.command, ename) && ((strcmp(json_str(sess, "agent"),
+	    inv->agent.command, ename) && ((strcmp(jget_str(sess, "agent"),
 	    inv->agent.command) == 0 && strcmp(src->agent_command,
 	    inv->agent.command) == 0) || aname == NULL || ename == NULL ||
 	    strcmp(aname, ename) == 0);
@@ -474,7 +475,7 @@ cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 	free(cause);
 	cause = NULL;
 
-	rel = json_str(sess, "cwd_relative");
+	rel = jget_str(sess, "cwd_relative");
 	if (dest != NULL)
 		cwd = session_store_abspath(inv->cwd, dest);
 	else if (*rel == '/')
@@ -496,7 +497,7 @@ cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 
 	/* buildImportedRecord. */
 	name = inv->session != NULL ? xstrdup(inv->session) :
-	    json_str(sess, "name") != NULL ? xstrdup(json_str(sess, "name")) :
+	    jget_str(sess, "name") != NULL ? xstrdup(jget_str(sess, "name")) :
 	    NULL;
 	session_record_set(&src->record_id, id);
 	session_record_set(&src->cwd, cwd);
@@ -527,7 +528,7 @@ cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 	json_decref(src->imported_from);
 	src->imported_from = json_pack("{s:O, s:s, s:O, s:O}", "record_id",
 	    json_object_get(sess, "record_id"), "cwd_original",
-	    json_str(sess, "cwd_original") != NULL ? json_str(sess,
+	    jget_str(sess, "cwd_original") != NULL ? jget_str(sess,
 	    "cwd_original") : rel, "exported_by", json_object_get(a,
 	    "exported_by"), "exported_at", json_object_get(a, "exported_at"));
 

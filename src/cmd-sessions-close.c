@@ -12,13 +12,13 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-opt.h"
 #include "cli.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
-#include "error.h"
 #include "js.h"
 #include "output.h"
 #include "proc.h"

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-opt.h"
 #include "cli-validate.h"
@@ -14,9 +15,8 @@
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
-#include "error.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "model.h"
 #include "output.h"
 #include "proc.h"
@@ -121,7 +121,7 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 	struct acp_client	*c;
 	struct session_record	*rec = NULL;
 	json_t			*result = NULL, *response = NULL, *so, *fake;
-	const char		*resume = json_str(inv->verb_opts,
+	const char		*resume = jget_str(inv->verb_opts,
 				    "resume-session");
 	const char		*sid;
 	char			*started, *now, *cause = NULL;
@@ -163,9 +163,9 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 	}
 	if (applied == 1 && inv->model != NULL)
 		json_object_set_new(session_record_acpx(rec), "current_model_id",
-		    json_string(json_str(session_record_acpx(rec),
+		    json_string(jget_str(session_record_acpx(rec),
 		    "current_model_id") != NULL && response != NULL ?
-		    json_str(session_record_acpx(rec), "current_model_id") :
+		    jget_str(session_record_acpx(rec), "current_model_id") :
 		    inv->model));
 	if (session_store_save(rec, &cause) == -1)
 		goto save_failed;

@@ -6,14 +6,14 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-validate.h"
 #include "cli.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
-#include "error.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "output.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -51,8 +51,8 @@ sessions_bytes(long long b, char *buf, size_t size)
 static char *
 sessions_cutoff(const struct invocation *inv)
 {
-	const char	*before = json_str(inv->verb_opts, "before");
-	const char	*older = json_str(inv->verb_opts, "older-than");
+	const char	*before = jget_str(inv->verb_opts, "before");
+	const char	*older = jget_str(inv->verb_opts, "older-than");
 
 	if (before != NULL)
 		return (xstrdup(before));

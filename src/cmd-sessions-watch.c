@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli-opt.h"
 #include "cli-validate.h"
@@ -16,9 +17,8 @@
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
-#include "error.h"
+#include "jget.h"
 #include "journal.h"
-#include "json-util.h"
 #include "output.h"
 #include "proc.h"
 #include "queue-lease.h"
@@ -104,7 +104,7 @@ watch_is_stop(const json_t *m)
 	const json_t	*r = json_object_get(m, "result");
 
 	return (json_object_get(m, "method") == NULL &&
-	    json_str(r, "stopReason") != NULL);
+	    jget_str(r, "stopReason") != NULL);
 }
 
 static void
@@ -154,12 +154,12 @@ watch_render(struct watch *wa, const struct journal_entry *e)
 		if (output_format(wa->out) == ACPX_FORMAT_QUIET)
 			break;
 		st = json_object_get(e->result, "error");
-		if (strcmp(json_str(e->result, "status"), "failed") == 0)
-			type = json_str(st, "message");
+		if (strcmp(jget_str(e->result, "status"), "failed") == 0)
+			type = jget_str(st, "message");
 		else
-			type = json_str(e->result, "stopReason");
+			type = jget_str(e->result, "stopReason");
 		output_result_text(wa->out, "\n[%s] %s%s%s cursor=%s",
-		    e->request_id, json_str(e->result, "status"),
+		    e->request_id, jget_str(e->result, "status"),
 		    type != NULL && *type != '\0' ? ": " : "",
 		    type != NULL ? type : "", cursor);
 		break;
@@ -278,7 +278,7 @@ cmd_sessions_watch_run(const struct invocation *inv, struct output *out)
 	struct watch		 wa;
 	struct session_record	*rec;
 	struct acpx_error	*err = NULL;
-	const char		*cursor = json_str(inv->verb_opts, "cursor");
+	const char		*cursor = jget_str(inv->verb_opts, "cursor");
 	char			*cid = NULL, *cause = NULL;
 	long long		 after = -1;
 	int			 rc;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
 #include "cli-opt.h"
@@ -25,8 +26,9 @@
 #include "complete.h"
 #include "config-file.h"
 #include "conversation.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
+#include "js.h"
 #include "output.h"
 #include "queue-lease.h"
 #include "session-lock.h"
@@ -107,7 +109,7 @@ cmd_sessions_agent_has_argv(const struct invocation *inv)
 static const char *
 sessions_opt(const struct invocation *inv, const char *key)
 {
-	return (json_str(inv->verb_opts, key));
+	return (jget_str(inv->verb_opts, key));
 }
 
 static int
@@ -137,7 +139,7 @@ sessions_display(const json_t *v)
 	if (json_is_string(v))
 		return (xstrdup(json_string_value(v)));
 	if (json_is_number(v)) {
-		json_js_number(json_number_value(v), buf, sizeof buf);
+		js_number_string(json_number_value(v), buf, sizeof buf);
 		return (xstrdup(buf));
 	}
 	if (json_is_boolean(v))
@@ -164,20 +166,20 @@ sessions_routing_text(struct output *out, const struct session_record *r)
 
 	if (h == NULL)
 		return;
-	sessions_line(out, "servingAgent", json_str(r->acpx, "serving_agent"));
+	sessions_line(out, "servingAgent", jget_str(r->acpx, "serving_agent"));
 	output_result_text(out, "routing:");
 	json_array_foreach(h, i, ev) {
-		type = json_str(ev, "type");
+		type = jget_str(ev, "type");
 		if (type != NULL && strcmp(type, "fallback") == 0) {
 			output_result_text(out, "  %s fallback %s \xe2\x86\x92 %s "
-			    "(%s), hop %lld", json_str(ev, "at"), json_str(ev,
-			    "from"), json_str(ev, "to"), json_str(ev, "reason"),
+			    "(%s), hop %lld", jget_str(ev, "at"), jget_str(ev,
+			    "from"), jget_str(ev, "to"), jget_str(ev, "reason"),
 			    (long long)json_integer_value(json_object_get(ev,
 			    "hop")));
 			output_result_text(out, "    signal: %s",
-			    json_str(ev, "signal"));
+			    jget_str(ev, "signal"));
 			output_result_text(out, "    summary:");
-			s = json_str(ev, "summary");
+			s = jget_str(ev, "summary");
 			while (s != NULL && *s != '\0') {
 				len = strcspn(s, "\n");
 				output_result_text(out, "      %.*s", (int)len, s);
@@ -187,8 +189,8 @@ sessions_routing_text(struct output *out, const struct session_record *r)
 			}
 		} else
 			output_result_text(out, "  %s %s on %s: %s",
-			    json_str(ev, "at"), type != NULL ? type : "event",
-			    json_str(ev, "agent"), json_str(ev, "error"));
+			    jget_str(ev, "at"), type != NULL ? type : "event",
+			    jget_str(ev, "agent"), jget_str(ev, "error"));
 	}
 }
 
@@ -378,8 +380,8 @@ sessions_print_agent(struct output *out, const json_t *res)
 		break;
 	case ACPX_FORMAT_QUIET:
 		json_array_foreach(json_object_get(res, "sessions"), i, s)
-			output_result_text(out, "%s", json_str(s, "sessionId") !=
-			    NULL ? json_str(s, "sessionId") : "undefined");
+			output_result_text(out, "%s", jget_str(s, "sessionId") !=
+			    NULL ? jget_str(s, "sessionId") : "undefined");
 		break;
 	case ACPX_FORMAT_TEXT:
 		if (json_array_size(json_object_get(res, "sessions")) == 0)
@@ -397,7 +399,7 @@ sessions_print_agent(struct output *out, const json_t *res)
 			const json_t *m = json_object_get(s, "_meta");
 
 			meta = m != NULL && !json_is_null(m) ?
-			    json_dumps_js(m, 0) : xstrdup("-");
+			    js_json_dumps(m, 0) : xstrdup("-");
 			output_result_text(out, "%s\t%s\t%s\t%s\t%s", sid, title,
 			    cwd, upd, meta);
 			free(title);
@@ -406,7 +408,7 @@ sessions_print_agent(struct output *out, const json_t *res)
 			free(cwd);
 			free(meta);
 		}
-		next = json_str(res, "nextCursor");
+		next = jget_str(res, "nextCursor");
 		if (next != NULL && *next != '\0')
 			output_result_text(out, "Next cursor: %s", next);
 		break;

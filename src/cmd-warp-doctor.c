@@ -10,13 +10,13 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli.h"
 #include "cmd-warp.h"
 #include "cmd.h"
 #include "cmdline.h"
 #include "config-file.h"
-#include "error.h"
 #include "output.h"
 #include "secrets.h"
 #include "warp-probe.h"

@@ -8,6 +8,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli.h"
 #include "cmd-warp.h"
@@ -15,7 +16,6 @@
 #include "cmdline.h"
 #include "complete.h"
 #include "config-file.h"
-#include "error.h"
 #include "output.h"
 #include "proc.h"
 #include "secrets.h"

@@ -7,8 +7,8 @@
 
 #include "buf.h"
 #include "cmdline.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "xmalloc.h"
 
 /*
@@ -142,7 +142,7 @@ cmdline_quote(const char *s)
 
 	if ((v = json_string(s)) == NULL)
 		return (xstrdup("\"\""));
-	out = json_dumps_js(v, 0);
+	out = js_json_dumps(v, 0);
 	json_decref(v);
 	return (out);
 }

@@ -12,7 +12,6 @@
 #include "config-impl.h"
 #include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "xmalloc.h"
 
 /*

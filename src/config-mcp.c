@@ -10,7 +10,6 @@
 #include "config-impl.h"
 #include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "xmalloc.h"
 
 /*

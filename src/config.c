@@ -19,7 +19,6 @@
 #include "fsutil.h"
 #include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "node-fs.h"
 #include "xmalloc.h"
 
@@ -606,7 +605,7 @@ config_init_file(const char *home, char **path, int *created, char **cause)
 	    "nonInteractivePermissions", "deny", "authPolicy", "skip",
 	    "ttl", 300, "timeout", "queueMaxDepth", 16, "format", "text",
 	    "agents", "auth");
-	text = json_dumps_js(tmpl, 2);
+	text = js_json_dumps(tmpl, 2);
 	json_decref(tmpl);
 	xasprintf(&full, "%s\n", text);
 	free(text);

@@ -7,7 +7,7 @@
 
 #include "acpx.h"
 #include "conversation.h"
-#include "json-util.h"
+#include "jget.h"
 #include "session-record.h"
 #include "xmalloc.h"
 
@@ -47,17 +47,17 @@ conversation_entries(const struct session_record *r, size_t *np)
 			role = "user";
 			json_array_foreach(json_object_get(body, "content"), j, c) {
 				tmp = NULL;
-				if ((s = json_str(c, "Text")) != NULL)
+				if ((s = jget_str(c, "Text")) != NULL)
 					;
 				else if ((in = json_object_get(c, "Mention")) !=
 				    NULL)
-					s = json_str(in, "content");
+					s = jget_str(in, "content");
 				else if ((in = json_object_get(c, "Image")) != NULL)
-					s = json_str(in, "source") != NULL &&
-					    *json_str(in, "source") != '\0' ?
-					    json_str(in, "source") : "[image]";
+					s = jget_str(in, "source") != NULL &&
+					    *jget_str(in, "source") != '\0' ?
+					    jget_str(in, "source") : "[image]";
 				else if ((in = json_object_get(c, "Audio")) != NULL) {
-					s = json_str(in, "mime_type");
+					s = jget_str(in, "mime_type");
 					xasprintf(&tmp, "[audio] %s", s != NULL &&
 					    *s != '\0' ? s : "audio");
 					s = tmp;
@@ -69,19 +69,19 @@ conversation_entries(const struct session_record *r, size_t *np)
 			role = "assistant";
 			json_array_foreach(json_object_get(body, "content"), j, c) {
 				tmp = NULL;
-				if ((s = json_str(c, "Text")) != NULL)
+				if ((s = jget_str(c, "Text")) != NULL)
 					;
 				else if ((in = json_object_get(c, "Thinking")) !=
 				    NULL)
-					s = json_str(in, "text");
+					s = jget_str(in, "text");
 				else if (json_object_get(c, "RedactedThinking") !=
 				    NULL)
 					s = "[redacted_thinking]";
 				else if ((in = json_object_get(c, "ToolUse")) !=
 				    NULL) {
 					xasprintf(&tmp, "[tool:%s]",
-					    json_str(in, "name") != NULL ?
-					    json_str(in, "name") : "undefined");
+					    jget_str(in, "name") != NULL ?
+					    jget_str(in, "name") : "undefined");
 					s = tmp;
 				}
 				conv_join(&acc, s != NULL ? s : "");

@@ -10,7 +10,8 @@
 #include "acp-update.h"
 #include "conversation.h"
 #include "conversation-impl.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "session-record.h"
 #include "xmalloc.h"
 
@@ -32,30 +33,30 @@
 static const char *
 conv_block_text(const json_t *c, char **tmp)
 {
-	const char	*type = json_str(c, "type"), *s;
+	const char	*type = jget_str(c, "type"), *s;
 	const json_t	*res;
 
 	*tmp = NULL;
 	if (type == NULL)
 		return (NULL);
 	if (strcmp(type, "text") == 0)
-		return (json_str(c, "text"));
+		return (jget_str(c, "text"));
 	if (strcmp(type, "resource_link") == 0) {
-		if ((s = json_str(c, "title")) != NULL)
+		if ((s = jget_str(c, "title")) != NULL)
 			return (s);
-		if ((s = json_str(c, "name")) != NULL)
+		if ((s = jget_str(c, "name")) != NULL)
 			return (s);
-		return (json_str(c, "uri"));
+		return (jget_str(c, "uri"));
 	}
 	if (strcmp(type, "resource") == 0) {
 		res = json_object_get(c, "resource");
-		if ((s = json_str(res, "text")) != NULL)
+		if ((s = jget_str(res, "text")) != NULL)
 			return (s);
-		return (json_str(res, "uri"));
+		return (jget_str(res, "uri"));
 	}
 	if (strcmp(type, "audio") == 0) {
-		xasprintf(tmp, "[audio] %s", json_str(c, "mimeType") != NULL ?
-		    json_str(c, "mimeType") : "undefined");
+		xasprintf(tmp, "[audio] %s", jget_str(c, "mimeType") != NULL ?
+		    jget_str(c, "mimeType") : "undefined");
 		return (*tmp);
 	}
 	return (NULL);
@@ -89,7 +90,7 @@ conv_append_text(json_t *agent, const char *text, int thinking)
 
 	last = json_array_get(content, json_array_size(content) - 1);
 	if (!thinking && last != NULL &&
-	    (old = json_str(last, "Text")) != NULL) {
+	    (old = jget_str(last, "Text")) != NULL) {
 		xasprintf(&joined, "%s%s", old, text);
 		if ((t = conversation_trim_text(joined,
 		    CONVERSATION_MAX_TEXT)) != NULL) {
@@ -102,7 +103,7 @@ conv_append_text(json_t *agent, const char *text, int thinking)
 	}
 	if (thinking && last != NULL &&
 	    (inner = json_object_get(last, "Thinking")) != NULL &&
-	    (old = json_str(inner, "text")) != NULL) {
+	    (old = jget_str(inner, "text")) != NULL) {
 		xasprintf(&joined, "%s%s", old, text);
 		if ((t = conversation_trim_text(joined,
 		    CONVERSATION_MAX_THINKING)) != NULL) {
@@ -146,7 +147,7 @@ conv_value_text(const json_t *v, size_t max)
 
 	if (json_is_string(v))
 		s = xstrdup(json_string_value(v));
-	else if ((s = json_dumps_js(v, 0)) == NULL)
+	else if ((s = js_json_dumps(v, 0)) == NULL)
 		s = xstrdup("");
 	if ((t = conversation_trim_text(s, max)) != NULL) {
 		free(s);
@@ -174,8 +175,8 @@ conv_tool_call(struct session_record *r, const struct acp_update *ev)
 	json_array_foreach(content, i, c) {
 		json_t *t = json_object_get(c, "ToolUse");
 
-		if (t != NULL && json_str(t, "id") != NULL &&
-		    strcmp(json_str(t, "id"), id) == 0) {
+		if (t != NULL && jget_str(t, "id") != NULL &&
+		    strcmp(jget_str(t, "id"), id) == 0) {
 			tool = t;
 			break;
 		}
@@ -196,7 +197,7 @@ conv_tool_call(struct session_record *r, const struct acp_update *ev)
 		}
 	}
 	if (ev->tool_kind != NULL) {
-		cur = json_str(tool, "name");
+		cur = jget_str(tool, "name");
 		name = session_record_trim(json_string_value(ev->tool_kind));
 		if (name != NULL && (cur == NULL || *cur == '\0' ||
 		    strcmp(cur, CONV_TOOL_UNNAMED) == 0))
@@ -275,7 +276,7 @@ conv_usage_update(struct session_record *r, const struct acp_update *ev)
 		    && json_number_value(amount) >= 0)
 			json_object_set(c, "amount", (json_t *)amount);
 		/* Kept trimmed, as it reads back from disk. */
-		if ((tmp = session_record_trim(json_str(cost, "currency"))) !=
+		if ((tmp = session_record_trim(jget_str(cost, "currency"))) !=
 		    NULL) {
 			json_object_set_new(c, "currency", json_string(tmp));
 			free(tmp);
@@ -304,11 +305,11 @@ conv_commands(struct session_record *r, const json_t *commands)
 
 	json_array_foreach(commands, i, e) {
 		if (!json_is_object(e) ||
-		    (name = session_record_trim(json_str(e, "name"))) == NULL)
+		    (name = session_record_trim(jget_str(e, "name"))) == NULL)
 			continue;
 		cmd = json_pack("{s:s}", "name", name);
 		free(name);
-		if ((desc = session_record_trim(json_str(e, "description"))) !=
+		if ((desc = session_record_trim(jget_str(e, "description"))) !=
 		    NULL) {
 			json_object_set_new(cmd, "description", json_string(desc));
 			free(desc);

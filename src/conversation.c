@@ -12,8 +12,8 @@
 #include "acpx.h"
 #include "conversation.h"
 #include "conversation-impl.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "session-record.h"
 #include "xmalloc.h"
 
@@ -43,7 +43,7 @@ conversation_trim_text(const char *s, size_t max)
 static void
 conv_trim_member(json_t *o, const char *key, size_t max)
 {
-	const char	*s = json_str(o, key);
+	const char	*s = jget_str(o, key);
 	char		*t;
 
 	if (s == NULL || (t = conversation_trim_text(s, max)) == NULL)
@@ -86,36 +86,36 @@ conversation_touch(struct session_record *r, const char *now)
 json_t *
 conversation_user_content(const json_t *c)
 {
-	const char	*type = json_str(c, "type"), *s;
+	const char	*type = jget_str(c, "type"), *s;
 	const json_t	*res;
 
 	if (type == NULL)
 		return (NULL);
-	if (strcmp(type, "text") == 0 && (s = json_str(c, "text")) != NULL)
+	if (strcmp(type, "text") == 0 && (s = jget_str(c, "text")) != NULL)
 		return (json_pack("{s:s}", "Text", s));
-	if (strcmp(type, "resource_link") == 0 && json_str(c, "uri") != NULL) {
-		if ((s = json_str(c, "title")) == NULL &&
-		    (s = json_str(c, "name")) == NULL)
-			s = json_str(c, "uri");
+	if (strcmp(type, "resource_link") == 0 && jget_str(c, "uri") != NULL) {
+		if ((s = jget_str(c, "title")) == NULL &&
+		    (s = jget_str(c, "name")) == NULL)
+			s = jget_str(c, "uri");
 		return (json_pack("{s:{s:s, s:s}}", "Mention", "uri",
-		    json_str(c, "uri"), "content", s));
+		    jget_str(c, "uri"), "content", s));
 	}
 	if (strcmp(type, "resource") == 0) {
 		res = json_object_get(c, "resource");
-		if ((s = json_str(res, "text")) != NULL)
+		if ((s = jget_str(res, "text")) != NULL)
 			return (json_pack("{s:s}", "Text", s));
-		if ((s = json_str(res, "uri")) != NULL)
+		if ((s = jget_str(res, "uri")) != NULL)
 			return (json_pack("{s:{s:s, s:s}}", "Mention", "uri", s,
 			    "content", s));
 		return (NULL);
 	}
-	if (strcmp(type, "image") == 0 && json_str(c, "data") != NULL)
+	if (strcmp(type, "image") == 0 && jget_str(c, "data") != NULL)
 		return (json_pack("{s:{s:s, s:n}}", "Image", "source",
-		    json_str(c, "data"), "size"));
-	if (strcmp(type, "audio") == 0 && json_str(c, "data") != NULL &&
-	    json_str(c, "mimeType") != NULL)
+		    jget_str(c, "data"), "size"));
+	if (strcmp(type, "audio") == 0 && jget_str(c, "data") != NULL &&
+	    jget_str(c, "mimeType") != NULL)
 		return (json_pack("{s:{s:s, s:s}}", "Audio", "source",
-		    json_str(c, "data"), "mime_type", json_str(c, "mimeType")));
+		    jget_str(c, "data"), "mime_type", jget_str(c, "mimeType")));
 	return (NULL);
 }
 
@@ -213,7 +213,7 @@ conversation_add_prompt(struct session_record *r, const json_t *blocks,
 	conversation_trim(r);
 	/* The message may have been trimmed away only if the limit is 0. */
 	msg = json_array_get(r->messages, json_array_size(r->messages) - 1);
-	return (json_str(json_object_get(msg, "User"), "id"));
+	return (jget_str(json_object_get(msg, "User"), "id"));
 }
 
 
@@ -268,7 +268,7 @@ conv_last_user(const struct session_record *r)
 	while (n-- > 0) {
 		u = json_object_get(json_array_get(r->messages, n), "User");
 		if (u != NULL)
-			return (json_str(u, "id"));
+			return (jget_str(u, "id"));
 	}
 	return (NULL);
 }

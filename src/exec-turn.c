@@ -8,10 +8,10 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "exec-turn.h"
 #include "model.h"
-#include "error.h"
 #include "output.h"
 #include "proc.h"
 #include "prompt-input.h"

@@ -12,9 +12,9 @@
 
 #include <jansson.h>
 
+#include "jget.h"
 #include "journal.h"
 #include "journal-impl.h"
-#include "json-util.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -35,10 +35,10 @@ journal_is_acp(const json_t *v)
 	const char	*method, *jr;
 	int		 has_id, has_res, has_err;
 
-	if (!json_is_object(v) || (jr = json_str(v, "jsonrpc")) == NULL ||
+	if (!json_is_object(v) || (jr = jget_str(v, "jsonrpc")) == NULL ||
 	    strcmp(jr, "2.0") != 0)
 		return (0);
-	method = json_str(v, "method");
+	method = jget_str(v, "method");
 	id = json_object_get(v, "id");
 	has_id = id != NULL;
 	if (has_id && !json_is_null(id) && !json_is_string(id) &&
@@ -75,7 +75,7 @@ journal_is_seq(const json_t *v, long long *out)
 static json_t *
 journal_parse_result(const json_t *r)
 {
-	const char	*status = json_str(r, "status");
+	const char	*status = jget_str(r, "status");
 	const json_t	*v, *e;
 	json_t		*out, *err;
 
@@ -151,11 +151,11 @@ journal_decode(const char *line, size_t len, int anchored, json_t **value,
 	*value = v;
 	if (journal_is_acp(v))
 		return (LINE_MESSAGE);
-	schema = json_str(v, "schema");
-	type = json_str(v, "type");
+	schema = jget_str(v, "schema");
+	type = jget_str(v, "type");
 	if (schema != NULL && strcmp(schema, JOURNAL_SCHEMA) == 0 &&
 	    type != NULL) {
-		rid = json_str(v, "request_id");
+		rid = jget_str(v, "request_id");
 		if (strcmp(type, "segment") == 0 &&
 		    json_is_string(json_object_get(v, "record_id")) &&
 		    journal_is_seq(json_object_get(v, "sequence"), &n) &&
@@ -211,7 +211,7 @@ journal_emit(struct journal_sink *sink, enum journal_entry_type type,
 	memset(e, 0, sizeof *e);
 	e->type = type;
 	e->seq = seq;
-	e->request_id = json_str(keep, "rid");
+	e->request_id = jget_str(keep, "rid");
 	if (type == JOURNAL_MESSAGE)
 		e->message = json_object_get(keep, "v");
 	if (type == JOURNAL_TURN_RESULT)
@@ -277,7 +277,7 @@ journal_read_segment(const char *path, const char *record_id,
 			    "Invalid record in session journal";
 			break;
 		case LINE_SEGMENT:
-			if (st->anchored || strcmp(json_str(value, "record_id"),
+			if (st->anchored || strcmp(jget_str(value, "record_id"),
 			    record_id) != 0) {
 				why = "Invalid session journal segment anchor";
 				break;
@@ -287,7 +287,7 @@ journal_read_segment(const char *path, const char *record_id,
 			    json_object_get(value, "sequence"));
 			st->message_sequence = json_integer_value(
 			    json_object_get(value, "message_sequence"));
-			journal_set_rid(&st->request_id, json_str(value,
+			journal_set_rid(&st->request_id, jget_str(value,
 			    "request_id"));
 			break;
 		case LINE_STARTED:
@@ -299,14 +299,14 @@ journal_read_segment(const char *path, const char *record_id,
 			}
 			st->sequence++;
 			if (kind == LINE_STARTED) {
-				journal_set_rid(&st->request_id, json_str(value,
+				journal_set_rid(&st->request_id, jget_str(value,
 				    "request_id"));
 				journal_emit(sink, JOURNAL_TURN_STARTED,
 				    st->sequence, st->request_id, value, NULL);
 				break;
 			}
 			if (st->request_id == NULL || strcmp(st->request_id,
-			    json_str(value, "request_id")) != 0) {
+			    jget_str(value, "request_id")) != 0) {
 				why = "Session journal result does not match the "
 				    "active request";
 				break;

@@ -13,12 +13,13 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
+#include "jget.h"
 #include "journal.h"
 #include "journal-impl.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -118,11 +119,11 @@ journal_result_failed(const struct acpx_error *e)
 	const char	*msg;
 
 	/* An agent's error is journaled with its own message (not details). */
-	msg = json_str(e->acp, "message");
+	msg = jget_str(e->acp, "message");
 	if (msg == NULL)
 		msg = e->message != NULL ? e->message : "";
 	err = json_pack("{s:s}", "message", msg);
-	json_object_set_new(err, "code", json_string(acpx_code_name(e->code)));
+	json_object_set_new(err, "code", json_string(acpx_error_code_name(e->code)));
 	if (e->detail_code != NULL)
 		json_object_set_new(err, "detailCode",
 		    json_string(e->detail_code));
@@ -147,7 +148,7 @@ journal_cursor_encode(const char *record_id, long long seq)
 	unsigned int		 v;
 
 	t = json_pack("[s, I]", record_id, (json_int_t)seq);
-	text = json_dumps_js(t, 0);
+	text = js_json_dumps(t, 0);
 	json_decref(t);
 	len = strlen(text);
 	p = (const unsigned char *)text;

@@ -13,12 +13,12 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
 #include "journal.h"
 #include "journal-impl.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -26,7 +26,7 @@
 /*
  * The session journal (§3): compact JSON lines in <E>.stream.ndjson, a
  * segment anchor at the start of every segment, turn markers, rotation
- * into .stream.<n>.ndjson. Byte sizes are those of json_dumps_js() lines,
+ * into .stream.<n>.ndjson. Byte sizes are those of js_json_dumps() lines,
  * so rotation points and cursors agree with the reference's. Turns and
  * cursors are in journal-turn.c, reading in journal-read.c.
  */
@@ -90,7 +90,7 @@ journal_write_imported(const char *record_id, const json_t *messages,
 	int		 rc;
 
 	json_array_foreach(messages, i, m) {
-		if ((line = json_dumps_js(m, 0)) == NULL)
+		if ((line = js_json_dumps(m, 0)) == NULL)
 			line = xstrdup("null");
 		n = strlen(line);
 		text = xreallocarray(text, len + n + 2, 1);
@@ -235,7 +235,7 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 		    "range");
 		return (-1);
 	}
-	if ((line = json_dumps_js(entry, 0)) == NULL) {
+	if ((line = js_json_dumps(entry, 0)) == NULL) {
 		*cause = xstrdup("Attempted to persist invalid ACP JSON-RPC "
 		    "payload");
 		return (-1);
@@ -266,7 +266,7 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 		    (json_int_t)rec->last_seq, "request_id", j->request_id);
 		if (j->request_id == NULL)
 			json_object_set_new(anchor, "request_id", json_null());
-		anchor_text = json_dumps_js(anchor, 0);
+		anchor_text = js_json_dumps(anchor, 0);
 		json_decref(anchor);
 		xasprintf(&now, "%s\n", anchor_text);
 		free(anchor_text);
@@ -324,7 +324,7 @@ journal_append_message(struct journal *j, struct session_record *rec,
 	if (json_is_string(id))
 		session_record_set(&rec->last_request_id, json_string_value(id));
 	else if (json_is_number(id)) {
-		json_js_number(json_number_value(id), buf, sizeof buf);
+		js_number_string(json_number_value(id), buf, sizeof buf);
 		session_record_set(&rec->last_request_id, buf);
 	}
 	return (0);

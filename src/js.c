@@ -13,7 +13,6 @@
 
 #include "buf.h"
 #include "js.h"
-#include "json-util.h"
 #include "xmalloc.h"
 
 /*
@@ -347,12 +346,12 @@ js_string_of(struct buf *b, const json_t *v)
 			n = (size_t)snprintf(num, sizeof num, "%lld",
 			    (long long)json_integer_value(v));
 		else
-			n = json_js_number((double)json_integer_value(v), num,
+			n = js_number_string((double)json_integer_value(v), num,
 			    sizeof num);
 		buf_add(b, num, n);
 		break;
 	case JSON_REAL:
-		n = json_js_number(json_real_value(v), num, sizeof num);
+		n = js_number_string(json_real_value(v), num, sizeof num);
 		buf_add(b, num, n);
 		break;
 	case JSON_TRUE:

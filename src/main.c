@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cli.h"
-#include "error.h"
 #include "js.h"
 #include "output.h"
 #include "xmalloc.h"

@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "agent-compat.h"
-#include "json-util.h"
+#include "jget.h"
 #include "model.h"
 #include "xmalloc.h"
 
@@ -34,15 +34,15 @@ model_parse_options(const json_t *options, struct model_state *ms)
 	if (!json_is_array(options))
 		return (-1);
 	json_array_foreach(options, i, o) {
-		if (json_str(o, "value") == NULL || json_str(o, "name") == NULL)
+		if (jget_str(o, "value") == NULL || jget_str(o, "name") == NULL)
 			direct = 0;
-		if (json_str(o, "group") == NULL || json_str(o, "name") == NULL ||
+		if (jget_str(o, "group") == NULL || jget_str(o, "name") == NULL ||
 		    !json_is_array(json_object_get(o, "options")))
 			grouped = 0;
 		else {
 			json_array_foreach(json_object_get(o, "options"), j, g) {
-				if (json_str(g, "value") == NULL ||
-				    json_str(g, "name") == NULL)
+				if (jget_str(g, "value") == NULL ||
+				    jget_str(g, "name") == NULL)
 					grouped = 0;
 			}
 		}
@@ -51,10 +51,10 @@ model_parse_options(const json_t *options, struct model_state *ms)
 		return (-1);
 	json_array_foreach(options, i, o) {
 		if (direct)
-			model_add(ms, json_str(o, "value"));
+			model_add(ms, jget_str(o, "value"));
 		else {
 			json_array_foreach(json_object_get(o, "options"), j, g)
-				model_add(ms, json_str(g, "value"));
+				model_add(ms, jget_str(g, "value"));
 		}
 	}
 	return (0);
@@ -72,11 +72,11 @@ model_state_parse(const json_t *result, struct model_state *ms)
 
 	memset(ms, 0, sizeof *ms);
 	json_array_foreach(opts, i, o) {
-		type = json_str(o, "type");
-		cat = json_str(o, "category");
-		id = json_str(o, "id");
+		type = jget_str(o, "type");
+		cat = jget_str(o, "category");
+		id = jget_str(o, "id");
 		if (type == NULL || strcmp(type, "select") != 0 || id == NULL ||
-		    json_str(o, "currentValue") == NULL)
+		    jget_str(o, "currentValue") == NULL)
 			continue;
 		if (!(cat != NULL && strcmp(cat, "model") == 0) &&
 		    strcmp(id, "model") != 0)
@@ -100,19 +100,19 @@ model_state_parse(const json_t *result, struct model_state *ms)
 		}
 	}
 	if (best != NULL) {
-		ms->config_id = xstrdup(json_str(best, "id"));
-		ms->current = xstrdup(json_str(best, "currentValue"));
+		ms->config_id = xstrdup(jget_str(best, "id"));
+		ms->current = xstrdup(jget_str(best, "currentValue"));
 		model_parse_options(json_object_get(best, "options"), ms);
 		return (0);
 	}
 	legacy = json_object_get(result, "models");
-	if (json_str(legacy, "currentModelId") == NULL ||
+	if (jget_str(legacy, "currentModelId") == NULL ||
 	    !json_is_array(json_object_get(legacy, "availableModels")))
 		return (-1);
-	ms->current = xstrdup(json_str(legacy, "currentModelId"));
+	ms->current = xstrdup(jget_str(legacy, "currentModelId"));
 	json_array_foreach(json_object_get(legacy, "availableModels"), i, m) {
-		if (json_str(m, "modelId") != NULL && json_str(m, "name") != NULL)
-			model_add(ms, json_str(m, "modelId"));
+		if (jget_str(m, "modelId") != NULL && jget_str(m, "name") != NULL)
+			model_add(ms, jget_str(m, "modelId"));
 	}
 	return (0);
 }

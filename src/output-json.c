@@ -5,10 +5,10 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "acp-update.h"
-#include "error.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "output.h"
 #include "output-impl.h"
 #include "xmalloc.h"
@@ -61,7 +61,7 @@ output_json_line(struct output *o, const json_t *v)
 {
 	char	*s;
 
-	s = json_dumps_js(v, 0);
+	s = js_json_dumps(v, 0);
 	output_out(o, s, strlen(s));
 	output_out(o, "\n", 1);
 	output_out_flush(o);

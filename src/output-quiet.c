@@ -7,10 +7,10 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "acp-update.h"
-#include "error.h"
-#include "json-util.h"
+#include "js.h"
 #include "output.h"
 #include "output-impl.h"
 #include "xmalloc.h"
@@ -123,7 +123,7 @@ output_quiet_number(struct buf *b, const json_t *v)
 	} else
 		dot[9] = '\0';
 	a = strtod(buf, NULL);
-	json_js_number(neg ? -a : a, num, sizeof num);
+	js_number_string(neg ? -a : a, num, sizeof num);
 	buf_adds(b, num);
 }
 
@@ -291,7 +291,7 @@ output_quiet_error(struct output *o, void *arg, const struct acpx_error *err)
 		}
 	}
 	buf_reset(&q->line);
-	buf_printf(&q->line, "[acpx] error: %s", acpx_code_name(err->code));
+	buf_printf(&q->line, "[acpx] error: %s", acpx_error_code_name(err->code));
 	if (err->detail_code != NULL)
 		buf_printf(&q->line, " %s", err->detail_code);
 	buf_addc(&q->line, ' ');

@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "output.h"
 #include "output-impl.h"
 #include "output-text-impl.h"
@@ -221,7 +221,7 @@ text_extract_record(const json_t *v, int depth, struct text_str *out)
 	output_text_summary_join_done(&j, out);
 	if (out->defined)
 		return;
-	json = json_dumps_js(v, 2);
+	json = js_json_dumps(v, 2);
 	if (strcmp(json, "{}") != 0) {
 		buf_adds(&out->b, json);
 		out->defined = 1;

@@ -7,7 +7,8 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "json-util.h"
+#include "js-json.h"
+#include "js.h"
 #include "output.h"
 #include "output-impl.h"
 #include "output-text-impl.h"
@@ -167,7 +168,7 @@ output_text_summary_input(const json_t *v, struct text_str *out)
 			return;
 		}
 	}
-	json = json_dumps_js(v, 0);
+	json = js_json_dumps(v, 0);
 	text_inline(&out->b, json, strlen(json));
 	free(json);
 }
@@ -214,7 +215,7 @@ output_text_summary_files(const json_t *locs, struct text_str *out)
 			/* Math.trunc without libm: doubles >= 2^52 are integral. */
 			if (d > -4503599627370496.0 && d < 4503599627370496.0)
 				d = (double)(long long)d;
-			json_js_number(d < 1 ? 1 : d, num, sizeof num);
+			js_number_string(d < 1 ? 1 : d, num, sizeof num);
 			buf_addc(&item, ':');
 			buf_adds(&item, num);
 		}

@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "output.h"
 #include "output-impl.h"
 #include "output-text-impl.h"
@@ -210,7 +210,7 @@ text_tool_signature(const struct text_tool *tool,
 	if (output->defined)
 		json_object_set_new(p, "output", json_stringn_nocheck(
 		    output->b.p != NULL ? output->b.p : "", output->b.len));
-	s = json_dumps_js(p, 0);
+	s = js_json_dumps(p, 0);
 	json_decref(p);
 	return (s);
 }

@@ -5,8 +5,8 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
 #include "output.h"
 #include "output-impl.h"
 #include "output-text-impl.h"
@@ -136,7 +136,7 @@ text_error_section(struct output *o, struct output_text *t,
 	output_text_flush_thought(o, t);
 	output_text_write_section(o, t);
 	output_text_write_ansi_open(o, &t->line, ANSI_RED);
-	buf_printf(&t->line, "[error] %s: %s", acpx_code_name(err->code),
+	buf_printf(&t->line, "[error] %s: %s", acpx_error_code_name(err->code),
 	    err->message);
 	output_text_write_ansi_close(o, &t->line);
 	output_text_write_line(o, t);

@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "json-util.h"
+#include "jget.h"
 #include "permission.h"
 #include "xmalloc.h"
 
@@ -78,10 +78,10 @@ permission_infer_kind(const json_t *params)
 	char		*head;
 	size_t		 i, j;
 
-	kind = json_str(tool_call(params), "kind");
+	kind = jget_str(tool_call(params), "kind");
 	if (kind != NULL && *kind != '\0')
 		return (kind);
-	title = json_str(tool_call(params), "title");
+	title = jget_str(tool_call(params), "title");
 	if (title == NULL)
 		return (NULL);
 	head = title_head(title);
@@ -113,11 +113,11 @@ tool_name(const json_t *params)
 	size_t		 i;
 
 	for (i = 0; json_is_object(raw) && i < nitems(keys); i++) {
-		v = json_str(raw, keys[i]);
+		v = jget_str(raw, keys[i]);
 		if (v != NULL && strspn(v, " \t\r\n") != strlen(v))
 			return (trim_dup(v));
 	}
-	if ((title = json_str(tool_call(params), "title")) == NULL)
+	if ((title = jget_str(tool_call(params), "title")) == NULL)
 		return (NULL);
 	t = title_head(title);
 	if (*t == '\0') {
@@ -140,8 +140,8 @@ policy_rule(const json_t *rules, const json_t *params)
 	if (json_array_size(rules) == 0)
 		return (NULL);
 	tok[n++] = permission_infer_kind(params);
-	tok[n++] = json_str(tool_call(params), "kind");
-	if ((title = json_str(tool_call(params), "title")) != NULL) {
+	tok[n++] = jget_str(tool_call(params), "kind");
+	if ((title = jget_str(tool_call(params), "title")) != NULL) {
 		own[0] = trim_dup(title);
 		tok[n++] = own[0];
 		own[1] = title_head(title);
@@ -187,9 +187,9 @@ pick(const json_t *options, const char *a, const char *b)
 
 	for (w = 0; w < 2; w++) {
 		json_array_foreach(options, i, o) {
-			k = json_str(o, "kind");
+			k = jget_str(o, "kind");
 			if (k != NULL && strcmp(k, want[w]) == 0)
-				return (json_str(o, "optionId"));
+				return (jget_str(o, "optionId"));
 		}
 	}
 	return (NULL);
@@ -210,7 +210,7 @@ escalation_event(const json_t *params, const char *rule, const char *now)
 	char		*ttitle, *name, *msg;
 	json_t		*ev;
 
-	title = json_str(tc, "title");
+	title = jget_str(tc, "title");
 	ttitle = title != NULL ? trim_dup(title) : xstrdup("");
 	if (*ttitle == '\0') {
 		free(ttitle);
@@ -246,7 +246,7 @@ static void
 ask(struct perm_decision *d, const json_t *params, const char *allow,
     const char *reject)
 {
-	const char	*title = json_str(tool_call(params), "title");
+	const char	*title = jget_str(tool_call(params), "title");
 	const char	*kind = permission_infer_kind(params);
 
 	d->action = PERM_ASK;
@@ -283,15 +283,15 @@ permission_decide(const json_t *params, enum acpx_perm_mode mode,
 		    params)) != NULL) {
 			d->action = PERM_SELECT;
 			d->option_id = allow != NULL ? allow :
-			    json_str(json_array_get(options, 0), "optionId");
+			    jget_str(json_array_get(options, 0), "optionId");
 			return;
 		}
 		rule = policy_rule(json_object_get(policy, "escalate"), params);
-		def = json_str(policy, "defaultAction");
+		def = jget_str(policy, "defaultAction");
 		if (rule == NULL && def != NULL && strcmp(def, "approve") == 0) {
 			d->action = PERM_SELECT;
 			d->option_id = allow != NULL ? allow :
-			    json_str(json_array_get(options, 0), "optionId");
+			    jget_str(json_array_get(options, 0), "optionId");
 			return;
 		}
 		if (rule == NULL && def != NULL && strcmp(def, "deny") == 0) {
@@ -312,7 +312,7 @@ permission_decide(const json_t *params, enum acpx_perm_mode mode,
 	if (mode == ACPX_PERM_APPROVE_ALL) {
 		d->action = PERM_SELECT;
 		d->option_id = allow != NULL ? allow :
-		    json_str(json_array_get(options, 0), "optionId");
+		    jget_str(json_array_get(options, 0), "optionId");
 		return;
 	}
 	if (mode == ACPX_PERM_DENY_ALL) {
@@ -379,19 +379,19 @@ const char *
 permission_classify(const json_t *params, const json_t *response)
 {
 	const json_t	*outcome = json_object_get(response, "outcome"), *o;
-	const char	*oc = json_str(outcome, "outcome"), *id, *kind;
+	const char	*oc = jget_str(outcome, "outcome"), *id, *kind;
 	size_t		 i;
 
 	if (oc == NULL || strcmp(oc, "selected") != 0)
 		return ("cancelled");
-	if ((id = json_str(outcome, "optionId")) == NULL)
+	if ((id = jget_str(outcome, "optionId")) == NULL)
 		return ("cancelled");
 	json_array_foreach(json_object_get(params, "options"), i, o) {
-		const char *oid = json_str(o, "optionId");
+		const char *oid = jget_str(o, "optionId");
 
 		if (oid == NULL || strcmp(oid, id) != 0)
 			continue;
-		kind = json_str(o, "kind");
+		kind = jget_str(o, "kind");
 		if (kind != NULL && (strcmp(kind, "allow_once") == 0 ||
 		    strcmp(kind, "allow_always") == 0))
 			return ("approved");
@@ -410,8 +410,8 @@ permission_codex_prefer(const json_t *params)
 	size_t		 i, found = (size_t)-1;
 
 	json_array_foreach(options, i, o) {
-		kind = json_str(o, "kind");
-		id = json_str(o, "optionId");
+		kind = jget_str(o, "kind");
+		id = jget_str(o, "optionId");
 		if (kind != NULL && id != NULL && strcmp(kind, "reject_once") == 0 &&
 		    (strcmp(id, "decline") == 0 ||
 		    strcmp(id, "reject_permissions") == 0)) {
@@ -437,18 +437,18 @@ const char *
 permission_codex_notice(const json_t *params, const json_t *response)
 {
 	const json_t	*outcome = json_object_get(response, "outcome"), *o;
-	const char	*oc = json_str(outcome, "outcome"), *id, *kind;
+	const char	*oc = jget_str(outcome, "outcome"), *id, *kind;
 	size_t		 i;
 
 	if (oc != NULL && strcmp(oc, "cancelled") == 0)
 		return ("No matching permission option was available. The request "
 		    "was safely cancelled; Codex may end the current turn.");
-	if ((id = json_str(outcome, "optionId")) == NULL || strcmp(id, "cancel") != 0)
+	if ((id = jget_str(outcome, "optionId")) == NULL || strcmp(id, "cancel") != 0)
 		return (NULL);
 	json_array_foreach(json_object_get(params, "options"), i, o) {
-		kind = json_str(o, "kind");
-		if (json_str(o, "optionId") != NULL &&
-		    strcmp(json_str(o, "optionId"), id) == 0)
+		kind = jget_str(o, "kind");
+		if (jget_str(o, "optionId") != NULL &&
+		    strcmp(jget_str(o, "optionId"), id) == 0)
 			return (kind != NULL && strcmp(kind, "reject_once") == 0 ?
 			    "Permission refused using Codex's cancellation option; "
 			    "this can end the current turn. The operation was not "

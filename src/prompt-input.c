@@ -7,13 +7,13 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cmdline.h"
 #include "config-file.h"
-#include "error.h"
+#include "jget.h"
 #include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "node-fs.h"
 #include "prompt-input.h"
 #include "xmalloc.h"
@@ -89,7 +89,7 @@ prompt_resource_payload(const json_t *r)
 static int
 prompt_is_block(const json_t *b)
 {
-	const char	*type = json_str(b, "type");
+	const char	*type = jget_str(b, "type");
 	const json_t	*mime, *title;
 
 	if (!json_is_object(b) || type == NULL)
@@ -118,7 +118,7 @@ prompt_is_block(const json_t *b)
 static char *
 prompt_block_error(const json_t *b, size_t i)
 {
-	const char	*type = json_str(b, "type");
+	const char	*type = jget_str(b, "type");
 	const json_t	*mime, *data, *title, *v;
 	char		*msg = NULL, *q;
 	int		 media;
@@ -171,7 +171,7 @@ prompt_block_error(const json_t *b, size_t i)
 			    "blob field", i);
 	} else {
 		v = json_object_get(b, "type");
-		q = json_dumps_js(v, 0);
+		q = js_json_dumps(v, 0);
 		xasprintf(&msg, "prompt[%zu] has unsupported content block type "
 		    "%s", i, q);
 		free(q);
@@ -354,7 +354,7 @@ prompt_input_check_caps(const json_t *blocks, const json_t *caps,
 
 	pc = caps != NULL ? json_object_get(caps, "promptCapabilities") : NULL;
 	json_array_foreach(blocks, i, b) {
-		if ((type = json_str(b, "type")) == NULL)
+		if ((type = jget_str(b, "type")) == NULL)
 			continue;
 		if (strcmp(type, "image") == 0)
 			kind = "image", cap = "image";

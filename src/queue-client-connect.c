@@ -18,8 +18,7 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "error.h"
-#include "json-util.h"
+#include "acpx-error.h"
 #include "queue-client.h"
 #include "queue-client-impl.h"
 #include "queue-lease.h"

@@ -15,8 +15,8 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "error.h"
-#include "json-util.h"
+#include "acpx-error.h"
+#include "js-json.h"
 #include "queue-client.h"
 #include "queue-client-impl.h"
 #include "queue-lease.h"
@@ -401,7 +401,7 @@ qc_spawn(struct queue_client *qc)
 
 	qc->in_fd = in[1];
 	(void)fcntl(qc->in_fd, F_SETFL, O_NONBLOCK);
-	qc->input = json_dumps_js(qc->payload, 0);
+	qc->input = js_json_dumps(qc->payload, 0);
 	qc->inputlen = strlen(qc->input);
 	qc->inputoff = 0;
 	ev_io_init(&qc->in_w, qc_in_cb, qc->in_fd, EV_WRITE);

@@ -8,10 +8,10 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "cmdline.h"
-#include "error.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "model.h"
 #include "queue-control.h"
 #include "session-record.h"
@@ -78,7 +78,7 @@ queue_control_models(struct session_record *rec, struct model_state *ms)
 		model_state_clear(ms);
 		memset(ms, 0, sizeof *ms);
 	}
-	control = json_str(acpx, "model_control");
+	control = jget_str(acpx, "model_control");
 	if (control != NULL && strcmp(control, "config_option") == 0)
 		return (-1);
 	avail = json_object_get(acpx, "available_models");
@@ -92,8 +92,8 @@ queue_control_models(struct session_record *rec, struct model_state *ms)
 			    "modelId", e, "name", e));
 	}
 	fake = json_pack("{s:{s:s, s:o}}", "models", "currentModelId",
-	    json_str(acpx, "current_model_id") != NULL ?
-	    json_str(acpx, "current_model_id") : "", "availableModels", list);
+	    jget_str(acpx, "current_model_id") != NULL ?
+	    jget_str(acpx, "current_model_id") : "", "availableModels", list);
 	rc = model_state_parse(fake, ms);
 	json_decref(fake);
 	if (rc == 0) {
@@ -118,8 +118,8 @@ control_reconcile(json_t *acpx, const json_t *response)
 		return;
 	next = json_object();
 	json_array_foreach(opts, i, o) {
-		id = json_str(o, "id");
-		cur = json_str(o, "currentValue");
+		id = jget_str(o, "id");
+		cur = jget_str(o, "currentValue");
 		if (id != NULL && cur != NULL &&
 		    json_object_get(desired, id) != NULL)
 			json_object_set_new(next, id, json_string(cur));
@@ -202,9 +202,9 @@ control_wrap_error(const char *method, const char *context,
 
 	if (acp != NULL) {
 		code = json_integer_value(json_object_get(acp, "code"));
-		msg = json_str(acp, "message");
+		msg = jget_str(acp, "message");
 		data = json_object_get(acp, "data");
-		details = json_str(data, "details");
+		details = jget_str(data, "details");
 		if (code == -32601 || code == -32602)
 			wrap = 1;
 		else if (code == -32603 && details != NULL) {

@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "json-util.h"
+#include "jget.h"
 #include "queue-lease-impl.h"
 #include "xmalloc.h"
 
@@ -59,10 +59,10 @@ lease_parse(json_t *o)
 	li = xcalloc(1, sizeof *li);
 	if (!json_is_object(o) ||
 	    !json_posint(json_object_get(o, "pid"), &pid, 0) ||
-	    json_str(o, "sessionId") == NULL ||
-	    json_str(o, "socketPath") == NULL ||
-	    json_str(o, "createdAt") == NULL ||
-	    json_str(o, "heartbeatAt") == NULL ||
+	    jget_str(o, "sessionId") == NULL ||
+	    jget_str(o, "socketPath") == NULL ||
+	    jget_str(o, "createdAt") == NULL ||
+	    jget_str(o, "heartbeatAt") == NULL ||
 	    !json_posint(json_object_get(o, "ownerGeneration"),
 	    &li->generation, 0) ||
 	    !json_posint(json_object_get(o, "queueDepth"), &li->queue_depth,
@@ -71,20 +71,20 @@ lease_parse(json_t *o)
 		return (NULL);
 	}
 	li->pid = (pid_t)pid;
-	li->session_id = xstrdup(json_str(o, "sessionId"));
-	li->socket_path = xstrdup(json_str(o, "socketPath"));
-	li->heartbeat_at = xstrdup(json_str(o, "heartbeatAt"));
+	li->session_id = xstrdup(jget_str(o, "sessionId"));
+	li->socket_path = xstrdup(jget_str(o, "socketPath"));
+	li->heartbeat_at = xstrdup(jget_str(o, "heartbeatAt"));
 	id = json_object_get(o, "processIdentity");
-	if (json_is_object(id) && json_str(id, "kind") != NULL)
+	if (json_is_object(id) && jget_str(id, "kind") != NULL)
 		li->identity = json_deep_copy(id);
 	li->retirement = json_object_get(o, "retirement") != NULL;
 	li->shared_runtime = json_is_true(json_object_get(o, "sharedRuntime"));
 	li->persists_control = json_is_true(json_object_get(o,
 	    "persistsControlState"));
-	if (json_str(o, "mcpConfigPath") != NULL)
-		li->mcp_config_path = xstrdup(json_str(o, "mcpConfigPath"));
-	if (json_str(o, "mcpConfigFingerprint") != NULL)
-		li->mcp_config_fingerprint = xstrdup(json_str(o,
+	if (jget_str(o, "mcpConfigPath") != NULL)
+		li->mcp_config_path = xstrdup(jget_str(o, "mcpConfigPath"));
+	if (jget_str(o, "mcpConfigFingerprint") != NULL)
+		li->mcp_config_fingerprint = xstrdup(jget_str(o,
 		    "mcpConfigFingerprint"));
 	li->raw = json_incref(o);
 	return (li);

@@ -18,8 +18,8 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "queue-lease-impl.h"
 #include "queue-lease.h"
 #include "xmalloc.h"
@@ -107,7 +107,7 @@ lease_publish(const char *record_id, const json_t *o, int replace,
 	int		 rc, e;
 
 	dst = queue_lease_path(record_id);
-	text = json_dumps_js(o, 2);
+	text = js_json_dumps(o, 2);
 	xasprintf(&full, "%s\n", text);
 	free(text);
 	rc = fsutil_write(dst, full, strlen(full), replace ? 0 :

@@ -6,9 +6,9 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
 #include "xmalloc.h"
@@ -150,7 +150,7 @@ queue_msg_error(const char *rid, const struct acpx_error *err,
 {
 	json_t	*o = msg_start(QUEUE_MSG_ERROR, rid);
 
-	json_object_set_new(o, "code", json_string(acpx_code_name(err->code)));
+	json_object_set_new(o, "code", json_string(acpx_error_code_name(err->code)));
 	if (err->detail_code != NULL)
 		json_object_set_new(o, "detailCode",
 		    json_string(err->detail_code));
@@ -178,7 +178,7 @@ acp_message_valid(const json_t *m)
 	double		 d;
 
 	if (!json_is_object(m) || !json_is_string(json_object_get(m, "jsonrpc")) ||
-	    strcmp(json_str(m, "jsonrpc"), "2.0") != 0)
+	    strcmp(jget_str(m, "jsonrpc"), "2.0") != 0)
 		return (0);
 	method = json_object_get(m, "method");
 	has_method = json_is_string(method) && *json_string_value(method) != '\0';
@@ -261,9 +261,9 @@ escalation_valid(const json_t *e)
 	    "toolTitle", "message", "timestamp", NULL };
 	const char	*s;
 
-	return (json_is_object(e) && (s = json_str(e, "type")) != NULL &&
+	return (json_is_object(e) && (s = jget_str(e, "type")) != NULL &&
 	    strcmp(s, "permission_escalation") == 0 && has_strings(e, req) &&
-	    (s = json_str(e, "action")) != NULL && strcmp(s, "escalate") == 0 &&
+	    (s = jget_str(e, "action")) != NULL && strcmp(s, "escalate") == 0 &&
 	    opt_string_ok(e, "toolName") && opt_string_ok(e, "toolKind") &&
 	    opt_string_ok(e, "matchedRule"));
 }
@@ -311,7 +311,7 @@ queue_msg_fields(struct queue_msg *m)
 		return (0);
 	case QUEUE_MSG_SET_MODE_RESULT:
 	case QUEUE_MSG_SET_MODEL_RESULT:
-		m->id = json_str(o, m->type == QUEUE_MSG_SET_MODE_RESULT ?
+		m->id = jget_str(o, m->type == QUEUE_MSG_SET_MODE_RESULT ?
 		    "modeId" : "modelId");
 		if (m->id == NULL)
 			return (-1);
@@ -328,22 +328,22 @@ queue_msg_fields(struct queue_msg *m)
 		return (json_is_array(json_object_get(m->response,
 		    "configOptions")) ? 0 : -1);
 	case QUEUE_MSG_ERROR:
-		m->text = json_str(o, "message");
-		m->code = json_str(o, "code");
-		m->origin = json_str(o, "origin");
+		m->text = jget_str(o, "message");
+		m->code = jget_str(o, "code");
+		m->origin = jget_str(o, "origin");
 		if (m->text == NULL || queue_proto_code(m->code) == -1 ||
 		    m->origin == NULL || (strcmp(m->origin, "cli") != 0 &&
 		    strcmp(m->origin, "runtime") != 0 &&
 		    strcmp(m->origin, "queue") != 0 &&
 		    strcmp(m->origin, "acp") != 0))
 			return (-1);
-		s = json_str(o, "detailCode");
+		s = jget_str(o, "detailCode");
 		m->detail_code = queue_proto_nonempty(s) ? s : NULL;
 		v = json_object_get(o, "retryable");
 		m->retryable = json_is_boolean(v) ? json_is_true(v) : -1;
 		v = json_object_get(o, "acp");
 		if (json_is_object(v) && json_is_integer(json_object_get(v,
-		    "code")) && queue_proto_nonempty(json_str(v, "message")))
+		    "code")) && queue_proto_nonempty(jget_str(v, "message")))
 			m->acp = v;
 		v = json_object_get(o, "outputAlreadyEmitted");
 		m->already_emitted = json_is_boolean(v) ? json_is_true(v) : -1;
@@ -371,8 +371,8 @@ queue_msg_parse(const char *line, size_t len, const char **detail)
 	m->direction = -1;
 	m->retryable = -1;
 	m->already_emitted = -1;
-	if (!json_is_object(o) || (type = json_str(o, "type")) == NULL ||
-	    (m->request_id = json_str(o, "requestId")) == NULL ||
+	if (!json_is_object(o) || (type = jget_str(o, "type")) == NULL ||
+	    (m->request_id = jget_str(o, "requestId")) == NULL ||
 	    (m->owner_generation = queue_proto_positive(json_object_get(o,
 	    "ownerGeneration"))) == -1)
 		goto bad;

@@ -8,11 +8,11 @@
 
 #include "acp-client.h"
 #include "acp-update.h"
+#include "acpx-error.h"
 #include "conversation.h"
-#include "error.h"
+#include "jget.h"
 #include "journal.h"
 #include "js.h"
-#include "json-util.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "session-lock.h"
@@ -69,7 +69,7 @@ owner_turn_error_copy(const struct acpx_error *err)
 static int
 turn_is_update(const json_t *msg)
 {
-	const char	*m = json_str(msg, "method");
+	const char	*m = jget_str(msg, "method");
 
 	return (m != NULL && strcmp(m, "session/update") == 0 &&
 	    json_object_get(msg, "id") == NULL);

@@ -7,9 +7,9 @@
 #include <jansson.h>
 
 #include "acp-client.h"
-#include "error.h"
+#include "acpx-error.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "queue-control.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
@@ -246,7 +246,7 @@ owner_close_session(struct owner *o)
 
 	caps = o->client != NULL ? acp_client_agent_caps(o->client) : NULL;
 	if (o->client == NULL || !acp_client_running(o->client) ||
-	    json_object_get(json_obj(caps, "sessionCapabilities"),
+	    json_object_get(jget_obj(caps, "sessionCapabilities"),
 	    "close") == NULL || acp_client_session_id(o->client) == NULL) {
 		close_answer(o, 0);
 		return;

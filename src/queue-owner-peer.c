@@ -11,8 +11,8 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "xmalloc.h"

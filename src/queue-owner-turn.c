@@ -10,12 +10,12 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "cmdline.h"
 #include "conversation.h"
-#include "error.h"
+#include "jget.h"
 #include "journal.h"
 #include "js.h"
-#include "json-util.h"
 #include "model.h"
 #include "prompt-input.h"
 #include "queue-control.h"
@@ -107,7 +107,7 @@ turn_options(struct owner *o, struct owner_task *t)
 	/* The _meta options point into the turn's session options. */
 	json_decref(o->turn_so);
 	so = o->turn_so = turn_session_options(o, o->rec);
-	co->session.model = json_str(so, "model");
+	co->session.model = jget_str(so, "model");
 	v = json_object_get(so, "allowedTools");
 	co->session.allowed_tools = json_is_array(v) ? v : NULL;
 	v = json_object_get(so, "maxTurns");
@@ -116,7 +116,7 @@ turn_options(struct owner *o, struct owner_task *t)
 	v = json_object_get(so, "systemPrompt");
 	co->session.system_prompt = json_string_value(v);
 	co->session.append_system_prompt = json_is_string(v) ? NULL :
-	    json_str(v, "append");
+	    jget_str(v, "append");
 }
 
 /* Send the buffered connect-phase messages, minus failed load/resume pairs. */
@@ -135,7 +135,7 @@ turn_flush_connect(struct owner *o, long long failed_id, long long resume_id)
 		if (json_is_integer(id) && ((failed_id >= 0 &&
 		    json_integer_value(id) == failed_id) || (resume_id >= 0 &&
 		    json_integer_value(id) == resume_id))) {
-			method = json_str(msg, "method");
+			method = jget_str(msg, "method");
 			if (method == NULL || strcmp(method, "session/load") == 0 ||
 			    strcmp(method, "session/resume") == 0)
 				continue;
@@ -284,7 +284,7 @@ turn_model(struct owner *o)
 	int			 have;
 
 	if (o->active->req->session_options == NULL ||
-	    json_str(o->active->req->session_options, "model") == NULL ||
+	    jget_str(o->active->req->session_options, "model") == NULL ||
 	    model == NULL || js_blank(model)) {
 		turn_prompt(o);
 		return;
@@ -567,7 +567,7 @@ turn_result_json(struct owner *o)
 	struct session_record		*rec;
 	char				*cause = NULL;
 
-	stop = json_str(o->turn_result, "stopReason");
+	stop = jget_str(o->turn_result, "stopReason");
 	if (o->state == TURN_PROMPT && o->client != NULL) {
 		st = acp_client_perm_stats(o->client);
 		stats = json_pack("{s:i, s:i, s:i, s:i}", "requested",
@@ -679,7 +679,7 @@ turn_finish(struct owner *o)
 			if (err != NULL)
 				result = journal_result_failed(err);
 			else {
-				stop = json_str(o->turn_result, "stopReason");
+				stop = jget_str(o->turn_result, "stopReason");
 				result = journal_result_completed(stop,
 				    json_object_get(o->turn_result, "_meta"));
 			}

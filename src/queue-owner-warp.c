@@ -8,14 +8,14 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
 #include "cmdline.h"
 #include "config-file.h"
-#include "error.h"
 #include "fallback.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "session-record.h"
@@ -89,7 +89,7 @@ warp_use_launch(struct owner *o, const char *id, struct agent_launch *l)
 static const char *
 warp_serving(struct owner *o)
 {
-	return (json_str(o->rec->acpx, "serving_agent"));
+	return (jget_str(o->rec->acpx, "serving_agent"));
 }
 
 static void

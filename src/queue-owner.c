@@ -19,13 +19,13 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cmdline.h"
 #include "config-file.h"
-#include "error.h"
+#include "jget.h"
 #include "journal.h"
 #include "js.h"
-#include "json-util.h"
 #include "node-fs.h"
 #include "proc.h"
 #include "queue-lease.h"
@@ -104,13 +104,13 @@ owner_payload(struct owner_opts *op, const char *text, size_t len,
 		*cause = xstrdup("queue owner payload must be an object");
 		return (-1);
 	}
-	if ((s = json_str(o, "sessionId")) == NULL || js_blank(s)) {
+	if ((s = jget_str(o, "sessionId")) == NULL || js_blank(s)) {
 		json_decref(o);
 		*cause = xstrdup("queue owner payload missing sessionId");
 		return (-1);
 	}
 	op->session_id = xstrdup(s);
-	s = json_str(o, "permissionMode");
+	s = jget_str(o, "permissionMode");
 	if (s != NULL && strcmp(s, "approve-all") == 0)
 		op->perm_mode = ACPX_PERM_APPROVE_ALL;
 	else if (s != NULL && strcmp(s, "approve-reads") == 0)
@@ -124,9 +124,9 @@ owner_payload(struct owner_opts *op, const char *text, size_t len,
 	}
 	v = json_object_get(o, "mcpServers");
 	op->mcp_servers = json_is_array(v) ? json_deep_copy(v) : json_array();
-	if ((s = json_str(o, "mcpConfigPath")) != NULL && *s != '\0')
+	if ((s = jget_str(o, "mcpConfigPath")) != NULL && *s != '\0')
 		op->mcp_config_path = xstrdup(s);
-	if ((s = json_str(o, "mcpConfigFingerprint")) != NULL && *s != '\0')
+	if ((s = jget_str(o, "mcpConfigFingerprint")) != NULL && *s != '\0')
 		op->mcp_config_fingerprint = xstrdup(s);
 	v = json_object_get(o, "authCredentials");
 	if (json_is_object(v)) {
@@ -137,10 +137,10 @@ owner_payload(struct owner_opts *op, const char *text, size_t len,
 		}
 		op->auth = auth;
 	}
-	if ((s = json_str(o, "nonInteractivePermissions")) != NULL)
+	if ((s = jget_str(o, "nonInteractivePermissions")) != NULL)
 		op->nonint = strcmp(s, "fail") == 0 ? ACPX_NONINT_FAIL :
 		    strcmp(s, "deny") == 0 ? ACPX_NONINT_DENY : -1;
-	if ((s = json_str(o, "authPolicy")) != NULL)
+	if ((s = jget_str(o, "authPolicy")) != NULL)
 		op->auth_policy = strcmp(s, "fail") == 0 ? ACPX_AUTH_FAIL :
 		    strcmp(s, "skip") == 0 ? ACPX_AUTH_SKIP : -1;
 	op->fs = payload_bool(o, "fs");

@@ -9,8 +9,9 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "jget.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
 #include "xmalloc.h"
@@ -32,7 +33,7 @@ queue_proto_line(const json_t *msg, size_t *len)
 	char	*s, *line;
 	size_t	 n;
 
-	s = json_dumps_js(msg, 0);
+	s = js_json_dumps(msg, 0);
 	n = strlen(s);
 	line = xmalloc(n + 2);
 	memcpy(line, s, n);
@@ -192,7 +193,7 @@ is_mime(const char *s, const char *prefix)
 int
 queue_proto_content_block_valid(const json_t *b)
 {
-	const char	*type = json_str(b, "type"), *data;
+	const char	*type = jget_str(b, "type"), *data;
 	const json_t	*r, *t;
 
 	if (!json_is_object(b) || type == NULL)
@@ -200,19 +201,19 @@ queue_proto_content_block_valid(const json_t *b)
 	if (strcmp(type, "text") == 0)
 		return (json_is_string(json_object_get(b, "text")));
 	if (strcmp(type, "image") == 0 || strcmp(type, "audio") == 0) {
-		data = json_str(b, "data");
-		return (is_mime(json_str(b, "mimeType"), *type == 'i' ?
+		data = jget_str(b, "data");
+		return (is_mime(jget_str(b, "mimeType"), *type == 'i' ?
 		    "image/" : "audio/") && data != NULL && is_base64(data));
 	}
 	if (strcmp(type, "resource_link") == 0) {
 		t = json_object_get(b, "title");
-		return (queue_proto_nonempty(json_str(b, "uri")) &&
+		return (queue_proto_nonempty(jget_str(b, "uri")) &&
 		    (t == NULL || json_is_null(t) || json_is_string(t)) &&
 		    json_is_string(json_object_get(b, "name")));
 	}
 	if (strcmp(type, "resource") == 0) {
 		r = json_object_get(b, "resource");
-		return (json_is_object(r) && queue_proto_nonempty(json_str(r, "uri")) &&
+		return (json_is_object(r) && queue_proto_nonempty(jget_str(r, "uri")) &&
 		    (json_is_string(json_object_get(r, "text")) ||
 		    json_is_string(json_object_get(r, "blob"))));
 	}
@@ -344,7 +345,7 @@ queue_proto_code(const char *name)
 	if (name == NULL)
 		return (-1);
 	for (c = ACPX_CODE_RUNTIME; c <= ACPX_CODE_EXEC_DISABLED; c++) {
-		if (strcmp(name, acpx_code_name(c)) == 0)
+		if (strcmp(name, acpx_error_code_name(c)) == 0)
 			return (c);
 	}
 	return (-1);

@@ -9,8 +9,8 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "jget.h"
 #include "js.h"
-#include "json-util.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
 #include "xmalloc.h"
@@ -48,7 +48,7 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 	double		 d;
 	size_t		 i;
 
-	if ((s = json_str(o, "message")) == NULL)
+	if ((s = jget_str(o, "message")) == NULL)
 		return (-1);
 	r->message = xstrdup(s);
 	v = json_object_get(o, "prompt");
@@ -62,7 +62,7 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 		r->prompt = json_incref((json_t *)v);
 	} else
 		r->prompt = json_pack("[{s:s, s:s}]", "type", "text", "text", s);
-	if ((s = json_str(o, "permissionMode")) == NULL)
+	if ((s = jget_str(o, "permissionMode")) == NULL)
 		return (-1);
 	for (i = 0; i < nitems(perm_names); i++) {
 		if (strcmp(s, perm_names[i]) == 0)
@@ -132,7 +132,7 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 static int
 required_id(const json_t *o, const char *key, char **out)
 {
-	const char	*s = json_str(o, key);
+	const char	*s = jget_str(o, key);
 
 	if (!queue_proto_nonempty(s))
 		return (-1);
@@ -161,8 +161,8 @@ queue_request_parse(const char *line, size_t len, const char **detail)
 	r->nonint = -1;
 	r->suppress_sdk_errors = -1;
 	r->prompt_retries = -1;
-	if (!json_is_object(o) || (type = json_str(o, "type")) == NULL ||
-	    (rid = json_str(o, "requestId")) == NULL)
+	if (!json_is_object(o) || (type = jget_str(o, "type")) == NULL ||
+	    (rid = jget_str(o, "requestId")) == NULL)
 		goto out;
 	r->request_id = xstrdup(rid);
 	if ((r->owner_generation = queue_proto_positive(json_object_get(o,

@@ -8,10 +8,11 @@
 #include <jansson.h>
 
 #include "acp-client.h"
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
+#include "jget.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "model.h"
 #include "proc.h"
 #include "session-connect.h"
@@ -167,10 +168,10 @@ session_connect_should_fallback(const json_t *acp_error, const char *message,
 		code = json_integer_value(json_object_get(acp_error, "code"));
 	data = json_object_get(acp_error, "data");
 	if (data != NULL)
-		text = json_dumps_js(data, 0);
+		text = js_json_dumps(data, 0);
 	rc = acpx_error_is_not_found(has_code ? (int)code : 0, message) ||
-	    (json_str(acp_error, "message") != NULL &&
-	    acpx_error_is_not_found(0, json_str(acp_error, "message"))) ||
+	    (jget_str(acp_error, "message") != NULL &&
+	    acpx_error_is_not_found(0, jget_str(acp_error, "message"))) ||
 	    (text != NULL && acpx_error_is_not_found(0, text));
 	free(text);
 	if (rc || (has_code && (code == -32601 || code == -32602)))
@@ -181,7 +182,7 @@ session_connect_should_fallback(const json_t *acp_error, const char *message,
 	}
 	if (agent)
 		return (0);
-	details = json_str(data, "details");
+	details = jget_str(data, "details");
 	return ((has_code && code == -32603) || (details != NULL &&
 	    strstr(details, "query closed before response received") != NULL));
 }
@@ -293,9 +294,9 @@ connect_replay_next(struct session_connect *sc)
 					    xstrdup(json_string_value(fake));
 				}
 				have = ms.navailable > 0;
-				if (have && json_str(sc->rec->acpx,
+				if (have && jget_str(sc->rec->acpx,
 				    "current_model_id") != NULL)
-					ms.current = xstrdup(json_str(sc->rec->acpx,
+					ms.current = xstrdup(jget_str(sc->rec->acpx,
 					    "current_model_id"));
 			}
 			if (have || sc->result.fresh) {
@@ -513,7 +514,7 @@ connect_step_cb(struct acp_client *c, const json_t *result,
 			connect_done(sc, connect_copy_error(err));
 			return;
 		}
-		sid = json_str(result, "sessionId");
+		sid = jget_str(result, "sessionId");
 		connect_established(sc, result, sid != NULL ? sid :
 		    acp_client_session_id(c));
 		connect_replay_next(sc);
@@ -582,11 +583,11 @@ session_connect(struct acp_client *client, struct session_record *rec,
 	if (rec->agent_session_id != NULL)
 		sc->orig_agent_session_id = xstrdup(rec->agent_session_id);
 	sc->orig_acpx = json_deep_copy(rec->acpx);
-	if ((mode = session_record_trim(json_str(acpx, "desired_mode_id"))) !=
+	if ((mode = session_record_trim(jget_str(acpx, "desired_mode_id"))) !=
 	    NULL)
 		sc->desired_mode = mode;
 	so = json_object_get(acpx, "session_options");
-	if ((model = session_record_trim(json_str(so, "model"))) != NULL)
+	if ((model = session_record_trim(jget_str(so, "model"))) != NULL)
 		sc->desired_model = model;
 	sc->desired_config = json_object();
 	if (json_is_object(json_object_get(acpx, "desired_config_options")))

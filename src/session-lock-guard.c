@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "session-lock-impl.h"
 #include "xmalloc.h"
 
@@ -193,7 +193,7 @@ lock_guard_bytes(void)
 			fatal("getrandom failed");
 		got += n;
 	}
-	json = json_dumps_js(payload, 2);
+	json = js_json_dumps(payload, 2);
 	json_decref(payload);
 	out = xmalloc(strlen(json) + 1 + 8 + 128 + 2);
 	p = out + sprintf(out, "%s\n", json);

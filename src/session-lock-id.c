@@ -18,7 +18,8 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "session-lock-impl.h"
 #include "sha256.h"
 #include "xmalloc.h"
@@ -49,7 +50,7 @@ session_lock_ensure_id(const char *agent_command, const char *cwd,
 	key = json_pack("[s, s, s?]", agent_command, cwd, name);
 	if (name == NULL)
 		json_array_set_new(key, 2, json_null());
-	text = json_dumps_js(key, 0);
+	text = js_json_dumps(key, 0);
 	hash = session_lock_sha256_hex(text);
 	xasprintf(&id, "ensure:%s", hash);
 	free(hash);
@@ -212,25 +213,25 @@ session_lock_incarnation(pid_t pid, const json_t *expected)
 	if (expected == NULL || !json_is_object(expected))
 		return (lock_pid_dead(pid) ? SESSION_LOCK_GONE :
 		    SESSION_LOCK_UNKNOWN);
-	kind = json_str(expected, "kind");
+	kind = jget_str(expected, "kind");
 	if (kind == NULL || strcmp(kind, "linux-proc") != 0)
 		return (SESSION_LOCK_UNKNOWN);
 	if (lock_scope(&boot, &pidns, &timens) == -1)
 		return (SESSION_LOCK_UNKNOWN);
-	if (json_str(expected, "bootId") == NULL ||
-	    strcmp(json_str(expected, "bootId"), boot) != 0)
+	if (jget_str(expected, "bootId") == NULL ||
+	    strcmp(jget_str(expected, "bootId"), boot) != 0)
 		rc = SESSION_LOCK_GONE;
-	else if (json_str(expected, "pidNamespace") == NULL ||
-	    json_str(expected, "timeNamespace") == NULL ||
-	    strcmp(json_str(expected, "pidNamespace"), pidns) != 0 ||
-	    strcmp(json_str(expected, "timeNamespace"), timens) != 0)
+	else if (jget_str(expected, "pidNamespace") == NULL ||
+	    jget_str(expected, "timeNamespace") == NULL ||
+	    strcmp(jget_str(expected, "pidNamespace"), pidns) != 0 ||
+	    strcmp(jget_str(expected, "timeNamespace"), timens) != 0)
 		rc = SESSION_LOCK_UNKNOWN;
 	else if (lock_pid_dead(pid))
 		rc = SESSION_LOCK_GONE;
 	else if ((now = lock_start_ticks(pid)) == NULL)
 		rc = SESSION_LOCK_UNKNOWN;
 	else {
-		ticks = json_str(expected, "startTicks");
+		ticks = jget_str(expected, "startTicks");
 		rc = ticks != NULL && strcmp(ticks, now) == 0 ?
 		    SESSION_LOCK_MATCHING : SESSION_LOCK_GONE;
 		free(now);

@@ -18,8 +18,8 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "session-lock-impl.h"
 #include "session-lock.h"
 #include "session-store.h"
@@ -165,7 +165,7 @@ session_lock_try(const char *lock_id, struct session_lock **lockp,
 	created = lock_created_at();
 	json_object_set_new(payload, "created_at", json_string(created));
 	free(created);
-	text = json_dumps_js(payload, 2);
+	text = js_json_dumps(payload, 2);
 	json_decref(payload);
 	xasprintf(&bytes, "%s\n", text);
 	free(text);

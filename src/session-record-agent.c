@@ -12,7 +12,7 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
-#include "json-util.h"
+#include "jget.h"
 #include "session-record-impl.h"
 
 /*
@@ -74,11 +74,11 @@ static int
 record_model_entry(const json_t *o, const char *idkey, json_t *ids,
     json_t *names)
 {
-	if (json_str(o, idkey) == NULL || json_str(o, "name") == NULL)
+	if (jget_str(o, idkey) == NULL || jget_str(o, "name") == NULL)
 		return (0);
-	json_array_append_new(ids, json_string(json_str(o, idkey)));
-	json_object_set_new(names, json_str(o, idkey),
-	    json_string(json_str(o, "name")));
+	json_array_append_new(ids, json_string(jget_str(o, idkey)));
+	json_object_set_new(names, jget_str(o, idkey),
+	    json_string(jget_str(o, "name")));
 	return (1);
 }
 
@@ -96,11 +96,11 @@ record_config_models(const json_t *opts)
 	int		 prio, best_prio = -1, ok;
 
 	json_array_foreach(opts, i, o) {
-		type = json_str(o, "type");
-		cat = json_str(o, "category");
-		id = json_str(o, "id");
+		type = jget_str(o, "type");
+		cat = jget_str(o, "category");
+		id = jget_str(o, "id");
 		if (type == NULL || strcmp(type, "select") != 0 || id == NULL ||
-		    json_str(o, "currentValue") == NULL ||
+		    jget_str(o, "currentValue") == NULL ||
 		    !((cat != NULL && strcmp(cat, "model") == 0) ||
 		    strcmp(id, "model") == 0) ||
 		    !json_is_array(json_object_get(o, "options")))
@@ -117,8 +117,8 @@ record_config_models(const json_t *opts)
 			json_object_clear(names);
 			ok = 1;
 			json_array_foreach(json_object_get(o, "options"), j, g) {
-				if (json_str(g, "group") == NULL ||
-				    json_str(g, "name") == NULL ||
+				if (jget_str(g, "group") == NULL ||
+				    jget_str(g, "name") == NULL ||
 				    !json_is_array(json_object_get(g, "options"))) {
 					ok = 0;
 					break;
@@ -140,7 +140,7 @@ record_config_models(const json_t *opts)
 		}
 		json_decref(best);
 		best = json_pack("{s:s, s:s, s:o, s:o}", "configId", id,
-		    "current", json_str(o, "currentValue"), "ids", ids, "names",
+		    "current", jget_str(o, "currentValue"), "ids", ids, "names",
 		    names);
 		best_prio = prio;
 	}
@@ -155,7 +155,7 @@ record_legacy_models(const json_t *result)
 	json_t		*ids, *names;
 	size_t		 i;
 
-	if (!json_is_object(models) || json_str(models, "currentModelId") ==
+	if (!json_is_object(models) || jget_str(models, "currentModelId") ==
 	    NULL || !json_is_array(json_object_get(models, "availableModels")))
 		return (NULL);
 	ids = json_array();
@@ -163,7 +163,7 @@ record_legacy_models(const json_t *result)
 	json_array_foreach(json_object_get(models, "availableModels"), i, e)
 		(void)record_model_entry(e, "modelId", ids, names);
 	return (json_pack("{s:s, s:o, s:o}", "current",
-	    json_str(models, "currentModelId"), "ids", ids, "names", names));
+	    jget_str(models, "currentModelId"), "ids", ids, "names", names));
 }
 
 /* applyAdvertisedModelState. */
@@ -251,7 +251,7 @@ static void
 record_apply_config_state(json_t *acpx, const json_t *opts)
 {
 	json_t		*prev, *models;
-	const char	*mc = json_str(acpx, "model_control");
+	const char	*mc = jget_str(acpx, "model_control");
 	int		 legacy;
 
 	prev = record_config_models(json_object_get(acpx, "config_options"));
@@ -291,9 +291,9 @@ session_record_apply_session_result(struct session_record *r,
 
 	meta = json_object_get(result, "_meta");
 	if (json_is_object(meta)) {
-		asid = session_record_trim(json_str(meta, "agentSessionId"));
+		asid = session_record_trim(jget_str(meta, "agentSessionId"));
 		if (asid == NULL)
-			asid = session_record_trim(json_str(meta, "sessionId"));
+			asid = session_record_trim(jget_str(meta, "sessionId"));
 	}
 	if (asid != NULL) {
 		free(r->agent_session_id);

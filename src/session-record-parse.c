@@ -11,7 +11,7 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
-#include "json-util.h"
+#include "jget.h"
 #include "session-record-impl.h"
 #include "xmalloc.h"
 
@@ -215,7 +215,7 @@ session_record_parse(const json_t *o, char **cause)
 		*cause = NULL;
 	if (!json_is_object(o))
 		return (record_fail(NULL, cause, "not a JSON object"));
-	if ((k = json_str(o, "schema")) == NULL ||
+	if ((k = jget_str(o, "schema")) == NULL ||
 	    strcmp(k, SESSION_RECORD_SCHEMA) != 0)
 		return (record_fail(NULL, cause, "unsupported schema"));
 	for (i = 0; i < nitems(required); i++) {
@@ -227,13 +227,13 @@ session_record_parse(const json_t *o, char **cause)
 		return (record_fail(NULL, cause, "invalid last_seq"));
 
 	r = xcalloc(1, sizeof *r);
-	r->record_id = xstrdup(json_str(o, "acpx_record_id"));
-	r->acp_session_id = xstrdup(json_str(o, "acp_session_id"));
-	r->agent_session_id = session_record_trim(json_str(o, "agent_session_id"));
-	r->agent_command = xstrdup(json_str(o, "agent_command"));
-	r->cwd = xstrdup(json_str(o, "cwd"));
-	r->created_at = xstrdup(json_str(o, "created_at"));
-	r->last_used_at = xstrdup(json_str(o, "last_used_at"));
+	r->record_id = xstrdup(jget_str(o, "acpx_record_id"));
+	r->acp_session_id = xstrdup(jget_str(o, "acp_session_id"));
+	r->agent_session_id = session_record_trim(jget_str(o, "agent_session_id"));
+	r->agent_command = xstrdup(jget_str(o, "agent_command"));
+	r->cwd = xstrdup(jget_str(o, "cwd"));
+	r->created_at = xstrdup(jget_str(o, "created_at"));
+	r->last_used_at = xstrdup(jget_str(o, "last_used_at"));
 	r->last_seq = n;
 	r->messages = NULL;
 	r->extra = json_object();
@@ -300,7 +300,7 @@ session_record_parse(const json_t *o, char **cause)
 	}
 	if (!json_is_string(json_object_get(o, "updated_at")))
 		return (record_fail(r, cause, "invalid updated_at"));
-	r->updated_at = xstrdup(json_str(o, "updated_at"));
+	r->updated_at = xstrdup(jget_str(o, "updated_at"));
 	v = json_object_get(o, "title");
 	if (v != NULL) {
 		if (!json_is_null(v) && !json_is_string(v))

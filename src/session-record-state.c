@@ -11,7 +11,7 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
-#include "json-util.h"
+#include "jget.h"
 #include "session-record-impl.h"
 
 /*
@@ -164,12 +164,12 @@ record_parse_commands(const json_t *raw)
 			}
 			continue;
 		}
-		if (!json_is_object(e) || (name = session_record_trim(json_str(e,
+		if (!json_is_object(e) || (name = session_record_trim(jget_str(e,
 		    "name"))) == NULL)
 			continue;
 		cmd = json_pack("{s:s}", "name", name);
 		free(name);
-		if ((desc = session_record_trim(json_str(e, "description"))) != NULL) {
+		if ((desc = session_record_trim(jget_str(e, "description"))) != NULL) {
 			json_object_set_new(cmd, "description",
 			    json_string(desc));
 			free(desc);
@@ -206,10 +206,10 @@ record_parse_session_options(const json_t *raw)
 	sp = json_object_get(raw, "system_prompt");
 	if (json_is_string(sp) && json_string_length(sp) > 0)
 		json_object_set(out, "system_prompt", (json_t *)sp);
-	else if (json_is_object(sp) && json_str(sp, "append") != NULL &&
-	    *json_str(sp, "append") != '\0')
+	else if (json_is_object(sp) && jget_str(sp, "append") != NULL &&
+	    *jget_str(sp, "append") != '\0')
 		json_object_set_new(out, "system_prompt", json_pack("{s:s}",
-		    "append", json_str(sp, "append")));
+		    "append", jget_str(sp, "append")));
 	if ((m = record_string_map(json_object_get(raw, "env"), 0)) != NULL)
 		json_object_set_new(out, "env", m);
 	if (json_object_size(out) == 0) {
@@ -227,9 +227,9 @@ record_has_model_option(const json_t *options)
 	size_t		 i;
 
 	json_array_foreach(options, i, o) {
-		if (((s = json_str(o, "category")) != NULL &&
+		if (((s = jget_str(o, "category")) != NULL &&
 		    strcmp(s, "model") == 0) ||
-		    ((s = json_str(o, "id")) != NULL && strcmp(s, "model") == 0))
+		    ((s = jget_str(o, "id")) != NULL && strcmp(s, "model") == 0))
 			return (1);
 	}
 	return (0);
@@ -264,7 +264,7 @@ session_record_parse_acpx(const json_t *raw)
 		json_object_set(st, "current_model_id", (json_t *)v);
 	if (session_record_string_array(v = json_object_get(raw, "available_models")))
 		json_object_set_new(st, "available_models", json_deep_copy(v));
-	mc = json_str(raw, "model_control");
+	mc = jget_str(raw, "model_control");
 	if (mc != NULL && (strcmp(mc, "config_option") == 0 ||
 	    strcmp(mc, "legacy_set_model") == 0))
 		json_object_set_new(st, "model_control", json_string(mc));

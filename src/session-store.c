@@ -15,7 +15,8 @@
 #include <jansson.h>
 
 #include "fsutil.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -185,7 +186,7 @@ session_store_write_private(const char *path, const json_t *v, char **cause)
 	char	*text, *full;
 	int	 rc;
 
-	if ((text = json_dumps_js(v, 2)) == NULL) {
+	if ((text = js_json_dumps(v, 2)) == NULL) {
 		xasprintf(cause, "cannot serialise %s", path);
 		return (-1);
 	}
@@ -287,7 +288,7 @@ store_other_agent(const char *text, const char *agent_command)
 		return (0);
 	p += strspn(p, " \t\r\n");
 	s = json_string(agent_command);
-	want = json_dumps_js(s, 0);
+	want = js_json_dumps(s, 0);
 	json_decref(s);
 	/* Only a plain string value (no escapes) is compared as bytes. */
 	other = want != NULL && *p == '"' && (q = strchr(p + 1, '"')) != NULL &&
@@ -330,10 +331,10 @@ store_read_file(const char *path, const char *expect_name,
 		xasprintf(cause, "invalid JSON (%s)", jerr.text);
 		return (NULL);
 	}
-	if (agent_command != NULL && (cmd = json_str(o, "agent_command")) !=
+	if (agent_command != NULL && (cmd = jget_str(o, "agent_command")) !=
 	    NULL && strcmp(cmd, agent_command) != 0 &&
-	    json_str(o, "schema") != NULL &&
-	    strcmp(json_str(o, "schema"), SESSION_RECORD_SCHEMA) == 0) {
+	    jget_str(o, "schema") != NULL &&
+	    strcmp(jget_str(o, "schema"), SESSION_RECORD_SCHEMA) == 0) {
 		json_decref(o);
 		return (NULL);
 	}

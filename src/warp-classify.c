@@ -9,7 +9,7 @@
 
 #include "acpx.h"
 #include "acp-update.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "warp-classify.h"
 #include "xmalloc.h"
 
@@ -368,7 +368,7 @@ warp_scan_turn(const json_t *messages, struct warp_scan *sc)
 			sc->system_error = 1;
 		if (json_is_object(e = json_object_get(codex, "error"))) {
 			/* "Reconnecting... n/5" with the HTTP status and body. */
-			dump = json_dumps_js(e, 0);
+			dump = js_json_dumps(e, 0);
 			free(sc->details);
 			sc->details = dump != NULL ? dump : xstrdup("");
 		}
@@ -450,7 +450,7 @@ warp_classify_error(const struct warp_turn_end *te, struct warp_verdict *v)
 	msg = json_string_value(json_object_get(te->error, "message"));
 	data = json_object_get(te->error, "data");
 	if (data != NULL)
-		dump = json_dumps_js(data, 0);
+		dump = js_json_dumps(data, 0);
 	xasprintf(&hay, "%s %s", msg != NULL ? msg : "",
 	    dump != NULL ? dump : "");
 	k = warp_classify_text(hay, te->patterns);

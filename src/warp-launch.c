@@ -8,11 +8,12 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cmdline.h"
 #include "config-file.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "secrets.h"
 #include "warp.h"
 #include "xmalloc.h"
@@ -187,7 +188,7 @@ warp_opencode_provider(const char *name, const char *base_url,
 static void
 warp_opencode_set(struct warp_env *e, json_t *cfg)
 {
-	char	*text = json_dumps_js(cfg, 0);
+	char	*text = js_json_dumps(cfg, 0);
 
 	warp_env_set(e, "OPENCODE_CONFIG_CONTENT", text);
 	free(text);
@@ -426,7 +427,7 @@ warp_env_host_defaults(const struct warp_config *wc, const char *harness,
 	}
 	if ((v = json_object_get(hd, harness)) == NULL)
 		return (0);
-	h->host_env(e, json_str(v, "model"), json_str(v, "baseUrl"));
+	h->host_env(e, jget_str(v, "model"), jget_str(v, "baseUrl"));
 	return (0);
 }
 

@@ -15,8 +15,9 @@
 #include "acpx.h"
 #include "config-file.h"
 #include "fsutil.h"
+#include "jget.h"
+#include "js-json.h"
 #include "js.h"
-#include "json-util.h"
 #include "warp.h"
 #include "xmalloc.h"
 
@@ -101,14 +102,14 @@ warp_state_parse(struct warp_state *st, const json_t *root)
 
 	list = json_object_get(root, "cooldowns");
 	json_array_foreach(list, i, e) {
-		provider = json_str(e, "provider");
-		model = json_str(e, "model");
-		until = warp_parse_iso(json_str(e, "until"));
-		since = warp_parse_iso(json_str(e, "since"));
+		provider = jget_str(e, "provider");
+		model = jget_str(e, "model");
+		until = warp_parse_iso(jget_str(e, "until"));
+		since = warp_parse_iso(jget_str(e, "since"));
 		if (provider == NULL || until == (time_t)-1)
 			continue;
 		warp_state_set(st, provider, model, until,
-		    json_str(e, "reason"), json_str(e, "source"),
+		    jget_str(e, "reason"), jget_str(e, "source"),
 		    since == (time_t)-1 ? until : since);
 	}
 }
@@ -282,7 +283,7 @@ warp_state_save(const struct warp_state *st, const char *home, time_t now,
 	}
 	root = json_pack("{s:i, s:o}", "version", WARP_STATE_VERSION,
 	    "cooldowns", list);
-	text = json_dumps_js(root, 2);
+	text = js_json_dumps(root, 2);
 	json_decref(root);
 	xasprintf(&full, "%s\n", text);
 	if (fsutil_write(path, full, strlen(full), 0, &op) == -1) {

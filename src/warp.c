@@ -5,10 +5,10 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
 #include "cmdline.h"
 #include "config-file.h"
-#include "error.h"
 #include "warp.h"
 #include "xmalloc.h"
 

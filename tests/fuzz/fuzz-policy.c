@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "cli.h"
 #include "config-file.h"
-#include "error.h"
 #include "js-json.h"
 #include "output.h"
 #include "permission.h"

@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "cmdline.h"
-#include "error.h"
 #include "js.h"
 #include "prompt-input.h"
 #include "xmalloc.h"

@@ -18,11 +18,8 @@
 TOP=$(cd "$TESTS_SRCDIR/.." && pwd)
 LIB=$(dirname "$ACPX")/libacpx.a
 : "${LAYOUT_PENDING=symbols include-cycle}"
-: "${LAYOUT_SYMBOLS_PENDING=error json-util agent-registry agent-compat
-cmd-sessions cmd-sessions-new cmd-sessions-agent cmd-sessions-watch
-cmd-sessions-archive cmd-sessions-close queue-owner queue-owner-turn
-queue-owner-peer queue-owner-ctl queue-owner-agent queue-owner-warp cmd-warp
-cmd-warp-doctor}"
+: "${LAYOUT_SYMBOLS_PENDING=queue-owner queue-owner-turn queue-owner-peer
+queue-owner-ctl queue-owner-agent queue-owner-warp}"
 LAYOUT_SYMBOLS_PENDING=$(echo $LAYOUT_SYMBOLS_PENDING)
 
 # check NAME DESCRIPTION FINDINGS: ok when FINDINGS is empty; a pending

@@ -18,10 +18,11 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "agent-registry.h"
 #include "cli.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "xmalloc.h"
 
 #include "tap.h"
@@ -503,7 +504,7 @@ main(void)
 	    "exec", "x"));
 	ASSERT_INT_EQ(r.rc, 0);
 	ASSERT_STR_EQ(r.inv.model, "m1");
-	s = json_dumps_js(r.inv.allowed_tools, 0);
+	s = js_json_dumps(r.inv.allowed_tools, 0);
 	ASSERT_STR_EQ(s, "[\"a\",\"b\"]");
 	free(s);
 	ASSERT_INT_EQ(r.inv.max_turns, 3);
@@ -513,13 +514,13 @@ main(void)
 	ASSERT_INT_EQ(r.inv.perm_mode, ACPX_PERM_DENY_ALL);
 	ASSERT_INT_EQ(r.inv.auth_policy, ACPX_AUTH_FAIL);
 	ASSERT_INT_EQ(r.inv.nonint, ACPX_NONINT_FAIL);
-	s = json_dumps_js(r.inv.permission_policy, 0);
+	s = js_json_dumps(r.inv.permission_policy, 0);
 	ASSERT_STR_EQ(s, "{\"autoApprove\":[\"read\"],\"defaultAction\":"
 	    "\"deny\"}");
 	free(s);
 	done(&r);
 	parse(&r, ARGS("--allowed-tools", "", "exec", "x"));
-	s = json_dumps_js(r.inv.allowed_tools, 0);
+	s = js_json_dumps(r.inv.allowed_tools, 0);
 	ASSERT_STR_EQ(s, "[]");
 	free(s);
 	done(&r);
@@ -691,17 +692,17 @@ main(void)
 	ASSERT_STR_EQ(r.inv.verb, "sessions");
 	ASSERT_STR_EQ(r.inv.subverb, "history");
 	ASSERT_STR_EQ(r.inv.session, "n1");
-	ASSERT_STR_EQ(json_str(r.inv.verb_opts, "limit"), "5");
+	ASSERT_STR_EQ(jget_str(r.inv.verb_opts, "limit"), "5");
 	done(&r);
 	parse(&r, ARGS("sessions", "history"));
-	ASSERT_STR_EQ(json_str(r.inv.verb_opts, "limit"), "20");
+	ASSERT_STR_EQ(jget_str(r.inv.verb_opts, "limit"), "20");
 	done(&r);
 	parse(&r, ARGS("sessions"));
 	ASSERT_STR_EQ(r.inv.subverb, "list");
 	done(&r);
 	parse(&r, ARGS("sessions", "export", "--output", "o.json", "--cwd", "c"));
-	ASSERT_STR_EQ(json_str(r.inv.verb_opts, "output"), "o.json");
-	ASSERT_STR_EQ(json_str(r.inv.verb_opts, "cwd"), "c");
+	ASSERT_STR_EQ(jget_str(r.inv.verb_opts, "output"), "o.json");
+	ASSERT_STR_EQ(jget_str(r.inv.verb_opts, "cwd"), "c");
 	ASSERT_STR_EQ(r.inv.cwd, work);
 	done(&r);
 	parse(&r, ARGS("sessions", "import", "a.json", "--name", "n"));
@@ -711,15 +712,15 @@ main(void)
 	parse(&r, ARGS("sessions", "prune", "--dry-run", "--before",
 	    "2026-01-01", "--older-than", "3"));
 	ASSERT_TRUE(json_is_true(json_object_get(r.inv.verb_opts, "dry-run")));
-	ASSERT_STR_EQ(json_str(r.inv.verb_opts, "before"), "2026-01-01");
-	ASSERT_STR_EQ(json_str(r.inv.verb_opts, "older-than"), "3");
+	ASSERT_STR_EQ(jget_str(r.inv.verb_opts, "before"), "2026-01-01");
+	ASSERT_STR_EQ(jget_str(r.inv.verb_opts, "older-than"), "3");
 	done(&r);
 	parse(&r, ARGS("compare", "--json", "a", "b", "--", "do", "it"));
 	ASSERT_STR_EQ(r.inv.verb, "compare");
 	ASSERT_INT_EQ(r.inv.format, ACPX_FORMAT_JSON);
 	ASSERT_INT_EQ(r.inv.timeout_ms, 300000);
 	check_words(&r.inv, ARGS("do", "it"));
-	s = json_dumps_js(json_object_get(r.inv.verb_opts, "agents"), 0);
+	s = js_json_dumps(json_object_get(r.inv.verb_opts, "agents"), 0);
 	ASSERT_STR_EQ(s, "[\"a\",\"b\"]");
 	free(s);
 	done(&r);

@@ -16,7 +16,6 @@
 
 #include "config-file.h"
 #include "js-json.h"
-#include "json-util.h"
 #include "node-fs.h"
 #include "xmalloc.h"
 
@@ -113,7 +112,7 @@ show(const char *global, const char *project)
 	}
 	v = config_display(c);
 	json_object_del(v, "paths");
-	s = json_dumps_js(v, 0);
+	s = js_json_dumps(v, 0);
 	json_decref(v);
 	config_free(c);
 	return (s);
@@ -214,7 +213,7 @@ main(void)
 	v = js_json_parse(text, strlen(text), &cause);
 	ASSERT_PTR_NOT_NULL(v);
 	free(cause);
-	s = json_dumps_js(v, 0);
+	s = js_json_dumps(v, 0);
 	ASSERT_STR_EQ(s, "{\"b\":2,\"a\":[true,null,-0.5,100],"
 	    "\"s\":\"\xc3\xa9\xf0\x9f\x98\x80\"}");
 	free(s);
@@ -396,7 +395,7 @@ main(void)
 	c = config_load(home, work, NULL, &cause);
 	ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
-		s = json_dumps_js(c->mcp_servers, 0);
+		s = js_json_dumps(c->mcp_servers, 0);
 		ASSERT_STR_EQ(s, "[{\"name\":\"a\",\"command\":\"c\",\"args\":"
 		    "[\" x \"],\"env\":[{\"name\":\"N\",\"value\":\" v \"}],"
 		    "\"_meta\":null},{\"type\":\"http\",\"name\":\"h\",\"url\":"

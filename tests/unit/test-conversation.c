@@ -13,7 +13,8 @@
 #include <jansson.h>
 
 #include "conversation.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "session-record.h"
 #include "xmalloc.h"
 #include "tap.h"
@@ -152,9 +153,9 @@ main(int argc, char **argv)
 	    r->messages, "title", r->title, "cumulative_token_usage",
 	    r->cumulative_token_usage, "cumulative_cost", r->cumulative_cost,
 	    "request_token_usage", r->request_token_usage, "acpx", r->acpx);
-	text = json_dumps_js(got, 0);
+	text = js_json_dumps(got, 0);
 	json_decref(got);
-	long_text = xstrdup(json_str(json_array_get(json_object_get(
+	long_text = xstrdup(jget_str(json_array_get(json_object_get(
 	    json_object_get(json_array_get(r->messages, 3), "Agent"),
 	    "content"), 0), "Text"));
 	ASSERT_INT_EQ(strlen(long_text), 8000);
@@ -165,7 +166,7 @@ main(int argc, char **argv)
 	if (id1 != NULL)
 		replace(&text, id1, "U1");
 	m = json_array_get(r->messages, 2);
-	if ((uid = json_str(json_object_get(m, "User"), "id")) != NULL) {
+	if ((uid = jget_str(json_object_get(m, "User"), "id")) != NULL) {
 		char *u2 = xstrdup(uid);
 
 		replace(&text, u2, "U2");
@@ -210,7 +211,7 @@ main(int argc, char **argv)
 		ASSERT_INT_EQ(conversation_apply_update(r, u, NOW), 1);
 		json_decref(u);
 		m = json_array_get(r->messages, 199);
-		ASSERT_INT_EQ(strlen(json_str(json_array_get(json_object_get(
+		ASSERT_INT_EQ(strlen(jget_str(json_array_get(json_object_get(
 		    json_object_get(m, "Agent"), "content"), 0), "Text")),
 		    16000);
 		u = json_pack("{s:s, s:{s:s, s:s}}", "sessionUpdate",
@@ -219,7 +220,7 @@ main(int argc, char **argv)
 		ASSERT_INT_EQ(conversation_apply_update(r, u, NOW), 1);
 		json_decref(u);
 		m = json_array_get(r->messages, 199);
-		text = (char *)json_str(json_array_get(json_object_get(
+		text = (char *)jget_str(json_array_get(json_object_get(
 		    json_object_get(m, "Agent"), "content"), 0), "Text");
 		/* 7997 units = 3998 emoji + 1 unit (half an emoji dropped). */
 		ASSERT_INT_EQ(strlen(text), 3998 * 4 + 3);

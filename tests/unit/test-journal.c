@@ -14,9 +14,10 @@
 
 #include <jansson.h>
 
-#include "error.h"
+#include "acpx-error.h"
+#include "jget.h"
 #include "journal.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -137,7 +138,7 @@ main(void)
 	free(text);
 	ASSERT_INT_EQ(rec->last_seq, 7);
 	ASSERT_STR_EQ(rec->last_request_id, "2");
-	ASSERT_STR_EQ(json_str(rec->event_log, "last_write_at"),
+	ASSERT_STR_EQ(jget_str(rec->event_log, "last_write_at"),
 	    rec->last_used_at);
 	journal_close(j);
 	TEST_DONE();
@@ -155,7 +156,7 @@ main(void)
 		ASSERT_INT_EQ(s.v[4].type, JOURNAL_MESSAGE);
 		ASSERT_STR_EQ(s.v[4].request_id, REQ);
 		ASSERT_INT_EQ(s.v[8].type, JOURNAL_TURN_RESULT);
-		text = json_dumps_js(s.v[8].result, 0);
+		text = js_json_dumps(s.v[8].result, 0);
 		ASSERT_STR_EQ(text, "{\"status\":\"completed\",\"stopReason\":"
 		    "\"end_turn\"}");
 		free(text);

@@ -30,9 +30,9 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
-#include "json-util.h"
+#include "jget.h"
 #include "output.h"
 #include "xmalloc.h"
 #include "tap.h"
@@ -97,7 +97,7 @@ code_from_name(const char *name)
 	int	c;
 
 	for (c = ACPX_CODE_RUNTIME; c <= ACPX_CODE_EXEC_DISABLED; c++) {
-		if (strcmp(acpx_code_name(c), name) == 0)
+		if (strcmp(acpx_error_code_name(c), name) == 0)
 			return (c);
 	}
 	return (ACPX_CODE_RUNTIME);
@@ -109,15 +109,15 @@ error_from_spec(const json_t *spec)
 	struct acpx_error	*err;
 	const char		*detail, *origin, *session;
 
-	detail = json_str(spec, "detail");
-	origin = json_str(spec, "origin");
+	detail = jget_str(spec, "detail");
+	origin = jget_str(spec, "origin");
 	if (json_object_get(spec, "from_acp") != NULL)
 		err = acpx_error_from_acp(json_object_get(spec, "from_acp"),
 		    detail, origin);
 	else
-		err = acpx_error_new(code_from_name(json_str(spec, "code")),
-		    detail, origin, "%s", json_str(spec, "message"));
-	if ((session = json_str(spec, "session")) != NULL)
+		err = acpx_error_new(code_from_name(jget_str(spec, "code")),
+		    detail, origin, "%s", jget_str(spec, "message"));
+	if ((session = jget_str(spec, "session")) != NULL)
 		acpx_error_set_session(err, session);
 	return (err);
 }
@@ -232,7 +232,7 @@ run_case(const char *name)
 		err = NULL;
 		if (spec != NULL && spec_applies(spec, variants[v].fmt_name))
 			err = error_from_spec(spec);
-		if (err != NULL && strcmp(json_str(spec, "call"), "turn") == 0) {
+		if (err != NULL && strcmp(jget_str(spec, "call"), "turn") == 0) {
 			output_turn_error(o, err);
 			ASSERT_TRUE(err->flags & ACPX_ERROR_EMITTED);
 		}

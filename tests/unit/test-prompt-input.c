@@ -14,9 +14,9 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "cli.h"
-#include "error.h"
-#include "json-util.h"
+#include "js-json.h"
 #include "prompt-input.h"
 #include "xmalloc.h"
 
@@ -36,7 +36,7 @@ check_parse(const char *src, const char *want_json, const char *want_err)
 	if (want_json != NULL) {
 		ASSERT_PTR_NOT_NULL(v);
 		if (v != NULL) {
-			s = json_dumps_js(v, 0);
+			s = js_json_dumps(v, 0);
 			ASSERT_STR_EQ(s, want_json);
 			free(s);
 		}
@@ -100,7 +100,7 @@ check_read(const char *file, char **words, int nwords, const char *want_json,
 	if (want_json != NULL) {
 		ASSERT_PTR_NOT_NULL(v);
 		if (v != NULL) {
-			s = json_dumps_js(v, 0);
+			s = js_json_dumps(v, 0);
 			ASSERT_STR_EQ(s, want_json);
 			free(s);
 		}

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "error.h"
+#include "acpx-error.h"
 #include "queue-lease.h"
 #include "queue-proto.h"
 #include "sha256.h"

@@ -19,7 +19,8 @@
 
 #include <jansson.h>
 
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
 #include "session-lock.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -201,11 +202,11 @@ test_record(void)
 		ASSERT_INT_EQ(json_integer_value(json_object_get(r->event_log,
 		    "segment_count")), 5);
 		disk = session_record_to_disk(r);
-		text = json_dumps_js(json_object_get(disk,
+		text = js_json_dumps(json_object_get(disk,
 		    "cumulative_token_usage"), 0);
 		ASSERT_STR_EQ(text, "{\"input_tokens\":2,\"total_tokens\":5}");
 		free(text);
-		text = json_dumps_js(json_object_get(disk, "acpx"), 0);
+		text = js_json_dumps(json_object_get(disk, "acpx"), 0);
 		ASSERT_STR_EQ(text, "{\"current_mode_id\":\"plan\","
 		    "\"session_options\":{\"model\":\"m\"}}");
 		free(text);
@@ -220,7 +221,7 @@ test_record(void)
 				ASSERT_INT_EQ(i, json_object_size(disk) - 1);
 			i++;
 		}
-		text = json_dumps_js(json_object_get(disk, "future_key"), 0);
+		text = js_json_dumps(json_object_get(disk, "future_key"), 0);
 		ASSERT_STR_EQ(text, "{\"keep\":[1,2.5]}");
 		free(text);
 		json_decref(disk);
@@ -228,7 +229,7 @@ test_record(void)
 
 		TEST_START("camelCase form");
 		disk = session_record_to_camel(r);
-		text = json_dumps_js(disk, 0);
+		text = js_json_dumps(disk, 0);
 		{
 			const char *want = "{\"schema\":\"acpx.session.v1\","
 			    "\"acpxRecordId\":\"r1\",\"acpSessionId\":\"s1\","
@@ -459,12 +460,12 @@ test_lock(void)
 	TEST_START("linux-proc identity of ourselves");
 	ident = session_lock_identity(getpid());
 	ASSERT_PTR_NOT_NULL(ident);
-	ASSERT_STR_EQ(json_str(ident, "kind"), "linux-proc");
-	ASSERT_TRUE(json_str(ident, "startTicks") != NULL &&
-	    strspn(json_str(ident, "startTicks"), "0123456789") ==
-	    strlen(json_str(ident, "startTicks")));
-	ASSERT_TRUE(strncmp(json_str(ident, "pidNamespace") != NULL ?
-	    json_str(ident, "pidNamespace") : "", "pid:[", 5) == 0);
+	ASSERT_STR_EQ(jget_str(ident, "kind"), "linux-proc");
+	ASSERT_TRUE(jget_str(ident, "startTicks") != NULL &&
+	    strspn(jget_str(ident, "startTicks"), "0123456789") ==
+	    strlen(jget_str(ident, "startTicks")));
+	ASSERT_TRUE(strncmp(jget_str(ident, "pidNamespace") != NULL ?
+	    jget_str(ident, "pidNamespace") : "", "pid:[", 5) == 0);
 	ASSERT_INT_EQ(session_lock_incarnation(getpid(), ident),
 	    SESSION_LOCK_MATCHING);
 	json_object_set_new(ident, "startTicks", json_string("1"));
@@ -572,13 +573,13 @@ test_routing_kept(void)
 	    "\"warp/glm-5\",\"name\":\"glm\"}]}]}", 0, &jerr);
 	session_record_apply_session_result(r, res);
 	json_decref(res);
-	ASSERT_STR_EQ(json_str(r->acpx, "serving_agent"),
+	ASSERT_STR_EQ(jget_str(r->acpx, "serving_agent"),
 	    "opencode-warp-ckimi-kimi-for-coding");
-	text = json_dumps_js(json_object_get(r->acpx, "routing_history"), 0);
+	text = js_json_dumps(json_object_get(r->acpx, "routing_history"), 0);
 	ASSERT_STR_EQ(text, "[{\"type\":\"fallback\",\"summary\":"
 	    "\"[acpx fallback] ...\"}]");
 	free(text);
-	ASSERT_STR_EQ(json_str(r->acpx, "current_model_id"), "warp/glm-5");
+	ASSERT_STR_EQ(jget_str(r->acpx, "current_model_id"), "warp/glm-5");
 	/* The reference's clone still drops what it drops. */
 	ASSERT_PTR_NULL(json_object_get(r->acpx, "reset_on_next_ensure"));
 	session_record_free(r);

@@ -18,12 +18,12 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "agent-launch.h"
 #include "cli.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "agent-registry.h"
-#include "error.h"
 #include "secrets.h"
 #include "warp-probe.h"
 #include "warp.h"

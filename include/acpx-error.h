@@ -63,10 +63,10 @@ int		 acpx_error_is_not_found(int rpc_code, const char *text);
 int		 acpx_error_exit(const struct acpx_error *);
 
 /* "RUNTIME", "NO_SESSION", ... */
-const char	*acpx_code_name(enum acpx_code);
+const char	*acpx_error_code_name(enum acpx_code);
 
 /* JSON-RPC error code used for acpxCode (-32603, -32002, ...). */
-int		 acpx_code_rpc(enum acpx_code);
+int		 acpx_error_code_rpc(enum acpx_code);
 
 /*
  * The JSON error line object {"jsonrpc":"2.0","id":null,"error":{...}} with

@@ -1,5 +1,5 @@
 /*
- * json_dumps_js() must write exactly JavaScript's JSON.stringify bytes.
+ * js_json_dumps() must write exactly JavaScript's JSON.stringify bytes.
  * Every expected string below was produced by node (v20) from the same
  * input: JSON.stringify(JSON.parse(in)), with indent 2 and 4, and
  * String(x) for the doubles given by their IEEE-754 bits.
@@ -13,7 +13,9 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "json-util.h"
+#include "jget.h"
+#include "js-json.h"
+#include "js.h"
 #include "xmalloc.h"
 #include "tap.h"
 
@@ -504,29 +506,29 @@ main(void)
 
 	xmalloc_init();
 
-	TEST_START("json_js_number matches String(x) for a table of doubles");
+	TEST_START("js_number_string matches String(x) for a table of doubles");
 	bad = 0;
 	for (i = 0; i < nitems(numbers); i++) {
-		json_js_number(from_bits(numbers[i].bits), buf, sizeof buf);
+		js_number_string(from_bits(numbers[i].bits), buf, sizeof buf);
 		if (strcmp(buf, numbers[i].want) != 0 && bad++ < 10)
 			ASSERT_STR_EQ(buf, numbers[i].want);
 	}
 	ASSERT_INT_EQ(bad, 0);
 	TEST_DONE();
 
-	TEST_START("json_js_number special values and truncation");
-	json_js_number(-0.0, buf, sizeof buf);
+	TEST_START("js_number_string special values and truncation");
+	js_number_string(-0.0, buf, sizeof buf);
 	ASSERT_STR_EQ(buf, "0");
-	json_js_number(0.0 / 0.0, buf, sizeof buf);
+	js_number_string(0.0 / 0.0, buf, sizeof buf);
 	ASSERT_STR_EQ(buf, "NaN");
-	json_js_number(-1.0 / 0.0, buf, sizeof buf);
+	js_number_string(-1.0 / 0.0, buf, sizeof buf);
 	ASSERT_STR_EQ(buf, "-Infinity");
-	ASSERT_INT_EQ(json_js_number(123.25, buf, 4), 3);
+	ASSERT_INT_EQ(js_number_string(123.25, buf, 4), 3);
 	ASSERT_STR_EQ(buf, "123");
 	TEST_DONE();
 
 	for (i = 0; i < nitems(docs); i++) {
-		snprintf(name, sizeof name, "json_dumps_js doc %zu: %.60s", i,
+		snprintf(name, sizeof name, "js_json_dumps doc %zu: %.60s", i,
 		    docs[i].in);
 		TEST_START(name);
 		v = json_loads(docs[i].in, JSON_DECODE_ANY | JSON_ALLOW_NUL,
@@ -536,49 +538,49 @@ main(void)
 			TEST_DONE();
 			continue;
 		}
-		s = json_dumps_js(v, 0);
+		s = js_json_dumps(v, 0);
 		ASSERT_STR_EQ(s, docs[i].compact);
 		free(s);
-		s = json_dumps_js(v, 2);
+		s = js_json_dumps(v, 2);
 		ASSERT_STR_EQ(s, docs[i].pretty2);
 		free(s);
-		s = json_dumps_js(v, 4);
+		s = js_json_dumps(v, 4);
 		ASSERT_STR_EQ(s, docs[i].pretty4);
 		free(s);
 		json_decref(v);
 		TEST_DONE();
 	}
 
-	TEST_START("json_dumps_js of built values: reals, big integers, NULL");
+	TEST_START("js_json_dumps of built values: reals, big integers, NULL");
 	v = json_pack("{s:f, s:f, s:I, s:I, s:f}", "one", 1.0, "tenth", 0.1,
 	    "big", (json_int_t)1234567890123456789LL, "neg",
 	    (json_int_t)-42, "tiny", 1.5e-7);
-	s = json_dumps_js(v, 0);
+	s = js_json_dumps(v, 0);
 	ASSERT_STR_EQ(s, "{\"one\":1,\"tenth\":0.1,\"big\":1234567890123456800,"
 	    "\"neg\":-42,\"tiny\":1.5e-7}");
 	free(s);
 	json_decref(v);
-	s = json_dumps_js(NULL, 0);
+	s = js_json_dumps(NULL, 0);
 	ASSERT_STR_EQ(s, "null");
 	free(s);
 	TEST_DONE();
 
-	TEST_START("json_dumps_js caps the indent at 10 like JSON.stringify");
+	TEST_START("js_json_dumps caps the indent at 10 like JSON.stringify");
 	v = json_pack("[i]", 1);
-	s = json_dumps_js(v, 12);
+	s = js_json_dumps(v, 12);
 	ASSERT_STR_EQ(s, "[\n          1\n]");
 	free(s);
 	json_decref(v);
 	TEST_DONE();
 
-	TEST_START("json_str and json_obj borrow typed members");
+	TEST_START("jget_str and jget_obj borrow typed members");
 	v = json_pack("{s:s, s:{}, s:i}", "s", "x", "o", "i", 3);
-	ASSERT_STR_EQ(json_str(v, "s"), "x");
-	ASSERT_PTR_NULL(json_str(v, "i"));
-	ASSERT_PTR_NULL(json_str(v, "missing"));
-	ASSERT_PTR_NOT_NULL(json_obj(v, "o"));
-	ASSERT_PTR_NULL(json_obj(v, "s"));
-	ASSERT_PTR_NULL(json_str(NULL, "s"));
+	ASSERT_STR_EQ(jget_str(v, "s"), "x");
+	ASSERT_PTR_NULL(jget_str(v, "i"));
+	ASSERT_PTR_NULL(jget_str(v, "missing"));
+	ASSERT_PTR_NOT_NULL(jget_obj(v, "o"));
+	ASSERT_PTR_NULL(jget_obj(v, "s"));
+	ASSERT_PTR_NULL(jget_str(NULL, "s"));
 	json_decref(v);
 	TEST_DONE();
 

@@ -1,4 +1,4 @@
-/* Unit tests for the normalised error model (src/error.c). */
+/* Unit tests for the normalised error model (src/acpx-error.c). */
 #include <config.h>
 
 #include <stdlib.h>
@@ -6,9 +6,8 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
-#include "json-util.h"
 #include "xmalloc.h"
 #include "tap.h"
 

@@ -10,8 +10,8 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "error.h"
 #include "xmalloc.h"
 
 /*
@@ -38,14 +38,14 @@ static const struct {
 
 /* "RUNTIME", "NO_SESSION", ... */
 const char *
-acpx_code_name(enum acpx_code code)
+acpx_error_code_name(enum acpx_code code)
 {
 	return (error_codes[code].name);
 }
 
 /* JSON-RPC error code used for an acpxCode. */
 int
-acpx_code_rpc(enum acpx_code code)
+acpx_error_code_rpc(enum acpx_code code)
 {
 	return (error_codes[code].rpc);
 }
@@ -291,7 +291,7 @@ acpx_error_json(const struct acpx_error *err)
 	const char *key, *acp_msg;
 
 	fb = json_object();
-	json_object_set_new(fb, "acpxCode", json_string(acpx_code_name(err->code)));
+	json_object_set_new(fb, "acpxCode", json_string(acpx_error_code_name(err->code)));
 	if (err->detail_code != NULL)
 		json_object_set_new(fb, "detailCode", json_string(err->detail_code));
 	if (err->origin != NULL)
@@ -322,7 +322,7 @@ acpx_error_json(const struct acpx_error *err)
 		json_object_set_new(eobj, "data", data);
 	} else {
 		json_object_set_new(eobj, "code",
-		    json_integer(acpx_code_rpc(err->code)));
+		    json_integer(acpx_error_code_rpc(err->code)));
 		json_object_set_new(eobj, "message", json_string(err->message));
 		json_object_set(eobj, "data", fb);
 	}
