@@ -42,6 +42,9 @@ int	 buf_vprintf(struct buf *, const char *, va_list);
 /* Room for at least n more bytes; -1 past the maximum. */
 int	 buf_reserve(struct buf *, size_t n);
 
+/* Remove the first n bytes (all if n >= len), keeping the memory. */
+void	 buf_drain(struct buf *, size_t n);
+
 /* Empty the buffer, keeping its memory. */
 void	 buf_reset(struct buf *);
 

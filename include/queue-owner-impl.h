@@ -18,6 +18,7 @@
 #include "acp-client.h"
 #include "acpx-error.h"
 #include "agent-launch.h"
+#include "buf.h"
 #include "config-file.h"
 #include "fallback.h"
 #include "queue-proto.h"
@@ -31,7 +32,7 @@ struct session_lock_wait;
 struct session_record;
 
 /* The startup payload (spec acpx-runtime.md §7.2), validated. */
-struct owner_opts {
+struct queue_owner_opts {
 	char			*session_id;
 	enum acpx_perm_mode	 perm_mode;
 	json_t			*mcp_servers;		/* array, never NULL */
@@ -49,45 +50,26 @@ struct owner_opts {
 	json_t			*session_options;	/* lenient-normalised, or NULL */
 };
 
-/* One client connection (one request). */
-struct owner_peer {
-	struct owner		*owner;
-	int			 fd;
-	ev_io			 rd_w;
-	ev_io			 wr_w;
-	ev_timer		 drain_w;	/* stalled reader / ended socket */
-	struct queue_framer	*in;
-	char			*out;		/* unsent bytes */
-	size_t			 outlen;
-	size_t			 outoff;
-	size_t			 outsize;
-	struct owner_task	*task;		/* its prompt, if any */
-	struct owner_control	*control;	/* its control, if any */
-	int			 flags;
-#define PEER_HANDLED	0x1	/* the request line was taken */
-#define PEER_ENDING	0x2	/* half-close once flushed */
-#define PEER_DEAD	0x4	/* closed; freed from the reaper */
-	TAILQ_ENTRY(owner_peer)	 entry;
-};
+struct queue_owner_peer;	/* queue-owner-peer.c */
 
 /* A queued prompt. */
-struct owner_task {
+struct queue_owner_task {
 	struct queue_request	*req;
-	struct owner_peer	*peer;		/* NULL once detached */
+	struct queue_owner_peer	*peer;		/* NULL once detached */
 	int			 cancel;	/* cancel requested before the prompt ran */
-	TAILQ_ENTRY(owner_task)	 entry;
+	TAILQ_ENTRY(queue_owner_task)	 entry;
 };
 
 /* A set_mode / set_model / set_config_option waiting or running. */
-struct owner_control {
+struct queue_owner_control {
 	struct queue_request	*req;
-	struct owner_peer	*peer;		/* NULL once detached */
-	TAILQ_ENTRY(owner_control) entry;
+	struct queue_owner_peer	*peer;		/* NULL once detached */
+	TAILQ_ENTRY(queue_owner_control) entry;
 };
 
-TAILQ_HEAD(owner_peers, owner_peer);
-TAILQ_HEAD(owner_tasks, owner_task);
-TAILQ_HEAD(owner_controls, owner_control);
+TAILQ_HEAD(queue_owner_peers, queue_owner_peer);
+TAILQ_HEAD(queue_owner_tasks, queue_owner_task);
+TAILQ_HEAD(queue_owner_controls, queue_owner_control);
 
 enum owner_turn_state {
 	TURN_IDLE = 0,
@@ -99,9 +81,9 @@ enum owner_turn_state {
 	TURN_CLOSING		/* the agent is being closed after the turn */
 };
 
-struct owner {
+struct queue_owner {
 	struct ev_loop		*loop;
-	struct owner_opts	 opts;
+	struct queue_owner_opts	 opts;
 	/* What the acp_client reads (pointing into the fields below). */
 	struct acp_client_opts	 copts;
 	char			*cwd;		/* the session's */
@@ -120,16 +102,16 @@ struct owner {
 	struct proc		*proc;		/* loop and signals */
 	ev_idle			 kick_w;	/* run the next job / reap peers */
 
-	struct owner_peers	 peers;
-	struct owner_tasks	 pending;
+	struct queue_owner_peers	 peers;
+	struct queue_owner_tasks	 pending;
 	int			 npending;
-	struct owner_controls	 controls;
+	struct queue_owner_controls	 controls;
 
 	/* The shared agent connection and the job on it. */
 	struct acp_client	*client;
-	struct owner_task	*active;	/* running prompt */
-	struct owner_control	*control;	/* running idle control */
-	struct owner_control	*closing;	/* close_session waiting to answer */
+	struct queue_owner_task	*active;	/* running prompt */
+	struct queue_owner_control	*control;	/* running idle control */
+	struct queue_owner_control	*closing;	/* close_session waiting to answer */
 	enum owner_turn_state	 state;
 	struct session_lock_wait *lock_wait;
 	struct session_lock	*lock;
@@ -151,9 +133,7 @@ struct owner {
 	int			 late;		/* the prompt is answered */
 	ev_timer		 checkpoint_w;	/* debounced record save */
 	json_t			*chunk_params;	/* text chunks not applied yet */
-	char			*chunk_text;
-	size_t			 chunk_len;
-	size_t			 chunk_size;
+	struct buf		 chunk;		/* their text */
 	int			 dirty;
 	int			 first_wait;	/* TTL: the first wait is >= 1 s */
 	long long		 depth_written;	/* queueDepth in the lease */
@@ -177,50 +157,63 @@ struct owner {
 };
 
 /* queue-owner.c */
-void		 owner_kick(struct owner *);
-void		 owner_heartbeat(struct owner *);
-void		 owner_depth_changed(struct owner *);
-void		 owner_shutdown(struct owner *, const char *why);
-void		 owner_reap_peers(struct owner *);
-
-/* queue-owner-peer.c */
-void		 owner_accept_cb(struct ev_loop *, ev_io *, int);
-void		 owner_peer_send(struct owner_peer *, const json_t *msg);
-void		 owner_peer_end(struct owner_peer *);
-void		 owner_log(struct owner *, const char *, ...)
+void		 queue_owner_kick(struct queue_owner *);
+void		 queue_owner_heartbeat(struct queue_owner *);
+void		 queue_owner_depth_changed(struct queue_owner *);
+void		 queue_owner_shutdown(struct queue_owner *, const char *why);
+void		 queue_owner_log(struct queue_owner *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
-/* queue-owner-agent.c */
-void		 owner_turn_checkpoint_cb(struct ev_loop *, ev_timer *, int);
+/* queue-owner-peer.c */
+void		 queue_owner_peer_accept(struct queue_owner *);
+void		 queue_owner_peer_send(struct queue_owner_peer *, const json_t *);
+void		 queue_owner_peer_end(struct queue_owner_peer *);
+void		 queue_owner_peer_reject(struct queue_owner_peer *,
+		    const char *rid, const char *detail, int retryable,
+		    const char *message);
+void		 queue_owner_peer_reap(struct queue_owner *);
+void		 queue_owner_peer_shutdown(struct queue_owner *);
+int		 queue_owner_peer_any(struct queue_owner *);
 
-/* queue-owner-turn.c, queue-owner-agent.c, queue-owner-ctl.c */
-void		 owner_turn_start(struct owner *, struct owner_task *);
-void		 owner_control_start(struct owner *, struct owner_control *);
-int		 owner_turn_cancel(struct owner *);
-void		 owner_turn_abort(struct owner *);
-void		 owner_turn_close_client(struct owner *);
-void		 owner_close_session(struct owner *);
-void		 owner_task_free(struct owner_task *);
-struct acpx_error *owner_turn_error_copy(const struct acpx_error *);
-struct acp_client *owner_turn_client(struct owner *);
-void		 owner_turn_lifecycle(struct owner *, struct session_record *);
-void		 owner_turn_connect_log(const char *, void *);
-void		 owner_turn_chunk_flush(struct owner *);
-void		 owner_control_free(struct owner_control *);
-void		 owner_turn_prompt_cb(struct acp_client *, const json_t *,
+/* queue-owner-agent.c */
+struct acp_client *queue_owner_agent_client(struct queue_owner *);
+void		 queue_owner_agent_checkpoint_cb(struct ev_loop *, ev_timer *,
+		    int);
+void		 queue_owner_agent_chunk_flush(struct queue_owner *);
+void		 queue_owner_agent_connect_log(const char *, void *);
+int		 queue_owner_agent_journal(struct queue_owner *, char **cause);
+void		 queue_owner_agent_journal_keep(struct queue_owner *);
+void		 queue_owner_agent_lifecycle(struct queue_owner *,
+		    struct session_record *);
+void		 queue_owner_agent_close(struct queue_owner *);
+void		 queue_owner_agent_kill(struct queue_owner *);
+
+/* queue-owner-turn.c */
+void		 queue_owner_turn_start(struct queue_owner *,
+		    struct queue_owner_task *);
+int		 queue_owner_turn_cancel(struct queue_owner *);
+void		 queue_owner_turn_prompt_cb(struct acp_client *, const json_t *,
 		    struct acpx_error *, void *);
-void		 owner_turn_fail(struct owner *, struct acpx_error *);
-void		 owner_turn_cancelled(struct owner *);
+void		 queue_owner_turn_fail(struct queue_owner *, struct acpx_error *);
+void		 queue_owner_turn_cancelled(struct queue_owner *);
+void		 queue_owner_turn_free(struct queue_owner_task *);
+struct acpx_error *queue_owner_turn_error_copy(const struct acpx_error *);
+
+/* queue-owner-control.c */
+void		 queue_owner_control_start(struct queue_owner *,
+		    struct queue_owner_control *);
+void		 queue_owner_control_close_session(struct queue_owner *);
+void		 queue_owner_control_free(struct queue_owner_control *);
 
 /* queue-owner-warp.c */
-int		 owner_warp_prepare(struct owner *, struct acpx_error **);
-int		 owner_warp_turn_begin(struct owner *, struct acpx_error **);
-void		 owner_warp_tap(struct owner *, const json_t *, int outbound);
-void		 owner_warp_prompt_sent(struct owner *);
-int		 owner_warp_prompt_end(struct owner *, const json_t *result,
+int		 queue_owner_warp_prepare(struct queue_owner *, struct acpx_error **);
+int		 queue_owner_warp_turn_begin(struct queue_owner *, struct acpx_error **);
+void		 queue_owner_warp_tap(struct queue_owner *, const json_t *, int outbound);
+void		 queue_owner_warp_prompt_sent(struct queue_owner *);
+int		 queue_owner_warp_prompt_end(struct queue_owner *, const json_t *result,
 		    const struct acpx_error *, struct acpx_error **);
-void		 owner_warp_turn_end(struct owner *);
-void		 owner_warp_cancel(struct owner *);
-void		 owner_warp_free(struct owner *);
+void		 queue_owner_warp_turn_end(struct queue_owner *);
+void		 queue_owner_warp_cancel(struct queue_owner *);
+void		 queue_owner_warp_free(struct queue_owner *);
 
 #endif

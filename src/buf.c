@@ -103,6 +103,18 @@ buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 void
+buf_drain(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+	b->p[b->len] = '\0';
+}
+
+void
 buf_reset(struct buf *b)
 {
 	b->len = 0;

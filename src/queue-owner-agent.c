@@ -1,5 +1,7 @@
 #include <config.h>
 
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include "acp-client.h"
 #include "acp-update.h"
 #include "acpx-error.h"
+#include "buf.h"
 #include "conversation.h"
 #include "jget.h"
 #include "journal.h"
@@ -30,39 +33,6 @@
 
 #define TURN_CHECKPOINT_S	0.5	/* debounce of live record saves */
 #define TURN_CHUNK_HOLD		16384	/* text chunks applied at once */
-
-void
-owner_task_free(struct owner_task *t)
-{
-	if (t == NULL)
-		return;
-	queue_request_free(t->req);
-	free(t);
-}
-
-void
-owner_control_free(struct owner_control *c)
-{
-	if (c == NULL)
-		return;
-	queue_request_free(c->req);
-	free(c);
-}
-
-/* Copy of an error (the step owns the one it hands us). Caller owns. */
-struct acpx_error *
-owner_turn_error_copy(const struct acpx_error *err)
-{
-	struct acpx_error	*e;
-
-	e = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
-	    err->message);
-	e->retryable = err->retryable;
-	e->flags = err->flags;
-	if (err->acp != NULL)
-		e->acp = json_deep_copy(err->acp);
-	return (e);
-}
 
 /* ---------------------------------------------------------------- agent */
 
@@ -94,7 +64,7 @@ turn_chunk_text(const json_t *params, enum acp_update_kind *kind)
  * trimming) the conversation for every one of 100,000 chunks would not.
  */
 void
-owner_turn_chunk_flush(struct owner *o)
+queue_owner_agent_chunk_flush(struct queue_owner *o)
 {
 	json_t	*content;
 	char	*now;
@@ -103,8 +73,8 @@ owner_turn_chunk_flush(struct owner *o)
 		return;
 	content = json_object_get(json_object_get(o->chunk_params, "update"),
 	    "content");
-	json_object_set_new(content, "text", json_stringn(o->chunk_text,
-	    o->chunk_len));
+	json_object_set_new(content, "text", json_stringn(o->chunk.p != NULL ?
+	    o->chunk.p : "", o->chunk.len));
 	if (o->rec != NULL) {
 		now = js_iso_now();
 		if (conversation_apply_update(o->rec, o->chunk_params, now))
@@ -113,17 +83,16 @@ owner_turn_chunk_flush(struct owner *o)
 	}
 	json_decref(o->chunk_params);
 	o->chunk_params = NULL;
-	o->chunk_len = 0;
+	buf_reset(&o->chunk);
 }
 
 /* Hold back a text chunk (1), or 0 if params is not one. */
 static int
-turn_chunk_take(struct owner *o, const json_t *params)
+turn_chunk_take(struct queue_owner *o, const json_t *params)
 {
 	enum acp_update_kind	 kind;
 	struct acp_update	 held;
 	const char		*text;
-	size_t			 n;
 
 	if ((text = turn_chunk_text(params, &kind)) == NULL)
 		return (0);
@@ -132,35 +101,27 @@ turn_chunk_take(struct owner *o, const json_t *params)
 		if (held.kind != kind || !json_equal(json_object_get(
 		    o->chunk_params, "sessionId"), json_object_get(params,
 		    "sessionId")))
-			owner_turn_chunk_flush(o);
+			queue_owner_agent_chunk_flush(o);
 	}
 	if (o->chunk_params == NULL) {
 		o->chunk_params = json_deep_copy(params);
-		o->chunk_len = 0;
+		buf_reset(&o->chunk);
 	}
-	n = strlen(text);
-	if (o->chunk_len + n + 1 > o->chunk_size) {
-		while (o->chunk_len + n + 1 > o->chunk_size)
-			o->chunk_size = o->chunk_size == 0 ? 4096 :
-			    o->chunk_size * 2;
-		o->chunk_text = xreallocarray(o->chunk_text, 1, o->chunk_size);
-	}
-	memcpy(o->chunk_text + o->chunk_len, text, n);
-	o->chunk_len += n;
+	(void)buf_adds(&o->chunk, text);	/* no maximum */
 	/* The conversation keeps 8000 characters a message: hold back little. */
-	if (o->chunk_len >= TURN_CHUNK_HOLD)
-		owner_turn_chunk_flush(o);
+	if (o->chunk.len >= TURN_CHUNK_HOLD)
+		queue_owner_agent_chunk_flush(o);
 	return (1);
 }
 
 /* The debounced record checkpoint of a running turn. */
 void
-owner_turn_checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents)
+queue_owner_agent_checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct owner	*o = w->data;
+	struct queue_owner	*o = w->data;
 	char		*cause = NULL;
 
-	owner_turn_chunk_flush(o);
+	queue_owner_agent_chunk_flush(o);
 	if (o->rec != NULL && o->dirty) {
 		if (session_store_save(o->rec, &cause) == -1)
 			free(cause);
@@ -173,7 +134,7 @@ static void
 turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
     void *arg)
 {
-	struct owner	*o = arg;
+	struct queue_owner	*o = arg;
 	const json_t	*params;
 	json_t		*m;
 	char		*cause = NULL, *now;
@@ -185,7 +146,7 @@ turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 		if (turn_chunk_take(o, params))
 			o->dirty = 1;
 		else {
-			owner_turn_chunk_flush(o);
+			queue_owner_agent_chunk_flush(o);
 			now = js_iso_now();
 			if (conversation_apply_update(o->rec, params, now))
 				o->dirty = 1;
@@ -198,7 +159,7 @@ turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 	}
 	if (o->active == NULL)
 		return;		/* idle controls are not journaled */
-	owner_warp_tap(o, msg, outbound);
+	queue_owner_warp_tap(o, msg, outbound);
 	if (o->journal != NULL &&
 	    journal_append_message(o->journal, o->rec, msg, &cause) == -1) {
 		free(cause);
@@ -212,7 +173,7 @@ turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 	if (o->active->peer != NULL) {
 		m = queue_msg_event(o->active->req->request_id, outbound, msg,
 		    o->gen);
-		owner_peer_send(o->active->peer, m);
+		queue_owner_peer_send(o->active->peer, m);
 		json_decref(m);
 	}
 }
@@ -220,12 +181,12 @@ turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 static void
 turn_log_cb(struct acp_client *c, const char *line, void *arg)
 {
-	owner_log(arg, "%s", line);
+	queue_owner_log(arg, "%s", line);
 }
 
 /* The shared client, replaced when the agent behind it is gone. */
 struct acp_client *
-owner_turn_client(struct owner *o)
+queue_owner_agent_client(struct queue_owner *o)
 {
 	static const struct acp_client_events ev = { turn_message_cb,
 	    turn_log_cb, NULL };
@@ -239,9 +200,64 @@ owner_turn_client(struct owner *o)
 	return (o->client);
 }
 
+void
+queue_owner_agent_connect_log(const char *line, void *arg)
+{
+	queue_owner_log(arg, "%s", line);
+}
+
+/* The active journal segment's identity and size. */
+static int
+journal_stat(struct queue_owner *o, struct stat *st)
+{
+	char	*path;
+	int	 rc;
+
+	path = session_store_segment_path(o->opts.session_id, 0);
+	rc = stat(path, st);
+	free(path);
+	return (rc);
+}
+
+/*
+ * The journal writer of this turn: the one of our last turn if nobody
+ * wrote the journal since (opening one reads the whole history), else a
+ * fresh one. -1 with *cause.
+ */
+int
+queue_owner_agent_journal(struct queue_owner *o, char **cause)
+{
+	struct stat	st;
+
+	if (o->journal != NULL && (journal_stat(o, &st) == -1 ||
+	    st.st_dev != o->journal_st.st_dev ||
+	    st.st_ino != o->journal_st.st_ino ||
+	    st.st_size != o->journal_st.st_size)) {
+		journal_close(o->journal);
+		o->journal = NULL;
+	}
+	if (o->journal == NULL &&
+	    (o->journal = journal_open(o->rec, cause)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/* After a turn: keep the writer for the next turn if it is healthy. */
+void
+queue_owner_agent_journal_keep(struct queue_owner *o)
+{
+	if (o->journal == NULL)
+		return;
+	if (o->journal_failed || journal_stat(o, &o->journal_st) == -1) {
+		journal_close(o->journal);
+		o->journal = NULL;
+	}
+	o->journal_failed = 0;
+}
+
 /* Record the agent's exit (if it exited) in rec. */
 void
-owner_turn_lifecycle(struct owner *o, struct session_record *rec)
+queue_owner_agent_lifecycle(struct queue_owner *o, struct session_record *rec)
 {
 	int	 status;
 	char	*now;
@@ -259,7 +275,7 @@ static void
 turn_client_closed_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct owner		*o = arg;
+	struct queue_owner		*o = arg;
 	struct session_record	*rec;
 	struct session_lock	*lock = NULL;
 	char			*cause = NULL, *now;
@@ -294,12 +310,12 @@ turn_client_closed_cb(struct acp_client *c, const json_t *result,
 	acp_client_free(c);
 	if (o->state == TURN_CLOSING)
 		o->state = TURN_IDLE;
-	owner_kick(o);
+	queue_owner_kick(o);
 }
 
 /* Close the agent (stdin EOF, TERM, KILL); the owner kicks on when it is gone. */
 void
-owner_turn_close_client(struct owner *o)
+queue_owner_agent_close(struct queue_owner *o)
 {
 	if (o->client == NULL || (o->flags & OWNER_CLIENT_CLOSING))
 		return;
@@ -309,7 +325,7 @@ owner_turn_close_client(struct owner *o)
 
 /* The cancel grace ran out: kill the agent so the turn unwinds. */
 void
-owner_turn_abort(struct owner *o)
+queue_owner_agent_kill(struct queue_owner *o)
 {
 	if (o->client != NULL)
 		acp_client_kill(o->client);

@@ -13,27 +13,74 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
+#include "buf.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "xmalloc.h"
 
 /*
- * The owner's connections: one request per connection, replies queued and
- * written as the socket takes them (a reader stalled for 1 s is dropped),
- * half-close after the last reply; requests dispatched to the FIFO, the
- * control queue or answered at once (cancel, errors).
+ * The owner's peers, one per connected client, in the manner of OpenSSH's
+ * mux master: one request line per connection (framed by queue-framer),
+ * dispatched through queue_owner_peer_handlers[] by its type (a type
+ * without a row is answered with an error), replies queued in a struct buf
+ * and written as the socket takes them (a reader stalled for 1 s is
+ * dropped), half-close after the last reply.
+ *
+ * Ownership: the owner's peer list holds every peer; a closed peer is
+ * marked dead and freed by queue_owner_peer_reap() from the owner's kick,
+ * never inside one of its own callbacks. A job that a peer submitted
+ * points back at it (job->peer) until the peer closes or ends, which
+ * clears that pointer: the job outlives its submitter.
  */
 
-#define OWNER_DRAIN_S		1.0	/* stalled reader / after our end */
-#define OWNER_READ		65536
-#define OWNER_OUT_MAX		(256 * 1024 * 1024)
+#define PEER_DRAIN_S		1.0	/* stalled reader / after our end */
+#define PEER_READ		65536
+#define PEER_OUT_MAX		(256 * 1024 * 1024)
 
-static void	owner_peer_close(struct owner_peer *);
+struct queue_owner_peer {
+	struct queue_owner	*owner;
+	int			 fd;
+	ev_io			 rd_w;
+	ev_io			 wr_w;
+	ev_timer		 drain_w;	/* stalled reader / ended socket */
+	struct queue_framer	*in;
+	struct buf		 out;		/* replies; sent up to outoff */
+	size_t			 outoff;
+	struct queue_owner_task	*task;		/* its prompt, if any */
+	struct queue_owner_control *control;	/* its control, if any */
+	int			 flags;
+#define PEER_HANDLED	0x1	/* the request line was taken */
+#define PEER_ENDING	0x2	/* half-close once flushed */
+#define PEER_DEAD	0x4	/* closed; freed from the reaper */
+	TAILQ_ENTRY(queue_owner_peer) entry;
+};
+
+static void	peer_submit(struct queue_owner_peer *, struct queue_request *);
+static void	peer_cancel(struct queue_owner_peer *, struct queue_request *);
+static void	peer_control(struct queue_owner_peer *, struct queue_request *);
+static void	peer_close_session(struct queue_owner_peer *,
+		    struct queue_request *);
+
+/* What each request type does (the request line's "type"). */
+static const struct {
+	enum queue_req_type	 type;
+	void			(*handler)(struct queue_owner_peer *,
+				    struct queue_request *);
+} queue_owner_peer_handlers[] = {
+	{ QUEUE_REQ_SUBMIT,	peer_submit },
+	{ QUEUE_REQ_CANCEL,	peer_cancel },
+	{ QUEUE_REQ_SET_MODE,	peer_control },
+	{ QUEUE_REQ_SET_MODEL,	peer_control },
+	{ QUEUE_REQ_SET_CONFIG,	peer_control },
+	{ QUEUE_REQ_CLOSE,	peer_close_session },
+};
+
+static void	peer_close(struct queue_owner_peer *);
 
 static void
-owner_peer_stop(struct owner_peer *p)
+peer_stop(struct queue_owner_peer *p)
 {
-	struct owner	*o = p->owner;
+	struct queue_owner	*o = p->owner;
 
 	ev_io_stop(o->loop, &p->rd_w);
 	ev_io_stop(o->loop, &p->wr_w);
@@ -42,7 +89,7 @@ owner_peer_stop(struct owner_peer *p)
 
 /* Forget the job of a peer (the job outlives its submitter). */
 static void
-owner_peer_detach(struct owner_peer *p)
+peer_detach(struct queue_owner_peer *p)
 {
 	if (p->task != NULL && p->task->peer == p)
 		p->task->peer = NULL;
@@ -54,35 +101,35 @@ owner_peer_detach(struct owner_peer *p)
 
 /* Close a peer now; its job goes on without it; freed by the reaper. */
 static void
-owner_peer_close(struct owner_peer *p)
+peer_close(struct queue_owner_peer *p)
 {
 	if (p->flags & PEER_DEAD)
 		return;
-	owner_peer_stop(p);
+	peer_stop(p);
 	if (p->fd != -1)
 		close(p->fd);
 	p->fd = -1;
 	p->flags |= PEER_DEAD;
 	/* A disconnect never cancels a queued or running prompt. */
-	owner_peer_detach(p);
-	owner_kick(p->owner);
+	peer_detach(p);
+	queue_owner_kick(p->owner);
 }
 
 /* Write what we can; half-close when everything is out and we are ending. */
 static void
-owner_peer_flush(struct owner_peer *p)
+peer_flush(struct queue_owner_peer *p)
 {
-	struct owner	*o = p->owner;
-	ssize_t		 n;
+	struct queue_owner	*o = p->owner;
+	ssize_t			 n;
 
-	while (p->outoff < p->outlen) {
-		n = write(p->fd, p->out + p->outoff, p->outlen - p->outoff);
+	while (p->outoff < p->out.len) {
+		n = write(p->fd, p->out.p + p->outoff, p->out.len - p->outoff);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			owner_peer_close(p);	/* a dead reader: drop the rest */
+			peer_close(p);	/* a dead reader: drop the rest */
 			return;
 		}
 		p->outoff += (size_t)n;
@@ -90,21 +137,22 @@ owner_peer_flush(struct owner_peer *p)
 		if (!(p->flags & PEER_ENDING))
 			ev_timer_stop(o->loop, &p->drain_w);
 	}
-	if (p->outoff < p->outlen) {
+	if (p->outoff < p->out.len) {
 		ev_io_start(o->loop, &p->wr_w);
 		if (!ev_is_active(&p->drain_w)) {
-			ev_timer_set(&p->drain_w, OWNER_DRAIN_S, 0.);
+			ev_timer_set(&p->drain_w, PEER_DRAIN_S, 0.);
 			ev_timer_start(o->loop, &p->drain_w);
 		}
 		return;
 	}
 	ev_io_stop(o->loop, &p->wr_w);
-	p->outoff = p->outlen = 0;
+	buf_reset(&p->out);
+	p->outoff = 0;
 	if (p->flags & PEER_ENDING) {
 		(void)shutdown(p->fd, SHUT_WR);
 		/* Wait for the client's EOF, at most the drain timeout. */
 		if (!ev_is_active(&p->drain_w)) {
-			ev_timer_set(&p->drain_w, OWNER_DRAIN_S, 0.);
+			ev_timer_set(&p->drain_w, PEER_DRAIN_S, 0.);
 			ev_timer_start(o->loop, &p->drain_w);
 		}
 		ev_io_start(o->loop, &p->rd_w);
@@ -113,7 +161,7 @@ owner_peer_flush(struct owner_peer *p)
 
 /* Queue one message line to a peer (dropped if it is gone). */
 void
-owner_peer_send(struct owner_peer *p, const json_t *msg)
+queue_owner_peer_send(struct queue_owner_peer *p, const json_t *msg)
 {
 	char	*line;
 	size_t	 len;
@@ -121,25 +169,17 @@ owner_peer_send(struct owner_peer *p, const json_t *msg)
 	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
 		return;
 	line = queue_proto_line(msg, &len);
-	if (p->outlen - p->outoff + len > OWNER_OUT_MAX) {
+	if (p->out.len - p->outoff + len > PEER_OUT_MAX) {
 		free(line);
-		owner_peer_close(p);
+		peer_close(p);
 		return;
 	}
-	if (p->outoff > 0 && p->outoff == p->outlen)
-		p->outoff = p->outlen = 0;
-	if (p->outlen + len > p->outsize) {
-		if (p->outoff > 0) {
-			memmove(p->out, p->out + p->outoff, p->outlen - p->outoff);
-			p->outlen -= p->outoff;
-			p->outoff = 0;
-		}
-		while (p->outlen + len > p->outsize)
-			p->outsize = p->outsize == 0 ? 4096 : p->outsize * 2;
-		p->out = xreallocarray(p->out, 1, p->outsize);
+	/* Bytes already sent make room before the buffer would grow. */
+	if (p->outoff > 0 && p->out.len + len + 1 > p->out.cap) {
+		buf_drain(&p->out, p->outoff);
+		p->outoff = 0;
 	}
-	memcpy(p->out + p->outlen, line, len);
-	p->outlen += len;
+	(void)buf_add(&p->out, line, len);	/* no maximum: checked above */
 	free(line);
 	/* Written when the loop comes round: one write for a burst of events. */
 	ev_io_start(p->owner->loop, &p->wr_w);
@@ -147,47 +187,49 @@ owner_peer_send(struct owner_peer *p, const json_t *msg)
 
 /* The last message was queued: flush, then half-close. */
 void
-owner_peer_end(struct owner_peer *p)
+queue_owner_peer_end(struct queue_owner_peer *p)
 {
 	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
 		return;
 	p->flags |= PEER_ENDING;
-	owner_peer_detach(p);
-	owner_peer_flush(p);
-}
-
-static void
-owner_peer_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	/* A reader that stalled for 1 s, or did not close after our end. */
-	owner_peer_close(w->data);
-}
-
-static void
-owner_peer_write_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	owner_peer_flush(w->data);
+	peer_detach(p);
+	peer_flush(p);
 }
 
 /* Send a queue error and end the peer. */
-static void
-owner_reject(struct owner_peer *p, const char *rid, const char *detail,
-    int retryable, const char *message)
+void
+queue_owner_peer_reject(struct queue_owner_peer *p, const char *rid,
+    const char *detail, int retryable, const char *message)
 {
 	json_t	*m;
 
+	if (p == NULL)
+		return;
 	m = queue_msg_queue_error(rid, p->owner->gen, detail, retryable,
 	    message);
-	owner_peer_send(p, m);
+	queue_owner_peer_send(p, m);
 	json_decref(m);
-	owner_peer_end(p);
+	queue_owner_peer_end(p);
+}
+
+static void
+peer_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	/* A reader that stalled for 1 s, or did not close after our end. */
+	peer_close(w->data);
+}
+
+static void
+peer_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	peer_flush(w->data);
 }
 
 /* Find a task by request id (active or pending). */
-static struct owner_task *
-owner_find_task(struct owner *o, const char *rid)
+static struct queue_owner_task *
+peer_find_task(struct queue_owner *o, const char *rid)
 {
-	struct owner_task	*t;
+	struct queue_owner_task	*t;
 
 	if (o->active != NULL && strcmp(o->active->req->request_id, rid) == 0)
 		return (o->active);
@@ -199,16 +241,16 @@ owner_find_task(struct owner *o, const char *rid)
 }
 
 static void
-owner_handle_submit(struct owner_peer *p, struct queue_request *req)
+peer_submit(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct owner		*o = p->owner;
-	struct owner_task	*t;
+	struct queue_owner		*o = p->owner;
+	struct queue_owner_task	*t;
 	json_t			*m;
 	char			*msg;
 	int			 idle;
 
-	if (owner_find_task(o, req->request_id) != NULL) {
-		owner_reject(p, req->request_id, "QUEUE_REQUEST_DUPLICATE", 0,
+	if (peer_find_task(o, req->request_id) != NULL) {
+		queue_owner_peer_reject(p, req->request_id, "QUEUE_REQUEST_DUPLICATE", 0,
 		    "Request is already queued or active");
 		queue_request_free(req);
 		return;
@@ -219,7 +261,7 @@ owner_handle_submit(struct owner_peer *p, struct queue_request *req)
 	if (!idle && o->npending >= o->opts.max_depth) {
 		xasprintf(&msg, "Queue owner is overloaded (%d/%d queued)",
 		    o->npending, o->opts.max_depth);
-		owner_reject(p, req->request_id, "QUEUE_OWNER_OVERLOADED", 1, msg);
+		queue_owner_peer_reject(p, req->request_id, "QUEUE_OWNER_OVERLOADED", 1, msg);
 		free(msg);
 		queue_request_free(req);
 		return;
@@ -230,38 +272,38 @@ owner_handle_submit(struct owner_peer *p, struct queue_request *req)
 	p->task = t;
 	ev_timer_stop(o->loop, &o->ttl_w);
 	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	owner_peer_send(p, m);
+	queue_owner_peer_send(p, m);
 	json_decref(m);
 	if (!req->wait)
-		owner_peer_end(p);	/* detaches: output is discarded */
+		queue_owner_peer_end(p);	/* detaches: output is discarded */
 	if (idle) {
 		/* Never counted as waiting: it runs now. */
 		o->first_wait = 0;
-		owner_turn_start(o, t);
+		queue_owner_turn_start(o, t);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&o->pending, t, entry);
 	o->npending++;
-	owner_depth_changed(o);
-	owner_kick(o);
+	queue_owner_depth_changed(o);
+	queue_owner_kick(o);
 }
 
 static void
-owner_handle_cancel(struct owner_peer *p, struct queue_request *req)
+peer_cancel(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct owner		*o = p->owner;
-	struct owner_task	*t;
+	struct queue_owner		*o = p->owner;
+	struct queue_owner_task	*t;
 	json_t			*m;
 	int			 cancelled = 0;
 
 	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	owner_peer_send(p, m);
+	queue_owner_peer_send(p, m);
 	json_decref(m);
 	if (req->target == NULL)
-		cancelled = owner_turn_cancel(o);
-	else if ((t = owner_find_task(o, req->target)) != NULL) {
+		cancelled = queue_owner_turn_cancel(o);
+	else if ((t = peer_find_task(o, req->target)) != NULL) {
 		if (t == o->active)
-			cancelled = owner_turn_cancel(o);
+			cancelled = queue_owner_turn_cancel(o);
 		else {
 			TAILQ_REMOVE(&o->pending, t, entry);
 			o->npending--;
@@ -269,29 +311,29 @@ owner_handle_cancel(struct owner_peer *p, struct queue_request *req)
 			    "QUEUE_REQUEST_CANCELLED", 0,
 			    "Prompt cancelled before execution");
 			if (t->peer != NULL) {
-				owner_peer_send(t->peer, m);
-				owner_peer_end(t->peer);
+				queue_owner_peer_send(t->peer, m);
+				queue_owner_peer_end(t->peer);
 			}
 			json_decref(m);
-			owner_task_free(t);
-			owner_depth_changed(o);
+			queue_owner_turn_free(t);
+			queue_owner_depth_changed(o);
 			cancelled = 1;
 		}
 	}
 	m = queue_msg_bool(QUEUE_MSG_CANCEL_RESULT, req->request_id, cancelled,
 	    o->gen);
-	owner_peer_send(p, m);
+	queue_owner_peer_send(p, m);
 	json_decref(m);
-	owner_peer_end(p);
+	queue_owner_peer_end(p);
 	queue_request_free(req);
-	owner_kick(o);
+	queue_owner_kick(o);
 }
 
 static void
-owner_handle_control(struct owner_peer *p, struct queue_request *req)
+peer_control(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct owner		*o = p->owner;
-	struct owner_control	*c;
+	struct queue_owner		*o = p->owner;
+	struct queue_owner_control	*c;
 	json_t			*m;
 
 	c = xcalloc(1, sizeof *c);
@@ -301,21 +343,21 @@ owner_handle_control(struct owner_peer *p, struct queue_request *req)
 	TAILQ_INSERT_TAIL(&o->controls, c, entry);
 	ev_timer_stop(o->loop, &o->ttl_w);
 	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	owner_peer_send(p, m);
+	queue_owner_peer_send(p, m);
 	json_decref(m);
-	owner_kick(o);
+	queue_owner_kick(o);
 }
 
 /* close_session: stop everything, answer once the session is closed. */
 static void
-owner_handle_close(struct owner_peer *p, struct queue_request *req)
+peer_close_session(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct owner		*o = p->owner;
-	struct owner_control	*c;
+	struct queue_owner		*o = p->owner;
+	struct queue_owner_control	*c;
 	json_t			*m;
 
 	if (o->closing != NULL) {
-		owner_reject(p, req->request_id, "QUEUE_OWNER_SHUTTING_DOWN", 1,
+		queue_owner_peer_reject(p, req->request_id, "QUEUE_OWNER_SHUTTING_DOWN", 1,
 		    "Queue owner is closing");
 		queue_request_free(req);
 		return;
@@ -326,68 +368,63 @@ owner_handle_close(struct owner_peer *p, struct queue_request *req)
 	p->control = c;
 	o->closing = c;
 	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	owner_peer_send(p, m);
+	queue_owner_peer_send(p, m);
 	json_decref(m);
-	owner_shutdown(o, "close");
+	queue_owner_shutdown(o, "close");
 }
 
 /* The first line of a connection. */
 static void
-owner_dispatch(struct owner_peer *p, const char *line, size_t len)
+peer_dispatch(struct queue_owner_peer *p, const char *line, size_t len)
 {
-	struct owner		*o = p->owner;
+	struct queue_owner		*o = p->owner;
 	struct queue_request	*req;
 	const char		*detail;
+	size_t			 i;
 
 	p->flags |= PEER_HANDLED;
 	if ((req = queue_request_parse(line, len, &detail)) == NULL) {
-		owner_reject(p, "unknown", detail, 0, strcmp(detail,
+		queue_owner_peer_reject(p, "unknown", detail, 0, strcmp(detail,
 		    QUEUE_BAD_JSON) == 0 ? "Invalid queue request payload" :
 		    "Invalid queue request");
 		return;
 	}
 	if (o->flags & OWNER_CLOSING) {
-		owner_reject(p, req->request_id, "QUEUE_OWNER_CLOSED", 1,
+		queue_owner_peer_reject(p, req->request_id, "QUEUE_OWNER_CLOSED", 1,
 		    "Queue owner is shutting down");
 		queue_request_free(req);
 		return;
 	}
 	if (req->owner_generation > 0 && req->owner_generation != o->gen) {
-		owner_reject(p, req->request_id,
+		queue_owner_peer_reject(p, req->request_id,
 		    "QUEUE_OWNER_GENERATION_MISMATCH", 0,
 		    "Queue request targeted a stale queue owner generation");
 		queue_request_free(req);
 		return;
 	}
-	switch (req->type) {
-	case QUEUE_REQ_SUBMIT:
-		owner_handle_submit(p, req);
-		break;
-	case QUEUE_REQ_CANCEL:
-		owner_handle_cancel(p, req);
-		break;
-	case QUEUE_REQ_CLOSE:
-		owner_handle_close(p, req);
-		break;
-	case QUEUE_REQ_SET_MODE:
-	case QUEUE_REQ_SET_MODEL:
-	case QUEUE_REQ_SET_CONFIG:
-		owner_handle_control(p, req);
-		break;
+	for (i = 0; i < nitems(queue_owner_peer_handlers); i++) {
+		if (queue_owner_peer_handlers[i].type == req->type) {
+			queue_owner_peer_handlers[i].handler(p, req);
+			return;
+		}
 	}
+	/* A type the parser knows and no row handles. */
+	queue_owner_peer_reject(p, req->request_id, QUEUE_BAD_REQUEST, 0,
+	    "Invalid queue request");
+	queue_request_free(req);
 }
 
 static void
-owner_peer_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+peer_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct owner_peer	*p = w->data;
+	struct queue_owner_peer	*p = w->data;
 	char			*buf, *line;
 	size_t			 len;
 	ssize_t			 n;
 
 	for (;;) {
-		buf = queue_framer_reserve(p->in, OWNER_READ);
-		n = read(p->fd, buf, OWNER_READ);
+		buf = queue_framer_reserve(p->in, PEER_READ);
+		n = read(p->fd, buf, PEER_READ);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -397,7 +434,7 @@ owner_peer_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			 * EOF or error. Before a request: nothing to do. After
 			 * one: the job keeps running, its output is dropped.
 			 */
-			owner_peer_close(p);
+			peer_close(p);
 			return;
 		}
 		if (p->flags & PEER_HANDLED)
@@ -405,12 +442,12 @@ owner_peer_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		queue_framer_commit(p->in, (size_t)n);
 		switch (queue_framer_next(p->in, &line, &len)) {
 		case QUEUE_FRAME_TOO_LONG:
-			owner_peer_close(p);	/* silently, as the reference */
+			peer_close(p);	/* silently, as the reference */
 			return;
 		case QUEUE_FRAME_NEED_MORE:
 			break;
 		case QUEUE_FRAME_LINE:
-			owner_dispatch(p, line, len);
+			peer_dispatch(p, line, len);
 			if (p->flags & PEER_DEAD)
 				return;
 			break;
@@ -420,10 +457,9 @@ owner_peer_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* Accept every pending connection (refusing other uids). */
 void
-owner_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+queue_owner_peer_accept(struct queue_owner *o)
 {
-	struct owner		*o = w->data;
-	struct owner_peer	*p;
+	struct queue_owner_peer	*p;
 	struct ucred		 cred;
 	socklen_t		 clen;
 	size_t			 limit;
@@ -454,13 +490,58 @@ owner_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		p->fd = fd;
 		p->in = queue_framer_create(limit != 0 ? limit :
 		    QUEUE_PROTO_OWNER_MAX);
-		ev_io_init(&p->rd_w, owner_peer_read_cb, fd, EV_READ);
+		ev_io_init(&p->rd_w, peer_read_cb, fd, EV_READ);
 		p->rd_w.data = p;
-		ev_io_init(&p->wr_w, owner_peer_write_cb, fd, EV_WRITE);
+		ev_io_init(&p->wr_w, peer_write_cb, fd, EV_WRITE);
 		p->wr_w.data = p;
-		ev_timer_init(&p->drain_w, owner_peer_drain_cb, OWNER_DRAIN_S, 0.);
+		ev_timer_init(&p->drain_w, peer_drain_cb, PEER_DRAIN_S, 0.);
 		p->drain_w.data = p;
 		TAILQ_INSERT_TAIL(&o->peers, p, entry);
-		ev_io_start(loop, &p->rd_w);
+		ev_io_start(o->loop, &p->rd_w);
 	}
+}
+
+/* Free the peers that were closed. */
+void
+queue_owner_peer_reap(struct queue_owner *o)
+{
+	struct queue_owner_peer	*p, *np;
+
+	for (p = TAILQ_FIRST(&o->peers); p != NULL; p = np) {
+		np = TAILQ_NEXT(p, entry);
+		if (!(p->flags & PEER_DEAD))
+			continue;
+		TAILQ_REMOVE(&o->peers, p, entry);
+		queue_framer_free(p->in);
+		buf_free(&p->out);
+		free(p);
+	}
+}
+
+/* Shutdown: connections that have not sent their request get 1 s to. */
+void
+queue_owner_peer_shutdown(struct queue_owner *o)
+{
+	struct queue_owner_peer	*p;
+
+	TAILQ_FOREACH(p, &o->peers, entry) {
+		if (!(p->flags & (PEER_HANDLED|PEER_DEAD)) &&
+		    !ev_is_active(&p->drain_w)) {
+			ev_timer_set(&p->drain_w, PEER_DRAIN_S, 0.);
+			ev_timer_start(o->loop, &p->drain_w);
+		}
+	}
+}
+
+/* 1 while a peer is still open (being answered or drained). */
+int
+queue_owner_peer_any(struct queue_owner *o)
+{
+	struct queue_owner_peer	*p;
+
+	TAILQ_FOREACH(p, &o->peers, entry) {
+		if (!(p->flags & PEER_DEAD))
+			return (1);
+	}
+	return (0);
 }

@@ -49,15 +49,40 @@
 #define TURN_LATE_IDLE_S	1.0
 #define TURN_LATE_LIMIT_S	5.0
 
-static void	turn_finish(struct owner *);
-static void	turn_late_done(struct owner *);
-static void	turn_fail(struct owner *, struct acpx_error *);
+static void	turn_finish(struct queue_owner *);
+static void	turn_late_done(struct queue_owner *);
+static void	turn_fail(struct queue_owner *, struct acpx_error *);
 
 /* ---------------------------------------------------------------- prompt turns */
 
+void
+queue_owner_turn_free(struct queue_owner_task *t)
+{
+	if (t == NULL)
+		return;
+	queue_request_free(t->req);
+	free(t);
+}
+
+/* Copy of an error (the step owns the one it hands us). Caller owns. */
+struct acpx_error *
+queue_owner_turn_error_copy(const struct acpx_error *err)
+{
+	struct acpx_error	*e;
+
+	e = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
+	    err->message);
+	e->retryable = err->retryable;
+	e->flags = err->flags;
+	if (err->acp != NULL)
+		e->acp = json_deep_copy(err->acp);
+	return (e);
+}
+
+
 /* Merge sessionOptions: task over payload over the record's. Caller owns. */
 static json_t *
-turn_session_options(struct owner *o, const struct session_record *rec)
+turn_session_options(struct queue_owner *o, const struct session_record *rec)
 {
 	json_t		*merged = json_object(), *saved;
 	const json_t	*layers[3], *v;
@@ -91,7 +116,7 @@ turn_session_options(struct owner *o, const struct session_record *rec)
 
 /* Point the client's options at this turn's. */
 static void
-turn_options(struct owner *o, struct owner_task *t)
+turn_options(struct queue_owner *o, struct queue_owner_task *t)
 {
 	struct acp_client_opts	*co = &o->copts;
 	const struct queue_request *r = t->req;
@@ -121,7 +146,7 @@ turn_options(struct owner *o, struct owner_task *t)
 
 /* Send the buffered connect-phase messages, minus failed load/resume pairs. */
 static void
-turn_flush_connect(struct owner *o, long long failed_id, long long resume_id)
+turn_flush_connect(struct queue_owner *o, long long failed_id, long long resume_id)
 {
 	const json_t	*e, *msg, *id;
 	json_t		*m;
@@ -144,7 +169,7 @@ turn_flush_connect(struct owner *o, long long failed_id, long long resume_id)
 			continue;
 		m = queue_msg_event(o->active->req->request_id,
 		    json_is_true(json_array_get(e, 0)), msg, o->gen);
-		owner_peer_send(o->active->peer, m);
+		queue_owner_peer_send(o->active->peer, m);
 		json_decref(m);
 	}
 	json_array_clear(o->connect_buf);
@@ -152,16 +177,16 @@ turn_flush_connect(struct owner *o, long long failed_id, long long resume_id)
 
 /* The answer to session/prompt (of the turn's agent or of a fallback hop). */
 void
-owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
+queue_owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct owner		*o = arg;
+	struct queue_owner		*o = arg;
 	struct acpx_error	*ferr = NULL;
 
 	if (o->active == NULL || o->state != TURN_PROMPT || o->late)
 		return;
 	/* A warp agent's provider failure: hop to the next agent. */
-	switch (owner_warp_prompt_end(o, result, err, &ferr)) {
+	switch (queue_owner_warp_prompt_end(o, result, err, &ferr)) {
 	case 1:
 		return;
 	case -1:
@@ -169,7 +194,7 @@ owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
 		return;
 	}
 	if (err != NULL) {
-		turn_fail(o, owner_turn_error_copy(err));
+		turn_fail(o, queue_owner_turn_error_copy(err));
 		return;
 	}
 	/*
@@ -196,13 +221,13 @@ owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
 
 /* The answered turn ends: the agent has been quiet long enough. */
 static void
-turn_late_done(struct owner *o)
+turn_late_done(struct queue_owner *o)
 {
 	char	*now;
 
 	ev_timer_stop(o->loop, &o->late_w);
 	o->late = 0;
-	owner_turn_chunk_flush(o);
+	queue_owner_agent_chunk_flush(o);
 	now = js_iso_now();
 	conversation_apply_prompt_result(o->rec, o->turn_result, now);
 	free(now);
@@ -212,7 +237,7 @@ turn_late_done(struct owner *o)
 static void
 turn_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct owner	*o = w->data;
+	struct queue_owner	*o = w->data;
 	ev_tstamp	 now = ev_now(loop), left;
 
 	ev_timer_stop(loop, w);
@@ -230,9 +255,9 @@ turn_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Send session/prompt (or end at once when cancelled meanwhile). */
 static void
-turn_prompt(struct owner *o)
+turn_prompt(struct queue_owner *o)
 {
-	struct owner_task	*t = o->active;
+	struct queue_owner_task	*t = o->active;
 	struct acpx_error	*err = NULL;
 	char			*cause = NULL;
 	json_t			*m;
@@ -250,12 +275,12 @@ turn_prompt(struct owner *o)
 	if (session_store_save(o->rec, &cause) == -1)
 		free(cause);
 	o->state = TURN_PROMPT;
-	acp_client_prompt(o->client, t->req->prompt, owner_turn_prompt_cb, o);
-	owner_warp_prompt_sent(o);
+	acp_client_prompt(o->client, t->req->prompt, queue_owner_turn_prompt_cb, o);
+	queue_owner_warp_prompt_sent(o);
 	if (t->req->report_started && t->peer != NULL) {
 		m = queue_msg_simple(QUEUE_MSG_PROMPT_STARTED, t->req->request_id,
 		    o->gen);
-		owner_peer_send(t->peer, m);
+		queue_owner_peer_send(t->peer, m);
 		json_decref(m);
 	}
 }
@@ -263,12 +288,12 @@ turn_prompt(struct owner *o)
 static void
 turn_model_cb(const json_t *response, struct acpx_error *err, void *arg)
 {
-	struct owner	*o = arg;
+	struct queue_owner	*o = arg;
 
 	if (o->active == NULL || o->state != TURN_MODEL)
 		return;
 	if (err != NULL) {
-		turn_fail(o, owner_turn_error_copy(err));
+		turn_fail(o, queue_owner_turn_error_copy(err));
 		return;
 	}
 	turn_prompt(o);
@@ -276,7 +301,7 @@ turn_model_cb(const json_t *response, struct acpx_error *err, void *arg)
 
 /* --model of this turn: check it against what the session advertises. */
 static void
-turn_model(struct owner *o)
+turn_model(struct queue_owner *o)
 {
 	struct model_state	 ms;
 	const char		*model = o->copts.session.model;
@@ -318,7 +343,7 @@ turn_connect_cb(struct session_connect *sc,
     const struct session_connect_result *res, struct acpx_error *err,
     void *arg)
 {
-	struct owner	*o = arg;
+	struct queue_owner	*o = arg;
 
 	o->connect = NULL;
 	if (o->active == NULL || o->state != TURN_CONNECT)
@@ -326,7 +351,7 @@ turn_connect_cb(struct session_connect *sc,
 	if (err != NULL) {
 		o->connect_phase = 0;
 		json_array_clear(o->connect_buf);
-		turn_fail(o, owner_turn_error_copy(err));
+		turn_fail(o, queue_owner_turn_error_copy(err));
 		return;
 	}
 	o->resumed = res->resumed;
@@ -339,66 +364,11 @@ turn_connect_cb(struct session_connect *sc,
 	turn_model(o);
 }
 
-void
-owner_turn_connect_log(const char *line, void *arg)
-{
-	owner_log(arg, "%s", line);
-}
-
-/* The active journal segment's identity and size. */
-static int
-turn_journal_stat(struct owner *o, struct stat *st)
-{
-	char	*path;
-	int	 rc;
-
-	path = session_store_segment_path(o->opts.session_id, 0);
-	rc = stat(path, st);
-	free(path);
-	return (rc);
-}
-
-/*
- * The journal writer of this turn: the one of our last turn if nobody
- * wrote the journal since (opening one reads the whole history), else a
- * fresh one. -1 with *cause.
- */
-static int
-turn_journal(struct owner *o, char **cause)
-{
-	struct stat	st;
-
-	if (o->journal != NULL && (turn_journal_stat(o, &st) == -1 ||
-	    st.st_dev != o->journal_st.st_dev ||
-	    st.st_ino != o->journal_st.st_ino ||
-	    st.st_size != o->journal_st.st_size)) {
-		journal_close(o->journal);
-		o->journal = NULL;
-	}
-	if (o->journal == NULL &&
-	    (o->journal = journal_open(o->rec, cause)) == NULL)
-		return (-1);
-	return (0);
-}
-
-/* After a turn: keep the writer for the next turn if it is healthy. */
-static void
-turn_journal_keep(struct owner *o)
-{
-	if (o->journal == NULL)
-		return;
-	if (o->journal_failed || turn_journal_stat(o, &o->journal_st) == -1) {
-		journal_close(o->journal);
-		o->journal = NULL;
-	}
-	o->journal_failed = 0;
-}
-
 static void
 turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 {
-	struct owner			*o = arg;
-	struct owner_task		*t = o->active;
+	struct queue_owner			*o = arg;
+	struct queue_owner_task		*t = o->active;
 	struct session_connect_opts	 co;
 	struct acpx_error		*werr = NULL;
 	char				*err = NULL, *now;
@@ -435,7 +405,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 		free(err);
 		return;
 	}
-	if (turn_journal(o, &err) == -1 ||
+	if (queue_owner_agent_journal(o, &err) == -1 ||
 	    journal_begin_turn(o->journal, o->rec, t->req->request_id,
 	    &err) == -1) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME,
@@ -445,7 +415,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	}
 	turn_options(o, t);
 	/* A warp agent: the serving agent's environment and harness. */
-	if (owner_warp_turn_begin(o, &werr) == -1) {
+	if (queue_owner_warp_turn_begin(o, &werr) == -1) {
 		turn_fail(o, werr);
 		return;
 	}
@@ -454,18 +424,18 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	    strcmp(t->req->resume_policy, "same-session-only") == 0) ||
 	    o->rec->imported_from != NULL;
 	co.verbose = o->opts.verbose;
-	co.log = owner_turn_connect_log;
+	co.log = queue_owner_agent_connect_log;
 	o->state = TURN_CONNECT;
 	o->connect_phase = 1;
-	o->connect = session_connect(owner_turn_client(o), o->rec, &co,
+	o->connect = session_connect(queue_owner_agent_client(o), o->rec, &co,
 	    turn_connect_cb, o);
 }
 
 static void
 turn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct owner		*o = w->data;
-	struct owner_task	*t = o->active;
+	struct queue_owner		*o = w->data;
+	struct queue_owner_task	*t = o->active;
 
 	if (t == NULL)
 		return;
@@ -496,7 +466,7 @@ turn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Start a prompt turn. */
 void
-owner_turn_start(struct owner *o, struct owner_task *t)
+queue_owner_turn_start(struct queue_owner *o, struct queue_owner_task *t)
 {
 	o->active = t;
 	o->state = TURN_LOCK;
@@ -509,7 +479,7 @@ owner_turn_start(struct owner *o, struct owner_task *t)
 	ev_timer_init(&o->late_w, turn_late_cb, 0., 0.);
 	o->late_w.data = o;
 	o->late = 0;
-	ev_timer_init(&o->checkpoint_w, owner_turn_checkpoint_cb, 0., 0.);
+	ev_timer_init(&o->checkpoint_w, queue_owner_agent_checkpoint_cb, 0., 0.);
 	o->checkpoint_w.data = o;
 	if (t->req->timeout_ms > 0) {
 		ev_timer_set(&o->turn_timeout_w, t->req->timeout_ms / 1000.0, 0.);
@@ -521,9 +491,9 @@ owner_turn_start(struct owner *o, struct owner_task *t)
 
 /* Cancel the running prompt (or the one about to run). 1 if there was one. */
 int
-owner_turn_cancel(struct owner *o)
+queue_owner_turn_cancel(struct queue_owner *o)
 {
-	struct owner_task	*t = o->active;
+	struct queue_owner_task	*t = o->active;
 
 	if (t == NULL)
 		return (0);
@@ -532,7 +502,7 @@ owner_turn_cancel(struct owner *o)
 		turn_late_done(o);
 		return (0);
 	}
-	owner_warp_cancel(o);	/* no fallback hop after a cancel */
+	queue_owner_warp_cancel(o);	/* no fallback hop after a cancel */
 	switch (o->state) {
 	case TURN_PROMPT:
 		acp_client_cancel(o->client);
@@ -558,7 +528,7 @@ owner_turn_cancel(struct owner *o)
 
 /* The result object of a finished turn. Caller owns. */
 static json_t *
-turn_result_json(struct owner *o)
+turn_result_json(struct queue_owner *o)
 {
 	const struct acp_perm_stats	*st;
 	json_t				*r, *stats;
@@ -603,7 +573,7 @@ turn_result_json(struct owner *o)
 
 /* Keep a close that happened on disk during the turn. */
 static void
-turn_preserve_close(struct owner *o)
+turn_preserve_close(struct queue_owner *o)
 {
 	struct session_record	*disk;
 	char			*cause = NULL;
@@ -622,9 +592,9 @@ turn_preserve_close(struct owner *o)
 
 /* The end of a turn, success or failure: save, journal, answer, release. */
 static void
-turn_finish(struct owner *o)
+turn_finish(struct queue_owner *o)
 {
-	struct owner_task	*t = o->active;
+	struct queue_owner_task	*t = o->active;
 	struct acpx_error	*err = o->turn_err;
 	json_t			*result, *m;
 	char			*cause = NULL, *now;
@@ -635,8 +605,8 @@ turn_finish(struct owner *o)
 	ev_timer_stop(o->loop, &o->late_w);
 	o->late = 0;
 	ev_timer_stop(o->loop, &o->checkpoint_w);
-	owner_warp_turn_end(o);
-	owner_turn_chunk_flush(o);
+	queue_owner_warp_turn_end(o);
+	queue_owner_agent_chunk_flush(o);
 	if (o->lock_wait != NULL) {
 		session_lock_wait_cancel(o->lock_wait);
 		o->lock_wait = NULL;
@@ -662,7 +632,7 @@ turn_finish(struct owner *o)
 
 	if (o->rec != NULL) {
 		turn_preserve_close(o);
-		owner_turn_lifecycle(o, o->rec);
+		queue_owner_agent_lifecycle(o, o->rec);
 		/*
 		 * The agent is closed after the reply: record its exit now, as
 		 * the reference does before it replies (a close that follows,
@@ -698,7 +668,7 @@ turn_finish(struct owner *o)
 			cause = NULL;
 		}
 	}
-	turn_journal_keep(o);
+	queue_owner_agent_journal_keep(o);
 	session_lock_release(o->lock);
 	o->lock = NULL;
 
@@ -713,11 +683,11 @@ turn_finish(struct owner *o)
 			m = queue_msg_queue_error(t->req->request_id, o->gen,
 			    "QUEUE_RUNTIME_PROMPT_FAILED", 0,
 			    "Session record disappeared during the turn");
-		owner_peer_send(t->peer, m);
+		queue_owner_peer_send(t->peer, m);
 		json_decref(m);
 	}
 	if (t->peer != NULL)
-		owner_peer_end(t->peer);
+		queue_owner_peer_end(t->peer);
 
 	acpx_error_free(o->turn_err);
 	o->turn_err = NULL;
@@ -729,19 +699,19 @@ turn_finish(struct owner *o)
 	o->rec = NULL;
 	o->dirty = 0;
 	o->active = NULL;
-	owner_task_free(t);
+	queue_owner_turn_free(t);
 	ev_timer_stop(o->loop, &o->grace_w);
 	if (close_client && o->client != NULL) {
 		o->state = TURN_CLOSING;
-		owner_turn_close_client(o);
+		queue_owner_agent_close(o);
 	} else
 		o->state = TURN_IDLE;
-	owner_kick(o);
+	queue_owner_kick(o);
 }
 
 /* The turn failed with err (stolen; NULL: the error already set). */
 static void
-turn_fail(struct owner *o, struct acpx_error *err)
+turn_fail(struct queue_owner *o, struct acpx_error *err)
 {
 	struct acpx_error	*e;
 
@@ -776,14 +746,14 @@ turn_fail(struct owner *o, struct acpx_error *err)
 
 /* The turn failed with err (stolen). */
 void
-owner_turn_fail(struct owner *o, struct acpx_error *err)
+queue_owner_turn_fail(struct queue_owner *o, struct acpx_error *err)
 {
 	turn_fail(o, err);
 }
 
 /* The turn was cancelled before its prompt reached an agent. */
 void
-owner_turn_cancelled(struct owner *o)
+queue_owner_turn_cancelled(struct queue_owner *o)
 {
 	json_decref(o->turn_result);
 	o->turn_result = json_pack("{s:s}", "stopReason", "cancelled");

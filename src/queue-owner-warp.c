@@ -41,7 +41,7 @@
 
 /* The warp agent id a record was created with, or NULL. */
 static const char *
-warp_record_id(struct owner *o)
+warp_record_id(struct queue_owner *o)
 {
 	const char	*cmd = o->rec->agent_command;
 
@@ -52,7 +52,7 @@ warp_record_id(struct owner *o)
 
 /* The full config (warp section, agents), loaded once per owner. */
 static struct config *
-warp_owner_config(struct owner *o, char **cause)
+warp_owner_config(struct queue_owner *o, char **cause)
 {
 	char	*home;
 
@@ -70,7 +70,7 @@ warp_owner_config(struct owner *o, char **cause)
  * next swap: a retired client may still be closing.
  */
 static void
-warp_use_launch(struct owner *o, const char *id, struct agent_launch *l)
+warp_use_launch(struct queue_owner *o, const char *id, struct agent_launch *l)
 {
 	agent_launch_clear(&o->warp_old_launch);
 	o->warp_old_launch = o->warp_launch;
@@ -87,7 +87,7 @@ warp_use_launch(struct owner *o, const char *id, struct agent_launch *l)
 
 /* The record's serving agent, or NULL. */
 static const char *
-warp_serving(struct owner *o)
+warp_serving(struct queue_owner *o)
 {
 	return (jget_str(o->rec->acpx, "serving_agent"));
 }
@@ -96,21 +96,21 @@ static void
 warp_old_closed_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct owner	*o = arg;
+	struct queue_owner	*o = arg;
 
 	if (o->client == c)
 		o->client = NULL;
 	acp_client_free(c);
 	o->warp_retiring--;
-	owner_kick(o);
+	queue_owner_kick(o);
 }
 
 /*
  * Detach the owner's agent connection and close it (stdin EOF, TERM,
- * KILL) in the background: the next owner_turn_client() spawns afresh.
+ * KILL) in the background: the next queue_owner_agent_client() spawns afresh.
  */
 static void
-warp_retire_client(struct owner *o)
+warp_retire_client(struct queue_owner *o)
 {
 	struct acp_client	*old = o->client;
 
@@ -130,7 +130,7 @@ warp_retire_client(struct owner *o)
  * must not start; caller owns).
  */
 int
-owner_warp_prepare(struct owner *o, struct acpx_error **err)
+queue_owner_warp_prepare(struct queue_owner *o, struct acpx_error **err)
 {
 	const char		*id, *serving;
 	char			*cause = NULL;
@@ -157,7 +157,7 @@ owner_warp_prepare(struct owner *o, struct acpx_error **err)
 	 */
 	if (o->client != NULL && (o->warp_serving == NULL ||
 	    strcmp(o->warp_serving, serving) != 0)) {
-		owner_log(o, "warp: retiring the warm %s, the session is "
+		queue_owner_log(o, "warp: retiring the warm %s, the session is "
 		    "served by %s", o->warp_serving != NULL ? o->warp_serving :
 		    "agent", serving);
 		warp_retire_client(o);
@@ -167,15 +167,15 @@ owner_warp_prepare(struct owner *o, struct acpx_error **err)
 }
 
 /*
- * Before a prompt turn connects: owner_warp_prepare(), then follow the
+ * Before a prompt turn connects: queue_owner_warp_prepare(), then follow the
  * prompt for fallback. 0, or -1 with *err (caller owns).
  */
 int
-owner_warp_turn_begin(struct owner *o, struct acpx_error **err)
+queue_owner_warp_turn_begin(struct queue_owner *o, struct acpx_error **err)
 {
 	o->warp_stalled = 0;
 	o->warp_cancelled = 0;
-	if (owner_warp_prepare(o, err) == -1)
+	if (queue_owner_warp_prepare(o, err) == -1)
 		return (-1);
 	if (warp_record_id(o) == NULL)
 		return (0);
@@ -187,7 +187,7 @@ owner_warp_turn_begin(struct owner *o, struct acpx_error **err)
 
 /* Tap one message of the turn (and feed the stall rule). */
 void
-owner_warp_tap(struct owner *o, const json_t *msg, int outbound)
+queue_owner_warp_tap(struct queue_owner *o, const json_t *msg, int outbound)
 {
 	if (o->fb == NULL || o->active == NULL)
 		return;
@@ -200,7 +200,7 @@ owner_warp_tap(struct owner *o, const json_t *msg, int outbound)
 static void
 warp_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct owner	*o = w->data;
+	struct queue_owner	*o = w->data;
 
 	ev_timer_stop(loop, w);
 	if (o->active == NULL || o->state != TURN_PROMPT || o->client == NULL)
@@ -210,7 +210,7 @@ warp_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		acp_client_kill(o->client);
 		return;
 	}
-	owner_log(o, "provider stall: no update for %llds, cancelling",
+	queue_owner_log(o, "provider stall: no update for %llds, cancelling",
 	    fallback_stall_seconds(o->fb));
 	o->warp_stalled = 1;
 	fallback_stalled(o->fb);
@@ -221,7 +221,7 @@ warp_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* session/prompt was sent: arm the stall rule. */
 void
-owner_warp_prompt_sent(struct owner *o)
+queue_owner_warp_prompt_sent(struct queue_owner *o)
 {
 	long long	s = fallback_stall_seconds(o->fb);
 
@@ -234,7 +234,7 @@ owner_warp_prompt_sent(struct owner *o)
 
 /* The turn is over: forget the fallback. */
 void
-owner_warp_turn_end(struct owner *o)
+queue_owner_warp_turn_end(struct queue_owner *o)
 {
 	ev_timer_stop(o->loop, &o->warp_stall_w);
 	fallback_free(o->fb);
@@ -244,16 +244,16 @@ owner_warp_turn_end(struct owner *o)
 
 /* Cancel requested: no hop after this. */
 void
-owner_warp_cancel(struct owner *o)
+queue_owner_warp_cancel(struct queue_owner *o)
 {
 	o->warp_cancelled = 1;
 }
 
 /* Free what the owner keeps for warp agents. */
 void
-owner_warp_free(struct owner *o)
+queue_owner_warp_free(struct queue_owner *o)
 {
-	owner_warp_turn_end(o);
+	queue_owner_warp_turn_end(o);
 	if (o->warp_config != NULL)
 		config_free(o->warp_config);
 	o->warp_config = NULL;
@@ -265,7 +265,7 @@ owner_warp_free(struct owner *o)
 
 /* Append an event to the record's routing history. */
 static void
-warp_history_add(struct owner *o, json_t *ev)
+warp_history_add(struct queue_owner *o, json_t *ev)
 {
 	json_t	*acpx = session_record_acpx(o->rec), *h;
 
@@ -279,41 +279,41 @@ warp_history_add(struct owner *o, json_t *ev)
 
 /* Hand a message of the hop to the submitter. */
 static void
-warp_relay(struct owner *o, const json_t *msg)
+warp_relay(struct queue_owner *o, const json_t *msg)
 {
 	json_t	*m;
 
 	if (o->active->peer == NULL)
 		return;
 	m = queue_msg_event(o->active->req->request_id, 0, msg, o->gen);
-	owner_peer_send(o->active->peer, m);
+	queue_owner_peer_send(o->active->peer, m);
 	json_decref(m);
 }
 
 static void
-warp_hop_prompt(struct owner *o)
+warp_hop_prompt(struct queue_owner *o)
 {
 	o->state = TURN_PROMPT;
-	acp_client_prompt(o->client, o->warp_hop.prompt, owner_turn_prompt_cb,
+	acp_client_prompt(o->client, o->warp_hop.prompt, queue_owner_turn_prompt_cb,
 	    o);
-	owner_warp_prompt_sent(o);
+	queue_owner_warp_prompt_sent(o);
 }
 
 static void
 warp_hop_step_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct owner	*o = arg;
+	struct queue_owner	*o = arg;
 	char		*now, *cause = NULL;
 
 	if (o->active == NULL || o->state != TURN_CONNECT || c != o->client)
 		return;
 	if (err != NULL) {
-		owner_turn_fail(o, owner_turn_error_copy(err));
+		queue_owner_turn_fail(o, queue_owner_turn_error_copy(err));
 		return;
 	}
 	if (o->active->cancel) {
-		owner_turn_cancelled(o);
+		queue_owner_turn_cancelled(o);
 		return;
 	}
 	if (acp_client_session_id(c) == NULL) {
@@ -340,7 +340,7 @@ warp_hop_step_cb(struct acp_client *c, const json_t *result,
  * done was a provider failure with no hop left.
  */
 int
-owner_warp_prompt_end(struct owner *o, const json_t *result,
+queue_owner_warp_prompt_end(struct queue_owner *o, const json_t *result,
     const struct acpx_error *err, struct acpx_error **ferr)
 {
 	struct fallback_hop	*hop = &o->warp_hop;
@@ -362,7 +362,7 @@ owner_warp_prompt_end(struct owner *o, const json_t *result,
 	o->warp_stalled = 0;
 	free(stderr_text);
 	if (notice != NULL) {
-		owner_log(o, "%s", notice);
+		queue_owner_log(o, "%s", notice);
 		free(notice);
 	}
 	if (rc == -1) {
@@ -379,7 +379,7 @@ owner_warp_prompt_end(struct owner *o, const json_t *result,
 			*ferr = e;
 			return (-1);
 		}
-		owner_log(o, "fallback: %s", e->message);
+		queue_owner_log(o, "fallback: %s", e->message);
 		acpx_error_free(e);
 		return (0);
 	}
@@ -387,7 +387,7 @@ owner_warp_prompt_end(struct owner *o, const json_t *result,
 		return (0);
 
 	/* The hop: record it, tell the submitter, replace the agent. */
-	owner_turn_chunk_flush(o);
+	queue_owner_agent_chunk_flush(o);
 	warp_history_add(o, fallback_event(hop, time(NULL)));
 	json_object_set_new(session_record_acpx(o->rec), "serving_agent",
 	    json_string(hop->to));
@@ -396,12 +396,12 @@ owner_warp_prompt_end(struct owner *o, const json_t *result,
 	n = fallback_notification(hop);
 	warp_relay(o, n);
 	json_decref(n);
-	owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
+	queue_owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
 	    hop->reason);
 
 	warp_retire_client(o);
 	warp_use_launch(o, hop->to, &hop->launch);
 	o->state = TURN_CONNECT;
-	acp_client_start(owner_turn_client(o), warp_hop_step_cb, o);
+	acp_client_start(queue_owner_agent_client(o), warp_hop_step_cb, o);
 	return (1);
 }

@@ -21,6 +21,7 @@
 #include "acp-client.h"
 #include "acpx-error.h"
 #include "acpx.h"
+#include "buf.h"
 #include "cmdline.h"
 #include "config-file.h"
 #include "jget.h"
@@ -46,13 +47,12 @@
 
 #define OWNER_DEFAULT_TTL_MS	300000
 #define OWNER_DEFAULT_DEPTH	16
-#define OWNER_DRAIN_S		1.0	/* stalled reader / after our end */
 #define OWNER_CANCEL_GRACE_S	0.75	/* active turn at shutdown */
 
 
 /* A verbose "[acpx] ..." line on stderr (visible only while it is attached). */
 void
-owner_log(struct owner *o, const char *fmt, ...)
+queue_owner_log(struct queue_owner *o, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*line;
@@ -78,7 +78,7 @@ payload_bool(const json_t *o, const char *key)
 
 /* Parse and validate the startup payload. -1 with *cause. */
 static int
-owner_payload(struct owner_opts *op, const char *text, size_t len,
+owner_payload(struct queue_owner_opts *op, const char *text, size_t len,
     char **cause)
 {
 	json_t		*o, *auth;
@@ -165,7 +165,7 @@ owner_payload(struct owner_opts *op, const char *text, size_t len,
 }
 
 static void
-owner_opts_clear(struct owner_opts *op)
+owner_opts_clear(struct queue_owner_opts *op)
 {
 	free(op->session_id);
 	json_decref(op->mcp_servers);
@@ -179,16 +179,16 @@ owner_opts_clear(struct owner_opts *op)
 
 /* Heartbeat now (queue depth changed, or the 5 s tick). */
 void
-owner_heartbeat(struct owner *o)
+queue_owner_heartbeat(struct queue_owner *o)
 {
 	char	*cause = NULL;
 
 	if (o->lease == NULL || (o->flags & OWNER_CLOSING))
 		return;
 	if (queue_lease_refresh(o->lease, o->npending, &cause) == -1) {
-		owner_log(o, "queue owner heartbeat failed: %s", cause);
+		queue_owner_log(o, "queue owner heartbeat failed: %s", cause);
 		free(cause);
-		owner_shutdown(o, "heartbeat");
+		queue_owner_shutdown(o, "heartbeat");
 		return;
 	}
 	o->depth_written = o->npending;
@@ -196,33 +196,16 @@ owner_heartbeat(struct owner *o)
 
 /* The number of waiting prompts changed: tell the lease (if it differs). */
 void
-owner_depth_changed(struct owner *o)
+queue_owner_depth_changed(struct queue_owner *o)
 {
 	if (o->npending != o->depth_written)
-		owner_heartbeat(o);
+		queue_owner_heartbeat(o);
 }
 
-
-/* Free the peers that were closed. */
-void
-owner_reap_peers(struct owner *o)
-{
-	struct owner_peer	*p, *np;
-
-	for (p = TAILQ_FIRST(&o->peers); p != NULL; p = np) {
-		np = TAILQ_NEXT(p, entry);
-		if (!(p->flags & PEER_DEAD))
-			continue;
-		TAILQ_REMOVE(&o->peers, p, entry);
-		queue_framer_free(p->in);
-		free(p->out);
-		free(p);
-	}
-}
 
 /* Arm the idle TTL (0 = never); the first wait is at least 1 s. */
 static void
-owner_arm_ttl(struct owner *o)
+owner_arm_ttl(struct queue_owner *o)
 {
 	double	s;
 
@@ -237,27 +220,23 @@ owner_arm_ttl(struct owner *o)
 
 /* The shutdown is complete once no job runs and the agent is closed. */
 static void
-owner_finish(struct owner *o)
+owner_finish(struct queue_owner *o)
 {
-	struct owner_peer	*p;
-
 	if (o->state != TURN_IDLE || o->active != NULL || o->control != NULL)
 		return;
 	if (o->closing != NULL) {
-		owner_close_session(o);		/* answers, then kicks again */
+		queue_owner_control_close_session(o);		/* answers, then kicks again */
 		return;
 	}
 	if (o->client != NULL) {
-		owner_turn_close_client(o);
+		queue_owner_agent_close(o);
 		return;
 	}
 	if ((o->flags & OWNER_CLIENT_CLOSING) || o->warp_retiring > 0)
 		return;
 	/* Peers still being answered get the drain timeout. */
-	TAILQ_FOREACH(p, &o->peers, entry) {
-		if (!(p->flags & PEER_DEAD))
-			return;
-	}
+	if (queue_owner_peer_any(o))
+		return;
 	o->flags |= OWNER_DONE;
 	ev_break(o->loop, EVBREAK_ALL);
 }
@@ -265,12 +244,12 @@ owner_finish(struct owner *o)
 static void
 owner_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
-	struct owner		*o = w->data;
-	struct owner_task	*t;
-	struct owner_control	*c;
+	struct queue_owner		*o = w->data;
+	struct queue_owner_task	*t;
+	struct queue_owner_control	*c;
 
 	ev_idle_stop(loop, w);
-	owner_reap_peers(o);
+	queue_owner_peer_reap(o);
 	if (o->flags & OWNER_CLOSING) {
 		owner_finish(o);
 		return;
@@ -280,7 +259,7 @@ owner_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	if ((c = TAILQ_FIRST(&o->controls)) != NULL) {
 		TAILQ_REMOVE(&o->controls, c, entry);
 		ev_timer_stop(loop, &o->ttl_w);
-		owner_control_start(o, c);
+		queue_owner_control_start(o, c);
 		return;
 	}
 	if ((t = TAILQ_FIRST(&o->pending)) != NULL) {
@@ -288,8 +267,8 @@ owner_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		o->npending--;
 		o->first_wait = 0;
 		ev_timer_stop(loop, &o->ttl_w);
-		owner_depth_changed(o);
-		owner_turn_start(o, t);
+		queue_owner_depth_changed(o);
+		queue_owner_turn_start(o, t);
 		return;
 	}
 	owner_arm_ttl(o);
@@ -297,7 +276,7 @@ owner_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 
 /* Look for the next thing to do once the current callback returns. */
 void
-owner_kick(struct owner *o)
+queue_owner_kick(struct queue_owner *o)
 {
 	ev_idle_start(o->loop, &o->kick_w);
 }
@@ -305,32 +284,38 @@ owner_kick(struct owner *o)
 static void
 owner_ttl_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct owner	*o = w->data;
+	struct queue_owner	*o = w->data;
 
 	if (o->state == TURN_IDLE && TAILQ_EMPTY(&o->pending) &&
 	    TAILQ_EMPTY(&o->controls))
-		owner_shutdown(o, "ttl");
+		queue_owner_shutdown(o, "ttl");
 }
 
 static void
 owner_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	owner_heartbeat(w->data);
+	queue_owner_heartbeat(w->data);
+}
+
+static void
+owner_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	queue_owner_peer_accept(w->data);
 }
 
 static void
 owner_signal_cb(struct ev_loop *loop, int signo, void *arg)
 {
-	owner_shutdown(arg, "signal");
+	queue_owner_shutdown(arg, "signal");
 }
 
 static void
 owner_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct owner	*o = w->data;
+	struct queue_owner	*o = w->data;
 
 	/* The turn ignored session/cancel: kill the agent so it unwinds. */
-	owner_turn_abort(o);
+	queue_owner_agent_kill(o);
 }
 
 /*
@@ -339,17 +324,16 @@ owner_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * finish under cancel (750 ms grace), close the agent and leave.
  */
 void
-owner_shutdown(struct owner *o, const char *why)
+queue_owner_shutdown(struct queue_owner *o, const char *why)
 {
-	struct owner_task	*t;
-	struct owner_control	*c;
-	struct owner_peer	*p;
+	struct queue_owner_task	*t;
+	struct queue_owner_control	*c;
 	json_t			*m;
 
 	if (o->flags & OWNER_CLOSING)
 		return;
 	o->flags |= OWNER_CLOSING;
-	owner_log(o, "queue owner shutting down (%s) for session %s", why,
+	queue_owner_log(o, "queue owner shutting down (%s) for session %s", why,
 	    o->opts.session_id);
 	ev_timer_stop(o->loop, &o->heartbeat_w);
 	ev_timer_stop(o->loop, &o->ttl_w);
@@ -357,7 +341,7 @@ owner_shutdown(struct owner *o, const char *why)
 	if (o->listen_fd != -1) {
 		(void)unlink(o->socket_path);
 		/* Connections already in the backlog get a retryable refusal. */
-		owner_accept_cb(o->loop, &o->listen_w, 0);
+		queue_owner_peer_accept(o);
 		ev_io_stop(o->loop, &o->listen_w);
 		close(o->listen_fd);
 		o->listen_fd = -1;
@@ -372,12 +356,12 @@ owner_shutdown(struct owner *o, const char *why)
 			m = queue_msg_queue_error(t->req->request_id, o->gen,
 			    "QUEUE_OWNER_SHUTTING_DOWN", 1,
 			    "Queue owner shutting down before prompt execution");
-			owner_peer_send(t->peer, m);
+			queue_owner_peer_send(t->peer, m);
 			json_decref(m);
 		}
 		if (t->peer != NULL)
-			owner_peer_end(t->peer);
-		owner_task_free(t);
+			queue_owner_peer_end(t->peer);
+		queue_owner_turn_free(t);
 	}
 	while ((c = TAILQ_FIRST(&o->controls)) != NULL) {
 		TAILQ_REMOVE(&o->controls, c, entry);
@@ -385,32 +369,26 @@ owner_shutdown(struct owner *o, const char *why)
 			m = queue_msg_queue_error(c->req->request_id, o->gen,
 			    "QUEUE_OWNER_SHUTTING_DOWN", 1,
 			    "Queue owner is closing");
-			owner_peer_send(c->peer, m);
+			queue_owner_peer_send(c->peer, m);
 			json_decref(m);
-			owner_peer_end(c->peer);
+			queue_owner_peer_end(c->peer);
 		}
-		owner_control_free(c);
+		queue_owner_control_free(c);
 	}
 	/* Connections that have not sent their request yet get 1 s to do so. */
-	TAILQ_FOREACH(p, &o->peers, entry) {
-		if (!(p->flags & (PEER_HANDLED|PEER_DEAD)) &&
-		    !ev_is_active(&p->drain_w)) {
-			ev_timer_set(&p->drain_w, OWNER_DRAIN_S, 0.);
-			ev_timer_start(o->loop, &p->drain_w);
-		}
-	}
-	if (o->active != NULL && owner_turn_cancel(o)) {
+	queue_owner_peer_shutdown(o);
+	if (o->active != NULL && queue_owner_turn_cancel(o)) {
 		ev_timer_set(&o->grace_w, OWNER_CANCEL_GRACE_S, 0.);
 		ev_timer_start(o->loop, &o->grace_w);
 	}
-	owner_kick(o);
+	queue_owner_kick(o);
 }
 
 /* ---------------------------------------------------------------- startup */
 
 /* Bind a temporary name, listen, then link into place. -1 with *cause. */
 static int
-owner_listen(struct owner *o, char **cause)
+owner_listen(struct queue_owner *o, char **cause)
 {
 	struct sockaddr_un	 sun;
 	char			*tmp;
@@ -466,7 +444,7 @@ owner_listen(struct owner *o, char **cause)
 
 /* The options the acp_client reads: agent and policies from record + payload. */
 static int
-owner_client_opts(struct owner *o, struct session_record *rec, char **cause)
+owner_client_opts(struct queue_owner *o, struct session_record *rec, char **cause)
 {
 	struct acp_client_opts	*co = &o->copts;
 	char			**argv = NULL;
@@ -501,13 +479,13 @@ owner_client_opts(struct owner *o, struct session_record *rec, char **cause)
 }
 
 static void
-owner_client_opts_clear(struct owner *o)
+owner_client_opts_clear(struct queue_owner *o)
 {
 	free(o->cwd);
 	free(o->agent_command);
 	cmdline_free(o->agent_argv);
 	json_decref(o->turn_so);
-	owner_warp_free(o);	/* warp agents: config, serving agent */
+	queue_owner_warp_free(o);	/* warp agents: config, serving agent */
 	memset(&o->copts, 0, sizeof o->copts);
 }
 
@@ -538,7 +516,7 @@ owner_detach_stdio(void)
 int
 queue_owner_main(void)
 {
-	struct owner		 o;
+	struct queue_owner		 o;
 	struct session_record	*rec;
 	char			*text = NULL, *cause = NULL;
 	size_t			 len = 0;
@@ -604,18 +582,18 @@ queue_owner_main(void)
 	ev_idle_init(&o.kick_w, owner_kick_cb);
 	o.kick_w.data = &o;
 	proc_set_signals(o.proc, owner_signal_cb, &o);
-	owner_log(&o, "queue owner ready for session %s (ttlMs=%lld, "
+	queue_owner_log(&o, "queue owner ready for session %s (ttlMs=%lld, "
 	    "maxQueueDepth=%d)", o.opts.session_id, o.opts.ttl_ms,
 	    o.opts.max_depth);
-	owner_heartbeat(&o);
+	queue_owner_heartbeat(&o);
 	ev_timer_start(o.loop, &o.heartbeat_w);
 	owner_detach_stdio();
-	owner_kick(&o);
+	queue_owner_kick(&o);
 
 	while (!(o.flags & OWNER_DONE))
 		ev_run(o.loop, 0);
 
-	owner_reap_peers(&o);
+	queue_owner_peer_reap(&o);
 	proc_clear_signals(o.proc);
 	goto out;
 fail:
@@ -628,7 +606,7 @@ fail:
 out:
 	journal_close(o.journal);
 	json_decref(o.chunk_params);
-	free(o.chunk_text);
+	buf_free(&o.chunk);
 	json_decref(o.connect_buf);
 	queue_lease_release(o.lease);
 	owner_client_opts_clear(&o);

@@ -18,8 +18,7 @@
 TOP=$(cd "$TESTS_SRCDIR/.." && pwd)
 LIB=$(dirname "$ACPX")/libacpx.a
 : "${LAYOUT_PENDING=symbols include-cycle}"
-: "${LAYOUT_SYMBOLS_PENDING=queue-owner queue-owner-turn queue-owner-peer
-queue-owner-ctl queue-owner-agent queue-owner-warp}"
+: "${LAYOUT_SYMBOLS_PENDING=}"
 LAYOUT_SYMBOLS_PENDING=$(echo $LAYOUT_SYMBOLS_PENDING)
 
 # check NAME DESCRIPTION FINDINGS: ok when FINDINGS is empty; a pending

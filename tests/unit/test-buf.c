@@ -1,6 +1,6 @@
 /*
  * buf.c: the growable buffer. Appends of every kind, NUL termination,
- * growth past the first allocation, take/reset/free, and the maximum: an
+ * growth past the first allocation, take/reset/drain/free, and the maximum: an
  * append that would pass it is refused whole and leaves the buffer as it
  * was.
  */
@@ -81,6 +81,23 @@ main(void)
 	ASSERT_INT_EQ(buf_reserve(&b, 1 << 20), 0);
 	ASSERT_TRUE(b.cap > 1 << 20);
 	buf_free(&b);
+	TEST_DONE();
+
+	TEST_START("drain drops bytes from the front, keeping the memory");
+	ASSERT_INT_EQ(buf_adds(&b, "hello world"), 0);
+	cap = b.cap;
+	buf_drain(&b, 6);
+	ASSERT_INT_EQ(b.len, 5);
+	ASSERT_STR_EQ(b.p, "world");
+	ASSERT_INT_EQ(b.cap, cap);
+	buf_drain(&b, 99);
+	ASSERT_INT_EQ(b.len, 0);
+	ASSERT_STR_EQ(b.p, "");
+	buf_drain(&b, 0);
+	ASSERT_INT_EQ(b.len, 0);
+	buf_free(&b);
+	buf_drain(&b, 1);		/* an empty, unallocated buffer */
+	ASSERT_TRUE(b.p == NULL && b.len == 0);
 	TEST_DONE();
 
 	return (tap_end());

@@ -25,16 +25,16 @@
  * stays warm) and the answer to close_session.
  */
 
-static void	control_finish(struct owner *, const json_t *, struct acpx_error *);
+static void	control_finish(struct queue_owner *, const json_t *, struct acpx_error *);
 
 static void
 control_done_cb(const json_t *response, struct acpx_error *err, void *arg)
 {
-	struct owner	*o = arg;
+	struct queue_owner	*o = arg;
 
 	if (o->control == NULL || o->state != TURN_CONTROL)
 		return;
-	control_finish(o, response, err != NULL ? owner_turn_error_copy(err) : NULL);
+	control_finish(o, response, err != NULL ? queue_owner_turn_error_copy(err) : NULL);
 }
 
 static void
@@ -42,8 +42,8 @@ control_connect_cb(struct session_connect *sc,
     const struct session_connect_result *res, struct acpx_error *err,
     void *arg)
 {
-	struct owner		*o = arg;
-	struct owner_control	*c = o->control;
+	struct queue_owner		*o = arg;
+	struct queue_owner_control	*c = o->control;
 	enum queue_control_kind	 kind;
 	const char		*key = NULL;
 
@@ -51,7 +51,7 @@ control_connect_cb(struct session_connect *sc,
 	if (c == NULL || o->state != TURN_CONTROL)
 		return;
 	if (err != NULL) {
-		control_finish(o, NULL, owner_turn_error_copy(err));
+		control_finish(o, NULL, queue_owner_turn_error_copy(err));
 		return;
 	}
 	switch (c->req->type) {
@@ -75,8 +75,8 @@ static void
 control_lock_cb(struct session_lock *lock, int rc, const char *cause,
     void *arg)
 {
-	struct owner			*o = arg;
-	struct owner_control		*c = o->control;
+	struct queue_owner			*o = arg;
+	struct queue_owner_control		*c = o->control;
 	struct session_connect_opts	 co;
 	struct acpx_error		*werr = NULL;
 	char				*err = NULL;
@@ -96,7 +96,7 @@ control_lock_cb(struct session_lock *lock, int rc, const char *cause,
 		return;
 	}
 	/* A warp agent: the serving agent's environment and harness. */
-	if (owner_warp_prepare(o, &werr) == -1) {
+	if (queue_owner_warp_prepare(o, &werr) == -1) {
 		control_finish(o, NULL, werr);
 		return;
 	}
@@ -108,15 +108,15 @@ control_lock_cb(struct session_lock *lock, int rc, const char *cause,
 	else if (c->req->type == QUEUE_REQ_SET_MODEL)
 		co.replacing_config = "model";
 	co.verbose = o->opts.verbose;
-	co.log = owner_turn_connect_log;
-	o->connect = session_connect(owner_turn_client(o), o->rec, &co,
+	co.log = queue_owner_agent_connect_log;
+	o->connect = session_connect(queue_owner_agent_client(o), o->rec, &co,
 	    control_connect_cb, o);
 }
 
 static void
 control_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct owner	*o = w->data;
+	struct queue_owner	*o = w->data;
 
 	if (o->control == NULL)
 		return;
@@ -129,7 +129,7 @@ control_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Start an idle control (set_mode, set_model, set_config_option). */
 void
-owner_control_start(struct owner *o, struct owner_control *c)
+queue_owner_control_start(struct queue_owner *o, struct queue_owner_control *c)
 {
 	o->control = c;
 	o->state = TURN_CONTROL;
@@ -145,9 +145,9 @@ owner_control_start(struct owner *o, struct owner_control *c)
 
 /* The end of an idle control: save the record, answer, release. */
 static void
-control_finish(struct owner *o, const json_t *response, struct acpx_error *err)
+control_finish(struct queue_owner *o, const json_t *response, struct acpx_error *err)
 {
-	struct owner_control	*c = o->control;
+	struct queue_owner_control	*c = o->control;
 	json_t			*m;
 	char			*cause = NULL, *now;
 
@@ -160,12 +160,12 @@ control_finish(struct owner *o, const json_t *response, struct acpx_error *err)
 		session_connect_cancel(o->connect);
 		o->connect = NULL;
 	}
-	owner_turn_chunk_flush(o);
+	queue_owner_agent_chunk_flush(o);
 	if (o->rec != NULL) {
 		now = js_iso_now();
 		session_record_set(&o->rec->last_used_at, now);
 		free(now);
-		owner_turn_lifecycle(o, o->rec);
+		queue_owner_agent_lifecycle(o, o->rec);
 		if (session_store_save(o->rec, &cause) == -1)
 			free(cause);
 	}
@@ -194,45 +194,54 @@ control_finish(struct owner *o, const json_t *response, struct acpx_error *err)
 		else
 			m = queue_msg_set_config(c->req->request_id, response,
 			    o->gen);
-		owner_peer_send(c->peer, m);
+		queue_owner_peer_send(c->peer, m);
 		json_decref(m);
-		owner_peer_end(c->peer);
+		queue_owner_peer_end(c->peer);
 	}
 	acpx_error_free(err);
 	session_record_free(o->rec);
 	o->rec = NULL;
 	o->control = NULL;
-	owner_control_free(c);
+	queue_owner_control_free(c);
 	/* A failed control leaves the agent warm; a dead one is replaced later. */
 	o->state = TURN_IDLE;
-	owner_kick(o);
+	queue_owner_kick(o);
+}
+
+void
+queue_owner_control_free(struct queue_owner_control *c)
+{
+	if (c == NULL)
+		return;
+	queue_request_free(c->req);
+	free(c);
 }
 
 /* ---------------------------------------------------------------- close_session */
 
 static void
-close_answer(struct owner *o, int closed)
+close_answer(struct queue_owner *o, int closed)
 {
-	struct owner_control	*c = o->closing;
+	struct queue_owner_control	*c = o->closing;
 	json_t			*m;
 
 	o->closing = NULL;
 	if (c->peer != NULL) {
 		m = queue_msg_bool(QUEUE_MSG_CLOSE_RESULT, c->req->request_id,
 		    closed, o->gen);
-		owner_peer_send(c->peer, m);
+		queue_owner_peer_send(c->peer, m);
 		json_decref(m);
-		owner_peer_end(c->peer);
+		queue_owner_peer_end(c->peer);
 	}
-	owner_control_free(c);
-	owner_kick(o);
+	queue_owner_control_free(c);
+	queue_owner_kick(o);
 }
 
 static void
 close_session_cb(struct acp_client *client, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct owner	*o = arg;
+	struct queue_owner	*o = arg;
 
 	o->state = TURN_IDLE;
 	close_answer(o, err == NULL);
@@ -240,7 +249,7 @@ close_session_cb(struct acp_client *client, const json_t *result,
 
 /* Answer close_session: session/close if the agent advertises it. */
 void
-owner_close_session(struct owner *o)
+queue_owner_control_close_session(struct queue_owner *o)
 {
 	const json_t	*caps;
 
