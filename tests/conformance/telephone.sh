@@ -3,7 +3,7 @@
 # exactly as OpenClaw's acp-router SKILL.md writes them, with ACPX_CMD
 # pointing at our acpx. Global flags after the agent token (`codex -s K
 # --cwd W --format quiet`, `codex exec --cwd W`) are accepted by acpx-native
-# (a deliberate superset, DESIGN.md); the reference rejects them with
+# (a deliberate superset, docs/compatibility.md); the reference rejects them with
 # "unknown option '--cwd'" (exit 1), which is checked when it is installed.
 . "$TESTS_SRCDIR/conformance/lib.sh"
 
