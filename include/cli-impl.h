@@ -1,13 +1,15 @@
 /*
- * Inside the command line (private to the cli*.c files and to the
- * prepare functions of the commands, cmd.h): a small model of the
+ * Inside the command line (private to the cli*.c files; the commands'
+ * prepare functions see it through the accessors cmd.h declares, which
+ * cli-prepare.c and cli-prepare-leaf.c implement): a small model of the
  * Commander program the reference builds. The commands and options are
  * the rows of the command table (cmd.h); a parse instantiates a tree of
  * struct cli_cmd from them (cli-cmd.c), records option values per command
  * the way Commander does (value, and whether it came from the command
  * line or a default; cli-parse.c), and the leaf's prepare function turns
  * it into an invocation. cli.c drives it all from cli_parse(); cli-scan.c
- * holds the scans of the raw arguments made before the parse.
+ * holds the scans of the raw arguments made before the parse;
+ * cli-complete.c walks a partial command line for the shell completion.
  */
 #ifndef ACPX_CLI_IMPL_H
 #define ACPX_CLI_IMPL_H
@@ -77,7 +79,7 @@ struct cli_run {
 	int			  status;	/* >= 0: handled, exit with it */
 	struct acpx_error	 *err;
 	cmd_run_fn		  run;
-	struct cli_gf		  gf;		/* filled by cmd_prepare_globals() */
+	struct cli_gf		  gf;		/* filled by cli_prepare_globals() */
 };
 
 /* A growable NULL-terminated list of borrowed strings. */
@@ -137,6 +139,10 @@ char		*cli_arg_name(const char *spec);
 char		*cli_arg_human(const char *spec);
 int		 cli_arg_variadic(const char *spec);
 int		 cli_arg_required(const char *spec);
+
+/* cli-complete-walk.c: walk words[0..n-2], complete words[n-1]. */
+struct complete;
+void		 cli_complete_words(struct complete *, char **words, int n);
 
 /* cli-suggest.c */
 char		*cli_suggest(const char *word, const char **candidates, size_t n);

@@ -1,7 +1,8 @@
 /*
  * The command line: global options, agent-token detection, verbs and their
  * options (spec acpx-cli.md §1-3), merged with the config files into one
- * read-only struct invocation that a command's run function receives.
+ * read-only struct invocation (cli-invocation.h) that a command's run
+ * function receives.
  * cli.c drives the parse (the cli*.c files, cli-impl.h) over the command
  * table (cmd.h), whose rows say how each command is parsed, prepared into
  * an invocation and run.
@@ -13,83 +14,8 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "agent-registry.h"
-
-struct config;
-struct output;
-
-/* Everything a command needs, resolved from argv and config. Read-only. */
-struct invocation {
-	/* Effective settings: CLI flag > project config > global config > default. */
-	enum acpx_format	 format;
-	int			 json_strict;
-	int			 verbose;
-	int			 suppress_reads;
-	int			 no_fs;
-	int			 no_terminal;
-	int			 no_fallback;		/* --no-fallback (warp) */
-	enum acpx_perm_mode	 perm_mode;
-	enum acpx_nonint	 nonint;
-	enum acpx_auth_policy	 auth_policy;
-	json_t			*permission_policy;	/* parsed policy object, or NULL */
-	char			*cwd;			/* absolute */
-	struct agent_spec	 agent;
-	int			 agent_override;	/* --agent was given */
-	long long		 timeout_ms;		/* -1: none */
-	long long		 ttl_ms;		/* queue owner idle TTL; 0 = never */
-	char			*model;			/* --model or NULL */
-	json_t			*allowed_tools;		/* array of strings, or NULL */
-	int			 max_turns;		/* 0: not given */
-	char			*system_prompt;
-	char			*append_system_prompt;
-	int			 prompt_retries;
-	json_t			*mcp_servers;		/* normalised array, never NULL */
-	int			 disable_exec;		/* config disableExec */
-	int			 queue_max_depth;	/* config queueMaxDepth (16) */
-	const struct config	*config;
-
-	/* The verb and its own arguments. */
-	const char		*verb;		/* "prompt", "exec", "sessions", "config", ... */
-	const char		*subverb;	/* sessions/config subcommand, else NULL */
-	char			**words;	/* positional args after the verb (NULL-terminated) */
-	int			 nwords;
-	char			*file;		/* -f/--file (or NULL) */
-	char			*session;	/* -s/--session or --name (or NULL) */
-	int			 no_wait;
-	char			**config_options;	/* exec --config-option "k=v" (NULL-terminated) */
-	int			 nconfig_options;
-	json_t			*verb_opts;	/* other verb options by long name: {"limit":"20","local":true} */
-};
-
-/*
- * Notes on the fields above, as cli_parse() fills them:
- * - config is owned by the invocation (cli_invocation_free() frees it).
- * - session: -s/--session (prompt, cancel, set-mode, set, status; also
- *   given at agent level), sessions new/ensure/watch --name, the [name]
- *   argument of sessions close/show/history/read/export, import --name.
- * - words: prompt words (prompt, exec), set-mode <mode>, set <key> <value>,
- *   sessions import <archive-path>, flow run <file>, warp probe targets,
- *   completion <shell>; compare: the prompt words (the agents are
- *   verb_opts "agents", an array).
- * - config_options: exec --config-option as "key=value", both parts trimmed.
- * - verb_opts keys (values as typed, trimmed where the reference trims;
- *   flags true): sessions list: "local", "cursor", "filter-cwd";
- *   new/ensure: "resume-session"; history: "limit" (default "20");
- *   read: "tail"; watch: "cursor"; export: "output", "cwd"; import: "cwd";
- *   prune: "dry-run", "before", "older-than", "include-history";
- *   compare: "agents"; flow run: "input-json", "input-file",
- *   "default-agent".
- * - timeout_ms for compare is the per-agent timeout (300000 by default).
- */
-
-/* config [show] (cmd-config.c). */
-int		 cmd_config_run(const struct invocation *, struct output *);
-
-/* A command's entry point: show errors through output_error(); return the exit status. */
-typedef int	(*cmd_run_fn)(const struct invocation *, struct output *);
-
-/* exec: one-shot prompt without a saved session (cmd-exec.c). */
-int		 cmd_exec_run(const struct invocation *, struct output *);
+#include "cli-invocation.h"
+#include "cmd.h"
 
 /*
  * Parse argv and load config; on success *inv is filled and the caller
@@ -103,7 +29,12 @@ int		 cli_parse(int argc, char **argv, struct invocation *inv,
 		    cmd_run_fn *run, enum acpx_format *err_format,
 		    struct acpx_error **err);
 
-/* Free what cli_parse() put into inv. */
-void		 cli_invocation_free(struct invocation *);
+/*
+ * acpx __complete ...: argc/argv are the arguments after "__complete".
+ * Prints candidates on stdout and returns the exit status; never fails
+ * loudly (a completion that cannot be computed prints nothing).
+ * (cli-complete.c)
+ */
+int		 cli_complete_main(int argc, char **argv);
 
 #endif

@@ -13,7 +13,7 @@
 #include "acp-client.h"
 #include "acpx-error.h"
 #include "agent-launch.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "exec-turn.h"
 
 /*

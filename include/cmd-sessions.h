@@ -14,7 +14,7 @@
 
 #include "acp-client.h"
 #include "acpx-error.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd.h"
 #include "output.h"
 #include "session-record.h"

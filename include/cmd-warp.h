@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "acpx-error.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd.h"
 #include "secrets.h"
 

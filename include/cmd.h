@@ -11,6 +11,11 @@
  * A new verb is a command file that defines its `const struct cmd_entry
  * cmd_<verb>_entry`, one line in cmd_table[] (cmd.c) and one Makefile.am
  * line. The rows and option tables are static, read-only data.
+ *
+ * The commands see the parse only through this header: the invocation
+ * (cli-invocation.h) and the parser's accessors below (struct cli_run and
+ * struct cli_cmd opaque). The parser (cli.h) and the completion walk
+ * include this header, never the other way round.
  */
 #ifndef ACPX_CMD_H
 #define ACPX_CMD_H
@@ -21,11 +26,19 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli.h"
+#include "cli-invocation.h"
 
-struct complete;
-struct cli_run;
 struct cli_cmd;
+struct cli_run;
+struct complete;
+struct output;
+struct session_record;
+
+/*
+ * A command's entry point: show errors through output_error(); return the
+ * exit status.
+ */
+typedef int	(*cmd_run_fn)(const struct invocation *, struct output *);
 
 /*
  * An option-argument or argument parser (Commander parseArg): 0 with *out
@@ -85,7 +98,7 @@ struct cmd_arg {
 /*
  * Turn the parsed leaf command into *inv: 0 (the row's run function runs
  * then), or -1 after recording an error (cli_usage_error(), cli_fail())
- * or an exit status (help shown). The helpers are in cmd-prepare.c.
+ * or an exit status (help shown). The helpers are below (cli-prepare.c).
  */
 typedef int	(*cmd_prepare_fn)(struct cli_run *, struct cli_cmd *leaf,
 		    struct invocation *inv);
@@ -124,6 +137,27 @@ extern const struct cmd_entry	 cmd_root_entry;
 extern const struct cmd_entry	 cmd_agent_entry;
 
 /*
+ * The options of the program and the options and arguments several
+ * commands share (cmd.c).
+ */
+extern const struct cmd_opt		 cmd_opt_version;	/* -V, --version */
+extern const struct cmd_opt		 cmd_opt_help;		/* -h, --help */
+extern const struct cmd_opt *const	 cmd_opt_root[];	/* the program's */
+
+extern const struct cmd_opt	 cmd_opt_format;	/* --format <fmt> */
+extern const struct cmd_opt	 cmd_opt_approve_all;
+extern const struct cmd_opt	 cmd_opt_approve_reads;
+extern const struct cmd_opt	 cmd_opt_deny_all;
+extern const struct cmd_opt	 cmd_opt_session;	/* -s, --session <name> */
+extern const struct cmd_opt	 cmd_opt_file;		/* -f, --file <path> */
+extern const struct cmd_opt	 cmd_opt_name;		/* -s, --name <name> */
+/* prompt's: -s, --no-wait, -f (prompt, the agent command, the root's prompt). */
+extern const struct cmd_opt *const cmd_opt_prompt[];
+
+extern const struct cmd_arg	 cmd_opt_prompt_arg[1];	/* [prompt...] */
+extern const struct cmd_arg	 cmd_opt_name_arg[1];	/* [name] */
+
+/*
  * The i-th subcommand of e, or NULL past the last: the table's rows for
  * the root, its CMD_AGENT rows for an agent, else e->subs.
  */
@@ -139,7 +173,13 @@ int		 cmd_reserved(const char *word);
 const struct cmd_opt *cmd_find_opt(const struct cmd_entry *e,
 		    const char *flag);
 
-/* ----------------------------------------------------------- errors (cli.c) */
+/*
+ * ------------------------------------------ the parser's side (cli*.c)
+ * What the parser offers the rows' prepare functions: errors (cli.c) and
+ * the parsed options, arguments and globals (cli-prepare.c,
+ * cli-prepare-leaf.c). struct cli_run and struct cli_cmd stay opaque here.
+ */
+
 
 /* Record a prepare's error (taken over), unless one is already recorded. */
 void		 cli_fail(struct cli_run *, struct acpx_error *);
@@ -147,68 +187,114 @@ void		 cli_fail(struct cli_run *, struct acpx_error *);
 void		 cli_usage_error(struct cli_run *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
-/* ------------------------------------------------- prepare (cmd-prepare.c) */
+/*
+ * The program's prepare: the implicit prompt, or the help when there are
+ * no words on a terminal.
+ */
+int		 cli_prepare_root(struct cli_run *, struct cli_cmd *leaf,
+		    struct invocation *);
 
 /*
  * resolveGlobalFlags(): the invocation's global settings from the root
  * options (and config). The first step of every prepare; -1 on a usage
  * error.
  */
-int		 cmd_prepare_globals(struct cli_run *, struct cli_cmd *leaf,
+int		 cli_prepare_globals(struct cli_run *, struct cli_cmd *leaf,
 		    struct invocation *);
 /* resolvePermissionMode(): more than one mode flag is an error. */
-int		 cmd_prepare_perm_mode(struct cli_run *);
+int		 cli_prepare_perm_mode(struct cli_run *);
 /* resolvePermissionPolicyFromFlags() into inv->permission_policy. */
-int		 cmd_prepare_policy(struct cli_run *, struct invocation *);
+int		 cli_prepare_policy(struct cli_run *, struct invocation *);
 /* resolveAgentInvocation(): the positional agent or --agent. */
-int		 cmd_prepare_agent(struct cli_run *, struct cli_cmd *leaf,
+int		 cli_prepare_agent(struct cli_run *, struct cli_cmd *leaf,
 		    struct invocation *);
 /* The default agent, for verbs that do not resolve one. */
-void		 cmd_prepare_default_agent(struct cli_run *,
+void		 cli_prepare_default_agent(struct cli_run *,
 		    struct invocation *);
-/* --agent as given (trimmed), or NULL (after cmd_prepare_globals()). */
-const char	*cmd_prepare_agent_override(const struct cli_run *);
+/* --agent as given (trimmed), or NULL (after cli_prepare_globals()). */
+const char	*cli_prepare_agent_override(const struct cli_run *);
 /* The config loaded for this command line. */
-const struct config *cmd_prepare_config(const struct cli_run *);
+const struct config *cli_prepare_config(const struct cli_run *);
 /* The directory acpx was started in. */
-const char	*cmd_prepare_process_cwd(const struct cli_run *);
+const char	*cli_prepare_process_cwd(const struct cli_run *);
 
 /* program.args: the root's operands and unknown arguments (borrowed). */
-char		**cmd_prepare_root_args(const struct cli_run *, size_t *n);
+char		**cli_prepare_root_args(const struct cli_run *, size_t *n);
 /* The i-th processed argument (borrowed) or NULL; the count. */
-const json_t	*cmd_prepare_arg(const struct cli_cmd *leaf, size_t i);
-size_t		 cmd_prepare_nargs(const struct cli_cmd *leaf);
+const json_t	*cli_prepare_arg(const struct cli_cmd *leaf, size_t i);
+size_t		 cli_prepare_nargs(const struct cli_cmd *leaf);
 /* The positional agent of the leaf's agent command, or NULL. */
-const char	*cmd_prepare_leaf_agent(const struct cli_cmd *leaf);
+const char	*cli_prepare_leaf_agent(const struct cli_cmd *leaf);
 /* Option values: the leaf's own; the nearest given on the command line;
    the outermost command's (optsWithGlobals). Borrowed or NULL. */
-const json_t	*cmd_prepare_own(const struct cli_cmd *leaf, const char *key);
-const json_t	*cmd_prepare_cli(const struct cli_cmd *leaf, const char *key);
-const json_t	*cmd_prepare_global(const struct cli_cmd *leaf,
+const json_t	*cli_prepare_own(const struct cli_cmd *leaf, const char *key);
+const json_t	*cli_prepare_cli(const struct cli_cmd *leaf, const char *key);
+const json_t	*cli_prepare_global(const struct cli_cmd *leaf,
 		    const char *key);
 /* The nearest given on the command line, else the leaf's own. */
-const json_t	*cmd_prepare_cli_own(const struct cli_cmd *leaf,
+const json_t	*cli_prepare_cli_own(const struct cli_cmd *leaf,
 		    const char *key);
 /* A string value copied (caller owns), or NULL. */
-char		*cmd_prepare_dup(const json_t *);
+char		*cli_prepare_dup(const json_t *);
 /* resolveSessionNameFromFlags(): the leaf's own key, else -s inherited. */
-char		*cmd_prepare_session(const struct cli_cmd *leaf,
+char		*cli_prepare_session(const struct cli_cmd *leaf,
 		    const char *own_key);
 /* inv->words from a JSON array of strings / from all processed arguments. */
-void		 cmd_prepare_words(struct invocation *, const json_t *list);
-void		 cmd_prepare_args_words(struct invocation *,
+void		 cli_prepare_words(struct invocation *, const json_t *list);
+void		 cli_prepare_args_words(struct invocation *,
 		    const struct cli_cmd *leaf);
 /* inv->verb_opts[key] = v (integers as their decimal text); v may be NULL. */
-void		 cmd_prepare_verb_opt(struct invocation *, const char *key,
+void		 cli_prepare_verb_opt(struct invocation *, const char *key,
 		    const json_t *v);
 
 /* Common prepares: globals and agent; globals and the default agent. */
-int		 cmd_prepare_agent_verb(struct cli_run *, struct cli_cmd *leaf,
+int		 cli_prepare_agent_verb(struct cli_run *, struct cli_cmd *leaf,
 		    struct invocation *);
-int		 cmd_prepare_plain(struct cli_run *, struct cli_cmd *leaf,
+int		 cli_prepare_plain(struct cli_run *, struct cli_cmd *leaf,
 		    struct invocation *);
 /* Words from the first argument, globals and the default agent. */
-int		 cmd_prepare_operands(struct cli_run *, struct cli_cmd *leaf,
+int		 cli_prepare_operands(struct cli_run *, struct cli_cmd *leaf,
 		    struct invocation *);
+
+/* ------------------------------------------------------------ commands */
+
+/*
+ * The commands that go through a session's queue owner: prompt (explicit
+ * and implicit, cmd-prompt.c) and cancel, status, set-mode, set
+ * (cmd-control.c).
+ */
+/*
+ * The session of prompt/cancel/set-mode/set: the nearest open record of
+ * the agent and -s name from cwd up to the git root. NULL if none; with
+ * err non-NULL that is a NO_SESSION error with the reference's message.
+ */
+struct session_record *cmd_prompt_find_session(const struct invocation *,
+		    struct acpx_error **err);
+
+/* The prompt's prepare (cmd.h), also the program's and an agent's. */
+int		 cmd_prompt_prepare(struct cli_run *, struct cli_cmd *leaf,
+		    struct invocation *);
+
+/* prompt: submit to the session's owner (starting it), stream the turn. */
+int		 cmd_prompt_run(const struct invocation *, struct output *);
+/* cancel: ask the owner to cancel the running turn. */
+int		 cmd_cancel_run(const struct invocation *, struct output *);
+/* status: the session's owner state as a status_snapshot. */
+int		 cmd_status_run(const struct invocation *, struct output *);
+/* set-mode <mode>: through the owner, else directly. */
+int		 cmd_set_mode_run(const struct invocation *, struct output *);
+/* set <key> <value> (and set model <id>): through the owner, else directly. */
+int		 cmd_set_run(const struct invocation *, struct output *);
+
+
+/* exec: one-shot prompt without a saved session (cmd-exec.c). */
+int		 cmd_exec_run(const struct invocation *, struct output *);
+
+/* config [show] (cmd-config.c). */
+int		 cmd_config_run(const struct invocation *, struct output *);
+
+/* acpx completion <shell>: print that shell's completion script
+   (cmd-completion.c). */
+int		 cmd_completion_run(const struct invocation *, struct output *);
 
 #endif

@@ -1,17 +1,19 @@
 /*
- * Inside acpx __complete (complete.c: the protocol, the output and the
- * lists for the docs test; complete-walk.c: the walk of a partial command
- * line through the command table; complete-cands.c: candidates from the
- * registry, the config, Warp and the session records). The struct lives
- * for one completion; complete_main() frees it.
+ * Inside acpx __complete: the state of one completion, shared by the walk
+ * of the partial command line through the command table (cli-complete.c:
+ * the protocol, the output and the lists for the docs test;
+ * cli-complete-walk.c: the walk) and the candidates (complete.c:
+ * from the registry, the config, Warp and the session records). The
+ * struct lives for one completion; cli_complete_main() frees it.
  */
 #ifndef ACPX_COMPLETE_IMPL_H
 #define ACPX_COMPLETE_IMPL_H
 
 #include <stddef.h>
 
-#include "cmd.h"
 #include "complete.h"
+
+struct cmd_entry;
 
 struct complete_cand {
 	char	*value;
@@ -38,12 +40,9 @@ struct complete {
 	int			  config_tried;
 };
 
-/* complete-cands.c */
+/* complete.c */
 void		 complete_add_prefixed(struct complete *, const char *prefix,
 		    const char *value, const char *desc);
 struct config	*complete_config(struct complete *);
-
-/* complete-walk.c: walk words[0..n-2], complete words[n-1]. */
-void		 complete_words(struct complete *, char **words, int n);
 
 #endif

@@ -1,29 +1,18 @@
 /*
- * Shell completion: the hidden `acpx __complete` entry point the bash, zsh
- * and fish scripts call (complete.c: the protocol; complete-walk.c: the
- * partial command line walked through the command table that parses it,
- * each row completing its own operands; complete-cands.c: candidates,
- * agent names from the registry and config; complete-sessions.c: live
- * session names from ~/.acpx/sessions), and `acpx completion
- * bash|zsh|fish` (cmd-completion.c: prints the script, embedded at build
- * time from completions/ into the generated src/completion-scripts.c).
+ * Shell completion's candidates: what the rows' complete functions (cmd.h)
+ * offer, agent names from the registry and config (complete.c) and
+ * live session names from ~/.acpx/sessions (complete-sessions.c), and the
+ * embedded scripts. The hidden `acpx __complete` entry point the bash, zsh
+ * and fish scripts call walks the partial command line through the
+ * command table (cli-complete.c, cli-complete-walk.c: cli.h);
+ * `acpx completion bash|zsh|fish` prints a script (cmd-completion.c; the
+ * scripts are embedded at build time from completions/ into the generated
+ * src/completion-scripts.c).
  */
 #ifndef ACPX_COMPLETE_H
 #define ACPX_COMPLETE_H
 
 struct complete;
-struct invocation;
-struct output;
-
-/*
- * acpx __complete ...: argc/argv are the arguments after "__complete".
- * Prints candidates on stdout and returns the exit status; never fails
- * loudly (a completion that cannot be computed prints nothing).
- */
-int		 complete_main(int argc, char **argv);
-
-/* acpx completion <shell>: print that shell's completion script. */
-int		 cmd_completion_run(const struct invocation *, struct output *);
 
 /* Which sessions a position takes (spec acpx-cli.md §8.2). */
 enum complete_scope {

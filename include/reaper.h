@@ -51,8 +51,10 @@ void	reaper_kill_adopted(void);
 /*
  * `acpx __queue-keeper`: start the queue owner as a child (stdin and the
  * startup stderr pass to it), wait for it, then kill and reap everything
- * it left and exit with its status.
+ * it left and exit with its status. self is the running executable's path
+ * (spawn_self_path()), taken over; NULL if it could not be found (an
+ * error, reported).
  */
-int	reaper_keeper_main(void);
+int	reaper_keeper_main(char *self);
 
 #endif

@@ -1,8 +1,7 @@
 /*
  * The session store: ~/.acpx/sessions and the files in it (spec
- * acpx-runtime.md §1, §2.1, §2.7-2.8). This module owns the paths (the
- * encodeURIComponent file names, journal segment and lock names), the
- * atomic private write (temp dir + rename, 0600 files, 0700 dirs), reading
+ * acpx-runtime.md §1, §2.1, §2.7-2.8). This module owns the atomic
+ * private write (temp dir + rename, 0600 files, 0700 dirs), reading
  * and saving records, the directory scan (corrupt files skipped with a
  * warning, never deleted), the lookups (exact scope, directory walk up to
  * the git root, by id) and pruning. Local file I/O only.
@@ -28,21 +27,6 @@ struct session_list {
 	struct session_record	**v;
 	size_t			  n;
 };
-
-/* $HOME/.acpx/sessions. Caller owns. */
-char		*session_store_dir(void);
-
-/* JavaScript encodeURIComponent(s). Caller owns. */
-char		*session_store_encode(const char *s);
-
-/*
- * <sessions dir>/<encodeURIComponent(record_id)><suffix>, suffix e.g.
- * ".json", ".stream.ndjson", ".stream.lock". Caller owns.
- */
-char		*session_store_path(const char *record_id, const char *suffix);
-
-/* Journal segment path: n = 0 the active file, else .stream.<n>.ndjson. */
-char		*session_store_segment_path(const char *record_id, int n);
 
 /* mkdir -p the sessions dir (0700). -1 with *cause on failure. */
 int		 session_store_ensure_dir(char **cause);

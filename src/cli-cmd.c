@@ -9,7 +9,6 @@
 #include "acpx.h"
 #include "agent-registry.h"
 #include "cli-impl.h"
-#include "cli-opt.h"
 #include "cmd.h"
 #include "config-file.h"
 #include "js.h"
@@ -181,7 +180,7 @@ cli_set_option(struct cli_run *run, struct cli_cmd *cmd,
 	json_t	*v = NULL;
 	char	*msg = NULL;
 
-	if (o == &cli_opt_version) {
+	if (o == &cmd_opt_version) {
 		if (!run->strict)
 			cli_print_version(0);
 		run->status = ACPX_EXIT_SUCCESS;

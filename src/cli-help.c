@@ -12,7 +12,6 @@
 #include "acpx.h"
 #include "buf.h"
 #include "cli-impl.h"
-#include "cli-opt.h"
 #include "cmd.h"
 #include "js-json.h"
 #include "js.h"
@@ -273,8 +272,8 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 		terms[n] = xstrdup((*o)->flags);
 		descs[n++] = cli_option_desc(run, cmd, *o);
 	}
-	terms[n] = xstrdup(cli_opt_help.flags);
-	descs[n++] = xstrdup(cli_opt_help.desc);
+	terms[n] = xstrdup(cmd_opt_help.flags);
+	descs[n++] = xstrdup(cmd_opt_help.desc);
 	for (i = 0; i < cmd->nsubs; i++) {
 		terms[n] = cli_sub_term(cmd->subs[i]);
 		descs[n++] = xstrdup(cmd->subs[i]->desc);

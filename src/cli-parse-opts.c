@@ -8,7 +8,6 @@
 
 #include "acpx.h"
 #include "cli-impl.h"
-#include "cli-opt.h"
 #include "cmd.h"
 #include "xmalloc.h"
 
@@ -96,7 +95,7 @@ cli_late_global(struct cli_run *run, struct cli_cmd *cmd, char **args,
 			value = args[(*i)++];
 		}
 	}
-	if (o == &cli_opt_version)
+	if (o == &cmd_opt_version)
 		return (0);
 	if (cli_set_option(run, run->root, o, value) == -1)
 		return (-1);

@@ -9,8 +9,8 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "cli-impl.h"
-#include "cli-opt.h"
 #include "cli.h"
+#include "cmd.h"
 #include "xmalloc.h"
 
 /*
@@ -43,7 +43,7 @@ cli_unknown_option(struct cli_run *run, struct cli_cmd *cmd, const char *flag)
 	cands = xcalloc(64, sizeof *cands);
 	for (o = cmd->def->opts; o != NULL && *o != NULL && n < 62; o++)
 		cands[n++] = (*o)->longf;
-	cands[n++] = cli_opt_help.longf;
+	cands[n++] = cmd_opt_help.longf;
 	sugg = strncmp(flag, "--", 2) == 0 ? cli_suggest(flag, cands, n) :
 	    xstrdup("");
 	rc = cli_cmd_error(run, cmd, "error: unknown option '%s'%s", flag, sugg);

@@ -5,7 +5,6 @@
 
 #include "acpx.h"
 #include "cli-impl.h"
-#include "cli-opt.h"
 #include "cmd.h"
 #include "config-file.h"
 #include "js.h"
@@ -16,7 +15,7 @@
  * parses them: the version fast path, the output format and
  * --json-strict of error output, the initial --cwd (and compare's own),
  * the last value of a leading flag and the agent token (detectAgentToken).
- * The leading global options are the program's option rows (cli-opt.c).
+ * The leading global options are the program's option rows (cmd.c).
  */
 
 /* A leading global option that takes a value: "--cwd". */
@@ -34,7 +33,7 @@ cli_is_bool_flag(const char *s)
 {
 	const struct cmd_opt	*o = cmd_find_opt(&cmd_root_entry, s);
 
-	return (o != NULL && o->kind != CMD_OPT_VALUE && o != &cli_opt_version &&
+	return (o != NULL && o->kind != CMD_OPT_VALUE && o != &cmd_opt_version &&
 	    strcmp(o->longf, s) == 0);
 }
 

@@ -20,6 +20,7 @@
 #include "config-file.h"
 #include "queue-owner.h"
 #include "reaper.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 /*
@@ -247,10 +248,10 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	}
 	/* The queue owner's parent that cleans up after it (reaper.h). */
 	if (n > 0 && strcmp(args[0], "__queue-keeper") == 0)
-		return (reaper_keeper_main());
+		return (reaper_keeper_main(spawn_self_path()));
 	/* The shell completion scripts' entry point (complete.h). */
 	if (n > 0 && strcmp(args[0], "__complete") == 0)
-		return (complete_main((int)n - 1, args + 1));
+		return (cli_complete_main((int)n - 1, args + 1));
 	if (n > 0 && strcmp(args[0], "--") == 0 &&
 	    (getenv("npm_lifecycle_event") != NULL ||
 	    getenv("npm_lifecycle_script") != NULL)) {
@@ -347,33 +348,4 @@ out:
 	if (*err != NULL)
 		return (-1);
 	return (rc);
-}
-
-/* Free what cli_parse() put into inv. */
-void
-cli_invocation_free(struct invocation *inv)
-{
-	int	i;
-
-	if (inv == NULL)
-		return;
-	json_decref(inv->permission_policy);
-	free(inv->cwd);
-	agent_registry_spec_clear(&inv->agent);
-	free(inv->model);
-	json_decref(inv->allowed_tools);
-	free(inv->system_prompt);
-	free(inv->append_system_prompt);
-	json_decref(inv->mcp_servers);
-	config_free((struct config *)inv->config);
-	for (i = 0; i < inv->nwords; i++)
-		free(inv->words[i]);
-	free(inv->words);
-	free(inv->file);
-	free(inv->session);
-	for (i = 0; i < inv->nconfig_options; i++)
-		free(inv->config_options[i]);
-	free(inv->config_options);
-	json_decref(inv->verb_opts);
-	memset(inv, 0, sizeof *inv);
 }

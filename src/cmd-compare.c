@@ -13,9 +13,8 @@
 #include "acpx.h"
 #include "acp-update.h"
 #include "agent-registry.h"
-#include "cli-opt.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "complete.h"
@@ -495,8 +494,8 @@ static const struct cmd_opt o_cmp_prompt_file = CMD_OPTV(
     "Alias for --file", CMD_OPT_VALUE, cli_validate_prompt_file,
     CMD_VALUES_FILE, NULL);
 static const struct cmd_opt *const compare_opts[] = { &o_cmp_cwd,
-    &cli_opt_approve_all, &cli_opt_approve_reads, &cli_opt_deny_all,
-    &o_cmp_timeout, &cli_opt_format, &o_cmp_json, &o_cmp_file,
+    &cmd_opt_approve_all, &cmd_opt_approve_reads, &cmd_opt_deny_all,
+    &o_cmp_timeout, &cmd_opt_format, &o_cmp_json, &o_cmp_file,
     &o_cmp_prompt_file, NULL };
 static const struct cmd_arg compare_args[] = { { "<args...>",
     "Agents followed by prompt text, or agents with --file", NULL } };
@@ -510,7 +509,7 @@ compare_tokens(struct cli_run *run, size_t *start)
 	char	**args;
 	size_t	  i, j, n;
 
-	args = cmd_prepare_root_args(run, &n);
+	args = cli_prepare_root_args(run, &n);
 	for (i = 1; i < n; i++) {
 		if (strcmp(args[i], "--") == 0) {
 			*start = i + 1;
@@ -531,39 +530,39 @@ static int
 compare_prepare(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	const json_t	*args = cmd_prepare_arg(leaf, 0), *lcwd, *file, *pfile;
+	const json_t	*args = cli_prepare_arg(leaf, 0), *lcwd, *file, *pfile;
 	json_t		*agents;
 	char		**root_args;
 	long		 ntok;
 	size_t		 start = 0, nargs = json_array_size(args), nagents, i, n;
 
-	if (cmd_prepare_config(run)->disable_exec) {
+	if (cli_prepare_config(run)->disable_exec) {
 		cli_fail(run, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
 		    "compare subcommand is disabled by configuration "
 		    "(disableExec: true)"));
 		return (-1);
 	}
-	if (cmd_prepare_globals(run, leaf, inv) == -1)
+	if (cli_prepare_globals(run, leaf, inv) == -1)
 		return (-1);
-	if ((lcwd = cmd_prepare_own(leaf, "cwd")) != NULL) {
+	if ((lcwd = cli_prepare_own(leaf, "cwd")) != NULL) {
 		free(inv->cwd);
-		inv->cwd = config_path_resolve(cmd_prepare_process_cwd(run),
+		inv->cwd = config_path_resolve(cli_prepare_process_cwd(run),
 		    json_string_value(lcwd));
 	}
-	if (cmd_prepare_agent_override(run) != NULL) {
+	if (cli_prepare_agent_override(run) != NULL) {
 		cli_usage_error(run, "Do not combine compare with --agent; pass "
 		    "agent names");
 		return (-1);
 	}
-	file = cmd_prepare_own(leaf, "file");
-	pfile = cmd_prepare_own(leaf, "promptFile");
+	file = cli_prepare_own(leaf, "file");
+	pfile = cli_prepare_own(leaf, "promptFile");
 	if (file != NULL && pfile != NULL && strcmp(json_string_value(file),
 	    json_string_value(pfile)) != 0) {
 		cli_usage_error(run, "Use only one prompt file flag: --file or "
 		    "--prompt-file");
 		return (-1);
 	}
-	inv->file = cmd_prepare_dup(file != NULL ? file : pfile);
+	inv->file = cli_prepare_dup(file != NULL ? file : pfile);
 	inv->words = xcalloc(nargs + 1, sizeof *inv->words);
 	ntok = compare_tokens(run, &start);
 	if (ntok >= 0) {
@@ -572,7 +571,7 @@ compare_prepare(struct cli_run *run, struct cli_cmd *leaf,
 			cli_usage_error(run, "At least one agent is required");
 			return (-1);
 		}
-		root_args = cmd_prepare_root_args(run, &n);
+		root_args = cli_prepare_root_args(run, &n);
 		for (i = 0; i < (size_t)ntok; i++)
 			inv->words[inv->nwords++] = xstrdup(root_args[start + i]);
 	} else if (inv->file != NULL) {
@@ -597,10 +596,10 @@ compare_prepare(struct cli_run *run, struct cli_cmd *leaf,
 	json_object_set_new(inv->verb_opts, "agents", agents);
 	if (inv->timeout_ms < 0)
 		inv->timeout_ms = 300000;
-	if (cmd_prepare_perm_mode(run) == -1 ||
-	    cmd_prepare_policy(run, inv) == -1)
+	if (cli_prepare_perm_mode(run) == -1 ||
+	    cli_prepare_policy(run, inv) == -1)
 		return (-1);
-	cmd_prepare_default_agent(run, inv);
+	cli_prepare_default_agent(run, inv);
 	return (0);
 }
 

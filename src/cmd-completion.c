@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "acpx.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd.h"
 #include "complete.h"
 #include "output.h"
@@ -73,7 +73,7 @@ const struct cmd_entry cmd_completion_entry = {
 	.args = completion_args,
 	.nargs = 1,
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_operands,
+	.prepare = cli_prepare_operands,
 	.run = cmd_completion_run,
 	.complete = cmd_completion_complete
 };

@@ -7,8 +7,7 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli-opt.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd.h"
 #include "config-file.h"
 #include "js-json.h"
@@ -80,14 +79,14 @@ cmd_config_init(const struct invocation *inv, struct output *out)
 
 /* ------------------------------------------------------ the command rows */
 
-static const struct cmd_opt *const config_opts[] = { &cli_opt_format, NULL };
+static const struct cmd_opt *const config_opts[] = { &cmd_opt_format, NULL };
 
 static const struct cmd_entry cmd_config_show_entry = {
 	.name = "show",
 	.desc = "Show resolved config",
 	.opts = config_opts,
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_plain,
+	.prepare = cli_prepare_plain,
 	.run = cmd_config_run
 };
 
@@ -96,7 +95,7 @@ static const struct cmd_entry cmd_config_init_entry = {
 	.desc = "Create global config template",
 	.opts = config_opts,
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_plain,
+	.prepare = cli_prepare_plain,
 	.run = cmd_config_init
 };
 
@@ -112,6 +111,6 @@ const struct cmd_entry cmd_config_entry = {
 	.subs = cmd_config_subs,
 	.implies = "show",
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_plain,
+	.prepare = cli_prepare_plain,
 	.run = cmd_config_run
 };

@@ -11,11 +11,9 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
-#include "cli-opt.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-opts.h"
-#include "cmd-queue.h"
 #include "cmd.h"
 #include "complete.h"
 #include "conversation.h"
@@ -683,7 +681,7 @@ cmd_set_run(const struct invocation *inv, struct output *out)
 
 /* ------------------------------------------------------- the command row */
 
-static const struct cmd_opt *const cmd_control_opts[] = { &cli_opt_session,
+static const struct cmd_opt *const cmd_control_opts[] = { &cmd_opt_session,
     NULL };
 static const struct cmd_arg cmd_control_mode_args[] = { { "<mode>",
     "Mode id", cli_validate_mode } };
@@ -697,9 +695,9 @@ static int
 cmd_control_prepare(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	inv->session = cmd_prepare_session(leaf, "session");
-	cmd_prepare_args_words(inv, leaf);
-	return (cmd_prepare_agent_verb(run, leaf, inv));
+	inv->session = cli_prepare_session(leaf, "session");
+	cli_prepare_args_words(inv, leaf);
+	return (cli_prepare_agent_verb(run, leaf, inv));
 }
 
 /* status -s: the open sessions of exactly this directory. */

@@ -12,9 +12,8 @@
 #include "acpx.h"
 #include "agent-launch.h"
 #include "agent-registry.h"
-#include "cli-opt.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "config-file.h"
@@ -167,7 +166,7 @@ static const struct cmd_opt cmd_exec_config_option = CMD_OPT(
     "--config-option <key=value>", NULL, "--config-option", "configOption",
     "Set an ACP session config option before the one-shot prompt "
     "(repeatable)", CMD_OPT_VALUE, cli_validate_config_option);
-static const struct cmd_opt *const cmd_exec_opts[] = { &cli_opt_file,
+static const struct cmd_opt *const cmd_exec_opts[] = { &cmd_opt_file,
     &cmd_exec_config_option, NULL };
 
 /* -f, --config-option, the words; disableExec; the agent must be spawnable. */
@@ -178,25 +177,25 @@ cmd_exec_prepare(struct cli_run *run, struct cli_cmd *leaf,
 	const json_t	*v, *e;
 	size_t		 i;
 
-	inv->file = cmd_prepare_dup(cmd_prepare_cli_own(leaf, "file"));
-	v = cmd_prepare_own(leaf, "configOption");
+	inv->file = cli_prepare_dup(cli_prepare_cli_own(leaf, "file"));
+	v = cli_prepare_own(leaf, "configOption");
 	inv->config_options = xcalloc(json_array_size(v) + 1,
 	    sizeof *inv->config_options);
 	json_array_foreach(v, i, e)
 		inv->config_options[inv->nconfig_options++] =
 		    xstrdup(json_string_value(e));
-	cmd_prepare_words(inv, cmd_prepare_arg(leaf, 0));
-	if (cmd_prepare_globals(run, leaf, inv) == -1)
+	cli_prepare_words(inv, cli_prepare_arg(leaf, 0));
+	if (cli_prepare_globals(run, leaf, inv) == -1)
 		return (-1);
-	if (cmd_prepare_config(run)->disable_exec) {
+	if (cli_prepare_config(run)->disable_exec) {
 		cli_fail(run, acpx_error_new(ACPX_CODE_EXEC_DISABLED, NULL, "cli",
 		    "exec subcommand is disabled by configuration (disableExec: "
 		    "true)"));
 		return (-1);
 	}
-	if (cmd_prepare_perm_mode(run) == -1 ||
-	    cmd_prepare_policy(run, inv) == -1 ||
-	    cmd_prepare_agent(run, leaf, inv) == -1)
+	if (cli_prepare_perm_mode(run) == -1 ||
+	    cli_prepare_policy(run, inv) == -1 ||
+	    cli_prepare_agent(run, leaf, inv) == -1)
 		return (-1);
 	if (inv->agent.argv == NULL) {
 		cli_fail(run, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
@@ -211,7 +210,7 @@ const struct cmd_entry cmd_exec_entry = {
 	.desc = "One-shot prompt using %s by default",
 	.agent_desc = "One-shot prompt without saved session",
 	.opts = cmd_exec_opts,
-	.args = cli_opt_prompt_arg,
+	.args = cmd_opt_prompt_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
 	.prepare = cmd_exec_prepare,

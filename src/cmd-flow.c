@@ -4,8 +4,8 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd.h"
 #include "complete.h"
 

@@ -8,7 +8,7 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd-opts.h"
 #include "config-file.h"
 #include "exec-turn.h"

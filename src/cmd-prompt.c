@@ -9,10 +9,8 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli-opt.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd-opts.h"
-#include "cmd-queue.h"
 #include "cmd.h"
 #include "config-file.h"
 #include "conversation.h"
@@ -538,15 +536,15 @@ cmd_prompt_prepare(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
 	inv->verb = "prompt";
-	inv->file = cmd_prepare_dup(cmd_prepare_cli_own(leaf, "file"));
-	inv->no_wait = json_is_false(cmd_prepare_cli_own(leaf, "wait"));
-	inv->session = cmd_prepare_session(leaf, "session");
-	cmd_prepare_words(inv, cmd_prepare_arg(leaf,
-	    cmd_prepare_nargs(leaf) - 1));
-	if (cmd_prepare_globals(run, leaf, inv) == -1 ||
-	    cmd_prepare_perm_mode(run) == -1 ||
-	    cmd_prepare_policy(run, inv) == -1 ||
-	    cmd_prepare_agent(run, leaf, inv) == -1)
+	inv->file = cli_prepare_dup(cli_prepare_cli_own(leaf, "file"));
+	inv->no_wait = json_is_false(cli_prepare_cli_own(leaf, "wait"));
+	inv->session = cli_prepare_session(leaf, "session");
+	cli_prepare_words(inv, cli_prepare_arg(leaf,
+	    cli_prepare_nargs(leaf) - 1));
+	if (cli_prepare_globals(run, leaf, inv) == -1 ||
+	    cli_prepare_perm_mode(run) == -1 ||
+	    cli_prepare_policy(run, inv) == -1 ||
+	    cli_prepare_agent(run, leaf, inv) == -1)
 		return (-1);
 	return (0);
 }
@@ -555,8 +553,8 @@ const struct cmd_entry cmd_prompt_entry = {
 	.name = "prompt",
 	.desc = "Prompt using %s by default",
 	.agent_desc = "Prompt using persistent session",
-	.opts = cli_opt_prompt,
-	.args = cli_opt_prompt_arg,
+	.opts = cmd_opt_prompt,
+	.args = cmd_opt_prompt_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION | CMD_DEFAULT_DESC | CMD_AGENT,
 	.prepare = cmd_prompt_prepare,

@@ -11,7 +11,7 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "agent-launch.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd-opts.h"
 #include "cmd-sessions.h"
 #include "jget.h"

@@ -15,9 +15,8 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
-#include "cli-opt.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
@@ -28,6 +27,7 @@
 #include "js.h"
 #include "output.h"
 #include "session-lock.h"
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -91,7 +91,7 @@ archive_active(const struct session_record *r)
 		return (0);
 	if (r->pid > 0 && session_lock_pid_alive(r->pid))
 		return (1);
-	path = session_store_path(r->record_id, ".stream.lock");
+	path = session_path(r->record_id, ".stream.lock");
 	if ((o = json_load_file(path, 0, &jerr)) != NULL) {
 		if (json_is_integer(json_object_get(o, "pid")))
 			alive = session_lock_pid_alive((pid_t)json_integer_value(
@@ -484,8 +484,8 @@ cmd_sessions_import_run(const struct invocation *inv, struct output *out)
 		cwd = session_store_abspath(getenv("HOME"), rel);
 	for (;;) {
 		id = conversation_uuid();
-		enc = session_store_encode(id);
-		file = session_store_path(id, ".json");
+		enc = session_path_encode(id);
+		file = session_path(id, ".json");
 		free(enc);
 		if (stat(file, &sb) == -1 && errno == ENOENT) {
 			free(file);
@@ -626,8 +626,8 @@ static int
 sessions_import_prepare(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	inv->session = cmd_prepare_dup(cmd_prepare_own(leaf, "name"));
-	cmd_prepare_args_words(inv, leaf);
+	inv->session = cli_prepare_dup(cli_prepare_own(leaf, "name"));
+	cli_prepare_args_words(inv, leaf);
 	return (cmd_sessions_prepare(run, leaf, inv));
 }
 
@@ -646,7 +646,7 @@ const struct cmd_entry cmd_sessions_export_entry = {
 	.name = "export",
 	.desc = "Export a portable session archive",
 	.opts = export_opts,
-	.args = cli_opt_name_arg,
+	.args = cmd_opt_name_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_sessions_prepare_named,

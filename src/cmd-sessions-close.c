@@ -14,8 +14,7 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli-opt.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
@@ -317,7 +316,7 @@ sessions_close_complete(struct complete *c, const struct cmd_opt *o, int npos)
 const struct cmd_entry cmd_sessions_close_entry = {
 	.name = "close",
 	.desc = "Close session for current cwd",
-	.args = cli_opt_name_arg,
+	.args = cmd_opt_name_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_sessions_prepare_named,

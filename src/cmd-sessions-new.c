@@ -9,9 +9,8 @@
 #include "acp-client.h"
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli-opt.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
@@ -460,7 +459,7 @@ cmd_sessions_new_run(const struct invocation *inv, struct output *out,
 static const struct cmd_opt o_resume = CMD_OPT("--resume-session <id>",
     NULL, "--resume-session", "resumeSession",
     "Resume existing ACP session id", CMD_OPT_VALUE, cli_validate_resume);
-static const struct cmd_opt *const new_opts[] = { &cli_opt_name, &o_resume,
+static const struct cmd_opt *const new_opts[] = { &cmd_opt_name, &o_resume,
     NULL };
 
 /* --name, --resume-session, then every check of a prompt. */
@@ -468,14 +467,14 @@ static int
 sessions_new_prepare(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	cmd_prepare_words(inv, NULL);
-	inv->session = cmd_prepare_dup(cmd_prepare_own(leaf, "name"));
-	cmd_prepare_verb_opt(inv, "resume-session",
-	    cmd_prepare_own(leaf, "resumeSession"));
-	if (cmd_prepare_globals(run, leaf, inv) == -1 ||
-	    cmd_prepare_perm_mode(run) == -1 ||
-	    cmd_prepare_policy(run, inv) == -1 ||
-	    cmd_prepare_agent(run, leaf, inv) == -1)
+	cli_prepare_words(inv, NULL);
+	inv->session = cli_prepare_dup(cli_prepare_own(leaf, "name"));
+	cli_prepare_verb_opt(inv, "resume-session",
+	    cli_prepare_own(leaf, "resumeSession"));
+	if (cli_prepare_globals(run, leaf, inv) == -1 ||
+	    cli_prepare_perm_mode(run) == -1 ||
+	    cli_prepare_policy(run, inv) == -1 ||
+	    cli_prepare_agent(run, leaf, inv) == -1)
 		return (-1);
 	return (0);
 }

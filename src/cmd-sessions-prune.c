@@ -8,8 +8,8 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "jget.h"

@@ -11,9 +11,8 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli-opt.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
@@ -335,7 +334,7 @@ cmd_sessions_watch_run(const struct invocation *inv, struct output *out)
 static const struct cmd_opt o_watch_cursor = CMD_OPT("--cursor <cursor>",
     NULL, "--cursor", "cursor", "Resume after a session watch cursor",
     CMD_OPT_VALUE, cli_validate_cursor);
-static const struct cmd_opt *const watch_opts[] = { &cli_opt_name,
+static const struct cmd_opt *const watch_opts[] = { &cmd_opt_name,
     &o_watch_cursor, NULL };
 
 /* --name (else -s of the agent), --cursor. */
@@ -343,7 +342,7 @@ static int
 sessions_watch_prepare(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	inv->session = cmd_prepare_session(leaf, "name");
+	inv->session = cli_prepare_session(leaf, "name");
 	return (cmd_sessions_prepare(run, leaf, inv));
 }
 

@@ -18,9 +18,8 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
-#include "cli-opt.h"
+#include "cli-invocation.h"
 #include "cli-validate.h"
-#include "cli.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
@@ -547,23 +546,23 @@ sessions_list_prepare(struct cli_run *run, struct cli_cmd *leaf,
 	const json_t	*cursor, *v;
 	int		 local;
 
-	cmd_prepare_words(inv, NULL);
-	local = json_is_true(cmd_prepare_cli(leaf, "local")) ||
-	    json_is_true(cmd_prepare_own(leaf, "local"));
-	cursor = cmd_prepare_cli_own(leaf, "cursor");
-	v = cmd_prepare_cli_own(leaf, "filterCwd");
+	cli_prepare_words(inv, NULL);
+	local = json_is_true(cli_prepare_cli(leaf, "local")) ||
+	    json_is_true(cli_prepare_own(leaf, "local"));
+	cursor = cli_prepare_cli_own(leaf, "cursor");
+	v = cli_prepare_cli_own(leaf, "filterCwd");
 	if (local)
 		json_object_set_new(inv->verb_opts, "local", json_true());
-	cmd_prepare_verb_opt(inv, "cursor", cursor);
-	cmd_prepare_verb_opt(inv, "filter-cwd", v);
-	if (cmd_prepare_agent_verb(run, leaf, inv) == -1)
+	cli_prepare_verb_opt(inv, "cursor", cursor);
+	cli_prepare_verb_opt(inv, "filter-cwd", v);
+	if (cli_prepare_agent_verb(run, leaf, inv) == -1)
 		return (-1);
 	if (local && cursor != NULL) {
 		cli_usage_error(run, "--cursor cannot be combined with --local");
 		return (-1);
 	}
-	if (!local && (cmd_prepare_perm_mode(run) == -1 ||
-	    cmd_prepare_policy(run, inv) == -1))
+	if (!local && (cli_prepare_perm_mode(run) == -1 ||
+	    cli_prepare_policy(run, inv) == -1))
 		return (-1);
 	return (0);
 }
@@ -582,11 +581,11 @@ cmd_sessions_prepare(struct cli_run *run, struct cli_cmd *leaf,
 	size_t	i;
 
 	if (inv->words == NULL)
-		cmd_prepare_words(inv, NULL);
+		cli_prepare_words(inv, NULL);
 	for (i = 0; i < nitems(keys); i++)
-		cmd_prepare_verb_opt(inv, keys[i][1],
-		    cmd_prepare_own(leaf, keys[i][0]));
-	return (cmd_prepare_agent_verb(run, leaf, inv));
+		cli_prepare_verb_opt(inv, keys[i][1],
+		    cli_prepare_own(leaf, keys[i][0]));
+	return (cli_prepare_agent_verb(run, leaf, inv));
 }
 
 /* close|show|history|read|export [name]. */
@@ -594,7 +593,7 @@ int
 cmd_sessions_prepare_named(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	inv->session = cmd_prepare_dup(cmd_prepare_arg(leaf, 0));
+	inv->session = cli_prepare_dup(cli_prepare_arg(leaf, 0));
 	return (cmd_sessions_prepare(run, leaf, inv));
 }
 
@@ -621,7 +620,7 @@ static const struct cmd_entry cmd_sessions_list_entry = {
 static const struct cmd_entry cmd_sessions_show_entry = {
 	.name = "show",
 	.desc = "Show session metadata for current cwd",
-	.args = cli_opt_name_arg,
+	.args = cmd_opt_name_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_sessions_prepare_named,
@@ -633,7 +632,7 @@ static const struct cmd_entry cmd_sessions_history_entry = {
 	.name = "history",
 	.desc = "Show recent session history entries",
 	.opts = history_opts,
-	.args = cli_opt_name_arg,
+	.args = cmd_opt_name_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_sessions_prepare_named,
@@ -645,7 +644,7 @@ static const struct cmd_entry cmd_sessions_read_entry = {
 	.name = "read",
 	.desc = "Read full session history",
 	.opts = read_opts,
-	.args = cli_opt_name_arg,
+	.args = cmd_opt_name_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION,
 	.prepare = cmd_sessions_prepare_named,

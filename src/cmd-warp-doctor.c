@@ -12,7 +12,7 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd-warp.h"
 #include "cmd.h"
 #include "cmdline.h"
@@ -297,6 +297,6 @@ const struct cmd_entry cmd_warp_doctor_entry = {
 	.name = "doctor",
 	.desc = "Check the secrets file and every provider",
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_operands,
+	.prepare = cli_prepare_operands,
 	.run = cmd_warp_doctor
 };

@@ -10,7 +10,7 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd-warp.h"
 #include "cmd.h"
 #include "cmdline.h"
@@ -595,7 +595,7 @@ static const struct cmd_entry cmd_warp_list_entry = {
 	.desc = "List warp agents with provider, model, harness and fallback "
 	    "chain",
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_operands,
+	.prepare = cli_prepare_operands,
 	.run = cmd_warp_list
 };
 
@@ -605,7 +605,7 @@ static const struct cmd_entry cmd_warp_probe_entry = {
 	.args = probe_args,
 	.nargs = 1,
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_operands,
+	.prepare = cli_prepare_operands,
 	.run = cmd_warp_probe_run,
 	.complete = cmd_warp_probe_complete
 };

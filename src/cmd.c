@@ -8,9 +8,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "cli-impl.h"
-#include "cli-opt.h"
-#include "cmd-queue.h"
+#include "cli-validate.h"
 #include "cmd.h"
 #include "xmalloc.h"
 
@@ -50,50 +48,148 @@ static const struct cmd_entry *const cmd_table[] = {
 };
 
 /*
- * acpx [prompt...]: the implicit prompt to the default agent. Without
- * words on a terminal it shows the help instead (Commander's default
- * action when the reference finds nothing to send).
+ * The options of the program (the root command's, which acpx-native also
+ * accepts after the agent and the verb) and the options and arguments
+ * several commands share, with the reference's flags, descriptions and
+ * validators. A command's own options are in its command file.
  */
-static int
-cmd_root_prepare(struct cli_run *run, struct cli_cmd *leaf,
-    struct invocation *inv)
-{
-	char	*text;
 
-	if (json_array_size(cmd_prepare_arg(leaf, 0)) == 0 &&
-	    isatty(STDIN_FILENO)) {
-		if (run->strict) {
-			cli_usage_error(run, "Prompt is required (pass as "
-			    "argument, --file, or pipe via stdin)");
-			return (-1);
-		}
-		text = cli_help_text(run, leaf, STDOUT_FILENO);
-		fputs(text, stdout);
-		fflush(stdout);
-		free(text);
-		run->status = ACPX_EXIT_SUCCESS;
-		return (-1);
-	}
-	return (cmd_prompt_prepare(run, leaf, inv));
-}
+static const char *const cmd_opt_format_values[] = { "text", "json",
+    "quiet", NULL };
+static const char *const cmd_opt_auth_values[] = { "skip", "fail", NULL };
+static const char *const cmd_opt_nonint_values[] = { "deny", "fail", NULL };
+
+const struct cmd_opt cmd_opt_version = CMD_OPT("-V, --version", "-V",
+    "--version", "version", "output the version number", CMD_OPT_BOOL, NULL);
+const struct cmd_opt cmd_opt_help = CMD_OPT("-h, --help", "-h", "--help", "help",
+    "display help for command", CMD_OPT_BOOL, NULL);
+
+static const struct cmd_opt o_agent = CMD_OPT("--agent <command>", NULL,
+    "--agent", "agent", "Raw ACP agent command (escape hatch)", CMD_OPT_VALUE,
+    NULL);
+static const struct cmd_opt o_cwd = CMD_OPTV("--cwd <dir>", NULL, "--cwd", "cwd",
+    "Working directory", CMD_OPT_VALUE, NULL, CMD_VALUES_DIR, NULL);
+static const struct cmd_opt o_auth = CMD_OPTV("--auth-policy <policy>", NULL,
+    "--auth-policy", "authPolicy",
+    "Authentication policy: skip or fail when auth is required",
+    CMD_OPT_VALUE, cli_validate_auth, CMD_VALUES_LIST, cmd_opt_auth_values);
+const struct cmd_opt cmd_opt_approve_all = CMD_OPT("--approve-all", NULL,
+    "--approve-all", "approveAll", "Auto-approve all permission requests",
+    CMD_OPT_BOOL, NULL);
+const struct cmd_opt cmd_opt_approve_reads = CMD_OPT("--approve-reads", NULL,
+    "--approve-reads", "approveReads",
+    "Auto-approve read/search requests and prompt for writes", CMD_OPT_BOOL,
+    NULL);
+const struct cmd_opt cmd_opt_deny_all = CMD_OPT("--deny-all", NULL,
+    "--deny-all", "denyAll", "Deny all permission requests", CMD_OPT_BOOL,
+    NULL);
+static const struct cmd_opt o_nonint = CMD_OPTV(
+    "--non-interactive-permissions <policy>", NULL,
+    "--non-interactive-permissions", "nonInteractivePermissions",
+    "When prompting is unavailable: deny or fail", CMD_OPT_VALUE,
+    cli_validate_nonint, CMD_VALUES_LIST, cmd_opt_nonint_values);
+static const struct cmd_opt o_perm_policy = CMD_OPTV(
+    "--permission-policy <json-or-file>", NULL, "--permission-policy",
+    "permissionPolicy", "Permission policy JSON or path (autoApprove, "
+    "autoDeny, escalate, defaultAction)", CMD_OPT_VALUE, NULL, CMD_VALUES_FILE, NULL);
+static const struct cmd_opt o_policy = CMD_OPTV("--policy <json-or-file>", NULL,
+    "--policy", "policy", "Alias for --permission-policy", CMD_OPT_VALUE,
+    NULL, CMD_VALUES_FILE, NULL);
+const struct cmd_opt cmd_opt_format = CMD_OPTV("--format <fmt>", NULL,
+    "--format", "format", "Output format: text, json, quiet", CMD_OPT_VALUE,
+    cli_validate_format,
+    CMD_VALUES_LIST, cmd_opt_format_values);
+static const struct cmd_opt o_suppress = CMD_OPT("--suppress-reads", NULL,
+    "--suppress-reads", "suppressReads",
+    "Suppress raw read-file contents in output", CMD_OPT_BOOL, NULL);
+static const struct cmd_opt o_model = CMD_OPT("--model <id>", NULL, "--model",
+    "model", "Agent model id", CMD_OPT_VALUE, NULL);
+static const struct cmd_opt o_tools = CMD_OPT("--allowed-tools <list>", NULL,
+    "--allowed-tools", "allowedTools", "Allowed tool names as a "
+    "comma-separated list (use \"\" for no tools)", CMD_OPT_VALUE,
+    cli_validate_tools);
+static const struct cmd_opt o_max_turns = CMD_OPT("--max-turns <count>", NULL,
+    "--max-turns", "maxTurns", "Maximum turns for the session",
+    CMD_OPT_VALUE, cli_validate_max_turns);
+static const struct cmd_opt o_system = CMD_OPT("--system-prompt <text>", NULL,
+    "--system-prompt", "systemPrompt", "Replace the agent system prompt "
+    "(claude-agent-acp via ACP _meta.systemPrompt)", CMD_OPT_VALUE,
+    cli_validate_system_prompt);
+static const struct cmd_opt o_append = CMD_OPT("--append-system-prompt <text>",
+    NULL, "--append-system-prompt", "appendSystemPrompt", "Append text to "
+    "the agent system prompt (claude-agent-acp via ACP "
+    "_meta.systemPrompt.append)", CMD_OPT_VALUE, cli_validate_append_prompt);
+static const struct cmd_opt o_retries = CMD_OPT("--prompt-retries <count>", NULL,
+    "--prompt-retries", "promptRetries",
+    "Retry failed prompt turns on transient errors (default: 0)",
+    CMD_OPT_VALUE, cli_validate_retries);
+static const struct cmd_opt o_strict = CMD_OPT("--json-strict", NULL,
+    "--json-strict", "jsonStrict", "Strict JSON mode: requires --format json "
+    "and suppresses non-JSON stderr output", CMD_OPT_BOOL, NULL);
+static const struct cmd_opt o_no_fs = CMD_OPT("--no-fs", NULL, "--no-fs", "fs",
+    "Do not advertise ACP filesystem capabilities", CMD_OPT_NEGATE, NULL);
+static const struct cmd_opt o_no_terminal = CMD_OPT("--no-terminal", NULL,
+    "--no-terminal", "terminal", "Do not advertise ACP terminal capability",
+    CMD_OPT_NEGATE, NULL);
+/* Ours (Warp fallback); no desc: kept out of the reference's help. */
+static const struct cmd_opt o_no_fallback = CMD_OPT("--no-fallback", NULL,
+    "--no-fallback", "fallback", NULL, CMD_OPT_NEGATE, NULL);
+static const struct cmd_opt o_timeout = CMD_OPT("--timeout <seconds>", NULL,
+    "--timeout", "timeout", "Maximum time to wait for agent response",
+    CMD_OPT_VALUE, cli_validate_timeout);
+static const struct cmd_opt o_ttl = CMD_OPT("--ttl <seconds>", NULL, "--ttl",
+    "ttl", "Queue owner idle TTL before shutdown (0 = keep alive forever) "
+    "(default: 300)", CMD_OPT_VALUE, cli_validate_ttl);
+static const struct cmd_opt o_mcp = CMD_OPTV("--mcp-config <path>", NULL,
+    "--mcp-config", "mcpConfig", "Load MCP servers from a JSON config file "
+    "instead of project/global mcpServers", CMD_OPT_VALUE, NULL, CMD_VALUES_FILE, NULL);
+static const struct cmd_opt o_verbose = CMD_OPT("--verbose", NULL, "--verbose",
+    "verbose", "Enable verbose debug logs", CMD_OPT_BOOL, NULL);
+
+const struct cmd_opt *const cmd_opt_root[] = { &cmd_opt_version,
+    &o_agent, &o_cwd, &o_auth, &cmd_opt_approve_all, &cmd_opt_approve_reads, &cmd_opt_deny_all,
+    &o_nonint, &o_perm_policy, &o_policy, &cmd_opt_format, &o_suppress, &o_model,
+    &o_tools, &o_max_turns, &o_system, &o_append, &o_retries, &o_strict,
+    &o_no_fs, &o_no_terminal, &o_no_fallback, &o_timeout, &o_ttl, &o_mcp,
+    &o_verbose, NULL };
+
+const struct cmd_opt cmd_opt_session = CMD_OPTV("-s, --session <name>", "-s",
+    "--session", "session", "Use named session instead of cwd default",
+    CMD_OPT_VALUE, cli_validate_session, CMD_VALUES_SESSION, NULL);
+static const struct cmd_opt o_no_wait = CMD_OPT("--no-wait", NULL, "--no-wait",
+    "wait", "Queue prompt and return immediately when another prompt is "
+    "already running", CMD_OPT_NEGATE, NULL);
+const struct cmd_opt cmd_opt_file = CMD_OPTV("-f, --file <path>", "-f",
+    "--file", "file", "Read prompt text from file path (use - for stdin)",
+    CMD_OPT_VALUE, NULL, CMD_VALUES_FILE, NULL);
+const struct cmd_opt *const cmd_opt_prompt[] = { &cmd_opt_session,
+    &o_no_wait, &cmd_opt_file, NULL };
+const struct cmd_opt cmd_opt_name = CMD_OPTV("-s, --name <name>", "-s",
+    "--name", "name", "Session name", CMD_OPT_VALUE, cli_validate_session,
+    CMD_VALUES_SESSION, NULL);
+
+const struct cmd_arg cmd_opt_prompt_arg[1] = { { "[prompt...]",
+    "Prompt text", NULL } };
+const struct cmd_arg cmd_opt_name_arg[1] = { { "[name]", "Session name",
+    cli_validate_session } };
 
 /* The program (agent commands are added in front at run time). */
 const struct cmd_entry cmd_root_entry = {
 	.name = "acpx",
 	.desc = "Headless CLI client for the Agent Client Protocol",
-	.opts = cli_opt_root,
-	.args = cli_opt_prompt_arg,
+	.opts = cmd_opt_root,
+	.args = cmd_opt_prompt_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION,
-	.prepare = cmd_root_prepare,
+	.prepare = cli_prepare_root,
 	.run = cmd_prompt_run
 };
 
 /* acpx <agent> [prompt...]: one per agent name (given at run time). */
 const struct cmd_entry cmd_agent_entry = {
 	.desc = "Use %s agent",
-	.opts = cli_opt_prompt,
-	.args = cli_opt_prompt_arg,
+	.opts = cmd_opt_prompt,
+	.args = cmd_opt_prompt_arg,
 	.nargs = 1,
 	.flags = CMD_ACTION | CMD_PASSTHROUGH,
 	.prepare = cmd_prompt_prepare,

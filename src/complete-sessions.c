@@ -13,6 +13,7 @@
 
 #include "acpx.h"
 #include "complete.h"
+#include "session-path.h"
 #include "session-store.h"
 #include "xmalloc.h"
 
@@ -145,7 +146,7 @@ complete_session_names(const char *agent_command, const char *cwd,
 
 	if (scope == COMPLETE_WALK_OPEN)
 		boundary = session_store_git_root(cwd);
-	sdir = session_store_dir();
+	sdir = session_path_dir();
 	if ((dir = opendir(sdir)) == NULL)
 		goto out;
 	while ((de = readdir(dir)) != NULL) {

@@ -1,189 +1,192 @@
 #include <config.h>
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <jansson.h>
 
 #include "acpx.h"
-#include "buf.h"
-#include "cli-opt.h"
-#include "cmd.h"
+#include "agent-registry.h"
 #include "complete-impl.h"
 #include "complete.h"
 #include "config-file.h"
-#include "output.h"
+#include "js.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
- * acpx __complete: what the shell completion scripts ask. The partial
- * command line is walked through the command table the parser uses
- * (cmd.h), so completions never drift from the grammar: verbs
- * and subcommands, options (each command's own, help, and the global
- * options acpx-native accepts after the agent and the verb), enumerated
- * option values, agent names (built-ins, config agents, Warp agent ids of
- * the config's warp section) and live session names read from the
- * session records, scoped to the agent and directory on the command line.
- *
- * Protocol: acpx __complete [--describe] -- WORD... CURRENT
- * WORDs are the words after "acpx", CURRENT the (possibly empty) word under
- * the cursor. The first output line says what to do: ":words" (the
- * candidate lines follow, "value" or "value<TAB>description" with
- * --describe), ":files", ":dirs" (let the shell complete paths) or
- * ":none". The shell filters by CURRENT itself.
- * acpx __complete --list-commands | --list-options prints the command
- * paths / "<path><TAB><flag>" pairs of the tables (for the docs test).
+ * The candidates of a completion: the words offered (deduplicated, with
+ * descriptions), agent names (built-ins, config agents, the Warp agent ids
+ * of the config's warp section) and live session names scoped to the
+ * agent and directory on the command line. The config is loaded once,
+ * for that directory.
  */
 
-/* Descriptions are one line without tabs. */
-static void
-complete_clean(char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\t' || *s == '\n' || *s == '\r')
-			*s = ' ';
-	}
-}
+/* ------------------------------------------------------------ candidates */
 
-/* Append one line (a newline goes between lines). */
-static void
-complete_line(struct buf *b, const char *fmt, ...)
+void
+complete_add(struct complete *c, const char *value, const char *desc)
 {
-	va_list	 ap;
-
-	if (b->len > 0)
-		buf_addc(b, '\n');
-	va_start(ap, fmt);
-	buf_vprintf(b, fmt, ap);
-	va_end(ap);
-}
-
-static void
-complete_render(struct complete *c, struct buf *b)
-{
-	static const char *const kinds[] = { ":words", ":files", ":dirs",
-	    ":none" };
 	size_t	i;
 
-	complete_line(b, "%s", kinds[c->kind]);
 	for (i = 0; i < c->n; i++) {
-		/* A value with a newline cannot be offered in a line protocol. */
-		if (strchr(c->v[i].value, '\n') != NULL)
-			continue;
-		if (c->describe && c->v[i].desc != NULL && *c->v[i].desc != '\0') {
-			complete_clean(c->v[i].desc);
-			complete_line(b, "%s\t%s", c->v[i].value, c->v[i].desc);
-		} else
-			complete_line(b, "%s", c->v[i].value);
+		if (strcmp(c->v[i].value, value) == 0)
+			return;
 	}
+	c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
+	c->v[c->n].value = xstrdup(value);
+	c->v[c->n].desc = desc != NULL ? xstrdup(desc) : NULL;
+	c->n++;
 }
 
-/* ------------------------------------------------------------ the lists */
-
-static void
-complete_list_commands(const struct cmd_entry *def, const char *path,
-    struct buf *b)
+/* A candidate with a prefix ("--format=") in front of the value. */
+void
+complete_add_prefixed(struct complete *c, const char *prefix,
+    const char *value, const char *desc)
 {
-	const struct cmd_entry	*s;
-	char			*p;
-	size_t			 i;
+	char	*s;
 
-	for (i = 0; (s = cmd_sub(def, i)) != NULL; i++) {
-		if (*path == '\0')
-			p = xstrdup(s->name);
-		else
-			xasprintf(&p, "%s %s", path, s->name);
-		complete_line(b, "%s", p);
-		complete_list_commands(s, p, b);
-		free(p);
-	}
+	xasprintf(&s, "%s%s", prefix, value);
+	complete_add(c, s, desc);
+	free(s);
 }
 
-static void
-complete_list_options(const struct cmd_entry *def, const char *path,
-    struct buf *b)
+/* What the shell is to do instead of (or with) the candidates. */
+void
+complete_set_kind(struct complete *c, enum complete_kind kind)
 {
-	const struct cmd_opt *const	*o;
-	const struct cmd_entry		*s;
-	char				*p;
-	size_t				 i;
-
-	for (o = def->opts; o != NULL && *o != NULL; o++) {
-		if ((*o)->desc == NULL)
-			continue;	/* ours, kept off the --help screens */
-		if ((*o)->shortf != NULL)
-			complete_line(b, "%s\t%s", path, (*o)->shortf);
-		complete_line(b, "%s\t%s", path, (*o)->longf);
-	}
-	complete_line(b, "%s\t%s", path, cli_opt_help.shortf);
-	complete_line(b, "%s\t%s", path, cli_opt_help.longf);
-	for (i = 0; (s = cmd_sub(def, i)) != NULL; i++) {
-		if (def == &cmd_root_entry)
-			p = xstrdup(s->name);
-		else
-			xasprintf(&p, "%s %s", path, s->name);
-		complete_list_options(s, p, b);
-		free(p);
-	}
+	c->kind = kind;
 }
 
-/* acpx __complete (see complete.h). */
-int
-complete_main(int argc, char **argv)
+/* ---------------------------------------------------------------- config */
+
+/* The directory the command line is about (absolute). Caller owns. */
+static char *
+complete_cwd(struct complete *c)
 {
-	struct complete		 c;
-	struct buf		 b = BUF_INITIALIZER;
-	struct output_opts	 oo;
-	struct output		*out;
-	char			 cwdbuf[8192], *empty[] = { "" };
-	int			 i, rc = ACPX_EXIT_SUCCESS;
-	size_t			 j;
+	return (config_path_resolve(c->process_cwd, c->cwd != NULL ? c->cwd :
+	    c->process_cwd));
+}
 
-	memset(&c, 0, sizeof c);
-	if (getcwd(cwdbuf, sizeof cwdbuf) == NULL)
-		strcpy(cwdbuf, "/");
-	c.process_cwd = xstrdup(cwdbuf);
+/* Load config once, for the cwd on the command line; NULL if broken. */
+struct config *
+complete_config(struct complete *c)
+{
+	char	*home, *cwd, *cause = NULL;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--describe") == 0)
-			c.describe = 1;
-		else if (strcmp(argv[i], "--list-commands") == 0) {
-			complete_list_commands(&cmd_root_entry, "", &b);
-			break;
-		} else if (strcmp(argv[i], "--list-options") == 0) {
-			complete_list_options(&cmd_root_entry, "acpx", &b);
-			/* The agent command's own (acpx <agent> -s ...). */
-			complete_list_options(&cmd_agent_entry, "<agent>", &b);
-			break;
-		} else if (strcmp(argv[i], "--") == 0) {
-			i++;
-			if (i < argc)
-				complete_words(&c, argv + i, argc - i);
-			else
-				complete_words(&c, empty, 1);
-			complete_render(&c, &b);
-			break;
-		} else {
-			rc = ACPX_EXIT_USAGE;
-			break;
+	if (c->config_tried)
+		return (c->config);
+	c->config_tried = 1;
+	home = config_home();
+	cwd = complete_cwd(c);
+	c->config = config_load(home, cwd, NULL, &cause);
+	free(cause);
+	free(home);
+	free(cwd);
+	return (c->config);
+}
+
+/*
+ * The Warp agent ids the config defines (harness x provider x model
+ * family, warp.h) with what they run; with providers, the provider names
+ * too (warp probe targets). Nothing if the warp section is invalid.
+ */
+void
+complete_warp(struct complete *c, int providers)
+{
+	const struct config	*cfg = complete_config(c);
+	struct warp_config	*wc;
+	const struct warp_model	*m;
+	char			*cause = NULL, *id, *desc;
+	size_t			 h, i, j;
+
+	if (cfg == NULL || (wc = warp_config_load(cfg, &cause)) == NULL) {
+		free(cause);
+		return;
+	}
+	for (h = 0; h < warp_harness_count(); h++) {
+		for (i = 0; i < wc->nproviders; i++) {
+			for (j = 0; j < wc->providers[i].nmodels; j++) {
+				m = &wc->providers[i].models[j];
+				id = warp_id_format(warp_harness_name(h),
+				    wc->providers[i].name, m->family);
+				xasprintf(&desc, "Warp: %s on %s (%s)",
+				    warp_harness_name(h),
+				    wc->providers[i].name, m->model);
+				complete_add(c, id, desc);
+				free(desc);
+				free(id);
+			}
 		}
 	}
-	if (b.p != NULL) {
-		memset(&oo, 0, sizeof oo);
-		oo.format = ACPX_FORMAT_TEXT;
-		out = output_create(&oo);
-		output_result_text(out, "%s", b.p);
-		output_free(out);
-		free(b.p);
+	for (i = 0; providers && i < wc->nproviders; i++)
+		complete_add(c, wc->providers[i].name, "Warp provider");
+	warp_config_free(wc);
+}
+
+/* Built-in agents, config agents and Warp agent ids. */
+void
+complete_agents(struct complete *c)
+{
+	const struct config	*cfg = complete_config(c);
+	const char		*name;
+	char			*desc;
+	size_t			 i;
+
+	for (i = 0; i < agent_registry_count(); i++) {
+		name = agent_registry_name(i);
+		complete_add(c, name, agent_registry_display(name));
 	}
-	for (j = 0; j < c.n; j++) {
-		free(c.v[j].value);
-		free(c.v[j].desc);
+	if (cfg != NULL) {
+		for (i = 0; i < cfg->nagents; i++) {
+			xasprintf(&desc, "configured: %s",
+			    cfg->agents[i].command);
+			complete_add(c, cfg->agents[i].name, desc);
+			free(desc);
+		}
 	}
-	free(c.v);
-	free(c.process_cwd);
-	config_free(c.config);
-	return (rc);
+	complete_warp(c, 0);
+}
+
+/* -------------------------------------------------------------- sessions */
+
+static void
+complete_session_cb(const char *name, const char *cwd, int closed, void *arg)
+{
+	struct complete	*c = arg;
+	char		*desc;
+
+	xasprintf(&desc, "%s%s", closed ? "closed: " : "", cwd);
+	complete_add(c, name, desc);
+	free(desc);
+}
+
+/* Names of the agent's sessions for the directory on the command line. */
+void
+complete_sessions(struct complete *c, enum complete_scope scope)
+{
+	struct config		*cfg = complete_config(c);
+	struct agent_spec	 spec;
+	const char		*override = NULL, *aname;
+	char			*cwd, *t = NULL;
+
+	memset(&spec, 0, sizeof spec);
+	if (c->agent_override != NULL) {
+		t = js_trim_dup(c->agent_override);
+		override = t;
+	}
+	aname = c->agent != NULL ? c->agent : cfg != NULL &&
+	    cfg->default_agent != NULL ? cfg->default_agent :
+	    AGENT_REGISTRY_DEFAULT;
+	agent_registry_resolve(cfg, aname, override, &spec);
+	free(t);
+	if (spec.command != NULL) {
+		if (c->source_cwd != NULL)
+			cwd = config_path_resolve(c->process_cwd,
+			    c->source_cwd);
+		else
+			cwd = complete_cwd(c);
+		complete_session_names(spec.command, cwd, scope,
+		    complete_session_cb, c);
+		free(cwd);
+	}
+	agent_registry_spec_clear(&spec);
 }

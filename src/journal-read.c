@@ -15,6 +15,7 @@
 #include "jget.h"
 #include "journal.h"
 #include "journal-impl.h"
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -382,7 +383,7 @@ journal_read(const char *record_id, long long after_seq,
 	sink.after = after_seq;
 	sink.record_id = record_id;
 	for (i = max; i >= 0; i--) {
-		path = session_store_segment_path(record_id, i);
+		path = session_path_segment(record_id, i);
 		rc = journal_read_segment(path, record_id, &st, &sink, cause);
 		free(path);
 		if (rc == 1)
@@ -444,7 +445,7 @@ journal_messages(const char *record_id)
 	}
 	free(why);
 	for (i = max; i >= 0; i--) {
-		path = session_store_segment_path(record_id, i);
+		path = session_path_segment(record_id, i);
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		free(path);
 		if (fd == -1)

@@ -19,6 +19,7 @@
 #include "journal-impl.h"
 #include "js-json.h"
 #include "js.h"
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -101,7 +102,7 @@ journal_write_imported(const char *record_id, const json_t *messages,
 	}
 	if (text == NULL)
 		return (0);
-	path = session_store_segment_path(record_id, 0);
+	path = session_path_segment(record_id, 0);
 	rc = session_store_write_file(path, text, len, 1, cause);
 	free(path);
 	free(text);
@@ -123,7 +124,7 @@ journal_open(struct session_record *rec, char **cause)
 	j = xcalloc(1, sizeof *j);
 	j->fd = -1;
 	j->record_id = xstrdup(rec->record_id);
-	j->active_path = session_store_segment_path(rec->record_id, 0);
+	j->active_path = session_path_segment(rec->record_id, 0);
 	n = json_integer_value(json_object_get(rec->event_log,
 	    "max_segment_bytes"));
 	j->max_segment_bytes = n > 0 ? n : SESSION_EVENT_MAX_SEGMENT_BYTES;
@@ -131,7 +132,7 @@ journal_open(struct session_record *rec, char **cause)
 
 	/* The newest anchored segment tells where the history stands. */
 	for (i = 0; i <= j->max_segments && !found; i++) {
-		path = session_store_segment_path(rec->record_id, i);
+		path = session_path_segment(rec->record_id, i);
 		rc = journal_read_segment(path, rec->record_id, &st, NULL, cause);
 		free(path);
 		if (rc == 1)
@@ -195,7 +196,7 @@ journal_rotate(struct journal *j, char **cause)
 	int	 k;
 
 	journal_close_fd(j);
-	from = session_store_segment_path(j->record_id, j->max_segments);
+	from = session_path_segment(j->record_id, j->max_segments);
 	if (unlink(from) == -1 && errno != ENOENT) {
 		xasprintf(cause, "%s: %s", from, strerror(errno));
 		free(from);
@@ -203,8 +204,8 @@ journal_rotate(struct journal *j, char **cause)
 	}
 	free(from);
 	for (k = j->max_segments - 1; k >= 0; k--) {
-		from = session_store_segment_path(j->record_id, k);
-		to = session_store_segment_path(j->record_id, k + 1);
+		from = session_path_segment(j->record_id, k);
+		to = session_path_segment(j->record_id, k + 1);
 		if (rename(from, to) == -1 && errno != ENOENT) {
 			xasprintf(cause, "%s: %s", from, strerror(errno));
 			free(from);

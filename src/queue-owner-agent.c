@@ -19,6 +19,7 @@
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "session-lock.h"
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -213,7 +214,7 @@ journal_stat(struct queue_owner *o, struct stat *st)
 	char	*path;
 	int	 rc;
 
-	path = session_store_segment_path(o->opts.session_id, 0);
+	path = session_path_segment(o->opts.session_id, 0);
 	rc = stat(path, st);
 	free(path);
 	return (rc);

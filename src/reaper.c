@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "reaper.h"
-#include "spawn.h"
 #include "xmalloc.h"
 
 /*
@@ -325,12 +324,12 @@ keeper_forward(int sig)
 
 /* Run the keeper; see reaper.h. */
 int
-reaper_keeper_main(void)
+reaper_keeper_main(char *self)
 {
 	struct sigaction	 sa;
 	sigset_t		 set;
 	const char		*exe;
-	char			*self, *argv[3];
+	char			*argv[3];
 	pid_t			 keeper = getpid(), pid, owner;
 	int			 status = 0, fd, sig;
 
@@ -341,7 +340,7 @@ reaper_keeper_main(void)
 #if defined(__linux__) && defined(PR_SET_CHILD_SUBREAPER)
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 #endif
-	if ((self = spawn_self_path()) == NULL) {
+	if (self == NULL) {
 		fprintf(stderr, "[acpx] queue keeper: cannot find our own "
 		    "executable\n");
 		return (1);

@@ -22,6 +22,7 @@
 #include "js.h"
 #include "session-lock-impl.h"
 #include "session-lock.h"
+#include "session-path.h"
 #include "session-store.h"
 #include "xmalloc.h"
 
@@ -138,7 +139,7 @@ session_lock_try(const char *lock_id, struct session_lock **lockp,
 	*lockp = NULL;
 	if (session_store_ensure_dir(cause) == -1)
 		return (-1);
-	path = session_store_path(lock_id, ".stream.lock");
+	path = session_path(lock_id, ".stream.lock");
 	dir = xstrdup(path);
 	base = strrchr(dir, '/');
 	*base = '\0';

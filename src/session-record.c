@@ -12,9 +12,9 @@
 
 #include "acpx.h"
 #include "js.h"
+#include "session-path.h"
 #include "session-record-impl.h"
 #include "session-record.h"
-#include "session-store.h"
 #include "xmalloc.h"
 
 /*
@@ -99,7 +99,7 @@ record_argv_free(char **argv)
 json_t *
 session_record_default_event_log(const char *record_id)
 {
-	char	*path = session_store_segment_path(record_id, 0);
+	char	*path = session_path_segment(record_id, 0);
 	json_t	*el;
 
 	el = json_pack("{s:s, s:i, s:I, s:i, s:n}", "active_path", path,

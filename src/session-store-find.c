@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -360,7 +361,7 @@ session_store_prune(const struct session_prune_opts *o,
 	if (o->dry_run)
 		return (0);
 
-	dir = session_store_dir();
+	dir = session_path_dir();
 	if (o->include_history && (d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			names = xreallocarray(names, n + 1, sizeof *names);
@@ -370,12 +371,12 @@ session_store_prune(const struct session_prune_opts *o,
 	}
 	for (i = 0; i < pruned->n; i++) {
 		r = pruned->v[i];
-		path = session_store_path(r->record_id, ".json");
+		path = session_path(r->record_id, ".json");
 		*bytes += store_unlink_counting(path);
 		free(path);
 		if (!o->include_history)
 			continue;
-		enc = session_store_encode(r->record_id);
+		enc = session_path_encode(r->record_id);
 		for (j = 0; j < n; j++) {
 			if (!store_is_stream_file(names[j], enc))
 				continue;

@@ -17,79 +17,18 @@
 #include "fsutil.h"
 #include "jget.h"
 #include "js-json.h"
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
 
 /*
- * ~/.acpx/sessions: paths, atomic private writes, the record scan and the
+ * ~/.acpx/sessions: atomic private writes, the record scan and the
  * lookups built on it, and pruning. There is no index: every lookup scans
  * the directory as the reference does.
  */
 
 #define STORE_MAX_RECORD_BYTES	(256 * 1024 * 1024)
-
-/* $HOME/.acpx/sessions. */
-char *
-session_store_dir(void)
-{
-	const char	*home = getenv("HOME");
-	char		*dir;
-
-	if (home == NULL || *home == '\0')
-		home = "/";
-	xasprintf(&dir, "%s%s.acpx/sessions", home,
-	    home[strlen(home) - 1] == '/' ? "" : "/");
-	return (dir);
-}
-
-/* JavaScript encodeURIComponent(s). */
-char *
-session_store_encode(const char *s)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*p;
-	char			*out, *o;
-
-	out = o = xmalloc(strlen(s) * 3 + 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-_.!~*'()", *p) != NULL)
-			*o++ = *p;
-		else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return (out);
-}
-
-/* <sessions dir>/<E(record_id)><suffix>. */
-char *
-session_store_path(const char *record_id, const char *suffix)
-{
-	char	*dir = session_store_dir(), *e = session_store_encode(record_id);
-	char	*path;
-
-	xasprintf(&path, "%s/%s%s", dir, e, suffix);
-	free(dir);
-	free(e);
-	return (path);
-}
-
-/* Journal segment path: 0 = active. */
-char *
-session_store_segment_path(const char *record_id, int n)
-{
-	char	 suffix[64];
-
-	if (n == 0)
-		return (session_store_path(record_id, ".stream.ndjson"));
-	snprintf(suffix, sizeof suffix, ".stream.%d.ndjson", n);
-	return (session_store_path(record_id, suffix));
-}
 
 /* mkdir -p path with mode for the directories created. */
 static int
@@ -131,7 +70,7 @@ store_mkdirs(const char *path, mode_t mode, char **cause)
 int
 session_store_ensure_dir(char **cause)
 {
-	char	*dir = session_store_dir();
+	char	*dir = session_path_dir();
 	int	 rc;
 
 	rc = store_mkdirs(dir, 0700, cause);
@@ -219,7 +158,7 @@ session_store_save(const struct session_record *r, char **cause)
 	rc = session_record_check_keys(known, cause);
 	json_decref(known);
 	if (rc == 0) {
-		path = session_store_path(r->record_id, ".json");
+		path = session_path(r->record_id, ".json");
 		rc = session_store_write_private(path, disk, cause);
 		free(path);
 	}
@@ -346,7 +285,7 @@ store_read_file(const char *path, const char *expect_name,
 		free(why);
 		return (NULL);
 	}
-	enc = session_store_encode(r->record_id);
+	enc = session_path_encode(r->record_id);
 	if (strncmp(expect_name, enc, strlen(enc)) != 0 ||
 	    strcmp(expect_name + strlen(enc), ".json") != 0) {
 		xasprintf(cause, "file name does not match record id %s",
@@ -365,8 +304,8 @@ session_store_load(const char *record_id, char **cause)
 	char			*path, *enc, *name;
 	struct session_record	*r;
 
-	path = session_store_path(record_id, ".json");
-	enc = session_store_encode(record_id);
+	path = session_path(record_id, ".json");
+	enc = session_path_encode(record_id);
 	xasprintf(&name, "%s.json", enc);
 	r = store_read_file(path, name, NULL, cause);
 	free(name);
@@ -406,7 +345,7 @@ session_store_scan(const char *agent_command, struct session_list *l,
 	int			 regular;
 
 	memset(l, 0, sizeof *l);
-	dir = session_store_dir();
+	dir = session_path_dir();
 	/* The reference creates the directory on every scan. */
 	if (store_mkdirs(dir, 0700, &why) == -1)
 		free(why);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "journal.h"
+#include "session-path.h"
 #include "session-store.h"
 #include "xmalloc.h"
 
@@ -40,7 +41,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	setenv("HOME", tmpl, 1);
 	if (session_store_ensure_dir(&cause) != 0)
 		abort();
-	fz_file = session_store_segment_path(FZ_RECORD, 0);
+	fz_file = session_path_segment(FZ_RECORD, 0);
 	return (0);
 }
 

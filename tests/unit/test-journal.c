@@ -18,6 +18,7 @@
 #include "jget.h"
 #include "journal.h"
 #include "js-json.h"
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -132,7 +133,7 @@ main(void)
 	j = journal_open(rec, &cause);
 	ASSERT_PTR_NOT_NULL(j);
 	ASSERT_INT_EQ(write_turn(j, rec, REQ, 7), 0);
-	path = session_store_segment_path("mock-session-1", 0);
+	path = session_path_segment("mock-session-1", 0);
 	text = slurp(path);
 	ASSERT_STR_EQ(text, reference);
 	free(text);
@@ -224,10 +225,10 @@ main(void)
 	}
 	journal_close(j);
 	free(path);
-	path = session_store_segment_path("mock-session-1", 1);
+	path = session_path_segment("mock-session-1", 1);
 	ASSERT_INT_EQ(access(path, F_OK), 0);
 	free(path);
-	path = session_store_segment_path("mock-session-1", 0);
+	path = session_path_segment("mock-session-1", 0);
 	text = slurp(path);
 	{
 		const char *want = "{\"schema\":\"acpx.session.journal.v1\","
@@ -258,14 +259,14 @@ main(void)
 	ASSERT_INT_EQ(json_integer_value(json_object_get(rec->event_log,
 	    "segment_count")), 3);
 	free(path);
-	path = session_store_segment_path("rot", 4);
+	path = session_path_segment("rot", 4);
 	ASSERT_INT_EQ(access(path, F_OK), -1);
 	free(path);
 	anchors = 0;
 	for (k = 0; k <= 3; k++) {
 		struct stat sb;
 
-		path = session_store_segment_path("rot", k);
+		path = session_path_segment("rot", k);
 		if ((text = slurp(path)) != NULL) {
 			if (strncmp(text, "{\"schema\":\"acpx.session.journal."
 			    "v1\",\"type\":\"segment\"", 52) == 0)
@@ -287,7 +288,7 @@ main(void)
 	TEST_DONE();
 
 	TEST_START("corruption after an anchor is reported, not skipped");
-	path = session_store_segment_path("rot", 0);
+	path = session_path_segment("rot", 0);
 	append_raw(path, "not json\n");
 	ASSERT_INT_EQ(journal_read("rot", -1, &s, &cause), -1);
 	ASSERT_STR_EQ(s.error_code, "WATCH_JOURNAL_CORRUPT");

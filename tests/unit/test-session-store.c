@@ -22,6 +22,7 @@
 #include "jget.h"
 #include "js-json.h"
 #include "session-lock.h"
+#include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
@@ -96,18 +97,18 @@ test_paths(void)
 	char	*s, *want;
 
 	TEST_START("encodeURIComponent");
-	s = session_store_encode("a b/c:d~*'()!é");
+	s = session_path_encode("a b/c:d~*'()!é");
 	ASSERT_STR_EQ(s, "a%20b%2Fc%3Ad~*'()!%C3%A9");
 	free(s);
 	TEST_DONE();
 
 	TEST_START("record and segment paths");
-	s = session_store_path("x/y", ".json");
+	s = session_path("x/y", ".json");
 	xasprintf(&want, "%s/.acpx/sessions/x%%2Fy.json", home);
 	ASSERT_STR_EQ(s, want);
 	free(s);
 	free(want);
-	s = session_store_segment_path("id", 3);
+	s = session_path_segment("id", 3);
 	xasprintf(&want, "%s/.acpx/sessions/id.stream.3.ndjson", home);
 	ASSERT_STR_EQ(s, want);
 	free(s);
@@ -482,7 +483,7 @@ test_lock(void)
 	ASSERT_INT_EQ(session_lock_try("t1", &l2, &cause), 1);
 	ASSERT_INT_EQ(system("test -f \"$HOME/.acpx/sessions/t1.stream.lock\" && "
 	    "test -f \"$HOME/.acpx/sessions/t1.stream.lock.guard\""), 0);
-	path = session_store_path("t1", ".stream.lock");
+	path = session_path("t1", ".stream.lock");
 	text = slurp(path);
 	ASSERT_TRUE(text != NULL && strstr(text, "\"processIdentity\"") !=
 	    NULL && strstr(text, "\"created_at\"") != NULL);
@@ -533,7 +534,7 @@ test_lock(void)
 	TEST_DONE();
 
 	TEST_START("a pid-less marker is removed only after the 15 s grace");
-	path = session_store_path("t4", ".stream.lock");
+	path = session_path("t4", ".stream.lock");
 	spit(path, "{}\n");
 	ASSERT_INT_EQ(session_lock_try("t4", &l1, &cause), 1);
 	xasprintf(&text, "touch -d '1 minute ago' '%s'", path);

@@ -21,7 +21,7 @@
 
 /* A string value copied (caller owns), or NULL. */
 char *
-cmd_prepare_dup(const json_t *v)
+cli_prepare_dup(const json_t *v)
 {
 	return (json_is_string(v) ? xstrdup(json_string_value(v)) : NULL);
 }
@@ -29,7 +29,7 @@ cmd_prepare_dup(const json_t *v)
 
 /* Set inv->words from a JSON array of strings. */
 void
-cmd_prepare_words(struct invocation *inv, const json_t *list)
+cli_prepare_words(struct invocation *inv, const json_t *list)
 {
 	const json_t	*e;
 	size_t		 i, n = json_array_size(list);
@@ -44,7 +44,7 @@ cmd_prepare_words(struct invocation *inv, const json_t *list)
 
 /* The i-th processed argument (borrowed) or NULL. */
 const json_t *
-cmd_prepare_arg(const struct cli_cmd *leaf, size_t i)
+cli_prepare_arg(const struct cli_cmd *leaf, size_t i)
 {
 	const json_t	*v = json_array_get(leaf->processed, i);
 
@@ -53,17 +53,17 @@ cmd_prepare_arg(const struct cli_cmd *leaf, size_t i)
 
 /* resolveSessionNameFromFlags(): the command's own value, else inherited. */
 char *
-cmd_prepare_session(const struct cli_cmd *leaf, const char *own_key)
+cli_prepare_session(const struct cli_cmd *leaf, const char *own_key)
 {
 	const json_t	*v = cli_opt_value(leaf, own_key);
 
 	if (v == NULL)
 		v = cli_opt_global(leaf, "session");
-	return (cmd_prepare_dup(v));
+	return (cli_prepare_dup(v));
 }
 
 void
-cmd_prepare_verb_opt(struct invocation *inv, const char *key, const json_t *v)
+cli_prepare_verb_opt(struct invocation *inv, const char *key, const json_t *v)
 {
 	char	buf[32];
 
@@ -78,62 +78,62 @@ cmd_prepare_verb_opt(struct invocation *inv, const char *key, const json_t *v)
 }
 
 const char *
-cmd_prepare_agent_override(const struct cli_run *run)
+cli_prepare_agent_override(const struct cli_run *run)
 {
 	return (run->gf.agent);
 }
 
 const struct config *
-cmd_prepare_config(const struct cli_run *run)
+cli_prepare_config(const struct cli_run *run)
 {
 	return (run->config);
 }
 
 const char *
-cmd_prepare_process_cwd(const struct cli_run *run)
+cli_prepare_process_cwd(const struct cli_run *run)
 {
 	return (run->process_cwd);
 }
 
 char **
-cmd_prepare_root_args(const struct cli_run *run, size_t *n)
+cli_prepare_root_args(const struct cli_run *run, size_t *n)
 {
 	*n = run->nroot_args;
 	return (run->root_args);
 }
 
 size_t
-cmd_prepare_nargs(const struct cli_cmd *leaf)
+cli_prepare_nargs(const struct cli_cmd *leaf)
 {
 	return (leaf->nargs);
 }
 
 const char *
-cmd_prepare_leaf_agent(const struct cli_cmd *leaf)
+cli_prepare_leaf_agent(const struct cli_cmd *leaf)
 {
 	return (leaf->agent);
 }
 
 const json_t *
-cmd_prepare_own(const struct cli_cmd *leaf, const char *key)
+cli_prepare_own(const struct cli_cmd *leaf, const char *key)
 {
 	return (cli_opt_value(leaf, key));
 }
 
 const json_t *
-cmd_prepare_cli(const struct cli_cmd *leaf, const char *key)
+cli_prepare_cli(const struct cli_cmd *leaf, const char *key)
 {
 	return (cli_opt_from_cli(leaf, key));
 }
 
 const json_t *
-cmd_prepare_global(const struct cli_cmd *leaf, const char *key)
+cli_prepare_global(const struct cli_cmd *leaf, const char *key)
 {
 	return (cli_opt_global(leaf, key));
 }
 
 const json_t *
-cmd_prepare_cli_own(const struct cli_cmd *leaf, const char *key)
+cli_prepare_cli_own(const struct cli_cmd *leaf, const char *key)
 {
 	const json_t	*v;
 
@@ -144,14 +144,14 @@ cmd_prepare_cli_own(const struct cli_cmd *leaf, const char *key)
 
 /* inv->words from every processed argument that is a string. */
 void
-cmd_prepare_args_words(struct invocation *inv, const struct cli_cmd *leaf)
+cli_prepare_args_words(struct invocation *inv, const struct cli_cmd *leaf)
 {
 	const json_t	*e;
 	size_t		 i;
 
 	inv->words = xcalloc(leaf->nargs + 1, sizeof *inv->words);
 	for (i = 0; i < leaf->nargs; i++) {
-		if ((e = cmd_prepare_arg(leaf, i)) != NULL &&
+		if ((e = cli_prepare_arg(leaf, i)) != NULL &&
 		    json_is_string(e))
 			inv->words[inv->nwords++] = xstrdup(json_string_value(e));
 	}
@@ -161,23 +161,23 @@ cmd_prepare_args_words(struct invocation *inv, const struct cli_cmd *leaf)
 
 /* Global flags and the agent (cancel, set-mode, set, status, sessions). */
 int
-cmd_prepare_agent_verb(struct cli_run *run, struct cli_cmd *leaf,
+cli_prepare_agent_verb(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	if (cmd_prepare_globals(run, leaf, inv) == -1 ||
-	    cmd_prepare_agent(run, leaf, inv) == -1)
+	if (cli_prepare_globals(run, leaf, inv) == -1 ||
+	    cli_prepare_agent(run, leaf, inv) == -1)
 		return (-1);
 	return (0);
 }
 
 /* Global flags and the default agent (config). */
 int
-cmd_prepare_plain(struct cli_run *run, struct cli_cmd *leaf,
+cli_prepare_plain(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	if (cmd_prepare_globals(run, leaf, inv) == -1)
+	if (cli_prepare_globals(run, leaf, inv) == -1)
 		return (-1);
-	cmd_prepare_default_agent(run, inv);
+	cli_prepare_default_agent(run, inv);
 	return (0);
 }
 
@@ -186,17 +186,17 @@ cmd_prepare_plain(struct cli_run *run, struct cli_cmd *leaf,
  * with the default agent (warp, completion).
  */
 int
-cmd_prepare_operands(struct cli_run *run, struct cli_cmd *leaf,
+cli_prepare_operands(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
-	const json_t	*a = cmd_prepare_arg(leaf, 0);
+	const json_t	*a = cli_prepare_arg(leaf, 0);
 
 	if (json_is_array(a))
-		cmd_prepare_words(inv, a);
+		cli_prepare_words(inv, a);
 	else {
 		inv->words = xcalloc(2, sizeof *inv->words);
 		if (a != NULL)
 			inv->words[inv->nwords++] = xstrdup(json_string_value(a));
 	}
-	return (cmd_prepare_plain(run, leaf, inv));
+	return (cli_prepare_plain(run, leaf, inv));
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -22,7 +23,7 @@
  * What the reference's action handlers check before they do any work, in
  * the same order (resolveGlobalFlags, disableExec, the permission mode,
  * the permission policy, the agent), as steps a command's prepare
- * function calls (the accessors are in cmd-prepare-leaf.c).
+ * function calls (the accessors are in cli-prepare-leaf.c).
  */
 
 static int
@@ -39,7 +40,7 @@ cli_str(const json_t *v)
 
 /* resolveGlobalFlags(): fills the invocation's global settings. */
 int
-cmd_prepare_globals(struct cli_run *run, struct cli_cmd *leaf,
+cli_prepare_globals(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
 	struct cli_gf		*gf = &run->gf;
@@ -123,8 +124,8 @@ cmd_prepare_globals(struct cli_run *run, struct cli_cmd *leaf,
 		inv->allowed_tools = json_copy((json_t *)v);
 	if ((v = cli_opt_global(leaf, "maxTurns")) != NULL)
 		inv->max_turns = (int)json_integer_value(v);
-	inv->system_prompt = cmd_prepare_dup(cli_opt_global(leaf, "systemPrompt"));
-	inv->append_system_prompt = cmd_prepare_dup(cli_opt_global(leaf,
+	inv->system_prompt = cli_prepare_dup(cli_opt_global(leaf, "systemPrompt"));
+	inv->append_system_prompt = cli_prepare_dup(cli_opt_global(leaf,
 	    "appendSystemPrompt"));
 	if (inv->system_prompt != NULL && inv->append_system_prompt != NULL) {
 		cli_usage_error(run, "Use only one of --system-prompt or "
@@ -149,7 +150,7 @@ cmd_prepare_globals(struct cli_run *run, struct cli_cmd *leaf,
 
 /* resolvePermissionMode(): more than one mode flag is an error. */
 int
-cmd_prepare_perm_mode(struct cli_run *run)
+cli_prepare_perm_mode(struct cli_run *run)
 {
 	const struct cli_gf	*gf = &run->gf;
 
@@ -233,7 +234,7 @@ fail:
 
 /* resolvePermissionPolicyFromFlags(): JSON text or a file, shape-checked. */
 int
-cmd_prepare_policy(struct cli_run *run, struct invocation *inv)
+cli_prepare_policy(struct cli_run *run, struct invocation *inv)
 {
 	const struct cli_gf	*gf = &run->gf;
 	json_t	*v;
@@ -279,7 +280,7 @@ cmd_prepare_policy(struct cli_run *run, struct invocation *inv)
 
 /* resolveAgentInvocation(). */
 int
-cmd_prepare_agent(struct cli_run *run, struct cli_cmd *leaf,
+cli_prepare_agent(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
 	const struct cli_gf	*gf = &run->gf;
@@ -300,9 +301,37 @@ cmd_prepare_agent(struct cli_run *run, struct cli_cmd *leaf,
 
 /* The default agent, for verbs that do not resolve one. */
 void
-cmd_prepare_default_agent(struct cli_run *run, struct invocation *inv)
+cli_prepare_default_agent(struct cli_run *run, struct invocation *inv)
 {
 	if (inv->agent.name == NULL)
 		agent_registry_resolve(run->config, run->config->default_agent,
 		    NULL, &inv->agent);
+}
+
+/*
+ * acpx [prompt...] (cmd_root_entry's prepare): the implicit prompt to the default agent. Without
+ * words on a terminal it shows the help instead (Commander's default
+ * action when the reference finds nothing to send).
+ */
+int
+cli_prepare_root(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	char	*text;
+
+	if (json_array_size(cli_prepare_arg(leaf, 0)) == 0 &&
+	    isatty(STDIN_FILENO)) {
+		if (run->strict) {
+			cli_usage_error(run, "Prompt is required (pass as "
+			    "argument, --file, or pipe via stdin)");
+			return (-1);
+		}
+		text = cli_help_text(run, leaf, STDOUT_FILENO);
+		fputs(text, stdout);
+		fflush(stdout);
+		free(text);
+		run->status = ACPX_EXIT_SUCCESS;
+		return (-1);
+	}
+	return (cmd_prompt_prepare(run, leaf, inv));
 }

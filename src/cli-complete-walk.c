@@ -5,7 +5,7 @@
 
 #include "acpx.h"
 #include "agent-registry.h"
-#include "cli-opt.h"
+#include "cli-impl.h"
 #include "cmd.h"
 #include "complete-impl.h"
 #include "complete.h"
@@ -31,7 +31,7 @@ complete_own_opt(const struct cmd_entry *def, const char *flag)
 	if ((o = cmd_find_opt(def, flag)) != NULL)
 		return (o);
 	if (strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0)
-		return (&cli_opt_help);
+		return (&cmd_opt_help);
 	return (NULL);
 }
 
@@ -61,7 +61,7 @@ complete_opt(const struct complete *c, const char *word, const char **value)
 		flag = xstrdup(word);
 	if ((o = complete_own_opt(c->cmd, flag)) == NULL &&
 	    c->cmd != &cmd_root_entry && flag[1] == '-' &&
-	    (o = complete_own_opt(&cmd_root_entry, flag)) == &cli_opt_version)
+	    (o = complete_own_opt(&cmd_root_entry, flag)) == &cmd_opt_version)
 		o = NULL;
 	free(flag);
 	/* A short boolean with more letters is a group of flags. */
@@ -124,7 +124,7 @@ complete_options(struct complete *c)
 		defs[1] = &cmd_root_entry;
 	for (d = 0; d < nitems(defs) && defs[d] != NULL; d++) {
 		for (o = defs[d]->opts; o != NULL && *o != NULL; o++) {
-			if (d > 0 && *o == &cli_opt_version)
+			if (d > 0 && *o == &cmd_opt_version)
 				continue;
 			if (d > 0 && complete_own_opt(c->cmd, (*o)->longf) != NULL)
 				continue;
@@ -133,8 +133,8 @@ complete_options(struct complete *c)
 			complete_add(c, (*o)->longf, (*o)->desc);
 		}
 		if (d == 0) {
-			complete_add(c, cli_opt_help.shortf, cli_opt_help.desc);
-			complete_add(c, cli_opt_help.longf, cli_opt_help.desc);
+			complete_add(c, cmd_opt_help.shortf, cmd_opt_help.desc);
+			complete_add(c, cmd_opt_help.longf, cmd_opt_help.desc);
 		}
 	}
 }
@@ -232,7 +232,7 @@ complete_operands(struct complete *c)
 
 /* Walk the words before the current one, then complete the current one. */
 void
-complete_words(struct complete *c, char **words, int n)
+cli_complete_words(struct complete *c, char **words, int n)
 {
 	const struct cmd_opt	*o, *pending = NULL;
 	const char		*w, *value, *cur;
