@@ -75,4 +75,7 @@ void		 cmd_warp_rows_free(char ***rows, size_t nrows);
 int		 cmd_warp_doctor(const struct invocation *, struct output *);
 extern const struct cmd_entry	 cmd_warp_doctor_entry;
 
+/* acpx warp serve (cmd-warp-serve.c): the ACP proxy (warp-serve.h). */
+extern const struct cmd_entry	 cmd_warp_serve_entry;
+
 #endif

@@ -57,4 +57,15 @@ void	reaper_kill_adopted(void);
  */
 int	reaper_keeper_main(char *self);
 
+/*
+ * The same keeper for a process that keeps itself (`acpx warp serve`):
+ * fork; the child (the worker) returns 0 and dies by SIGTERM if the
+ * keeper dies first; the parent becomes the keeper (a subreaper holding
+ * none of the stdio, forwarding SIGTERM, SIGINT and SIGHUP), and once the
+ * worker is gone kills and reaps everything left and exits as the worker
+ * did: it never returns. -1 (nothing forked) if fork failed. Call before
+ * the event loop exists.
+ */
+int	reaper_keeper_fork(void);
+
 #endif

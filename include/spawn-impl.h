@@ -43,6 +43,8 @@ struct child {
 	ev_timer	 term_w;
 	child_exit_cb	 cb;
 	void		*arg;
+	void		(*err_cb)(const char *, size_t, void *);
+	void		*err_arg;
 	size_t		 tail_len;
 	int		 tail_cut;	/* older bytes were dropped */
 	char		 tail[CHILD_TAIL_MAX + 1];

@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 #include <ev.h>
 
 struct child;
@@ -23,6 +25,12 @@ struct child_opts {
 #define CHILD_STDERR_PASS	1	/* capture, keep, and copy to our stderr */
 #define CHILD_STDERR_MERGE	2	/* into the stdout pipe (terminals) */
 	int		 new_pgrp;	/* setpgid(0,0) in the child */
+	/*
+	 * Optional: every chunk read from its stderr (after the tail keeps
+	 * it; instead of CHILD_STDERR_PASS's copy), e.g. to redact and pass.
+	 */
+	void		(*err_cb)(const char *buf, size_t n, void *arg);
+	void		*err_arg;
 };
 
 /*

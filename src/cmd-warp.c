@@ -614,6 +614,7 @@ static const struct cmd_entry *const cmd_warp_subs[] = {
 	&cmd_warp_list_entry,
 	&cmd_warp_doctor_entry,
 	&cmd_warp_probe_entry,
+	&cmd_warp_serve_entry,
 	NULL
 };
 

@@ -322,6 +322,110 @@ keeper_forward(int sig)
 	errno = saved;
 }
 
+/*
+ * The keeper's side once the kept process (pid) runs: forward SIGTERM,
+ * SIGINT and SIGHUP to it, reap what it orphans, and when it is gone kill
+ * and reap everything left; its wait status.
+ */
+static int
+keeper_wait(pid_t kept)
+{
+	struct sigaction	 sa;
+	pid_t			 pid;
+	int			 status = 0;
+
+	keeper_owner = kept;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = keeper_forward;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+
+	/* Reap what the kept process orphans while it runs; stop when it is gone. */
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid == kept)
+			break;
+		if (pid == -1 && errno != EINTR) {
+			status = 0;
+			break;
+		}
+	}
+	keeper_owner = 0;
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+
+	reaper_kill_children(0, 1);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return (status);
+}
+
+/* Hold nothing of the client's: the kept process has the stdio it needs. */
+static void
+keeper_drop_stdio(void)
+{
+	int	fd;
+
+	if ((fd = open("/dev/null", O_RDWR|O_CLOEXEC)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* Exit as the kept process did (its signal re-raised). */
+static void __attribute__((noreturn))
+keeper_exit(int status)
+{
+	int	sig;
+
+	if (WIFSIGNALED(status)) {
+		sig = WTERMSIG(status);
+		signal(sig, SIG_DFL);
+		(void)kill(getpid(), sig);
+		_exit(128 + sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+/* Split into keeper and kept worker; see reaper.h. */
+int
+reaper_keeper_fork(void)
+{
+	sigset_t	set, old;
+	pid_t		keeper = getpid(), worker;
+
+	sigfillset(&set);
+	sigprocmask(SIG_SETMASK, &set, &old);
+	if ((worker = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return (-1);
+	}
+	if (worker == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+#ifdef __linux__
+		/* If the keeper dies first, the worker shuts down. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		if (getppid() != keeper)
+			_exit(1);
+#endif
+		return (0);
+	}
+#if defined(__linux__) && defined(PR_SET_CHILD_SUBREAPER)
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+#endif
+	keeper_drop_stdio();
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	keeper_exit(keeper_wait(worker));
+}
+
 /* Run the keeper; see reaper.h. */
 int
 reaper_keeper_main(char *self)

@@ -124,7 +124,9 @@ child_read_err(struct child *c)
 		return (0);
 	}
 	child_tail_add(c, buf, (size_t)n);
-	if (c->flags & CHILD_PASS)
+	if (c->err_cb != NULL)
+		c->err_cb(buf, (size_t)n, c->err_arg);
+	else if (c->flags & CHILD_PASS)
 		child_pass(buf, (size_t)n);
 	return (1);
 }

@@ -246,6 +246,8 @@ spawn_child(struct ev_loop *loop, const struct child_opts *opts,
 	c->arg = arg;
 	if (opts->stderr_mode == CHILD_STDERR_PASS)
 		c->flags |= CHILD_PASS;
+	c->err_cb = opts->err_cb;
+	c->err_arg = opts->err_arg;
 
 	(void)fcntl(c->err_fd, F_SETFL, fcntl(c->err_fd, F_GETFL) | O_NONBLOCK);
 	ev_io_init(&c->err_w, spawn_child_err_cb, c->err_fd, EV_READ);

@@ -1,0 +1,62 @@
+#include <config.h>
+
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "acpx.h"
+#include "cli.h"
+#include "cmd-warp.h"
+#include "cmd.h"
+#include "complete.h"
+#include "error.h"
+#include "output.h"
+#include "warp-serve.h"
+
+/*
+ * acpx warp serve <agent-id>: the command row of the proxy (warp-serve.h).
+ * stdout belongs to the ACP stream from here on: nothing else is printed
+ * there; diagnostics go to stderr.
+ */
+
+static int
+cmd_warp_serve_run(const struct invocation *inv, struct output *out)
+{
+	struct warp_serve_opts	 o;
+
+	if (inv->nwords < 1 || inv->words[0] == NULL || *inv->words[0] == '\0')
+		return (output_fail(out, acpx_error_new(ACPX_CODE_USAGE, NULL,
+		    "cli", "warp serve needs an agent id")));
+	o.config = inv->config;
+	o.agent = inv->words[0];
+	o.cwd = inv->cwd;
+	o.no_fallback = inv->no_fallback;
+	o.verbose = inv->verbose;
+	return (warp_serve_main(&o));
+}
+
+static const struct cmd_arg serve_args[] = { { "<agent-id>",
+    "Warp agent id or agent name to serve", NULL } };
+
+/* serve's operand: the Warp agent ids. */
+static int
+cmd_warp_serve_complete(struct complete *c, const struct cmd_opt *o,
+    int npos)
+{
+	if (o != NULL || npos > 0)
+		return (0);
+	complete_warp(c, 0);
+	return (1);
+}
+
+const struct cmd_entry cmd_warp_serve_entry = {
+	.name = "serve",
+	.desc = "Serve an agent over ACP on stdin/stdout, with Warp routing "
+	    "and fallback",
+	.args = serve_args,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cmd_prepare_operands,
+	.run = cmd_warp_serve_run,
+	.complete = cmd_warp_serve_complete
+};
