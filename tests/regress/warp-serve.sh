@@ -1,0 +1,203 @@
+#!/bin/sh
+# acpx warp serve: acpx as an ACP agent in front of a harness. Driven by
+# our own client (--agent "acpx warp serve <id>", exec and persistent
+# sessions) and by raw NDJSON on a FIFO; the harness is the mock agent
+# behind a fake harness script (the pinned model picks the scenario, as
+# in fallback-session.sh) and, for fallback over HTTP, the fake provider.
+# Covers: transparency (same output as the harness driven directly),
+# permission/fs/terminal forwarding, fallback mid-turn on a 429 with the
+# summary reaching the next provider, the session map (load after a proxy
+# restart, upstream load or a new session with the summary), cancel
+# during a hop, bad input, no orphans after EOF/TERM/KILL, secrets.
+. "$TESTS_SRCDIR/regress/lib.sh"
+[ -x "$MOCK" ] || skip_all "mock agent not built"
+FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
+[ -x "$FAKE" ] || skip_all "fake provider not built"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+unset ACPX_WARP_ENV_FILE ACPX_NODE MOCK_SCENARIO MOCK_RECORD
+for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+SENTINEL="sk-SENTINEL-ws1ws2ws3ws4"
+SENTINEL_B="sk-SENTINEL-wsBwsBwsBwsB"
+FROM=opencode-warp-infini-kimi
+BACKUP=opencode-warp-backup-glm
+ARROW=$(printf '\342\206\222')
+
+
+# The fake harness: the pinned model picks the scenario, the record file
+# and the session id; it notes its start (and whether it got the right
+# key, never the key) and its pid; HOLD_<m> (a path) holds its start
+# until that file exists.
+cat >"$T_ROOT/harness.sh" <<'EOH'
+#!/bin/sh
+case "${OPENCODE_CONFIG_CONTENT:-}" in
+*'"model":"warp-infini/kimi-k2.5"'*) m=kimi; sc=$SC_KIMI; want=$WANT_KEY ;;
+*'"model":"warp-backup/glm-5"'*) m=backup; sc=$SC_BACKUP; want=$WANT_KEY_B ;;
+*) m=plain; sc=$SC_PLAIN; want=none ;;
+esac
+k=wrong
+case $m in
+backup) [ "${WARP_BACKUP_API_KEY:-}" = "$want" ] && k=match ;;
+kimi) [ "${WARP_INFINI_API_KEY:-}" = "$want" ] && k=match ;;
+plain) k=none ;;
+esac
+echo "$m key=$k" >>"$REC_DIR/starts"
+echo $$ >"$REC_DIR/$m.pid"
+eval "hold=\${HOLD_$m:-}"
+if [ -n "$hold" ]; then
+	while [ ! -e "$hold" ]; do sleep 0.05; done
+fi
+load=--supports-load-session
+[ -n "${NO_LOAD:-}" ] && load=
+exec "$MOCK" --scenario "$sc" --record "$REC_DIR/$m" --session-id "$m-session" $load
+EOH
+chmod +x "$T_ROOT/harness.sh"
+export REC_DIR="$T_ROOT/rec" MOCK WANT_KEY="$SENTINEL" WANT_KEY_B="$SENTINEL_B"
+mkdir -p "$REC_DIR" "$T_ROOT/secrets" "$HOME/.acpx"
+SECRETS="$T_ROOT/secrets/warp.env"
+write_secrets() {	# INFINI-BASE-URL BACKUP-BASE-URL
+	printf 'WARP_INFINI_API_KEY=%s\nWARP_INFINI_BASE_URL=%s\n' "$SENTINEL" "$1" >"$SECRETS"
+	printf 'WARP_BACKUP_API_KEY=%s\nWARP_BACKUP_BASE_URL=%s\n' "$SENTINEL_B" "$2" >>"$SECRETS"
+	chmod 600 "$SECRETS"
+}
+write_secrets "http://127.0.0.1:9/v1" "http://127.0.0.1:9/v1"
+cat >"$HOME/.acpx/config.json" <<EOC
+{
+  "agents": {
+    "opencode": {"command": "$T_ROOT/harness.sh"},
+    "plain": {"command": "$T_ROOT/harness.sh"}
+  },
+  "warp": {
+    "envFile": "$SECRETS",
+    "providers": {
+      "infini": {"models": {"kimi": "kimi-k2.5"}},
+      "backup": {"models": {"glm": "glm-5"}}
+    },
+    "fallback": {"$FROM": ["$BACKUP"]},
+    "maxHops": 3,
+    "cooldownSeconds": 600
+  }
+}
+EOC
+STATE="$HOME/.acpx/warp/state.json"
+MAP="$HOME/.acpx/warp/sessions"
+ALL="$T_ROOT/all"
+: >"$ALL"
+keep() { printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL"; }
+poll() {	# poll SHELL-CONDITION: up to 120 s (a hang bound, not a timing assertion)
+	i=0
+	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
+	eval "$1"
+}
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# Processes of this test still running (the mock's argv names its record).
+marked() { pgrep -f -- "$REC_DIR/" 2>/dev/null | tr '\n' ' '; }
+lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
+stop_owners() {
+	for l in "$HOME"/.acpx/queues/*.lock; do
+		[ -f "$l" ] || continue
+		p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$l")
+		[ -n "$p" ] && kill "$p" 2>/dev/null
+	done
+	poll '[ -z "$(lease)" ]'
+}
+reset() { stop_owners; poll '[ -z "$(marked)" ]'; rm -rf "$REC_DIR"/* "$STATE" "$MAP"; }
+first_prompt() { grep '"method":"session/prompt"' "$REC_DIR/$1" 2>/dev/null | head -n 1; }
+starts() { c=$(grep -c "^$1 key=" "$REC_DIR/starts" 2>/dev/null); echo "${c:-0}"; }
+SERVE="$ACPX warp serve"
+
+# ------------------------------------------------------------ raw driver
+# serve_start ARGS...: the proxy reading a FIFO (fd 3 writes to it);
+# S_PID (the process the client started: the keeper), S_OUT, S_ERR.
+S_N=0
+serve_start() {
+	S_N=$((S_N + 1))
+	S_IN="$T_ROOT/in.$S_N" S_OUT="$T_ROOT/sout.$S_N" S_ERR="$T_ROOT/serr.$S_N"
+	mkfifo "$S_IN"
+	: >"$S_OUT"
+	( cd "$T_WORK" && exec "$ACPX" "$@" <"$S_IN" >"$S_OUT" 2>"$S_ERR" ) &
+	S_PID=$!
+	track_pid $S_PID
+	exec 3>"$S_IN"
+}
+send() { printf '%s\n' "$1" >&3; }
+# got PATTERN: the proxy wrote a line with this fixed string (waits).
+got() { G_PAT=$1; poll 'grep -qF -- "$G_PAT" "$S_OUT"'; }
+# serve_end: close stdin, wait for the exit status in S_RC.
+serve_end() { exec 3>&-; wait $S_PID; S_RC=$?; cat "$S_OUT" "$S_ERR" >>"$ALL"; }
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true}}}'
+NEW='{"jsonrpc":"2.0","id":2,"method":"session/new","params":{"cwd":"'"$T_WORK"'","mcpServers":[]}}'
+sid_of() { sed -n 's/.*"id":2,"result":{.*"sessionId":"\([^"]*\)".*/\1/p' "$S_OUT" | head -n 1; }
+
+# ============================================================ transparency
+# The same turn through the proxy and with the harness driven directly.
+export SC_PLAIN="$SCENARIOS/rich.json"
+run --approve-all --agent "$T_ROOT/harness.sh" exec "hi"
+D_OUT=$OUT D_RC=$RC
+run --approve-all --agent "$SERVE plain" exec "hi"
+keep
+expect_rc "$D_RC" "exec through the proxy: the harness's exit status"
+expect_out "$D_OUT" "exec through the proxy: the same text output as direct"
+for sc in permission-write fs-read fs-write terminal; do
+	export SC_PLAIN="$SCENARIOS/$sc.json"
+	printf 'note one\n' >"$T_WORK/notes.txt"
+	rm -f "$T_WORK/out.txt"
+	run --approve-all --format json --agent "$T_ROOT/harness.sh" exec "go"
+	D_OUT=$(printf '%s\n' "$OUT" | grep -E 'agent_message_chunk' | sed 's/"sessionId":"[^"]*"//')
+	D_FILE=$(cat "$T_WORK/out.txt" 2>/dev/null)
+	rm -f "$T_WORK/out.txt"
+	run --approve-all --format json --agent "$SERVE plain" exec "go"
+	keep
+	P_OUT=$(printf '%s\n' "$OUT" | grep -E 'agent_message_chunk' | sed 's/"sessionId":"[^"]*"//')
+	if [ -n "$D_OUT" ] && [ "$P_OUT" = "$D_OUT" ]; then ok "$sc: forwarded to the client and answered as direct"
+	else not_ok "$sc: forwarded to the client and answered as direct" "direct: $D_OUT" "proxy: $P_OUT" "$ERR"; fi
+	if [ "$sc" = fs-write ]; then
+		[ "$(cat "$T_WORK/out.txt" 2>/dev/null)" = "$D_FILE" ] && [ -n "$D_FILE" ] &&
+		    ok "fs-write: the client wrote the file" || not_ok "fs-write: the client wrote the file" "$(ls "$T_WORK")"
+	fi
+done
+export SC_PLAIN="$SCENARIOS/permission-write.json"
+run --deny-all --format json --agent "$SERVE plain" exec "go"
+keep
+expect_out_has '"sessionUpdate":"agent_message_chunk"' "a denied permission: the turn goes on"
+case "$OUT" in *'"method":"session/request_permission"'*) ok "permission request reaches the client" ;;
+*) not_ok "permission request reaches the client" "$OUT" ;; esac
+
+# ------------------------------------------------------------ raw: initialize
+export SC_PLAIN="$SCENARIOS/hello.json"
+serve_start warp serve plain
+send "$INIT"
+got '"id":1,'
+case "$(cat "$S_OUT")" in
+*'"id":1,"result":{'*'"loadSession":true'*'"sessionCapabilities":{"resume":{}}'*'"agentInfo":{"name":"acpx","title":"acpx warp serve plain (mock-agent)"'*)
+	ok "initialize: the harness's capabilities with loadSession and resume; agentInfo names acpx and the harness" ;;
+*) not_ok "initialize answer" "$(cat "$S_OUT")" ;; esac
+case "$(head -n 1 "$REC_DIR/plain")" in
+*'"clientCapabilities":{"fs":{"readTextFile":true,"writeTextFile":true},"terminal":true}'*)
+	ok "initialize: the harness gets the client's own capabilities" ;;
+*) not_ok "initialize: the client's capabilities" "$(head -n 1 "$REC_DIR/plain")" ;; esac
+send "$NEW"
+got '"id":2,'
+SID=$(sid_of)
+case "$SID" in ????????-????-4???-????-????????????) ok "session/new: a session id of the proxy's own ($SID)" ;;
+*) not_ok "session/new: our session id" "$(cat "$S_OUT")" ;; esac
+[ -f "$MAP/$SID.json" ] && grep -q '"upstreamSessionId": "plain-session"' "$MAP/$SID.json" &&
+    ok "session/new: the map file names the upstream session" || not_ok "the map file" "$(cat "$MAP/$SID.json" 2>&1)"
+send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"hi"}]}}'
+got '"id":3,'
+grep -q '"method":"session/update","params":{"sessionId":"'"$SID"'","update":{"sessionUpdate":"agent_message_chunk"' "$S_OUT" &&
+    ok "updates stream under the client's session id" || not_ok "updates under the client's id" "$(cat "$S_OUT")"
+grep -q '"id":3,"result":{"stopReason":"end_turn"}' "$S_OUT" && ok "the prompt's answer" || not_ok "the prompt's answer" "$(cat "$S_OUT")"
+grep -q '"method":"session/prompt".*"sessionId":"plain-session"' "$REC_DIR/plain" &&
+    ok "the harness gets its own session id" || not_ok "the harness's session id" "$(cat "$REC_DIR/plain")"
+send '{"jsonrpc":"2.0","id":4,"method":"_vendor/thing","params":{"x":1}}'
+got '"id":4,'
+grep -q '"id":4,"error":{"code":-32601' "$S_OUT" && grep -q '"method":"_vendor/thing"' "$REC_DIR/plain" &&
+    ok "an extension method is forwarded; the harness's answer comes back" || not_ok "extension method" "$(cat "$S_OUT")"
+HPID=$(cat "$REC_DIR/plain.pid")
+serve_end
+[ "$S_RC" -eq 0 ] && ok "stdin EOF: the proxy exits 0" || not_ok "stdin EOF: exit 0" "rc $S_RC" "$(cat "$S_ERR")"
+! alive "$HPID" && ok "stdin EOF: the harness is gone" || not_ok "stdin EOF: the harness is gone" "$HPID runs"
+tail -n 1 "$REC_DIR/plain" | grep -q '"_mock":"eof"' && ok "stdin EOF: the harness got EOF first" ||
+    not_ok "the harness got EOF" "$(tail -n 2 "$REC_DIR/plain")"
+
+done_testing
