@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "agent-launch.h"
-#include "error.h"
+#include "acpx-error.h"
 #include "fallback.h"
 #include "jsonrpc.h"
 #include "warp-serve.h"

@@ -4,12 +4,12 @@
 
 #include <jansson.h>
 
+#include "acpx-error.h"
 #include "acpx.h"
-#include "cli.h"
+#include "cli-invocation.h"
 #include "cmd-warp.h"
 #include "cmd.h"
 #include "complete.h"
-#include "error.h"
 #include "output.h"
 #include "warp-serve.h"
 
@@ -56,7 +56,7 @@ const struct cmd_entry cmd_warp_serve_entry = {
 	.args = serve_args,
 	.nargs = 1,
 	.flags = CMD_ACTION,
-	.prepare = cmd_prepare_operands,
+	.prepare = cli_prepare_operands,
 	.run = cmd_warp_serve_run,
 	.complete = cmd_warp_serve_complete
 };

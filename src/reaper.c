@@ -430,12 +430,11 @@ reaper_keeper_fork(void)
 int
 reaper_keeper_main(char *self)
 {
-	struct sigaction	 sa;
 	sigset_t		 set;
 	const char		*exe;
 	char			*argv[3];
-	pid_t			 keeper = getpid(), pid, owner;
-	int			 status = 0, fd, sig;
+	pid_t			 keeper = getpid(), owner;
+	int			 status, sig;
 
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -475,42 +474,8 @@ reaper_keeper_main(char *self)
 		_exit(127);
 	}
 	free(self);
-	keeper_owner = owner;
-
-	/* Hold nothing of the client's: the owner has the stdio it needs. */
-	if ((fd = open("/dev/null", O_RDWR|O_CLOEXEC)) != -1) {
-		(void)dup2(fd, STDIN_FILENO);
-		(void)dup2(fd, STDOUT_FILENO);
-		(void)dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = keeper_forward;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-
-	/* Reap what the owner orphans while it runs; stop when it is gone. */
-	for (;;) {
-		pid = waitpid(-1, &status, 0);
-		if (pid == owner)
-			break;
-		if (pid == -1 && errno != EINTR) {
-			status = 0;
-			break;
-		}
-	}
-	keeper_owner = 0;
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-
-	reaper_kill_children(0, 1);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	keeper_drop_stdio();
+	status = keeper_wait(owner);
 
 	if (WIFSIGNALED(status)) {
 		sig = WTERMSIG(status);

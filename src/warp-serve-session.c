@@ -11,10 +11,10 @@
 #include <jansson.h>
 
 #include "conversation.h"
-#include "error.h"
+#include "acpx-error.h"
 #include "fsutil.h"
 #include "js.h"
-#include "json-util.h"
+#include "jget.h"
 #include "secrets.h"
 #include "summary.h"
 #include "warp-serve-impl.h"
@@ -92,7 +92,7 @@ json_t *
 warp_serve_sess_rewrite(const json_t *params, const char *from, const char *to)
 {
 	json_t		*p;
-	const char	*sid = json_str(params, "sessionId");
+	const char	*sid = jget_str(params, "sessionId");
 
 	if (params == NULL)
 		return (NULL);
@@ -179,19 +179,19 @@ ws_sess_read(struct ws *ws, const char *id)
 	path = ws_map_path(ws, id);
 	v = json_load_file(path, 0, &e);
 	free(path);
-	if (!json_is_object(v) || json_str(v, "agent") == NULL ||
-	    json_str(v, "serving") == NULL ||
+	if (!json_is_object(v) || jget_str(v, "agent") == NULL ||
+	    jget_str(v, "serving") == NULL ||
 	    json_integer_value(json_object_get(v, "version")) != WS_MAP_VERSION) {
 		json_decref(v);
 		return (NULL);
 	}
 	s = ws_sess_alloc(ws, id);
-	s->agent = xstrdup(json_str(v, "agent"));
-	s->serving = xstrdup(json_str(v, "serving"));
-	ws_set(&s->up_sid, json_str(v, "upstreamSessionId"));
-	ws_set(&s->cwd, json_str(v, "cwd"));
-	ws_set(&s->mode, json_str(v, "mode"));
-	ws_set(&s->model, json_str(v, "model"));
+	s->agent = xstrdup(jget_str(v, "agent"));
+	s->serving = xstrdup(jget_str(v, "serving"));
+	ws_set(&s->up_sid, jget_str(v, "upstreamSessionId"));
+	ws_set(&s->cwd, jget_str(v, "cwd"));
+	ws_set(&s->mode, jget_str(v, "mode"));
+	ws_set(&s->model, jget_str(v, "model"));
 	if (json_is_object(x = json_object_get(v, "config")))
 		json_object_update(s->config, x);
 	if (json_is_array(x = json_object_get(v, "history")))
@@ -269,15 +269,15 @@ warp_serve_sess_remember(struct ws_sess *s, const char *method, const json_t *pa
 	const json_t	*o, *v;
 
 	if (strcmp(method, "session/set_mode") == 0 &&
-	    json_str(params, "modeId") != NULL)
-		ws_set(&s->mode, json_str(params, "modeId"));
+	    jget_str(params, "modeId") != NULL)
+		ws_set(&s->mode, jget_str(params, "modeId"));
 	else if (strcmp(method, "session/set_model") == 0 &&
-	    json_str(params, "modelId") != NULL)
-		ws_set(&s->model, json_str(params, "modelId"));
+	    jget_str(params, "modelId") != NULL)
+		ws_set(&s->model, jget_str(params, "modelId"));
 	else if (strcmp(method, "session/set_config_option") == 0 &&
-	    json_str(params, "configId") != NULL &&
+	    jget_str(params, "configId") != NULL &&
 	    (v = json_object_get(params, "value")) != NULL)
-		json_object_set_new(s->config, json_str(params, "configId"),
+		json_object_set_new(s->config, jget_str(params, "configId"),
 		    json_deep_copy(v));
 	else
 		return;
@@ -362,7 +362,7 @@ ws_open_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	struct ws_open		*o = arg;
 	struct ws_sess		*s = o->s;
 	struct acpx_error	*err;
-	const char		*sid = json_str(result, "sessionId");
+	const char		*sid = jget_str(result, "sessionId");
 
 	if (st != JSONRPC_RESULT || sid == NULL) {
 		err = st == JSONRPC_ERROR ? acpx_error_from_acp(error, NULL,
@@ -571,7 +571,7 @@ ws_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st, const json_t *result,
 	struct ws_creq	*c = arg;
 	struct ws	*ws = c->ws;
 	struct ws_sess	*s;
-	const char	*sid = json_str(result, "sessionId");
+	const char	*sid = jget_str(result, "sessionId");
 	const json_t	*mcp = json_object_get(c->params, "mcpServers");
 	json_t		*r;
 	char		*id;
@@ -590,8 +590,8 @@ ws_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st, const json_t *result,
 	s = ws_sess_alloc(ws, id);
 	free(id);
 	s->agent = xstrdup(ws->name);
-	ws_set(&s->cwd, json_str(c->params, "cwd") != NULL ?
-	    json_str(c->params, "cwd") : ws->opts->cwd);
+	ws_set(&s->cwd, jget_str(c->params, "cwd") != NULL ?
+	    jget_str(c->params, "cwd") : ws->opts->cwd);
 	if (json_is_array(mcp)) {
 		json_decref(s->mcp);
 		s->mcp = json_deep_copy(mcp);
@@ -648,7 +648,7 @@ warp_serve_session_load(struct ws *ws, const json_t *cid, const char *method,
 {
 	struct ws_sess	*s;
 	struct ws_creq	*c;
-	const char	*sid = json_str(params, "sessionId");
+	const char	*sid = jget_str(params, "sessionId");
 	const json_t	*mcp = json_object_get(params, "mcpServers");
 
 	if (sid == NULL) {
@@ -661,8 +661,8 @@ warp_serve_session_load(struct ws *ws, const json_t *cid, const char *method,
 		    "session", json_pack("{s:s}", "sessionId", sid));
 		return;
 	}
-	if (json_str(params, "cwd") != NULL)
-		ws_set(&s->cwd, json_str(params, "cwd"));
+	if (jget_str(params, "cwd") != NULL)
+		ws_set(&s->cwd, jget_str(params, "cwd"));
 	if (json_is_array(mcp)) {
 		json_decref(s->mcp);
 		s->mcp = json_deep_copy(mcp);

@@ -8,9 +8,9 @@
 #include <jansson.h>
 
 #include "acp-update.h"
-#include "error.h"
+#include "acpx-error.h"
 #include "fallback.h"
-#include "json-util.h"
+#include "jget.h"
 #include "jsonrpc.h"
 #include "summary.h"
 #include "warp-serve-impl.h"
@@ -192,12 +192,12 @@ warp_serve_replay_choices(struct ws_sess *s, const json_t *result,
 	r->done = done;
 	r->arg = arg;
 	r->todo = json_array();
-	if (s->mode != NULL && json_str(modes, "currentModeId") != NULL &&
-	    strcmp(json_str(modes, "currentModeId"), s->mode) != 0) {
+	if (s->mode != NULL && jget_str(modes, "currentModeId") != NULL &&
+	    strcmp(jget_str(modes, "currentModeId"), s->mode) != 0) {
 		json_array_foreach(json_object_get(modes, "availableModes"), i,
 		    m) {
-			if (json_str(m, "id") != NULL &&
-			    strcmp(json_str(m, "id"), s->mode) == 0)
+			if (jget_str(m, "id") != NULL &&
+			    strcmp(jget_str(m, "id"), s->mode) == 0)
 				json_array_append_new(r->todo, json_pack(
 				    "[s, {s:s, s:s}]", "session/set_mode",
 				    "sessionId", s->up_sid, "modeId", s->mode));
@@ -205,8 +205,8 @@ warp_serve_replay_choices(struct ws_sess *s, const json_t *result,
 	}
 	json_object_foreach(s->config, key, v) {
 		json_array_foreach(opts, i, o) {
-			if (json_str(o, "id") == NULL ||
-			    strcmp(json_str(o, "id"), key) != 0 ||
+			if (jget_str(o, "id") == NULL ||
+			    strcmp(jget_str(o, "id"), key) != 0 ||
 			    json_equal(json_object_get(o, "currentValue"),
 			    (json_t *)v) || !ws_offers(json_object_get(o,
 			    "options"), v))
@@ -219,8 +219,8 @@ warp_serve_replay_choices(struct ws_sess *s, const json_t *result,
 	if (s->model != NULL) {
 		json_array_foreach(json_object_get(json_object_get(result,
 		    "models"), "availableModels"), i, m) {
-			if (json_str(m, "modelId") != NULL &&
-			    strcmp(json_str(m, "modelId"), s->model) == 0)
+			if (jget_str(m, "modelId") != NULL &&
+			    strcmp(jget_str(m, "modelId"), s->model) == 0)
 				json_array_append_new(r->todo, json_pack(
 				    "[s, {s:s, s:s}]", "session/set_model",
 				    "sessionId", s->up_sid, "modelId", s->model));
@@ -278,7 +278,7 @@ ws_hop_opened(struct ws_sess *s, const json_t *result,
 		    s->options));
 	cur = s->mode;
 	if (cur == NULL)
-		cur = json_str(modes, "currentModeId");
+		cur = jget_str(modes, "currentModeId");
 	if (modes != NULL && cur != NULL)
 		warp_serve_notify_client(s->ws, "session/update", json_pack("{s:s, "
 		    "s:{s:s, s:s}}", "sessionId", s->id, "update",

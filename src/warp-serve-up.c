@@ -17,8 +17,8 @@
 #include "agent-launch.h"
 #include "auth-env.h"
 #include "config-file.h"
-#include "error.h"
-#include "json-util.h"
+#include "acpx-error.h"
+#include "jget.h"
 #include "jsonrpc.h"
 #include "secrets.h"
 #include "spawn.h"
@@ -211,8 +211,8 @@ ws_up_auth_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	if (st != JSONRPC_RESULT) {
 		ws_up_fail(up, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "acp",
 		    "%s: authenticate failed: %s", up->agent,
-		    st == JSONRPC_ERROR ? json_str(error, "message") != NULL ?
-		    json_str(error, "message") : "error" : "disconnected"));
+		    st == JSONRPC_ERROR ? jget_str(error, "message") != NULL ?
+		    jget_str(error, "message") : "error" : "disconnected"));
 		return;
 	}
 	up->state = WS_UP_READY;
@@ -253,7 +253,7 @@ ws_up_init_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	/* A harness started after the client authenticated gets it too. */
 	if (up->ws->auth_method != NULL) {
 		json_array_foreach(json_object_get(result, "authMethods"), i, m) {
-			if (json_str(m, "id") != NULL && strcmp(json_str(m, "id"),
+			if (jget_str(m, "id") != NULL && strcmp(jget_str(m, "id"),
 			    up->ws->auth_method) == 0) {
 				up->authed = 1;
 				jsonrpc_request(up->rpc, "authenticate",
@@ -288,7 +288,7 @@ ws_back_done(struct jsonrpc *rpc, enum jsonrpc_status st,
 		} else if (st == JSONRPC_ERROR)
 			jsonrpc_reply_error(up->rpc, b->uid,
 			    (int)json_integer_value(json_object_get(error, "code")),
-			    json_str(error, "message"),
+			    jget_str(error, "message"),
 			    json_deep_copy(json_object_get(error, "data")));
 		else
 			jsonrpc_reply_error(up->rpc, b->uid, WS_RPC_INTERNAL,
@@ -309,7 +309,7 @@ ws_up_request_cb(struct jsonrpc *rpc, const json_t *id, const char *method,
 	struct ws_sess	*s = NULL;
 	struct ws_back	*b;
 	json_t		*p, *msg;
-	const char	*sid = json_str(params, "sessionId");
+	const char	*sid = jget_str(params, "sessionId");
 
 	if (sid != NULL && (s = warp_serve_sess_by_up(ws, up, sid)) == NULL) {
 		/* A session that moved to another agent (or never was ours). */
@@ -348,14 +348,14 @@ ws_up_flush_orphans(struct ws_up *up, struct ws_sess *s)
 		return;
 	for (i = 0; i < json_array_size(up->orphans); ) {
 		o = json_array_get(up->orphans, i);
-		if (strcmp(json_str(json_object_get(o, "params"), "sessionId"),
+		if (strcmp(jget_str(json_object_get(o, "params"), "sessionId"),
 		    s->up_sid) != 0) {
 			i++;
 			continue;
 		}
 		p = warp_serve_sess_rewrite(json_object_get(o, "params"), s->up_sid,
 		    s->id);
-		warp_serve_notify_client(up->ws, json_str(o, "method"), p);
+		warp_serve_notify_client(up->ws, jget_str(o, "method"), p);
 		json_array_remove(up->orphans, i);
 	}
 }
@@ -374,7 +374,7 @@ ws_up_notify_cb(struct jsonrpc *rpc, const char *method, const json_t *params,
 	struct ws_up	*up = arg;
 	struct ws	*ws = up->ws;
 	struct ws_sess	*s = NULL;
-	const char	*sid = json_str(params, "sessionId");
+	const char	*sid = jget_str(params, "sessionId");
 	json_t		*msg;
 
 	if (ws->client == NULL || ws->closing)

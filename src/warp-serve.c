@@ -12,8 +12,8 @@
 
 #include "agent-registry.h"
 #include "config-file.h"
-#include "error.h"
-#include "json-util.h"
+#include "acpx-error.h"
+#include "jget.h"
 #include "jsonrpc.h"
 #include "proc.h"
 #include "reaper.h"
@@ -99,7 +99,7 @@ warp_serve_reply_rpc_error(struct ws *ws, const json_t *cid, enum jsonrpc_status
 	if (st == JSONRPC_ERROR)
 		warp_serve_reply_error(ws, cid, json_is_integer(code) ?
 		    (int)json_integer_value(code) : WS_RPC_INTERNAL,
-		    json_str(error, "message") != NULL ? json_str(error,
+		    jget_str(error, "message") != NULL ? jget_str(error,
 		    "message") : "Internal error",
 		    json_deep_copy(json_object_get(error, "data")));
 	else
@@ -115,7 +115,7 @@ warp_serve_reply_acpx_error(struct ws *ws, const json_t *cid,
 {
 	json_t	*data;
 
-	data = json_pack("{s:s}", "acpxCode", acpx_code_name(err->code));
+	data = json_pack("{s:s}", "acpxCode", acpx_error_code_name(err->code));
 	if (err->detail_code != NULL)
 		json_object_set_new(data, "detailCode",
 		    json_string(err->detail_code));
@@ -125,7 +125,7 @@ warp_serve_reply_acpx_error(struct ws *ws, const json_t *cid,
 		json_object_update(data, extra);
 		json_decref(extra);
 	}
-	warp_serve_reply_error(ws, cid, acpx_code_rpc(err->code), err->message, data);
+	warp_serve_reply_error(ws, cid, acpx_error_code_rpc(err->code), err->message, data);
 }
 
 void
@@ -160,7 +160,7 @@ ws_fwd_done(struct jsonrpc *rpc, enum jsonrpc_status st,
 		if (f->sess != NULL)
 			warp_serve_sess_remember(f->sess, f->method, f->params, result);
 		if (strcmp(f->method, "authenticate") == 0 &&
-		    (m = json_str(f->params, "methodId")) != NULL) {
+		    (m = jget_str(f->params, "methodId")) != NULL) {
 			free(ws->auth_method);
 			ws->auth_method = xstrdup(m);
 		}
@@ -256,7 +256,7 @@ ws_init_answer(struct ws *ws, struct ws_up *up)
 	if (!json_is_object(json_object_get(sc, "resume")))
 		json_object_set_new(sc, "resume", json_object());
 	xasprintf(&title, "acpx warp serve %s (%s)", up->agent,
-	    json_str(hinfo, "name") != NULL ? json_str(hinfo, "name") :
+	    jget_str(hinfo, "name") != NULL ? jget_str(hinfo, "name") :
 	    "harness");
 	info = json_pack("{s:s, s:s, s:s}", "name", "acpx", "title", title,
 	    "version", PACKAGE_VERSION);
@@ -424,7 +424,7 @@ ws_dispatch(struct ws *ws, const json_t *id, const char *method,
 		warp_serve_session_load(ws, id, method, params);
 		return;
 	}
-	if ((sid = json_str(params, "sessionId")) != NULL) {
+	if ((sid = jget_str(params, "sessionId")) != NULL) {
 		if ((s = warp_serve_sess_lookup(ws, sid)) == NULL) {
 			warp_serve_reply_error(ws, id, WS_RPC_NOT_FOUND,
 			    "Resource not found", json_pack("{s:s, s:s}",
@@ -451,7 +451,7 @@ ws_client_notify(struct jsonrpc *rpc, const char *method,
 {
 	struct ws	*ws = arg;
 	struct ws_sess	*s;
-	const char	*sid = json_str(params, "sessionId");
+	const char	*sid = jget_str(params, "sessionId");
 
 	if (!ws->initialized || ws->closing)
 		return;
