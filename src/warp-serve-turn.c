@@ -332,6 +332,8 @@ ws_hop(struct ws_sess *s, struct ws_turn *t)
 	free(s->serving);
 	s->serving = xstrdup(hop->to);
 	s->up = NULL;
+	free(s->up_sid);
+	s->up_sid = NULL;	/* the failed agent's, of no use to the next */
 	free(s->context);
 	s->context = NULL;
 	warp_serve_sess_save(s);

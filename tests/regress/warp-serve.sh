@@ -200,4 +200,115 @@ serve_end
 tail -n 1 "$REC_DIR/plain" | grep -q '"_mock":"eof"' && ok "stdin EOF: the harness got EOF first" ||
     not_ok "the harness got EOF" "$(tail -n 2 "$REC_DIR/plain")"
 
+# ============================================================ fallback over HTTP
+# start_fake FILE: a fake provider recording into FILE (outside HOME).
+start_fake() {
+	"$FAKE" --record "$1" --lifetime 120 >"$T_ROOT/port" &
+	track_pid $!
+	poll '[ -s "$T_ROOT/port" ]'
+	PORT=$(head -n 1 "$T_ROOT/port")
+	rm -f "$T_ROOT/port"
+}
+export SC_KIMI="$SCENARIOS/fallback-provider.json" SC_BACKUP="$SCENARIOS/fallback-provider-ok.json"
+reset
+start_fake "$T_ROOT/provider.rec"
+write_secrets "http://127.0.0.1:$PORT/flaky/v1" "http://127.0.0.1:$PORT/ok/v1"
+run --approve-all --agent "$SERVE $FROM" exec "ask the model"
+keep
+expect_rc 0 "fallback: a 429 midway; the client's one prompt succeeds"
+expect_out_has "[fallback] $FROM $ARROW $BACKUP (rate-limited)" "fallback: the hop is a thought chunk the client shows"
+expect_out_has "fake answer from the fallback" "fallback: the fallback's answer streams to the client"
+case "$(sed -n 3p "$T_ROOT/provider.rec")" in
+*'"path":"/ok/v1/chat/completions"'*'"authorization":"Bearer '"$SENTINEL_B"'"'*'"model":"glm-5"'*)
+	ok "fallback: the next agent called its own provider with its key and model" ;;
+*) not_ok "fallback: the next agent's provider call" "$(cat "$T_ROOT/provider.rec")" ;; esac
+P=$(first_prompt backup)
+case "$P" in
+*'## Completed steps\n- Write plan.md (edit)\n'*"plan.md"*'Rate limit reached'*'"text":"ask the model"}]'*)
+	ok "fallback: the summary and the original prompt reach the next agent" ;;
+*) not_ok "fallback: the summary reaches the next agent" "got: $P" ;; esac
+grep -q '"provider": *"infini"' "$STATE" && grep -q '"reason": *"rate-limited"' "$STATE" &&
+    ok "fallback: cooldown of infini recorded" || not_ok "fallback: cooldown recorded" "$(cat "$STATE" 2>&1)"
+[ "$(starts kimi)" = 1 ] && [ "$(starts backup)" = 1 ] && grep -q "backup key=match" "$REC_DIR/starts" &&
+    ok "fallback: each harness started once, with its own key" || not_ok "fallback: starts" "$(cat "$REC_DIR/starts")"
+M=$(ls "$MAP"/*.json 2>/dev/null | head -n 1)
+grep -q '"serving": "'"$BACKUP"'"' "$M" 2>/dev/null && grep -q '"type": "fallback"' "$M" &&
+    ok "fallback: the map names the serving agent and the routing history" || not_ok "fallback: the map" "$(cat "$M" 2>&1)"
+
+reset
+start_fake "$T_ROOT/provider2.rec"
+write_secrets "http://127.0.0.1:$PORT/flaky/v1" "http://127.0.0.1:$PORT/ok/v1"
+run --approve-all --format json --agent "$SERVE $FROM" exec "ask the model"
+keep
+expect_rc 0 "fallback json: exit 0"
+N=$(printf '%s\n' "$OUT" | grep -c '"method":"_acpx/fallback","params":{"from":"'"$FROM"'","to":"'"$BACKUP"'","reason":"rate-limited","summary":"\[acpx fallback\]')
+[ "$N" -eq 1 ] && ok "fallback json: one _acpx/fallback notification" || not_ok "fallback json: _acpx/fallback" "$OUT"
+N=$(printf '%s\n' "$OUT" | grep -c '"result":{"stopReason"')
+[ "$N" -eq 1 ] && ok "fallback json: one answer to the one prompt" || not_ok "fallback json: one answer" "$OUT"
+CSID=$(printf '%s\n' "$OUT" | sed -n 's/.*"result":{"sessionId":"\([^"]*\)".*/\1/p' | head -n 1)
+printf '%s\n' "$OUT" | grep '"_acpx/fallback"' | grep -q '"sessionId":"'"$CSID"'"' &&
+    ok "fallback json: the notification names the client's session" || not_ok "fallback json: sessionId" "$CSID" "$OUT"
+printf '%s\n' "$OUT" | grep -q '"sessionUpdate":"config_option_update","configOptions":\[{"id":"model"' &&
+    ok "fallback json: config_option_update after the hop" || not_ok "fallback json: config_option_update" "$OUT"
+printf '%s\n' "$OUT" | grep '"sessionUpdate"' | grep -v "\"sessionId\":\"$CSID\"" | grep -q . &&
+    not_ok "fallback json: every update under the client's session id" "$OUT" ||
+    ok "fallback json: every update under the client's session id"
+
+# exhausted: both providers fail
+reset
+start_fake "$T_ROOT/provider3.rec"
+write_secrets "http://127.0.0.1:$PORT/ratelimit/v1" "http://127.0.0.1:$PORT/ratelimit/v1"
+export SC_BACKUP="$SCENARIOS/fallback-provider.json"
+serve_start warp serve $FROM
+send "$INIT"; send "$NEW"; got '"id":2,'
+SID=$(sid_of)
+send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"go"}]}}'
+got '"id":3,'
+grep '"id":3,' "$S_OUT" | grep -q '"error":{"code":-32603,.*"detailCode":"WARP_FALLBACK_EXHAUSTED".*"routingHistory":\[{"type":"fallback","from":"'"$FROM"'","to":"'"$BACKUP"'"' &&
+    ok "exhausted chain: a JSON-RPC error with WARP_FALLBACK_EXHAUSTED and the routing history" ||
+    not_ok "exhausted chain error" "$(cat "$S_OUT")"
+serve_end
+export SC_BACKUP="$SCENARIOS/fallback-provider-ok.json"
+
+# ============================================================ sessions
+# A persistent session through the proxy; the owner (and with it the
+# proxy) is stopped between prompts: the next proxy finds the session in
+# its map and reopens the upstream session (load) or, for a harness that
+# cannot load, opens a new one with the summary of the session so far.
+export SC_PLAIN="$SCENARIOS/hello.json"
+reset
+run --approve-all --agent "$SERVE plain" sessions new --name s1
+keep
+expect_rc 0 "sessions new through the proxy"
+run --approve-all --agent "$SERVE plain" prompt -s s1 "first task"
+keep
+expect_out_has "hello world" "first prompt"
+stop_owners
+run --approve-all --agent "$SERVE plain" prompt -s s1 "second task"
+keep
+expect_out_has "hello world" "a prompt after the proxy restarted"
+N=$(grep -c '"method":"session/load","params":{"sessionId":"plain-session"' "$REC_DIR/plain")
+[ "$N" -ge 1 ] && ok "after a restart the upstream session is loaded (session/load plain-session)" ||
+    not_ok "upstream session/load after a restart" "$(grep -o '"method":"[^"]*"' "$REC_DIR/plain" | tr '\n' ' ')"
+N=$(grep -c '"method":"session/new"' "$REC_DIR/plain")
+[ "$N" -eq 1 ] && ok "after a restart no new upstream session" || not_ok "one upstream session/new" "$N"
+stop_owners
+
+reset
+export NO_LOAD=1
+run --approve-all --agent "$SERVE plain" sessions new --name s2
+run --approve-all --agent "$SERVE plain" prompt -s s2 "remember the blue door"
+keep
+stop_owners
+run --approve-all --agent "$SERVE plain" prompt -s s2 "second task"
+keep
+expect_out_has "hello world" "no upstream load: the prompt after a restart works"
+P=$(grep '"method":"session/prompt"' "$REC_DIR/plain" | tail -n 1)
+case "$P" in
+*'[acpx] This session continues on a new agent session'*'remember the blue door'*'"text":"second task"'*)
+	ok "no upstream load: a new upstream session gets the summary of the session so far" ;;
+*) not_ok "no upstream load: the summary before the prompt" "$P" ;; esac
+stop_owners
+unset NO_LOAD
+
 done_testing
