@@ -17,6 +17,7 @@
 #include "jsonrpc.h"
 #include "proc.h"
 #include "reaper.h"
+#include "secrets.h"
 #include "warp-serve-impl.h"
 #include "xmalloc.h"
 
@@ -89,23 +90,55 @@ warp_serve_reply_error(struct ws *ws, const json_t *cid, int code, const char *m
 		json_decref(data);
 }
 
-/* The harness's answer (or its disconnection) as the client's answer. */
+/* text with every harness's secrets hidden. Caller owns. */
+static char *
+ws_redact(struct ws *ws, const char *text)
+{
+	struct ws_up	*up;
+	char		*out = xstrdup(text), *tmp;
+
+	for (up = ws->ups; up != NULL; up = up->next) {
+		if (up->launch.secrets == NULL)
+			continue;
+		tmp = secrets_redact_values(out, up->launch.secrets);
+		free(out);
+		out = tmp;
+	}
+	return (out);
+}
+
+/*
+ * The harness's answer (or its disconnection) as the client's answer; a
+ * harness may quote its provider's key in an error: hidden.
+ */
 void
-warp_serve_reply_rpc_error(struct ws *ws, const json_t *cid, enum jsonrpc_status st,
-    const json_t *error)
+warp_serve_reply_rpc_error(struct ws *ws, const json_t *cid,
+    enum jsonrpc_status st, const json_t *error)
 {
 	const json_t	*code = json_object_get(error, "code");
+	char		*msg, *data, *red;
+	json_t		*d = NULL;
+	json_error_t	 e;
 
-	if (st == JSONRPC_ERROR)
-		warp_serve_reply_error(ws, cid, json_is_integer(code) ?
-		    (int)json_integer_value(code) : WS_RPC_INTERNAL,
-		    jget_str(error, "message") != NULL ? jget_str(error,
-		    "message") : "Internal error",
-		    json_deep_copy(json_object_get(error, "data")));
-	else
+	if (st != JSONRPC_ERROR) {
 		warp_serve_reply_error(ws, cid, WS_RPC_INTERNAL, "Internal error",
 		    json_pack("{s:s, s:s}", "details", "the ACP agent "
 		    "disconnected", "acpxCode", "RUNTIME"));
+		return;
+	}
+	msg = ws_redact(ws, jget_str(error, "message") != NULL ?
+	    jget_str(error, "message") : "Internal error");
+	if (json_object_get(error, "data") != NULL &&
+	    (data = json_dumps(json_object_get(error, "data"),
+	    JSON_ENCODE_ANY|JSON_COMPACT)) != NULL) {
+		red = ws_redact(ws, data);
+		d = json_loads(red, JSON_DECODE_ANY, &e);
+		free(red);
+		free(data);
+	}
+	warp_serve_reply_error(ws, cid, json_is_integer(code) ?
+	    (int)json_integer_value(code) : WS_RPC_INTERNAL, msg, d);
+	free(msg);
 }
 
 /* An acpx error as the client's answer; extra keys (taken) join data. */

@@ -119,7 +119,7 @@ serve_start() {
 	track_pid $S_PID
 	exec 3>"$S_IN"
 }
-send() { printf '%s\n' "$1" >&3; }
+send() { ( trap '' PIPE; printf '%s\n' "$1" >&3 ) 2>/dev/null; }
 # got PATTERN: the proxy wrote a line with this fixed string (waits).
 got() { G_PAT=$1; poll 'grep -qF -- "$G_PAT" "$S_OUT"'; }
 # serve_end: close stdin, wait for the exit status in S_RC.
@@ -310,5 +310,157 @@ case "$P" in
 *) not_ok "no upstream load: the summary before the prompt" "$P" ;; esac
 stop_owners
 unset NO_LOAD
+
+# ============================================================ cancel during a hop
+# The next agent's harness is held at its start; the cancel arrives then.
+reset
+start_fake "$T_ROOT/provider4.rec"
+write_secrets "http://127.0.0.1:$PORT/flaky/v1" "http://127.0.0.1:$PORT/ok/v1"
+export HOLD_backup="$T_ROOT/go"
+rm -f "$T_ROOT/go"
+serve_start warp serve $FROM
+send "$INIT"; send "$NEW"; got '"id":2,'
+SID=$(sid_of)
+send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"ask the model"}]}}'
+poll '[ "$(starts backup)" = 1 ]'
+got '"method":"_acpx/fallback"'
+send '{"jsonrpc":"2.0","method":"session/cancel","params":{"sessionId":"'"$SID"'"}}'
+got '"id":3,'
+grep -q '"id":3,"result":{"stopReason":"cancelled"}' "$S_OUT" &&
+    ok "cancel during a hop: the prompt ends cancelled" || not_ok "cancel during a hop" "$(cat "$S_OUT")"
+touch "$T_ROOT/go"
+send '{"jsonrpc":"2.0","id":4,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"after cancel"}]}}'
+got '"id":4,'
+grep -q '"id":4,"result":{"stopReason":"end_turn"}' "$S_OUT" &&
+    ok "cancel during a hop: the session goes on with the serving agent" || not_ok "after the cancelled hop" "$(cat "$S_OUT")"
+N=$(grep -c '"method":"session/prompt"' "$REC_DIR/backup")
+case "$N:$(first_prompt backup)" in
+1:*'"text":"after cancel"'*) ok "cancel during a hop: the cancelled prompt never reached the next agent" ;;
+*) not_ok "cancel during a hop: no further hop" "$N prompts" "$(first_prompt backup)" ;; esac
+serve_end
+unset HOLD_backup
+[ "$S_RC" -eq 0 ] && ok "cancel during a hop: the proxy exits 0 at EOF" || not_ok "exit after the hop" "$S_RC"
+
+# ============================================================ bad input
+reset
+export SC_PLAIN="$SCENARIOS/wait-cancel.json"
+serve_start warp serve plain
+send '{"jsonrpc":"2.0","id":7,"method":"session/new","params":{"cwd":"/","mcpServers":[]}}'
+got '"id":7,'
+grep -q '"id":7,"error":{"code":-32600,.*not initialized' "$S_OUT" &&
+    ok "a request before initialize: a JSON-RPC error" || not_ok "request before initialize" "$(cat "$S_OUT")"
+send 'this is { not json'
+got '"code":-32700'
+grep -q '"id":null,"error":{"code":-32700' "$S_OUT" && ok "malformed JSON: a parse error (id null)" ||
+    not_ok "malformed JSON" "$(cat "$S_OUT")"
+send '[1,2]'
+got '"id":null,"error":{"code":-32600'
+ok "a message that is not an object: an invalid request error (id null)"
+send "$INIT"; send "$NEW"; got '"id":2,'
+SID=$(sid_of)
+send '{"jsonrpc":"2.0","id":8,"method":"session/prompt","params":{"sessionId":"nope","prompt":[{"type":"text","text":"x"}]}}'
+got '"id":8,'
+grep -q '"id":8,"error":{"code":-32002' "$S_OUT" && ok "a prompt for an unknown session: resource not found" ||
+    not_ok "prompt for an unknown session" "$(cat "$S_OUT")"
+send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"x"}]}}'
+got '"text":"working"'
+send '{"jsonrpc":"2.0","id":3,"method":"session/list","params":{}}'
+got 'duplicate request id'
+grep -q '"id":3,"error":{"code":-32600' "$S_OUT" && ok "a duplicate id in flight: an error, the first request goes on" ||
+    not_ok "duplicate id" "$(cat "$S_OUT")"
+send '{"jsonrpc":"2.0","method":"session/cancel","params":{"sessionId":"'"$SID"'"}}'
+got '"id":3,"result":{"stopReason":"cancelled"}'
+ok "cancel: the prompt ends cancelled"
+serve_end
+[ "$S_RC" -eq 0 ] && ok "bad input: the proxy still exits 0 at EOF" || not_ok "bad input: exit 0" "$S_RC" "$(cat "$S_ERR")"
+
+# oversize line: the client's cap
+ACPX_MAX_ACP_MESSAGE_BYTES=4096; export ACPX_MAX_ACP_MESSAGE_BYTES
+serve_start warp serve plain
+send "$INIT"; got '"id":1,'
+H=$(cat "$REC_DIR/plain.pid")
+send '{"jsonrpc":"2.0","id":9,"method":"x","params":{"p":"'"$(head -c 10000 /dev/zero | tr '\0' a)"'"}}'
+wait $S_PID; S_RC=$?
+exec 3>&-
+unset ACPX_MAX_ACP_MESSAGE_BYTES
+[ "$S_RC" -eq 1 ] && grep -q "exceeds the size limit" "$S_ERR" &&
+    ok "an oversize line: a clean exit (1) with a message" || not_ok "oversize line" "rc $S_RC" "$(cat "$S_ERR")"
+poll '! alive "$H"' && ok "an oversize line: the harness is gone" || not_ok "oversize: harness left" "$H"
+
+# a harness that dies at start, mid-turn, or never answers initialize
+export SC_PLAIN="$SCENARIOS/exit-before-init.json"
+serve_start warp serve plain
+send "$INIT"; got '"id":1,'
+grep -q '"id":1,"error":{.*ACP agent plain exited before initialize completed: boom: missing thing.*"AGENT_STARTUP_FAILED"' "$S_OUT" &&
+    ok "a harness that dies at start: initialize gets an error naming its stderr" || not_ok "harness dies at start" "$(cat "$S_OUT")"
+serve_end
+[ "$S_RC" -eq 0 ] && ok "a harness that dies at start: exit 0 at EOF" || not_ok "dies at start: exit" "$S_RC"
+export SC_PLAIN="$SCENARIOS/crash-mid-turn.json"
+serve_start warp serve plain
+send "$INIT"; send "$NEW"; got '"id":2,'
+SID=$(sid_of)
+send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"x"}]}}'
+got '"id":3,'
+grep -q '"id":3,"error":{"code":-32603' "$S_OUT" && ok "a harness that dies mid-turn: the prompt gets an error" ||
+    not_ok "dies mid-turn" "$(cat "$S_OUT")"
+send '{"jsonrpc":"2.0","id":4,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"x"}]}}'
+got '"id":4,'
+ok "after a harness died mid-turn the next prompt is answered (the harness is started again)"
+serve_end
+printf '{"initialize": {"never_reply": true}}\n' >"$T_ROOT/never-init.json"
+export SC_PLAIN="$T_ROOT/never-init.json"
+rm -f "$REC_DIR/plain"
+serve_start warp serve plain
+send "$INIT"
+poll 'grep -q "\"method\":\"initialize\"" "$REC_DIR/plain" 2>/dev/null'
+H=$(cat "$REC_DIR/plain.pid")
+serve_end
+[ "$S_RC" -eq 0 ] && ! alive "$H" && ok "a harness that never answers initialize: EOF ends both cleanly" ||
+    not_ok "never answers initialize" "rc $S_RC" "$(cat "$S_ERR")"
+
+# ============================================================ no orphans
+export SC_PLAIN="$SCENARIOS/wait-cancel.json"
+for how in EOF TERM KILL-keeper KILL-worker; do
+	rm -f "$REC_DIR/plain.pid"
+	serve_start warp serve plain
+	send "$INIT"; send "$NEW"; got '"id":2,'
+	SID=$(sid_of)
+	send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"x"}]}}'
+	got '"text":"working"'
+	H=$(cat "$REC_DIR/plain.pid")
+	W=$(awk '{print $4}' "/proc/$H/stat")
+	[ "$W" != "$S_PID" ] && [ "$(awk '{print $4}' "/proc/$W/stat")" = "$S_PID" ] ||
+	    not_ok "$how: keeper, worker, harness" "keeper $S_PID worker $W harness $H"
+	case $how in
+	EOF) exec 3>&- ;;
+	TERM) kill -TERM "$S_PID" ;;
+	KILL-keeper) kill -KILL "$S_PID" ;;
+	KILL-worker) kill -KILL "$W" ;;
+	esac
+	poll '! alive "$H" && ! alive "$W"' && ok "$how mid-turn: no harness and no worker left" ||
+	    not_ok "$how mid-turn: no orphan" "harness $H worker $W: $(marked)"
+	exec 3>&- 2>/dev/null
+	wait $S_PID; S_RC=$?
+	case $how in
+	EOF|TERM) [ "$S_RC" -eq 0 ] && ok "$how: the proxy exits 0" || not_ok "$how: exit 0" "rc $S_RC" "$(cat "$S_ERR")" ;;
+	esac
+	cat "$S_OUT" "$S_ERR" >>"$ALL"
+done
+
+# ============================================================ secrets
+reset
+start_fake "$T_ROOT/provider5.rec"
+write_secrets "http://127.0.0.1:$PORT/echokey/v1" "http://127.0.0.1:$PORT/echokey/v1"
+export SC_KIMI="$SCENARIOS/fallback-provider-ok.json" SC_BACKUP="$SCENARIOS/fallback-provider-ok.json"
+run --no-fallback --approve-all --format json --agent "$SERVE $FROM" exec "x"
+keep
+expect_out_has "[redacted]" "a provider error quoting the key reaches the client redacted"
+run --approve-all --format json --agent "$SERVE $FROM" exec "x"
+keep
+cat "$T_ROOT"/serr.* "$T_ROOT"/sout.* >>"$ALL" 2>/dev/null
+if grep -rqF -e "$SENTINEL" -e "$SENTINEL_B" "$ALL" "$HOME" 2>/dev/null; then
+	not_ok "the keys never show in the stream, on stderr or under HOME" "$(grep -rlF -e "$SENTINEL" -e "$SENTINEL_B" "$ALL" "$HOME")"
+else ok "the keys never show in the stream, on stderr or under HOME"; fi
+reset
 
 done_testing
