@@ -1,10 +1,12 @@
 #include <config.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "xmalloc.h"
@@ -16,6 +18,7 @@
  */
 
 #define BUF_FIRST	64
+#define BUF_READ	65536	/* bytes asked of each read(2) */
 
 void
 buf_init(struct buf *b, size_t max)
@@ -23,12 +26,31 @@ buf_init(struct buf *b, size_t max)
 	b->p = NULL;
 	b->len = b->cap = 0;
 	b->max = max;
+	b->secret = 0;
+}
+
+void
+buf_init_secret(struct buf *b, size_t max)
+{
+	buf_init(b, max);
+	b->secret = 1;
+}
+
+/* Zero n bytes at p where the compiler cannot drop the stores. */
+static void
+buf_wipe(void *p, size_t n)
+{
+	volatile unsigned char	*v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
 }
 
 int
 buf_reserve(struct buf *b, size_t n)
 {
-	size_t	need;
+	size_t	 need, old;
+	char	*p;
 
 	if (n > SIZE_MAX - b->len - 1 || (b->max != 0 && b->len + n > b->max))
 		return (-1);
@@ -37,10 +59,61 @@ buf_reserve(struct buf *b, size_t n)
 		return (0);
 	if (b->cap == 0)
 		b->cap = BUF_FIRST;
+	old = b->cap;
 	while (b->cap < need)
 		b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
-	b->p = xreallocarray(b->p, 1, b->cap);
+	if (b->secret && b->p != NULL) {
+		p = xmalloc(b->cap);
+		memcpy(p, b->p, b->len + 1);
+		buf_wipe(b->p, old);
+		free(b->p);
+		b->p = p;
+	} else
+		b->p = xreallocarray(b->p, 1, b->cap);
 	return (0);
+}
+
+int
+buf_read_fd(struct buf *b, int fd)
+{
+	size_t	want;
+	ssize_t	n;
+	char	c;
+
+	for (;;) {
+		want = BUF_READ;
+		if (b->max != 0 && b->max - b->len < want)
+			want = b->max - b->len;
+		if (want == 0) {
+			/* Full: any byte more is past the maximum. */
+			if ((n = read(fd, &c, 1)) == -1 && errno == EINTR)
+				continue;
+			if (n == 1) {
+				buf_wipe(&c, 1);
+				errno = EFBIG;
+				return (-1);
+			}
+		} else {
+			if (buf_reserve(b, want) == -1) {
+				errno = EFBIG;
+				return (-1);
+			}
+			n = read(fd, b->p + b->len, want);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n > 0) {
+				b->len += (size_t)n;
+				b->p[b->len] = '\0';
+				continue;
+			}
+		}
+		if (n == -1)
+			return (-1);
+		/* The end: a string even when fd held nothing. */
+		(void)buf_reserve(b, 0);
+		b->p[b->len] = '\0';
+		return (0);
+	}
 }
 
 int
@@ -135,6 +208,8 @@ buf_take(struct buf *b)
 void
 buf_free(struct buf *b)
 {
+	if (b->secret && b->p != NULL)
+		buf_wipe(b->p, b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "client-fs.h"
 #include "jget.h"
 #include "jsonrpc.h"
@@ -165,11 +166,10 @@ client_fs_read(const struct client_fs_opts *o, const json_t *params,
 	const char	*path;
 	const json_t	*jl, *jlimit;
 	struct stat	 st;
-	char		*buf = NULL, *start, *end;
-	size_t		 len = 0, cap = 0;
-	ssize_t		 r;
+	struct buf	 b = BUF_INITIALIZER;
+	char		*start, *end;
 	long long	 line = 1, limit = -1, i;
-	int		 fd;
+	int		 fd, rc, saved;
 	json_t		*res;
 
 	*error = NULL;
@@ -194,29 +194,19 @@ client_fs_read(const struct client_fs_opts *o, const json_t *params,
 		*error = jsonrpc_internal_error("file is outside workspace root");
 		return (NULL);
 	}
-	for (;;) {
-		if (cap - len < 65536) {
-			cap = cap == 0 ? 65536 : cap * 2;
-			buf = xreallocarray(buf, 1, cap + 1);
-		}
-		if ((r = read(fd, buf + len, cap - len)) <= 0)
-			break;
-		len += (size_t)r;
-	}
+	rc = buf_read_fd(&b, fd);
+	saved = errno;
 	close(fd);
-	if (r == -1) {
-		free(buf);
-		*error = jsonrpc_internal_error("%s: %s", path, strerror(errno));
+	if (rc == -1) {
+		buf_free(&b);
+		*error = jsonrpc_internal_error("%s: %s", path, strerror(saved));
 		return (NULL);
 	}
-	if (buf == NULL)
-		buf = xstrdup("");
-	buf[len] = '\0';
 
 	jl = json_object_get(params, "line");
 	jlimit = json_object_get(params, "limit");
-	start = buf;
-	end = buf + len;
+	start = b.p;
+	end = b.p + b.len;
 	if (json_is_number(jl) || json_is_number(jlimit)) {
 		if (json_is_number(jl))
 			line = (long long)json_number_value(jl);
@@ -254,7 +244,7 @@ client_fs_read(const struct client_fs_opts *o, const json_t *params,
 	res = json_object();
 	json_object_set_new(res, "content",
 	    json_stringn_nocheck(start, (size_t)(end - start)));
-	free(buf);
+	buf_free(&b);
 	return (res);
 }
 

@@ -13,6 +13,7 @@
 #include "acpx.h"
 #include "acp-update.h"
 #include "agent-registry.h"
+#include "buf.h"
 #include "cli-invocation.h"
 #include "cli-validate.h"
 #include "cmd-opts.h"
@@ -40,9 +41,8 @@
 #define COMPARE_PREVIEW_CHARS	200
 
 struct compare_capture {
-	char	*text;		/* agent_message_chunk text so far */
-	size_t	 len;
-	json_t	*usage[3];	/* input, output, total tokens, or NULL */
+	struct buf	 text;		/* agent_message_chunk text so far */
+	json_t		*usage[3];	/* input, output, total tokens, or NULL */
 };
 
 static const int compare_sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -95,7 +95,7 @@ compare_message_cb(const json_t *msg, int outbound, void *arg)
 	struct acp_update	 ev;
 	const json_t		*source;
 	const char		*kind, *text;
-	size_t			 n, i;
+	size_t			 i;
 
 	if (outbound || !json_is_object(msg))
 		return;
@@ -106,10 +106,7 @@ compare_message_cb(const json_t *msg, int outbound, void *arg)
 	if (ev.kind == ACP_UPDATE_AGENT_MESSAGE_CHUNK) {
 		if ((text = ev.text) == NULL)
 			return;
-		n = strlen(text);
-		cap->text = xreallocarray(cap->text, cap->len + n + 1, 1);
-		memcpy(cap->text + cap->len, text, n + 1);
-		cap->len += n;
+		buf_adds(&cap->text, text);
 	} else if (ev.kind == ACP_UPDATE_USAGE) {
 		/*
 		 * The reference's SDK validates usage_update and strips keys
@@ -176,7 +173,7 @@ compare_row(const char *agent, const struct exec_turn_result *res,
 		json_object_set_new(row, keys[i], cap->usage[i] != NULL ?
 		    json_deep_copy(cap->usage[i]) : json_null());
 	json_object_set_new(row, "final_message",
-	    compare_preview(cap->text != NULL ? cap->text : ""));
+	    compare_preview(cap->text.p != NULL ? cap->text.p : ""));
 	/* The reference shows an agent's JSON-RPC error by its own message. */
 	if (err != NULL && err->acp != NULL &&
 	    jget_str(err->acp, "message") != NULL)
@@ -242,7 +239,7 @@ compare_one(const struct invocation *inv, const char *agent,
 	acpx_error_free(err);
 	exec_turn_result_clear(&res);
 	agent_registry_spec_clear(&ai.agent);
-	free(cap.text);
+	buf_free(&cap.text);
 	for (i = 0; i < nitems(cap.usage); i++)
 		json_decref(cap.usage[i]);
 	return (row);

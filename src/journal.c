@@ -15,6 +15,7 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
+#include "buf.h"
 #include "journal.h"
 #include "journal-impl.h"
 #include "js-json.h"
@@ -86,26 +87,24 @@ journal_write_imported(const char *record_id, const json_t *messages,
     char **cause)
 {
 	const json_t	*m;
-	char		*path, *line, *text = NULL;
-	size_t		 i, len = 0, n;
+	struct buf	 text = BUF_INITIALIZER;
+	char		*path, *line;
+	size_t		 i;
 	int		 rc;
 
 	json_array_foreach(messages, i, m) {
 		if ((line = js_json_dumps(m, 0)) == NULL)
 			line = xstrdup("null");
-		n = strlen(line);
-		text = xreallocarray(text, len + n + 2, 1);
-		memcpy(text + len, line, n);
-		len += n;
-		text[len++] = '\n';
+		buf_adds(&text, line);
+		buf_addc(&text, '\n');
 		free(line);
 	}
-	if (text == NULL)
+	if (text.p == NULL)
 		return (0);
 	path = session_path_segment(record_id, 0);
-	rc = session_store_write_file(path, text, len, 1, cause);
+	rc = session_store_write_file(path, text.p, text.len, 1, cause);
 	free(path);
-	free(text);
+	buf_free(&text);
 	return (rc);
 }
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "js.h"
 #include "js-json.h"
 #include "xmalloc.h"
@@ -171,20 +172,7 @@ js_jp_hex(int c)
 }
 
 static void
-js_jp_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		while (*len + n + 1 > *cap)
-			*cap = *cap == 0 ? 64 : *cap * 2;
-		*buf = xreallocarray(*buf, 1, *cap);
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-}
-
-static void
-js_jp_put_cp(char **buf, size_t *len, size_t *cap, unsigned int cp)
+js_jp_put_cp(struct buf *b, unsigned int cp)
 {
 	char	u[4];
 	size_t	n;
@@ -208,7 +196,7 @@ js_jp_put_cp(char **buf, size_t *len, size_t *cap, unsigned int cp)
 		u[3] = (char)(0x80 | (cp & 0x3f));
 		n = 4;
 	}
-	js_jp_put(buf, len, cap, u, n);
+	buf_add(b, u, n);
 }
 
 /* Four hex digits at p->i; -1 and an error if not. */
@@ -233,12 +221,12 @@ js_jp_u4(struct js_jp *p)
 static char *
 js_jp_string(struct js_jp *p, size_t *outlen)
 {
-	char		*buf = NULL;
-	size_t		 len = 0, cap = 0, clen;
+	struct buf	 b = BUF_INITIALIZER;
+	size_t		 clen;
 	long		 cp, lo;
 	unsigned char	 c;
 
-	js_jp_put(&buf, &len, &cap, "", 0);
+	buf_add(&b, "", 0);
 	p->i++;
 	for (;;) {
 		if (p->i >= p->len) {
@@ -258,22 +246,22 @@ js_jp_string(struct js_jp *p, size_t *outlen)
 			c = (unsigned char)p->s[p->i];
 			switch (c) {
 			case '"': case '\\': case '/':
-				js_jp_put(&buf, &len, &cap, (char *)&c, 1);
+				buf_add(&b, (char *)&c, 1);
 				break;
 			case 'b':
-				js_jp_put(&buf, &len, &cap, "\b", 1);
+				buf_add(&b, "\b", 1);
 				break;
 			case 'f':
-				js_jp_put(&buf, &len, &cap, "\f", 1);
+				buf_add(&b, "\f", 1);
 				break;
 			case 'n':
-				js_jp_put(&buf, &len, &cap, "\n", 1);
+				buf_add(&b, "\n", 1);
 				break;
 			case 'r':
-				js_jp_put(&buf, &len, &cap, "\r", 1);
+				buf_add(&b, "\r", 1);
 				break;
 			case 't':
-				js_jp_put(&buf, &len, &cap, "\t", 1);
+				buf_add(&b, "\t", 1);
 				break;
 			case 'u':
 				p->i++;
@@ -296,8 +284,7 @@ js_jp_string(struct js_jp *p, size_t *outlen)
 					}
 				} else if (cp >= 0xd800 && cp <= 0xdfff)
 					cp = 0xfffd;	/* lone surrogate */
-				js_jp_put_cp(&buf, &len, &cap,
-				    (unsigned int)cp);
+				js_jp_put_cp(&b, (unsigned int)cp);
 				continue;
 			default:
 				/* Past Latin-1, V8 reports the character. */
@@ -319,13 +306,13 @@ js_jp_string(struct js_jp *p, size_t *outlen)
 		clen = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 		if (p->i + clen > p->len)
 			clen = p->len - p->i;
-		js_jp_put(&buf, &len, &cap, p->s + p->i, clen);
+		buf_add(&b, p->s + p->i, clen);
 		p->i += clen;
 	}
-	*outlen = len;
-	return (buf);
+	*outlen = b.len;
+	return (buf_take(&b));
 fail:
-	free(buf);
+	buf_free(&b);
 	return (NULL);
 }
 

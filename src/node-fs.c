@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "js.h"
 #include "node-fs.h"
 #include "xmalloc.h"
@@ -76,27 +77,15 @@ node_fs_errno_message(int err_no, const char *syscall, const char *path)
 static int
 node_fs_slurp(int fd, char **buf, size_t *len, int *err_no)
 {
-	size_t	 cap = 8192, n = 0;
-	char	*p = xmalloc(cap);
-	ssize_t	 r;
+	struct buf	b = BUF_INITIALIZER;
 
-	for (;;) {
-		if (n == cap)
-			p = xreallocarray(p, 2, cap), cap *= 2;
-		r = read(fd, p + n, cap - n);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			*err_no = errno;
-			free(p);
-			return (-1);
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	if (buf_read_fd(&b, fd) == -1) {
+		*err_no = errno;
+		buf_free(&b);
+		return (-1);
 	}
-	*buf = p;
-	*len = n;
+	*len = b.len;
+	*buf = buf_take(&b);
 	return (0);
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "secrets.h"
 #include "xmalloc.h"
 
@@ -311,58 +312,36 @@ struct secrets *
 secrets_load(const char *path, enum secrets_status *status, char **cause)
 {
 	struct secrets	*s;
-	char		*buf, *nbuf;
-	size_t		 len = 0, cap = 4096;
-	ssize_t		 n;
-	int		 fd;
+	struct buf	 b;
+	int		 fd, rc, saved;
 
 	*status = SECRETS_OK;
 	if ((fd = secrets_open(path, status, cause)) == -1)
 		return (NULL);
-	buf = xmalloc(cap);
-	for (;;) {
-		if (len == cap) {
-			if (cap > SECRETS_MAX_FILE) {
-				xasprintf(cause, "Warp secrets file %s is larger "
-				    "than %d bytes", path, SECRETS_MAX_FILE);
-				*status = SECRETS_INVALID;
-				goto fail;
-			}
-			/* Grow without leaving a copy behind in freed memory. */
-			nbuf = xmalloc(cap * 2);
-			memcpy(nbuf, buf, len);
-			secrets_wipe(buf, cap);
-			free(buf);
-			buf = nbuf;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			xasprintf(cause, "Cannot read warp secrets file %s: %s",
-			    path, strerror(errno));
-			*status = SECRETS_UNREADABLE;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	/* The file grown since secrets_open() is refused as well. */
+	buf_init_secret(&b, SECRETS_MAX_FILE);
+	rc = buf_read_fd(&b, fd);
+	saved = errno;
 	close(fd);
-	fd = -1;
-	s = secrets_parse(buf, len, path, cause);
-	secrets_wipe(buf, cap);
-	free(buf);
+	if (rc == -1 && saved == EFBIG) {
+		xasprintf(cause, "Warp secrets file %s is larger than %d bytes",
+		    path, SECRETS_MAX_FILE);
+		*status = SECRETS_INVALID;
+		buf_free(&b);
+		return (NULL);
+	}
+	if (rc == -1) {
+		xasprintf(cause, "Cannot read warp secrets file %s: %s", path,
+		    strerror(saved));
+		*status = SECRETS_UNREADABLE;
+		buf_free(&b);
+		return (NULL);
+	}
+	s = secrets_parse(b.p, b.len, path, cause);
+	buf_free(&b);
 	if (s == NULL)
 		*status = SECRETS_INVALID;
 	return (s);
-fail:
-	if (fd != -1)
-		close(fd);
-	secrets_wipe(buf, cap);
-	free(buf);
-	return (NULL);
 }
 
 /* Free, wiping values. */

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "fsutil.h"
 #include "jget.h"
 #include "js-json.h"
@@ -166,16 +167,18 @@ session_store_save(const struct session_record *r, char **cause)
 	return (rc);
 }
 
-/* The whole file at path into *buf (NUL-terminated); -1 with errno. */
+/*
+ * The whole file at path into b (a string; at most STORE_MAX_RECORD_BYTES);
+ * -1 with errno (EFBIG past the maximum). b is the caller's to free either
+ * way.
+ */
 static int
-store_slurp(const char *path, char **buf, size_t *len)
+store_slurp(const char *path, struct buf *b)
 {
 	struct stat	 sb;
-	ssize_t		 n;
-	size_t		 got = 0, cap;
-	int		 fd;
+	int		 fd, rc, saved;
 
-	*buf = NULL;
+	buf_init(b, STORE_MAX_RECORD_BYTES);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return (-1);
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
@@ -184,24 +187,12 @@ store_slurp(const char *path, char **buf, size_t *len)
 		errno = EFBIG;
 		return (-1);
 	}
-	cap = (size_t)sb.st_size + 1;
-	*buf = xmalloc(cap);
-	for (;;) {
-		if (got + 1 >= cap) {
-			cap *= 2;
-			*buf = xreallocarray(*buf, cap, 1);
-		}
-		n = read(fd, *buf + got, cap - got - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += n;
-	}
+	(void)buf_reserve(b, (size_t)sb.st_size);	/* one allocation */
+	rc = buf_read_fd(b, fd);
+	saved = errno;
 	close(fd);
-	(*buf)[got] = '\0';
-	*len = got;
-	return (n == -1 ? -1 : 0);
+	errno = saved;
+	return (rc);
 }
 
 /*
@@ -249,23 +240,23 @@ store_read_file(const char *path, const char *expect_name,
 	json_t			*o;
 	json_error_t		 jerr;
 	struct session_record	*r;
-	char			*enc, *why = NULL, *buf;
+	char			*enc, *why = NULL;
 	const char		*cmd;
-	size_t			 len;
+	struct buf		 b;
 
 	*cause = NULL;
-	if (store_slurp(path, &buf, &len) == -1) {
+	if (store_slurp(path, &b) == -1) {
 		if (errno != ENOENT)
 			xasprintf(cause, "%s", strerror(errno));
-		free(buf);
+		buf_free(&b);
 		return (NULL);
 	}
-	if (agent_command != NULL && store_other_agent(buf, agent_command)) {
-		free(buf);
+	if (agent_command != NULL && store_other_agent(b.p, agent_command)) {
+		buf_free(&b);
 		return (NULL);
 	}
-	o = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	free(buf);
+	o = json_loadb(b.p, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	buf_free(&b);
 	if (o == NULL) {
 		xasprintf(cause, "invalid JSON (%s)", jerr.text);
 		return (NULL);

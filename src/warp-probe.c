@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "acpx.h"
+#include "buf.h"
 #include "js.h"
 #include "secrets.h"
 #include "warp-probe.h"
@@ -42,8 +43,7 @@ struct warp_probe_req {
 	char			*url;
 	char			*key;
 	char			 errbuf[CURL_ERROR_SIZE];
-	char			*body;
-	size_t			 len;
+	struct buf		 body;		/* at most WARP_PROBE_MAX_BODY */
 	char			*retry_after;	/* raw header value */
 	int			 started;
 	int			 finished;
@@ -259,14 +259,10 @@ warp_probe_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct warp_probe_req	*r = arg;
 	size_t			 n = size * nmemb;
 
-	if (r->len + n > WARP_PROBE_MAX_BODY) {
+	if (buf_add(&r->body, data, n) == -1) {
 		r->res.truncated = 1;
 		return (0);	/* abort: we have seen enough */
 	}
-	r->body = xreallocarray(r->body, r->len + n + 1, 1);
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-	r->body[r->len] = '\0';
 	return (n);
 }
 
@@ -409,16 +405,17 @@ warp_probe_finish(struct warp_probe_req *r, CURLcode code)
 		    curl_easy_strerror(code));
 		res->status = 0;
 	} else {
-		res->cls = warp_probe_classify(status, r->body, r->len);
+		res->cls = warp_probe_classify(status, r->body.p, r->body.len);
 		if (res->cls == WARP_PROBE_OK) {
 			res->models = res->truncated ? NULL :
-			    warp_probe_models(r->body, r->len);
+			    warp_probe_models(r->body.p, r->body.len);
 			if (res->truncated)
 				xasprintf(&res->detail, "response body over %d "
 				    "bytes (not read further)",
 				    WARP_PROBE_MAX_BODY);
 		} else {
-			res->detail = warp_probe_body_message(r->body, r->len);
+			res->detail = warp_probe_body_message(r->body.p,
+			    r->body.len);
 			if (status == 429 || status == 503)
 				res->retry_after = warp_probe_retry_after(
 				    r->retry_after, time(NULL));
@@ -484,6 +481,7 @@ warp_probe_add(struct warp_probe *p, const char *base_url, const char *key)
 	p->reqs = xreallocarray(p->reqs, p->n + 1, sizeof *p->reqs);
 	r = &p->reqs[p->n];
 	memset(r, 0, sizeof *r);
+	buf_init(&r->body, WARP_PROBE_MAX_BODY);
 	while (n > 0 && base_url[n - 1] == '/')
 		n--;
 	xasprintf(&r->url, "%.*s/models", (int)n, base_url);
@@ -588,7 +586,7 @@ warp_probe_free(struct warp_probe *p)
 		secrets_wipe(r->key, strlen(r->key));
 		free(r->key);
 		free(r->url);
-		free(r->body);
+		buf_free(&r->body);
 		free(r->retry_after);
 		free(r->res.detail);
 		json_decref(r->res.models);
