@@ -252,6 +252,16 @@ int		 warp_state_clear(struct warp_state *, const char *provider,
 int		 warp_state_save(const struct warp_state *, const char *home,
 		    time_t now, char **cause);
 
+/*
+ * Hold ~/.acpx/warp/state.lock (flock, exclusive) around a load-change-save
+ * so processes sharing the state (exec runs, queue owners, any number of
+ * `warp serve` proxies) never lose each other's updates; the wait is a
+ * local lock held for one small file write. Returns the descriptor for
+ * warp_state_unlock(), or -1 (then go on unlocked: the write stays atomic).
+ */
+int		 warp_state_lock(const char *home);
+void		 warp_state_unlock(int fd);
+
 /* {provider, model, until, since, reason, source} (ISO times). Caller owns. */
 json_t		*warp_cooldown_json(const struct warp_cooldown *);
 

@@ -465,9 +465,10 @@ cmd_warp_record(struct cmd_warp *ctx, struct cmd_warp_probe_row *rows,
 	char			*warning = NULL, *cause = NULL;
 	time_t			 now = time(NULL), until;
 	size_t			 i;
-	int			 changed = 0;
+	int			 changed = 0, lock;
 	enum warp_probe_class	 c;
 
+	lock = warp_state_lock(ctx->home);
 	st = warp_state_load(ctx->home, &warning);
 	free(warning);
 	for (i = 0; i < n; i++) {
@@ -492,6 +493,7 @@ cmd_warp_record(struct cmd_warp *ctx, struct cmd_warp_probe_row *rows,
 		output_notice(ctx->out, "warning: %s", cause);
 		free(cause);
 	}
+	warp_state_unlock(lock);
 	warp_state_free(st);
 }
 

@@ -189,6 +189,7 @@ fallback_cooldown(struct fallback *f, const struct warp_verdict *v,
 	struct acpx_error	*err = NULL;
 	char			*home, *warning = NULL, *cause = NULL;
 	long long		 secs;
+	int			 lock;
 
 	if (warp_target_resolve(f->wc, f->current, &t, &err) == -1) {
 		acpx_error_free(err);
@@ -196,6 +197,7 @@ fallback_cooldown(struct fallback *f, const struct warp_verdict *v,
 	}
 	secs = v->retry_after > 0 ? v->retry_after : f->wc->cooldown_s;
 	home = config_home();
+	lock = warp_state_lock(home);
 	st = warp_state_load(home, &warning);
 	free(warning);
 	if (secs > 0) {
@@ -204,6 +206,7 @@ fallback_cooldown(struct fallback *f, const struct warp_verdict *v,
 		if (warp_state_save(st, home, now, &cause) == -1)
 			free(cause);
 	}
+	warp_state_unlock(lock);
 	warp_state_free(st);
 	free(home);
 	warp_target_clear(&t);

@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -29,9 +30,10 @@
  *	  "source":"fallback"}]}
  *
  * "model": null marks the whole provider. Writes are atomic (fsutil.h);
- * this local file I/O is the labelled exception to "nothing blocks". Writers reload
- * the file just before writing, so two processes lose an update only if
- * they write within the same instant. Expired entries are dropped on write.
+ * this local file I/O is the labelled exception to "nothing blocks". Writers
+ * hold ~/.acpx/warp/state.lock (warp_state_lock()) from the load to the
+ * write, so processes sharing the state never lose each other's updates.
+ * Expired entries are dropped on write.
  */
 
 #define WARP_STATE_VERSION	1
@@ -298,4 +300,46 @@ out:
 	free(path);
 	free(dir);
 	return (rc);
+}
+
+/* Lock the state for a load-change-save; see warp.h. */
+int
+warp_state_lock(const char *home)
+{
+	char	*dir, *path, *cause = NULL;
+	int	 fd;
+
+	xasprintf(&dir, "%s/.acpx", home);
+	if (warp_mkdir(dir, &cause) == -1) {
+		free(cause);
+		free(dir);
+		return (-1);
+	}
+	free(dir);
+	xasprintf(&dir, "%s/.acpx/warp", home);
+	if (warp_mkdir(dir, &cause) == -1) {
+		free(cause);
+		free(dir);
+		return (-1);
+	}
+	free(dir);
+	xasprintf(&path, "%s/.acpx/warp/state.lock", home);
+	fd = open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600);
+	free(path);
+	if (fd == -1)
+		return (-1);
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			close(fd);
+			return (-1);
+		}
+	}
+	return (fd);
+}
+
+void
+warp_state_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* releases the flock */
 }

@@ -447,6 +447,48 @@ for how in EOF TERM KILL-keeper KILL-worker; do
 	cat "$S_OUT" "$S_ERR" >>"$ALL"
 done
 
+# ============================================================ many at once
+# Eight proxies at once (as OpenClaw starts one per session), each on its
+# own provider, each failing with quota exhausted: every cooldown and
+# every session map file is there afterwards (no lost update).
+H2="$T_ROOT/home2"
+mkdir -p "$H2/.acpx"
+{
+	printf '{"agents": {"opencode": {"command": "%s"}},\n' "$T_ROOT/harness.sh"
+	printf ' "warp": {"envFile": "%s", "maxHops": 0, "cooldownSeconds": 600, "providers": {' "$T_ROOT/secrets/many.env"
+	for n in 1 2 3 4 5 6 7 8; do
+		[ $n -gt 1 ] && printf ', '
+		printf '"p%s": {"models": {"kimi": "kimi-k2.5"}}' $n
+	done
+	printf '}}}\n'
+} >"$H2/.acpx/config.json"
+: >"$T_ROOT/secrets/many.env"
+for n in 1 2 3 4 5 6 7 8; do
+	printf 'WARP_P%s_API_KEY=%s\nWARP_P%s_BASE_URL=http://127.0.0.1:9/v1\n' $n "$SENTINEL" $n >>"$T_ROOT/secrets/many.env"
+done
+chmod 600 "$T_ROOT/secrets/many.env"
+export SC_PLAIN="$SCENARIOS/fallback-quota.json"
+PIDS=""
+for n in 1 2 3 4 5 6 7 8; do
+	( cd "$T_WORK" && HOME="$H2" exec "$ACPX" --approve-all --format json \
+	    --agent "$SERVE opencode-warp-p$n-kimi" exec "task $n" \
+	    >"$T_ROOT/many.$n.out" 2>"$T_ROOT/many.$n.err" ) &
+	PIDS="$PIDS $!"
+done
+wait $PIDS
+cat "$T_ROOT"/many.* >>"$ALL"
+N=0
+for n in 1 2 3 4 5 6 7 8; do
+	tr -d ' \n' <"$H2/.acpx/warp/state.json" 2>/dev/null | grep -q '"provider":"p'$n'","model":"kimi-k2.5"' && N=$((N + 1))
+done
+[ "$N" -eq 8 ] && ok "eight proxies at once: all eight cooldowns are in the shared state" ||
+    not_ok "eight proxies: cooldowns" "$N of 8" "$(cat "$H2/.acpx/warp/state.json" 2>&1)"
+N=$(ls "$H2/.acpx/warp/sessions"/*.json 2>/dev/null | wc -l)
+[ "$N" -eq 8 ] && ok "eight proxies at once: eight session map files" || not_ok "eight map files" "$N"
+N=$(cat "$T_ROOT"/many.*.out | grep -c '"detailCode":"WARP_FALLBACK_EXHAUSTED"')
+[ "$N" -eq 8 ] && ok "eight proxies at once: each prompt fails as exhausted (maxHops 0)" ||
+    not_ok "eight proxies: answers" "$(cat "$T_ROOT"/many.*.out | tail -n 5)"
+
 # ============================================================ secrets
 reset
 start_fake "$T_ROOT/provider5.rec"
