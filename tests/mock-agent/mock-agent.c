@@ -205,8 +205,13 @@ mock_exit(int status)
 	json_decref(m->config_options);
 	free(m->session_id);
 	free(m->in.buf);
-	for (i = 0; i < MOCK_NSIGS; i++)
+	/* A signal during the exit must not reach the freed lines. */
+	for (i = 0; i < MOCK_NSIGS; i++) {
+		if (mock_sigs[i].caught)
+			signal(mock_sigs[i].sig, SIG_DFL);
 		free(mock_sigs[i].line);
+		mock_sigs[i].line = NULL;
+	}
 	exit(status);
 }
 
@@ -216,7 +221,8 @@ mock_signal_cb(int sig)
 	size_t	 i;
 
 	for (i = 0; i < MOCK_NSIGS; i++) {
-		if (mock_sigs[i].sig == sig && mock_record_fd != -1)
+		if (mock_sigs[i].sig == sig && mock_record_fd != -1 &&
+		    mock_sigs[i].line != NULL)
 			(void)!write(mock_record_fd, mock_sigs[i].line,
 			    strlen(mock_sigs[i].line));
 	}
