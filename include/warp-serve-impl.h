@@ -72,6 +72,8 @@ struct ws_up {
 	struct acpx_error	*err;		/* WS_UP_FAILED */
 	enum ws_up_state	 state;
 	int			 exited;
+	int			 init_closed;	/* EOF before initialize answered */
+	ev_timer		 exit_w;	/* then: wait for its exit */
 	int			 authed;	/* authenticate replayed or sent */
 	struct ws_waiter	*waiters;
 	size_t			 nwaiters;

@@ -37,8 +37,8 @@
  */
 
 #define WS_MAX_MESSAGE		(64ULL * 1024 * 1024)	/* as the client */
-#define WS_INIT_TIMEOUT_S	120.	/* initialize must answer within */
 #define WS_ORPHANS_MAX		64	/* updates before session/new answers */
+#define WS_EXIT_WAIT_S		0.25	/* for its exit status after EOF at start */
 
 /* An agent request forwarded to the client. */
 struct ws_back {
@@ -219,6 +219,35 @@ ws_up_auth_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	ws_up_settle(up);
 }
 
+/* The harness went away before initialize was answered. */
+static void
+ws_up_startup_failed(struct ws_up *up)
+{
+	char	*tail, *p;
+
+	ev_timer_stop(up->ws->loop, &up->exit_w);
+	if (up->state != WS_UP_STARTING)
+		return;
+	tail = warp_serve_up_stderr(up);
+	for (p = tail; *p != '\0'; p++) {
+		if (isspace((unsigned char)*p))
+			*p = ' ';
+	}
+	while (p > tail && p[-1] == ' ')
+		*--p = '\0';
+	ws_up_fail(up, acpx_error_new(ACPX_CODE_RUNTIME,
+	    "AGENT_STARTUP_FAILED", "acp", "ACP agent %s exited before "
+	    "initialize completed%s%s", up->agent, *tail != '\0' ?
+	    ": " : "", tail));
+	free(tail);
+}
+
+static void
+ws_up_exit_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ws_up_startup_failed(w->data);
+}
+
 static void
 ws_up_init_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
     const json_t *result, const json_t *error, void *arg)
@@ -226,23 +255,17 @@ ws_up_init_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	struct ws_up	*up = arg;
 	const json_t	*m;
 	size_t		 i;
-	char		*tail, *p;
 
 	if (up->state != WS_UP_STARTING)
 		return;
 	if (st == JSONRPC_CLOSED) {
-		tail = warp_serve_up_stderr(up);
-		for (p = tail; *p != '\0'; p++) {
-			if (isspace((unsigned char)*p))
-				*p = ' ';
+		/* Name its stderr once all of it is read: at its exit. */
+		if (up->exited)
+			ws_up_startup_failed(up);
+		else {
+			up->init_closed = 1;
+			ev_timer_start(up->ws->loop, &up->exit_w);
 		}
-		while (p > tail && p[-1] == ' ')
-			*--p = '\0';
-		ws_up_fail(up, acpx_error_new(ACPX_CODE_RUNTIME,
-		    "AGENT_STARTUP_FAILED", "acp", "ACP agent %s exited before "
-		    "initialize completed%s%s", up->agent, *tail != '\0' ?
-		    ": " : "", tail));
-		free(tail);
 		return;
 	}
 	if (st == JSONRPC_ERROR) {
@@ -443,6 +466,8 @@ ws_up_exit_cb(struct child *child, int status, void *arg)
 
 	up->exited = 1;
 	ws_up_errline(up);
+	if (up->init_closed)
+		ws_up_startup_failed(up);
 	warp_serve_log(up->ws, "%s exited (status %d)", up->agent, status);
 	/* Its stdout may still hold answers: the rpc closes on EOF. */
 	warp_serve_maybe_done(up->ws);
@@ -470,6 +495,8 @@ warp_serve_up_start(struct ws *ws, const char *agent, int pick,
 	up = xcalloc(1, sizeof *up);
 	up->ws = ws;
 	up->state = WS_UP_STARTING;
+	ev_timer_init(&up->exit_w, ws_up_exit_wait_cb, WS_EXIT_WAIT_S, 0.);
+	up->exit_w.data = up;
 	for (tail = &ws->ups; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = up;
@@ -607,6 +634,7 @@ warp_serve_up_free_all(struct ws *ws)
 	while ((up = ws->ups) != NULL) {
 		ws->ups = up->next;
 		ws_up_errline(up);
+		ev_timer_stop(ws->loop, &up->exit_w);
 		if (up->rpc != NULL) {
 			jsonrpc_close(up->rpc);	/* pending requests complete */
 			jsonrpc_free(up->rpc);
