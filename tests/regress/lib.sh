@@ -81,6 +81,13 @@ v_flush() {
 	*) v_bad=$((v_bad + 1)); not_ok "${v_name#not ok }" "$v_det" ;;
 	esac
 }
+# expect_received RECORD VERIFY: check what the mock agent wrote to RECORD
+# against VERIFY, the JSON text of a scenario's "verify" object (each
+# "received" entry one ok/not ok, named by its "name").
+expect_received() {
+	printf '{"verify": %s}\n' "$2" >"$T_ROOT/verify.json"
+	verify_record "$T_ROOT/verify.json" "$1"
+}
 # Skip the whole script with a reason (TAP plan 1..0).
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 done_testing() { echo "1..$t_n"; [ "$t_failed" -eq 0 ]; exit $?; }

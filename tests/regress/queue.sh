@@ -115,9 +115,8 @@ expect_out "third
 " "a warm turn has no connect phase"
 [ "$(owner_pid)" = "$P1" ] && ok "same owner for every turn" ||
     not_ok "same owner for every turn" "now $(owner_pid), was $P1"
-n=$(grep -c '"method":"initialize"' "$REC")
-[ "$n" = 2 ] && ok "one agent for all turns (and one for sessions new)" ||
-    not_ok "one agent for all turns (and one for sessions new)" "$n initialize"
+expect_received "$REC" '{"received": [{"method": "initialize", "count": 2,
+    "name": "one agent for all turns (and one for sessions new)"}]}'
 
 # ---------------------------------------------------------------- cancel
 q cancel
@@ -150,9 +149,9 @@ wait $IP
 rc=$?
 [ $rc = 130 ] && ok "Ctrl-C exits 130" || not_ok "Ctrl-C exits 130" "exit $rc"
 poll '[ "$(grep -c "\"method\":\"session/cancel\"" "$REC")" = 2 ]'
-n=$(grep -c '"method":"session/cancel"' "$REC")
-[ "$n" = 2 ] && ok "Ctrl-C sent session/cancel through the owner" ||
-    not_ok "Ctrl-C sent session/cancel through the owner" "$n cancels"
+expect_received "$REC" '{"received": [{"method": "session/cancel",
+    "params": {"sessionId": "mock-session-1"}, "count": 2,
+    "name": "Ctrl-C sent session/cancel through the owner"}]}'
 
 # ---------------------------------------------------------------- FIFO, --no-wait
 ( cd "$T_WORK" && "$ACPX" --agent "$AGENT" --format quiet "sleep 300" \
@@ -179,8 +178,9 @@ got=$(prompts_seen | sed 's/.*sleep 300 //')
 q set-mode plan
 expect_out "mode set: plan
 " "set-mode through the owner"
-grep -q '"method":"session/set_mode","params":{"sessionId":"mock-session-1","modeId":"plan"}' "$REC" &&
-    ok "the owner sent session/set_mode" || not_ok "the owner sent session/set_mode"
+expect_received "$REC" '{"received": [{"method": "session/set_mode",
+    "params": {"sessionId": "mock-session-1", "modeId": "plan"}, "count": 1,
+    "name": "the owner sent session/set_mode"}]}'
 grep -q '"desired_mode_id": "plan"' "$HOME/.acpx/sessions/$SID.json" &&
     ok "the owner saved the desired mode" || not_ok "the owner saved the desired mode"
 q --format json set effort high
@@ -275,9 +275,8 @@ done
 poll '[ -s "$T_ROOT/race1.rc" ] && [ -s "$T_ROOT/race2.rc" ] && [ -s "$T_ROOT/race3.rc" ]'
 [ "$(cat "$T_ROOT"/race?.rc | tr -d '\n')" = 000 ] && ok "concurrent first prompts all succeed" ||
     not_ok "concurrent first prompts all succeed" "$(cat "$T_ROOT"/race?.rc "$T_ROOT"/race?.out)"
-n=$(grep -c '"method":"initialize"' "$REC")
-[ "$n" = 1 ] && ok "concurrent first prompts end on one owner" ||
-    not_ok "concurrent first prompts end on one owner" "$n agents started"
+expect_received "$REC" '{"received": [{"method": "initialize", "count": 1,
+    "name": "concurrent first prompts end on one owner"}]}'
 
 P2=$(owner_pid)
 kill -9 "$P2"
@@ -299,9 +298,9 @@ done
 q --format quiet "echo respawned"
 expect_out "respawned
 " "a crashed agent is respawned on the next prompt"
-n1=$(grep -c '"method":"session/load"' "$REC")
-[ "$n1" = $((n0 + 1)) ] && ok "the respawned agent loads the session" ||
-    not_ok "the respawned agent loads the session" "$n0 -> $n1 loads"
+expect_received "$REC" '{"received": [{"method": "session/load",
+    "params": {"sessionId": "mock-session-1"}, "match": "subset",
+    "count": '$((n0 + 1))', "name": "the respawned agent loads the session"}]}'
 
 # A client that disconnects mid-turn: the turn completes and is journaled.
 ( cd "$T_WORK" && exec "$ACPX" --agent "$AGENT" "sleep 500" >/dev/null 2>&1 ) &
