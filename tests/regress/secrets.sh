@@ -72,9 +72,9 @@ done
 # The agent itself must have received the env credential (proves the
 # plant works: a test that cannot fail is no test). config.json is where
 # the config sentinel was planted, so it is not searched.
-grep -q '"method":"authenticate"' "$AREC" &&
-    ok "the agent was asked to authenticate with the planted method" ||
-    not_ok "the agent was asked to authenticate" "$(head -c 2000 "$AREC")"
+expect_received "$AREC" '{"received": [{"method": "authenticate",
+    "params": {"methodId": "api-key"},
+    "name": "the agent was asked to authenticate with the planted method"}]}'
 [ -n "$(ls "$HOME/.acpx/sessions" 2>/dev/null)" ] &&
     ok "the store has files to search" || not_ok "the store has files to search"
 grep -rq "$S_PROMPT" "$HOME/.acpx/sessions" &&
