@@ -120,8 +120,7 @@ done
 echo "# 50 clients: $served served, $refused refused"
 [ -z "$bad" ] && ok "50 clients: each served once or cleanly refused ($served served, $refused refused)" ||
     not_ok "50 clients: each served once or cleanly refused" "$bad"
-total=$(grep -c '"method":"session/prompt"' "$REC")
-[ "$total" -eq "$served" ] && ok "the agent saw exactly the $served served prompts" ||
-    not_ok "the agent saw exactly the served prompts" "$total prompts, $served served"
+expect_received "$REC" '{"received": [{"method": "session/prompt",
+    "count": '"$served"', "name": "the agent saw exactly the '"$served"' served prompts"}]}'
 wait_owners
 done_testing
