@@ -1,10 +1,24 @@
 /*
- * Internals shared by the two halves of the queue owner: queue-owner.c
- * (process lifecycle, lease, socket, peers, the FIFO, TTL, shutdown) and
- * queue-owner-turn.c (running one prompt turn or one idle control against
- * the shared agent connection), with queue-owner-warp.c (warp agents: the
- * serving agent's environment, fallback hops, the stall rule). Not for
- * other modules.
+ * Internals of the queue owner (queue-owner.h), for its own files only
+ * (the jobs' part is queue-owner-job-impl.h):
+ *
+ *	queue-owner.c		the owner: one process, its loop and signals
+ *				(proc.h), payload, lease and heartbeat, the
+ *				socket, the idle TTL, what runs next, shutdown
+ *	queue-owner-peer.c	peers: one per client connection, the request
+ *				handler table, replies
+ *	queue-owner-job.c	jobs: their kinds and states, the queues
+ *	queue-owner-turn.c	the steps of a prompt job
+ *	queue-owner-control.c	the steps of a control job; close_session
+ *	queue-owner-agent.c	the shared agent connection, the journal
+ *				writer and what every ACP message does
+ *	queue-owner-warp.c	Warp agents, plugged into a job as hooks
+ *
+ * Ownership: the owner holds its peers, its queued jobs and the running
+ * one. A job is freed by queue_owner_job_free() once answered (its finish
+ * step) or dropped from a queue; a peer by queue_owner_peer_reap() once
+ * closed. A job points at its peer and the peer at its job until either
+ * side lets go (queue_owner_peer_end, a disconnect).
  */
 #ifndef ACPX_QUEUE_OWNER_IMPL_H
 #define ACPX_QUEUE_OWNER_IMPL_H
@@ -17,18 +31,15 @@
 
 #include "acp-client.h"
 #include "acpx-error.h"
-#include "agent-launch.h"
 #include "buf.h"
-#include "config-file.h"
-#include "fallback.h"
+#include "queue-owner-job-impl.h"
 #include "queue-proto.h"
 
-struct acp_client;
 struct journal;
+struct proc;
 struct queue_lease;
-struct session_connect;
-struct session_lock;
-struct session_lock_wait;
+struct queue_owner_peer;	/* queue-owner-peer.c */
+struct queue_owner_warp;	/* queue-owner-warp.c */
 struct session_record;
 
 /* The startup payload (spec acpx-runtime.md §7.2), validated. */
@@ -50,115 +61,55 @@ struct queue_owner_opts {
 	json_t			*session_options;	/* lenient-normalised, or NULL */
 };
 
-struct queue_owner_peer;	/* queue-owner-peer.c */
-
-/* A queued prompt. */
-struct queue_owner_task {
-	struct queue_request	*req;
-	struct queue_owner_peer	*peer;		/* NULL once detached */
-	int			 cancel;	/* cancel requested before the prompt ran */
-	TAILQ_ENTRY(queue_owner_task)	 entry;
-};
-
-/* A set_mode / set_model / set_config_option waiting or running. */
-struct queue_owner_control {
-	struct queue_request	*req;
-	struct queue_owner_peer	*peer;		/* NULL once detached */
-	TAILQ_ENTRY(queue_owner_control) entry;
-};
-
 TAILQ_HEAD(queue_owner_peers, queue_owner_peer);
-TAILQ_HEAD(queue_owner_tasks, queue_owner_task);
-TAILQ_HEAD(queue_owner_controls, queue_owner_control);
-
-enum owner_turn_state {
-	TURN_IDLE = 0,
-	TURN_LOCK,		/* waiting for the session turn lock */
-	TURN_CONNECT,		/* connect/load/resume/new */
-	TURN_MODEL,		/* applying --model */
-	TURN_PROMPT,		/* session/prompt in flight */
-	TURN_CONTROL,		/* an idle control */
-	TURN_CLOSING		/* the agent is being closed after the turn */
-};
 
 struct queue_owner {
 	struct ev_loop		*loop;
+	struct proc		*proc;		/* loop and signals */
 	struct queue_owner_opts	 opts;
-	/* What the acp_client reads (pointing into the fields below). */
-	struct acp_client_opts	 copts;
-	char			*cwd;		/* the session's */
-	char			*agent_command;	/* the record's */
-	char			**agent_argv;	/* the record's argv (what non-warp sessions spawn) */
-	json_t			*turn_so;	/* the turn's session options (copts.session) */
 	struct queue_lease	*lease;
 	long long		 gen;
 	char			*socket_path;
-
 	int			 listen_fd;
 	ev_io			 listen_w;
 	ev_timer		 heartbeat_w;
 	ev_timer		 ttl_w;
 	ev_timer		 grace_w;	/* cancel grace at shutdown */
-	struct proc		*proc;		/* loop and signals */
 	ev_idle			 kick_w;	/* run the next job / reap peers */
-
-	struct queue_owner_peers	 peers;
-	struct queue_owner_tasks	 pending;
-	int			 npending;
-	struct queue_owner_controls	 controls;
-
-	/* The shared agent connection and the job on it. */
-	struct acp_client	*client;
-	struct queue_owner_task	*active;	/* running prompt */
-	struct queue_owner_control	*control;	/* running idle control */
-	struct queue_owner_control	*closing;	/* close_session waiting to answer */
-	enum owner_turn_state	 state;
-	struct session_lock_wait *lock_wait;
-	struct session_lock	*lock;
-	struct session_connect	*connect;
-	struct session_record	*rec;
-	struct journal		*journal;	/* kept across turns while ours */
-	struct stat		 journal_st;	/* the active segment after our turn */
-	int			 journal_failed;
-	json_t			*connect_buf;	/* connect-phase messages [[dir,msg]] */
-	int			 connect_phase;
-	json_t			*blocks;	/* the turn's prompt */
-	struct acpx_error	*turn_err;
-	json_t			*turn_result;	/* prompt response */
-	int			 resumed;
-	char			*load_error;
-	ev_timer		 turn_timeout_w;
-	ev_timer		 late_w;	/* answered: late updates */
-	ev_tstamp		 late_start;
-	int			 late;		/* the prompt is answered */
-	ev_timer		 checkpoint_w;	/* debounced record save */
-	json_t			*chunk_params;	/* text chunks not applied yet */
-	struct buf		 chunk;		/* their text */
-	int			 dirty;
 	int			 first_wait;	/* TTL: the first wait is >= 1 s */
 	long long		 depth_written;	/* queueDepth in the lease */
 
-	/* Warp agents (queue-owner-warp.c). */
-	struct config		*warp_config;	/* full config, once needed */
-	char			*warp_serving;	/* the warp agent the client runs */
-	struct agent_launch	 warp_launch;	/* its launch: harness, environment */
-	struct agent_launch	 warp_old_launch; /* the launch before the last swap */
-	struct fallback		*fb;		/* the turn's fallback, or NULL */
-	struct fallback_hop	 warp_hop;	/* the hop under way */
-	ev_timer		 warp_stall_w;	/* warp.stallSeconds */
-	int			 warp_stalled;
-	int			 warp_cancelled;
-	int			 warp_retiring;	/* retired agents still closing */
+	struct queue_owner_peers peers;
+	struct queue_owner_jobs	 pending;	/* prompts, FIFO */
+	int			 npending;
+	struct queue_owner_jobs	 controls;
+	struct queue_owner_job	*job;		/* the running one */
+	struct queue_owner_job	*closing;	/* close_session, to answer */
+
+	/* The shared agent connection (queue-owner-agent.c). */
+	struct acp_client	*client;
+	struct acp_client_opts	 copts;		/* pointing into the below */
+	char			*cwd;		/* the session's */
+	char			*agent_command;	/* the record's */
+	char			**agent_argv;	/* what non-warp sessions spawn */
+	json_t			*turn_so;	/* copts.session's options */
+	struct journal		*journal;	/* kept across turns while ours */
+	struct stat		 journal_st;	/* its segment after our turn */
+	int			 journal_failed;
+	int			 retiring;	/* replaced agents still closing */
+
+	const struct queue_owner_hooks *hooks;	/* the launch resolver's */
+	struct queue_owner_warp	*warp;		/* its state, or NULL */
 
 	int			 flags;
 #define OWNER_CLOSING	0x1	/* shutdown requested */
 #define OWNER_DONE	0x2	/* everything closed: leave the loop */
-#define OWNER_CLIENT_CLOSING 0x4
+#define OWNER_CLIENT_CLOSING 0x4 /* the agent is being closed */
 };
 
 /* queue-owner.c */
 void		 queue_owner_kick(struct queue_owner *);
-void		 queue_owner_heartbeat(struct queue_owner *);
+int		 queue_owner_idle(struct queue_owner *);
 void		 queue_owner_depth_changed(struct queue_owner *);
 void		 queue_owner_shutdown(struct queue_owner *, const char *why);
 void		 queue_owner_log(struct queue_owner *, const char *, ...)
@@ -177,43 +128,20 @@ int		 queue_owner_peer_any(struct queue_owner *);
 
 /* queue-owner-agent.c */
 struct acp_client *queue_owner_agent_client(struct queue_owner *);
+void		 queue_owner_agent_set_launch(struct queue_owner *,
+		    char **argv, char **env_add, char **env_unset,
+		    char **redact);
+void		 queue_owner_agent_retire(struct queue_owner *);
 void		 queue_owner_agent_checkpoint_cb(struct ev_loop *, ev_timer *,
 		    int);
 void		 queue_owner_agent_chunk_flush(struct queue_owner *);
 void		 queue_owner_agent_connect_log(const char *, void *);
-int		 queue_owner_agent_journal(struct queue_owner *, char **cause);
+int		 queue_owner_agent_journal(struct queue_owner *,
+		    struct session_record *, char **cause);
 void		 queue_owner_agent_journal_keep(struct queue_owner *);
 void		 queue_owner_agent_lifecycle(struct queue_owner *,
 		    struct session_record *);
 void		 queue_owner_agent_close(struct queue_owner *);
 void		 queue_owner_agent_kill(struct queue_owner *);
-
-/* queue-owner-turn.c */
-void		 queue_owner_turn_start(struct queue_owner *,
-		    struct queue_owner_task *);
-int		 queue_owner_turn_cancel(struct queue_owner *);
-void		 queue_owner_turn_prompt_cb(struct acp_client *, const json_t *,
-		    struct acpx_error *, void *);
-void		 queue_owner_turn_fail(struct queue_owner *, struct acpx_error *);
-void		 queue_owner_turn_cancelled(struct queue_owner *);
-void		 queue_owner_turn_free(struct queue_owner_task *);
-struct acpx_error *queue_owner_turn_error_copy(const struct acpx_error *);
-
-/* queue-owner-control.c */
-void		 queue_owner_control_start(struct queue_owner *,
-		    struct queue_owner_control *);
-void		 queue_owner_control_close_session(struct queue_owner *);
-void		 queue_owner_control_free(struct queue_owner_control *);
-
-/* queue-owner-warp.c */
-int		 queue_owner_warp_prepare(struct queue_owner *, struct acpx_error **);
-int		 queue_owner_warp_turn_begin(struct queue_owner *, struct acpx_error **);
-void		 queue_owner_warp_tap(struct queue_owner *, const json_t *, int outbound);
-void		 queue_owner_warp_prompt_sent(struct queue_owner *);
-int		 queue_owner_warp_prompt_end(struct queue_owner *, const json_t *result,
-		    const struct acpx_error *, struct acpx_error **);
-void		 queue_owner_warp_turn_end(struct queue_owner *);
-void		 queue_owner_warp_cancel(struct queue_owner *);
-void		 queue_owner_warp_free(struct queue_owner *);
 
 #endif

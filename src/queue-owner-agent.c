@@ -25,11 +25,19 @@
 #include "xmalloc.h"
 
 /*
- * The owner's shared agent connection: created when a job needs it and
- * replaced when the agent behind it died, every ACP message it carries
- * (journaled, applied to the conversation, relayed to the submitter),
- * text chunks applied in batches, the debounced record checkpoint, and
- * closing the agent with the record's lifecycle snapshot.
+ * The owner's shared agent connection: created when a job needs it,
+ * replaced when the agent behind it died or another agent must serve
+ * (retired: closed in the background), closed with the record's
+ * lifecycle snapshot. What every ACP message it carries does to the
+ * running job: applied to the record's conversation (text chunks in
+ * batches, the record saved at most every 0.5 s), and for a prompt
+ * journaled, shown to the hooks and relayed to the submitter (held back
+ * while connecting). The journal writer, kept across turns while no one
+ * else wrote the journal.
+ *
+ * Ownership: the owner's client belongs here (o->client); a retired one
+ * frees itself once closed. The chunk buffer and checkpoint are the
+ * job's (struct queue_owner_job).
  */
 
 #define TURN_CHECKPOINT_S	0.5	/* debounce of live record saves */
@@ -38,7 +46,7 @@
 /* ---------------------------------------------------------------- agent */
 
 static int
-turn_is_update(const json_t *msg)
+agent_is_update(const json_t *msg)
 {
 	const char	*m = jget_str(msg, "method");
 
@@ -48,7 +56,7 @@ turn_is_update(const json_t *msg)
 
 /* The text of an agent_message_chunk / agent_thought_chunk update, or NULL. */
 static const char *
-turn_chunk_text(const json_t *params, enum acp_update_kind *kind)
+agent_chunk_text(const json_t *params, enum acp_update_kind *kind)
 {
 	struct acp_update	ev;
 
@@ -67,50 +75,52 @@ turn_chunk_text(const json_t *params, enum acp_update_kind *kind)
 void
 queue_owner_agent_chunk_flush(struct queue_owner *o)
 {
-	json_t	*content;
-	char	*now;
+	struct queue_owner_job	*j = o->job;
+	json_t			*content;
+	char			*now;
 
-	if (o->chunk_params == NULL)
+	if (j == NULL || j->chunk_params == NULL)
 		return;
-	content = json_object_get(json_object_get(o->chunk_params, "update"),
+	content = json_object_get(json_object_get(j->chunk_params, "update"),
 	    "content");
-	json_object_set_new(content, "text", json_stringn(o->chunk.p != NULL ?
-	    o->chunk.p : "", o->chunk.len));
-	if (o->rec != NULL) {
+	json_object_set_new(content, "text", json_stringn(j->chunk.p != NULL ?
+	    j->chunk.p : "", j->chunk.len));
+	if (j->rec != NULL) {
 		now = js_iso_now();
-		if (conversation_apply_update(o->rec, o->chunk_params, now))
-			o->dirty = 1;
+		if (conversation_apply_update(j->rec, j->chunk_params, now))
+			j->dirty = 1;
 		free(now);
 	}
-	json_decref(o->chunk_params);
-	o->chunk_params = NULL;
-	buf_reset(&o->chunk);
+	json_decref(j->chunk_params);
+	j->chunk_params = NULL;
+	buf_reset(&j->chunk);
 }
 
 /* Hold back a text chunk (1), or 0 if params is not one. */
 static int
-turn_chunk_take(struct queue_owner *o, const json_t *params)
+agent_chunk_take(struct queue_owner *o, struct queue_owner_job *j,
+    const json_t *params)
 {
 	enum acp_update_kind	 kind;
 	struct acp_update	 held;
 	const char		*text;
 
-	if ((text = turn_chunk_text(params, &kind)) == NULL)
+	if ((text = agent_chunk_text(params, &kind)) == NULL)
 		return (0);
-	if (o->chunk_params != NULL) {
-		acp_update_parse_params(o->chunk_params, &held);
+	if (j->chunk_params != NULL) {
+		acp_update_parse_params(j->chunk_params, &held);
 		if (held.kind != kind || !json_equal(json_object_get(
-		    o->chunk_params, "sessionId"), json_object_get(params,
+		    j->chunk_params, "sessionId"), json_object_get(params,
 		    "sessionId")))
 			queue_owner_agent_chunk_flush(o);
 	}
-	if (o->chunk_params == NULL) {
-		o->chunk_params = json_deep_copy(params);
-		buf_reset(&o->chunk);
+	if (j->chunk_params == NULL) {
+		j->chunk_params = json_deep_copy(params);
+		buf_reset(&j->chunk);
 	}
-	(void)buf_adds(&o->chunk, text);	/* no maximum */
+	(void)buf_adds(&j->chunk, text);	/* no maximum */
 	/* The conversation keeps 8000 characters a message: hold back little. */
-	if (o->chunk.len >= TURN_CHUNK_HOLD)
+	if (j->chunk.len >= TURN_CHUNK_HOLD)
 		queue_owner_agent_chunk_flush(o);
 	return (1);
 }
@@ -120,67 +130,65 @@ void
 queue_owner_agent_checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct queue_owner	*o = w->data;
-	char		*cause = NULL;
+	struct queue_owner_job	*j = o->job;
+	char			*cause = NULL;
 
 	queue_owner_agent_chunk_flush(o);
-	if (o->rec != NULL && o->dirty) {
-		if (session_store_save(o->rec, &cause) == -1)
+	if (j != NULL && j->rec != NULL && j->dirty) {
+		if (session_store_save(j->rec, &cause) == -1)
 			free(cause);
-		o->dirty = 0;
+		j->dirty = 0;
 	}
 }
 
 /* Every ACP message of the connection, in wire order. */
 static void
-turn_message_cb(struct acp_client *c, const json_t *msg, int outbound,
+agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
     void *arg)
 {
 	struct queue_owner	*o = arg;
-	const json_t	*params;
-	json_t		*m;
-	char		*cause = NULL, *now;
+	struct queue_owner_job	*j = o->job;
+	const json_t		*params;
+	char			*cause = NULL, *now;
 
-	if (o->rec == NULL)
+	if (j == NULL || j->rec == NULL)
 		return;
-	if (turn_is_update(msg)) {
+	if (agent_is_update(msg)) {
 		params = json_object_get(msg, "params");
-		if (turn_chunk_take(o, params))
-			o->dirty = 1;
+		if (agent_chunk_take(o, j, params))
+			j->dirty = 1;
 		else {
 			queue_owner_agent_chunk_flush(o);
 			now = js_iso_now();
-			if (conversation_apply_update(o->rec, params, now))
-				o->dirty = 1;
+			if (conversation_apply_update(j->rec, params, now))
+				j->dirty = 1;
 			free(now);
 		}
-		if (o->dirty && !ev_is_active(&o->checkpoint_w)) {
-			ev_timer_set(&o->checkpoint_w, TURN_CHECKPOINT_S, 0.);
-			ev_timer_start(o->loop, &o->checkpoint_w);
+		if (j->dirty && !ev_is_active(&j->checkpoint_w)) {
+			ev_timer_set(&j->checkpoint_w, TURN_CHECKPOINT_S, 0.);
+			ev_timer_start(o->loop, &j->checkpoint_w);
 		}
 	}
-	if (o->active == NULL)
+	if (j->kind != QUEUE_OWNER_JOB_PROMPT)
 		return;		/* idle controls are not journaled */
-	queue_owner_warp_tap(o, msg, outbound);
+	o->hooks->tap(o, msg, outbound);
 	if (o->journal != NULL &&
-	    journal_append_message(o->journal, o->rec, msg, &cause) == -1) {
+	    journal_append_message(o->journal, j->rec, msg, &cause) == -1) {
 		free(cause);
 		o->journal_failed = 1;
 	}
-	if (o->connect_phase) {
-		json_array_append_new(o->connect_buf, json_pack("[b, O]",
+	if (j->connect_phase) {
+		json_array_append_new(j->connect_buf, json_pack("[b, O]",
 		    outbound, msg));
 		return;
 	}
-	if (o->active->peer != NULL) {
-		m = queue_msg_event(o->active->req->request_id, outbound, msg,
-		    o->gen);
-		queue_owner_peer_send(o->active->peer, m);
-		json_decref(m);
-	}
+	if (j->peer != NULL)
+		queue_owner_job_send(o, j, queue_msg_event(j->req->request_id,
+		    outbound, msg, o->gen));
 }
 
 static void
-turn_log_cb(struct acp_client *c, const char *line, void *arg)
+agent_log_cb(struct acp_client *c, const char *line, void *arg)
 {
 	queue_owner_log(arg, "%s", line);
 }
@@ -189,8 +197,8 @@ turn_log_cb(struct acp_client *c, const char *line, void *arg)
 struct acp_client *
 queue_owner_agent_client(struct queue_owner *o)
 {
-	static const struct acp_client_events ev = { turn_message_cb,
-	    turn_log_cb, NULL };
+	static const struct acp_client_events ev = { agent_message_cb,
+	    agent_log_cb, NULL };
 
 	if (o->client != NULL && acp_client_running(o->client))
 		return (o->client);
@@ -209,7 +217,7 @@ queue_owner_agent_connect_log(const char *line, void *arg)
 
 /* The active journal segment's identity and size. */
 static int
-journal_stat(struct queue_owner *o, struct stat *st)
+agent_journal_stat(struct queue_owner *o, struct stat *st)
 {
 	char	*path;
 	int	 rc;
@@ -226,11 +234,12 @@ journal_stat(struct queue_owner *o, struct stat *st)
  * fresh one. -1 with *cause.
  */
 int
-queue_owner_agent_journal(struct queue_owner *o, char **cause)
+queue_owner_agent_journal(struct queue_owner *o, struct session_record *rec,
+    char **cause)
 {
 	struct stat	st;
 
-	if (o->journal != NULL && (journal_stat(o, &st) == -1 ||
+	if (o->journal != NULL && (agent_journal_stat(o, &st) == -1 ||
 	    st.st_dev != o->journal_st.st_dev ||
 	    st.st_ino != o->journal_st.st_ino ||
 	    st.st_size != o->journal_st.st_size)) {
@@ -238,7 +247,7 @@ queue_owner_agent_journal(struct queue_owner *o, char **cause)
 		o->journal = NULL;
 	}
 	if (o->journal == NULL &&
-	    (o->journal = journal_open(o->rec, cause)) == NULL)
+	    (o->journal = journal_open(rec, cause)) == NULL)
 		return (-1);
 	return (0);
 }
@@ -249,7 +258,7 @@ queue_owner_agent_journal_keep(struct queue_owner *o)
 {
 	if (o->journal == NULL)
 		return;
-	if (o->journal_failed || journal_stat(o, &o->journal_st) == -1) {
+	if (o->journal_failed || agent_journal_stat(o, &o->journal_st) == -1) {
 		journal_close(o->journal);
 		o->journal = NULL;
 	}
@@ -273,7 +282,7 @@ queue_owner_agent_lifecycle(struct queue_owner *o, struct session_record *rec)
 }
 
 static void
-turn_client_closed_cb(struct acp_client *c, const json_t *result,
+agent_closed_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
 	struct queue_owner		*o = arg;
@@ -309,9 +318,52 @@ turn_client_closed_cb(struct acp_client *c, const json_t *result,
 	if (o->client == c)
 		o->client = NULL;
 	acp_client_free(c);
-	if (o->state == TURN_CLOSING)
-		o->state = TURN_IDLE;
 	queue_owner_kick(o);
+}
+
+/*
+ * What the next agent spawned runs: argv (NULL: the record's) with its
+ * environment changes and the values to redact (all owned by the caller,
+ * which keeps them until the agent is gone).
+ */
+void
+queue_owner_agent_set_launch(struct queue_owner *o, char **argv,
+    char **env_add, char **env_unset, char **redact)
+{
+	o->copts.argv = argv != NULL ? argv : o->agent_argv;
+	o->copts.env_add = env_add;
+	o->copts.env_unset = env_unset;
+	o->copts.redact = redact;
+}
+
+static void
+agent_retired_cb(struct acp_client *c, const json_t *result,
+    struct acpx_error *err, void *arg)
+{
+	struct queue_owner	*o = arg;
+
+	if (o->client == c)
+		o->client = NULL;
+	acp_client_free(c);
+	o->retiring--;
+	queue_owner_kick(o);
+}
+
+/*
+ * Detach the agent connection and close it (stdin EOF, TERM, KILL) in the
+ * background: the next queue_owner_agent_client() spawns afresh.
+ */
+void
+queue_owner_agent_retire(struct queue_owner *o)
+{
+	struct acp_client	*old = o->client;
+
+	if (old == NULL)
+		return;
+	o->client = NULL;
+	o->retiring++;
+	acp_client_abandon(old, o);
+	acp_client_close(old, agent_retired_cb, o);
 }
 
 /* Close the agent (stdin EOF, TERM, KILL); the owner kicks on when it is gone. */
@@ -321,7 +373,7 @@ queue_owner_agent_close(struct queue_owner *o)
 	if (o->client == NULL || (o->flags & OWNER_CLIENT_CLOSING))
 		return;
 	o->flags |= OWNER_CLIENT_CLOSING;
-	acp_client_close(o->client, turn_client_closed_cb, o);
+	acp_client_close(o->client, agent_closed_cb, o);
 }
 
 /* The cancel grace ran out: kill the agent so the turn unwinds. */

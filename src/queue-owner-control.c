@@ -20,21 +20,36 @@
 #include "xmalloc.h"
 
 /*
- * Controls on an idle owner (set_mode, set_model, set_config_option: turn
- * lock, same-session-only connect, the control, record saved; the agent
- * stays warm) and the answer to close_session.
+ * The steps of a control job on an idle owner (set_mode, set_model,
+ * set_config_option): LOCK (the turn lock, the record), CONNECT (same
+ * session only), CONTROL (the request), then the answer with the record
+ * saved; the agent stays warm. And close_session's job, run once the
+ * owner has stopped everything else: CONTROL while session/close is in
+ * flight (if the agent advertises it), then the answer.
  */
 
-static void	control_finish(struct queue_owner *, const json_t *, struct acpx_error *);
+static void	control_finish(struct queue_owner *, const json_t *,
+		    struct acpx_error *);
+
+/* The running job if it is a control, else NULL. */
+static struct queue_owner_job *
+control_job(struct queue_owner *o)
+{
+	struct queue_owner_job	*j = o->job;
+
+	return (j != NULL && j->kind == QUEUE_OWNER_JOB_CONTROL ? j : NULL);
+}
 
 static void
 control_done_cb(const json_t *response, struct acpx_error *err, void *arg)
 {
 	struct queue_owner	*o = arg;
+	struct queue_owner_job	*j = control_job(o);
 
-	if (o->control == NULL || o->state != TURN_CONTROL)
+	if (j == NULL || j->state != JOB_CONTROL)
 		return;
-	control_finish(o, response, err != NULL ? queue_owner_turn_error_copy(err) : NULL);
+	control_finish(o, response, err != NULL ?
+	    queue_owner_job_error_copy(err) : NULL);
 }
 
 static void
@@ -42,19 +57,21 @@ control_connect_cb(struct session_connect *sc,
     const struct session_connect_result *res, struct acpx_error *err,
     void *arg)
 {
-	struct queue_owner		*o = arg;
-	struct queue_owner_control	*c = o->control;
+	struct queue_owner	*o = arg;
+	struct queue_owner_job	*j = control_job(o);
 	enum queue_control_kind	 kind;
 	const char		*key = NULL;
 
-	o->connect = NULL;
-	if (c == NULL || o->state != TURN_CONTROL)
+	if (j == NULL)
+		return;
+	j->connect = NULL;
+	if (j->state != JOB_CONNECT)
 		return;
 	if (err != NULL) {
-		control_finish(o, NULL, queue_owner_turn_error_copy(err));
+		control_finish(o, NULL, queue_owner_job_error_copy(err));
 		return;
 	}
-	switch (c->req->type) {
+	switch (j->req->type) {
 	case QUEUE_REQ_SET_MODE:
 		kind = QUEUE_CONTROL_MODE;
 		break;
@@ -63,11 +80,12 @@ control_connect_cb(struct session_connect *sc,
 		break;
 	default:
 		kind = QUEUE_CONTROL_CONFIG;
-		key = c->req->config_id;
+		key = j->req->config_id;
 		break;
 	}
-	queue_control_run(o->client, o->rec, kind, key, kind ==
-	    QUEUE_CONTROL_CONFIG ? c->req->value : c->req->target,
+	j->state = JOB_CONTROL;
+	queue_control_run(o->client, j->rec, kind, key, kind ==
+	    QUEUE_CONTROL_CONFIG ? j->req->value : j->req->target,
 	    control_done_cb, o);
 }
 
@@ -75,20 +93,20 @@ static void
 control_lock_cb(struct session_lock *lock, int rc, const char *cause,
     void *arg)
 {
-	struct queue_owner			*o = arg;
-	struct queue_owner_control		*c = o->control;
+	struct queue_owner		*o = arg;
+	struct queue_owner_job		*j = o->job;
 	struct session_connect_opts	 co;
 	struct acpx_error		*werr = NULL;
 	char				*err = NULL;
 
-	o->lock_wait = NULL;
+	j->lock_wait = NULL;
 	if (rc == -1) {
 		control_finish(o, NULL, acpx_error_new(ACPX_CODE_RUNTIME, NULL,
 		    NULL, "%s", cause));
 		return;
 	}
-	o->lock = lock;
-	if ((o->rec = session_store_resolve(o->opts.session_id,
+	j->lock = lock;
+	if ((j->rec = session_store_resolve(o->opts.session_id,
 	    &err)) == NULL) {
 		control_finish(o, NULL, acpx_error_new(ACPX_CODE_NO_SESSION,
 		    NULL, NULL, "%s", err));
@@ -96,20 +114,21 @@ control_lock_cb(struct session_lock *lock, int rc, const char *cause,
 		return;
 	}
 	/* A warp agent: the serving agent's environment and harness. */
-	if (queue_owner_warp_prepare(o, &werr) == -1) {
+	if (o->hooks->prepare(o, &werr) == -1) {
 		control_finish(o, NULL, werr);
 		return;
 	}
 	memset(&co, 0, sizeof co);
 	co.same_session_only = 1;
-	co.replacing_mode = c->req->type == QUEUE_REQ_SET_MODE;
-	if (c->req->type == QUEUE_REQ_SET_CONFIG)
-		co.replacing_config = c->req->config_id;
-	else if (c->req->type == QUEUE_REQ_SET_MODEL)
+	co.replacing_mode = j->req->type == QUEUE_REQ_SET_MODE;
+	if (j->req->type == QUEUE_REQ_SET_CONFIG)
+		co.replacing_config = j->req->config_id;
+	else if (j->req->type == QUEUE_REQ_SET_MODEL)
 		co.replacing_config = "model";
 	co.verbose = o->opts.verbose;
 	co.log = queue_owner_agent_connect_log;
-	o->connect = session_connect(queue_owner_agent_client(o), o->rec, &co,
+	j->state = JOB_CONNECT;
+	j->connect = session_connect(queue_owner_agent_client(o), j->rec, &co,
 	    control_connect_cb, o);
 }
 
@@ -117,62 +136,59 @@ static void
 control_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct queue_owner	*o = w->data;
+	struct queue_owner_job	*j = control_job(o);
 
-	if (o->control == NULL)
+	if (j == NULL)
 		return;
 	/* A request may be stuck in the agent: retire the connection. */
 	if (o->client != NULL)
 		acp_client_kill(o->client);
 	control_finish(o, NULL, acpx_error_new(ACPX_CODE_TIMEOUT, NULL, NULL,
-	    "Timed out after %lldms", o->control->req->timeout_ms));
+	    "Timed out after %lldms", j->req->timeout_ms));
 }
 
-/* Start an idle control (set_mode, set_model, set_config_option). */
+/* Start a control job (set_mode, set_model, set_config_option). */
 void
-queue_owner_control_start(struct queue_owner *o, struct queue_owner_control *c)
+queue_owner_control_start(struct queue_owner *o, struct queue_owner_job *j)
 {
-	o->control = c;
-	o->state = TURN_CONTROL;
-	ev_timer_init(&o->turn_timeout_w, control_timeout_cb, 0., 0.);
-	o->turn_timeout_w.data = o;
-	if (c->req->timeout_ms > 0) {
-		ev_timer_set(&o->turn_timeout_w, c->req->timeout_ms / 1000.0, 0.);
-		ev_timer_start(o->loop, &o->turn_timeout_w);
+	j->state = JOB_LOCK;
+	ev_timer_init(&j->timeout_w, control_timeout_cb, 0., 0.);
+	j->timeout_w.data = o;
+	ev_timer_init(&j->checkpoint_w, queue_owner_agent_checkpoint_cb, 0.,
+	    0.);
+	j->checkpoint_w.data = o;
+	if (j->req->timeout_ms > 0) {
+		ev_timer_set(&j->timeout_w, j->req->timeout_ms / 1000.0, 0.);
+		ev_timer_start(o->loop, &j->timeout_w);
 	}
-	o->lock_wait = session_lock_acquire(o->loop, o->opts.session_id,
+	j->lock_wait = session_lock_acquire(o->loop, o->opts.session_id,
 	    control_lock_cb, o);
 }
 
-/* The end of an idle control: save the record, answer, release. */
+/* The end of a control job: save the record, answer, release. */
 static void
-control_finish(struct queue_owner *o, const json_t *response, struct acpx_error *err)
+control_finish(struct queue_owner *o, const json_t *response,
+    struct acpx_error *err)
 {
-	struct queue_owner_control	*c = o->control;
+	struct queue_owner_job	*j = o->job;
+	const struct queue_request *r = j->req;
 	json_t			*m;
 	char			*cause = NULL, *now;
 
-	ev_timer_stop(o->loop, &o->turn_timeout_w);
-	if (o->lock_wait != NULL) {
-		session_lock_wait_cancel(o->lock_wait);
-		o->lock_wait = NULL;
-	}
-	if (o->connect != NULL) {
-		session_connect_cancel(o->connect);
-		o->connect = NULL;
-	}
+	(void)queue_owner_job_release(o, j);
 	queue_owner_agent_chunk_flush(o);
-	if (o->rec != NULL) {
+	if (j->rec != NULL) {
 		now = js_iso_now();
-		session_record_set(&o->rec->last_used_at, now);
+		session_record_set(&j->rec->last_used_at, now);
 		free(now);
-		queue_owner_agent_lifecycle(o, o->rec);
-		if (session_store_save(o->rec, &cause) == -1)
+		queue_owner_agent_lifecycle(o, j->rec);
+		if (session_store_save(j->rec, &cause) == -1)
 			free(cause);
 	}
-	session_lock_release(o->lock);
-	o->lock = NULL;
+	session_lock_release(j->lock);
+	j->lock = NULL;
 
-	if (c->peer != NULL) {
+	if (j->peer != NULL) {
 		if (err != NULL) {
 			/* makeQueueOwnerErrorFromUnknown(..., CONTROL_FAILED). */
 			if (err->detail_code == NULL)
@@ -183,38 +199,24 @@ control_finish(struct queue_owner *o, const json_t *response, struct acpx_error 
 				free(err->origin);
 				err->origin = xstrdup("queue");
 			}
-			m = queue_msg_error(c->req->request_id, err, -1, o->gen);
-		} else if (c->req->type == QUEUE_REQ_SET_MODE)
-			m = queue_msg_set_mode(c->req->request_id, c->req->target,
-			    o->gen);
-		else if (c->req->type == QUEUE_REQ_SET_MODEL)
-			m = queue_msg_set_model(c->req->request_id,
-			    c->req->target, json_is_array(json_object_get(response,
+			m = queue_msg_error(r->request_id, err, -1, o->gen);
+		} else if (r->type == QUEUE_REQ_SET_MODE)
+			m = queue_msg_set_mode(r->request_id, r->target, o->gen);
+		else if (r->type == QUEUE_REQ_SET_MODEL)
+			m = queue_msg_set_model(r->request_id, r->target,
+			    json_is_array(json_object_get(response,
 			    "configOptions")) ? response : NULL, o->gen);
 		else
-			m = queue_msg_set_config(c->req->request_id, response,
+			m = queue_msg_set_config(r->request_id, response,
 			    o->gen);
-		queue_owner_peer_send(c->peer, m);
-		json_decref(m);
-		queue_owner_peer_end(c->peer);
+		queue_owner_job_send(o, j, m);
+		queue_owner_peer_end(j->peer);
 	}
 	acpx_error_free(err);
-	session_record_free(o->rec);
-	o->rec = NULL;
-	o->control = NULL;
-	queue_owner_control_free(c);
 	/* A failed control leaves the agent warm; a dead one is replaced later. */
-	o->state = TURN_IDLE;
+	o->job = NULL;
+	queue_owner_job_free(o, j);
 	queue_owner_kick(o);
-}
-
-void
-queue_owner_control_free(struct queue_owner_control *c)
-{
-	if (c == NULL)
-		return;
-	queue_request_free(c->req);
-	free(c);
 }
 
 /* ---------------------------------------------------------------- close_session */
@@ -222,18 +224,17 @@ queue_owner_control_free(struct queue_owner_control *c)
 static void
 close_answer(struct queue_owner *o, int closed)
 {
-	struct queue_owner_control	*c = o->closing;
-	json_t			*m;
+	struct queue_owner_job	*j = o->closing;
 
 	o->closing = NULL;
-	if (c->peer != NULL) {
-		m = queue_msg_bool(QUEUE_MSG_CLOSE_RESULT, c->req->request_id,
-		    closed, o->gen);
-		queue_owner_peer_send(c->peer, m);
-		json_decref(m);
-		queue_owner_peer_end(c->peer);
+	if (o->job == j)
+		o->job = NULL;
+	if (j->peer != NULL) {
+		queue_owner_job_send(o, j, queue_msg_bool(QUEUE_MSG_CLOSE_RESULT,
+		    j->req->request_id, closed, o->gen));
+		queue_owner_peer_end(j->peer);
 	}
-	queue_owner_control_free(c);
+	queue_owner_job_free(o, j);
 	queue_owner_kick(o);
 }
 
@@ -241,10 +242,7 @@ static void
 close_session_cb(struct acp_client *client, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct queue_owner	*o = arg;
-
-	o->state = TURN_IDLE;
-	close_answer(o, err == NULL);
+	close_answer(arg, err == NULL);
 }
 
 /* Answer close_session: session/close if the agent advertises it. */
@@ -260,6 +258,7 @@ queue_owner_control_close_session(struct queue_owner *o)
 		close_answer(o, 0);
 		return;
 	}
-	o->state = TURN_CONTROL;
+	o->job = o->closing;
+	o->job->state = JOB_CONTROL;
 	acp_client_session_close(o->client, close_session_cb, o);
 }

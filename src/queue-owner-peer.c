@@ -46,8 +46,7 @@ struct queue_owner_peer {
 	struct queue_framer	*in;
 	struct buf		 out;		/* replies; sent up to outoff */
 	size_t			 outoff;
-	struct queue_owner_task	*task;		/* its prompt, if any */
-	struct queue_owner_control *control;	/* its control, if any */
+	struct queue_owner_job	*job;		/* its job, if any */
 	int			 flags;
 #define PEER_HANDLED	0x1	/* the request line was taken */
 #define PEER_ENDING	0x2	/* half-close once flushed */
@@ -91,12 +90,9 @@ peer_stop(struct queue_owner_peer *p)
 static void
 peer_detach(struct queue_owner_peer *p)
 {
-	if (p->task != NULL && p->task->peer == p)
-		p->task->peer = NULL;
-	if (p->control != NULL && p->control->peer == p)
-		p->control->peer = NULL;
-	p->task = NULL;
-	p->control = NULL;
+	if (p->job != NULL && p->job->peer == p)
+		p->job->peer = NULL;
+	p->job = NULL;
 }
 
 /* Close a peer now; its job goes on without it; freed by the reaper. */
@@ -185,6 +181,14 @@ queue_owner_peer_send(struct queue_owner_peer *p, const json_t *msg)
 	ev_io_start(p->owner->loop, &p->wr_w);
 }
 
+/* Send msg (stolen). */
+static void
+peer_reply(struct queue_owner_peer *p, json_t *msg)
+{
+	queue_owner_peer_send(p, msg);
+	json_decref(msg);
+}
+
 /* The last message was queued: flush, then half-close. */
 void
 queue_owner_peer_end(struct queue_owner_peer *p)
@@ -225,126 +229,90 @@ peer_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	peer_flush(w->data);
 }
 
-/* Find a task by request id (active or pending). */
-static struct queue_owner_task *
-peer_find_task(struct queue_owner *o, const char *rid)
+/* A job for this peer's request (stolen), accepted. */
+static struct queue_owner_job *
+peer_accept_job(struct queue_owner_peer *p, enum queue_owner_job_kind kind,
+    struct queue_request *req)
 {
-	struct queue_owner_task	*t;
+	struct queue_owner	*o = p->owner;
+	struct queue_owner_job	*j;
 
-	if (o->active != NULL && strcmp(o->active->req->request_id, rid) == 0)
-		return (o->active);
-	TAILQ_FOREACH(t, &o->pending, entry) {
-		if (strcmp(t->req->request_id, rid) == 0)
-			return (t);
-	}
-	return (NULL);
+	j = queue_owner_job_new(kind, req, p);
+	p->job = j;
+	ev_timer_stop(o->loop, &o->ttl_w);
+	peer_reply(p, queue_msg_simple(QUEUE_MSG_ACCEPTED,
+	    req->request_id, o->gen));
+	return (j);
 }
 
+/* submit_prompt: run now on an idle owner, else wait in the FIFO. */
 static void
 peer_submit(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct queue_owner		*o = p->owner;
-	struct queue_owner_task	*t;
-	json_t			*m;
+	struct queue_owner	*o = p->owner;
+	struct queue_owner_job	*j;
 	char			*msg;
 	int			 idle;
 
-	if (peer_find_task(o, req->request_id) != NULL) {
-		queue_owner_peer_reject(p, req->request_id, "QUEUE_REQUEST_DUPLICATE", 0,
+	if (queue_owner_job_find(o, req->request_id) != NULL) {
+		queue_owner_peer_reject(p, req->request_id,
+		    "QUEUE_REQUEST_DUPLICATE", 0,
 		    "Request is already queued or active");
 		queue_request_free(req);
 		return;
 	}
 	/* Handed straight to an idle owner, else bounded by maxQueueDepth. */
-	idle = o->active == NULL && o->state == TURN_IDLE &&
-	    TAILQ_EMPTY(&o->controls) && TAILQ_EMPTY(&o->pending);
+	idle = queue_owner_idle(o);
 	if (!idle && o->npending >= o->opts.max_depth) {
 		xasprintf(&msg, "Queue owner is overloaded (%d/%d queued)",
 		    o->npending, o->opts.max_depth);
-		queue_owner_peer_reject(p, req->request_id, "QUEUE_OWNER_OVERLOADED", 1, msg);
+		queue_owner_peer_reject(p, req->request_id,
+		    "QUEUE_OWNER_OVERLOADED", 1, msg);
 		free(msg);
 		queue_request_free(req);
 		return;
 	}
-	t = xcalloc(1, sizeof *t);
-	t->req = req;
-	t->peer = p;
-	p->task = t;
-	ev_timer_stop(o->loop, &o->ttl_w);
-	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	queue_owner_peer_send(p, m);
-	json_decref(m);
+	j = peer_accept_job(p, QUEUE_OWNER_JOB_PROMPT, req);
 	if (!req->wait)
 		queue_owner_peer_end(p);	/* detaches: output is discarded */
 	if (idle) {
 		/* Never counted as waiting: it runs now. */
 		o->first_wait = 0;
-		queue_owner_turn_start(o, t);
+		queue_owner_job_start(o, j);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&o->pending, t, entry);
+	TAILQ_INSERT_TAIL(&o->pending, j, entry);
 	o->npending++;
 	queue_owner_depth_changed(o);
 	queue_owner_kick(o);
 }
 
+/* cancel_prompt: answered at once. */
 static void
 peer_cancel(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct queue_owner		*o = p->owner;
-	struct queue_owner_task	*t;
-	json_t			*m;
-	int			 cancelled = 0;
+	struct queue_owner	*o = p->owner;
+	int			 cancelled;
 
-	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	queue_owner_peer_send(p, m);
-	json_decref(m);
-	if (req->target == NULL)
-		cancelled = queue_owner_turn_cancel(o);
-	else if ((t = peer_find_task(o, req->target)) != NULL) {
-		if (t == o->active)
-			cancelled = queue_owner_turn_cancel(o);
-		else {
-			TAILQ_REMOVE(&o->pending, t, entry);
-			o->npending--;
-			m = queue_msg_queue_error(t->req->request_id, o->gen,
-			    "QUEUE_REQUEST_CANCELLED", 0,
-			    "Prompt cancelled before execution");
-			if (t->peer != NULL) {
-				queue_owner_peer_send(t->peer, m);
-				queue_owner_peer_end(t->peer);
-			}
-			json_decref(m);
-			queue_owner_turn_free(t);
-			queue_owner_depth_changed(o);
-			cancelled = 1;
-		}
-	}
-	m = queue_msg_bool(QUEUE_MSG_CANCEL_RESULT, req->request_id, cancelled,
-	    o->gen);
-	queue_owner_peer_send(p, m);
-	json_decref(m);
+	peer_reply(p, queue_msg_simple(QUEUE_MSG_ACCEPTED,
+	    req->request_id, o->gen));
+	cancelled = queue_owner_job_cancel(o, req->target);
+	peer_reply(p, queue_msg_bool(QUEUE_MSG_CANCEL_RESULT,
+	    req->request_id, cancelled, o->gen));
 	queue_owner_peer_end(p);
 	queue_request_free(req);
 	queue_owner_kick(o);
 }
 
+/* set_mode, set_model, set_config_option: queued before the prompts. */
 static void
 peer_control(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct queue_owner		*o = p->owner;
-	struct queue_owner_control	*c;
-	json_t			*m;
+	struct queue_owner	*o = p->owner;
+	struct queue_owner_job	*j;
 
-	c = xcalloc(1, sizeof *c);
-	c->req = req;
-	c->peer = p;
-	p->control = c;
-	TAILQ_INSERT_TAIL(&o->controls, c, entry);
-	ev_timer_stop(o->loop, &o->ttl_w);
-	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	queue_owner_peer_send(p, m);
-	json_decref(m);
+	j = peer_accept_job(p, QUEUE_OWNER_JOB_CONTROL, req);
+	TAILQ_INSERT_TAIL(&o->controls, j, entry);
 	queue_owner_kick(o);
 }
 
@@ -352,24 +320,18 @@ peer_control(struct queue_owner_peer *p, struct queue_request *req)
 static void
 peer_close_session(struct queue_owner_peer *p, struct queue_request *req)
 {
-	struct queue_owner		*o = p->owner;
-	struct queue_owner_control	*c;
-	json_t			*m;
+	struct queue_owner	*o = p->owner;
 
 	if (o->closing != NULL) {
-		queue_owner_peer_reject(p, req->request_id, "QUEUE_OWNER_SHUTTING_DOWN", 1,
-		    "Queue owner is closing");
+		queue_owner_peer_reject(p, req->request_id,
+		    "QUEUE_OWNER_SHUTTING_DOWN", 1, "Queue owner is closing");
 		queue_request_free(req);
 		return;
 	}
-	c = xcalloc(1, sizeof *c);
-	c->req = req;
-	c->peer = p;
-	p->control = c;
-	o->closing = c;
-	m = queue_msg_simple(QUEUE_MSG_ACCEPTED, req->request_id, o->gen);
-	queue_owner_peer_send(p, m);
-	json_decref(m);
+	o->closing = queue_owner_job_new(QUEUE_OWNER_JOB_CLOSE, req, p);
+	p->job = o->closing;
+	peer_reply(p, queue_msg_simple(QUEUE_MSG_ACCEPTED,
+	    req->request_id, o->gen));
 	queue_owner_shutdown(o, "close");
 }
 

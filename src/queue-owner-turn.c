@@ -28,12 +28,15 @@
 #include "xmalloc.h"
 
 /*
- * One job at a time on the owner's shared agent connection: a prompt turn
- * (turn lock, record, journal, connect/load, --model, session/prompt, every
- * message relayed to the submitter, record and journal closed at the end)
- * or an idle control (turn lock, same-session-only connect, the control,
- * record saved). The agent stays warm between jobs; a dead one is replaced
- * on the next job.
+ * The steps of a prompt job on the owner's shared agent connection:
+ * LOCK (the session's turn lock, the record, the journal's turn opened),
+ * CONNECT (connect/load/resume/new; its messages held back until the
+ * outcome is known), MODEL (the prompt's --model), PROMPT (session/prompt,
+ * every message relayed to the submitter), LATE (answered; the adapter's
+ * late updates still relayed), then the answer: record and journal closed,
+ * the result or error sent, the job freed. The agent stays warm between
+ * jobs unless the turn left it in an unknown state. The hooks (Warp
+ * agents) see the turn begin, its messages, its prompt sent and ended.
  */
 
 #define TURN_CANCEL_WAIT_S	2.5	/* timeout: wait for the cancelled answer */
@@ -53,36 +56,24 @@ static void	turn_finish(struct queue_owner *);
 static void	turn_late_done(struct queue_owner *);
 static void	turn_fail(struct queue_owner *, struct acpx_error *);
 
+/* The running job if it is a prompt, else NULL. */
+static struct queue_owner_job *
+turn_job(struct queue_owner *o)
+{
+	struct queue_owner_job	*j = o->job;
+
+	return (j != NULL && j->kind == QUEUE_OWNER_JOB_PROMPT ? j : NULL);
+}
+
 /* ---------------------------------------------------------------- prompt turns */
 
-void
-queue_owner_turn_free(struct queue_owner_task *t)
-{
-	if (t == NULL)
-		return;
-	queue_request_free(t->req);
-	free(t);
-}
-
-/* Copy of an error (the step owns the one it hands us). Caller owns. */
-struct acpx_error *
-queue_owner_turn_error_copy(const struct acpx_error *err)
-{
-	struct acpx_error	*e;
-
-	e = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
-	    err->message);
-	e->retryable = err->retryable;
-	e->flags = err->flags;
-	if (err->acp != NULL)
-		e->acp = json_deep_copy(err->acp);
-	return (e);
-}
-
-
-/* Merge sessionOptions: task over payload over the record's. Caller owns. */
+/*
+ * The turn's sessionOptions: the prompt's over the payload's over the
+ * record's. Caller owns.
+ */
 static json_t *
-turn_session_options(struct queue_owner *o, const struct session_record *rec)
+turn_session_options(struct queue_owner *o, struct queue_owner_job *j,
+    const struct session_record *rec)
 {
 	json_t		*merged = json_object(), *saved;
 	const json_t	*layers[3], *v;
@@ -91,7 +82,7 @@ turn_session_options(struct queue_owner *o, const struct session_record *rec)
 
 	saved = rec->acpx != NULL ? json_object_get(rec->acpx,
 	    "session_options") : NULL;
-	layers[0] = o->active != NULL ? o->active->req->session_options : NULL;
+	layers[0] = j->req->session_options;
 	layers[1] = o->opts.session_options;
 	layers[2] = NULL;
 	if (json_is_object(saved)) {
@@ -116,10 +107,10 @@ turn_session_options(struct queue_owner *o, const struct session_record *rec)
 
 /* Point the client's options at this turn's. */
 static void
-turn_options(struct queue_owner *o, struct queue_owner_task *t)
+turn_options(struct queue_owner *o, struct queue_owner_job *j)
 {
 	struct acp_client_opts	*co = &o->copts;
-	const struct queue_request *r = t->req;
+	const struct queue_request *r = j->req;
 	json_t			*so;
 	const json_t		*v;
 
@@ -131,7 +122,7 @@ turn_options(struct queue_owner *o, struct queue_owner_task *t)
 	    (o->opts.prompt_retries > 0 ? o->opts.prompt_retries : 0);
 	/* The _meta options point into the turn's session options. */
 	json_decref(o->turn_so);
-	so = o->turn_so = turn_session_options(o, o->rec);
+	so = o->turn_so = turn_session_options(o, j, j->rec);
 	co->session.model = jget_str(so, "model");
 	v = json_object_get(so, "allowedTools");
 	co->session.allowed_tools = json_is_array(v) ? v : NULL;
@@ -146,15 +137,16 @@ turn_options(struct queue_owner *o, struct queue_owner_task *t)
 
 /* Send the buffered connect-phase messages, minus failed load/resume pairs. */
 static void
-turn_flush_connect(struct queue_owner *o, long long failed_id, long long resume_id)
+turn_flush_connect(struct queue_owner *o, struct queue_owner_job *j,
+    long long failed_id, long long resume_id)
 {
 	const json_t	*e, *msg, *id;
 	json_t		*m;
 	size_t		 i;
 	const char	*method;
 
-	o->connect_phase = 0;
-	json_array_foreach(o->connect_buf, i, e) {
+	j->connect_phase = 0;
+	json_array_foreach(j->connect_buf, i, e) {
 		msg = json_array_get(e, 1);
 		id = json_object_get(msg, "id");
 		if (json_is_integer(id) && ((failed_id >= 0 &&
@@ -165,14 +157,14 @@ turn_flush_connect(struct queue_owner *o, long long failed_id, long long resume_
 			    strcmp(method, "session/resume") == 0)
 				continue;
 		}
-		if (o->active->peer == NULL)
+		if (j->peer == NULL)
 			continue;
-		m = queue_msg_event(o->active->req->request_id,
+		m = queue_msg_event(j->req->request_id,
 		    json_is_true(json_array_get(e, 0)), msg, o->gen);
-		queue_owner_peer_send(o->active->peer, m);
+		queue_owner_peer_send(j->peer, m);
 		json_decref(m);
 	}
-	json_array_clear(o->connect_buf);
+	json_array_clear(j->connect_buf);
 }
 
 /* The answer to session/prompt (of the turn's agent or of a fallback hop). */
@@ -180,13 +172,14 @@ void
 queue_owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
-	struct queue_owner		*o = arg;
+	struct queue_owner	*o = arg;
+	struct queue_owner_job	*j = turn_job(o);
 	struct acpx_error	*ferr = NULL;
 
-	if (o->active == NULL || o->state != TURN_PROMPT || o->late)
+	if (j == NULL || j->state != JOB_PROMPT)
 		return;
 	/* A warp agent's provider failure: hop to the next agent. */
-	switch (queue_owner_warp_prompt_end(o, result, err, &ferr)) {
+	switch (o->hooks->prompt_end(o, result, err, &ferr)) {
 	case 1:
 		return;
 	case -1:
@@ -194,42 +187,42 @@ queue_owner_turn_prompt_cb(struct acp_client *c, const json_t *result,
 		return;
 	}
 	if (err != NULL) {
-		turn_fail(o, queue_owner_turn_error_copy(err));
+		turn_fail(o, queue_owner_job_error_copy(err));
 		return;
 	}
 	/*
 	 * The answer to the session/cancel of a timed-out turn: it has been
 	 * relayed as an event; the turn still ends with the timeout.
 	 */
-	if (o->turn_err != NULL) {
+	if (j->err != NULL) {
 		turn_fail(o, NULL);
 		return;
 	}
-	o->turn_result = json_deep_copy(result);
+	j->result = json_deep_copy(result);
 	if (!acp_client_answers_late(c)) {
 		turn_late_done(o);
 		return;
 	}
 	/* Relay late updates first; the answer no longer times out. */
-	o->late = 1;
-	o->late_start = ev_now(o->loop);
-	ev_timer_stop(o->loop, &o->turn_timeout_w);
-	ev_timer_stop(o->loop, &o->warp_stall_w);
-	ev_timer_set(&o->late_w, TURN_LATE_IDLE_S, 0.);
-	ev_timer_start(o->loop, &o->late_w);
+	j->state = JOB_LATE;
+	j->late_start = ev_now(o->loop);
+	ev_timer_stop(o->loop, &j->timeout_w);
+	ev_timer_set(&j->late_w, TURN_LATE_IDLE_S, 0.);
+	ev_timer_start(o->loop, &j->late_w);
 }
 
 /* The answered turn ends: the agent has been quiet long enough. */
 static void
 turn_late_done(struct queue_owner *o)
 {
-	char	*now;
+	struct queue_owner_job	*j = o->job;
+	char			*now;
 
-	ev_timer_stop(o->loop, &o->late_w);
-	o->late = 0;
+	ev_timer_stop(o->loop, &j->late_w);
+	j->state = JOB_PROMPT;
 	queue_owner_agent_chunk_flush(o);
 	now = js_iso_now();
-	conversation_apply_prompt_result(o->rec, o->turn_result, now);
+	conversation_apply_prompt_result(j->rec, j->result, now);
 	free(now);
 	turn_finish(o);
 }
@@ -238,12 +231,13 @@ static void
 turn_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct queue_owner	*o = w->data;
-	ev_tstamp	 now = ev_now(loop), left;
+	struct queue_owner_job	*j = turn_job(o);
+	ev_tstamp		 now = ev_now(loop), left;
 
 	ev_timer_stop(loop, w);
-	if (o->active == NULL || !o->late)
+	if (j == NULL || j->state != JOB_LATE)
 		return;
-	left = acp_client_quiet_left(o->client, o->late_start, TURN_LATE_IDLE_S,
+	left = acp_client_quiet_left(o->client, j->late_start, TURN_LATE_IDLE_S,
 	    TURN_LATE_LIMIT_S, now);
 	if (left <= 0.) {
 		turn_late_done(o);
@@ -257,30 +251,30 @@ turn_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 turn_prompt(struct queue_owner *o)
 {
-	struct queue_owner_task	*t = o->active;
+	struct queue_owner_job	*j = o->job;
 	struct acpx_error	*err = NULL;
 	char			*cause = NULL;
 	json_t			*m;
 
-	if (t->cancel) {
-		o->turn_result = json_pack("{s:s}", "stopReason", "cancelled");
+	if (j->cancel) {
+		j->result = json_pack("{s:s}", "stopReason", "cancelled");
 		turn_finish(o);
 		return;
 	}
-	if (prompt_input_check_caps(t->req->prompt,
+	if (prompt_input_check_caps(j->req->prompt,
 	    acp_client_agent_caps(o->client), &err) == -1) {
 		turn_fail(o, err);
 		return;
 	}
-	if (session_store_save(o->rec, &cause) == -1)
+	if (session_store_save(j->rec, &cause) == -1)
 		free(cause);
-	o->state = TURN_PROMPT;
-	acp_client_prompt(o->client, t->req->prompt, queue_owner_turn_prompt_cb, o);
-	queue_owner_warp_prompt_sent(o);
-	if (t->req->report_started && t->peer != NULL) {
-		m = queue_msg_simple(QUEUE_MSG_PROMPT_STARTED, t->req->request_id,
+	j->state = JOB_PROMPT;
+	acp_client_prompt(o->client, j->req->prompt, queue_owner_turn_prompt_cb, o);
+	o->hooks->prompt_sent(o);
+	if (j->req->report_started && j->peer != NULL) {
+		m = queue_msg_simple(QUEUE_MSG_PROMPT_STARTED, j->req->request_id,
 		    o->gen);
-		queue_owner_peer_send(t->peer, m);
+		queue_owner_peer_send(j->peer, m);
 		json_decref(m);
 	}
 }
@@ -289,11 +283,12 @@ static void
 turn_model_cb(const json_t *response, struct acpx_error *err, void *arg)
 {
 	struct queue_owner	*o = arg;
+	struct queue_owner_job	*j = turn_job(o);
 
-	if (o->active == NULL || o->state != TURN_MODEL)
+	if (j == NULL || j->state != JOB_MODEL)
 		return;
 	if (err != NULL) {
-		turn_fail(o, queue_owner_turn_error_copy(err));
+		turn_fail(o, queue_owner_job_error_copy(err));
 		return;
 	}
 	turn_prompt(o);
@@ -303,18 +298,19 @@ turn_model_cb(const json_t *response, struct acpx_error *err, void *arg)
 static void
 turn_model(struct queue_owner *o)
 {
+	struct queue_owner_job	*j = o->job;
 	struct model_state	 ms;
 	const char		*model = o->copts.session.model;
 	char			*msg, *warning = NULL;
 	int			 have;
 
-	if (o->active->req->session_options == NULL ||
-	    jget_str(o->active->req->session_options, "model") == NULL ||
+	if (j->req->session_options == NULL ||
+	    jget_str(j->req->session_options, "model") == NULL ||
 	    model == NULL || js_blank(model)) {
 		turn_prompt(o);
 		return;
 	}
-	have = queue_control_models(o->rec, &ms) == 0;
+	have = queue_control_models(j->rec, &ms) == 0;
 	msg = model_check(model, have ? &ms : NULL,
 	    model_agent_kind(o->copts.argv), "apply", &warning);
 	free(warning);
@@ -333,8 +329,8 @@ turn_model(struct queue_owner *o)
 		return;
 	}
 	model_state_clear(&ms);
-	o->state = TURN_MODEL;
-	queue_control_run(o->client, o->rec, QUEUE_CONTROL_MODEL, NULL, model,
+	j->state = JOB_MODEL;
+	queue_control_run(o->client, j->rec, QUEUE_CONTROL_MODEL, NULL, model,
 	    turn_model_cb, o);
 }
 
@@ -344,21 +340,24 @@ turn_connect_cb(struct session_connect *sc,
     void *arg)
 {
 	struct queue_owner	*o = arg;
+	struct queue_owner_job	*j = turn_job(o);
 
-	o->connect = NULL;
-	if (o->active == NULL || o->state != TURN_CONNECT)
+	if (j == NULL)
+		return;
+	j->connect = NULL;
+	if (j->state != JOB_CONNECT)
 		return;
 	if (err != NULL) {
-		o->connect_phase = 0;
-		json_array_clear(o->connect_buf);
-		turn_fail(o, queue_owner_turn_error_copy(err));
+		j->connect_phase = 0;
+		json_array_clear(j->connect_buf);
+		turn_fail(o, queue_owner_job_error_copy(err));
 		return;
 	}
-	o->resumed = res->resumed;
-	free(o->load_error);
-	o->load_error = res->load_error != NULL ? xstrdup(res->load_error) :
+	j->resumed = res->resumed;
+	free(j->load_error);
+	j->load_error = res->load_error != NULL ? xstrdup(res->load_error) :
 	    NULL;
-	turn_flush_connect(o, res->load_error != NULL ?
+	turn_flush_connect(o, j, res->load_error != NULL ?
 	    res->failed_request_id : -1, res->failed_resume_id);
 	/* The record is checkpointed right before session/prompt. */
 	turn_model(o);
@@ -368,81 +367,81 @@ static void
 turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 {
 	struct queue_owner			*o = arg;
-	struct queue_owner_task		*t = o->active;
+	struct queue_owner_job		*j = o->job;
 	struct session_connect_opts	 co;
 	struct acpx_error		*werr = NULL;
 	char				*err = NULL, *now;
 
-	o->lock_wait = NULL;
+	j->lock_wait = NULL;
 	if (rc == -1) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
 		    "%s", cause));
 		return;
 	}
-	o->lock = lock;
-	if ((o->rec = session_store_resolve(o->opts.session_id,
+	j->lock = lock;
+	if ((j->rec = session_store_resolve(o->opts.session_id,
 	    &err)) == NULL) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_NO_SESSION, NULL,
 		    "runtime", "%s", err));
 		free(err);
 		return;
 	}
-	if (t->cancel) {
+	if (j->cancel) {
 		/* Cancelled while waiting: nothing is journaled. */
-		o->turn_result = json_pack("{s:s}", "stopReason", "cancelled");
+		j->result = json_pack("{s:s}", "stopReason", "cancelled");
 		turn_finish(o);
 		return;
 	}
 	now = js_iso_now();
-	(void)conversation_add_prompt(o->rec, t->req->prompt, now);
-	session_record_set(&o->rec->last_prompt_at, now);
-	session_record_set(&o->rec->last_used_at, now);
-	session_record_set(&o->rec->last_request_id, t->req->request_id);
+	(void)conversation_add_prompt(j->rec, j->req->prompt, now);
+	session_record_set(&j->rec->last_prompt_at, now);
+	session_record_set(&j->rec->last_used_at, now);
+	session_record_set(&j->rec->last_request_id, j->req->request_id);
 	free(now);
-	if (session_store_save(o->rec, &err) == -1) {
+	if (session_store_save(j->rec, &err) == -1) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
 		    "%s", err));
 		free(err);
 		return;
 	}
-	if (queue_owner_agent_journal(o, &err) == -1 ||
-	    journal_begin_turn(o->journal, o->rec, t->req->request_id,
+	if (queue_owner_agent_journal(o, j->rec, &err) == -1 ||
+	    journal_begin_turn(o->journal, j->rec, j->req->request_id,
 	    &err) == -1) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME,
 		    "SESSION_JOURNAL_WRITE_FAILED", "runtime", "%s", err));
 		free(err);
 		return;
 	}
-	turn_options(o, t);
+	turn_options(o, j);
 	/* A warp agent: the serving agent's environment and harness. */
-	if (queue_owner_warp_turn_begin(o, &werr) == -1) {
+	if (o->hooks->turn_begin(o, &werr) == -1) {
 		turn_fail(o, werr);
 		return;
 	}
 	memset(&co, 0, sizeof co);
-	co.same_session_only = (t->req->resume_policy != NULL &&
-	    strcmp(t->req->resume_policy, "same-session-only") == 0) ||
-	    o->rec->imported_from != NULL;
+	co.same_session_only = (j->req->resume_policy != NULL &&
+	    strcmp(j->req->resume_policy, "same-session-only") == 0) ||
+	    j->rec->imported_from != NULL;
 	co.verbose = o->opts.verbose;
 	co.log = queue_owner_agent_connect_log;
-	o->state = TURN_CONNECT;
-	o->connect_phase = 1;
-	o->connect = session_connect(queue_owner_agent_client(o), o->rec, &co,
+	j->state = JOB_CONNECT;
+	j->connect_phase = 1;
+	j->connect = session_connect(queue_owner_agent_client(o), j->rec, &co,
 	    turn_connect_cb, o);
 }
 
 static void
 turn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct queue_owner		*o = w->data;
-	struct queue_owner_task	*t = o->active;
+	struct queue_owner	*o = w->data;
+	struct queue_owner_job	*j = turn_job(o);
 
-	if (t == NULL)
+	if (j == NULL)
 		return;
-	if (o->turn_err == NULL) {
-		o->turn_err = acpx_error_new(ACPX_CODE_TIMEOUT, NULL, NULL,
-		    "Timed out after %lldms", t->req->timeout_ms);
-		if (o->state == TURN_PROMPT) {
+	if (j->err == NULL) {
+		j->err = acpx_error_new(ACPX_CODE_TIMEOUT, NULL, NULL,
+		    "Timed out after %lldms", j->req->timeout_ms);
+		if (j->state == JOB_PROMPT) {
 			/* Ask the agent to stop; its answer is still relayed. */
 			acp_client_cancel(o->client);
 			ev_timer_set(w, TURN_CANCEL_WAIT_S, 0.);
@@ -451,14 +450,7 @@ turn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 	}
 	/* Not in a prompt, or the agent ignored the cancel: stop the agent. */
-	if (o->lock_wait != NULL) {
-		session_lock_wait_cancel(o->lock_wait);
-		o->lock_wait = NULL;
-	}
-	if (o->connect != NULL) {
-		session_connect_cancel(o->connect);
-		o->connect = NULL;
-	}
+	(void)queue_owner_job_release(o, j);
 	if (o->client != NULL)
 		acp_client_kill(o->client);
 	turn_fail(o, NULL);
@@ -466,60 +458,53 @@ turn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Start a prompt turn. */
 void
-queue_owner_turn_start(struct queue_owner *o, struct queue_owner_task *t)
+queue_owner_turn_start(struct queue_owner *o, struct queue_owner_job *j)
 {
-	o->active = t;
-	o->state = TURN_LOCK;
-	o->resumed = 0;
-	o->connect_phase = 0;
-	if (o->connect_buf == NULL)
-		o->connect_buf = json_array();
-	ev_timer_init(&o->turn_timeout_w, turn_timeout_cb, 0., 0.);
-	o->turn_timeout_w.data = o;
-	ev_timer_init(&o->late_w, turn_late_cb, 0., 0.);
-	o->late_w.data = o;
-	o->late = 0;
-	ev_timer_init(&o->checkpoint_w, queue_owner_agent_checkpoint_cb, 0., 0.);
-	o->checkpoint_w.data = o;
-	if (t->req->timeout_ms > 0) {
-		ev_timer_set(&o->turn_timeout_w, t->req->timeout_ms / 1000.0, 0.);
-		ev_timer_start(o->loop, &o->turn_timeout_w);
+	j->state = JOB_LOCK;
+	j->connect_buf = json_array();
+	ev_timer_init(&j->timeout_w, turn_timeout_cb, 0., 0.);
+	j->timeout_w.data = o;
+	ev_timer_init(&j->late_w, turn_late_cb, 0., 0.);
+	j->late_w.data = o;
+	ev_timer_init(&j->checkpoint_w, queue_owner_agent_checkpoint_cb, 0., 0.);
+	j->checkpoint_w.data = o;
+	if (j->req->timeout_ms > 0) {
+		ev_timer_set(&j->timeout_w, j->req->timeout_ms / 1000.0, 0.);
+		ev_timer_start(o->loop, &j->timeout_w);
 	}
-	o->lock_wait = session_lock_acquire(o->loop, o->opts.session_id,
+	j->lock_wait = session_lock_acquire(o->loop, o->opts.session_id,
 	    turn_lock_cb, o);
 }
 
 /* Cancel the running prompt (or the one about to run). 1 if there was one. */
 int
-queue_owner_turn_cancel(struct queue_owner *o)
+queue_owner_turn_cancel(struct queue_owner *o, struct queue_owner_job *j)
 {
-	struct queue_owner_task	*t = o->active;
-
-	if (t == NULL)
+	if (j == NULL || j->kind != QUEUE_OWNER_JOB_PROMPT)
 		return (0);
-	if (o->late) {
+	if (j->state == JOB_LATE) {
 		/* Answered already: nothing to cancel; end it now. */
 		turn_late_done(o);
 		return (0);
 	}
-	queue_owner_warp_cancel(o);	/* no fallback hop after a cancel */
-	switch (o->state) {
-	case TURN_PROMPT:
+	o->hooks->cancel(o);	/* no fallback hop after a cancel */
+	switch (j->state) {
+	case JOB_PROMPT:
 		acp_client_cancel(o->client);
 		return (1);
-	case TURN_LOCK:
-		t->cancel = 1;
-		if (o->lock_wait != NULL) {
-			session_lock_wait_cancel(o->lock_wait);
-			o->lock_wait = NULL;
-			o->turn_result = json_pack("{s:s}", "stopReason",
+	case JOB_LOCK:
+		j->cancel = 1;
+		if (j->lock_wait != NULL) {
+			session_lock_wait_cancel(j->lock_wait);
+			j->lock_wait = NULL;
+			j->result = json_pack("{s:s}", "stopReason",
 			    "cancelled");
 			turn_finish(o);
 		}
 		return (1);
-	case TURN_CONNECT:
-	case TURN_MODEL:
-		t->cancel = 1;
+	case JOB_CONNECT:
+	case JOB_MODEL:
+		j->cancel = 1;
 		return (1);
 	default:
 		return (0);
@@ -528,7 +513,7 @@ queue_owner_turn_cancel(struct queue_owner *o)
 
 /* The result object of a finished turn. Caller owns. */
 static json_t *
-turn_result_json(struct queue_owner *o)
+turn_result_json(struct queue_owner *o, struct queue_owner_job *j)
 {
 	const struct acp_perm_stats	*st;
 	json_t				*r, *stats;
@@ -537,8 +522,8 @@ turn_result_json(struct queue_owner *o)
 	struct session_record		*rec;
 	char				*cause = NULL;
 
-	stop = jget_str(o->turn_result, "stopReason");
-	if (o->state == TURN_PROMPT && o->client != NULL) {
+	stop = jget_str(j->result, "stopReason");
+	if (j->state == JOB_PROMPT && o->client != NULL) {
 		st = acp_client_perm_stats(o->client);
 		stats = json_pack("{s:i, s:i, s:i, s:i}", "requested",
 		    st->requested, "approved", st->approved, "denied", st->denied,
@@ -549,11 +534,11 @@ turn_result_json(struct queue_owner *o)
 	r = json_pack("{s:s, s:s, s:o}", "stopReason", stop != NULL ? stop :
 	    "end_turn", "sessionId", o->opts.session_id, "permissionStats",
 	    stats);
-	meta = json_object_get(o->turn_result, "_meta");
+	meta = json_object_get(j->result, "_meta");
 	if (meta != NULL)
 		json_object_set(r, "_meta", (json_t *)meta);
-	if (o->rec != NULL)
-		json_object_set_new(r, "record", session_record_to_camel(o->rec));
+	if (j->rec != NULL)
+		json_object_set_new(r, "record", session_record_to_camel(j->rec));
 	else if ((rec = session_store_resolve(o->opts.session_id,
 	    &cause)) != NULL) {
 		/* Cancelled before the turn took the session: as it is saved. */
@@ -565,15 +550,15 @@ turn_result_json(struct queue_owner *o)
 		json_decref(r);
 		return (NULL);
 	}
-	json_object_set_new(r, "resumed", json_boolean(o->resumed));
-	if (o->load_error != NULL)
-		json_object_set_new(r, "loadError", json_string(o->load_error));
+	json_object_set_new(r, "resumed", json_boolean(j->resumed));
+	if (j->load_error != NULL)
+		json_object_set_new(r, "loadError", json_string(j->load_error));
 	return (r);
 }
 
 /* Keep a close that happened on disk during the turn. */
 static void
-turn_preserve_close(struct queue_owner *o)
+turn_preserve_close(struct queue_owner *o, struct queue_owner_job *j)
 {
 	struct session_record	*disk;
 	char			*cause = NULL;
@@ -583,9 +568,9 @@ turn_preserve_close(struct queue_owner *o)
 		return;
 	}
 	if (disk->closed) {
-		o->rec->closed = 1;
-		session_record_set(&o->rec->closed_at, disk->closed_at);
-		o->rec->pid = disk->pid;
+		j->rec->closed = 1;
+		session_record_set(&j->rec->closed_at, disk->closed_at);
+		j->rec->pid = disk->pid;
 	}
 	session_record_free(disk);
 }
@@ -594,54 +579,46 @@ turn_preserve_close(struct queue_owner *o)
 static void
 turn_finish(struct queue_owner *o)
 {
-	struct queue_owner_task	*t = o->active;
-	struct acpx_error	*err = o->turn_err;
+	struct queue_owner_job	*j = o->job;
+	struct acpx_error	*err = j->err;
 	json_t			*result, *m;
 	char			*cause = NULL, *now;
 	const char		*stop;
 	int			 close_client = 0, emitted;
 
-	ev_timer_stop(o->loop, &o->turn_timeout_w);
-	ev_timer_stop(o->loop, &o->late_w);
-	o->late = 0;
-	ev_timer_stop(o->loop, &o->checkpoint_w);
-	queue_owner_warp_turn_end(o);
+	ev_timer_stop(o->loop, &j->timeout_w);
+	ev_timer_stop(o->loop, &j->late_w);
+	ev_timer_stop(o->loop, &j->checkpoint_w);
+	o->hooks->turn_end(o);
 	queue_owner_agent_chunk_flush(o);
-	if (o->lock_wait != NULL) {
-		session_lock_wait_cancel(o->lock_wait);
-		o->lock_wait = NULL;
-	}
-	if (o->connect != NULL) {
-		session_connect_cancel(o->connect);
-		o->connect = NULL;
+	if (queue_owner_job_release(o, j))
 		close_client = 1;
-	}
-	if (o->connect_phase) {
-		o->connect_phase = 0;
-		json_array_clear(o->connect_buf);
+	if (j->connect_phase) {
+		j->connect_phase = 0;
+		json_array_clear(j->connect_buf);
 	}
 	/*
 	 * A prompt still running (timeout, connect failure...): stop the agent.
 	 * One the agent answered with its own error is over: the agent stays,
 	 * as the reference's does (it closes only on an unresolved prompt).
 	 */
-	if (err != NULL && (o->state == TURN_PROMPT || o->state ==
-	    TURN_CONNECT || o->state == TURN_MODEL) && !(o->state ==
-	    TURN_PROMPT && (err->flags & ACPX_ERROR_EMITTED) && o->fb == NULL))
+	if (err != NULL && (j->state == JOB_PROMPT || j->state ==
+	    JOB_CONNECT || j->state == JOB_MODEL) && !(j->state ==
+	    JOB_PROMPT && (err->flags & ACPX_ERROR_EMITTED)))
 		close_client = 1;
 
-	if (o->rec != NULL) {
-		turn_preserve_close(o);
-		queue_owner_agent_lifecycle(o, o->rec);
+	if (j->rec != NULL) {
+		turn_preserve_close(o, j);
+		queue_owner_agent_lifecycle(o, j->rec);
 		/*
 		 * The agent is closed after the reply: record its exit now, as
 		 * the reference does before it replies (a close that follows,
 		 * such as sessions close, then finds it recorded).
 		 */
-		if (close_client && o->client != NULL && o->rec->pid != 0 &&
-		    o->rec->pid == acp_client_pid(o->client)) {
+		if (close_client && o->client != NULL && j->rec->pid != 0 &&
+		    j->rec->pid == acp_client_pid(o->client)) {
 			now = js_iso_now();
-			session_record_agent_exited(o->rec, -1,
+			session_record_agent_exited(j->rec, -1,
 			    "connection_close", now);
 			free(now);
 		}
@@ -649,12 +626,12 @@ turn_finish(struct queue_owner *o)
 			if (err != NULL)
 				result = journal_result_failed(err);
 			else {
-				stop = jget_str(o->turn_result, "stopReason");
+				stop = jget_str(j->result, "stopReason");
 				result = journal_result_completed(stop,
-				    json_object_get(o->turn_result, "_meta"));
+				    json_object_get(j->result, "_meta"));
 			}
-			if (journal_finish_turn(o->journal, o->rec,
-			    t->req->request_id, result, &cause) == -1) {
+			if (journal_finish_turn(o->journal, j->rec,
+			    j->req->request_id, result, &cause) == -1) {
 				free(cause);
 				cause = NULL;
 				close_client = 1;
@@ -662,50 +639,39 @@ turn_finish(struct queue_owner *o)
 			json_decref(result);
 		}
 		/* The journal tracked JSON-RPC ids; the turn's id is the queue's. */
-		session_record_set(&o->rec->last_request_id, t->req->request_id);
-		if (session_store_save(o->rec, &cause) == -1) {
+		session_record_set(&j->rec->last_request_id, j->req->request_id);
+		if (session_store_save(j->rec, &cause) == -1) {
 			free(cause);
 			cause = NULL;
 		}
 	}
 	queue_owner_agent_journal_keep(o);
-	session_lock_release(o->lock);
-	o->lock = NULL;
+	session_lock_release(j->lock);
+	j->lock = NULL;
 
-	if (t->peer != NULL && t->req->wait) {
+	if (j->peer != NULL && j->req->wait) {
 		if (err != NULL) {
 			emitted = (err->flags & ACPX_ERROR_EMITTED) != 0;
-			m = queue_msg_error(t->req->request_id, err, emitted,
+			m = queue_msg_error(j->req->request_id, err, emitted,
 			    o->gen);
-		} else if ((result = turn_result_json(o)) != NULL)
-			m = queue_msg_result(t->req->request_id, result, o->gen);
+		} else if ((result = turn_result_json(o, j)) != NULL)
+			m = queue_msg_result(j->req->request_id, result, o->gen);
 		else
-			m = queue_msg_queue_error(t->req->request_id, o->gen,
+			m = queue_msg_queue_error(j->req->request_id, o->gen,
 			    "QUEUE_RUNTIME_PROMPT_FAILED", 0,
 			    "Session record disappeared during the turn");
-		queue_owner_peer_send(t->peer, m);
+		queue_owner_peer_send(j->peer, m);
 		json_decref(m);
 	}
-	if (t->peer != NULL)
-		queue_owner_peer_end(t->peer);
+	if (j->peer != NULL)
+		queue_owner_peer_end(j->peer);
 
-	acpx_error_free(o->turn_err);
-	o->turn_err = NULL;
-	json_decref(o->turn_result);
-	o->turn_result = NULL;
-	free(o->load_error);
-	o->load_error = NULL;
-	session_record_free(o->rec);
-	o->rec = NULL;
-	o->dirty = 0;
-	o->active = NULL;
-	queue_owner_turn_free(t);
+	o->job = NULL;
+	queue_owner_job_free(o, j);
 	ev_timer_stop(o->loop, &o->grace_w);
-	if (close_client && o->client != NULL) {
-		o->state = TURN_CLOSING;
+	/* The next job waits until the agent is closed. */
+	if (close_client && o->client != NULL)
 		queue_owner_agent_close(o);
-	} else
-		o->state = TURN_IDLE;
 	queue_owner_kick(o);
 }
 
@@ -713,15 +679,16 @@ turn_finish(struct queue_owner *o)
 static void
 turn_fail(struct queue_owner *o, struct acpx_error *err)
 {
+	struct queue_owner_job	*j = o->job;
 	struct acpx_error	*e;
 
 	if (err != NULL) {
-		if (o->turn_err == NULL)
-			o->turn_err = err;
+		if (j->err == NULL)
+			j->err = err;
 		else
 			acpx_error_free(err);
 	}
-	e = o->turn_err;
+	e = j->err;
 	/*
 	 * normalizeOutputError(error, {origin: runtime, detailCode}): the
 	 * option wins over a detail read off an agent's error payload
@@ -755,7 +722,9 @@ queue_owner_turn_fail(struct queue_owner *o, struct acpx_error *err)
 void
 queue_owner_turn_cancelled(struct queue_owner *o)
 {
-	json_decref(o->turn_result);
-	o->turn_result = json_pack("{s:s}", "stopReason", "cancelled");
+	struct queue_owner_job	*j = o->job;
+
+	json_decref(j->result);
+	j->result = json_pack("{s:s}", "stopReason", "cancelled");
 	turn_finish(o);
 }

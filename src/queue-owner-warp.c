@@ -24,26 +24,52 @@
 #include "xmalloc.h"
 
 /*
- * Warp agents behind the queue owner (spec warp-routing.md §7.5): before
- * a turn, the launch of the agent now serving the session
- * (acpx.serving_agent, else the id the session was created with) is
- * prepared (agent-launch.h) and its harness and environment are what the
- * owner spawns; during the
- * turn every ACP message is tapped for the fallback (fallback.h) and the
- * stall rule watches the prompt; on a provider failure the failed agent
- * is closed, the next one of the chain started on a new ACP session and
+ * Warp agents behind the queue owner (spec warp-routing.md §7.5), plugged
+ * into its jobs as queue_owner_warp_hooks: before a job connects, the
+ * launch of the agent now serving the session (acpx.serving_agent, else
+ * the id the session was created with) is prepared (agent-launch.h) and
+ * its harness and environment are what the owner spawns; during a prompt
+ * every ACP message is tapped for the fallback (fallback.h) and the stall
+ * rule watches the prompt; on a provider failure the failed agent is
+ * retired, the next one of the chain started on a new ACP session and
  * sent the summary and the original prompt, its traffic relayed to the
  * submitter after an `_acpx/fallback` notification, and the record
  * remembers the new serving agent and the routing history.
+ *
+ * Ownership: the state (struct queue_owner_warp) is allocated for the
+ * first warp session and freed by the free hook at exit; it owns the
+ * config, the launches (whose argv and environment the agent's options
+ * point into) and the turn's fallback.
  */
 
 #define WARP_STALL_CANCEL_S	2.5	/* a stalled agent's answer to cancel */
 
+/* What the owner keeps for Warp agents, once a session needs one. */
+struct queue_owner_warp {
+	struct config		*config;	/* full config, once needed */
+	char			*serving;	/* the agent the client runs */
+	struct agent_launch	 launch;	/* its launch: harness, env */
+	struct agent_launch	 old_launch;	/* the one before the last swap */
+	struct fallback		*fb;		/* the turn's fallback, or NULL */
+	struct fallback_hop	 hop;		/* the hop under way */
+	ev_timer		 stall_w;	/* warp.stallSeconds */
+	int			 stalled;
+	int			 cancelled;
+};
+
+static struct queue_owner_warp *
+warp_state(struct queue_owner *o)
+{
+	if (o->warp == NULL)
+		o->warp = xcalloc(1, sizeof *o->warp);
+	return (o->warp);
+}
+
 /* The warp agent id a record was created with, or NULL. */
 static const char *
-warp_record_id(struct queue_owner *o)
+warp_record_id(struct session_record *rec)
 {
-	const char	*cmd = o->rec->agent_command;
+	const char	*cmd = rec->agent_command;
 
 	if (cmd == NULL || !warp_id_looks(cmd))
 		return (NULL);
@@ -52,16 +78,17 @@ warp_record_id(struct queue_owner *o)
 
 /* The full config (warp section, agents), loaded once per owner. */
 static struct config *
-warp_owner_config(struct queue_owner *o, char **cause)
+warp_config(struct queue_owner_warp *w, struct session_record *rec,
+    char **cause)
 {
 	char	*home;
 
-	if (o->warp_config != NULL)
-		return (o->warp_config);
+	if (w->config != NULL)
+		return (w->config);
 	home = config_home();
-	o->warp_config = config_load(home, o->rec->cwd, NULL, cause);
+	w->config = config_load(home, rec->cwd, NULL, cause);
 	free(home);
-	return (o->warp_config);
+	return (w->config);
 }
 
 /*
@@ -72,202 +99,184 @@ warp_owner_config(struct queue_owner *o, char **cause)
 static void
 warp_use_launch(struct queue_owner *o, const char *id, struct agent_launch *l)
 {
-	agent_launch_clear(&o->warp_old_launch);
-	o->warp_old_launch = o->warp_launch;
-	o->warp_launch = *l;
+	struct queue_owner_warp	*w = o->warp;
+
+	agent_launch_clear(&w->old_launch);
+	w->old_launch = w->launch;
+	w->launch = *l;
 	memset(l, 0, sizeof *l);
-	o->copts.argv = o->warp_launch.argv != NULL ? o->warp_launch.argv :
-	    o->agent_argv;
-	o->copts.env_add = o->warp_launch.env_add;
-	o->copts.env_unset = o->warp_launch.env_unset;
-	o->copts.redact = o->warp_launch.secrets;
-	free(o->warp_serving);
-	o->warp_serving = xstrdup(id);
-}
-
-/* The record's serving agent, or NULL. */
-static const char *
-warp_serving(struct queue_owner *o)
-{
-	return (jget_str(o->rec->acpx, "serving_agent"));
-}
-
-static void
-warp_old_closed_cb(struct acp_client *c, const json_t *result,
-    struct acpx_error *err, void *arg)
-{
-	struct queue_owner	*o = arg;
-
-	if (o->client == c)
-		o->client = NULL;
-	acp_client_free(c);
-	o->warp_retiring--;
-	queue_owner_kick(o);
-}
-
-/*
- * Detach the owner's agent connection and close it (stdin EOF, TERM,
- * KILL) in the background: the next queue_owner_agent_client() spawns afresh.
- */
-static void
-warp_retire_client(struct queue_owner *o)
-{
-	struct acp_client	*old = o->client;
-
-	if (old == NULL)
-		return;
-	o->client = NULL;
-	o->warp_retiring++;
-	acp_client_abandon(old, o);
-	acp_client_close(old, warp_old_closed_cb, o);
+	queue_owner_agent_set_launch(o, w->launch.argv, w->launch.env_add,
+	    w->launch.env_unset, w->launch.secrets);
+	free(w->serving);
+	w->serving = xstrdup(id);
 }
 
 /*
  * Before the owner connects to a warp session (a prompt turn or an idle
- * control; rec loaded): prepare the serving agent's launch (harness,
- * environment) and point the spawn at it; a warm agent that is another
- * one is retired. 0 (also for other agents), or -1 with *err (the agent
- * must not start; caller owns).
+ * control; the job's record loaded): prepare the serving agent's launch
+ * (harness, environment) and point the spawn at it; a warm agent that is
+ * another one is retired.
  */
-int
-queue_owner_warp_prepare(struct queue_owner *o, struct acpx_error **err)
+static int
+warp_prepare(struct queue_owner *o, struct acpx_error **err)
 {
+	struct session_record	*rec = o->job->rec;
+	struct queue_owner_warp	*w;
 	const char		*id, *serving;
 	char			*cause = NULL;
 	struct agent_launch	 l;
 
 	*err = NULL;
-	if ((id = warp_record_id(o)) == NULL)
+	if ((id = warp_record_id(rec)) == NULL)
 		return (0);
-	if (warp_owner_config(o, &cause) == NULL) {
+	w = warp_state(o);
+	if (warp_config(w, rec, &cause) == NULL) {
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime", "%s",
 		    cause);
 		free(cause);
 		return (-1);
 	}
-	if ((serving = warp_serving(o)) == NULL)
+	if ((serving = jget_str(rec->acpx, "serving_agent")) == NULL)
 		serving = id;
 	/* Secrets, checks, environment: the same launch step as exec. */
-	if (agent_launch_session(o->warp_config, id, serving, &l, err) == -1)
+	if (agent_launch_session(w->config, id, serving, &l, err) == -1)
 		return (-1);
 	/*
 	 * A warm agent that is not the serving one is retired: detached from
 	 * the owner first, so that this job's connect spawns the serving
 	 * agent instead of reusing a connection that is going away.
 	 */
-	if (o->client != NULL && (o->warp_serving == NULL ||
-	    strcmp(o->warp_serving, serving) != 0)) {
+	if (o->client != NULL && (w->serving == NULL ||
+	    strcmp(w->serving, serving) != 0)) {
 		queue_owner_log(o, "warp: retiring the warm %s, the session is "
-		    "served by %s", o->warp_serving != NULL ? o->warp_serving :
-		    "agent", serving);
-		warp_retire_client(o);
+		    "served by %s", w->serving != NULL ? w->serving : "agent",
+		    serving);
+		queue_owner_agent_retire(o);
 	}
 	warp_use_launch(o, serving, &l);
 	return (0);
 }
 
-/*
- * Before a prompt turn connects: queue_owner_warp_prepare(), then follow the
- * prompt for fallback. 0, or -1 with *err (caller owns).
- */
-int
-queue_owner_warp_turn_begin(struct queue_owner *o, struct acpx_error **err)
+/* Before a prompt turn connects: warp_prepare(), then follow the prompt. */
+static int
+warp_turn_begin(struct queue_owner *o, struct acpx_error **err)
 {
-	o->warp_stalled = 0;
-	o->warp_cancelled = 0;
-	if (queue_owner_warp_prepare(o, err) == -1)
+	struct queue_owner_job	*j = o->job;
+	struct queue_owner_warp	*w;
+	const char		*id;
+
+	if (o->warp != NULL)
+		o->warp->stalled = o->warp->cancelled = 0;
+	if (warp_prepare(o, err) == -1)
 		return (-1);
-	if (warp_record_id(o) == NULL)
+	if ((id = warp_record_id(j->rec)) == NULL)
 		return (0);
-	o->fb = fallback_begin_serving(o->warp_config, warp_record_id(o),
-	    o->active->req->no_fallback, o->warp_serving, &o->warp_launch,
-	    o->active->req->prompt);
+	w = o->warp;
+	w->fb = fallback_begin_serving(w->config, id, j->req->no_fallback,
+	    w->serving, &w->launch, j->req->prompt);
 	return (0);
 }
 
 /* Tap one message of the turn (and feed the stall rule). */
-void
-queue_owner_warp_tap(struct queue_owner *o, const json_t *msg, int outbound)
+static void
+warp_tap(struct queue_owner *o, const json_t *msg, int outbound)
 {
-	if (o->fb == NULL || o->active == NULL)
+	struct queue_owner_warp	*w = o->warp;
+
+	if (w == NULL || w->fb == NULL || o->job == NULL)
 		return;
-	fallback_tap(o->fb, msg);
-	if (!outbound && o->state == TURN_PROMPT && !o->warp_stalled &&
-	    ev_is_active(&o->warp_stall_w))
-		ev_timer_again(o->loop, &o->warp_stall_w);
+	fallback_tap(w->fb, msg);
+	if (!outbound && o->job->state == JOB_PROMPT && !w->stalled &&
+	    ev_is_active(&w->stall_w))
+		ev_timer_again(o->loop, &w->stall_w);
 }
 
 static void
-warp_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+warp_stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct queue_owner	*o = w->data;
+	struct queue_owner	*o = t->data;
+	struct queue_owner_warp	*w = o->warp;
 
-	ev_timer_stop(loop, w);
-	if (o->active == NULL || o->state != TURN_PROMPT || o->client == NULL)
+	ev_timer_stop(loop, t);
+	if (o->job == NULL || o->job->kind != QUEUE_OWNER_JOB_PROMPT ||
+	    o->job->state != JOB_PROMPT || o->client == NULL)
 		return;
-	if (o->warp_stalled) {
+	if (w->stalled) {
 		/* No answer to the cancel either: the prompt ends in error. */
 		acp_client_kill(o->client);
 		return;
 	}
 	queue_owner_log(o, "provider stall: no update for %llds, cancelling",
-	    fallback_stall_seconds(o->fb));
-	o->warp_stalled = 1;
-	fallback_stalled(o->fb);
+	    fallback_stall_seconds(w->fb));
+	w->stalled = 1;
+	fallback_stalled(w->fb);
 	acp_client_cancel(o->client);
-	ev_timer_set(w, WARP_STALL_CANCEL_S, 0.);
-	ev_timer_start(loop, w);
+	ev_timer_set(t, WARP_STALL_CANCEL_S, 0.);
+	ev_timer_start(loop, t);
 }
 
 /* session/prompt was sent: arm the stall rule. */
-void
-queue_owner_warp_prompt_sent(struct queue_owner *o)
+static void
+warp_prompt_sent(struct queue_owner *o)
 {
-	long long	s = fallback_stall_seconds(o->fb);
+	struct queue_owner_warp	*w = o->warp;
+	long long		 s;
 
-	if (s <= 0 || o->warp_stalled)
+	if (w == NULL)
 		return;
-	ev_timer_init(&o->warp_stall_w, warp_stall_cb, 0., (ev_tstamp)s);
-	o->warp_stall_w.data = o;
-	ev_timer_again(o->loop, &o->warp_stall_w);
+	s = fallback_stall_seconds(w->fb);
+	if (s <= 0 || w->stalled)
+		return;
+	ev_timer_init(&w->stall_w, warp_stall_cb, 0., (ev_tstamp)s);
+	w->stall_w.data = o;
+	ev_timer_again(o->loop, &w->stall_w);
 }
 
 /* The turn is over: forget the fallback. */
-void
-queue_owner_warp_turn_end(struct queue_owner *o)
+static void
+warp_turn_end(struct queue_owner *o)
 {
-	ev_timer_stop(o->loop, &o->warp_stall_w);
-	fallback_free(o->fb);
-	o->fb = NULL;
-	fallback_hop_clear(&o->warp_hop);
+	struct queue_owner_warp	*w = o->warp;
+
+	if (w == NULL)
+		return;
+	ev_timer_stop(o->loop, &w->stall_w);
+	fallback_free(w->fb);
+	w->fb = NULL;
+	fallback_hop_clear(&w->hop);
 }
 
 /* Cancel requested: no hop after this. */
-void
-queue_owner_warp_cancel(struct queue_owner *o)
+static void
+warp_cancel(struct queue_owner *o)
 {
-	o->warp_cancelled = 1;
+	if (o->warp != NULL)
+		o->warp->cancelled = 1;
 }
 
 /* Free what the owner keeps for warp agents. */
-void
-queue_owner_warp_free(struct queue_owner *o)
+static void
+warp_free(struct queue_owner *o)
 {
-	queue_owner_warp_turn_end(o);
-	if (o->warp_config != NULL)
-		config_free(o->warp_config);
-	o->warp_config = NULL;
-	agent_launch_clear(&o->warp_launch);
-	agent_launch_clear(&o->warp_old_launch);
-	free(o->warp_serving);
-	o->warp_serving = NULL;
+	struct queue_owner_warp	*w = o->warp;
+
+	if (w == NULL)
+		return;
+	warp_turn_end(o);
+	if (w->config != NULL)
+		config_free(w->config);
+	agent_launch_clear(&w->launch);
+	agent_launch_clear(&w->old_launch);
+	free(w->serving);
+	free(w);
+	o->warp = NULL;
 }
 
 /* Append an event to the record's routing history. */
 static void
-warp_history_add(struct queue_owner *o, json_t *ev)
+warp_history_add(struct session_record *rec, json_t *ev)
 {
-	json_t	*acpx = session_record_acpx(o->rec), *h;
+	json_t	*acpx = session_record_acpx(rec), *h;
 
 	if (!json_is_array(h = json_object_get(acpx, "routing_history"))) {
 		h = json_array();
@@ -276,74 +285,58 @@ warp_history_add(struct queue_owner *o, json_t *ev)
 	json_array_append_new(h, ev);
 }
 
-
-/* Hand a message of the hop to the submitter. */
-static void
-warp_relay(struct queue_owner *o, const json_t *msg)
-{
-	json_t	*m;
-
-	if (o->active->peer == NULL)
-		return;
-	m = queue_msg_event(o->active->req->request_id, 0, msg, o->gen);
-	queue_owner_peer_send(o->active->peer, m);
-	json_decref(m);
-}
-
-static void
-warp_hop_prompt(struct queue_owner *o)
-{
-	o->state = TURN_PROMPT;
-	acp_client_prompt(o->client, o->warp_hop.prompt, queue_owner_turn_prompt_cb,
-	    o);
-	queue_owner_warp_prompt_sent(o);
-}
-
 static void
 warp_hop_step_cb(struct acp_client *c, const json_t *result,
     struct acpx_error *err, void *arg)
 {
 	struct queue_owner	*o = arg;
-	char		*now, *cause = NULL;
+	struct queue_owner_job	*j = o->job;
+	char			*now, *cause = NULL;
 
-	if (o->active == NULL || o->state != TURN_CONNECT || c != o->client)
+	if (j == NULL || j->kind != QUEUE_OWNER_JOB_PROMPT ||
+	    j->state != JOB_CONNECT || c != o->client)
 		return;
 	if (err != NULL) {
-		queue_owner_turn_fail(o, queue_owner_turn_error_copy(err));
+		queue_owner_turn_fail(o, queue_owner_job_error_copy(err));
 		return;
 	}
-	if (o->active->cancel) {
+	if (j->cancel) {
 		queue_owner_turn_cancelled(o);
 		return;
 	}
 	if (acp_client_session_id(c) == NULL) {
 		/* initialize done: the agent runs; open a new ACP session. */
 		now = js_iso_now();
-		session_record_agent_started(o->rec, acp_client_pid(c), now);
+		session_record_agent_started(j->rec, acp_client_pid(c), now);
 		free(now);
-		session_record_apply_init(o->rec, acp_client_init_result(c));
+		session_record_apply_init(j->rec, acp_client_init_result(c));
 		acp_client_session_new(c, warp_hop_step_cb, o);
 		return;
 	}
-	session_record_set(&o->rec->acp_session_id, acp_client_session_id(c));
-	session_record_set(&o->rec->agent_session_id, NULL);
-	session_record_apply_session_result(o->rec, result);
-	if (session_store_save(o->rec, &cause) == -1)
+	session_record_set(&j->rec->acp_session_id, acp_client_session_id(c));
+	session_record_set(&j->rec->agent_session_id, NULL);
+	session_record_apply_session_result(j->rec, result);
+	if (session_store_save(j->rec, &cause) == -1)
 		free(cause);
-	warp_hop_prompt(o);
+	/* The hop's prompt: the summary and the original prompt. */
+	j->state = JOB_PROMPT;
+	acp_client_prompt(o->client, o->warp->hop.prompt,
+	    queue_owner_turn_prompt_cb, o);
+	warp_prompt_sent(o);
 }
 
 /*
- * The prompt of the turn ended (result or err, borrowed). Returns 0 when
- * the turn ends as it is, 1 when a hop is under way (the prompt callback
- * runs again for the next agent), -1 with *ferr when a turn that looked
- * done was a provider failure with no hop left.
+ * The prompt of the turn ended (result or err, borrowed): 0 the turn ends
+ * as it is, 1 a hop is under way, -1 with *ferr a provider failure with
+ * no hop left (a turn that looked done).
  */
-int
-queue_owner_warp_prompt_end(struct queue_owner *o, const json_t *result,
+static int
+warp_prompt_end(struct queue_owner *o, const json_t *result,
     const struct acpx_error *err, struct acpx_error **ferr)
 {
-	struct fallback_hop	*hop = &o->warp_hop;
+	struct queue_owner_warp	*w = o->warp;
+	struct queue_owner_job	*j = o->job;
+	struct fallback_hop	*hop;
 	struct acpx_error	*e = NULL;
 	json_t			*n;
 	char			*notice = NULL, *stderr_text, *cause = NULL;
@@ -351,15 +344,18 @@ queue_owner_warp_prompt_end(struct queue_owner *o, const json_t *result,
 	int			 rc;
 
 	*ferr = NULL;
-	ev_timer_stop(o->loop, &o->warp_stall_w);
-	if (o->fb == NULL || o->warp_cancelled || o->active->cancel)
+	if (w == NULL)
+		return (0);
+	hop = &w->hop;
+	ev_timer_stop(o->loop, &w->stall_w);
+	if (w->fb == NULL || w->cancelled || j->cancel)
 		return (0);
 	fallback_hop_clear(hop);
 	stderr_text = o->client != NULL ? acp_client_stderr_text(o->client) :
 	    NULL;
-	rc = fallback_after_turn(o->fb, err != NULL ? err->acp : NULL,
+	rc = fallback_after_turn(w->fb, err != NULL ? err->acp : NULL,
 	    result, stderr_text, hop, &notice, &e);
-	o->warp_stalled = 0;
+	w->stalled = 0;
 	free(stderr_text);
 	if (notice != NULL) {
 		queue_owner_log(o, "%s", notice);
@@ -367,11 +363,11 @@ queue_owner_warp_prompt_end(struct queue_owner *o, const json_t *result,
 	}
 	if (rc == -1) {
 		now = js_iso_now();
-		warp_history_add(o, json_pack("{s:s, s:s, s:s, s:s}", "type",
-		    "provider_failure", "agent", o->warp_serving != NULL ?
-		    o->warp_serving : "", "error", e->message, "at", now));
+		warp_history_add(j->rec, json_pack("{s:s, s:s, s:s, s:s}",
+		    "type", "provider_failure", "agent", w->serving != NULL ?
+		    w->serving : "", "error", e->message, "at", now));
 		free(now);
-		if (session_store_save(o->rec, &cause) == -1) {
+		if (session_store_save(j->rec, &cause) == -1) {
 			free(cause);
 			cause = NULL;
 		}
@@ -388,20 +384,33 @@ queue_owner_warp_prompt_end(struct queue_owner *o, const json_t *result,
 
 	/* The hop: record it, tell the submitter, replace the agent. */
 	queue_owner_agent_chunk_flush(o);
-	warp_history_add(o, fallback_event(hop, time(NULL)));
-	json_object_set_new(session_record_acpx(o->rec), "serving_agent",
+	warp_history_add(j->rec, fallback_event(hop, time(NULL)));
+	json_object_set_new(session_record_acpx(j->rec), "serving_agent",
 	    json_string(hop->to));
-	if (session_store_save(o->rec, &cause) == -1)
+	if (session_store_save(j->rec, &cause) == -1)
 		free(cause);
 	n = fallback_notification(hop);
-	warp_relay(o, n);
+	if (j->peer != NULL)
+		queue_owner_job_send(o, j, queue_msg_event(j->req->request_id,
+		    0, n, o->gen));
 	json_decref(n);
 	queue_owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
 	    hop->reason);
 
-	warp_retire_client(o);
+	queue_owner_agent_retire(o);
 	warp_use_launch(o, hop->to, &hop->launch);
-	o->state = TURN_CONNECT;
+	j->state = JOB_CONNECT;
 	acp_client_start(queue_owner_agent_client(o), warp_hop_step_cb, o);
 	return (1);
 }
+
+const struct queue_owner_hooks queue_owner_warp_hooks = {
+	.prepare = warp_prepare,
+	.turn_begin = warp_turn_begin,
+	.tap = warp_tap,
+	.prompt_sent = warp_prompt_sent,
+	.prompt_end = warp_prompt_end,
+	.turn_end = warp_turn_end,
+	.cancel = warp_cancel,
+	.free = warp_free,
+};

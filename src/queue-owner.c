@@ -39,10 +39,15 @@
 #include "xmalloc.h"
 
 /*
- * The owner process: startup (payload, lease, socket), the peers (one
- * request per connection, replies streamed back, half-close at the end),
- * the FIFO of prompts and the queue of controls, the idle TTL, heartbeats
- * and shutdown. Running a turn is queue-owner-turn.c.
+ * The owner: one process (its loop and signals from proc.h), startup
+ * (payload, lease, socket), the lease's heartbeat and queue depth, which
+ * job runs next (controls before waiting prompts, one at a time, none
+ * while the agent is being closed), the idle TTL and shutdown. Peers are
+ * queue-owner-peer.c, the jobs queue-owner-job.c.
+ *
+ * Ownership: struct queue_owner lives on queue_owner_main()'s stack and
+ * holds everything else; what is left at exit (the agent's options and
+ * strings, the journal writer, the hooks' state) is freed there.
  */
 
 #define OWNER_DEFAULT_TTL_MS	300000
@@ -178,8 +183,8 @@ owner_opts_clear(struct queue_owner_opts *op)
 /* ---------------------------------------------------------------- loop */
 
 /* Heartbeat now (queue depth changed, or the 5 s tick). */
-void
-queue_owner_heartbeat(struct queue_owner *o)
+static void
+owner_heartbeat(struct queue_owner *o)
 {
 	char	*cause = NULL;
 
@@ -199,7 +204,7 @@ void
 queue_owner_depth_changed(struct queue_owner *o)
 {
 	if (o->npending != o->depth_written)
-		queue_owner_heartbeat(o);
+		owner_heartbeat(o);
 }
 
 
@@ -222,17 +227,17 @@ owner_arm_ttl(struct queue_owner *o)
 static void
 owner_finish(struct queue_owner *o)
 {
-	if (o->state != TURN_IDLE || o->active != NULL || o->control != NULL)
+	if (o->job != NULL || (o->flags & OWNER_CLIENT_CLOSING))
 		return;
 	if (o->closing != NULL) {
-		queue_owner_control_close_session(o);		/* answers, then kicks again */
+		queue_owner_job_start(o, o->closing);	/* answers, kicks again */
 		return;
 	}
 	if (o->client != NULL) {
 		queue_owner_agent_close(o);
 		return;
 	}
-	if ((o->flags & OWNER_CLIENT_CLOSING) || o->warp_retiring > 0)
+	if (o->retiring > 0)
 		return;
 	/* Peers still being answered get the drain timeout. */
 	if (queue_owner_peer_any(o))
@@ -244,9 +249,8 @@ owner_finish(struct queue_owner *o)
 static void
 owner_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
-	struct queue_owner		*o = w->data;
-	struct queue_owner_task	*t;
-	struct queue_owner_control	*c;
+	struct queue_owner	*o = w->data;
+	struct queue_owner_job	*j;
 
 	ev_idle_stop(loop, w);
 	queue_owner_peer_reap(o);
@@ -254,24 +258,34 @@ owner_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		owner_finish(o);
 		return;
 	}
-	if (o->state != TURN_IDLE)
+	/* One job at a time, and none while the agent is being closed. */
+	if (o->job != NULL || (o->flags & OWNER_CLIENT_CLOSING))
 		return;
-	if ((c = TAILQ_FIRST(&o->controls)) != NULL) {
-		TAILQ_REMOVE(&o->controls, c, entry);
+	/* Controls go before the prompts that wait. */
+	if ((j = TAILQ_FIRST(&o->controls)) != NULL) {
+		TAILQ_REMOVE(&o->controls, j, entry);
 		ev_timer_stop(loop, &o->ttl_w);
-		queue_owner_control_start(o, c);
+		queue_owner_job_start(o, j);
 		return;
 	}
-	if ((t = TAILQ_FIRST(&o->pending)) != NULL) {
-		TAILQ_REMOVE(&o->pending, t, entry);
+	if ((j = TAILQ_FIRST(&o->pending)) != NULL) {
+		TAILQ_REMOVE(&o->pending, j, entry);
 		o->npending--;
 		o->first_wait = 0;
 		ev_timer_stop(loop, &o->ttl_w);
 		queue_owner_depth_changed(o);
-		queue_owner_turn_start(o, t);
+		queue_owner_job_start(o, j);
 		return;
 	}
 	owner_arm_ttl(o);
+}
+
+/* 1 when nothing runs or waits: a new prompt may run at once. */
+int
+queue_owner_idle(struct queue_owner *o)
+{
+	return (o->job == NULL && !(o->flags & OWNER_CLIENT_CLOSING) &&
+	    TAILQ_EMPTY(&o->controls) && TAILQ_EMPTY(&o->pending));
 }
 
 /* Look for the next thing to do once the current callback returns. */
@@ -286,15 +300,14 @@ owner_ttl_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct queue_owner	*o = w->data;
 
-	if (o->state == TURN_IDLE && TAILQ_EMPTY(&o->pending) &&
-	    TAILQ_EMPTY(&o->controls))
+	if (queue_owner_idle(o))
 		queue_owner_shutdown(o, "ttl");
 }
 
 static void
 owner_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	queue_owner_heartbeat(w->data);
+	owner_heartbeat(w->data);
 }
 
 static void
@@ -326,9 +339,7 @@ owner_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void
 queue_owner_shutdown(struct queue_owner *o, const char *why)
 {
-	struct queue_owner_task	*t;
-	struct queue_owner_control	*c;
-	json_t			*m;
+	struct queue_owner_job	*j;
 
 	if (o->flags & OWNER_CLOSING)
 		return;
@@ -349,35 +360,21 @@ queue_owner_shutdown(struct queue_owner *o, const char *why)
 	queue_lease_release(o->lease);
 	o->lease = NULL;
 
-	while ((t = TAILQ_FIRST(&o->pending)) != NULL) {
-		TAILQ_REMOVE(&o->pending, t, entry);
+	/* (A prompt sent with --no-wait has no peer left to tell.) */
+	while ((j = TAILQ_FIRST(&o->pending)) != NULL) {
+		TAILQ_REMOVE(&o->pending, j, entry);
 		o->npending--;
-		if (t->peer != NULL && t->req->wait) {
-			m = queue_msg_queue_error(t->req->request_id, o->gen,
-			    "QUEUE_OWNER_SHUTTING_DOWN", 1,
-			    "Queue owner shutting down before prompt execution");
-			queue_owner_peer_send(t->peer, m);
-			json_decref(m);
-		}
-		if (t->peer != NULL)
-			queue_owner_peer_end(t->peer);
-		queue_owner_turn_free(t);
+		queue_owner_job_drop(o, j, "QUEUE_OWNER_SHUTTING_DOWN", 1,
+		    "Queue owner shutting down before prompt execution");
 	}
-	while ((c = TAILQ_FIRST(&o->controls)) != NULL) {
-		TAILQ_REMOVE(&o->controls, c, entry);
-		if (c->peer != NULL) {
-			m = queue_msg_queue_error(c->req->request_id, o->gen,
-			    "QUEUE_OWNER_SHUTTING_DOWN", 1,
-			    "Queue owner is closing");
-			queue_owner_peer_send(c->peer, m);
-			json_decref(m);
-			queue_owner_peer_end(c->peer);
-		}
-		queue_owner_control_free(c);
+	while ((j = TAILQ_FIRST(&o->controls)) != NULL) {
+		TAILQ_REMOVE(&o->controls, j, entry);
+		queue_owner_job_drop(o, j, "QUEUE_OWNER_SHUTTING_DOWN", 1,
+		    "Queue owner is closing");
 	}
 	/* Connections that have not sent their request yet get 1 s to do so. */
 	queue_owner_peer_shutdown(o);
-	if (o->active != NULL && queue_owner_turn_cancel(o)) {
+	if (queue_owner_turn_cancel(o, o->job)) {
 		ev_timer_set(&o->grace_w, OWNER_CANCEL_GRACE_S, 0.);
 		ev_timer_start(o->loop, &o->grace_w);
 	}
@@ -485,7 +482,7 @@ owner_client_opts_clear(struct queue_owner *o)
 	free(o->agent_command);
 	cmdline_free(o->agent_argv);
 	json_decref(o->turn_so);
-	queue_owner_warp_free(o);	/* warp agents: config, serving agent */
+	o->hooks->free(o);	/* the launch resolver's state */
 	memset(&o->copts, 0, sizeof o->copts);
 }
 
@@ -530,6 +527,7 @@ queue_owner_main(void)
 	TAILQ_INIT(&o.pending);
 	TAILQ_INIT(&o.controls);
 	o.first_wait = 1;
+	o.hooks = &queue_owner_warp_hooks;
 	o.depth_written = -1;
 
 	if (node_fs_read_fd(STDIN_FILENO, &text, &len, &cause) == -1) {
@@ -585,7 +583,7 @@ queue_owner_main(void)
 	queue_owner_log(&o, "queue owner ready for session %s (ttlMs=%lld, "
 	    "maxQueueDepth=%d)", o.opts.session_id, o.opts.ttl_ms,
 	    o.opts.max_depth);
-	queue_owner_heartbeat(&o);
+	owner_heartbeat(&o);
 	ev_timer_start(o.loop, &o.heartbeat_w);
 	owner_detach_stdio();
 	queue_owner_kick(&o);
@@ -605,9 +603,6 @@ fail:
 	}
 out:
 	journal_close(o.journal);
-	json_decref(o.chunk_params);
-	buf_free(&o.chunk);
-	json_decref(o.connect_buf);
 	queue_lease_release(o.lease);
 	owner_client_opts_clear(&o);
 	owner_opts_clear(&o.opts);

@@ -1,0 +1,182 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "acpx-error.h"
+#include "buf.h"
+#include "queue-owner-impl.h"
+#include "queue-proto.h"
+#include "session-connect.h"
+#include "session-lock.h"
+#include "session-record.h"
+#include "xmalloc.h"
+
+/*
+ * The owner's jobs: one request that runs on the shared agent, a prompt
+ * or a control, as one state machine. One job runs at a time (owner->job);
+ * the others wait in the owner's queues (controls first, then prompts in
+ * FIFO order; close_session waits for both to drain).
+ *
+ *	prompt	QUEUED -> LOCK -> CONNECT [-> MODEL] -> PROMPT [-> LATE]
+ *		PROMPT -> CONNECT -> PROMPT: a fallback hop (the hooks)
+ *	control	QUEUED -> LOCK -> CONNECT -> CONTROL
+ *	close	QUEUED -> CONTROL (session/close, if the agent has it)
+ *
+ * From any state the job can be answered and freed: its result, an error,
+ * a timeout, a cancel. The steps of each kind are queue-owner-turn.c and
+ * queue-owner-control.c; every step callback first checks that the job it
+ * was started for is still the running one in the state it left it in.
+ */
+
+struct queue_owner_job *
+queue_owner_job_new(enum queue_owner_job_kind kind, struct queue_request *req,
+    struct queue_owner_peer *peer)
+{
+	struct queue_owner_job	*j;
+
+	j = xcalloc(1, sizeof *j);
+	j->kind = kind;
+	j->state = JOB_QUEUED;
+	j->req = req;
+	j->peer = peer;
+	return (j);
+}
+
+/* Free a job that is answered or dropped (its peer has let go of it). */
+void
+queue_owner_job_free(struct queue_owner *o, struct queue_owner_job *j)
+{
+	if (j == NULL)
+		return;
+	ev_timer_stop(o->loop, &j->timeout_w);
+	ev_timer_stop(o->loop, &j->checkpoint_w);
+	ev_timer_stop(o->loop, &j->late_w);
+	queue_request_free(j->req);
+	session_record_free(j->rec);
+	acpx_error_free(j->err);
+	json_decref(j->result);
+	free(j->load_error);
+	json_decref(j->connect_buf);
+	json_decref(j->chunk_params);
+	buf_free(&j->chunk);
+	free(j);
+}
+
+/* The prompt with this request id, running or waiting, or NULL. */
+struct queue_owner_job *
+queue_owner_job_find(struct queue_owner *o, const char *rid)
+{
+	struct queue_owner_job	*j = o->job;
+
+	if (j != NULL && j->kind == QUEUE_OWNER_JOB_PROMPT &&
+	    strcmp(j->req->request_id, rid) == 0)
+		return (j);
+	TAILQ_FOREACH(j, &o->pending, entry) {
+		if (strcmp(j->req->request_id, rid) == 0)
+			return (j);
+	}
+	return (NULL);
+}
+
+/* Run a job taken off its queue: the first step of its kind. */
+void
+queue_owner_job_start(struct queue_owner *o, struct queue_owner_job *j)
+{
+	o->job = j;
+	switch (j->kind) {
+	case QUEUE_OWNER_JOB_PROMPT:
+		queue_owner_turn_start(o, j);
+		break;
+	case QUEUE_OWNER_JOB_CONTROL:
+		queue_owner_control_start(o, j);
+		break;
+	case QUEUE_OWNER_JOB_CLOSE:
+		queue_owner_control_close_session(o);
+		break;
+	}
+}
+
+/*
+ * cancel_prompt: the running prompt (rid NULL or its id) is cancelled
+ * through the agent; a waiting one leaves the queue with an error. 1 if
+ * there was one to cancel.
+ */
+int
+queue_owner_job_cancel(struct queue_owner *o, const char *rid)
+{
+	struct queue_owner_job	*j;
+
+	if (rid == NULL)
+		return (queue_owner_turn_cancel(o, o->job));
+	if ((j = queue_owner_job_find(o, rid)) == NULL)
+		return (0);
+	if (j == o->job)
+		return (queue_owner_turn_cancel(o, j));
+	TAILQ_REMOVE(&o->pending, j, entry);
+	o->npending--;
+	queue_owner_job_drop(o, j, "QUEUE_REQUEST_CANCELLED", 0,
+	    "Prompt cancelled before execution");
+	queue_owner_depth_changed(o);
+	return (1);
+}
+
+/* A job that never ran (off its queue): a queue error to its peer, freed. */
+void
+queue_owner_job_drop(struct queue_owner *o, struct queue_owner_job *j,
+    const char *detail, int retryable, const char *message)
+{
+	queue_owner_peer_reject(j->peer, j->req->request_id, detail,
+	    retryable, message);
+	queue_owner_job_free(o, j);
+}
+
+/*
+ * The running job is over: stop its timeout, give up waiting for the lock
+ * and connecting. 1 if a connect was under way (the agent is then in an
+ * unknown state).
+ */
+int
+queue_owner_job_release(struct queue_owner *o, struct queue_owner_job *j)
+{
+	int	connecting = j->connect != NULL;
+
+	ev_timer_stop(o->loop, &j->timeout_w);
+	if (j->lock_wait != NULL) {
+		session_lock_wait_cancel(j->lock_wait);
+		j->lock_wait = NULL;
+	}
+	if (j->connect != NULL) {
+		session_connect_cancel(j->connect);
+		j->connect = NULL;
+	}
+	return (connecting);
+}
+
+/* Send msg (stolen) to the job's peer, if it still listens. */
+void
+queue_owner_job_send(struct queue_owner *o, struct queue_owner_job *j,
+    json_t *msg)
+{
+	if (j->peer != NULL)
+		queue_owner_peer_send(j->peer, msg);
+	json_decref(msg);
+}
+
+/* Copy of an error (the step owns the one it hands us). Caller owns. */
+struct acpx_error *
+queue_owner_job_error_copy(const struct acpx_error *err)
+{
+	struct acpx_error	*e;
+
+	e = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
+	    err->message);
+	e->retryable = err->retryable;
+	e->flags = err->flags;
+	if (err->acp != NULL)
+		e->acp = json_deep_copy(err->acp);
+	return (e);
+}
