@@ -41,6 +41,10 @@ expect_no_crash() {
 }
 # Every record file in the store parses: acpx lists each one for its agent.
 expect_records_parse() {
+	# A staging directory exists while a writer is between its write and
+	# its rename: only what is left once every owner has ended (the TTLs
+	# here are 0.2 s) is a leftover.
+	wait_owners_gone
 	bad=""
 	for f in "$STORE"/*.json; do
 		[ -f "$f" ] || continue

@@ -38,6 +38,21 @@ stop_owner() {
 	while kill -0 $p 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
+# wait_owners_gone: wait until no queue owner of this HOME runs any more
+# (found by its environment and command line, not by its lease: an owner
+# releases its lease as it begins to shut down and may still write its
+# record after that). 120 s only bounds a hang.
+owners_of_home() {
+	for e in $(grep -l -a -F "HOME=$HOME" /proc/[0-9]*/environ 2>/dev/null); do
+		tr '\0' ' ' <"${e%/environ}/cmdline" 2>/dev/null | grep -q -- '__queue-owner' &&
+		    echo "${e%/environ}"
+	done
+}
+wait_owners_gone() {
+	i=0
+	while [ -n "$(owners_of_home)" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
 # Remember a background pid so cleanup kills it (and only it).
 track_pid() { T_PIDS="$T_PIDS $1"; }
 
