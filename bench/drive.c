@@ -5,6 +5,10 @@
  * discards everything else, and exits when the prompt is answered. What it
  * measures is the agent's own time to start and answer. Bench tool only: it
  * recognises responses by their fixed prefix instead of parsing JSON.
+ * The session id is taken from the session/new answer, so the agent may be
+ * a proxy (`acpx warp serve`). With $DRIVE_PINGS = N it then sends N
+ * requests one at a time (an unknown method every agent answers at once)
+ * and prints the median round trip in microseconds on stderr.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -12,26 +16,67 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static FILE	*to_agent;
 static FILE	*from_agent;
 
+static char	 session[256] = "mock-session-1";
+
 static void
 wait_response(int id)
 {
-	char	*line = NULL, want[64];
+	char	*line = NULL, want[64], *p, *e;
 	size_t	 cap = 0;
 	int	 n = snprintf(want, sizeof want, "{\"jsonrpc\":\"2.0\",\"id\":%d,", id);
 
 	while (getline(&line, &cap, from_agent) != -1) {
 		if (strncmp(line, want, (size_t)n) == 0) {
+			if (id == 1 && (p = strstr(line, "\"sessionId\":\"")) != NULL &&
+			    (e = strchr(p + 13, '"')) != NULL &&
+			    (size_t)(e - p - 13) < sizeof session) {
+				memcpy(session, p + 13, (size_t)(e - p - 13));
+				session[e - p - 13] = '\0';
+			}
 			free(line);
 			return;
 		}
 	}
 	fprintf(stderr, "drive: agent closed before response %d\n", id);
 	exit(1);
+}
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+	long long	x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* n sequential requests; the median round trip (ns) on stderr in µs. */
+static void
+pings(int n)
+{
+	struct timespec	 t0, t1;
+	long long	*rt;
+	int		 i;
+
+	if (n <= 0)
+		return;
+	rt = calloc((size_t)n, sizeof *rt);
+	for (i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		fprintf(to_agent, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"_bench/ping\",\"params\":{\"sessionId\":\"%s\"}}\n", 100 + i, session);
+		fflush(to_agent);
+		wait_response(100 + i);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rt[i] = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+	}
+	qsort(rt, (size_t)n, sizeof *rt, cmp_ll);
+	fprintf(stderr, "median round trip: %.1f us\n", rt[n / 2] / 1000.0);
+	free(rt);
 }
 
 int
@@ -66,7 +111,9 @@ main(int argc, char **argv)
 	fprintf(to_agent, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"session/new\",\"params\":{\"cwd\":\"%s\",\"mcpServers\":[]}}\n", cwd);
 	fflush(to_agent);
 	wait_response(1);
-	fprintf(to_agent, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"session/prompt\",\"params\":{\"sessionId\":\"mock-session-1\",\"prompt\":[{\"type\":\"text\",\"text\":\"%s\"}]}}\n", prompt);
+	if (getenv("DRIVE_PINGS") != NULL)
+		pings(atoi(getenv("DRIVE_PINGS")));
+	fprintf(to_agent, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"session/prompt\",\"params\":{\"sessionId\":\"%s\",\"prompt\":[{\"type\":\"text\",\"text\":\"%s\"}]}}\n", session, prompt);
 	fflush(to_agent);
 	wait_response(2);
 	fclose(to_agent);

@@ -70,7 +70,10 @@ warp_serve_turn_tap(struct ws_sess *s, const json_t *msg, int inbound)
 
 	if (t == NULL)
 		return;
-	json_array_append(t->msgs, (json_t *)msg);
+	/* The session's own summary reads no message chunks: keep none. */
+	if (!acp_update_is_chunk(acp_update_kind_of(jget_str(jget_obj(
+	    jget_obj(msg, "params"), "update"), "sessionUpdate"))))
+		json_array_append(t->msgs, (json_t *)msg);
 	fallback_tap(t->fb, msg);
 	if (inbound && !t->stalled && ev_is_active(&t->stall_w))
 		ev_timer_again(s->ws->loop, &t->stall_w);
