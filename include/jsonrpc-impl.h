@@ -37,6 +37,7 @@ struct jsonrpc {
 	int			 sock;		/* rfd == wfd */
 	ev_io			 rd_w;
 	ev_io			 wr_w;		/* while output waits */
+	ev_prepare		 flush_w;	/* output queued this loop turn */
 	ev_idle			 defer_w;	/* unsent completions */
 	struct linebuf		*in;
 

@@ -33,6 +33,7 @@
  */
 
 static void	jsonrpc_write_cb(struct ev_loop *, ev_io *, int);
+static void	jsonrpc_flush_cb(struct ev_loop *, ev_prepare *, int);
 static void	jsonrpc_defer_cb(struct ev_loop *, ev_idle *, int);
 
 /* ------------------------------------------------------------------ tables */
@@ -87,6 +88,7 @@ jsonrpc_destroy(struct jsonrpc *j)
 {
 	ev_io_stop(j->loop, &j->rd_w);
 	ev_io_stop(j->loop, &j->wr_w);
+	ev_prepare_stop(j->loop, &j->flush_w);
 	ev_idle_stop(j->loop, &j->defer_w);
 	if (j->sock != -1)
 		close(j->sock);
@@ -132,6 +134,7 @@ static void
 jsonrpc_close_wfd(struct jsonrpc *j)
 {
 	ev_io_stop(j->loop, &j->wr_w);
+	ev_prepare_stop(j->loop, &j->flush_w);
 	j->out_off = 0;
 	buf_reset(&j->out);
 	if (j->wfd == -1)
@@ -180,6 +183,8 @@ jsonrpc_create(struct ev_loop *loop, int rfd, int wfd, size_t max_line,
 	j->wr_w.data = j;
 	ev_idle_init(&j->defer_w, jsonrpc_defer_cb);
 	j->defer_w.data = j;
+	ev_prepare_init(&j->flush_w, jsonrpc_flush_cb);
+	j->flush_w.data = j;
 
 	ev_io_start(loop, &j->rd_w);
 	return (j);
@@ -256,8 +261,30 @@ jsonrpc_send(struct jsonrpc *j, json_t *msg)
 	    jsonrpc_out_cb("\n", 1, j) != 0)
 		fatal("jsonrpc: cannot serialize a message");
 	json_decref(msg);
-	ev_io_start(j->loop, &j->wr_w);
+	/*
+	 * Written before the loop next waits (every message of this turn of
+	 * the loop in one write), not a poll later: a proxy forwards each
+	 * message at once. What the pipe does not take waits for wr_w.
+	 */
+	if (!ev_is_active(&j->wr_w))
+		ev_prepare_start(j->loop, &j->flush_w);
 	return (0);
+}
+
+/* Before the loop waits: write what was queued since (jsonrpc_send). */
+static void
+jsonrpc_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct jsonrpc	*j = w->data;
+
+	ev_prepare_stop(loop, w);
+	if (j->wfd == -1 || j->out_off == j->out.len ||
+	    (j->flags & JSONRPC_F_DEAD))
+		return;
+	ev_io_start(loop, &j->wr_w);
+	j->busy++;
+	jsonrpc_write_cb(loop, &j->wr_w, EV_WRITE);
+	jsonrpc_unbusy(j);
 }
 
 static void
