@@ -74,10 +74,14 @@ cat >"$HOME/.acpx/config.json" <<EOC
     },
     "fallback": {"$FROM": ["$BACKUP"]},
     "maxHops": 3,
+    "stallSeconds": STALL,
     "cooldownSeconds": 600
   }
 }
 EOC
+# stall SECONDS: warp.stallSeconds (0: off)
+stall() { sed -i "s/\"stallSeconds\": [0-9A-Z]*/\"stallSeconds\": $1/" "$HOME/.acpx/config.json"; }
+stall 0
 STATE="$HOME/.acpx/warp/state.json"
 MAP="$HOME/.acpx/warp/sessions"
 ALL="$T_ROOT/all"
@@ -88,7 +92,12 @@ poll() {	# poll SHELL-CONDITION: up to 120 s (a hang bound, not a timing asserti
 	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
 	eval "$1"
 }
-alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# alive PID: running, not a zombie (one read of its state: a process reaped
+# between two looks must not count as alive)
+alive() {
+	a_st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$a_st" ] && [ "$a_st" != Z ]
+}
 # Processes of this test still running (the mock's argv names its record).
 marked() { pgrep -f -- "$REC_DIR/" 2>/dev/null | tr '\n' ' '; }
 lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
@@ -269,6 +278,40 @@ grep '"id":3,' "$S_OUT" | grep -q '"error":{"code":-32603,.*"detailCode":"WARP_F
     not_ok "exhausted chain error" "$(cat "$S_OUT")"
 serve_end
 export SC_BACKUP="$SCENARIOS/fallback-provider-ok.json"
+
+# mode/config choices are replayed on the next agent where it offers them
+reset
+start_fake "$T_ROOT/provider6.rec"
+write_secrets "http://127.0.0.1:$PORT/flaky/v1" "http://127.0.0.1:$PORT/ok/v1"
+serve_start warp serve $FROM
+send "$INIT"; send "$NEW"; got '"id":2,'
+SID=$(sid_of)
+send '{"jsonrpc":"2.0","id":5,"method":"session/set_config_option","params":{"sessionId":"'"$SID"'","configId":"mode","value":"plan"}}'
+got '"id":5,'
+send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"ask the model"}]}}'
+got '"id":3,'
+grep -q '"method":"session/set_config_option","params":{"sessionId":"backup-session","configId":"mode","value":"plan"}' "$REC_DIR/backup" &&
+    ok "a hop replays the client's config choice on the next agent" || not_ok "config choice replayed" "$(cat "$REC_DIR/backup")"
+grep '"config_option_update"' "$S_OUT" | grep -q '"id":"mode"[^]]*"currentValue":"plan"' &&
+    ok "the client is told the serving agent's config (config_option_update)" || not_ok "config_option_update after the replay" "$(grep config_option_update "$S_OUT")"
+grep -q '"id":3,"result":{"stopReason":"end_turn"}' "$S_OUT" && ok "the prompt ends on the next agent" ||
+    not_ok "the prompt after the replay" "$(cat "$S_OUT")"
+serve_end
+
+# the stall rule: a harness that goes silent mid-turn (and ignores the
+# cancel) is stopped and the prompt goes on on the next agent
+reset
+start_fake "$T_ROOT/provider7.rec"
+write_secrets "http://127.0.0.1:$PORT/ok/v1" "http://127.0.0.1:$PORT/ok/v1"
+export SC_KIMI="$SCENARIOS/never-answers.json"
+stall 1
+run --approve-all --agent "$SERVE $FROM" exec "ask the model"
+keep
+stall 0
+export SC_KIMI="$SCENARIOS/fallback-provider.json"
+expect_rc 0 "stall: a silent harness is left for the next agent"
+expect_out_has "[fallback] $FROM $ARROW $BACKUP (stalled)" "stall: the hop names the stall"
+expect_out_has "fake answer from the fallback" "stall: the next agent answers"
 
 # ============================================================ sessions
 # A persistent session through the proxy; the owner (and with it the
