@@ -298,6 +298,29 @@ grep -q '"id":3,"result":{"stopReason":"end_turn"}' "$S_OUT" && ok "the prompt e
     not_ok "the prompt after the replay" "$(cat "$S_OUT")"
 serve_end
 
+# ... and a mode chosen with session/set_mode, on a next agent that offers
+# modes: set_mode replayed there, current_mode_update to the client.
+reset
+start_fake "$T_ROOT/provider7.rec"
+write_secrets "http://127.0.0.1:$PORT/flaky/v1" "http://127.0.0.1:$PORT/ok/v1"
+export SC_BACKUP="$SCENARIOS/fallback-provider-modes.json"
+serve_start warp serve $FROM
+send "$INIT"; send "$NEW"; got '"id":2,'
+SID=$(sid_of)
+send '{"jsonrpc":"2.0","id":5,"method":"session/set_mode","params":{"sessionId":"'"$SID"'","modeId":"plan"}}'
+got '"id":5,'
+send '{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"'"$SID"'","prompt":[{"type":"text","text":"ask the model"}]}}'
+got '"id":3,'
+grep -q '"method":"session/set_mode","params":{"sessionId":"backup-session","modeId":"plan"}' "$REC_DIR/backup" &&
+    ok "a hop replays the client's mode on the next agent" || not_ok "mode replayed" "$(cat "$REC_DIR/backup")"
+grep '"current_mode_update"' "$S_OUT" | grep -q "\"sessionId\":\"$SID\".*\"currentModeId\":\"plan\"" &&
+    ok "the client is told the serving agent's mode (current_mode_update)" ||
+    not_ok "current_mode_update after the replay" "$(grep current_mode_update "$S_OUT")"
+grep -q '"id":3,"result":{"stopReason":"end_turn"}' "$S_OUT" && ok "the prompt ends on the next agent (mode)" ||
+    not_ok "the prompt after the mode replay" "$(cat "$S_OUT")"
+serve_end
+export SC_BACKUP="$SCENARIOS/fallback-provider-ok.json"
+
 # the stall rule: a harness that goes silent mid-turn (and ignores the
 # cancel) is stopped and the prompt goes on on the next agent
 reset
