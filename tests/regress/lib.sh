@@ -44,13 +44,19 @@ stop_owner() {
 # record after that). 120 s only bounds a hang.
 owners_of_home() {
 	for e in $(grep -l -a -F "HOME=$HOME" /proc/[0-9]*/environ 2>/dev/null); do
-		tr '\0' ' ' <"${e%/environ}/cmdline" 2>/dev/null | grep -q -- '__queue-owner' &&
-		    echo "${e%/environ}"
+		d=${e%/environ}
+		tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q -- '__queue-owner' &&
+		    echo "${d#/proc/}"
 	done
 }
+# (One scan of /proc, then a wait on those pids: the scan costs a second of
+# CPU on a busy machine, and no new owner starts while a script waits.)
 wait_owners_gone() {
+	wo_pids=$(owners_of_home)
 	i=0
-	while [ -n "$(owners_of_home)" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+	for p in $wo_pids; do
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+	done
 }
 
 # Remember a background pid so cleanup kills it (and only it).
