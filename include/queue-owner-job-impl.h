@@ -114,21 +114,6 @@ void		 queue_owner_control_start(struct queue_owner *,
 		    struct queue_owner_job *);
 void		 queue_owner_control_close_session(struct queue_owner *);
 
-/* queue-owner-turn.c */
-void		 queue_owner_turn_start(struct queue_owner *,
-		    struct queue_owner_job *);
-int		 queue_owner_turn_cancel(struct queue_owner *,
-		    struct queue_owner_job *);
-void		 queue_owner_turn_prompt_cb(struct acp_client *, const json_t *,
-		    struct acpx_error *, void *);
-void		 queue_owner_turn_fail(struct queue_owner *, struct acpx_error *);
-void		 queue_owner_turn_cancelled(struct queue_owner *);
-
-/* queue-owner-control.c */
-void		 queue_owner_control_start(struct queue_owner *,
-		    struct queue_owner_job *);
-void		 queue_owner_control_close_session(struct queue_owner *);
-
 /*
  * What a prompt or control job lets a launch resolver do around it (Warp
  * agents: queue-owner-warp.c). Every hook does nothing for a session that
