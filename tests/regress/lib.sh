@@ -195,6 +195,17 @@ run_case() {
 	normalize "$T_ROOT/raw.err" >"$T_ROOT/case.err"
 }
 
+# t_trim VAR...: strip each VAR's leading and trailing blanks (table
+# fields; parameter expansion only, so that a row costs no process).
+t_trim() {
+	for t_v in "$@"; do
+		eval "t_s=\$$t_v"
+		t_s=${t_s#"${t_s%%[! 	]*}"}
+		t_s=${t_s%"${t_s##*[! 	]}"}
+		eval "$t_v=\$t_s"
+	done
+}
+
 # for_each_case FN: call FN name scenario globals rest for each table row
 # (less the rows whose name matches the extended regex $EXEC_CASES_SKIP:
 # scripts/test leaves the quiet rows out under valgrind, where each acpx
@@ -202,13 +213,11 @@ run_case() {
 for_each_case() {
 	while IFS='|' read -r name scen globals rest; do
 		case "$name" in ''|\#*) continue ;; esac
-		name=$(echo $name); scen=$(echo $scen)
+		t_trim name scen globals rest
 		if [ -n "${EXEC_CASES_SKIP:-}" ] &&
 		    echo "$name" | grep -Eq -- "$EXEC_CASES_SKIP"; then
 			continue
 		fi
-		globals=$(echo "$globals" | sed 's/^ *//; s/ *$//')
-		rest=$(echo "$rest" | sed 's/^ *//; s/ *$//')
 		"$1" "$name" "$scen" "$globals" "$rest"
 	done <"$TESTS_SRCDIR/regress/exec-cases.tbl"
 }
@@ -281,10 +290,7 @@ run_cli_case() {
 for_each_cli_case() {
 	while IFS='|' read -r name setup input args; do
 		case "$name" in ''|\#*) continue ;; esac
-		name=$(echo $name)
-		setup=$(echo "$setup" | sed 's/^ *//; s/ *$//')
-		input=$(echo "$input" | sed 's/^ *//; s/ *$//')
-		args=$(echo "$args" | sed 's/^ *//; s/ *$//')
+		t_trim name setup input args
 		"$1" "$name" "$setup" "$input" "$args"
 	done <"$TESTS_SRCDIR/regress/cli-cases.tbl"
 }
