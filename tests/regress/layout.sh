@@ -38,41 +38,36 @@ check() {
 }
 
 # ---------------------------------------------------------------- cli.h
-# The local headers a file includes, and theirs, as basenames.
-includes() {
-	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$1"
-}
-closure() {
-	seen=" "
-	todo=$(includes "$1")
-	while [ -n "$todo" ]; do
-		next=""
-		for h in $todo; do
-			case "$seen" in *" $h "*) continue ;; esac
-			seen="$seen$h "
-			[ -f "$TOP/include/$h" ] && next="$next $(includes "$TOP/include/$h")"
-		done
-		todo=$next
-	done
-	echo "$seen"
-}
-surface() {
-	case "$(basename "$1")" in
-	cli*|cmd*|complete*|output*|main.c) return 0 ;;
-	esac
-	return 1
-}
-found=""
-for f in "$TOP"/src/*.c "$TOP"/include/*.h; do
-	surface "$f" && continue
-	c=$(closure "$f")
-	case "$c" in
-	*" cli.h "*|*" cli-impl.h "*|*" cli-invocation.h "*|*" cmd.h "*)
-		via=$(for h in cli.h cli-impl.h cli-invocation.h cmd.h; do case "$c" in *" $h "*) printf ' %s' "$h" ;; esac; done)
-		found="$found${found:+
-}${f#$TOP/} reaches$via" ;;
-	esac
-done
+# The include table, read once: "FILE HEADER" for every local include of
+# src/*.c and include/*.h (FILE relative to the top, HEADER as written),
+# and "FILE -" for every file, so that a file without includes is there.
+( cd "$TOP" && for f in src/*.c include/*.h; do echo "$f -"; done
+  cd "$TOP" && grep -H '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' src/*.c include/*.h |
+      sed 's/^\([^:]*\):.*"\([^"]*\)".*/\1 \2/' ) >"$T_ROOT/incs"
+# The headers a file reaches through include/ (its closure), for each file
+# outside the surface (cli*, cmd*, complete*, output*, main.c).
+found=$(awk '
+{ f = $1; files[f] = 1; if ($2 != "-") inc[f] = inc[f] " " $2 }
+$1 ~ /^include\// { b = $1; sub(/^include\//, "", b); ishdr[b] = 1 }
+END {
+	split("cli.h cli-impl.h cli-invocation.h cmd.h", bad, " ")
+	for (f in files) {
+		b = f; sub(/.*\//, "", b)
+		if (b ~ /^(cli|cmd|complete|output)/ || b == "main.c") continue
+		split("", seen); todo = inc[f]
+		while (todo != "") {
+			k = split(todo, e, " "); todo = ""
+			for (i = 1; i <= k; i++) {
+				if (e[i] in seen) continue
+				seen[e[i]] = 1
+				if (e[i] in ishdr) todo = todo " " inc["include/" e[i]]
+			}
+		}
+		via = ""
+		for (i = 1; i <= 4; i++) if (bad[i] in seen) via = via " " bad[i]
+		if (via != "") print f " reaches" via
+	}
+}' "$T_ROOT/incs" | sort)
 check cli-include "cli.h, cli-impl.h, cli-invocation.h and cmd.h are included only by the surface (cli*, cmd*, complete*, output*, main.c)" "$found"
 
 # ---------------------------------------------------------------- sessionUpdate kinds
@@ -95,26 +90,29 @@ check update-kinds "sessionUpdate kinds are spelled only in src/acp-update.c" "$
 # acpx.c, which holds main(), is the module "main". The edges are the
 # "#include" lines; two modules are in one cycle when each reaches the
 # other. A cycle of one module (with its own internal header) is fine.
-modof() {	# FILE -> its module name
-	b=$(basename "$1")
-	s=${b%.[ch]}
-	case "$b" in *-impl.h) s=${s%-impl} ;; *.h) echo "$s"; return ;; esac
-	p=$s
-	while [ ! -f "$TOP/include/$p.h" ]; do
-		case "$p" in *-*) p=${p%-*} ;; *) p=$s; break ;; esac
-	done
-	echo "$p"
+awk '
+{ files[$1] = 1; if ($2 != "-") { from[++n] = $1; to[n] = $2 } }
+$1 ~ /^include\// { b = $1; sub(/^include\//, "", b); ishdr[b] = 1 }
+function modof(f,   b, s, p) {	# a file (or header basename) -> its module
+	b = f; sub(/.*\//, "", b)
+	s = b; sub(/\.[ch]$/, "", s)
+	if (b ~ /-impl\.h$/) sub(/-impl$/, "", s)
+	else if (b ~ /\.h$/) return s
+	p = s
+	while (!((p ".h") in ishdr)) {
+		if (p ~ /-/) sub(/-[^-]*$/, "", p)
+		else { p = s; break }
+	}
+	return p
 }
-: >"$T_ROOT/edges"
-for f in "$TOP"/src/*.c "$TOP"/include/*.h; do
-	m=$(modof "$f")
-	for h in $(includes "$f"); do
-		[ -f "$TOP/include/$h" ] || continue
-		t=$(modof "$TOP/include/$h")
-		[ "$t" != "$m" ] && echo "$m $t"
-	done
-	echo "$m $m"
-done | sort -u >"$T_ROOT/edges"
+END {
+	for (f in files) print modof(f), modof(f)
+	for (i = 1; i <= n; i++) {
+		if (!(to[i] in ishdr)) continue
+		m = modof(from[i]); t = modof(to[i])
+		if (t != m) print m, t
+	}
+}' "$T_ROOT/incs" | sort -u >"$T_ROOT/edges"
 cycles=$(awk '
 { n[$1] = 1; n[$2] = 1; if ($1 != $2) adj[$1] = adj[$1] " " $2 }
 END {
