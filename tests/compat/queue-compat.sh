@@ -44,12 +44,34 @@ steps() {
 }
 # side_by_side NAME SCENARIO SNIPPET [claude]: the snippet's transcript
 # with the reference and with ours (claude: the mock as the Claude adapter).
+# The reference's transcript is kept in compat/queue-expected/ (written by
+# make compat-restamp); a case whose inputs and transcript are listed in
+# compat/reference-verified (see compat/lib.sh) compares ours with it
+# instead of running the reference again.
+QEXP="$TESTS_SRCDIR/compat/queue-expected"
+sbs_text=$(sed -n -e '/^fresh()/,/^}/p' -e '/^steps()/,/^}/p' "$0")
 side_by_side() {
 	name=$1 scen=$2 snippet=$3
 	FRESH_MOCK=
 	[ "${4:-}" = claude ] && FRESH_MOCK=$(claude_mock)
-	fresh $scen
-	steps "$REF" "$snippet" ref.t
+	gold=$(printf '%s' "$name" | tr -cs 'A-Za-z0-9' '-')
+	gold=${gold#-}; gold="$QEXP/${gold%-}.t"
+	ck_goldens=$gold
+	# (the scenario without this tree's path: the key is the same in any clone)
+	kscen=${scen#"$S/"}
+	key=$(compat_key side_by_side "$name" "$kscen" "$snippet" "${4:-}" "$sbs_text")
+	if compat_verified "$key" "$name" && [ -f "$gold" ]; then
+		cp "$gold" "$T_ROOT/ref.t"
+	else
+		fresh $scen
+		steps "$REF" "$snippet" ref.t
+		if [ -n "${ACPX_COMPAT_STAMP:-}" ] && [ -s "$T_ROOT/ref.t" ]; then
+			mkdir -p "$QEXP"
+			cp "$T_ROOT/ref.t" "$gold"
+			echo "$(compat_key side_by_side "$name" "$kscen" "$snippet" "${4:-}" "$sbs_text") side_by_side $name" >>"$ACPX_COMPAT_STAMP"
+		fi
+	fi
+	ck_goldens=
 	fresh $scen
 	steps "$ACPX" "$snippet" ours.t
 	# Every snippet prints something (at least an rc= line): an empty

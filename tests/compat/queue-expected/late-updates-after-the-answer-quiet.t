@@ -1,0 +1,2 @@
+answer
+rc=0

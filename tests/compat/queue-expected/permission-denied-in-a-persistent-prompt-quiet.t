@@ -1,0 +1,3 @@
+permission: reject
+[acpx] error: PERMISSION_DENIED Permission request denied or cancelled
+rc=5

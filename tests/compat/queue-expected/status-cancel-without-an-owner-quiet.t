@@ -1,0 +1,4 @@
+idle
+rc=0
+nothing to cancel
+rc=0
