@@ -9,6 +9,7 @@
 #define ACPX_ACP_CLIENT_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ev.h>
 #include <jansson.h>
@@ -78,6 +79,9 @@ struct acp_client {
 	char			*load_id;	/* session/load|resume in flight */
 	char			*auth_method;	/* the method we authenticate with */
 	const char		*auth_source;	/* "env" or "config" */
+	const char		*load_method;	/* session/load or session/resume */
+	int64_t			 ev_t0;		/* events: start of the step (ms) */
+	int			 invalid_updates; /* malformed session/update seen */
 };
 
 /* acp-client.c */

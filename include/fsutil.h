@@ -19,6 +19,8 @@
 #include <stddef.h>
 
 #define FSUTIL_NOREPLACE	0x1	/* link(): fail with EEXIST if present */
+#define FSUTIL_NOSYNC		0x2	/* atomic but not durable: no fsync (a
+					   file that dies with its process) */
 
 /*
  * Write len bytes to path atomically (mode 0600; path's directory must

@@ -26,6 +26,7 @@
 #include "jget.h"
 #include "js.h"
 #include "jsonrpc.h"
+#include "events-acp.h"
 #include "permission.h"
 #include "spawn.h"
 #include "secrets.h"
@@ -127,6 +128,9 @@ acp_handle_permission(struct acp_client *c, const json_t *id,
 		else
 			c->stats.cancelled++;
 	}
+	events_acp_permission(params, d.action == PERM_UNAVAILABLE ? "cancelled" :
+	    permission_classify(params, resp), d.action, c->opts->perm_mode,
+	    c->opts->permission_policy != NULL);
 	permission_decision_clear(&d);
 	json_decref(codex);
 	jsonrpc_reply(c->rpc, id, resp);

@@ -23,6 +23,8 @@
 #include "cmdline.h"
 #include "client-fs.h"
 #include "client-term.h"
+#include "events-acp.h"
+#include "events.h"
 #include "jget.h"
 #include "jsonrpc.h"
 #include "permission.h"
@@ -140,11 +142,17 @@ acp_notify_cb(struct jsonrpc *rpc, const char *method, const json_t *params,
     void *arg)
 {
 	struct acp_client	*c = arg;
+	const char		*bad;
 
 	if (strcmp(method, "session/update") == 0)
 		c->last_update = ev_now(c->loop);
 	if (strcmp(method, "session/update") == 0 && c->step == STEP_PROMPT)
 		c->side_effects = 1;
+	if (strcmp(method, "session/update") == 0 && (bad =
+	    events_acp_update_check(params, &c->invalid_updates)) != NULL &&
+	    c->invalid_updates == 1)
+		acp_client_log(c, "ignoring a malformed session/update (%s); "
+		    "any further ones are only counted", bad);
 }
 
 void
@@ -181,6 +189,7 @@ acp_child_exit_cb(struct child *child, int status, void *arg)
 
 	c->flags |= ACP_EXITED;
 	c->exit_status = status;
+	events_acp_exited(status);
 	if (c->step == STEP_START && ev_is_active(&c->exit_wait_w)) {
 		ev_timer_stop(c->loop, &c->exit_wait_w);
 		acp_client_start_exit_wait_cb(c->loop, &c->exit_wait_w, 0);
@@ -193,6 +202,7 @@ static void
 acp_initialized(struct acp_client *c)
 {
 	c->flags |= ACP_INITIALIZED;
+	events_acp_initialized(c->ev_t0, c->init_result);
 	acp_client_log(c, "initialized protocol version %lld", json_integer_value(
 	    json_object_get(c->init_result, "protocolVersion")));
 	acp_client_step_done(c, c->init_result, NULL);
@@ -334,6 +344,8 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	struct acpx_error	*err;
 
 	acp_client_step_begin(c, STEP_START, cb, arg);
+	c->ev_t0 = events_now_ms();
+	events_redact(o->redact);
 	if (acp_max_message(&max, &cause) == -1 ||
 	    client_term_ceiling(&ceiling, &cause) == -1) {
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, NULL, "%s", cause);
@@ -387,6 +399,7 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 		return;
 	}
 	spawn_take_fds(c->child, &in_fd, &out_fd);
+	events_acp_spawned(o->argv, spawn_pid(c->child));
 	c->max_message = max;
 
 	memset(&rcb, 0, sizeof rcb);

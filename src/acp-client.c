@@ -23,6 +23,8 @@
 #include "cmdline.h"
 #include "client-fs.h"
 #include "client-term.h"
+#include "events-acp.h"
+#include "events.h"
 #include "jget.h"
 #include "js.h"
 #include "jsonrpc.h"
@@ -105,6 +107,8 @@ acp_client_step_done(struct acp_client *c, const json_t *result,
 	acp_done_cb	 cb = c->step_cb;
 	void		*arg = c->step_arg;
 
+	if (c->step == STEP_PROMPT)
+		events_acp_turn_ended(result, err, c->ev_t0, c->invalid_updates);
 	c->step = STEP_NONE;
 	c->step_cb = NULL;
 	c->step_arg = NULL;
@@ -208,6 +212,7 @@ acp_session_new_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	}
 	free(c->session_id);
 	c->session_id = xstrdup(sid);
+	events_acp_session("session/new", sid);
 	acp_client_step_done(c, result, NULL);
 }
 
@@ -390,6 +395,8 @@ acp_client_prompt(struct acp_client *c, const json_t *blocks, acp_done_cb cb,
 	c->flags &= ~ACP_CANCELLING;
 	c->prompt_attempt = 0;
 	c->prompt_blocks = json_incref((json_t *)blocks);
+	c->ev_t0 = events_now_ms();
+	events_emit("turn.started", NULL);
 	acp_send_prompt(c);
 }
 
@@ -535,6 +542,7 @@ acp_session_load_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	}
 	free(c->session_id);
 	c->session_id = id;
+	events_acp_session(c->load_method, id);
 	acp_client_step_done(c, result, NULL);
 }
 
@@ -547,6 +555,7 @@ acp_session_attach(struct acp_client *c, const char *method,
 	acp_client_step_begin(c, STEP_REQUEST, cb, arg);
 	free(c->load_id);
 	c->load_id = xstrdup(session_id);
+	c->load_method = method;
 	params = json_pack("{s:s, s:s, s:O}", "sessionId", session_id, "cwd",
 	    ACP_CWD(c), "mcpServers", c->opts->mcp_servers);
 	/* Beyond the reference: a reloaded session keeps its isolation. */

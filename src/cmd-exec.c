@@ -17,6 +17,7 @@
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "config-file.h"
+#include "events.h"
 #include "exec-turn.h"
 #include "fallback.h"
 #include "model.h"
@@ -137,6 +138,8 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	if (launch.notice != NULL)
 		output_notice(out, "%s", launch.notice);
 
+	events_register("exec", NULL, NULL, inv->agent_override ? NULL :
+	    inv->agent.name, inv->cwd);
 	exec_turns(inv, &launch, blocks, out, &r);
 	agent_launch_clear(&launch);
 

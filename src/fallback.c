@@ -11,6 +11,7 @@
 #include "agent-registry.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "events.h"
 #include "secrets.h"
 #include "fallback.h"
 #include "summary.h"
@@ -134,6 +135,9 @@ fallback_stalled(struct fallback *f)
 {
 	if (f != NULL)
 		f->stalled = 1;
+	events_emit("stall.detected", json_pack("{s:s*, s:I}", "warpAgent",
+	    f != NULL ? f->current : NULL, "stallSeconds",
+	    (json_int_t)fallback_stall_seconds(f)));
 }
 
 /* Free a fallback. */
@@ -309,6 +313,8 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		return (0);
 	}
 	signal = secrets_redact_values(v.signal, f->secrets);
+	events_emit("provider.failed", json_pack("{s:s, s:s}", "warpAgent",
+	    f->current, "reason", v.reason));
 	fallback_cooldown(f, &v, now);
 	json_array_append_new(f->tried, json_string(f->current));
 	if (f->no_fallback) {
@@ -362,6 +368,8 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	hop->signal = signal;
 	hop->prompt = summary_continuation(hop->summary, f->goal);
 	hop->hop = ++f->hops;
+	events_emit("fallback.hop", json_pack("{s:s, s:s, s:s, s:i}", "from",
+	    hop->from, "to", hop->to, "reason", hop->reason, "hop", hop->hop));
 	free(f->current);
 	f->current = xstrdup(next);
 	json_array_clear(f->turn);

@@ -101,7 +101,7 @@ fsutil_write(const char *path, const void *bytes, size_t len, int flags,
 		goto out;
 	}
 	(void)fchmod(fd, 0600);		/* whatever the umask */
-	if (fsync(fd) == -1) {
+	if (!(flags & FSUTIL_NOSYNC) && fsync(fd) == -1) {
 		step = "fsync";
 		goto out;
 	}
@@ -120,7 +120,7 @@ fsutil_write(const char *path, const void *bytes, size_t len, int flags,
 		step = "rename";
 		goto out;
 	}
-	if (fsutil_sync_dir(path) == -1) {
+	if (!(flags & FSUTIL_NOSYNC) && fsutil_sync_dir(path) == -1) {
 		step = "fsync";
 		goto out;
 	}

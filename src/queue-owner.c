@@ -27,6 +27,7 @@
 #include "jget.h"
 #include "journal.h"
 #include "js.h"
+#include "events.h"
 #include "node-fs.h"
 #include "proc.h"
 #include "queue-lease.h"
@@ -346,6 +347,7 @@ queue_owner_shutdown(struct queue_owner *o, const char *why)
 	o->flags |= OWNER_CLOSING;
 	queue_owner_log(o, "queue owner shutting down (%s) for session %s", why,
 	    o->opts.session_id);
+	events_emit("owner.stopped", json_pack("{s:s}", "reason", why));
 	ev_timer_stop(o->loop, &o->heartbeat_w);
 	ev_timer_stop(o->loop, &o->ttl_w);
 
@@ -561,6 +563,8 @@ queue_owner_main(void)
 		session_record_free(rec);
 		goto fail;
 	}
+	events_register("owner", rec->record_id, rec->name,
+	    rec->agent_command, rec->cwd);
 	session_record_free(rec);
 
 	o.proc = proc_start(0);
@@ -583,6 +587,7 @@ queue_owner_main(void)
 	queue_owner_log(&o, "queue owner ready for session %s (ttlMs=%lld, "
 	    "maxQueueDepth=%d)", o.opts.session_id, o.opts.ttl_ms,
 	    o.opts.max_depth);
+	events_emit("owner.started", json_pack("{s:I}", "ttlMs", o.opts.ttl_ms));
 	owner_heartbeat(&o);
 	ev_timer_start(o.loop, &o.heartbeat_w);
 	owner_detach_stdio();

@@ -82,6 +82,20 @@ grep -rq "$S_PROMPT" "$HOME/.acpx/sessions" &&
     not_ok "the prompt (user content) is in the session files" \
 	"$(ls -la "$HOME/.acpx/sessions")"
 
+# The event log is searched below with the rest of ~/.acpx; it must hold
+# the runs above (an owner's and the agents' events), or the search of it
+# proves nothing.
+EVLOG="$HOME/.acpx/events.ndjson"
+grep -q '"event":"owner.started"' "$EVLOG" 2>/dev/null &&
+    grep -q '"event":"agent.spawned"' "$EVLOG" &&
+    ok "the event log has the runs' events to search" ||
+    not_ok "the event log has the runs' events to search" "$(cat "$EVLOG" 2>&1)"
+for s in "$S_ENV" "$S_CFG" "$S_WARP" "$S_PROMPT"; do
+	grep -q -F "$s" "$EVLOG" 2>/dev/null &&
+	    not_ok "sentinel ${s%-*} is not in events.ndjson" ||
+	    ok "sentinel ${s%-*} is not in events.ndjson"
+done
+
 SOCKDIR=/tmp/acpx-$(printf '%s' "$HOME" | sha256sum | cut -c1-10)
 for s in "$S_ENV" "$S_CFG" "$S_WARP"; do
 	hits=$(grep -rl -a -F "$s" "$HOME/.acpx" "$LOGS" $SOCKDIR 2>/dev/null |

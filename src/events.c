@@ -1,0 +1,244 @@
+#include <config.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmdline.h"
+#include "events.h"
+#include "js.h"
+#include "run-registry.h"
+#include "secrets.h"
+#include "xmalloc.h"
+
+/*
+ * The event log's writer: one line per event, one write(2) per line on
+ * an O_APPEND descriptor (atomic against other appenders), rotation by
+ * size. See events.h.
+ */
+
+static struct {
+	char	*proc;
+	char	*session;
+	char	*name;
+	char	*agent;
+	char	*cwd;
+	char	**redact;
+} events_ctx;
+
+/* $HOME/.acpx/<file>. */
+static char *
+events_home_path(const char *file)
+{
+	const char	*home = getenv("HOME");
+	char		*p;
+
+	if (home == NULL || *home == '\0')
+		home = "/";
+	xasprintf(&p, "%s%s.acpx%s%s", home,
+	    home[strlen(home) - 1] == '/' ? "" : "/", *file != '\0' ? "/" : "",
+	    file);
+	return (p);
+}
+
+char *
+events_path(void)
+{
+	return (events_home_path("events.ndjson"));
+}
+
+char *
+events_path_rotated(void)
+{
+	return (events_home_path("events.ndjson.1"));
+}
+
+long long
+events_max_bytes(void)
+{
+	const char	*v = getenv("ACPX_EVENT_LOG_MAX_BYTES");
+	char		*end;
+	long long	 n;
+
+	if (v == NULL || *v == '\0')
+		return (EVENTS_MAX_BYTES_DEFAULT);
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < EVENTS_MAX_BYTES_MIN)
+		return (EVENTS_MAX_BYTES_DEFAULT);
+	return (n);
+}
+
+int64_t
+events_now_ms(void)
+{
+	return (js_now_ms());
+}
+
+static void
+events_set(char **field, const char *v)
+{
+	if (v == NULL)
+		return;
+	free(*field);
+	*field = xstrdup(v);
+}
+
+void
+events_context(const char *proc, const char *session, const char *name,
+    const char *agent, const char *cwd)
+{
+	events_set(&events_ctx.proc, proc);
+	events_set(&events_ctx.session, session);
+	events_set(&events_ctx.name, name);
+	events_set(&events_ctx.agent, agent);
+	events_set(&events_ctx.cwd, cwd);
+}
+
+void
+events_register(const char *proc, const char *session, const char *name,
+    const char *agent, const char *cwd)
+{
+	events_context(proc, session, name, agent, cwd);
+	run_registry_register(proc, session, name, agent, cwd);
+}
+
+void
+events_redact(char *const *values)
+{
+	cmdline_free(events_ctx.redact);
+	events_ctx.redact = values != NULL ? cmdline_copy(values) : NULL;
+}
+
+/* Scrub the registered secret values from every string in v. */
+static void
+events_scrub(json_t *v)
+{
+	const char	*k;
+	json_t		*m;
+	size_t		 i;
+	char		*s;
+
+	if (events_ctx.redact == NULL || events_ctx.redact[0] == NULL)
+		return;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, m) {
+			if (json_is_string(m)) {
+				s = secrets_redact_values(json_string_value(m),
+				    events_ctx.redact);
+				json_string_set(m, s);
+				free(s);
+			} else
+				events_scrub(m);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			if (json_is_string(m)) {
+				s = secrets_redact_values(json_string_value(m),
+				    events_ctx.redact);
+				json_string_set(m, s);
+				free(s);
+			} else
+				events_scrub(m);
+		}
+	}
+}
+
+static int
+events_open(const char *path)
+{
+	return (open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600));
+}
+
+/*
+ * Append line (len bytes, ending in a newline): one write(2). A labelled
+ * blocking local write. Rotate first if the file would pass the maximum;
+ * only the process that still sees the file it opened renames it, so two
+ * writers racing at the limit rotate once. Errors are dropped.
+ */
+static void
+events_append(const char *line, size_t len)
+{
+	char		*path = events_path(), *dir, *rot;
+	struct stat	 fst, pst;
+	int		 fd;
+	ssize_t		 n;
+
+	if ((fd = events_open(path)) == -1 && errno == ENOENT) {
+		dir = events_home_path("");
+		(void)mkdir(dir, 0700);
+		free(dir);
+		fd = events_open(path);
+	}
+	if (fd == -1) {
+		free(path);
+		return;
+	}
+	if (fstat(fd, &fst) == 0 && fst.st_size > 0 &&
+	    (long long)fst.st_size + (long long)len > events_max_bytes() &&
+	    stat(path, &pst) == 0 && pst.st_ino == fst.st_ino &&
+	    pst.st_dev == fst.st_dev) {
+		rot = events_path_rotated();
+		if (rename(path, rot) == 0) {
+			close(fd);
+			fd = events_open(path);
+		}
+		free(rot);
+	}
+	free(path);
+	if (fd == -1)
+		return;
+	/* A short write (a full disk) ends its line so the next one is whole. */
+	if ((n = write(fd, line, len)) >= 0 && (size_t)n < len && n > 0)
+		(void)write(fd, "\n", 1);
+	close(fd);
+}
+
+void
+events_emit(const char *event, json_t *fields)
+{
+	json_t	*o = json_object();
+	char	*ts = js_iso_time(events_now_ms()), *text, *line;
+	size_t	 len;
+
+	json_object_set_new(o, "ts", json_string(ts));
+	free(ts);
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "pid", json_integer((json_int_t)getpid()));
+	if (events_ctx.proc != NULL)
+		json_object_set_new(o, "proc", json_string(events_ctx.proc));
+	if (events_ctx.session != NULL)
+		json_object_set_new(o, "session",
+		    json_string(events_ctx.session));
+	if (events_ctx.name != NULL)
+		json_object_set_new(o, "name", json_string(events_ctx.name));
+	if (events_ctx.agent != NULL)
+		json_object_set_new(o, "agent", json_string(events_ctx.agent));
+	if (events_ctx.cwd != NULL)
+		json_object_set_new(o, "cwd", json_string(events_ctx.cwd));
+	if (fields != NULL) {
+		json_object_update(o, fields);
+		json_decref(fields);
+	}
+	events_scrub(o);
+	if ((text = json_dumps(o, JSON_COMPACT)) != NULL) {
+		len = strlen(text);
+		line = xmalloc(len + 2);
+		memcpy(line, text, len);
+		line[len] = '\n';
+		line[len + 1] = '\0';
+		events_append(line, len + 1);
+		free(line);
+		free(text);
+	}
+	run_registry_note(event, o);
+	json_decref(o);
+}
