@@ -17,6 +17,8 @@ unset ACPX_WARP_ENV_FILE ACPX_NODE ACPX_EVENT_LOG_MAX_BYTES
 for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 LOG="$HOME/.acpx/events.ndjson"
 SHIM=$(dirname "$ACPX")/tests/faults/faultshim.so
+# The shim is preloaded before a sanitizer's runtime (as in faults.sh).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 # has EVENT [SUBSTRING...]: a json line of the log (as `acpx events
 # --format json` prints it, in $OUT) for EVENT carrying every substring.
@@ -81,6 +83,15 @@ check "update.invalid is logged once" update.invalid '"sessionUpdate":"usage_upd
     not_ok "one update.invalid for two malformed updates" "$OUT"
 check "turn.ended counts them and carries the tokens" turn.ended \
     '"invalidUpdates":2' '"tokens":{"inputTokens":12,"outputTokens":34,"totalTokens":46}'
+
+# The same through a queue owner: the prompt's client gets the whole turn.
+run --agent "$(mock_cmd invalid-update.json)" sessions new --name noisy
+run --agent "$(mock_cmd invalid-update.json)" --ttl 0.3 prompt -s noisy "go"
+expect_rc 0 "a malformed session/update in an owner's turn: the prompt completes"
+expect_out_has "before after" "the owner's turn: text before and after them"
+wait_owners_gone
+run --format json events -s noisy
+check "the owner's turn.ended counts them" turn.ended '"proc":"owner"' '"invalidUpdates":2'
 
 # ------------------------------------------------------------ a queue owner
 run --agent "$(mock_cmd hello.json)" sessions new --name ev1
