@@ -31,6 +31,7 @@ extern const struct cmd_entry cmd_flow_entry;
 extern const struct cmd_entry cmd_warp_entry;
 extern const struct cmd_entry cmd_completion_entry;
 extern const struct cmd_entry cmd_events_entry;
+extern const struct cmd_entry cmd_ps_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_prompt_entry,
@@ -45,6 +46,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_flow_entry,
 	&cmd_warp_entry,
 	&cmd_completion_entry,
+	&cmd_ps_entry,
 	&cmd_events_entry,
 	NULL
 };

@@ -50,6 +50,7 @@ fallback_new(const struct config *c, int no_fallback,
 	f->tried = json_array();
 	f->turn = json_array();
 	f->no_fallback = no_fallback;
+	events_emit("warp.serving", json_pack("{s:s}", "warpAgent", current));
 	return (f);
 }
 

@@ -167,7 +167,7 @@ run_registry_note(const char *event, const json_t *line)
 			state = "idle";
 	} else if (strcmp(event, "fallback.hop") == 0)
 		run_copy(line, "to", "warpAgent");
-	else if (strcmp(event, "warp.agent") == 0)
+	else if (strcmp(event, "warp.serving") == 0)
 		run_copy(line, "warpAgent", "warpAgent");
 	if (state != NULL)
 		json_object_set_new(run_self, "state", json_string(state));

@@ -177,6 +177,8 @@ check "provider.failed: which agent and why" provider.failed \
     '"warpAgent":"opencode-warp-infini-kimi"' '"reason":"quota-exhausted"'
 check "fallback.hop: from, to, reason, hop" fallback.hop \
     '"from":"opencode-warp-infini-kimi"' '"to":"opencode-warp-infini-glm"' '"hop":1'
+check "warp.serving: the Warp agent a prompt starts on" warp.serving \
+    '"warpAgent":"opencode-warp-infini-kimi"'
 check "stall.detected" stall.detected '"warpAgent":"opencode-warp-infini-kimi"' \
     '"stallSeconds":1'
 check "the stall is a provider failure too" provider.failed '"reason":"stalled"'
