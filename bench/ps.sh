@@ -3,7 +3,8 @@
 #   sh bench/ps.sh [BUILD_DIR] [N]     (default build/release, N=50)
 # Starts N queue owners on the mock agent (N sessions, one idle owner each,
 # TTL 0: they stay), one of them with a turn held open and a prompt queued
-# behind it, then times `acpx ps` (text and --format json) with hyperfine
+# behind it, then times `acpx ps` (text and --format json; `acpx --version`
+# as the floor: starting the program) with hyperfine
 # if it is installed, else with a loop of 50 runs timed by date +%s%N,
 # prints one `acpx ps`, and stops the owners. The goal: <= 20 ms at N=50.
 set -eu
@@ -50,10 +51,10 @@ live=$("$ACPX" --format quiet ps | grep -c .)
 echo "== acpx ps with $live live owners ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 
 if command -v hyperfine >/dev/null; then
-	hyperfine -N -w 5 -r ${BENCH_RUNS:-100} "$ACPX ps" "$ACPX --format json ps" 2>/dev/null |
-	    grep -E 'Benchmark|Time \(mean|Range'
+	hyperfine -N -w 5 -r ${BENCH_RUNS:-100} "$ACPX --version" "$ACPX ps" \
+	    "$ACPX --format json ps" 2>/dev/null | grep -E 'Benchmark|Time \(mean|Range'
 else
-	for args in "ps" "--format json ps"; do
+	for args in "--version" "ps" "--format json ps"; do
 		runs=${BENCH_RUNS:-50}
 		best=999999999 total=0 k=0
 		while [ $k -lt "$runs" ]; do

@@ -18,6 +18,7 @@
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
+#include "events.h"
 #include "js.h"
 #include "output.h"
 #include "proc.h"
@@ -226,6 +227,8 @@ cmd_sessions_close_record(const struct invocation *inv, struct output *out,
 		free(cause);
 		return (NULL);
 	}
+	events_emit("session.closed", json_pack("{s:s, s:s?, s:s?}", "session",
+	    rec->record_id, "name", rec->name, "cwd", rec->cwd));
 	sessions_retire_owner(loop, rec->record_id);
 	if (rec->pid > 0 && session_lock_pid_alive(rec->pid) &&
 	    sessions_pid_matches(rec->pid, rec->agent_command))

@@ -111,6 +111,9 @@ check "owner.stopped: reason ttl" owner.stopped '"reason":"ttl"'
 has session.loaded || has session.created '"proc":"owner"' &&
     ok "the owner created or loaded the session" ||
     not_ok "the owner created or loaded the session" "$OUT"
+run --agent "$(mock_cmd hello.json)" sessions close ev1
+run --format json events -s ev1
+check "session.closed" session.closed '"name":"ev1"'
 run events -s no-such-session
 [ "$RC" -eq 0 ] && [ -z "$OUT" ] && ok "-s of an unknown session: nothing, exit 0" ||
     not_ok "-s of an unknown session: nothing, exit 0" "rc $RC: $OUT"
