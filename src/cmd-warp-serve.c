@@ -10,7 +10,6 @@
 #include "cmd-warp.h"
 #include "cmd.h"
 #include "complete.h"
-#include "events.h"
 #include "output.h"
 #include "warp-serve.h"
 
@@ -33,7 +32,6 @@ cmd_warp_serve_run(const struct invocation *inv, struct output *out)
 	o.cwd = inv->cwd;
 	o.no_fallback = inv->no_fallback;
 	o.verbose = inv->verbose;
-	events_register("warp-serve", NULL, NULL, o.agent, o.cwd);
 	return (warp_serve_main(&o));
 }
 

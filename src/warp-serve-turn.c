@@ -9,6 +9,7 @@
 
 #include "acp-update.h"
 #include "acpx-error.h"
+#include "events.h"
 #include "fallback.h"
 #include "jget.h"
 #include "jsonrpc.h"
@@ -57,6 +58,7 @@ ws_turn_end(struct ws_sess *s, struct ws_turn *t)
 	ev_timer_stop(s->ws->loop, &t->stall_w);
 	if (s->turn == t)
 		s->turn = NULL;
+	events_emit("turn.ended", json_pack("{s:b}", "cancelled", t->cancelled));
 	t->done = 1;
 	if (!t->pending)
 		ws_turn_free(t);
@@ -482,6 +484,7 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 	ev_init(&t->stall_w, ws_stall_cb);
 	t->stall_w.data = t;
 	s->turn = t;
+	events_emit("turn.started", NULL);
 	t->fb = fallback_begin_serving(ws->opts->config, s->agent,
 	    ws->opts->no_fallback, s->serving, &s->up->launch, t->goal);
 	if (s->context != NULL) {

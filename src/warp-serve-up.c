@@ -18,6 +18,8 @@
 #include "auth-env.h"
 #include "config-file.h"
 #include "acpx-error.h"
+#include "events-acp.h"
+#include "events.h"
 #include "jget.h"
 #include "jsonrpc.h"
 #include "secrets.h"
@@ -128,6 +130,9 @@ ws_up_settle(struct ws_up *up)
 
 	up->waiters = NULL;
 	up->nwaiters = 0;
+	if (up->state == WS_UP_READY)
+		events_emit("agent.initialized", json_pack("{s:s}", "warpAgent",
+		    up->agent));
 	for (i = 0; i < n; i++)
 		w[i].cb(up, up->state == WS_UP_READY ? NULL : up->err, w[i].arg);
 	free(w);
@@ -465,6 +470,7 @@ ws_up_exit_cb(struct child *child, int status, void *arg)
 	struct ws_up	*up = arg;
 
 	up->exited = 1;
+	events_acp_exited(status);
 	ws_up_errline(up);
 	if (up->init_closed)
 		ws_up_startup_failed(up);
@@ -547,6 +553,7 @@ warp_serve_up_start(struct ws *ws, const char *agent, int pick,
 	}
 	warp_serve_log(ws, "started %s (pid %ld)", up->agent,
 	    (long)spawn_pid(up->child));
+	events_acp_spawned(up->launch.argv, spawn_pid(up->child));
 	spawn_take_fds(up->child, &in_fd, &out_fd);
 	memset(&rcb, 0, sizeof rcb);
 	rcb.request = ws_up_request_cb;

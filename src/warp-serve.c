@@ -13,6 +13,7 @@
 #include "agent-registry.h"
 #include "config-file.h"
 #include "acpx-error.h"
+#include "events.h"
 #include "jget.h"
 #include "jsonrpc.h"
 #include "proc.h"
@@ -591,6 +592,7 @@ warp_serve_main(const struct warp_serve_opts *opts)
 
 	/* A SIGKILLed worker leaves nothing: the keeper cleans up after it. */
 	(void)reaper_keeper_fork();
+	events_register("warp-serve", NULL, NULL, opts->agent, opts->cwd);
 
 	memset(&ws, 0, sizeof ws);
 	ws.opts = opts;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # acpx ps: queue owners in every state (running with a prompt queued
-# behind, idle) and an exec beside them whose agent is still starting,
-# in text and json: kind, session name and id, agent, cwd, owner and
+# behind, idle), an exec beside them whose agent is still starting and a
+# warp serve, in text and json: kind, session name and id, agent, cwd, owner and
 # agent pids (checked against /proc), state, uptime, the agent tree's
 # resident memory, the last event. A SIGKILLed owner disappears from ps,
 # its registration is removed and logged as owner.stopped (crash); a
@@ -107,6 +107,33 @@ R=$(row "$XPID")
 case "$R" in *'"proc":"exec","session":null,"name":null'*'"harness":"mock-agent"'*'"state":"starting"'*)
 	ok "json: the exec row" ;;
 *) not_ok "json: the exec row" "$R" ;; esac
+
+# ------------------------------------------------------------ warp serve
+# A warp serve (the agent behind it spawned at the client's initialize)
+# fed through a FIFO the test holds open.
+printf '{"agents":{"mocky":{"command":"%s"}}}' "$(mock_cmd hello.json)" \
+    >"$HOME/.acpx/config.json"
+mkfifo "$T_ROOT/serve.in"
+( cd "$T_WORK" && exec "$ACPX" warp serve mocky <"$T_ROOT/serve.in" \
+    >"$T_ROOT/serve.out" 2>"$T_ROOT/serve.err" ) &
+track_pid $!
+exec 3>"$T_ROOT/serve.in"
+printf '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}\n' >&3
+wait_ps '"proc":"warp-serve"' '"lastEvent":"agent.initialized"' ||
+    not_ok "ps sees the warp serve's agent" "$OUT"
+SP=$(printf '%s' "$OUT" | sed 's/},{/}\n{/g' | grep '"proc":"warp-serve"' |
+    sed 's/.*"pid":\([0-9]*\),.*/\1/')
+R=$(row "$SP")
+case "$R" in *'"agent":"mocky","harness":"mock-agent"'*'"state":"idle"'*) ok "json: the warp serve row" ;;
+*) not_ok "json: the warp serve row" "$R" ;; esac
+AP=$(printf '%s' "$R" | sed -n 's/.*"agentPid":\([0-9]*\).*/\1/p')
+[ -n "$AP" ] && [ "$(awk '{print $4}' "/proc/$AP/stat" 2>/dev/null)" = "$SP" ] &&
+    ok "json: the warp serve's agentPid is its child (/proc)" ||
+    not_ok "json: the warp serve's agentPid is its child (/proc)" "agent $AP" "$R"
+exec 3>&-
+i=0
+while kill -0 "$SP" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+rm -f "$HOME/.acpx/config.json"
 
 # ------------------------------------------------------------ stale ones
 QP=$(lease_pid ps-2)
