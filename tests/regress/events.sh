@@ -49,7 +49,8 @@ check "permission.asked: tool kind and title" permission.asked \
 check "permission.granted: the policy that decided" permission.granted \
     '"policy":"approve-all"'
 check "turn.ended: stop reason and ms" turn.ended '"stopReason":"end_turn"' '"ms":'
-check "agent.exited: code and signal" agent.exited '"code":0' '"signal":null'
+# (Its exit status depends on how soon it took stdin EOF: 0 or SIGTERM.)
+check "agent.exited: code and signal" agent.exited '"code":' '"signal":'
 n=$(printf '%s\n' "$OUT" | grep -c '^{"ts":"[0-9-]*T[0-9:.]*Z","event":')
 [ "$n" -eq 8 ] && ok "eight events, each a JSON object with ts and event first" ||
     not_ok "eight events, each a JSON object with ts and event first" "$OUT"
@@ -59,6 +60,21 @@ expect_rc 5 "exec with the permission denied"
 run --format json events
 check "permission.denied: deny-all decided" permission.denied '"policy":"deny-all"' \
     '"toolKind":"edit"'
+
+run --agent "$(mock_cmd crash-mid-turn.json)" exec "crash"
+[ "$RC" -ne 0 ] && ok "exec whose agent exits 1 mid-turn fails (exit $RC)" ||
+    not_ok "exec whose agent exits 1 mid-turn fails" "exit 0"
+printf '{"default_turn": [{"chunk": "bye"}, {"signal": "SIGKILL"}]}\n' \
+    >"$T_ROOT/killed.json"
+run --agent "$(mock_cmd "$T_ROOT/killed.json")" exec "die"
+[ "$RC" -ne 0 ] && ok "exec whose agent is SIGKILLed mid-turn fails (exit $RC)" ||
+    not_ok "exec whose agent is SIGKILLed mid-turn fails" "exit 0"
+run --format json events
+check "agent.exited: an exit code" agent.exited '"code":1,"signal":null'
+check "agent.exited: a signal" agent.exited '"code":null,"signal":"SIGKILL"'
+# Those two runs' 14 events stay out of the counts below.
+mv "$LOG" "$T_ROOT/crashes.ndjson"
+head -n 16 "$T_ROOT/crashes.ndjson" >"$LOG"
 
 run events
 expect_rc 0 "events (text)"
