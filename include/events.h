@@ -10,7 +10,9 @@
  * of concurrent processes never interleave: a blocking local write, the
  * labelled exception to "nothing blocks the event loop" (no fsync). When
  * the file would grow past ACPX_EVENT_LOG_MAX_BYTES (default 8 MiB) it is
- * first renamed to events.ndjson.1 (replacing the previous one). Logging
+ * first renamed to events.ndjson.1 (replacing the previous one); after a
+ * last line cut short (a crash, a full disk) the next one starts on a new
+ * line, in the same write, so only the cut one is lost. Logging
  * never fails its caller: a full disk or a read-only directory loses the
  * event and the next one tries again.
  *

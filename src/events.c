@@ -154,12 +154,13 @@ events_scrub(json_t *v)
 static int
 events_open(const char *path)
 {
-	return (open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	return (open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0600));
 }
 
 /*
- * Append line (len bytes, ending in a newline): one write(2). A labelled
+ * Append line (len bytes, ending in a newline; line[-1] is a spare byte
+ * holding '\n'): one write(2). A labelled
  * blocking local write. Rotate first if the file would pass the maximum;
  * only the process that still sees the file it opened renames it, so two
  * writers racing at the limit rotate once. Errors are dropped.
@@ -171,6 +172,7 @@ events_append(const char *line, size_t len)
 	struct stat	 fst, pst;
 	int		 fd;
 	ssize_t		 n;
+	char		 last;
 
 	if ((fd = events_open(path)) == -1 && errno == ENOENT) {
 		dir = events_home_path("");
@@ -196,8 +198,19 @@ events_append(const char *line, size_t len)
 	free(path);
 	if (fd == -1)
 		return;
+	/*
+	 * A file that does not end a line (a crash or a full disk cut its
+	 * last one): start ours on a new line, in the same write(2), so the
+	 * cut one stays alone and ours whole.
+	 */
+	if (fstat(fd, &fst) == 0 && fst.st_size > 0 &&
+	    pread(fd, &last, 1, fst.st_size - 1) == 1 && last != '\n') {
+		n = write(fd, line - 1, len + 1);
+		n = n > 0 ? n - 1 : n;
+	} else
+		n = write(fd, line, len);
 	/* A short write (a full disk) ends its line so the next one is whole. */
-	if ((n = write(fd, line, len)) >= 0 && (size_t)n < len && n > 0)
+	if (n > 0 && (size_t)n < len)
 		(void)write(fd, "\n", 1);
 	close(fd);
 }
@@ -231,11 +244,12 @@ events_emit(const char *event, json_t *fields)
 	events_scrub(o);
 	if ((text = json_dumps(o, JSON_COMPACT)) != NULL) {
 		len = strlen(text);
-		line = xmalloc(len + 2);
-		memcpy(line, text, len);
-		line[len] = '\n';
-		line[len + 1] = '\0';
-		events_append(line, len + 1);
+		line = xmalloc(len + 3);
+		line[0] = '\n';
+		memcpy(line + 1, text, len);
+		line[len + 1] = '\n';
+		line[len + 2] = '\0';
+		events_append(line + 1, len + 1);
 		free(line);
 		free(text);
 	}
