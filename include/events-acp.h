@@ -39,6 +39,12 @@ void	 events_acp_permission(const json_t *params, const char *cls,
  * it is well formed, else its "sessionUpdate" (borrowed, "?" if none).
  */
 const char *events_acp_update_check(const json_t *params, int *count);
+/*
+ * The "sessionUpdate" of msg (borrowed; "?" if none) when it is a
+ * session/update notification that fails validation, else NULL. Nothing
+ * is logged (for a client that sees the owner's messages).
+ */
+const char *events_acp_malformed(const json_t *msg);
 /* agent.exited: code or signal from a wait status. */
 void	 events_acp_exited(int status);
 

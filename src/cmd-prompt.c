@@ -13,6 +13,7 @@
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "config-file.h"
+#include "events-acp.h"
 #include "conversation.h"
 #include "jget.h"
 #include "js-json.h"
@@ -52,6 +53,7 @@ struct prompt_run {
 	int			 accepted;
 	int			 interrupted;
 	int			 done;
+	int			 malformed;	/* session/updates failing validation */
 };
 
 /*
@@ -254,10 +256,14 @@ prompt_message_cb(struct queue_client *qc, const struct queue_msg *m,
     void *arg)
 {
 	struct prompt_run	*r = arg;
-	const char		*method;
+	const char		*method, *bad;
 
 	switch (m->type) {
 	case QUEUE_MSG_EVENT:
+		if (r->inv->verbose && (bad = events_acp_malformed(m->message)) !=
+		    NULL && r->malformed++ == 0)
+			output_notice(r->out, "ignoring a malformed session/update "
+			    "(%s); any further ones are only counted", bad);
 		method = jget_str(m->message, "method");
 		if (method != NULL && strcmp(method, "_acpx/fallback") == 0) {
 			/*

@@ -193,8 +193,9 @@ events_acp_usage_ok(const json_t *u)
 	return (1);
 }
 
-const char *
-events_acp_update_check(const json_t *params, int *count)
+/* The params of a session/update that fails validation: its kind, else NULL. */
+static const char *
+events_acp_bad(const json_t *params)
 {
 	struct acp_update	 ev;
 	enum acp_update_kind	 kind = acp_update_parse_params(params, &ev);
@@ -202,10 +203,29 @@ events_acp_update_check(const json_t *params, int *count)
 	if (acp_update_well_formed(&ev) && (kind != ACP_UPDATE_USAGE ||
 	    events_acp_usage_ok(ev.update)))
 		return (NULL);
-	if ((*count)++ == 0)
-		events_emit("update.invalid", json_pack("{s:s*}",
-		    "sessionUpdate", ev.name));
 	return (ev.name != NULL ? ev.name : "?");
+}
+
+const char *
+events_acp_update_check(const json_t *params, int *count)
+{
+	const char	*bad = events_acp_bad(params);
+
+	if (bad != NULL && (*count)++ == 0)
+		events_emit("update.invalid", json_pack("{s:s}",
+		    "sessionUpdate", bad));
+	return (bad);
+}
+
+const char *
+events_acp_malformed(const json_t *msg)
+{
+	const char	*m = jget_str(msg, "method");
+
+	if (m == NULL || strcmp(m, "session/update") != 0 ||
+	    json_object_get(msg, "id") != NULL)
+		return (NULL);
+	return (events_acp_bad(json_object_get(msg, "params")));
 }
 
 void

@@ -102,9 +102,12 @@ check "turn.ended counts them and carries the tokens" turn.ended \
 
 # The same through a queue owner: the prompt's client gets the whole turn.
 run --agent "$(mock_cmd invalid-update.json)" sessions new --name noisy
-run --agent "$(mock_cmd invalid-update.json)" --ttl 0.3 prompt -s noisy "go"
+run --agent "$(mock_cmd invalid-update.json)" --verbose --ttl 0.3 prompt -s noisy "go"
 expect_rc 0 "a malformed session/update in an owner's turn: the prompt completes"
 expect_out_has "before after" "the owner's turn: text before and after them"
+n=$(printf '%s\n' "$ERR" | grep -c 'ignoring a malformed session/update (usage_update)')
+[ "$n" -eq 1 ] && ok "prompt --verbose says it once too" ||
+    not_ok "prompt --verbose says it once too" "$ERR"
 wait_owners_gone
 run --format json events -s noisy
 check "the owner's turn.ended counts them" turn.ended '"proc":"owner"' '"invalidUpdates":2'
