@@ -117,6 +117,23 @@ events_redact(char *const *values)
 	events_ctx.redact = values != NULL ? cmdline_copy(values) : NULL;
 }
 
+static void	events_scrub(json_t *);
+
+/* Scrub one member or element: a string in place, a container deeply. */
+static void
+events_scrub_one(json_t *m)
+{
+	char	*s;
+
+	if (!json_is_string(m)) {
+		events_scrub(m);
+		return;
+	}
+	s = secrets_redact_values(json_string_value(m), events_ctx.redact);
+	json_string_set(m, s);
+	free(s);
+}
+
 /* Scrub the registered secret values from every string in v. */
 static void
 events_scrub(json_t *v)
@@ -124,30 +141,15 @@ events_scrub(json_t *v)
 	const char	*k;
 	json_t		*m;
 	size_t		 i;
-	char		*s;
 
 	if (events_ctx.redact == NULL || events_ctx.redact[0] == NULL)
 		return;
 	if (json_is_object(v)) {
-		json_object_foreach(v, k, m) {
-			if (json_is_string(m)) {
-				s = secrets_redact_values(json_string_value(m),
-				    events_ctx.redact);
-				json_string_set(m, s);
-				free(s);
-			} else
-				events_scrub(m);
-		}
+		json_object_foreach(v, k, m)
+			events_scrub_one(m);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, m) {
-			if (json_is_string(m)) {
-				s = secrets_redact_values(json_string_value(m),
-				    events_ctx.redact);
-				json_string_set(m, s);
-				free(s);
-			} else
-				events_scrub(m);
-		}
+		json_array_foreach(v, i, m)
+			events_scrub_one(m);
 	}
 }
 
