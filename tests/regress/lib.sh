@@ -45,7 +45,7 @@ stop_owner() {
 owners_of_home() {
 	for e in $(grep -l -a -F "HOME=$HOME" /proc/[0-9]*/environ 2>/dev/null); do
 		d=${e%/environ}
-		tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q -- '__queue-owner' &&
+		tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -q -- '__queue-owner' &&
 		    echo "${d#/proc/}"
 	done
 }
