@@ -75,6 +75,12 @@ struct cli_run {
 	char			**scratch;	/* strings made while parsing */
 	size_t			  nscratch;
 
+	/* The values of --node and --file as met (pointers into argv). */
+#define CLI_NODE_NOTES	16
+	const char		 *node_notes[CLI_NODE_NOTES];
+	char			  node_note_kind[CLI_NODE_NOTES];	/* 'n', 'f' */
+	size_t			  nnode_notes;
+
 	/* Outcome. */
 	int			  status;	/* >= 0: handled, exit with it */
 	struct acpx_error	 *err;
@@ -87,6 +93,12 @@ struct cli_list {
 	char	**v;
 	size_t	  n;
 };
+
+/* cli-node.c: --node (the relay, node-relay.h). */
+void		 cli_node_note(struct cli_run *, const char *key,
+		    const char *value);
+int		 cli_node_prepare(struct cli_run *, struct cli_cmd *leaf,
+		    struct invocation *);
 
 /* cli.c */
 void		 cli_list_add(struct cli_list *, char *);

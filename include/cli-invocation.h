@@ -55,6 +55,11 @@ struct invocation {
 	char			**config_options;	/* exec --config-option "k=v" (NULL-terminated) */
 	int			 nconfig_options;
 	json_t			*verb_opts;	/* other verb options by long name: {"limit":"20","local":true} */
+
+	/* --node: the command runs there (node-relay.h); else all NULL. */
+	char			*node;		/* the node's name (configured) */
+	char			**node_argv;	/* the arguments to run there */
+	char			*node_file;	/* a --file to read here and send */
 };
 
 /*

@@ -63,7 +63,8 @@ enum cmd_opt_values {
 	CMD_VALUES_LIST,	/* the words in choices */
 	CMD_VALUES_SESSION,	/* a session name (the row's complete decides
 				   the scope; default: open, cwd walk) */
-	CMD_VALUES_AGENT	/* an agent name */
+	CMD_VALUES_AGENT,	/* an agent name */
+	CMD_VALUES_NODE		/* a configured node's name */
 };
 
 struct cmd_opt {
@@ -115,6 +116,7 @@ typedef int	(*cmd_complete_fn)(struct complete *, const struct cmd_opt *o,
 #define CMD_PASSTHROUGH		0x2	/* passThroughOptions() */
 #define CMD_DEFAULT_DESC	0x4	/* desc has a %s for the default agent */
 #define CMD_AGENT		0x8	/* also a subcommand of every agent */
+#define CMD_HIDDEN		0x10	/* ours: kept out of the reference's help */
 
 struct cmd_entry {
 	const char			 *name;
@@ -296,5 +298,7 @@ int		 cmd_config_run(const struct invocation *, struct output *);
 /* acpx completion <shell>: print that shell's completion script
    (cmd-completion.c). */
 int		 cmd_completion_run(const struct invocation *, struct output *);
+/* Any command given --node: the node runs it (cmd-nodes.c). */
+int		 cmd_nodes_relay_run(const struct invocation *, struct output *);
 
 #endif

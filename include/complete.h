@@ -41,6 +41,8 @@ void		 complete_set_kind(struct complete *, enum complete_kind);
 void		 complete_sessions(struct complete *, enum complete_scope);
 /* Built-in agents, config agents and Warp agent ids. */
 void		 complete_agents(struct complete *);
+/* The config's node names. */
+void		 complete_nodes(struct complete *);
 /* The config's Warp agent ids; with providers, the provider names too. */
 void		 complete_warp(struct complete *, int providers);
 

@@ -26,6 +26,16 @@ struct config_agent {
 	char		**argv;		/* argv form or legacy command+args; NULL = split command */
 };
 
+/* One execution node (nodes.<name>), reached with ssh. */
+struct config_node {
+	char		 *name;		/* the key, as written */
+	char		 *ssh;		/* destination: [user@]host or a Host alias */
+	char		 *acpx;		/* the acpx command on the node ("acpx") */
+	char		**ssh_options;	/* extra ssh arguments, before the destination */
+	size_t		  nssh_options;
+};
+#define CONFIG_NODE_NAME_MAX	48
+
 struct config {
 	char			*default_agent;		/* normalised; "codex" */
 	enum acpx_perm_mode	 default_permissions;	/* approve-reads */
@@ -40,6 +50,8 @@ struct config {
 	json_t			*auth;			/* methodId -> credential */
 	int			 disable_exec;
 	json_t			*mcp_servers;		/* normalised array */
+	struct config_node	*nodes;			/* global, then project's */
+	size_t			 nnodes;
 
 	char			*global_path;
 	char			*project_path;
@@ -64,6 +76,10 @@ void		 config_free(struct config *);
 
 /* A configured agent by normalised name, or NULL. */
 const struct config_agent *config_find_agent(const struct config *,
+		    const char *name);
+
+/* A configured node by name, or NULL (config-nodes.c). */
+const struct config_node *config_find_node(const struct config *,
 		    const char *name);
 
 /*

@@ -25,6 +25,12 @@ void		 config_agents_order(struct config *);
 int		 config_auth(struct config *, const json_t *file,
 		    const char *path, char **cause);
 
+/* config-nodes.c */
+void		 config_node_clear(struct config_node *);
+int		 config_nodes(struct config *, const json_t *file,
+		    const char *path, char **cause);
+json_t		*config_nodes_display(const struct config *);
+
 /* config-mcp.c: the normalised array, or NULL with *cause. Caller owns. */
 json_t		*config_mcp_servers(const json_t *v, const char *path,
 		    char **cause);

@@ -209,5 +209,6 @@ cli_set_option(struct cli_run *run, struct cli_cmd *cmd,
 	}
 	json_object_set_new(cmd->vals, o->key, v);
 	json_object_set_new(cmd->srcs, o->key, json_string("cli"));
+	cli_node_note(run, o->key, value);
 	return (0);
 }

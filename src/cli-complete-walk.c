@@ -160,6 +160,9 @@ complete_value(struct complete *c, const struct cmd_opt *o,
 		case CMD_VALUES_AGENT:
 			complete_agents(c);
 			break;
+		case CMD_VALUES_NODE:
+			complete_nodes(c);
+			break;
 		case CMD_VALUES_FILE:
 			c->kind = COMPLETE_FILES;
 			return;

@@ -92,6 +92,8 @@ complete_list_commands(const struct cmd_entry *def, const char *path,
 	size_t			 i;
 
 	for (i = 0; (s = cmd_sub(def, i)) != NULL; i++) {
+		if (s->flags & CMD_HIDDEN)
+			continue;	/* ours, kept off the --help screens */
 		if (*path == '\0')
 			p = xstrdup(s->name);
 		else
@@ -121,6 +123,8 @@ complete_list_options(const struct cmd_entry *def, const char *path,
 	complete_line(b, "%s\t%s", path, cmd_opt_help.shortf);
 	complete_line(b, "%s\t%s", path, cmd_opt_help.longf);
 	for (i = 0; (s = cmd_sub(def, i)) != NULL; i++) {
+		if (s->flags & CMD_HIDDEN)
+			continue;
 		if (def == &cmd_root_entry)
 			p = xstrdup(s->name);
 		else

@@ -215,7 +215,7 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 	const struct cli_cmd		*a;
 	const struct cmd_opt *const	*o;
 	char				**terms, **descs, *h, *wrapped, *anc;
-	size_t				 width, tw = 0, n = 0, i, nopts;
+	size_t				 width, tw = 0, n = 0, i, nopts, nhidden = 0;
 	int				 have_arg_desc = 0;
 
 	cli_cmd_children(run, cmd);
@@ -275,6 +275,10 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 	terms[n] = xstrdup(cmd_opt_help.flags);
 	descs[n++] = xstrdup(cmd_opt_help.desc);
 	for (i = 0; i < cmd->nsubs; i++) {
+		if (cmd->subs[i]->def->flags & CMD_HIDDEN) {
+			nhidden++;	/* ours, not in the reference's help */
+			continue;
+		}
 		terms[n] = cli_sub_term(cmd->subs[i]);
 		descs[n++] = xstrdup(cmd->subs[i]->desc);
 	}
@@ -295,7 +299,8 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 		buf_adds(&b, "\n");
 	}
 	buf_adds(&b, "Options:\n");
-	for (; i < n - cmd->nsubs - (cli_has_help_command(cmd) ? 1 : 0); i++)
+	for (; i < n - (cmd->nsubs - nhidden) - (cli_has_help_command(cmd) ?
+	    1 : 0); i++)
 		cli_format_item(&b, terms[i], tw, descs[i], width);
 	if (i < n) {
 		buf_adds(&b, "\nCommands:\n");

@@ -35,5 +35,10 @@ cli_invocation_free(struct invocation *inv)
 		free(inv->config_options[i]);
 	free(inv->config_options);
 	json_decref(inv->verb_opts);
+	free(inv->node);
+	for (i = 0; inv->node_argv != NULL && inv->node_argv[i] != NULL; i++)
+		free(inv->node_argv[i]);
+	free(inv->node_argv);
+	free(inv->node_file);
 	memset(inv, 0, sizeof *inv);
 }

@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
+#include "node-relay.h"
 #include "queue-owner.h"
 #include "reaper.h"
 #include "spawn.h"
@@ -219,7 +220,11 @@ cli_action(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv)
 		inv->verb = top->def->name;
 		inv->subverb = top != leaf ? e->name : top->def->implies;
 	}
-	if (e->prepare == NULL || e->prepare(run, leaf, inv) == 0)
+	if (cli_opt_global(leaf, "node") != NULL) {
+		/* The node checks and runs it all (node-relay.h). */
+		if (cli_node_prepare(run, leaf, inv) == 0)
+			run->run = cmd_nodes_relay_run;
+	} else if (e->prepare == NULL || e->prepare(run, leaf, inv) == 0)
 		run->run = e->run;
 }
 
@@ -246,6 +251,9 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	if (n > 0 && strcmp(args[0], "__queue-owner") == 0) {
 		return (queue_owner_main());
 	}
+	/* The node's end of a --node relay (node-relay.h). */
+	if (n > 0 && strcmp(args[0], "__node-relay") == 0)
+		return (node_relay_serve_main((int)n - 1, args + 1));
 	/* The queue owner's parent that cleans up after it (reaper.h). */
 	if (n > 0 && strcmp(args[0], "__queue-keeper") == 0)
 		return (reaper_keeper_main(spawn_self_path()));
@@ -286,6 +294,8 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	home = config_home();
 	cwd = cli_scan_initial_cwd(&run);
 	m = cli_scan_last_flag(args, n, "--mcp-config");
+	if (cli_scan_last_flag(args, n, "--node") != NULL)
+		m = NULL;	/* a path on the node */
 	mcp = m != NULL && *m != '\0' ? xstrdup(m) : NULL;
 	for (pass = 0;; pass++) {
 		if ((run.config = config_load(home, cwd, mcp, &cause)) == NULL) {
@@ -317,6 +327,7 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 		config_free(run.config);
 		run.config = NULL;
 		run.late_globals = run.late_cwd = 0;
+		run.nnode_notes = 0;
 	}
 	if (run.leaf != NULL && run.status < 0 && run.err == NULL)
 		cli_action(&run, run.leaf, inv);

@@ -32,6 +32,7 @@ extern const struct cmd_entry cmd_warp_entry;
 extern const struct cmd_entry cmd_completion_entry;
 extern const struct cmd_entry cmd_events_entry;
 extern const struct cmd_entry cmd_ps_entry;
+extern const struct cmd_entry cmd_nodes_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_prompt_entry,
@@ -48,6 +49,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_completion_entry,
 	&cmd_ps_entry,
 	&cmd_events_entry,
+	&cmd_nodes_entry,
 	NULL
 };
 
@@ -138,6 +140,9 @@ static const struct cmd_opt o_no_terminal = CMD_OPT("--no-terminal", NULL,
 /* Ours (Warp fallback); no desc: kept out of the reference's help. */
 static const struct cmd_opt o_no_fallback = CMD_OPT("--no-fallback", NULL,
     "--no-fallback", "fallback", NULL, CMD_OPT_NEGATE, NULL);
+/* Ours (node-relay.h): run the command on a configured node. */
+static const struct cmd_opt o_node = CMD_OPTV("--node <name>", NULL,
+    "--node", "node", NULL, CMD_OPT_VALUE, NULL, CMD_VALUES_NODE, NULL);
 static const struct cmd_opt o_timeout = CMD_OPT("--timeout <seconds>", NULL,
     "--timeout", "timeout", "Maximum time to wait for agent response",
     CMD_OPT_VALUE, cli_validate_timeout);
@@ -155,7 +160,7 @@ const struct cmd_opt *const cmd_opt_root[] = { &cmd_opt_version,
     &o_nonint, &o_perm_policy, &o_policy, &cmd_opt_format, &o_suppress, &o_model,
     &o_tools, &o_max_turns, &o_system, &o_append, &o_retries, &o_strict,
     &o_no_fs, &o_no_terminal, &o_no_fallback, &o_timeout, &o_ttl, &o_mcp,
-    &o_verbose, NULL };
+    &o_verbose, &o_node, NULL };
 
 const struct cmd_opt cmd_opt_session = CMD_OPTV("-s, --session <name>", "-s",
     "--session", "session", "Use named session instead of cwd default",

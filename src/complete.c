@@ -146,6 +146,21 @@ complete_agents(struct complete *c)
 	complete_warp(c, 0);
 }
 
+/* The config's node names (--node, nodes check). */
+void
+complete_nodes(struct complete *c)
+{
+	const struct config	*cfg = complete_config(c);
+	char			*desc;
+	size_t			 i;
+
+	for (i = 0; cfg != NULL && i < cfg->nnodes; i++) {
+		xasprintf(&desc, "ssh %s", cfg->nodes[i].ssh);
+		complete_add(c, cfg->nodes[i].name, desc);
+		free(desc);
+	}
+}
+
 /* -------------------------------------------------------------- sessions */
 
 static void

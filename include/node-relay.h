@@ -1,0 +1,110 @@
+/*
+ * `--node <name>`: the whole command runs on an execution node over
+ * OpenSSH, and this process is a relay. This module owns both ends:
+ *
+ * - the control side (node-relay.c, node-relay-check.c, node-relay-run.c): the ssh command line (BatchMode,
+ *   shared connection in a private 0700 directory, sshOptions), the
+ *   once-per-connection check of the node's acpx version, the quoting of
+ *   every argument for the node's POSIX shell, and the relay itself (a
+ *   libev loop: standard input or the --file read here and framed onto
+ *   ssh's stdin, ssh's stdout and stderr copied byte for byte, SIGINT,
+ *   SIGTERM and SIGHUP framed through, the remote exit status returned,
+ *   ssh's own 255 turned into NODE_UNREACHABLE);
+ * - the node side (node-relay-serve.c): `acpx __node-relay -- <args>`, which the
+ *   relay runs on the node. It runs `acpx <args>` as its child with stdout
+ *   and stderr inherited (the ssh channel), feeds the child's stdin from
+ *   the data frames, delivers the signal frames to it, and, when its own
+ *   stdin ends without an end frame (the control side died or the
+ *   connection dropped), ends the child: SIGTERM, then SIGKILL.
+ *
+ * The frames on the ssh channel's stdin: one type byte and a 4-byte
+ * big-endian payload length, then the payload: 'D' data, 'E' end of input
+ * (no payload), 'S' a signal ("INT", "TERM" or "HUP").
+ *
+ * Ownership: every string returned is the caller's to free.
+ */
+#ifndef ACPX_NODE_RELAY_H
+#define ACPX_NODE_RELAY_H
+
+#include <stddef.h>
+
+struct buf;
+struct config_node;
+struct output;
+
+/* The oldest acpx-native a node may run for the relay (`__node-relay`). */
+#define NODE_RELAY_MIN_VERSION	"0.1.0"
+
+/* Frame types. */
+#define NODE_FRAME_DATA		'D'
+#define NODE_FRAME_END		'E'
+#define NODE_FRAME_SIGNAL	'S'
+#define NODE_FRAME_HEADER	5
+#define NODE_FRAME_MAX		65536	/* largest payload */
+
+/* Append one frame to b. */
+void		 node_relay_frame(struct buf *b, char type, const void *p,
+		    size_t n);
+
+/*
+ * s single-quoted for a POSIX shell: every byte but the single quote
+ * stands for itself inside '...'; a single quote becomes '\''.
+ */
+char		*node_relay_quote(const char *s);
+
+/*
+ * The remote command line for argv (quoted words joined by spaces). The
+ * first word is the node's acpx command: a leading "~/" is kept out of
+ * the quotes ("$HOME"/'rest') so it names the node user's home.
+ */
+char		*node_relay_command(const char *acpx, char *const *argv);
+
+/*
+ * The ssh argv (NULL-terminated, strings owned by the array; free with
+ * node_relay_argv_free()) to run remote_cmd on node n over the shared
+ * connection whose socket is ctl_path.
+ */
+char		**node_relay_ssh_argv(const struct config_node *n,
+		    const char *ctl_path, const char *remote_cmd);
+void		 node_relay_argv_free(char **);
+
+/*
+ * The private directory of the control sockets (created 0700, checked)
+ * and node n's socket in it; NULL with *cause.
+ */
+char		*node_relay_ctl_path(const struct config_node *n, char **cause);
+
+/* After spawning ssh: let its ControlPersist master outlive us. */
+void		 node_relay_no_subreaper(void);
+
+/*
+ * Compare dotted versions "1.2.3": <0, 0, >0. Missing parts count as 0;
+ * anything not a digit ends a part.
+ */
+int		 node_relay_vercmp(const char *a, const char *b);
+
+/*
+ * Check the node's acpx once per shared connection (`acpx --version
+ * --verbose`); the result is remembered next to the socket until the
+ * connection changes. 0, or -1 with *err (NODE_UNREACHABLE when ssh
+ * itself failed, else a RUNTIME error naming both versions). *version
+ * (may be NULL) gets the node's acpx-native version. *rtt_ms (may be
+ * NULL) the time the check took, or -1 when it was remembered.
+ */
+struct acpx_error;
+int		 node_relay_check(const struct config_node *n, int force,
+		    char **version, long long *rtt_ms, struct acpx_error **err);
+
+/*
+ * Run `acpx <node_argv...>` on node n through the relay, node_file (a
+ * path here, or NULL for our standard input) as its input; errors of our
+ * own go to out. Returns the exit status (the node's command's).
+ */
+int		 node_relay_exec(const struct config_node *n,
+		    char *const *node_argv, const char *node_file,
+		    struct output *out);
+
+/* `acpx __node-relay -- <args...>` on the node; returns the exit status. */
+int		 node_relay_serve_main(int argc, char **argv);
+
+#endif

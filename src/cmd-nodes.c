@@ -1,0 +1,175 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "acpx-error.h"
+#include "acpx.h"
+#include "buf.h"
+#include "cli-invocation.h"
+#include "cmd.h"
+#include "complete.h"
+#include "config-file.h"
+#include "node-relay.h"
+#include "output.h"
+#include "xmalloc.h"
+
+/*
+ * The run function of every command given --node (the relay,
+ * node-relay.h), and acpx nodes [list] | acpx nodes check [name]: each configured node
+ * reached over its shared ssh connection (opened if need be) with the
+ * relay's version check, forced: reachable or not, the round-trip time of
+ * that check, the node's acpx-native version. list exits 0; check exits
+ * 6 (NODE_UNREACHABLE) when a node is down, else 1 when one is unusable
+ * (no acpx, too old), else 0.
+ */
+
+static int
+cmd_nodes_run_common(const struct invocation *inv, struct output *out,
+    int check)
+{
+	const struct config		*c = inv->config;
+	const struct config_node	*n;
+	struct acpx_error		*err;
+	struct buf			 text = BUF_INITIALIZER;
+	json_t				*list, *o;
+	const char			*only = NULL;
+	char				*version;
+	long long			 rtt;
+	size_t				 i;
+	int				 rc = ACPX_EXIT_SUCCESS, down = 0, bad = 0;
+
+	if (check && inv->nwords > 0)
+		only = inv->words[0];
+	if (only != NULL && config_find_node(c, only) == NULL) {
+		err = acpx_error_new(ACPX_CODE_USAGE, "NODE_UNKNOWN", "cli",
+		    "Unknown node '%s'", only);
+		return (output_fail(out, err));
+	}
+	list = json_array();
+	for (i = 0; i < c->nnodes; i++) {
+		n = &c->nodes[i];
+		if (only != NULL && strcmp(n->name, only) != 0)
+			continue;
+		o = json_pack("{s:s, s:s}", "name", n->name, "ssh", n->ssh);
+		if (node_relay_check(n, 1, &version, &rtt, &err) == 0) {
+			json_object_set_new(o, "reachable", json_true());
+			json_object_set_new(o, "rttMs", json_integer(rtt));
+			json_object_set_new(o, "version", json_string(version));
+			buf_printf(&text, "%s\treachable\t%lld ms\tacpx-native %s\n",
+			    n->name, rtt, version);
+			free(version);
+		} else {
+			json_object_set_new(o, "reachable", json_boolean(
+			    err->code != ACPX_CODE_NODE_UNREACHABLE));
+			json_object_set_new(o, "error", json_string(
+			    acpx_error_code_name(err->code)));
+			if (err->detail_code != NULL)
+				json_object_set_new(o, "detailCode",
+				    json_string(err->detail_code));
+			json_object_set_new(o, "message",
+			    json_string(err->message));
+			buf_printf(&text, "%s\t%s\t-\t%s\n", n->name,
+			    err->code == ACPX_CODE_NODE_UNREACHABLE ? "down" :
+			    "unusable", err->message);
+			if (err->code == ACPX_CODE_NODE_UNREACHABLE)
+				down = 1;
+			else
+				bad = 1;
+			acpx_error_free(err);
+		}
+		json_array_append_new(list, o);
+	}
+	if (inv->format == ACPX_FORMAT_JSON) {
+		o = json_pack("{s:o}", "nodes", list);
+		output_result_json(out, o);
+		json_decref(o);
+	} else {
+		json_decref(list);
+		if (text.len > 0 && text.p[text.len - 1] == '\n')
+			text.p[--text.len] = '\0';
+		if (c->nnodes == 0)
+			output_result_text(out, "No nodes configured (see "
+			    "acpx-config(5), nodes)");
+		else
+			output_result_text(out, "%s", text.p);
+	}
+	buf_free(&text);
+	if (check)
+		rc = down ? ACPX_EXIT_NODE_UNREACHABLE : bad ? ACPX_EXIT_ERROR :
+		    ACPX_EXIT_SUCCESS;
+	return (rc);
+}
+
+/* The run function of any command given --node (cli-node.c). */
+int
+cmd_nodes_relay_run(const struct invocation *inv, struct output *out)
+{
+	return (node_relay_exec(config_find_node(inv->config, inv->node),
+	    inv->node_argv, inv->node_file, out));
+}
+
+static int
+cmd_nodes_list(const struct invocation *inv, struct output *out)
+{
+	return (cmd_nodes_run_common(inv, out, 0));
+}
+
+static int
+cmd_nodes_check(const struct invocation *inv, struct output *out)
+{
+	return (cmd_nodes_run_common(inv, out, 1));
+}
+
+/* ------------------------------------------------------ the command rows */
+
+static const struct cmd_arg check_args[] = { { "[name]",
+    "The node to check (default: every node)", NULL } };
+
+/* The configured node names. */
+static int
+cmd_nodes_complete(struct complete *c, const struct cmd_opt *o, int npos)
+{
+	if (o != NULL || npos != 0)
+		return (0);
+	complete_nodes(c);
+	return (1);
+}
+
+static const struct cmd_entry cmd_nodes_list_entry = {
+	.name = "list",
+	.desc = "Show each node: reachable, round-trip time, acpx version",
+	.flags = CMD_ACTION,
+	.prepare = cli_prepare_plain,
+	.run = cmd_nodes_list
+};
+
+static const struct cmd_entry cmd_nodes_check_entry = {
+	.name = "check",
+	.desc = "Check the nodes (or one); exit non-zero when one is down",
+	.args = check_args,
+	.nargs = 1,
+	.flags = CMD_ACTION,
+	.prepare = cli_prepare_operands,
+	.run = cmd_nodes_check,
+	.complete = cmd_nodes_complete
+};
+
+static const struct cmd_entry *const cmd_nodes_subs[] = {
+	&cmd_nodes_list_entry,
+	&cmd_nodes_check_entry,
+	NULL
+};
+
+/* Ours: kept out of the reference's help (see acpx(1)). */
+const struct cmd_entry cmd_nodes_entry = {
+	.name = "nodes",
+	.desc = "Execution nodes over ssh: reachability and versions",
+	.subs = cmd_nodes_subs,
+	.implies = "list",
+	.flags = CMD_ACTION | CMD_HIDDEN,
+	.prepare = cli_prepare_plain,
+	.run = cmd_nodes_list
+};

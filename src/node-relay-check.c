@@ -1,0 +1,317 @@
+#include <config.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "acpx-error.h"
+#include "buf.h"
+#include "config-file.h"
+#include "fsutil.h"
+#include "node-fs.h"
+#include "node-relay.h"
+#include "proc.h"
+#include "spawn.h"
+#include "xmalloc.h"
+
+/*
+ * The node's acpx, checked once per shared connection: `acpx --version
+ * --verbose` over the connection (which also opens it), and the versions
+ * compared. A successful check is remembered in <socket>.ok with the
+ * socket's identity (device, inode, change time): a new connection is a
+ * new socket and is checked again.
+ */
+
+struct node_check_run {
+	struct child	*child;
+	ev_io		 rd;
+	int		 fd;
+	struct buf	 out;
+	int		 done;
+	int		 status;
+};
+
+static void
+node_check_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct node_check_run	*r = w->data;
+	ssize_t			 n;
+	char			 b[4096];
+
+	(void)revents;
+	n = read(r->fd, b, sizeof b);
+	if (n > 0 && r->out.len < 65536)
+		buf_add(&r->out, b, (size_t)n);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		ev_io_stop(loop, w);
+		close(r->fd);
+		r->fd = -1;
+	}
+}
+
+static void
+node_check_exit_cb(struct child *c, int status, void *arg)
+{
+	struct node_check_run	*r = arg;
+
+	(void)c;
+	r->done = 1;
+	r->status = status;
+}
+
+/* ssh remote_cmd on n; *out what it printed, *tail its stderr's tail. */
+static int
+node_check_ssh(const struct config_node *n, const char *ctl,
+    const char *remote_cmd, int *status, char **out, char **tail,
+    char **cause)
+{
+	struct ev_loop		*loop = proc_default_loop();
+	struct child_opts	 co;
+	struct node_check_run	 r;
+	char			**argv;
+	int			 err_no, in_fd;
+
+	memset(&r, 0, sizeof r);
+	buf_init(&r.out, 0);
+	argv = node_relay_ssh_argv(n, ctl, remote_cmd);
+	memset(&co, 0, sizeof co);
+	co.argv = argv;
+	co.stderr_mode = CHILD_STDERR_KEEP;
+	co.new_pgrp = 1;
+	r.child = spawn_child(loop, &co, node_check_exit_cb, &r, &err_no, cause);
+	node_relay_argv_free(argv);
+	if (r.child == NULL)
+		return (-1);
+	node_relay_no_subreaper();
+	spawn_take_fds(r.child, &in_fd, &r.fd);
+	close(in_fd);
+	fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) | O_NONBLOCK);
+	ev_io_init(&r.rd, node_check_read_cb, r.fd, EV_READ);
+	r.rd.data = &r;
+	ev_io_start(loop, &r.rd);
+	while (!r.done || r.fd != -1) {
+		if (r.done) {
+			/* Drain what is left; a ControlPersist master may hold
+			   the pipe open, so stop at the first empty read. */
+			while (r.fd != -1 && r.out.len < 65536) {
+				size_t before = r.out.len;
+
+				node_check_read_cb(loop, &r.rd, 0);
+				if (r.out.len == before)
+					break;
+			}
+			if (r.fd != -1) {
+				ev_io_stop(loop, &r.rd);
+				close(r.fd);
+				r.fd = -1;
+			}
+			break;
+		}
+		ev_run(loop, EVRUN_ONCE);
+	}
+	*status = r.status;
+	*tail = xstrdup(spawn_stderr_tail(r.child));
+	spawn_free(r.child);
+	buf_addc(&r.out, '\0');
+	*out = buf_take(&r.out);
+	return (0);
+}
+
+/* The last non-empty line of s, printable, at most 200 bytes. */
+static char *
+node_check_line(const char *s, int last)
+{
+	const char	*b, *e, *p;
+	char		*l;
+	size_t		 i, n;
+
+	e = s + strlen(s);
+	if (last) {
+		while (e > s && (e[-1] == '\n' || e[-1] == '\r'))
+			e--;
+		for (b = e; b > s && b[-1] != '\n'; b--)
+			;
+	} else {
+		b = s;
+		if ((p = strchr(s, '\n')) != NULL)
+			e = p;
+	}
+	n = (size_t)(e - b) > 200 ? 200 : (size_t)(e - b);
+	l = xmalloc(n + 1);
+	for (i = 0; i < n; i++)
+		l[i] = ((unsigned char)b[i] < 0x20 || b[i] == 0x7f) ? '?' : b[i];
+	l[n] = '\0';
+	return (l);
+}
+
+/* A dotted version at s ("1.2.3"), copied; NULL if none. */
+static char *
+node_check_version_word(const char *s, size_t len)
+{
+	size_t	i;
+	int	dots = 0;
+
+	if (len == 0 || s[0] < '0' || s[0] > '9')
+		return (NULL);
+	for (i = 0; i < len && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.');
+	    i++)
+		dots += s[i] == '.';
+	if (dots < 1 || s[i - 1] == '.' || (i < len && s[i] != '\n' &&
+	    s[i] != '\r' && s[i] != ' ' && s[i] != '-' && s[i] != '+'))
+		return (NULL);
+	return (xstrndup(s, i));
+}
+
+static int
+node_check_marker(const char *ctl, char **text)
+{
+	struct stat	sb;
+
+	if (lstat(ctl, &sb) == -1 || !S_ISSOCK(sb.st_mode))
+		return (-1);
+	xasprintf(text, "%llu %llu %lld.%09ld\n", (unsigned long long)sb.st_dev,
+	    (unsigned long long)sb.st_ino, (long long)sb.st_ctim.tv_sec,
+	    sb.st_ctim.tv_nsec);
+	return (0);
+}
+
+/* Check the node's acpx (see node-relay.h). */
+int
+node_relay_check(const struct config_node *n, int force, char **version,
+    long long *rtt_ms, struct acpx_error **err)
+{
+	struct timespec	 t0, t1;
+	char		*ctl, *cause = NULL, *okpath, *want = NULL, *have = NULL;
+	char		*out = NULL, *tail = NULL, *cmd, *line, *first, *native;
+	char		*v = NULL;
+	const char	*p;
+	char		*argv[3] = { "--version", "--verbose", NULL };
+	size_t		 len;
+	int		 status, rc = -1, err_no;
+
+	*err = NULL;
+	if (version != NULL)
+		*version = NULL;
+	if (rtt_ms != NULL)
+		*rtt_ms = -1;
+	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
+		free(cause);
+		return (-1);
+	}
+	xasprintf(&okpath, "%s.ok", ctl);
+	if (!force && node_check_marker(ctl, &want) == 0 &&
+	    node_fs_read_file(okpath, &have, &len, &err_no, &cause) == 0 &&
+	    strncmp(have, want, strlen(want)) == 0) {
+		if (version != NULL) {
+			*version = xstrdup(have + strlen(want));
+			(*version)[strcspn(*version, "\n")] = '\0';
+		}
+		rc = 0;
+		goto out;
+	}
+	free(cause);
+	cause = NULL;
+	free(want);
+	want = NULL;
+
+	cmd = node_relay_command(n->acpx, argv);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (node_check_ssh(n, ctl, cmd, &status, &out, &tail, &cause) == -1) {
+		free(cmd);
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
+		    "Node '%s': cannot run ssh: %s", n->name, cause);
+		free(cause);
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(cmd);
+	if (rtt_ms != NULL)
+		*rtt_ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	line = node_check_line(tail, 1);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 255) {
+		*err = acpx_error_new(ACPX_CODE_NODE_UNREACHABLE, NULL, "cli",
+		    "Node '%s' (ssh %s) is unreachable: %s", n->name, n->ssh,
+		    *line != '\0' ? line : "ssh exited 255");
+		free(line);
+		goto out;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_MISSING", "cli",
+		    "Node '%s' has no acpx at '%s' (set nodes.%s.acpx): %s",
+		    n->name, n->acpx, n->name, line);
+		free(line);
+		goto out;
+	}
+	free(line);
+	first = node_check_version_word(out, strcspn(out, "\n"));
+	native = NULL;
+	for (p = out; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL) {
+		if (strncmp(p, "acpx-native ", 12) == 0) {
+			native = node_check_version_word(p + 12,
+			    strcspn(p + 12, "\n"));
+			break;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || first == NULL) {
+		line = node_check_line(out, 0);
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_INCOMPATIBLE",
+		    "cli", "Node '%s': '%s --version' did not print an acpx "
+		    "version (exit %d): %s", n->name, n->acpx,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
+		    WTERMSIG(status), *line != '\0' ? line : "no output");
+		free(line);
+		free(first);
+		free(native);
+		goto out;
+	}
+	if (native == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_INCOMPATIBLE",
+		    "cli", "Node '%s' runs acpx %s, not acpx-native; --node needs "
+		    "acpx-native %s or newer there (this is acpx-native %s)",
+		    n->name, first, NODE_RELAY_MIN_VERSION, PACKAGE_VERSION);
+		free(first);
+		goto out;
+	}
+	free(first);
+	if (node_relay_vercmp(native, NODE_RELAY_MIN_VERSION) < 0) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_INCOMPATIBLE",
+		    "cli", "Node '%s' runs acpx-native %s; --node needs %s or "
+		    "newer there (this is acpx-native %s)", n->name, native,
+		    NODE_RELAY_MIN_VERSION, PACKAGE_VERSION);
+		free(native);
+		goto out;
+	}
+	v = native;
+	/* Remember it for this connection (an atomic local write). */
+	if (node_check_marker(ctl, &want) == 0) {
+		free(have);
+		xasprintf(&have, "%s%s\n", want, v);
+		(void)fsutil_write(okpath, have, strlen(have), 0, NULL);
+	}
+	if (version != NULL) {
+		*version = v;
+		v = NULL;
+	}
+	rc = 0;
+out:
+	free(v);
+	free(ctl);
+	free(okpath);
+	free(want);
+	free(have);
+	free(out);
+	free(tail);
+	return (rc);
+}

@@ -1,0 +1,384 @@
+#include <config.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "acpx-error.h"
+#include "acpx.h"
+#include "buf.h"
+#include "config-file.h"
+#include "node-relay.h"
+#include "output.h"
+#include "proc.h"
+#include "spawn.h"
+#include "xmalloc.h"
+
+/*
+ * The relay of a command given --node: the node's acpx checked, then
+ * `ssh ... exec <acpx> __node-relay -- <args>` run from the event loop.
+ * The input (the --file read here, or standard input) goes to it as data
+ * frames, then an end frame; a signal to this process goes as a signal
+ * frame; what the node writes is copied to our stdout and stderr as it
+ * comes. The ssh stdin pipe stays open until ssh exits: its end is how
+ * the node learns that this side is gone.
+ */
+
+#define NODE_RUN_PENDING_MAX	(1024 * 1024)	/* pause input above this */
+
+struct node_run {
+	struct ev_loop	*loop;
+	struct proc	*proc;
+	struct child	*child;
+	int		 to_fd;		/* ssh's stdin (frames) */
+	int		 from_fd;	/* ssh's stdout */
+	int		 in_fd;		/* our input, or -1 */
+	ev_io		 to_w;
+	ev_io		 from_w;
+	ev_io		 in_w;
+	struct buf	 pending;	/* frames not yet written */
+	int		 done;
+	int		 status;
+	int		 out_broken;
+};
+
+/* Write all of p to fd (our stdout or stderr, as every command does). */
+static int
+node_run_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return (0);
+}
+
+static void
+node_run_flush(struct node_run *r)
+{
+	ssize_t	w;
+
+	if (r->to_fd == -1) {
+		buf_reset(&r->pending);
+		return;
+	}
+	while (r->pending.len > 0) {
+		w = write(r->to_fd, r->pending.p, r->pending.len);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				ev_io_start(r->loop, &r->to_w);
+				return;
+			}
+			/* ssh is gone; its exit ends the relay. */
+			ev_io_stop(r->loop, &r->to_w);
+			close(r->to_fd);
+			r->to_fd = -1;
+			buf_reset(&r->pending);
+			return;
+		}
+		buf_drain(&r->pending, (size_t)w);
+	}
+	ev_io_stop(r->loop, &r->to_w);
+	if (r->in_fd != -1 && !ev_is_active(&r->in_w))
+		ev_io_start(r->loop, &r->in_w);
+}
+
+static void
+node_run_queue(struct node_run *r, char type, const void *p, size_t n)
+{
+	node_relay_frame(&r->pending, type, p, n);
+	node_run_flush(r);
+	if (r->pending.len > NODE_RUN_PENDING_MAX && r->in_fd != -1)
+		ev_io_stop(r->loop, &r->in_w);
+}
+
+static void
+node_run_to_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	node_run_flush(w->data);
+}
+
+static void
+node_run_in_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct node_run	*r = w->data;
+	char		 b[NODE_FRAME_MAX];
+	ssize_t		 n;
+
+	(void)revents;
+	n = read(r->in_fd, b, sizeof b);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0) {
+		node_run_queue(r, NODE_FRAME_DATA, b, (size_t)n);
+		return;
+	}
+	ev_io_stop(loop, w);
+	if (r->in_fd != STDIN_FILENO)
+		close(r->in_fd);
+	r->in_fd = -1;
+	node_run_queue(r, NODE_FRAME_END, NULL, 0);
+}
+
+/* Copy what ssh printed; 0 at the end of it (or nothing more for now). */
+static int
+node_run_from(struct node_run *r)
+{
+	char	b[65536];
+	ssize_t	n;
+
+	for (;;) {
+		n = read(r->from_fd, b, sizeof b);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (n == -1 && errno == EAGAIN ? 1 : 0);
+		if (!r->out_broken && node_run_write_all(STDOUT_FILENO, b,
+		    (size_t)n) == -1)
+			r->out_broken = 1;
+	}
+}
+
+static void
+node_run_from_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct node_run	*r = w->data;
+
+	(void)revents;
+	if (node_run_from(r) == 0) {
+		ev_io_stop(loop, w);
+		close(r->from_fd);
+		r->from_fd = -1;
+	}
+}
+
+static void
+node_run_err_cb(const char *b, size_t n, void *arg)
+{
+	(void)arg;
+	(void)node_run_write_all(STDERR_FILENO, b, n);
+}
+
+static void
+node_run_exit_cb(struct child *c, int status, void *arg)
+{
+	struct node_run	*r = arg;
+
+	(void)c;
+	r->done = 1;
+	r->status = status;
+}
+
+static void
+node_run_signal_cb(struct ev_loop *loop, int signo, void *arg)
+{
+	struct node_run	*r = arg;
+	const char	*name;
+
+	(void)loop;
+	name = signo == SIGINT ? "INT" : signo == SIGHUP ? "HUP" : "TERM";
+	if (r->to_fd != -1)
+		node_run_queue(r, NODE_FRAME_SIGNAL, name, strlen(name));
+	else if (r->child != NULL && !r->done)
+		spawn_signal(r->child, signo);
+}
+
+/* Read a local file whole (the --file: a labelled local read). */
+static int
+node_run_read_file(const char *path, struct buf *b, char **cause)
+{
+	char	chunk[65536];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "Cannot read --file %s: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "Cannot read --file %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		buf_add(b, chunk, (size_t)n);
+	}
+	close(fd);
+	return (0);
+}
+
+/* Frame a whole input (a file) into pending, then the end frame. */
+static void
+node_run_queue_all(struct node_run *r, const struct buf *b)
+{
+	size_t	off, n;
+
+	for (off = 0; off < b->len; off += n) {
+		n = b->len - off > NODE_FRAME_MAX ? NODE_FRAME_MAX : b->len - off;
+		node_relay_frame(&r->pending, NODE_FRAME_DATA, b->p + off, n);
+	}
+	node_relay_frame(&r->pending, NODE_FRAME_END, NULL, 0);
+}
+
+/* Run argv on node n (see node-relay.h). */
+int
+node_relay_exec(const struct config_node *n, char *const *node_argv,
+    const char *node_file, struct output *out)
+{
+	struct acpx_error		*err = NULL;
+	struct child_opts		 co;
+	struct node_run			 r;
+	struct buf			 file = BUF_INITIALIZER;
+	struct stat			 sb;
+	char				*ctl, *cmd, **argv, *cause = NULL;
+	char				*line, *nl, **rargv;
+	size_t				 nargs;
+	int				 err_no, rc;
+
+	if (node_relay_check(n, 0, NULL, NULL, &err) == -1)
+		return (output_fail(out, err));
+	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
+		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
+		free(cause);
+		return (output_fail(out, err));
+	}
+
+	memset(&r, 0, sizeof r);
+	r.in_fd = -1;
+	buf_init(&r.pending, 0);
+	/* The input: the --file here, a redirected file, a pipe, or none. */
+	if (node_file != NULL) {
+		if (node_run_read_file(node_file, &file, &cause) == -1) {
+			free(ctl);
+			err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
+			    cause);
+			free(cause);
+			return (output_fail(out, err));
+		}
+		node_run_queue_all(&r, &file);
+	} else if (isatty(STDIN_FILENO) || fstat(STDIN_FILENO, &sb) == -1)
+		node_relay_frame(&r.pending, NODE_FRAME_END, NULL, 0);
+	else if (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))
+		r.in_fd = STDIN_FILENO;		/* as it comes */
+	else {
+		/* A file or a device such as /dev/null (which no poller
+		   takes): read whole, here. */
+		if (node_run_read_file("/dev/stdin", &file, &cause) == -1) {
+			free(cause);
+			buf_reset(&file);
+		}
+		node_run_queue_all(&r, &file);
+	}
+	buf_free(&file);
+
+	r.loop = proc_default_loop();
+	r.proc = proc_start(0);
+	for (nargs = 0; node_argv[nargs] != NULL; nargs++)
+		;
+	rargv = xcalloc(nargs + 3, sizeof *rargv);
+	rargv[0] = "__node-relay";
+	rargv[1] = "--";
+	memcpy(rargv + 2, node_argv, nargs * sizeof *rargv);
+	cmd = node_relay_command(n->acpx, rargv);
+	free(rargv);
+	argv = node_relay_ssh_argv(n, ctl, cmd);
+	free(cmd);
+	free(ctl);
+	memset(&co, 0, sizeof co);
+	co.argv = argv;
+	co.stderr_mode = CHILD_STDERR_KEEP;
+	co.err_cb = node_run_err_cb;
+	/* Its own group: a terminal's Ctrl-C reaches us, not ssh. */
+	co.new_pgrp = 1;
+	r.child = spawn_child(r.loop, &co, node_run_exit_cb, &r, &err_no,
+	    &cause);
+	node_relay_argv_free(argv);
+	if (r.child == NULL) {
+		proc_free(r.proc);
+		buf_free(&r.pending);
+		err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
+		    "Node '%s': cannot run ssh: %s", n->name, cause);
+		free(cause);
+		return (output_fail(out, err));
+	}
+	node_relay_no_subreaper();
+	spawn_take_fds(r.child, &r.to_fd, &r.from_fd);
+	fcntl(r.to_fd, F_SETFL, fcntl(r.to_fd, F_GETFL) | O_NONBLOCK);
+	fcntl(r.from_fd, F_SETFL, fcntl(r.from_fd, F_GETFL) | O_NONBLOCK);
+	ev_io_init(&r.to_w, node_run_to_cb, r.to_fd, EV_WRITE);
+	r.to_w.data = &r;
+	ev_io_init(&r.from_w, node_run_from_cb, r.from_fd, EV_READ);
+	r.from_w.data = &r;
+	ev_io_start(r.loop, &r.from_w);
+	if (r.in_fd != -1) {
+		ev_io_init(&r.in_w, node_run_in_cb, r.in_fd, EV_READ);
+		r.in_w.data = &r;
+		ev_io_start(r.loop, &r.in_w);
+	}
+	proc_set_signals(r.proc, node_run_signal_cb, &r);
+	node_run_flush(&r);
+
+	while (!r.done)
+		ev_run(r.loop, EVRUN_ONCE);
+	/* What ssh wrote before it exited (a master may hold the pipe). */
+	if (r.from_fd != -1) {
+		(void)node_run_from(&r);
+		ev_io_stop(r.loop, &r.from_w);
+		close(r.from_fd);
+	}
+	if (r.in_fd != -1)
+		ev_io_stop(r.loop, &r.in_w);
+	ev_io_stop(r.loop, &r.to_w);
+	if (r.to_fd != -1)
+		close(r.to_fd);
+	proc_clear_signals(r.proc);
+	buf_free(&r.pending);
+
+	if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 255) {
+		line = xstrdup(spawn_stderr_tail(r.child));
+		while ((nl = strrchr(line, '\n')) != NULL && nl[1] == '\0')
+			*nl = '\0';
+		nl = strrchr(line, '\n');
+		err = acpx_error_new(ACPX_CODE_NODE_UNREACHABLE, NULL, "cli",
+		    "Node '%s' (ssh %s): the connection failed: %s", n->name,
+		    n->ssh, nl != NULL ? nl + 1 : *line != '\0' ? line :
+		    "ssh exited 255");
+		free(line);
+		spawn_free(r.child);
+		proc_free(r.proc);
+		return (output_fail(out, err));
+	}
+	rc = WIFEXITED(r.status) ? WEXITSTATUS(r.status) :
+	    128 + WTERMSIG(r.status);
+	spawn_free(r.child);
+	proc_free(r.proc);
+	(void)out;
+	return (rc);
+}

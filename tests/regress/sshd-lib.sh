@@ -1,0 +1,147 @@
+# Sourced after lib.sh by the scripts that need a real OpenSSH server: each
+# "node" is an sshd of its own on 127.0.0.1 (a free port), with a throwaway
+# host key and the test's client key authorized, run as the current user,
+# with its own HOME for the sessions it starts (SetEnv), so two nodes on
+# one machine have different config, sessions and secrets. The client side
+# gets an ssh_config with a Host entry per node and a known_hosts file that
+# pins each host key (never StrictHostKeyChecking=no). Everything lives in
+# $T_ROOT/ssh; each sshd is stopped by its PID (lib.sh's cleanup, or
+# ssh_stop_node). skip_all when sshd cannot start here.
+#
+#	ssh_setup				(once; may skip_all)
+#	ssh_start_node NAME NODE_HOME		(sets SSH_PORT_<NAME>)
+#	ssh_stop_node NAME			(the sshd and its sessions)
+#	ssh_node_pid NAME			(the listening sshd's PID)
+#
+# A NAME is the Host alias in $SSH_CONFIG (use -F "$SSH_CONFIG").
+
+: "${SSHD:=$(command -v sshd 2>/dev/null || echo /usr/sbin/sshd)}"
+SSH_DIR="$T_ROOT/ssh"
+SSH_CONFIG="$SSH_DIR/ssh_config"
+SSH_KNOWN="$SSH_DIR/known_hosts"
+
+ssh_setup() {
+	[ -x "$SSHD" ] || skip_all "no sshd here (install openssh-server)"
+	command -v ssh >/dev/null 2>&1 || skip_all "no ssh client here"
+	command -v ssh-keygen >/dev/null 2>&1 || skip_all "no ssh-keygen here"
+	mkdir -p "$SSH_DIR" && chmod 700 "$SSH_DIR"
+	: >"$SSH_CONFIG"
+	: >"$SSH_KNOWN"
+	ssh-keygen -q -t ed25519 -N '' -C acpx-test-client \
+	    -f "$SSH_DIR/id_client" </dev/null >/dev/null 2>&1 ||
+	    skip_all "ssh-keygen could not make a key"
+	# As root, sshd wants its privilege separation directory.
+	if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
+		mkdir -p /run/sshd 2>/dev/null && chmod 755 /run/sshd
+	fi
+}
+
+# A port nobody listens on now (the kernel's table; sshd's own bind
+# failure is the last word, see ssh_start_node).
+ssh_free_port() {
+	used=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+	    awk '$4 == "0A" { split($2, a, ":"); print a[2] }')
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		h=$(printf '%04X' "$p")
+		case " $(echo $used) " in *" $h "*) continue ;; esac
+		echo "$p"
+		return 0
+	done
+	echo 0
+}
+
+ssh_start_node() {
+	sn=$1 shome=$2
+	d="$SSH_DIR/$sn"
+	mkdir -p "$d" "$shome"
+	chmod 700 "$d"
+	ssh-keygen -q -t ed25519 -N '' -C "host-$sn" -f "$d/host_key" \
+	    </dev/null >/dev/null 2>&1 || skip_all "ssh-keygen: no host key"
+	cp "$SSH_DIR/id_client.pub" "$d/authorized_keys"
+	chmod 600 "$d/authorized_keys"
+	for attempt in 1 2 3 4 5; do
+		port=$(ssh_free_port)
+		cat >"$d/sshd_config" <<CFG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+AllowUsers $(id -un)
+PrintMotd no
+PrintLastLog no
+UseDNS no
+AcceptEnv none
+LogLevel VERBOSE
+SetEnv HOME=$shome
+CFG
+		: >"$d/log"
+		"$SSHD" -D -e -f "$d/sshd_config" >"$d/log" 2>&1 </dev/null &
+		spid=$!
+		track_pid "$spid"
+		# Wait for its "Server listening" line (or its exit).
+		i=0
+		while ! grep -q "Server listening on 127.0.0.1 port $port" \
+		    "$d/log" 2>/dev/null; do
+			if ! kill -0 "$spid" 2>/dev/null; then
+				spid=""
+				break
+			fi
+			[ $i -lt 1200 ] || break
+			sleep 0.05
+			i=$((i + 1))
+		done
+		if [ -n "$spid" ] && kill -0 "$spid" 2>/dev/null; then
+			break
+		fi
+		wait "$spid" 2>/dev/null
+		grep -q "Address already in use" "$d/log" && continue
+		skip_all "sshd cannot start here: $(tail -n 1 "$d/log")"
+	done
+	[ -n "$spid" ] || skip_all "sshd found no free port"
+	echo "$spid" >"$d/pid"
+	eval "SSH_PORT_$sn=$port"
+	# The host key, pinned for the client.
+	printf '[127.0.0.1]:%s %s\n' "$port" \
+	    "$(cut -d' ' -f1,2 "$d/host_key.pub")" >>"$SSH_KNOWN"
+	cat >>"$SSH_CONFIG" <<CFG
+Host $sn
+	HostName 127.0.0.1
+	Port $port
+	User $(id -un)
+	IdentityFile $SSH_DIR/id_client
+	IdentitiesOnly yes
+	UserKnownHostsFile $SSH_KNOWN
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	LogLevel ERROR
+CFG
+}
+
+ssh_node_pid() { cat "$SSH_DIR/$1/pid"; }
+
+# The sshd of node NAME and the sessions it runs (its children), by PID;
+# waits until they are gone (120 s only bounds a hang).
+ssh_stop_node() {
+	sp=$(ssh_node_pid "$1")
+	kids=$(awk -v p="$sp" '{ sub(/.*\) /, ""); if ($2 == p) {
+	    f = FILENAME; sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f);
+	    print f } }' /proc/[0-9]*/stat 2>/dev/null)
+	kill $sp $kids 2>/dev/null
+	for p in $sp $kids; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	done
+	wait "$sp" 2>/dev/null
+	return 0
+}
