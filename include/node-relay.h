@@ -2,20 +2,23 @@
  * `--node <name>`: the whole command runs on an execution node over
  * OpenSSH, and this process is a relay. This module owns both ends:
  *
- * - the control side (node-relay.c, node-relay-check.c, node-relay-run.c): the ssh command line (BatchMode,
- *   shared connection in a private 0700 directory, sshOptions), the
+ * - the control side (node-relay.c, node-relay-check.c,
+ *   node-relay-run.c): the ssh command line (BatchMode, a shared
+ *   connection in a private 0700 directory, sshOptions), the
  *   once-per-connection check of the node's acpx version, the quoting of
  *   every argument for the node's POSIX shell, and the relay itself (a
  *   libev loop: standard input or the --file read here and framed onto
  *   ssh's stdin, ssh's stdout and stderr copied byte for byte, SIGINT,
  *   SIGTERM and SIGHUP framed through, the remote exit status returned,
  *   ssh's own 255 turned into NODE_UNREACHABLE);
- * - the node side (node-relay-serve.c): `acpx __node-relay -- <args>`, which the
- *   relay runs on the node. It runs `acpx <args>` as its child with stdout
- *   and stderr inherited (the ssh channel), feeds the child's stdin from
- *   the data frames, delivers the signal frames to it, and, when its own
- *   stdin ends without an end frame (the control side died or the
- *   connection dropped), ends the child: SIGTERM, then SIGKILL.
+ * - the node side (node-relay-serve.c): `acpx __node-relay [--on-hangup
+ *   term|kill] -- <args>`, which the relay runs on the node. It runs
+ *   `acpx <args>` as its child with stdout and stderr inherited (the ssh
+ *   channel), feeds the child's stdin from the data frames, delivers the
+ *   signal frames to it, and, when its own stdin ends (the control side
+ *   died or the connection dropped), ends the child: SIGTERM, then
+ *   SIGKILL; or SIGKILL at once for a prompt (its queue owner goes on
+ *   with the turn).
  *
  * The frames on the ssh channel's stdin: one type byte and a 4-byte
  * big-endian payload length, then the payload: 'D' data, 'E' end of input
@@ -98,10 +101,13 @@ int		 node_relay_check(const struct config_node *n, int force,
 /*
  * Run `acpx <node_argv...>` on node n through the relay, node_file (a
  * path here, or NULL for our standard input) as its input; errors of our
- * own go to out. Returns the exit status (the node's command's).
+ * own go to out. prompt: it is a prompt to a session (if this side goes
+ * away, the node's client is SIGKILLed rather than cancelling the turn,
+ * which its queue owner finishes). Returns the exit status (the node's
+ * command's).
  */
 int		 node_relay_exec(const struct config_node *n,
-		    char *const *node_argv, const char *node_file,
+		    char *const *node_argv, const char *node_file, int prompt,
 		    struct output *out);
 
 /* `acpx __node-relay -- <args...>` on the node; returns the exit status. */

@@ -108,7 +108,8 @@ int
 cmd_nodes_relay_run(const struct invocation *inv, struct output *out)
 {
 	return (node_relay_exec(config_find_node(inv->config, inv->node),
-	    inv->node_argv, inv->node_file, out));
+	    inv->node_argv, inv->node_file, inv->verb == NULL ||
+	    strcmp(inv->verb, "prompt") == 0, out));
 }
 
 static int

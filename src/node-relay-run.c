@@ -250,7 +250,7 @@ node_run_queue_all(struct node_run *r, const struct buf *b)
 /* Run argv on node n (see node-relay.h). */
 int
 node_relay_exec(const struct config_node *n, char *const *node_argv,
-    const char *node_file, struct output *out)
+    const char *node_file, int prompt, struct output *out)
 {
 	struct acpx_error		*err = NULL;
 	struct child_opts		 co;
@@ -302,10 +302,12 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	r.proc = proc_start(0);
 	for (nargs = 0; node_argv[nargs] != NULL; nargs++)
 		;
-	rargv = xcalloc(nargs + 3, sizeof *rargv);
+	rargv = xcalloc(nargs + 5, sizeof *rargv);
 	rargv[0] = "__node-relay";
-	rargv[1] = "--";
-	memcpy(rargv + 2, node_argv, nargs * sizeof *rargv);
+	rargv[1] = "--on-hangup";
+	rargv[2] = prompt ? "kill" : "term";
+	rargv[3] = "--";
+	memcpy(rargv + 4, node_argv, nargs * sizeof *rargv);
 	cmd = node_relay_command(n->acpx, rargv);
 	free(rargv);
 	argv = node_relay_ssh_argv(n, ctl, cmd);

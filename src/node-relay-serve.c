@@ -45,6 +45,7 @@ struct node_serve {
 	int		 feed_end;	/* close it once written */
 	struct buf	 in;		/* frames read, not yet parsed */
 	struct buf	 feed;		/* data not yet written to the child */
+	int		 hangup_kill;	/* --on-hangup kill */
 	int		 done;
 	int		 status;
 };
@@ -105,7 +106,12 @@ node_serve_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		kill(s->pid, SIGKILL);
 }
 
-/* The control side is gone: end the child. */
+/*
+ * The control side is gone: end the child. A prompt to a session is
+ * SIGKILLed, so that it does not cancel its turn: the queue owner goes on
+ * with it and the next prompt finds it. Anything else gets SIGTERM (exec
+ * then stops its agent), and SIGKILL if it is still there later.
+ */
 static void
 node_serve_orphaned(struct node_serve *s)
 {
@@ -113,7 +119,7 @@ node_serve_orphaned(struct node_serve *s)
 	node_serve_close_feed(s);
 	if (s->done)
 		return;
-	kill(s->pid, SIGTERM);
+	kill(s->pid, s->hangup_kill ? SIGKILL : SIGTERM);
 	ev_timer_start(s->loop, &s->kill_t);
 }
 
@@ -212,9 +218,19 @@ node_relay_serve_main(int argc, char **argv)
 	char			*self, **cargv;
 	int			 p[2], i, a = 0;
 
-	if (argc > 0 && strcmp(argv[0], "--") == 0)
-		a = 1;
 	memset(&s, 0, sizeof s);
+	/* [--on-hangup term|kill] -- <args> */
+	for (; a < argc && strcmp(argv[a], "--") != 0; a++) {
+		if (strcmp(argv[a], "--on-hangup") == 0 && a + 1 < argc)
+			s.hangup_kill = strcmp(argv[++a], "kill") == 0;
+		else {
+			fprintf(stderr, "acpx: __node-relay: unknown option "
+			    "%s\n", argv[a]);
+			return (2);
+		}
+	}
+	if (a < argc)
+		a++;
 	if ((self = spawn_self_path()) == NULL) {
 		fprintf(stderr, "acpx: __node-relay: cannot find this "
 		    "executable\n");

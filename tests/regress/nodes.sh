@@ -236,6 +236,48 @@ kill -KILL $PID
 wait $PID 2>/dev/null
 wait_gone "$T_ROOT/rec-kill.ndjson" "no agent or acpx left on the node after a SIGKILL here"
 
+# The connection drops mid-turn of a named session: the owner on the node
+# goes on with the turn (held until a file exists) and the next prompt
+# finds it.
+cat >"$T_ROOT/drop.json" <<SCN
+{"turns": [[{"chunk": "working"}, {"wait_file": "$T_ROOT/release"},
+  {"chunk": "finished after the drop"}], [{"chunk": "second answer"}]]}
+SCN
+DROP="$MOCK --scenario $T_ROOT/drop.json"
+run --node n1 --cwd "$W1" --agent "$DROP" sessions new --name d
+expect_rc 0 "a session for the dropped connection"
+rm -f "$T_ROOT/out"
+( cd "$T_WORK" && exec "$ACPX" --node n1 --cwd "$W1" --agent "$DROP" \
+    prompt -s d "first" >"$T_ROOT/out" 2>"$T_ROOT/err" ) &
+PID=$!
+track_pid $PID
+i=0
+while [ $i -lt 1200 ] && ! grep -q working "$T_ROOT/out" 2>/dev/null; do
+	sleep 0.05; i=$((i + 1))
+done
+grep -q working "$T_ROOT/out" && ok "the session's turn streams" ||
+    not_ok "the session's turn streams" "$(cat "$T_ROOT/out" "$T_ROOT/err")"
+kill -KILL $PID
+wait $PID 2>/dev/null
+# The node's client (acpx ... prompt, not the owner) goes; the agent stays.
+client_of() {
+	for p in $(pids_of "$T_ROOT/drop.json"); do
+		tr '\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -q ' prompt -s d ' &&
+		    echo "$p"
+	done
+}
+i=0
+while [ -n "$(client_of)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+[ -z "$(client_of)" ] && ok "the node's client is gone" ||
+    not_ok "the node's client is gone" "$(client_of)"
+touch "$T_ROOT/release"
+run --node n1 --cwd "$W1" --agent "$DROP" prompt -s d "second"
+expect_rc 0 "the next prompt finds the session"
+expect_out_has "second answer" "and gets the second turn"
+run --node n1 --cwd "$W1" --agent "$DROP" sessions history d
+expect_out_has "finished after the drop" "the first turn went on to its end"
+run --node n1 --cwd "$W1" --agent "$DROP" sessions close d
+
 # ---------------------------------------------------------------- failures
 run --node n1bad --agent "$AG" exec hi
 expect_rc 6 "a changed host key: NODE_UNREACHABLE"
