@@ -127,17 +127,32 @@ CFG
 
 ssh_node_pid() { cat "$SSH_DIR/$1/pid"; }
 
-# The sshd of node NAME and the sessions it runs (its children), by PID;
-# waits until they are gone (120 s only bounds a hang).
+# The sshd of node NAME and every process under it (its connections and
+# what runs in them), by PID, as if the machine went away: the listener
+# gets SIGTERM, the rest SIGKILL. Waits until they are gone (120 s only
+# bounds a hang).
+ssh_descendants() {
+	awk '{ f = FILENAME; sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f);
+	    sub(/.*\) /, ""); print f, $2 }' /proc/[0-9]*/stat 2>/dev/null |
+	    awk -v root="$1" '{ pp[$1] = $2 } END {
+		do { n = 0; for (p in pp) if (!(p in in_tree) &&
+		    (pp[p] == root || (pp[p] in in_tree))) { in_tree[p] = 1; n++ }
+		} while (n > 0)
+		for (p in in_tree) print p }'
+}
+# (A zombie counts as gone: an init that does not reap keeps them.)
+ssh_alive() {
+	st=$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
 ssh_stop_node() {
 	sp=$(ssh_node_pid "$1")
-	kids=$(awk -v p="$sp" '{ sub(/.*\) /, ""); if ($2 == p) {
-	    f = FILENAME; sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f);
-	    print f } }' /proc/[0-9]*/stat 2>/dev/null)
-	kill $sp $kids 2>/dev/null
+	kids=$(ssh_descendants "$sp")
+	kill "$sp" 2>/dev/null
+	[ -n "$kids" ] && kill -KILL $kids 2>/dev/null
 	for p in $sp $kids; do
 		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do
+		while ssh_alive "$p" && [ $i -lt 1200 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
