@@ -59,11 +59,12 @@ cat >"$HOME/.acpx/config.json" <<CFG
   $(node missing n1 /nonexistent/acpx)}}
 CFG
 
+PWHOME=$(getent passwd "$(id -u)" | cut -d: -f6)	# where sshd starts
 # direct HOME ARGS...: the command run on the node directly (as sshd runs
 # it: that HOME, the node user's home directory as cwd, a pipe for stdin).
 direct() {
 	dh=$1; shift
-	( cd ~root 2>/dev/null || cd /; HOME=$dh ACPX_NODE=$(basename "$dh" home) \
+	( cd "$PWHOME" 2>/dev/null || cd /; HOME=$dh ACPX_NODE=$(basename "$dh" home) \
 	    "$ACPX" "$@" <"${STDIN:-/dev/null}" >"$T_ROOT/dout" 2>"$T_ROOT/derr" )
 	DRC=$?
 }

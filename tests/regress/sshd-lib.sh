@@ -1,8 +1,9 @@
 # Sourced after lib.sh by the scripts that need a real OpenSSH server: each
 # "node" is an sshd of its own on 127.0.0.1 (a free port), with a throwaway
 # host key and the test's client key authorized, run as the current user,
-# with its own HOME for the sessions it starts (SetEnv), so two nodes on
-# one machine have different config, sessions and secrets. The client side
+# with its own HOME for the sessions it starts and ACPX_NODE=NAME (SetEnv;
+# the machine name of warp.hostDefaults), so two nodes on one machine have
+# different config, sessions, secrets and defaults. The client side
 # gets an ssh_config with a Host entry per node and a known_hosts file that
 # pins each host key (never StrictHostKeyChecking=no). Everything lives in
 # $T_ROOT/ssh; each sshd is stopped by its PID (lib.sh's cleanup, or
@@ -80,7 +81,7 @@ PrintLastLog no
 UseDNS no
 AcceptEnv none
 LogLevel VERBOSE
-SetEnv HOME=$shome
+SetEnv HOME=$shome ACPX_NODE=$sn
 CFG
 		: >"$d/log"
 		"$SSHD" -D -e -f "$d/sshd_config" >"$d/log" 2>&1 </dev/null &
