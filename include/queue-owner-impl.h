@@ -13,6 +13,7 @@
  *	queue-owner-agent.c	the shared agent connection, the journal
  *				writer and what every ACP message does
  *	queue-owner-warp.c	Warp agents, plugged into a job as hooks
+ *	queue-owner-failure.c	first failures and reconnects, in the record
  *
  * Ownership: the owner holds its peers, its queued jobs and the running
  * one. A job is freed by queue_owner_job_free() once answered (its finish
@@ -125,6 +126,18 @@ void		 queue_owner_peer_reject(struct queue_owner_peer *,
 void		 queue_owner_peer_reap(struct queue_owner *);
 void		 queue_owner_peer_shutdown(struct queue_owner *);
 int		 queue_owner_peer_any(struct queue_owner *);
+
+/* queue-owner-failure.c: first failures and reconnects, into the job's record */
+struct session_connect_result;
+void		 queue_owner_failure_tap(struct queue_owner *,
+		    struct queue_owner_job *, const json_t *msg, int outbound);
+void		 queue_owner_failure_turn_begin(struct queue_owner *,
+		    struct queue_owner_job *);
+void		 queue_owner_failure_turn_end(struct queue_owner *,
+		    struct queue_owner_job *);
+void		 queue_owner_failure_reconnect(struct queue_owner *,
+		    struct queue_owner_job *,
+		    const struct session_connect_result *);
 
 /* queue-owner-agent.c */
 struct acp_client *queue_owner_agent_client(struct queue_owner *);

@@ -76,6 +76,9 @@ struct queue_owner_job {
 	int				 connect_phase;
 	ev_timer			 late_w;
 	ev_tstamp			 late_start;
+	json_t				*perm_req; /* the agent's last request
+						   that needs permission */
+	int				 perm_denied; /* denials before it */
 };
 
 TAILQ_HEAD(queue_owner_jobs, queue_owner_job);

@@ -37,6 +37,7 @@ struct session_connect_result {
 	int		 reused;	/* the client already had the session */
 	int		 resumed;	/* resume/load succeeded (or reused) */
 	int		 fresh;		/* a new ACP session was created */
+	int		 loaded;	/* by session/load (not resume) */
 	char		*load_error;	/* why load/resume failed before the
 					   fallback to session/new, or NULL */
 	long long	 failed_request_id; /* JSON-RPC id of that failed

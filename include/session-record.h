@@ -155,4 +155,32 @@ char		*session_record_normalize_name(const char *);
 /* JavaScript String.prototype.trim() of s; NULL if s is NULL or all space. */
 char		*session_record_trim(const char *s);
 
+/*
+ * First failures and the last reconnect (session-record-failure.c): keys
+ * beyond the reference's schema, kept in extra, written only once
+ * something happened. kind: "stall", "permission_denial",
+ * "provider_failure" or "agent_crash"; only the first of each kind is
+ * kept (1 if this one was). The turn is the number of prompts in the
+ * conversation kept.
+ */
+int		 session_record_failure_note(struct session_record *,
+		    const char *kind, const char *detail, const char *now);
+long long	 session_record_failure_turn(const struct session_record *);
+/* method: "resume", "load" or "new"; detail (why not loaded) or NULL. */
+void		 session_record_failure_reconnect(struct session_record *,
+		    const char *method, const char *detail, const char *now);
+/* {firstFailures?, lastReconnect?} (camelCase). Caller owns. */
+json_t		*session_record_failure_json(const struct session_record *);
+/* The same as text lines ("firstStall: <at>, turn N: <detail>"). Caller owns. */
+json_t		*session_record_failure_lines(const struct session_record *);
+
+/* Whether a restart could take the session up again, from the record. */
+struct session_record_resume {
+	int		 resumable;	/* 1 yes, 0 no, -1 unknown */
+	const char	*method;	/* "resume", "load", "new" or NULL */
+	const char	*reason;	/* static text */
+};
+void		 session_record_failure_resumability(
+		    const struct session_record *, struct session_record_resume *);
+
 #endif

@@ -13,6 +13,7 @@
 #include "agent-launch.h"
 #include "cli-invocation.h"
 #include "cli-validate.h"
+#include "cmd-diag.h"
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "complete.h"
@@ -329,6 +330,7 @@ cmd_status_run(const struct invocation *inv, struct output *out)
 			json_object_set(j, "exitCode", (json_t *)code);
 		if (dead && sig != NULL && !json_is_null(sig))
 			json_object_set(j, "signal", (json_t *)sig);
+		cmd_diag_json(j, rec, 0);
 		output_result_json(out, j);
 		json_decref(j);
 		break;
@@ -359,6 +361,7 @@ cmd_status_run(const struct invocation *inv, struct output *out)
 		if (dead)
 			output_result_text(out, "exitCode: %s\nsignal: %s", t[4],
 			    t[5]);
+		cmd_diag_text(out, rec, 0);
 		for (i = 0; t[i] != NULL; i++)
 			free(t[i]);
 		break;

@@ -20,6 +20,7 @@
 #include "agent-registry.h"
 #include "cli-invocation.h"
 #include "cli-validate.h"
+#include "cmd-diag.h"
 #include "cmd-sessions.h"
 #include "cmd.h"
 #include "complete.h"
@@ -207,6 +208,7 @@ sessions_show_run(const struct invocation *inv, struct output *out)
 	switch (output_format(out)) {
 	case ACPX_FORMAT_JSON:
 		o = session_record_to_camel(r);
+		cmd_diag_json(o, r, inv->verbose);
 		output_result_json(out, o);
 		json_decref(o);
 		break;
@@ -239,6 +241,7 @@ sessions_show_run(const struct invocation *inv, struct output *out)
 		    r->last_agent_disconnect_reason);
 		output_result_text(out, "historyEntries: %zu", n);
 		sessions_routing_text(out, r);
+		cmd_diag_text(out, r, inv->verbose);
 		free(code);
 		free(sig);
 		break;

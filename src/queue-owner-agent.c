@@ -172,6 +172,7 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 	if (j->kind != QUEUE_OWNER_JOB_PROMPT)
 		return;		/* idle controls are not journaled */
 	o->hooks->tap(o, msg, outbound);
+	queue_owner_failure_tap(o, j, msg, outbound);
 	if (o->journal != NULL &&
 	    journal_append_message(o->journal, j->rec, msg, &cause) == -1) {
 		free(cause);

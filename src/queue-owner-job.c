@@ -60,6 +60,7 @@ queue_owner_job_free(struct queue_owner *o, struct queue_owner_job *j)
 	acpx_error_free(j->err);
 	json_decref(j->result);
 	free(j->load_error);
+	json_decref(j->perm_req);
 	json_decref(j->connect_buf);
 	json_decref(j->chunk_params);
 	buf_free(&j->chunk);

@@ -354,6 +354,7 @@ turn_connect_cb(struct session_connect *sc,
 		return;
 	}
 	j->resumed = res->resumed;
+	queue_owner_failure_reconnect(o, j, res);
 	free(j->load_error);
 	j->load_error = res->load_error != NULL ? xstrdup(res->load_error) :
 	    NULL;
@@ -424,6 +425,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	    j->rec->imported_from != NULL;
 	co.verbose = o->opts.verbose;
 	co.log = queue_owner_agent_connect_log;
+	queue_owner_failure_turn_begin(o, j);
 	j->state = JOB_CONNECT;
 	j->connect_phase = 1;
 	j->connect = session_connect(queue_owner_agent_client(o), j->rec, &co,
@@ -608,6 +610,7 @@ turn_finish(struct queue_owner *o)
 		close_client = 1;
 
 	if (j->rec != NULL) {
+		queue_owner_failure_turn_end(o, j);
 		turn_preserve_close(o, j);
 		queue_owner_agent_lifecycle(o, j->rec);
 		/*

@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -191,6 +192,26 @@ warp_tap(struct queue_owner *o, const json_t *msg, int outbound)
 		ev_timer_again(o->loop, &w->stall_w);
 }
 
+/* The first stall or provider failure of the session, into its record. */
+static void __attribute__((format(printf, 3, 4)))
+warp_first_failure(struct queue_owner *o, const char *kind, const char *fmt,
+    ...)
+{
+	va_list	 ap;
+	char	*detail, *now;
+
+	if (o->job == NULL || o->job->rec == NULL)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&detail, fmt, ap);
+	va_end(ap);
+	now = js_iso_now();
+	if (session_record_failure_note(o->job->rec, kind, detail, now))
+		o->job->dirty = 1;
+	free(now);
+	free(detail);
+}
+
 static void
 warp_stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -208,6 +229,8 @@ warp_stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	queue_owner_log(o, "provider stall: no update for %llds, cancelling",
 	    fallback_stall_seconds(w->fb));
+	warp_first_failure(o, "stall", "no update for %llds from %s",
+	    fallback_stall_seconds(w->fb), w->serving != NULL ? w->serving : "");
 	w->stalled = 1;
 	fallback_stalled(w->fb);
 	acp_client_cancel(o->client);
@@ -367,6 +390,8 @@ warp_prompt_end(struct queue_owner *o, const json_t *result,
 		    "type", "provider_failure", "agent", w->serving != NULL ?
 		    w->serving : "", "error", e->message, "at", now));
 		free(now);
+		warp_first_failure(o, "provider_failure", "%s: %s",
+		    w->serving != NULL ? w->serving : "", e->message);
 		if (session_store_save(j->rec, &cause) == -1) {
 			free(cause);
 			cause = NULL;
@@ -385,6 +410,8 @@ warp_prompt_end(struct queue_owner *o, const json_t *result,
 	/* The hop: record it, tell the submitter, replace the agent. */
 	queue_owner_agent_chunk_flush(o);
 	warp_history_add(j->rec, fallback_event(hop, time(NULL)));
+	warp_first_failure(o, "provider_failure", "%s: %s (%s)", hop->from,
+	    hop->reason, hop->signal != NULL ? hop->signal : "");
 	json_object_set_new(session_record_acpx(j->rec), "serving_agent",
 	    json_string(hop->to));
 	if (session_store_save(j->rec, &cause) == -1)

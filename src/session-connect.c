@@ -498,6 +498,7 @@ connect_step_cb(struct acp_client *c, const json_t *result,
 			return;
 		}
 		sc->result.resumed = 1;
+		sc->result.loaded = sc->loading;
 		connect_established(sc, result, sc->rec->acp_session_id);
 		if (sc->loading) {
 			sc->phase = PHASE_DRAIN;

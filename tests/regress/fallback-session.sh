@@ -152,6 +152,8 @@ expect_rc 0 "sessions show"
 expect_out_has "servingAgent: $TO" "show: the serving agent"
 expect_out_has "fallback $FROM $ARROW $TO (quota-exhausted), hop 1" "show: the hop"
 expect_out_has "      ## Completed steps" "show: the summary"
+expect_out_has "firstProviderFailure: " "show: the first provider failure"
+expect_out_has ", turn 1: $FROM: quota-exhausted (" "show: its turn, agent and reason"
 run $FROM sessions history s1
 keep
 expect_out_has "fallback $FROM $ARROW $TO (quota-exhausted), hop 1" "history: the hop"
@@ -393,6 +395,9 @@ keep
 expect_rc 0 "persistent stall: falls back"
 expect_out_has "[fallback] $FROM $ARROW $TO (stalled)" "persistent stall: the [fallback] line"
 expect_out_has "finished by the fallback" "persistent stall: the fallback answers"
+run --format json $FROM status -s s7
+expect_out_has '"stall":{"at":"' "persistent stall: status json has the first stall"
+expect_out_has '"turn":1,"detail":"no update for 1s from '"$FROM"'"}' "persistent stall: its turn and detail"
 reset
 run --no-fallback --approve-all $FROM exec "do the task"
 keep
