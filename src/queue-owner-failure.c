@@ -140,20 +140,26 @@ queue_owner_failure_turn_begin(struct queue_owner *o,
 }
 
 /*
- * The turn ends: an agent that exited during it, unless the turn's
- * timeout or the owner's shutdown stopped it, crashed.
+ * The turn ends: an agent that exited or closed its connection during it,
+ * unless the turn's timeout or the owner's shutdown stopped it, crashed.
+ * (Its exit status may not be known yet when the closed connection ended
+ * the turn.)
  */
 void
 queue_owner_failure_turn_end(struct queue_owner *o, struct queue_owner_job *j)
 {
 	char	*text, *detail;
-	int	 status;
+	int	 status, exited, gone;
 
 	if (o->client == NULL || j->rec == NULL || (o->flags & OWNER_CLOSING) ||
-	    !acp_client_exited(o->client, &status) ||
 	    (j->err != NULL && j->err->code == ACPX_CODE_TIMEOUT))
 		return;
-	text = failure_exit_text(status);
+	exited = acp_client_exited(o->client, &status);
+	gone = j->err != NULL && j->err->detail_code != NULL &&
+	    strcmp(j->err->detail_code, "AGENT_DISCONNECTED") == 0;
+	if (!exited && !gone)
+		return;
+	text = exited ? failure_exit_text(status) : xstrdup("disconnected");
 	xasprintf(&detail, "%s (pid %ld)%s%s", text,
 	    (long)acp_client_pid(o->client), j->err != NULL ? ": " : "",
 	    j->err != NULL ? j->err->message : "");

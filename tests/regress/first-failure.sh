@@ -116,7 +116,8 @@ run --agent "$AG" --ttl 300 "go"
 [ "$RC" -ne 0 ] && ok "a crash mid-turn fails the prompt" || not_ok "a crash mid-turn fails the prompt" "$OUT$ERR"
 run --agent "$AG" status
 has "$OUT" "firstAgentCrash: " "status: the first crash"
-has "$OUT" ", turn 1: exit code 1 (pid " "status: the crash's turn and exit"
+has "$OUT" ", turn 1: " "status: the crash's turn"
+has "$OUT" " (pid " "status: the crashed agent's pid"
 run --format json --agent "$AG" sessions show
 has "$OUT" '"agentCrash":{"at":"' "sessions show json: agentCrash"
 stop_owner
