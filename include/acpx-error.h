@@ -19,7 +19,8 @@ enum acpx_code {
 	ACPX_CODE_PERMISSION_DENIED,
 	ACPX_CODE_PERMISSION_PROMPT_UNAVAILABLE,
 	ACPX_CODE_EXEC_DISABLED,
-	ACPX_CODE_NODE_UNREACHABLE	/* --node: ssh could not reach the node */
+	ACPX_CODE_NODE_UNREACHABLE,	/* --node: ssh could not reach the node */
+	ACPX_CODE_HOST_AT_CAPACITY	/* no free agent slot and --no-wait */
 };
 
 struct acpx_error {

@@ -22,6 +22,7 @@ enum acpx_exit {
 	ACPX_EXIT_NO_SESSION = 4,
 	ACPX_EXIT_PERMISSION_DENIED = 5,
 	ACPX_EXIT_NODE_UNREACHABLE = 6,		/* ours: --node, ssh failed */
+	ACPX_EXIT_HOST_AT_CAPACITY = 7,		/* ours: --no-wait at the agent cap */
 	ACPX_EXIT_INTERRUPTED = 130
 };
 

@@ -31,6 +31,10 @@ int		 config_nodes(struct config *, const json_t *file,
 		    const char *path, char **cause);
 json_t		*config_nodes_display(const struct config *);
 
+/* config-caps.c: maxConcurrentAgents, agents.<id>.maxConcurrent. */
+int		 config_caps_check(const json_t *global, const char *gpath,
+		    const json_t *project, const char *ppath, char **cause);
+
 /* config-mcp.c: the normalised array, or NULL with *cause. Caller owns. */
 json_t		*config_mcp_servers(const json_t *v, const char *path,
 		    char **cause);

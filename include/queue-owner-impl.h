@@ -14,6 +14,7 @@
  *				writer and what every ACP message does
  *	queue-owner-warp.c	Warp agents, plugged into a job as hooks
  *	queue-owner-failure.c	first failures and reconnects, in the record
+ *	queue-owner-slot.c	the agent slot under the host-wide cap
  *
  * Ownership: the owner holds its peers, its queued jobs and the running
  * one. A job is freed by queue_owner_job_free() once answered (its finish
@@ -41,6 +42,7 @@ struct proc;
 struct queue_lease;
 struct queue_owner_peer;	/* queue-owner-peer.c */
 struct queue_owner_warp;	/* queue-owner-warp.c */
+struct queue_owner_slot;	/* queue-owner-slot.c */
 struct session_record;
 
 /* The startup payload (spec acpx-runtime.md §7.2), validated. */
@@ -101,6 +103,7 @@ struct queue_owner {
 
 	const struct queue_owner_hooks *hooks;	/* the launch resolver's */
 	struct queue_owner_warp	*warp;		/* its state, or NULL */
+	struct queue_owner_slot	*slot;		/* host-wide cap, or NULL */
 
 	int			 flags;
 #define OWNER_CLOSING	0x1	/* shutdown requested */
@@ -138,6 +141,13 @@ void		 queue_owner_failure_turn_end(struct queue_owner *,
 void		 queue_owner_failure_reconnect(struct queue_owner *,
 		    struct queue_owner_job *,
 		    const struct session_connect_result *);
+
+/* queue-owner-slot.c */
+int		 queue_owner_slot_gate(struct queue_owner *,
+		    struct queue_owner_job *);
+void		 queue_owner_slot_idle(struct queue_owner *);
+int		 queue_owner_slot_abandon(struct queue_owner *);
+void		 queue_owner_slot_free(struct queue_owner *);
 
 /* queue-owner-agent.c */
 struct acp_client *queue_owner_agent_client(struct queue_owner *);

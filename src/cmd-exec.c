@@ -14,6 +14,7 @@
 #include "agent-registry.h"
 #include "cli-invocation.h"
 #include "cli-validate.h"
+#include "cmd-slots.h"
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "config-file.h"
@@ -117,6 +118,7 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	struct exec_turn_result	 r;
 	struct acpx_error	*err = NULL;
 	struct agent_launch	 launch;
+	struct slots_hold	*slot;
 	json_t			*blocks;
 	int			 rc;
 
@@ -140,7 +142,13 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 
 	events_register("exec", NULL, NULL, inv->agent_override ? NULL :
 	    inv->agent.name, inv->cwd);
+	if (cmd_slots_exec_acquire(inv, out, &slot, &err) == -1) {
+		agent_launch_clear(&launch);
+		json_decref(blocks);
+		return (output_fail(out, err));
+	}
 	exec_turns(inv, &launch, blocks, out, &r);
+	slots_hold_release(slot);
 	agent_launch_clear(&launch);
 
 	rc = r.exit;

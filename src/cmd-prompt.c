@@ -10,6 +10,7 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "cli-invocation.h"
+#include "cmd-slots.h"
 #include "cmd-opts.h"
 #include "cmd.h"
 #include "config-file.h"
@@ -502,8 +503,10 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	r.inv = inv;
 	r.out = out;
 	if ((r.blocks = cmd_opts_prompt(inv, &err)) == NULL ||
-	    (r.rec = cmd_prompt_find_session(inv, &err)) == NULL) {
+	    (r.rec = cmd_prompt_find_session(inv, &err)) == NULL ||
+	    cmd_slots_prompt_check(inv, r.rec->record_id, out, &err) == -1) {
 		json_decref(r.blocks);
+		session_record_free(r.rec);
 		return (output_fail(out, err));
 	}
 	r.request_id = conversation_uuid();

@@ -187,6 +187,11 @@ config_agents(struct config *c, const json_t *file, const char *path,
 	keys = js_json_keys(agents, &n);
 	for (i = 0; i < n; i++) {
 		memset(&a, 0, sizeof a);
+		/* Only a cap (config-caps.c): the agent itself is unchanged. */
+		if (json_object_size(json_object_get(agents, keys[i])) == 1 &&
+		    json_object_get(json_object_get(agents, keys[i]),
+		    "maxConcurrent") != NULL)
+			continue;
 		if (config_agent_entry(json_object_get(agents, keys[i]), keys[i],
 		    path, &a, cause) == -1) {
 			config_agent_clear(&a);

@@ -402,7 +402,8 @@ config_load(const char *home, const char *cwd, const char *mcp_path,
 	    config_scalar(p, pp, g, gp, "format", config_parse_format,
 	    &c->format, cause) == -1)
 		goto fail;
-	if (config_agents(c, g, gp, cause) == -1 ||
+	if (config_caps_check(g, gp, p, pp, cause) == -1 ||
+	    config_agents(c, g, gp, cause) == -1 ||
 	    config_agents(c, p, pp, cause) == -1)
 		goto fail;
 	config_agents_order(c);

@@ -88,6 +88,8 @@ void
 queue_owner_job_start(struct queue_owner *o, struct queue_owner_job *j)
 {
 	o->job = j;
+	if (queue_owner_slot_gate(o, j))
+		return;		/* started again once it holds a slot */
 	switch (j->kind) {
 	case QUEUE_OWNER_JOB_PROMPT:
 		queue_owner_turn_start(o, j);

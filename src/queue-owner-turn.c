@@ -491,6 +491,11 @@ queue_owner_turn_cancel(struct queue_owner *o, struct queue_owner_job *j)
 	}
 	o->hooks->cancel(o);	/* no fallback hop after a cancel */
 	switch (j->state) {
+	case JOB_QUEUED:	/* waiting for an agent slot */
+		if (!queue_owner_slot_abandon(o))
+			return (0);
+		queue_owner_turn_cancelled(o);
+		return (1);
 	case JOB_PROMPT:
 		acp_client_cancel(o->client);
 		return (1);

@@ -278,6 +278,7 @@ owner_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		queue_owner_job_start(o, j);
 		return;
 	}
+	queue_owner_slot_idle(o);
 	owner_arm_ttl(o);
 }
 
@@ -485,6 +486,7 @@ owner_client_opts_clear(struct queue_owner *o)
 	cmdline_free(o->agent_argv);
 	json_decref(o->turn_so);
 	o->hooks->free(o);	/* the launch resolver's state */
+	queue_owner_slot_free(o);
 	memset(&o->copts, 0, sizeof o->copts);
 }
 

@@ -344,7 +344,7 @@ queue_proto_code(const char *name)
 
 	if (name == NULL)
 		return (-1);
-	for (c = ACPX_CODE_RUNTIME; c <= ACPX_CODE_EXEC_DISABLED; c++) {
+	for (c = ACPX_CODE_RUNTIME; c <= ACPX_CODE_HOST_AT_CAPACITY; c++) {
 		if (strcmp(name, acpx_error_code_name(c)) == 0)
 			return (c);
 	}
