@@ -276,7 +276,8 @@ slots_ahead(const char *dir, const char *mine)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, slots_ticket_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof *names, slots_ticket_cmp);
 	for (i = 0; i < n; i++) {
 		xasprintf(&path, "%s/%s", q, names[i]);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {

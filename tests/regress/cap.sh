@@ -17,11 +17,20 @@ cat >"$T_ROOT/hold.json" <<'EOF'
 {"default_turn": [{"wait_file": "{{cwd}}/go"}, {"chunk": "served"}]}
 EOF
 export SC="$T_ROOT/hold.json"
-# The agent: the mock, with a line in the log when it starts and ends.
+# The agent: the mock, with a line in the log when it starts and when it
+# has ended (a TERM from its owner's close is passed on to the mock and
+# waited for, so "end" is written after the mock is gone).
 cat >"$T_ROOT/agent.sh" <<'EOF'
 #!/bin/sh
 echo "start ${PWD##*/}" >>"$LOG"
-"$MOCK" --scenario "$SC" --record "$PWD/rec" --supports-load-session --session-id "s-${PWD##*/}"
+exec 3<&0
+"$MOCK" --scenario "$SC" --record "$PWD/rec" --supports-load-session \
+    --session-id "s-${PWD##*/}" <&3 3<&- &
+m=$!
+exec 3<&-
+trap 'kill -TERM $m 2>/dev/null' TERM
+wait $m
+while kill -0 $m 2>/dev/null; do wait $m; done
 echo "end ${PWD##*/}" >>"$LOG"
 EOF
 chmod +x "$T_ROOT/agent.sh"
