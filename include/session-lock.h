@@ -83,9 +83,10 @@ typedef void	(*session_lock_cb)(struct session_lock *lock, int rc,
 struct session_lock_wait;
 
 /*
- * Acquire on the loop: try now, then every 15 ms until acquired or
- * session_lock_wait_cancel(). cb may run before this returns (then the
- * return value is NULL). The wait object frees itself after cb.
+ * Acquire on the loop: try on its next iteration, then every 15 ms until
+ * acquired or session_lock_wait_cancel(). cb never runs before this
+ * returns (the caller stores the wait first; cb may free the caller's
+ * object). The wait object frees itself after cb.
  */
 struct session_lock_wait *session_lock_acquire(struct ev_loop *,
 		    const char *lock_id, session_lock_cb, void *arg);

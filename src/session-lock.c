@@ -264,7 +264,7 @@ lock_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		lock_wait_free(w);
 }
 
-/* Acquire on the loop, retrying every 15 ms. */
+/* Acquire on the loop: a first try at once, then every 15 ms. */
 struct session_lock_wait *
 session_lock_acquire(struct ev_loop *loop, const char *lock_id,
     session_lock_cb cb, void *arg)
@@ -276,13 +276,12 @@ session_lock_acquire(struct ev_loop *loop, const char *lock_id,
 	w->lock_id = xstrdup(lock_id);
 	w->cb = cb;
 	w->arg = arg;
-	ev_timer_init(&w->timer, lock_wait_cb, LOCK_RETRY_MS / 1000.0,
-	    LOCK_RETRY_MS / 1000.0);
+	/*
+	 * The first try is on the loop's next iteration, never in this call:
+	 * cb may free the caller's object that is to hold the return value.
+	 */
+	ev_timer_init(&w->timer, lock_wait_cb, 0., LOCK_RETRY_MS / 1000.0);
 	w->timer.data = w;
-	if (lock_wait_try(w)) {
-		lock_wait_free(w);
-		return (NULL);
-	}
 	ev_timer_start(loop, &w->timer);
 	return (w);
 }

@@ -202,4 +202,21 @@ poll '[ -z "$(pid_of "$REC")" ]'
 run --agent "$MOCK" exec "echo after sigpipe"
 expect_rc 0 "exec after SIGPIPE"
 
+# ---------------------------------------------------------------- every owner ended itself
+# Each queue owner above met a fault in its turn (a killed agent or
+# client, a failing disk) and must still end by itself: logged as
+# owner.stopped with its own reason, its lease gone. An owner that died
+# (an abort, a sanitizer report) leaves owner.started alone, and its lease.
+wait_owners_gone
+EV="$HOME/.acpx/events.ndjson"
+started=$(grep -c '"event":"owner.started"' "$EV" 2>/dev/null)
+stopped=$(grep '"event":"owner.stopped"' "$EV" 2>/dev/null | grep -v -c '"reason":"crash"')
+[ "${started:-0}" -ge 4 ] && [ "$started" = "$stopped" ] &&
+    ok "each of the $started owners stopped by itself" ||
+    not_ok "each owner stopped by itself" "started ${started:-0}, stopped ${stopped:-0}" \
+    "$(grep '"event":"owner\.' "$EV" 2>/dev/null)"
+leases=$(ls "$HOME"/.acpx/queues/*.lock 2>/dev/null)
+[ -z "$leases" ] && ok "no owner's lease is left" ||
+    not_ok "no owner's lease is left" "$leases"
+
 done_testing
