@@ -132,9 +132,12 @@ ssh_node_pid() { cat "$SSH_DIR/$1/pid"; }
 # what runs in them), by PID, as if the machine went away: the listener
 # gets SIGTERM, the rest SIGKILL. Waits until they are gone (120 s only
 # bounds a hang).
+# (cat, not awk, opens the stat files: mawk, Debian's awk, stops at the
+# first file it cannot open, and a process may exit between the glob and
+# the read; then the list came out short and a connection survived.)
 ssh_descendants() {
-	awk '{ f = FILENAME; sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f);
-	    sub(/.*\) /, ""); print f, $2 }' /proc/[0-9]*/stat 2>/dev/null |
+	cat /proc/[0-9]*/stat 2>/dev/null |
+	    awk '{ pid = $1; sub(/^[0-9]+ \(.*\) /, ""); print pid, $2 }' |
 	    awk -v root="$1" '{ pp[$1] = $2 } END {
 		do { n = 0; for (p in pp) if (!(p in in_tree) &&
 		    (pp[p] == root || (pp[p] in in_tree))) { in_tree[p] = 1; n++ }
