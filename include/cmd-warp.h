@@ -73,6 +73,14 @@ void		 cmd_warp_rows_free(char ***rows, size_t nrows);
 
 /* acpx warp doctor (cmd-warp-doctor.c) and its row. */
 int		 cmd_warp_doctor(const struct invocation *, struct output *);
+/*
+ * Its report (also a section of acpx doctor): *json and the text *lines
+ * (NULL-terminated, cmdline_free()), caller owns both. Returns the number
+ * of problems, or -1 with *err when the warp config does not load.
+ */
+int		 cmd_warp_doctor_report(const struct invocation *,
+		    struct output *, json_t **json, char ***lines,
+		    struct acpx_error **err);
 extern const struct cmd_entry	 cmd_warp_doctor_entry;
 
 /* acpx warp serve (cmd-warp-serve.c): the ACP proxy (warp-serve.h). */

@@ -300,5 +300,13 @@ int		 cmd_config_run(const struct invocation *, struct output *);
 int		 cmd_completion_run(const struct invocation *, struct output *);
 /* Any command given --node: the node runs it (cmd-nodes.c). */
 int		 cmd_nodes_relay_run(const struct invocation *, struct output *);
+/*
+ * Check the configured nodes (or only the one named; cmd-nodes.c, also
+ * used by acpx doctor): the JSON list (caller owns), one line each in
+ * text; *down / *bad when one is unreachable / unusable.
+ */
+struct buf;
+json_t		*cmd_nodes_report(const struct config *, const char *only,
+		    struct buf *text, int *down, int *bad);
 
 #endif

@@ -15,6 +15,7 @@
 #include "agent-registry.h"
 #include "cli-impl.h"
 #include "cli.h"
+#include "cmd-doctor.h"
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
@@ -228,6 +229,20 @@ cli_action(struct cli_run *run, struct cli_cmd *leaf, struct invocation *inv)
 		run->run = e->run;
 }
 
+/*
+ * acpx doctor reports a config that does not load itself: it is parsed
+ * with the defaults (no file read), the cause kept in *keep. NULL if even
+ * that fails.
+ */
+static struct config *
+cli_doctor_config(char **cause, char **keep)
+{
+	free(*keep);
+	*keep = *cause;
+	*cause = NULL;
+	return (config_load("/nonexistent", "/nonexistent", NULL, cause));
+}
+
 /* Parse argv and load config (see cli.h). */
 int
 cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
@@ -238,7 +253,8 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	char			*ncwd, *nmcp, **args = argv + 1, cwdbuf[8192];
 	const char		*m;
 	size_t			 n = argc > 0 ? (size_t)argc - 1 : 0, i;
-	int			 strict, has, verbose, pass, rc = -1;
+	char			*config_cause = NULL;
+	int			 strict, has, verbose, pass, rc = -1, doctor = 0;
 	enum acpx_format	 f;
 
 	memset(inv, 0, sizeof *inv);
@@ -291,6 +307,8 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 		}
 	}
 
+	for (i = 0; i < n && !doctor; i++)
+		doctor = strcmp(args[i], "doctor") == 0;
 	home = config_home();
 	cwd = cli_scan_initial_cwd(&run);
 	m = cli_scan_last_flag(args, n, "--mcp-config");
@@ -298,7 +316,9 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 		m = NULL;	/* a path on the node */
 	mcp = m != NULL && *m != '\0' ? xstrdup(m) : NULL;
 	for (pass = 0;; pass++) {
-		if ((run.config = config_load(home, cwd, mcp, &cause)) == NULL) {
+		if ((run.config = config_load(home, cwd, mcp, &cause)) == NULL &&
+		    (!doctor || (run.config = cli_doctor_config(&cause,
+		    &config_cause)) == NULL)) {
 			*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
 			    cause);
 			free(cause);
@@ -329,6 +349,14 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 		run.late_globals = run.late_cwd = 0;
 		run.nnode_notes = 0;
 	}
+	if (config_cause != NULL && (run.leaf == NULL ||
+	    run.leaf->def != &cmd_doctor_entry)) {
+		acpx_error_free(run.err);
+		run.err = NULL;
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
+		    config_cause);
+		goto out;
+	}
 	if (run.leaf != NULL && run.status < 0 && run.err == NULL)
 		cli_action(&run, run.leaf, inv);
 	if (run.late_globals)
@@ -350,6 +378,7 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	if (run.strict)
 		inv->json_strict = 1;
 out:
+	free(config_cause);
 	cli_run_free(&run);
 	config_free(run.config);
 	free(run.process_cwd);

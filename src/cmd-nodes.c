@@ -26,28 +26,23 @@
  * (no acpx, too old), else 0.
  */
 
-static int
-cmd_nodes_run_common(const struct invocation *inv, struct output *out,
-    int check)
+/*
+ * Check every configured node (or only the one named): the JSON list of
+ * results (caller owns) and one text line each appended to text; *down
+ * and *bad say whether one is unreachable or unusable.
+ */
+json_t *
+cmd_nodes_report(const struct config *c, const char *only, struct buf *text,
+    int *down, int *bad)
 {
-	const struct config		*c = inv->config;
 	const struct config_node	*n;
 	struct acpx_error		*err;
-	struct buf			 text = BUF_INITIALIZER;
 	json_t				*list, *o;
-	const char			*only = NULL;
 	char				*version;
 	long long			 rtt;
 	size_t				 i;
-	int				 rc = ACPX_EXIT_SUCCESS, down = 0, bad = 0;
 
-	if (check && inv->nwords > 0)
-		only = inv->words[0];
-	if (only != NULL && config_find_node(c, only) == NULL) {
-		err = acpx_error_new(ACPX_CODE_USAGE, "NODE_UNKNOWN", "cli",
-		    "Unknown node '%s'", only);
-		return (output_fail(out, err));
-	}
+	*down = *bad = 0;
 	list = json_array();
 	for (i = 0; i < c->nnodes; i++) {
 		n = &c->nodes[i];
@@ -58,7 +53,7 @@ cmd_nodes_run_common(const struct invocation *inv, struct output *out,
 			json_object_set_new(o, "reachable", json_true());
 			json_object_set_new(o, "rttMs", json_integer(rtt));
 			json_object_set_new(o, "version", json_string(version));
-			buf_printf(&text, "%s\treachable\t%lld ms\tacpx-native %s\n",
+			buf_printf(text, "%s\treachable\t%lld ms\tacpx-native %s\n",
 			    n->name, rtt, version);
 			free(version);
 		} else {
@@ -71,17 +66,39 @@ cmd_nodes_run_common(const struct invocation *inv, struct output *out,
 				    json_string(err->detail_code));
 			json_object_set_new(o, "message",
 			    json_string(err->message));
-			buf_printf(&text, "%s\t%s\t-\t%s\n", n->name,
+			buf_printf(text, "%s\t%s\t-\t%s\n", n->name,
 			    err->code == ACPX_CODE_NODE_UNREACHABLE ? "down" :
 			    "unusable", err->message);
 			if (err->code == ACPX_CODE_NODE_UNREACHABLE)
-				down = 1;
+				*down = 1;
 			else
-				bad = 1;
+				*bad = 1;
 			acpx_error_free(err);
 		}
 		json_array_append_new(list, o);
 	}
+	return (list);
+}
+
+static int
+cmd_nodes_run_common(const struct invocation *inv, struct output *out,
+    int check)
+{
+	const struct config		*c = inv->config;
+	struct acpx_error		*err;
+	struct buf			 text = BUF_INITIALIZER;
+	json_t				*list, *o;
+	const char			*only = NULL;
+	int				 rc = ACPX_EXIT_SUCCESS, down, bad;
+
+	if (check && inv->nwords > 0)
+		only = inv->words[0];
+	if (only != NULL && config_find_node(c, only) == NULL) {
+		err = acpx_error_new(ACPX_CODE_USAGE, "NODE_UNKNOWN", "cli",
+		    "Unknown node '%s'", only);
+		return (output_fail(out, err));
+	}
+	list = cmd_nodes_report(c, only, &text, &down, &bad);
 	if (inv->format == ACPX_FORMAT_JSON) {
 		o = json_pack("{s:o}", "nodes", list);
 		output_result_json(out, o);

@@ -247,18 +247,23 @@ doctor_cooldowns(struct doctor *d)
 	warp_state_free(st);
 }
 
-/* acpx warp doctor. */
+/*
+ * The report of acpx warp doctor (also a section of acpx doctor): *json
+ * and *lines (NULL-terminated; caller frees both). The number of problems,
+ * or -1 with *err when the warp config does not load.
+ */
 int
-cmd_warp_doctor(const struct invocation *inv, struct output *out)
+cmd_warp_doctor_report(const struct invocation *inv, struct output *out,
+    json_t **json, char ***lines, struct acpx_error **err)
 {
-	struct doctor		 d;
-	struct acpx_error	*err = NULL;
-	char			**ids;
-	size_t			 i;
+	struct doctor	 d;
+	char		**ids;
 
 	memset(&d, 0, sizeof d);
-	if (cmd_warp_open(&d.ctx, inv, out, &err) == -1)
-		return (output_fail(out, err));
+	*json = NULL;
+	*lines = NULL;
+	if (cmd_warp_open(&d.ctx, inv, out, err) == -1)
+		return (-1);
 	d.json = json_object();
 	ids = warp_config_agents(d.ctx.wc);
 	doctor_line(&d, "config: ok (%zu providers, %zu warp agents)",
@@ -277,18 +282,37 @@ cmd_warp_doctor(const struct invocation *inv, struct output *out)
 		    d.problems == 1 ? "" : "s");
 	json_object_set_new(d.json, "ok", json_boolean(d.problems == 0));
 	json_object_set_new(d.json, "problems", json_integer(d.problems));
-	if (inv->format == ACPX_FORMAT_JSON)
-		output_result_json(out, d.json);
-	else if (inv->format == ACPX_FORMAT_QUIET)
-		output_result_text(out, "%s", d.lines[d.nlines - 1]);
-	else {
-		for (i = 0; i < d.nlines; i++)
-			output_result_text(out, "%s", d.lines[i]);
-	}
-	cmdline_free(d.lines);
-	json_decref(d.json);
 	cmd_warp_close(&d.ctx);
-	return (d.problems == 0 ? ACPX_EXIT_SUCCESS : ACPX_EXIT_ERROR);
+	*json = d.json;
+	*lines = d.lines;
+	return (d.problems);
+}
+
+/* acpx warp doctor. */
+int
+cmd_warp_doctor(const struct invocation *inv, struct output *out)
+{
+	struct acpx_error	*err = NULL;
+	json_t			*json;
+	char			**lines;
+	size_t			 i, n;
+	int			 problems;
+
+	if ((problems = cmd_warp_doctor_report(inv, out, &json, &lines,
+	    &err)) == -1)
+		return (output_fail(out, err));
+	n = cmdline_count(lines);
+	if (inv->format == ACPX_FORMAT_JSON)
+		output_result_json(out, json);
+	else if (inv->format == ACPX_FORMAT_QUIET)
+		output_result_text(out, "%s", lines[n - 1]);
+	else {
+		for (i = 0; i < n; i++)
+			output_result_text(out, "%s", lines[i]);
+	}
+	cmdline_free(lines);
+	json_decref(json);
+	return (problems == 0 ? ACPX_EXIT_SUCCESS : ACPX_EXIT_ERROR);
 }
 
 /* ------------------------------------------------------- the command row */

@@ -33,6 +33,7 @@ extern const struct cmd_entry cmd_completion_entry;
 extern const struct cmd_entry cmd_events_entry;
 extern const struct cmd_entry cmd_ps_entry;
 extern const struct cmd_entry cmd_nodes_entry;
+extern const struct cmd_entry cmd_doctor_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_prompt_entry,
@@ -50,6 +51,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ps_entry,
 	&cmd_events_entry,
 	&cmd_nodes_entry,
+	&cmd_doctor_entry,
 	NULL
 };
 
