@@ -57,8 +57,65 @@ expect_sum() {
 	else not_ok "$LABEL: $1 reads $2" "got: $SUM" "stdout: $OUT" "stderr: $ERR"; fi
 }
 
-# diff_transcripts OURS REF: the reference's transcript equals ours.
-diff_transcripts() {
-	if cmp -s "$1" "$2"; then ok "transcript matches the reference ($(wc -l <"$1") steps)"
-	else not_ok "transcript matches the reference" "$(diff "$2" "$1" | head -40)"; fi
+
+# ------------------------------------------------ verified transcripts
+# The reference is pinned (acpx 0.19.1): on unchanged inputs it can only
+# print the transcript it printed before. A script's reference transcript
+# is kept in tests/conformance/reference/NAME.t under the hash of its
+# inputs (its first line, "# key KEY"): the script itself, this file,
+# regress/lib.sh, the mock agent's sources and scenarios, the OpenClaw
+# pin and the plugin driver. While that key holds, ours is compared with the stored
+# transcript and the reference is not run (its Node start-ups cost more
+# than the rest of the script); a changed input, or ACPX_COMPAT_LIVE=all,
+# runs it live as before. `make compat-restamp` (ACPX_COMPAT_STAMP set)
+# runs it live and stores a clean reference run's transcript.
+conf_key() {
+	{ cat "$0" "$TESTS_SRCDIR/conformance/lib.sh" \
+	    "$TESTS_SRCDIR/conformance/npm-pins.sh" \
+	    "$TESTS_SRCDIR/conformance/openclaw-plugin.mjs" "$TESTS_SRCDIR/regress/lib.sh" \
+	    "$TESTS_SRCDIR/mock-agent/mock-agent.c" \
+	    "$TESTS_SRCDIR/mock-agent/mock-verify.c" \
+	    "$TESTS_SRCDIR/mock-agent/mock-verify.h"
+	  for f in "$TESTS_SRCDIR"/mock-agent/scenarios/*; do
+		echo "${f##*/}"; cat "$f"
+	  done; } 2>/dev/null | sha256sum | cut -c1-64
+}
+# ref_transcript NAME OURS LABEL REF-TRANSCRIPT RUN...: the reference's
+# transcript of this script (NAME) against OURS (LABEL names the check).
+# Verified: compared with the stored one. Else, with the reference
+# installed: RUN... (the reference's side, which writes REF-TRANSCRIPT)
+# runs live, then the two are compared (and stored under restamp).
+ref_transcript() {
+	rt_name=$1 rt_ours=$2 rt_label=$3 rt_ref=$4
+	shift 4
+	rt_golden="$TESTS_SRCDIR/conformance/reference/$rt_name.t"
+	rt_key=$(conf_key)
+	if [ "${ACPX_COMPAT_LIVE:-}" != all ] && [ -f "$rt_golden" ] &&
+	    [ "$(head -n 1 "$rt_golden")" = "# key $rt_key" ]; then
+		sed 1d "$rt_golden" >"$T_ROOT/ref-verified.t"
+		if cmp -s "$rt_ours" "$T_ROOT/ref-verified.t"; then
+			ok "$rt_label ($(wc -l <"$rt_ours") steps; the reference's verified transcript)"
+		else
+			not_ok "$rt_label (the reference's verified transcript)" \
+			    "$(diff "$T_ROOT/ref-verified.t" "$rt_ours" | head -40)"
+		fi
+		return
+	fi
+	if ! have_ref; then
+		ok "# SKIP reference acpx not installed and no verified transcript: no side-by-side diff"
+		return
+	fi
+	rt_failed=$t_failed
+	REF_FILES="$rt_ref $rt_ref.err" ref_side "$@"
+	[ "$REF_FAILED_UNDER_LOAD" = 1 ] && return
+	if cmp -s "$rt_ours" "$rt_ref"; then
+		ok "$rt_label ($(wc -l <"$rt_ours") steps)"
+	else
+		not_ok "$rt_label" "$(diff "$rt_ref" "$rt_ours" | head -40)"
+	fi
+	# Stored only from a clean reference run (its own checks passed).
+	if [ -n "${ACPX_COMPAT_STAMP:-}" ] && [ "$t_failed" = "$rt_failed" ]; then
+		mkdir -p "${rt_golden%/*}" &&
+		    { echo "# key $rt_key"; cat "$rt_ref"; } >"$rt_golden"
+	fi
 }

@@ -79,11 +79,6 @@ JSON
 
 suite "$ACPX" ours "$T_ROOT/ours.txt"
 [ -n "${SHOW_TRANSCRIPT:-}" ] && cat "$T_ROOT/ours.txt" >&2
-if have_ref; then
-	REF_FILES="$T_ROOT/ref.txt" ref_side suite "$REF" ref "$T_ROOT/ref.txt"
-	[ "$REF_FAILED_UNDER_LOAD" = 1 ] ||
-	    diff_transcripts "$T_ROOT/ours.txt" "$T_ROOT/ref.txt"
-else
-	ok "# SKIP reference acpx not installed: no side-by-side diff"
-fi
+ref_transcript thirdparty "$T_ROOT/ours.txt" "transcript matches the reference" \
+    "$T_ROOT/ref.txt" suite "$REF" ref "$T_ROOT/ref.txt"
 done_testing

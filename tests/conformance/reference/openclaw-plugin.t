@@ -1,0 +1,15 @@
+# key 961314bf5f931e4581187860d17ce9487998e35b2ccef485198d8b80685c587f
+{"step":"healthy","ok":true}
+{"step":"ensure","ok":true,"backend":"acpx","hasRecordId":true,"hasBackendSessionId":true}
+{"step":"turn-1","ok":true,"events":["text:first turn","done:{}"]}
+{"step":"turn-2","ok":true,"events":["text:second turn","done:{}"]}
+{"step":"ensure-again","ok":true,"sameRecord":true}
+{"step":"status","ok":true,"status":"alive","sameRecord":true,"summaryStarts":"status="}
+{"step":"set-mode","ok":true}
+{"step":"set-config","ok":true}
+{"step":"turn-long","ok":true,"events":["done:{}"]}
+{"step":"cancel","ok":true,"error":null}
+{"step":"turn-after-cancel","ok":true,"events":["text:still here","done:{}"]}
+{"step":"close","ok":true}
+{"step":"turn-after-close","ok":true,"events":["error:{\"message\":\"acpx exited with code 4\"}"]}
+{"step":"status-after-close","ok":true,"status":"no-session"}

@@ -1,0 +1,23 @@
+# key e2eff6d553afd21bf7df81e3de87a3a4a3dbaf839cbf0c366f977701c0bfcf11
+version rc=0 []
+help rc=0 []
+config-show rc=0 parse error: Unfinished JSON term at EOF at line 2, column 0
+ensure rc=0 {"action":"session_ensured","created":true,"acpxRecordId":"mock-session-1","acpxSessionId":"mock-session-1","agentSessionId":null,"name":"oc-1"}
+ensure-again rc=0 {"action":"session_ensured","created":false,"acpxRecordId":"mock-session-1","acpxSessionId":"mock-session-1","agentSessionId":null,"name":"oc-1"}
+new rc=0 {"action":"session_ensured","created":true,"acpxRecordId":"sess-oc-2","acpxSessionId":"sess-oc-2","agentSessionId":null,"name":"oc-2"}
+prompt-text rc=0 ["prompt:[{\"type\":\"text\",\"text\":\"echo hi there\"}]","update:agent_message_chunk:hi there","stop:end_turn"]
+prompt-array rc=0 ["prompt:[{\"type\":\"text\",\"text\":\"echo from array\"}]","update:agent_message_chunk:from array","stop:end_turn"]
+prompt-file rc=0 ["prompt:[{\"type\":\"text\",\"text\":\"echo via file\"}]","update:agent_message_chunk:via file","stop:end_turn"]
+prompt-empty rc=2 {"code":-32602,"acpxCode":"USAGE"}
+prompt-denied rc=5 1
+status rc=0 {"action":"status_snapshot","status":"string","statusKnown":true,"acpxRecordId":"mock-session-1","pid":"number"}
+set-mode rc=0 {"action":"mode_set","modeId":"plan"}
+set rc=1 {"code":-32603,"acpxCode":"RUNTIME"}
+cancel rc=0 {"action":"cancel_result","cancelled":false}
+resume rc=0 {"action":"session_ensured","created":true,"acpxRecordId":"sess-oc-3","acpxSessionId":"sess-oc-3","agentSessionId":null,"name":"oc-3"}
+agent-string rc=0 {"action":"session_ensured","created":true,"acpxRecordId":"sess-oc-4","acpxSessionId":"sess-oc-4","agentSessionId":null,"name":"oc-4"}
+close rc=0 {"action":"session_closed","acpxRecordId":"mock-session-1"}
+close-missing rc=1 {"code":-32603,"acpxCode":"RUNTIME"}
+status-none rc=0 {"action":"status_snapshot","status":"string","statusKnown":true,"acpxRecordId":null,"pid":"null"}
+cancel-none rc=0 {"action":"cancel_result","acpxRecordId":"unknown","cancelled":false}
+prompt-none rc=4 {"code":-32002,"acpxCode":"NO_SESSION"}

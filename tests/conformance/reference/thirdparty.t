@@ -1,0 +1,26 @@
+# key 5ad89717b5f22c3176d40c5390289df1766f168178521a0f6cbe7854d7af8d8a
+clawspec-ensure rc=0 {"action":"session_ensured","acpxRecordId":"mock-session-1","name":"cs-1"}
+clawspec-prompt rc=0 ["end_turn","delegated"]
+clawspec-status rc=0 {"action":"status_snapshot","cancelled":null,"status":"string"}
+clawspec-cancel rc=0 {"action":"cancel_result","cancelled":false,"status":"null"}
+clawspec-close rc=0 {"action":"session_closed","acpxRecordId":"mock-session-1","name":null}
+slack-ensure rc=0 {"action":"session_ensured","acpxRecordId":"sess-gemini","name":"slack-1700000000"}
+slack-prompt rc=0 ["end_turn","from slack"]
+slack-close rc=0 {"action":"session_closed","acpxRecordId":"sess-gemini","name":null}
+py-ensure rc=0 {"action":"session_ensured","acpxRecordId":"sess-py","name":"py-1"}
+py-prompt rc=0 ["end_turn","delegated"]
+py-exec rc=0 ["end_turn","delegated"]
+py-cancel rc=0 {"action":"cancel_result","cancelled":false,"status":"null"}
+py-close rc=0 {"action":"session_closed","acpxRecordId":"sess-py","name":null}
+rust-status rc=0 {"action":"status_snapshot","cancelled":null,"status":"string"}
+rust-cancel rc=0 {"action":"cancel_result","cancelled":false,"status":"null"}
+cancel-helper rc=0 {"action":"cancel_result","cancelled":false,"status":"null"}
+probe-list rc=0 {"source":"agent","n":2}
+arc-new rc=0 {"action":"session_ensured","acpxRecordId":"mock-session-1","name":"arc"}
+arc-prompt rc=0 ["end_turn","research"]
+arc-close rc=0 {"action":"session_closed","acpxRecordId":"mock-session-1","name":null}
+backpass-new rc=0 []
+backpass-status rc=0 {"action":"status_snapshot","status":"string"}
+backpass-close rc=0 []
+go-exec rc=1 []
+missing-file rc=1 "RUNTIME"
