@@ -63,21 +63,27 @@ expect_sum() {
 # print the transcript it printed before. A script's reference transcript
 # is kept in tests/conformance/reference/NAME.t under the hash of its
 # inputs (its first line, "# key KEY"): the script itself, this file,
-# regress/lib.sh, the mock agent's sources and scenarios, the OpenClaw
-# pin and the plugin driver. While that key holds, ours is compared with the stored
-# transcript and the reference is not run (its Node start-ups cost more
-# than the rest of the script); a changed input, or ACPX_COMPAT_LIVE=all,
-# runs it live as before. `make compat-restamp` (ACPX_COMPAT_STAMP set)
+# regress/lib.sh's normalize, the mock agent's sources, the scenarios
+# the script names, the OpenClaw pin and the plugin driver. While that key
+# holds, ours is compared with the stored transcript and the reference is
+# not run (its Node start-ups cost more than the rest of the script); a
+# changed input, or ACPX_COMPAT_LIVE=all, runs it live as before. `make compat-restamp` (ACPX_COMPAT_STAMP set)
 # runs it live and stores a clean reference run's transcript.
 conf_key() {
 	{ cat "$0" "$TESTS_SRCDIR/conformance/lib.sh" \
 	    "$TESTS_SRCDIR/conformance/npm-pins.sh" \
-	    "$TESTS_SRCDIR/conformance/openclaw-plugin.mjs" "$TESTS_SRCDIR/regress/lib.sh" \
+	    "$TESTS_SRCDIR/conformance/openclaw-plugin.mjs" \
 	    "$TESTS_SRCDIR/mock-agent/mock-agent.c" \
 	    "$TESTS_SRCDIR/mock-agent/mock-verify.c" \
 	    "$TESTS_SRCDIR/mock-agent/mock-verify.h"
-	  for f in "$TESTS_SRCDIR"/mock-agent/scenarios/*; do
-		echo "${f##*/}"; cat "$f"
+	  # What of regress/lib.sh a transcript goes through.
+	  sed -n -e '/^normalize()/,/^}/p' -e '/^mock_cmd()/,/^}/p' \
+	      -e '/^claude_mock()/,/^}/p' "$TESTS_SRCDIR/regress/lib.sh"
+	  # The scenario files the script names (not the others: a new
+	  # scenario elsewhere changes nothing here).
+	  for f in $(sed -n 's|.*\$SCENARIOS/\([A-Za-z0-9_.-]*\.json\).*|\1|p' "$0" |
+	      sort -u); do
+		echo "$f"; cat "$TESTS_SRCDIR/mock-agent/scenarios/$f"
 	  done; } 2>/dev/null | sha256sum | cut -c1-64
 }
 # ref_transcript NAME OURS LABEL REF-TRANSCRIPT RUN...: the reference's

@@ -1,4 +1,4 @@
-# key 961314bf5f931e4581187860d17ce9487998e35b2ccef485198d8b80685c587f
+# key c6f834ce5a37d8b982a065f2e61f7580d952d1eac21a35b4ad0a68997ffe1cd3
 {"step":"healthy","ok":true}
 {"step":"ensure","ok":true,"backend":"acpx","hasRecordId":true,"hasBackendSessionId":true}
 {"step":"turn-1","ok":true,"events":["text:first turn","done:{}"]}

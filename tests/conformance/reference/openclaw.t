@@ -1,4 +1,4 @@
-# key e2eff6d553afd21bf7df81e3de87a3a4a3dbaf839cbf0c366f977701c0bfcf11
+# key d118737c751bee85580c2ef9ae85c8e49eed77d9141b2cfb7e56388a55a38256
 version rc=0 []
 help rc=0 []
 config-show rc=0 parse error: Unfinished JSON term at EOF at line 2, column 0

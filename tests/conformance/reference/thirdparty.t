@@ -1,4 +1,4 @@
-# key 5ad89717b5f22c3176d40c5390289df1766f168178521a0f6cbe7854d7af8d8a
+# key 3a89b08e34db33158dea306cb4671ea688a8e957f0ab7e54a5d5dee36c229de2
 clawspec-ensure rc=0 {"action":"session_ensured","acpxRecordId":"mock-session-1","name":"cs-1"}
 clawspec-prompt rc=0 ["end_turn","delegated"]
 clawspec-status rc=0 {"action":"status_snapshot","cancelled":null,"status":"string"}
