@@ -24,6 +24,7 @@ struct invocation {
 	int			 no_fs;
 	int			 no_terminal;
 	int			 no_fallback;		/* --no-fallback (warp) */
+	int			 no_color;		/* --no-color */
 	enum acpx_perm_mode	 perm_mode;
 	enum acpx_nonint	 nonint;
 	enum acpx_auth_policy	 auth_policy;

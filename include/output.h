@@ -21,6 +21,7 @@ struct output_opts {
 	int		 json_strict;	/* suppress banners/warnings; errors only as JSON */
 	int		 suppress_reads;	/* --suppress-reads */
 	int		 color;		/* ANSI colours (text): stdout is a TTY */
+	int		 color_err;	/* and on stderr: stderr is a TTY */
 	const char	*agent_name;	/* for hints: "acpx <agent> sessions new" */
 	FILE		*out;		/* stdout unless a test says otherwise */
 	FILE		*err;		/* stderr unless a test says otherwise */

@@ -30,6 +30,7 @@
 #include "permission.h"
 #include "spawn.h"
 #include "secrets.h"
+#include "progress.h"
 #include "xmalloc.h"
 
 /*
@@ -53,6 +54,7 @@ acp_tty_ask(const char *prompt)
 	 * XXX: a blocking read of the user's answer. The turn cannot make
 	 * progress until the user answers, and only exec on a TTY asks.
 	 */
+	progress_clear();
 	fputs(prompt, stderr);
 	fflush(stderr);
 	while ((r = read(STDIN_FILENO, &ch, 1)) == 1 && ch != '\n') {
@@ -155,6 +157,7 @@ acp_count_perm(struct acp_client *c, enum client_fs_perm perm)
 static int
 acp_fs_ask(const char *header, const char *details, const char *question)
 {
+	progress_clear();
 	if (header != NULL)
 		fprintf(stderr, "\n%s\n", header);
 	if (details != NULL && strspn(details, " \t\r\n") != strlen(details))

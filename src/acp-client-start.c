@@ -28,6 +28,7 @@
 #include "jget.h"
 #include "jsonrpc.h"
 #include "permission.h"
+#include "progress.h"
 #include "spawn.h"
 #include "secrets.h"
 #include "xmalloc.h"
@@ -418,4 +419,6 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	    json_pack("{s:i, s:o, s:o}", "protocolVersion", 1,
 	    "clientCapabilities", caps, "clientInfo",
 	    agent_compat_client_info(o->argv)), acp_initialize_cb, c);
+	/* After the request: its "[client] initialize" line is drawn. */
+	progress_show(c->loop, "starting the agent");
 }

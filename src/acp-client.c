@@ -31,6 +31,7 @@
 #include "permission.h"
 #include "spawn.h"
 #include "secrets.h"
+#include "progress.h"
 #include "xmalloc.h"
 
 /*
@@ -280,6 +281,7 @@ acp_client_session_new(struct acp_client *c, acp_done_cb cb, void *arg)
 		json_object_set_new(params, "_meta", meta);
 	c->step_id = jsonrpc_request(c->rpc, "session/new", params,
 	    acp_session_new_cb, c);
+	progress_show(c->loop, "starting the session");
 }
 
 static void
@@ -383,6 +385,7 @@ acp_send_prompt(struct acp_client *c)
 	c->step_id = jsonrpc_request(c->rpc, "session/prompt",
 	    json_pack("{s:s, s:O}", "sessionId", c->session_id, "prompt",
 	    c->prompt_blocks), acp_prompt_cb, c);
+	progress_show(c->loop, "waiting for the agent");
 }
 
 /* session/prompt with content blocks (borrowed). */

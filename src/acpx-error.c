@@ -478,6 +478,63 @@ has_429(const char *s)
 }
 
 /* Text-mode remediation hints (§5.6). Caller owns; NULL if none. */
+/*
+ * The next step for errors of acpx-native's own (their detailCodes are not
+ * the reference's, so no output compared with it changes), or NULL.
+ */
+static const struct {
+	const char	*detail;
+	const char	*hint;
+} own_hints[] = {
+	{ "NODE_SSH_MISSING", "hint: install the OpenSSH client "
+	    "(sudo apt-get install openssh-client), then retry." },
+	{ "NODE_ACPX_MISSING", "hint: install acpx-native on the node, or set "
+	    "`nodes.<name>.acpx` to its path (acpx-config(5)); `acpx nodes "
+	    "check` shows every node." },
+	{ "NODE_ACPX_INCOMPATIBLE", "hint: upgrade acpx-native on the node; "
+	    "`acpx nodes check` shows each node's version." },
+	{ "NODE_UNKNOWN", "hint: `acpx nodes list` shows the configured "
+	    "nodes." },
+	{ "WARP_ENV_MISSING", "hint: create the secrets file (mode 600) with "
+	    "the provider's WARP_<P>_API_KEY and WARP_<P>_BASE_URL "
+	    "(acpx-warp(7)); `acpx doctor` checks it." },
+	{ "WARP_ENV_INVALID", "hint: `acpx warp doctor` checks the secrets "
+	    "file." },
+	{ "WARP_ENV_UNREADABLE", "hint: `acpx warp doctor` checks the secrets "
+	    "file." },
+	{ "WARP_CONFIG_INVALID", "hint: fix the `warp` key of the config "
+	    "(acpx-warp(7)); `acpx doctor` checks it." },
+	{ "WARP_PROVIDER_UNKNOWN", "hint: `acpx warp list` shows the agents "
+	    "the configured providers make." },
+	{ "WARP_HARNESS_UNKNOWN", "hint: `acpx warp list` shows the agents "
+	    "the configured providers make." },
+	{ "WARP_MODEL_UNKNOWN", "hint: `acpx warp list` shows the agents "
+	    "the configured providers make." },
+	{ "WARP_COOLDOWN", "hint: `acpx warp doctor` shows the cooldowns; "
+	    "`acpx warp probe <provider>` ends one when the provider answers." },
+	{ "WARP_PROVIDER_FAILURE", "hint: `acpx warp probe` checks every "
+	    "provider." },
+	{ "WARP_FALLBACK_EXHAUSTED", "hint: `acpx warp probe` checks every "
+	    "provider." },
+};
+
+static const char *
+own_hint(const struct acpx_error *err)
+{
+	size_t	i;
+
+	if (err->code == ACPX_CODE_NODE_UNREACHABLE)
+		return ("hint: `acpx nodes check <name>` checks the node; try "
+		    "`ssh` to it by hand.");
+	if (err->detail_code == NULL)
+		return (NULL);
+	for (i = 0; i < nitems(own_hints); i++) {
+		if (strcmp(err->detail_code, own_hints[i].detail) == 0)
+			return (own_hints[i].hint);
+	}
+	return (NULL);
+}
+
 char *
 acpx_error_hints(const struct acpx_error *err, const char *agent_name)
 {
@@ -489,6 +546,9 @@ acpx_error_hints(const struct acpx_error *err, const char *agent_name)
 	if (err->detail_code != NULL &&
 	    strcmp(err->detail_code, "AUTH_REQUIRED") == 0)
 		return (auth_hint(err));
+	if ((m = own_hint(err)) != NULL)
+		return (xstrdup(m));
+	m = err->message;
 	if (err->code == ACPX_CODE_TIMEOUT)
 		return (xstrdup("hint: increase `--timeout <seconds>` for "
 		    "long-running prompts, or check whether the agent/provider "

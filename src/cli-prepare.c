@@ -104,6 +104,7 @@ cli_prepare_globals(struct cli_run *run, struct cli_cmd *leaf,
 	inv->no_fs = json_is_false(cli_opt_global(leaf, "fs"));
 	inv->no_terminal = json_is_false(cli_opt_global(leaf, "terminal"));
 	inv->no_fallback = json_is_false(cli_opt_global(leaf, "fallback"));
+	inv->no_color = json_is_false(cli_opt_global(leaf, "color"));
 
 	v = cli_opt_global(leaf, "timeout");
 	inv->timeout_ms = json_is_integer(v) ? json_integer_value(v) :

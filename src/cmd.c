@@ -142,6 +142,9 @@ static const struct cmd_opt o_no_terminal = CMD_OPT("--no-terminal", NULL,
 /* Ours (Warp fallback); no desc: kept out of the reference's help. */
 static const struct cmd_opt o_no_fallback = CMD_OPT("--no-fallback", NULL,
     "--no-fallback", "fallback", NULL, CMD_OPT_NEGATE, NULL);
+/* Ours: no ANSI colours on a terminal either (colour.h); off --help. */
+static const struct cmd_opt o_no_color = CMD_OPT("--no-color", NULL,
+    "--no-color", "color", NULL, CMD_OPT_NEGATE, NULL);
 /* Ours (node-relay.h): run the command on a configured node. */
 static const struct cmd_opt o_node = CMD_OPTV("--node <name>", NULL,
     "--node", "node", NULL, CMD_OPT_VALUE, NULL, CMD_VALUES_NODE, NULL);
@@ -162,7 +165,7 @@ const struct cmd_opt *const cmd_opt_root[] = { &cmd_opt_version,
     &o_nonint, &o_perm_policy, &o_policy, &cmd_opt_format, &o_suppress, &o_model,
     &o_tools, &o_max_turns, &o_system, &o_append, &o_retries, &o_strict,
     &o_no_fs, &o_no_terminal, &o_no_fallback, &o_timeout, &o_ttl, &o_mcp,
-    &o_verbose, &o_node, NULL };
+    &o_verbose, &o_node, &o_no_color, NULL };
 
 const struct cmd_opt cmd_opt_session = CMD_OPTV("-s, --session <name>", "-s",
     "--session", "session", "Use named session instead of cwd default",

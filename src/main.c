@@ -9,6 +9,8 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "cli.h"
+#include "colour.h"
+#include "progress.h"
 #include "js.h"
 #include "output.h"
 #include "xmalloc.h"
@@ -61,7 +63,10 @@ main(int argc, char **argv)
 	if (rc == -1) {
 		oo.format = err_format;
 		oo.json_strict = inv.json_strict;
-		oo.color = err_format == ACPX_FORMAT_TEXT && isatty(STDOUT_FILENO);
+		oo.color = err_format == ACPX_FORMAT_TEXT && colour_wanted(
+		    STDOUT_FILENO, colour_argv_no_color(argc, argv));
+		oo.color_err = err_format == ACPX_FORMAT_TEXT && colour_wanted(
+		    STDERR_FILENO, colour_argv_no_color(argc, argv));
 		oo.agent_name = inv.agent.name;
 		out = output_create(&oo);
 		output_error(out, err);
@@ -74,10 +79,15 @@ main(int argc, char **argv)
 		oo.json_strict = inv.json_strict;
 		oo.suppress_reads = inv.suppress_reads;
 		oo.color = inv.format == ACPX_FORMAT_TEXT &&
-		    isatty(STDOUT_FILENO);
+		    colour_wanted(STDOUT_FILENO, inv.no_color);
+		oo.color_err = inv.format == ACPX_FORMAT_TEXT &&
+		    colour_wanted(STDERR_FILENO, inv.no_color);
 		oo.agent_name = inv.agent.name;
 		out = output_create(&oo);
+		progress_init(inv.format == ACPX_FORMAT_TEXT &&
+		    !inv.json_strict && !inv.verbose);
 		rc = run(&inv, out);
+		progress_clear();
 		if (output_broken_pipe(out))
 			rc = ACPX_EXIT_SUCCESS;
 		output_free(out);

@@ -287,7 +287,11 @@ output_text_error(struct output *o, void *arg, const struct acpx_error *err)
 
 	if (o->opts.json_strict)
 		return;
+	if (o->opts.color_err)
+		buf_adds(&b, "\033[" ANSI_RED "m");
 	buf_adds(&b, err->message);
+	if (o->opts.color_err)
+		buf_adds(&b, "\033[0m");
 	buf_addc(&b, '\n');
 	if ((hints = acpx_error_hints(err, o->opts.agent_name)) != NULL) {
 		buf_adds(&b, hints);

@@ -13,6 +13,7 @@
 #include "js-json.h"
 #include "output.h"
 #include "output-impl.h"
+#include "progress.h"
 #include "xmalloc.h"
 
 /*
@@ -29,6 +30,7 @@ output_out(struct output *o, const char *s, size_t n)
 {
 	if (o->broken_pipe || n == 0)
 		return;
+	progress_clear();
 	if (fwrite(s, 1, n, o->opts.out) != n && errno == EPIPE)
 		o->broken_pipe = 1;
 }
@@ -47,6 +49,7 @@ output_out_flush(struct output *o)
 void
 output_err(struct output *o, const char *s, size_t n)
 {
+	progress_clear();
 	if (n > 0)
 		fwrite(s, 1, n, o->opts.err);
 	fflush(o->opts.err);
@@ -234,8 +237,9 @@ output_fallback(struct output *o, const json_t *n)
 		    reason);
 		return;
 	}
-	xasprintf(&line, "[fallback] %s \xe2\x86\x92 %s (%s)\n", from, to,
-	    reason);
+	xasprintf(&line, "%s[fallback]%s %s \xe2\x86\x92 %s (%s)\n",
+	    o->opts.color ? "\033[1;33m" : "", o->opts.color ? "\033[0m" : "",
+	    from, to, reason);
 	output_out(o, line, strlen(line));
 	output_out_flush(o);
 	free(line);

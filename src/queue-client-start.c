@@ -22,6 +22,7 @@
 #include "queue-lease.h"
 #include "reaper.h"
 #include "spawn.h"
+#include "progress.h"
 #include "xmalloc.h"
 
 /*
@@ -343,6 +344,7 @@ qc_spawn(struct queue_client *qc)
 	pid_t		 pid;
 
 	qc->spawned++;
+	progress_show(qc->loop, "starting the queue owner");
 	qc->state = QC_START;
 	qc->polls = 0;
 	queue_client_stop_capture(qc);

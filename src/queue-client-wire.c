@@ -23,6 +23,7 @@
 #include "queue-client-impl.h"
 #include "queue-lease.h"
 #include "queue-proto.h"
+#include "progress.h"
 #include "xmalloc.h"
 
 /*
@@ -108,6 +109,8 @@ qc_line(struct queue_client *qc, const char *line, size_t len)
 	}
 	if (m->type == QUEUE_MSG_ACCEPTED) {
 		qc->acked = 1;
+		if (submit && qc->req->wait)
+			progress_show(qc->loop, "waiting for the turn");
 		ev_timer_stop(qc->loop, &qc->timer_w);
 		queue_client_stop_capture(qc);
 		queue_client_unlock(qc);
@@ -149,6 +152,8 @@ qc_line(struct queue_client *qc, const char *line, size_t len)
 		    "Queue owner returned unexpected response; outcome unknown"));
 		return;
 	}
+	if (m->type == QUEUE_MSG_PROMPT_STARTED)
+		progress_show(qc->loop, "waiting for the agent");
 	if (qc->cbs.message != NULL)
 		qc->cbs.message(qc, m, qc->arg);
 	if (final)
