@@ -86,7 +86,8 @@ oc_setup() {
 			fi
 		fi
 	fi
-	"$OC" --version >/dev/null 2>&1 || unavailable "$OC --version fails"
+	# (No `opencode --version` first: a start costs a CPU-second, and a
+	# broken install fails the first check anyway.)
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 	unset ACPX_WARP_ENV_FILE ACPX_NODE
 	for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
