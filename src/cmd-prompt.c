@@ -25,6 +25,7 @@
 #include "session-record.h"
 #include "session-store.h"
 #include "sha256.h"
+#include "progress.h"
 #include "xmalloc.h"
 
 /*
@@ -275,6 +276,7 @@ prompt_message_cb(struct queue_client *qc, const struct queue_msg *m,
 				output_turn_discard(r->out);
 			output_turn_end(r->out);
 			output_fallback(r->out, m->message);
+			progress_show(r->loop, "starting the next agent");
 			break;
 		}
 		output_acp_message_dir(r->out, m->message, m->direction == 1 ?

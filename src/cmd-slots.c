@@ -8,6 +8,7 @@
 #include "cli-invocation.h"
 #include "cmd-slots.h"
 #include "output.h"
+#include "progress.h"
 #include "proc.h"
 #include "slots.h"
 
@@ -89,6 +90,8 @@ cmd_slots_exec_acquire(const struct invocation *inv, struct output *out,
 		return (-1);
 	}
 	/* The loop runs (timers, child watchers) while we wait our turn. */
+	if (*hold == NULL)
+		progress_show(loop, "waiting for a host slot");
 	while (*hold == NULL)
 		ev_run(loop, EVRUN_ONCE);
 	return (0);

@@ -87,14 +87,19 @@ progress_enabled(void)
 void
 progress_show(struct ev_loop *loop, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list	 ap;
+	char	*old;
 
 	if (!progress.enabled)
 		return;
-	free(progress.what);
+	old = progress.what;
 	va_start(ap, fmt);
 	xvasprintf(&progress.what, fmt, ap);
 	va_end(ap);
+	/* A new phrase is a new wait: its own elapsed time. */
+	if (old != NULL && strcmp(old, progress.what) != 0)
+		progress.t0 = ev_now(loop);
+	free(old);
 	if (progress.loop != NULL && progress.loop != loop) {
 		ev_ref(progress.loop);
 		ev_timer_stop(progress.loop, &progress.timer);

@@ -3,7 +3,8 @@
 # PATH (its install command), a broken config (the file and the key, exit
 # 1), a secrets file with mode 0644 (the chmod fix), --format json (one
 # compact object), and no secret value ever printed (a sentinel in the
-# secrets file; the provider's probe goes to a closed loopback port).
+# secrets file; the provider's probe goes to a closed loopback port); an
+# error of our own names the next step.
 . "$TESTS_SRCDIR/regress/lib.sh"
 unset ACPX_WARP_ENV_FILE ACPX_NODE NO_COLOR
 
@@ -77,5 +78,13 @@ run doctor
 case "$OUT$ERR" in
 *"$SENTINEL"*) not_ok "no secret value in text output" ;;
 *) ok "no secret value in text output" ;; esac
+
+# ------------------------------------------------------------ next steps
+# An error of acpx-native's own ends with the next step.
+run nodes check nosuch
+expect_rc 2 "an unknown node"
+expect_err "Unknown node 'nosuch'
+hint: \`acpx nodes list\` shows the configured nodes.
+" "an unknown node: the next step"
 
 done_testing
