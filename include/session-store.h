@@ -9,6 +9,8 @@
 #ifndef ACPX_SESSION_STORE_H
 #define ACPX_SESSION_STORE_H
 
+#include <sys/stat.h>
+
 #include <stddef.h>
 
 #include <jansson.h>
@@ -59,6 +61,15 @@ int		 session_store_save(const struct session_record *, char **cause);
  * belongs to another id.
  */
 struct session_record *session_store_load(const char *record_id, char **cause);
+
+/*
+ * The record file name (a file name, no slash) of the directory dirfd, as
+ * the scan reads it, with the fstat of what was read in *sb. NULL with
+ * *cause as the scan would warn (NULL cause: gone, or another agent's
+ * when agent_command is non-NULL).
+ */
+struct session_record *session_store_read_at(int dirfd, const char *name,
+		    const char *agent_command, struct stat *sb, char **cause);
 
 /*
  * All valid records (sorted by file name, as the reference scans them).

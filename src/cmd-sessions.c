@@ -31,6 +31,7 @@
 #include "js.h"
 #include "output.h"
 #include "queue-lease.h"
+#include "session-index.h"
 #include "session-lock.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -341,14 +342,57 @@ sessions_print_local(struct output *out, struct session_list *l)
 	}
 }
 
+/* Text and quiet listings need only what the index holds. */
+static void
+sessions_print_index(struct output *out, const struct session_index_list *l)
+{
+	const struct session_index_entry	*e;
+	size_t					 i;
+
+	if (output_format(out) == ACPX_FORMAT_TEXT && l->n == 0)
+		output_result_text(out, "No sessions");
+	for (i = 0; i < l->n; i++) {
+		e = &l->v[i];
+		if (output_format(out) == ACPX_FORMAT_QUIET)
+			output_result_text(out, "%s%s", e->record_id,
+			    e->closed ? " [closed]" : "");
+		else
+			output_result_text(out, "%s%s\t%s\t%s\t%s",
+			    e->record_id, e->closed ? " [closed]" : "",
+			    e->name != NULL ? e->name : "-", e->cwd,
+			    e->last_used_at);
+	}
+}
+
 static int
 sessions_list_local(const struct invocation *inv, struct output *out,
     const char *filter_cwd)
 {
-	struct session_list	 l;
-	char			*cause = NULL;
-	size_t			 i, j;
+	struct session_list		 l;
+	struct session_index_list	 il;
+	char				*cause = NULL;
+	size_t				 i, j;
+	int				 rc;
 
+	if (output_format(out) != ACPX_FORMAT_JSON) {
+		rc = session_index_scan(inv->agent.command, 0, &il,
+		    cmd_sessions_warn, out, &cause);
+		if (rc == -1)
+			return (output_fail(out, acpx_error_new(
+			    ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause)));
+		for (i = j = 0; i < il.n; i++) {
+			if (filter_cwd == NULL ||
+			    strcmp(il.v[i].cwd, filter_cwd) == 0)
+				il.v[j++] = il.v[i];
+			else
+				session_index_entry_free(&il.v[i]);
+		}
+		il.n = j;
+		session_index_sort_recent(&il);
+		sessions_print_index(out, &il);
+		session_index_list_free(&il);
+		return (ACPX_EXIT_SUCCESS);
+	}
 	if (session_store_scan(inv->agent.command, &l, cmd_sessions_warn, out,
 	    &cause) == -1)
 		return (output_fail(out, acpx_error_new(ACPX_CODE_RUNTIME,

@@ -25,8 +25,9 @@
 
 /*
  * ~/.acpx/sessions: atomic private writes, the record scan and the
- * lookups built on it, and pruning. There is no index: every lookup scans
- * the directory as the reference does.
+ * lookups built on it, and pruning. Lookups scan the directory as the
+ * reference does; listings go through session-index.h, a cache of what
+ * they need, checked against each file's stat.
  */
 
 #define STORE_MAX_RECORD_BYTES	(256 * 1024 * 1024)
@@ -168,26 +169,26 @@ session_store_save(const struct session_record *r, char **cause)
 }
 
 /*
- * The whole file at path into b (a string; at most STORE_MAX_RECORD_BYTES);
- * -1 with errno (EFBIG past the maximum). b is the caller's to free either
- * way.
+ * The whole file name (in dirfd) into b (a string; at most
+ * STORE_MAX_RECORD_BYTES), its fstat into *sb; -1 with errno (EFBIG past
+ * the maximum). b is the caller's to free either way.
  */
 static int
-store_slurp(const char *path, struct buf *b)
+store_slurp(int dirfd, const char *name, struct buf *b, struct stat *sb)
 {
-	struct stat	 sb;
 	int		 fd, rc, saved;
 
 	buf_init(b, STORE_MAX_RECORD_BYTES);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
 		return (-1);
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size > STORE_MAX_RECORD_BYTES) {
+	if (fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode) ||
+	    sb->st_size > STORE_MAX_RECORD_BYTES) {
 		close(fd);
 		errno = EFBIG;
 		return (-1);
 	}
-	(void)buf_reserve(b, (size_t)sb.st_size);	/* one allocation */
+	(void)buf_reserve(b, (size_t)sb->st_size);	/* one allocation */
 	rc = buf_read_fd(b, fd);
 	saved = errno;
 	close(fd);
@@ -234,8 +235,8 @@ store_other_agent(const char *text, const char *agent_command)
  * before the full parse.
  */
 static struct session_record *
-store_read_file(const char *path, const char *expect_name,
-    const char *agent_command, char **cause)
+store_read_file(int dirfd, const char *path, const char *expect_name,
+    const char *agent_command, struct stat *sb, char **cause)
 {
 	json_t			*o;
 	json_error_t		 jerr;
@@ -245,7 +246,7 @@ store_read_file(const char *path, const char *expect_name,
 	struct buf		 b;
 
 	*cause = NULL;
-	if (store_slurp(path, &b) == -1) {
+	if (store_slurp(dirfd, path, &b, sb) == -1) {
 		if (errno != ENOENT)
 			xasprintf(cause, "%s", strerror(errno));
 		buf_free(&b);
@@ -288,17 +289,26 @@ store_read_file(const char *path, const char *expect_name,
 	return (r);
 }
 
+/* One record file of the sessions directory, with its fstat. */
+struct session_record *
+session_store_read_at(int dirfd, const char *name, const char *agent_command,
+    struct stat *sb, char **cause)
+{
+	return (store_read_file(dirfd, name, name, agent_command, sb, cause));
+}
+
 /* Read <E(record_id)>.json. */
 struct session_record *
 session_store_load(const char *record_id, char **cause)
 {
 	char			*path, *enc, *name;
 	struct session_record	*r;
+	struct stat		 sb;
 
 	path = session_path(record_id, ".json");
 	enc = session_path_encode(record_id);
 	xasprintf(&name, "%s.json", enc);
-	r = store_read_file(path, name, NULL, cause);
+	r = store_read_file(AT_FDCWD, path, name, NULL, &sb, cause);
 	free(name);
 	free(enc);
 	free(path);
@@ -370,7 +380,8 @@ session_store_scan(const char *agent_command, struct session_list *l,
 		qsort(names, n, sizeof *names, store_cmp_names);
 	for (i = 0; i < n; i++) {
 		xasprintf(&path, "%s/%s", dir, names[i]);
-		r = store_read_file(path, names[i], agent_command, &why);
+		r = store_read_file(AT_FDCWD, path, names[i], agent_command,
+		    &sb, &why);
 		if (r == NULL) {
 			/* Removed meanwhile (ENOENT) is not worth a warning. */
 			if (why != NULL && warn != NULL)

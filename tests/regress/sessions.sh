@@ -157,6 +157,39 @@ expect_out_has "sess-a [closed]" "valid records still listed"
 [ -f "$SESS/trunc.json" ] && ok "corrupt record kept" || not_ok "corrupt record kept"
 rm -f "$SESS/trunc.json" "$SESS/garbage.json" "$SESS/newer.json"
 
+# ---------------------------------------------------------------- listing index
+# Text listings and completions read ~/.acpx/sessions/.index; with no
+# settling time every entry is trusted as soon as it is read, so the checks
+# below go through the cached path: it must never hide or invent a session.
+export ACPX_SESSION_INDEX_SETTLE_MS=0
+run --agent "$MOCK" sessions list --local
+before=$OUT
+grep -q '"sess-a"' "$SESS/.index" 2>/dev/null && ok "index: written by a listing" ||
+    not_ok "index: written by a listing" "$(ls -A "$SESS")"
+sed 's/"sess-a"/"idx-new"/; s/"name": "keep"/"name": "idxn"/' "$SESS/sess-a.json" >"$T_ROOT/idx.json"
+mv "$T_ROOT/idx.json" "$SESS/idx-new.json"
+run __complete -- acpx --agent "$MOCK" sessions show idx
+expect_out_has "idxn" "index: a record written by another process is completed"
+# Same size, same inode, rewritten in place: only its change time tells.
+sed 's/"name": "idxn"/"name": "idxm"/' "$SESS/idx-new.json" >"$T_ROOT/idx.json"
+cat "$T_ROOT/idx.json" >"$SESS/idx-new.json"
+run --agent "$MOCK" sessions list --local
+expect_out_has "idx-new [closed]	idxm	" "index: a record changed in place is listed as it is now"
+rm -f "$SESS/idx-new.json"
+run --agent "$MOCK" sessions list --local
+[ "$OUT" = "$before" ] && ok "index: a deleted record disappears" ||
+    not_ok "index: a deleted record disappears" "$OUT"
+printf '{"schema":"acpx-native.session-index.v2","entries":[["ghost",1,1,1,"x","/","g",false,"z"]]}' >"$SESS/.index"
+run --agent "$MOCK" sessions list --local
+[ "$OUT" = "$before" ] && ! grep -q ghost "$SESS/.index" &&
+    ok "index: the entry of a file that is not there is dropped" ||
+    not_ok "index: the entry of a file that is not there is dropped" "$OUT"
+printf '{"schema":"acpx-native.session-index.v2","entr' >"$SESS/.index"
+run --agent "$MOCK" sessions list --local
+[ "$OUT" = "$before" ] && grep -q '"sess-a"' "$SESS/.index" &&
+    ok "index: a corrupt index is rebuilt" || not_ok "index: a corrupt index is rebuilt" "$OUT"
+unset ACPX_SESSION_INDEX_SETTLE_MS
+
 # Names: slashes, unicode, very long; the file name derives from the id only.
 long=$(printf '%0300d' 0)
 for nm in 'a/b c' 'ünï ✓' "$long"; do
