@@ -4,17 +4,18 @@
  * a fallback hop), one status line on stderr with the elapsed time,
  * redrawn in place by a libev timer and erased ("\r\033[K") before any
  * other output. Only when progress_init() enabled it (text format, no
- * --json-strict, no --verbose, stderr a terminal that is not TERM=dumb);
- * otherwise every call does nothing, so pipes, files and detached
- * processes never see it. One line per process: the module keeps it in
- * static state; the timer is unref'ed, so it never keeps a loop running.
+ * --json-strict, no --verbose, stdout and stderr a terminal that is not
+ * TERM=dumb); otherwise every call does nothing, so pipes, files, detached
+ * processes and an ACP proxy (warp serve, stdout a pipe) never see it.
+ * One line per process: the module keeps it in static state; the timer
+ * is unref'ed, so it never keeps a loop running.
  */
 #ifndef ACPX_PROGRESS_H
 #define ACPX_PROGRESS_H
 
 #include <ev.h>
 
-/* Decide once, at start: enabled when on is set and stderr is fit. */
+/* Decide once, at start: enabled when on is set and the terminal fits. */
 void		 progress_init(int on);
 
 /* Non-zero when progress_init() enabled the line. */

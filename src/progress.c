@@ -75,6 +75,7 @@ progress_init(int on)
 	const char	*term = getenv("TERM");
 
 	progress.enabled = on && isatty(STDERR_FILENO) &&
+	    isatty(STDOUT_FILENO) &&
 	    !(term != NULL && strcmp(term, "dumb") == 0);
 }
 

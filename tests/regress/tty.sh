@@ -70,13 +70,16 @@ wait_for() {
 	done
 }
 BG=
-# Held in initialize: json and a pipe first; once both sent initialize,
+# Held in initialize: json, a pipe, and stdout alone on a pipe (stderr
+# still the terminal) first; once each sent initialize,
 # a text run on the terminal, whose progress line (drawn a moment after
 # its own initialize) says the others had that moment too.
 bg json.ts "'$ACPX' --format json --agent '$HOLD' exec hi"
 bg pipe.ts "'$ACPX' --agent '$HOLD' exec hi 2>&1 | cat"
+bg stdout-pipe.ts "'$ACPX' --agent '$HOLD' exec hi | cat"
 wait_for json.ts '"method":"initialize"'
 wait_for pipe.ts "[client] initialize"
+wait_for stdout-pipe.ts "[client] initialize"
 bg text.ts "'$ACPX' --agent '$HOLD' exec hi"
 wait_for text.ts "starting the agent... "
 touch "$T_WORK/release"
@@ -87,7 +90,7 @@ case "$TS" in *"${ERASE}[acpx] starting the agent... "[0-9]*s*) ok "the progress
 after=${TS##*starting the agent... }
 case "$after" in *"$ERASE"*"hello world"*) ok "the line is erased before the answer" ;;
 *) not_ok "the line is erased before the answer" "$TS" ;; esac
-for f in json pipe; do
+for f in json pipe stdout-pipe; do
 	TS=$(cat "$T_ROOT/$f.ts")
 	case "$TS" in *"[acpx] starting"*|*"$ERASE"*) not_ok "no progress line: $f" "$TS" ;;
 	*"hello world"*) ok "no progress line: $f" ;;
