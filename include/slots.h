@@ -72,6 +72,13 @@ int		 slots_free_now(const struct slots_caps *);
  */
 int		 slots_session_holds(const char *session_id);
 
+/*
+ * Does an ancestor of this process hold a slot (an acpx that runs us as
+ * its agent, such as warp serve under exec or a queue owner)? 1 yes: the
+ * agents we start run in its slot.
+ */
+int		 slots_ancestor_holds(void);
+
 typedef void	(*slots_ready_cb)(struct slots_hold *, void *arg);
 
 /*

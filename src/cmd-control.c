@@ -15,6 +15,7 @@
 #include "cli-validate.h"
 #include "cmd-diag.h"
 #include "cmd-opts.h"
+#include "cmd-slots.h"
 #include "cmd.h"
 #include "complete.h"
 #include "conversation.h"
@@ -521,6 +522,12 @@ direct_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 control_direct(struct control_run *c)
 {
+	struct slots_hold	*slot;
+
+	/* Under the host-wide cap: a slot before the agent is spawned. */
+	if (cmd_slots_acquire(c->inv, c->out, c->loop, "cli", NULL, &slot,
+	    &c->err) == -1)
+		return;
 	c->done = 0;
 	ev_timer_init(&c->timeout_w, direct_timeout_cb, 0., 0.);
 	c->timeout_w.data = c;
@@ -531,6 +538,7 @@ control_direct(struct control_run *c)
 	c->lock_wait = session_lock_acquire(c->loop, c->rec->record_id,
 	    direct_lock_cb, c);
 	control_wait(c);
+	slots_hold_release(slot);	/* the agent is stopped */
 }
 
 /* Print the result of set-mode / set. */

@@ -13,6 +13,7 @@
 #include "agent-launch.h"
 #include "cli-invocation.h"
 #include "cmd-opts.h"
+#include "cmd-slots.h"
 #include "cmd-sessions.h"
 #include "jget.h"
 #include "output.h"
@@ -37,6 +38,7 @@ struct cmd_sessions_agent {
 	ev_timer		 timeout_w;
 	ev_timer		 sleep_w;
 	struct proc		*proc;
+	struct slots_hold	*slot;		/* host-wide cap, or NULL */
 
 	int			 done;
 	json_t			*result;
@@ -107,6 +109,12 @@ cmd_sessions_agent_new(const struct invocation *inv, struct output *out,
 	ev_init(&sa->sleep_w, agent_sleep_cb);
 	sa->sleep_w.data = sa;
 	proc_set_signals(sa->proc, agent_signal_cb, sa);
+	/* Under the host-wide cap: a slot before the agent is spawned. */
+	if (cmd_slots_acquire(inv, out, sa->loop, "cli", &sa->interrupted,
+	    &sa->slot, err) == -1) {
+		cmd_sessions_agent_free(sa);
+		return (NULL);
+	}
 	return (sa);
 }
 
@@ -204,6 +212,8 @@ cmd_sessions_agent_close(struct cmd_sessions_agent *sa)
 	while (!sa->done)
 		ev_run(sa->loop, EVRUN_ONCE);
 	sa->done = 0;
+	slots_hold_release(sa->slot);	/* the agent is gone */
+	sa->slot = NULL;
 }
 
 /* Run the loop for a while. */
@@ -234,6 +244,7 @@ cmd_sessions_agent_free(struct cmd_sessions_agent *sa)
 	ev_timer_stop(sa->loop, &sa->sleep_w);
 	proc_clear_signals(sa->proc);
 	acp_client_free(sa->client);
+	slots_hold_release(sa->slot);
 	json_decref(sa->result);
 	acpx_error_free(sa->err);
 	proc_free(sa->proc);

@@ -459,8 +459,11 @@ cmd_sessions_new_run(const struct invocation *inv, struct output *out,
 static const struct cmd_opt o_resume = CMD_OPT("--resume-session <id>",
     NULL, "--resume-session", "resumeSession",
     "Resume existing ACP session id", CMD_OPT_VALUE, cli_validate_resume);
+static const struct cmd_opt o_no_wait = CMD_OPT("--no-wait", NULL,
+    "--no-wait", "wait", "Fail with HOST_AT_CAPACITY instead of waiting for a "
+    "free agent slot", CMD_OPT_NEGATE, NULL);
 static const struct cmd_opt *const new_opts[] = { &cmd_opt_name, &o_resume,
-    NULL };
+    &o_no_wait, NULL };
 
 /* --name, --resume-session, then every check of a prompt. */
 static int
@@ -471,6 +474,7 @@ sessions_new_prepare(struct cli_run *run, struct cli_cmd *leaf,
 	inv->session = cli_prepare_dup(cli_prepare_own(leaf, "name"));
 	cli_prepare_verb_opt(inv, "resume-session",
 	    cli_prepare_own(leaf, "resumeSession"));
+	inv->no_wait = json_is_false(cli_prepare_own(leaf, "wait"));
 	if (cli_prepare_globals(run, leaf, inv) == -1 ||
 	    cli_prepare_perm_mode(run) == -1 ||
 	    cli_prepare_policy(run, inv) == -1 ||

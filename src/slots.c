@@ -625,3 +625,68 @@ slots_session_holds(const char *session_id)
 	free(dir);
 	return (found);
 }
+
+/* The parent of pid from /proc, or 0. */
+static pid_t
+slots_parent(pid_t pid)
+{
+	char	 path[64], buf[512], *p;
+	ssize_t	 n;
+	long	 pp;
+	int	 fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (0);
+	buf[n] = '\0';
+	/* pid (comm) state ppid: comm may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %ld",
+	    &pp) != 1)
+		return (0);
+	return ((pid_t)pp);
+}
+
+int
+slots_ancestor_holds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	json_t		*info;
+	char		*dir = slots_dir(), *path;
+	pid_t		*holders = NULL, pid;
+	size_t		 n = 0, i;
+	int		 depth, found = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		free(dir);
+		return (0);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "host.", 5) != 0 &&
+		    strncmp(de->d_name, "agent.", 6) != 0)
+			continue;
+		xasprintf(&path, "%s/%s", dir, de->d_name);
+		if (slots_is_held(path) && (info = slots_read_info(path)) !=
+		    NULL) {
+			holders = xreallocarray(holders, n + 1, sizeof *holders);
+			holders[n++] = (pid_t)json_integer_value(
+			    json_object_get(info, "pid"));
+			json_decref(info);
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	pid = getppid();
+	for (depth = 0; !found && pid > 1 && depth < 16; depth++) {
+		for (i = 0; i < n; i++)
+			found |= holders[i] == pid;
+		pid = slots_parent(pid);
+	}
+	free(holders);
+	return (found);
+}
