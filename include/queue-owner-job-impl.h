@@ -115,6 +115,8 @@ void		 queue_owner_turn_cancelled(struct queue_owner *);
 /* queue-owner-control.c */
 void		 queue_owner_control_start(struct queue_owner *,
 		    struct queue_owner_job *);
+int		 queue_owner_control_cancel(struct queue_owner *,
+		    struct queue_owner_job *);
 void		 queue_owner_control_close_session(struct queue_owner *);
 
 /*

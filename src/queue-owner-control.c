@@ -219,6 +219,22 @@ control_finish(struct queue_owner *o, const json_t *response,
 	queue_owner_kick(o);
 }
 
+/*
+ * cancel: a control job still waiting for an agent slot leaves the wait
+ * with an error to its peer. 1 if it was one.
+ */
+int
+queue_owner_control_cancel(struct queue_owner *o, struct queue_owner_job *j)
+{
+	if (j == NULL || j != o->job || j->kind != QUEUE_OWNER_JOB_CONTROL ||
+	    j->state != JOB_QUEUED || !queue_owner_slot_abandon(o))
+		return (0);
+	control_finish(o, NULL, acpx_error_new(ACPX_CODE_RUNTIME,
+	    "QUEUE_REQUEST_CANCELLED", NULL, "Control request cancelled while "
+	    "waiting for a free agent slot"));
+	return (1);
+}
+
 /* ---------------------------------------------------------------- close_session */
 
 static void

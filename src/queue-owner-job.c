@@ -114,7 +114,8 @@ queue_owner_job_cancel(struct queue_owner *o, const char *rid)
 	struct queue_owner_job	*j;
 
 	if (rid == NULL)
-		return (queue_owner_turn_cancel(o, o->job));
+		return (queue_owner_control_cancel(o, o->job) ||
+		    queue_owner_turn_cancel(o, o->job));
 	if ((j = queue_owner_job_find(o, rid)) == NULL)
 		return (0);
 	if (j == o->job)

@@ -33,13 +33,35 @@ struct queue_owner_slot {
 	struct slots_wait	*wait;
 	int			 idle;	/* said so in the slot file */
 	ev_signal		 evict_w;
+	ev_child		 exit_w;	/* the idle agent's exit */
+	struct ev_loop		*loop;
 };
 
 static void
 slot_release(struct queue_owner_slot *s)
 {
+	if (s->loop != NULL)
+		ev_child_stop(s->loop, &s->exit_w);
 	slots_hold_release(s->hold);
 	s->hold = NULL;
+}
+
+/*
+ * The idle agent has exited (crash, kill, our own close): its slot is
+ * free at once, not at the next job. A second child watcher on its pid
+ * (spawn.c's reaps it); libev calls every watcher of the pid.
+ */
+static void
+slot_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct queue_owner	*o = w->data;
+	struct queue_owner_slot	*s = o->slot;
+
+	ev_child_stop(loop, w);
+	if (s->hold != NULL && s->idle) {
+		queue_owner_log(o, "the idle agent exited: agent slot released");
+		slot_release(s);
+	}
 }
 
 /* A waiter asks for our slot: stop the agent if it is idle. */
@@ -79,6 +101,9 @@ slot_get(struct queue_owner *o)
 		ev_signal_init(&s->evict_w, slot_evict_cb, SIGUSR1);
 		s->evict_w.data = o;
 		ev_signal_start(o->loop, &s->evict_w);
+		s->loop = o->loop;
+		ev_child_init(&s->exit_w, slot_exit_cb, 0, 0);
+		s->exit_w.data = o;
 	}
 	return (s);
 }
@@ -112,6 +137,7 @@ queue_owner_slot_gate(struct queue_owner *o, struct queue_owner_job *j)
 	if (j->kind == QUEUE_OWNER_JOB_CLOSE || !(s = slot_get(o))->capped)
 		return (0);
 	if (s->hold != NULL) {
+		ev_child_stop(o->loop, &s->exit_w);
 		if (s->idle)
 			slots_hold_set_idle(s->hold, 0);
 		s->idle = 0;
@@ -135,6 +161,7 @@ void
 queue_owner_slot_idle(struct queue_owner *o)
 {
 	struct queue_owner_slot	*s = o->slot;
+	pid_t			 pid;
 
 	if (s == NULL || s->hold == NULL)
 		return;
@@ -144,6 +171,10 @@ queue_owner_slot_idle(struct queue_owner *o)
 		/* Since when: the least recently used gives way first. */
 		slots_hold_set_idle(s->hold, 1);
 		s->idle = 1;
+		if ((pid = acp_client_pid(o->client)) > 0) {
+			ev_child_set(&s->exit_w, pid, 0);
+			ev_child_start(o->loop, &s->exit_w);
+		}
 	}
 }
 
