@@ -29,6 +29,8 @@ struct proc;
 struct child;
 struct ws;
 struct ws_up;
+struct slots_wait;
+struct slots_hold;
 struct ws_sess;
 struct ws_attach;
 
@@ -67,6 +69,8 @@ struct ws_up {
 	char			*agent;		/* the agent it runs */
 	struct agent_launch	 launch;
 	struct child		*child;
+	struct slots_wait	*slot_wait;	/* for an agent slot, or NULL */
+	struct slots_hold	*slot;		/* held until it exits, or NULL */
 	struct jsonrpc		*rpc;
 	json_t			*init_result;
 	struct acpx_error	*err;		/* WS_UP_FAILED */

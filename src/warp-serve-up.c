@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "agent-launch.h"
+#include "agent-registry.h"
 #include "auth-env.h"
 #include "config-file.h"
 #include "acpx-error.h"
@@ -23,6 +24,7 @@
 #include "jget.h"
 #include "jsonrpc.h"
 #include "secrets.h"
+#include "slots.h"
 #include "spawn.h"
 #include "warp-serve-impl.h"
 #include "xmalloc.h"
@@ -36,6 +38,10 @@
  * stderr goes to ours line by line with the launch's secrets redacted.
  * Its requests go to the client with ids mapped and the answers come
  * back; its notifications go to the client with the session id mapped.
+ * Under the host-wide cap (slots.h) each harness waits in the host-wide
+ * FIFO for a slot before it is spawned (STARTING meanwhile) and holds it
+ * until it has exited; a proxy that is itself the agent of an acpx
+ * holding a slot for it runs its harnesses in that slot.
  */
 
 #define WS_MAX_MESSAGE		(64ULL * 1024 * 1024)	/* as the client */
@@ -470,6 +476,8 @@ ws_up_exit_cb(struct child *child, int status, void *arg)
 	struct ws_up	*up = arg;
 
 	up->exited = 1;
+	slots_hold_release(up->slot);	/* the harness is gone */
+	up->slot = NULL;
 	events_acp_exited(status);
 	ws_up_errline(up);
 	if (up->init_closed)
@@ -477,6 +485,105 @@ ws_up_exit_cb(struct child *child, int status, void *arg)
 	warp_serve_log(up->ws, "%s exited (status %d)", up->agent, status);
 	/* Its stdout may still hold answers: the rpc closes on EOF. */
 	warp_serve_maybe_done(up->ws);
+}
+
+/* Spawn the prepared harness and send it initialize. */
+static void
+ws_up_spawn(struct ws_up *up)
+{
+	struct ws		*ws = up->ws;
+	struct child_opts	 co;
+	struct jsonrpc_callbacks rcb;
+	char			**envp, *cause = NULL;
+	int			 err_no = 0, in_fd, out_fd;
+
+
+	memset(&co, 0, sizeof co);
+	envp = auth_env_build(ws->opts->config != NULL ?
+	    ws->opts->config->auth : NULL, up->launch.env_unset,
+	    up->launch.env_add);
+	co.argv = up->launch.argv;
+	co.envp = envp;
+	co.cwd = ws->opts->cwd;
+	co.stderr_mode = CHILD_STDERR_KEEP;
+	co.new_pgrp = 1;
+	co.err_cb = ws_up_err_cb;
+	co.err_arg = up;
+	up->child = spawn_child(ws->loop, &co, ws_up_exit_cb, up, &err_no,
+	    &cause);
+	auth_env_free(envp);
+	if (up->child == NULL) {
+		ws_up_fail(up, acpx_error_new(ACPX_CODE_RUNTIME,
+		    err_no == ENOENT ? "AGENT_SPAWN_ENOENT" : NULL, "cli",
+		    "Failed to spawn agent command: %s: %s", up->agent,
+		    cause != NULL ? cause : "error"));
+		free(cause);
+		return;
+	}
+	warp_serve_log(ws, "started %s (pid %ld)", up->agent,
+	    (long)spawn_pid(up->child));
+	events_acp_spawned(up->launch.argv, spawn_pid(up->child));
+	spawn_take_fds(up->child, &in_fd, &out_fd);
+	memset(&rcb, 0, sizeof rcb);
+	rcb.request = ws_up_request_cb;
+	rcb.notify = ws_up_notify_cb;
+	rcb.noise = ws_up_noise_cb;
+	rcb.closed = ws_up_closed_cb;
+	up->rpc = jsonrpc_create(ws->loop, out_fd, in_fd, warp_serve_max_message(),
+	    &rcb, up);
+	jsonrpc_request(up->rpc, "initialize", ws->init_params != NULL ?
+	    json_deep_copy(ws->init_params) : json_pack("{s:i}",
+	    "protocolVersion", 1), ws_up_init_cb, up);
+}
+
+
+/* ------------------------------------------------------------- the cap */
+
+static void
+ws_up_slot_cb(struct slots_hold *h, void *arg)
+{
+	struct ws_up	*up = arg;
+
+	up->slot_wait = NULL;
+	up->slot = h;
+	warp_serve_log(up->ws, "%s: agent slot taken", up->agent);
+	ws_up_spawn(up);
+}
+
+/*
+ * Wait for an agent slot before the harness is spawned: 1 waiting (spawned
+ * from the callback), 0 spawn now (no cap, or the proxy's own slot).
+ */
+static int
+ws_up_slot(struct ws_up *up)
+{
+	struct ws		*ws = up->ws;
+	struct slots_caps	 caps;
+	struct agent_spec	 spec;
+	char			*cause = NULL;
+	int			 capped, busy, cap, waiting;
+
+	if (ws->opts->config == NULL || slots_ancestor_holds())
+		return (0);
+	agent_registry_resolve(ws->opts->config, up->agent, NULL, &spec);
+	capped = slots_caps(ws->opts->config, spec.command, &caps);
+	agent_registry_spec_clear(&spec);
+	if (!capped)
+		return (0);
+	if (!slots_free_now(&caps)) {
+		slots_busy(&caps, &busy, &cap, &waiting);
+		fprintf(stderr, "[acpx] warp serve: %s: waiting for a free agent "
+		    "slot (%d/%d busy)\n", up->agent, busy, cap);
+	}
+	up->slot_wait = slots_wait(ws->loop, &caps, "warp", NULL, ws_up_slot_cb,
+	    up, &cause);
+	slots_caps_clear(&caps);
+	if (up->slot_wait == NULL) {
+		warp_serve_log(ws, "agent slots unusable, not capped: %s", cause);
+		free(cause);
+		return (0);
+	}
+	return (1);
 }
 
 /* ------------------------------------------------------------- start */
@@ -492,11 +599,7 @@ warp_serve_up_start(struct ws *ws, const char *agent, int pick,
     struct agent_launch *launch)
 {
 	struct ws_up		*up, **tail;
-	struct child_opts	 co;
-	struct jsonrpc_callbacks rcb;
 	struct acpx_error	*err = NULL;
-	char			**envp, *cause = NULL;
-	int			 err_no = 0, in_fd, out_fd;
 
 	up = xcalloc(1, sizeof *up);
 	up->ws = ws;
@@ -528,43 +631,8 @@ warp_serve_up_start(struct ws *ws, const char *agent, int pick,
 	    agent);
 	if (up->launch.notice != NULL)
 		warp_serve_log(ws, "%s", up->launch.notice);
-
-	memset(&co, 0, sizeof co);
-	envp = auth_env_build(ws->opts->config != NULL ?
-	    ws->opts->config->auth : NULL, up->launch.env_unset,
-	    up->launch.env_add);
-	co.argv = up->launch.argv;
-	co.envp = envp;
-	co.cwd = ws->opts->cwd;
-	co.stderr_mode = CHILD_STDERR_KEEP;
-	co.new_pgrp = 1;
-	co.err_cb = ws_up_err_cb;
-	co.err_arg = up;
-	up->child = spawn_child(ws->loop, &co, ws_up_exit_cb, up, &err_no,
-	    &cause);
-	auth_env_free(envp);
-	if (up->child == NULL) {
-		ws_up_fail(up, acpx_error_new(ACPX_CODE_RUNTIME,
-		    err_no == ENOENT ? "AGENT_SPAWN_ENOENT" : NULL, "cli",
-		    "Failed to spawn agent command: %s: %s", up->agent,
-		    cause != NULL ? cause : "error"));
-		free(cause);
-		return (up);
-	}
-	warp_serve_log(ws, "started %s (pid %ld)", up->agent,
-	    (long)spawn_pid(up->child));
-	events_acp_spawned(up->launch.argv, spawn_pid(up->child));
-	spawn_take_fds(up->child, &in_fd, &out_fd);
-	memset(&rcb, 0, sizeof rcb);
-	rcb.request = ws_up_request_cb;
-	rcb.notify = ws_up_notify_cb;
-	rcb.noise = ws_up_noise_cb;
-	rcb.closed = ws_up_closed_cb;
-	up->rpc = jsonrpc_create(ws->loop, out_fd, in_fd, warp_serve_max_message(),
-	    &rcb, up);
-	jsonrpc_request(up->rpc, "initialize", ws->init_params != NULL ?
-	    json_deep_copy(ws->init_params) : json_pack("{s:i}",
-	    "protocolVersion", 1), ws_up_init_cb, up);
+	if (!ws_up_slot(up))
+		ws_up_spawn(up);
 	return (up);
 }
 
@@ -588,6 +656,8 @@ warp_serve_up_notify(struct ws_up *up, const char *method, json_t *params)
 void
 warp_serve_up_close(struct ws_up *up)
 {
+	slots_wait_cancel(up->slot_wait);	/* never spawned */
+	up->slot_wait = NULL;
 	if (up->state == WS_UP_STARTING) {
 		up->state = WS_UP_FAILED;
 		up->err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "acp",
@@ -642,12 +712,14 @@ warp_serve_up_free_all(struct ws *ws)
 		ws->ups = up->next;
 		ws_up_errline(up);
 		ev_timer_stop(ws->loop, &up->exit_w);
+		slots_wait_cancel(up->slot_wait);
 		if (up->rpc != NULL) {
 			jsonrpc_close(up->rpc);	/* pending requests complete */
 			jsonrpc_free(up->rpc);
 		}
 		if (up->child != NULL)
 			spawn_free(up->child);
+		slots_hold_release(up->slot);
 		json_decref(up->init_result);
 		json_decref(up->orphans);
 		if (up->err != NULL)
