@@ -6,8 +6,11 @@
 # says so on stderr; --no-wait refuses with HOST_AT_CAPACITY (exit 7); an
 # idle owner's agent is stopped, least recently used first, when a waiting
 # turn needs its slot, and its session is loaded again on its next prompt;
-# a SIGKILLed slot holder leaves no slot behind; bad caps are config
-# errors naming the key. Turns are held open by the mock agent (a file
+# a SIGKILLed slot holder leaves no slot behind, and so does an idle
+# owner's agent killed by SIGKILL (at once, not at its next turn); bad
+# caps are config errors naming the key. Every agent acpx starts counts:
+# sessions new (and --no-wait), a direct set-mode and warp serve's harness
+# wait in the same FIFO (never two mock agents in /proc at once). Turns are held open by the mock agent (a file
 # each waits for), never by sleeping.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
@@ -23,6 +26,7 @@ export SC="$T_ROOT/hold.json"
 cat >"$T_ROOT/agent.sh" <<'EOF'
 #!/bin/sh
 echo "start ${PWD##*/}" >>"$LOG"
+echo $$ >"$PWD/agent.pid"
 exec 3<&0
 "$MOCK" --scenario "$SC" --record "$PWD/rec" --supports-load-session \
     --session-id "s-${PWD##*/}" <&3 3<&- &
@@ -181,4 +185,108 @@ expect_err_has "(1/1 busy, 0 waiting)" "... counting that agent's slots"
 touch "$T_WORK/w3/go"
 wait $EX
 [ $? = 0 ] && ok "the capped agent's exec ends" || not_ok "the capped agent's exec ends"
+
+# ------------------------------------------------------------ every agent counts
+# Cap 1, held by an exec's turn in h: sessions new, a direct set-mode and
+# warp serve's harness wait in the FIFO, in that order; then all run, one
+# after the other.
+printf '{"maxConcurrentAgents": 1, "agents": {"plain": {"command": "%s"}}}\n' "$AG" \
+    >"$HOME/.acpx/config.json"
+mkdir -p "$T_WORK/h" "$T_WORK/n1" "$T_WORK/ws"
+: >"$LOG"
+mocks() { pgrep -f -- "--record $T_WORK/" | wc -l; }	# agents in /proc
+( cd "$T_WORK/h" && exec "$ACPX" --agent "$AG" --approve-all exec "hold" >/dev/null 2>&1 ) &
+HX=$!
+track_pid $HX
+poll 'grep -q session/prompt "$T_WORK/h/rec" 2>/dev/null'
+run --agent "$AG" --cwd "$T_WORK/n1" sessions new --no-wait
+expect_rc 7 "sessions new --no-wait at capacity: exit 7"
+expect_err_has "No free agent slot on this host (1/1 busy, 0 waiting)" "... saying why"
+( cd "$T_WORK" && exec "$ACPX" --agent "$AG" --cwd "$T_WORK/n1" sessions new \
+    >"$T_ROOT/n1.out" 2>"$T_ROOT/n1.err" ) &
+NB=$!
+track_pid $NB
+poll '[ "$(tickets)" = 1 ]'
+( cd "$T_WORK" && exec "$ACPX" --agent "$AG" --cwd "$T_WORK/w2" set-mode plan \
+    >"$T_ROOT/sm.out" 2>"$T_ROOT/sm.err" ) &
+SM=$!
+track_pid $SM
+poll '[ "$(tickets)" = 2 ]'
+mkfifo "$T_ROOT/ws.in"
+( cd "$T_WORK/ws" && exec "$ACPX" --cwd "$T_WORK/ws" warp serve plain <"$T_ROOT/ws.in" \
+    >"$T_ROOT/ws.out" 2>"$T_ROOT/ws.err" ) &
+WS=$!
+track_pid $WS
+exec 3>"$T_ROOT/ws.in"
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}' >&3
+poll '[ "$(tickets)" = 3 ]'
+[ "$(tickets)" = 3 ] && ok "sessions new, set-mode and warp serve wait in the queue" ||
+    not_ok "sessions new, set-mode and warp serve wait in the queue" "$(ls -l "$SLOTS/queue")"
+grep -q "waiting for a free agent slot (1/1 busy)" "$T_ROOT/n1.err" &&
+    ok "sessions new says it waits" || not_ok "sessions new says it waits" "$(cat "$T_ROOT/n1.err")"
+grep -q "waiting for a free agent slot (1/1 busy)" "$T_ROOT/sm.err" &&
+    ok "a direct set-mode says it waits" || not_ok "a direct set-mode says it waits" "$(cat "$T_ROOT/sm.err")"
+grep -q "waiting for a free agent slot (1/1 busy)" "$T_ROOT/ws.err" &&
+    ok "warp serve says its harness waits" || not_ok "warp serve says its harness waits" "$(cat "$T_ROOT/ws.err")"
+[ "$(mocks)" = 1 ] && [ "$(sed -n 's/^start //p' "$LOG" | tr '\n' ' ')" = "h " ] &&
+    ok "meanwhile only the holder's agent runs" ||
+    not_ok "meanwhile only the holder's agent runs" "$(cat "$LOG"; mocks)"
+touch "$T_WORK/h/go"
+wait $HX
+wait $NB
+[ $? = 0 ] && grep -q "^start n1$" "$LOG" && ok "sessions new completes once the slot is free" ||
+    not_ok "sessions new completes once the slot is free" "$(cat "$T_ROOT/n1.out" "$T_ROOT/n1.err")"
+wait $SM
+[ $? = 0 ] && ok "the direct set-mode completes" ||
+    not_ok "the direct set-mode completes" "$(cat "$T_ROOT/sm.out" "$T_ROOT/sm.err")"
+poll 'grep -q "\"id\":1,\"result\"" "$T_ROOT/ws.out"'
+grep -q '"id":1,"result"' "$T_ROOT/ws.out" && ok "warp serve's harness starts then" ||
+    not_ok "warp serve's harness starts then" "$(cat "$T_ROOT/ws.out" "$T_ROOT/ws.err")"
+exec 3>&-
+wait $WS
+[ $? = 0 ] && ok "warp serve ends" || not_ok "warp serve ends" "$(cat "$T_ROOT/ws.err")"
+ORDER=$(sed -n 's/^start //p' "$LOG" | tr '\n' ' ')
+[ "$ORDER" = "h n1 w2 ws " ] && ok "served in arrival order" || not_ok "served in arrival order" "$(cat "$LOG")"
+[ "$(most)" = 1 ] && ok "never two agents at once" || not_ok "never two agents at once" "$(cat "$LOG")"
+
+# ------------------------------------------------------------ an idle owner's agent dies
+# w3's owner holds the slot with its agent idle; SIGKILL of that agent
+# frees the slot at once (a poll bounds a hang only: before, it was held
+# until the owner's next turn); the next prompt elsewhere runs unqueued.
+run --agent "$AG" --cwd "$T_WORK/w3" --ttl 300 prompt "warm"
+expect_rc 0 "an owner's turn"
+flock -n "$SLOTS/host.0" true && not_ok "its idle agent holds the slot" || ok "its idle agent holds the slot"
+kill -9 "$(cat "$T_WORK/w3/agent.pid")"
+poll 'flock -n "$SLOTS/host.0" true'
+flock -n "$SLOTS/host.0" true && ok "SIGKILL of an idle owner's agent frees the slot" ||
+    not_ok "SIGKILL of an idle owner's agent frees the slot"
+# That owner now holds no slot: a set-mode sent to it waits for one (an
+# exec's turn holds it) and cancel ends that wait.
+rm -f "$T_WORK/h/go"
+( cd "$T_WORK/h" && exec "$ACPX" --agent "$AG" --approve-all exec "hold" >/dev/null 2>&1 ) &
+HX=$!
+track_pid $HX
+poll 'grep -c session/prompt "$T_WORK/h/rec" | grep -qx 2'
+( cd "$T_WORK" && exec "$ACPX" --agent "$AG" --cwd "$T_WORK/w3" set-mode plan \
+    >"$T_ROOT/sm2.out" 2>"$T_ROOT/sm2.err" ) &
+SM=$!
+track_pid $SM
+poll '[ "$(tickets)" = 1 ]'
+run --agent "$AG" --cwd "$T_WORK/w3" cancel
+expect_rc 0 "cancel of a set-mode waiting for a slot in its owner"
+wait $SM
+rc=$?
+[ $rc != 0 ] && grep -q "cancelled while waiting for a free agent slot" "$T_ROOT/sm2.err" &&
+    ok "... ends that set-mode" || not_ok "... ends that set-mode" "rc $rc: $(cat "$T_ROOT/sm2.out" "$T_ROOT/sm2.err")"
+[ "$(tickets)" = 0 ] && ok "... and its ticket" || not_ok "... and its ticket" "$(ls -l "$SLOTS/queue")"
+touch "$T_WORK/h/go"
+wait $HX
+run --agent "$AG" --cwd "$T_WORK/w4" --ttl 300 prompt "next"
+expect_rc 0 "the next prompt runs"
+case $ERR in
+*"waiting for a free agent slot"*) not_ok "... without waiting" "$ERR" ;;
+*) ok "... without waiting" ;;
+esac
+stop_owner
+wait_owners_gone
 done_testing
