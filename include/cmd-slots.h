@@ -9,6 +9,8 @@
 #ifndef ACPX_CMD_SLOTS_H
 #define ACPX_CMD_SLOTS_H
 
+#include <signal.h>
+
 #include "acpx-error.h"
 #include "cli-invocation.h"
 #include "output.h"
@@ -38,7 +40,8 @@ int		 cmd_slots_exec_acquire(const struct invocation *,
  * NULL) became non-zero while waiting, or the slot directory is unusable.
  */
 int		 cmd_slots_acquire(const struct invocation *, struct output *,
-		    struct ev_loop *, const char *kind, const int *stop,
+		    struct ev_loop *, const char *kind,
+		    const volatile sig_atomic_t *stop,
 		    struct slots_hold **hold, struct acpx_error **err);
 
 #endif

@@ -17,6 +17,7 @@
 #include "cli-invocation.h"
 #include "cli-validate.h"
 #include "cmd-opts.h"
+#include "cmd-slots.h"
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
@@ -25,6 +26,7 @@
 #include "js-json.h"
 #include "js.h"
 #include "output.h"
+#include "proc.h"
 #include "xmalloc.h"
 
 /*
@@ -190,10 +192,13 @@ compare_row(const char *agent, const struct exec_turn_result *res,
 	return (row);
 }
 
-/* Run one agent; returns its row. */
+static volatile sig_atomic_t compare_signalled;
+
+/* Run one agent (in an agent slot under the host-wide cap); its row. */
 static json_t *
 compare_one(const struct invocation *inv, const char *agent,
-    const json_t *blocks, struct output *sink, int *interrupted)
+    const json_t *blocks, struct output *out, struct output *sink,
+    int *interrupted)
 {
 	struct invocation	 ai = *inv;
 	struct compare_capture	 cap;
@@ -205,6 +210,7 @@ compare_one(const struct invocation *inv, const char *agent,
 	struct agent_launch	 launch;
 	struct acp_client_opts	 co;
 	struct exec_turn_opts	 eo;
+	struct slots_hold	*slot = NULL;
 	size_t			 i;
 
 	memset(&cap, 0, sizeof cap);
@@ -216,11 +222,16 @@ compare_one(const struct invocation *inv, const char *agent,
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
 		    ai.agent.argv_error != NULL ? ai.agent.argv_error :
 		    "Invalid agent command");
+	else if (cmd_slots_acquire(&ai, out, proc_default_loop(), "compare",
+	    &compare_signalled, &slot, &err) == -1)
+		*interrupted = compare_signalled;
 	else if (cmd_opts_launch(&ai, AGENT_LAUNCH_PICK, &launch, &err) == 0) {
 		cmd_opts_client(&ai, &launch, &co);
 		cmd_opts_exec(&ai, &co, &eo);
 		exec_turn_run_flags(&eo, blocks, sink, &hooks,
 		    EXEC_TURN_HOLD_SIGNALS, &res);
+		slots_hold_release(slot);
+		slot = NULL;
 		agent_launch_clear(&launch);
 		*interrupted = res.interrupted;
 		if (res.err != NULL)
@@ -236,6 +247,7 @@ compare_one(const struct invocation *inv, const char *agent,
 		json_object_set_new(row, "error", json_string("Interrupted"));
 	}
 
+	slots_hold_release(slot);
 	acpx_error_free(err);
 	exec_turn_result_clear(&res);
 	agent_registry_spec_clear(&ai.agent);
@@ -346,8 +358,6 @@ compare_table(const json_t *rows)
 	return (out);
 }
 
-static volatile sig_atomic_t compare_signalled;
-
 static void
 compare_sighandler(int sig)
 {
@@ -415,7 +425,7 @@ cmd_compare_run(const struct invocation *inv, struct output *out)
 			break;
 		}
 		row = compare_one(inv, json_string_value(json_array_get(agents,
-		    i)), blocks, sink, &interrupted);
+		    i)), blocks, out, sink, &interrupted);
 		compare_catch(NULL);
 		if (compare_signalled && !interrupted) {
 			/* Between the turn's watchers and ours. */

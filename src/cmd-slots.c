@@ -67,7 +67,7 @@ slots_acquire_ready(struct slots_hold *h, void *arg)
 
 int
 cmd_slots_acquire(const struct invocation *inv, struct output *out,
-    struct ev_loop *loop, const char *kind, const int *stop,
+    struct ev_loop *loop, const char *kind, const volatile sig_atomic_t *stop,
     struct slots_hold **hold, struct acpx_error **err)
 {
 	struct slots_caps	 caps;

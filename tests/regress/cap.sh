@@ -9,8 +9,8 @@
 # a SIGKILLed slot holder leaves no slot behind, and so does an idle
 # owner's agent killed by SIGKILL (at once, not at its next turn); bad
 # caps are config errors naming the key. Every agent acpx starts counts:
-# sessions new (and --no-wait), a direct set-mode and warp serve's harness
-# wait in the same FIFO (never two mock agents in /proc at once). Turns are held open by the mock agent (a file
+# sessions new (and --no-wait), a direct set-mode, warp serve's harness
+# and compare wait in the same FIFO (never two mock agents in /proc at once). Turns are held open by the mock agent (a file
 # each waits for), never by sleeping.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
@@ -187,9 +187,9 @@ wait $EX
 [ $? = 0 ] && ok "the capped agent's exec ends" || not_ok "the capped agent's exec ends"
 
 # ------------------------------------------------------------ every agent counts
-# Cap 1, held by an exec's turn in h: sessions new, a direct set-mode and
-# warp serve's harness wait in the FIFO, in that order; then all run, one
-# after the other.
+# Cap 1, held by an exec's turn in h: sessions new, a direct set-mode,
+# warp serve's harness and compare wait in the FIFO, in that order; then
+# all run, one after the other.
 printf '{"maxConcurrentAgents": 1, "agents": {"plain": {"command": "%s"}}}\n' "$AG" \
     >"$HOME/.acpx/config.json"
 mkdir -p "$T_WORK/h" "$T_WORK/n1" "$T_WORK/ws"
@@ -220,14 +220,22 @@ track_pid $WS
 exec 3>"$T_ROOT/ws.in"
 printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}' >&3
 poll '[ "$(tickets)" = 3 ]'
-[ "$(tickets)" = 3 ] && ok "sessions new, set-mode and warp serve wait in the queue" ||
-    not_ok "sessions new, set-mode and warp serve wait in the queue" "$(ls -l "$SLOTS/queue")"
+mkdir -p "$T_WORK/cmp" && touch "$T_WORK/cmp/go"
+( cd "$T_WORK/cmp" && exec "$ACPX" --cwd "$T_WORK/cmp" --approve-all compare plain "hi" \
+    >"$T_ROOT/cmp.out" 2>"$T_ROOT/cmp.err" 3>&- ) &
+CM=$!
+track_pid $CM
+poll '[ "$(tickets)" = 4 ]'
+[ "$(tickets)" = 4 ] && ok "sessions new, set-mode, warp serve and compare wait in the queue" ||
+    not_ok "sessions new, set-mode, warp serve and compare wait in the queue" "$(ls -l "$SLOTS/queue")"
 grep -q "waiting for a free agent slot (1/1 busy)" "$T_ROOT/n1.err" &&
     ok "sessions new says it waits" || not_ok "sessions new says it waits" "$(cat "$T_ROOT/n1.err")"
 grep -q "waiting for a free agent slot (1/1 busy)" "$T_ROOT/sm.err" &&
     ok "a direct set-mode says it waits" || not_ok "a direct set-mode says it waits" "$(cat "$T_ROOT/sm.err")"
 grep -q "waiting for a free agent slot (1/1 busy)" "$T_ROOT/ws.err" &&
     ok "warp serve says its harness waits" || not_ok "warp serve says its harness waits" "$(cat "$T_ROOT/ws.err")"
+grep -q "waiting for a free agent slot (1/1 busy)" "$T_ROOT/cmp.err" &&
+    ok "compare says it waits" || not_ok "compare says it waits" "$(cat "$T_ROOT/cmp.err")"
 [ "$(mocks)" = 1 ] && [ "$(sed -n 's/^start //p' "$LOG" | tr '\n' ' ')" = "h " ] &&
     ok "meanwhile only the holder's agent runs" ||
     not_ok "meanwhile only the holder's agent runs" "$(cat "$LOG"; mocks)"
@@ -245,8 +253,11 @@ grep -q '"id":1,"result"' "$T_ROOT/ws.out" && ok "warp serve's harness starts th
 exec 3>&-
 wait $WS
 [ $? = 0 ] && ok "warp serve ends" || not_ok "warp serve ends" "$(cat "$T_ROOT/ws.err")"
+wait $CM
+[ $? = 0 ] && grep -q "^plain  *ok" "$T_ROOT/cmp.out" && ok "compare runs its agent then" ||
+    not_ok "compare runs its agent then" "$(cat "$T_ROOT/cmp.out" "$T_ROOT/cmp.err")"
 ORDER=$(sed -n 's/^start //p' "$LOG" | tr '\n' ' ')
-[ "$ORDER" = "h n1 w2 ws " ] && ok "served in arrival order" || not_ok "served in arrival order" "$(cat "$LOG")"
+[ "$ORDER" = "h n1 w2 ws cmp " ] && ok "served in arrival order" || not_ok "served in arrival order" "$(cat "$LOG")"
 [ "$(most)" = 1 ] && ok "never two agents at once" || not_ok "never two agents at once" "$(cat "$LOG")"
 
 # ------------------------------------------------------------ an idle owner's agent dies
