@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "journal.h"
 
 #define JOURNAL_SAFE_MAX	9007199254740991LL
@@ -58,6 +59,7 @@ struct journal {
 	int		 needs_anchor;
 	int		 needs_rotation;
 	int		 fd;		/* the active segment, or -1 */
+	struct buf	 pending;	/* lines not yet written to fd */
 	char		*failure;	/* poisoned: why */
 };
 

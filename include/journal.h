@@ -30,6 +30,7 @@ struct journal;
  */
 struct journal	*journal_open(struct session_record *rec, char **cause);
 
+/* Write what is pending (best effort) and free. */
 void		 journal_close(struct journal *);
 
 /*
@@ -43,13 +44,26 @@ int		 journal_append_message(struct journal *, struct session_record *rec,
 		    const json_t *msg, char **cause);
 
 /*
+ * Appends are kept in memory and written in one write(2): write them now
+ * (the owner calls this once per loop iteration, before it waits). -1 with
+ * *cause (the writer is poisoned) if the write fails.
+ */
+int		 journal_flush(struct journal *, char **cause);
+
+/* journal_flush(), then fsync the active segment (a turn's end). */
+int		 journal_sync(struct journal *, char **cause);
+
+/*
  * turn_started for request_id; if a previous turn is still open (its owner
  * died), first a failed turn_result WATCH_OUTCOME_UNKNOWN for it.
  */
 int		 journal_begin_turn(struct journal *, struct session_record *rec,
 		    const char *request_id, char **cause);
 
-/* turn_result for request_id with result (borrowed; see journal_result_*). */
+/*
+ * turn_result for request_id with result (borrowed; see journal_result_*),
+ * then journal_sync(): the turn's history is on disk when it returns 0.
+ */
 int		 journal_finish_turn(struct journal *, struct session_record *rec,
 		    const char *request_id, const json_t *result, char **cause);
 

@@ -99,6 +99,7 @@ struct queue_owner {
 	struct journal		*journal;	/* kept across turns while ours */
 	struct stat		 journal_st;	/* its segment after our turn */
 	int			 journal_failed;
+	ev_prepare		 journal_w;	/* writes its appends, once a loop */
 	int			 retiring;	/* replaced agents still closing */
 
 	const struct queue_owner_hooks *hooks;	/* the launch resolver's */
@@ -162,6 +163,9 @@ void		 queue_owner_agent_connect_log(const char *, void *);
 int		 queue_owner_agent_journal(struct queue_owner *,
 		    struct session_record *, char **cause);
 void		 queue_owner_agent_journal_keep(struct queue_owner *);
+/* journal_w's callback: the iteration's appends in one write. */
+void		 queue_owner_agent_journal_flush_cb(struct ev_loop *,
+		    ev_prepare *, int);
 void		 queue_owner_agent_lifecycle(struct queue_owner *,
 		    struct session_record *);
 void		 queue_owner_agent_close(struct queue_owner *);

@@ -93,7 +93,7 @@ journal_finish_turn(struct journal *j, struct session_record *rec,
 		return (-1);
 	free(j->request_id);
 	j->request_id = NULL;
-	return (0);
+	return (journal_sync(j, cause));
 }
 
 /* {"status":"completed"|"cancelled","stopReason"?,"_meta"?}. */

@@ -35,38 +35,95 @@
 
 /* ---------------------------------------------------------------- writer */
 
+/* Pending bytes past this are written at once. */
+#define JOURNAL_PENDING_MAX	(64 * 1024)
+
 /*
- * Append bytes to the active segment (O_APPEND|O_NOFOLLOW, 0600), opened
- * on first use and kept open until rotation or journal_close(): one
- * write(2) per line instead of mkdir/open/write/close.
+ * Write the pending bytes to the active segment (O_APPEND|O_NOFOLLOW,
+ * 0600), opened on first use and kept open until rotation or
+ * journal_close(). A failure poisons the writer (what was not written is
+ * dropped: a reopened writer finds the partial line and rotates).
  */
 static int
-journal_append_file(struct journal *j, const char *bytes, size_t len,
-    char **cause)
+journal_write_pending(struct journal *j, char **cause)
 {
-	ssize_t	n;
+	const char	*p = j->pending.p;
+	size_t		 len = j->pending.len;
+	ssize_t		 n;
 
+	if (j->failure != NULL) {
+		*cause = xstrdup(j->failure);
+		return (-1);
+	}
+	if (len == 0)
+		return (0);
 	if (j->fd == -1) {
 		if (session_store_ensure_dir(cause) == -1)
-			return (-1);
+			goto fail;
 		if ((j->fd = open(j->active_path, O_WRONLY | O_CREAT |
 		    O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 		    0600)) == -1) {
 			xasprintf(cause, "%s: %s", j->active_path,
 			    strerror(errno));
-			return (-1);
+			goto fail;
 		}
 	}
 	while (len > 0) {
-		if ((n = write(j->fd, bytes, len)) <= 0) {
+		if ((n = write(j->fd, p, len)) <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
 			xasprintf(cause, "%s: %s", j->active_path, n == 0 ?
 			    "short write" : strerror(errno));
-			return (-1);
+			goto fail;
 		}
-		bytes += n;
+		p += n;
 		len -= n;
+	}
+	buf_reset(&j->pending);
+	return (0);
+fail:
+	buf_reset(&j->pending);
+	j->failure = xstrdup(*cause);
+	return (-1);
+}
+
+/*
+ * Append bytes to the active segment: kept in memory and written by
+ * journal_flush() (the owner calls it once per loop iteration), before a
+ * rotation, at turn end and when JOURNAL_PENDING_MAX is reached; one
+ * write(2) for many lines.
+ */
+static int
+journal_append_file(struct journal *j, const char *bytes, size_t len,
+    char **cause)
+{
+	if (buf_add(&j->pending, bytes, len) == -1) {
+		*cause = xstrdup("Session journal buffer is full");
+		return (-1);
+	}
+	if (j->pending.len >= JOURNAL_PENDING_MAX)
+		return (journal_write_pending(j, cause));
+	return (0);
+}
+
+/* Write what is pending. */
+int
+journal_flush(struct journal *j, char **cause)
+{
+	return (journal_write_pending(j, cause));
+}
+
+/* Write what is pending and fsync the active segment. */
+int
+journal_sync(struct journal *j, char **cause)
+{
+	if (journal_write_pending(j, cause) == -1)
+		return (-1);
+	if (j->fd != -1 && fsync(j->fd) == -1 && errno != EINVAL &&
+	    errno != EROFS) {
+		xasprintf(cause, "%s: %s", j->active_path, strerror(errno));
+		j->failure = xstrdup(*cause);
+		return (-1);
 	}
 	return (0);
 }
@@ -122,6 +179,7 @@ journal_open(struct session_record *rec, char **cause)
 	memset(&active, 0, sizeof active);
 	j = xcalloc(1, sizeof *j);
 	j->fd = -1;
+	buf_init(&j->pending, 0);
 	j->record_id = xstrdup(rec->record_id);
 	j->active_path = session_path_segment(rec->record_id, 0);
 	n = json_integer_value(json_object_get(rec->event_log,
@@ -170,8 +228,13 @@ journal_open(struct session_record *rec, char **cause)
 void
 journal_close(struct journal *j)
 {
+	char	*cause = NULL;
+
 	if (j == NULL)
 		return;
+	if (j->failure == NULL && journal_write_pending(j, &cause) == -1)
+		free(cause);
+	buf_free(&j->pending);
 	journal_close_fd(j);
 	free(j->record_id);
 	free(j->active_path);
@@ -194,6 +257,9 @@ journal_rotate(struct journal *j, char **cause)
 	char	*from, *to;
 	int	 k;
 
+	/* What is pending belongs to the segment that becomes .1. */
+	if (journal_write_pending(j, cause) == -1)
+		return (-1);
 	journal_close_fd(j);
 	from = session_path_segment(j->record_id, j->max_segments);
 	if (unlink(from) == -1 && errno != ENOENT) {
@@ -300,7 +366,8 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 	return (0);
 fail:
 	/* An incomplete append needs a newly recovered writer. */
-	j->failure = xstrdup(*cause);
+	if (j->failure == NULL)
+		j->failure = xstrdup(*cause);
 	return (-1);
 }
 

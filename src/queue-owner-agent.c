@@ -173,10 +173,13 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 		return;		/* idle controls are not journaled */
 	o->hooks->tap(o, msg, outbound);
 	queue_owner_failure_tap(o, j, msg, outbound);
-	if (o->journal != NULL &&
-	    journal_append_message(o->journal, j->rec, msg, &cause) == -1) {
-		free(cause);
-		o->journal_failed = 1;
+	if (o->journal != NULL) {
+		if (journal_append_message(o->journal, j->rec, msg,
+		    &cause) == -1) {
+			free(cause);
+			o->journal_failed = 1;
+		} else if (!ev_is_active(&o->journal_w))
+			ev_prepare_start(o->loop, &o->journal_w);
 	}
 	if (j->connect_phase) {
 		json_array_append_new(j->connect_buf, json_pack("[b, O]",
@@ -253,12 +256,33 @@ queue_owner_agent_journal(struct queue_owner *o, struct session_record *rec,
 	return (0);
 }
 
+/* Write the appends of this loop iteration in one go. */
+void
+queue_owner_agent_journal_flush_cb(struct ev_loop *loop, ev_prepare *w,
+    int revents)
+{
+	struct queue_owner	*o = w->data;
+	char			*cause = NULL;
+
+	ev_prepare_stop(loop, w);
+	if (o->journal != NULL && journal_flush(o->journal, &cause) == -1) {
+		free(cause);
+		o->journal_failed = 1;
+	}
+}
+
 /* After a turn: keep the writer for the next turn if it is healthy. */
 void
 queue_owner_agent_journal_keep(struct queue_owner *o)
 {
+	char	*cause = NULL;
+
 	if (o->journal == NULL)
 		return;
+	if (journal_flush(o->journal, &cause) == -1) {
+		free(cause);
+		o->journal_failed = 1;
+	}
 	if (o->journal_failed || agent_journal_stat(o, &o->journal_st) == -1) {
 		journal_close(o->journal);
 		o->journal = NULL;

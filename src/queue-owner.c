@@ -585,6 +585,8 @@ queue_owner_main(void)
 	o.grace_w.data = &o;
 	ev_idle_init(&o.kick_w, owner_kick_cb);
 	o.kick_w.data = &o;
+	ev_prepare_init(&o.journal_w, queue_owner_agent_journal_flush_cb);
+	o.journal_w.data = &o;
 	proc_set_signals(o.proc, owner_signal_cb, &o);
 	queue_owner_log(&o, "queue owner ready for session %s (ttlMs=%lld, "
 	    "maxQueueDepth=%d)", o.opts.session_id, o.opts.ttl_ms,

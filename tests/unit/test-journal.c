@@ -144,6 +144,49 @@ main(void)
 	journal_close(j);
 	TEST_DONE();
 
+	TEST_START("appends are written at a flush, in one piece");
+	{
+		struct session_record	*b = new_record("batch");
+		struct journal		*bj = journal_open(b, &cause);
+		char			*bp = session_path_segment("batch", 0);
+		json_t			*m = json_pack("{s:s, s:s}", "jsonrpc",
+					    "2.0", "method", "x/y");
+		struct stat		 sb;
+
+		ASSERT_PTR_NOT_NULL(bj);
+		for (k = 0; k < 3; k++)
+			ASSERT_INT_EQ(journal_append_message(bj, b, m, &cause),
+			    0);
+		ASSERT_INT_EQ(stat(bp, &sb) == -1 || sb.st_size == 0, 1);
+		ASSERT_INT_EQ(journal_flush(bj, &cause), 0);
+		text = slurp(bp);
+		for (k = 0, i = 0; text[i] != '\0'; i++)
+			k += text[i] == '\n';
+		ASSERT_INT_EQ(k, 4);	/* the anchor and three messages */
+		free(text);
+		journal_close(bj);
+
+		/* A write that fails poisons the writer. */
+		ASSERT_INT_EQ(unlink(bp), 0);
+		bj = journal_open(b, &cause);
+		ASSERT_PTR_NOT_NULL(bj);
+		ASSERT_INT_EQ(mkdir(bp, 0700), 0);
+		ASSERT_INT_EQ(journal_append_message(bj, b, m, &cause), 0);
+		ASSERT_INT_EQ(journal_flush(bj, &cause), -1);
+		ASSERT_PTR_NOT_NULL(cause);
+		free(cause);
+		cause = NULL;
+		ASSERT_INT_EQ(journal_append_message(bj, b, m, &cause), -1);
+		free(cause);
+		cause = NULL;
+		journal_close(bj);
+		ASSERT_INT_EQ(rmdir(bp), 0);
+		json_decref(m);
+		free(bp);
+		session_record_free(b);
+	}
+	TEST_DONE();
+
 	TEST_START("reader: events, sequences, request ids, cursors");
 	ASSERT_INT_EQ(session_store_save(rec, &cause), 0);
 	ASSERT_INT_EQ(journal_read("mock-session-1", -1, &s, &cause), 0);
