@@ -123,7 +123,7 @@ index_load(int dirfd, char ***files)
 	json_t		*root, *entries, *e;
 	char		*enc;
 	struct buf	 b;
-	size_t		 i = 0;
+	size_t		 i = 0, len;
 	int		 fd, rc;
 
 	*files = NULL;
@@ -150,8 +150,10 @@ index_load(int dirfd, char ***files)
 			goto bad;
 		enc = session_path_encode(json_string_value(json_array_get(e,
 		    IX_RECORD_ID)));
-		xasprintf(&(*files)[i], "%s.json", enc);
-		free(enc);
+		len = strlen(enc);
+		enc = xreallocarray(enc, len + sizeof ".json", 1);
+		memcpy(enc + len, ".json", sizeof ".json");
+		(*files)[i] = enc;
 		if (i > 0 && strcmp((*files)[i - 1], (*files)[i]) >= 0) {
 			i++;
 			goto bad;
