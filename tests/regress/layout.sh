@@ -10,7 +10,8 @@
 # carries its file's prefix (acp_update_* in acp-update.c) or that of the
 # module the file is a part of (session_record_* in session-record-disk.c,
 # a part of session-record.c); no include cycle larger than one module (a
-# header, the .c files implementing it and its internal header).
+# header, the .c files implementing it and its internal header); every
+# src/*.c and include/*.h named in Makefile.am (or make dist leaves it out).
 #
 # A check listed in LAYOUT_PENDING (names below; empty by default: every
 # check is strict) is reported as skipped with its findings, for a branch
@@ -202,5 +203,14 @@ EOF
 	check symbols-done "every exported symbol carries its file's (or module's) prefix" "$strict"
 	check symbols "... also in the files not renamed yet (${LAYOUT_SYMBOLS_PENDING:-none})" "$later"
 fi
+
+# ---------------------------------------------------------------- the tarball
+# Every source and header is named in Makefile.am (a _SOURCES list or
+# noinst_HEADERS), so that make dist ships it: a header only the build
+# tree had broke make distcheck's build from the tarball.
+found=$(cd "$TOP" && ls src/*.c include/*.h |
+    awk 'NR == FNR { for (i = 1; i <= NF; i++) named[$i] = 1; next }
+	!($0 in named)' Makefile.am -)
+check dist "every src/*.c and include/*.h is named in Makefile.am (make dist ships it)" "$found"
 
 done_testing
