@@ -30,6 +30,14 @@ size_t		 cmdline_count(char *const *argv);
 char		**cmdline_copy(char *const *argv);
 
 /*
+ * Append one formatted entry to *argv (NULL-terminated, *n entries; start
+ * from NULL and 0), as the text reports build their lines. Free the whole
+ * with cmdline_free().
+ */
+void		 cmdline_appendf(char ***argv, size_t *n, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/*
  * Identity string of an argv-form agent: the words joined by spaces, each
  * word that does not match ^[A-Za-z0-9_@%+=:,./^~-]+$ written as a JSON
  * string. Caller owns.

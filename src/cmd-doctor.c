@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,21 +54,9 @@ struct cmd_doctor {
 	char			*home;
 };
 
-static void
-cmd_doctor_line(struct cmd_doctor *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-cmd_doctor_line(struct cmd_doctor *d, const char *fmt, ...)
-{
-	va_list	ap;
-
-	d->lines = xreallocarray(d->lines, d->nlines + 2, sizeof *d->lines);
-	va_start(ap, fmt);
-	xvasprintf(&d->lines[d->nlines++], fmt, ap);
-	va_end(ap);
-	d->lines[d->nlines] = NULL;
-}
+/* One line of the text report. */
+#define cmd_doctor_line(d, ...) \
+	cmdline_appendf(&(d)->lines, &(d)->nlines, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- agents */
 

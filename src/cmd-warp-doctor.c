@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,21 +40,9 @@ struct doctor {
 	size_t		 nlines;
 };
 
-static void
-doctor_line(struct doctor *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-doctor_line(struct doctor *d, const char *fmt, ...)
-{
-	va_list	ap;
-
-	d->lines = xreallocarray(d->lines, d->nlines + 2, sizeof *d->lines);
-	va_start(ap, fmt);
-	xvasprintf(&d->lines[d->nlines++], fmt, ap);
-	va_end(ap);
-	d->lines[d->nlines] = NULL;
-}
+/* One line of the text report. */
+#define doctor_line(d, ...) \
+	cmdline_appendf(&(d)->lines, &(d)->nlines, __VA_ARGS__)
 
 static void
 doctor_secrets(struct doctor *d)

@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,19 @@ cmdline_split(const char *s, char ***argv, char **cause)
 	}
 	*argv = st.parts;
 	return (0);
+}
+
+/* Append one formatted entry to a NULL-terminated argv of *n entries. */
+void
+cmdline_appendf(char ***argv, size_t *n, const char *fmt, ...)
+{
+	va_list	ap;
+
+	*argv = xreallocarray(*argv, *n + 2, sizeof **argv);
+	va_start(ap, fmt);
+	xvasprintf(&(*argv)[(*n)++], fmt, ap);
+	va_end(ap);
+	(*argv)[*n] = NULL;
 }
 
 /* Free a NULL-terminated argv. */
