@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -32,6 +33,13 @@ struct session_list {
 
 /* mkdir -p the sessions dir (0700). -1 with *cause on failure. */
 int		 session_store_ensure_dir(char **cause);
+
+/*
+ * Open the sessions dir for a scan, creating it first as the reference
+ * does on every scan: 1 with *d and *dir (caller closes and frees both),
+ * 0 when it does not exist, -1 with *cause.
+ */
+int		 session_store_open_dir(DIR **d, char **dir, char **cause);
 
 /*
  * Write v as pretty JSON + "\n" to path atomically and privately: mkdir -p

@@ -386,24 +386,13 @@ session_index_scan(const char *agent_command, int flags,
 	DIR		*d;
 	struct stat	 sb;
 	json_t		*old, *out, *e;
-	char		*dir, **names, **files = NULL, *why = NULL;
+	char		*dir, **names, **files = NULL;
 	size_t		 n, i, j = 0, nold;
-	int		 dfd, cmp, settled, dirty = 0;
+	int		 dfd, cmp, settled, dirty = 0, rc;
 
 	memset(l, 0, sizeof *l);
-	/* The reference creates the directory on every scan. */
-	if (session_store_ensure_dir(&why) == -1)
-		free(why);
-	dir = session_path_dir();
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT) {
-			free(dir);
-			return (0);
-		}
-		xasprintf(cause, "%s: %s", dir, strerror(errno));
-		free(dir);
-		return (-1);
-	}
+	if ((rc = session_store_open_dir(&d, &dir, cause)) != 1)
+		return (rc);
 	dfd = dirfd(d);
 	names = index_names(d, &n);
 	old = index_load(dfd, &files);

@@ -80,6 +80,25 @@ session_store_ensure_dir(char **cause)
 	return (rc);
 }
 
+/* Open the sessions dir for a scan (created first). 1, 0 or -1. */
+int
+session_store_open_dir(DIR **d, char **dir, char **cause)
+{
+	char	*why;
+	int	 missing;
+
+	*dir = session_path_dir();
+	if (store_mkdirs(*dir, 0700, &why) == -1)
+		free(why);
+	if ((*d = opendir(*dir)) != NULL)
+		return (1);
+	if (!(missing = errno == ENOENT))
+		xasprintf(cause, "%s: %s", *dir, strerror(errno));
+	free(*dir);
+	*dir = NULL;
+	return (missing ? 0 : -1);
+}
+
 /* Atomic write of bytes to path (fsutil_write) after mkdir -p. */
 int
 session_store_write_file(const char *path, const char *bytes, size_t len,
@@ -343,22 +362,11 @@ session_store_scan(const char *agent_command, struct session_list *l,
 	char			*dir, **names = NULL, *path, *why;
 	size_t			 n = 0, i, len;
 	struct session_record	*r;
-	int			 regular;
+	int			 regular, rc;
 
 	memset(l, 0, sizeof *l);
-	dir = session_path_dir();
-	/* The reference creates the directory on every scan. */
-	if (store_mkdirs(dir, 0700, &why) == -1)
-		free(why);
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT) {
-			free(dir);
-			return (0);
-		}
-		xasprintf(cause, "%s: %s", dir, strerror(errno));
-		free(dir);
-		return (-1);
-	}
+	if ((rc = session_store_open_dir(&d, &dir, cause)) != 1)
+		return (rc);
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
 		if (len < 5 || strcmp(de->d_name + len - 5, ".json") != 0 ||
