@@ -22,6 +22,7 @@
 #include "js.h"
 #include "output.h"
 #include "proc.h"
+#include "procfs.h"
 #include "queue-lease.h"
 #include "session-lock.h"
 #include "session-record.h"
@@ -100,10 +101,10 @@ sessions_retire_owner(struct ev_loop *loop, const char *record_id)
 static int
 sessions_pid_matches(pid_t pid, const char *agent_command)
 {
-	char		 path[64], buf[8192], *tok, *base, *p, *end, *e;
+	char		 buf[8192], *tok, *base, *p, *end, *e;
 	const char	*s;
 	ssize_t		 n;
-	int		 fd, match = 0;
+	int		 match = 0;
 
 	for (s = agent_command; *s == ' ' || *s == '\t'; s++)
 		;
@@ -113,18 +114,10 @@ sessions_pid_matches(pid_t pid, const char *agent_command)
 		return (0);
 	}
 	base = strrchr(tok, '/') != NULL ? strrchr(tok, '/') + 1 : tok;
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((n = procfs_cmdline(pid, buf, sizeof buf)) == -1) {
 		free(tok);
 		return (0);
 	}
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0) {
-		free(tok);
-		return (0);
-	}
-	buf[n] = '\0';
 	end = buf + n;
 	for (p = buf; p < end && !match; p += strlen(p) + 1) {
 		while (*p == ' ' || *p == '\t')

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "ps-proc.h"
 #include "xmalloc.h"
 
@@ -19,23 +20,6 @@
 
 #define PS_PROC_MAX	4096
 
-/* Read a small procfs file into buf (NUL-terminated); its length or -1. */
-static ssize_t
-ps_proc_read(const char *path, char *buf, size_t size)
-{
-	int	fd;
-	ssize_t	n;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return (-1);
-	buf[n] = '\0';
-	return (n);
-}
-
 /* Resident bytes of one process, or -1. */
 static long long
 ps_proc_rss(pid_t pid)
@@ -44,7 +28,7 @@ ps_proc_rss(pid_t pid)
 	unsigned long	 size, resident;
 
 	snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
-	if (ps_proc_read(path, buf, sizeof buf) == -1 ||
+	if (procfs_read(path, buf, sizeof buf) == -1 ||
 	    sscanf(buf, "%lu %lu", &size, &resident) != 2)
 		return (-1);
 	return ((long long)resident * sysconf(_SC_PAGESIZE));
@@ -67,7 +51,7 @@ ps_proc_children(pid_t pid, pid_t *list, size_t *n)
 			continue;
 		snprintf(path, sizeof path, "/proc/%ld/task/%s/children",
 		    (long)pid, de->d_name);
-		if (ps_proc_read(path, buf, sizeof buf) <= 0)
+		if (procfs_read(path, buf, sizeof buf) <= 0)
 			continue;
 		for (p = buf; *n < PS_PROC_MAX; p = end) {
 			c = strtol(p, &end, 10);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "jget.h"
+#include "procfs.h"
 #include "queue-lease-impl.h"
 #include "xmalloc.h"
 
@@ -199,19 +200,9 @@ queue_lease_stale(const struct queue_lease_info *li)
 static int
 lease_zombie(pid_t pid)
 {
-	char	path[64], buf[512], *p;
-	FILE	*f;
-	size_t	 n;
+	struct procfs_stat	st;
 
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (0);
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return (0);
-	return (p[2] == 'Z');
+	return (procfs_stat(pid, &st) == 0 && st.state == 'Z');
 }
 
 /* Usable: no retirement key, pid alive (or us), heartbeat fresh. */

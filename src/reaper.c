@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "reaper.h"
 #include "xmalloc.h"
 
@@ -69,11 +70,8 @@ reaper_scan(size_t *n)
 	size_t			 cap = 0;
 	DIR			*d;
 	struct dirent		*de;
-	char			 path[64], buf[512], *p;
-	int			 fd;
-	ssize_t			 len;
-	long			 ppid, pgrp;
-	char			 state;
+	struct procfs_stat	 st;
+	pid_t			 pid;
 
 	*n = 0;
 	if ((d = opendir("/proc")) == NULL)
@@ -81,28 +79,17 @@ reaper_scan(size_t *n)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof path, "/proc/%ld/stat",
-		    strtol(de->d_name, NULL, 10));
-		if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1)
-			continue;
-		len = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
-		if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-			continue;
-		if (sscanf(p + 2, "%c %ld %ld", &state, &ppid, &pgrp) != 3)
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (procfs_stat(pid, &st) == -1)
 			continue;
 		if (*n == cap) {
 			cap = cap == 0 ? 256 : cap * 2;
 			v = xreallocarray(v, cap, sizeof *v);
 		}
-		v[*n].pid = (pid_t)strtol(de->d_name, NULL, 10);
-		v[*n].ppid = (pid_t)ppid;
-		v[*n].pgrp = (pid_t)pgrp;
-		v[*n].state = state;
+		v[*n].pid = pid;
+		v[*n].ppid = st.ppid;
+		v[*n].pgrp = st.pgrp;
+		v[*n].state = st.state;
 		(*n)++;
 	}
 	closedir(d);

@@ -19,6 +19,7 @@
 
 #include "acpx.h"
 #include "jget.h"
+#include "procfs.h"
 #include "js-json.h"
 #include "session-lock-impl.h"
 #include "sha256.h"
@@ -67,13 +68,8 @@ lock_read_small(const char *path)
 {
 	char	 buf[4096];
 	ssize_t	 n;
-	int	 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (NULL);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n < 0)
+	if ((n = procfs_read(path, buf, sizeof buf)) < 0)
 		return (NULL);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' ||
 	    buf[n - 1] == '\t' || buf[n - 1] == '\r'))
@@ -130,33 +126,12 @@ fail:
 static char *
 lock_start_ticks(pid_t pid)
 {
-	char		 path[64], buf[4096], *p, *tok, *save;
-	ssize_t		 n;
-	int		 fd, field;
+	struct procfs_stat	st;
 
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (procfs_stat(pid, &st) == -1 || st.state == '\0' ||
+	    strchr("RSDTtKWPI", st.state) == NULL || *st.start == '\0')
 		return (NULL);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return (NULL);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL)
-		return (NULL);
-	p++;
-	/* After ")": field 3 (state) is the first token. */
-	field = 3;
-	for (tok = strtok_r(p, " \n", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \n", &save), field++) {
-		if (field == 3 && (strlen(tok) != 1 ||
-		    strchr("RSDTtKWPI", *tok) == NULL))
-			return (NULL);
-		if (field == 22)
-			return (strspn(tok, "0123456789") == strlen(tok) ?
-			    xstrdup(tok) : NULL);
-	}
-	return (NULL);
+	return (xstrdup(st.start));
 }
 
 /* The linux-proc birth identity of pid. */

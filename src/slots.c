@@ -21,6 +21,7 @@
 #include "config-file.h"
 #include "jget.h"
 #include "js.h"
+#include "procfs.h"
 #include "slots.h"
 #include "xmalloc.h"
 
@@ -345,16 +346,10 @@ slots_ticket_drop(struct slots_wait *w)
 static int
 slots_pid_is_owner(pid_t pid)
 {
-	char	 path[64], buf[4096];
+	char	 buf[4096];
 	ssize_t	 n, i;
-	int	 fd;
 
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
+	if ((n = procfs_cmdline(pid, buf, sizeof buf)) == -1)
 		return (0);
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\0')
@@ -630,24 +625,9 @@ slots_session_holds(const char *session_id)
 static pid_t
 slots_parent(pid_t pid)
 {
-	char	 path[64], buf[512], *p;
-	ssize_t	 n;
-	long	 pp;
-	int	 fd;
+	struct procfs_stat	st;
 
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return (0);
-	buf[n] = '\0';
-	/* pid (comm) state ppid: comm may hold spaces and parentheses. */
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %ld",
-	    &pp) != 1)
-		return (0);
-	return ((pid_t)pp);
+	return (procfs_stat(pid, &st) == 0 ? st.ppid : 0);
 }
 
 int
