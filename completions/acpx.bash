@@ -5,8 +5,10 @@
 #
 # The candidates come from `acpx __complete -- WORDS... CURRENT`, which
 # walks the command line through acpx's own command and option tables and
-# reads live session names from ~/.acpx/sessions. Its first output line is
-# a directive: :words (candidates follow), :files, :dirs or :none.
+# reads live session names from ~/.acpx/sessions (after --node NAME, from
+# that node: its own __complete, over the shared ssh connection, for at
+# most 3 seconds). Its first output line is a directive: :words
+# (candidates follow), :files, :dirs or :none.
 
 _acpx()
 {

@@ -4,9 +4,10 @@
 #
 # The candidates come from `acpx __complete --describe -- WORDS... CURRENT`,
 # which walks the command line through acpx's own command and option tables
-# and reads live session names from ~/.acpx/sessions. Its first output line
-# is a directive: :words (then "value<TAB>description" lines), :files,
-# :dirs or :none.
+# and reads live session names from ~/.acpx/sessions (after --node NAME,
+# from that node: its own __complete, over the shared ssh connection, for
+# at most 3 seconds). Its first output line is a directive: :words (then
+# "value<TAB>description" lines), :files, :dirs or :none.
 
 function __acpx_complete
     set -l tokens (commandline -opc)

@@ -99,6 +99,19 @@ int		 node_relay_check(const struct config_node *n, int force,
 		    char **version, long long *rtt_ms, struct acpx_error **err);
 
 /*
+ * Run remote_cmd (node_relay_command()) on node n over the shared
+ * connection whose socket is ctl (opened if need be), with an empty
+ * standard input, and capture what it prints (the first MiB). timeout_s
+ * > 0 bounds it: ssh and its process group are then killed and *status
+ * is -1; else *status is ssh's wait status. *out (stdout) and *tail (the
+ * tail of ssh's stderr) are the caller's to free. -1 with *cause when ssh
+ * cannot be started. Blocks on the default loop until ssh has exited.
+ */
+int		 node_relay_capture(const struct config_node *n,
+		    const char *ctl, const char *remote_cmd, double timeout_s,
+		    int *status, char **out, char **tail, char **cause);
+
+/*
  * Run `acpx <node_argv...>` on node n through the relay, node_file (a
  * path here, or NULL for our standard input) as its input; errors of our
  * own go to out. prompt: it is a prompt to a session (if this side goes

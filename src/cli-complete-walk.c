@@ -74,7 +74,9 @@ complete_opt(const struct complete *c, const char *word, const char **value)
 static void
 complete_note(struct complete *c, const struct cmd_opt *o, const char *value)
 {
-	if (strcmp(o->key, "agent") == 0)
+	if (strcmp(o->key, "node") == 0)
+		c->node = value;
+	else if (strcmp(o->key, "agent") == 0)
 		c->agent_override = value;
 	else if (strcmp(o->key, "cwd") == 0)
 		c->cwd = value;
@@ -240,9 +242,11 @@ cli_complete_words(struct complete *c, char **words, int n)
 	const struct cmd_opt	*o, *pending = NULL;
 	const char		*w, *value, *cur;
 	char			*prefix;
-	int			 i;
+	int			 i, at;
 
 	c->cmd = &cmd_root_entry;
+	c->words = words;
+	c->nwords = n;
 	for (i = 0; i < n - 1; i++) {
 		w = words[i];
 		if (c->literal)
@@ -257,6 +261,7 @@ cli_complete_words(struct complete *c, char **words, int n)
 		}
 		if ((o = complete_opt(c, w, &value)) == NULL)
 			continue;
+		at = i;
 		if (o->kind == CMD_OPT_VALUE && value == NULL) {
 			if (i + 1 == n - 1) {
 				pending = o;
@@ -266,6 +271,11 @@ cli_complete_words(struct complete *c, char **words, int n)
 		}
 		if (value != NULL)
 			complete_note(c, o, value);
+		if (value != NULL && c->node == value) {
+			/* The node is asked without it. */
+			c->node_at = at;
+			c->node_len = i - at + 1;
+		}
 	}
 	cur = n > 0 ? words[n - 1] : "";
 	if (pending != NULL) {

@@ -18,13 +18,121 @@
 
 /*
  * The run function of every command given --node (the relay,
- * node-relay.h), and acpx nodes [list] | acpx nodes check [name]: each configured node
- * reached over its shared ssh connection (opened if need be) with the
- * relay's version check, forced: reachable or not, the round-trip time of
- * that check, the node's acpx-native version. list exits 0; check exits
- * 6 (NODE_UNREACHABLE) when a node is down, else 1 when one is unusable
- * (no acpx, too old), else 0.
+ * node-relay.h), and acpx nodes [list] | acpx nodes check [name]: each
+ * configured node reached over its shared ssh connection (opened if need
+ * be) with the relay's version check, forced: reachable or not, the
+ * round-trip time of that check, the node's acpx-native version; then,
+ * over the same connection, the node's own `acpx warp doctor --format
+ * json`, of which only the verdict is kept (ok; failing, with the secrets
+ * file's status or the number of problems; or none: no secrets file and
+ * no Warp providers, a node that does not run Warp agents). No value of
+ * the node's secrets file is read here: the doctor prints none.
+ * list exits 0; check exits 6 (NODE_UNREACHABLE) when a node is down,
+ * else 1 when one is unusable (no acpx, too old) or its warp doctor
+ * fails, else 0.
  */
+
+/* The ceiling of the node's warp doctor (its provider probes are short). */
+#define CMD_NODES_DOCTOR_TIMEOUT	30.0
+
+/*
+ * Run the node's warp doctor and judge it: the JSON verdict (caller owns)
+ * and its text column (caller frees); *failing when it counts against
+ * the node.
+ */
+static json_t *
+cmd_nodes_doctor(const struct config_node *n, char **text, int *failing)
+{
+	json_t		*j = NULL, *v, *sf, *provs;
+	json_error_t	 jerr;
+	char		*argv[5] = { "--format", "json", "warp", "doctor", NULL };
+	char		*ctl, *cmd, *out = NULL, *tail = NULL, *cause = NULL;
+	const char	*sst = NULL, *detail = NULL, *msg;
+	json_int_t	 problems = 0;
+	int		 status;
+
+	*failing = 0;
+	*text = NULL;
+	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
+		v = json_pack("{s:s, s:s}", "status", "failing", "message",
+		    cause);
+		xasprintf(text, "warp doctor: failing, %s", cause);
+		free(cause);
+		*failing = 1;
+		return (v);
+	}
+	cmd = node_relay_command(n->acpx, argv);
+	if (node_relay_capture(n, ctl, cmd, CMD_NODES_DOCTOR_TIMEOUT, &status,
+	    &out, &tail, &cause) == -1) {
+		free(ctl);
+		free(cmd);
+		v = json_pack("{s:s, s:s}", "status", "failing", "message",
+		    cause);
+		xasprintf(text, "warp doctor: failing, %s", cause);
+		free(cause);
+		*failing = 1;
+		return (v);
+	}
+	free(ctl);
+	free(cmd);
+	free(tail);
+	if (status != -1)
+		j = json_loads(out, JSON_DISABLE_EOF_CHECK, &jerr);
+	free(out);
+	if (!json_is_object(j)) {
+		/* No report: the doctor hung, crashed or is not ours. */
+		msg = status == -1 ? "no answer in time" :
+		    "it printed no report";
+		v = json_pack("{s:s, s:s}", "status", "failing", "message",
+		    msg);
+		xasprintf(text, "warp doctor: failing, %s", msg);
+		json_decref(j);
+		*failing = 1;
+		return (v);
+	}
+	if ((v = json_object_get(j, "error")) != NULL) {
+		/* It could not check (an invalid warp config there). */
+		msg = json_string_value(json_object_get(v, "message"));
+		if (msg == NULL)
+			msg = "an error";
+		v = json_pack("{s:s, s:s}", "status", "failing", "message", msg);
+		xasprintf(text, "warp doctor: failing, %s", msg);
+		json_decref(j);
+		*failing = 1;
+		return (v);
+	}
+	sf = json_object_get(j, "secretsFile");
+	sst = json_string_value(json_object_get(sf, "status"));
+	detail = json_string_value(json_object_get(sf, "detail"));
+	problems = json_integer_value(json_object_get(j, "problems"));
+	provs = json_object_get(j, "providers");
+	if (json_is_true(json_object_get(j, "ok"))) {
+		v = json_pack("{s:s, s:I, s:s?}", "status", "ok", "problems",
+		    problems, "secretsFile", sst);
+		*text = xstrdup("warp doctor: ok");
+	} else if (sst != NULL && strcmp(sst, "WARP_ENV_MISSING") == 0 &&
+	    json_array_size(provs) == 0) {
+		/* Not set up for Warp: not a failure. */
+		v = json_pack("{s:s, s:I, s:s}", "status", "none", "problems",
+		    problems, "secretsFile", sst);
+		*text = xstrdup("warp doctor: no secrets file");
+	} else {
+		v = json_pack("{s:s, s:I, s:s?}", "status", "failing",
+		    "problems", problems, "secretsFile", sst);
+		if (sst != NULL && strcmp(sst, "ok") != 0) {
+			json_object_set_new(v, "message", json_string(
+			    detail != NULL ? detail : sst));
+			xasprintf(text, "warp doctor: failing, %s",
+			    detail != NULL ? detail : sst);
+		} else
+			xasprintf(text, "warp doctor: failing, %lld problem%s "
+			    "(acpx --node %s warp doctor)", (long long)problems,
+			    problems == 1 ? "" : "s", n->name);
+		*failing = 1;
+	}
+	json_decref(j);
+	return (v);
+}
 
 /*
  * Check every configured node (or only the one named): the JSON list of
@@ -38,8 +146,9 @@ cmd_nodes_report(const struct config *c, const char *only, struct buf *text,
 	const struct config_node	*n;
 	struct acpx_error		*err;
 	json_t				*list, *o;
-	char				*version;
+	char				*version, *dtext;
 	long long			 rtt;
+	int				 failing;
 	size_t				 i;
 
 	*down = *bad = 0;
@@ -53,8 +162,13 @@ cmd_nodes_report(const struct config *c, const char *only, struct buf *text,
 			json_object_set_new(o, "reachable", json_true());
 			json_object_set_new(o, "rttMs", json_integer(rtt));
 			json_object_set_new(o, "version", json_string(version));
-			buf_printf(text, "%s\treachable\t%lld ms\tacpx-native %s\n",
-			    n->name, rtt, version);
+			json_object_set_new(o, "warpDoctor",
+			    cmd_nodes_doctor(n, &dtext, &failing));
+			buf_printf(text, "%s\treachable\t%lld ms\tacpx-native "
+			    "%s\t%s\n", n->name, rtt, version, dtext);
+			if (failing)
+				*bad = 1;
+			free(dtext);
 			free(version);
 		} else {
 			json_object_set_new(o, "reachable", json_boolean(
@@ -158,7 +272,8 @@ cmd_nodes_complete(struct complete *c, const struct cmd_opt *o, int npos)
 
 static const struct cmd_entry cmd_nodes_list_entry = {
 	.name = "list",
-	.desc = "Show each node: reachable, round-trip time, acpx version",
+	.desc = "Show each node: reachable, round-trip time, acpx version, "
+	    "warp doctor",
 	.flags = CMD_ACTION,
 	.prepare = cli_prepare_plain,
 	.run = cmd_nodes_list
@@ -184,7 +299,8 @@ static const struct cmd_entry *const cmd_nodes_subs[] = {
 /* Ours: kept out of the reference's help (see acpx(1)). */
 const struct cmd_entry cmd_nodes_entry = {
 	.name = "nodes",
-	.desc = "Execution nodes over ssh: reachability and versions",
+	.desc = "Execution nodes over ssh: reachability, versions, warp "
+	    "doctor",
 	.subs = cmd_nodes_subs,
 	.implies = "list",
 	.flags = CMD_ACTION | CMD_HIDDEN,

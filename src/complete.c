@@ -183,6 +183,10 @@ complete_sessions(struct complete *c, enum complete_scope scope)
 	const char		*override = NULL, *aname;
 	char			*cwd, *t = NULL;
 
+	if (c->node != NULL) {		/* the node's sessions, not ours */
+		complete_node_sessions(c);
+		return;
+	}
 	memset(&spec, 0, sizeof spec);
 	if (c->agent_override != NULL) {
 		t = js_trim_dup(c->agent_override);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,15 @@
 struct node_check_run {
 	struct child	*child;
 	ev_io		 rd;
+	ev_timer	 timer;
 	int		 fd;
 	struct buf	 out;
 	int		 done;
 	int		 status;
+	int		 timed_out;
 };
+
+#define NODE_CAPTURE_MAX	(1024 * 1024)	/* what we keep of stdout */
 
 static void
 node_check_read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -49,7 +54,7 @@ node_check_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	n = read(r->fd, b, sizeof b);
-	if (n > 0 && r->out.len < 65536)
+	if (n > 0 && r->out.len < NODE_CAPTURE_MAX)
 		buf_add(&r->out, b, (size_t)n);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		ev_io_stop(loop, w);
@@ -68,11 +73,24 @@ node_check_exit_cb(struct child *c, int status, void *arg)
 	r->status = status;
 }
 
-/* ssh remote_cmd on n; *out what it printed, *tail its stderr's tail. */
-static int
-node_check_ssh(const struct config_node *n, const char *ctl,
-    const char *remote_cmd, int *status, char **out, char **tail,
-    char **cause)
+/* Too long: ssh (and what it started in its group) is killed. */
+static void
+node_check_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node_check_run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	r->timed_out = 1;
+	if (!r->done)
+		spawn_signal(r->child, SIGKILL);
+}
+
+/* Capture a remote command's output (see node-relay.h). */
+int
+node_relay_capture(const struct config_node *n, const char *ctl,
+    const char *remote_cmd, double timeout_s, int *status, char **out,
+    char **tail, char **cause)
 {
 	struct ev_loop		*loop = proc_default_loop();
 	struct child_opts	 co;
@@ -98,11 +116,15 @@ node_check_ssh(const struct config_node *n, const char *ctl,
 	ev_io_init(&r.rd, node_check_read_cb, r.fd, EV_READ);
 	r.rd.data = &r;
 	ev_io_start(loop, &r.rd);
+	ev_timer_init(&r.timer, node_check_timer_cb, timeout_s, 0.);
+	r.timer.data = &r;
+	if (timeout_s > 0)
+		ev_timer_start(loop, &r.timer);
 	while (!r.done || r.fd != -1) {
 		if (r.done) {
 			/* Drain what is left; a ControlPersist master may hold
 			   the pipe open, so stop at the first empty read. */
-			while (r.fd != -1 && r.out.len < 65536) {
+			while (r.fd != -1 && r.out.len < NODE_CAPTURE_MAX) {
 				size_t before = r.out.len;
 
 				node_check_read_cb(loop, &r.rd, 0);
@@ -118,7 +140,8 @@ node_check_ssh(const struct config_node *n, const char *ctl,
 		}
 		ev_run(loop, EVRUN_ONCE);
 	}
-	*status = r.status;
+	ev_timer_stop(loop, &r.timer);
+	*status = r.timed_out ? -1 : r.status;
 	*tail = xstrdup(spawn_stderr_tail(r.child));
 	spawn_free(r.child);
 	buf_addc(&r.out, '\0');
@@ -226,7 +249,8 @@ node_relay_check(const struct config_node *n, int force, char **version,
 
 	cmd = node_relay_command(n->acpx, argv);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (node_check_ssh(n, ctl, cmd, &status, &out, &tail, &cause) == -1) {
+	if (node_relay_capture(n, ctl, cmd, 0, &status, &out, &tail,
+	    &cause) == -1) {
 		free(cmd);
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
 		    "Node '%s': cannot run ssh: %s", n->name, cause);

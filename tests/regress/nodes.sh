@@ -308,8 +308,10 @@ logins=$(grep -c "Accepted publickey" "$SSH_DIR/n1/log")
 [ "$logins" -le 8 ] && ok "n1 saw $logins ssh logins for its 30-odd commands" ||
     not_ok "n1 saw $logins ssh logins for its 30-odd commands (no connection sharing?)"
 run nodes check n1
-expect_rc 0 "nodes check n1"
-expect_out_has "reachable" "n1 is reachable"
+expect_rc 1 "nodes check n1: its warp doctor fails (no base URLs there)"
+expect_out_has "n1	reachable	" "n1 is reachable"
+expect_out_has "warp doctor: failing, 3 problems (acpx --node n1 warp doctor)" \
+    "the doctor's verdict"
 ssh_stop_node n2
 run --node n2 --agent "$AG" exec hi
 expect_rc 6 "a stopped sshd: NODE_UNREACHABLE"
