@@ -83,6 +83,9 @@ int		 cmd_warp_doctor_report(const struct invocation *,
 		    struct acpx_error **err);
 extern const struct cmd_entry	 cmd_warp_doctor_entry;
 
+/* acpx warp reset (cmd-warp-reset.c): clear cooldowns by hand. */
+extern const struct cmd_entry	 cmd_warp_reset_entry;
+
 /* acpx warp serve (cmd-warp-serve.c): the ACP proxy (warp-serve.h). */
 extern const struct cmd_entry	 cmd_warp_serve_entry;
 

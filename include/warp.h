@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "acpx-error.h"
+#include "warp-cooldown.h"
 
 struct config;
 struct secrets;
@@ -95,6 +96,10 @@ struct warp_config {
 	long long		 cooldown_s;
 	long long		 probe_timeout_ms;
 	long long		 stall_s;	/* 0: off */
+	long long		 cooldown_by[WARP_CAUSE_N];	/* by class */
+	long long		 max_retry_after_s;
+	long long		 fail_window_s;
+	int			 allowed_fails;
 };
 
 /*
@@ -217,17 +222,28 @@ struct warp_cooldown {
 	char	*source;	/* "probe", "fallback", ... */
 };
 
+/* One counted provider failure (warp.allowedFails). */
+struct warp_failure {
+	char	*provider;
+	char	*model;		/* NULL: the whole provider */
+	time_t	 at;
+};
+
 struct warp_state {
 	struct warp_cooldown	*v;
 	size_t			 n;
+	struct warp_failure	*f;	/* counted failures, oldest first */
+	size_t			 nf;
 };
 
 /* ~/.acpx/warp/state.json for a home. Caller owns. */
 char		*warp_state_path(const char *home);
 
 /*
- * Load the cooldown state. Never NULL: a missing file is empty; an
- * unreadable or corrupt one is empty with *warning set (caller frees).
+ * Load the cooldown state. Never NULL: a missing file is empty; a corrupt
+ * one is moved aside to state.json.corrupt (so the next load is clean)
+ * and the state is empty, with *warning set once (caller frees); entries
+ * with bad values are dropped with *warning.
  */
 struct warp_state *warp_state_load(const char *home, char **warning);
 void		 warp_state_free(struct warp_state *);
@@ -246,6 +262,23 @@ int		 warp_state_clear(struct warp_state *, const char *provider,
 		    const char *model);
 
 /*
+ * `acpx warp reset`: remove every cooldown and counted failure of
+ * provider (model NULL), or those of provider/model and the
+ * provider-wide ones. Each removed cooldown is appended to cleared (JSON,
+ * may be NULL). Returns how many cooldowns were removed.
+ */
+size_t		 warp_state_reset(struct warp_state *, const char *provider,
+		    const char *model, json_t *cleared);
+
+/* Count a failure of provider/model at now. */
+void		 warp_state_fail_add(struct warp_state *, const char *provider,
+		    const char *model, time_t now);
+
+/* The failures of exactly provider/model counted at or after since. */
+size_t		 warp_state_fail_count(const struct warp_state *,
+		    const char *provider, const char *model, time_t since);
+
+/*
  * Write the state atomically (temp file, fsync, rename; dirs 0700, file
  * 0600), dropping entries expired at now. -1 with *cause.
  */
@@ -262,8 +295,17 @@ int		 warp_state_save(const struct warp_state *, const char *home,
 int		 warp_state_lock(const char *home);
 void		 warp_state_unlock(int fd);
 
-/* {provider, model, until, since, reason, source} (ISO times). Caller owns. */
+/*
+ * {provider, model, until, since, reason, source} (ISO times; a cooldown
+ * until cleared has until WARP_UNTIL_MANUAL, year 9999). Caller owns.
+ */
 json_t		*warp_cooldown_json(const struct warp_cooldown *);
+
+/*
+ * A cooldown's end for people: the ISO time, or "cleared (acpx warp
+ * reset <provider>)" style "cleared" for WARP_UNTIL_MANUAL. Caller owns.
+ */
+char		*warp_state_until_text(time_t until);
 
 /* ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.000Z" for t. Caller owns. */
 char		*warp_iso_time(time_t);

@@ -221,7 +221,7 @@ doctor_cooldowns(struct doctor *d)
 			continue;
 		n++;
 		json_array_append_new(list, warp_cooldown_json(&st->v[i]));
-		iso = warp_iso_time(st->v[i].until);
+		iso = warp_state_until_text(st->v[i].until);
 		doctor_line(d, "cooldown: %s%s%s until %s (%s, from %s)",
 		    st->v[i].provider, st->v[i].model != NULL ? "/" : "",
 		    st->v[i].model != NULL ? st->v[i].model : "", iso,

@@ -209,7 +209,7 @@ cmd_warp_list(const struct invocation *inv, struct output *out)
 		missing = cmd_warp_missing_var(&ctx, t.provider->name);
 		cd = warp_state_cooling(st, t.provider->name, t.model->model, now);
 		if (cd != NULL) {
-			iso = warp_iso_time(cd->until);
+			iso = warp_state_until_text(cd->until);
 			xasprintf(&status, "cooling until %s (%s)", iso,
 			    cd->reason);
 			free(iso);
@@ -456,20 +456,23 @@ cmd_warp_probe_text(const struct cmd_warp_probe_row *r)
 	return (s);
 }
 
-/* Record what a probe learnt in the cooldown state. */
+/* Record what a probe learnt in the cooldown state (by cause). */
 static void
 cmd_warp_record(struct cmd_warp *ctx, struct cmd_warp_probe_row *rows,
     size_t n)
 {
-	struct warp_state	*st;
-	char			*warning = NULL, *cause = NULL;
-	time_t			 now = time(NULL), until;
-	size_t			 i;
-	int			 changed = 0, lock;
-	enum warp_probe_class	 c;
+	struct warp_cooldown_failure	 fl;
+	struct warp_state		*st;
+	char				*warning = NULL, *cause = NULL, *note;
+	time_t				 now = time(NULL);
+	size_t				 i;
+	int				 changed = 0, lock;
+	enum warp_probe_class		 c;
 
 	lock = warp_state_lock(ctx->home);
 	st = warp_state_load(ctx->home, &warning);
+	if (warning != NULL)
+		output_notice(ctx->out, "warning: %s", warning);
 	free(warning);
 	for (i = 0; i < n; i++) {
 		if (rows[i].res == NULL)
@@ -480,13 +483,16 @@ cmd_warp_record(struct cmd_warp *ctx, struct cmd_warp_probe_row *rows,
 		else if (c == WARP_PROBE_RATE_LIMITED ||
 		    c == WARP_PROBE_QUOTA_EXHAUSTED ||
 		    c == WARP_PROBE_AUTH_FAILED) {
-			until = now + (rows[i].res->retry_after >= 0 ?
-			    rows[i].res->retry_after : ctx->wc->cooldown_s);
-			if (until > now) {
-				warp_state_set(st, rows[i].prov->name, NULL, until,
-				    warp_probe_class_name(c), "probe", now);
-				changed = 1;
-			}
+			memset(&fl, 0, sizeof fl);
+			fl.provider = rows[i].prov->name;
+			fl.reason = warp_probe_class_name(c);
+			fl.retry_after = rows[i].res->retry_after;
+			fl.source = "probe";
+			warp_cooldown_record(ctx->wc, st, &fl, now, &note);
+			if (note != NULL)
+				output_notice(ctx->out, "%s", note);
+			free(note);
+			changed = 1;
 		}
 	}
 	if (changed && warp_state_save(st, ctx->home, now, &cause) == -1) {
@@ -616,6 +622,7 @@ static const struct cmd_entry *const cmd_warp_subs[] = {
 	&cmd_warp_list_entry,
 	&cmd_warp_doctor_entry,
 	&cmd_warp_probe_entry,
+	&cmd_warp_reset_entry,
 	&cmd_warp_serve_entry,
 	NULL
 };

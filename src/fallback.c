@@ -184,37 +184,50 @@ fallback_tried(const struct fallback *f, const char *id)
 	return (0);
 }
 
-/* Put the current agent's provider/model into cooldown. */
-static void
+/*
+ * Record the current agent's provider failure: its cooldown by cause
+ * (warp-cooldown.h). Returns a line for the user or NULL (caller frees).
+ */
+static char *
 fallback_cooldown(struct fallback *f, const struct warp_verdict *v,
     time_t now)
 {
-	struct warp_target	 t;
-	struct warp_state	*st;
-	struct acpx_error	*err = NULL;
-	char			*home, *warning = NULL, *cause = NULL;
-	long long		 secs;
-	int			 lock;
+	struct warp_cooldown_failure	 fl;
+	struct warp_target		 t;
+	struct warp_state		*st;
+	struct acpx_error		*err = NULL;
+	char				*home, *warning = NULL, *cause = NULL;
+	char				*note = NULL;
+	int				 lock;
 
 	if (warp_target_resolve(f->wc, f->current, &t, &err) == -1) {
 		acpx_error_free(err);
-		return;
+		return (NULL);
 	}
-	secs = v->retry_after > 0 ? v->retry_after : f->wc->cooldown_s;
+	memset(&fl, 0, sizeof fl);
+	fl.provider = t.provider->name;
+	fl.model = t.model->model;
+	fl.reason = v->reason;
+	fl.retry_after = v->retry_after;
+	fl.source = "fallback";
 	home = config_home();
 	lock = warp_state_lock(home);
 	st = warp_state_load(home, &warning);
-	free(warning);
-	if (secs > 0) {
-		warp_state_set(st, t.provider->name, t.model->model,
-		    now + (time_t)secs, v->reason, "fallback", now);
-		if (warp_state_save(st, home, now, &cause) == -1)
-			free(cause);
-	}
+	warp_cooldown_record(f->wc, st, &fl, now, &note);
+	if (warp_state_save(st, home, now, &cause) == -1)
+		free(cause);
 	warp_state_unlock(lock);
 	warp_state_free(st);
 	free(home);
 	warp_target_clear(&t);
+	if (warning != NULL && note != NULL) {
+		xasprintf(&cause, "warning: %s\n%s", warning, note);
+		free(note);
+		note = cause;
+	} else if (warning != NULL)
+		xasprintf(&note, "warning: %s", warning);
+	free(warning);
+	return (note);
 }
 
 /* The next agent: [first, chain...] minus tried and cooling ones. */
@@ -316,7 +329,7 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	signal = secrets_redact_values(v.signal, f->secrets);
 	events_emit("provider.failed", json_pack("{s:s, s:s}", "warpAgent",
 	    f->current, "reason", v.reason));
-	fallback_cooldown(f, &v, now);
+	*notice = fallback_cooldown(f, &v, now);
 	json_array_append_new(f->tried, json_string(f->current));
 	if (f->no_fallback) {
 		/* A stalled turn was cancelled by us: it must not look done. */

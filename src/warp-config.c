@@ -12,6 +12,7 @@
 #include "config-file.h"
 #include "js.h"
 #include "warp.h"
+#include "warp-cooldown.h"
 #include "xmalloc.h"
 
 /*
@@ -243,6 +244,7 @@ warp_check_file(const json_t *w, const char *file, int project, char **cause)
 	const json_t	*v, *e;
 	const char	*k, *k2;
 	char		*key;
+	int		 rc;
 
 	if (!json_is_object(w))
 		return (warp_bad(cause, "", file, "expected an object%s", ""));
@@ -309,11 +311,16 @@ warp_check_file(const json_t *w, const char *file, int project, char **cause)
 			if (!json_is_array(v) && !json_is_object(v))
 				return (warp_bad(cause, k, file, "expected an array "
 				    "or object of patterns%s", ""));
-		} else
+		} else if ((rc = warp_cooldown_check_key(k, v, file,
+		    cause)) == -1)
+			return (-1);
+		else if (rc == 0)
 			return (warp_bad(cause, "", file, "unknown key \"%s\" "
 			    "(expected envFile, providers, adjacent, fallback, "
 			    "maxHops, cooldownSeconds, probeTimeoutMs, hostDefaults, "
-			    "stallSeconds, providerErrorPatterns)", k));
+			    "stallSeconds, providerErrorPatterns, cooldown, "
+			    "maxRetryAfterSeconds, allowedFails, "
+			    "failWindowSeconds)", k));
 	}
 	return (0);
 }
@@ -479,6 +486,7 @@ warp_config_load(const struct config *c, char **cause)
 	wc->probe_timeout_ms = warp_int(wc->merged, "probeTimeoutMs",
 	    WARP_DEFAULT_PROBE_TIMEOUT);
 	wc->stall_s = warp_int(wc->merged, "stallSeconds", 0);
+	warp_cooldown_load(wc);
 	warp_build_providers(wc);
 	if (warp_check_fallback(wc, pw, c, cause) == -1) {
 		warp_config_free(wc);

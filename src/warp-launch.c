@@ -451,6 +451,8 @@ warp_pick(const struct warp_config *wc, const struct warp_target *t,
 	home = config_home();
 	st = warp_state_load(home, &warning);
 	free(home);
+	if (warning != NULL)
+		xasprintf(notice, "warning: %s", warning);
 	free(warning);
 	chain = warp_chain(wc, t);
 	if ((first = warp_state_cooling(st, t->provider->name, t->model->model,
@@ -470,7 +472,8 @@ warp_pick(const struct warp_config *wc, const struct warp_target *t,
 		    cand.model->model, now);
 		if (cd == NULL) {
 			*sel = cand;
-			iso = warp_iso_time(first->until);
+			iso = warp_state_until_text(first->until);
+			free(*notice);	/* the state warning: the file is reset */
 			xasprintf(notice, "warp: %s is cooling down until %s "
 			    "(%s); starting %s", t->id, iso, first->reason,
 			    cand.id);
@@ -482,12 +485,20 @@ warp_pick(const struct warp_config *wc, const struct warp_target *t,
 			soonest = cd->until;
 		warp_target_clear(&cand);
 	}
-	iso = warp_iso_time(soonest);
-	*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_COOLDOWN", "cli",
-	    "%s and every agent of its fallback chain are cooling down after "
-	    "provider failures; the first is free again at %s (see acpx warp "
-	    "list; acpx warp probe re-checks providers)", t->id, iso);
-	free(iso);
+	if (soonest == WARP_UNTIL_MANUAL)
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_COOLDOWN", "cli",
+		    "%s and every agent of its fallback chain are cooling down "
+		    "after provider failures, until cleared (see acpx warp "
+		    "list; acpx warp reset clears a provider)", t->id);
+	else {
+		iso = warp_iso_time(soonest);
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_COOLDOWN", "cli",
+		    "%s and every agent of its fallback chain are cooling down "
+		    "after provider failures; the first is free again at %s "
+		    "(see acpx warp list; acpx warp probe re-checks providers)",
+		    t->id, iso);
+		free(iso);
+	}
 out:
 	cmdline_free(chain);
 	warp_state_free(st);

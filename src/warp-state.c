@@ -29,7 +29,13 @@
  *	  "until":"...Z","since":"...Z","reason":"rate-limited",
  *	  "source":"fallback"}]}
  *
- * "model": null marks the whole provider. Writes are atomic (fsutil.h);
+ *	 "failures":[{"provider":"infini","model":"kimi-k2.5","at":"...Z"}]}
+ *
+ * "model": null marks the whole provider; "until" 9999-12-31T23:59:59Z a
+ * cooldown that lasts until `acpx warp reset`; "failures" are the failures
+ * counted against warp.allowedFails (kept a day). A file that does not
+ * parse is moved aside to state.json.corrupt with one warning: only the
+ * cooldowns are lost. Writes are atomic (fsutil.h);
  * this local file I/O is the labelled exception to "nothing blocks". Writers
  * hold ~/.acpx/warp/state.lock (warp_state_lock()) from the load to the
  * write, so processes sharing the state never lose each other's updates.
@@ -38,12 +44,23 @@
 
 #define WARP_STATE_VERSION	1
 #define WARP_STATE_MAX		(1024 * 1024)
+#define WARP_FAIL_KEEP		86400	/* seconds a counted failure is kept */
+#define WARP_FAIL_MAX		256	/* counted failures kept at most */
 
 /* ISO-8601 UTC for t. */
 char *
 warp_iso_time(time_t t)
 {
 	return (js_iso_time((int64_t)t * 1000));
+}
+
+/* A cooldown's end for people. */
+char *
+warp_state_until_text(time_t until)
+{
+	if (until >= WARP_UNTIL_MANUAL)
+		return (xstrdup("cleared by acpx warp reset"));
+	return (warp_iso_time(until));
 }
 
 /* "YYYY-MM-DDTHH:MM:SS[.fff]Z" → time_t; -1 if malformed. */
@@ -94,13 +111,14 @@ warp_same(const char *a, const char *b)
 	return (strcmp(a, b) == 0);
 }
 
-static void
+/* Parse the entries; returns how many were dropped for bad values. */
+static size_t
 warp_state_parse(struct warp_state *st, const json_t *root)
 {
 	const json_t	*list, *e;
 	const char	*provider, *model;
-	time_t		 until, since;
-	size_t		 i;
+	time_t		 until, since, at;
+	size_t		 i, bad = 0;
 
 	list = json_object_get(root, "cooldowns");
 	json_array_foreach(list, i, e) {
@@ -108,12 +126,43 @@ warp_state_parse(struct warp_state *st, const json_t *root)
 		model = jget_str(e, "model");
 		until = warp_parse_iso(jget_str(e, "until"));
 		since = warp_parse_iso(jget_str(e, "since"));
-		if (provider == NULL || until == (time_t)-1)
+		if (provider == NULL || *provider == '\0' ||
+		    until == (time_t)-1) {
+			bad++;
 			continue;
+		}
 		warp_state_set(st, provider, model, until,
 		    jget_str(e, "reason"), jget_str(e, "source"),
 		    since == (time_t)-1 ? until : since);
 	}
+	list = json_object_get(root, "failures");
+	json_array_foreach(list, i, e) {
+		provider = jget_str(e, "provider");
+		at = warp_parse_iso(jget_str(e, "at"));
+		if (provider == NULL || *provider == '\0' || at == (time_t)-1) {
+			bad++;
+			continue;
+		}
+		warp_state_fail_add(st, provider, jget_str(e, "model"), at);
+	}
+	return (bad);
+}
+
+/* Move a state file that does not parse out of the way. */
+static void
+warp_state_aside(const char *path, const char *why, char **warning)
+{
+	char	*aside;
+
+	xasprintf(&aside, "%s.corrupt", path);
+	if (rename(path, aside) == 0)
+		xasprintf(warning, "warp state %s was not valid (%s): its "
+		    "cooldowns are reset; the old file is %s", path, why,
+		    aside);
+	else if (errno != ENOENT)
+		xasprintf(warning, "ignoring malformed warp state %s (%s)",
+		    path, why);
+	free(aside);
 }
 
 /* Load the cooldown state. */
@@ -125,17 +174,24 @@ warp_state_load(const char *home, char **warning)
 	json_error_t		 jerr;
 	char			*path = warp_state_path(home);
 
+	size_t			 bad;
+
 	*warning = NULL;
 	root = json_load_file(path, 0, &jerr);
 	if (root == NULL) {
-		if (access(path, F_OK) == 0)
-			xasprintf(warning, "ignoring unreadable warp state %s: %s",
-			    path, jerr.text);
+		if (access(path, F_OK) != 0)
+			;	/* no state yet */
+		else if (access(path, R_OK) != 0)
+			xasprintf(warning, "ignoring unreadable warp state %s: "
+			    "%s", path, jerr.text);
+		else
+			warp_state_aside(path, jerr.text, warning);
 	} else if (!json_is_object(root) ||
 	    !json_is_array(json_object_get(root, "cooldowns")))
-		xasprintf(warning, "ignoring malformed warp state %s", path);
-	else
-		warp_state_parse(st, root);
+		warp_state_aside(path, "no \"cooldowns\" list", warning);
+	else if ((bad = warp_state_parse(st, root)) > 0)
+		xasprintf(warning, "warp state %s: dropped %zu entr%s with bad "
+		    "values", path, bad, bad == 1 ? "y" : "ies");
 	json_decref(root);
 	free(path);
 	return (st);
@@ -152,6 +208,11 @@ warp_state_free(struct warp_state *st)
 	for (i = 0; i < st->n; i++)
 		warp_cooldown_clear(&st->v[i]);
 	free(st->v);
+	for (i = 0; i < st->nf; i++) {
+		free(st->f[i].provider);
+		free(st->f[i].model);
+	}
+	free(st->f);
 	free(st);
 }
 
@@ -224,6 +285,87 @@ warp_state_clear(struct warp_state *st, const char *provider,
 	return (0);
 }
 
+/* Remove failures of provider (model NULL: any) from index 0 on. */
+static void
+warp_state_fail_drop(struct warp_state *st, const char *provider,
+    const char *model, int any_model)
+{
+	size_t	i = 0;
+
+	while (i < st->nf) {
+		if (strcmp(st->f[i].provider, provider) == 0 && (any_model ||
+		    warp_same(st->f[i].model, model))) {
+			free(st->f[i].provider);
+			free(st->f[i].model);
+			memmove(&st->f[i], &st->f[i + 1],
+			    (st->nf - i - 1) * sizeof *st->f);
+			st->nf--;
+		} else
+			i++;
+	}
+}
+
+/* `acpx warp reset`: see warp.h. */
+size_t
+warp_state_reset(struct warp_state *st, const char *provider,
+    const char *model, json_t *cleared)
+{
+	size_t	i = 0, n = 0;
+
+	while (i < st->n) {
+		if (strcmp(st->v[i].provider, provider) == 0 &&
+		    (model == NULL || st->v[i].model == NULL ||
+		    strcmp(st->v[i].model, model) == 0)) {
+			if (cleared != NULL)
+				json_array_append_new(cleared,
+				    warp_cooldown_json(&st->v[i]));
+			warp_cooldown_clear(&st->v[i]);
+			memmove(&st->v[i], &st->v[i + 1],
+			    (st->n - i - 1) * sizeof *st->v);
+			st->n--;
+			n++;
+		} else
+			i++;
+	}
+	warp_state_fail_drop(st, provider, model, model == NULL);
+	return (n);
+}
+
+/* Count a failure. */
+void
+warp_state_fail_add(struct warp_state *st, const char *provider,
+    const char *model, time_t now)
+{
+	struct warp_failure	*f;
+
+	if (st->nf >= WARP_FAIL_MAX) {
+		free(st->f[0].provider);
+		free(st->f[0].model);
+		memmove(&st->f[0], &st->f[1], (st->nf - 1) * sizeof *st->f);
+		st->nf--;
+	}
+	st->f = xreallocarray(st->f, st->nf + 1, sizeof *st->f);
+	f = &st->f[st->nf++];
+	f->provider = xstrdup(provider);
+	f->model = model != NULL ? xstrdup(model) : NULL;
+	f->at = now;
+}
+
+/* Failures of provider/model since a time. */
+size_t
+warp_state_fail_count(const struct warp_state *st, const char *provider,
+    const char *model, time_t since)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < st->nf; i++) {
+		if (strcmp(st->f[i].provider, provider) == 0 &&
+		    warp_same(st->f[i].model, model) && st->f[i].at >= since)
+			n++;
+	}
+	return (n);
+}
+
 /* An entry as JSON. */
 json_t *
 warp_cooldown_json(const struct warp_cooldown *c)
@@ -285,6 +427,22 @@ warp_state_save(const struct warp_state *st, const char *home, time_t now,
 	}
 	root = json_pack("{s:i, s:o}", "version", WARP_STATE_VERSION,
 	    "cooldowns", list);
+	if (st->nf > 0) {
+		list = json_array();
+		for (i = 0; i < st->nf; i++) {
+			if (st->f[i].at + WARP_FAIL_KEEP <= now)
+				continue;
+			text = warp_iso_time(st->f[i].at);
+			json_array_append_new(list, json_pack("{s:s, s:s?, s:s}",
+			    "provider", st->f[i].provider, "model",
+			    st->f[i].model, "at", text));
+			free(text);
+		}
+		if (json_array_size(list) > 0)
+			json_object_set_new(root, "failures", list);
+		else
+			json_decref(list);
+	}
 	text = js_json_dumps(root, 2);
 	json_decref(root);
 	xasprintf(&full, "%s\n", text);
