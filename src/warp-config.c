@@ -12,7 +12,6 @@
 #include "config-file.h"
 #include "js.h"
 #include "warp.h"
-#include "warp-cooldown.h"
 #include "xmalloc.h"
 
 /*

@@ -8,12 +8,11 @@
 #include <jansson.h>
 
 #include "acpx.h"
-#include "warp-cooldown.h"
 #include "warp.h"
 #include "xmalloc.h"
 
 /*
- * Cooldown by cause. A failure's reason (the classifier's or the probe's
+ * Cooldown by cause (warp.h). A failure's reason (the classifier's or the probe's
  * word) maps to a class; the class's policy (warp.cooldown.<class>, else
  * the built-in default) says how long the provider is skipped: a number
  * of seconds, until the reported reset, or until the operator runs
@@ -21,6 +20,8 @@
  * (warp.allowedFails within warp.failWindowSeconds) before a flaky
  * provider cools down.
  */
+
+_Static_assert(WARP_CAUSE_N == WARP_NCAUSES, "warp.h sizes cooldown_by");
 
 static const char *const warp_cause_names[WARP_CAUSE_N] = {
 	"rate_limit", "quota", "server_error", "stalled", "auth", "billing",

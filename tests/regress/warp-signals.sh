@@ -1,0 +1,202 @@
+#!/bin/sh
+# Warp routing by the provider's signal: cooldown by cause. A mock harness
+# really calls the fake provider (opencode's way), so each failure class
+# comes from an HTTP answer (429, quota, 503, 401, billing, unknown model):
+# the primary fails, the backup finishes, and the state file holds the
+# cooldown its class calls for (rate_limit 60 s, quota cooldownSeconds
+# when no reset is known, server_error as configured, auth and billing
+# until cleared, provider-wide). Also: a Retry-After over
+# warp.maxRetryAfterSeconds, warp.allowedFails, acpx warp reset, a state
+# file edited into garbage, and a bad warp.cooldown.
+. "$TESTS_SRCDIR/regress/lib.sh"
+[ -x "$MOCK" ] || skip_all "mock agent not built"
+FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
+[ -x "$FAKE" ] || skip_all "fake provider not built"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+unset ACPX_WARP_ENV_FILE ACPX_NODE
+for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+SENTINEL="sk-SENTINEL-sg1sg2sg3sg4"
+SENTINEL_B="sk-SENTINEL-sgBsgBsgBsgB"
+FROM=opencode-warp-infini-kimi
+TO=opencode-warp-backup-glm
+ARROW=$(printf '\342\206\222')
+
+cat >"$T_ROOT/harness.sh" <<'EOH'
+#!/bin/sh
+case "$OPENCODE_CONFIG_CONTENT" in
+*'"model":"warp-infini/kimi-k2.5"'*) m=kimi; sc=$SC_KIMI ;;
+*) m=backup; sc=$SC_BACKUP ;;
+esac
+echo "$m" >>"$REC_DIR/starts"
+exec "$MOCK" --scenario "$sc" --record "$REC_DIR/$m"
+EOH
+chmod +x "$T_ROOT/harness.sh"
+cat >"$T_ROOT/provider.json" <<'EOF'
+{"default_turn": [{"provider": "opencode"}, {"chunk": " (answered)"}]}
+EOF
+cat >"$T_ROOT/retry-after.json" <<'EOF'
+{"default_turn": [{"error": {"code": -32603, "message": "Internal error: Rate limit reached for requests, retry after 7200 seconds", "data": {"errorName": "APIError", "statusCode": 429}}}]}
+EOF
+export REC_DIR="$T_ROOT/rec" MOCK SC_KIMI="$T_ROOT/provider.json" SC_BACKUP="$T_ROOT/provider.json"
+mkdir -p "$REC_DIR" "$T_ROOT/secrets" "$HOME/.acpx"
+SECRETS="$T_ROOT/secrets/warp.env"
+STATE="$HOME/.acpx/warp/state.json"
+
+"$FAKE" --record "$T_ROOT/provider.rec" --lifetime 120 >"$T_ROOT/port" &
+track_pid $!
+i=0
+while [ ! -s "$T_ROOT/port" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
+PORT=$(head -n 1 "$T_ROOT/port")
+BASE="http://127.0.0.1:$PORT"
+
+primary_mode() {	# the fake provider's mode for infini; backup is ok
+	printf 'WARP_INFINI_API_KEY=%s\nWARP_INFINI_BASE_URL=%s/%s/v1\n' "$SENTINEL" "$BASE" "$1" >"$SECRETS"
+	printf 'WARP_BACKUP_API_KEY=%s\nWARP_BACKUP_BASE_URL=%s/ok/v1\n' "$SENTINEL_B" "$BASE" >>"$SECRETS"
+	chmod 600 "$SECRETS"
+}
+write_config() {	# EXTRA-WARP-KEYS (JSON members, each ending with ",")
+	cat >"$HOME/.acpx/config.json" <<EOC
+{
+  "agents": {"opencode": {"command": "$T_ROOT/harness.sh"}},
+  "warp": {
+    "envFile": "$SECRETS",
+    "providers": {
+      "infini": {"models": {"kimi": "kimi-k2.5"}},
+      "backup": {"models": {"glm": "glm-5"}}
+    },
+    "fallback": {"$FROM": ["$TO"]},
+    $1
+    "cooldownSeconds": 600
+  }
+}
+EOC
+}
+ALL="$T_ROOT/all"
+: >"$ALL"
+keep() { printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL"; }
+# entry PROVIDER: the state's cooldown entry of PROVIDER, compact.
+entry() {
+	tr -d ' \n' <"$STATE" 2>/dev/null | sed 's/"failures".*//; s/},{/}\n{/g' |
+	    grep -o "{\"provider\":\"$1\",[^}]*}" | head -n 1
+}
+field() { printf '%s' "$1" | sed -n "s/.*\"$2\":\"\\([^\"]*\\)\".*/\\1/p"; }
+# lasts PROVIDER: seconds from since to until of its cooldown.
+lasts() {
+	E=$(entry "$1")
+	[ -n "$E" ] || { echo none; return; }
+	echo $(( $(date -u -d "$(field "$E" until)" +%s) - $(date -u -d "$(field "$E" since)" +%s) ))
+}
+
+# fail_case MODE REASON SECONDS|manual NAME: the primary's provider answers
+# MODE; the backup finishes; the cooldown is as its class says.
+fail_case() {
+	rm -rf "$STATE" "$REC_DIR"/*
+	primary_mode "$1"
+	run --approve-all $FROM exec "do it"
+	keep
+	if [ "$RC" = 0 ] && [ "${OUT#*"[fallback] $FROM $ARROW $TO ($2)"}" != "$OUT" ]; then
+		ok "$4: falls back ($2)"
+	else not_ok "$4: falls back ($2)" "rc $RC" "$OUT" "$ERR"; fi
+	E=$(entry infini)
+	if [ "$3" = manual ]; then
+		case "$E" in
+		*'"model":null,"until":"9999-12-31T23:59:59.000Z"'*"\"reason\":\"$2\""*)
+			ok "$4: provider-wide, until cleared" ;;
+		*) not_ok "$4: provider-wide, until cleared" "$(cat "$STATE" 2>&1)" ;; esac
+	else
+		L=$(lasts infini)
+		case "$E" in *"\"model\":\"kimi-k2.5\""*"\"reason\":\"$2\""*) m=1 ;; *) m=0 ;; esac
+		[ "$m" = 1 ] && [ "$L" = "$3" ] && ok "$4: cooldown of $3 s" ||
+		    not_ok "$4: cooldown of $3 s" "lasts $L" "$(cat "$STATE" 2>&1)"
+	fi
+}
+
+# --------------------------------------------------------- by cause
+write_config '"cooldown": {"server_error": 45},'
+fail_case ratelimit rate-limited 60 "rate limit (default)"
+fail_case quota quota-exhausted 600 "quota, no reset known (cooldownSeconds)"
+fail_case server overloaded 45 "server error (warp.cooldown.server_error)"
+fail_case nomodel model-unavailable 600 "model unavailable (cooldownSeconds)"
+fail_case billing billing manual "billing (default: until cleared)"
+fail_case auth auth-failed manual "auth (default: until cleared)"
+
+# The auth cooldown holds: list says so, the next exec starts the backup.
+run warp list
+keep
+expect_out_has "cooling until cleared by acpx warp reset (auth-failed)" "list: until cleared"
+rm -rf "$REC_DIR"/*
+run --approve-all $FROM exec "again"
+keep
+expect_err_has "warp: $FROM is cooling down until cleared by acpx warp reset (auth-failed); starting $TO" "next exec: the notice says until cleared"
+[ "$(cat "$REC_DIR/starts")" = backup ] && ok "next exec: only the backup started" ||
+    not_ok "next exec: only the backup started" "$(cat "$REC_DIR/starts")"
+
+# ------------------------------------------------------- warp reset
+run --format json warp reset infini
+keep
+expect_rc 0 "warp reset (json)"
+expect_out_has '{"reset":[{"target":"infini","provider":"infini","model":null,"cleared":[{"provider":"infini","model":null,"until":"9999-12-31T23:59:59.000Z"' "warp reset json names what it cleared"
+entry infini | grep -q . && not_ok "reset removed the cooldown" "$(cat "$STATE")" || ok "reset removed the cooldown"
+run warp reset $FROM
+expect_out "$FROM: not cooling down
+" "warp reset of a free agent"
+run warp reset nowhere
+keep
+expect_rc 1 "warp reset of an unknown target"
+expect_err_has "'nowhere' is neither a configured warp provider nor a warp agent id" "unknown target named"
+
+# ------------------------------------------- Retry-After over the cap
+rm -rf "$STATE" "$REC_DIR"/*
+primary_mode ok
+write_config '"maxRetryAfterSeconds": 100,'
+SC_KIMI="$T_ROOT/retry-after.json" run --approve-all $FROM exec "do it"
+keep
+expect_rc 0 "Retry-After 7200 over the cap: falls back"
+expect_err_has "warp: infini asked to retry after 7200s, over warp.maxRetryAfterSeconds (100s): cooling down for 100s and going on with the next agent" "the cap is reported"
+L=$(lasts infini)
+[ "$L" = 100 ] && ok "the cooldown lasts the cap" || not_ok "the cooldown lasts the cap" "lasts $L" "$(cat "$STATE" 2>&1)"
+
+# ------------------------------------------------------ allowedFails
+rm -rf "$STATE" "$REC_DIR"/*
+primary_mode server
+write_config '"allowedFails": 1, "failWindowSeconds": 3600,'
+run --approve-all $FROM exec "do it"
+keep
+expect_rc 0 "allowedFails: the first failure still falls back"
+expect_err_has "1 of 1 failures allowed within 3600s (warp.allowedFails): not cooling down" "allowedFails: the failure is counted"
+[ -z "$(entry infini)" ] && ok "allowedFails: no cooldown after one failure" ||
+    not_ok "allowedFails: no cooldown after one failure" "$(cat "$STATE")"
+rm -rf "$REC_DIR"/*
+run --approve-all $FROM exec "do it"
+keep
+[ "$(head -n 1 "$REC_DIR/starts")" = kimi ] && ok "allowedFails: the next exec tries the primary again" ||
+    not_ok "allowedFails: the next exec tries the primary again" "$(cat "$REC_DIR/starts")"
+L=$(lasts infini)
+[ "$L" = 600 ] && ok "allowedFails: the second failure cools down" ||
+    not_ok "allowedFails: the second failure cools down" "lasts $L" "$(cat "$STATE" 2>&1)"
+
+# --------------------------------------------- a state file as garbage
+printf '{"version": 1, "cooldowns": [{"provider": ' >"$STATE"
+run warp list
+keep
+expect_rc 0 "garbage state: warp list still works"
+expect_err_has "warning: warp state $STATE was not valid" "garbage state: one warning"
+[ -e "$STATE.corrupt" ] && ok "garbage state: kept aside as state.json.corrupt" ||
+    not_ok "garbage state: kept aside" "$(ls "$HOME/.acpx/warp")"
+run warp list
+[ -z "$ERR" ] && ok "garbage state: the warning is not repeated" || not_ok "garbage state: the warning is not repeated" "$ERR"
+
+# ------------------------------------------------------ bad config
+write_config '"cooldown": {"ratelimit": 5},'
+run warp list
+keep
+expect_rc 1 "an unknown failure class"
+expect_err_has "Invalid config warp.cooldown.ratelimit in $HOME/.acpx/config.json: unknown failure class" "the error names the key"
+write_config '"cooldown": {"quota": -5},'
+run warp list
+expect_err_has "Invalid config warp.cooldown.quota" "a negative cooldown is refused"
+
+if grep -q "$SENTINEL" "$ALL" || grep -rq "$SENTINEL" "$HOME"; then
+	not_ok "the key never shows in output or under HOME"
+else ok "the key never shows in output or under HOME"; fi
+done_testing
