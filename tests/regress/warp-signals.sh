@@ -1,11 +1,12 @@
 #!/bin/sh
 # Warp routing by the provider's signal: cooldown by cause. A mock harness
 # really calls the fake provider (opencode's way), so each failure class
-# comes from an HTTP answer (429, quota, 503, 401, billing, unknown model):
+# comes from an HTTP answer (429, quota, 503, 401; billing and the other
+# classes in tests/unit/test-warp-cooldown.c):
 # the primary fails, the backup finishes, and the state file holds the
 # cooldown its class calls for (rate_limit 60 s, quota cooldownSeconds
-# when no reset is known, server_error as configured, auth and billing
-# until cleared, provider-wide). Also: a Retry-After over
+# when no reset is known, server_error as configured, auth until cleared,
+# provider-wide). Also: a Retry-After over
 # warp.maxRetryAfterSeconds, warp.allowedFails, acpx warp reset, a state
 # file edited into garbage, and a bad warp.cooldown.
 . "$TESTS_SRCDIR/regress/lib.sh"
@@ -116,8 +117,6 @@ write_config '"cooldown": {"server_error": 45},'
 fail_case ratelimit rate-limited 60 "rate limit (default)"
 fail_case quota quota-exhausted 600 "quota, no reset known (cooldownSeconds)"
 fail_case server overloaded 45 "server error (warp.cooldown.server_error)"
-fail_case nomodel model-unavailable 600 "model unavailable (cooldownSeconds)"
-fail_case billing billing manual "billing (default: until cleared)"
 fail_case auth auth-failed manual "auth (default: until cleared)"
 
 # The auth cooldown holds: list says so, the next exec starts the backup.
