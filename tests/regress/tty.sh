@@ -97,4 +97,62 @@ for f in json pipe stdout-pipe; do
 	*) not_ok "no progress line: $f (the answer is there)" "$TS" ;; esac
 done
 
+# ------------------------------------------------------------ fallback
+# A two-agent Warp chain of mock agents behind a fake harness (as in
+# fallback.sh): the first fails with a quota error, the hop's [fallback]
+# line is bold yellow on a terminal.
+unset ACPX_WARP_ENV_FILE ACPX_NODE
+for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+FROM=opencode-warp-infini-kimi
+TO=opencode-warp-infini-glm
+ARROW=$(printf '\342\206\222')
+cat >"$T_ROOT/harness.sh" <<EOS
+#!/bin/sh
+case "\$OPENCODE_CONFIG_CONTENT" in
+*'"model":"warp-infini/kimi-k2.5"'*) sc=fallback-quota.json ;;
+*) sc=fallback-finish.json ;;
+esac
+exec "$MOCK" --scenario "$SCENARIOS/\$sc"
+EOS
+chmod +x "$T_ROOT/harness.sh"
+mkdir -p "$HOME/.acpx"
+printf 'WARP_INFINI_API_KEY=sk-tty-test\nWARP_INFINI_BASE_URL=http://127.0.0.1:9/v1\n' \
+    >"$T_ROOT/warp.env"
+chmod 600 "$T_ROOT/warp.env"
+cat >"$HOME/.acpx/config.json" <<EOC
+{
+  "agents": {"opencode": {"command": "$T_ROOT/harness.sh"}},
+  "warp": {
+    "envFile": "$T_ROOT/warp.env",
+    "providers": {"infini": {"models": {"kimi": "kimi-k2.5", "glm": "glm-5"}}},
+    "fallback": {"$FROM": ["$TO"]}
+  }
+}
+EOC
+tty "'$ACPX' --approve-all $FROM exec 'do the task'"
+case "$TS" in *"${ESC}[1;33m[fallback]${ESC}[0m $FROM $ARROW $TO ("*"finished by the fallback"*)
+	ok "the [fallback] tag in bold yellow on a terminal" ;;
+*) not_ok "the [fallback] tag in bold yellow on a terminal" "$TS" ;; esac
+
+# ------------------------------------------------------------ host slot
+# With one host slot taken by a run held in initialize, a run on the
+# terminal says it waits for the slot, and erases that before its answer.
+cat >"$HOME/.acpx/config.json" <<'EOC'
+{"maxConcurrentAgents": 1}
+EOC
+sed 's/release/release-slot/' "$T_ROOT/hold-init.json" >"$T_ROOT/hold-slot.json"
+BG=
+bg holder.ts "'$ACPX' --agent '$MOCK --scenario $T_ROOT/hold-slot.json' exec hi 2>&1 | cat"
+wait_for holder.ts "[client] initialize"
+bg slot.ts "'$ACPX' --agent '$HELLO' exec hi"
+wait_for slot.ts "waiting for a host slot... "
+touch "$T_WORK/release-slot"
+wait $BG
+TS=$(cat "$T_ROOT/slot.ts")
+case "$TS" in *"${ERASE}[acpx] waiting for a host slot... "[0-9]*s*) ok "the progress line while waiting for a host slot" ;;
+*) not_ok "the progress line while waiting for a host slot" "$TS" ;; esac
+after=${TS##*waiting for a host slot... }
+case "$after" in *"$ERASE"*"hello"*) ok "the slot line is erased before the answer" ;;
+*) not_ok "the slot line is erased before the answer" "$TS" ;; esac
+
 done_testing
