@@ -29,10 +29,25 @@ struct agent_launch {
 	char	 *agent;	/* the agent started: a resolver's pick, else the
 				   normalised name; NULL when no resolver applied */
 	char	 *notice;	/* a line for the user (a cooldown pick), or NULL */
+	char	 *node;		/* the execution node it runs on (node-bind.h),
+				   or NULL: here */
 };
 
 /* A resolver may choose another agent of the name's fallback chain. */
 #define AGENT_LAUNCH_PICK	0x1
+/*
+ * The permission mode and non-interactive policy of the client, for an
+ * agent that serves fs and terminals itself (a node-bound agent's proxy):
+ * AGENT_LAUNCH_PERM(mode, nonint) ORed into the flags.
+ */
+#define AGENT_LAUNCH_PERMS	0x2
+#define AGENT_LAUNCH_PERM(mode, nonint)					\
+	(AGENT_LAUNCH_PERMS | ((int)(mode) & 0xf) << 4 |		\
+	((int)(nonint) & 0xf) << 8)
+/* Start it on this machine even when it is bound to nodes. */
+#define AGENT_LAUNCH_HERE	0x4
+#define AGENT_LAUNCH_PERM_MODE(f)	(((f) >> 4) & 0xf)
+#define AGENT_LAUNCH_NONINT(f)		(((f) >> 8) & 0xf)
 
 /*
  * Prepare the launch of name (the agent name as given, before the
@@ -48,15 +63,25 @@ int		 agent_launch_prepare(const struct config *, const char *name,
 		    struct acpx_error **err);
 
 /*
+ * Prepare is where node-bound agents (agents.<id>.nodes, node-bind.h) are
+ * started on a node: launch->argv is then the ssh command line of the
+ * node's proxy and launch->node the node chosen (the first reachable).
+ */
+
+/*
  * The launch of a saved session's agent for a process that starts it
- * again (the queue owner, direct controls): for a session created with a
- * warp agent id (agent_command), the agent now serving it (serving, else
- * agent_command) with its harness argv and environment; other sessions
- * need no launch step: 0 with launch empty (argv NULL).
+ * again (the queue owner, direct controls): for a session on an execution
+ * node (node, from the record), the node's proxy for agent_command on
+ * that node only (NODE_UNREACHABLE when it is down; flags as for
+ * prepare); for a session created with a warp agent id (agent_command),
+ * the agent now serving it (serving, else agent_command) with its harness
+ * argv and environment; other sessions need no launch step: 0 with
+ * launch empty (argv NULL).
  */
 int		 agent_launch_session(const struct config *,
 		    const char *agent_command, const char *serving,
-		    struct agent_launch *, struct acpx_error **err);
+		    const char *node, int flags, struct agent_launch *,
+		    struct acpx_error **err);
 
 /* Free what a launch holds (values wiped); it is empty afterwards. */
 void		 agent_launch_clear(struct agent_launch *);

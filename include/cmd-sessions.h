@@ -72,6 +72,9 @@ struct cmd_sessions_agent;
 struct cmd_sessions_agent *cmd_sessions_agent_new(const struct invocation *,
 		    struct output *, struct acpx_error **err);
 struct acp_client *cmd_sessions_agent_client(struct cmd_sessions_agent *);
+/* The execution node the agent runs on and its agent id, or NULL. */
+const char	*cmd_sessions_agent_node(const struct cmd_sessions_agent *,
+		    const char **agent);
 struct ev_loop	*cmd_sessions_agent_loop(struct cmd_sessions_agent *);
 
 /* The acp_done_cb to give the client's steps (arg = the runner). */

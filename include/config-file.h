@@ -33,8 +33,17 @@ struct config_node {
 	char		 *acpx;		/* the acpx command on the node ("acpx") */
 	char		**ssh_options;	/* extra ssh arguments, before the destination */
 	size_t		  nssh_options;
+	int		  connect_timeout; /* seconds: nodeConnectTimeout */
 };
 #define CONFIG_NODE_NAME_MAX	48
+
+/* An agent bound to execution nodes (agents.<id>.nodes), in order. */
+struct config_bind {
+	char		 *agent;	/* normalised agent id */
+	char		**nodes;	/* configured node names, NULL-terminated */
+	size_t		  nnodes;
+};
+#define CONFIG_NODE_CONNECT_TIMEOUT	10	/* nodeConnectTimeout default */
 
 struct config {
 	char			*default_agent;		/* normalised; "codex" */
@@ -52,6 +61,9 @@ struct config {
 	json_t			*mcp_servers;		/* normalised array */
 	struct config_node	*nodes;			/* global, then project's */
 	size_t			 nnodes;
+	struct config_bind	*binds;			/* agents.<id>.nodes */
+	size_t			 nbinds;
+	int			 node_connect_timeout;	/* seconds (10) */
 
 	char			*global_path;
 	char			*project_path;
@@ -81,6 +93,10 @@ const struct config_agent *config_find_agent(const struct config *,
 /* A configured node by name, or NULL (config-nodes.c). */
 const struct config_node *config_find_node(const struct config *,
 		    const char *name);
+
+/* The nodes agent (normalised) is bound to, or NULL (config-bind.c). */
+const struct config_bind *config_find_bind(const struct config *,
+		    const char *agent);
 
 /*
  * The `config show` payload: display form of the resolved config plus

@@ -31,6 +31,16 @@ int		 config_nodes(struct config *, const json_t *file,
 		    const char *path, char **cause);
 json_t		*config_nodes_display(const struct config *);
 
+/* config-bind.c: agents.<id>.nodes and nodeConnectTimeout (after nodes). */
+int		 config_binds(struct config *, const json_t *global,
+		    const char *gpath, const json_t *project, const char *ppath,
+		    char **cause);
+void		 config_binds_free(struct config *);
+void		 config_binds_display(const struct config *, json_t *agents,
+		    json_t *top);
+/* config-agents.c: an agents entry that sets only a cap or nodes. */
+int		 config_agent_only_extras(const json_t *entry);
+
 /* config-caps.c: maxConcurrentAgents, agents.<id>.maxConcurrent. */
 int		 config_caps_check(const json_t *global, const char *gpath,
 		    const json_t *project, const char *ppath, char **cause);

@@ -33,6 +33,7 @@ struct slots_wait;
 struct slots_hold;
 struct ws_sess;
 struct ws_attach;
+struct client_term;
 
 #define WS_GRACE_MS		1000	/* stdin EOF to TERM, TERM to KILL */
 #define WS_STALL_CANCEL_S	2.5	/* a stalled agent's answer to cancel */
@@ -84,6 +85,7 @@ struct ws_up {
 	json_t			*orphans;	/* updates for a session not bound yet */
 	char			 errline[WS_ERRLINE_MAX];
 	size_t			 errlen;
+	struct client_term	*terms;		/* node mode: its terminals */
 };
 
 /* A prompt of the client in progress on a session. */
@@ -214,6 +216,13 @@ typedef void	(*ws_attach_cb)(struct ws_sess *, const json_t *result,
 void		 warp_serve_sess_open_new(struct ws_sess *, struct ws_up *,
 		    ws_attach_cb, void *arg);
 void		 warp_serve_sess_ensure(struct ws_sess *, ws_attach_cb, void *arg);
+
+/* warp-serve-node.c: node mode (opts->on_node). */
+int		 warp_serve_node_request(struct ws_up *, struct ws_sess *,
+		    const json_t *id, const char *method, const json_t *params);
+json_t		*warp_serve_node_params(struct ws *, const char *method,
+		    const json_t *params);
+void		 warp_serve_node_free(struct ws_up *);
 
 /* warp-serve-turn.c */
 void		 warp_serve_turn_prompt(struct ws *, struct ws_sess *, const json_t *cid,

@@ -22,6 +22,8 @@
 #ifndef ACPX_WARP_SERVE_H
 #define ACPX_WARP_SERVE_H
 
+#include "acpx.h"
+
 struct config;
 
 /* What the command line gives the proxy; borrowed for its whole run. */
@@ -31,6 +33,20 @@ struct warp_serve_opts {
 	const char		*cwd;		/* default session directory */
 	int			 no_fallback;	/* --no-fallback: cooldowns only */
 	int			 verbose;	/* "[acpx] warp serve: ..." on stderr */
+	/*
+	 * The client's permission mode and non-interactive policy: passed to
+	 * a node-bound harness's proxy; in node mode they decide the fs and
+	 * terminal requests served here.
+	 */
+	enum acpx_perm_mode	 perm_mode;
+	enum acpx_nonint	 nonint;
+	/*
+	 * --on-node: this proxy runs on an execution node for a client on
+	 * another machine (node-bind.h): sessions run in cwd whatever the
+	 * client says, the fs and terminal methods are served here, agents are
+	 * started here even when bound to nodes.
+	 */
+	int			 on_node;
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "agent-launch.h"
 #include "agent-registry.h"
 #include "cmdline.h"
+#include "node-bind.h"
 #include "config-file.h"
 #include "secrets.h"
 #include "warp.h"
@@ -83,6 +84,18 @@ agent_launch_take(struct agent_launch *l, struct warp_env *env)
 	env->nset = env->nunset = env->nsecrets = 0;
 }
 
+/* A node-bound start (node-bind.h): the ssh argv of the node's proxy. */
+static int
+agent_launch_node(const struct config *c, const char *agent,
+    const char *node, int flags, struct agent_launch *l,
+    struct acpx_error **err)
+{
+	return (node_bind_launch(c, agent, node, (flags & AGENT_LAUNCH_PERMS) !=
+	    0, (enum acpx_perm_mode)AGENT_LAUNCH_PERM_MODE(flags),
+	    (enum acpx_nonint)AGENT_LAUNCH_NONINT(flags), &l->argv, &l->node,
+	    err));
+}
+
 /* The registry's argv for name. */
 static char **
 agent_launch_resolve_argv(const struct config *c, const char *name)
@@ -112,6 +125,18 @@ agent_launch_prepare(const struct config *c, const char *name,
 	*err = NULL;
 	if (name != NULL && c != NULL) {
 		normalized = agent_registry_normalize(name);
+		/* Bound to nodes: the node's proxy resolves it there. */
+		if (!(flags & AGENT_LAUNCH_HERE) &&
+		    node_bind_bound(c, normalized)) {
+			if (agent_launch_node(c, normalized, NULL, flags, l,
+			    err) == -1) {
+				free(normalized);
+				agent_launch_clear(l);
+				return (-1);
+			}
+			l->agent = normalized;
+			return (0);
+		}
 		for (i = 0; i < nitems(agent_resolvers); i++) {
 			if (agent_resolvers[i].match(c, normalized)) {
 				r = &agent_resolvers[i];
@@ -143,10 +168,24 @@ agent_launch_prepare(const struct config *c, const char *name,
 
 int
 agent_launch_session(const struct config *c, const char *agent_command,
-    const char *serving, struct agent_launch *l, struct acpx_error **err)
+    const char *serving, const char *node, int flags, struct agent_launch *l,
+    struct acpx_error **err)
 {
+	char	*normalized;
+
 	memset(l, 0, sizeof *l);
 	*err = NULL;
+	if (node != NULL && agent_command != NULL && c != NULL) {
+		normalized = agent_registry_normalize(agent_command);
+		if (agent_launch_node(c, normalized, node, flags, l,
+		    err) == -1) {
+			free(normalized);
+			agent_launch_clear(l);
+			return (-1);
+		}
+		l->agent = normalized;
+		return (0);
+	}
 	if (agent_command == NULL || !warp_id_looks(agent_command))
 		return (0);
 	return (agent_launch_prepare(c, serving != NULL ? serving :
@@ -169,5 +208,6 @@ agent_launch_clear(struct agent_launch *l)
 	cmdline_free(l->secrets);
 	free(l->agent);
 	free(l->notice);
+	free(l->node);
 	memset(l, 0, sizeof *l);
 }

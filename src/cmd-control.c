@@ -481,8 +481,12 @@ direct_lock_cb(struct session_lock *lock, int rc, const char *cause,
 	session_record_free(c->rec);
 	c->rec = fresh;
 	/* A warp session's serving agent starts as the owner starts it. */
-	if (agent_launch_session(c->inv->config, c->rec->agent_command,
-	    jget_str(c->rec->acpx, "serving_agent"), &c->launch, &lerr) == -1) {
+	if (agent_launch_session(c->inv->config,
+	    jget_str(c->rec->acpx, "node") != NULL ? jget_str(c->rec->acpx,
+	    "node_agent") : c->rec->agent_command,
+	    jget_str(c->rec->acpx, "serving_agent"), jget_str(c->rec->acpx,
+	    "node"), AGENT_LAUNCH_PERM(c->inv->perm_mode, c->inv->nonint),
+	    &c->launch, &lerr) == -1) {
 		c->err = lerr;
 		direct_end(c);
 		return;

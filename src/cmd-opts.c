@@ -24,7 +24,8 @@ cmd_opts_launch(const struct invocation *inv, int flags,
     struct agent_launch *launch, struct acpx_error **err)
 {
 	return (agent_launch_prepare(inv->config, inv->agent_override ? NULL :
-	    inv->agent.name, inv->agent.argv, flags, launch, err));
+	    inv->agent.name, inv->agent.argv, flags | AGENT_LAUNCH_PERM(
+	    inv->perm_mode, inv->nonint), launch, err));
 }
 
 void

@@ -124,6 +124,14 @@ cmd_sessions_agent_client(struct cmd_sessions_agent *sa)
 	return (sa->client);
 }
 
+const char *
+cmd_sessions_agent_node(const struct cmd_sessions_agent *sa,
+    const char **agent)
+{
+	*agent = sa->launch.agent;
+	return (sa->launch.node);
+}
+
 struct ev_loop *
 cmd_sessions_agent_loop(struct cmd_sessions_agent *sa)
 {

@@ -122,7 +122,7 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 	json_t			*result = NULL, *response = NULL, *so, *fake;
 	const char		*resume = jget_str(inv->verb_opts,
 				    "resume-session");
-	const char		*sid;
+	const char		*sid, *node, *node_agent;
 	char			*started, *now, *cause = NULL;
 	int			 applied;
 
@@ -150,6 +150,13 @@ new_create(const struct invocation *inv, struct output *out, int *interrupted,
 	if (!acp_client_running(c))
 		rec->pid = 0;
 	session_record_apply_init(rec, acp_client_init_result(c));
+	if ((node = cmd_sessions_agent_node(sa, &node_agent)) != NULL) {
+		/* The session lives on that node from now on. */
+		json_object_set_new(session_record_acpx(rec), "node",
+		    json_string(node));
+		json_object_set_new(session_record_acpx(rec), "node_agent",
+		    json_string(node_agent));
+	}
 	if ((so = new_session_options(inv)) != NULL)
 		json_object_set_new(session_record_acpx(rec), "session_options",
 		    so);

@@ -32,6 +32,9 @@ cmd_warp_serve_run(const struct invocation *inv, struct output *out)
 	o.cwd = inv->cwd;
 	o.no_fallback = inv->no_fallback;
 	o.verbose = inv->verbose;
+	o.perm_mode = inv->perm_mode;
+	o.nonint = inv->nonint;
+	o.on_node = json_is_true(json_object_get(inv->verb_opts, "on-node"));
 	return (warp_serve_main(&o));
 }
 
@@ -49,12 +52,21 @@ cmd_warp_serve_complete(struct complete *c, const struct cmd_opt *o,
 	return (1);
 }
 
+/*
+ * Internal: the node side of a node-bound agent (node-bind.h), started
+ * over ssh by the control machine; kept off --help.
+ */
+static const struct cmd_opt o_serve_on_node = CMD_OPT("--on-node", NULL,
+    "--on-node", "on-node", NULL, CMD_OPT_BOOL, NULL);
+static const struct cmd_opt *const serve_opts[] = { &o_serve_on_node, NULL };
+
 const struct cmd_entry cmd_warp_serve_entry = {
 	.name = "serve",
 	.desc = "Serve an agent over ACP on stdin/stdout, with Warp routing "
 	    "and fallback",
 	.args = serve_args,
 	.nargs = 1,
+	.opts = serve_opts,
 	.flags = CMD_ACTION,
 	.prepare = cli_prepare_operands,
 	.run = cmd_warp_serve_run,

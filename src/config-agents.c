@@ -102,6 +102,25 @@ config_agent_args(const json_t *v, const char *name, const char *path,
 	return (0);
 }
 
+/*
+ * An entry with keys but none but maxConcurrent and nodes: settings for an
+ * agent defined elsewhere (built in, a Warp id, the node's own config).
+ */
+int
+config_agent_only_extras(const json_t *entry)
+{
+	const char	*k;
+	json_t		*v;
+
+	if (!json_is_object(entry) || json_object_size(entry) == 0)
+		return (0);
+	json_object_foreach((json_t *)entry, k, v) {
+		if (strcmp(k, "maxConcurrent") != 0 && strcmp(k, "nodes") != 0)
+			return (0);
+	}
+	return (1);
+}
+
 /* parseAgentEntry(): one agents.<name> value. */
 static int
 config_agent_entry(const json_t *raw, const char *name, const char *path,
@@ -187,10 +206,11 @@ config_agents(struct config *c, const json_t *file, const char *path,
 	keys = js_json_keys(agents, &n);
 	for (i = 0; i < n; i++) {
 		memset(&a, 0, sizeof a);
-		/* Only a cap (config-caps.c): the agent itself is unchanged. */
-		if (json_object_size(json_object_get(agents, keys[i])) == 1 &&
-		    json_object_get(json_object_get(agents, keys[i]),
-		    "maxConcurrent") != NULL)
+		/*
+		 * Only a cap (config-caps.c) or nodes (config-bind.c): the
+		 * agent itself is unchanged.
+		 */
+		if (config_agent_only_extras(json_object_get(agents, keys[i])))
 			continue;
 		if (config_agent_entry(json_object_get(agents, keys[i]), keys[i],
 		    path, &a, cause) == -1) {

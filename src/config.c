@@ -408,7 +408,8 @@ config_load(const char *home, const char *cwd, const char *mcp_path,
 		goto fail;
 	config_agents_order(c);
 	if (config_nodes(c, g, gp, cause) == -1 ||
-	    config_nodes(c, p, pp, cause) == -1)
+	    config_nodes(c, p, pp, cause) == -1 ||
+	    config_binds(c, g, gp, p, pp, cause) == -1)
 		goto fail;
 	if (config_auth(c, g, gp, cause) == -1 ||
 	    config_auth(c, p, pp, cause) == -1)
@@ -452,6 +453,7 @@ config_free(struct config *c)
 	for (i = 0; i < c->nnodes; i++)
 		config_node_clear(&c->nodes[i]);
 	free(c->nodes);
+	config_binds_free(c);
 	json_decref(c->auth);
 	json_decref(c->mcp_servers);
 	free(c->global_path);
@@ -551,6 +553,7 @@ config_display(const struct config *c)
 	json_object_set_new(v, "disableExec", json_boolean(c->disable_exec));
 	if (c->nnodes > 0)
 		json_object_set_new(v, "nodes", config_nodes_display(c));
+	config_binds_display(c, agents, v);
 	json_object_set_new(v, "paths", paths);
 	json_object_set_new(v, "loaded", json_pack("{s:b, s:b}", "global",
 	    c->has_global, "project", c->has_project));

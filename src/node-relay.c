@@ -99,7 +99,8 @@ node_relay_ssh_argv(const struct config_node *n, const char *ctl_path,
 		argv[i++] = xstrdup(n->ssh_options[j]);
 	/* After them: an sshOptions ConnectTimeout wins. */
 	argv[i++] = xstrdup("-o");
-	argv[i++] = xstrdup("ConnectTimeout=20");
+	xasprintf(&argv[i++], "ConnectTimeout=%d", n->connect_timeout > 0 ?
+	    n->connect_timeout : 20);
 	argv[i++] = xstrdup(n->ssh);
 	argv[i++] = xstrdup("--");
 	argv[i++] = xstrdup(remote_cmd);

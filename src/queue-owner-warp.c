@@ -72,7 +72,9 @@ warp_record_id(struct session_record *rec)
 {
 	const char	*cmd = rec->agent_command;
 
-	if (cmd == NULL || !warp_id_looks(cmd))
+	/* On an execution node, the node's proxy routes (node-bind.h). */
+	if (cmd == NULL || !warp_id_looks(cmd) ||
+	    jget_str(rec->acpx, "node") != NULL)
 		return (NULL);
 	return (cmd);
 }
@@ -113,6 +115,41 @@ warp_use_launch(struct queue_owner *o, const char *id, struct agent_launch *l)
 }
 
 /*
+ * A session on an execution node: its agent is the node's proxy, over
+ * ssh to that node only (agent-launch.h); a warm one is kept.
+ */
+static int
+warp_prepare_node(struct queue_owner *o, struct session_record *rec,
+    struct acpx_error **err)
+{
+	struct queue_owner_warp	*w = warp_state(o);
+	char			*cause = NULL;
+	struct agent_launch	 l;
+
+	if (o->client != NULL && w->launch.node != NULL)
+		return (0);
+	if (warp_config(w, rec, &cause) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime", "%s",
+		    cause);
+		free(cause);
+		return (-1);
+	}
+	if (jget_str(rec->acpx, "node_agent") == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
+		    "the session record names node %s but no agent",
+		    jget_str(rec->acpx, "node"));
+		return (-1);
+	}
+	if (agent_launch_session(w->config, jget_str(rec->acpx, "node_agent"),
+	    NULL, jget_str(rec->acpx, "node"), AGENT_LAUNCH_PERM(
+	    o->opts.perm_mode, o->opts.nonint == ACPX_NONINT_FAIL ?
+	    ACPX_NONINT_FAIL : ACPX_NONINT_DENY), &l, err) == -1)
+		return (-1);
+	warp_use_launch(o, jget_str(rec->acpx, "node_agent"), &l);
+	return (0);
+}
+
+/*
  * Before the owner connects to a warp session (a prompt turn or an idle
  * control; the job's record loaded): prepare the serving agent's launch
  * (harness, environment) and point the spawn at it; a warm agent that is
@@ -128,6 +165,8 @@ warp_prepare(struct queue_owner *o, struct acpx_error **err)
 	struct agent_launch	 l;
 
 	*err = NULL;
+	if (jget_str(rec->acpx, "node") != NULL)
+		return (warp_prepare_node(o, rec, err));
 	if ((id = warp_record_id(rec)) == NULL)
 		return (0);
 	w = warp_state(o);
@@ -140,7 +179,8 @@ warp_prepare(struct queue_owner *o, struct acpx_error **err)
 	if ((serving = jget_str(rec->acpx, "serving_agent")) == NULL)
 		serving = id;
 	/* Secrets, checks, environment: the same launch step as exec. */
-	if (agent_launch_session(w->config, id, serving, &l, err) == -1)
+	if (agent_launch_session(w->config, id, serving, NULL, 0, &l,
+	    err) == -1)
 		return (-1);
 	/*
 	 * A warm agent that is not the serving one is retired: detached from

@@ -363,6 +363,9 @@ ws_up_request_cb(struct jsonrpc *rpc, const json_t *id, const char *method,
 		warp_serve_turn_tap(s, msg, 1);
 		json_decref(msg);
 	}
+	/* On a node, fs and terminals are served here (warp-serve-node.c). */
+	if (warp_serve_node_request(up, s, id, method, params))
+		return;
 	p = s != NULL ? warp_serve_sess_rewrite(params, sid, s->id) :
 	    params != NULL ? json_incref((json_t *)params) : NULL;
 	b = xcalloc(1, sizeof *b);
@@ -622,7 +625,9 @@ warp_serve_up_start(struct ws *ws, const char *agent, int pick,
 		up->launch = *launch;
 		memset(launch, 0, sizeof *launch);
 	} else if (agent_launch_prepare(ws->opts->config, agent, NULL,
-	    pick ? AGENT_LAUNCH_PICK : 0, &up->launch, &err) == -1) {
+	    (pick ? AGENT_LAUNCH_PICK : 0) | (ws->opts->on_node ?
+	    AGENT_LAUNCH_HERE : AGENT_LAUNCH_PERM(ws->opts->perm_mode,
+	    ws->opts->nonint)), &up->launch, &err) == -1) {
 		up->agent = xstrdup(agent);
 		ws_up_fail(up, err);
 		return (up);
@@ -710,6 +715,7 @@ warp_serve_up_free_all(struct ws *ws)
 	/* Callbacks that run from here may add to the list: take from its head. */
 	while ((up = ws->ups) != NULL) {
 		ws->ups = up->next;
+		warp_serve_node_free(up);	/* before its rpc goes */
 		ws_up_errline(up);
 		ev_timer_stop(ws->loop, &up->exit_w);
 		slots_wait_cancel(up->slot_wait);

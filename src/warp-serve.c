@@ -399,7 +399,14 @@ ws_client_request(struct jsonrpc *rpc, const json_t *id, const char *method,
 {
 	struct ws	*ws = arg;
 	char		*k;
+	json_t		*own;
 
+	/* On a node, sessions run in our directory (warp-serve-node.c). */
+	if ((own = warp_serve_node_params(ws, method, params)) != NULL) {
+		ws_client_request(rpc, id, method, own, arg);
+		json_decref(own);
+		return;
+	}
 	if (ws->closing) {
 		jsonrpc_reply_error(rpc, id, WS_RPC_INTERNAL, "Internal error",
 		    json_pack("{s:s}", "details", "the proxy is closing"));

@@ -1,0 +1,57 @@
+/*
+ * Agents bound to execution nodes (agents.<id>.nodes in the config): such
+ * an agent is started as ACP over ssh through the node's own proxy,
+ *
+ *	ssh ... <node's acpx> [permission flags] warp serve --on-node <id>
+ *
+ * on the shared connection of `--node` (node-relay.h: BatchMode, the
+ * private ControlPath, sshOptions, the node's shell quoting), run in the
+ * node user's home directory. The proxy loads the node's secrets and
+ * hostDefaults there and serves the fs and terminal methods itself (warp-serve.h);
+ * nothing of this machine's environment crosses.
+ *
+ * This module owns the choice of node and the down marks: new work goes to
+ * the first node of the list that answers the per-connection check
+ * (node_relay_check()); an unreachable node (ssh exit 255, refused, no
+ * answer within nodeConnectTimeout) is marked down for NODE_BIND_COOLDOWN_S
+ * seconds in ~/.acpx/nodes-down.json (written atomically, fsutil.h) and the
+ * next is tried, with a one-line notice on stderr; nodes marked down are
+ * tried last. A session records its node and stays there.
+ *
+ * Blocking: the check runs ssh to completion (bounded by ssh's
+ * ConnectTimeout) before an agent starts, like the slot wait.
+ * Ownership: strings returned are the caller's.
+ */
+#ifndef ACPX_NODE_BIND_H
+#define ACPX_NODE_BIND_H
+
+#include "acpx-error.h"
+#include "acpx.h"
+
+struct config;
+
+#define NODE_BIND_COOLDOWN_S	60
+#define NODE_BIND_STATE_FILE	"nodes-down.json"	/* under ~/.acpx */
+
+/*
+ * The start of agent (normalised id) on a node: *argv (the ssh command
+ * line; free with node_relay_argv_free()) and *chosen (the node's name).
+ * node NULL picks from the agent's binding (failover); a node name uses
+ * that node only (a session's), NODE_UNREACHABLE when it cannot be
+ * reached. perms: pass the client's mode and non-interactive policy to
+ * the proxy (else the node's config decides). 0, or -1 with *err.
+ */
+int		 node_bind_launch(const struct config *, const char *agent,
+		    const char *node, int perms, enum acpx_perm_mode,
+		    enum acpx_nonint, char ***argv, char **chosen,
+		    struct acpx_error **err);
+
+/* Is agent (normalised) bound to nodes in this config? */
+int		 node_bind_bound(const struct config *, const char *agent);
+
+/* node-bind-state.c: the down marks (home: $HOME). */
+int		 node_bind_state_down(const char *home, const char *node);
+void		 node_bind_state_mark(const char *home, const char *node,
+		    int down, const char *cause);
+
+#endif

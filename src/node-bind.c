@@ -1,0 +1,151 @@
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpx-error.h"
+#include "acpx.h"
+#include "config-file.h"
+#include "node-bind.h"
+#include "node-relay.h"
+#include "xmalloc.h"
+
+/*
+ * The start of a node-bound agent (node-bind.h): which node, and the ssh
+ * argv of the node's `acpx warp serve --on-node`.
+ */
+
+int
+node_bind_bound(const struct config *c, const char *agent)
+{
+	return (config_find_bind(c, agent) != NULL);
+}
+
+/* The remote command: in the node user's home, exec the node's proxy. */
+static char *
+node_bind_remote(const struct config_node *n, const char *agent, int perms,
+    enum acpx_perm_mode mode, enum acpx_nonint nonint)
+{
+	char		*argv[10], *cmd, *line;
+	size_t		 i = 0;
+
+	if (perms) {
+		switch (mode) {
+		case ACPX_PERM_APPROVE_ALL:
+			argv[i++] = "--approve-all";
+			break;
+		case ACPX_PERM_DENY_ALL:
+			argv[i++] = "--deny-all";
+			break;
+		default:
+			argv[i++] = "--approve-reads";
+			break;
+		}
+		argv[i++] = "--non-interactive-permissions";
+		argv[i++] = nonint == ACPX_NONINT_FAIL ?
+		    "fail" : "deny";
+	}
+	argv[i++] = "warp";
+	argv[i++] = "serve";
+	argv[i++] = "--on-node";
+	argv[i++] = (char *)agent;
+	argv[i] = NULL;
+	cmd = node_relay_command(n->acpx, argv);
+	/* sshd starts us in the home directory; cd makes it $HOME's. */
+	xasprintf(&line, "cd 2>/dev/null; %s", cmd);
+	free(cmd);
+	return (line);
+}
+
+/* Reach n (the per-connection check); 0, or -1 with *err. */
+static int
+node_bind_try(const struct config_node *n, const char *home,
+    struct acpx_error **err)
+{
+	if (node_relay_check(n, 0, NULL, NULL, err) == 0) {
+		node_bind_state_mark(home, n->name, 0, NULL);
+		return (0);
+	}
+	if ((*err)->code == ACPX_CODE_NODE_UNREACHABLE)
+		node_bind_state_mark(home, n->name, 1, (*err)->message);
+	return (-1);
+}
+
+static int
+node_bind_fill(const struct config_node *n, const char *agent, int perms,
+    enum acpx_perm_mode mode, enum acpx_nonint nonint, char ***argv,
+    char **chosen, struct acpx_error **err)
+{
+	char	*ctl, *cause = NULL, *remote;
+
+	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
+		    cause);
+		free(cause);
+		return (-1);
+	}
+	remote = node_bind_remote(n, agent, perms, mode, nonint);
+	*argv = node_relay_ssh_argv(n, ctl, remote);
+	*chosen = xstrdup(n->name);
+	free(remote);
+	free(ctl);
+	return (0);
+}
+
+int
+node_bind_launch(const struct config *c, const char *agent, const char *node,
+    int perms, enum acpx_perm_mode mode, enum acpx_nonint nonint,
+    char ***argv, char **chosen, struct acpx_error **err)
+{
+	const struct config_bind	*b;
+	const struct config_node	*n, *order[64];
+	const char			*home = getenv("HOME");
+	struct acpx_error		*last = NULL;
+	size_t				 i, k = 0, pass;
+
+	*err = NULL;
+	if (node != NULL) {
+		if ((n = config_find_node(c, node)) == NULL) {
+			*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+			    "The session runs on node '%s', which is not "
+			    "configured (nodes.%s)", node, node);
+			return (-1);
+		}
+		if (node_bind_try(n, home, err) == -1)
+			return (-1);
+		return (node_bind_fill(n, agent, perms, mode, nonint, argv,
+		    chosen, err));
+	}
+	if ((b = config_find_bind(c, agent)) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "Agent '%s' is not bound to nodes", agent);
+		return (-1);
+	}
+	/* Nodes not marked down first, in order; then the ones marked. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < b->nnodes && k < nitems(order); i++) {
+			n = config_find_node(c, b->nodes[i]);
+			if (n != NULL && node_bind_state_down(home, n->name) ==
+			    (int)pass)
+				order[k++] = n;
+		}
+	}
+	for (i = 0; i < k; i++) {
+		if (node_bind_try(order[i], home, err) == 0) {
+			acpx_error_free(last);
+			return (node_bind_fill(order[i], agent, perms, mode,
+			    nonint, argv, chosen, err));
+		}
+		if (i + 1 < k)
+			fprintf(stderr, "[acpx] node %s: %s; trying node %s\n",
+			    order[i]->name, (*err)->message, order[i + 1]->name);
+		acpx_error_free(last);
+		last = *err;
+		*err = NULL;
+	}
+	if ((*err = last) == NULL)
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
+		    "Agent '%s' has no usable node", agent);
+	return (-1);
+}
