@@ -34,7 +34,7 @@ cmd_warp_serve_run(const struct invocation *inv, struct output *out)
 	o.verbose = inv->verbose;
 	o.perm_mode = inv->perm_mode;
 	o.nonint = inv->nonint;
-	o.on_node = json_is_true(json_object_get(inv->verb_opts, "on-node"));
+	o.on_node = json_is_true(json_object_get(inv->verb_opts, "onNode"));
 	return (warp_serve_main(&o));
 }
 
@@ -57,8 +57,16 @@ cmd_warp_serve_complete(struct complete *c, const struct cmd_opt *o,
  * over ssh by the control machine; kept off --help.
  */
 static const struct cmd_opt o_serve_on_node = CMD_OPT("--on-node", NULL,
-    "--on-node", "on-node", NULL, CMD_OPT_BOOL, NULL);
+    "--on-node", "onNode", NULL, CMD_OPT_BOOL, NULL);
 static const struct cmd_opt *const serve_opts[] = { &o_serve_on_node, NULL };
+
+static int
+cmd_warp_serve_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	cli_prepare_verb_opt(inv, "onNode", cli_prepare_own(leaf, "onNode"));
+	return (cli_prepare_operands(run, leaf, inv));
+}
 
 const struct cmd_entry cmd_warp_serve_entry = {
 	.name = "serve",
@@ -68,7 +76,7 @@ const struct cmd_entry cmd_warp_serve_entry = {
 	.nargs = 1,
 	.opts = serve_opts,
 	.flags = CMD_ACTION,
-	.prepare = cli_prepare_operands,
+	.prepare = cmd_warp_serve_prepare,
 	.run = cmd_warp_serve_run,
 	.complete = cmd_warp_serve_complete
 };

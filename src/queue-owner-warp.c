@@ -126,7 +126,8 @@ warp_prepare_node(struct queue_owner *o, struct session_record *rec,
 	char			*cause = NULL;
 	struct agent_launch	 l;
 
-	if (o->client != NULL && w->launch.node != NULL)
+	if (o->client != NULL && acp_client_running(o->client) &&
+	    w->launch.node != NULL)
 		return (0);
 	if (warp_config(w, rec, &cause) == NULL) {
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime", "%s",

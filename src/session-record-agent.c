@@ -194,7 +194,8 @@ record_clear_models(json_t *acpx)
  * cloneSessionAcpxState's key order (its keys exist even when undefined,
  * so later assignments keep these positions); reset_on_next_ensure and
  * unknown keys are not cloned, except the Warp routing state, which is
- * ours and not the agent's to reset: an agent that answers with
+ * ours and not the agent's to reset (and the execution node the session
+ * lives on, node-bind.h): an agent that answers with
  * configOptions (opencode does, on session/new, load and resume) must not
  * make a session forget the agent that serves it. Returns a new object.
  */
@@ -205,7 +206,7 @@ record_acpx_clone(const json_t *acpx, int *had_names)
 	    "desired_mode_id", "desired_config_options", "current_model_id",
 	    "available_models", "available_model_names", "model_control",
 	    "available_commands", "config_options", "session_options",
-	    "serving_agent", "routing_history" };
+	    "serving_agent", "routing_history", "node", "node_agent" };
 	json_t	*c = json_object();
 	size_t	 i;
 

@@ -295,6 +295,13 @@ session_record_parse_acpx(const json_t *raw)
 		json_object_set(st, "serving_agent", (json_t *)v);
 	if (json_is_array(v = json_object_get(raw, "routing_history")))
 		json_object_set_new(st, "routing_history", json_deep_copy(v));
+	/* The execution node the session lives on (node-bind.h). */
+	if (json_is_string(v = json_object_get(raw, "node")) &&
+	    json_is_string(json_object_get(raw, "node_agent"))) {
+		json_object_set(st, "node", (json_t *)v);
+		json_object_set(st, "node_agent", json_object_get(raw,
+		    "node_agent"));
+	}
 	return (st);
 }
 

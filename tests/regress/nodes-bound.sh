@@ -98,4 +98,95 @@ grep -q "hello from afar" "$N1/rec.ndjson" 2>/dev/null &&
     ok "the agent ran on n1 (the first node)" ||
     not_ok "the agent ran on n1 (the first node)" "$ERR"
 
+# Every shell metacharacter, quotes, a newline, a tab and non-ASCII.
+META="echo it's \"quoted\" \$HOME \`id\` \$(id) ; | & > < * ? [a] {b,c} ~ # % ^ ! \\ \\\\
+second line	tab héllo ✓ 日本"
+run mocky exec "$META"
+expect_rc 0 "a prompt with every shell metacharacter"
+case "$OUT" in *"it's \"quoted\" \$HOME \`id\` \$(id) ; | & > < * ? [a] {b,c} ~ # % ^ ! \\ \\\\
+second line	tab héllo ✓ 日本"*) ok "it arrived whole" ;;
+*) not_ok "it arrived whole" "$OUT" ;; esac
+
+# fs and terminal requests are served on the node, in its user's home;
+# the permission request comes here.
+run --deny-all tools exec go
+expect_out_has "cwd $N1" "the session cwd is the node user's home"
+expect_out_has '"optionId":"no"' "--deny-all here refuses the agent's permission request"
+[ ! -e "$N1/written.txt" ] && ok "--deny-all: the node refused the write" ||
+    not_ok "--deny-all: the node refused the write"
+run --approve-all tools exec go
+expect_rc 0 "the tools turn, --approve-all"
+expect_out_has "from the agent" "the file was read back on the node"
+expect_out_has '"optionId":"yes"' "the permission request was answered here"
+[ "$(cat "$N1/written.txt" 2>/dev/null)" = "from the agent" ] &&
+    [ "$(cat "$N1/term.txt" 2>/dev/null)" = "term-ran" ] &&
+    ok "the file and the terminal's output are in the node's directory" ||
+    not_ok "the file and the terminal's output are in the node's directory" \
+    "$(ls "$N1")"
+[ -z "$(find "$T_WORK" "$HOME" -name written.txt -o -name term.txt)" ] &&
+    ok "and not here" || not_ok "and not here"
+
+# ---------------------------------------------------------------- sessions
+run mocky sessions new --name s1
+expect_rc 0 "sessions new of a node-bound agent"
+REC1=$(grep -l '"node": *"n1"' "$HOME"/.acpx/sessions/*.json 2>/dev/null)
+[ -n "$REC1" ] && grep -q '"node_agent": *"mocky"' "$REC1" &&
+    ok "the record (here) says the node" ||
+    not_ok "the record (here) says the node" "$(cat "$HOME"/.acpx/sessions/*.json)"
+run mocky prompt -s s1 "echo first prompt"
+expect_out_has "first prompt" "a prompt to the session"
+run mocky prompt -s s1 "echo second prompt"
+expect_rc 0 "a second prompt"
+expect_out_has "second prompt" "its answer"
+grep -q "second prompt" "$N1/rec.ndjson" &&
+    ok "the agent of the session runs on n1" ||
+    not_ok "the agent of the session runs on n1"
+[ -n "$(owners_of_home)" ] && ok "its queue owner runs here" ||
+    not_ok "its queue owner runs here"
+
+# ---------------------------------------------------------------- warp serve
+run --agent "$ACPX warp serve mocky" exec "echo through the local proxy"
+expect_rc 0 "warp serve of a node-bound agent"
+expect_out_has "through the local proxy" "its answer"
+grep -q "through the local proxy" "$N1/rec.ndjson" &&
+    ok "the harness ran on n1" || not_ok "the harness ran on n1"
+
+# ---------------------------------------------------------------- failover
+CTL="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n1"
+ssh_stop_node n1
+i=0	# n1's shared connection notices (its master exits)
+while [ -e "$CTL" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+run mocky exec "echo after n1 went away"
+expect_rc 0 "exec with n1 down"
+expect_out_has "after n1 went away" "n2 answered"
+expect_err_has "[acpx] node n1: Node 'n1' (ssh n1) is unreachable" \
+    "a notice names the node that is down"
+[ "$(printf %s "$ERR" | grep -c .)" -eq 1 ] && ok "one line" ||
+    not_ok "one line" "$ERR"
+grep -q "after n1 went away" "$N2/rec.ndjson" &&
+    ok "the agent ran on n2" || not_ok "the agent ran on n2"
+grep -q '"n1":{"cause":' "$HOME/.acpx/nodes-down.json" 2>/dev/null &&
+    ok "n1 is marked down" || not_ok "n1 is marked down" \
+    "$(cat "$HOME/.acpx/nodes-down.json")"
+
+# The session stays on n1: NODE_UNREACHABLE, its record kept.
+SUM=$(sha256sum "$REC1")
+run mocky prompt -s s1 "echo third prompt"
+expect_rc 6 "a prompt to the session on the stopped node"
+OUT="$OUT$ERR"; expect_out_has "Node 'n1' (ssh n1) is unreachable" \
+    "NODE_UNREACHABLE names the node"
+grep -q '"node": *"n1"' "$REC1" && ok "the record still names n1" ||
+    not_ok "the record still names n1"
+stop_owner
+wait_owners_gone
+
+# ---------------------------------------------------------------- secrets
+if grep -r -a -l -e "$SECRET1" -e "$SECRET2" "$HOME" "$T_ROOT/out" \
+    "$T_ROOT/err" "$T_WORK" /tmp/acpx-"$(printf %s "$HOME" | sha256sum |
+    cut -c1-10)" 2>/dev/null | grep -q .; then
+	not_ok "no node secret on the control machine"
+else
+	ok "no node secret on the control machine"
+fi
+
 done_testing
