@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include "acp-update.h"
@@ -42,11 +43,18 @@ struct output {
 	const struct output_renderer	*r;
 	void				*state;
 	int				 broken_pipe;
+	struct ev_loop			*loop;	/* flushes deferred to it */
+	ev_prepare			 flush_w;	/* started while pending */
 };
 
-/* Write to stdout (nothing once the pipe broke); flush at message ends. */
+/*
+ * Write to stdout (nothing once the pipe broke). output_out_flush() ends a
+ * message: it flushes now, or, with a loop attached, before the loop next
+ * blocks. output_flush() flushes now.
+ */
 void	 output_out(struct output *, const char *, size_t);
 void	 output_out_flush(struct output *);
+void	 output_flush(struct output *);
 /* Write to stderr and flush. */
 void	 output_err(struct output *, const char *, size_t);
 

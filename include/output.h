@@ -28,6 +28,7 @@ struct output_opts {
 };
 
 struct output;
+struct ev_loop;
 
 /* Create a renderer. opts is copied (strings borrowed for its life). */
 struct output	*output_create(const struct output_opts *);
@@ -106,6 +107,16 @@ void		 output_fallback(struct output *, const json_t *notification);
  * answer) without printing it: a turn a provider failure cut short.
  */
 void		 output_turn_discard(struct output *);
+
+/*
+ * Buffer stdout across the messages of a loop iteration: while loop is
+ * attached and stdout is not a terminal, a message's output is written
+ * before the loop next blocks (an ev_prepare watcher) or when the buffer
+ * fills, instead of once per message; turn ends, errors, results and
+ * stderr lines still flush first. NULL detaches (flushing what is
+ * pending). Detach before the loop is destroyed.
+ */
+void		 output_attach_loop(struct output *, struct ev_loop *);
 
 /* The format this renderer was made for. */
 enum acpx_format output_format(const struct output *);

@@ -55,6 +55,7 @@ acp_tty_ask(const char *prompt)
 	 * progress until the user answers, and only exec on a TTY asks.
 	 */
 	progress_clear();
+	fflush(stdout);
 	fputs(prompt, stderr);
 	fflush(stderr);
 	while ((r = read(STDIN_FILENO, &ch, 1)) == 1 && ch != '\n') {

@@ -515,6 +515,7 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	r.proc = proc_start(0);
 	r.loop = proc_loop(r.proc);
 	proc_set_signals(r.proc, prompt_signal_cb, &r);
+	output_attach_loop(out, r.loop);
 	if (inv->format == ACPX_FORMAT_QUIET || (inv->json_strict &&
 	    inv->format == ACPX_FORMAT_JSON))
 		prompt_submit(&r);
@@ -523,6 +524,7 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 		    prompt_probe_cb, &r);
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
+	output_attach_loop(out, NULL);
 
 	rc = prompt_finish(&r);
 	proc_clear_signals(r.proc);

@@ -452,12 +452,14 @@ exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
 	ev_timer_init(&r.late_w, exec_late_cb, 0., 0.);
 	r.late_w.data = &r;
 	proc_set_signals(r.proc, exec_signal_cb, &r);
+	output_attach_loop(out, r.loop);
 
 	r.phase = EXEC_START;
 	exec_arm_timeout(&r);
 	acp_client_start(r.client, exec_step_cb, &r);
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
+	output_attach_loop(out, NULL);
 
 	proc_clear_signals(r.proc);
 	acpx_error_free(r.late_err);

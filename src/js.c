@@ -155,7 +155,18 @@ js_trim_end(const char **s, size_t *n)
 {
 	size_t		 i, last = 0;
 	unsigned int	 cp;
+	unsigned char	 c;
 
+	/*
+	 * An ASCII byte always starts a code point of its own (continuation
+	 * bytes are 0x80-0xbf), so trailing ASCII is judged from the end; only
+	 * a non-ASCII last byte needs the decode from the start.
+	 */
+	while (*n > 0 && (c = (unsigned char)(*s)[*n - 1]) < 0x80) {
+		if (!js_is_space(c))
+			return;
+		(*n)--;
+	}
 	for (i = 0; i < *n;) {
 		cp = js_utf8_next(*s, *n, &i);
 		if (!js_is_space(cp))

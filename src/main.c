@@ -56,6 +56,9 @@ main(int argc, char **argv)
 
 	xmalloc_init();
 	signal(SIGPIPE, SIG_IGN);
+	/* Streams are written in large writes (output_attach_loop()). */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 	acpx_fix_argv(argc, argv);
 
 	rc = cli_parse(argc, argv, &inv, &run, &err_format, &err);

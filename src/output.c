@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
 
 #include <jansson.h>
 
@@ -18,7 +21,8 @@
 
 /*
  * The renderer front end: picks text, json or quiet and owns the writers
- * (stdout flushed once per message, stderr per line, EPIPE remembered).
+ * (stdout flushed once per message, or once per loop iteration with a
+ * loop attached; stderr per line, after stdout; EPIPE remembered).
  * The message classifiers the renderers share are in output-msg.c.
  */
 
@@ -35,20 +39,42 @@ output_out(struct output *o, const char *s, size_t n)
 		o->broken_pipe = 1;
 }
 
-/* Flush stdout; EPIPE marks the pipe broken. */
+/* Flush stdout now; EPIPE marks the pipe broken. */
 void
-output_out_flush(struct output *o)
+output_flush(struct output *o)
 {
+	if (o->loop != NULL && ev_is_active(&o->flush_w))
+		ev_prepare_stop(o->loop, &o->flush_w);
 	if (o->broken_pipe)
 		return;
 	if (fflush(o->opts.out) == EOF && errno == EPIPE)
 		o->broken_pipe = 1;
 }
 
-/* Write to stderr and flush. */
+/* The loop is about to block: write what the messages left buffered. */
+static void
+output_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	output_flush(w->data);
+}
+
+/* End of a message: flush now, or before the attached loop blocks. */
+void
+output_out_flush(struct output *o)
+{
+	if (o->loop == NULL) {
+		output_flush(o);
+		return;
+	}
+	if (!ev_is_active(&o->flush_w))
+		ev_prepare_start(o->loop, &o->flush_w);
+}
+
+/* Write to stderr and flush, after what stdout holds. */
 void
 output_err(struct output *o, const char *s, size_t n)
 {
+	output_flush(o);
 	progress_clear();
 	if (n > 0)
 		fwrite(s, 1, n, o->opts.err);
@@ -85,12 +111,30 @@ output_create(const struct output_opts *opts)
 	return (o);
 }
 
-/* Free a renderer (NULL is fine). Does not flush. */
+/* Defer the per-message flushes to loop (not on a terminal); NULL: now. */
+void
+output_attach_loop(struct output *o, struct ev_loop *loop)
+{
+	if (o->loop != NULL)
+		output_flush(o);
+	o->loop = NULL;
+	if (loop == NULL || isatty(fileno(o->opts.out)))
+		return;
+	o->loop = loop;
+	ev_prepare_init(&o->flush_w, output_flush_cb);
+	o->flush_w.data = o;
+}
+
+/*
+ * Free a renderer (NULL is fine). Does not flush, but what an attached
+ * loop was to write is written.
+ */
 void
 output_free(struct output *o)
 {
 	if (o == NULL)
 		return;
+	output_attach_loop(o, NULL);
 	o->r->free(o->state);
 	free(o);
 }
@@ -120,6 +164,7 @@ output_turn_error(struct output *o, struct acpx_error *err)
 	if (o->broken_pipe)
 		return;
 	o->r->turn_error(o, o->state, err);
+	output_flush(o);
 }
 
 /* End of turn: flush what the renderer holds. */
@@ -129,6 +174,7 @@ output_turn_end(struct output *o)
 	if (o->broken_pipe)
 		return;
 	o->r->turn_end(o, o->state);
+	output_flush(o);
 }
 
 /* Show an error, free it, return its exit status. */
@@ -157,6 +203,7 @@ output_error(struct output *o, const struct acpx_error *err)
 	if (err->flags & (ACPX_ERROR_EMITTED | ACPX_ERROR_SUBCOMMAND))
 		return;
 	o->r->error(o, o->state, err);
+	output_flush(o);
 }
 
 /* One compact JSON.stringify line of v on stdout. */
@@ -170,7 +217,7 @@ output_result_json(struct output *o, const json_t *v)
 	s = js_json_dumps(v, 0);
 	output_out(o, s, strlen(s));
 	output_out(o, "\n", 1);
-	output_out_flush(o);
+	output_flush(o);
 	free(s);
 }
 
@@ -189,7 +236,7 @@ output_result_text(struct output *o, const char *fmt, ...)
 	va_end(ap);
 	output_out(o, s, (size_t)n);
 	output_out(o, "\n", 1);
-	output_out_flush(o);
+	output_flush(o);
 	free(s);
 }
 
@@ -241,7 +288,7 @@ output_fallback(struct output *o, const json_t *n)
 	    o->opts.color ? "\033[1;33m" : "", o->opts.color ? "\033[0m" : "",
 	    from, to, reason);
 	output_out(o, line, strlen(line));
-	output_out_flush(o);
+	output_flush(o);
 	free(line);
 }
 

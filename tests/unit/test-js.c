@@ -69,6 +69,18 @@ main(void)
 	n = 3;
 	js_trim_end(&s, &n);
 	ASSERT_INT_EQ(n, 1);
+	s = "\xc3\xa9 \xe2\x80\x8a\r";	/* é, a hair space, ASCII */
+	n = strlen(s);
+	js_trim_end(&s, &n);
+	ASSERT_INT_EQ(n, 2);
+	s = "a\xe2\x80 ";	/* a cut sequence stays (U+FFFD) */
+	n = strlen(s);
+	js_trim_end(&s, &n);
+	ASSERT_INT_EQ(n, 3);
+	s = " \t";
+	n = 2;
+	js_trim_end(&s, &n);
+	ASSERT_INT_EQ(n, 0);
 	TEST_DONE();
 
 	TEST_START("js_length / js_slice count UTF-16 units");
