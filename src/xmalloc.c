@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "json-arena.h"
 #include "xmalloc.h"
 
 /*
@@ -105,15 +106,12 @@ xasprintf(char **ret, const char *fmt, ...)
 	return (n);
 }
 
-static void *
-xmalloc_json(size_t size)
-{
-	return (xmalloc(size));
-}
-
-/* Route jansson's allocations through xmalloc (abort on OOM). */
+/*
+ * Route jansson's allocations through xmalloc (abort on OOM), parsed
+ * messages through the block allocator (json-arena.h).
+ */
 void
 xmalloc_init(void)
 {
-	json_set_alloc_funcs(xmalloc_json, free);
+	json_set_alloc_funcs(json_arena_malloc, json_arena_free);
 }
