@@ -242,7 +242,17 @@ reaper_kill_children(pid_t keep, int all)
 void
 reaper_kill_adopted(void)
 {
+	siginfo_t	si;
+
 	if (reaper_self == 0 || getpid() != reaper_self)
+		return;
+	/*
+	 * No child at all (WNOWAIT leaves a dead one waitable): nothing was
+	 * adopted, and the process table need not be read.
+	 */
+	memset(&si, 0, sizeof si);
+	if (waitid(P_ALL, 0, &si, WEXITED|WNOHANG|WNOWAIT) == -1 &&
+	    errno == ECHILD)
 		return;
 	reaper_kill_children(0, 0);
 }

@@ -202,6 +202,24 @@ poll '[ -z "$(pid_of "$REC")" ]'
 run --agent "$MOCK" exec "echo after sigpipe"
 expect_rc 0 "exec after SIGPIPE"
 
+# ---------------------------------------------------------------- a full stdout
+# ENOSPC on every write to stdout is not a closed pipe: the turn runs to
+# its end as it did before stdout was written in large writes (exit 0,
+# nothing on stderr), text and json alike.
+if [ -w /dev/full ]; then
+	for f in json text; do
+		( cd "$T_WORK" && "$ACPX" --agent "$MOCK" --format $f exec \
+		    "chunks 2000 a-chunk-of-text" >/dev/full 2>"$T_ROOT/e6";
+		    echo $? >"$T_ROOT/rc6" )
+		RC=$(cat "$T_ROOT/rc6"); ERR=$(cat "$T_ROOT/e6")
+		expect_no_crash "ENOSPC on stdout ($f)"
+		[ "$RC" -eq 0 ] && [ -z "$ERR" ] &&
+		    ok "ENOSPC on stdout ($f): exit 0, stderr empty" ||
+		    not_ok "ENOSPC on stdout ($f): exit 0, stderr empty" \
+		    "exit $RC" "$ERR"
+	done
+fi
+
 # ---------------------------------------------------------------- every owner ended itself
 # Each queue owner above met a fault in its turn (a killed agent or
 # client, a failing disk) and must still end by itself: logged as
