@@ -13,7 +13,6 @@
 #include <jansson.h>
 
 #include "jget.h"
-#include "json-arena.h"
 #include "journal.h"
 #include "journal-impl.h"
 #include "session-path.h"
@@ -147,9 +146,9 @@ journal_decode(const char *line, size_t len, int anchored, json_t **value,
 	long long	 n;
 
 	*value = *result = NULL;
-	json_arena_begin();
+	xmalloc_arena_begin();
 	v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	json_arena_end();
+	xmalloc_arena_end();
 	if (v == NULL)
 		return (anchored ? LINE_CORRUPT : LINE_SKIP);
 	*value = v;

@@ -10,7 +10,6 @@
 #include <jansson.h>
 
 #include "js-json.h"
-#include "json-arena.h"
 #include "js.h"
 #include "jsonrpc.h"
 #include "jsonrpc-impl.h"
@@ -253,9 +252,9 @@ jsonrpc_line(struct jsonrpc *j, char *line, size_t len)
 	if (len == 0)
 		return;
 
-	json_arena_begin();
+	xmalloc_arena_begin();
 	msg = json_loadb(line, len, JSONRPC_DECODE, &error);
-	json_arena_end();
+	xmalloc_arena_end();
 	if (msg == NULL &&
 	    (msg = jsonrpc_parse_hard(j, line, len, &error)) == NULL)
 		return;

@@ -11,7 +11,6 @@
 #include "acpx.h"
 #include "jget.h"
 #include "js-json.h"
-#include "json-arena.h"
 #include "js.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
@@ -89,9 +88,9 @@ queue_proto_parse_json(const char *line, size_t len)
 		line = fixed;
 	} else
 		json_decref(probe);
-	json_arena_begin();
+	xmalloc_arena_begin();
 	v = json_loadb(line, flen, QUEUE_DECODE, &error);
-	json_arena_end();
+	xmalloc_arena_end();
 	if (v == NULL && json_error_code(&error) == json_error_numeric_overflow)
 		v = json_loadb(line, flen, QUEUE_DECODE|JSON_DECODE_INT_AS_REAL,
 		    &error);

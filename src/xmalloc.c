@@ -9,7 +9,6 @@
 
 #include <jansson.h>
 
-#include "json-arena.h"
 #include "xmalloc.h"
 
 /*
@@ -108,10 +107,10 @@ xasprintf(char **ret, const char *fmt, ...)
 
 /*
  * Route jansson's allocations through xmalloc (abort on OOM), parsed
- * messages through the block allocator (json-arena.h).
+ * messages through the block allocator (xmalloc-arena.c).
  */
 void
 xmalloc_init(void)
 {
-	json_set_alloc_funcs(json_arena_malloc, json_arena_free);
+	json_set_alloc_funcs(xmalloc_arena_malloc, xmalloc_arena_free);
 }

@@ -1,5 +1,5 @@
 /*
- * json-arena: parsed values from blocks, values kept past their message,
+ * xmalloc-arena: parsed values from blocks, values kept past their message,
  * blocks reused, and everything else (json_dumps text) from malloc.
  */
 #include <config.h>
@@ -10,7 +10,6 @@
 
 #include <jansson.h>
 
-#include "json-arena.h"
 #include "xmalloc.h"
 #include "tap.h"
 
@@ -19,9 +18,9 @@ parse(const char *text)
 {
 	json_t	*v;
 
-	json_arena_begin();
+	xmalloc_arena_begin();
 	v = json_loads(text, 0, NULL);
-	json_arena_end();
+	xmalloc_arena_end();
 	return (v);
 }
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json-arena.h"
 #include "xmalloc.h"
 
 /*
@@ -160,7 +159,7 @@ arena_block_done(struct arena_block *b)
 }
 
 void *
-json_arena_malloc(size_t size)
+xmalloc_arena_malloc(size_t size)
 {
 	struct arena_block	*b = arena_cur;
 	void			*p;
@@ -182,7 +181,7 @@ json_arena_malloc(size_t size)
 }
 
 void
-json_arena_free(void *p)
+xmalloc_arena_free(void *p)
 {
 	struct arena_block	*b;
 
@@ -203,13 +202,13 @@ json_arena_free(void *p)
 }
 
 void
-json_arena_begin(void)
+xmalloc_arena_begin(void)
 {
 	arena_on = ARENA_ENABLED;
 }
 
 void
-json_arena_end(void)
+xmalloc_arena_end(void)
 {
 	arena_on = 0;
 }
