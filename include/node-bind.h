@@ -11,15 +11,15 @@
  * nothing of this machine's environment crosses.
  *
  * This module owns the choice of node and the down marks: new work goes to
- * the first node of the list that answers the per-connection check
- * (node_relay_check()); an unreachable node (ssh exit 255, refused, no
+ * the first node of the list that answers (node_bind_probe()); an unreachable node (ssh exit 255, refused, no
  * answer within nodeConnectTimeout) is marked down for NODE_BIND_COOLDOWN_S
  * seconds in ~/.acpx/nodes-down.json (written atomically, fsutil.h) and the
  * next is tried, with a one-line notice on stderr; nodes marked down are
  * tried last. A session records its node and stays there.
  *
- * Blocking: the check runs ssh to completion (bounded by ssh's
- * ConnectTimeout) before an agent starts, like the slot wait.
+ * Blocking: the probe runs ssh to completion (bounded by
+ * nodeConnectTimeout) before an agent starts, unless the node's shared
+ * connection is up; it runs no event loop, so any caller may use it.
  * Ownership: strings returned are the caller's.
  */
 #ifndef ACPX_NODE_BIND_H
@@ -48,6 +48,16 @@ int		 node_bind_launch(const struct config *, const char *agent,
 
 /* Is agent (normalised) bound to nodes in this config? */
 int		 node_bind_bound(const struct config *, const char *agent);
+
+/*
+ * node-bind-probe.c: can node n be reached now (a live shared connection,
+ * else `acpx --version` over ssh within nodeConnectTimeout)? 0, or -1
+ * with *err (NODE_UNREACHABLE when ssh could not reach it). Blocks (a
+ * labelled step, on no event loop).
+ */
+struct config_node;
+int		 node_bind_probe(const struct config_node *,
+		    struct acpx_error **err);
 
 /* node-bind-state.c: the down marks (home: $HOME). */
 int		 node_bind_state_down(const char *home, const char *node);

@@ -63,7 +63,7 @@ static int
 node_bind_try(const struct config_node *n, const char *home,
     struct acpx_error **err)
 {
-	if (node_relay_check(n, 0, NULL, NULL, err) == 0) {
+	if (node_bind_probe(n, err) == 0) {
 		node_bind_state_mark(home, n->name, 0, NULL);
 		return (0);
 	}

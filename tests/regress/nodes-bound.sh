@@ -180,6 +180,23 @@ grep -q '"node": *"n1"' "$REC1" && ok "the record still names n1" ||
 stop_owner
 wait_owners_gone
 
+# A node that accepts but never answers (its sshd stopped with SIGSTOP),
+# its shared connection closed: no answer within nodeConnectTimeout.
+CTL2="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n2"
+ssh -F "$SSH_CONFIG" -o ControlPath="$CTL2" -O exit n2 >/dev/null 2>&1
+i=0
+while [ -e "$CTL2" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+kill -STOP "$(ssh_node_pid n2)"
+sed -i 's/"nodeConnectTimeout": 5/"nodeConnectTimeout": 1/' "$HOME/.acpx/config.json"
+run mocky exec "echo nobody"
+kill -CONT "$(ssh_node_pid n2)"
+expect_rc 6 "every node down: NODE_UNREACHABLE"
+expect_err_has "[acpx] node n2: Node 'n2' (ssh n2) is unreachable" \
+    "n2 (not marked down, so first) did not answer"
+case "$OUT$ERR" in *"within 1 seconds (nodeConnectTimeout)"*|*"timed out"*)
+	ok "within nodeConnectTimeout" ;;
+*) not_ok "within nodeConnectTimeout" "$OUT" "$ERR" ;; esac
+
 # ---------------------------------------------------------------- secrets
 if grep -r -a -l -e "$SECRET1" -e "$SECRET2" "$HOME" "$T_ROOT/out" \
     "$T_ROOT/err" "$T_WORK" /tmp/acpx-"$(printf %s "$HOME" | sha256sum |
