@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +57,35 @@ main(void)
 	ASSERT_TRUE(st.state == 'S' || st.state == 'R');
 	TEST_DONE();
 
-	TEST_START("its command line is ours (fork keeps argv)");
-	n = procfs_cmdline(pid, buf, sizeof buf);
-	ASSERT_TRUE(n > 0);
-	ASSERT_TRUE(strstr(buf, "test-procfs") != NULL);
+	TEST_START("the command line of an exec'd child, NUL-separated");
+	{
+		int	 ready[2], in[2];
+		pid_t	 sh;
+		char	 want[] = "/bin/sh\0-c\0read x\0procfs-marker";
+
+		/* ready's write end closes on exec: EOF says it happened. */
+		if (pipe2(ready, O_CLOEXEC) == -1 || pipe(in) == -1)
+			return (1);
+		if ((sh = fork()) == 0) {
+			close(ready[0]);
+			close(in[1]);
+			dup2(in[0], 0);
+			execl("/bin/sh", "/bin/sh", "-c", "read x",
+			    "procfs-marker", (char *)NULL);
+			_exit(127);
+		}
+		close(ready[1]);
+		close(in[0]);
+		ASSERT_INT_EQ(read(ready[0], &c, 1), 0);
+		close(ready[0]);
+		n = procfs_cmdline(sh, buf, sizeof buf);
+		ASSERT_INT_EQ(n, sizeof want);
+		ASSERT_TRUE(n == sizeof want && memcmp(buf, want, n) == 0);
+		ASSERT_INT_EQ(procfs_cmdline(sh, buf, 8), 7);
+		ASSERT_STR_EQ(buf, "/bin/sh");
+		close(in[1]);
+		ASSERT_INT_EQ(waitpid(sh, &status, 0), sh);
+	}
 	TEST_DONE();
 
 	TEST_START("a zombie reads as Z, and has no command line");
