@@ -212,8 +212,9 @@ events_append(const char *line, size_t len)
 	} else
 		n = write(fd, line, len);
 	/* A short write (a full disk) ends its line so the next one is whole. */
-	if (n > 0 && (size_t)n < len)
-		(void)write(fd, "\n", 1);
+	if (n > 0 && (size_t)n < len && write(fd, "\n", 1) != 1) {
+		/* nothing more to do: the file is full */
+	}
 	close(fd);
 }
 

@@ -445,7 +445,11 @@ slots_hold_release(struct slots_hold *h)
 	for (i = 0; i < 2; i++) {
 		if (h->fd[i] == -1)
 			continue;
-		(void)ftruncate(h->fd[i], 0);
+		/* Emptied for readers; a failure leaves stale info that
+		   the next holder overwrites, and the lock still goes. */
+		if (ftruncate(h->fd[i], 0) == -1) {
+			/* nothing else to do */
+		}
 		close(h->fd[i]);	/* the lock goes with it */
 	}
 	free(h->info_kind);
