@@ -51,6 +51,7 @@ struct invocation {
 	char			**words;	/* positional args after the verb (NULL-terminated) */
 	int			 nwords;
 	char			*file;		/* -f/--file (or NULL) */
+	char			*force_fail;	/* --force-fail <provider> (warp) */
 	char			*session;	/* -s/--session or --name (or NULL) */
 	int			 no_wait;
 	char			**config_options;	/* exec --config-option "k=v" (NULL-terminated) */

@@ -86,6 +86,9 @@ extern const struct cmd_entry	 cmd_warp_doctor_entry;
 /* acpx warp reset (cmd-warp-reset.c): clear cooldowns by hand. */
 extern const struct cmd_entry	 cmd_warp_reset_entry;
 
+/* acpx warp route (cmd-warp-route.c): the chain as it would be walked now. */
+extern const struct cmd_entry	 cmd_warp_route_entry;
+
 /* acpx warp serve (cmd-warp-serve.c): the ACP proxy (warp-serve.h). */
 extern const struct cmd_entry	 cmd_warp_serve_entry;
 

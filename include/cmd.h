@@ -152,6 +152,7 @@ extern const struct cmd_opt	 cmd_opt_approve_reads;
 extern const struct cmd_opt	 cmd_opt_deny_all;
 extern const struct cmd_opt	 cmd_opt_session;	/* -s, --session <name> */
 extern const struct cmd_opt	 cmd_opt_file;		/* -f, --file <path> */
+extern const struct cmd_opt	 cmd_opt_force_fail;	/* --force-fail <provider> */
 extern const struct cmd_opt	 cmd_opt_name;		/* -s, --name <name> */
 /* prompt's: -s, --no-wait, -f (prompt, the agent command, the root's prompt). */
 extern const struct cmd_opt *const cmd_opt_prompt[];

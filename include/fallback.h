@@ -63,6 +63,24 @@ struct fallback	*fallback_begin_serving(const struct config *,
 		    const char *id, int no_fallback, const char *serving,
 		    const struct agent_launch *launch, const json_t *goal);
 
+/*
+ * --force-fail: every turn of an agent on provider fails as a provider
+ * failure (reason "forced"), whatever it answered, and no agent on that
+ * provider is picked as the next one; no cooldown is recorded (a
+ * rehearsal of the fallback). -1 with *err (caller owns) when provider is
+ * not configured.
+ */
+int		 fallback_force_fail(struct fallback *, const char *provider,
+		    struct acpx_error **err);
+
+/*
+ * The check of --force-fail before anything starts: agent (NULL for an
+ * --agent override) must be a warp agent and provider configured. -1 with
+ * *err (caller owns) otherwise.
+ */
+int		 fallback_force_check(const struct config *, const char *agent,
+		    const char *provider, struct acpx_error **err);
+
 /* warp.stallSeconds of the prompt (0: off, or f NULL). */
 long long	 fallback_stall_seconds(const struct fallback *);
 

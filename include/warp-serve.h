@@ -47,6 +47,7 @@ struct warp_serve_opts {
 	 * started here even when bound to nodes.
 	 */
 	int			 on_node;
+	const char		*force_fail;	/* --force-fail: this provider fails */
 };
 
 /*

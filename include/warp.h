@@ -404,4 +404,39 @@ int		 warp_cooldown_record(const struct warp_config *,
 		    time_t now, char **note);
 
 
+/* ----------------------------------------------------------------- route */
+
+/*
+ * warp-route.c: whether an agent of a chain may take a turn now; the one
+ * rule of the launch pick, the fallback's next agent and `acpx warp
+ * route`.
+ */
+enum warp_route_skip {
+	WARP_ROUTE_OK = 0,
+	WARP_ROUTE_COOLING,		/* "cooling" */
+	WARP_ROUTE_SECRETS,		/* "secrets-missing" */
+	WARP_ROUTE_FORCED		/* "forced": --force-fail */
+};
+
+struct warp_route_check {
+	enum warp_route_skip		 skip;
+	const struct warp_cooldown	*cooldown;	/* COOLING: borrowed from the state */
+	char				*missing;	/* SECRETS: the variable name */
+	char				*why;		/* a line for people, NULL if OK */
+};
+
+/*
+ * Check t at now against the state (may be NULL), the operator's forced
+ * provider (may be NULL) and, with check_secrets, the secrets (NULL: not
+ * checked). Fills c (free with warp_route_check_clear()); returns c->skip.
+ */
+enum warp_route_skip warp_route_check(const struct warp_state *,
+		    const struct secrets *, const struct warp_target *,
+		    const char *forced, int check_secrets, time_t now,
+		    struct warp_route_check *c);
+void		 warp_route_check_clear(struct warp_route_check *);
+
+/* "ok", "cooling", "secrets-missing", "forced". */
+const char	*warp_route_skip_name(enum warp_route_skip);
+
 #endif

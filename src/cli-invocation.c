@@ -30,6 +30,7 @@ cli_invocation_free(struct invocation *inv)
 		free(inv->words[i]);
 	free(inv->words);
 	free(inv->file);
+	free(inv->force_fail);
 	free(inv->session);
 	for (i = 0; i < inv->nconfig_options; i++)
 		free(inv->config_options[i]);

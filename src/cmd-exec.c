@@ -73,12 +73,15 @@ exec_turns(const struct invocation *inv, const struct agent_launch *launch,
 				    exec_fallback_stalled, &x };
 	struct fallback_hop	 hop;
 	struct acp_client_opts	 co, hco;
+	struct acpx_error	*ferr = NULL;
 	struct exec_turn_opts	 eo, heo;
-	struct acpx_error	*ferr;
 	json_t			*n;
 	char			*notice;
 	int			 rc;
 
+	if (inv->force_fail != NULL && fb != NULL &&
+	    fallback_force_fail(fb, inv->force_fail, &ferr) == -1)
+		acpx_error_free(ferr);	/* checked before the launch */
 	cmd_opts_client(inv, launch, &co);
 	cmd_opts_exec(inv, &co, &eo);
 	exec_turn_run_stall(&eo, blocks, out, fb != NULL ? &hooks : NULL,
@@ -139,6 +142,13 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	}
 	if (launch.notice != NULL)
 		output_notice(out, "%s", launch.notice);
+	if (inv->force_fail != NULL && fallback_force_check(inv->config,
+	    inv->agent_override ? NULL : inv->agent.name, inv->force_fail,
+	    &err) == -1) {
+		agent_launch_clear(&launch);
+		json_decref(blocks);
+		return (output_fail(out, err));
+	}
 
 	events_register("exec", NULL, NULL, inv->agent_override ? NULL :
 	    inv->agent.name, inv->cwd);
@@ -178,7 +188,7 @@ static const struct cmd_opt cmd_exec_config_option = CMD_OPT(
     "Set an ACP session config option before the one-shot prompt "
     "(repeatable)", CMD_OPT_VALUE, cli_validate_config_option);
 static const struct cmd_opt *const cmd_exec_opts[] = { &cmd_opt_file,
-    &cmd_exec_config_option, NULL };
+    &cmd_exec_config_option, &cmd_opt_force_fail, NULL };
 
 /* -f, --config-option, the words; disableExec; the agent must be spawnable. */
 static int
@@ -189,6 +199,7 @@ cmd_exec_prepare(struct cli_run *run, struct cli_cmd *leaf,
 	size_t		 i;
 
 	inv->file = cli_prepare_dup(cli_prepare_cli_own(leaf, "file"));
+	inv->force_fail = cli_prepare_dup(cli_prepare_own(leaf, "forceFail"));
 	v = cli_prepare_own(leaf, "configOption");
 	inv->config_options = xcalloc(json_array_size(v) + 1,
 	    sizeof *inv->config_options);

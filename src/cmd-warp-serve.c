@@ -10,6 +10,7 @@
 #include "cmd-warp.h"
 #include "cmd.h"
 #include "complete.h"
+#include "fallback.h"
 #include "output.h"
 #include "warp-serve.h"
 
@@ -23,12 +24,17 @@ static int
 cmd_warp_serve_run(const struct invocation *inv, struct output *out)
 {
 	struct warp_serve_opts	 o;
+	struct acpx_error	*err = NULL;
 
 	if (inv->nwords < 1 || inv->words[0] == NULL || *inv->words[0] == '\0')
 		return (output_fail(out, acpx_error_new(ACPX_CODE_USAGE, NULL,
 		    "cli", "warp serve needs an agent id")));
+	if (inv->force_fail != NULL && fallback_force_check(inv->config,
+	    inv->words[0], inv->force_fail, &err) == -1)
+		return (output_fail(out, err));
 	o.config = inv->config;
 	o.agent = inv->words[0];
+	o.force_fail = inv->force_fail;
 	o.cwd = inv->cwd;
 	o.no_fallback = inv->no_fallback;
 	o.verbose = inv->verbose;
@@ -38,6 +44,18 @@ cmd_warp_serve_run(const struct invocation *inv, struct output *out)
 	return (warp_serve_main(&o));
 }
 
+/* The operand, and --force-fail. */
+static int
+cmd_warp_serve_prepare(struct cli_run *run, struct cli_cmd *leaf,
+    struct invocation *inv)
+{
+	inv->force_fail = cli_prepare_dup(cli_prepare_own(leaf, "forceFail"));
+	return (cli_prepare_operands(run, leaf, inv));
+}
+
+static const struct cmd_opt *const serve_opts[] = { &cmd_opt_force_fail,
+    NULL };
+
 static const struct cmd_arg serve_args[] = { { "<agent-id>",
     "Warp agent id or agent name to serve", NULL } };
 
@@ -46,6 +64,10 @@ static int
 cmd_warp_serve_complete(struct complete *c, const struct cmd_opt *o,
     int npos)
 {
+	if (o == &cmd_opt_force_fail) {
+		complete_warp(c, 1);	/* ids too: the providers come last */
+		return (1);
+	}
 	if (o != NULL || npos > 0)
 		return (0);
 	complete_warp(c, 0);
@@ -72,6 +94,7 @@ const struct cmd_entry cmd_warp_serve_entry = {
 	.name = "serve",
 	.desc = "Serve an agent over ACP on stdin/stdout, with Warp routing "
 	    "and fallback",
+	.opts = serve_opts,
 	.args = serve_args,
 	.nargs = 1,
 	.opts = serve_opts,

@@ -623,6 +623,7 @@ static const struct cmd_entry *const cmd_warp_subs[] = {
 	&cmd_warp_doctor_entry,
 	&cmd_warp_probe_entry,
 	&cmd_warp_reset_entry,
+	&cmd_warp_route_entry,
 	&cmd_warp_serve_entry,
 	NULL
 };

@@ -142,6 +142,9 @@ static const struct cmd_opt o_no_terminal = CMD_OPT("--no-terminal", NULL,
 /* Ours (Warp fallback); no desc: kept out of the reference's help. */
 static const struct cmd_opt o_no_fallback = CMD_OPT("--no-fallback", NULL,
     "--no-fallback", "fallback", NULL, CMD_OPT_NEGATE, NULL);
+/* Ours (Warp): exec and warp serve rehearse a provider failure; off --help. */
+const struct cmd_opt cmd_opt_force_fail = CMD_OPT("--force-fail <provider>",
+    NULL, "--force-fail", "forceFail", NULL, CMD_OPT_VALUE, NULL);
 /* Ours: no ANSI colours on a terminal either (colour.h); off --help. */
 static const struct cmd_opt o_no_color = CMD_OPT("--no-color", NULL,
     "--no-color", "color", NULL, CMD_OPT_NEGATE, NULL);

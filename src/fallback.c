@@ -30,6 +30,7 @@ struct fallback {
 	int			 hops;
 	int			 no_fallback;	/* cooldown only */
 	int			 stalled;	/* the turn ended by the stall rule */
+	char			*forced;	/* --force-fail: this provider fails */
 	char			**secrets;	/* the current launch's, for redaction */
 };
 
@@ -153,6 +154,7 @@ fallback_free(struct fallback *f)
 	json_decref(f->tried);
 	json_decref(f->turn);
 	cmdline_free(f->secrets);
+	free(f->forced);
 	free(f);
 }
 
@@ -230,12 +232,33 @@ fallback_cooldown(struct fallback *f, const struct warp_verdict *v,
 	return (note);
 }
 
-/* The next agent: [first, chain...] minus tried and cooling ones. */
+/* The secrets of this machine, or NULL when they do not load. */
+static struct secrets *
+fallback_secrets(const struct fallback *f)
+{
+	struct secrets		*s;
+	enum secrets_status	 sst;
+	char			*home = config_home(), *path, *cause = NULL;
+
+	path = secrets_path(home, f->wc->env_file);
+	s = secrets_load(path, &sst, &cause);
+	free(cause);
+	free(path);
+	free(home);
+	return (s);
+}
+
+/*
+ * The next agent: [first, chain...] minus tried ones and those that may
+ * not take a turn (warp_route_check(): cooling, secrets missing, forced).
+ */
 static char *
 fallback_next(struct fallback *f, time_t now)
 {
 	struct warp_target	 t, cand;
 	struct warp_state	*st;
+	struct warp_route_check	 rc;
+	struct secrets		*s;
 	struct acpx_error	*err = NULL;
 	char			**chain, *home, *warning = NULL, *next = NULL;
 	size_t			 i;
@@ -248,6 +271,7 @@ fallback_next(struct fallback *f, time_t now)
 	st = warp_state_load(home, &warning);
 	free(warning);
 	free(home);
+	s = fallback_secrets(f);
 	chain = warp_chain(f->wc, &t);
 	for (i = 0; next == NULL; i++) {
 		const char *id = i == 0 ? f->first : chain[i - 1];
@@ -261,15 +285,82 @@ fallback_next(struct fallback *f, time_t now)
 			err = NULL;
 			continue;
 		}
-		if (warp_state_cooling(st, cand.provider->name,
-		    cand.model->model, now) == NULL)
+		if (warp_route_check(st, s, &cand, f->forced, 1, now, &rc) ==
+		    WARP_ROUTE_OK)
 			next = xstrdup(id);
+		warp_route_check_clear(&rc);
 		warp_target_clear(&cand);
 	}
+	secrets_free(s);
 	cmdline_free(chain);
 	warp_state_free(st);
 	warp_target_clear(&t);
 	return (next);
+}
+
+/* Is the current agent on the provider the operator forces to fail? */
+static int
+fallback_is_forced(const struct fallback *f)
+{
+	struct warp_target	 t;
+	struct acpx_error	*err = NULL;
+	int			 hit;
+
+	if (f->forced == NULL)
+		return (0);
+	if (warp_target_resolve(f->wc, f->current, &t, &err) == -1) {
+		acpx_error_free(err);
+		return (0);
+	}
+	hit = strcmp(t.provider->name, f->forced) == 0;
+	warp_target_clear(&t);
+	return (hit);
+}
+
+/* --force-fail before a launch: see fallback.h. */
+int
+fallback_force_check(const struct config *c, const char *agent,
+    const char *provider, struct acpx_error **err)
+{
+	struct fallback		 f;
+	char			*name;
+	int			 rc;
+
+	memset(&f, 0, sizeof f);
+	if ((name = fallback_applies(c, agent, &f.wc)) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_USAGE, "WARP_FORCE_FAIL", "cli",
+		    "--force-fail needs a warp agent (<harness>-warp-<provider>-"
+		    "<family>) with a valid warp config");
+		return (-1);
+	}
+	rc = fallback_force_fail(&f, provider, err);
+	free(f.forced);
+	warp_config_free(f.wc);
+	free(name);
+	return (rc);
+}
+
+/* --force-fail: see fallback.h. */
+int
+fallback_force_fail(struct fallback *f, const char *provider,
+    struct acpx_error **err)
+{
+	char	*norm = xstrdup(provider), *p;
+
+	for (p = norm; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	if (warp_config_provider(f->wc, norm) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_USAGE, "WARP_PROVIDER_UNKNOWN",
+		    "cli", "--force-fail: '%s' is not a configured warp provider "
+		    "(see acpx warp list)", provider);
+		free(norm);
+		return (-1);
+	}
+	free(f->forced);
+	f->forced = norm;
+	return (0);
 }
 
 /* Does msg end the turn with a provider failure? */
@@ -288,6 +379,8 @@ fallback_turn_failed(struct fallback *f, const json_t *msg)
 	te.result = json_object_get(msg, "result");
 	if (te.error == NULL && json_object_get(te.result, "stopReason") == NULL)
 		return (0);
+	if (fallback_is_forced(f))
+		return (1);
 	te.messages = f->turn;
 	te.patterns = json_object_get(f->wc->merged, "providerErrorPatterns");
 	hit = warp_classify(&te, &v);
@@ -305,6 +398,7 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	struct warp_verdict	 v;
 	char			*signal, *next, *summary, *tmp;
 	time_t			 now = time(NULL);
+	int			 forced = 0;
 
 	memset(hop, 0, sizeof *hop);
 	*notice = NULL;
@@ -322,6 +416,12 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		v.reason = "stalled";
 		xasprintf(&v.signal, "no update and no answer for %llds "
 		    "(warp.stallSeconds)", f->wc->stall_s);
+	} else if ((forced = fallback_is_forced(f))) {
+		/* A rehearsal: the turn fails whatever it answered. */
+		memset(&v, 0, sizeof v);
+		v.reason = "forced";
+		xasprintf(&v.signal, "provider %s forced to fail (--force-fail)",
+		    f->forced);
 	} else if (!warp_classify(&te, &v)) {
 		warp_verdict_clear(&v);
 		return (0);
@@ -329,11 +429,12 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	signal = secrets_redact_values(v.signal, f->secrets);
 	events_emit("provider.failed", json_pack("{s:s, s:s}", "warpAgent",
 	    f->current, "reason", v.reason));
-	*notice = fallback_cooldown(f, &v, now);
+	if (!forced)	/* a rehearsal leaves the shared state alone */
+		*notice = fallback_cooldown(f, &v, now);
 	json_array_append_new(f->tried, json_string(f->current));
 	if (f->no_fallback) {
 		/* A stalled turn was cancelled by us: it must not look done. */
-		if (strcmp(v.reason, "stalled") == 0) {
+		if (strcmp(v.reason, "stalled") == 0 || forced) {
 			*err = acpx_error_new(ACPX_CODE_RUNTIME,
 			    "WARP_PROVIDER_FAILURE", "acp", "Provider failure on "
 			    "%s (%s): %s; fallback disabled (--no-fallback)",

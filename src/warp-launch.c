@@ -432,19 +432,22 @@ warp_env_host_defaults(const struct warp_config *wc, const char *harness,
 }
 
 /*
- * Pick the first agent of [t, chain...] that is not cooling down. Returns
- * the index (0 = t itself) and fills sel, or -1 with *err.
+ * Pick the first agent of [t, chain...] that may take a turn
+ * (warp_route_check(): not cooling down; a fallback candidate also needs
+ * its secrets). Returns the index (0 = t itself) and fills sel, or -1
+ * with *err.
  */
 static int
 warp_pick(const struct warp_config *wc, const struct warp_target *t,
-    struct warp_target *sel, char **notice, struct acpx_error **err)
+    const struct secrets *s, struct warp_target *sel, char **notice,
+    struct acpx_error **err)
 {
 	struct warp_state		*st;
-	const struct warp_cooldown	*cd, *first = NULL;
+	struct warp_route_check		 rc0, rc1;
 	struct warp_target		 cand;
 	struct acpx_error		*e = NULL;
 	char				**chain, *home, *warning = NULL, *iso;
-	time_t				 now = time(NULL), soonest = 0;
+	time_t				 now = time(NULL), soonest;
 	size_t				 i;
 	int				 rc = -1;
 
@@ -455,41 +458,42 @@ warp_pick(const struct warp_config *wc, const struct warp_target *t,
 		xasprintf(notice, "warning: %s", warning);
 	free(warning);
 	chain = warp_chain(wc, t);
-	if ((first = warp_state_cooling(st, t->provider->name, t->model->model,
-	    now)) == NULL) {
+	if (warp_route_check(st, s, t, NULL, 0, now, &rc0) == WARP_ROUTE_OK) {
 		warp_target_resolve(wc, t->id, sel, &e);
 		rc = 0;
 		goto out;
 	}
-	soonest = first->until;
+	soonest = rc0.cooldown->until;
 	for (i = 0; chain[i] != NULL; i++) {
 		if (warp_target_resolve(wc, chain[i], &cand, &e) == -1) {
 			acpx_error_free(e);
 			e = NULL;
 			continue;
 		}
-		cd = warp_state_cooling(st, cand.provider->name,
-		    cand.model->model, now);
-		if (cd == NULL) {
+		if (warp_route_check(st, s, &cand, NULL, 1, now, &rc1) ==
+		    WARP_ROUTE_OK) {
 			*sel = cand;
-			iso = warp_state_until_text(first->until);
+			iso = warp_state_until_text(rc0.cooldown->until);
 			free(*notice);	/* the state warning: the file is reset */
 			xasprintf(notice, "warp: %s is cooling down until %s "
-			    "(%s); starting %s", t->id, iso, first->reason,
-			    cand.id);
+			    "(%s); starting %s", t->id, iso,
+			    rc0.cooldown->reason, cand.id);
 			free(iso);
 			rc = (int)i + 1;
 			goto out;
 		}
-		if (cd->until < soonest)
-			soonest = cd->until;
+		if (rc1.skip == WARP_ROUTE_COOLING &&
+		    rc1.cooldown->until < soonest)
+			soonest = rc1.cooldown->until;
+		warp_route_check_clear(&rc1);
 		warp_target_clear(&cand);
 	}
 	if (soonest == WARP_UNTIL_MANUAL)
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_COOLDOWN", "cli",
 		    "%s and every agent of its fallback chain are cooling down "
-		    "after provider failures, until cleared (see acpx warp "
-		    "list; acpx warp reset clears a provider)", t->id);
+		    "after provider failures (or lack secrets), until cleared "
+		    "(see acpx warp route %s; acpx warp reset clears a "
+		    "provider)", t->id, t->id);
 	else {
 		iso = warp_iso_time(soonest);
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_COOLDOWN", "cli",
@@ -500,6 +504,7 @@ warp_pick(const struct warp_config *wc, const struct warp_target *t,
 		free(iso);
 	}
 out:
+	warp_route_check_clear(&rc0);
 	cmdline_free(chain);
 	warp_state_free(st);
 	return (rc);
@@ -531,10 +536,6 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 	memset(&sel, 0, sizeof sel);
 	if (warp_target_resolve(wc, id, &t, err) == -1)
 		goto out;
-	if (!pick)
-		warp_target_resolve(wc, id, &sel, err);
-	else if (warp_pick(wc, &t, &sel, notice, err) == -1)
-		goto out_t;
 	home = config_home();
 	path = secrets_path(home, wc->env_file);
 	free(home);
@@ -546,6 +547,10 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 		free(cause);
 		goto out_t;
 	}
+	if (!pick)
+		warp_target_resolve(wc, id, &sel, err);
+	else if (warp_pick(wc, &t, s, &sel, notice, err) == -1)
+		goto out_t;
 	if (warp_env_build(&sel, s, env, err) == -1)
 		goto out_t;
 	if (selected != NULL)

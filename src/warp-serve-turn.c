@@ -459,9 +459,10 @@ void
 warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
     const json_t *params)
 {
-	struct ws_turn	*t;
-	const json_t	*goal = json_object_get(params, "prompt");
-	json_t		*blocks;
+	struct ws_turn		*t;
+	struct acpx_error	*ferr = NULL;
+	const json_t		*goal = json_object_get(params, "prompt");
+	json_t			*blocks;
 
 	if (!json_is_array(goal)) {
 		warp_serve_reply_error(ws, cid, -32602, "Invalid params",
@@ -487,6 +488,9 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 	events_emit("turn.started", NULL);
 	t->fb = fallback_begin_serving(ws->opts->config, s->agent,
 	    ws->opts->no_fallback, s->serving, &s->up->launch, t->goal);
+	if (t->fb != NULL && ws->opts->force_fail != NULL &&
+	    fallback_force_fail(t->fb, ws->opts->force_fail, &ferr) == -1)
+		acpx_error_free(ferr);	/* checked at start */
 	if (s->context != NULL) {
 		/* Reattached on a new upstream session: the story so far first. */
 		blocks = summary_continuation(s->context, t->goal);

@@ -1,14 +1,15 @@
 #!/bin/sh
 # Warp routing by the provider's signal: cooldown by cause. A mock harness
 # really calls the fake provider (opencode's way), so each failure class
-# comes from an HTTP answer (429, quota, 503, 401; billing and the other
+# comes from an HTTP answer (429, 503, 401; quota, billing and the other
 # classes in tests/unit/test-warp-cooldown.c):
 # the primary fails, the backup finishes, and the state file holds the
-# cooldown its class calls for (rate_limit 60 s, quota cooldownSeconds
-# when no reset is known, server_error as configured, auth until cleared,
-# provider-wide). Also: a Retry-After over
+# cooldown its class calls for (rate_limit 60 s, server_error as
+# configured, auth until cleared, provider-wide). Also: a Retry-After over
 # warp.maxRetryAfterSeconds, warp.allowedFails, acpx warp reset, a state
-# file edited into garbage, and a bad warp.cooldown.
+# file edited into garbage, a bad warp.cooldown; acpx warp route in each
+# state (chosen, cooling, secrets missing, standby); --force-fail through
+# exec and warp serve.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
@@ -20,6 +21,7 @@ SENTINEL="sk-SENTINEL-sg1sg2sg3sg4"
 SENTINEL_B="sk-SENTINEL-sgBsgBsgBsgB"
 FROM=opencode-warp-infini-kimi
 TO=opencode-warp-backup-glm
+NOKEY=opencode-warp-nokey-glm
 ARROW=$(printf '\342\206\222')
 
 cat >"$T_ROOT/harness.sh" <<'EOH'
@@ -63,9 +65,10 @@ write_config() {	# EXTRA-WARP-KEYS (JSON members, each ending with ",")
     "envFile": "$SECRETS",
     "providers": {
       "infini": {"models": {"kimi": "kimi-k2.5"}},
-      "backup": {"models": {"glm": "glm-5"}}
+      "backup": {"models": {"glm": "glm-5"}},
+      "nokey": {"models": {"glm": "glm-5"}}
     },
-    "fallback": {"$FROM": ["$TO"]},
+    "fallback": {"$FROM": ["$TO", "$NOKEY"]},
     $1
     "cooldownSeconds": 600
   }
@@ -115,7 +118,6 @@ fail_case() {
 # --------------------------------------------------------- by cause
 write_config '"cooldown": {"server_error": 45},'
 fail_case ratelimit rate-limited 60 "rate limit (default)"
-fail_case quota quota-exhausted 600 "quota, no reset known (cooldownSeconds)"
 fail_case server overloaded 45 "server error (warp.cooldown.server_error)"
 fail_case auth auth-failed manual "auth (default: until cleared)"
 
@@ -130,6 +132,18 @@ expect_err_has "warp: $FROM is cooling down until cleared by acpx warp reset (au
 [ "$(cat "$REC_DIR/starts")" = backup ] && ok "next exec: only the backup started" ||
     not_ok "next exec: only the backup started" "$(cat "$REC_DIR/starts")"
 
+# ------------------------------------------------------- warp route
+run warp route $FROM
+keep
+expect_rc 0 "route: an agent is chosen"
+expect_out_has "0  $FROM  infini    kimi-k2.5  skipped  cooling down until cleared by acpx warp reset for auth (auth-failed)" "route: the cooling primary is skipped, with its cause"
+expect_out_has "1  $TO   backup    glm-5      chosen   -" "route: the backup is chosen"
+expect_out_has "2  $NOKEY    nokey     glm-5      skipped  secrets missing (WARP_NOKEY_API_KEY)" "route: an agent without secrets is skipped"
+run --format json warp route $FROM
+keep
+expect_out_has '"chosen":"'"$TO"'","candidates":[{"id":"'"$FROM"'","position":0,"harness":"opencode","provider":"infini","model":"kimi-k2.5","status":"skipped","skip":"cooling","why":"cooling down until cleared by acpx warp reset for auth (auth-failed)","cooldown":{"provider":"infini","model":null,"until":"9999-12-31T23:59:59.000Z"' "route json: the skip and its cooldown"
+expect_out_has '"status":"skipped","skip":"secrets-missing","why":"secrets missing (WARP_NOKEY_API_KEY)","cooldown":null,"missing":"WARP_NOKEY_API_KEY"}' "route json: the missing variable"
+
 # ------------------------------------------------------- warp reset
 run --format json warp reset infini
 keep
@@ -139,6 +153,35 @@ entry infini | grep -q . && not_ok "reset removed the cooldown" "$(cat "$STATE")
 run warp reset $FROM
 expect_out "$FROM: not cooling down
 " "warp reset of a free agent"
+run --format quiet warp route $FROM
+expect_out "$FROM
+" "route after the reset: the primary is chosen again"
+run warp route $FROM
+expect_out_has "1  $TO   backup    glm-5      standby  -" "route: the backup stands by"
+
+# ------------------------------------------------------ --force-fail
+rm -rf "$STATE" "$REC_DIR"/*
+primary_mode ok
+run --approve-all $FROM exec --force-fail infini "rehearse"
+keep
+expect_rc 0 "exec --force-fail: falls back"
+expect_out_has "[fallback] $FROM $ARROW $TO (forced)" "exec --force-fail: the [fallback] line says forced"
+expect_out_has " (answered)" "exec --force-fail: the backup answers"
+[ "$(cat "$REC_DIR/starts" | tr '\n' ' ')" = "kimi backup " ] && ok "exec --force-fail: the primary ran, then the backup" ||
+    not_ok "exec --force-fail: the primary ran, then the backup" "$(cat "$REC_DIR/starts")"
+[ -z "$(entry infini)" ] && ok "exec --force-fail: a rehearsal records no cooldown" ||
+    not_ok "exec --force-fail: no cooldown" "$(cat "$STATE")"
+run $FROM exec --force-fail nowhere "x"
+keep
+expect_rc 2 "exec --force-fail with an unknown provider"
+expect_err_has "--force-fail: 'nowhere' is not a configured warp provider" "the unknown provider is named"
+rm -rf "$REC_DIR"/*
+run --approve-all --agent "$ACPX warp serve --force-fail infini $FROM" exec "rehearse"
+keep
+expect_rc 0 "warp serve --force-fail: the client's prompt succeeds"
+expect_out_has " (answered)" "warp serve --force-fail: answered by the backup"
+[ "$(cat "$REC_DIR/starts" | tr '\n' ' ')" = "kimi backup " ] && ok "warp serve --force-fail: the primary, then the backup" ||
+    not_ok "warp serve --force-fail: the primary, then the backup" "$(cat "$REC_DIR/starts" 2>&1)"
 run warp reset nowhere
 keep
 expect_rc 1 "warp reset of an unknown target"
