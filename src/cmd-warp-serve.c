@@ -44,18 +44,6 @@ cmd_warp_serve_run(const struct invocation *inv, struct output *out)
 	return (warp_serve_main(&o));
 }
 
-/* The operand, and --force-fail. */
-static int
-cmd_warp_serve_prepare(struct cli_run *run, struct cli_cmd *leaf,
-    struct invocation *inv)
-{
-	inv->force_fail = cli_prepare_dup(cli_prepare_own(leaf, "forceFail"));
-	return (cli_prepare_operands(run, leaf, inv));
-}
-
-static const struct cmd_opt *const serve_opts[] = { &cmd_opt_force_fail,
-    NULL };
-
 static const struct cmd_arg serve_args[] = { { "<agent-id>",
     "Warp agent id or agent name to serve", NULL } };
 
@@ -80,13 +68,16 @@ cmd_warp_serve_complete(struct complete *c, const struct cmd_opt *o,
  */
 static const struct cmd_opt o_serve_on_node = CMD_OPT("--on-node", NULL,
     "--on-node", "onNode", NULL, CMD_OPT_BOOL, NULL);
-static const struct cmd_opt *const serve_opts[] = { &o_serve_on_node, NULL };
+static const struct cmd_opt *const serve_opts[] = { &o_serve_on_node,
+    &cmd_opt_force_fail, NULL };
 
+/* The operand, --on-node and --force-fail. */
 static int
 cmd_warp_serve_prepare(struct cli_run *run, struct cli_cmd *leaf,
     struct invocation *inv)
 {
 	cli_prepare_verb_opt(inv, "onNode", cli_prepare_own(leaf, "onNode"));
+	inv->force_fail = cli_prepare_dup(cli_prepare_own(leaf, "forceFail"));
 	return (cli_prepare_operands(run, leaf, inv));
 }
 
@@ -94,7 +85,6 @@ const struct cmd_entry cmd_warp_serve_entry = {
 	.name = "serve",
 	.desc = "Serve an agent over ACP on stdin/stdout, with Warp routing "
 	    "and fallback",
-	.opts = serve_opts,
 	.args = serve_args,
 	.nargs = 1,
 	.opts = serve_opts,
