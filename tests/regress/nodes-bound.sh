@@ -18,8 +18,9 @@ trap 'ssh_stop_node n1; ssh_stop_node n2; t_cleanup' EXIT
 
 mkdir -p "$HOME/.acpx" "$N1/.acpx" "$N2/.acpx" "$N1/.openclaw" "$N2/.openclaw"
 SECRET1="sk-SENTINEL-bound-n1-5e02" SECRET2="sk-SENTINEL-bound-n2-c7a9"
-printf 'WARP_INFINI_API_KEY=%s\n' "$SECRET1" >"$N1/.openclaw/.env"
-printf 'WARP_INFINI_API_KEY=%s\n' "$SECRET2" >"$N2/.openclaw/.env"
+B="WARP_INFINI_BASE_URL=http://127.0.0.1:9/v1"
+printf 'WARP_INFINI_API_KEY=%s\n%s\n' "$SECRET1" "$B" >"$N1/.openclaw/.env"
+printf 'WARP_INFINI_API_KEY=%s\n%s\n' "$SECRET2" "$B" >"$N2/.openclaw/.env"
 chmod 600 "$N1/.openclaw/.env" "$N2/.openclaw/.env"
 # What the agent does on a node: the mock, its record in the node's HOME.
 # "tools": writes a file, runs a command in a terminal, asks permission.
@@ -51,7 +52,8 @@ SCN
 for n in 1 2; do
 	cat >"$T_ROOT/n${n}home/.acpx/config.json" <<CFG
 {"agents": {"mocky": {"command": "$MOCK --record $T_ROOT/n${n}home/rec.ndjson"},
-  "tools": {"command": "$MOCK --scenario $T_ROOT/tools.json"}},
+  "tools": {"command": "$MOCK --scenario $T_ROOT/tools.json"},
+  "opencode": {"command": "$MOCK --record $T_ROOT/n${n}home/rec.ndjson"}},
  "warp": {"providers": {"infini": {"models": {"kimi": "kimi-k2.5"}}},
   "hostDefaults": {"n$n": {"opencode": {"model": "model-of-n$n"}}}}}
 CFG
@@ -63,7 +65,8 @@ node() {	# NAME HOST
 cat >"$HOME/.acpx/config.json" <<CFG
 {"nodes": {$(node n1 n1), $(node n2 n2)},
  "nodeConnectTimeout": 5,
- "agents": {"mocky": {"nodes": ["n1", "n2"]}, "tools": {"nodes": ["n1"]}}}
+ "agents": {"mocky": {"nodes": ["n1", "n2"]}, "tools": {"nodes": ["n1"]},
+  "opencode-warp-infini-kimi": {"nodes": ["n1"]}}}
 CFG
 
 # ---------------------------------------------------------------- config
@@ -139,8 +142,11 @@ grep -q "second prompt" "$N1/rec.ndjson" &&
     not_ok "its queue owner runs here"
 
 # ---------------------------------------------------------------- warp serve
-run --agent "$ACPX warp serve mocky" exec "echo through the local proxy"
-expect_rc 0 "warp serve of a node-bound agent"
+# A Warp id bound to n1 behind a local proxy: the node's proxy loads the
+# node's secrets file (without its key and base URL it refuses to start).
+run --agent "$ACPX warp serve opencode-warp-infini-kimi" exec \
+    "echo through the local proxy"
+expect_rc 0 "warp serve of a node-bound Warp id"
 expect_out_has "through the local proxy" "its answer"
 grep -q "through the local proxy" "$N1/rec.ndjson" &&
     ok "the harness ran on n1" || not_ok "the harness ran on n1"
