@@ -46,6 +46,13 @@ int		 node_bind_launch(const struct config *, const char *agent,
 		    enum acpx_nonint, char ***argv, char **chosen,
 		    struct acpx_error **err);
 
+/*
+ * The names of this process's environment variables that look like
+ * secrets (provider keys, WARP_*, ACPX_AUTH_*): removed from ssh's
+ * environment. NULL-terminated, the caller's.
+ */
+char		**node_bind_env_unset(void);
+
 /* Is agent (normalised) bound to nodes in this config? */
 int		 node_bind_bound(const struct config *, const char *agent);
 

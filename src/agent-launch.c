@@ -90,10 +90,14 @@ agent_launch_node(const struct config *c, const char *agent,
     const char *node, int flags, struct agent_launch *l,
     struct acpx_error **err)
 {
-	return (node_bind_launch(c, agent, node, (flags & AGENT_LAUNCH_PERMS) !=
-	    0, (enum acpx_perm_mode)AGENT_LAUNCH_PERM_MODE(flags),
+	if (node_bind_launch(c, agent, node, (flags & AGENT_LAUNCH_PERMS) != 0,
+	    (enum acpx_perm_mode)AGENT_LAUNCH_PERM_MODE(flags),
 	    (enum acpx_nonint)AGENT_LAUNCH_NONINT(flags), &l->argv, &l->node,
-	    err));
+	    err) == -1)
+		return (-1);
+	/* No secret of this machine in ssh's environment. */
+	l->env_unset = node_bind_env_unset();
+	return (0);
 }
 
 /* The registry's argv for name. */

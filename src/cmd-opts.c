@@ -48,7 +48,9 @@ cmd_opts_client(const struct invocation *inv,
 	o->no_fs = inv->no_fs;
 	o->no_terminal = inv->no_terminal;
 	o->auth_policy = inv->auth_policy;
-	o->auth = inv->config != NULL ? inv->config->auth : NULL;
+	/* A node's agent authenticates with the node's credentials. */
+	o->auth = inv->config != NULL && (launch == NULL ||
+	    launch->node == NULL) ? inv->config->auth : NULL;
 	o->mcp_servers = inv->mcp_servers;
 	o->session.model = inv->model;
 	o->session.allowed_tools = inv->allowed_tools;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fnmatch.h>
 
 #include "acpx-error.h"
 #include "acpx.h"
@@ -15,6 +16,40 @@
  * The start of a node-bound agent (node-bind.h): which node, and the ssh
  * argv of the node's `acpx warp serve --on-node`.
  */
+
+extern char	**environ;
+
+/*
+ * What ssh must not even have in its environment (a SendEnv of the
+ * user's ssh_config could send it): provider keys and URLs, Warp's
+ * variables, acpx's auth credentials, anything named like a secret.
+ */
+static const char *const node_bind_secret_env[] = { "WARP_*", "ACPX_AUTH_*",
+    "*_API_KEY", "*_API_KEY_*", "*_BASE_URL", "*_TOKEN", "*_SECRET*",
+    "*_PASSWORD*", "*_CREDENTIALS*", "OPENCODE_CONFIG_CONTENT" };
+
+char **
+node_bind_env_unset(void)
+{
+	char	**names, *name;
+	size_t	  n = 0, i, j;
+
+	for (i = 0; environ[i] != NULL; i++)
+		;
+	names = xcalloc(i + 1, sizeof *names);
+	for (i = 0; environ[i] != NULL; i++) {
+		name = xstrndup(environ[i], strcspn(environ[i], "="));
+		for (j = 0; j < nitems(node_bind_secret_env); j++) {
+			if (fnmatch(node_bind_secret_env[j], name, 0) == 0)
+				break;
+		}
+		if (j < nitems(node_bind_secret_env))
+			names[n++] = name;
+		else
+			free(name);
+	}
+	return (names);
+}
 
 int
 node_bind_bound(const struct config *c, const char *agent)

@@ -147,6 +147,7 @@ warp_prepare_node(struct queue_owner *o, struct session_record *rec,
 	    ACPX_NONINT_FAIL : ACPX_NONINT_DENY), &l, err) == -1)
 		return (-1);
 	warp_use_launch(o, jget_str(rec->acpx, "node_agent"), &l);
+	o->copts.auth = NULL;	/* the node's agent uses the node's */
 	return (0);
 }
 
