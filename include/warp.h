@@ -100,6 +100,7 @@ struct warp_config {
 	long long		 max_retry_after_s;
 	long long		 fail_window_s;
 	int			 allowed_fails;
+	int			 harness_retries;	/* -1: the harness's own */
 };
 
 /*
@@ -403,6 +404,19 @@ int		 warp_cooldown_record(const struct warp_config *,
 		    struct warp_state *, const struct warp_cooldown_failure *,
 		    time_t now, char **note);
 
+
+/* ------------------------------------------------------- harness retries */
+
+/*
+ * warp-retries.c: the environment variable that caps a harness's own
+ * provider retries ("CLAUDE_CODE_MAX_RETRIES" for claude), NULL when it
+ * has none; and the cap for a target now: warp.harnessRetries (default 1)
+ * when the target has a next agent to fall back to (a non-empty chain and
+ * warp.maxHops > 0), else -1 (the harness keeps its own retries).
+ */
+const char	*warp_retries_var(const char *harness);
+int		 warp_retries_cap(const struct warp_config *,
+		    const struct warp_target *);
 
 /* ----------------------------------------------------------------- route */
 

@@ -319,7 +319,7 @@ warp_check_file(const json_t *w, const char *file, int project, char **cause)
 			    "maxHops, cooldownSeconds, probeTimeoutMs, hostDefaults, "
 			    "stallSeconds, providerErrorPatterns, cooldown, "
 			    "maxRetryAfterSeconds, allowedFails, "
-			    "failWindowSeconds)", k));
+			    "failWindowSeconds, harnessRetries)", k));
 	}
 	return (0);
 }

@@ -127,6 +127,9 @@ warp_cooldown_check_key(const char *key, const json_t *v, const char *file,
 		return (warp_cooldown_int(v, key, file, 0, 1000, cause));
 	if (strcmp(key, "failWindowSeconds") == 0)
 		return (warp_cooldown_int(v, key, file, 1, 86400, cause));
+	if (strcmp(key, "harnessRetries") == 0)
+		return (json_is_null(v) ? 1 :
+		    warp_cooldown_int(v, key, file, 0, 20, cause));
 	if (strcmp(key, "cooldown") != 0)
 		return (0);
 	if (!json_is_object(v))
@@ -179,6 +182,9 @@ warp_cooldown_load(struct warp_config *wc)
 	    0);
 	wc->fail_window_s = warp_cooldown_get(wc->merged, "failWindowSeconds",
 	    WARP_DEFAULT_FAIL_WINDOW);
+	wc->harness_retries = json_is_null(json_object_get(wc->merged,
+	    "harnessRetries")) ? -1 : (int)warp_cooldown_get(wc->merged,
+	    "harnessRetries", 1);
 }
 
 /* The effective policy of a class. */

@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -520,8 +521,8 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 	struct warp_target	 t, sel;
 	struct secrets		*s = NULL;
 	enum secrets_status	 st;
-	char			*cause = NULL, *home, *path;
-	int			 rc = -1;
+	char			*cause = NULL, *home, *path, num[16];
+	int			 rc = -1, cap;
 
 	*notice = NULL;
 	memset(env, 0, sizeof *env);
@@ -553,6 +554,12 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 		goto out_t;
 	if (warp_env_build(&sel, s, env, err) == -1)
 		goto out_t;
+	if ((cap = warp_retries_cap(wc, &sel)) >= 0) {
+		/* A next agent waits: the harness must not hide the failure. */
+		snprintf(num, sizeof num, "%d", cap);
+		warp_env_set(env, warp_retries_var(warp_harness_id(sel.harness)),
+		    num);
+	}
 	if (selected != NULL)
 		*selected = xstrdup(sel.id);
 	rc = 0;

@@ -9,7 +9,8 @@
 # under warp.allowedFails, acpx warp reset, a state file edited into
 # garbage, a bad warp.cooldown; acpx warp route in each
 # state (chosen, cooling, secrets missing, standby); --force-fail through
-# exec and warp serve. The Retry-After cap and a count that reaches
+# exec and warp serve; the harness-retries cap in Claude Code's launch
+# environment. The Retry-After cap and a count that reaches
 # warp.allowedFails are checked in tests/unit/test-warp-cooldown.c.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
@@ -35,6 +36,13 @@ echo "$m" >>"$REC_DIR/starts"
 exec "$MOCK" --scenario "$sc" --record "$REC_DIR/$m"
 EOH
 chmod +x "$T_ROOT/harness.sh"
+# The claude harness: its environment, then a mock that says hello.
+cat >"$T_ROOT/dump.sh" <<'EOH'
+#!/bin/sh
+env >"$REC_DIR/claude.env"
+exec "$MOCK" --scenario "$SCENARIOS/hello.json"
+EOH
+chmod +x "$T_ROOT/dump.sh"
 cat >"$T_ROOT/provider.json" <<'EOF'
 {"default_turn": [{"provider": "opencode"}, {"chunk": " (answered)"}]}
 EOF
@@ -61,7 +69,7 @@ primary_mode() {	# the fake provider's mode for infini; backup is ok
 write_config() {	# EXTRA-WARP-KEYS (JSON members, each ending with ",")
 	cat >"$HOME/.acpx/config.json" <<EOC
 {
-  "agents": {"opencode": {"command": "$T_ROOT/harness.sh"}},
+  "agents": {"opencode": {"command": "$T_ROOT/harness.sh"}, "claude": {"command": "$T_ROOT/dump.sh"}},
   "warp": {
     "envFile": "$SECRETS",
     "providers": {
@@ -69,7 +77,7 @@ write_config() {	# EXTRA-WARP-KEYS (JSON members, each ending with ",")
       "backup": {"models": {"glm": "glm-5"}},
       "nokey": {"models": {"glm": "glm-5"}}
     },
-    "fallback": {"$FROM": ["$TO", "$NOKEY"]},
+    "fallback": {"$FROM": ["$TO", "$NOKEY"], "claude-warp-infini-kimi": ["claude-warp-backup-glm"], "claude-warp-backup-glm": []},
     $1
     "cooldownSeconds": 600
   }
@@ -192,6 +200,20 @@ expect_rc 0 "allowedFails: the first failure still falls back"
 expect_err_has "1 of 1 failures allowed within 3600s (warp.allowedFails): not cooling down" "allowedFails: the failure is counted"
 [ -z "$(entry infini)" ] && ok "allowedFails: no cooldown after one failure" ||
     not_ok "allowedFails: no cooldown after one failure" "$(cat "$STATE")"
+
+# ------------------------------------------------- harness retries
+# With a next agent, Claude Code's own provider retries are capped (it
+# would retry for minutes and hide the failure); the last agent keeps them.
+run --approve-all claude-warp-infini-kimi exec "hi"
+keep
+grep -qx "CLAUDE_CODE_MAX_RETRIES=1" "$REC_DIR/claude.env" 2>/dev/null && ok "claude with a next agent: CLAUDE_CODE_MAX_RETRIES=1" ||
+    not_ok "claude with a next agent: CLAUDE_CODE_MAX_RETRIES=1" "rc $RC" "$(grep CLAUDE "$REC_DIR/claude.env" 2>&1)"
+rm -f "$REC_DIR/claude.env"
+run --approve-all claude-warp-backup-glm exec "hi"
+keep
+[ -s "$REC_DIR/claude.env" ] && ! grep -q "^CLAUDE_CODE_MAX_RETRIES=" "$REC_DIR/claude.env" &&
+    ok "claude as the last agent keeps its own retries" ||
+    not_ok "claude as the last agent keeps its own retries" "rc $RC" "$(grep CLAUDE "$REC_DIR/claude.env" 2>&1)"
 
 # --------------------------------------------- a state file as garbage
 printf '{"version": 1, "cooldowns": [{"provider": ' >"$STATE"
