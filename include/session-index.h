@@ -59,6 +59,20 @@ int		 session_index_scan(const char *agent_command, int flags,
 		    struct session_index_list *, session_store_warn_fn,
 		    void *arg, char **cause);
 
+/*
+ * session_store_find() and session_store_find_walk() through the index:
+ * the match is chosen among the index's entries, then only its record is
+ * read in full. If that record no longer is what its entry said (changed
+ * in between), the store's own lookup decides, as if there were no index.
+ * Same warnings, same result; the caller owns the record.
+ */
+struct session_record *session_index_find(const char *agent_command,
+		    const char *cwd, const char *name, int include_closed,
+		    session_store_warn_fn, void *arg);
+struct session_record *session_index_find_walk(const char *agent_command,
+		    const char *cwd, const char *name, const char *boundary,
+		    session_store_warn_fn, void *arg);
+
 /* Sort newest last_used_at first, stable (session_store_list_sort_recent). */
 void		 session_index_sort_recent(struct session_index_list *);
 

@@ -119,6 +119,13 @@ struct session_record *session_store_find_walk(const char *agent_command,
 char		*session_store_git_root(const char *dir);
 
 /*
+ * The directories session_store_find_walk() tries, nearest first (*n of
+ * them); caller frees each and the array.
+ */
+char		**session_store_walk_dirs(const char *cwd, const char *boundary,
+		    size_t *n);
+
+/*
  * resolveSessionRecord(id): the file of that record id, else the unique
  * record whose record id or ACP session id equals id, else the unique one
  * ending with id. NULL with *cause "Session not found: <id>",

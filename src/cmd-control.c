@@ -29,6 +29,7 @@
 #include "queue-lease.h"
 #include "queue-proto.h"
 #include "session-connect.h"
+#include "session-index.h"
 #include "session-lock.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -274,7 +275,7 @@ cmd_status_run(const struct invocation *inv, struct output *out)
 
 	name = inv->session != NULL ? session_record_normalize_name(
 	    inv->session) : NULL;
-	rec = session_store_find(inv->agent.command, inv->cwd, name, 0, NULL,
+	rec = session_index_find(inv->agent.command, inv->cwd, name, 0, NULL,
 	    NULL);
 	free(name);
 	if (rec == NULL) {

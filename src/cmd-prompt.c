@@ -22,6 +22,7 @@
 #include "proc.h"
 #include "queue-client.h"
 #include "queue-proto.h"
+#include "session-index.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "sha256.h"
@@ -72,7 +73,7 @@ cmd_prompt_find_session(const struct invocation *inv, struct acpx_error **err)
 	root = session_store_git_root(inv->cwd);
 	name = inv->session != NULL ? session_record_normalize_name(
 	    inv->session) : NULL;
-	rec = session_store_find_walk(inv->agent.command, inv->cwd, name,
+	rec = session_index_find_walk(inv->agent.command, inv->cwd, name,
 	    root != NULL ? root : inv->cwd, NULL, NULL);
 	if (rec == NULL && err != NULL) {
 		if (name != NULL)

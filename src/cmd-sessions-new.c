@@ -20,6 +20,7 @@
 #include "output.h"
 #include "proc.h"
 #include "session-connect.h"
+#include "session-index.h"
 #include "session-lock.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -404,7 +405,7 @@ cmd_sessions_new_run(const struct invocation *inv, struct output *out,
 			return (output_fail(out, err));
 		}
 		boundary = session_store_git_root(inv->cwd);
-		rec = session_store_find_walk(inv->agent.command, inv->cwd,
+		rec = session_index_find_walk(inv->agent.command, inv->cwd,
 		    inv->session, boundary != NULL ? boundary : inv->cwd,
 		    cmd_sessions_warn, out);
 		free(boundary);

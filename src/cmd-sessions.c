@@ -78,7 +78,7 @@ struct session_record *
 cmd_sessions_find_scoped(const struct invocation *inv, struct output *out,
     int include_closed)
 {
-	return (session_store_find(inv->agent.command, inv->cwd, inv->session,
+	return (session_index_find(inv->agent.command, inv->cwd, inv->session,
 	    include_closed, cmd_sessions_warn, out));
 }
 

@@ -448,6 +448,123 @@ session_index_scan(const char *agent_command, int flags,
 	return (0);
 }
 
+/* matchesSession over an entry (name already normalized). */
+static int
+index_matches(const struct session_index_entry *x, const char *agent_command,
+    const char *name, int include_closed)
+{
+	if (strcmp(x->agent_command, agent_command) != 0)
+		return (0);
+	if (!include_closed && x->closed)
+		return (0);
+	if (name == NULL)
+		return (x->name == NULL);
+	return (x->name != NULL && strcmp(x->name, name) == 0);
+}
+
+/* The record of x, read in full, if it still is what x says; else NULL. */
+static struct session_record *
+index_take(const struct session_index_entry *x)
+{
+	struct session_record	*r;
+	char			*why = NULL;
+
+	if ((r = session_store_load(x->record_id, &why)) == NULL) {
+		free(why);
+		return (NULL);
+	}
+	if (strcmp(r->record_id, x->record_id) != 0 ||
+	    strcmp(r->agent_command, x->agent_command) != 0 ||
+	    strcmp(r->cwd, x->cwd) != 0 || (r->name == NULL) !=
+	    (x->name == NULL) || (r->name != NULL && strcmp(r->name,
+	    x->name) != 0) || (r->closed != 0) != (x->closed != 0) ||
+	    r->last_used_at == NULL ||
+	    strcmp(r->last_used_at, x->last_used_at) != 0) {
+		session_record_free(r);
+		return (NULL);
+	}
+	return (r);
+}
+
+/* findSession through the index. */
+struct session_record *
+session_index_find(const char *agent_command, const char *cwd,
+    const char *name, int include_closed, session_store_warn_fn warn,
+    void *arg)
+{
+	struct session_index_list	 l;
+	struct session_index_entry	*x, *m = NULL;
+	struct session_record		*r = NULL;
+	char				*abs, *norm, *cause = NULL;
+	size_t				 i;
+
+	if (session_index_scan(agent_command, 0, &l, warn, arg, &cause) == -1) {
+		free(cause);
+		return (NULL);
+	}
+	abs = session_store_abspath(NULL, cwd);
+	norm = session_record_normalize_name(name);
+	for (i = 0; i < l.n; i++) {
+		x = &l.v[i];
+		if (strcmp(x->cwd, abs) != 0 ||
+		    !index_matches(x, agent_command, norm, include_closed))
+			continue;
+		if (m == NULL || strcmp(x->last_used_at, m->last_used_at) > 0)
+			m = x;
+	}
+	/* Changed since it was listed: the store decides (warned already). */
+	if (m != NULL && (r = index_take(m)) == NULL)
+		r = session_store_find(agent_command, cwd, name,
+		    include_closed, NULL, NULL);
+	session_index_list_free(&l);
+	free(abs);
+	free(norm);
+	return (r);
+}
+
+/* findSessionByDirectoryWalk through the index. */
+struct session_record *
+session_index_find_walk(const char *agent_command, const char *cwd,
+    const char *name, const char *boundary, session_store_warn_fn warn,
+    void *arg)
+{
+	struct session_index_list	 l;
+	struct session_index_entry	*x, *m = NULL;
+	struct session_record		*r = NULL;
+	char				**dirs, *norm, *cause = NULL;
+	size_t				 ndirs, i, j, best = (size_t)-1;
+
+	if (session_index_scan(agent_command, 0, &l, warn, arg, &cause) == -1) {
+		free(cause);
+		memset(&l, 0, sizeof l);
+	}
+	dirs = session_store_walk_dirs(cwd, boundary, &ndirs);
+	norm = session_record_normalize_name(name);
+	for (i = 0; i < l.n; i++) {
+		x = &l.v[i];
+		for (j = 0; j < ndirs; j++) {
+			if (strcmp(dirs[j], x->cwd) == 0)
+				break;
+		}
+		if (j == ndirs || !index_matches(x, agent_command, norm, 0))
+			continue;
+		if (m == NULL || j < best || (j == best &&
+		    strcmp(x->last_used_at, m->last_used_at) > 0)) {
+			m = x;
+			best = j;
+		}
+	}
+	if (m != NULL && (r = index_take(m)) == NULL)
+		r = session_store_find_walk(agent_command, cwd, name,
+		    boundary, NULL, NULL);
+	session_index_list_free(&l);
+	for (j = 0; j < ndirs; j++)
+		free(dirs[j]);
+	free(dirs);
+	free(norm);
+	return (r);
+}
+
 /* Stable merge sort of v[0..n) newest last_used_at first, via tmp. */
 static void
 index_msort(struct session_index_entry *v, struct session_index_entry *tmp,

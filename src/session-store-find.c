@@ -169,17 +169,16 @@ store_within(const char *boundary, const char *target)
 	    (target[n] == '\0' || target[n] == '/'));
 }
 
-/* findSessionByDirectoryWalk: nearest directory wins, ties the newest. */
-struct session_record *
-session_store_find_walk(const char *agent_command, const char *cwd,
-    const char *name, const char *boundary, session_store_warn_fn warn,
-    void *arg)
+/*
+ * The directories findSessionByDirectoryWalk tries, nearest first: cwd up
+ * to boundary (cwd itself when boundary is NULL or not above it). *n of
+ * them; caller frees each and the array.
+ */
+char **
+session_store_walk_dirs(const char *cwd, const char *boundary, size_t *n)
 {
-	struct session_list	 l;
-	struct session_record	*match = NULL;
-	char			*start, *bound, **dirs = NULL, *cur, *slash, *cause;
-	char			*norm;
-	size_t			 ndirs = 0, i, j, best = (size_t)-1;
+	char	*start, *bound, **dirs = NULL, *cur, *slash;
+	size_t	 ndirs = 0;
 
 	start = session_store_abspath(NULL, cwd);
 	bound = session_store_abspath(NULL, boundary != NULL ? boundary : cwd);
@@ -202,7 +201,24 @@ session_store_find_walk(const char *agent_command, const char *cwd,
 			break;
 	}
 	free(cur);
+	free(start);
+	free(bound);
+	*n = ndirs;
+	return (dirs);
+}
 
+/* findSessionByDirectoryWalk: nearest directory wins, ties the newest. */
+struct session_record *
+session_store_find_walk(const char *agent_command, const char *cwd,
+    const char *name, const char *boundary, session_store_warn_fn warn,
+    void *arg)
+{
+	struct session_list	 l;
+	struct session_record	*match = NULL;
+	char			**dirs, *cause, *norm;
+	size_t			 ndirs, i, j, best = (size_t)-1;
+
+	dirs = session_store_walk_dirs(cwd, boundary, &ndirs);
 	norm = session_record_normalize_name(name);
 	if (session_store_scan(agent_command, &l, warn, arg, &cause) == -1) {
 		free(cause);
@@ -230,8 +246,6 @@ session_store_find_walk(const char *agent_command, const char *cwd,
 	for (j = 0; j < ndirs; j++)
 		free(dirs[j]);
 	free(dirs);
-	free(start);
-	free(bound);
 	free(norm);
 	return (match);
 }

@@ -175,6 +175,13 @@ sed 's/"name": "idxn"/"name": "idxm"/' "$SESS/idx-new.json" >"$T_ROOT/idx.json"
 cat "$T_ROOT/idx.json" >"$SESS/idx-new.json"
 run --agent "$MOCK" sessions list --local
 expect_out_has "idx-new [closed]	idxm	" "index: a record changed in place is listed as it is now"
+# Lookups by name go through the index too, and see the record as it is now.
+idxcwd=$(sed -n 's/^  "cwd": "\(.*\)",$/\1/p' "$SESS/idx-new.json")
+run --agent "$MOCK" --cwd "$idxcwd" sessions show idxm
+expect_out_has "id: idx-new" "index: a lookup by name finds the record changed in place"
+run --agent "$MOCK" --cwd "$idxcwd" sessions show idxn
+[ "$RC" -ne 0 ] && ok "index: its old name is not found any more" ||
+    not_ok "index: its old name is not found any more" "$OUT"
 rm -f "$SESS/idx-new.json"
 run --agent "$MOCK" sessions list --local
 [ "$OUT" = "$before" ] && ok "index: a deleted record disappears" ||
