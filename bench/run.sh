@@ -8,7 +8,10 @@
 # floor (bench/drive.c: the thinnest client, no JSON parser, the same
 # agent), acpx-native and the reference, the ratios, and acpx-native's ratio
 # to bench/baseline.json (the last deliberately recorded run; only
-# --save-baseline writes it). Then --version and the peak RSS figures.
+# --save-baseline writes it). The warm prompt is also timed until the agent
+# receives it (bench/stamp-agent.c, bench/warm.c), and acpx warp serve
+# against the agent direct (the floor column). Then --version, the peak
+# RSS figures and warp serve's added latency per forwarded message.
 # Knobs: BENCH_CHUNKS (100000), BENCH_RUNS (streams: 5), BENCH_REF_STREAM=0
 # (no reference for the streams: they take it minutes).
 set -eu
@@ -98,6 +101,53 @@ scenario session-stream "same through a persistent session, quiet" "$RUNS" \
 OWNER_RSS=$(grep VmHWM "/proc/$(owner_pid)/status" | awk '{print $2}')
 scenario warm-prompt "warm persistent prompt, whole command" 30 - \
     "$ACPX --format quiet --agent '$AG' 'echo hi'" -
+cd "$work"
+
+# The warm prompt until the agent receives it: bench/stamp-agent.c notes
+# the moment, bench/warm.c starts the command (30 runs, medians).
+cc -O2 -o "$work/stamp-agent" "$top/bench/stamp-agent.c"
+cc -O2 -o "$work/warm" "$top/bench/warm.c"
+export STAMP_FILE="$work/stamp"
+mkdir -p "$work/proj-stamp" && cd "$work/proj-stamp" && git init -q .
+"$ACPX" --agent "$work/stamp-agent" sessions new >/dev/null 2>&1
+"$ACPX" --agent "$work/stamp-agent" --ttl 600 --format quiet hello >/dev/null 2>&1
+owners="$owners $(owner_pid)"
+if w=$("$work/warm" 30 "$STAMP_FILE" "$ACPX" --format quiet --agent \
+    "$work/stamp-agent" "echo hi"); then
+	set -- $w
+	printf '%s\t%s\t-\t%s\t-\n' warm-recv \
+	    "warm persistent prompt, until the agent receives it (median)" \
+	    "$(awk -v v="$1" 'BEGIN { print v / 1000 }')" >>"$RES"
+	printf '%s\t%s\t-\t%s\t-\n' warm-whole \
+	    "warm persistent prompt, whole command (median)" \
+	    "$(awk -v v="$2" 'BEGIN { print v / 1000 }')" >>"$RES"
+fi
+unset STAMP_FILE
+cd "$work"
+
+# acpx warp serve in front of the mock agent (as the agent "plain"): the
+# 100k stream through the proxy against the agent driven directly, and
+# the median round trip of 2,000 sequential requests, direct and through
+# the proxy (the added latency per forwarded message is half the
+# difference: a round trip is two forwarded messages).
+mkdir -p "$HOME/.acpx"
+[ -f "$HOME/.acpx/config.json" ] ||
+    printf '{"agents": {"plain": {"command": "%s"}}}\n' "$MOCK" >"$HOME/.acpx/config.json"
+scenario serve-stream "$N chunks through acpx warp serve (vs the agent direct)" \
+    "$RUNS" "$FLOOR_STREAM" \
+    "env DRIVE_PROMPT='chunks $N $CHUNK' $DRIVE $ACPX warp serve plain" -
+PINGS=${BENCH_PINGS:-2000}
+pd=$(DRIVE_PINGS=$PINGS "$DRIVE" "$MOCK" 2>&1 >/dev/null |
+    sed -n 's/median round trip: \(.*\) us/\1/p')
+pp=$(DRIVE_PINGS=$PINGS "$DRIVE" "$ACPX" warp serve plain 2>&1 >/dev/null |
+    sed -n 's/median round trip: \(.*\) us/\1/p')
+if [ -n "$pd" ] && [ -n "$pp" ]; then
+	printf '%s\t%s\t%s\t%s\t-\n' serve-rtt \
+	    "round trip through acpx warp serve (median of $PINGS)" \
+	    "$(awk -v v="$pd" 'BEGIN { print v / 1e6 }')" \
+	    "$(awk -v v="$pp" 'BEGIN { print v / 1e6 }')" >>"$RES"
+	SERVE_ADDED=$(awk -v d="$pd" -v p="$pp" 'BEGIN { printf "%.1f", (p - d) / 2 }')
+fi
 if [ $have_ref = 1 ]; then
 	# The reference's warm prompt, in its own project directory.
 	for p in $owners; do kill "$p" 2>/dev/null || true; done; owners=""
@@ -137,6 +187,7 @@ except (OSError, ValueError):
 def t(x):
     if x == "-": return "—"
     v = float(x)
+    if v < 1e-3: return "%.1f µs" % (v * 1e6)
     return "%.3f s" % v if v >= 1 else "%.1f ms" % (v * 1e3)
 def ratio(a, b):
     return "—" if a == "-" or b == "-" else "%.2f×" % (float(a) / float(b))
@@ -156,6 +207,8 @@ if save:
 PY
 echo
 echo "owner peak RSS during the persistent stream: $OWNER_RSS kB"
+[ -z "${SERVE_ADDED:-}" ] ||
+    echo "acpx warp serve: $SERVE_ADDED us added per forwarded message"
 rss() { /usr/bin/time -f %M "$@" >/dev/null 2>"$work/rss" </dev/null || true; tail -n 1 "$work/rss"; }
 echo "acpx --version peak RSS: $(rss "$ACPX" --version) kB$( [ $have_ref = 1 ] && echo ", reference $(rss "$REF" --version) kB")"
 echo "exec stream peak RSS: $(rss "$ACPX" --format quiet --agent "$MOCK" exec chunks "$N" "$CHUNK") kB"
