@@ -336,12 +336,14 @@ index_read_loose(int dfd, const char *file, const char *agent_command,
 
 /*
  * A file whose entry cannot be used: read it as the scan does. Returns the
- * new entry (NULL if the file is gone or invalid; warned about then).
+ * new entry (NULL if the file is gone or invalid; warned about then). The
+ * record read goes to keep when it is listed and keep is not NULL.
  */
 static json_t *
 index_read(int dfd, const char *dir, const char *file,
     const char *agent_command, int flags, session_store_warn_fn warn,
-    void *arg, struct session_index_list *l, int *settled)
+    void *arg, struct session_index_list *l, int *settled,
+    struct session_list *keep)
 {
 	struct session_record	*r;
 	struct stat		 sb;
@@ -371,17 +373,24 @@ index_read(int dfd, const char *dir, const char *file,
 	*settled = index_ns(&sb.st_ctim) + index_settle_ns() < index_ns(&now);
 	e = index_entry_new(&sb, r);
 	if (e != NULL && (agent_command == NULL ||
-	    strcmp(r->agent_command, agent_command) == 0))
+	    strcmp(r->agent_command, agent_command) == 0)) {
 		index_list_add(l, e);
+		if (keep != NULL) {
+			keep->v = xreallocarray(keep->v, keep->n + 1,
+			    sizeof *keep->v);
+			keep->v[keep->n++] = r;
+			r = NULL;
+		}
+	}
 	session_record_free(r);
 	return (e);
 }
 
-/* The valid records, through the index. */
-int
-session_index_scan(const char *agent_command, int flags,
+/* The valid records, through the index; those read in full to keep. */
+static int
+index_scan(const char *agent_command, int flags,
     struct session_index_list *l, session_store_warn_fn warn, void *arg,
-    char **cause)
+    struct session_list *keep, char **cause)
 {
 	DIR		*d;
 	struct stat	 sb;
@@ -424,7 +433,7 @@ session_index_scan(const char *agent_command, int flags,
 		if (e != NULL)
 			dirty = 1;
 		e = index_read(dfd, dir, names[i], agent_command, flags, warn,
-		    arg, l, &settled);
+		    arg, l, &settled, keep);
 		if (e != NULL && settled) {
 			dirty = 1;
 			json_array_append(out, e);
@@ -448,6 +457,26 @@ session_index_scan(const char *agent_command, int flags,
 	return (0);
 }
 
+/* The valid records, through the index. */
+int
+session_index_scan(const char *agent_command, int flags,
+    struct session_index_list *l, session_store_warn_fn warn, void *arg,
+    char **cause)
+{
+	return (index_scan(agent_command, flags, l, warn, arg, NULL, cause));
+}
+
+/* Free the records index_scan() kept (slots taken are NULL). */
+static void
+index_keep_free(struct session_list *keep)
+{
+	size_t	i;
+
+	for (i = 0; i < keep->n; i++)
+		session_record_free(keep->v[i]);
+	free(keep->v);
+}
+
 /* matchesSession over an entry (name already normalized). */
 static int
 index_matches(const struct session_index_entry *x, const char *agent_command,
@@ -462,13 +491,25 @@ index_matches(const struct session_index_entry *x, const char *agent_command,
 	return (x->name != NULL && strcmp(x->name, name) == 0);
 }
 
-/* The record of x, read in full, if it still is what x says; else NULL. */
+/*
+ * The record of x: the one the scan just read it from, else read in full
+ * if it still is what x says; else NULL.
+ */
 static struct session_record *
-index_take(const struct session_index_entry *x)
+index_take(const struct session_index_entry *x, struct session_list *keep)
 {
 	struct session_record	*r;
 	char			*why = NULL;
+	size_t			 i;
 
+	for (i = 0; i < keep->n; i++) {
+		if (keep->v[i] != NULL &&
+		    strcmp(keep->v[i]->record_id, x->record_id) == 0) {
+			r = keep->v[i];
+			keep->v[i] = NULL;
+			return (r);
+		}
+	}
 	if ((r = session_store_load(x->record_id, &why)) == NULL) {
 		free(why);
 		return (NULL);
@@ -493,13 +534,15 @@ session_index_find(const char *agent_command, const char *cwd,
     void *arg)
 {
 	struct session_index_list	 l;
+	struct session_list		 keep = { NULL, 0 };
 	struct session_index_entry	*x, *m = NULL;
 	struct session_record		*r = NULL;
 	char				*abs, *norm, *cause = NULL;
 	size_t				 i;
 
-	if (session_index_scan(agent_command, 0, &l, warn, arg, &cause) == -1) {
+	if (index_scan(agent_command, 0, &l, warn, arg, &keep, &cause) == -1) {
 		free(cause);
+		index_keep_free(&keep);
 		return (NULL);
 	}
 	abs = session_store_abspath(NULL, cwd);
@@ -513,9 +556,10 @@ session_index_find(const char *agent_command, const char *cwd,
 			m = x;
 	}
 	/* Changed since it was listed: the store decides (warned already). */
-	if (m != NULL && (r = index_take(m)) == NULL)
+	if (m != NULL && (r = index_take(m, &keep)) == NULL)
 		r = session_store_find(agent_command, cwd, name,
 		    include_closed, NULL, NULL);
+	index_keep_free(&keep);
 	session_index_list_free(&l);
 	free(abs);
 	free(norm);
@@ -529,12 +573,13 @@ session_index_find_walk(const char *agent_command, const char *cwd,
     void *arg)
 {
 	struct session_index_list	 l;
+	struct session_list		 keep = { NULL, 0 };
 	struct session_index_entry	*x, *m = NULL;
 	struct session_record		*r = NULL;
 	char				**dirs, *norm, *cause = NULL;
 	size_t				 ndirs, i, j, best = (size_t)-1;
 
-	if (session_index_scan(agent_command, 0, &l, warn, arg, &cause) == -1) {
+	if (index_scan(agent_command, 0, &l, warn, arg, &keep, &cause) == -1) {
 		free(cause);
 		memset(&l, 0, sizeof l);
 	}
@@ -554,9 +599,10 @@ session_index_find_walk(const char *agent_command, const char *cwd,
 			best = j;
 		}
 	}
-	if (m != NULL && (r = index_take(m)) == NULL)
+	if (m != NULL && (r = index_take(m, &keep)) == NULL)
 		r = session_store_find_walk(agent_command, cwd, name,
 		    boundary, NULL, NULL);
+	index_keep_free(&keep);
 	session_index_list_free(&l);
 	for (j = 0; j < ndirs; j++)
 		free(dirs[j]);
