@@ -38,6 +38,10 @@ struct acp_client_opts {
 	char *const		*env_unset;	/* names removed from its environment, or NULL */
 	char *const		*redact;	/* values never shown from its stderr, or NULL */
 	const char		*cwd;		/* session directory, absolute */
+	const char		*node;		/* the execution node argv reaches
+						   over ssh (node-bind.h), or NULL:
+						   ssh's exit 255 before initialize
+						   is then NODE_UNREACHABLE */
 
 	/* Answers to the agent's requests. */
 	enum acpx_perm_mode	 perm_mode;

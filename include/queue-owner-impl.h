@@ -37,6 +37,7 @@
 #include "queue-owner-job-impl.h"
 #include "queue-proto.h"
 
+struct agent_launch;
 struct journal;
 struct proc;
 struct queue_lease;
@@ -153,8 +154,7 @@ void		 queue_owner_slot_free(struct queue_owner *);
 /* queue-owner-agent.c */
 struct acp_client *queue_owner_agent_client(struct queue_owner *);
 void		 queue_owner_agent_set_launch(struct queue_owner *,
-		    char **argv, char **env_add, char **env_unset,
-		    char **redact);
+		    const struct agent_launch *);
 void		 queue_owner_agent_retire(struct queue_owner *);
 void		 queue_owner_agent_checkpoint_cb(struct ev_loop *, ev_timer *,
 		    int);

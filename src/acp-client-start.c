@@ -90,6 +90,15 @@ startup_failed_error(struct acp_client *c)
 	raw = stderr_summary(c);
 	tail = secrets_redact_values(raw, c->opts->redact);	/* a harness may echo its key */
 	free(raw);
+	/* ssh's own failure: the node went away after it was checked. */
+	if (c->opts->node != NULL && strcmp(code, "255") == 0) {
+		err = acpx_error_new(ACPX_CODE_NODE_UNREACHABLE, NULL, "acp",
+		    "Node '%s' is unreachable: ssh exited 255 before the "
+		    "agent started%s%s", c->opts->node, *tail != '\0' ?
+		    ": " : "", tail);
+		free(tail);
+		return (err);
+	}
 	err = acpx_error_new(ACPX_CODE_RUNTIME, "AGENT_STARTUP_FAILED", "acp",
 	    "ACP agent exited before initialize completed (exit=%s, "
 	    "signal=%s)%s%s", code, sig, *tail != '\0' ? ": " : "", tail);

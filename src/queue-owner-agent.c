@@ -10,6 +10,7 @@
 
 #include "acp-client.h"
 #include "acp-update.h"
+#include "agent-launch.h"
 #include "acpx-error.h"
 #include "buf.h"
 #include "conversation.h"
@@ -347,18 +348,19 @@ agent_closed_cb(struct acp_client *c, const json_t *result,
 }
 
 /*
- * What the next agent spawned runs: argv (NULL: the record's) with its
- * environment changes and the values to redact (all owned by the caller,
- * which keeps them until the agent is gone).
+ * What the next agent spawned runs: l's argv (NULL: the record's) with
+ * its environment changes, the values to redact and its node (l is owned
+ * by the caller, which keeps it until the agent is gone).
  */
 void
-queue_owner_agent_set_launch(struct queue_owner *o, char **argv,
-    char **env_add, char **env_unset, char **redact)
+queue_owner_agent_set_launch(struct queue_owner *o,
+    const struct agent_launch *l)
 {
-	o->copts.argv = argv != NULL ? argv : o->agent_argv;
-	o->copts.env_add = env_add;
-	o->copts.env_unset = env_unset;
-	o->copts.redact = redact;
+	o->copts.argv = l->argv != NULL ? l->argv : o->agent_argv;
+	o->copts.env_add = l->env_add;
+	o->copts.env_unset = l->env_unset;
+	o->copts.redact = l->secrets;
+	o->copts.node = l->node;
 }
 
 static void

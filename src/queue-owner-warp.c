@@ -108,8 +108,7 @@ warp_use_launch(struct queue_owner *o, const char *id, struct agent_launch *l)
 	w->old_launch = w->launch;
 	w->launch = *l;
 	memset(l, 0, sizeof *l);
-	queue_owner_agent_set_launch(o, w->launch.argv, w->launch.env_add,
-	    w->launch.env_unset, w->launch.secrets);
+	queue_owner_agent_set_launch(o, &w->launch);
 	free(w->serving);
 	w->serving = xstrdup(id);
 }

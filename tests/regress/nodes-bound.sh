@@ -141,6 +141,24 @@ grep -q "second prompt" "$N1/rec.ndjson" &&
 [ -n "$(owners_of_home)" ] && ok "its queue owner runs here" ||
     not_ok "its queue owner runs here"
 
+# The node goes away between the check and the start (its shared
+# connection still answers the check; ssh then fails with its own 255):
+# NODE_UNREACHABLE, not an agent that failed to start.
+mkdir -p "$T_ROOT/fakessh"
+cat >"$T_ROOT/fakessh/ssh" <<SH
+#!/bin/sh
+case "\$*" in *--on-node*)
+	echo "Connection closed by 127.0.0.1 port 22" >&2; exit 255 ;; esac
+PATH="$PATH" exec ssh "\$@"
+SH
+chmod +x "$T_ROOT/fakessh/ssh"
+SAVED_PATH=$PATH PATH="$T_ROOT/fakessh:$PATH"
+run mocky exec "echo never"
+PATH=$SAVED_PATH
+expect_rc 6 "ssh's 255 after the check: NODE_UNREACHABLE"
+expect_err_has "Node 'n1' is unreachable: ssh exited 255 before the agent started: Connection closed by 127.0.0.1 port 22" \
+    "the message names the node and what ssh said"
+
 # ---------------------------------------------------------------- warp serve
 # A Warp id bound to n1 behind a local proxy: the node's proxy loads the
 # node's secrets file (without its key and base URL it refuses to start).
