@@ -145,9 +145,13 @@ check "__complete --list-options = the options of the --help screens" \
 # ----------------------------------------------------------- the man pages
 
 if have mandoc; then
-	# Cross-references to our own pages only resolve once installed.
+	# Cross-references to our own pages only resolve once installed, and
+	# mandoc checks them against the system's mandoc.db: while the deb
+	# stage (beside this one) has the package installed, it says that
+	# database lacks them. Neither is about the pages.
 	mandoc -Tlint "$MAN/acpx.1" "$MAN/acpx-config.5" "$MAN/acpx-warp.7" \
-	    2>&1 | grep -v 'STYLE: referenced manual not found: Xr acpx\(-config 5\|-warp 7\| 1\)' \
+	    2>&1 | grep -v -e 'STYLE: referenced manual not found: Xr acpx\(-config 5\|-warp 7\| 1\)' \
+	    -e '^mandoc: outdated mandoc.db lacks acpx\(-config\|-warp\)\?([157]) entry' \
 	    >"$T_ROOT/lint"
 	check "mandoc -Tlint is clean on acpx.1, acpx-config.5, acpx-warp.7" \
 	    "$( [ ! -s "$T_ROOT/lint" ]; echo $?)" "$(cat "$T_ROOT/lint")"
