@@ -1,0 +1,103 @@
+#!/bin/sh
+# --node over a real OpenSSH (never part of the tests): a prompt to a live
+# named session on an execution node, through the relay, against the same
+# prompt run on the node directly.
+#   sh bench/nodes.sh [BUILD_DIR]      (default build/release)
+# The node is an sshd of its own on 127.0.0.1 (tests/regress/sshd-lib.sh:
+# a throwaway host key, the client key authorized, a HOME of its own), the
+# agent the mock agent; the session's queue owner stays up between runs.
+# Needs hyperfine. Reports the mean of BENCH_RUNS runs (default 40) of:
+#   direct  the prompt run on the node directly (its HOME, no ssh)
+#   warm    acpx --node: the shared connection is up (one ssh channel)
+#   ssh     `ssh NODE true` without connection sharing: a full handshake
+#   cold    acpx --node with no shared connection (it opens one)
+# and the budgets: warm - direct <= 15 ms; cold - direct <= ssh + 20 ms.
+# BENCH_PROFILE=1 also prints one warm run's timeline (strace -f -tt on
+# this side and on the node's sshd) to find where the time goes.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build/release}" && pwd)
+ACPX="$build/acpx"
+MOCK="$build/tests/mock-agent/mock-agent"
+[ -x "$MOCK" ] || (cd "$build" && make -s tests/mock-agent/mock-agent)
+command -v hyperfine >/dev/null || { echo "need hyperfine"; exit 1; }
+RUNS=${BENCH_RUNS:-40}
+
+# What sshd-lib.sh needs of tests/regress/lib.sh.
+T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/acpx-bench.XXXXXX")
+T_PIDS=""
+track_pid() { T_PIDS="$T_PIDS $1"; }
+skip_all() { echo "skipped: $1"; exit 0; }
+export HOME="$T_ROOT/home"
+NH="$T_ROOT/nodehome"
+W="$T_ROOT/work"
+mkdir -p "$HOME/.acpx" "$NH/.acpx" "$W"
+. "$top/tests/regress/sshd-lib.sh"
+cleanup() {
+	HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" sessions close b \
+	    >/dev/null 2>&1 || true
+	ssh -F "$SSH_CONFIG" -o ControlPath="$CTL" -O exit n1 >/dev/null 2>&1 ||
+	    true
+	ssh_stop_node n1 2>/dev/null || true
+	for p in $T_PIDS; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$T_ROOT" "/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)" \
+	    "/tmp/acpx-$(printf %s "$NH" | sha256sum | cut -c1-10)"
+}
+trap cleanup EXIT
+ssh_setup
+ssh_start_node n1 "$NH"
+CTL="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n1"
+printf '{"nodes": {"n1": {"ssh": "n1", "acpx": "%s", "sshOptions": ["-F", "%s"]}}}\n' \
+    "$ACPX" "$SSH_CONFIG" >"$HOME/.acpx/config.json"
+
+# The session on the node, its owner up for the whole run.
+HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" sessions new --name b >/dev/null
+HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" --ttl 3600 --format quiet \
+    prompt -s b "echo warm" >/dev/null
+
+ARGS="--cwd '$W' --agent '$MOCK' --format quiet prompt -s b 'echo hi'"
+DIRECT="env HOME='$NH' ACPX_NODE=n1 '$ACPX' $ARGS"
+NODE="'$ACPX' --node n1 $ARGS"
+DROP="ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' -O exit n1"
+
+# Sanity: the same answer both ways.
+a=$(sh -c "$DIRECT" </dev/null) b=$(sh -c "$NODE" </dev/null)
+[ "$a" = "$b" ] || { echo "direct and --node differ: '$a' / '$b'"; exit 1; }
+
+mean_ms() {	# NAME HYPERFINE-ARGS...: the mean in ms (one decimal)
+	name=$1; shift
+	hyperfine -N -r "$RUNS" --export-json "$T_ROOT/$name.json" "$@" \
+	    >/dev/null 2>&1
+	sed -n 's/^ *"mean": *\([0-9.e-]*\),*$/\1/p' "$T_ROOT/$name.json" |
+	    head -n 1 | awk '{ printf "%.1f", $1 * 1000 }'
+}
+direct=$(mean_ms direct -w 3 "$DIRECT")
+warm=$(mean_ms warm -w 3 "$NODE")
+sshm=$(mean_ms ssh -w 1 "ssh -F '$SSH_CONFIG' -o ControlPath=none -o ControlMaster=no n1 true")
+cold=$(mean_ms cold -w 1 --prepare "sh -c \"$DROP >/dev/null 2>&1 || true\"" "$NODE")
+# (hyperfine runs the prepare before each run: the master is gone.)
+
+echo "runs: $RUNS each (mean); $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "direct prompt on the node:  $direct ms"
+echo "warm --node prompt:         $warm ms  (over direct: $(echo "$warm $direct" |
+    awk '{ printf "%.1f", $1 - $2 }') ms, budget 15)"
+echo "ssh handshake (ssh n1 true): $sshm ms"
+echo "cold --node prompt:         $cold ms  (over direct + ssh: $(echo "$cold $direct $sshm" |
+    awk '{ printf "%.1f", $1 - $2 - $3 }') ms, budget 20)"
+
+if [ "${BENCH_PROFILE:-0}" = 1 ] && command -v strace >/dev/null; then
+	sh -c "$NODE" >/dev/null </dev/null	# the master is up
+	sp=$(ssh_node_pid n1)
+	# The sshd serving our connection: the listener's child.
+	conn=$(ssh_descendants "$sp" | head -n 1)
+	strace -f -tt -e trace=execve,clone,clone3,fork,vfork,connect,exit_group \
+	    -o "$T_ROOT/remote.trace" -p "$sp" $(ssh_descendants "$sp" | sed 's/^/-p /') &
+	spid=$!
+	sleep 1
+	strace -f -tt -e trace=execve,clone,clone3,fork,vfork,connect,exit_group \
+	    -o "$T_ROOT/local.trace" sh -c "$NODE" >/dev/null </dev/null
+	sleep 0.5
+	kill -INT $spid; wait $spid 2>/dev/null || true
+	echo "== this side"; cat "$T_ROOT/local.trace"
+	echo "== the node's sshd (pid $sp, connection $conn)"; cat "$T_ROOT/remote.trace"
+fi
