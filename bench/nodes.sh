@@ -12,6 +12,9 @@
 #   ssh     `ssh NODE true` without connection sharing: a full handshake
 #   cold    acpx --node with no shared connection (it opens one)
 # and the budgets: warm - direct <= 15 ms; cold - direct <= ssh + 20 ms.
+# BENCH_BEFORE=<another build dir> also runs warm and cold with that
+# build's acpx on both sides (node "n0", its own shared connection),
+# interleaved with this one, for a before/after on a busy machine.
 # BENCH_PROFILE=1 also prints one warm run's timeline (strace -f -tt on
 # this side and on the node's sshd) to find where the time goes.
 set -eu
@@ -36,8 +39,10 @@ mkdir -p "$HOME/.acpx" "$NH/.acpx" "$W"
 cleanup() {
 	HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" sessions close b \
 	    >/dev/null 2>&1 || true
-	ssh -F "$SSH_CONFIG" -o ControlPath="$CTL" -O exit n1 >/dev/null 2>&1 ||
-	    true
+	for c in "$CTL" "$CTL0"; do
+		ssh -F "$SSH_CONFIG" -o ControlPath="$c" -O exit n1 \
+		    >/dev/null 2>&1 || true
+	done
 	ssh_stop_node n1 2>/dev/null || true
 	for p in $T_PIDS; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$T_ROOT" "/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)" \
@@ -47,8 +52,12 @@ trap cleanup EXIT
 ssh_setup
 ssh_start_node n1 "$NH"
 CTL="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n1"
-printf '{"nodes": {"n1": {"ssh": "n1", "acpx": "%s", "sshOptions": ["-F", "%s"]}}}\n' \
-    "$ACPX" "$SSH_CONFIG" >"$HOME/.acpx/config.json"
+CTL0="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n0"
+BEFORE=""
+[ -n "${BENCH_BEFORE:-}" ] && BEFORE="$(cd "$BENCH_BEFORE" && pwd)/acpx"
+printf '{"nodes": {"n1": {"ssh": "n1", "acpx": "%s", "sshOptions": ["-F", "%s"]},
+  "n0": {"ssh": "n1", "acpx": "%s", "sshOptions": ["-F", "%s"]}}}\n' \
+    "$ACPX" "$SSH_CONFIG" "${BEFORE:-$ACPX}" "$SSH_CONFIG" >"$HOME/.acpx/config.json"
 
 # The session on the node, its owner up for the whole run.
 HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" sessions new --name b >/dev/null
@@ -64,6 +73,48 @@ DROP="ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' -O exit n1"
 a=$(sh -c "$DIRECT" </dev/null) b=$(sh -c "$NODE" </dev/null)
 [ "$a" = "$b" ] || { echo "direct and --node differ: '$a' / '$b'"; exit 1; }
 
+# CPU: the local side's is hyperfine's (user + system, its children
+# included); the node's is the sshd connection's (its own and its waited
+# children's: the remote shell, __node-relay, acpx) and the local ssh
+# master's, read from /proc before and after (clock ticks).
+ticks() {	# PID...: utime + stime + cutime + cstime
+	for p in "$@"; do
+		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null |
+		    awk '{ print $12 + $13 + $14 + $15 }'
+	done | awk '{ t += $1 } END { print t + 0 }'
+}
+conn_pids() {	# the listener's children: one per connection
+	sp=$(ssh_node_pid n1)
+	for f in /proc/[0-9]*/stat; do
+		sed 's/.*) //' "$f" 2>/dev/null | awk -v sp="$sp" -v f="$f" \
+		    '$2 == sp { sub("/proc/", "", f); sub("/stat", "", f); print f }'
+	done
+}
+master_pid() {	# CTL
+	ssh -F "$SSH_CONFIG" -o ControlPath="$1" -O check n1 2>&1 |
+	    sed -n 's/.*pid=\([0-9]*\).*/\1/p'
+}
+HZ=$(getconf CLK_TCK)
+user_sys_ms() {	# NAME: hyperfine's mean user + system, in ms
+	sed -n 's/^ *"\(user\|system\)": *\([0-9.e-]*\),*$/\2/p' \
+	    "$T_ROOT/$1.json" | head -n 2 | awk '{ t += $1 } END { printf "%.1f", t * 1000 }'
+}
+# warm_cpu NAME CMD CTL: a warm run's wall mean; sets CPU_LOCAL and
+# CPU_NODE (ms per run; the node's includes the ssh master's).
+warm_cpu() {
+	for c in "$CTL" "$CTL0"; do	# only this node's connection up
+		ssh -F "$SSH_CONFIG" -o ControlPath="$c" -O exit n1 >/dev/null 2>&1 || true
+	done
+	sh -c "$2" >/dev/null 2>&1 </dev/null
+	pids="$(conn_pids) $(master_pid "$3")"
+	t0=$(ticks $pids)
+	w=$(mean_ms "$1" -w 3 "$2")
+	t1=$(ticks $pids)
+	CPU_LOCAL=$(user_sys_ms "$1")
+	CPU_NODE=$(echo "$t0 $t1 $HZ $RUNS" | awk '{ printf "%.1f", ($2 - $1) * 1000 / $3 / ($4 + 3) }')
+	echo "$w"
+}
+
 mean_ms() {	# NAME HYPERFINE-ARGS...: the mean in ms (one decimal)
 	name=$1; shift
 	hyperfine -N -r "$RUNS" --export-json "$T_ROOT/$name.json" "$@" \
@@ -72,18 +123,40 @@ mean_ms() {	# NAME HYPERFINE-ARGS...: the mean in ms (one decimal)
 	    head -n 1 | awk '{ printf "%.1f", $1 * 1000 }'
 }
 direct=$(mean_ms direct -w 3 "$DIRECT")
-warm=$(mean_ms warm -w 3 "$NODE")
+CPU_DIRECT=$(user_sys_ms direct)
+warm_cpu warm "$NODE" "$CTL" >"$T_ROOT/w"
+warm=$(cat "$T_ROOT/w") WL=$CPU_LOCAL WN=$CPU_NODE
 sshm=$(mean_ms ssh -w 1 "ssh -F '$SSH_CONFIG' -o ControlPath=none -o ControlMaster=no n1 true")
 cold=$(mean_ms cold -w 1 --prepare "sh -c \"$DROP >/dev/null 2>&1 || true\"" "$NODE")
 # (hyperfine runs the prepare before each run: the master is gone.)
+if [ -n "$BEFORE" ]; then
+	NODE0="'$BEFORE' --node n0 $ARGS"
+	DROP0="ssh -F '$SSH_CONFIG' -o ControlPath='$CTL0' -O exit n1"
+	warm_cpu warm0 "$NODE0" "$CTL0" >"$T_ROOT/w"
+	warm0=$(cat "$T_ROOT/w") WL0=$CPU_LOCAL WN0=$CPU_NODE
+	cold0=$(mean_ms cold0 -w 1 --prepare "sh -c \"$DROP0 >/dev/null 2>&1 || true\"" "$NODE0")
+	direct2=$(mean_ms direct2 -w 3 "$DIRECT")
+fi
 
 echo "runs: $RUNS each (mean); $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 echo "direct prompt on the node:  $direct ms"
 echo "warm --node prompt:         $warm ms  (over direct: $(echo "$warm $direct" |
     awk '{ printf "%.1f", $1 - $2 }') ms, budget 15)"
+echo "  CPU per run: direct $CPU_DIRECT ms; --node $WL ms here + $WN ms ssh master and node's sshd session (over direct: $(echo "$WL $WN $CPU_DIRECT" |
+    awk '{ printf "%.1f", $1 + $2 - $3 }') ms)"
 echo "ssh handshake (ssh n1 true): $sshm ms"
 echo "cold --node prompt:         $cold ms  (over direct + ssh: $(echo "$cold $direct $sshm" |
     awk '{ printf "%.1f", $1 - $2 - $3 }') ms, budget 20)"
+if [ -n "$BEFORE" ]; then
+	echo "before ($BEFORE):"
+	echo "  direct again:             $direct2 ms"
+	echo "  warm --node prompt:       $warm0 ms  (over direct: $(echo "$warm0 $direct" |
+	    awk '{ printf "%.1f", $1 - $2 }') ms)"
+	echo "    CPU per run: --node $WL0 ms here + $WN0 ms ssh master and node's sshd session (over direct: $(echo "$WL0 $WN0 $CPU_DIRECT" |
+	    awk '{ printf "%.1f", $1 + $2 - $3 }') ms)"
+	echo "  cold --node prompt:       $cold0 ms  (over direct + ssh: $(echo "$cold0 $direct $sshm" |
+	    awk '{ printf "%.1f", $1 - $2 - $3 }') ms)"
+fi
 
 if [ "${BENCH_PROFILE:-0}" = 1 ] && command -v strace >/dev/null; then
 	sh -c "$NODE" >/dev/null </dev/null	# the master is up

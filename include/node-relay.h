@@ -3,8 +3,9 @@
  * OpenSSH, and this process is a relay. This module owns both ends:
  *
  * - the control side (node-relay.c, node-relay-check.c,
- *   node-relay-run.c): the ssh command line (BatchMode, a shared
- *   connection in a private 0700 directory, sshOptions), the
+ *   node-relay-run.c, node-relay-mux.c): the ssh command line (BatchMode,
+ *   a shared connection in a private 0700 directory, sshOptions; a warm
+ *   command opens its session on that connection's master itself), the
  *   once-per-connection check of the node's acpx version, the quoting of
  *   every argument for the node's POSIX shell, and the relay itself (a
  *   libev loop: standard input or the --file read here and framed onto
@@ -122,6 +123,30 @@ int		 node_relay_capture(const struct config_node *n,
 int		 node_relay_exec(const struct config_node *n,
 		    char *const *node_argv, const char *node_file, int prompt,
 		    struct output *out);
+
+/*
+ * A session on the shared connection without an ssh process
+ * (node-relay-mux.c): OpenSSH's multiplexing protocol spoken to the
+ * master at ctl. NULL when no master answers there (no socket, or a stale
+ * one): run ssh instead. Else the session's standard input (write end),
+ * output and error (read ends) are the caller's, and cb is called from
+ * the loop, never from inside this call: OPENED once the node runs
+ * remote_cmd (write its input only after that); FAILED instead when the
+ * master would not open it (run ssh instead: nothing ran); EXITED at the
+ * end with the remote exit status (255 when the master went away, as ssh
+ * says). After FAILED or EXITED there is no further call; free it after
+ * the callback returns, not from inside it.
+ */
+struct ev_loop;
+struct node_mux;
+#define NODE_RELAY_MUX_FAILED	0
+#define NODE_RELAY_MUX_OPENED	1
+#define NODE_RELAY_MUX_EXITED	2
+typedef void	(*node_relay_mux_cb)(int event, int status, void *arg);
+struct node_mux	*node_relay_mux_start(struct ev_loop *, const char *ctl,
+		    const char *remote_cmd, int *in_fd, int *out_fd,
+		    int *err_fd, node_relay_mux_cb cb, void *arg);
+void		 node_relay_mux_free(struct node_mux *);
 
 /* `acpx __node-relay -- <args...>` on the node; returns the exit status. */
 int		 node_relay_serve_main(int argc, char **argv);

@@ -25,7 +25,10 @@
 
 /*
  * The relay of a command given --node: the node's acpx checked, then
- * `ssh ... exec <acpx> __node-relay -- <args>` run from the event loop.
+ * `exec <acpx> __node-relay -- <args>` run on the node from the event
+ * loop: as a session of the shared connection's master, opened by us
+ * (node-relay-mux.c), or, when there is no master yet (or it will not),
+ * through `ssh ...`, which opens the connection.
  * The input (the --file read here, or standard input) goes to it as data
  * frames, then an end frame; a signal to this process goes as a signal
  * frame; what the node writes is copied to our stdout and stderr as it
@@ -35,17 +38,26 @@
 
 #define NODE_RUN_PENDING_MAX	(1024 * 1024)	/* pause input above this */
 
+#define NODE_RUN_DRAIN_S	5.0	/* after the exit: bounds a hang only */
+
 struct node_run {
 	struct ev_loop	*loop;
 	struct proc	*proc;
-	struct child	*child;
-	int		 to_fd;		/* ssh's stdin (frames) */
-	int		 from_fd;	/* ssh's stdout */
+	struct child	*child;		/* ssh, or NULL */
+	struct node_mux	*mux;		/* or our session on the master */
+	int		 to_fd;		/* the session's stdin (frames) */
+	int		 from_fd;	/* its stdout */
+	int		 err_fd;	/* its stderr (a mux session), or -1 */
 	int		 in_fd;		/* our input, or -1 */
 	ev_io		 to_w;
 	ev_io		 from_w;
+	ev_io		 err_w;
 	ev_io		 in_w;
+	ev_timer	 drain_t;
 	struct buf	 pending;	/* frames not yet written */
+	int		 opened;	/* the node runs it: write frames */
+	int		 mux_failed;	/* run ssh instead */
+	int		 exited;	/* status known */
 	int		 done;
 	int		 status;
 	int		 out_broken;
@@ -74,6 +86,8 @@ node_run_flush(struct node_run *r)
 {
 	ssize_t	w;
 
+	if (!r->opened)
+		return;		/* kept until the session is open */
 	if (r->to_fd == -1) {
 		buf_reset(&r->pending);
 		return;
@@ -159,6 +173,15 @@ node_run_from(struct node_run *r)
 	}
 }
 
+/* A mux session is done once its status is in and its output ended. */
+static void
+node_run_mux_done(struct node_run *r)
+{
+	if (r->mux != NULL && r->exited && r->from_fd == -1 &&
+	    r->err_fd == -1)
+		r->done = 1;
+}
+
 static void
 node_run_from_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -169,6 +192,62 @@ node_run_from_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 		close(r->from_fd);
 		r->from_fd = -1;
+		node_run_mux_done(r);
+	}
+}
+
+/* A mux session's stderr, copied as it comes. */
+static void
+node_run_err_fd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct node_run	*r = w->data;
+	char		 b[65536];
+	ssize_t		 n;
+
+	(void)revents;
+	n = read(r->err_fd, b, sizeof b);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0) {
+		(void)node_run_write_all(STDERR_FILENO, b, (size_t)n);
+		return;
+	}
+	ev_io_stop(loop, w);
+	close(r->err_fd);
+	r->err_fd = -1;
+	node_run_mux_done(r);
+}
+
+/* The output did not end after the exit: stop waiting for it. */
+static void
+node_run_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node_run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	r->done = 1;
+}
+
+static void
+node_run_mux_cb(int event, int status, void *arg)
+{
+	struct node_run	*r = arg;
+
+	switch (event) {
+	case NODE_RELAY_MUX_FAILED:
+		r->mux_failed = 1;
+		break;
+	case NODE_RELAY_MUX_OPENED:
+		r->opened = 1;
+		node_run_flush(r);
+		break;
+	case NODE_RELAY_MUX_EXITED:
+		r->exited = 1;
+		r->status = (status & 0xff) << 8;	/* as a wait status */
+		ev_timer_start(r->loop, &r->drain_t);
+		node_run_mux_done(r);
+		break;
 	}
 }
 
@@ -197,7 +276,7 @@ node_run_signal_cb(struct ev_loop *loop, int signo, void *arg)
 
 	(void)loop;
 	name = signo == SIGINT ? "INT" : signo == SIGHUP ? "HUP" : "TERM";
-	if (r->to_fd != -1)
+	if (r->to_fd != -1 || !r->opened)
 		node_run_queue(r, NODE_FRAME_SIGNAL, name, strlen(name));
 	else if (r->child != NULL && !r->done)
 		spawn_signal(r->child, signo);
@@ -247,20 +326,92 @@ node_run_queue_all(struct node_run *r, const struct buf *b)
 	node_relay_frame(&r->pending, NODE_FRAME_END, NULL, 0);
 }
 
+/* Watch the session's descriptors (nonblocking) and our input. */
+static void
+node_run_watch(struct node_run *r)
+{
+	fcntl(r->to_fd, F_SETFL, fcntl(r->to_fd, F_GETFL) | O_NONBLOCK);
+	fcntl(r->from_fd, F_SETFL, fcntl(r->from_fd, F_GETFL) | O_NONBLOCK);
+	ev_io_init(&r->to_w, node_run_to_cb, r->to_fd, EV_WRITE);
+	r->to_w.data = r;
+	ev_io_init(&r->from_w, node_run_from_cb, r->from_fd, EV_READ);
+	r->from_w.data = r;
+	ev_io_start(r->loop, &r->from_w);
+	if (r->err_fd != -1) {
+		fcntl(r->err_fd, F_SETFL, fcntl(r->err_fd, F_GETFL) |
+		    O_NONBLOCK);
+		ev_io_init(&r->err_w, node_run_err_fd_cb, r->err_fd, EV_READ);
+		r->err_w.data = r;
+		ev_io_start(r->loop, &r->err_w);
+	}
+	if (r->in_fd != -1 && !ev_is_active(&r->in_w)) {
+		ev_io_init(&r->in_w, node_run_in_cb, r->in_fd, EV_READ);
+		r->in_w.data = r;
+		ev_io_start(r->loop, &r->in_w);
+	}
+	node_run_flush(r);
+}
+
+/* Stop watching and close the session's descriptors (not our input's). */
+static void
+node_run_unwatch(struct node_run *r)
+{
+	ev_io_stop(r->loop, &r->to_w);
+	ev_io_stop(r->loop, &r->from_w);
+	ev_io_stop(r->loop, &r->err_w);
+	if (r->to_fd != -1)
+		close(r->to_fd);
+	if (r->from_fd != -1)
+		close(r->from_fd);
+	if (r->err_fd != -1)
+		close(r->err_fd);
+	r->to_fd = r->from_fd = r->err_fd = -1;
+	if (r->in_fd != -1 && r->done)
+		ev_io_stop(r->loop, &r->in_w);
+}
+
+/* Start `ssh ... remote_cmd` (which opens the shared connection). */
+static int
+node_run_ssh(struct node_run *r, const struct config_node *n,
+    const char *ctl, const char *cmd, char **cause)
+{
+	struct child_opts	  co;
+	char			**argv;
+	int			  err_no;
+
+	argv = node_relay_ssh_argv(n, ctl, cmd);
+	memset(&co, 0, sizeof co);
+	co.argv = argv;
+	co.stderr_mode = CHILD_STDERR_KEEP;
+	co.err_cb = node_run_err_cb;
+	/* Its own group: a terminal's Ctrl-C reaches us, not ssh. */
+	co.new_pgrp = 1;
+	r->child = spawn_child(r->loop, &co, node_run_exit_cb, r, &err_no,
+	    cause);
+	node_relay_argv_free(argv);
+	if (r->child == NULL)
+		return (-1);
+	node_relay_no_subreaper();
+	spawn_take_fds(r->child, &r->to_fd, &r->from_fd);
+	r->err_fd = -1;
+	r->opened = 1;
+	node_run_watch(r);
+	return (0);
+}
+
 /* Run argv on node n (see node-relay.h). */
 int
 node_relay_exec(const struct config_node *n, char *const *node_argv,
     const char *node_file, int prompt, struct output *out)
 {
 	struct acpx_error		*err = NULL;
-	struct child_opts		 co;
 	struct node_run			 r;
 	struct buf			 file = BUF_INITIALIZER;
 	struct stat			 sb;
-	char				*ctl, *cmd, **argv, *cause = NULL;
+	char				*ctl, *cmd, *cause = NULL;
 	char				*line, *nl, **rargv;
 	size_t				 nargs;
-	int				 err_no, rc;
+	int				 rc;
 
 	if (node_relay_check(n, 0, NULL, NULL, &err) == -1)
 		return (output_fail(out, err));
@@ -300,6 +451,7 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 
 	r.loop = proc_default_loop();
 	r.proc = proc_start(0);
+	r.err_fd = -1;
 	for (nargs = 0; node_argv[nargs] != NULL; nargs++)
 		;
 	rargv = xcalloc(nargs + 5, sizeof *rargv);
@@ -310,19 +462,27 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	memcpy(rargv + 4, node_argv, nargs * sizeof *rargv);
 	cmd = node_relay_command(n->acpx, rargv);
 	free(rargv);
-	argv = node_relay_ssh_argv(n, ctl, cmd);
-	free(cmd);
-	free(ctl);
-	memset(&co, 0, sizeof co);
-	co.argv = argv;
-	co.stderr_mode = CHILD_STDERR_KEEP;
-	co.err_cb = node_run_err_cb;
-	/* Its own group: a terminal's Ctrl-C reaches us, not ssh. */
-	co.new_pgrp = 1;
-	r.child = spawn_child(r.loop, &co, node_run_exit_cb, &r, &err_no,
-	    &cause);
-	node_relay_argv_free(argv);
-	if (r.child == NULL) {
+	ev_timer_init(&r.drain_t, node_run_drain_cb, NODE_RUN_DRAIN_S, 0.);
+	r.drain_t.data = &r;
+	proc_set_signals(r.proc, node_run_signal_cb, &r);
+
+	/* A session on the master if there is one, else ssh. */
+	r.mux = node_relay_mux_start(r.loop, ctl, cmd, &r.to_fd, &r.from_fd,
+	    &r.err_fd, node_run_mux_cb, &r);
+	if (r.mux != NULL) {
+		node_run_watch(&r);
+		while (!r.done && !r.mux_failed)
+			ev_run(r.loop, EVRUN_ONCE);
+		if (r.mux_failed) {
+			node_run_unwatch(&r);
+			node_relay_mux_free(r.mux);
+			r.mux = NULL;
+		}
+	}
+	if (r.mux == NULL && node_run_ssh(&r, n, ctl, cmd, &cause) == -1) {
+		free(ctl);
+		free(cmd);
+		proc_clear_signals(r.proc);
 		proc_free(r.proc);
 		buf_free(&r.pending);
 		err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
@@ -330,41 +490,21 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 		free(cause);
 		return (output_fail(out, err));
 	}
-	node_relay_no_subreaper();
-	spawn_take_fds(r.child, &r.to_fd, &r.from_fd);
-	fcntl(r.to_fd, F_SETFL, fcntl(r.to_fd, F_GETFL) | O_NONBLOCK);
-	fcntl(r.from_fd, F_SETFL, fcntl(r.from_fd, F_GETFL) | O_NONBLOCK);
-	ev_io_init(&r.to_w, node_run_to_cb, r.to_fd, EV_WRITE);
-	r.to_w.data = &r;
-	ev_io_init(&r.from_w, node_run_from_cb, r.from_fd, EV_READ);
-	r.from_w.data = &r;
-	ev_io_start(r.loop, &r.from_w);
-	if (r.in_fd != -1) {
-		ev_io_init(&r.in_w, node_run_in_cb, r.in_fd, EV_READ);
-		r.in_w.data = &r;
-		ev_io_start(r.loop, &r.in_w);
-	}
-	proc_set_signals(r.proc, node_run_signal_cb, &r);
-	node_run_flush(&r);
-
+	free(ctl);
+	free(cmd);
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
 	/* What ssh wrote before it exited (a master may hold the pipe). */
-	if (r.from_fd != -1) {
+	if (r.from_fd != -1 && r.mux == NULL)
 		(void)node_run_from(&r);
-		ev_io_stop(r.loop, &r.from_w);
-		close(r.from_fd);
-	}
-	if (r.in_fd != -1)
-		ev_io_stop(r.loop, &r.in_w);
-	ev_io_stop(r.loop, &r.to_w);
-	if (r.to_fd != -1)
-		close(r.to_fd);
+	node_run_unwatch(&r);
+	ev_timer_stop(r.loop, &r.drain_t);
 	proc_clear_signals(r.proc);
 	buf_free(&r.pending);
 
 	if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 255) {
-		line = xstrdup(spawn_stderr_tail(r.child));
+		line = xstrdup(r.child != NULL ? spawn_stderr_tail(r.child) :
+		    "the shared connection closed");
 		while ((nl = strrchr(line, '\n')) != NULL && nl[1] == '\0')
 			*nl = '\0';
 		nl = strrchr(line, '\n');
@@ -374,12 +514,14 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 		    "ssh exited 255");
 		free(line);
 		spawn_free(r.child);
+		node_relay_mux_free(r.mux);
 		proc_free(r.proc);
 		return (output_fail(out, err));
 	}
 	rc = WIFEXITED(r.status) ? WEXITSTATUS(r.status) :
 	    128 + WTERMSIG(r.status);
 	spawn_free(r.child);
+	node_relay_mux_free(r.mux);
 	proc_free(r.proc);
 	(void)out;
 	return (rc);

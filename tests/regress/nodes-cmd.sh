@@ -7,7 +7,9 @@
 # value; the exit statuses of check; an unusable node (garbage for a
 # version, a changed host key). Completion after --node: the session
 # names are the node's (its __complete, over the shared connection), and
-# nothing, not an error, when the node is down. An empty ssh is refused.
+# nothing, not an error, when the node is down. A warm command opens its
+# session on the shared connection's master with no ssh process; a dead
+# master's socket makes ssh open a new one. An empty ssh is refused.
 . "$TESTS_SRCDIR/regress/lib.sh"
 . "$TESTS_SRCDIR/regress/sshd-lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
@@ -126,6 +128,27 @@ case "$OUT" in
 *) ok "and not this machine's" ;; esac
 run __complete -- --cwd "$W" --agent "$MOCK" prompt --node=good --session=""
 expect_out_has "--session=on-the-node" "--node=NAME later, --session=: prefixed"
+
+# ---------------------------------------------------------------- shared connection
+# Warm, the relay opens its session on the master itself: no ssh run here.
+( cd "$T_WORK" && PATH=/nonexistent "$ACPX" --node good --cwd "$W" \
+    --agent "$MOCK" sessions list </dev/null >"$T_ROOT/out" 2>"$T_ROOT/err" )
+RC=$?; OUT=$(cat "$T_ROOT/out"); ERR=$(cat "$T_ROOT/err")
+expect_rc 0 "warm: a session on the master, with no ssh on PATH"
+expect_out_has "on-the-node" "its output relayed"
+# A master gone without removing its socket: ssh takes over (a new one).
+CTLG="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-good"
+mp=$(ssh -F "$SSH_CONFIG" -o ControlPath="$CTLG" -O check h 2>&1 |
+    sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+[ -n "$mp" ] && kill -KILL "$mp"
+i=0
+while [ -n "$mp" ] && kill -0 "$mp" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+[ -S "$CTLG" ] && ok "(the dead master's socket is left)" ||
+    not_ok "(the dead master's socket is left)" "master pid '$mp'"
+run --node good --cwd "$W" --agent "$MOCK" sessions list
+expect_rc 0 "a stale socket: ssh opens a new connection"
+expect_out_has "on-the-node" "and the command runs"
+
 HOME="$T_ROOT/home-good" stop_owner
 stop_owner
 ssh_stop_node h
