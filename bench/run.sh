@@ -150,7 +150,12 @@ if [ -n "$pd" ] && [ -n "$pp" ]; then
 fi
 if [ $have_ref = 1 ]; then
 	# The reference's warm prompt, in its own project directory.
-	for p in $owners; do kill "$p" 2>/dev/null || true; done; owners=""
+	for p in $owners; do kill "$p" 2>/dev/null || true; done
+	# Each owner removes its own files as it ends: wait for them.
+	for p in $owners; do
+		while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+	done
+	owners=""
 	rm -rf "$HOME/.acpx/queues"
 	persistent "$REF" ref
 	scenario warm-prompt-ref "warm persistent prompt (reference)" 10 - \
