@@ -100,6 +100,22 @@ int		 node_relay_check(const struct config_node *n, int force,
 		    char **version, long long *rtt_ms, struct acpx_error **err);
 
 /*
+ * The parts of that check, for a caller that runs ssh itself (the node
+ * probe of node-bind.h runs on no event loop):
+ * - known: 0 (and *version, may be NULL) when this connection's check is
+ *   remembered next to the socket ctl, else -1;
+ * - verdict: what `<acpx> --version --verbose` run on the node over ctl
+ *   said (ssh's wait status, its stdout, the tail of its stderr), as
+ *   node_relay_check() judges it; on success it is remembered for the
+ *   connection and *version (may be NULL) gets the node's acpx-native
+ *   version. 0, or -1 with *err.
+ */
+int		 node_relay_check_known(const char *ctl, char **version);
+int		 node_relay_check_verdict(const struct config_node *n,
+		    const char *ctl, int status, const char *out,
+		    const char *tail, char **version, struct acpx_error **err);
+
+/*
  * Run remote_cmd (node_relay_command()) on node n over the shared
  * connection whose socket is ctl (opened if need be), with an empty
  * standard input, and capture what it prints (the first MiB). timeout_s

@@ -22,11 +22,12 @@
 #include "xmalloc.h"
 
 /*
- * Is a node reachable before an agent is started there? A live shared
- * connection (its ControlPath socket is there) says yes at no cost.
- * Otherwise ssh runs `exec <acpx> --version` over a new shared connection
- * (which it opens for the agent that follows) and must exit 0 within
- * nodeConnectTimeout seconds.
+ * Is a node reachable, and does it run an acpx-native new enough, before
+ * an agent is started there? A live shared connection whose check is
+ * remembered (node-relay.h) says yes at no cost. Otherwise ssh runs
+ * `<acpx> --version --verbose` over the shared connection (opening it for
+ * the agent that follows) within nodeConnectTimeout seconds, and its
+ * answer is judged and remembered as --node's check does.
  *
  * A labelled blocking step, like the slot wait: it runs ssh with fork and
  * waitpid, on no event loop, so that it may be called from inside one (a
@@ -36,6 +37,7 @@
  */
 
 #define NODE_PROBE_TAIL	512
+#define NODE_PROBE_OUT	4096	/* what --version --verbose may print */
 
 static long long
 node_probe_now_ms(void)
@@ -44,26 +46,6 @@ node_probe_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* The last non-empty line of s, control characters as '?'. Caller frees. */
-static char *
-node_probe_line(const char *s)
-{
-	const char	*b, *e = s + strlen(s);
-	char		*l;
-	size_t		 i;
-
-	while (e > s && (e[-1] == '\n' || e[-1] == '\r'))
-		e--;
-	for (b = e; b > s && b[-1] != '\n'; b--)
-		;
-	l = xstrndup(b, (size_t)(e - b));
-	for (i = 0; l[i] != '\0'; i++) {
-		if ((unsigned char)l[i] < 0x20 || l[i] == 0x7f)
-			l[i] = '?';
-	}
-	return (l);
 }
 
 /* Does a master answer on the ControlPath socket (not a stale file)? */
@@ -88,17 +70,24 @@ node_probe_live(const char *ctl)
 }
 
 static pid_t
-node_probe_spawn(char **argv, int *errfd)
+node_probe_spawn(char **argv, int *outfd, int *errfd)
 {
 	sigset_t	set;
 	pid_t		pid;
-	int		fds[2], null, fd;
+	int		o[2], e[2], null, fd;
 
-	if (pipe2(fds, O_CLOEXEC) == -1)
+	if (pipe2(o, O_CLOEXEC) == -1)
 		return (-1);
+	if (pipe2(e, O_CLOEXEC) == -1) {
+		close(o[0]);
+		close(o[1]);
+		return (-1);
+	}
 	if ((pid = fork()) == -1) {
-		close(fds[0]);
-		close(fds[1]);
+		close(o[0]);
+		close(o[1]);
+		close(e[0]);
+		close(e[1]);
 		return (-1);
 	}
 	if (pid == 0) {
@@ -108,31 +97,80 @@ node_probe_spawn(char **argv, int *errfd)
 		if ((null = open("/dev/null", O_RDWR)) == -1)
 			_exit(127);
 		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
+		dup2(o[1], STDOUT_FILENO);
+		dup2(e[1], STDERR_FILENO);
 		for (fd = STDERR_FILENO + 1; fd < 1024; fd++)
 			close(fd);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	close(fds[1]);
-	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-	*errfd = fds[0];
+	close(o[1]);
+	close(e[1]);
+	fcntl(o[0], F_SETFL, fcntl(o[0], F_GETFL) | O_NONBLOCK);
+	fcntl(e[0], F_SETFL, fcntl(e[0], F_GETFL) | O_NONBLOCK);
+	*outfd = o[0];
+	*errfd = e[0];
 	return (pid);
+}
+
+/*
+ * Read what fd has now into b (at most max bytes kept: the first ones for
+ * stdout, the last ones for stderr's tail). Closes it and sets -1 at EOF.
+ */
+static void
+node_probe_drain(int *fd, char *b, size_t *len, size_t max, int keep_tail)
+{
+	char	chunk[512];
+	ssize_t	r;
+	size_t	n, drop;
+
+	while (*fd != -1) {
+		if ((r = read(*fd, chunk, sizeof chunk)) == 0) {
+			close(*fd);	/* every writer is gone */
+			*fd = -1;
+			break;
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n = (size_t)r;
+		if (!keep_tail) {
+			if (*len + n > max)
+				n = max - *len;
+			memcpy(b + *len, chunk, n);
+			*len += n;
+		} else {
+			if (*len + n > max) {
+				if (n >= max) {
+					memcpy(b, chunk + n - max, max);
+					*len = max;
+					continue;
+				}
+				drop = *len + n - max;
+				memmove(b, b + drop, *len - drop);
+				*len -= drop;
+			}
+			memcpy(b + *len, chunk, n);
+			*len += n;
+		}
+		b[*len] = '\0';
+	}
 }
 
 int
 node_bind_probe(const struct config_node *n, struct acpx_error **err)
 {
-	struct pollfd	 pfd;
-	char		*ctl, *cause = NULL, *cmd, *line, **argv;
-	char		*vargv[2] = { "--version", NULL };
-	char		 tail[NODE_PROBE_TAIL + 1], b[256];
-	size_t		 tlen = 0, drop;
+	struct pollfd	 pfd[2];
+	char		*ctl, *cause = NULL, *cmd, **argv;
+	char		*vargv[3] = { "--version", "--verbose", NULL };
+	char		 tail[NODE_PROBE_TAIL + 1], out[NODE_PROBE_OUT + 1];
+	size_t		 tlen = 0, olen = 0;
 	long long	 deadline;
-	ssize_t		 r;
 	pid_t		 pid, w;
-	int		 status = 0, fd, done = 0, late = 0, timeout;
+	int		 status = 0, ofd, efd, done = 0, late = 0, timeout;
+	int		 nfd, rc;
 
 	*err = NULL;
 	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
@@ -141,91 +179,68 @@ node_bind_probe(const struct config_node *n, struct acpx_error **err)
 		free(cause);
 		return (-1);
 	}
-	if (node_probe_live(ctl)) {
+	/* A live shared connection whose acpx was checked: nothing to do. */
+	if (node_probe_live(ctl) && node_relay_check_known(ctl, NULL) == 0) {
 		free(ctl);
-		return (0);	/* a live shared connection */
+		return (0);
 	}
 	cmd = node_relay_command(n->acpx, vargv);
-	line = xstrdup(cmd);
-	free(cmd);
-	xasprintf(&cmd, "%s >/dev/null", line);
-	free(line);
 	argv = node_relay_ssh_argv(n, ctl, cmd);
 	free(cmd);
-	free(ctl);
-	pid = node_probe_spawn(argv, &fd);
+	pid = node_probe_spawn(argv, &ofd, &efd);
 	node_relay_argv_free(argv);
 	if (pid == -1) {
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING",
 		    "cli", "Node '%s': cannot run ssh: %s", n->name,
 		    strerror(errno));
+		free(ctl);
 		return (-1);
 	}
 	timeout = n->connect_timeout > 0 ? n->connect_timeout : 20;
 	deadline = node_probe_now_ms() + timeout * 1000LL;
-	tail[0] = '\0';
+	tail[0] = out[0] = '\0';
 	while (!done) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		/* A ControlPersist master keeps the pipe: poll in short steps. */
-		(void)poll(fd != -1 ? &pfd : NULL, fd != -1 ? 1 : 0, 50);
-		while (fd != -1) {
-			if ((r = read(fd, b, sizeof b)) == 0) {
-				close(fd);	/* every writer is gone */
-				fd = -1;
-				break;
-			}
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			if (tlen + (size_t)r > NODE_PROBE_TAIL) {
-				drop = tlen + (size_t)r - NODE_PROBE_TAIL;
-				memmove(tail, tail + drop, tlen - drop);
-				tlen -= drop;
-			}
-			memcpy(tail + tlen, b, (size_t)r);
-			tlen += (size_t)r;
-			tail[tlen] = '\0';
+		nfd = 0;
+		if (ofd != -1) {
+			pfd[nfd].fd = ofd;
+			pfd[nfd].events = POLLIN;
+			pfd[nfd++].revents = 0;
 		}
+		if (efd != -1) {
+			pfd[nfd].fd = efd;
+			pfd[nfd].events = POLLIN;
+			pfd[nfd++].revents = 0;
+		}
+		/* A ControlPersist master keeps the pipes: poll in short steps. */
+		(void)poll(nfd > 0 ? pfd : NULL, (nfds_t)nfd, 50);
+		node_probe_drain(&ofd, out, &olen, NODE_PROBE_OUT, 0);
+		node_probe_drain(&efd, tail, &tlen, NODE_PROBE_TAIL, 1);
 		if ((w = waitpid(pid, &status, WNOHANG)) == pid ||
-		    (w == -1 && errno != EINTR))
+		    (w == -1 && errno != EINTR)) {
 			done = 1;
-		else if (node_probe_now_ms() >= deadline) {
+			/* What it wrote just before it exited. */
+			node_probe_drain(&ofd, out, &olen, NODE_PROBE_OUT, 0);
+			node_probe_drain(&efd, tail, &tlen, NODE_PROBE_TAIL, 1);
+		} else if (node_probe_now_ms() >= deadline) {
 			(void)kill(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 				;
 			late = done = 1;
 		}
 	}
-	if (fd != -1)
-		close(fd);
+	if (ofd != -1)
+		close(ofd);
+	if (efd != -1)
+		close(efd);
 	if (late) {
 		*err = acpx_error_new(ACPX_CODE_NODE_UNREACHABLE, NULL, "cli",
 		    "Node '%s' (ssh %s) is unreachable: no answer within %d "
 		    "seconds (nodeConnectTimeout)", n->name, n->ssh, timeout);
+		free(ctl);
 		return (-1);
 	}
-	line = node_probe_line(tail);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		free(line);
-		return (0);
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 255)
-		*err = acpx_error_new(ACPX_CODE_NODE_UNREACHABLE, NULL, "cli",
-		    "Node '%s' (ssh %s) is unreachable: %s", n->name, n->ssh,
-		    *line != '\0' ? line : "ssh exited 255");
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_MISSING",
-		    "cli", "Node '%s' has no acpx at '%s' (set nodes.%s.acpx): "
-		    "%s", n->name, n->acpx, n->name, line);
-	else
-		*err = acpx_error_new(ACPX_CODE_RUNTIME,
-		    "NODE_ACPX_INCOMPATIBLE", "cli", "Node '%s': '%s --version' "
-		    "failed (exit %d): %s", n->name, n->acpx, WIFEXITED(status) ?
-		    WEXITSTATUS(status) : 128 + WTERMSIG(status), line);
-	free(line);
-	return (-1);
+	/* The same judgement, and memory, as --node's check. */
+	rc = node_relay_check_verdict(n, ctl, status, out, tail, NULL, err);
+	free(ctl);
+	return (rc);
 }

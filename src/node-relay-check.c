@@ -207,32 +207,18 @@ node_check_marker(const char *ctl, char **text)
 	return (0);
 }
 
-/* Check the node's acpx (see node-relay.h). */
+/* Remembered for this connection? (see node-relay.h) */
 int
-node_relay_check(const struct config_node *n, int force, char **version,
-    long long *rtt_ms, struct acpx_error **err)
+node_relay_check_known(const char *ctl, char **version)
 {
-	struct timespec	 t0, t1;
-	char		*ctl, *cause = NULL, *okpath, *want = NULL, *have = NULL;
-	char		*out = NULL, *tail = NULL, *cmd, *line, *first, *native;
-	char		*v = NULL;
-	const char	*p;
-	char		*argv[3] = { "--version", "--verbose", NULL };
-	size_t		 len;
-	int		 status, rc = -1, err_no;
+	char	*okpath, *want = NULL, *have = NULL, *cause = NULL;
+	size_t	 len;
+	int	 err_no, rc = -1;
 
-	*err = NULL;
 	if (version != NULL)
 		*version = NULL;
-	if (rtt_ms != NULL)
-		*rtt_ms = -1;
-	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
-		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
-		free(cause);
-		return (-1);
-	}
 	xasprintf(&okpath, "%s.ok", ctl);
-	if (!force && node_check_marker(ctl, &want) == 0 &&
+	if (node_check_marker(ctl, &want) == 0 &&
 	    node_fs_read_file(okpath, &have, &len, &err_no, &cause) == 0 &&
 	    strncmp(have, want, strlen(want)) == 0) {
 		if (version != NULL) {
@@ -240,42 +226,40 @@ node_relay_check(const struct config_node *n, int force, char **version,
 			(*version)[strcspn(*version, "\n")] = '\0';
 		}
 		rc = 0;
-		goto out;
 	}
 	free(cause);
-	cause = NULL;
+	free(okpath);
 	free(want);
-	want = NULL;
+	free(have);
+	return (rc);
+}
 
-	cmd = node_relay_command(n->acpx, argv);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (node_relay_capture(n, ctl, cmd, 0, &status, &out, &tail,
-	    &cause) == -1) {
-		free(cmd);
-		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
-		    "Node '%s': cannot run ssh: %s", n->name, cause);
-		free(cause);
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	free(cmd);
-	if (rtt_ms != NULL)
-		*rtt_ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+/* What `acpx --version --verbose` on the node said (see node-relay.h). */
+int
+node_relay_check_verdict(const struct config_node *n, const char *ctl,
+    int status, const char *out, const char *tail, char **version,
+    struct acpx_error **err)
+{
+	char		*line, *first, *native, *okpath, *want, *have;
+	const char	*p;
+
+	*err = NULL;
+	if (version != NULL)
+		*version = NULL;
 	line = node_check_line(tail, 1);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 255) {
 		*err = acpx_error_new(ACPX_CODE_NODE_UNREACHABLE, NULL, "cli",
 		    "Node '%s' (ssh %s) is unreachable: %s", n->name, n->ssh,
 		    *line != '\0' ? line : "ssh exited 255");
 		free(line);
-		goto out;
+		return (-1);
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_MISSING", "cli",
 		    "Node '%s' has no acpx at '%s' (set nodes.%s.acpx): %s",
 		    n->name, n->acpx, n->name, line);
 		free(line);
-		goto out;
+		return (-1);
 	}
 	free(line);
 	first = node_check_version_word(out, strcspn(out, "\n"));
@@ -298,7 +282,7 @@ node_relay_check(const struct config_node *n, int force, char **version,
 		free(line);
 		free(first);
 		free(native);
-		goto out;
+		return (-1);
 	}
 	if (native == NULL) {
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_INCOMPATIBLE",
@@ -306,7 +290,7 @@ node_relay_check(const struct config_node *n, int force, char **version,
 		    "acpx-native %s or newer there (this is acpx-native %s)",
 		    n->name, first, NODE_RELAY_MIN_VERSION, PACKAGE_VERSION);
 		free(first);
-		goto out;
+		return (-1);
 	}
 	free(first);
 	if (node_relay_vercmp(native, NODE_RELAY_MIN_VERSION) < 0) {
@@ -315,26 +299,66 @@ node_relay_check(const struct config_node *n, int force, char **version,
 		    "newer there (this is acpx-native %s)", n->name, native,
 		    NODE_RELAY_MIN_VERSION, PACKAGE_VERSION);
 		free(native);
-		goto out;
+		return (-1);
 	}
-	v = native;
 	/* Remember it for this connection (an atomic local write). */
 	if (node_check_marker(ctl, &want) == 0) {
-		free(have);
-		xasprintf(&have, "%s%s\n", want, v);
+		xasprintf(&okpath, "%s.ok", ctl);
+		xasprintf(&have, "%s%s\n", want, native);
 		(void)fsutil_write(okpath, have, strlen(have), 0, NULL);
+		free(okpath);
+		free(have);
+		free(want);
 	}
-	if (version != NULL) {
-		*version = v;
-		v = NULL;
+	if (version != NULL)
+		*version = native;
+	else
+		free(native);
+	return (0);
+}
+
+/* Check the node's acpx (see node-relay.h). */
+int
+node_relay_check(const struct config_node *n, int force, char **version,
+    long long *rtt_ms, struct acpx_error **err)
+{
+	struct timespec	 t0, t1;
+	char		*ctl, *cause = NULL, *out = NULL, *tail = NULL, *cmd;
+	char		*argv[3] = { "--version", "--verbose", NULL };
+	int		 status, rc = -1;
+
+	*err = NULL;
+	if (version != NULL)
+		*version = NULL;
+	if (rtt_ms != NULL)
+		*rtt_ms = -1;
+	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
+		free(cause);
+		return (-1);
 	}
-	rc = 0;
-out:
-	free(v);
+	if (!force && node_relay_check_known(ctl, version) == 0) {
+		free(ctl);
+		return (0);
+	}
+	cmd = node_relay_command(n->acpx, argv);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (node_relay_capture(n, ctl, cmd, 0, &status, &out, &tail,
+	    &cause) == -1) {
+		free(cmd);
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
+		    "Node '%s': cannot run ssh: %s", n->name, cause);
+		free(cause);
+		free(ctl);
+		return (-1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(cmd);
+	if (rtt_ms != NULL)
+		*rtt_ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	rc = node_relay_check_verdict(n, ctl, status, out, tail, version, err);
 	free(ctl);
-	free(okpath);
-	free(want);
-	free(have);
 	free(out);
 	free(tail);
 	return (rc);

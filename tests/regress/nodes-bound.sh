@@ -63,11 +63,16 @@ node() {	# NAME HOST
 	    "$1" "$2" "$ACPX" "$SSH_CONFIG"
 }
 cat >"$HOME/.acpx/config.json" <<CFG
-{"nodes": {$(node n1 n1), $(node n2 n2)},
+{"nodes": {$(node n1 n1), $(node n2 n2),
+  "n1old": {"ssh": "n1", "acpx": "$T_ROOT/oldacpx", "sshOptions": ["-F", "$SSH_CONFIG"]}},
  "nodeConnectTimeout": 5,
  "agents": {"mocky": {"nodes": ["n1", "n2"]}, "tools": {"nodes": ["n1"]},
-  "opencode-warp-infini-kimi": {"nodes": ["n1"]}}}
+  "opencode-warp-infini-kimi": {"nodes": ["n1"]}, "olda": {"nodes": ["n1old"]}}}
 CFG
+
+# n1old: n1, where the acpx is the Node one (version skew).
+printf '#!/bin/sh\necho 0.19.1\n' >"$T_ROOT/oldacpx"
+chmod +x "$T_ROOT/oldacpx"
 
 # ---------------------------------------------------------------- config
 run --format json config show
@@ -158,6 +163,14 @@ PATH=$SAVED_PATH
 expect_rc 6 "ssh's 255 after the check: NODE_UNREACHABLE"
 expect_err_has "Node 'n1' is unreachable: ssh exited 255 before the agent started: Connection closed by 127.0.0.1 port 22" \
     "the message names the node and what ssh said"
+
+# Version skew: the node's acpx is checked once per connection before an
+# agent starts there, and one too old (here not acpx-native) is refused,
+# naming both versions.
+run olda exec "echo never"
+expect_rc 1 "a node whose acpx is not acpx-native"
+expect_err_has "Node 'n1old' runs acpx 0.19.1, not acpx-native; --node needs acpx-native" \
+    "the refusal names both versions"
 
 # ---------------------------------------------------------------- warp serve
 # A Warp id bound to n1 behind a local proxy: the node's proxy loads the
