@@ -84,17 +84,23 @@ agent_launch_take(struct agent_launch *l, struct warp_env *env)
 	env->nset = env->nunset = env->nsecrets = 0;
 }
 
-/* A node-bound start (node-bind.h): the ssh argv of the node's proxy. */
+/*
+ * A node-bound start (node-bind.h): the ssh argv of the node's proxy for
+ * agent (normalised; l takes it, and on failure it is freed with the rest
+ * of l).
+ */
 static int
-agent_launch_node(const struct config *c, const char *agent,
-    const char *node, int flags, struct agent_launch *l,
-    struct acpx_error **err)
+agent_launch_node(const struct config *c, char *agent, const char *node,
+    int flags, struct agent_launch *l, struct acpx_error **err)
 {
+	l->agent = agent;
 	if (node_bind_launch(c, agent, node, (flags & AGENT_LAUNCH_PERMS) != 0,
 	    (enum acpx_perm_mode)AGENT_LAUNCH_PERM_MODE(flags),
 	    (enum acpx_nonint)AGENT_LAUNCH_NONINT(flags), &l->argv, &l->node,
-	    err) == -1)
+	    err) == -1) {
+		agent_launch_clear(l);
 		return (-1);
+	}
 	/* No secret of this machine in ssh's environment. */
 	l->env_unset = node_bind_env_unset();
 	return (0);
@@ -131,16 +137,9 @@ agent_launch_prepare(const struct config *c, const char *name,
 		normalized = agent_registry_normalize(name);
 		/* Bound to nodes: the node's proxy resolves it there. */
 		if (!(flags & AGENT_LAUNCH_HERE) &&
-		    node_bind_bound(c, normalized)) {
-			if (agent_launch_node(c, normalized, NULL, flags, l,
-			    err) == -1) {
-				free(normalized);
-				agent_launch_clear(l);
-				return (-1);
-			}
-			l->agent = normalized;
-			return (0);
-		}
+		    node_bind_bound(c, normalized))
+			return (agent_launch_node(c, normalized, NULL, flags, l,
+			    err));
 		for (i = 0; i < nitems(agent_resolvers); i++) {
 			if (agent_resolvers[i].match(c, normalized)) {
 				r = &agent_resolvers[i];
@@ -175,21 +174,11 @@ agent_launch_session(const struct config *c, const char *agent_command,
     const char *serving, const char *node, int flags, struct agent_launch *l,
     struct acpx_error **err)
 {
-	char	*normalized;
-
 	memset(l, 0, sizeof *l);
 	*err = NULL;
-	if (node != NULL && agent_command != NULL && c != NULL) {
-		normalized = agent_registry_normalize(agent_command);
-		if (agent_launch_node(c, normalized, node, flags, l,
-		    err) == -1) {
-			free(normalized);
-			agent_launch_clear(l);
-			return (-1);
-		}
-		l->agent = normalized;
-		return (0);
-	}
+	if (node != NULL && agent_command != NULL && c != NULL)
+		return (agent_launch_node(c, agent_registry_normalize(
+		    agent_command), node, flags, l, err));
 	if (agent_command == NULL || !warp_id_looks(agent_command))
 		return (0);
 	return (agent_launch_prepare(c, serving != NULL ? serving :
