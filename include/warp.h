@@ -111,6 +111,10 @@ struct warp_config {
  * ("Invalid config warp.<key> in <file>: ...") on error. Caller owns.
  */
 struct warp_config *warp_config_load(const struct config *, char **cause);
+/* warp.<key> is an integer from lo to hi: 0, or -1 with *cause worded as
+   every warp config error ("Invalid config warp.<key> in <file>: ..."). */
+int		 warp_config_check_int(const json_t *, const char *key,
+		    const char *file, long long lo, long long hi, char **cause);
 void		 warp_config_free(struct warp_config *);
 
 /* The warp object for `config show` (merged, secrets-free). Caller owns. */

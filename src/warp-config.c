@@ -63,8 +63,9 @@ warp_bad(char **cause, const char *key, const char *file, const char *fmt,
 	return (-1);
 }
 
-static int
-warp_check_int(const json_t *v, const char *key, const char *file,
+/* An integer from lo to hi at warp.<key> (warp.h): 0, or -1 with *cause. */
+int
+warp_config_check_int(const json_t *v, const char *key, const char *file,
     long long lo, long long hi, char **cause)
 {
 	char	 range[64];
@@ -290,18 +291,18 @@ warp_check_file(const json_t *w, const char *file, int project, char **cause)
 				return (-1);
 			}
 		} else if (strcmp(k, "maxHops") == 0) {
-			if (warp_check_int(v, k, file, 0, 20, cause) == -1)
+			if (warp_config_check_int(v, k, file, 0, 20, cause) == -1)
 				return (-1);
 		} else if (strcmp(k, "cooldownSeconds") == 0) {
-			if (warp_check_int(v, k, file, 0, 30LL * 86400,
+			if (warp_config_check_int(v, k, file, 0, 30LL * 86400,
 			    cause) == -1)
 				return (-1);
 		} else if (strcmp(k, "probeTimeoutMs") == 0) {
-			if (warp_check_int(v, k, file, 100, 120000, cause) == -1)
+			if (warp_config_check_int(v, k, file, 100, 120000, cause) == -1)
 				return (-1);
 		} else if (strcmp(k, "stallSeconds") == 0) {
 			if (!json_is_null(v) &&
-			    warp_check_int(v, k, file, 0, 86400, cause) == -1)
+			    warp_config_check_int(v, k, file, 0, 86400, cause) == -1)
 				return (-1);
 		} else if (strcmp(k, "hostDefaults") == 0) {
 			if (warp_check_host_defaults(v, file, cause) == -1)

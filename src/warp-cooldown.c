@@ -70,18 +70,13 @@ warp_cooldown_bad(char **cause, const char *key, const char *file,
 	return (-1);
 }
 
+/* One of our integer keys: 1, or -1 with *cause (warp-config.c's check). */
 static int
 warp_cooldown_int(const json_t *v, const char *key, const char *file,
     long long lo, long long hi, char **cause)
 {
-	char	what[96];
-
-	if (json_is_integer(v) && json_integer_value(v) >= lo &&
-	    json_integer_value(v) <= hi)
-		return (1);
-	snprintf(what, sizeof what, "expected an integer from %lld to %lld",
-	    lo, hi);
-	return (warp_cooldown_bad(cause, key, file, what));
+	return (warp_config_check_int(v, key, file, lo, hi, cause) == -1 ?
+	    -1 : 1);
 }
 
 /* One class's value: seconds, "reset" or "manual". */
@@ -119,7 +114,7 @@ warp_cooldown_check_key(const char *key, const json_t *v, const char *file,
 {
 	const char	*k;
 	const json_t	*e;
-	char		*sub, *what;
+	char		*sub;
 
 	if (strcmp(key, "maxRetryAfterSeconds") == 0)
 		return (warp_cooldown_int(v, key, file, 0, 366LL * 86400, cause));
@@ -138,11 +133,9 @@ warp_cooldown_check_key(const char *key, const json_t *v, const char *file,
 	json_object_foreach((json_t *)v, k, e) {
 		xasprintf(&sub, "cooldown.%s", k);
 		if (warp_cooldown_index(k) == -1) {
-			xasprintf(&what, "unknown failure class (expected "
-			    "rate_limit, quota, server_error, stalled, auth, "
-			    "billing, model_unavailable)");
-			warp_cooldown_bad(cause, sub, file, what);
-			free(what);
+			warp_cooldown_bad(cause, sub, file, "unknown failure "
+			    "class (expected rate_limit, quota, server_error, "
+			    "stalled, auth, billing, model_unavailable)");
 			free(sub);
 			return (-1);
 		}
