@@ -153,6 +153,13 @@ int		 node_relay_exec(const struct config_node *n,
  * says). After FAILED or EXITED there is no further call; free it after
  * the callback returns, not from inside it.
  */
+/*
+ * A connection (close-on-exec) to the shared connection's master at ctl,
+ * or -1: no socket there, or a stale one (the master is gone). Also how
+ * "is the master alive" is answered.
+ */
+int		 node_relay_mux_connect(const char *ctl);
+
 struct ev_loop;
 struct node_mux;
 #define NODE_RELAY_MUX_FAILED	0

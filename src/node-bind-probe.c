@@ -52,21 +52,12 @@ node_probe_now_ms(void)
 static int
 node_probe_live(const char *ctl)
 {
-	struct sockaddr_un	sun;
-	struct stat		sb;
-	int			fd, ok;
+	int	fd;
 
-	if (lstat(ctl, &sb) == -1 || !S_ISSOCK(sb.st_mode) ||
-	    strlen(ctl) >= sizeof sun.sun_path)
+	if ((fd = node_relay_mux_connect(ctl)) == -1)
 		return (0);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (0);
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, ctl, strlen(ctl));
-	ok = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
 	close(fd);
-	return (ok);
+	return (1);
 }
 
 static pid_t

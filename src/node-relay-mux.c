@@ -280,32 +280,42 @@ node_mux_pipe(int p[2])
 	return (0);
 }
 
+/* Connect to the master's socket at ctl (see node-relay.h). */
+int
+node_relay_mux_connect(const char *ctl)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	int			 fd;
+
+	if (strlen(ctl) >= sizeof sun.sun_path || lstat(ctl, &sb) == -1 ||
+	    !S_ISSOCK(sb.st_mode))
+		return (-1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, ctl, strlen(ctl));
+	/* A local socket: connected at once, or refused (a stale socket). */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
 /* Start a session on the master at ctl (see node-relay.h). */
 struct node_mux *
 node_relay_mux_start(struct ev_loop *loop, const char *ctl,
     const char *remote_cmd, int *in_fd, int *out_fd, int *err_fd,
     node_relay_mux_cb cb, void *arg)
 {
-	struct sockaddr_un	 sun;
-	struct stat		 sb;
 	struct node_mux		*m;
 	struct buf		 body = BUF_INITIALIZER;
 	int			 fd, pin[2], pout[2], perr[2];
 
-	if (strlen(ctl) >= sizeof sun.sun_path || lstat(ctl, &sb) == -1 ||
-	    !S_ISSOCK(sb.st_mode))
+	if ((fd = node_relay_mux_connect(ctl)) == -1)
 		return (NULL);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		return (NULL);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, ctl);
-	/* A local socket: connected at once, or refused (a stale socket). */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		close(fd);
-		return (NULL);
-	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (node_mux_pipe(pin) == -1) {
 		close(fd);
