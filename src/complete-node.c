@@ -23,6 +23,25 @@
 
 #define COMPLETE_NODE_TIMEOUT	3.0	/* seconds: a shell is waiting */
 
+/*
+ * The ceiling: COMPLETE_NODE_TIMEOUT, or ACPX_NODE_COMPLETE_TIMEOUT
+ * seconds (the suite sets a long one, so that a slow machine is not taken
+ * for a node that does not answer).
+ */
+static double
+complete_node_timeout(void)
+{
+	const char	*v = getenv("ACPX_NODE_COMPLETE_TIMEOUT");
+	char		*end;
+	double		 t;
+
+	if (v == NULL || *v == '\0')
+		return (COMPLETE_NODE_TIMEOUT);
+	t = strtod(v, &end);
+	return (*end == '\0' && t > 0 && t <= 3600 ? t :
+	    COMPLETE_NODE_TIMEOUT);
+}
+
 /* Offer the lines of a ":words" answer. */
 static void
 complete_node_parse(struct complete *c, char *out)
@@ -73,7 +92,7 @@ complete_node_sessions(struct complete *c)
 	argv[k] = NULL;
 	cmd = node_relay_command(n->acpx, argv);
 	free(argv);
-	if (node_relay_capture(n, ctl, cmd, COMPLETE_NODE_TIMEOUT, &status,
+	if (node_relay_capture(n, ctl, cmd, complete_node_timeout(), &status,
 	    &out, &tail, &cause) == -1)
 		free(cause);
 	else {

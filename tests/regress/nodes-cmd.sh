@@ -109,6 +109,9 @@ else
 fi
 
 # ---------------------------------------------------------------- completion
+# Completion's ceiling (3 s) bounds only a hang here: a slow machine is not
+# a node that does not answer.
+ACPX_NODE_COMPLETE_TIMEOUT=600; export ACPX_NODE_COMPLETE_TIMEOUT
 W="$T_ROOT/work"
 mkdir -p "$W"
 HOME="$T_ROOT/home-good" "$ACPX" --cwd "$W" --agent "$MOCK" sessions new \
