@@ -65,7 +65,7 @@ node() {	# NAME HOST
 cat >"$HOME/.acpx/config.json" <<CFG
 {"nodes": {$(node n1 n1), $(node n2 n2),
   "n1old": {"ssh": "n1", "acpx": "$T_ROOT/oldacpx", "sshOptions": ["-F", "$SSH_CONFIG"]}},
- "nodeConnectTimeout": 5,
+ "nodeConnectTimeout": 300,
  "agents": {"mocky": {"nodes": ["n1", "n2"]}, "tools": {"nodes": ["n1"]},
   "opencode-warp-infini-kimi": {"nodes": ["n1"]}, "olda": {"nodes": ["n1old"]}}}
 CFG
@@ -77,7 +77,7 @@ chmod +x "$T_ROOT/oldacpx"
 # ---------------------------------------------------------------- config
 run --format json config show
 expect_out_has '"mocky":{"nodes":["n1","n2"]}' "config show: the agent's nodes"
-expect_out_has '"nodeConnectTimeout":5' "config show: nodeConnectTimeout"
+expect_out_has '"nodeConnectTimeout":300' "config show: nodeConnectTimeout"
 bad_config() {	# NAME JSON WANT
 	mkdir -p "$T_ROOT/bad/.acpx"
 	printf '%s\n' "$2" >"$T_ROOT/bad/.acpx/config.json"
@@ -218,7 +218,7 @@ ssh -F "$SSH_CONFIG" -o ControlPath="$CTL2" -O exit n2 >/dev/null 2>&1
 i=0
 while [ -e "$CTL2" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 kill -STOP "$(ssh_node_pid n2)"
-sed -i 's/"nodeConnectTimeout": 5/"nodeConnectTimeout": 1/' "$HOME/.acpx/config.json"
+sed -i 's/"nodeConnectTimeout": 300/"nodeConnectTimeout": 1/' "$HOME/.acpx/config.json"
 run mocky exec "echo nobody"
 kill -CONT "$(ssh_node_pid n2)"
 expect_rc 6 "every node down: NODE_UNREACHABLE"
