@@ -12,10 +12,11 @@
  *   ssh's stdin, ssh's stdout and stderr copied byte for byte, SIGINT,
  *   SIGTERM and SIGHUP framed through, the remote exit status returned,
  *   ssh's own 255 turned into NODE_UNREACHABLE);
- * - the node side (node-relay-serve.c): `acpx __node-relay [--on-hangup
- *   term|kill] -- <args>`, which the relay runs on the node. It runs
- *   `acpx <args>` as its child with stdout and stderr inherited (the ssh
- *   channel), feeds the child's stdin from the data frames, delivers the
+ * - the node side (node-relay-serve.c): `acpx __node-relay [--hello]
+ *   [--on-hangup term|kill] -- <args>`, which the relay runs on the node.
+ *   It answers the handshake, then forks: the child goes on as `acpx
+ *   <args>` with stdout and stderr inherited (the ssh channel); the
+ *   parent feeds the child's stdin from the data frames, delivers the
  *   signal frames to it, and, when its own stdin ends (the control side
  *   died or the connection dropped), ends the child: SIGTERM, then
  *   SIGKILL; or SIGKILL at once for a prompt (its queue owner goes on
@@ -38,6 +39,14 @@ struct output;
 
 /* The oldest acpx-native a node may run for the relay (`__node-relay`). */
 #define NODE_RELAY_MIN_VERSION	"0.1.0"
+
+/*
+ * `__node-relay --hello` first writes "<NODE_RELAY_HELLO> <version>\n" on
+ * stdout: the control side's version check, in the command's own channel.
+ * Anything else first (another program, an acpx-native without it) is
+ * judged by running `acpx --version --verbose` after all.
+ */
+#define NODE_RELAY_HELLO	"acpx-native-relay/1"
 
 /* Frame types. */
 #define NODE_FRAME_DATA		'D'
@@ -111,6 +120,8 @@ int		 node_relay_check(const struct config_node *n, int force,
  *   version. 0, or -1 with *err.
  */
 int		 node_relay_check_known(const char *ctl, char **version);
+/* A passed check (or handshake) of the node's acpx-native version. */
+void		 node_relay_check_remember(const char *ctl, const char *version);
 int		 node_relay_check_verdict(const struct config_node *n,
 		    const char *ctl, int status, const char *out,
 		    const char *tail, char **version, struct acpx_error **err);
@@ -171,7 +182,15 @@ struct node_mux	*node_relay_mux_start(struct ev_loop *, const char *ctl,
 		    int *err_fd, node_relay_mux_cb cb, void *arg);
 void		 node_relay_mux_free(struct node_mux *);
 
-/* `acpx __node-relay -- <args...>` on the node; returns the exit status. */
-int		 node_relay_serve_main(int argc, char **argv);
+/*
+ * `acpx __node-relay [--hello] [--on-hangup term|kill] -- <args...>` on
+ * the node (argv after the verb). Called before anything else in main():
+ * it forks before any event loop exists. In the parent (the relay) it
+ * returns the exit status to exit with and *child_argv is NULL. In the
+ * child it returns argc for the command to run in this same process
+ * (`acpx <args...>`, its stdin the relay's pipe) and *child_argv is that
+ * argv (the array is the caller's; its strings are argv's).
+ */
+int		 node_relay_serve_main(int argc, char **argv, char ***child_argv);
 
 #endif

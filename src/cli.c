@@ -19,7 +19,6 @@
 #include "cmd.h"
 #include "complete.h"
 #include "config-file.h"
-#include "node-relay.h"
 #include "queue-owner.h"
 #include "reaper.h"
 #include "spawn.h"
@@ -267,9 +266,6 @@ cli_parse(int argc, char **argv, struct invocation *inv, cmd_run_fn *run_fn,
 	if (n > 0 && strcmp(args[0], "__queue-owner") == 0) {
 		return (queue_owner_main());
 	}
-	/* The node's end of a --node relay (node-relay.h). */
-	if (n > 0 && strcmp(args[0], "__node-relay") == 0)
-		return (node_relay_serve_main((int)n - 1, args + 1));
 	/* The queue owner's parent that cleans up after it (reaper.h). */
 	if (n > 0 && strcmp(args[0], "__queue-keeper") == 0)
 		return (reaper_keeper_main(spawn_self_path()));

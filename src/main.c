@@ -12,6 +12,7 @@
 #include "colour.h"
 #include "progress.h"
 #include "js.h"
+#include "node-relay.h"
 #include "output.h"
 #include "xmalloc.h"
 
@@ -52,6 +53,7 @@ main(int argc, char **argv)
 	struct acpx_error	*err = NULL;
 	enum acpx_format	 err_format;
 	cmd_run_fn		 run;
+	char			**node_argv = NULL;
 	int			 rc;
 
 	xmalloc_init();
@@ -60,6 +62,14 @@ main(int argc, char **argv)
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 	acpx_fix_argv(argc, argv);
+	/* The node's end of a --node relay forks first (node-relay.h). */
+	if (argc > 1 && strcmp(argv[1], "__node-relay") == 0) {
+		rc = node_relay_serve_main(argc - 2, argv + 2, &node_argv);
+		if (node_argv == NULL)
+			return (rc);
+		argc = rc;
+		argv = node_argv;
+	}
 
 	rc = cli_parse(argc, argv, &inv, &run, &err_format, &err);
 	memset(&oo, 0, sizeof oo);
@@ -96,6 +106,7 @@ main(int argc, char **argv)
 		output_free(out);
 	}
 	cli_invocation_free(&inv);
+	free(node_argv);
 	fflush(stdout);
 	return (rc);
 }

@@ -234,13 +234,30 @@ node_relay_check_known(const char *ctl, char **version)
 	return (rc);
 }
 
+/* Remember a passed check for this connection (see node-relay.h). */
+void
+node_relay_check_remember(const char *ctl, const char *version)
+{
+	char	*okpath, *want, *have;
+
+	/* An atomic local write. */
+	if (node_check_marker(ctl, &want) == 0) {
+		xasprintf(&okpath, "%s.ok", ctl);
+		xasprintf(&have, "%s%s\n", want, version);
+		(void)fsutil_write(okpath, have, strlen(have), 0, NULL);
+		free(okpath);
+		free(have);
+		free(want);
+	}
+}
+
 /* What `acpx --version --verbose` on the node said (see node-relay.h). */
 int
 node_relay_check_verdict(const struct config_node *n, const char *ctl,
     int status, const char *out, const char *tail, char **version,
     struct acpx_error **err)
 {
-	char		*line, *first, *native, *okpath, *want, *have;
+	char		*line, *first, *native;
 	const char	*p;
 
 	*err = NULL;
@@ -301,15 +318,7 @@ node_relay_check_verdict(const struct config_node *n, const char *ctl,
 		free(native);
 		return (-1);
 	}
-	/* Remember it for this connection (an atomic local write). */
-	if (node_check_marker(ctl, &want) == 0) {
-		xasprintf(&okpath, "%s.ok", ctl);
-		xasprintf(&have, "%s%s\n", want, native);
-		(void)fsutil_write(okpath, have, strlen(have), 0, NULL);
-		free(okpath);
-		free(have);
-		free(want);
-	}
+	node_relay_check_remember(ctl, native);
 	if (version != NULL)
 		*version = native;
 	else

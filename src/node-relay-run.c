@@ -61,7 +61,15 @@ struct node_run {
 	int		 done;
 	int		 status;
 	int		 out_broken;
+	int		 hello_ok;	/* the node's __node-relay answered */
+	int		 hello_bad;	/* something else answered */
+	char		*hello_version;	/* the version it gave */
+	struct buf	 hello;		/* stdout until the first newline */
+	struct buf	 err_hold;	/* stderr until then */
 };
+
+#define NODE_RUN_HELLO_MAX	256	/* a longer first line is not one */
+#define NODE_RUN_HOLD_MAX	65536	/* stderr kept before the hello */
 
 /* Write all of p to fd (our stdout or stderr, as every command does). */
 static int
@@ -154,12 +162,55 @@ node_run_in_cb(struct ev_loop *loop, ev_io *w, int revents)
 	node_run_queue(r, NODE_FRAME_END, NULL, 0);
 }
 
+/* Our stderr, or held until the handshake is in. */
+static void
+node_run_err_out(struct node_run *r, const char *b, size_t n)
+{
+	if (r->hello_ok)
+		(void)node_run_write_all(STDERR_FILENO, b, n);
+	else if (!r->hello_bad && r->err_hold.len + n <= NODE_RUN_HOLD_MAX)
+		buf_add(&r->err_hold, b, n);
+}
+
+/*
+ * The first line on the node's stdout is the handshake: it is judged,
+ * and kept out of our output. 1 once it is in (*rest, *nrest: what came
+ * after it), 0 while it is not complete yet, -1 when it is not one.
+ */
+static int
+node_run_hello(struct node_run *r, const char *b, size_t n,
+    const char **rest, size_t *nrest)
+{
+	const char	*nl;
+	size_t		 plen = strlen(NODE_RELAY_HELLO), take;
+
+	nl = memchr(b, '\n', n);
+	take = nl != NULL ? (size_t)(nl - b) + 1 : n;
+	if (r->hello.len + take > NODE_RUN_HELLO_MAX)
+		return (-1);
+	buf_add(&r->hello, b, take);
+	if (nl == NULL)
+		return (0);
+	*rest = b + take;
+	*nrest = n - take;
+	r->hello.p[r->hello.len - 1] = '\0';
+	if (r->hello.len < plen + 3 || memcmp(r->hello.p, NODE_RELAY_HELLO,
+	    plen) != 0 || r->hello.p[plen] != ' ')
+		return (-1);
+	r->hello_version = xstrdup(r->hello.p + plen + 1);
+	if (node_relay_vercmp(r->hello_version, NODE_RELAY_MIN_VERSION) < 0)
+		return (-1);	/* too old: named by node_run_no_hello() */
+	return (1);
+}
+
 /* Copy what ssh printed; 0 at the end of it (or nothing more for now). */
 static int
 node_run_from(struct node_run *r)
 {
-	char	b[65536];
-	ssize_t	n;
+	char		 b[65536];
+	const char	*p;
+	size_t		 len;
+	ssize_t		 n;
 
 	for (;;) {
 		n = read(r->from_fd, b, sizeof b);
@@ -167,8 +218,26 @@ node_run_from(struct node_run *r)
 			continue;
 		if (n <= 0)
 			return (n == -1 && errno == EAGAIN ? 1 : 0);
-		if (!r->out_broken && node_run_write_all(STDOUT_FILENO, b,
-		    (size_t)n) == -1)
+		p = b;
+		len = (size_t)n;
+		if (r->hello_bad)
+			continue;
+		if (!r->hello_ok) {
+			switch (node_run_hello(r, b, (size_t)n, &p, &len)) {
+			case 0:
+				continue;
+			case -1:
+				/* Not our relay: stop, then ask what it is. */
+				r->hello_bad = 1;
+				r->done = 1;
+				return (0);
+			}
+			r->hello_ok = 1;
+			node_run_err_out(r, r->err_hold.p, r->err_hold.len);
+			buf_reset(&r->err_hold);
+		}
+		if (len > 0 && !r->out_broken && node_run_write_all(
+		    STDOUT_FILENO, p, len) == -1)
 			r->out_broken = 1;
 	}
 }
@@ -209,7 +278,7 @@ node_run_err_fd_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n > 0) {
-		(void)node_run_write_all(STDERR_FILENO, b, (size_t)n);
+		node_run_err_out(r, b, (size_t)n);
 		return;
 	}
 	ev_io_stop(loop, w);
@@ -254,8 +323,7 @@ node_run_mux_cb(int event, int status, void *arg)
 static void
 node_run_err_cb(const char *b, size_t n, void *arg)
 {
-	(void)arg;
-	(void)node_run_write_all(STDERR_FILENO, b, n);
+	node_run_err_out(arg, b, n);
 }
 
 static void
@@ -384,6 +452,7 @@ node_run_ssh(struct node_run *r, const struct config_node *n,
 	co.argv = argv;
 	co.stderr_mode = CHILD_STDERR_KEEP;
 	co.err_cb = node_run_err_cb;
+	co.err_arg = r;
 	/* Its own group: a terminal's Ctrl-C reaches us, not ssh. */
 	co.new_pgrp = 1;
 	r->child = spawn_child(r->loop, &co, node_run_exit_cb, r, &err_no,
@@ -397,6 +466,50 @@ node_run_ssh(struct node_run *r, const struct config_node *n,
 	r->opened = 1;
 	node_run_watch(r);
 	return (0);
+}
+
+/*
+ * The node did not answer the handshake: say why as the version check
+ * does (ssh's own failure, no acpx there, another program, an old
+ * acpx-native), running that check when the answer does not tell. What
+ * the node printed is dropped. Frees what the run holds.
+ */
+static int
+node_run_no_hello(struct node_run *r, const struct config_node *n,
+    char *ctl, struct output *out)
+{
+	struct acpx_error	*err = NULL;
+	char			*version = NULL;
+	int			 rc;
+
+	if (r->child != NULL && !r->hello_bad && WIFEXITED(r->status) &&
+	    WEXITSTATUS(r->status) == 255)
+		(void)node_relay_check_verdict(n, ctl, r->status, "",
+		    spawn_stderr_tail(r->child), NULL, &err);
+	else if (r->hello_version != NULL)
+		err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_INCOMPATIBLE",
+		    "cli", "Node '%s' runs acpx-native %s; --node needs %s or "
+		    "newer there (this is acpx-native %s)", n->name,
+		    r->hello_version, NODE_RELAY_MIN_VERSION, PACKAGE_VERSION);
+	/* Another program answered, or nothing did: end it, then ask. */
+	spawn_free(r->child);
+	node_relay_mux_free(r->mux);
+	r->child = NULL;
+	r->mux = NULL;
+	proc_free(r->proc);
+	if (err == NULL && node_relay_check(n, 1, &version, NULL, &err) == 0)
+		err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_ACPX_INCOMPATIBLE",
+		    "cli", "Node '%s' runs acpx-native %s, which does not answer "
+		    "--node's handshake; --node needs a newer acpx-native there "
+		    "(this is acpx-native %s)", n->name, version,
+		    PACKAGE_VERSION);
+	free(version);
+	free(ctl);
+	free(r->hello_version);
+	buf_free(&r->hello);
+	buf_free(&r->err_hold);
+	rc = output_fail(out, err);
+	return (rc);
 }
 
 /* Run argv on node n (see node-relay.h). */
@@ -413,8 +526,6 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	size_t				 nargs;
 	int				 rc;
 
-	if (node_relay_check(n, 0, NULL, NULL, &err) == -1)
-		return (output_fail(out, err));
 	if ((ctl = node_relay_ctl_path(n, &cause)) == NULL) {
 		err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s", cause);
 		free(cause);
@@ -424,6 +535,8 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	memset(&r, 0, sizeof r);
 	r.in_fd = -1;
 	buf_init(&r.pending, 0);
+	buf_init(&r.hello, 0);
+	buf_init(&r.err_hold, 0);
 	/* The input: the --file here, a redirected file, a pipe, or none. */
 	if (node_file != NULL) {
 		if (node_run_read_file(node_file, &file, &cause) == -1) {
@@ -454,12 +567,13 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	r.err_fd = -1;
 	for (nargs = 0; node_argv[nargs] != NULL; nargs++)
 		;
-	rargv = xcalloc(nargs + 5, sizeof *rargv);
+	rargv = xcalloc(nargs + 6, sizeof *rargv);
 	rargv[0] = "__node-relay";
-	rargv[1] = "--on-hangup";
-	rargv[2] = prompt ? "kill" : "term";
-	rargv[3] = "--";
-	memcpy(rargv + 4, node_argv, nargs * sizeof *rargv);
+	rargv[1] = "--hello";
+	rargv[2] = "--on-hangup";
+	rargv[3] = prompt ? "kill" : "term";
+	rargv[4] = "--";
+	memcpy(rargv + 5, node_argv, nargs * sizeof *rargv);
 	cmd = node_relay_command(n->acpx, rargv);
 	free(rargv);
 	ev_timer_init(&r.drain_t, node_run_drain_cb, NODE_RUN_DRAIN_S, 0.);
@@ -485,12 +599,13 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 		proc_clear_signals(r.proc);
 		proc_free(r.proc);
 		buf_free(&r.pending);
+		buf_free(&r.hello);
+		buf_free(&r.err_hold);
 		err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
 		    "Node '%s': cannot run ssh: %s", n->name, cause);
 		free(cause);
 		return (output_fail(out, err));
 	}
-	free(ctl);
 	free(cmd);
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
@@ -501,6 +616,15 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	ev_timer_stop(r.loop, &r.drain_t);
 	proc_clear_signals(r.proc);
 	buf_free(&r.pending);
+	if (!r.hello_ok)
+		return (node_run_no_hello(&r, n, ctl, out));
+	/* A new connection: remember its check (the node probe reads it). */
+	if (r.child != NULL)
+		node_relay_check_remember(ctl, r.hello_version);
+	free(ctl);
+	free(r.hello_version);
+	buf_free(&r.hello);
+	buf_free(&r.err_hold);
 
 	if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 255) {
 		line = xstrdup(r.child != NULL ? spawn_stderr_tail(r.child) :

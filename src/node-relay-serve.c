@@ -24,7 +24,10 @@
 
 /*
  * The node's end of the relay: `acpx __node-relay -- <args...>`, run by
- * the control machine's ssh. The child `acpx <args...>` writes straight
+ * the control machine's ssh. With --hello it first writes the handshake
+ * line (NODE_RELAY_HELLO and its version) on stdout. The child `acpx
+ * <args...>` (this process forked before any loop, going on as that
+ * command without a second exec) writes straight
  * to our stdout and stderr (the ssh channel); its stdin is fed from the
  * data frames on ours; signal frames are delivered to it; when our stdin
  * ends without an end frame, or after one (this side never sees its own
@@ -209,20 +212,28 @@ node_serve_signal_cb(struct ev_loop *loop, int signo, void *arg)
 		ev_timer_start(s->loop, &s->kill_t);
 }
 
-/* `acpx __node-relay -- <args...>`. */
+/*
+ * `acpx __node-relay [--hello] [--on-hangup term|kill] -- <args...>`
+ * (see node-relay.h): fork before any loop exists; the child goes on as
+ * `acpx <args...>` in this same process image (no second exec), the
+ * parent relays.
+ */
 int
-node_relay_serve_main(int argc, char **argv)
+node_relay_serve_main(int argc, char **argv, char ***child_argv)
 {
 	struct node_serve	 s;
 	struct proc		*proc;
-	char			*self, **cargv;
-	int			 p[2], i, a = 0;
+	char			**cargv, *hello;
+	int			 p[2], i, a = 0, say_hello = 0;
 
 	memset(&s, 0, sizeof s);
-	/* [--on-hangup term|kill] -- <args> */
+	*child_argv = NULL;
+	/* [--hello] [--on-hangup term|kill] -- <args> */
 	for (; a < argc && strcmp(argv[a], "--") != 0; a++) {
 		if (strcmp(argv[a], "--on-hangup") == 0 && a + 1 < argc)
 			s.hangup_kill = strcmp(argv[++a], "kill") == 0;
+		else if (strcmp(argv[a], "--hello") == 0)
+			say_hello = 1;
 		else {
 			fprintf(stderr, "acpx: __node-relay: unknown option "
 			    "%s\n", argv[a]);
@@ -231,56 +242,46 @@ node_relay_serve_main(int argc, char **argv)
 	}
 	if (a < argc)
 		a++;
-	if ((self = spawn_self_path()) == NULL) {
-		fprintf(stderr, "acpx: __node-relay: cannot find this "
-		    "executable\n");
-		return (1);
+	if (say_hello) {
+		/* The first line on the channel: who answers (node-relay.h). */
+		xasprintf(&hello, "%s %s\n", NODE_RELAY_HELLO, PACKAGE_VERSION);
+		if (write(STDOUT_FILENO, hello, strlen(hello)) == -1) {
+			free(hello);
+			return (1);
+		}
+		free(hello);
 	}
-	cargv = xcalloc((size_t)(argc - a) + 2, sizeof *cargv);
-	cargv[0] = "acpx";
-	for (i = a; i < argc; i++)
-		cargv[i - a + 1] = argv[i];
 	if (pipe(p) == -1) {
 		fprintf(stderr, "acpx: __node-relay: pipe: %s\n",
 		    strerror(errno));
-		free(self);
-		free(cargv);
 		return (1);
 	}
-	/* The default loop first: its child watcher must see the exit. */
-	s.loop = proc_default_loop();
-	proc = proc_start(0);
 	fflush(NULL);
+	/* No loop exists yet: the child may go on without an exec. */
 	if ((s.pid = fork()) == -1) {
 		fprintf(stderr, "acpx: __node-relay: fork: %s\n",
 		    strerror(errno));
-		proc_free(proc);
-		free(self);
-		free(cargv);
+		close(p[0]);
+		close(p[1]);
 		return (1);
 	}
 	if (s.pid == 0) {
-		sigset_t	set;
-
-		sigemptyset(&set);
-		sigprocmask(SIG_SETMASK, &set, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
 		close(p[1]);
 		if (p[0] != STDIN_FILENO) {
 			dup2(p[0], STDIN_FILENO);
 			close(p[0]);
 		}
-		execv(self, cargv);
-		fprintf(stderr, "acpx: __node-relay: %s: %s\n", self,
-		    strerror(errno));
-		_exit(127);
+		/* acpx <args...>: the strings are argv's, alive until exit. */
+		cargv = xcalloc((size_t)(argc - a) + 2, sizeof *cargv);
+		cargv[0] = "acpx";
+		for (i = a; i < argc; i++)
+			cargv[i - a + 1] = argv[i];
+		*child_argv = cargv;
+		return (argc - a + 1);
 	}
-	free(self);
-	free(cargv);
 	close(p[0]);
+	s.loop = proc_default_loop();
+	proc = proc_start(0);
 	s.feed_fd = p[1];
 	fcntl(s.feed_fd, F_SETFD, FD_CLOEXEC);
 	fcntl(s.feed_fd, F_SETFL, fcntl(s.feed_fd, F_GETFL) | O_NONBLOCK);
@@ -288,9 +289,12 @@ node_relay_serve_main(int argc, char **argv)
 	buf_init(&s.in, 0);
 	buf_init(&s.feed, 0);
 
+	/* Started after the fork: libev reaps the child from here on. */
 	ev_child_init(&s.child_w, node_serve_child_cb, s.pid, 0);
 	s.child_w.data = &s;
 	ev_child_start(s.loop, &s.child_w);
+	/* It may have ended before the loop's SIGCHLD handler existed. */
+	ev_feed_signal(SIGCHLD);
 	ev_io_init(&s.ctl_w, node_serve_ctl_cb, STDIN_FILENO, EV_READ);
 	s.ctl_w.data = &s;
 	ev_io_start(s.loop, &s.ctl_w);

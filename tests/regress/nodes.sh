@@ -41,6 +41,7 @@ fake_acpx() {
 fake_acpx acpx-old '0.19.1\nacpx-native 0.0.9\n'
 fake_acpx acpx-node '0.19.1\n'
 fake_acpx acpx-garbage 'hello there\n'
+fake_acpx acpx-nohello '0.19.1\nacpx-native 0.1.0\n'
 # n1bad: n1's address with another key pinned (n2's): a changed host key.
 grep -v "^\[127.0.0.1\]:$SSH_PORT_n1 " "$SSH_KNOWN" |
     sed "s/^\[127.0.0.1\]:$SSH_PORT_n2 /[127.0.0.1]:$SSH_PORT_n1 /" \
@@ -56,6 +57,7 @@ cat >"$HOME/.acpx/config.json" <<CFG
 {"nodes": {$(node n1 n1), $(node n2 n2), $(node n1bad n1bad),
   $(node old n1 "$T_ROOT/acpx-old"), $(node nodejs n1 "$T_ROOT/acpx-node"),
   $(node garbage n1 "$T_ROOT/acpx-garbage"),
+  $(node nohello n1 "$T_ROOT/acpx-nohello"),
   $(node missing n1 /nonexistent/acpx)}}
 CFG
 
@@ -299,6 +301,9 @@ run --node nodejs --agent "$AG" exec hi
 expect_err_has "runs acpx 0.19.1, not acpx-native" "the Node acpx is refused"
 run --node garbage --agent "$AG" exec hi
 expect_err_has "did not print an acpx version (exit 0): hello there" "garbage from --version"
+run --node nohello --agent "$AG" exec hi
+expect_err_has "runs acpx-native 0.1.0, which does not answer --node's handshake" \
+    "an acpx-native that does not answer the handshake in the command's channel"
 run --node missing --agent "$AG" exec hi
 expect_rc 1 "no acpx on the node"
 expect_err_has "Node 'missing' has no acpx at '/nonexistent/acpx'" "says so"
