@@ -82,6 +82,8 @@ struct acp_client {
 	const char		*load_method;	/* session/load or session/resume */
 	int64_t			 ev_t0;		/* events: start of the step (ms) */
 	int			 invalid_updates; /* malformed session/update seen */
+	int			 endpoint_fallback; /* restarted with the
+						   environment table */
 };
 
 /* acp-client.c */
@@ -101,6 +103,16 @@ void		 acp_client_close_exited(struct acp_client *);
 /* acp-client-start.c: the exit-status wait after a startup EOF. */
 void		 acp_client_start_exit_wait_cb(struct ev_loop *, ev_timer *,
 		    int revents);
+/* acp-client-start.c: spawn and send initialize; authenticate after it. */
+void		 acp_client_spawn_init(struct acp_client *);
+void		 acp_client_init_auth(struct acp_client *);
+
+/*
+ * acp-client-endpoint.c: after initialize, setLlmEndpoints for a warp
+ * agent that advertises it (warp-endpoint.h). 1 when a step is under way
+ * (it goes on with acp_client_init_auth() or a restart), 0: nothing to do.
+ */
+int		 acp_client_endpoint_start(struct acp_client *);
 
 /* acp-client-req.c: the agent's requests (jsonrpc request callback). */
 void		 acp_client_req_cb(struct jsonrpc *, const json_t *id,

@@ -23,6 +23,7 @@
 #include "agent-compat.h"
 
 struct acp_client;
+struct warp_endpoint;
 
 /*
  * What the client needs to know. Borrowed, with everything it points to:
@@ -38,6 +39,8 @@ struct acp_client_opts {
 	char *const		*env_unset;	/* names removed from its environment, or NULL */
 	char *const		*redact;	/* values never shown from its stderr, or NULL */
 	const char		*cwd;		/* session directory, absolute */
+	const struct warp_endpoint *endpoint;	/* the provider to give it over
+						   ACP (warp-endpoint.h), or NULL */
 	const char		*node;		/* the execution node argv reaches
 						   over ssh (node-bind.h), or NULL:
 						   ssh's exit 255 before initialize

@@ -20,6 +20,7 @@
 #include "acpx-error.h"
 
 struct config;
+struct warp_endpoint;
 
 struct agent_launch {
 	char	**argv;		/* what to spawn, NULL-terminated */
@@ -31,6 +32,8 @@ struct agent_launch {
 	char	 *notice;	/* a line for the user (a cooldown pick), or NULL */
 	char	 *node;		/* the execution node it runs on (node-bind.h),
 				   or NULL: here */
+	struct warp_endpoint *endpoint;	/* a warp agent's provider over ACP
+				   (warp-endpoint.h, bound to argv), or NULL */
 };
 
 /* A resolver may choose another agent of the name's fallback chain. */

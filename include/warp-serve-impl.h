@@ -80,6 +80,8 @@ struct ws_up {
 	int			 init_closed;	/* EOF before initialize answered */
 	ev_timer		 exit_w;	/* then: wait for its exit */
 	int			 authed;	/* authenticate replayed or sent */
+	int			 endpoint_fallback; /* restarted with the
+						   environment table */
 	struct ws_waiter	*waiters;
 	size_t			 nwaiters;
 	json_t			*orphans;	/* updates for a session not bound yet */
@@ -232,5 +234,21 @@ void		 warp_serve_turn_tap(struct ws_sess *, const json_t *msg, int inbound);
 void		 warp_serve_turn_abort_all(struct ws *);
 void		 warp_serve_replay_choices(struct ws_sess *, const json_t *result,
 		    void (*done)(struct ws_sess *, void *), void *arg);
+
+/*
+ * warp-serve-up.c: spawn the prepared harness and send initialize (again
+ * after a refused endpoint); authenticate after initialize; the harness
+ * closed its output while starting.
+ */
+void		 warp_serve_up_spawn(struct ws_up *);
+void		 warp_serve_up_init_auth(struct ws_up *);
+void		 warp_serve_up_start_closed(struct ws_up *);
+
+/*
+ * warp-serve-endpoint.c: after initialize, a warp harness's provider over
+ * ACP (warp-endpoint.h): 1 when setLlmEndpoints or a restart with the
+ * environment table is under way, 0: go on.
+ */
+int		 warp_serve_endpoint_start(struct ws_up *);
 
 #endif

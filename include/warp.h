@@ -23,6 +23,7 @@
 
 struct config;
 struct secrets;
+struct warp_endpoint;
 
 /* Defaults of the warp config keys. */
 #define WARP_DEFAULT_MAX_HOPS		3
@@ -165,6 +166,8 @@ struct warp_env {
 	char	**set;		/* "NAME=VALUE", NULL-terminated */
 	char	**unset;	/* names, NULL-terminated */
 	char	**secrets;	/* values of the ..._KEY, ..._TOKEN variables set */
+	struct warp_endpoint *endpoint;	/* the provider over ACP
+					   (warp-endpoint.h), or NULL */
 	size_t	  nset;
 	size_t	  nunset;
 	size_t	  nsecrets;

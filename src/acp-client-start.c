@@ -31,6 +31,7 @@
 #include "progress.h"
 #include "spawn.h"
 #include "secrets.h"
+#include "warp-endpoint.h"
 #include "xmalloc.h"
 
 /*
@@ -112,12 +113,21 @@ static void
 acp_tap_cb(struct jsonrpc *rpc, const json_t *msg, int outbound, void *arg)
 {
 	struct acp_client	*c = arg;
+	json_t			*scrubbed;
 
 	/* Replayed history during session/load: neither rendered nor journaled. */
 	if (c->suppress_updates && !outbound && json_object_get(msg, "id") ==
 	    NULL && jget_str(msg, "method") != NULL &&
 	    strcmp(jget_str(msg, "method"), "session/update") == 0) {
 		c->last_update = ev_now(c->loop);
+		return;
+	}
+	/* The provider's key goes to the agent only. */
+	if (outbound && c->opts->endpoint != NULL &&
+	    (scrubbed = warp_endpoint_scrub(msg)) != NULL) {
+		if (c->ev.message != NULL)
+			c->ev.message(c, scrubbed, outbound, c->ev_arg);
+		json_decref(scrubbed);
 		return;
 	}
 	if (c->ev.message != NULL)
@@ -241,10 +251,6 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
     const json_t *result, const json_t *error, void *arg)
 {
 	struct acp_client	*c = arg;
-	const json_t		*methods, *m;
-	const char		*id, *chosen = NULL, *src = NULL;
-	char			*list = NULL, *tmp;
-	size_t			 i;
 	struct acpx_error	*err;
 
 	if (c->flags & ACP_CLOSING)
@@ -266,8 +272,23 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		return;
 	}
 	c->init_result = json_deep_copy(result);
+	/* A warp agent that takes its provider over ACP gets it first. */
+	if (acp_client_endpoint_start(c))
+		return;
+	acp_client_init_auth(c);
+}
 
-	methods = json_object_get(result, "authMethods");
+/* After initialize (and setLlmEndpoints): authenticate if we can. */
+void
+acp_client_init_auth(struct acp_client *c)
+{
+	const json_t		*methods, *m;
+	const char		*id, *chosen = NULL, *src = NULL;
+	char			*list = NULL, *tmp;
+	size_t			 i;
+	struct acpx_error	*err;
+
+	methods = json_object_get(c->init_result, "authMethods");
 	json_array_foreach(methods, i, m) {
 		if ((id = jget_str(m, "id")) == NULL)
 			continue;
@@ -342,15 +363,10 @@ acp_max_message(size_t *max, char **cause)
 void
 acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 {
-	struct child_opts	 opts;
-	struct jsonrpc_callbacks rcb;
 	const struct acp_client_opts *o = c->opts;
-	int			 err_no = 0, in_fd, out_fd;
-	char			*cause = NULL, **a, **launch;
+	char			*cause = NULL;
 	size_t			 max;
 	unsigned long long	 ceiling;
-	json_t			*caps;
-	char			**envp;
 	struct acpx_error	*err;
 
 	acp_client_step_begin(c, STEP_START, cb, arg);
@@ -363,6 +379,28 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 		acp_client_step_done(c, NULL, err);
 		return;
 	}
+	c->max_message = max;
+	acp_client_spawn_init(c);
+}
+
+/*
+ * Spawn the agent and send initialize (the start step is under way; a
+ * warp agent that refused its endpoint over ACP comes back here once,
+ * with the environment table).
+ */
+void
+acp_client_spawn_init(struct acp_client *c)
+{
+	struct child_opts	 opts;
+	struct jsonrpc_callbacks rcb;
+	const struct acp_client_opts *o = c->opts;
+	int			 err_no = 0, in_fd, out_fd;
+	char			*cause = NULL, **a, **launch;
+	char *const		*add, *const *unset;
+	json_t			*caps;
+	char			**envp;
+	struct acpx_error	*err;
+
 	/* Qoder takes --max-turns/--allowed-tools as spawn arguments. */
 	if ((launch = agent_compat_argv(o->argv, &o->session)) == NULL)
 		launch = cmdline_copy(o->argv);
@@ -380,7 +418,9 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	}
 
 	memset(&opts, 0, sizeof opts);
-	envp = auth_env_build(o->auth, o->env_unset, o->env_add);
+	warp_endpoint_spawn_env(o->endpoint, c->endpoint_fallback, o->env_add,
+	    o->env_unset, &add, &unset);
+	envp = auth_env_build(o->auth, unset, add);
 	opts.envp = envp;
 	opts.argv = launch;
 	opts.cwd = ACP_CWD(c);
@@ -410,7 +450,6 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	}
 	spawn_take_fds(c->child, &in_fd, &out_fd);
 	events_acp_spawned(o->argv, spawn_pid(c->child));
-	c->max_message = max;
 
 	memset(&rcb, 0, sizeof rcb);
 	rcb.request = acp_client_req_cb;
@@ -419,7 +458,8 @@ acp_client_start(struct acp_client *c, acp_done_cb cb, void *arg)
 	rcb.noise = acp_noise_cb;
 	rcb.closed = acp_closed_cb;
 	rcb.diag = acp_diag_cb;
-	c->rpc = jsonrpc_create(c->loop, out_fd, in_fd, max, &rcb, c);
+	c->rpc = jsonrpc_create(c->loop, out_fd, in_fd, c->max_message, &rcb,
+	    c);
 
 	caps = json_pack("{s:{s:b, s:b}, s:b}", "fs", "readTextFile", !o->no_fs,
 	    "writeTextFile", !o->no_fs, "terminal", !o->no_terminal);

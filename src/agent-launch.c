@@ -12,6 +12,7 @@
 #include "config-file.h"
 #include "secrets.h"
 #include "warp.h"
+#include "warp-endpoint.h"
 #include "xmalloc.h"
 
 /*
@@ -80,6 +81,8 @@ agent_launch_take(struct agent_launch *l, struct warp_env *env)
 	l->env_add = env->set;
 	l->env_unset = env->unset;
 	l->secrets = env->secrets;
+	l->endpoint = env->endpoint;
+	env->endpoint = NULL;
 	env->set = env->unset = env->secrets = NULL;
 	env->nset = env->nunset = env->nsecrets = 0;
 }
@@ -165,6 +168,8 @@ agent_launch_prepare(const struct config *c, const char *name,
 		l->argv = cmdline_copy(argv);
 	else if (name != NULL)
 		l->argv = agent_launch_resolve_argv(c, name);
+	warp_endpoint_bind(l->endpoint, l->argv, l->env_add, l->env_unset,
+	    l->secrets);
 	free(normalized);
 	return (0);
 }
@@ -202,5 +207,6 @@ agent_launch_clear(struct agent_launch *l)
 	free(l->agent);
 	free(l->notice);
 	free(l->node);
+	warp_endpoint_free(l->endpoint);
 	memset(l, 0, sizeof *l);
 }

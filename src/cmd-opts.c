@@ -40,6 +40,7 @@ cmd_opts_client(const struct invocation *inv,
 		o->env_add = launch->env_add;
 		o->env_unset = launch->env_unset;
 		o->redact = launch->secrets;
+		o->endpoint = launch->endpoint;
 		o->node = launch->node;
 	}
 	o->cwd = inv->cwd;

@@ -360,6 +360,7 @@ queue_owner_agent_set_launch(struct queue_owner *o,
 	o->copts.env_add = l->env_add;
 	o->copts.env_unset = l->env_unset;
 	o->copts.redact = l->secrets;
+	o->copts.endpoint = l->endpoint;
 	o->copts.node = l->node;
 }
 

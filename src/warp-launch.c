@@ -17,6 +17,7 @@
 #include "js-json.h"
 #include "secrets.h"
 #include "warp.h"
+#include "warp-endpoint.h"
 #include "xmalloc.h"
 
 /*
@@ -59,6 +60,7 @@ struct warp_harness {
 	const char	*name;
 	const char	*url_var;	/* WARP_<P>_<url_var>_BASE_URL override */
 	int		 strip_v1;	/* drop a trailing /v1 from the shared URL */
+	const char	*protocol;	/* its LLM protocol over ACP (setLlmEndpoints) */
 	void		(*env)(struct warp_env *, const struct warp_launch_in *);
 	void		(*host_env)(struct warp_env *, const char *model,
 			    const char *base_url);
@@ -75,9 +77,11 @@ static void	warp_gemini_host(struct warp_env *, const char *, const char *);
 
 /* One row per harness; codex and pi are one row each when they come. */
 static const struct warp_harness warp_harnesses[] = {
-	{ "opencode", "OPENCODE", 0, warp_opencode_env, warp_opencode_host },
-	{ "claude", "CLAUDE", 1, warp_claude_env, warp_claude_host },
-	{ "gemini", "GEMINI", 0, warp_gemini_env, warp_gemini_host },
+	{ "opencode", "OPENCODE", 0, "openai", warp_opencode_env,
+	    warp_opencode_host },
+	{ "claude", "CLAUDE", 1, "anthropic", warp_claude_env,
+	    warp_claude_host },
+	{ "gemini", "GEMINI", 0, "google", warp_gemini_env, warp_gemini_host },
 };
 
 /* Names this process exported for the last launch (unset before the next). */
@@ -166,6 +170,7 @@ warp_env_clear(struct warp_env *e)
 		free(e->secrets[i]);
 	}
 	free(e->secrets);
+	warp_endpoint_free(e->endpoint);
 	memset(e, 0, sizeof *e);
 }
 
@@ -344,7 +349,7 @@ warp_env_build(const struct warp_target *t, const struct secrets *s,
 {
 	struct warp_launch_in	 in;
 	const char		*key, *url, *hurl;
-	char			*kv, *uv, *hv, *base = NULL, *suffix;
+	char			*kv, *uv, *hv, *base = NULL, *suffix, *shared;
 	int			 rc = -1;
 
 	memset(e, 0, sizeof *e);
@@ -383,6 +388,11 @@ warp_env_build(const struct warp_target *t, const struct secrets *s,
 	in.key_var = kv;
 	in.key = key;
 	t->harness->env(e, &in);
+	/* The same provider over ACP, for a harness that takes it so. */
+	shared = warp_url_trim(url, 0);
+	e->endpoint = warp_endpoint_new(t->harness->name, t->harness->protocol,
+	    base, shared, key);
+	free(shared);
 	rc = 0;
 out:
 	free(base);

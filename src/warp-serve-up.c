@@ -26,6 +26,7 @@
 #include "secrets.h"
 #include "slots.h"
 #include "spawn.h"
+#include "warp-endpoint.h"
 #include "warp-serve-impl.h"
 #include "xmalloc.h"
 
@@ -259,24 +260,30 @@ ws_up_exit_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ws_up_startup_failed(w->data);
 }
 
+
+/* The harness closed its output while starting. */
+void
+warp_serve_up_start_closed(struct ws_up *up)
+{
+	/* Name its stderr once all of it is read: at its exit. */
+	if (up->exited)
+		ws_up_startup_failed(up);
+	else {
+		up->init_closed = 1;
+		ev_timer_start(up->ws->loop, &up->exit_w);
+	}
+}
+
 static void
 ws_up_init_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
     const json_t *result, const json_t *error, void *arg)
 {
 	struct ws_up	*up = arg;
-	const json_t	*m;
-	size_t		 i;
 
 	if (up->state != WS_UP_STARTING)
 		return;
 	if (st == JSONRPC_CLOSED) {
-		/* Name its stderr once all of it is read: at its exit. */
-		if (up->exited)
-			ws_up_startup_failed(up);
-		else {
-			up->init_closed = 1;
-			ev_timer_start(up->ws->loop, &up->exit_w);
-		}
+		warp_serve_up_start_closed(up);
 		return;
 	}
 	if (st == JSONRPC_ERROR) {
@@ -284,6 +291,19 @@ ws_up_init_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		return;
 	}
 	up->init_result = json_deep_copy(result);
+	/* A warp harness that takes its provider over ACP gets it first. */
+	if (warp_serve_endpoint_start(up))
+		return;
+	warp_serve_up_init_auth(up);
+}
+
+/* After initialize (and setLlmEndpoints): authenticate as the client did. */
+void
+warp_serve_up_init_auth(struct ws_up *up)
+{
+	const json_t	*m, *result = up->init_result;
+	size_t		 i;
+
 	/* A harness started after the client authenticated gets it too. */
 	if (up->ws->auth_method != NULL) {
 		json_array_foreach(json_object_get(result, "authMethods"), i, m) {
@@ -491,20 +511,21 @@ ws_up_exit_cb(struct child *child, int status, void *arg)
 }
 
 /* Spawn the prepared harness and send it initialize. */
-static void
-ws_up_spawn(struct ws_up *up)
+void
+warp_serve_up_spawn(struct ws_up *up)
 {
 	struct ws		*ws = up->ws;
 	struct child_opts	 co;
 	struct jsonrpc_callbacks rcb;
 	char			**envp, *cause = NULL;
+	char *const		*add, *const *unset;
 	int			 err_no = 0, in_fd, out_fd;
 
-
 	memset(&co, 0, sizeof co);
+	warp_endpoint_spawn_env(up->launch.endpoint, up->endpoint_fallback,
+	    up->launch.env_add, up->launch.env_unset, &add, &unset);
 	envp = auth_env_build(ws->opts->config != NULL ?
-	    ws->opts->config->auth : NULL, up->launch.env_unset,
-	    up->launch.env_add);
+	    ws->opts->config->auth : NULL, unset, add);
 	co.argv = up->launch.argv;
 	co.envp = envp;
 	co.cwd = ws->opts->cwd;
@@ -550,7 +571,7 @@ ws_up_slot_cb(struct slots_hold *h, void *arg)
 	up->slot_wait = NULL;
 	up->slot = h;
 	warp_serve_log(up->ws, "%s: agent slot taken", up->agent);
-	ws_up_spawn(up);
+	warp_serve_up_spawn(up);
 }
 
 /*
@@ -637,7 +658,7 @@ warp_serve_up_start(struct ws *ws, const char *agent, int pick,
 	if (up->launch.notice != NULL)
 		warp_serve_log(ws, "%s", up->launch.notice);
 	if (!ws_up_slot(up))
-		ws_up_spawn(up);
+		warp_serve_up_spawn(up);
 	return (up);
 }
 

@@ -281,6 +281,9 @@ ws_init_answer(struct ws *ws, struct ws_up *up)
 		caps = json_object();
 		json_object_set_new(r, "agentCapabilities", caps);
 	}
+	/* The proxy gives a warp harness its provider: no other. */
+	if (up->launch.endpoint != NULL)
+		json_object_del(caps, "llmEndpoints");
 	/* The proxy's session map honours both, whatever the harness does. */
 	json_object_set_new(caps, "loadSession", json_true());
 	if (!json_is_object(sc = json_object_get(caps, "sessionCapabilities"))) {

@@ -57,6 +57,7 @@ struct mock {
 	json_t		*responses;	/* client responses by id, unclaimed */
 	json_t		*saved;		/* save_as name -> response message */
 	json_t		*config_options; /* of the current session */
+	json_t		*endpoints;	/* setLlmEndpoints params.endpoints, once answered */
 
 	char		*session_id;	/* current session */
 	int		 nsessions;
@@ -203,6 +204,7 @@ mock_exit(int status)
 	json_decref(m->responses);
 	json_decref(m->saved);
 	json_decref(m->config_options);
+	json_decref(m->endpoints);
 	free(m->session_id);
 	free(m->in.buf);
 	/* A signal during the exit must not reach the freed lines. */
@@ -840,7 +842,7 @@ mock_http_post(const char *url, const char *key, const char *body,
 static int
 mock_provider(struct mock *m, json_t *reply_id)
 {
-	json_t		*cfg, *prov, *body, *resp, *data;
+	json_t		*cfg, *prov, *body, *resp, *data, *ep;
 	const char	*full, *slash, *url, *keyvar, *key, *why, *msg;
 	char		*pid, *text, *answer, *emsg;
 	int		 status = 0;
@@ -863,6 +865,14 @@ mock_provider(struct mock *m, json_t *reply_id)
 	keyvar = json_string_value(json_array_get(json_object_get(prov, "env"),
 	    0));
 	key = keyvar != NULL && getenv(keyvar) != NULL ? getenv(keyvar) : "";
+	/* An "openai" endpoint taken with setLlmEndpoints wins. */
+	if ((ep = json_object_get(m->endpoints, "openai")) != NULL) {
+		url = json_string_value(json_object_get(ep, "url"));
+		key = json_string_value(json_object_get(json_object_get(ep,
+		    "headers"), "Authorization"));
+		key = key != NULL && strncmp(key, "Bearer ", 7) == 0 ?
+		    key + 7 : "";
+	}
 	body = json_pack("{s:s, s:[{s:s, s:s}]}", "model", slash + 1,
 	    "messages", "role", "user", "content", "continue the task");
 	text = json_dumps(body, JSON_COMPACT);
@@ -1274,6 +1284,12 @@ mock_run_method(struct mock *m, json_t *msg, const char *name)
 	}
 	if (mm != NULL && mm->after != NULL)
 		mm->after(m, params, result);
+	/* An endpoint given over ACP: the provider step uses it. */
+	if (strcmp(name, "setLlmEndpoints") == 0) {
+		json_decref(m->endpoints);
+		m->endpoints = json_deep_copy(json_object_get(params,
+		    "endpoints"));
+	}
 	mock_reply(id, "result", result);
 }
 
