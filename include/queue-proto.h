@@ -87,6 +87,8 @@ struct queue_request {
 	int			 report_started;	/* reportPromptStarted */
 	json_t			*session_options;	/* normalised, or NULL */
 	int			 no_fallback;		/* noFallback (acpx-native) */
+	char			*force_fail;		/* forceFail (acpx-native):
+							   this provider fails, or NULL */
 
 	/* cancel_prompt: targetRequestId; set_mode: modeId; set_model: modelId */
 	char			*target;

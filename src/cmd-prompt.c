@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "config-file.h"
 #include "events-acp.h"
+#include "fallback.h"
 #include "conversation.h"
 #include "jget.h"
 #include "js-json.h"
@@ -240,6 +241,8 @@ prompt_request(struct prompt_run *r)
 	req->prompt_retries = inv->prompt_retries > 0 ? inv->prompt_retries : 0;
 	req->wait = !inv->no_wait;
 	req->no_fallback = inv->no_fallback;
+	if (inv->force_fail != NULL)
+		req->force_fail = xstrdup(inv->force_fail);
 	req->session_options = prompt_session_options(inv);
 	return (req);
 }
@@ -506,6 +509,9 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	r.inv = inv;
 	r.out = out;
 	if ((r.blocks = cmd_opts_prompt(inv, &err)) == NULL ||
+	    (inv->force_fail != NULL && fallback_force_check(inv->config,
+	    inv->agent_override ? NULL : inv->agent.name, inv->force_fail,
+	    &err) == -1) ||
 	    (r.rec = cmd_prompt_find_session(inv, &err)) == NULL ||
 	    cmd_slots_prompt_check(inv, r.rec->record_id, out, &err) == -1) {
 		json_decref(r.blocks);
@@ -552,6 +558,7 @@ cmd_prompt_prepare(struct cli_run *run, struct cli_cmd *leaf,
 	inv->verb = "prompt";
 	inv->file = cli_prepare_dup(cli_prepare_cli_own(leaf, "file"));
 	inv->no_wait = json_is_false(cli_prepare_cli_own(leaf, "wait"));
+	inv->force_fail = cli_prepare_dup(cli_prepare_own(leaf, "forceFail"));
 	inv->session = cli_prepare_session(leaf, "session");
 	cli_prepare_words(inv, cli_prepare_arg(leaf,
 	    cli_prepare_nargs(leaf) - 1));

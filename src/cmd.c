@@ -180,7 +180,7 @@ const struct cmd_opt cmd_opt_file = CMD_OPTV("-f, --file <path>", "-f",
     "--file", "file", "Read prompt text from file path (use - for stdin)",
     CMD_OPT_VALUE, NULL, CMD_VALUES_FILE, NULL);
 const struct cmd_opt *const cmd_opt_prompt[] = { &cmd_opt_session,
-    &o_no_wait, &cmd_opt_file, NULL };
+    &o_no_wait, &cmd_opt_file, &cmd_opt_force_fail, NULL };
 const struct cmd_opt cmd_opt_name = CMD_OPTV("-s, --name <name>", "-s",
     "--name", "name", "Session name", CMD_OPT_VALUE, cli_validate_session,
     CMD_VALUES_SESSION, NULL);

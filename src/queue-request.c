@@ -125,6 +125,12 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 		return (-1);
 	if (r->no_fallback == -1)
 		r->no_fallback = 0;
+	/* acpx-native's --force-fail <provider>; checked by the client. */
+	v = json_object_get(o, "forceFail");
+	if (v != NULL && !json_is_null(v) && !json_is_string(v))
+		return (-1);
+	if (json_is_string(v))
+		r->force_fail = xstrdup(json_string_value(v));
 	return (0);
 }
 
@@ -218,6 +224,7 @@ queue_request_free(struct queue_request *r)
 	if (r == NULL)
 		return;
 	free(r->request_id);
+	free(r->force_fail);
 	free(r->message);
 	json_decref(r->prompt);
 	free(r->resume_policy);
@@ -276,6 +283,9 @@ queue_request_json(const struct queue_request *r)
 			json_object_set(o, "sessionOptions", r->session_options);
 		if (r->no_fallback)
 			json_object_set_new(o, "noFallback", json_true());
+		if (r->force_fail != NULL)
+			json_object_set_new(o, "forceFail",
+			    json_string(r->force_fail));
 		return (o);
 	case QUEUE_REQ_CANCEL:
 		if (r->target != NULL)

@@ -9,7 +9,8 @@
 # from its environment. One that then refuses the call is started again,
 # once, with the environment table, after a one-line notice; one that
 # refuses it is not offered it again. The key never shows in any output
-# or file under HOME (sentinel).
+# or file under HOME (sentinel). Also --force-fail through a persistent
+# session (a rehearsed hop inside its queue owner).
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
@@ -101,6 +102,23 @@ case "$(keys)" in none*) case "$(keys)" in *env*) false ;; esac ;; *) false ;; e
     ok "session: no key in the harness's environment (sessions new, the owner)" ||
     not_ok "session: no key in the harness's environment" "$(keys)"
 provider_key "session"
+# --force-fail through the session's queue owner: a rehearsed hop to the
+# backup (started without its key too), no cooldown recorded.
+fresh
+run --approve-all $FROM -s inj --force-fail infini "rehearse"
+keep
+expect_rc 0 "session --force-fail: the prompt completes"
+expect_out_has "[fallback] $FROM $(printf '\342\206\222') $TO (forced)" "session --force-fail: the [fallback] line says forced"
+expect_out_has "(answered)" "session --force-fail: the backup answers"
+[ "$(keys)" = "none " ] && ok "session --force-fail: the backup has no key in its environment either" ||
+    not_ok "session --force-fail: the backup has no key in its environment either" "$(keys)"
+grep -q '"provider"' "$HOME/.acpx/warp/state.json" 2>/dev/null &&
+    not_ok "session --force-fail: no cooldown recorded" "$(cat "$HOME/.acpx/warp/state.json")" ||
+    ok "session --force-fail: no cooldown recorded"
+run $FROM -s inj --force-fail nowhere "x"
+keep
+expect_rc 2 "session --force-fail with an unknown provider"
+expect_err_has "--force-fail: 'nowhere' is not a configured warp provider" "session --force-fail: the provider is named"
 run $FROM sessions close inj
 keep
 wait_owners_gone
