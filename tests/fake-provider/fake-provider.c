@@ -1,7 +1,8 @@
 /*
  * fake-provider: a tiny HTTP/1.1 model provider for the warp tests.
  *
- *	fake-provider [--record FILE] [--record-text] [--models a,b,c]
+ *	fake-provider [--record FILE] [--record-text] [--record-times]
+ *	    [--models a,b,c]
  *	    [--lifetime SECONDS] [--tool-file PATH]
  *
  * Listens on 127.0.0.1 on a port the kernel picks and prints that port as
@@ -42,7 +43,9 @@
  * authorization, x-api-key, x-goog-api-key and the body's "model"; with
  * --record-text also "text", the text of every chat message of the body
  * ("messages": strings and text parts, one per line), so a test can see
- * what conversation a harness sent. The
+ * what conversation a harness sent; with --record-times also "ms", the
+ * wall-clock time the request was read, in milliseconds since the epoch
+ * (bench/fallback.sh). The
  * record file holds keys: tests keep it outside the test HOME. A TLS
  * ClientHello gets a few plain bytes and a close (an invalid TLS peer).
  * Exits after
@@ -85,6 +88,7 @@ struct client {
 static struct client	 clients[MAX_CLIENTS];
 static const char	*record_path;
 static int		 record_text;	/* --record-text */
+static int		 record_times;	/* --record-times */
 static int		 flaky_posts;	/* POSTs seen by "flaky" */
 static const char	*models = "kimi-k2.5,glm-5,minimax-m2.5,kimi-for-coding";
 static const char	*tool_file;	/* "tools": the path Write is asked to write */
@@ -215,6 +219,13 @@ record(const char *method, const char *path, const char *head,
 	if (record_path == NULL || (f = fopen(record_path, "a")) == NULL)
 		return;
 	v = json_pack("{s:s, s:s}", "method", method, "path", path);
+	if (record_times) {
+		struct timespec	ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		json_object_set_new(v, "ms", json_integer((json_int_t)ts.tv_sec *
+		    1000 + ts.tv_nsec / 1000000));
+	}
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if ((h = header(head, names[i])) != NULL) {
 			json_object_set_new(v, names[i], json_string(h));
@@ -655,6 +666,8 @@ main(int argc, char **argv)
 			record_path = argv[++i];
 		else if (strcmp(argv[i], "--record-text") == 0)
 			record_text = 1;
+		else if (strcmp(argv[i], "--record-times") == 0)
+			record_times = 1;
 		else if (strcmp(argv[i], "--models") == 0 && i + 1 < argc)
 			models = argv[++i];
 		else if (strcmp(argv[i], "--lifetime") == 0 && i + 1 < argc)
@@ -663,7 +676,8 @@ main(int argc, char **argv)
 			tool_file = argv[++i];
 		else {
 			fprintf(stderr, "usage: fake-provider [--record FILE] "
-			    "[--record-text] [--models a,b] [--lifetime S] "
+			    "[--record-text] [--record-times] [--models a,b] "
+			    "[--lifetime S] "
 			    "[--tool-file PATH]\n");
 			return (2);
 		}
