@@ -6,8 +6,9 @@
  *
  * A line is {"ts", "event", "pid", "proc", then the process context
  * (session, name, agent, cwd) and the event's own fields}. It is appended
- * with one write(2) of the whole line on an O_APPEND descriptor, so lines
- * of concurrent processes never interleave: a blocking local write, the
+ * with one write(2) of the whole line on an O_APPEND descriptor (kept
+ * open from one event to the next while the path still names its file),
+ * so lines of concurrent processes never interleave: a blocking local write, the
  * labelled exception to "nothing blocks the event loop" (no fsync). When
  * the file would grow past ACPX_EVENT_LOG_MAX_BYTES (default 8 MiB) it is
  * first renamed to events.ndjson.1 (replacing the previous one); after a

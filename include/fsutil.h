@@ -21,6 +21,10 @@
 #define FSUTIL_NOREPLACE	0x1	/* link(): fail with EEXIST if present */
 #define FSUTIL_NOSYNC		0x2	/* atomic but not durable: no fsync (a
 					   file that dies with its process) */
+#define FSUTIL_SIBLING		0x4	/* stage in <path>.tmp beside it, not
+					   in a private directory: for a file
+					   only one process writes, in a
+					   directory whose scans skip *.tmp */
 
 /*
  * Write len bytes to path atomically (mode 0600; path's directory must

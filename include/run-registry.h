@@ -4,11 +4,14 @@
  * {pid, proc, identity (its birth identity, session-lock.h), startedAt,
  * session, name, agent, cwd, agentPid, warpAgent, state, lastEvent,
  * lastEventAt}. Written atomically (fsutil, not fsynced: it dies with the
- * process) at run_registry_register(), again when an event changes what
- * it says (run_registry_note(), called by events_emit()), and removed at
+ * process; staged in <pid>.json.tmp beside it) at run_registry_register(),
+ * again when an event changes what it says (run_registry_note(), called
+ * by events_emit()): at once, or with a loop attached (run_registry_loop())
+ * from a timer, at most every 100 ms, so a burst of events is one write
+ * and none is on the path of the work that emitted it. Removed at
  * run_registry_unregister() or at exit. A file whose pid is dead or
  * belongs to another birth is stale: run_registry_scan() skips and
- * removes it.
+ * removes it (and a dead process's leftover <pid>.json.tmp).
  *
  * The states: "starting" (the agent is being spawned and initialized),
  * "idle", "running" (a turn is on); a queue owner's waiting prompts are
@@ -33,6 +36,14 @@ char		*run_registry_dir(void);
  */
 void		 run_registry_register(const char *proc, const char *session,
 		    const char *name, const char *agent, const char *cwd);
+
+/*
+ * Write changes from a timer on loop (NULL detaches it, before the loop
+ * goes away; a change not yet written waits for the next attach or event,
+ * or goes with the registration at exit).
+ */
+struct ev_loop;
+void		 run_registry_loop(struct ev_loop *loop);
 
 /* Remove our registration now (also done at exit). */
 void		 run_registry_unregister(void);

@@ -20,8 +20,8 @@
 
 /*
  * The event log's writer: one line per event, one write(2) per line on
- * an O_APPEND descriptor (atomic against other appenders), rotation by
- * size. See events.h.
+ * an O_APPEND descriptor (atomic against other appenders) kept open while
+ * the path still names its file, rotation by size. See events.h.
  */
 
 static struct {
@@ -160,9 +160,62 @@ events_open(const char *path)
 	    O_NOFOLLOW, 0600));
 }
 
+/* The log kept open between events (one per process: a fork opens its own). */
+static struct {
+	int	 fd;		/* -1: closed */
+	pid_t	 pid;		/* the process that opened it */
+	dev_t	 dev;		/* the file it is */
+	ino_t	 ino;
+} events_log = { -1, 0, 0, 0 };
+
+static void
+events_log_close(void)
+{
+	if (events_log.fd != -1)
+		close(events_log.fd);
+	events_log.fd = -1;
+}
+
+/*
+ * The descriptor of the log at path: the one kept open while path is still
+ * that file (not rotated or removed by anyone since), else a new one
+ * (~/.acpx created if missing). -1 if it cannot be opened.
+ */
+static int
+events_log_fd(const char *path)
+{
+	struct stat	 st;
+	char		*dir;
+	int		 fd;
+
+	if (events_log.fd != -1 && (events_log.pid != getpid() ||
+	    stat(path, &st) == -1 || st.st_ino != events_log.ino ||
+	    st.st_dev != events_log.dev))
+		events_log_close();
+	if (events_log.fd != -1)
+		return (events_log.fd);
+	if ((fd = events_open(path)) == -1 && errno == ENOENT) {
+		dir = events_home_path("");
+		(void)mkdir(dir, 0700);
+		free(dir);
+		fd = events_open(path);
+	}
+	if (fd == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return (-1);
+	}
+	events_log.fd = fd;
+	events_log.pid = getpid();
+	events_log.dev = st.st_dev;
+	events_log.ino = st.st_ino;
+	return (fd);
+}
+
 /*
  * Append line (len bytes, ending in a newline; line[-1] is a spare byte
- * holding '\n'): one write(2). A labelled
+ * holding '\n'): one write(2) on the descriptor kept open. A labelled
  * blocking local write. Rotate first if the file would pass the maximum;
  * only the process that still sees the file it opened renames it, so two
  * writers racing at the limit rotate once. Errors are dropped.
@@ -170,30 +223,33 @@ events_open(const char *path)
 static void
 events_append(const char *line, size_t len)
 {
-	char		*path = events_path(), *dir, *rot;
+	char		*path = events_path(), *rot;
 	struct stat	 fst, pst;
 	int		 fd;
 	ssize_t		 n;
 	char		 last;
 
-	if ((fd = events_open(path)) == -1 && errno == ENOENT) {
-		dir = events_home_path("");
-		(void)mkdir(dir, 0700);
-		free(dir);
-		fd = events_open(path);
-	}
-	if (fd == -1) {
+	if ((fd = events_log_fd(path)) == -1) {
 		free(path);
 		return;
 	}
-	if (fstat(fd, &fst) == 0 && fst.st_size > 0 &&
+	if (fstat(fd, &fst) == -1) {
+		events_log_close();
+		free(path);
+		return;
+	}
+	if (fst.st_size > 0 &&
 	    (long long)fst.st_size + (long long)len > events_max_bytes() &&
 	    stat(path, &pst) == 0 && pst.st_ino == fst.st_ino &&
 	    pst.st_dev == fst.st_dev) {
 		rot = events_path_rotated();
 		if (rename(path, rot) == 0) {
-			close(fd);
-			fd = events_open(path);
+			events_log_close();
+			fd = events_log_fd(path);
+			if (fd == -1 || fstat(fd, &fst) == -1) {
+				events_log_close();
+				fd = -1;
+			}
 		}
 		free(rot);
 	}
@@ -205,7 +261,7 @@ events_append(const char *line, size_t len)
 	 * last one): start ours on a new line, in the same write(2), so the
 	 * cut one stays alone and ours whole.
 	 */
-	if (fstat(fd, &fst) == 0 && fst.st_size > 0 &&
+	if (fst.st_size > 0 &&
 	    pread(fd, &last, 1, fst.st_size - 1) == 1 && last != '\n') {
 		n = write(fd, line - 1, len + 1);
 		n = n > 0 ? n - 1 : n;
@@ -215,7 +271,6 @@ events_append(const char *line, size_t len)
 	if (n > 0 && (size_t)n < len && write(fd, "\n", 1) != 1) {
 		/* nothing more to do: the file is full */
 	}
-	close(fd);
 }
 
 void

@@ -15,6 +15,7 @@
 #include "output.h"
 #include "proc.h"
 #include "prompt-input.h"
+#include "run-registry.h"
 #include "xmalloc.h"
 
 /*
@@ -453,6 +454,7 @@ exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
 	r.late_w.data = &r;
 	proc_set_signals(r.proc, exec_signal_cb, &r);
 	output_attach_loop(out, r.loop);
+	run_registry_loop(r.loop);
 
 	r.phase = EXEC_START;
 	exec_arm_timeout(&r);
@@ -460,6 +462,7 @@ exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
 	output_attach_loop(out, NULL);
+	run_registry_loop(NULL);
 
 	proc_clear_signals(r.proc);
 	acpx_error_free(r.late_err);

@@ -14,8 +14,9 @@
 
 /*
  * The atomic writer: stage, write, fsync, rename (or link), fsync the
- * directory. The staging directory is created beside the target so the
- * rename never crosses a file system.
+ * directory. The staging directory (or, with FSUTIL_SIBLING, the staging
+ * file) is created beside the target so the rename never crosses a file
+ * system.
  */
 
 #define FSUTIL_STAGE_DIR	"acpx-write-XXXXXX"
@@ -78,11 +79,23 @@ int
 fsutil_write(const char *path, const void *bytes, size_t len, int flags,
     const char **op)
 {
-	char		*dir, *stage, *tmp = NULL;
+	char		*dir, *stage = NULL, *tmp = NULL;
 	const char	*step = NULL;
 	int		 fd = -1, rc = -1, saved;
 
 	dir = fsutil_dirname(path);
+	if (flags & FSUTIL_SIBLING) {
+		/* One writer of path: <path>.tmp is ours to replace. */
+		xasprintf(&tmp, "%s.tmp", path);
+		if ((fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC |
+		    O_NOFOLLOW, 0600)) == -1) {
+			step = "open";
+			free(tmp);
+			tmp = NULL;
+			goto out;
+		}
+		goto staged;
+	}
 	xasprintf(&stage, "%s/" FSUTIL_STAGE_DIR, dir);
 	if (mkdtemp(stage) == NULL) {
 		step = "mkdtemp";
@@ -96,6 +109,7 @@ fsutil_write(const char *path, const void *bytes, size_t len, int flags,
 		step = "open";
 		goto out;
 	}
+staged:
 	if (fsutil_write_all(fd, bytes, len) == -1) {
 		step = "write";
 		goto out;
@@ -119,6 +133,9 @@ fsutil_write(const char *path, const void *bytes, size_t len, int flags,
 	} else if (rename(tmp, path) == -1) {
 		step = "rename";
 		goto out;
+	} else {
+		free(tmp);	/* renamed: nothing left to remove */
+		tmp = NULL;
 	}
 	if (!(flags & FSUTIL_NOSYNC) && fsutil_sync_dir(path) == -1) {
 		step = "fsync";
@@ -130,7 +147,7 @@ out:
 	if (fd != -1)
 		close(fd);
 	if (tmp != NULL)
-		(void)unlink(tmp);	/* gone after a rename; the link's twin */
+		(void)unlink(tmp);	/* a failed write's, or the link's twin */
 	if (stage != NULL)
 		(void)rmdir(stage);
 	free(tmp);

@@ -34,6 +34,7 @@
 #include "queue-owner.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
+#include "run-registry.h"
 #include "session-lock.h"
 #include "session-record.h"
 #include "session-store.h"
@@ -571,6 +572,7 @@ queue_owner_main(void)
 
 	o.proc = proc_start(0);
 	o.loop = proc_loop(o.proc);
+	run_registry_loop(o.loop);
 	if (owner_listen(&o, &cause) == -1)
 		goto fail;
 	ev_io_init(&o.listen_w, owner_accept_cb, o.listen_fd, EV_READ);
@@ -616,6 +618,7 @@ out:
 	owner_client_opts_clear(&o);
 	owner_opts_clear(&o.opts);
 	free(o.socket_path);
+	run_registry_loop(NULL);
 	proc_free(o.proc);
 	return (rc);
 }

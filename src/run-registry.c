@@ -5,11 +5,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include "fsutil.h"
@@ -22,13 +24,21 @@
 /*
  * ~/.acpx/run/<pid>.json: who runs an agent here, for `acpx ps` (see
  * run-registry.h). The writer keeps the object in memory and rewrites the
- * file when what it says changes; the reader verifies each file against
- * the birth identity it records.
+ * file when what it says changes (with a loop attached, at most every
+ * RUN_WRITE_INTERVAL_S, from a timer: never on the path of the event that
+ * changed it); the reader verifies each file against the birth identity it
+ * records.
  */
+
+#define RUN_WRITE_INTERVAL_S	0.1
 
 static json_t	*run_self;	/* our registration, or NULL */
 static pid_t	 run_pid;	/* whose it is (a fork child is not us) */
 static int	 run_atexit;
+static int	 run_dirty;	/* run_self changed since it was written */
+static struct ev_loop *run_loop;	/* the attached loop, or NULL */
+static ev_timer	 run_write_w;	/* the throttled write (unref'ed) */
+static ev_tstamp run_written;	/* when we last wrote it (ev_time()) */
 
 char *
 run_registry_dir(void)
@@ -53,30 +63,87 @@ run_registry_file(pid_t pid)
 	return (p);
 }
 
-/* Write our object (a labelled blocking local write, no fsync). */
+/*
+ * Write our object (a labelled blocking local write, no fsync), staged in
+ * <pid>.json.tmp beside it: only we write that name, and the scan skips it.
+ */
 static void
 run_registry_write(void)
 {
 	char	*path, *text, *dir, *home;
+	int	 flags = FSUTIL_NOSYNC | FSUTIL_SIBLING;
 
 	if (run_self == NULL || run_pid != getpid())
 		return;
+	run_dirty = 0;
+	run_written = ev_time();
 	if ((text = json_dumps(run_self, JSON_COMPACT)) == NULL)
 		return;
 	path = run_registry_file(run_pid);
-	if (fsutil_write(path, text, strlen(text), FSUTIL_NOSYNC, NULL) == -1 &&
+	if (fsutil_write(path, text, strlen(text), flags, NULL) == -1 &&
 	    errno == ENOENT) {
 		dir = run_registry_dir();
 		home = xstrndup(dir, strlen(dir) - strlen("/run"));
 		(void)mkdir(home, 0700);
 		(void)mkdir(dir, 0700);
-		(void)fsutil_write(path, text, strlen(text), FSUTIL_NOSYNC,
-		    NULL);
+		(void)fsutil_write(path, text, strlen(text), flags, NULL);
 		free(home);
 		free(dir);
 	}
 	free(path);
 	free(text);
+}
+
+static void
+run_registry_timer_stop(void)
+{
+	if (run_loop != NULL && ev_is_active(&run_write_w)) {
+		ev_ref(run_loop);
+		ev_timer_stop(run_loop, &run_write_w);
+	}
+}
+
+static void
+run_registry_write_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	run_registry_timer_stop();
+	if (run_dirty)
+		run_registry_write();
+}
+
+/*
+ * What run_self says changed: write it now without a loop, else from the
+ * timer, at most every RUN_WRITE_INTERVAL_S (the first change after a
+ * quiet spell in the next loop iteration, after what that one does).
+ */
+static void
+run_registry_changed(void)
+{
+	ev_tstamp	wait;
+
+	run_dirty = 1;
+	if (run_loop == NULL) {
+		run_registry_write();
+		return;
+	}
+	if (ev_is_active(&run_write_w))
+		return;
+	wait = run_written + RUN_WRITE_INTERVAL_S - ev_time();
+	ev_timer_set(&run_write_w, wait > 0. ? wait : 0., 0.);
+	ev_timer_start(run_loop, &run_write_w);
+	ev_unref(run_loop);	/* it never keeps the loop running */
+}
+
+void
+run_registry_loop(struct ev_loop *loop)
+{
+	run_registry_timer_stop();
+	run_loop = loop;
+	if (loop == NULL)
+		return;
+	ev_timer_init(&run_write_w, run_registry_write_cb, 0., 0.);
+	if (run_dirty && run_self != NULL && run_pid == getpid())
+		run_registry_changed();
 }
 
 static void
@@ -111,7 +178,7 @@ run_registry_register(const char *proc, const char *session,
 		run_atexit = 1;
 		atexit(run_registry_atexit);
 	}
-	run_registry_write();
+	run_registry_write();	/* at once: ps sees us from the start */
 }
 
 void
@@ -121,7 +188,9 @@ run_registry_unregister(void)
 
 	if (run_self == NULL)
 		return;
+	run_dirty = 0;
 	if (run_pid == getpid()) {
+		run_registry_timer_stop();
 		path = run_registry_file(run_pid);
 		(void)unlink(path);
 		free(path);
@@ -173,7 +242,7 @@ run_registry_note(const char *event, const json_t *line)
 		json_object_set_new(run_self, "state", json_string(state));
 	run_copy(line, "event", "lastEvent");
 	run_copy(line, "ts", "lastEventAt");
-	run_registry_write();
+	run_registry_changed();
 }
 
 /* A file name "<digits>.json": its pid, else 0. */
@@ -187,6 +256,24 @@ run_name_pid(const char *name)
 		return (0);
 	pid = strtol(name, NULL, 10);
 	return (pid > 0 ? (pid_t)pid : 0);
+}
+
+/* A dead process's <pid>.json.tmp (it died while writing): removed. */
+static void
+run_registry_leftover(const char *dir, const char *name)
+{
+	size_t	 n = strspn(name, "0123456789");
+	char	*path;
+	long	 pid;
+
+	if (n == 0 || n > 9 || strcmp(name + n, ".json.tmp") != 0)
+		return;
+	pid = strtol(name, NULL, 10);
+	if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return;
+	xasprintf(&path, "%s/%s", dir, name);
+	(void)unlink(path);
+	free(path);
 }
 
 /* The file's object if it is a live process's, else NULL (stale: removed). */
@@ -242,8 +329,10 @@ run_registry_scan(run_registry_stale_cb stale)
 		return (all);
 	}
 	while ((de = readdir(d)) != NULL) {
-		if ((pid = run_name_pid(de->d_name)) == 0)
+		if ((pid = run_name_pid(de->d_name)) == 0) {
+			run_registry_leftover(dir, de->d_name);
 			continue;
+		}
 		if ((o = run_registry_check(dir, de->d_name, pid, stale)) !=
 		    NULL)
 			json_array_append_new(all, o);
