@@ -64,6 +64,7 @@ struct queue_owner_job {
 	ev_timer			 timeout_w;
 	ev_timer			 checkpoint_w;	/* debounced record save */
 	int				 dirty;
+	int				 saved;	/* the turn's prompt is on disk */
 	json_t				*chunk_params;	/* text chunks held back */
 	struct buf			 chunk;		/* their text */
 

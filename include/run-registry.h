@@ -7,8 +7,9 @@
  * process; staged in <pid>.json.tmp beside it) at run_registry_register(),
  * again when an event changes what it says (run_registry_note(), called
  * by events_emit()): at once, or with a loop attached (run_registry_loop())
- * from a timer, at most every 100 ms, so a burst of events is one write
- * and none is on the path of the work that emitted it. Removed at
+ * from a timer 100 ms after the change and at most every 100 ms, so a
+ * burst of events (a short turn) is one write, never on the path of the
+ * work that emitted them; ps may be that late. Removed at
  * run_registry_unregister() or at exit. A file whose pid is dead or
  * belongs to another birth is stale: run_registry_scan() skips and
  * removes it (and a dead process's leftover <pid>.json.tmp).

@@ -64,6 +64,13 @@ int		 session_store_write_file(const char *path, const char *bytes,
 int		 session_store_save(const struct session_record *, char **cause);
 
 /*
+ * session_store_save() without the fsyncs (atomic for readers, not durable
+ * across a power loss): the checkpoints a durable save follows.
+ */
+int		 session_store_checkpoint(const struct session_record *,
+		    char **cause);
+
+/*
  * Read <E(record_id)>.json. Returns the record; NULL with *cause NULL if
  * the file does not exist; NULL with *cause if it is unreadable, invalid or
  * belongs to another id.

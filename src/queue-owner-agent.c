@@ -136,7 +136,7 @@ queue_owner_agent_checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	queue_owner_agent_chunk_flush(o);
 	if (j != NULL && j->rec != NULL && j->dirty) {
-		if (session_store_save(j->rec, &cause) == -1)
+		if (session_store_checkpoint(j->rec, &cause) == -1)
 			free(cause);
 		j->dirty = 0;
 	}

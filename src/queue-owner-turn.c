@@ -247,6 +247,40 @@ turn_late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_start(loop, w);
 }
 
+/* The owner's agent serves j's session already: its connect is a reuse. */
+static int
+turn_warm(struct queue_owner *o, struct queue_owner_job *j)
+{
+	const char	*sid;
+
+	return (o->client != NULL && acp_client_running(o->client) &&
+	    (sid = acp_client_session_id(o->client)) != NULL &&
+	    j->rec->acp_session_id != NULL &&
+	    strcmp(sid, j->rec->acp_session_id) == 0);
+}
+
+/*
+ * The turn's first save, with the prompt (a failure fails the turn). Put
+ * off while the connect will be a warm reuse (not forced): the save right
+ * before session/prompt, on the next loop turn, is then the first.
+ */
+static int
+turn_save_first(struct queue_owner *o, struct queue_owner_job *j, int force)
+{
+	char	*err = NULL;
+
+	if (j->saved || (!force && turn_warm(o, j)))
+		return (0);
+	if (session_store_checkpoint(j->rec, &err) == -1) {
+		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
+		    "%s", err));
+		free(err);
+		return (-1);
+	}
+	j->saved = 1;
+	return (0);
+}
+
 /* Send session/prompt (or end at once when cancelled meanwhile). */
 static void
 turn_prompt(struct queue_owner *o)
@@ -266,7 +300,10 @@ turn_prompt(struct queue_owner *o)
 		turn_fail(o, err);
 		return;
 	}
-	if (session_store_save(j->rec, &cause) == -1)
+	if (!j->saved) {
+		if (turn_save_first(o, j, 1) == -1)
+			return;
+	} else if (session_store_checkpoint(j->rec, &cause) == -1)
 		free(cause);
 	j->state = JOB_PROMPT;
 	acp_client_prompt(o->client, j->req->prompt, queue_owner_turn_prompt_cb, o);
@@ -364,6 +401,7 @@ turn_connect_cb(struct session_connect *sc,
 	turn_model(o);
 }
 
+
 static void
 turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 {
@@ -399,12 +437,9 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	session_record_set(&j->rec->last_used_at, now);
 	session_record_set(&j->rec->last_request_id, j->req->request_id);
 	free(now);
-	if (session_store_save(j->rec, &err) == -1) {
-		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
-		    "%s", err));
-		free(err);
+	/* Checkpoints (no fsync) until the turn's end, saved durably. */
+	if (turn_save_first(o, j, 0) == -1)
 		return;
-	}
 	if (queue_owner_agent_journal(o, j->rec, &err) == -1 ||
 	    journal_begin_turn(o->journal, j->rec, j->req->request_id,
 	    &err) == -1) {
@@ -425,6 +460,9 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	    j->rec->imported_from != NULL;
 	co.verbose = o->opts.verbose;
 	co.log = queue_owner_agent_connect_log;
+	/* The hook may have replaced the agent: then no reuse after all. */
+	if (turn_save_first(o, j, 0) == -1)
+		return;
 	queue_owner_failure_turn_begin(o, j);
 	j->state = JOB_CONNECT;
 	j->connect_phase = 1;

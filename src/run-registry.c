@@ -30,7 +30,8 @@
  * records.
  */
 
-#define RUN_WRITE_INTERVAL_S	0.1
+#define RUN_WRITE_INTERVAL_S	0.1	/* at most one write per interval */
+#define RUN_WRITE_DELAY_S	0.1	/* after the change that needs one */
 
 static json_t	*run_self;	/* our registration, or NULL */
 static pid_t	 run_pid;	/* whose it is (a fork child is not us) */
@@ -113,8 +114,9 @@ run_registry_write_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * What run_self says changed: write it now without a loop, else from the
- * timer, at most every RUN_WRITE_INTERVAL_S (the first change after a
- * quiet spell in the next loop iteration, after what that one does).
+ * timer, RUN_WRITE_DELAY_S after the change (a short turn's start and end
+ * are one write, once the turn is over) and at most every
+ * RUN_WRITE_INTERVAL_S.
  */
 static void
 run_registry_changed(void)
@@ -129,7 +131,8 @@ run_registry_changed(void)
 	if (ev_is_active(&run_write_w))
 		return;
 	wait = run_written + RUN_WRITE_INTERVAL_S - ev_time();
-	ev_timer_set(&run_write_w, wait > 0. ? wait : 0., 0.);
+	ev_timer_set(&run_write_w, wait > RUN_WRITE_DELAY_S ? wait :
+	    RUN_WRITE_DELAY_S, 0.);
 	ev_timer_start(run_loop, &run_write_w);
 	ev_unref(run_loop);	/* it never keeps the loop running */
 }

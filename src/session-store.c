@@ -99,10 +99,21 @@ session_store_open_dir(DIR **d, char **dir, char **cause)
 	return (missing ? 0 : -1);
 }
 
+static int	store_write_file(const char *, const char *, size_t, int, int,
+		    char **);
+
 /* Atomic write of bytes to path (fsutil_write) after mkdir -p. */
 int
 session_store_write_file(const char *path, const char *bytes, size_t len,
     int private_dir, char **cause)
+{
+	return (store_write_file(path, bytes, len, private_dir, 0, cause));
+}
+
+/* The same with fsutil_write()'s flags. */
+static int
+store_write_file(const char *path, const char *bytes, size_t len,
+    int private_dir, int flags, char **cause)
 {
 	char		*dir, *slash, *real;
 	const char	*op;
@@ -127,7 +138,7 @@ session_store_write_file(const char *path, const char *bytes, size_t len,
 
 	xasprintf(&real, "%s/%s", dir, strrchr(path, '/') != NULL ?
 	    strrchr(path, '/') + 1 : path);
-	if (fsutil_write(real, bytes, len, 0, &op) == -1)
+	if (fsutil_write(real, bytes, len, flags, &op) == -1)
 		xasprintf(cause, "%s %s: %s", op, path, strerror(errno));
 	else
 		rc = 0;
@@ -139,9 +150,18 @@ out:
 	return (rc);
 }
 
+static int	store_write_private(const char *, const json_t *, int, char **);
+
 /* Atomic private write of pretty JSON + "\n". */
 int
 session_store_write_private(const char *path, const json_t *v, char **cause)
+{
+	return (store_write_private(path, v, 0, cause));
+}
+
+static int
+store_write_private(const char *path, const json_t *v, int flags,
+    char **cause)
 {
 	char	*text, *full;
 	int	 rc;
@@ -152,14 +172,29 @@ session_store_write_private(const char *path, const json_t *v, char **cause)
 	}
 	xasprintf(&full, "%s\n", text);
 	free(text);
-	rc = session_store_write_file(path, full, strlen(full), 1, cause);
+	rc = store_write_file(path, full, strlen(full), 1, flags, cause);
 	free(full);
 	return (rc);
 }
 
+static int	store_save(const struct session_record *, int, char **);
+
 /* Save a record to <E>.json. */
 int
 session_store_save(const struct session_record *r, char **cause)
+{
+	return (store_save(r, 0, cause));
+}
+
+/* The same, atomic but not fsync'ed. */
+int
+session_store_checkpoint(const struct session_record *r, char **cause)
+{
+	return (store_save(r, FSUTIL_NOSYNC, cause));
+}
+
+static int
+store_save(const struct session_record *r, int flags, char **cause)
 {
 	json_t	*disk, *known;
 	char	*path;
@@ -180,7 +215,7 @@ session_store_save(const struct session_record *r, char **cause)
 	json_decref(known);
 	if (rc == 0) {
 		path = session_path(r->record_id, ".json");
-		rc = session_store_write_private(path, disk, cause);
+		rc = store_write_private(path, disk, flags, cause);
 		free(path);
 	}
 	json_decref(disk);
