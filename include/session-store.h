@@ -71,6 +71,14 @@ int		 session_store_checkpoint(const struct session_record *,
 		    char **cause);
 
 /*
+ * 1 if r's file still holds exactly the bytes this process's last save
+ * wrote to it (nobody else has saved it since; *closed: whether that save
+ * was of a closed record), else 0.
+ */
+int		 session_store_unchanged(const struct session_record *r,
+		    int *closed);
+
+/*
  * Read <E(record_id)>.json. Returns the record; NULL with *cause NULL if
  * the file does not exist; NULL with *cause if it is unreadable, invalid or
  * belongs to another id.

@@ -607,7 +607,11 @@ turn_preserve_close(struct queue_owner *o, struct queue_owner_job *j)
 {
 	struct session_record	*disk;
 	char			*cause = NULL;
+	int			 closed;
 
+	/* Still what we saved, not closed: nobody closed it meanwhile. */
+	if (session_store_unchanged(j->rec, &closed) && !closed)
+		return;
 	if ((disk = session_store_load(o->opts.session_id, &cause)) == NULL) {
 		free(cause);
 		return;

@@ -31,6 +31,7 @@
  */
 
 #define STORE_MAX_RECORD_BYTES	(256 * 1024 * 1024)
+#define STORE_REMEMBER		0x100	/* keep the bytes (store_last) */
 
 /* mkdir -p path with mode for the directories created. */
 static int
@@ -152,6 +153,24 @@ out:
 
 static int	store_write_private(const char *, const json_t *, int, char **);
 
+/* The last record this process saved: its path and bytes. */
+static struct {
+	char	*path;
+	char	*text;
+	size_t	 len;
+	int	 closed;	/* the record said closed */
+} store_last;
+
+static void
+store_remember(const char *path, char *text)
+{
+	free(store_last.path);
+	free(store_last.text);
+	store_last.path = xstrdup(path);
+	store_last.text = text;
+	store_last.len = strlen(text);
+}
+
 /* Atomic private write of pretty JSON + "\n". */
 int
 session_store_write_private(const char *path, const json_t *v, char **cause)
@@ -172,8 +191,12 @@ store_write_private(const char *path, const json_t *v, int flags,
 	}
 	xasprintf(&full, "%s\n", text);
 	free(text);
-	rc = store_write_file(path, full, strlen(full), 1, flags, cause);
-	free(full);
+	rc = store_write_file(path, full, strlen(full), 1,
+	    flags & ~STORE_REMEMBER, cause);
+	if (rc == 0 && (flags & STORE_REMEMBER))
+		store_remember(path, full);
+	else
+		free(full);
 	return (rc);
 }
 
@@ -193,6 +216,32 @@ session_store_checkpoint(const struct session_record *r, char **cause)
 	return (store_save(r, FSUTIL_NOSYNC, cause));
 }
 
+int
+session_store_unchanged(const struct session_record *r, int *closed)
+{
+	char	*path = session_path(r->record_id, ".json"), *b;
+	ssize_t	 n;
+	size_t	 got = 0;
+	int	 fd, same = 0;
+
+	if (store_last.path == NULL || strcmp(store_last.path, path) != 0 ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		free(path);
+		return (0);
+	}
+	free(path);
+	/* One byte more than ours: a longer file is not ours. */
+	b = xmalloc(store_last.len + 1);
+	while (got < store_last.len + 1 && (n = read(fd, b + got,
+	    store_last.len + 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	same = got == store_last.len && memcmp(b, store_last.text, got) == 0;
+	free(b);
+	*closed = store_last.closed;
+	return (same);
+}
+
 static int
 store_save(const struct session_record *r, int flags, char **cause)
 {
@@ -202,7 +251,7 @@ store_save(const struct session_record *r, int flags, char **cause)
 
 	disk = session_record_to_disk(r);
 	/* The key policy covers what we write, not keys we only carry. */
-	known = json_deep_copy(disk);
+	known = json_copy(disk);	/* shallow: only its members go */
 	{
 		const char	*k;
 		json_t		*v;
@@ -215,7 +264,10 @@ store_save(const struct session_record *r, int flags, char **cause)
 	json_decref(known);
 	if (rc == 0) {
 		path = session_path(r->record_id, ".json");
-		rc = store_write_private(path, disk, flags, cause);
+		rc = store_write_private(path, disk, flags | STORE_REMEMBER,
+		    cause);
+		if (rc == 0)
+			store_last.closed = r->closed;
 		free(path);
 	}
 	json_decref(disk);
