@@ -31,7 +31,8 @@ enum acp_update_kind {
 	ACP_UPDATE_CURRENT_MODE,
 	ACP_UPDATE_CONFIG_OPTION,
 	ACP_UPDATE_SESSION_INFO,
-	ACP_UPDATE_USAGE
+	ACP_UPDATE_USAGE,
+	ACP_UPDATE_QUOTA		/* quota_update (unstable: quotas and limits) */
 };
 
 /* One session/update, typed. Which members are set depends on kind. */

@@ -68,6 +68,8 @@ int		 node_bind_probe(const struct config_node *,
 
 /* node-bind-state.c: the down marks (home: $HOME). */
 int		 node_bind_state_down(const char *home, const char *node);
+/* When node's mark ends (ms since the epoch; may be past), 0 if none. */
+long long	 node_bind_state_until(const char *home, const char *node);
 void		 node_bind_state_mark(const char *home, const char *node,
 		    int down, const char *cause);
 

@@ -13,6 +13,8 @@
 #ifndef ACPX_WARP_CLASSIFY_H
 #define ACPX_WARP_CLASSIFY_H
 
+#include <time.h>
+
 #include <jansson.h>
 
 /* What a turn's failure was. */
@@ -48,6 +50,7 @@ struct warp_verdict {
 	const char	*reason;	/* static: "quota-exhausted", ...; NULL for task */
 	char		*signal;	/* the exact signal (bounded), NULL for task */
 	long long	 retry_after;	/* seconds, 0 if not given */
+	time_t		 reset;		/* a quotaExceeded's resetsAt as given, 0 */
 };
 
 /*

@@ -9,7 +9,7 @@
  * for the plain harness aliases, and the cooldown state file
  * ~/.acpx/warp/state.json. warp.c has ids and chains; warp-config.c the
  * config; warp-launch.c the harness table and the launch; warp-state.c
- * the cooldown state. Secret values never reach a message built here.
+ * the cooldown state (and the quota readings warp-quota.c merges). Secret values never reach a message built here.
  */
 #ifndef ACPX_WARP_H
 #define ACPX_WARP_H
@@ -102,6 +102,7 @@ struct warp_config {
 	long long		 fail_window_s;
 	int			 allowed_fails;
 	int			 harness_retries;	/* -1: the harness's own */
+	int			 quota_reserve;	/* percent left that is kept (0) */
 };
 
 /*
@@ -237,11 +238,15 @@ struct warp_failure {
 	time_t	 at;
 };
 
+struct warp_quota;
+
 struct warp_state {
 	struct warp_cooldown	*v;
 	size_t			 n;
 	struct warp_failure	*f;	/* counted failures, oldest first */
 	size_t			 nf;
+	struct warp_quota	*q;	/* quota readings ("quota" below) */
+	size_t			 nq;
 };
 
 /* ~/.acpx/warp/state.json for a home. Caller owns. */
@@ -272,8 +277,9 @@ int		 warp_state_clear(struct warp_state *, const char *provider,
 /*
  * `acpx warp reset`: remove every cooldown and counted failure of
  * provider (model NULL), or those of provider/model and the
- * provider-wide ones. Each removed cooldown is appended to cleared (JSON,
- * may be NULL). Returns how many cooldowns were removed.
+ * provider-wide ones, and forgets their quota readings. Each removed
+ * cooldown is appended to cleared (JSON, may be NULL). Returns how many
+ * cooldowns were removed.
  */
 size_t		 warp_state_reset(struct warp_state *, const char *provider,
 		    const char *model, json_t *cleared);
@@ -425,6 +431,158 @@ const char	*warp_retries_var(const char *harness);
 int		 warp_retries_cap(const struct warp_config *,
 		    const struct warp_target *);
 
+/* ---------------------------------------------------------------- quota */
+
+/*
+ * warp-quota.c: quota signals from the protocol (acpx-warp(7),
+ * "Quota"): what an agent says of its provider's quota, kept per
+ * provider/model in the Warp state (~/.acpx/warp/state.json, "quotas";
+ * read and written by warp-state.c) and read by the route rule
+ * (warp_route_check(): exhausted, or under warp.quotaReserve), `warp
+ * list`, `warp route` and `acpx ps`.
+ *
+ * Two shapes are read: ACP's quota_update session update (a full snapshot
+ * of pools and meters, the quotas-and-limits proposal) and Claude's
+ * usage_update whose _meta["_claude/rateLimit"] carries one window
+ * {status, resetsAt (epoch seconds), rateLimitType, utilization (0..1)}.
+ * A quotaExceeded JSON-RPC error (code -32003, or data with resetsAt,
+ * poolId or meterId) is a provider failure of class quota; its reset is
+ * read here too.
+ *
+ * Bad values follow one rule: a value that is not a number or is negative
+ * is ignored (its meter is dropped), a share above the whole (usedPercent
+ * over 100, utilization over 1) counts as exhausted (clamped to 100%), and
+ * a reset time that does not parse, lies in the past or more than
+ * WARP_QUOTA_MAX_AHEAD ahead is ignored (as not reported). A reading
+ * holds until its reset, else for warp.cooldownSeconds from when it came.
+ *
+ * Ownership: a struct warp_quota_reading is the caller's
+ * (warp_quota_reading_clear()); the state's readings are the state's
+ * (warp_state_free() frees them); a view borrows from its state; JSON and strings
+ * returned are the caller's.
+ */
+#define WARP_QUOTA_MAX_AHEAD	(31LL * 86400)	/* a reset further is not believed */
+#define WARP_QUOTA_ERROR_CODE	(-32003)	/* quotaExceeded (the proposal's) */
+#define WARP_QUOTA_MAX_METERS	32		/* per provider/model */
+
+/* One meter of a reading. */
+struct warp_quota_meter {
+	char	*id;		/* "plan/five_hour" (ACP), "five_hour" (Claude) */
+	double	 used;		/* percent used, 0..100; < 0: not reported */
+	int	 exhausted;	/* exceeded, exhausted pool, 100%, rejected */
+	time_t	 reset;		/* believed reset, 0: none */
+	time_t	 until;		/* the meter holds until then */
+};
+
+/* What one notification said (or the state holds for a provider/model). */
+struct warp_quota_reading {
+	int			 snapshot;	/* ACP: replaces every meter */
+	const char		*source;	/* "acp", "claude" (static) */
+	char			*updated_at;	/* ACP updatedAt, or NULL */
+	struct warp_quota_meter	*m;
+	size_t			 nm;
+};
+
+/* The readings of one provider/model in the state. */
+struct warp_quota {
+	char			*provider;
+	char			*model;
+	time_t			 at;		/* when the last reading came */
+	char			*source;
+	char			*updated_at;
+	struct warp_quota_meter	*m;
+	size_t			 nm;
+};
+
+/* The headline of a provider/model now: its most used meter. */
+struct warp_quota_view {
+	int		 known;		/* 0: no reading */
+	double		 used;		/* percent used, < 0: not reported */
+	int		 exhausted;
+	time_t		 reset;		/* 0: none */
+	time_t		 until;
+	const char	*meter;		/* borrowed from the state */
+	const char	*source;	/* borrowed from the state */
+	time_t		 at;
+};
+
+/*
+ * Read a session/update notification (a whole JSON-RPC message) at now:
+ * 1 with *r filled when it is a quota signal with at least one usable
+ * meter (or an ACP snapshot, even empty), 0 otherwise (r untouched).
+ * hold_s: how long a meter without a believed reset holds.
+ */
+int		 warp_quota_parse(const json_t *msg, time_t now,
+		    long long hold_s, struct warp_quota_reading *r);
+void		 warp_quota_reading_clear(struct warp_quota_reading *);
+
+/*
+ * Is error (a JSON-RPC error object) a quotaExceeded? 1 with *reset (its
+ * data.resetsAt as given, else 0: the caller judges it with
+ * warp_quota_believe()) and *retry_after (its data.retryAfter duration in
+ * seconds when there is no resetsAt, else 0); 0 otherwise. Pure.
+ */
+int		 warp_quota_error(const json_t *error, time_t *reset,
+		    long long *retry_after);
+
+/* A reset time t believed at now, else 0. */
+time_t		 warp_quota_believe(time_t t, time_t now);
+
+/* RFC 3339 ("2026-10-06T18:00:00Z", fractions, +hh:mm): -1 if malformed. */
+time_t		 warp_quota_parse_time(const char *);
+
+/* ISO 8601 duration ("PT5H", "P1DT30M", "P2W"): seconds, -1 if malformed. */
+long long	 warp_quota_parse_duration(const char *);
+
+/* Merge r into the state for provider/model; 1 if the state changed. */
+int		 warp_quota_apply(struct warp_state *, const char *provider,
+		    const char *model, const struct warp_quota_reading *r,
+		    time_t now);
+
+/* The view of provider/model at now. */
+void		 warp_quota_view(const struct warp_state *, const char *provider,
+		    const char *model, time_t now, struct warp_quota_view *);
+
+/*
+ * Should the route skip it? 1 when exhausted, or when the share left is
+ * under reserve (percent, warp.quotaReserve), with *why ("quota at 97%
+ * (five_hour, under the 5% reserve), resets T"; caller frees).
+ */
+int		 warp_quota_skip(const struct warp_quota_view *, int reserve,
+		    char **why);
+
+/* "42% (five_hour), resets T" for people; "-" when unknown. Caller owns. */
+char		*warp_quota_text(const struct warp_quota_view *);
+
+/*
+ * {usedPercent, remainingPercent, exhausted, meter, resetsAt, until,
+ * receivedAt, source}, or JSON null when unknown. Caller owns.
+ */
+json_t		*warp_quota_json(const struct warp_quota_view *);
+
+/*
+ * The view of a Warp agent id (NULL when it is none or unconfigured):
+ * the JSON of warp_quota_json(). Caller owns.
+ */
+json_t		*warp_quota_agent_json(const struct warp_config *,
+		    const struct warp_state *, const char *id, time_t now);
+
+/*
+ * The hook of every Warp turn (fallback_tap()): when msg is a quota
+ * signal, record it for agent id's provider/model in the state (locked
+ * load, merge, save when it changed). Cheap for any other message.
+ */
+void		 warp_quota_tap(const struct warp_config *, const char *id,
+		    const json_t *msg);
+
+/* Free one entry's members. */
+void		 warp_quota_free(struct warp_quota *);
+
+/* warp.quotaReserve: the config check (1, 0 not ours, -1) and its load. */
+int		 warp_quota_check_key(const char *key, const json_t *v,
+		    const char *file, char **cause);
+void		 warp_quota_load(struct warp_config *);
+
 /* ----------------------------------------------------------------- route */
 
 /*
@@ -436,7 +594,9 @@ enum warp_route_skip {
 	WARP_ROUTE_OK = 0,
 	WARP_ROUTE_COOLING,		/* "cooling" */
 	WARP_ROUTE_SECRETS,		/* "secrets-missing" */
-	WARP_ROUTE_FORCED		/* "forced": --force-fail */
+	WARP_ROUTE_FORCED,		/* "forced": --force-fail */
+	WARP_ROUTE_QUOTA,		/* "quota": exhausted or under the reserve */
+	WARP_ROUTE_NODE_DOWN		/* "node-down": every bound node marked down */
 };
 
 struct warp_route_check {
@@ -444,20 +604,35 @@ struct warp_route_check {
 	const struct warp_cooldown	*cooldown;	/* COOLING: borrowed from the state */
 	char				*missing;	/* SECRETS: the variable name */
 	char				*why;		/* a line for people, NULL if OK */
+	time_t				 until;		/* when the skip ends, 0: unknown */
+};
+
+/* What a check looks at; any pointer may be NULL (that check is not made). */
+struct warp_route_ctx {
+	const struct warp_config	*wc;		/* warp.quotaReserve */
+	const struct warp_state		*st;		/* cooldowns, quotas */
+	const struct secrets		*secrets;	/* fallback candidates' */
+	const struct config		*config;	/* node bindings */
+	const char			*home;		/* the nodes' down marks */
+	const char			*forced;	/* --force-fail's provider */
+	time_t				 now;
+	/* When node's down mark ends (ms; node_bind_state_until()), or NULL. */
+	long long			(*node_until)(const char *home,
+					    const char *node);
 };
 
 /*
- * Check t at now against the state (may be NULL), the operator's forced
- * provider (may be NULL) and, with check_secrets, the secrets (NULL: not
- * checked). Fills c (free with warp_route_check_clear()); returns c->skip.
+ * Check t against ctx: forced, cooling, quota, node down, then with
+ * check_secrets its secrets (not for an agent bound to nodes: they are
+ * the node's). Fills c (free with warp_route_check_clear()); returns
+ * c->skip.
  */
-enum warp_route_skip warp_route_check(const struct warp_state *,
-		    const struct secrets *, const struct warp_target *,
-		    const char *forced, int check_secrets, time_t now,
+enum warp_route_skip warp_route_check(const struct warp_route_ctx *,
+		    const struct warp_target *, int check_secrets,
 		    struct warp_route_check *c);
 void		 warp_route_check_clear(struct warp_route_check *);
 
-/* "ok", "cooling", "secrets-missing", "forced". */
+/* "ok", "cooling", "secrets-missing", "forced", "quota", "node-down". */
 const char	*warp_route_skip_name(enum warp_route_skip);
 
 #endif

@@ -28,6 +28,7 @@ static const struct {
 	{ "config_option_update",	ACP_UPDATE_CONFIG_OPTION },
 	{ "session_info_update",	ACP_UPDATE_SESSION_INFO },
 	{ "usage_update",		ACP_UPDATE_USAGE },
+	{ "quota_update",		ACP_UPDATE_QUOTA },
 };
 
 /* The kind of a "sessionUpdate" string. */
@@ -146,6 +147,7 @@ acp_update_parse(const json_t *u, struct acp_update *ev)
 		break;
 	case ACP_UPDATE_NONE:
 	case ACP_UPDATE_OTHER:
+	case ACP_UPDATE_QUOTA:	/* read by warp-quota.c from ev->update */
 		break;
 	}
 	return (ev->kind);

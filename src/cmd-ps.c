@@ -9,23 +9,30 @@
 #include "acpx.h"
 #include "cli-invocation.h"
 #include "cmd.h"
+#include "config-file.h"
 #include "events.h"
 #include "jget.h"
 #include "output.h"
 #include "ps-list.h"
 #include "queue-lease.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
  * acpx ps: every live queue owner, exec and warp serve of this user on
  * this host (ps-list.h), as a table or, with --format json, one array of
- * the rows. Local state only; nothing is asked of the processes.
+ * the rows. Local state only; nothing is asked of the processes. A row
+ * serving a Warp agent gets its provider/model's quota reading from the
+ * Warp state ("quota", null when none; a QUOTA column before CWD when a
+ * row has one).
  */
 
-#define PS_COLS	10
+#define PS_COLS	11
+#define PS_QUOTA	9	/* the column shown only when a row has a reading */
 
 static const char *const ps_heads[PS_COLS] = { "PID", "KIND", "SESSION",
-    "AGENT", "STATE", "UPTIME", "RSS", "AGENT-PID", "LAST EVENT", "CWD" };
+    "AGENT", "STATE", "UPTIME", "RSS", "AGENT-PID", "LAST EVENT", "QUOTA",
+    "CWD" };
 
 /* "45s", "3m12s", "2h05m", "3d04h". */
 static char *
@@ -132,6 +139,34 @@ ps_cwd(const json_t *r)
 	return (xstrdup(c));
 }
 
+/* "97% used (five_hour), resets T", "exhausted (...)", "-". */
+static char *
+ps_quota(const json_t *r)
+{
+	const json_t	*q = jget_obj(r, "quota");
+	const json_t	*u = json_object_get(q, "usedPercent");
+	const char	*m = jget_str(q, "meter"), *reset = jget_str(q, "resetsAt");
+	char		*out;
+
+	if (q == NULL)
+		return (xstrdup("-"));
+	if (json_is_true(json_object_get(q, "exhausted")))
+		xasprintf(&out, "exhausted (%s)", m != NULL ? m : "?");
+	else if (json_is_number(u))
+		xasprintf(&out, "%d%% used (%s)", (int)json_number_value(u),
+		    m != NULL ? m : "?");
+	else
+		out = xstrdup("-");
+	if (reset != NULL) {
+		char *tmp;
+
+		xasprintf(&tmp, "%s, resets %s", out, reset);
+		free(out);
+		out = tmp;
+	}
+	return (out);
+}
+
 /* The cells of row r. */
 static void
 ps_cells(const json_t *r, int64_t now, char **cell)
@@ -160,7 +195,8 @@ ps_cells(const json_t *r, int64_t now, char **cell)
 	else
 		cell[7] = xstrdup("-");
 	cell[8] = ps_last(r, now);
-	cell[9] = ps_cwd(r);
+	cell[9] = ps_quota(r);
+	cell[10] = ps_cwd(r);
 }
 
 /* Display width of UTF-8 text (one column per character). */
@@ -182,6 +218,11 @@ ps_table(struct output *out, const json_t *rows, int64_t now)
 	size_t		 n = json_array_size(rows), i, c, width[PS_COLS], w;
 	char		**cells = xcalloc((n + 1) * PS_COLS, sizeof *cells);
 	char		*line, *tmp;
+	const json_t	*r;
+	int		 quota = 0;
+
+	json_array_foreach(rows, i, r)
+		quota |= jget_obj(r, "quota") != NULL;
 
 	for (c = 0; c < PS_COLS; c++) {
 		cells[c] = xstrdup(ps_heads[c]);
@@ -201,7 +242,9 @@ ps_table(struct output *out, const json_t *rows, int64_t now)
 			const char *s = cells[i * PS_COLS + c];
 
 			w = ps_width(s);
-			if (c == PS_COLS - 1)
+			if (c == PS_QUOTA && !quota)
+				tmp = xstrdup(line);
+			else if (c == PS_COLS - 1)
 				xasprintf(&tmp, "%s%s", line, s);
 			else
 				xasprintf(&tmp, "%s%s%*s  ", line, s,
@@ -216,11 +259,45 @@ ps_table(struct output *out, const json_t *rows, int64_t now)
 	free(cells);
 }
 
+/* Each row's quota reading (rows serving a Warp agent). */
+static void
+ps_quotas(const struct invocation *inv, json_t *rows, int64_t now)
+{
+	struct warp_config	*wc = NULL;
+	struct warp_state	*st = NULL;
+	const char		*id;
+	char			*cause = NULL, *home, *warning = NULL;
+	json_t			*r;
+	size_t			 i;
+
+	json_array_foreach(rows, i, r) {
+		id = jget_str(r, "warpAgent");
+		if (id == NULL && jget_str(r, "agent") != NULL &&
+		    warp_id_looks(jget_str(r, "agent")))
+			id = jget_str(r, "agent");
+		if (id != NULL && wc == NULL && cause == NULL &&
+		    (wc = warp_config_load(inv->config, &cause)) != NULL) {
+			home = config_home();
+			st = warp_state_load(home, &warning);
+			free(warning);
+			free(home);
+		}
+		json_object_set_new(r, "quota", id != NULL && wc != NULL ?
+		    warp_quota_agent_json(wc, st, id, (time_t)(now / 1000)) :
+		    json_null());
+	}
+	free(cause);
+	warp_state_free(st);
+	warp_config_free(wc);
+}
+
 static int
 cmd_ps_run(const struct invocation *inv, struct output *out)
 {
 	int64_t	 now = events_now_ms();
 	json_t	*rows = ps_list(now);
+
+	ps_quotas(inv, rows, now);
 
 	if (output_format(out) == ACPX_FORMAT_JSON)
 		output_result_json(out, rows);

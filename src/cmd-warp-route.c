@@ -14,6 +14,8 @@
 #include "cmd.h"
 #include "cmdline.h"
 #include "complete.h"
+#include "config-file.h"
+#include "node-bind.h"
 #include "output.h"
 #include "secrets.h"
 #include "warp.h"
@@ -25,9 +27,10 @@
  * rule the launch and the fallback use (warp_route_check()): the first
  * one that may take a turn is "chosen", the usable ones after it are
  * "standby" (the fallbacks, in order, within warp.maxHops), the others
- * "skipped" with why (cooling down until T for a cause, secrets missing).
- * The agent named itself is never skipped for missing secrets: its
- * launch fails instead ("failing").
+ * "skipped" with why (cooling down until T for a cause, quota at N%,
+ * node down, secrets missing). Each row also carries the quota reading of
+ * its provider/model. The agent named itself is never skipped for
+ * missing secrets: its launch fails instead ("failing").
  */
 
 struct route_row {
@@ -39,17 +42,24 @@ struct route_row {
 };
 
 static json_t *
-cmd_warp_route_json(const struct route_row *r, size_t pos)
+cmd_warp_route_json(const struct route_row *r, size_t pos,
+    const struct warp_state *st, time_t now)
 {
+	struct warp_quota_view	 qv;
+
+	memset(&qv, 0, sizeof qv);
+	if (r->resolved)
+		warp_quota_view(st, r->t.provider->name, r->t.model->model, now,
+		    &qv);
 	return (json_pack("{s:s, s:I, s:s?, s:s?, s:s?, s:s, s:s?, s:s?, s:o, "
-	    "s:s?}", "id", r->id, "position", (json_int_t)pos, "harness",
+	    "s:s?, s:o}", "id", r->id, "position", (json_int_t)pos, "harness",
 	    r->resolved ? warp_harness_id(r->t.harness) : NULL, "provider",
 	    r->resolved ? r->t.provider->name : NULL, "model", r->resolved ?
 	    r->t.model->model : NULL, "status", r->status, "skip",
 	    r->rc.skip != WARP_ROUTE_OK ? warp_route_skip_name(r->rc.skip) :
 	    NULL, "why", r->rc.why, "cooldown", r->rc.cooldown != NULL ?
 	    warp_cooldown_json(r->rc.cooldown) : json_null(), "missing",
-	    r->rc.missing));
+	    r->rc.missing, "quota", warp_quota_json(&qv)));
 }
 
 static int
@@ -60,6 +70,7 @@ cmd_warp_route(const struct invocation *inv, struct output *out)
 	struct warp_target	 t;
 	struct warp_state	*st;
 	struct route_row	*rows;
+	struct warp_route_ctx	 x;
 	char			**chain, ***table, *id, *warning = NULL, *iso;
 	char			 num[32];
 	const char		*chosen = NULL;
@@ -88,6 +99,14 @@ cmd_warp_route(const struct invocation *inv, struct output *out)
 	free(warning);
 	chain = warp_chain(ctx.wc, &t);
 	n = cmdline_count(chain) + 1;
+	memset(&x, 0, sizeof x);
+	x.wc = ctx.wc;
+	x.st = st;
+	x.secrets = ctx.secrets;
+	x.config = inv->config;
+	x.home = ctx.home;
+	x.now = now;
+	x.node_until = node_bind_state_until;
 	rows = xcalloc(n, sizeof *rows);
 	for (i = 0; i < n; i++) {
 		rows[i].id = i == 0 ? t.id : chain[i - 1];
@@ -100,8 +119,7 @@ cmd_warp_route(const struct invocation *inv, struct output *out)
 			continue;
 		}
 		rows[i].resolved = 1;
-		warp_route_check(st, ctx.secrets, &rows[i].t, NULL, i > 0, now,
-		    &rows[i].rc);
+		warp_route_check(&x, &rows[i].t, i > 0, &rows[i].rc);
 		if (rows[i].rc.skip != WARP_ROUTE_OK)
 			rows[i].status = "skipped";
 		else if (chosen == NULL) {
@@ -118,7 +136,7 @@ cmd_warp_route(const struct invocation *inv, struct output *out)
 	}
 	/* The agent named itself fails its launch without its secrets. */
 	if (rows[0].resolved && rows[0].rc.skip == WARP_ROUTE_OK &&
-	    ctx.secrets != NULL) {
+	    ctx.secrets != NULL && config_find_bind(inv->config, t.id) == NULL) {
 		char *miss = cmd_warp_missing_var(&ctx, t.provider->name);
 
 		if (miss != NULL) {
@@ -135,7 +153,7 @@ cmd_warp_route(const struct invocation *inv, struct output *out)
 		list = json_array();
 		for (i = 0; i < n; i++)
 			json_array_append_new(list, cmd_warp_route_json(&rows[i],
-			    i));
+			    i, st, now));
 		iso = warp_iso_time(now);
 		v = json_pack("{s:s, s:s, s:i, s:s?, s:o}", "agent", t.id, "at",
 		    iso, "maxHops", ctx.wc->max_hops, "chosen", chosen,

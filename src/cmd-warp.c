@@ -178,8 +178,9 @@ cmd_warp_list(const struct invocation *inv, struct output *out)
 	struct warp_target		 t;
 	struct warp_state		*st;
 	const struct warp_cooldown	*cd;
+	struct warp_quota_view		 qv;
 	char				**ids, **chain, ***rows, *missing, *fb;
-	char				*status, *iso, *warning = NULL;
+	char				*status, *iso, *warning = NULL, *quota;
 	json_t				*agents, *a, *cdj;
 	size_t				 i, n;
 	time_t				 now = time(NULL);
@@ -197,8 +198,8 @@ cmd_warp_list(const struct invocation *inv, struct output *out)
 	n = cmdline_count(ids);
 	agents = json_array();
 	rows = xcalloc(n + 1, sizeof *rows);
-	rows[0] = cmd_warp_row(7, "AGENT", "HARNESS", "PROVIDER", "MODEL",
-	    "SECRETS", "STATUS", "FALLBACK");
+	rows[0] = cmd_warp_row(8, "AGENT", "HARNESS", "PROVIDER", "MODEL",
+	    "SECRETS", "STATUS", "QUOTA", "FALLBACK");
 	for (i = 0; i < n; i++) {
 		if (warp_target_resolve(ctx.wc, ids[i], &t, &err) == -1) {
 			acpx_error_free(err);
@@ -219,14 +220,18 @@ cmd_warp_list(const struct invocation *inv, struct output *out)
 			cdj = json_null();
 		}
 		fb = cmd_warp_join(chain, ", ");
-		rows[i + 1] = cmd_warp_row(7, t.id, warp_harness_id(t.harness),
+		warp_quota_view(st, t.provider->name, t.model->model, now, &qv);
+		quota = warp_quota_text(&qv);
+		rows[i + 1] = cmd_warp_row(8, t.id, warp_harness_id(t.harness),
 		    t.provider->name, t.model->model, missing == NULL ? "yes" :
-		    "no", status, *fb != '\0' ? fb : "-");
-		a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o}",
+		    "no", status, quota, *fb != '\0' ? fb : "-");
+		free(quota);
+		a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}",
 		    "id", t.id, "harness", warp_harness_id(t.harness),
 		    "provider", t.provider->name, "family", t.model->family,
 		    "model", t.model->model, "secrets", missing == NULL,
-		    "cooldown", cdj, "fallback", json_array());
+		    "cooldown", cdj, "fallback", json_array(), "quota",
+		    warp_quota_json(&qv));
 		for (size_t k = 0; chain[k] != NULL; k++)
 			json_array_append_new(json_object_get(a, "fallback"),
 			    json_string(chain[k]));

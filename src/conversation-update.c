@@ -381,6 +381,7 @@ conversation_apply_update(struct session_record *r, const json_t *params,
 		session_record_apply_config_update(r, ev.config_options);
 		break;
 	case ACP_UPDATE_PLAN:
+	case ACP_UPDATE_QUOTA:
 	case ACP_UPDATE_OTHER:
 		break;
 	}

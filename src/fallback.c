@@ -14,6 +14,7 @@
 #include "events.h"
 #include "secrets.h"
 #include "fallback.h"
+#include "node-bind.h"
 #include "summary.h"
 #include "warp.h"
 #include "warp-classify.h"
@@ -169,8 +170,10 @@ fallback_agent(const struct fallback *f)
 void
 fallback_tap(struct fallback *f, const json_t *msg)
 {
-	if (f != NULL && msg != NULL)
+	if (f != NULL && msg != NULL) {
 		json_array_append(f->turn, (json_t *)msg);
+		warp_quota_tap(f->wc, f->current, msg);	/* quota signals */
+	}
 }
 
 static int
@@ -211,6 +214,7 @@ fallback_cooldown(struct fallback *f, const struct warp_verdict *v,
 	fl.model = t.model->model;
 	fl.reason = v->reason;
 	fl.retry_after = v->retry_after;
+	fl.reset = warp_quota_believe(v->reset, now);
 	fl.source = "fallback";
 	home = config_home();
 	lock = warp_state_lock(home);
@@ -258,6 +262,7 @@ fallback_next(struct fallback *f, time_t now)
 	struct warp_target	 t, cand;
 	struct warp_state	*st;
 	struct warp_route_check	 rc;
+	struct warp_route_ctx	 x;
 	struct secrets		*s;
 	struct acpx_error	*err = NULL;
 	char			**chain, *home, *warning = NULL, *next = NULL;
@@ -270,9 +275,17 @@ fallback_next(struct fallback *f, time_t now)
 	home = config_home();
 	st = warp_state_load(home, &warning);
 	free(warning);
-	free(home);
 	s = fallback_secrets(f);
 	chain = warp_chain(f->wc, &t);
+	memset(&x, 0, sizeof x);
+	x.wc = f->wc;
+	x.st = st;
+	x.secrets = s;
+	x.config = f->config;
+	x.home = home;
+	x.forced = f->forced;
+	x.now = now;
+	x.node_until = node_bind_state_until;
 	for (i = 0; next == NULL; i++) {
 		const char *id = i == 0 ? f->first : chain[i - 1];
 
@@ -285,12 +298,13 @@ fallback_next(struct fallback *f, time_t now)
 			err = NULL;
 			continue;
 		}
-		if (warp_route_check(st, s, &cand, f->forced, 1, now, &rc) ==
+		if (warp_route_check(&x, &cand, 1, &rc) ==
 		    WARP_ROUTE_OK)
 			next = xstrdup(id);
 		warp_route_check_clear(&rc);
 		warp_target_clear(&cand);
 	}
+	free(home);
 	secrets_free(s);
 	cmdline_free(chain);
 	warp_state_free(st);

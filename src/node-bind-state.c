@@ -70,6 +70,22 @@ node_bind_state_down(const char *home, const char *node)
 	return (down);
 }
 
+/* The end of node's down mark (ms since the epoch), 0 when unmarked. */
+long long
+node_bind_state_until(const char *home, const char *node)
+{
+	json_t		*root, *e;
+	long long	 until;
+
+	if (home == NULL)
+		return (0);
+	root = node_bind_state_load(home);
+	e = json_object_get(json_object_get(root, node), "until");
+	until = json_is_integer(e) ? (long long)json_integer_value(e) : 0;
+	json_decref(root);
+	return (until);
+}
+
 /* Mark node down for the cooldown (down), or clear its mark. */
 void
 node_bind_state_mark(const char *home, const char *node, int down,

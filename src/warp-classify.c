@@ -11,6 +11,7 @@
 #include "acp-update.h"
 #include "js-json.h"
 #include "warp-classify.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -445,6 +446,8 @@ warp_classify_error(const struct warp_turn_end *te, struct warp_verdict *v)
 	char		*hay, *dump = NULL, *detail;
 	enum warp_fail	 k;
 	json_int_t	 code;
+	time_t		 reset;
+	long long	 retry_after;
 
 	code = json_integer_value(json_object_get(te->error, "code"));
 	msg = json_string_value(json_object_get(te->error, "message"));
@@ -454,6 +457,9 @@ warp_classify_error(const struct warp_turn_end *te, struct warp_verdict *v)
 	xasprintf(&hay, "%s %s", msg != NULL ? msg : "",
 	    dump != NULL ? dump : "");
 	k = warp_classify_text(hay, te->patterns);
+	/* ACP's quotaExceeded (quotas and limits): the reset it reports. */
+	if (warp_quota_error(te->error, &reset, &retry_after))
+		k = WARP_FAIL_QUOTA;
 	if (k == WARP_FAIL_TASK)
 		k = warp_classify_code(code);
 	name = json_string_value(json_object_get(data, "errorName"));
@@ -465,6 +471,10 @@ warp_classify_error(const struct warp_turn_end *te, struct warp_verdict *v)
 		    dump != NULL ? dump : "");
 		warp_verdict_set(v, k, "session/prompt error ", detail, hay);
 		free(detail);
+		if (reset != 0 || retry_after != 0) {
+			v->reset = reset;
+			v->retry_after = retry_after;
+		}
 	}
 	free(dump);
 	free(hay);

@@ -312,7 +312,8 @@ warp_check_file(const json_t *w, const char *file, int project, char **cause)
 				return (warp_bad(cause, k, file, "expected an array "
 				    "or object of patterns%s", ""));
 		} else if ((rc = warp_cooldown_check_key(k, v, file,
-		    cause)) == -1)
+		    cause)) == -1 || (rc == 0 &&
+		    (rc = warp_quota_check_key(k, v, file, cause)) == -1))
 			return (-1);
 		else if (rc == 0)
 			return (warp_bad(cause, "", file, "unknown key \"%s\" "
@@ -320,7 +321,7 @@ warp_check_file(const json_t *w, const char *file, int project, char **cause)
 			    "maxHops, cooldownSeconds, probeTimeoutMs, hostDefaults, "
 			    "stallSeconds, providerErrorPatterns, cooldown, "
 			    "maxRetryAfterSeconds, allowedFails, "
-			    "failWindowSeconds, harnessRetries)", k));
+			    "failWindowSeconds, harnessRetries, quotaReserve)", k));
 	}
 	return (0);
 }
@@ -487,6 +488,7 @@ warp_config_load(const struct config *c, char **cause)
 	    WARP_DEFAULT_PROBE_TIMEOUT);
 	wc->stall_s = warp_int(wc->merged, "stallSeconds", 0);
 	warp_cooldown_load(wc);
+	warp_quota_load(wc);
 	warp_build_providers(wc);
 	if (warp_check_fallback(wc, pw, c, cause) == -1) {
 		warp_config_free(wc);

@@ -449,12 +449,13 @@ warp_env_host_defaults(const struct warp_config *wc, const char *harness,
  * with *err.
  */
 static int
-warp_pick(const struct warp_config *wc, const struct warp_target *t,
-    const struct secrets *s, struct warp_target *sel, char **notice,
-    struct acpx_error **err)
+warp_pick(const struct config *c, const struct warp_config *wc,
+    const struct warp_target *t, const struct secrets *s,
+    struct warp_target *sel, char **notice, struct acpx_error **err)
 {
 	struct warp_state		*st;
 	struct warp_route_check		 rc0, rc1;
+	struct warp_route_ctx		 x;
 	struct warp_target		 cand;
 	struct acpx_error		*e = NULL;
 	char				**chain, *home, *warning = NULL, *iso;
@@ -464,38 +465,46 @@ warp_pick(const struct warp_config *wc, const struct warp_target *t,
 
 	home = config_home();
 	st = warp_state_load(home, &warning);
-	free(home);
 	if (warning != NULL)
 		xasprintf(notice, "warning: %s", warning);
 	free(warning);
 	chain = warp_chain(wc, t);
-	if (warp_route_check(st, s, t, NULL, 0, now, &rc0) == WARP_ROUTE_OK) {
+	memset(&x, 0, sizeof x);
+	x.wc = wc;
+	x.st = st;
+	x.secrets = s;
+	x.config = c;
+	x.home = home;
+	x.now = now;
+	if (warp_route_check(&x, t, 0, &rc0) == WARP_ROUTE_OK) {
 		warp_target_resolve(wc, t->id, sel, &e);
 		rc = 0;
 		goto out;
 	}
-	soonest = rc0.cooldown->until;
+	soonest = rc0.until;
 	for (i = 0; chain[i] != NULL; i++) {
 		if (warp_target_resolve(wc, chain[i], &cand, &e) == -1) {
 			acpx_error_free(e);
 			e = NULL;
 			continue;
 		}
-		if (warp_route_check(st, s, &cand, NULL, 1, now, &rc1) ==
-		    WARP_ROUTE_OK) {
+		if (warp_route_check(&x, &cand, 1, &rc1) == WARP_ROUTE_OK) {
 			*sel = cand;
-			iso = warp_state_until_text(rc0.cooldown->until);
 			free(*notice);	/* the state warning: the file is reset */
-			xasprintf(notice, "warp: %s is cooling down until %s "
-			    "(%s); starting %s", t->id, iso,
-			    rc0.cooldown->reason, cand.id);
-			free(iso);
+			if (rc0.cooldown != NULL) {
+				iso = warp_state_until_text(rc0.until);
+				xasprintf(notice, "warp: %s is cooling down until "
+				    "%s (%s); starting %s", t->id, iso,
+				    rc0.cooldown->reason, cand.id);
+				free(iso);
+			} else
+				xasprintf(notice, "warp: %s: %s; starting %s",
+				    t->id, rc0.why, cand.id);
 			rc = (int)i + 1;
 			goto out;
 		}
-		if (rc1.skip == WARP_ROUTE_COOLING &&
-		    rc1.cooldown->until < soonest)
-			soonest = rc1.cooldown->until;
+		if (rc1.until != 0 && rc1.until < soonest)
+			soonest = rc1.until;
 		warp_route_check_clear(&rc1);
 		warp_target_clear(&cand);
 	}
@@ -518,6 +527,7 @@ out:
 	warp_route_check_clear(&rc0);
 	cmdline_free(chain);
 	warp_state_free(st);
+	free(home);
 	return (rc);
 }
 
@@ -560,7 +570,7 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 	}
 	if (!pick)
 		warp_target_resolve(wc, id, &sel, err);
-	else if (warp_pick(wc, &t, s, &sel, notice, err) == -1)
+	else if (warp_pick(c, wc, &t, s, &sel, notice, err) == -1)
 		goto out_t;
 	if (warp_env_build(&sel, s, env, err) == -1)
 		goto out_t;

@@ -8,6 +8,7 @@
 
 #include "acpx.h"
 #include "cmdline.h"
+#include "config-file.h"
 #include "secrets.h"
 #include "warp.h"
 #include "xmalloc.h"
@@ -15,15 +16,17 @@
 /*
  * Which agents of a chain may take a turn now, and why the others may not
  * (warp.h, "route"): the one rule the launch pick, the fallback's next
- * agent and `acpx warp route` share. A candidate is skipped when its
- * provider/model (or the whole provider) is cooling down, when a
- * fallback candidate's secrets are missing on this machine, or when the
- * operator forces its provider to fail (--force-fail). The node of a
- * node-bound agent would be one more reason here.
+ * agent and `acpx warp route` share. A candidate is skipped when the
+ * operator forces its provider to fail (--force-fail), when its
+ * provider/model (or the whole provider) is cooling down, when its quota
+ * is exhausted or under warp.quotaReserve (warp-quota.h), when it is
+ * bound to execution nodes that are all marked down, or when a fallback
+ * candidate's secrets are missing on this machine (an agent bound to
+ * nodes has its secrets there).
  */
 
 static const char *const warp_route_skip_names[] = {
-	"ok", "cooling", "secrets-missing", "forced"
+	"ok", "cooling", "secrets-missing", "forced", "quota", "node-down"
 };
 
 const char *
@@ -58,31 +61,91 @@ warp_route_missing(const struct secrets *s, const char *provider)
 	return (NULL);
 }
 
+/*
+ * Every node t is bound to marked down at now: 1 with why ("node down
+ * (n1 until T, ...)") and until (the first mark to end).
+ */
+static int
+warp_route_nodes_down(const struct warp_route_ctx *x,
+    const struct config_bind *b, struct warp_route_check *c)
+{
+	long long	 until, first = 0;
+	char		*list = xstrdup(""), *iso, *tmp;
+	size_t		 i;
+
+	for (i = 0; i < b->nnodes; i++) {
+		until = x->node_until(x->home, b->nodes[i]) / 1000;
+		if (until <= (long long)x->now) {
+			free(list);
+			return (0);
+		}
+		if (first == 0 || until < first)
+			first = until;
+		iso = warp_iso_time((time_t)until);
+		xasprintf(&tmp, "%s%s%s until %s", list, i > 0 ? ", " : "",
+		    b->nodes[i], iso);
+		free(iso);
+		free(list);
+		list = tmp;
+	}
+	if (b->nnodes == 0) {
+		free(list);
+		return (0);
+	}
+	c->skip = WARP_ROUTE_NODE_DOWN;
+	c->until = (time_t)first;
+	xasprintf(&c->why, "node down (%s)", list);
+	free(list);
+	return (1);
+}
+
 /* May t take a turn now? */
 enum warp_route_skip
-warp_route_check(const struct warp_state *st, const struct secrets *s,
-    const struct warp_target *t, const char *forced, int check_secrets,
-    time_t now, struct warp_route_check *c)
+warp_route_check(const struct warp_route_ctx *x, const struct warp_target *t,
+    int check_secrets, struct warp_route_check *c)
 {
 	const struct warp_cooldown	*cd;
+	const struct config_bind	*b = NULL;
+	struct warp_quota_view		 qv;
 	char				*until;
 
 	memset(c, 0, sizeof *c);
-	if (forced != NULL && strcmp(forced, t->provider->name) == 0) {
+	if (x->config != NULL)
+		b = config_find_bind(x->config, t->id);
+	if (x->forced != NULL && strcmp(x->forced, t->provider->name) == 0) {
 		c->skip = WARP_ROUTE_FORCED;
 		xasprintf(&c->why, "provider %s forced to fail (--force-fail)",
-		    forced);
-	} else if (st != NULL && (cd = warp_state_cooling(st,
-	    t->provider->name, t->model->model, now)) != NULL) {
+		    x->forced);
+		return (c->skip);
+	}
+	if (x->st != NULL && (cd = warp_state_cooling(x->st,
+	    t->provider->name, t->model->model, x->now)) != NULL) {
 		c->skip = WARP_ROUTE_COOLING;
 		c->cooldown = cd;
+		c->until = cd->until;
 		until = warp_state_until_text(cd->until);
 		xasprintf(&c->why, "cooling down until %s for %s (%s)", until,
 		    warp_cooldown_cause_name(warp_cooldown_cause(cd->reason)),
 		    cd->reason);
 		free(until);
-	} else if (check_secrets && s != NULL &&
-	    (c->missing = warp_route_missing(s, t->provider->name)) != NULL) {
+		return (c->skip);
+	}
+	if (x->st != NULL) {
+		warp_quota_view(x->st, t->provider->name, t->model->model,
+		    x->now, &qv);
+		if (warp_quota_skip(&qv, x->wc != NULL ? x->wc->quota_reserve :
+		    0, &c->why)) {
+			c->skip = WARP_ROUTE_QUOTA;
+			c->until = qv.reset != 0 ? qv.reset : qv.until;
+			return (c->skip);
+		}
+	}
+	if (b != NULL && x->home != NULL && x->node_until != NULL &&
+	    warp_route_nodes_down(x, b, c))
+		return (c->skip);
+	if (check_secrets && b == NULL && x->secrets != NULL &&
+	    (c->missing = warp_route_missing(x->secrets,
+	    t->provider->name)) != NULL) {
 		c->skip = WARP_ROUTE_SECRETS;
 		xasprintf(&c->why, "secrets missing (%s)", c->missing);
 	}

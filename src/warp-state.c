@@ -29,11 +29,17 @@
  *	  "until":"...Z","since":"...Z","reason":"rate-limited",
  *	  "source":"fallback"}]}
  *
- *	 "failures":[{"provider":"infini","model":"kimi-k2.5","at":"...Z"}]}
+ *	 "failures":[{"provider":"infini","model":"kimi-k2.5","at":"...Z"}],
+ *	 "quotas":[{"provider":"infini","model":"kimi-k2.5","at":"...Z",
+ *	   "source":"acp","updatedAt":"...Z","meters":[{"id":
+ *	   "plan/five_hour","usedPercent":42,"exhausted":false,
+ *	   "resetsAt":"...Z","until":"...Z"}]}]}
  *
  * "model": null marks the whole provider; "until" 9999-12-31T23:59:59Z a
  * cooldown that lasts until `acpx warp reset`; "failures" are the failures
- * counted against warp.allowedFails (kept a day). A file that does not
+ * counted against warp.allowedFails (kept a day); "quotas" the quota
+ * readings (warp-quota.c), a meter dropped once its "until" passed; a
+ * file without "failures" or "quotas" (an older one) loads. A file that does not
  * parse is moved aside to state.json.corrupt with one warning: only the
  * cooldowns are lost. Writes are atomic (fsutil.h);
  * this local file I/O is the labelled exception to "nothing blocks". Writers
@@ -111,6 +117,93 @@ warp_same(const char *a, const char *b)
 	return (strcmp(a, b) == 0);
 }
 
+/* One "quotas" entry: 0, or 1 when it was dropped for bad values. */
+static size_t
+warp_state_quota_parse(struct warp_state *st, const json_t *e)
+{
+	struct warp_quota	*q;
+	struct warp_quota_meter	*m;
+	const json_t		*me, *u;
+	const char		*provider = jget_str(e, "provider"), *id;
+	time_t			 at = warp_parse_iso(jget_str(e, "at")), until;
+	size_t			 j;
+
+	if (provider == NULL || *provider == '\0' || at == (time_t)-1 ||
+	    !json_is_array(json_object_get(e, "meters")))
+		return (1);
+	st->q = xreallocarray(st->q, st->nq + 1, sizeof *st->q);
+	q = &st->q[st->nq++];
+	memset(q, 0, sizeof *q);
+	q->provider = xstrdup(provider);
+	q->model = jget_str(e, "model") != NULL ?
+	    xstrdup(jget_str(e, "model")) : NULL;
+	q->at = at;
+	q->source = xstrdup(jget_str(e, "source") != NULL ?
+	    jget_str(e, "source") : "acp");
+	q->updated_at = jget_str(e, "updatedAt") != NULL ?
+	    xstrdup(jget_str(e, "updatedAt")) : NULL;
+	json_array_foreach(json_object_get(e, "meters"), j, me) {
+		id = jget_str(me, "id");
+		until = warp_parse_iso(jget_str(me, "until"));
+		u = json_object_get(me, "usedPercent");
+		if (id == NULL || until == (time_t)-1 || q->nm >=
+		    WARP_QUOTA_MAX_METERS || (u != NULL && !json_is_null(u) &&
+		    (!json_is_number(u) || json_number_value(u) < 0 ||
+		    json_number_value(u) > 100)))
+			continue;
+		q->m = xreallocarray(q->m, q->nm + 1, sizeof *q->m);
+		m = &q->m[q->nm++];
+		m->id = xstrdup(id);
+		m->used = json_is_number(u) ? json_number_value(u) : -1;
+		m->exhausted = json_is_true(json_object_get(me, "exhausted"));
+		m->reset = warp_parse_iso(jget_str(me, "resetsAt"));
+		if (m->reset == (time_t)-1)
+			m->reset = 0;
+		m->until = until;
+	}
+	return (0);
+}
+
+/* The "quotas" list to write: the meters still holding at now. */
+static json_t *
+warp_state_quota_json(const struct warp_state *st, time_t now)
+{
+	const struct warp_quota		*q;
+	const struct warp_quota_meter	*m;
+	json_t				*list = json_array(), *meters;
+	char				*at, *reset, *until;
+	size_t				 i, j;
+
+	for (i = 0; i < st->nq; i++) {
+		q = &st->q[i];
+		meters = json_array();
+		for (j = 0; j < q->nm; j++) {
+			m = &q->m[j];
+			if (m->until <= now)
+				continue;
+			reset = m->reset != 0 ? warp_iso_time(m->reset) : NULL;
+			until = warp_iso_time(m->until);
+			json_array_append_new(meters, json_pack("{s:s, s:o, s:b,"
+			    " s:s*, s:s}", "id", m->id, "usedPercent", m->used >=
+			    0 ? json_real(m->used) : json_null(), "exhausted",
+			    m->exhausted, "resetsAt", reset, "until", until));
+			free(reset);
+			free(until);
+		}
+		if (json_array_size(meters) == 0) {
+			json_decref(meters);
+			continue;
+		}
+		at = warp_iso_time(q->at);
+		json_array_append_new(list, json_pack("{s:s, s:s?, s:s, s:s?, "
+		    "s:s*, s:o}", "provider", q->provider, "model", q->model,
+		    "at", at, "source", q->source, "updatedAt", q->updated_at,
+		    "meters", meters));
+		free(at);
+	}
+	return (list);
+}
+
 /* Parse the entries; returns how many were dropped for bad values. */
 static size_t
 warp_state_parse(struct warp_state *st, const json_t *root)
@@ -145,6 +238,9 @@ warp_state_parse(struct warp_state *st, const json_t *root)
 		}
 		warp_state_fail_add(st, provider, jget_str(e, "model"), at);
 	}
+	list = json_object_get(root, "quotas");
+	json_array_foreach(list, i, e)
+		bad += warp_state_quota_parse(st, e);
 	return (bad);
 }
 
@@ -213,6 +309,9 @@ warp_state_free(struct warp_state *st)
 		free(st->f[i].model);
 	}
 	free(st->f);
+	for (i = 0; i < st->nq; i++)
+		warp_quota_free(&st->q[i]);
+	free(st->q);
 	free(st);
 }
 
@@ -328,6 +427,18 @@ warp_state_reset(struct warp_state *st, const char *provider,
 			i++;
 	}
 	warp_state_fail_drop(st, provider, model, model == NULL);
+	i = 0;
+	while (i < st->nq) {	/* the quota readings too */
+		if (strcmp(st->q[i].provider, provider) == 0 && (model == NULL ||
+		    st->q[i].model == NULL || strcmp(st->q[i].model,
+		    model) == 0)) {
+			warp_quota_free(&st->q[i]);
+			memmove(&st->q[i], &st->q[i + 1],
+			    (st->nq - i - 1) * sizeof *st->q);
+			st->nq--;
+		} else
+			i++;
+	}
 	return (n);
 }
 
@@ -443,6 +554,11 @@ warp_state_save(const struct warp_state *st, const char *home, time_t now,
 		else
 			json_decref(list);
 	}
+	list = warp_state_quota_json(st, now);
+	if (json_array_size(list) > 0)
+		json_object_set_new(root, "quotas", list);
+	else
+		json_decref(list);
 	text = js_json_dumps(root, 2);
 	json_decref(root);
 	xasprintf(&full, "%s\n", text);

@@ -74,7 +74,7 @@ check cli-include "cli.h, cli-impl.h, cli-invocation.h and cmd.h are included on
 # ---------------------------------------------------------------- sessionUpdate kinds
 KINDS="user_message_chunk agent_message_chunk agent_thought_chunk tool_call
 tool_call_update plan available_commands_update current_mode_update
-config_option_update session_info_update usage_update"
+config_option_update session_info_update usage_update quota_update"
 # One grep over every file but the table (a grep that fails, status 2, is
 # a finding too: the check never passes without having looked).
 files=$(ls "$TOP"/src/*.c "$TOP"/include/*.h | grep -v '/src/acp-update\.c$')

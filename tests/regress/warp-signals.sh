@@ -145,7 +145,7 @@ expect_out_has "2  $NOKEY    nokey     glm-5      skipped  secrets missing (WARP
 run --format json warp route $FROM
 keep
 expect_out_has '"chosen":"'"$TO"'","candidates":[{"id":"'"$FROM"'","position":0,"harness":"opencode","provider":"infini","model":"kimi-k2.5","status":"skipped","skip":"cooling","why":"cooling down until cleared by acpx warp reset for auth (auth-failed)","cooldown":{"provider":"infini","model":null,"until":"9999-12-31T23:59:59.000Z"' "route json: the skip and its cooldown"
-expect_out_has '"status":"skipped","skip":"secrets-missing","why":"secrets missing (WARP_NOKEY_API_KEY)","cooldown":null,"missing":"WARP_NOKEY_API_KEY"}' "route json: the missing variable"
+expect_out_has '"status":"skipped","skip":"secrets-missing","why":"secrets missing (WARP_NOKEY_API_KEY)","cooldown":null,"missing":"WARP_NOKEY_API_KEY",' "route json: the missing variable"
 
 # ------------------------------------------------------- warp reset
 run --format json warp reset infini
