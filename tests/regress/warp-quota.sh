@@ -163,8 +163,15 @@ track_pid $XPID
 i=0
 until grep -q '"plan/five_hour"' "$STATE" 2>/dev/null && [ -s "$T_ROOT/held.out" ] ||
     [ $i -ge 1200 ]; do sleep 0.05; i=$((i + 1)); done
-run --format json ps
-R=$(printf '%s' "$OUT" | sed 's/},{"pid"/}\n{"pid"/g' | grep "\"pid\":$XPID,")
+# The registration is rewritten from a timer: ask until the row has it.
+i=0
+while :; do
+	run --format json ps
+	R=$(printf '%s' "$OUT" | sed 's/},{"pid"/}\n{"pid"/g' | grep "\"pid\":$XPID,")
+	case "$R" in *'"quota":{'*) break ;; esac
+	[ $i -ge 600 ] && break
+	sleep 0.1; i=$((i + 1))
+done
 case "$R" in *'"warpAgent":"'$FROM'"'*'"quota":{"usedPercent":61.5,"remainingPercent":38.5,"exhausted":false,"meter":"plan/five_hour","resetsAt":"'"$RESET_ISO"'"'*) ok "ps (json): the exec's quota" ;;
 *) not_ok "ps (json): the exec's quota" "$OUT" ;; esac
 run ps
