@@ -1,23 +1,32 @@
 /*
  * The listing index of ~/.acpx/sessions: what `sessions list` (text and
  * quiet) and the session-name completions need of each record (id,
- * agent, cwd, name, closed, last use), kept in ~/.acpx/sessions/.index
- * so that a listing does not parse every record in full.
+ * agent, cwd, name, closed, last use), kept in ~/.acpx/sessions.index
+ * so that a listing neither parses nor even opens or stats every record.
  *
- * The index is a cache, never the truth: each record file is stat'ed on
- * every listing and its entry is used only if the file's inode, size,
- * mtime and ctime are those recorded and the file had not changed for
- * two seconds when it was read (a change in the same clock tick as the
- * read cannot hide). Anything else (a new, changed or removed record, a
- * missing, corrupt or foreign index) reads the record files as the store's
- * scan does, with the same warnings, and rewrites the index atomically
- * (temp file + rename; best effort, a failure only costs speed). Corrupt
+ * The index is a cache, never the truth. It records the sessions
+ * directory's own identity and change times as they were when the index
+ * was built, if the directory had then been unchanged for two seconds (so
+ * a change in the same clock tick cannot hide). A listing that finds the
+ * directory so uses the entries as they are: records added, removed or
+ * replaced (as every writer of this store, the reference's too, writes
+ * them: a new file renamed into place) change the directory. Otherwise
+ * (the directory changed, or the index is missing, corrupt or foreign)
+ * each record file is stat'ed and its entry used only if the file's inode,
+ * size and ctime are those recorded and the file had not changed for the
+ * settling time when it was read; the others are read as the store's scan
+ * does, with the same warnings, and the index is rewritten atomically
+ * (best effort, a failure only costs speed). A record edited in place
+ * without a rename is seen by the next listing after a lookup or any other
+ * change of the directory. Files that are not valid (or not yet settled)
  * records are never cached: they are read, and warned about, every time.
+ * Lookups (session_index_find*) always check every record file's stat.
  * The scan is the one in session-store.h otherwise: the same files, in the
  * same order, skipped for the same reasons.
  *
  * This module owns the index file. The lists it returns own their
- * strings; session_index_list_free() frees them.
+ * strings (in the mapped index or copies); session_index_list_free()
+ * frees them.
  */
 #ifndef ACPX_SESSION_INDEX_H
 #define ACPX_SESSION_INDEX_H
@@ -26,19 +35,22 @@
 
 #include "session-store.h"
 
-/* What listings need of one valid record. */
+/* What listings need of one valid record (strings owned by the list). */
 struct session_index_entry {
-	char	*record_id;
-	char	*agent_command;
-	char	*cwd;
-	char	*name;		/* NULL: the cwd session */
-	char	*last_used_at;
-	int	 closed;
+	const char	*record_id;
+	const char	*agent_command;
+	const char	*cwd;
+	const char	*name;		/* NULL: the cwd session */
+	const char	*last_used_at;
+	int		 closed;
 };
+
+struct session_index_mem;
 
 struct session_index_list {
 	struct session_index_entry	*v;
 	size_t				 n;
+	struct session_index_mem	*mem;	/* the strings */
 };
 
 /*
@@ -61,10 +73,11 @@ int		 session_index_scan(const char *agent_command, int flags,
 
 /*
  * session_store_find() and session_store_find_walk() through the index:
- * the match is chosen among the index's entries, then only its record is
- * read in full. If that record no longer is what its entry said (changed
- * in between), the store's own lookup decides, as if there were no index.
- * Same warnings, same result; the caller owns the record.
+ * the match is chosen among the index's entries (every record file's stat
+ * checked), then only its record is read in full. If that record no
+ * longer is what its entry said (changed in between), the store's own
+ * lookup decides, as if there were no index. Same warnings, same result;
+ * the caller owns the record.
  */
 struct session_record *session_index_find(const char *agent_command,
 		    const char *cwd, const char *name, int include_closed,
@@ -76,10 +89,7 @@ struct session_record *session_index_find_walk(const char *agent_command,
 /* Sort newest last_used_at first, stable (session_store_list_sort_recent). */
 void		 session_index_sort_recent(struct session_index_list *);
 
-/* Free the strings of one entry (the array's slot stays). */
-void		 session_index_entry_free(struct session_index_entry *);
-
-/* Free the entries and the array. */
+/* Free the entries, their strings and the array. */
 void		 session_index_list_free(struct session_index_list *);
 
 #endif

@@ -18,6 +18,7 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "agent-registry.h"
+#include "buf.h"
 #include "cli-invocation.h"
 #include "cli-validate.h"
 #include "cmd-diag.h"
@@ -342,26 +343,41 @@ sessions_print_local(struct output *out, struct session_list *l)
 	}
 }
 
-/* Text and quiet listings need only what the index holds. */
+/*
+ * Text and quiet listings need only what the index holds; the lines go
+ * out as one result (one write, not one per session).
+ */
 static void
 sessions_print_index(struct output *out, const struct session_index_list *l)
 {
 	const struct session_index_entry	*e;
+	struct buf				 b;
 	size_t					 i;
 
-	if (output_format(out) == ACPX_FORMAT_TEXT && l->n == 0)
+	if (output_format(out) == ACPX_FORMAT_TEXT && l->n == 0) {
 		output_result_text(out, "No sessions");
+		return;
+	}
+	buf_init(&b, 0);
 	for (i = 0; i < l->n; i++) {
 		e = &l->v[i];
+		if (i > 0)
+			(void)buf_addc(&b, '\n');
+		(void)buf_adds(&b, e->record_id);
+		if (e->closed)
+			(void)buf_adds(&b, " [closed]");
 		if (output_format(out) == ACPX_FORMAT_QUIET)
-			output_result_text(out, "%s%s", e->record_id,
-			    e->closed ? " [closed]" : "");
-		else
-			output_result_text(out, "%s%s\t%s\t%s\t%s",
-			    e->record_id, e->closed ? " [closed]" : "",
-			    e->name != NULL ? e->name : "-", e->cwd,
-			    e->last_used_at);
+			continue;
+		(void)buf_addc(&b, '\t');
+		(void)buf_adds(&b, e->name != NULL ? e->name : "-");
+		(void)buf_addc(&b, '\t');
+		(void)buf_adds(&b, e->cwd);
+		(void)buf_addc(&b, '\t');
+		(void)buf_adds(&b, e->last_used_at);
 	}
+	if (l->n > 0)
+		output_result_text(out, "%s", b.p);
+	buf_free(&b);
 }
 
 static int
@@ -384,8 +400,6 @@ sessions_list_local(const struct invocation *inv, struct output *out,
 			if (filter_cwd == NULL ||
 			    strcmp(il.v[i].cwd, filter_cwd) == 0)
 				il.v[j++] = il.v[i];
-			else
-				session_index_entry_free(&il.v[i]);
 		}
 		il.n = j;
 		session_index_sort_recent(&il);

@@ -1,11 +1,13 @@
 #include <config.h>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,35 +17,76 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "session-index.h"
+#include "session-index-impl.h"
 #include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
 #include "xmalloc.h"
 
 /*
- * The listing index (see session-index.h). On disk, compact JSON:
- *	{"schema": INDEX_SCHEMA, "entries": [[record_id, ino, size, ctime_ns,
- *	    agent_command, cwd, name|null, closed, last_used_at], ...]}
- * sorted by file name (encodeURIComponent(record_id).json: a file named
- * otherwise is not a valid record). Only entries that can be trusted are
- * written: those of files unchanged for the settling time before they were
- * read. The ctime covers the mtime (any change of either sets it).
+ * The listing index (see session-index.h). On disk, a private cache of
+ * this machine in its byte order, read by one mmap and used in place (no
+ * parser, no copies):
+ *	struct ix_head, then n struct ix_ent sorted by file name, then the
+ *	string area (NUL-terminated strings the entries point into by offset).
+ * An entry flagged IX_READ is a file name only: that file is read every
+ * time (not a valid record, or not yet settled). The head's stamp is the
+ * sessions directory's (device, inode, mtime, ctime) when it was last
+ * scanned, zero when it had not settled then. Anything that does not
+ * check out exactly (magic, sizes, offsets, order) is rebuilt.
  */
 
-#define INDEX_FILE	".index"
-#define INDEX_SCHEMA	"acpx-native.session-index.v2"
-#define INDEX_NFIELDS	9
-#define INDEX_MAX_BYTES	(256 * 1024 * 1024)
+#define INDEX_SUFFIX	".index"	/* ~/.acpx/sessions.index */
+#define INDEX_OLD	".index"	/* the JSON index of older versions */
+#define INDEX_MAGIC	"acpx-native-ix3"
+#define INDEX_MAX_BYTES	((size_t)1 << 30)
+#define IX_NONE		UINT32_MAX	/* no name */
+#define IX_CLOSED	0x1
+#define IX_READ		0x2
 /*
- * A file unchanged for this long before it was read cannot hide a change
- * made in the same clock tick as the read (ACPX_SESSION_INDEX_SETTLE_MS).
+ * A file (or the directory) unchanged for this long before it was read
+ * cannot hide a change made in the same clock tick as the read
+ * (ACPX_SESSION_INDEX_SETTLE_MS).
  */
 #define INDEX_SETTLE_MS	2000
 
-enum {
-	IX_RECORD_ID, IX_INO, IX_SIZE, IX_CTIME, IX_AGENT, IX_CWD, IX_NAME,
-	IX_CLOSED, IX_LAST_USED
+struct ix_head {
+	char		magic[16];
+	uint64_t	dev, ino, mtime, ctime;	/* the directory; ino 0: none */
+	uint64_t	n;			/* entries */
+	uint64_t	strbytes;		/* bytes of the string area */
+};
+
+struct ix_ent {
+	uint64_t	ino, size, ctime;
+	uint32_t	file, id, agent, cwd, name, last;
+	uint32_t	flags;
+	uint32_t	pad;
+};
+
+/* The strings of a list: the mapped index and copies. */
+struct session_index_mem {
+	void	 *map;
+	size_t	  maplen;
+	char	**own;
+	size_t	  nown;
+};
+
+/* A loaded index (in the mapping of mem). */
+struct ix_file {
+	const struct ix_head	*h;
+	const struct ix_ent	*e;
+	const char		*s;
+	size_t			 n;
+};
+
+/* A new index being written. */
+struct ix_writer {
+	struct buf	ents;
+	struct buf	strs;
+	size_t		n;
 };
 
 /* How long a record must have been unchanged to be trusted, in ns. */
@@ -75,185 +118,279 @@ index_ns(const struct timespec *ts)
 	return ((long long)ts->tv_sec * 1000000000LL + ts->tv_nsec);
 }
 
+/* Had what sb describes been unchanged for the settling time by now? */
+static int
+index_settled(const struct stat *sb)
+{
+	struct timespec	now;
+
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	return (index_ns(&sb->st_ctim) + index_settle_ns() < index_ns(&now));
+}
+
 static int
 index_cmp_names(const void *a, const void *b)
 {
 	return (strcmp(*(char *const *)a, *(char *const *)b));
 }
 
-/* Is e a well-formed entry? */
-static int
-index_entry_ok(const json_t *e)
-{
-	static const char types[INDEX_NFIELDS] = "siiisssbs";
-	const json_t	*v;
-	size_t		 i;
+/* ---------------------------------------------------------------- memory */
 
-	if (!json_is_array(e) || json_array_size(e) != INDEX_NFIELDS)
-		return (0);
-	for (i = 0; i < INDEX_NFIELDS; i++) {
-		v = json_array_get(e, i);
-		switch (types[i]) {
-		case 's':
-			if (!json_is_string(v) && !(i == IX_NAME &&
-			    json_is_null(v)))
-				return (0);
-			break;
-		case 'i':
-			if (!json_is_integer(v))
-				return (0);
-			break;
-		case 'b':
-			if (!json_is_boolean(v))
-				return (0);
-			break;
-		}
-	}
-	return (1);
+static struct session_index_mem *
+index_mem(struct session_index_list *l)
+{
+	if (l->mem == NULL)
+		l->mem = xcalloc(1, sizeof *l->mem);
+	return (l->mem);
+}
+
+/* A copy of s (NULL stays NULL) the list owns. */
+static const char *
+index_dup(struct session_index_list *l, const char *s)
+{
+	struct session_index_mem	*m;
+
+	if (s == NULL)
+		return (NULL);
+	m = index_mem(l);
+	m->own = xreallocarray(m->own, m->nown + 1, sizeof *m->own);
+	m->own[m->nown] = xstrdup(s);
+	return (m->own[m->nown++]);
+}
+
+static void
+index_add(struct session_index_list *l, const char *id, const char *agent,
+    const char *cwd, const char *name, const char *last, int closed)
+{
+	struct session_index_entry	*x;
+
+	if ((l->n & (l->n - 1)) == 0)	/* 0, 1, 2, 4, ...: grow */
+		l->v = xreallocarray(l->v, l->n == 0 ? 1 : l->n * 2,
+		    sizeof *l->v);
+	x = &l->v[l->n++];
+	x->record_id = id;
+	x->agent_command = agent;
+	x->cwd = cwd;
+	x->name = name;
+	x->last_used_at = last;
+	x->closed = closed;
+}
+
+/* ------------------------------------------------------------ the file */
+
+static char *
+index_path(const char *dir)
+{
+	char	*path;
+
+	xasprintf(&path, "%s%s", dir, INDEX_SUFFIX);
+	return (path);
+}
+
+/* Is off the start of a string of the area? */
+static int
+index_off_ok(uint32_t off, size_t strbytes)
+{
+	return ((size_t)off < strbytes);
 }
 
 /*
- * The entries of the index in dirfd and their file names (*files, *n of
- * them), or NULL if it is missing, unreadable or not exactly what this
- * version writes (then it is rebuilt).
+ * Map the index of dir into l's memory as *f; 0 if it is missing,
+ * unreadable or not exactly what this version writes (then it is
+ * rebuilt).
  */
-static json_t *
-index_load(int dirfd, char ***files)
+static int
+index_load(const char *dir, struct session_index_list *l, struct ix_file *f)
 {
-	json_t		*root, *entries, *e;
-	char		*enc;
-	struct buf	 b;
-	size_t		 i = 0, len;
-	int		 fd, rc;
+	struct session_index_mem	*m;
+	const struct ix_ent		*e;
+	struct stat			 sb;
+	char				*path;
+	void				*map;
+	size_t				 len, i, sb_bytes;
+	uint64_t			 n, strbytes;
+	int				 fd;
 
-	*files = NULL;
-	if ((fd = openat(dirfd, INDEX_FILE, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return (NULL);
-	buf_init(&b, INDEX_MAX_BYTES);
-	rc = buf_read_fd(&b, fd);
-	close(fd);
-	root = rc == 0 ? json_loadb(b.p, b.len, 0, NULL) : NULL;
-	buf_free(&b);
-	if (root == NULL)
-		return (NULL);
-	entries = json_object_get(root, "entries");
-	if (!json_is_object(root) || json_object_get(root, "schema") == NULL ||
-	    strcmp(json_string_value(json_object_get(root, "schema")) != NULL ?
-	    json_string_value(json_object_get(root, "schema")) : "",
-	    INDEX_SCHEMA) != 0 || !json_is_array(entries))
-		goto bad;
-	*files = xreallocarray(NULL, json_array_size(entries) + 1,
-	    sizeof **files);
-	json_array_foreach(entries, i, e) {
-		if (!index_entry_ok(e))
-			goto bad;
-		enc = session_path_encode(json_string_value(json_array_get(e,
-		    IX_RECORD_ID)));
-		len = strlen(enc);
-		enc = xreallocarray(enc, len + sizeof ".json", 1);
-		memcpy(enc + len, ".json", sizeof ".json");
-		(*files)[i] = enc;
-		if (i > 0 && strcmp((*files)[i - 1], (*files)[i]) >= 0) {
-			i++;
-			goto bad;
-		}
+	memset(f, 0, sizeof *f);
+	path = index_path(dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	if (fd == -1)
+		return (0);
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < (off_t)sizeof *f->h ||
+	    (uint64_t)sb.st_size > INDEX_MAX_BYTES) {
+		close(fd);
+		return (0);
 	}
-	json_incref(entries);
-	json_decref(root);
-	return (entries);
+	len = (size_t)sb.st_size;
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return (0);
+	f->h = map;
+	n = f->h->n;
+	strbytes = f->h->strbytes;
+	sb_bytes = len - sizeof *f->h;
+	if (memcmp(f->h->magic, INDEX_MAGIC, sizeof f->h->magic) != 0 ||
+	    n > sb_bytes / sizeof *f->e || strbytes == 0 ||
+	    n * sizeof *f->e + strbytes != sb_bytes)
+		goto bad;
+	f->e = (const struct ix_ent *)(f->h + 1);
+	f->s = (const char *)(f->e + n);
+	f->n = (size_t)n;
+	if (f->s[strbytes - 1] != '\0')
+		goto bad;
+	for (i = 0; i < f->n; i++) {
+		e = &f->e[i];
+		if (!index_off_ok(e->file, strbytes) ||
+		    !index_off_ok(e->id, strbytes) ||
+		    !index_off_ok(e->agent, strbytes) ||
+		    !index_off_ok(e->cwd, strbytes) ||
+		    !index_off_ok(e->last, strbytes) ||
+		    (e->name != IX_NONE && !index_off_ok(e->name,
+		    strbytes)))
+			goto bad;
+		if (i > 0 && strcmp(f->s + f->e[i - 1].file, f->s + e->file) >=
+		    0)
+			goto bad;
+	}
+	m = index_mem(l);
+	m->map = map;
+	m->maplen = len;
+	return (1);
 bad:
-	while (i > 0)
-		free((*files)[--i]);
-	free(*files);
-	*files = NULL;
-	json_decref(root);
-	return (NULL);
+	munmap(map, len);
+	memset(f, 0, sizeof *f);
+	return (0);
 }
 
-static long long
-index_int(const json_t *e, size_t i)
+/* Does the index's stamp say the directory (as sb) is unchanged? */
+static int
+index_stamp_ok(const struct ix_file *f, const struct stat *sb)
 {
-	return (json_integer_value(json_array_get(e, i)));
-}
-
-static const char *
-index_str(const json_t *e, size_t i)
-{
-	return (json_string_value(json_array_get(e, i)));
+	return (f->h != NULL && f->h->ino != 0 &&
+	    f->h->dev == (uint64_t)sb->st_dev &&
+	    f->h->ino == (uint64_t)sb->st_ino &&
+	    f->h->mtime == (uint64_t)index_ns(&sb->st_mtim) &&
+	    f->h->ctime == (uint64_t)index_ns(&sb->st_ctim));
 }
 
 /* Does entry e describe the file as sb shows it? */
 static int
-index_entry_fresh(const json_t *e, const struct stat *sb)
+index_entry_fresh(const struct ix_ent *e, const struct stat *sb)
 {
-	return (index_int(e, IX_INO) == (long long)sb->st_ino &&
-	    index_int(e, IX_SIZE) == (long long)sb->st_size &&
-	    index_int(e, IX_CTIME) == index_ns(&sb->st_ctim));
+	return (!(e->flags & IX_READ) && e->ino == (uint64_t)sb->st_ino &&
+	    e->size == (uint64_t)sb->st_size &&
+	    e->ctime == (uint64_t)index_ns(&sb->st_ctim));
 }
 
-/* The entry of record r read as sb. */
-static json_t *
-index_entry_new(const struct stat *sb, const struct session_record *r)
-{
-	return (json_pack("[s,I,I,I,s,s,s?,b,s]", r->record_id,
-	    (json_int_t)sb->st_ino, (json_int_t)sb->st_size,
-	    (json_int_t)index_ns(&sb->st_ctim), r->agent_command, r->cwd,
-	    r->name, r->closed, r->last_used_at));
-}
-
+/* List entry e (its strings in the mapping). */
 static void
-index_list_add(struct session_index_list *l, const json_t *e)
+index_list_ent(struct session_index_list *l, const struct ix_file *f,
+    const struct ix_ent *e)
 {
-	struct session_index_entry	*x;
-
-	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
-	x = &l->v[l->n++];
-	x->record_id = xstrdup(index_str(e, IX_RECORD_ID));
-	x->agent_command = xstrdup(index_str(e, IX_AGENT));
-	x->cwd = xstrdup(index_str(e, IX_CWD));
-	x->name = index_str(e, IX_NAME) != NULL ?
-	    xstrdup(index_str(e, IX_NAME)) : NULL;
-	x->last_used_at = xstrdup(index_str(e, IX_LAST_USED));
-	x->closed = json_is_true(json_array_get(e, IX_CLOSED));
+	index_add(l, f->s + e->id, f->s + e->agent, f->s + e->cwd,
+	    e->name == IX_NONE ? NULL : f->s + e->name, f->s + e->last,
+	    (e->flags & IX_CLOSED) != 0);
 }
 
-/* Replace the index with entries (temp file + rename); best effort. */
-static void
-index_save(const char *dir, json_t *entries)
+static uint32_t
+index_w_str(struct ix_writer *w, const char *s)
 {
-	json_t	*root;
-	char	*text, *tmp, *path;
-	size_t	 len, off = 0;
-	ssize_t	 w;
-	int	 fd;
+	uint32_t	off = (uint32_t)w->strs.len;
 
-	root = json_pack("{s:s,s:O}", "schema", INDEX_SCHEMA, "entries",
-	    entries);
-	text = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
-	if (text == NULL)
-		return;
-	xasprintf(&tmp, "%s/%s.XXXXXX", dir, INDEX_FILE);
-	xasprintf(&path, "%s/%s", dir, INDEX_FILE);
-	/* Local file write of the index; labelled atomic (temp + rename). */
-	if ((fd = mkstemp(tmp)) != -1) {
-		len = strlen(text);
-		while (off < len) {
-			if ((w = write(fd, text + off, len - off)) == -1) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			off += (size_t)w;
-		}
-		if (close(fd) == -1 || off < len || rename(tmp, path) == -1)
-			(void)unlink(tmp);
+	if (s == NULL)
+		return (IX_NONE);
+	(void)buf_add(&w->strs, s, strlen(s) + 1);
+	return (off);
+}
+
+/* Append an entry; a file to read every time when id is NULL. */
+static void
+index_w_add(struct ix_writer *w, const char *file, const struct stat *sb,
+    const char *id, const char *agent, const char *cwd, const char *name,
+    const char *last, int closed)
+{
+	struct ix_ent	e;
+
+	memset(&e, 0, sizeof e);
+	e.file = index_w_str(w, file);
+	if (id == NULL) {
+		e.flags = IX_READ;
+		e.id = e.agent = e.cwd = e.last = e.file;
+		e.name = IX_NONE;
+	} else {
+		e.ino = (uint64_t)sb->st_ino;
+		e.size = (uint64_t)sb->st_size;
+		e.ctime = (uint64_t)index_ns(&sb->st_ctim);
+		e.id = index_w_str(w, id);
+		e.agent = index_w_str(w, agent);
+		e.cwd = index_w_str(w, cwd);
+		e.name = index_w_str(w, name);
+		e.last = index_w_str(w, last);
+		e.flags = closed ? IX_CLOSED : 0;
 	}
-	free(path);
-	free(tmp);
-	free(text);
+	(void)buf_add(&w->ents, &e, sizeof e);
+	w->n++;
 }
+
+/* Copy entry e of f. */
+static void
+index_w_copy(struct ix_writer *w, const struct ix_file *f,
+    const struct ix_ent *e)
+{
+	struct stat	sb;
+
+	memset(&sb, 0, sizeof sb);
+	sb.st_ino = (ino_t)e->ino;
+	sb.st_size = (off_t)e->size;
+	sb.st_ctim.tv_sec = (time_t)(e->ctime / 1000000000ULL);
+	sb.st_ctim.tv_nsec = (long)(e->ctime % 1000000000ULL);
+	index_w_add(w, f->s + e->file, &sb, f->s + e->id, f->s + e->agent,
+	    f->s + e->cwd, e->name == IX_NONE ? NULL : f->s + e->name,
+	    f->s + e->last, (e->flags & IX_CLOSED) != 0);
+}
+
+/*
+ * Replace the index of dir with w's entries, stamped with the directory
+ * as dsb shows it (NULL: no stamp). Atomic (fsutil_write, not durable:
+ * a cache); best effort.
+ */
+static void
+index_save(const char *dir, struct ix_writer *w, const struct stat *dsb)
+{
+	struct ix_head	 h;
+	struct buf	 b;
+	char		*path;
+
+	if (w->strs.len == 0)
+		(void)buf_addc(&w->strs, '\0');
+	if (w->strs.len > UINT32_MAX)
+		return;
+	memset(&h, 0, sizeof h);
+	memcpy(h.magic, INDEX_MAGIC, sizeof h.magic);
+	if (dsb != NULL) {
+		h.dev = (uint64_t)dsb->st_dev;
+		h.ino = (uint64_t)dsb->st_ino;
+		h.mtime = (uint64_t)index_ns(&dsb->st_mtim);
+		h.ctime = (uint64_t)index_ns(&dsb->st_ctim);
+	}
+	h.n = w->n;
+	h.strbytes = w->strs.len;
+	buf_init(&b, 0);
+	if (buf_reserve(&b, sizeof h + w->ents.len + w->strs.len) == 0) {
+		(void)buf_add(&b, &h, sizeof h);
+		(void)buf_add(&b, w->ents.p, w->ents.len);
+		(void)buf_add(&b, w->strs.p, w->strs.len);
+		path = index_path(dir);
+		(void)fsutil_write(path, b.p, b.len, FSUTIL_NOSYNC, NULL);
+		free(path);
+	}
+	buf_free(&b);
+}
+
+/* ------------------------------------------------------------- the scan */
 
 /* The .json record files of the directory, sorted; *n of them. */
 static char **
@@ -301,11 +438,10 @@ static void
 index_read_loose(int dfd, const char *file, const char *agent_command,
     struct session_index_list *l)
 {
-	struct session_index_entry	*x;
-	struct buf			 b;
-	json_t				*o = NULL;
-	const char			*schema, *cmd;
-	int				 fd;
+	struct buf	 b;
+	json_t		*o = NULL;
+	const char	*schema, *cmd, *last;
+	int		 fd;
 
 	if ((fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return;
@@ -320,36 +456,33 @@ index_read_loose(int dfd, const char *file, const char *agent_command,
 	    index_jstr(o, "acpx_record_id") != NULL && cmd != NULL &&
 	    index_jstr(o, "cwd") != NULL && (agent_command == NULL ||
 	    strcmp(cmd, agent_command) == 0)) {
-		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
-		x = &l->v[l->n++];
-		x->record_id = xstrdup(index_jstr(o, "acpx_record_id"));
-		x->agent_command = xstrdup(cmd);
-		x->cwd = xstrdup(index_jstr(o, "cwd"));
-		x->name = index_jstr(o, "name") != NULL ?
-		    xstrdup(index_jstr(o, "name")) : NULL;
-		x->last_used_at = xstrdup(index_jstr(o, "last_used_at") !=
-		    NULL ? index_jstr(o, "last_used_at") : "");
-		x->closed = json_is_true(json_object_get(o, "closed"));
+		last = index_jstr(o, "last_used_at");
+		index_add(l, index_dup(l, index_jstr(o, "acpx_record_id")),
+		    index_dup(l, cmd), index_dup(l, index_jstr(o, "cwd")),
+		    index_dup(l, index_jstr(o, "name")),
+		    index_dup(l, last != NULL ? last : ""),
+		    json_is_true(json_object_get(o, "closed")));
 	}
 	json_decref(o);
 }
 
 /*
- * A file whose entry cannot be used: read it as the scan does. Returns the
- * new entry (NULL if the file is gone or invalid; warned about then). The
- * record read goes to keep when it is listed and keep is not NULL.
+ * A file whose entry cannot be used: read it as the scan does (listed if
+ * valid, warned about if not). Its new entry goes to w (if not NULL): the
+ * record if it had settled, else the file to read every time. The record
+ * read goes to keep when it is listed and keep is not NULL. Returns 1 if
+ * the entry written is a record.
  */
-static json_t *
+static int
 index_read(int dfd, const char *dir, const char *file,
     const char *agent_command, int flags, session_store_warn_fn warn,
-    void *arg, struct session_index_list *l, int *settled,
+    void *arg, struct session_index_list *l, struct ix_writer *w,
     struct session_list *keep)
 {
 	struct session_record	*r;
 	struct stat		 sb;
-	struct timespec		 now;
 	char			*why = NULL, *path;
-	json_t			*e = NULL;
+	int			 settled;
 
 	r = session_store_read_at(dfd, file, NULL, &sb, &why);
 	if (r == NULL && why != NULL && agent_command != NULL) {
@@ -367,14 +500,22 @@ index_read(int dfd, const char *dir, const char *file,
 			free(path);
 		}
 		free(why);
-		return (NULL);
+		if (w != NULL)
+			index_w_add(w, file, NULL, NULL, NULL, NULL, NULL,
+			    NULL, 0);
+		return (0);
 	}
-	(void)clock_gettime(CLOCK_REALTIME, &now);
-	*settled = index_ns(&sb.st_ctim) + index_settle_ns() < index_ns(&now);
-	e = index_entry_new(&sb, r);
-	if (e != NULL && (agent_command == NULL ||
-	    strcmp(r->agent_command, agent_command) == 0)) {
-		index_list_add(l, e);
+	settled = index_settled(&sb);
+	if (w != NULL)
+		index_w_add(w, file, &sb, settled ? r->record_id : NULL,
+		    r->agent_command, r->cwd, r->name, r->last_used_at,
+		    r->closed);
+	if (agent_command == NULL || strcmp(r->agent_command,
+	    agent_command) == 0) {
+		index_add(l, index_dup(l, r->record_id),
+		    index_dup(l, r->agent_command), index_dup(l, r->cwd),
+		    index_dup(l, r->name), index_dup(l, r->last_used_at),
+		    r->closed);
 		if (keep != NULL) {
 			keep->v = xreallocarray(keep->v, keep->n + 1,
 			    sizeof *keep->v);
@@ -383,76 +524,117 @@ index_read(int dfd, const char *dir, const char *file,
 		}
 	}
 	session_record_free(r);
-	return (e);
+	return (settled);
 }
 
-/* The valid records, through the index; those read in full to keep. */
-static int
-index_scan(const char *agent_command, int flags,
-    struct session_index_list *l, session_store_warn_fn warn, void *arg,
-    struct session_list *keep, char **cause)
+/*
+ * The directory has not changed since the index was built: its entries
+ * are the listing (the files to read every time read again).
+ */
+static void
+index_scan_fast(int dfd, const char *dir, const struct ix_file *f,
+    const char *agent_command, int flags, struct session_index_list *l,
+    session_store_warn_fn warn, void *arg)
 {
-	DIR		*d;
-	struct stat	 sb;
-	json_t		*old, *out, *e;
-	char		*dir, **names, **files = NULL;
-	size_t		 n, i, j = 0, nold;
-	int		 dfd, cmp, settled, dirty = 0, rc;
+	const struct ix_ent	*e;
+	size_t			 i;
 
-	memset(l, 0, sizeof *l);
-	if ((rc = session_store_open_dir(&d, &dir, cause)) != 1)
-		return (rc);
-	dfd = dirfd(d);
+	for (i = 0; i < f->n; i++) {
+		e = &f->e[i];
+		if (e->flags & IX_READ)
+			(void)index_read(dfd, dir, f->s + e->file,
+			    agent_command, flags, warn, arg, l, NULL, NULL);
+		else if (agent_command == NULL || strcmp(f->s + e->agent,
+		    agent_command) == 0)
+			index_list_ent(l, f, e);
+	}
+}
+
+/* Every record file stat'ed against its entry; the index rewritten. */
+static void
+index_scan_check(DIR *d, const char *dir, const struct ix_file *f,
+    const struct stat *dsb, const char *agent_command, int flags,
+    struct session_index_list *l, session_store_warn_fn warn, void *arg,
+    struct session_list *keep)
+{
+	struct ix_writer	 w;
+	const struct ix_ent	*e;
+	struct stat		 sb;
+	char			**names;
+	size_t			 n, i, j = 0;
+	int			 dfd = dirfd(d), cmp, dirty = f->h == NULL, stamp;
+
+	memset(&w, 0, sizeof w);
+	buf_init(&w.ents, 0);
+	buf_init(&w.strs, 0);
+	stamp = index_settled(dsb);
 	names = index_names(d, &n);
-	old = index_load(dfd, &files);
-	nold = json_array_size(old);
-	if (old == NULL)
-		dirty = 1;
-	out = json_array();
 	for (i = 0; i < n; i++) {
 		/* Both lists are sorted: entries of removed files drop out. */
 		e = NULL;
-		for (; j < nold; j++) {
-			if ((cmp = strcmp(files[j], names[i])) >= 0) {
+		for (; j < f->n; j++) {
+			if ((cmp = strcmp(f->s + f->e[j].file, names[i])) >= 0) {
 				if (cmp == 0)
-					e = json_array_get(old, j++);
+					e = &f->e[j++];
 				break;
 			}
 			dirty = 1;
 		}
-		if (e != NULL && fstatat(dfd, names[i], &sb,
-		    AT_SYMLINK_NOFOLLOW) == 0 && index_entry_fresh(e, &sb)) {
-			if (agent_command == NULL || strcmp(index_str(e,
-			    IX_AGENT), agent_command) == 0)
-				index_list_add(l, e);
-			json_array_append(out, e);
+		if (e != NULL && !(e->flags & IX_READ) && fstatat(dfd,
+		    names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    index_entry_fresh(e, &sb)) {
+			if (agent_command == NULL || strcmp(f->s + e->agent,
+			    agent_command) == 0)
+				index_list_ent(l, f, e);
+			index_w_copy(&w, f, e);
 			continue;
 		}
-		/* Changed (or new): read it; kept once it can be trusted. */
-		settled = 0;
-		if (e != NULL)
+		/* Changed, new, or read every time: read it. */
+		if (index_read(dfd, dir, names[i], agent_command, flags, warn,
+		    arg, l, &w, keep) || e == NULL || !(e->flags & IX_READ))
 			dirty = 1;
-		e = index_read(dfd, dir, names[i], agent_command, flags, warn,
-		    arg, l, &settled, keep);
-		if (e != NULL && settled) {
-			dirty = 1;
-			json_array_append(out, e);
-		}
-		json_decref(e);
 	}
-	if (j < nold)
+	if (j < f->n)
 		dirty = 1;
-	closedir(d);
-	if (dirty)
-		index_save(dir, out);
-	json_decref(out);
-	json_decref(old);
-	for (i = 0; i < nold; i++)
-		free(files[i]);
-	free(files);
+	/* Stamped only when no change can hide in the clock's tick. */
+	if (dirty || (stamp && !index_stamp_ok(f, dsb)))
+		index_save(dir, &w, stamp ? dsb : NULL);
+	buf_free(&w.ents);
+	buf_free(&w.strs);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* The valid records, through the index; those read in full to keep. */
+int
+session_index_scan_keep(const char *agent_command, int flags,
+    struct session_index_list *l, session_store_warn_fn warn, void *arg,
+    struct session_list *keep, char **cause)
+{
+	struct ix_file	 f;
+	struct stat	 dsb;
+	DIR		*d;
+	char		*dir;
+	int		 rc;
+
+	memset(l, 0, sizeof *l);
+	if ((rc = session_store_open_dir(&d, &dir, cause)) != 1)
+		return (rc);
+	(void)index_load(dir, l, &f);
+	if (fstat(dirfd(d), &dsb) == -1)
+		memset(&dsb, 0, sizeof dsb);
+	if (!(flags & SESSION_INDEX_VALIDATE) && index_stamp_ok(&f, &dsb))
+		index_scan_fast(dirfd(d), dir, &f, agent_command, flags, l,
+		    warn, arg);
+	else {
+		/* The older versions' JSON index, inside the directory. */
+		if (f.h == NULL)
+			(void)unlinkat(dirfd(d), INDEX_OLD, 0);
+		index_scan_check(d, dir, &f, &dsb, agent_command, flags, l,
+		    warn, arg, keep);
+	}
+	closedir(d);
 	free(dir);
 	return (0);
 }
@@ -463,158 +645,14 @@ session_index_scan(const char *agent_command, int flags,
     struct session_index_list *l, session_store_warn_fn warn, void *arg,
     char **cause)
 {
-	return (index_scan(agent_command, flags, l, warn, arg, NULL, cause));
-}
-
-/* Free the records index_scan() kept (slots taken are NULL). */
-static void
-index_keep_free(struct session_list *keep)
-{
-	size_t	i;
-
-	for (i = 0; i < keep->n; i++)
-		session_record_free(keep->v[i]);
-	free(keep->v);
-}
-
-/* matchesSession over an entry (name already normalized). */
-static int
-index_matches(const struct session_index_entry *x, const char *agent_command,
-    const char *name, int include_closed)
-{
-	if (strcmp(x->agent_command, agent_command) != 0)
-		return (0);
-	if (!include_closed && x->closed)
-		return (0);
-	if (name == NULL)
-		return (x->name == NULL);
-	return (x->name != NULL && strcmp(x->name, name) == 0);
-}
-
-/*
- * The record of x: the one the scan just read it from, else read in full
- * if it still is what x says; else NULL.
- */
-static struct session_record *
-index_take(const struct session_index_entry *x, struct session_list *keep)
-{
-	struct session_record	*r;
-	char			*why = NULL;
-	size_t			 i;
-
-	for (i = 0; i < keep->n; i++) {
-		if (keep->v[i] != NULL &&
-		    strcmp(keep->v[i]->record_id, x->record_id) == 0) {
-			r = keep->v[i];
-			keep->v[i] = NULL;
-			return (r);
-		}
-	}
-	if ((r = session_store_load(x->record_id, &why)) == NULL) {
-		free(why);
-		return (NULL);
-	}
-	if (strcmp(r->record_id, x->record_id) != 0 ||
-	    strcmp(r->agent_command, x->agent_command) != 0 ||
-	    strcmp(r->cwd, x->cwd) != 0 || (r->name == NULL) !=
-	    (x->name == NULL) || (r->name != NULL && strcmp(r->name,
-	    x->name) != 0) || (r->closed != 0) != (x->closed != 0) ||
-	    r->last_used_at == NULL ||
-	    strcmp(r->last_used_at, x->last_used_at) != 0) {
-		session_record_free(r);
-		return (NULL);
-	}
-	return (r);
-}
-
-/* findSession through the index. */
-struct session_record *
-session_index_find(const char *agent_command, const char *cwd,
-    const char *name, int include_closed, session_store_warn_fn warn,
-    void *arg)
-{
-	struct session_index_list	 l;
-	struct session_list		 keep = { NULL, 0 };
-	struct session_index_entry	*x, *m = NULL;
-	struct session_record		*r = NULL;
-	char				*abs, *norm, *cause = NULL;
-	size_t				 i;
-
-	if (index_scan(agent_command, 0, &l, warn, arg, &keep, &cause) == -1) {
-		free(cause);
-		index_keep_free(&keep);
-		return (NULL);
-	}
-	abs = session_store_abspath(NULL, cwd);
-	norm = session_record_normalize_name(name);
-	for (i = 0; i < l.n; i++) {
-		x = &l.v[i];
-		if (strcmp(x->cwd, abs) != 0 ||
-		    !index_matches(x, agent_command, norm, include_closed))
-			continue;
-		if (m == NULL || strcmp(x->last_used_at, m->last_used_at) > 0)
-			m = x;
-	}
-	/* Changed since it was listed: the store decides (warned already). */
-	if (m != NULL && (r = index_take(m, &keep)) == NULL)
-		r = session_store_find(agent_command, cwd, name,
-		    include_closed, NULL, NULL);
-	index_keep_free(&keep);
-	session_index_list_free(&l);
-	free(abs);
-	free(norm);
-	return (r);
-}
-
-/* findSessionByDirectoryWalk through the index. */
-struct session_record *
-session_index_find_walk(const char *agent_command, const char *cwd,
-    const char *name, const char *boundary, session_store_warn_fn warn,
-    void *arg)
-{
-	struct session_index_list	 l;
-	struct session_list		 keep = { NULL, 0 };
-	struct session_index_entry	*x, *m = NULL;
-	struct session_record		*r = NULL;
-	char				**dirs, *norm, *cause = NULL;
-	size_t				 ndirs, i, j, best = (size_t)-1;
-
-	if (index_scan(agent_command, 0, &l, warn, arg, &keep, &cause) == -1) {
-		free(cause);
-		memset(&l, 0, sizeof l);
-	}
-	dirs = session_store_walk_dirs(cwd, boundary, &ndirs);
-	norm = session_record_normalize_name(name);
-	for (i = 0; i < l.n; i++) {
-		x = &l.v[i];
-		for (j = 0; j < ndirs; j++) {
-			if (strcmp(dirs[j], x->cwd) == 0)
-				break;
-		}
-		if (j == ndirs || !index_matches(x, agent_command, norm, 0))
-			continue;
-		if (m == NULL || j < best || (j == best &&
-		    strcmp(x->last_used_at, m->last_used_at) > 0)) {
-			m = x;
-			best = j;
-		}
-	}
-	if (m != NULL && (r = index_take(m, &keep)) == NULL)
-		r = session_store_find_walk(agent_command, cwd, name,
-		    boundary, NULL, NULL);
-	index_keep_free(&keep);
-	session_index_list_free(&l);
-	for (j = 0; j < ndirs; j++)
-		free(dirs[j]);
-	free(dirs);
-	free(norm);
-	return (r);
+	return (session_index_scan_keep(agent_command,
+	    flags & SESSION_INDEX_LOOSE, l, warn, arg, NULL, cause));
 }
 
 /* Stable merge sort of v[0..n) newest last_used_at first, via tmp. */
 static void
-index_msort(struct session_index_entry *v, struct session_index_entry *tmp,
-    size_t n)
+index_msort(const struct session_index_entry **v,
+    const struct session_index_entry **tmp, size_t n)
 {
 	size_t	h = n / 2, a = 0, b = h, k = 0;
 
@@ -623,7 +661,7 @@ index_msort(struct session_index_entry *v, struct session_index_entry *tmp,
 	index_msort(v, tmp, h);
 	index_msort(v + h, tmp, n - h);
 	while (a < h && b < n) {
-		if (strcmp(v[b].last_used_at, v[a].last_used_at) > 0)
+		if (strcmp(v[b]->last_used_at, v[a]->last_used_at) > 0)
 			tmp[k++] = v[b++];
 		else
 			tmp[k++] = v[a++];
@@ -635,40 +673,43 @@ index_msort(struct session_index_entry *v, struct session_index_entry *tmp,
 	memcpy(v, tmp, n * sizeof *v);
 }
 
-/* Sort newest last_used_at first. */
+/* Sort newest last_used_at first (pointers sorted, then the entries). */
 void
 session_index_sort_recent(struct session_index_list *l)
 {
-	struct session_index_entry	*tmp;
+	const struct session_index_entry	**p;
+	struct session_index_entry		 *out;
+	size_t					  i;
 
 	if (l->n < 2)
 		return;
-	tmp = xreallocarray(NULL, l->n, sizeof *tmp);
-	index_msort(l->v, tmp, l->n);
-	free(tmp);
+	p = xreallocarray(NULL, l->n * 2, sizeof *p);
+	for (i = 0; i < l->n; i++)
+		p[i] = &l->v[i];
+	index_msort(p, p + l->n, l->n);
+	out = xreallocarray(NULL, l->n, sizeof *out);
+	for (i = 0; i < l->n; i++)
+		out[i] = *p[i];
+	memcpy(l->v, out, l->n * sizeof *out);
+	free(out);
+	free(p);
 }
 
-/* Free the strings of one entry. */
-void
-session_index_entry_free(struct session_index_entry *e)
-{
-	free(e->record_id);
-	free(e->agent_command);
-	free(e->cwd);
-	free(e->name);
-	free(e->last_used_at);
-	memset(e, 0, sizeof *e);
-}
-
-/* Free the entries and the array. */
+/* Free the entries, their strings and the array. */
 void
 session_index_list_free(struct session_index_list *l)
 {
-	size_t	i;
+	struct session_index_mem	*m = l->mem;
+	size_t				 i;
 
-	for (i = 0; i < l->n; i++)
-		session_index_entry_free(&l->v[i]);
+	if (m != NULL) {
+		for (i = 0; i < m->nown; i++)
+			free(m->own[i]);
+		free(m->own);
+		if (m->map != NULL)
+			munmap(m->map, m->maplen);
+		free(m);
+	}
 	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	memset(l, 0, sizeof *l);
 }

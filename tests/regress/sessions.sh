@@ -158,43 +158,44 @@ expect_out_has "sess-a [closed]" "valid records still listed"
 rm -f "$SESS/trunc.json" "$SESS/garbage.json" "$SESS/newer.json"
 
 # ---------------------------------------------------------------- listing index
-# Text listings and completions read ~/.acpx/sessions/.index; with no
-# settling time every entry is trusted as soon as it is read, so the checks
-# below go through the cached path: it must never hide or invent a session.
+# Text listings and completions read ~/.acpx/sessions.index; with no
+# settling time every entry (and the directory's stamp) is trusted as soon
+# as it is read, so the checks below go through the cached paths: they
+# must never hide or invent a session.
 export ACPX_SESSION_INDEX_SETTLE_MS=0
 run --agent "$MOCK" sessions list --local
 before=$OUT
-grep -q '"sess-a"' "$SESS/.index" 2>/dev/null && ok "index: written by a listing" ||
-    not_ok "index: written by a listing" "$(ls -A "$SESS")"
+grep -q sess-a "$SESS.index" 2>/dev/null && ok "index: written by a listing" ||
+    not_ok "index: written by a listing" "$(ls -A "$SESS" "$SESS.index")"
 sed 's/"sess-a"/"idx-new"/; s/"name": "keep"/"name": "idxn"/' "$SESS/sess-a.json" >"$T_ROOT/idx.json"
 mv "$T_ROOT/idx.json" "$SESS/idx-new.json"
 run __complete -- acpx --agent "$MOCK" sessions show idx
 expect_out_has "idxn" "index: a record written by another process is completed"
-# Same size, same inode, rewritten in place: only its change time tells.
+# Same size, same inode, rewritten in place: the directory does not change,
+# only the file's change time tells. Lookups check it (and heal the index).
 sed 's/"name": "idxn"/"name": "idxm"/' "$SESS/idx-new.json" >"$T_ROOT/idx.json"
 cat "$T_ROOT/idx.json" >"$SESS/idx-new.json"
-run --agent "$MOCK" sessions list --local
-expect_out_has "idx-new [closed]	idxm	" "index: a record changed in place is listed as it is now"
-# Lookups by name go through the index too, and see the record as it is now.
 idxcwd=$(sed -n 's/^  "cwd": "\(.*\)",$/\1/p' "$SESS/idx-new.json")
 run --agent "$MOCK" --cwd "$idxcwd" sessions show idxm
 expect_out_has "id: idx-new" "index: a lookup by name finds the record changed in place"
 run --agent "$MOCK" --cwd "$idxcwd" sessions show idxn
 [ "$RC" -ne 0 ] && ok "index: its old name is not found any more" ||
     not_ok "index: its old name is not found any more" "$OUT"
+run --agent "$MOCK" sessions list --local
+expect_out_has "idx-new [closed]	idxm	" "index: a record changed in place is listed as it is now"
 rm -f "$SESS/idx-new.json"
 run --agent "$MOCK" sessions list --local
 [ "$OUT" = "$before" ] && ok "index: a deleted record disappears" ||
     not_ok "index: a deleted record disappears" "$OUT"
-printf '{"schema":"acpx-native.session-index.v2","entries":[["ghost",1,1,1,"x","/","g",false,"z"]]}' >"$SESS/.index"
+printf 'acpx-native-ix3\0ghost' >"$SESS.index"
 run --agent "$MOCK" sessions list --local
-[ "$OUT" = "$before" ] && ! grep -q ghost "$SESS/.index" &&
-    ok "index: the entry of a file that is not there is dropped" ||
-    not_ok "index: the entry of a file that is not there is dropped" "$OUT"
-printf '{"schema":"acpx-native.session-index.v2","entr' >"$SESS/.index"
+[ "$OUT" = "$before" ] && ! grep -q ghost "$SESS.index" &&
+    ok "index: a foreign index is rebuilt" ||
+    not_ok "index: a foreign index is rebuilt" "$OUT"
+head -c 100 "$SESS.index" >"$T_ROOT/idx.trunc" && mv "$T_ROOT/idx.trunc" "$SESS.index"
 run --agent "$MOCK" sessions list --local
-[ "$OUT" = "$before" ] && grep -q '"sess-a"' "$SESS/.index" &&
-    ok "index: a corrupt index is rebuilt" || not_ok "index: a corrupt index is rebuilt" "$OUT"
+[ "$OUT" = "$before" ] && grep -q sess-a "$SESS.index" &&
+    ok "index: a truncated index is rebuilt" || not_ok "index: a truncated index is rebuilt" "$OUT"
 unset ACPX_SESSION_INDEX_SETTLE_MS
 
 # Names: slashes, unicode, very long; the file name derives from the id only.

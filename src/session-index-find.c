@@ -1,0 +1,165 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "session-index.h"
+#include "session-index-impl.h"
+#include "session-record.h"
+#include "session-store.h"
+#include "xmalloc.h"
+
+/*
+ * Lookups through the listing index (session-index.h): the match is
+ * chosen among the entries of a scan that checks every record file's
+ * stat, then only its record is read in full.
+ */
+
+/* Free the records session_index_scan_keep() kept (slots taken are NULL). */
+static void
+index_keep_free(struct session_list *keep)
+{
+	size_t	i;
+
+	for (i = 0; i < keep->n; i++)
+		session_record_free(keep->v[i]);
+	free(keep->v);
+}
+
+/* matchesSession over an entry (name already normalized). */
+static int
+index_matches(const struct session_index_entry *x, const char *agent_command,
+    const char *name, int include_closed)
+{
+	if (strcmp(x->agent_command, agent_command) != 0)
+		return (0);
+	if (!include_closed && x->closed)
+		return (0);
+	if (name == NULL)
+		return (x->name == NULL);
+	return (x->name != NULL && strcmp(x->name, name) == 0);
+}
+
+/*
+ * The record of x: the one the scan just read it from, else read in full
+ * if it still is what x says; else NULL.
+ */
+static struct session_record *
+index_take(const struct session_index_entry *x, struct session_list *keep)
+{
+	struct session_record	*r;
+	char			*why = NULL;
+	size_t			 i;
+
+	for (i = 0; i < keep->n; i++) {
+		if (keep->v[i] != NULL &&
+		    strcmp(keep->v[i]->record_id, x->record_id) == 0) {
+			r = keep->v[i];
+			keep->v[i] = NULL;
+			return (r);
+		}
+	}
+	if ((r = session_store_load(x->record_id, &why)) == NULL) {
+		free(why);
+		return (NULL);
+	}
+	if (strcmp(r->record_id, x->record_id) != 0 ||
+	    strcmp(r->agent_command, x->agent_command) != 0 ||
+	    strcmp(r->cwd, x->cwd) != 0 || (r->name == NULL) !=
+	    (x->name == NULL) || (r->name != NULL && strcmp(r->name,
+	    x->name) != 0) || (r->closed != 0) != (x->closed != 0) ||
+	    r->last_used_at == NULL ||
+	    strcmp(r->last_used_at, x->last_used_at) != 0) {
+		session_record_free(r);
+		return (NULL);
+	}
+	return (r);
+}
+
+/* findSession through the index. */
+struct session_record *
+session_index_find(const char *agent_command, const char *cwd,
+    const char *name, int include_closed, session_store_warn_fn warn,
+    void *arg)
+{
+	struct session_index_list	 l;
+	struct session_list		 keep = { NULL, 0 };
+	struct session_index_entry	*x, *m = NULL;
+	struct session_record		*r = NULL;
+	char				*abs, *norm, *cause = NULL;
+	size_t				 i;
+
+	if (session_index_scan_keep(agent_command,
+	    SESSION_INDEX_VALIDATE, &l, warn, arg, &keep,
+	    &cause) == -1) {
+		free(cause);
+		index_keep_free(&keep);
+		return (NULL);
+	}
+	abs = session_store_abspath(NULL, cwd);
+	norm = session_record_normalize_name(name);
+	for (i = 0; i < l.n; i++) {
+		x = &l.v[i];
+		if (strcmp(x->cwd, abs) != 0 ||
+		    !index_matches(x, agent_command, norm, include_closed))
+			continue;
+		if (m == NULL || strcmp(x->last_used_at, m->last_used_at) > 0)
+			m = x;
+	}
+	/* Changed since it was listed: the store decides (warned already). */
+	if (m != NULL && (r = index_take(m, &keep)) == NULL)
+		r = session_store_find(agent_command, cwd, name,
+		    include_closed, NULL, NULL);
+	index_keep_free(&keep);
+	session_index_list_free(&l);
+	free(abs);
+	free(norm);
+	return (r);
+}
+
+/* findSessionByDirectoryWalk through the index. */
+struct session_record *
+session_index_find_walk(const char *agent_command, const char *cwd,
+    const char *name, const char *boundary, session_store_warn_fn warn,
+    void *arg)
+{
+	struct session_index_list	 l;
+	struct session_list		 keep = { NULL, 0 };
+	struct session_index_entry	*x, *m = NULL;
+	struct session_record		*r = NULL;
+	char				**dirs, *norm, *cause = NULL;
+	size_t				 ndirs, i, j, best = (size_t)-1;
+
+	if (session_index_scan_keep(agent_command,
+	    SESSION_INDEX_VALIDATE, &l, warn, arg, &keep,
+	    &cause) == -1) {
+		free(cause);
+		memset(&l, 0, sizeof l);
+	}
+	dirs = session_store_walk_dirs(cwd, boundary, &ndirs);
+	norm = session_record_normalize_name(name);
+	for (i = 0; i < l.n; i++) {
+		x = &l.v[i];
+		for (j = 0; j < ndirs; j++) {
+			if (strcmp(dirs[j], x->cwd) == 0)
+				break;
+		}
+		if (j == ndirs || !index_matches(x, agent_command, norm, 0))
+			continue;
+		if (m == NULL || j < best || (j == best &&
+		    strcmp(x->last_used_at, m->last_used_at) > 0)) {
+			m = x;
+			best = j;
+		}
+	}
+	if (m != NULL && (r = index_take(m, &keep)) == NULL)
+		r = session_store_find_walk(agent_command, cwd, name,
+		    boundary, NULL, NULL);
+	index_keep_free(&keep);
+	session_index_list_free(&l);
+	for (j = 0; j < ndirs; j++)
+		free(dirs[j]);
+	free(dirs);
+	free(norm);
+	return (r);
+}
