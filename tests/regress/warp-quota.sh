@@ -114,6 +114,14 @@ run --format json warp list
 case "$OUT" in *'"id":"'$FROM'",'*'"quota":null}'*) ok "warp reset forgets the quota reading" ;;
 *) not_ok "warp reset forgets the quota reading" "$OUT" ;; esac
 
+# With its node up again, the node-bound candidate is a standby: its
+# secrets are the node's, not this machine's.
+mv "$HOME/.acpx/nodes-down.json" "$T_ROOT/nodes-down.json"
+run --format json warp route $FROM
+case "$OUT" in *'"id":"'$REMOTE'"'*'"status":"standby","skip":null'*) ok "route: a node-bound candidate needs no secrets here" ;;
+*) not_ok "route: a node-bound candidate needs no secrets here" "$OUT" ;; esac
+mv "$T_ROOT/nodes-down.json" "$HOME/.acpx/nodes-down.json"
+
 # ------------------------------------------------ Claude's rate limit window
 SC_KIMI="$T_ROOT/claude.json"
 run --approve-all $FROM exec "go"

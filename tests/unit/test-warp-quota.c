@@ -287,7 +287,7 @@ main(void)
 	free(why);
 	TEST_DONE();
 
-	TEST_START("state: quotas saved and loaded; an older file loads");
+	TEST_START("state: quotas saved and loaded; an older file loads; bad entries dropped");
 	if (mkdtemp(home) == NULL)
 		TAP_FAIL("mkdtemp: %s", home);
 	ASSERT_INT_EQ(warp_state_save(st, home, NOW, &cause), 0);
@@ -311,6 +311,26 @@ main(void)
 	st = warp_state_load(home, &warning);
 	ASSERT_PTR_NULL(warning);
 	ASSERT_TRUE(st->n == 1 && st->nq == 0);
+	warp_state_free(st);
+	if ((f = fopen(path, "w")) != NULL) {	/* edited by hand */
+		fputs("{\"version\":1,\"cooldowns\":[],\"quotas\":[7,"
+		    "{\"provider\":\"p\",\"at\":\"x\",\"meters\":[]},"
+		    "{\"provider\":\"p\",\"model\":\"m\",\"at\":"
+		    "\"2027-01-15T08:00:00.000Z\",\"meters\":[{\"id\":\"a\","
+		    "\"usedPercent\":\"x\",\"until\":\"2027-01-15T09:00:00."
+		    "000Z\"},{\"id\":\"b\",\"usedPercent\":70,\"until\":"
+		    "\"2027-01-15T09:00:00.000Z\"}]}]}\n", f);
+		fclose(f);
+	}
+	st = warp_state_load(home, &warning);
+	ASSERT_PTR_NOT_NULL(warning);	/* the two bad entries, once */
+	ASSERT_TRUE(warning != NULL && strstr(warning, "dropped 2 entries") !=
+	    NULL);
+	free(warning);
+	warning = NULL;
+	warp_quota_view(st, "p", "m", NOW, &v);
+	ASSERT_TRUE(v.known && v.used == 70);
+	ASSERT_STR_EQ(v.meter != NULL ? v.meter : "", "b");
 	warp_state_free(st);
 	unlink(path);
 	free(path);
