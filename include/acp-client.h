@@ -174,6 +174,8 @@ pid_t		 acp_client_pid(const struct acp_client *);
 int		 acp_client_exited(const struct acp_client *, int *status);
 /* Non-zero if initialized and neither disconnected, exiting nor closing. */
 int		 acp_client_running(const struct acp_client *);
+/* Stop reading the agent (on != 0) until called with 0 (jsonrpc_pause()). */
+void		 acp_client_pause(struct acp_client *, int on);
 /* JSON-RPC id of the last request a step sent (e.g. a failed session/load). */
 long long	 acp_client_last_request_id(const struct acp_client *);
 /* The options the client was created with (borrowed). */

@@ -55,6 +55,7 @@ struct jsonrpc {
 #define JSONRPC_F_CLOSED	0x1	/* no reads; pendings completed */
 #define JSONRPC_F_WSHUT		0x2	/* close wfd once flushed */
 #define JSONRPC_F_DEAD		0x4	/* freed inside a callback */
+#define JSONRPC_F_PAUSED	0x8	/* reads stopped by jsonrpc_pause() */
 	int			 busy;		/* callback depth */
 	enum jsonrpc_close_reason reason;
 };

@@ -141,4 +141,7 @@ size_t		 jsonrpc_pending(const struct jsonrpc *);
 int		 jsonrpc_closed(const struct jsonrpc *,
 		    enum jsonrpc_close_reason *reason);
 
+/* Stop reading (on != 0) until called again with 0: the reader lags. */
+void		 jsonrpc_pause(struct jsonrpc *, int on);
+
 #endif

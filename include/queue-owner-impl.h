@@ -92,6 +92,8 @@ struct queue_owner {
 
 	/* The shared agent connection (queue-owner-agent.c). */
 	struct acp_client	*client;
+	struct queue_owner_peer	*paused_by;	/* its output is too far
+						   behind: client not read */
 	struct acp_client_opts	 copts;		/* pointing into the below */
 	char			*cwd;		/* the session's */
 	char			*agent_command;	/* the record's */

@@ -679,6 +679,13 @@ acp_client_running(const struct acp_client *c)
 	    ACP_CLOSING | ACP_EXITED)));
 }
 
+void
+acp_client_pause(struct acp_client *c, int on)
+{
+	if (c->rpc != NULL)
+		jsonrpc_pause(c->rpc, on);
+}
+
 long long
 acp_client_last_request_id(const struct acp_client *c)
 {

@@ -547,6 +547,19 @@ jsonrpc_closed(const struct jsonrpc *j, enum jsonrpc_close_reason *reason)
 	return (1);
 }
 
+void
+jsonrpc_pause(struct jsonrpc *j, int on)
+{
+	if (on) {
+		j->flags |= JSONRPC_F_PAUSED;
+		ev_io_stop(j->loop, &j->rd_w);
+		return;
+	}
+	j->flags &= ~JSONRPC_F_PAUSED;
+	if (j->rfd != -1 && !(j->flags & (JSONRPC_F_CLOSED|JSONRPC_F_DEAD)))
+		ev_io_start(j->loop, &j->rd_w);
+}
+
 /* The SDK's answer to a throwing handler. Caller owns. */
 json_t *
 jsonrpc_internal_error(const char *fmt, ...)

@@ -198,6 +198,17 @@ agent_log_cb(struct acp_client *c, const char *line, void *arg)
 	queue_owner_log(arg, "%s", line);
 }
 
+/* Read the agent again (a peer's backpressure ends with the connection). */
+static void
+agent_unpause(struct queue_owner *o)
+{
+	if (o->paused_by == NULL)
+		return;
+	o->paused_by = NULL;
+	if (o->client != NULL)
+		acp_client_pause(o->client, 0);
+}
+
 /* The shared client, replaced when the agent behind it is gone. */
 struct acp_client *
 queue_owner_agent_client(struct queue_owner *o)
@@ -207,6 +218,7 @@ queue_owner_agent_client(struct queue_owner *o)
 
 	if (o->client != NULL && acp_client_running(o->client))
 		return (o->client);
+	agent_unpause(o);
 	if (o->client != NULL)
 		acp_client_free(o->client);	/* reaps what is left */
 	o->client = acp_client_create(o->loop, &o->copts, &ev, o);
@@ -388,6 +400,7 @@ queue_owner_agent_retire(struct queue_owner *o)
 
 	if (old == NULL)
 		return;
+	agent_unpause(o);
 	o->client = NULL;
 	o->retiring++;
 	acp_client_abandon(old, o);
@@ -400,6 +413,7 @@ queue_owner_agent_close(struct queue_owner *o)
 {
 	if (o->client == NULL || (o->flags & OWNER_CLIENT_CLOSING))
 		return;
+	agent_unpause(o);	/* its end is read */
 	o->flags |= OWNER_CLIENT_CLOSING;
 	acp_client_close(o->client, agent_closed_cb, o);
 }

@@ -36,6 +36,8 @@
 #define PEER_DRAIN_S		1.0	/* stalled reader / after our end */
 #define PEER_READ		65536
 #define PEER_OUT_MAX		(256 * 1024 * 1024)
+#define PEER_OUT_HIGH		(64 * 1024)	/* the agent waits past it */
+#define PEER_OUT_LOW		(16 * 1024)	/* and is read again below */
 
 struct queue_owner_peer {
 	struct queue_owner	*owner;
@@ -76,6 +78,31 @@ static const struct {
 
 static void	peer_close(struct queue_owner_peer *);
 
+/*
+ * Backpressure: while a peer has more than PEER_OUT_HIGH unsent, the
+ * agent is not read (it waits on its full pipe, as it would writing to a
+ * slow terminal), so a stream costs the owner no more memory than that;
+ * it is read again once the peer is down to PEER_OUT_LOW or gone (a
+ * stalled one is closed by its drain timer).
+ */
+static void
+peer_pressure(struct queue_owner_peer *p)
+{
+	struct queue_owner	*o = p->owner;
+	size_t			 pending = p->out.len - p->outoff;
+
+	if (o->paused_by == NULL && pending > PEER_OUT_HIGH &&
+	    !(p->flags & PEER_DEAD) && o->client != NULL) {
+		acp_client_pause(o->client, 1);
+		o->paused_by = p;
+	} else if (o->paused_by == p && (pending <= PEER_OUT_LOW ||
+	    (p->flags & PEER_DEAD))) {
+		o->paused_by = NULL;
+		if (o->client != NULL)
+			acp_client_pause(o->client, 0);
+	}
+}
+
 static void
 peer_stop(struct queue_owner_peer *p)
 {
@@ -106,6 +133,7 @@ peer_close(struct queue_owner_peer *p)
 		close(p->fd);
 	p->fd = -1;
 	p->flags |= PEER_DEAD;
+	peer_pressure(p);
 	/* A disconnect never cancels a queued or running prompt. */
 	peer_detach(p);
 	queue_owner_kick(p->owner);
@@ -133,6 +161,7 @@ peer_flush(struct queue_owner_peer *p)
 		if (!(p->flags & PEER_ENDING))
 			ev_timer_stop(o->loop, &p->drain_w);
 	}
+	peer_pressure(p);
 	if (p->outoff < p->out.len) {
 		ev_io_start(o->loop, &p->wr_w);
 		if (!ev_is_active(&p->drain_w)) {
@@ -177,6 +206,7 @@ queue_owner_peer_send(struct queue_owner_peer *p, const json_t *msg)
 	}
 	(void)buf_add(&p->out, line, len);	/* no maximum: checked above */
 	free(line);
+	peer_pressure(p);
 	/* Written when the loop comes round: one write for a burst of events. */
 	ev_io_start(p->owner->loop, &p->wr_w);
 }
