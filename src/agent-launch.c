@@ -159,6 +159,15 @@ agent_launch_prepare(const struct config *c, const char *name,
 			agent_launch_clear(l);
 			return (-1);
 		}
+		/* The pick fell on an agent bound to nodes: start it there. */
+		if (selected != NULL && strcmp(selected, normalized) != 0 &&
+		    !(flags & AGENT_LAUNCH_HERE) && node_bind_bound(c,
+		    selected)) {
+			warp_env_clear(&env);
+			free(normalized);
+			return (agent_launch_node(c, selected, NULL, flags, l,
+			    err));
+		}
 		agent_launch_take(l, &env);
 		l->agent = selected != NULL ? selected : xstrdup(normalized);
 	}

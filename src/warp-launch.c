@@ -572,6 +572,14 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 		warp_target_resolve(wc, id, &sel, err);
 	else if (warp_pick(c, wc, &t, s, &sel, notice, err) == -1)
 		goto out_t;
+	/* A pick bound to nodes starts there, with the node's secrets. */
+	if (pick && strcmp(sel.id, t.id) != 0 &&
+	    config_find_bind(c, sel.id) != NULL) {
+		if (selected != NULL)
+			*selected = xstrdup(sel.id);
+		rc = 0;
+		goto out_t;
+	}
 	if (warp_env_build(&sel, s, env, err) == -1)
 		goto out_t;
 	if ((cap = warp_retries_cap(wc, &sel)) >= 0) {

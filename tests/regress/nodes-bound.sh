@@ -67,7 +67,10 @@ cat >"$HOME/.acpx/config.json" <<CFG
   "n1old": {"ssh": "n1", "acpx": "$T_ROOT/oldacpx", "sshOptions": ["-F", "$SSH_CONFIG"]}},
  "nodeConnectTimeout": 300,
  "agents": {"mocky": {"nodes": ["n1", "n2"]}, "tools": {"nodes": ["n1"]},
-  "opencode-warp-infini-kimi": {"nodes": ["n1"]}, "olda": {"nodes": ["n1old"]}}}
+  "opencode-warp-infini-kimi": {"nodes": ["n1"]}, "olda": {"nodes": ["n1old"]}},
+ "warp": {"providers": {"cold": {"models": {"kimi": "kimi-k2.5"}},
+   "infini": {"models": {"kimi": "kimi-k2.5"}}},
+  "fallback": {"opencode-warp-cold-kimi": ["opencode-warp-infini-kimi"]}}}
 CFG
 
 # n1old: n1, where the acpx is the Node one (version skew).
@@ -181,6 +184,24 @@ expect_rc 0 "warp serve of a node-bound Warp id"
 expect_out_has "through the local proxy" "its answer"
 grep -q "through the local proxy" "$N1/rec.ndjson" &&
     ok "the harness ran on n1" || not_ok "the harness ran on n1"
+
+# ---------------------------------------------------------------- pick
+# The primary is cooling down here and the first agent of its chain is
+# bound to n1: the pick starts that one on n1 with n1's secrets (this
+# machine has only the primary's).
+mkdir -p "$HOME/.acpx/warp" "$HOME/.openclaw"
+printf 'WARP_COLD_API_KEY=sk-local-cold\nWARP_COLD_BASE_URL=http://127.0.0.1:9/v1\n' \
+    >"$HOME/.openclaw/.env"
+chmod 600 "$HOME/.openclaw/.env"
+printf '%s\n' '{"version":1,"cooldowns":[{"provider":"cold","model":null,"until":"9999-12-31T23:59:59Z","since":"2026-01-01T00:00:00Z","reason":"auth"}]}' \
+    >"$HOME/.acpx/warp/state.json"
+run opencode-warp-cold-kimi exec "echo picked for n1"
+expect_rc 0 "a cooling primary whose fallback is node-bound"
+expect_out_has "picked for n1" "its answer"
+expect_err_has "starting opencode-warp-infini-kimi" "the notice names the agent started"
+grep -q "picked for n1" "$N1/rec.ndjson" &&
+    ok "the picked agent ran on n1" || not_ok "the picked agent ran on n1" "$ERR"
+rm -f "$HOME/.acpx/warp/state.json" "$HOME/.openclaw/.env"
 
 # ---------------------------------------------------------------- failover
 CTL="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n1"
