@@ -39,6 +39,13 @@ void		 run_registry_register(const char *proc, const char *session,
 		    const char *name, const char *agent, const char *cwd);
 
 /*
+ * The next run_registry_register() is not written at once but like a
+ * change, from the timer of a loop attached (an exec: one that ends within
+ * 100 ms never writes, nor removes, the file).
+ */
+void		 run_registry_lazy(void);
+
+/*
  * Write changes from a timer on loop (NULL detaches it, before the loop
  * goes away; a change not yet written waits for the next attach or event,
  * or goes with the registration at exit).

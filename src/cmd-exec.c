@@ -23,6 +23,8 @@
 #include "fallback.h"
 #include "model.h"
 #include "output.h"
+#include "proc.h"
+#include "run-registry.h"
 #include "xmalloc.h"
 
 /*
@@ -150,9 +152,13 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		return (output_fail(out, err));
 	}
 
+	run_registry_lazy();
 	events_register("exec", NULL, NULL, inv->agent_override ? NULL :
 	    inv->agent.name, inv->cwd);
-	if (cmd_slots_exec_acquire(inv, out, &slot, &err) == -1) {
+	run_registry_loop(proc_default_loop());	/* a wait for a slot */
+	rc = cmd_slots_exec_acquire(inv, out, &slot, &err);
+	run_registry_loop(NULL);
+	if (rc == -1) {
 		agent_launch_clear(&launch);
 		json_decref(blocks);
 		return (output_fail(out, err));

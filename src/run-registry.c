@@ -40,6 +40,8 @@ static int	 run_dirty;	/* run_self changed since it was written */
 static struct ev_loop *run_loop;	/* the attached loop, or NULL */
 static ev_timer	 run_write_w;	/* the throttled write (unref'ed) */
 static ev_tstamp run_written;	/* when we last wrote it (ev_time()) */
+static int	 run_lazy;	/* the next registration waits for a loop */
+static int	 run_on_disk;	/* the file was written */
 
 char *
 run_registry_dir(void)
@@ -78,6 +80,7 @@ run_registry_write(void)
 		return;
 	run_dirty = 0;
 	run_written = ev_time();
+	run_on_disk = 1;	/* (a failed write leaves an unlink harmless) */
 	if ((text = json_dumps(run_self, JSON_COMPACT)) == NULL)
 		return;
 	path = run_registry_file(run_pid);
@@ -181,7 +184,22 @@ run_registry_register(const char *proc, const char *session,
 		run_atexit = 1;
 		atexit(run_registry_atexit);
 	}
+	if (run_lazy) {
+		/* Written by the loop's timer: a short run never is. */
+		run_lazy = 0;
+		run_written = ev_time();
+		run_dirty = 1;
+		if (run_loop != NULL)
+			run_registry_changed();
+		return;
+	}
 	run_registry_write();	/* at once: ps sees us from the start */
+}
+
+void
+run_registry_lazy(void)
+{
+	run_lazy = 1;
 }
 
 void
@@ -195,7 +213,10 @@ run_registry_unregister(void)
 	if (run_pid == getpid()) {
 		run_registry_timer_stop();
 		path = run_registry_file(run_pid);
-		(void)unlink(path);
+		/* A lazy one never written: nothing to remove. */
+		if (run_on_disk)
+			(void)unlink(path);
+		run_on_disk = 0;
 		free(path);
 	}
 	json_decref(run_self);
