@@ -115,7 +115,7 @@ print(const char *results, const char *path, const char *load)
 		    "load_average")) != NULL ? json_string_value(
 		    json_object_get(base, "load_average")) : "?");
 	if (out != NULL) {
-		if (json_dump_file(out, path, JSON_INDENT(2) |
+		if (json_dump_file(out, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6) |
 		    JSON_SORT_KEYS) == -1) {
 			fprintf(stderr, "cannot write %s\n", path);
 			return (1);

@@ -345,7 +345,7 @@ sessions_print_local(struct output *out, struct session_list *l)
 
 /*
  * Text and quiet listings need only what the index holds; the lines go
- * out as one result (one write, not one per session).
+ * out in results of about 64 KiB (a write each, not one per session).
  */
 static void
 sessions_print_index(struct output *out, const struct session_index_list *l)
@@ -361,22 +361,24 @@ sessions_print_index(struct output *out, const struct session_index_list *l)
 	buf_init(&b, 0);
 	for (i = 0; i < l->n; i++) {
 		e = &l->v[i];
-		if (i > 0)
+		if (b.len > 0)
 			(void)buf_addc(&b, '\n');
 		(void)buf_adds(&b, e->record_id);
 		if (e->closed)
 			(void)buf_adds(&b, " [closed]");
-		if (output_format(out) == ACPX_FORMAT_QUIET)
-			continue;
-		(void)buf_addc(&b, '\t');
-		(void)buf_adds(&b, e->name != NULL ? e->name : "-");
-		(void)buf_addc(&b, '\t');
-		(void)buf_adds(&b, e->cwd);
-		(void)buf_addc(&b, '\t');
-		(void)buf_adds(&b, e->last_used_at);
+		if (output_format(out) != ACPX_FORMAT_QUIET) {
+			(void)buf_addc(&b, '\t');
+			(void)buf_adds(&b, e->name != NULL ? e->name : "-");
+			(void)buf_addc(&b, '\t');
+			(void)buf_adds(&b, e->cwd);
+			(void)buf_addc(&b, '\t');
+			(void)buf_adds(&b, e->last_used_at);
+		}
+		if (b.len >= 64 * 1024 || i + 1 == l->n) {
+			output_result_text(out, "%s", b.p);
+			buf_reset(&b);
+		}
 	}
-	if (l->n > 0)
-		output_result_text(out, "%s", b.p);
 	buf_free(&b);
 }
 
