@@ -196,6 +196,25 @@ head -c 100 "$SESS.index" >"$T_ROOT/idx.trunc" && mv "$T_ROOT/idx.trunc" "$SESS.
 run --agent "$MOCK" sessions list --local
 [ "$OUT" = "$before" ] && grep -q sess-a "$SESS.index" &&
     ok "index: a truncated index is rebuilt" || not_ok "index: a truncated index is rebuilt" "$OUT"
+# A listing longer than one write (1,200 records, ~70 KiB of text), built
+# by the checking path and read back by the cached one, line for line.
+big="$T_ROOT/big"
+mkdir -p "$big/.acpx/sessions"
+awk -v dir="$big/.acpx/sessions" -v expf="$T_ROOT/big.exp" 'BEGIN {
+	for (i = 0; i < 1200; i++) {
+		id = sprintf("big-%04d", i); f = dir "/" id ".json"
+		printf "{\"schema\": \"acpx.session.v1\", \"acpx_record_id\": \"%s\", \"acp_session_id\": \"%s\", \"agent_command\": \"bigagent\", \"cwd\": \"/w/p%d\", \"name\": \"n%d\", \"created_at\": \"2026-01-01T00:00:00.000Z\", \"last_used_at\": \"2026-01-01T00:00:00.000Z\", \"last_seq\": 0, \"event_log\": {\"active_path\": \"x\", \"segment_count\": 1, \"max_segment_bytes\": 1, \"max_segments\": 1, \"last_write_error\": null}, \"closed\": false, \"messages\": [], \"updated_at\": \"2026-01-01T00:00:00.000Z\", \"cumulative_token_usage\": {}, \"request_token_usage\": {}}\n", id, id, i % 3, i > f
+		close(f)
+		printf "%s\tn%d\t/w/p%d\t2026-01-01T00:00:00.000Z\n", id, i, i % 3 > expf
+	}
+}'
+HOME=$big "$ACPX" --agent bigagent sessions list --local >"$T_ROOT/big.1" 2>&1
+HOME=$big "$ACPX" --agent bigagent sessions list --local >"$T_ROOT/big.2" 2>&1
+cmp -s "$T_ROOT/big.1" "$T_ROOT/big.exp" && cmp -s "$T_ROOT/big.2" "$T_ROOT/big.exp" &&
+    ok "index: a long listing, checked and cached, is every line in order" ||
+    not_ok "index: a long listing, checked and cached, is every line in order" \
+    "$(diff "$T_ROOT/big.exp" "$T_ROOT/big.1" | head -5; diff "$T_ROOT/big.exp" "$T_ROOT/big.2" | head -5)"
+rm -rf "$big"
 unset ACPX_SESSION_INDEX_SETTLE_MS
 
 # Names: slashes, unicode, very long; the file name derives from the id only.
