@@ -49,6 +49,13 @@ struct agent_launch {
 	((int)(nonint) & 0xf) << 8)
 /* Start it on this machine even when it is bound to nodes. */
 #define AGENT_LAUNCH_HERE	0x4
+/*
+ * A fallback walker's next agent: another would follow it (HOP), or none
+ * would (HOP | HOP_LAST); a warp harness keeps its own provider retries
+ * only as the last (warp.h, harness retries).
+ */
+#define AGENT_LAUNCH_HOP	0x1000
+#define AGENT_LAUNCH_HOP_LAST	0x2000
 #define AGENT_LAUNCH_PERM_MODE(f)	(((f) >> 4) & 0xf)
 #define AGENT_LAUNCH_NONINT(f)		(((f) >> 8) & 0xf)
 

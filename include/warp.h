@@ -200,15 +200,21 @@ char		*warp_host_name(void);
 /*
  * The launch resolver for a warp agent id (agent-launch.c calls it right
  * before the agent is spawned, for every start path): check id against
- * the config; with pick, choose the first of [id, chain...] that is not
- * cooling down (its id in *selected, caller frees; *notice says so), else
- * id itself; load and check the secrets file and build the harness
- * environment into *env (free with warp_env_clear()). *notice gets a line
- * for the user or NULL. -1 with *err (caller owns; origin "cli", a WARP_*
- * detail code) when the agent must not start. Fast: local files only,
- * nothing is spawned, nothing exported.
+ * the config; with WARP_LAUNCH_PICK in flags, choose the first of [id,
+ * chain...] that is not cooling down (its id in *selected, caller frees;
+ * *notice says so), else id itself; load and check the secrets file and
+ * build the harness environment into *env (free with warp_env_clear()).
+ * A fallback walker starting its next agent says whether another agent
+ * would follow it (WARP_LAUNCH_HOP, with WARP_LAUNCH_LAST when none
+ * would), for the harness-retries cap. *notice gets a line for the user
+ * or NULL. -1 with *err (caller owns; origin "cli", a WARP_* detail code)
+ * when the agent must not start. Fast: local files only, nothing is
+ * spawned, nothing exported.
  */
-int		 warp_launch_id(const struct config *, const char *id, int pick,
+#define WARP_LAUNCH_PICK	0x1
+#define WARP_LAUNCH_HOP		0x2
+#define WARP_LAUNCH_LAST	0x4
+int		 warp_launch_id(const struct config *, const char *id, int flags,
 		    char **selected, char **notice, struct warp_env *env,
 		    struct acpx_error **err);
 
@@ -423,13 +429,22 @@ int		 warp_cooldown_record(const struct warp_config *,
 /*
  * warp-retries.c: the environment variable that caps a harness's own
  * provider retries ("CLAUDE_CODE_MAX_RETRIES" for claude), NULL when it
- * has none; and the cap for a target now: warp.harnessRetries (default 1)
- * when the target has a next agent to fall back to (a non-empty chain and
- * warp.maxHops > 0), else -1 (the harness keeps its own retries).
+ * has none; and the cap for sel, started for a turn of first (the agent
+ * id named; sel is first or an agent of its chain): warp.harnessRetries
+ * (default 1) when another agent would take the turn after sel fails,
+ * else -1 (the harness keeps its own retries). hop: -1 when the caller
+ * cannot tell (a start that is not a fallback hop), else 1 when a fallback
+ * walker knows another agent would follow, 0 when none would. Otherwise
+ * it is decided now: warp.maxHops > 0 and an agent of [first, chain...]
+ * other than sel may take a turn (warp_route_check() on the state, the
+ * config's node bindings and the secrets s: not cooling down, no quota
+ * skip, secrets present).
  */
 const char	*warp_retries_var(const char *harness);
-int		 warp_retries_cap(const struct warp_config *,
-		    const struct warp_target *);
+int		 warp_retries_cap(const struct config *,
+		    const struct warp_config *, const struct warp_target *first,
+		    const struct warp_target *sel, const struct secrets *s,
+		    int hop);
 
 /* ---------------------------------------------------------------- quota */
 

@@ -70,7 +70,10 @@ agent_launch_warp(const struct config *c, const char *normalized, int flags,
     struct warp_env *env, char **selected, char **notice,
     struct acpx_error **err)
 {
-	return (warp_launch_id(c, normalized, (flags & AGENT_LAUNCH_PICK) != 0,
+	return (warp_launch_id(c, normalized, ((flags & AGENT_LAUNCH_PICK) ?
+	    WARP_LAUNCH_PICK : 0) | ((flags & AGENT_LAUNCH_HOP) ?
+	    WARP_LAUNCH_HOP : 0) | ((flags & AGENT_LAUNCH_HOP_LAST) ?
+	    WARP_LAUNCH_LAST : 0),
 	    selected, notice, env, err));
 }
 

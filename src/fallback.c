@@ -331,6 +331,28 @@ fallback_is_forced(const struct fallback *f)
 	return (hit);
 }
 
+/*
+ * Would no agent follow next (the hop now planned) if it failed too: no
+ * hop left, or no other agent of the chain untried and free? Its harness
+ * then keeps its own provider retries (warp.h, harness retries).
+ */
+static int
+fallback_next_is_last(struct fallback *f, const char *next, time_t now)
+{
+	char	*cur, *after;
+
+	if (f->hops + 1 >= f->wc->max_hops)
+		return (1);
+	cur = f->current;	/* already among the tried */
+	f->current = (char *)next;
+	after = fallback_next(f, now);
+	f->current = cur;
+	if (after == NULL)
+		return (1);
+	free(after);
+	return (0);
+}
+
 /* --force-fail before a launch: see fallback.h. */
 int
 fallback_force_check(const struct config *c, const char *agent,
@@ -472,7 +494,9 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_PROVIDER_FAILURE",
 		    "acp", "Provider failure on %s (%s): %s; no agent of its "
 		    "fallback chain is left", f->current, v.reason, signal);
-	else if (agent_launch_prepare(f->config, next, NULL, 0, &hop->launch,
+	else if (agent_launch_prepare(f->config, next, NULL,
+	    fallback_next_is_last(f, next, now) ? AGENT_LAUNCH_HOP |
+	    AGENT_LAUNCH_HOP_LAST : AGENT_LAUNCH_HOP, &hop->launch,
 	    err) == -1) {
 		free(next);
 		next = NULL;

@@ -533,7 +533,7 @@ out:
 
 /* Export the environment of one warp agent id (see warp.h). */
 int
-warp_launch_id(const struct config *c, const char *id, int pick,
+warp_launch_id(const struct config *c, const char *id, int flags,
     char **selected, char **notice, struct warp_env *env,
     struct acpx_error **err)
 {
@@ -568,12 +568,12 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 		free(cause);
 		goto out_t;
 	}
-	if (!pick)
+	if (!(flags & WARP_LAUNCH_PICK))
 		warp_target_resolve(wc, id, &sel, err);
 	else if (warp_pick(c, wc, &t, s, &sel, notice, err) == -1)
 		goto out_t;
 	/* A pick bound to nodes starts there, with the node's secrets. */
-	if (pick && strcmp(sel.id, t.id) != 0 &&
+	if ((flags & WARP_LAUNCH_PICK) && strcmp(sel.id, t.id) != 0 &&
 	    config_find_bind(c, sel.id) != NULL) {
 		if (selected != NULL)
 			*selected = xstrdup(sel.id);
@@ -582,7 +582,8 @@ warp_launch_id(const struct config *c, const char *id, int pick,
 	}
 	if (warp_env_build(&sel, s, env, err) == -1)
 		goto out_t;
-	if ((cap = warp_retries_cap(wc, &sel)) >= 0) {
+	if ((cap = warp_retries_cap(c, wc, &t, &sel, s,
+	    !(flags & WARP_LAUNCH_HOP) ? -1 : !(flags & WARP_LAUNCH_LAST))) >= 0) {
 		/* A next agent waits: the harness must not hide the failure. */
 		snprintf(num, sizeof num, "%d", cap);
 		warp_env_set(env, warp_retries_var(warp_harness_id(sel.harness)),

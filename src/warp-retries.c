@@ -2,9 +2,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "acpx.h"
 #include "cmdline.h"
+#include "config-file.h"
 #include "warp.h"
 
 /*
@@ -13,9 +15,12 @@
  * on ACP, so Warp would see the failure late. Where Warp has a next agent
  * to fall back to, each harness is started with its retries capped
  * (warp.harnessRetries, default 1); the last agent of a chain keeps the
- * harness's own setting. One row per harness that has a knob: opencode
- * and gemini have none that their released packages read from the
- * environment.
+ * harness's own setting. The last agent is the one after which the walk
+ * would find no other: a fallback walker knows it (its tried agents, its
+ * hops left); a first start looks at the chain now (the agents cooling
+ * down or without secrets would be skipped). One row per harness that has
+ * a knob: opencode and gemini have none that their released packages read
+ * from the environment.
  */
 
 static const struct {
@@ -37,18 +42,65 @@ warp_retries_var(const char *harness)
 	return (NULL);
 }
 
-/* The cap for t's harness now, or -1 to leave its retries alone. */
-int
-warp_retries_cap(const struct warp_config *wc, const struct warp_target *t)
+/* Would an agent of [first, chain...] other than sel take a turn now? */
+static int
+warp_retries_next(const struct config *c, const struct warp_config *wc,
+    const struct warp_target *first, const struct warp_target *sel,
+    const struct secrets *s)
 {
-	char	**chain;
-	int	  next;
+	struct warp_state	*st;
+	struct warp_route_check	 rc;
+	struct warp_route_ctx	 x;
+	struct warp_target	 cand;
+	struct acpx_error	*err = NULL;
+	char			**chain, *home, *warning = NULL;
+	const char		*id;
+	time_t			 now = time(NULL);
+	size_t			 i;
+	int			 next = 0;
 
-	if (wc->harness_retries < 0 || wc->max_hops == 0 ||
-	    warp_retries_var(warp_harness_id(t->harness)) == NULL)
-		return (-1);
-	chain = warp_chain(wc, t);
-	next = chain[0] != NULL;
+	home = config_home();
+	st = warp_state_load(home, &warning);
+	free(warning);
+	memset(&x, 0, sizeof x);
+	x.wc = wc;
+	x.st = st;
+	x.secrets = s;
+	x.config = c;
+	x.home = home;
+	x.now = now;
+	chain = warp_chain(wc, first);
+	for (i = 0; !next; i++) {
+		if ((id = i == 0 ? first->id : chain[i - 1]) == NULL)
+			break;
+		if (strcmp(id, sel->id) == 0)
+			continue;
+		if (warp_target_resolve(wc, id, &cand, &err) == -1) {
+			acpx_error_free(err);
+			err = NULL;
+			continue;
+		}
+		next = warp_route_check(&x, &cand, 1, &rc) == WARP_ROUTE_OK;
+		warp_route_check_clear(&rc);
+		warp_target_clear(&cand);
+	}
 	cmdline_free(chain);
-	return (next ? wc->harness_retries : -1);
+	warp_state_free(st);
+	free(home);
+	return (next);
+}
+
+/* The cap for sel's harness now, or -1 to leave its retries alone. */
+int
+warp_retries_cap(const struct config *c, const struct warp_config *wc,
+    const struct warp_target *first, const struct warp_target *sel,
+    const struct secrets *s, int hop)
+{
+	if (wc->harness_retries < 0 || wc->max_hops == 0 ||
+	    warp_retries_var(warp_harness_id(sel->harness)) == NULL)
+		return (-1);
+	if (hop >= 0)
+		return (hop ? wc->harness_retries : -1);
+	return (warp_retries_next(c, wc, first, sel, s) ? wc->harness_retries :
+	    -1);
 }

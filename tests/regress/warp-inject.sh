@@ -30,6 +30,13 @@ if env | grep -q '^WARP_[A-Z]*_API_KEY='; then echo env; else echo none; fi >>"$
 exec "$MOCK" --scenario "$SCENARIOS/$SC" --record "$REC_DIR/rec"
 EOH
 chmod +x "$T_ROOT/harness.sh"
+# The claude harness: its model and its retries cap, then a mock.
+cat >"$T_ROOT/claude.sh" <<'EOH'
+#!/bin/sh
+echo "$ANTHROPIC_MODEL:${CLAUDE_CODE_MAX_RETRIES:-own}" >>"$REC_DIR/claude"
+exec "$MOCK" --scenario "$SCENARIOS/hello.json"
+EOH
+chmod +x "$T_ROOT/claude.sh"
 export REC_DIR="$T_ROOT/rec" MOCK SCENARIOS SC=inject-accepts.json
 mkdir -p "$REC_DIR" "$T_ROOT/secrets" "$HOME/.acpx"
 SECRETS="$T_ROOT/secrets/warp.env"
@@ -46,11 +53,12 @@ printf 'WARP_BACKUP_API_KEY=%s\nWARP_BACKUP_BASE_URL=%s/ok/v1\n' "$SENTINEL_B" "
 chmod 600 "$SECRETS"
 cat >"$HOME/.acpx/config.json" <<EOC
 {
-  "agents": {"opencode": {"command": "$T_ROOT/harness.sh"}},
+  "agents": {"opencode": {"command": "$T_ROOT/harness.sh"}, "claude": {"command": "$T_ROOT/claude.sh"}},
   "warp": {
     "envFile": "$SECRETS",
     "providers": {"infini": {"models": {"kimi": "kimi-k2.5"}}, "backup": {"models": {"glm": "glm-5"}}},
-    "fallback": {"$FROM": ["$TO"]}
+    "fallback": {"$FROM": ["$TO"], "claude-warp-infini-kimi": ["claude-warp-backup-glm"],
+                 "claude-warp-backup-glm": ["claude-warp-infini-kimi"]}
   }
 }
 EOC
@@ -180,6 +188,26 @@ expect_err "[acpx] warp: $FROM no longer advertises llmEndpoints; starting it ag
 [ "$(keys)" = "none env " ] && grep -q '"accepts": {}' "$MEMO" &&
     ok "no longer advertised: started again with its key, the memo forgets it" ||
     not_ok "no longer advertised: started again with its key, the memo forgets it" "$(keys)" "$(cat "$MEMO")"
+
+# ------------------------------------------- the last agent's own retries
+# A fallback hop with no agent after it keeps the harness's retries (its
+# own chain names the agent that just failed); the one before is capped.
+rm -f "$REC_DIR/claude"
+run --format quiet --approve-all claude-warp-infini-kimi exec --force-fail infini "hi"
+keep
+[ "$(tr '\n' ' ' <"$REC_DIR/claude" 2>/dev/null)" = "kimi-k2.5:1 glm-5:own " ] &&
+    ok "retries: capped with a next agent, the hop's last agent keeps its own" ||
+    not_ok "retries: capped with a next agent, the hop's last agent keeps its own" "$(cat "$REC_DIR/claude" 2>&1)"
+# A first start whose every next agent is cooling down is the last too.
+mkdir -p "$HOME/.acpx/warp"
+printf '{"version": 1, "cooldowns": [{"provider": "backup", "model": null, "until": "2099-01-01T00:00:00.000Z", "since": "2026-01-01T00:00:00.000Z", "reason": "rate-limited", "source": "fallback"}]}\n' >"$HOME/.acpx/warp/state.json"
+rm -f "$REC_DIR/claude"
+run --format quiet --approve-all claude-warp-infini-kimi exec "hi"
+keep
+[ "$(tr '\n' ' ' <"$REC_DIR/claude" 2>/dev/null)" = "kimi-k2.5:own " ] &&
+    ok "retries: its only next agent cooling down, the first keeps its own" ||
+    not_ok "retries: its only next agent cooling down, the first keeps its own" "$(cat "$REC_DIR/claude" 2>&1)" "$ERR"
+rm -f "$HOME/.acpx/warp/state.json"
 
 # ------------------------------------------- the sentinel
 if grep -qF -e "$SENTINEL" -e "$SENTINEL_B" "$ALL"; then
