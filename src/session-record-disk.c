@@ -167,8 +167,13 @@ record_snake(const char *k)
 	return (0);
 }
 
+/*
+ * Check v's keys; path (a buffer of *cap bytes, grown as needed) holds the
+ * dotted path to v, which a key is appended to and cut off again (no
+ * allocation per key).
+ */
 static void
-record_check(const json_t *v, const char *path, char **out)
+record_check(const json_t *v, char **path, size_t *cap, char **out)
 {
 	static const char *const maps[] = { "request_token_usage",
 	    "messages.Agent.tool_results", "acpx.session_options.env",
@@ -177,49 +182,52 @@ record_check(const json_t *v, const char *path, char **out)
 	    "messages.Agent.content.ToolUse.input",
 	    "acpx.desired_config_options", "acpx.config_options",
 	    "messages.Agent.tool_results.output" };
-	const char	*k;
+	const char	*k, *child, *dot;
 	const json_t	*c;
-	char		*child, *tmp, *norm;
-	size_t		 i;
+	char		*tmp;
+	size_t		 i, len = strlen(*path), klen;
 	int		 skip_key = 0, skip;
 
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, c)
-			record_check(c, path, out);
+			record_check(c, path, cap, out);
 		return;
 	}
 	if (!json_is_object(v))
 		return;
 	for (i = 0; i < nitems(maps); i++) {
-		if (strcmp(path, maps[i]) == 0)
+		if (strcmp(*path, maps[i]) == 0)
 			skip_key = 1;
 	}
 	json_object_foreach((json_t *)v, k, c) {
-		if (*path == '\0')
-			child = xstrdup(k);
-		else
-			xasprintf(&child, "%s.%s", path, k);
+		klen = strlen(k);
+		if (len + klen + 2 > *cap) {
+			*cap = len + klen + 2 + 64;
+			*path = xreallocarray(*path, *cap, 1);
+		}
+		if (len > 0)
+			(*path)[len] = '.';
+		memcpy(*path + len + (len > 0), k, klen + 1);
+		child = *path;
 		if (!skip_key && !record_snake(k)) {
 			xasprintf(&tmp, "%s%s%s", *out != NULL ? *out : "",
 			    *out != NULL ? ", " : "", child);
 			free(*out);
 			*out = tmp;
 		}
-		/* tool_results.<id>.output: compare without the id. */
-		norm = NULL;
-		if (strncmp(child, "messages.Agent.tool_results.", 28) == 0 &&
-		    strchr(child + 28, '.') != NULL &&
-		    strcmp(strchr(child + 28, '.'), ".output") == 0)
-			norm = xstrdup("messages.Agent.tool_results.output");
 		skip = 0;
-		for (i = 0; i < nitems(opaque); i++) {
-			if (strcmp(norm != NULL ? norm : child, opaque[i]) == 0)
+		/* tool_results.<id>.output: compare without the id. */
+		if (strncmp(child, "messages.Agent.tool_results.", 28) == 0 &&
+		    (dot = strchr(child + 28, '.')) != NULL &&
+		    strcmp(dot, ".output") == 0)
+			skip = 1;
+		for (i = 0; !skip && i < nitems(opaque); i++) {
+			if (strcmp(child, opaque[i]) == 0)
 				skip = 1;
 		}
-		free(norm);
 		if (!skip)
-			record_check(c, child, out);
-		free(child);
+			record_check(c, path, cap, out);
+		(*path)[len] = '\0';
 	}
 }
 
@@ -227,9 +235,13 @@ record_check(const json_t *v, const char *path, char **out)
 int
 session_record_check_keys(const json_t *disk, char **cause)
 {
-	char	*bad = NULL;
+	char	*bad = NULL, *path;
+	size_t	 cap = 256;
 
-	record_check(disk, "", &bad);
+	path = xmalloc(cap);
+	*path = '\0';
+	record_check(disk, &path, &cap, &bad);
+	free(path);
 	if (bad == NULL)
 		return (0);
 	xasprintf(cause, "Persisted key policy violation (expected snake_case "
