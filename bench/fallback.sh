@@ -19,7 +19,9 @@
 # BENCH_RUNS (default 3) runs per harness; BENCH_HARNESSES (default
 # "mock claude opencode"); BENCH_UNCAPPED=1 also runs claude with
 # warp.harnessRetries null (the harness's own ten retries: minutes);
-# BENCH_WARP='"stallSeconds": 5,' adds warp keys (members ending in ",").
+# BENCH_WARP='"stallSeconds": 5,' adds warp keys (members ending in ",");
+# BENCH_FAIL_MODE=ratelimit-fast: the failing provider's 429 carries
+# retry-after-ms: 1 instead of Retry-After: 120 (tests/fake-provider).
 # Target: <= 15 s with stock harness settings.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +34,7 @@ FAKE="$build/tests/fake-provider/fake-provider"
 CA="$ACPX_NPM_CACHE/claude-agent-acp-$CLAUDE_ACP_VERSION/node_modules/.bin/claude-agent-acp"
 OC="$ACPX_NPM_CACHE/opencode-ai-${OPENCODE_SPEC#*@}/node_modules/.bin/opencode"
 RUNS=${BENCH_RUNS:-3}
+MODE=${BENCH_FAIL_MODE:-ratelimit}
 HARNESSES=${BENCH_HARNESSES:-mock claude opencode}
 
 T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/acpx-bench.XXXXXX")
@@ -65,7 +68,7 @@ PORT=$(head -n 1 "$T_ROOT/port")
 BASE="http://127.0.0.1:$PORT"
 SECRETS="$T_ROOT/warp.env"
 {
-	printf 'WARP_PRIM_API_KEY=sk-bench-prim-1111\nWARP_PRIM_BASE_URL=%s/ratelimit/v1\n' "$BASE"
+	printf 'WARP_PRIM_API_KEY=sk-bench-prim-1111\nWARP_PRIM_BASE_URL=%s/%s/v1\n' "$BASE" "$MODE"
 	printf 'WARP_BACK_API_KEY=sk-bench-back-2222\nWARP_BACK_BASE_URL=%s/ok/v1\n' "$BASE"
 	# Claude Code needs Anthropic's Messages API: the "tools" mode.
 	printf 'WARP_BACK_CLAUDE_BASE_URL=%s/tools\n' "$BASE"
@@ -100,9 +103,9 @@ one() {
 	( cd "$T_ROOT/work" && timeout 900 "$ACPX" --approve-all --format quiet \
 	    "$1-warp-prim-kimi" exec "say hi" ) >"$T_ROOT/out" 2>"$T_ROOT/err" || true
 	t1=$(date +%s%N)
-	a=$(ms '"path":"/ratelimit/')
+	a=$(ms "\"path\":\"/$MODE/")
 	b=$(ms '"path":"/(ok|tools)/')
-	n=$(grep -c '"path":"/ratelimit/' "$REC" || true)
+	n=$(grep -c "\"path\":\"/$MODE/" "$REC" || true)
 	if [ -n "$a" ] && [ -n "$b" ]; then
 		printf '%-10s %8.2f s  (%s requests to the failing provider; the whole exec %.1f s)\n' \
 		    "$2" "$(echo "($b - $a) / 1000" | bc -l)" "$n" \
@@ -117,7 +120,7 @@ one() {
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f s", v[int((NR + 1) / 2)] / 1000; else printf "-" }'; }
 
 echo "# bench/fallback.sh: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each"
-echo "# from the first 429 of provider prim to the first request to provider back"
+echo "# from the first 429 of provider prim (fake provider mode $MODE) to the first request to provider back"
 for h in $HARNESSES; do
 	case $h in
 	mock)	config "$MOCK --scenario $T_ROOT/mock.json" ""
