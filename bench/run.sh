@@ -221,19 +221,23 @@ fi
 if want list; then
 	# Listings over a store of realistic records. The listing index
 	# trusts a record, and the directory, once unchanged for 2 s: wait,
-	# then warm it.
+	# then warm it. HOME is hyperfine's own (an env(1) in front of each
+	# command would add its exec, as much as the listing itself here).
+	home=$HOME
 	for n in 1000 10000; do
 		h="$work/store-$n"
 		sh "$top/bench/mkstore.sh" "$h" "$n"
 		sleep 2.2
-		HOME=$h "$ACPX" --agent bench-agent sessions list --local >/dev/null
+		export HOME="$h"
+		"$ACPX" --agent bench-agent sessions list --local >/dev/null
 		scenario "list-$n" "sessions list, $n records" 20 - \
-		    "env HOME=$h $ACPX --agent bench-agent sessions list --local" \
+		    "$ACPX --agent bench-agent sessions list --local" \
 		    "$(if [ $n = 1000 ] && [ $have_ref = 1 ]; then
-			echo "env HOME=$h $REF --agent bench-agent sessions list --local"
+			echo "$REF --agent bench-agent sessions list --local"
 		    else echo -; fi)"
 		scenario "complete-$n" "__complete session names, $n records" 20 - \
-		    "env HOME=$h $ACPX __complete -- acpx --agent bench-agent --cwd /work/project-3 sessions show n" -
+		    "$ACPX __complete -- acpx --agent bench-agent --cwd /work/project-3 sessions show n" -
+		export HOME="$home"
 		rm -rf "$h"
 	done
 fi
