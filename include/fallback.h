@@ -85,6 +85,14 @@ int		 fallback_force_check(const struct config *, const char *agent,
 long long	 fallback_stall_seconds(const struct fallback *);
 
 /*
+ * The agent_launch_prepare() flags of a hop's launch (default 0): the
+ * client's permission mode and policy (AGENT_LAUNCH_PERM), which a
+ * node-bound agent's proxy applies on its node, or AGENT_LAUNCH_HERE in
+ * a node's own proxy. f may be NULL.
+ */
+void		 fallback_set_launch_flags(struct fallback *, int flags);
+
+/*
  * The caller ends the current turn by the stall rule (it sent
  * session/cancel): the next fallback_after_turn() treats the turn as a
  * provider failure with reason "stalled", whatever its answer; with

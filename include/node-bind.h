@@ -53,6 +53,16 @@ int		 node_bind_launch(const struct config *, const char *agent,
  */
 char		**node_bind_env_unset(void);
 
+/*
+ * --force-fail <provider> for agent (as named on the command line): when
+ * it is bound to nodes, its node's proxy is started with that option (it
+ * resolves the provider there), and 1 is returned: the caller does not
+ * force it here. 0 when it is not bound (nothing changes). For this
+ * process's life; only that agent's start carries it, not a hop's.
+ */
+int		 node_bind_force_fail(const struct config *, const char *agent,
+		    const char *provider);
+
 /* Is agent (normalised) bound to nodes in this config? */
 int		 node_bind_bound(const struct config *, const char *agent);
 

@@ -21,6 +21,7 @@
 #include "events.h"
 #include "exec-turn.h"
 #include "fallback.h"
+#include "node-bind.h"
 #include "model.h"
 #include "output.h"
 #include "proc.h"
@@ -81,7 +82,10 @@ exec_turns(const struct invocation *inv, const struct agent_launch *launch,
 	char			*notice;
 	int			 rc;
 
-	if (inv->force_fail != NULL && fb != NULL &&
+	fallback_set_launch_flags(fb, AGENT_LAUNCH_PERM(inv->perm_mode,
+	    inv->nonint));
+	/* A node-bound agent's proxy does the forcing on its node. */
+	if (inv->force_fail != NULL && fb != NULL && launch->node == NULL &&
 	    fallback_force_fail(fb, inv->force_fail, &ferr) == -1)
 		acpx_error_free(ferr);	/* checked before the launch */
 	cmd_opts_client(inv, launch, &co);
@@ -138,13 +142,17 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 		return (output_fail(out, err));
 	}
 	/* Warp agents: secrets, checks, harness environment; nothing spawned yet. */
+	if (inv->force_fail != NULL && !inv->agent_override)
+		(void)node_bind_force_fail(inv->config, inv->agent.name,
+		    inv->force_fail);
 	if (cmd_opts_launch(inv, AGENT_LAUNCH_PICK, &launch, &err) == -1) {
 		json_decref(blocks);
 		return (output_fail(out, err));
 	}
 	if (launch.notice != NULL)
 		output_notice(out, "%s", launch.notice);
-	if (inv->force_fail != NULL && fallback_force_check(inv->config,
+	if (inv->force_fail != NULL && launch.node == NULL &&
+	    fallback_force_check(inv->config,
 	    inv->agent_override ? NULL : inv->agent.name, inv->force_fail,
 	    &err) == -1) {
 		agent_launch_clear(&launch);

@@ -1,8 +1,14 @@
 #include <config.h>
 
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include "acpx-error.h"
@@ -14,6 +20,7 @@
 #include "config-file.h"
 #include "node-relay.h"
 #include "output.h"
+#include "proc.h"
 #include "xmalloc.h"
 
 /*
@@ -135,62 +142,170 @@ cmd_nodes_doctor(const struct config_node *n, char **text, int *failing)
 }
 
 /*
+ * Check node n: its JSON result (caller owns) with "line", its text line,
+ * and "down" or "bad" set when it is unreachable or unusable.
+ */
+static json_t *
+cmd_nodes_one(const struct config_node *n)
+{
+	struct acpx_error	*err;
+	json_t			*o;
+	char			*version, *dtext, *line;
+	long long		 rtt;
+	int			 failing;
+
+	o = json_pack("{s:s, s:s}", "name", n->name, "ssh", n->ssh);
+	if (node_relay_check(n, 1, &version, &rtt, &err) == 0) {
+		json_object_set_new(o, "reachable", json_true());
+		json_object_set_new(o, "rttMs", json_integer(rtt));
+		json_object_set_new(o, "version", json_string(version));
+		json_object_set_new(o, "warpDoctor",
+		    cmd_nodes_doctor(n, &dtext, &failing));
+		xasprintf(&line, "%s\treachable\t%lld ms\tacpx-native %s\t%s\n",
+		    n->name, rtt, version, dtext);
+		if (failing)
+			json_object_set_new(o, "bad", json_true());
+		free(dtext);
+		free(version);
+	} else {
+		json_object_set_new(o, "reachable", json_boolean(
+		    err->code != ACPX_CODE_NODE_UNREACHABLE));
+		json_object_set_new(o, "error", json_string(
+		    acpx_error_code_name(err->code)));
+		if (err->detail_code != NULL)
+			json_object_set_new(o, "detailCode",
+			    json_string(err->detail_code));
+		json_object_set_new(o, "message", json_string(err->message));
+		xasprintf(&line, "%s\t%s\t-\t%s\n", n->name,
+		    err->code == ACPX_CODE_NODE_UNREACHABLE ? "down" :
+		    "unusable", err->message);
+		json_object_set_new(o, err->code == ACPX_CODE_NODE_UNREACHABLE ?
+		    "down" : "bad", json_true());
+		acpx_error_free(err);
+	}
+	json_object_set_new(o, "line", json_string(line));
+	free(line);
+	return (o);
+}
+
+/*
+ * A child process checks node n and writes its result to fd (the loop of
+ * this process is reinitialised first: the child starts ssh on its own).
+ */
+static void
+cmd_nodes_child(const struct config_node *n, int fd)
+{
+	json_t	*o;
+	char	*s;
+	size_t	 len, off = 0;
+	ssize_t	 w;
+
+	ev_loop_fork(proc_default_loop());
+	o = cmd_nodes_one(n);
+	s = json_dumps(o, JSON_COMPACT);
+	len = s != NULL ? strlen(s) : 0;
+	while (off < len) {
+		if ((w = write(fd, s + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)w;
+	}
+	_exit(0);
+}
+
+/* Read a child's result; NULL when it gave none. */
+static json_t *
+cmd_nodes_collect(pid_t pid, int fd)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	json_error_t	 jerr;
+	json_t		*o;
+	char		 chunk[4096];
+	ssize_t		 n;
+	int		 status;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf_add(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	buf_addc(&b, '\0');
+	o = json_loads(b.p, 0, &jerr);
+	buf_free(&b);
+	return (o);
+}
+
+/*
  * Check every configured node (or only the one named): the JSON list of
- * results (caller owns) and one text line each appended to text; *down
- * and *bad say whether one is unreachable or unusable.
+ * results (caller owns) and one text line each appended to text, in the
+ * config's order; *down and *bad say whether one is unreachable or
+ * unusable. The nodes are checked at once, each in a child process of
+ * its own (forked before this process runs any loop; a node whose child
+ * cannot start is checked here).
  */
 json_t *
 cmd_nodes_report(const struct config *c, const char *only, struct buf *text,
     int *down, int *bad)
 {
 	const struct config_node	*n;
-	struct acpx_error		*err;
 	json_t				*list, *o;
-	char				*version, *dtext;
-	long long			 rtt;
-	int				 failing;
-	size_t				 i;
+	pid_t				*pids;
+	int				*fds, p[2];
+	size_t				 i, k = 0;
 
 	*down = *bad = 0;
 	list = json_array();
+	pids = xcalloc(c->nnodes + 1, sizeof *pids);
+	fds = xcalloc(c->nnodes + 1, sizeof *fds);
+	for (i = 0; i < c->nnodes; i++)
+		k += only == NULL || strcmp(c->nodes[i].name, only) == 0;
+	fflush(NULL);
+	for (i = 0; i < c->nnodes; i++) {
+		n = &c->nodes[i];
+		pids[i] = -1;
+		if (k < 2 || (only != NULL && strcmp(n->name, only) != 0))
+			continue;
+		if (pipe(p) == -1)
+			continue;
+		if ((pids[i] = fork()) == 0) {
+			close(p[0]);
+			cmd_nodes_child(n, p[1]);
+		}
+		close(p[1]);
+		if (pids[i] == -1)
+			close(p[0]);
+		else
+			fds[i] = p[0];
+	}
 	for (i = 0; i < c->nnodes; i++) {
 		n = &c->nodes[i];
 		if (only != NULL && strcmp(n->name, only) != 0)
 			continue;
-		o = json_pack("{s:s, s:s}", "name", n->name, "ssh", n->ssh);
-		if (node_relay_check(n, 1, &version, &rtt, &err) == 0) {
-			json_object_set_new(o, "reachable", json_true());
-			json_object_set_new(o, "rttMs", json_integer(rtt));
-			json_object_set_new(o, "version", json_string(version));
-			json_object_set_new(o, "warpDoctor",
-			    cmd_nodes_doctor(n, &dtext, &failing));
-			buf_printf(text, "%s\treachable\t%lld ms\tacpx-native "
-			    "%s\t%s\n", n->name, rtt, version, dtext);
-			if (failing)
-				*bad = 1;
-			free(dtext);
-			free(version);
-		} else {
-			json_object_set_new(o, "reachable", json_boolean(
-			    err->code != ACPX_CODE_NODE_UNREACHABLE));
-			json_object_set_new(o, "error", json_string(
-			    acpx_error_code_name(err->code)));
-			if (err->detail_code != NULL)
-				json_object_set_new(o, "detailCode",
-				    json_string(err->detail_code));
-			json_object_set_new(o, "message",
-			    json_string(err->message));
-			buf_printf(text, "%s\t%s\t-\t%s\n", n->name,
-			    err->code == ACPX_CODE_NODE_UNREACHABLE ? "down" :
-			    "unusable", err->message);
-			if (err->code == ACPX_CODE_NODE_UNREACHABLE)
-				*down = 1;
-			else
-				*bad = 1;
-			acpx_error_free(err);
+		o = NULL;
+		if (pids[i] > 0)
+			o = cmd_nodes_collect(pids[i], fds[i]);
+		if (!json_is_object(o)) {
+			json_decref(o);
+			o = cmd_nodes_one(n);
 		}
+		*down |= json_is_true(json_object_get(o, "down"));
+		*bad |= json_is_true(json_object_get(o, "bad"));
+		buf_adds(text, json_string_value(json_object_get(o, "line")));
+		json_object_del(o, "line");
+		json_object_del(o, "down");
+		json_object_del(o, "bad");
 		json_array_append_new(list, o);
 	}
+	free(pids);
+	free(fds);
 	return (list);
 }
 

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "complete.h"
 #include "fallback.h"
+#include "node-bind.h"
 #include "output.h"
 #include "warp-serve.h"
 
@@ -29,18 +30,22 @@ cmd_warp_serve_run(const struct invocation *inv, struct output *out)
 	if (inv->nwords < 1 || inv->words[0] == NULL || *inv->words[0] == '\0')
 		return (output_fail(out, acpx_error_new(ACPX_CODE_USAGE, NULL,
 		    "cli", "warp serve needs an agent id")));
-	if (inv->force_fail != NULL && fallback_force_check(inv->config,
+	o.on_node = json_is_true(json_object_get(inv->verb_opts, "onNode"));
+	o.force_fail = inv->force_fail;
+	/* A node-bound id: its node's proxy forces it (node-bind.h). */
+	if (o.force_fail != NULL && !o.on_node && node_bind_force_fail(
+	    inv->config, inv->words[0], o.force_fail))
+		o.force_fail = NULL;
+	if (o.force_fail != NULL && fallback_force_check(inv->config,
 	    inv->words[0], inv->force_fail, &err) == -1)
 		return (output_fail(out, err));
 	o.config = inv->config;
 	o.agent = inv->words[0];
-	o.force_fail = inv->force_fail;
 	o.cwd = inv->cwd;
 	o.no_fallback = inv->no_fallback;
 	o.verbose = inv->verbose;
 	o.perm_mode = inv->perm_mode;
 	o.nonint = inv->nonint;
-	o.on_node = json_is_true(json_object_get(inv->verb_opts, "onNode"));
 	return (warp_serve_main(&o));
 }
 

@@ -33,6 +33,7 @@ struct fallback {
 	int			 stalled;	/* the turn ended by the stall rule */
 	char			*forced;	/* --force-fail: this provider fails */
 	char			**secrets;	/* the current launch's, for redaction */
+	int			 launch_flags;	/* a hop's launch (agent-launch.h) */
 };
 
 static struct fallback *
@@ -123,6 +124,14 @@ fallback_begin_serving(const struct config *c, const char *id,
 	warp_target_clear(&t);
 	return (fallback_new(c, no_fallback, launch, goal, name, wc,
 	    xstrdup(serving)));
+}
+
+/* The flags of a hop's launch (see fallback.h). */
+void
+fallback_set_launch_flags(struct fallback *f, int flags)
+{
+	if (f != NULL)
+		f->launch_flags = flags;
 }
 
 /* warp.stallSeconds, 0 when off. */
@@ -494,9 +503,9 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_PROVIDER_FAILURE",
 		    "acp", "Provider failure on %s (%s): %s; no agent of its "
 		    "fallback chain is left", f->current, v.reason, signal);
-	else if (agent_launch_prepare(f->config, next, NULL,
-	    fallback_next_is_last(f, next, now) ? AGENT_LAUNCH_HOP |
-	    AGENT_LAUNCH_HOP_LAST : AGENT_LAUNCH_HOP, &hop->launch,
+	else if (agent_launch_prepare(f->config, next, NULL, f->launch_flags |
+	    (fallback_next_is_last(f, next, now) ? AGENT_LAUNCH_HOP |
+	    AGENT_LAUNCH_HOP_LAST : AGENT_LAUNCH_HOP), &hop->launch,
 	    err) == -1) {
 		free(next);
 		next = NULL;

@@ -7,6 +7,7 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
+#include "agent-registry.h"
 #include "config-file.h"
 #include "node-bind.h"
 #include "node-relay.h"
@@ -57,12 +58,36 @@ node_bind_bound(const struct config *c, const char *agent)
 	return (config_find_bind(c, agent) != NULL);
 }
 
+/* --force-fail for a node-bound agent: its normalised id, the provider. */
+static char	*node_bind_forced_agent;
+static char	*node_bind_forced;
+
+int
+node_bind_force_fail(const struct config *c, const char *agent,
+    const char *provider)
+{
+	char	*norm;
+
+	if (c == NULL || agent == NULL || provider == NULL)
+		return (0);
+	norm = agent_registry_normalize(agent);
+	if (!node_bind_bound(c, norm)) {
+		free(norm);
+		return (0);
+	}
+	free(node_bind_forced_agent);
+	free(node_bind_forced);
+	node_bind_forced_agent = norm;
+	node_bind_forced = xstrdup(provider);
+	return (1);
+}
+
 /* The remote command: in the node user's home, exec the node's proxy. */
 static char *
 node_bind_remote(const struct config_node *n, const char *agent, int perms,
     enum acpx_perm_mode mode, enum acpx_nonint nonint)
 {
-	char		*argv[10], *cmd, *line;
+	char		*argv[12], *cmd, *line;
 	size_t		 i = 0;
 
 	if (perms) {
@@ -85,6 +110,11 @@ node_bind_remote(const struct config_node *n, const char *agent, int perms,
 	argv[i++] = "serve";
 	argv[i++] = "--on-node";
 	argv[i++] = (char *)agent;
+	if (node_bind_forced != NULL && strcmp(agent,
+	    node_bind_forced_agent) == 0) {
+		argv[i++] = "--force-fail";
+		argv[i++] = node_bind_forced;
+	}
 	argv[i] = NULL;
 	cmd = node_relay_command(n->acpx, argv);
 	/* sshd starts us in the home directory; cd makes it $HOME's. */

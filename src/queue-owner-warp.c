@@ -216,6 +216,9 @@ warp_turn_begin(struct queue_owner *o, struct acpx_error **err)
 	w = o->warp;
 	w->fb = fallback_begin_serving(w->config, id, j->req->no_fallback,
 	    w->serving, &w->launch, j->req->prompt);
+	fallback_set_launch_flags(w->fb, AGENT_LAUNCH_PERM(o->opts.perm_mode,
+	    o->opts.nonint == ACPX_NONINT_FAIL ? ACPX_NONINT_FAIL :
+	    ACPX_NONINT_DENY));
 	/* --force-fail of this prompt (its client checked the provider). */
 	if (w->fb != NULL && j->req->force_fail != NULL &&
 	    fallback_force_fail(w->fb, j->req->force_fail, err) == -1) {

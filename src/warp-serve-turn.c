@@ -10,6 +10,7 @@
 #include "acp-update.h"
 #include "acpx-error.h"
 #include "events.h"
+#include "agent-launch.h"
 #include "fallback.h"
 #include "jget.h"
 #include "jsonrpc.h"
@@ -488,6 +489,8 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 	events_emit("turn.started", NULL);
 	t->fb = fallback_begin_serving(ws->opts->config, s->agent,
 	    ws->opts->no_fallback, s->serving, &s->up->launch, t->goal);
+	fallback_set_launch_flags(t->fb, ws->opts->on_node ? AGENT_LAUNCH_HERE :
+	    AGENT_LAUNCH_PERM(ws->opts->perm_mode, ws->opts->nonint));
 	if (t->fb != NULL && ws->opts->force_fail != NULL &&
 	    fallback_force_fail(t->fb, ws->opts->force_fail, &ferr) == -1)
 		acpx_error_free(ferr);	/* checked at start */

@@ -64,7 +64,8 @@ node() {	# NAME HOST
 }
 cat >"$HOME/.acpx/config.json" <<CFG
 {"nodes": {$(node n1 n1), $(node n2 n2),
-  "n1old": {"ssh": "n1", "acpx": "$T_ROOT/oldacpx", "sshOptions": ["-F", "$SSH_CONFIG"]}},
+  "n1old": {"ssh": "n1", "acpx": "$T_ROOT/oldacpx", "sshOptions": ["-F", "$SSH_CONFIG"]},
+  "n1w": {"ssh": "n1", "acpx": "$T_ROOT/wacpx", "sshOptions": ["-F", "$SSH_CONFIG"]}},
  "nodeConnectTimeout": 300,
  "agents": {"mocky": {"nodes": ["n1", "n2"]}, "tools": {"nodes": ["n1"]},
   "opencode-warp-infini-kimi": {"nodes": ["n1"]}, "olda": {"nodes": ["n1old"]}},
@@ -73,6 +74,9 @@ cat >"$HOME/.acpx/config.json" <<CFG
   "fallback": {"opencode-warp-cold-kimi": ["opencode-warp-infini-kimi"]}}}
 CFG
 
+# n1w: n1, its acpx a wrapper that logs its words.
+printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" "$@"\n' "$T_ROOT/n1w.args" "$ACPX" >"$T_ROOT/wacpx"
+chmod +x "$T_ROOT/wacpx"
 # n1old: n1, where the acpx is the Node one (version skew).
 printf '#!/bin/sh\necho 0.19.1\n' >"$T_ROOT/oldacpx"
 chmod +x "$T_ROOT/oldacpx"
@@ -202,6 +206,34 @@ expect_err_has "starting opencode-warp-infini-kimi" "the notice names the agent 
 grep -q "picked for n1" "$N1/rec.ndjson" &&
     ok "the picked agent ran on n1" || not_ok "the picked agent ran on n1" "$ERR"
 rm -f "$HOME/.acpx/warp/state.json" "$HOME/.openclaw/.env"
+
+# --force-fail for a node-bound Warp id goes to its node's proxy, which
+# resolves the provider there, not here.
+run opencode-warp-infini-kimi exec --force-fail infini "echo forced"
+expect_out_has "provider infini forced to fail (--force-fail)" \
+    "--force-fail reached the node's proxy"
+
+# A hop of a chain that starts here to a node-bound Warp id: the node's
+# proxy gets the client's permission flags (n1w logs its acpx's words).
+P="$T_ROOT/proj"
+mkdir -p "$P"
+printf 'WARP_LOC_API_KEY=k-loc\nWARP_LOC_BASE_URL=http://127.0.0.1:9/v1\nWARP_INFINI_API_KEY=k-here\nWARP_INFINI_BASE_URL=http://127.0.0.1:9/v1\n' >"$T_ROOT/here.env"
+chmod 600 "$T_ROOT/here.env"
+cat >"$P/.acpxrc.json" <<CFG
+{"agents": {"opencode": {"command": "$MOCK"},
+  "opencode-warp-infini-kimi": {"nodes": ["n1w"]}},
+ "warp": {"providers": {"loc": {"models": {"kimi": "kimi-k2.5"}},
+   "infini": {"models": {"kimi": "kimi-k2.5"}}},
+  "fallback": {"opencode-warp-loc-kimi": ["opencode-warp-infini-kimi"]}}}
+CFG
+export ACPX_WARP_ENV_FILE="$T_ROOT/here.env"
+run --cwd "$P" --deny-all opencode-warp-loc-kimi exec --force-fail loc "echo hopped"
+unset ACPX_WARP_ENV_FILE
+expect_rc 0 "a hop from here to a node-bound Warp id"
+expect_out_has "hopped" "the node's agent answered"
+grep -q -- "--deny-all --non-interactive-permissions deny warp serve --on-node opencode-warp-infini-kimi$" \
+    "$T_ROOT/n1w.args" && ok "the hop's proxy got --deny-all" ||
+    not_ok "the hop's proxy got --deny-all" "$(cat "$T_ROOT/n1w.args")"
 
 # ---------------------------------------------------------------- failover
 CTL="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n1"

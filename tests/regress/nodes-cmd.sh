@@ -5,7 +5,8 @@
 # secrets file of mode 0644, with the fix; "no secrets file" for a node
 # without Warp, which does not count), in text and JSON, never a secret
 # value; the exit statuses of check; an unusable node (garbage for a
-# version, a changed host key). Completion after --node: the session
+# version, a changed host key), the nodes checked at once, reported in
+# the config's order. Completion after --node: the session
 # names are the node's (its __complete, over the shared connection), and
 # nothing, not an error, when the node is down. A warm command opens its
 # session on the shared connection's master with no ssh process; a dead
@@ -48,6 +49,13 @@ warp_setup() {	# NAME MODE
 node_home good; warp_setup good 600
 node_home lax; warp_setup lax 644
 node_home plain
+# The nodes are checked at once: good's version check waits for plain's
+# to begin (plain comes later in the config), so a check one node after
+# the other finds good unusable (after the wait's ceiling, a hang bound).
+sed -i "2i [ \"\$1\" = --version ] && : >'$T_ROOT/plain-asked'" "$T_ROOT/acpx-plain"
+sed -i "2i if [ \"\$1\" = --version ]; then i=0; while [ ! -e '$T_ROOT/plain-asked' ] \
+    \&\& [ \$i -lt 1200 ]; do sleep 0.1; i=\$((i + 1)); done; \
+    [ -e '$T_ROOT/plain-asked' ] || { echo 'one node at a time'; exit 0; }; fi" "$T_ROOT/acpx-good"
 printf '#!/bin/sh\nprintf "hello there\\n"\n' >"$T_ROOT/acpx-garbage"
 chmod 755 "$T_ROOT/acpx-garbage"
 # hbad: h's address with another host key pinned.
@@ -71,7 +79,14 @@ CFG
 # ---------------------------------------------------------------- nodes
 run nodes check
 expect_rc 6 "nodes check, all: one is down"
-expect_out_has "good	reachable	" "good is reachable"
+expect_out_has "good	reachable	" "good is reachable (checked at once with plain)"
+case "$OUT" in
+"good	"*"
+lax	"*"
+plain	"*"
+garbage	"*"
+hbad	"*) ok "the lines in the config's order" ;;
+*) not_ok "the lines in the config's order" "$OUT" ;; esac
 case "$OUT" in
 *"good	reachable	"*" ms	acpx-native "*"	warp doctor: ok
 "*) ok "good: its warp doctor passes (text column)" ;;
