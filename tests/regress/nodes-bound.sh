@@ -207,6 +207,13 @@ grep -q "picked for n1" "$N1/rec.ndjson" &&
     ok "the picked agent ran on n1" || not_ok "the picked agent ran on n1" "$ERR"
 rm -f "$HOME/.acpx/warp/state.json" "$HOME/.openclaw/.env"
 
+# compare starts each node-bound agent on its node too.
+run compare mocky opencode-warp-infini-kimi "echo compared on the node"
+expect_rc 0 "compare of two node-bound agents"
+[ "$(grep -c "compared on the node" "$N1/rec.ndjson")" -eq 2 ] &&
+    ok "compare: both agents ran on n1" ||
+    not_ok "compare: both agents ran on n1" "$OUT" "$ERR"
+
 # --force-fail for a node-bound Warp id goes to its node's proxy, which
 # resolves the provider there, not here.
 run opencode-warp-infini-kimi exec --force-fail infini "echo forced"
