@@ -1,4 +1,4 @@
-# key c6f834ce5a37d8b982a065f2e61f7580d952d1eac21a35b4ad0a68997ffe1cd3
+# key 9499ce60fb574ef3afcbe4f4a4c92e5f7913b13c1f3479258106aecd546848ec
 {"step":"healthy","ok":true}
 {"step":"ensure","ok":true,"backend":"acpx","hasRecordId":true,"hasBackendSessionId":true}
 {"step":"turn-1","ok":true,"events":["text:first turn","done:{}"]}

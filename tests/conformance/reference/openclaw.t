@@ -1,4 +1,4 @@
-# key d118737c751bee85580c2ef9ae85c8e49eed77d9141b2cfb7e56388a55a38256
+# key e954674ad20ef1564cd6355445ee9c5d27c121ec8014bc1995414a49bdd350eb
 version rc=0 []
 help rc=0 []
 config-show rc=0 parse error: Unfinished JSON term at EOF at line 2, column 0

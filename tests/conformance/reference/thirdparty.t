@@ -1,4 +1,4 @@
-# key 3a89b08e34db33158dea306cb4671ea688a8e957f0ab7e54a5d5dee36c229de2
+# key 58b49775cad798fd0f441c58190599820a14ea14d2d20dba52b36f11ef1680e8
 clawspec-ensure rc=0 {"action":"session_ensured","acpxRecordId":"mock-session-1","name":"cs-1"}
 clawspec-prompt rc=0 ["end_turn","delegated"]
 clawspec-status rc=0 {"action":"status_snapshot","cancelled":null,"status":"string"}
