@@ -103,6 +103,8 @@ void		 acp_client_close_exited(struct acp_client *);
 /* acp-client-start.c: the exit-status wait after a startup EOF. */
 void		 acp_client_start_exit_wait_cb(struct ev_loop *, ev_timer *,
 		    int revents);
+/* acp-client-start.c: a close during start, reported with its exit. */
+void		 acp_client_start_closed(struct acp_client *);
 /* acp-client-start.c: spawn and send initialize; authenticate after it. */
 void		 acp_client_spawn_init(struct acp_client *);
 void		 acp_client_init_auth(struct acp_client *);

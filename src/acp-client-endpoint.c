@@ -49,11 +49,8 @@ acp_client_endpoint_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	if (c->flags & ACP_CLOSING)
 		return;
 	if (st == JSONRPC_CLOSED) {
-		/* As a close during initialize: name its exit. */
-		if (c->flags & ACP_EXITED)
-			acp_client_start_exit_wait_cb(c->loop, &c->exit_wait_w, 0);
-		else
-			ev_timer_start(c->loop, &c->exit_wait_w);
+		/* As a close during initialize. */
+		acp_client_start_closed(c);
 		return;
 	}
 	restart = warp_endpoint_answer(c->opts->endpoint, c->endpoint_fallback,

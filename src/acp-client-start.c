@@ -202,6 +202,19 @@ acp_closed_cb(struct jsonrpc *rpc, enum jsonrpc_close_reason why, void *arg)
 	}
 }
 
+/*
+ * The agent closed the connection during start: fail the step once its
+ * exit status is known, to name it in the message.
+ */
+void
+acp_client_start_closed(struct acp_client *c)
+{
+	if (c->flags & ACP_EXITED)
+		acp_client_start_exit_wait_cb(c->loop, &c->exit_wait_w, 0);
+	else
+		ev_timer_start(c->loop, &c->exit_wait_w);
+}
+
 static void
 acp_child_exit_cb(struct child *child, int status, void *arg)
 {
@@ -260,11 +273,7 @@ acp_initialize_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 		return;
 	}
 	if (st == JSONRPC_CLOSED) {
-		/* Wait for the exit status to name it in the message. */
-		if (c->flags & ACP_EXITED)
-			acp_client_start_exit_wait_cb(c->loop, &c->exit_wait_w, 0);
-		else
-			ev_timer_start(c->loop, &c->exit_wait_w);
+		acp_client_start_closed(c);
 		return;
 	}
 	if (st == JSONRPC_ERROR) {
