@@ -10,6 +10,7 @@
 
 #include "events-read.h"
 #include "events.h"
+#include "isotime.h"
 #include "jget.h"
 #include "js.h"
 #include "xmalloc.h"
@@ -18,90 +19,6 @@
  * The event log read back (events-read.h): --since, the filter, the text
  * form of one event.
  */
-
-/* n digits at s: their value, or -1. */
-static int
-events_read_num(const char *s, size_t n)
-{
-	size_t	i;
-	int	v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return (-1);
-		v = v * 10 + (s[i] - '0');
-	}
-	return (v);
-}
-
-/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH[:]MM], or -1. */
-static int64_t
-events_read_iso(const char *s)
-{
-	struct tm	 tm;
-	int		 ms = 0, zone = 0, off = 0, oh, om, y, n;
-	time_t		 t;
-
-	memset(&tm, 0, sizeof tm);
-	if ((y = events_read_num(s, 4)) < 0 || s[4] != '-' ||
-	    (tm.tm_mon = events_read_num(s + 5, 2)) < 1 || tm.tm_mon > 12 ||
-	    s[7] != '-' || (tm.tm_mday = events_read_num(s + 8, 2)) < 1 ||
-	    tm.tm_mday > 31)
-		return (-1);
-	tm.tm_year = y - 1900;
-	tm.tm_mon--;
-	s += 10;
-	if (*s == 'T' || *s == 't' || *s == ' ') {
-		if ((tm.tm_hour = events_read_num(s + 1, 2)) < 0 ||
-		    tm.tm_hour > 23 || s[3] != ':' ||
-		    (tm.tm_min = events_read_num(s + 4, 2)) < 0 ||
-		    tm.tm_min > 59)
-			return (-1);
-		s += 6;
-		if (*s == ':') {
-			if ((tm.tm_sec = events_read_num(s + 1, 2)) < 0 ||
-			    tm.tm_sec > 60)
-				return (-1);
-			s += 3;
-			if (*s == '.' || *s == ',') {
-				s++;
-				for (n = 0; isdigit((unsigned char)*s); s++, n++) {
-					if (n < 3)
-						ms = ms * 10 + (*s - '0');
-				}
-				if (n == 0)
-					return (-1);
-				for (; n < 3; n++)
-					ms *= 10;
-			}
-		}
-	}
-	if (*s == 'Z' || *s == 'z') {
-		zone = 1;
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		zone = 1;
-		if ((oh = events_read_num(s + 1, 2)) < 0 || oh > 23)
-			return (-1);
-		n = s[3] == ':' ? 4 : 3;
-		if ((om = events_read_num(s + n, 2)) < 0 || om > 59)
-			return (-1);
-		off = (oh * 60 + om) * 60 * (*s == '-' ? -1 : 1);
-		s += n + 2;
-	}
-	if (*s != '\0')
-		return (-1);
-	if (zone) {
-		if ((t = timegm(&tm)) == (time_t)-1)
-			return (-1);
-		t -= off;
-	} else {
-		tm.tm_isdst = -1;
-		if ((t = mktime(&tm)) == (time_t)-1)
-			return (-1);
-	}
-	return ((int64_t)t * 1000 + ms);
-}
 
 int64_t
 events_read_since(const char *text)
@@ -134,7 +51,7 @@ events_read_since(const char *text)
 			return (-1);
 		return (js_now_ms() - (int64_t)n * unit);
 	}
-	return (events_read_iso(text));
+	return (isotime_parse_ms(text, ISOTIME_LOCAL | ISOTIME_SHORT));
 }
 
 int
@@ -143,7 +60,8 @@ events_read_match(const json_t *e, int64_t since_ms, const char *session)
 	const char	*ts = jget_str(e, "ts"), *name, *sid;
 	int64_t		 t;
 
-	if (since_ms >= 0 && (ts == NULL || (t = events_read_iso(ts)) < 0 ||
+	if (since_ms >= 0 && (ts == NULL || (t = isotime_parse_ms(ts,
+	    ISOTIME_LOCAL | ISOTIME_SHORT)) < 0 ||
 	    t < since_ms))
 		return (0);
 	if (session != NULL) {

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "isotime.h"
 #include "jget.h"
 #include "procfs.h"
 #include "queue-lease-impl.h"
@@ -137,42 +138,11 @@ queue_lease_same(const struct queue_lease_info *a,
 	    strcmp(a->session_id, b->session_id) == 0);
 }
 
-/* Milliseconds since the epoch of an ISO time (Date.parse subset), or -1. */
+/* Milliseconds since the epoch of an ISO time with its zone, or -1. */
 long long
 queue_lease_parse_iso(const char *s)
 {
-	struct tm	tm;
-	int		y, mo, d, h, mi, sec, ms = 0, n = 0;
-	char		frac[16];
-
-	if (s == NULL)
-		return (-1);
-	memset(&tm, 0, sizeof tm);
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-	    &n) != 6)
-		return (-1);
-	s += n;
-	if (*s == '.') {
-		s++;
-		n = 0;
-		if (sscanf(s, "%15[0-9]%n", frac, &n) != 1)
-			return (-1);
-		s += n;
-		frac[3] = frac[3] != '\0' ? frac[3] : '\0';
-		while (strlen(frac) < 3)
-			strcat(frac, "0");
-		frac[3] = '\0';
-		ms = atoi(frac);
-	}
-	if (strcmp(s, "Z") != 0)
-		return (-1);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	return ((long long)timegm(&tm) * 1000 + ms);
+	return (isotime_parse_ms(s, 0));
 }
 
 long long

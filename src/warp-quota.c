@@ -13,6 +13,7 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "config-file.h"
+#include "isotime.h"
 #include "jget.h"
 #include "warp.h"
 #include "xmalloc.h"
@@ -32,47 +33,13 @@
 
 /* ---------------------------------------------------------------- times */
 
-/* RFC 3339 date-time: -1 if malformed. */
+/* RFC 3339 date-time (isotime.h): -1 if malformed. */
 time_t
 warp_quota_parse_time(const char *s)
 {
-	struct tm	 tm;
-	int		 y, mo, d, h, mi, sec, oh, om, n = 0;
-	long		 off = 0;
-	const char	*p;
+	int64_t	ms = isotime_parse_ms(s, 0);
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 ||
-	    n != 10 || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
-		return ((time_t)-1);
-	p = s + 11;
-	if (sscanf(p, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
-		return ((time_t)-1);
-	p += 8;
-	if (*p == '.') {
-		for (p++; isdigit((unsigned char)*p); p++)
-			;
-	}
-	if (*p == 'Z' || *p == 'z')
-		p++;
-	else if (*p == '+' || *p == '-') {
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 ||
-		    oh > 23 || om > 59)
-			return ((time_t)-1);
-		off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else
-		return ((time_t)-1);
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || sec > 60 || y < 1970)
-		return ((time_t)-1);
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	return (timegm(&tm) - (time_t)off);
+	return (ms < 0 ? (time_t)-1 : (time_t)(ms / 1000));
 }
 
 /* ISO 8601 duration with fixed units (W, D, H, M, S): -1 if malformed. */

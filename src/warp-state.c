@@ -16,6 +16,7 @@
 #include "acpx.h"
 #include "config-file.h"
 #include "fsutil.h"
+#include "isotime.h"
 #include "jget.h"
 #include "js-json.h"
 #include "js.h"
@@ -69,24 +70,13 @@ warp_state_until_text(time_t until)
 	return (warp_iso_time(until));
 }
 
-/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" → time_t; -1 if malformed. */
+/* An ISO time with its zone (isotime.h) → time_t; -1 if malformed. */
 static time_t
 warp_parse_iso(const char *s)
 {
-	struct tm	tm;
-	int		y, mo, d, h, mi, sec, n = 0;
+	int64_t	ms = isotime_parse_ms(s, 0);
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
-	    &mi, &sec, &n) != 6 || n != 19)
-		return ((time_t)-1);
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	return (timegm(&tm));
+	return (ms < 0 ? (time_t)-1 : (time_t)(ms / 1000));
 }
 
 /* The state file for a home. */
