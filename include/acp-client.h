@@ -24,6 +24,7 @@
 
 struct acp_client;
 struct warp_endpoint;
+struct warp_tap;
 
 /*
  * What the client needs to know. Borrowed, with everything it points to:
@@ -41,6 +42,8 @@ struct acp_client_opts {
 	const char		*cwd;		/* session directory, absolute */
 	const struct warp_endpoint *endpoint;	/* the provider to give it over
 						   ACP (warp-endpoint.h), or NULL */
+	struct warp_tap		*tap;		/* the provider tap its runner
+						   serves (warp-tap.h), or NULL */
 	const char		*node;		/* the execution node argv reaches
 						   over ssh (node-bind.h), or NULL:
 						   ssh's exit 255 before initialize

@@ -21,6 +21,7 @@
 
 struct config;
 struct warp_endpoint;
+struct warp_tap;
 
 struct agent_launch {
 	char	**argv;		/* what to spawn, NULL-terminated */
@@ -34,6 +35,8 @@ struct agent_launch {
 				   or NULL: here */
 	struct warp_endpoint *endpoint;	/* a warp agent's provider over ACP
 				   (warp-endpoint.h, bound to argv), or NULL */
+	struct warp_tap *tap;	/* the provider tap the harness talks to
+				   (warp-tap.h; AGENT_LAUNCH_TAP), or NULL */
 };
 
 /* A resolver may choose another agent of the name's fallback chain. */
@@ -56,6 +59,11 @@ struct agent_launch {
  */
 #define AGENT_LAUNCH_HOP	0x1000
 #define AGENT_LAUNCH_HOP_LAST	0x2000
+/*
+ * The caller serves a provider tap on its loop while the agent runs
+ * (launch->tap: warp_tap_start(), warp-tap.h); without it no tap is made.
+ */
+#define AGENT_LAUNCH_TAP	0x4000
 #define AGENT_LAUNCH_PERM_MODE(f)	(((f) >> 4) & 0xf)
 #define AGENT_LAUNCH_NONINT(f)		(((f) >> 8) & 0xf)
 

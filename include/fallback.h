@@ -104,6 +104,16 @@ void		 fallback_free(struct fallback *);
 /* The warp agent id now serving the prompt. */
 const char	*fallback_agent(const struct fallback *);
 
+/*
+ * The current turn ran with a provider tap (warp-tap.h; tap may be NULL):
+ * call after the turn, before fallback_after_turn(). A tap that ended
+ * the turn makes it a provider failure with the tap's verdict (the HTTP
+ * status, class and Retry-After the provider answered); a failure the
+ * tap saw in a turn that fails anyway replaces the harness's wording.
+ */
+struct warp_tap;
+void		 fallback_tap_seen(struct fallback *, const struct warp_tap *);
+
 /* Record one ACP message of the current turn (either direction; borrowed). */
 void		 fallback_tap(struct fallback *, const json_t *msg);
 

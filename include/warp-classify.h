@@ -51,6 +51,8 @@ struct warp_verdict {
 	char		*signal;	/* the exact signal (bounded), NULL for task */
 	long long	 retry_after;	/* seconds, 0 if not given */
 	time_t		 reset;		/* a quotaExceeded's resetsAt as given, 0 */
+	long		 status;	/* the provider's HTTP status as the
+					   provider tap saw it, else 0 */
 };
 
 /*
@@ -68,5 +70,19 @@ const char	*warp_fail_reason(enum warp_fail);
  * the table and patterns: the kind, WARP_FAIL_TASK if nothing matches.
  */
 enum warp_fail	 warp_classify_text(const char *text, const json_t *patterns);
+
+/*
+ * A provider's HTTP answer as the provider tap saw it (warp-tap.h): its
+ * status, its Retry-After in seconds (0: none) and (a prefix of) its body.
+ * The status decides the class (429 rate limit, 402 billing, 401/403
+ * auth, 404 model, 5xx overload) unless the body names a more specific
+ * one (a quota body on a 429 or 403); other 4xx count only when the body
+ * matches the table. Non-zero for a provider failure, with v filled (free
+ * with warp_verdict_clear()); v->signal names the status, the class and
+ * the Retry-After.
+ */
+int		 warp_classify_http(long status, long long retry_after,
+		    const char *body, size_t len, const json_t *patterns,
+		    struct warp_verdict *v);
 
 #endif

@@ -162,6 +162,24 @@ char		**warp_chain(const struct warp_config *, const struct warp_target *);
 
 /* --------------------------------------------------------------- launch */
 
+/*
+ * A provider tap wanted in front of a harness (acpx-warp(7)): made at
+ * launch so that its URL is known before the harness starts, turned into
+ * the relay by warp_tap_new() (warp-tap.h; agent-launch.c does it). Owns
+ * its socket and strings; the key is wiped when freed.
+ */
+struct warp_tap_spec {
+	int		 lfd;		/* listening on 127.0.0.1, close-on-exec */
+	char		*token;		/* the harness's key, random per launch */
+	char		*url;		/* http://127.0.0.1:<port>/t/<token> */
+	char		*upstream;	/* the provider's base URL */
+	char		*key;		/* the provider's key */
+	int		 retries;	/* warp.harnessRetries */
+	long long	 max_ra;	/* warp.maxRetryAfterSeconds */
+	json_t		*patterns;	/* warp.providerErrorPatterns, or NULL */
+};
+void		 warp_tap_spec_free(struct warp_tap_spec *);
+
 /* Environment changes for a harness: set these, unset those. */
 struct warp_env {
 	char	**set;		/* "NAME=VALUE", NULL-terminated */
@@ -169,6 +187,8 @@ struct warp_env {
 	char	**secrets;	/* values of the ..._KEY, ..._TOKEN variables set */
 	struct warp_endpoint *endpoint;	/* the provider over ACP
 					   (warp-endpoint.h), or NULL */
+	struct warp_tap_spec *tap;	/* the provider tap to put in front
+				   of it, or NULL */
 	size_t	  nset;
 	size_t	  nunset;
 	size_t	  nsecrets;
@@ -214,6 +234,12 @@ char		*warp_host_name(void);
 #define WARP_LAUNCH_PICK	0x1
 #define WARP_LAUNCH_HOP		0x2
 #define WARP_LAUNCH_LAST	0x4
+/*
+ * The caller runs a provider tap (warp-tap.h) on its loop: a harness
+ * without a retries knob (opencode, gemini) that has a next agent talks
+ * to its provider through one (env->tap).
+ */
+#define WARP_LAUNCH_TAP		0x8
 int		 warp_launch_id(const struct config *, const char *id, int flags,
 		    char **selected, char **notice, struct warp_env *env,
 		    struct acpx_error **err);
@@ -442,6 +468,15 @@ int		 warp_cooldown_record(const struct warp_config *,
  */
 const char	*warp_retries_var(const char *harness);
 int		 warp_retries_cap(const struct config *,
+		    const struct warp_config *, const struct warp_target *first,
+		    const struct warp_target *sel, const struct secrets *s,
+		    int hop);
+/*
+ * The same rule for a harness that has no such variable (opencode,
+ * gemini): the failures its provider tap lets it retry (warp-tap.h), or
+ * -1 for no tap (the last agent; a harness with a variable).
+ */
+int		 warp_retries_tap(const struct config *,
 		    const struct warp_config *, const struct warp_target *first,
 		    const struct warp_target *sel, const struct secrets *s,
 		    int hop);

@@ -13,6 +13,7 @@
 #include "secrets.h"
 #include "warp.h"
 #include "warp-endpoint.h"
+#include "warp-tap.h"
 #include "xmalloc.h"
 
 /*
@@ -73,7 +74,8 @@ agent_launch_warp(const struct config *c, const char *normalized, int flags,
 	return (warp_launch_id(c, normalized, ((flags & AGENT_LAUNCH_PICK) ?
 	    WARP_LAUNCH_PICK : 0) | ((flags & AGENT_LAUNCH_HOP) ?
 	    WARP_LAUNCH_HOP : 0) | ((flags & AGENT_LAUNCH_HOP_LAST) ?
-	    WARP_LAUNCH_LAST : 0),
+	    WARP_LAUNCH_LAST : 0) | ((flags & AGENT_LAUNCH_TAP) ?
+	    WARP_LAUNCH_TAP : 0),
 	    selected, notice, env, err));
 }
 
@@ -86,6 +88,8 @@ agent_launch_take(struct agent_launch *l, struct warp_env *env)
 	l->secrets = env->secrets;
 	l->endpoint = env->endpoint;
 	env->endpoint = NULL;
+	l->tap = warp_tap_new(env->tap);	/* takes the spec */
+	env->tap = NULL;
 	env->set = env->unset = env->secrets = NULL;
 	env->nset = env->nunset = env->nsecrets = 0;
 }
@@ -220,5 +224,6 @@ agent_launch_clear(struct agent_launch *l)
 	free(l->notice);
 	free(l->node);
 	warp_endpoint_free(l->endpoint);
+	warp_tap_free(l->tap);
 	memset(l, 0, sizeof *l);
 }

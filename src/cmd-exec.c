@@ -83,7 +83,7 @@ exec_turns(const struct invocation *inv, const struct agent_launch *launch,
 	int			 rc;
 
 	fallback_set_launch_flags(fb, AGENT_LAUNCH_PERM(inv->perm_mode,
-	    inv->nonint));
+	    inv->nonint) | AGENT_LAUNCH_TAP);
 	/* A node-bound agent's proxy does the forcing on its node. */
 	if (inv->force_fail != NULL && fb != NULL && launch->node == NULL &&
 	    fallback_force_fail(fb, inv->force_fail, &ferr) == -1)
@@ -92,6 +92,7 @@ exec_turns(const struct invocation *inv, const struct agent_launch *launch,
 	cmd_opts_exec(inv, &co, &eo);
 	exec_turn_run_stall(&eo, blocks, out, fb != NULL ? &hooks : NULL,
 	    &stall, 0, r);
+	fallback_tap_seen(fb, launch->tap);
 	while (fb != NULL && !r->interrupted) {
 		rc = fallback_after_turn(fb, r->err != NULL ? r->err->acp : NULL,
 		    r->prompt_result, r->stderr_text, &hop, &notice, &ferr);
@@ -115,6 +116,7 @@ exec_turns(const struct invocation *inv, const struct agent_launch *launch,
 		hco.command = hop.to;
 		cmd_opts_exec(inv, &hco, &heo);
 		exec_turn_run_stall(&heo, hop.prompt, out, &hooks, &stall, 0, r);
+		fallback_tap_seen(fb, hop.launch.tap);
 		fallback_hop_clear(&hop);
 	}
 	fallback_free(fb);
@@ -145,7 +147,8 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	if (inv->force_fail != NULL && !inv->agent_override)
 		(void)node_bind_force_fail(inv->config, inv->agent.name,
 		    inv->force_fail);
-	if (cmd_opts_launch(inv, AGENT_LAUNCH_PICK, &launch, &err) == -1) {
+	if (cmd_opts_launch(inv, AGENT_LAUNCH_PICK | AGENT_LAUNCH_TAP, &launch,
+	    &err) == -1) {
 		json_decref(blocks);
 		return (output_fail(out, err));
 	}

@@ -41,6 +41,7 @@ cmd_opts_client(const struct invocation *inv,
 		o->env_unset = launch->env_unset;
 		o->redact = launch->secrets;
 		o->endpoint = launch->endpoint;
+		o->tap = launch->tap;
 		o->node = launch->node;
 	}
 	o->cwd = inv->cwd;

@@ -135,6 +135,13 @@ curl_easy_strerror(CURLcode code)
 	return (real != NULL ? real(code) : "libcurl is not available");
 }
 
+CURLcode
+curl_easy_pause(CURL *h, int bitmask)
+{
+	CURL_DL(CURLcode, curl_easy_pause, (CURL *, int));
+	return (real != NULL ? real(h, bitmask) : CURLE_FAILED_INIT);
+}
+
 CURLM *
 curl_multi_init(void)
 {

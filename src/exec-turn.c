@@ -16,6 +16,7 @@
 #include "proc.h"
 #include "prompt-input.h"
 #include "run-registry.h"
+#include "warp-tap.h"
 #include "xmalloc.h"
 
 /*
@@ -193,6 +194,21 @@ exec_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	acp_client_cancel(r->client);
 	ev_timer_set(&r->interrupt_w, EXEC_INTERRUPT_WAIT, 0.);
 	ev_timer_start(loop, &r->interrupt_w);
+}
+
+/* The provider tap ended the turn (warp-tap.h): as the stall rule does. */
+static void
+exec_tap_cb(void *arg)
+{
+	struct exec_run	*r = arg;
+
+	if (r->phase != EXEC_PROMPT || r->interrupted || r->stalled)
+		return;
+	r->stalled = 1;
+	ev_timer_stop(r->loop, &r->stall_w);
+	acp_client_cancel(r->client);
+	ev_timer_set(&r->interrupt_w, EXEC_INTERRUPT_WAIT, 0.);
+	ev_timer_start(r->loop, &r->interrupt_w);
 }
 
 static void
@@ -458,9 +474,11 @@ exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
 
 	r.phase = EXEC_START;
 	exec_arm_timeout(&r);
+	warp_tap_start(opts->client->tap, r.loop, exec_tap_cb, &r);
 	acp_client_start(r.client, exec_step_cb, &r);
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
+	warp_tap_stop(opts->client->tap);
 	output_attach_loop(out, NULL);
 	run_registry_loop(NULL);
 

@@ -18,6 +18,7 @@
 #include "summary.h"
 #include "warp.h"
 #include "warp-classify.h"
+#include "warp-tap.h"
 #include "xmalloc.h"
 
 struct fallback {
@@ -34,6 +35,8 @@ struct fallback {
 	char			*forced;	/* --force-fail: this provider fails */
 	char			**secrets;	/* the current launch's, for redaction */
 	int			 launch_flags;	/* a hop's launch (agent-launch.h) */
+	int			 tapped;	/* warp_tap_verdict() of the turn */
+	struct warp_verdict	 tapv;		/* the provider tap's verdict */
 };
 
 static struct fallback *
@@ -165,6 +168,7 @@ fallback_free(struct fallback *f)
 	json_decref(f->turn);
 	cmdline_free(f->secrets);
 	free(f->forced);
+	warp_verdict_clear(&f->tapv);
 	free(f);
 }
 
@@ -173,6 +177,16 @@ const char *
 fallback_agent(const struct fallback *f)
 {
 	return (f->current);
+}
+
+/* What the turn's provider tap saw (see fallback.h). */
+void
+fallback_tap_seen(struct fallback *f, const struct warp_tap *tap)
+{
+	if (f == NULL)
+		return;
+	warp_verdict_clear(&f->tapv);
+	f->tapped = warp_tap_verdict(tap, &f->tapv);
 }
 
 /* Record one message of the current turn. */
@@ -443,7 +457,8 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	struct warp_verdict	 v;
 	char			*signal, *next, *summary, *tmp;
 	time_t			 now = time(NULL);
-	int			 forced = 0;
+	int			 forced = 0, tapped = f->tapped;
+	json_t			*pev;
 
 	memset(hop, 0, sizeof *hop);
 	*notice = NULL;
@@ -454,7 +469,13 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	te.messages = f->turn;
 	te.stderr_text = stderr_text;
 	te.patterns = json_object_get(f->wc->merged, "providerErrorPatterns");
-	if (f->stalled) {
+	f->tapped = 0;
+	if (tapped == 2 && !fallback_is_forced(f)) {
+		/* The provider tap ended the turn: its verdict is the signal. */
+		f->stalled = 0;
+		v = f->tapv;
+		memset(&f->tapv, 0, sizeof f->tapv);
+	} else if (f->stalled) {
 		/* No update and no answer for warp.stallSeconds: a provider stall. */
 		f->stalled = 0;
 		memset(&v, 0, sizeof v);
@@ -471,9 +492,24 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		warp_verdict_clear(&v);
 		return (0);
 	}
+	if (tapped == 1 && !forced) {
+		/* The harness gave up after the failures the tap saw. */
+		warp_verdict_clear(&v);
+		v = f->tapv;
+		memset(&f->tapv, 0, sizeof f->tapv);
+	}
 	signal = secrets_redact_values(v.signal, f->secrets);
-	events_emit("provider.failed", json_pack("{s:s, s:s}", "warpAgent",
-	    f->current, "reason", v.reason));
+	pev = json_pack("{s:s, s:s}", "warpAgent", f->current, "reason",
+	    v.reason);
+	if (v.status != 0) {	/* what the provider tap saw */
+		json_object_set_new(pev, "class", json_string(
+		    warp_cooldown_cause_name(warp_cooldown_cause(v.reason))));
+		json_object_set_new(pev, "status", json_integer(v.status));
+		if (v.retry_after > 0)
+			json_object_set_new(pev, "retryAfter",
+			    json_integer(v.retry_after));
+	}
+	events_emit("provider.failed", pev);
 	if (!forced)	/* a rehearsal leaves the shared state alone */
 		*notice = fallback_cooldown(f, &v, now);
 	json_array_append_new(f->tried, json_string(f->current));

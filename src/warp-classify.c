@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -555,4 +556,81 @@ warp_verdict_clear(struct warp_verdict *v)
 {
 	free(v->signal);
 	memset(v, 0, sizeof *v);
+}
+
+/* The message of an OpenAI/Anthropic/Google error body, else its text. */
+static char *
+warp_http_message(const char *body, size_t len)
+{
+	json_t		*j, *e;
+	const char	*m = NULL;
+	char		*s;
+
+	if ((j = json_loadb(body, len, 0, NULL)) != NULL) {
+		e = json_object_get(j, "error");
+		m = json_string_value(json_object_get(e, "message"));
+		if (m == NULL)
+			m = json_string_value(e);
+		if (m == NULL)
+			m = json_string_value(json_object_get(j, "message"));
+	}
+	s = m != NULL ? xstrdup(m) : xstrndup(body, len);
+	json_decref(j);
+	return (s);
+}
+
+/* A provider's HTTP answer, as the tap saw it. */
+int
+warp_classify_http(long status, long long retry_after, const char *body,
+    size_t len, const json_t *patterns, struct warp_verdict *v)
+{
+	enum warp_fail	 k, bk;
+	char		*text, *msg, ra[48];
+
+	memset(v, 0, sizeof *v);
+	if (status < 400)
+		return (0);
+	text = xstrndup(body != NULL ? body : "", body != NULL ? len : 0);
+	bk = warp_classify_text(text, patterns);
+	switch (status) {
+	case 429:
+		k = bk == WARP_FAIL_QUOTA || bk == WARP_FAIL_BILLING ? bk :
+		    WARP_FAIL_RATE_LIMIT;
+		break;
+	case 402:
+		k = bk == WARP_FAIL_QUOTA ? bk : WARP_FAIL_BILLING;
+		break;
+	case 401:
+	case 403:
+		k = bk == WARP_FAIL_QUOTA || bk == WARP_FAIL_BILLING ? bk :
+		    WARP_FAIL_AUTH;
+		break;
+	case 404:
+		k = WARP_FAIL_MODEL;
+		break;
+	default:
+		k = status >= 500 && (bk == WARP_FAIL_TASK ||
+		    bk == WARP_FAIL_AUTH) ? WARP_FAIL_OVERLOAD : bk;
+		break;
+	}
+	if (k == WARP_FAIL_TASK) {
+		free(text);
+		return (0);
+	}
+	v->kind = k;
+	v->reason = warp_fail_reason(k);
+	v->status = status;
+	v->retry_after = retry_after > 0 && retry_after < 7LL * 86400 ?
+	    retry_after : 0;
+	if (v->retry_after > 0)
+		snprintf(ra, sizeof ra, ", Retry-After %llds", v->retry_after);
+	else
+		ra[0] = '\0';
+	msg = warp_http_message(text, strlen(text));
+	xasprintf(&v->signal, "provider answered HTTP %ld (%s%s): %s", status,
+	    warp_cooldown_cause_name(warp_cooldown_cause(v->reason)), ra, msg);
+	warp_bound(v->signal);
+	free(msg);
+	free(text);
+	return (1);
 }

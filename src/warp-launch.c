@@ -1,5 +1,12 @@
 #include <config.h>
 
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +178,7 @@ warp_env_clear(struct warp_env *e)
 	}
 	free(e->secrets);
 	warp_endpoint_free(e->endpoint);
+	warp_tap_spec_free(e->tap);
 	memset(e, 0, sizeof *e);
 }
 
@@ -342,10 +350,117 @@ warp_env_error(const char *code, const struct secrets *s, const char *var,
 	    file != NULL ? file : "", id));
 }
 
+/* A provider tap for the launch: NULL for none. */
+struct warp_env_tap {
+	int			 retries;	/* warp.harnessRetries */
+	long long		 max_ra;	/* warp.maxRetryAfterSeconds */
+	const json_t		*patterns;	/* warp.providerErrorPatterns */
+};
+
+/* Free a tap's spec (its socket closed, the key wiped). */
+void
+warp_tap_spec_free(struct warp_tap_spec *sp)
+{
+	if (sp == NULL)
+		return;
+	if (sp->lfd != -1)
+		close(sp->lfd);
+	if (sp->key != NULL)
+		secrets_wipe(sp->key, strlen(sp->key));
+	free(sp->key);
+	free(sp->token);
+	free(sp->url);
+	free(sp->upstream);
+	json_decref(sp->patterns);
+	free(sp);
+}
+
+/* 24 random bytes as hex: the harness's key and the path's secret part. */
+static char *
+warp_tap_spec_token(void)
+{
+	unsigned char	 raw[24];
+	char		*t;
+	size_t		 i, got = 0;
+	ssize_t		 n;
+
+	while (got < sizeof raw) {
+		n = getrandom(raw + got, sizeof raw - got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			abort();	/* no randomness: nothing safe to do */
+		got += (size_t)n;
+	}
+	t = xmalloc(sizeof raw * 2 + 1);
+	for (i = 0; i < sizeof raw; i++)
+		snprintf(t + 2 * i, 3, "%02x", raw[i]);
+	return (t);
+}
+
+/* The tap's socket on 127.0.0.1 (a port the kernel picks), and its URL. */
+static struct warp_tap_spec *
+warp_tap_spec_new(const struct warp_env_tap *tp, const char *upstream,
+    const char *key, struct acpx_error **err)
+{
+	struct warp_tap_spec	*sp;
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof sa;
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
+	    listen(fd, 16) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
+		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_TAP", "cli",
+		    "warp: cannot listen on 127.0.0.1 for the provider tap: %s",
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return (NULL);
+	}
+	sp = xcalloc(1, sizeof *sp);
+	sp->lfd = fd;
+	sp->token = warp_tap_spec_token();
+	xasprintf(&sp->url, "http://127.0.0.1:%u/t/%s",
+	    (unsigned)ntohs(sa.sin_port), sp->token);
+	sp->upstream = xstrdup(upstream);
+	sp->key = xstrdup(key);
+	sp->retries = tp->retries;
+	sp->max_ra = tp->max_ra;
+	sp->patterns = tp->patterns != NULL ? json_deep_copy(tp->patterns) :
+	    NULL;
+	return (sp);
+}
+
+static void
+warp_env_secret(struct warp_env *e, const char *value)
+{
+	e->secrets = xreallocarray(e->secrets, e->nsecrets + 2,
+	    sizeof *e->secrets);
+	e->secrets[e->nsecrets++] = xstrdup(value);
+	e->secrets[e->nsecrets] = NULL;
+}
+
+static int	warp_env_make(const struct warp_target *,
+		    const struct secrets *, const struct warp_env_tap *,
+		    struct warp_env *, struct acpx_error **);
+
 /* The harness environment for a target. */
 int
 warp_env_build(const struct warp_target *t, const struct secrets *s,
     struct warp_env *e, struct acpx_error **err)
+{
+	return (warp_env_make(t, s, NULL, e, err));
+}
+
+/* The same, through a provider tap when tp says so. */
+static int
+warp_env_make(const struct warp_target *t, const struct secrets *s,
+    const struct warp_env_tap *tp, struct warp_env *e, struct acpx_error **err)
 {
 	struct warp_launch_in	 in;
 	const char		*key, *url, *hurl;
@@ -387,12 +502,25 @@ warp_env_build(const struct warp_target *t, const struct secrets *s,
 	in.base_url = base;
 	in.key_var = kv;
 	in.key = key;
+	if (tp != NULL) {
+		/* The harness talks to the tap; only the tap holds the key. */
+		if ((e->tap = warp_tap_spec_new(tp, base, key, err)) == NULL)
+			goto out;
+		in.base_url = e->tap->url;
+		in.key = e->tap->token;
+	}
 	t->harness->env(e, &in);
 	/* The same provider over ACP, for a harness that takes it so. */
-	shared = warp_url_trim(url, 0);
-	e->endpoint = warp_endpoint_new(t->harness->name, t->harness->protocol,
-	    base, shared, key);
-	free(shared);
+	if (e->tap != NULL) {
+		warp_env_secret(e, key);	/* should the harness echo it */
+		e->endpoint = warp_endpoint_new(t->harness->name,
+		    t->harness->protocol, in.base_url, in.base_url, in.key);
+	} else {
+		shared = warp_url_trim(url, 0);
+		e->endpoint = warp_endpoint_new(t->harness->name,
+		    t->harness->protocol, base, shared, key);
+		free(shared);
+	}
 	rc = 0;
 out:
 	free(base);
@@ -541,8 +669,9 @@ warp_launch_id(const struct config *c, const char *id, int flags,
 	struct warp_target	 t, sel;
 	struct secrets		*s = NULL;
 	enum secrets_status	 st;
+	struct warp_env_tap	 tp;
 	char			*cause = NULL, *home, *path, num[16];
-	int			 rc = -1, cap;
+	int			 rc = -1, cap, hop;
 
 	*notice = NULL;
 	memset(env, 0, sizeof *env);
@@ -580,10 +709,18 @@ warp_launch_id(const struct config *c, const char *id, int flags,
 		rc = 0;
 		goto out_t;
 	}
-	if (warp_env_build(&sel, s, env, err) == -1)
+	hop = !(flags & WARP_LAUNCH_HOP) ? -1 : !(flags & WARP_LAUNCH_LAST);
+	memset(&tp, 0, sizeof tp);
+	if ((flags & WARP_LAUNCH_TAP) &&
+	    (tp.retries = warp_retries_tap(c, wc, &t, &sel, s, hop)) >= 0) {
+		tp.max_ra = wc->max_retry_after_s;
+		tp.patterns = json_object_get(wc->merged,
+		    "providerErrorPatterns");
+	}
+	if (warp_env_make(&sel, s, (flags & WARP_LAUNCH_TAP) && tp.retries >= 0 ?
+	    &tp : NULL, env, err) == -1)
 		goto out_t;
-	if ((cap = warp_retries_cap(c, wc, &t, &sel, s,
-	    !(flags & WARP_LAUNCH_HOP) ? -1 : !(flags & WARP_LAUNCH_LAST))) >= 0) {
+	if ((cap = warp_retries_cap(c, wc, &t, &sel, s, hop)) >= 0) {
 		/* A next agent waits: the harness must not hide the failure. */
 		snprintf(num, sizeof num, "%d", cap);
 		warp_env_set(env, warp_retries_var(warp_harness_id(sel.harness)),

@@ -90,17 +90,38 @@ warp_retries_next(const struct config *c, const struct warp_config *wc,
 	return (next);
 }
 
+/* The cap when another agent would follow sel, else -1. */
+static int
+warp_retries_wanted(const struct config *c, const struct warp_config *wc,
+    const struct warp_target *first, const struct warp_target *sel,
+    const struct secrets *s, int hop)
+{
+	if (wc->harness_retries < 0 || wc->max_hops == 0)
+		return (-1);
+	if (hop >= 0)
+		return (hop ? wc->harness_retries : -1);
+	return (warp_retries_next(c, wc, first, sel, s) ? wc->harness_retries :
+	    -1);
+}
+
 /* The cap for sel's harness now, or -1 to leave its retries alone. */
 int
 warp_retries_cap(const struct config *c, const struct warp_config *wc,
     const struct warp_target *first, const struct warp_target *sel,
     const struct secrets *s, int hop)
 {
-	if (wc->harness_retries < 0 || wc->max_hops == 0 ||
-	    warp_retries_var(warp_harness_id(sel->harness)) == NULL)
+	if (warp_retries_var(warp_harness_id(sel->harness)) == NULL)
 		return (-1);
-	if (hop >= 0)
-		return (hop ? wc->harness_retries : -1);
-	return (warp_retries_next(c, wc, first, sel, s) ? wc->harness_retries :
-	    -1);
+	return (warp_retries_wanted(c, wc, first, sel, s, hop));
+}
+
+/* The same rule for a harness without a knob: its provider tap's. */
+int
+warp_retries_tap(const struct config *c, const struct warp_config *wc,
+    const struct warp_target *first, const struct warp_target *sel,
+    const struct secrets *s, int hop)
+{
+	if (warp_retries_var(warp_harness_id(sel->harness)) != NULL)
+		return (-1);
+	return (warp_retries_wanted(c, wc, first, sel, s, hop));
 }

@@ -31,6 +31,9 @@
  *			yet, is answered with a tool_use of
  *			Write {file_path: --tool-file, content}; anything else
  *			with the text "done" (end_turn)
+ *	ratelimit-1	429 rate limit with Retry-After: 1 (a wait within
+ *			warp.maxRetryAfterSeconds: the provider tap lets the
+ *			harness retry)
  *	ratelimit-fast	429 rate limit with retry-after-ms: 1: a harness
  *			that honours it (opencode: 5 retries) gives up
  *			within a second instead of minutes
@@ -264,6 +267,10 @@ serve_fault(struct client *c, const char *mode)
 		const char	*extra;
 		const char	*body;
 	} faults[] = {
+		{ "ratelimit-1", 429, "Too Many Requests",
+		  "Retry-After: 1\r\n",
+		  "{\"error\":{\"message\":\"Rate limit reached for requests "
+		  "per minute\",\"type\":\"rate_limit_error\"}}" },
 		{ "ratelimit-fast", 429, "Too Many Requests",
 		  "retry-after-ms: 1\r\n",
 		  "{\"error\":{\"message\":\"Rate limit reached for requests "

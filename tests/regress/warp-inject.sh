@@ -80,9 +80,16 @@ fresh
 run --format json --verbose --approve-all $FROM exec "go"
 keep
 expect_rc 0 "a harness that advertises llmEndpoints"
-expect_out_has '"method":"setLlmEndpoints","params":{"endpoints":{"openai":{"url":"'"$BASE"'/ok/v1","headers":{"Authorization":"[redacted]"}}}}' "json output shows the call with its key redacted"
-expect_received "$REC_DIR/rec" '{"methods": ["initialize", "setLlmEndpoints", "session/new", "session/prompt"],
-  "received": [{"method": "setLlmEndpoints", "params": '"$GIVEN"', "name": "setLlmEndpoints: the base URL and the bearer key, before session/new"}]}'
+# With a next agent the harness's provider is the provider tap
+# (warp-tap.sh): the endpoint is the tap's URL and token, not the key.
+expect_out_has '"method":"setLlmEndpoints","params":{"endpoints":{"openai":{"url":"http://127.0.0.1:' "json output shows the call (the tap's URL)"
+expect_out_has '"headers":{"Authorization":"[redacted]"}}}}' "json output shows the call with its key redacted"
+expect_received "$REC_DIR/rec" '{"methods": ["initialize", "setLlmEndpoints", "session/new", "session/prompt"]}'
+EP=$(grep -o '"method":"setLlmEndpoints","params":{"endpoints":{"openai":{"url":"[^"]*","headers":{"Authorization":"[^"]*"}}}}' "$REC_DIR/rec" | head -n 1)
+TOK=$(printf '%s' "$EP" | sed -n 's|.*"url":"http://127\.0\.0\.1:[0-9]*/t/\([0-9a-f]*\)","headers":{"Authorization":"Bearer \([0-9a-f]*\)".*|\1 \2|p')
+[ -n "$TOK" ] && [ "${TOK% *}" = "${TOK#* }" ] &&
+    ok "setLlmEndpoints: the tap's URL and token as the bearer key, before session/new" ||
+    not_ok "setLlmEndpoints: the tap's URL and token as the bearer key, before session/new" "got: $EP"
 [ "$(keys)" = "env " ] && ok "first start: the environment table too (not known yet)" ||
     not_ok "first start: the environment table too" "$(keys)"
 grep -q '"opencode '"$T_ROOT"'/harness.sh": true' "$MEMO" 2>/dev/null &&

@@ -4,7 +4,8 @@
 # comes from an HTTP answer (429, 503, 401; quota, billing and the other
 # classes in tests/unit/test-warp-cooldown.c):
 # the primary fails, the backup finishes, and the state file holds the
-# cooldown its class calls for (rate_limit 60 s, server_error as
+# cooldown its class calls for (rate_limit: the Retry-After the provider
+# tap saw, server_error as
 # configured, auth until cleared, provider-wide). Also: a failure counted
 # under warp.allowedFails, acpx warp reset, a state file edited into
 # garbage, a bad warp.cooldown; acpx warp route in each
@@ -126,7 +127,9 @@ fail_case() {
 
 # --------------------------------------------------------- by cause
 write_config '"cooldown": {"server_error": 45},'
-fail_case ratelimit rate-limited 60 "rate limit (default)"
+# The harness has a next agent, so its provider tap sees the answer's own
+# Retry-After (120 s): the cooldown lasts that long (acpx-warp(7)).
+fail_case ratelimit rate-limited 120 "rate limit (the provider's Retry-After)"
 fail_case server overloaded 45 "server error (warp.cooldown.server_error)"
 fail_case auth auth-failed manual "auth (default: until cleared)"
 

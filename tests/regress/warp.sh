@@ -71,6 +71,8 @@ H="$T_ROOT/harness.sh"
 
 SECRETS="$T_ROOT/secrets/warp.env"
 mkdir -p "$T_ROOT/secrets" "$HOME/.acpx"
+# The launch table itself: harnessRetries null, so no harness gets a
+# provider tap (tests/regress/warp-tap.sh checks that one).
 # Probes of the fake provider answer at once; their time limit is only a
 # hang bound here (60 s), except in the test about that limit, which sets
 # PROBE_TIMEOUT_MS against a provider that never answers.
@@ -84,6 +86,7 @@ write_config() {
   },
   "warp": {
     "envFile": "$SECRETS",
+    "harnessRetries": null,
     "providers": {
       "infini": {"models": {"kimi": "kimi-k2.5", "glm": "glm-5", "minimax": "minimax-m2.5"}},
       "ckimi": {"models": {"kimi-for-coding": "kimi-for-coding"}, "families": {"kimi-for-coding": "kimi"}}$1

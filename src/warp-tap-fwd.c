@@ -1,0 +1,376 @@
+#include <config.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+
+#include "acpx.h"
+#include "warp-probe.h"
+#include "warp-tap-impl.h"
+#include "xmalloc.h"
+
+/*
+ * The provider tap's side toward the provider (warp-tap.h): one libcurl
+ * easy handle per harness request in the tap's multi handle, driven by
+ * the libev loop the way warp-probe.c drives its probes (curl says which
+ * sockets to watch and when to call back). The answer's head becomes an
+ * HTTP/1.1 head for the harness (whatever HTTP version curl spoke), its
+ * body goes out as it arrives (with the provider's Content-Length, else
+ * chunked); above WARP_TAP_OUT_HIGH bytes not
+ * yet written to the harness the transfer is paused. A failure status's
+ * body is also kept (bounded) for the decision (warp-tap.c).
+ */
+
+struct warp_tap_sock {
+	struct warp_tap		*tap;
+	struct warp_tap_sock	*next;
+	curl_socket_t		 fd;
+	ev_io			 w;
+};
+
+static void	warp_tap_fwd_check(struct warp_tap *);
+
+static void
+warp_tap_fwd_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct warp_tap_sock	*s = w->data;
+	struct warp_tap		*t = s->tap;
+	int			 action = 0, running;
+
+	if (revents & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (revents & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(t->multi, s->fd, action, &running);
+	warp_tap_fwd_check(t);
+}
+
+static void
+warp_tap_fwd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct warp_tap	*t = w->data;
+	int		 running;
+
+	curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	warp_tap_fwd_check(t);
+}
+
+static int
+warp_tap_fwd_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
+    void *socketp)
+{
+	struct warp_tap		*t = userp;
+	struct warp_tap_sock	*s = socketp, **pp;
+	int			 kind = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			ev_io_stop(t->loop, &s->w);
+			curl_multi_assign(t->multi, fd, NULL);
+			for (pp = &t->socks; *pp != NULL; pp = &(*pp)->next) {
+				if (*pp == s) {
+					*pp = s->next;
+					break;
+				}
+			}
+			free(s);
+		}
+		return (0);
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (s == NULL) {
+		s = xcalloc(1, sizeof *s);
+		s->tap = t;
+		s->fd = fd;
+		s->next = t->socks;
+		t->socks = s;
+		curl_multi_assign(t->multi, fd, s);
+		ev_io_init(&s->w, warp_tap_fwd_io_cb, fd, kind);
+		s->w.data = s;
+	} else {
+		ev_io_stop(t->loop, &s->w);
+		ev_io_set(&s->w, fd, kind);
+	}
+	ev_io_start(t->loop, &s->w);
+	return (0);
+}
+
+static int
+warp_tap_fwd_timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct warp_tap	*t = userp;
+
+	ev_timer_stop(t->loop, &t->timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&t->timer, timeout_ms / 1000.0, 0.);
+		ev_timer_start(t->loop, &t->timer);
+	}
+	return (0);
+}
+
+/* The head for the harness, once the provider's head is complete. */
+static void
+warp_tap_fwd_send_head(struct warp_tap_conn *c)
+{
+	c->head_sent = 1;
+	/* The provider's length stands (curl hands the body on undecoded). */
+	c->chunked = !c->head_only && c->status != 204 && c->status != 304 &&
+	    !c->has_length;
+	buf_printf(&c->out, "HTTP/1.1 %ld %s\r\n", c->status,
+	    c->status < 400 ? "OK" : "Error");
+	if (c->rhead.len > 0)
+		buf_add(&c->out, c->rhead.p, c->rhead.len);
+	buf_printf(&c->out, "%sConnection: close\r\n\r\n", c->chunked ?
+	    "Transfer-Encoding: chunked\r\n" : "");
+	warp_tap_http_write_start(c);
+}
+
+static size_t
+warp_tap_fwd_header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct warp_tap_conn	*c = arg;
+	size_t			 n = size * nmemb, len = n, name;
+	const char		*colon;
+	char			*v;
+	long			 ra;
+
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* A new head (after a 1xx too): start over. */
+		buf_reset(&c->rhead);
+		c->retry_after = 0;
+		c->status = 0;
+		c->has_length = 0;
+		if ((colon = memchr(data, ' ', len)) != NULL)
+			c->status = strtol(colon + 1, NULL, 10);
+		return (n);
+	}
+	if (len == 0) {
+		if (c->status >= 200 && !c->head_sent)
+			warp_tap_fwd_send_head(c);
+		return (n);
+	}
+	if ((colon = memchr(data, ':', len)) == NULL)
+		return (n);
+	name = (size_t)(colon - data);
+	v = xstrndup(colon + 1, len - name - 1);
+	if (name == 11 && strncasecmp(data, "retry-after", 11) == 0) {
+		if ((ra = warp_probe_retry_after(v, time(NULL))) > 0)
+			c->retry_after = ra;
+	} else if (name == 14 && strncasecmp(data, "retry-after-ms", 14) == 0 &&
+	    c->retry_after == 0) {
+		ra = strtol(v, NULL, 10);
+		if (ra > 0)
+			c->retry_after = (ra + 999) / 1000;
+	}
+	free(v);
+	if (name == 14 && strncasecmp(data, "content-length", 14) == 0)
+		c->has_length = 1;
+	/* Hop-by-hop ones stay here; the tap frames the body itself. */
+	if ((name == 17 && strncasecmp(data, "transfer-encoding", 17) == 0) ||
+	    (name == 10 && strncasecmp(data, "connection", 10) == 0) ||
+	    (name == 10 && strncasecmp(data, "keep-alive", 10) == 0) ||
+	    (name == 7 && strncasecmp(data, "trailer", 7) == 0) ||
+	    (name == 7 && strncasecmp(data, "upgrade", 7) == 0))
+		return (n);
+	buf_add(&c->rhead, data, len);
+	buf_adds(&c->rhead, "\r\n");
+	return (n);
+}
+
+static size_t
+warp_tap_fwd_write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct warp_tap_conn	*c = arg;
+	size_t			 n = size * nmemb, room;
+
+	if (n == 0)
+		return (0);
+	if (c->out.len > WARP_TAP_OUT_HIGH) {
+		/* The harness reads slowly: wait for it. */
+		c->paused = 1;
+		return (CURL_WRITEFUNC_PAUSE);
+	}
+	if (!c->head_sent)
+		warp_tap_fwd_send_head(c);
+	if (c->status >= 400 && c->fbody.len < WARP_TAP_FAIL_BODY) {
+		room = WARP_TAP_FAIL_BODY - c->fbody.len;
+		buf_add(&c->fbody, data, n < room ? n : room);
+	}
+	if (c->chunked) {
+		buf_printf(&c->out, "%zx\r\n", n);
+		buf_add(&c->out, data, n);
+		buf_adds(&c->out, "\r\n");
+	} else if (!c->head_only)
+		buf_add(&c->out, data, n);
+	warp_tap_http_write_start(c);
+	return (n);
+}
+
+/* The provider's answer is complete (or failed): finish the harness's. */
+static void
+warp_tap_fwd_done(struct warp_tap_conn *c, CURLcode code)
+{
+	struct warp_tap	*t = c->tap;
+	char		*msg;
+	json_t		*j;
+
+	curl_multi_remove_handle(t->multi, c->easy);
+	curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+	c->paused = 0;
+	if (code != CURLE_OK && !c->head_sent) {
+		/* Unreachable or cut: a server failure for the decision. */
+		xasprintf(&msg, "provider unreachable: %s", c->errbuf[0] !=
+		    '\0' ? c->errbuf : curl_easy_strerror(code));
+		j = json_pack("{s:{s:s, s:s}}", "error", "message", msg, "type",
+		    "server_error");
+		free(msg);
+		msg = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		warp_tap_seen(t, 502, 0, msg, strlen(msg));
+		warp_tap_http_respond(c, 502, "Bad Gateway", NULL, msg);
+		free(msg);
+		return;
+	}
+	if (!c->head_sent)
+		warp_tap_fwd_send_head(c);
+	if (c->chunked)
+		buf_adds(&c->out, "0\r\n\r\n");
+	c->state = WARP_TAP_FLUSH;
+	if (c->status >= 400)
+		warp_tap_seen(t, c->status, c->retry_after, c->fbody.p,
+		    c->fbody.len);
+	warp_tap_http_write_start(c);
+}
+
+static void
+warp_tap_fwd_check(struct warp_tap *t)
+{
+	struct warp_tap_conn	*c;
+	CURLMsg			*m;
+	int			 left;
+
+	while ((m = curl_multi_info_read(t->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		for (c = t->conns; c != NULL && c->easy != m->easy_handle;
+		    c = c->next)
+			;
+		if (c != NULL)
+			warp_tap_fwd_done(c, m->data.result);
+	}
+}
+
+/* The multi handle, made on first use on the tap's loop. */
+static int
+warp_tap_fwd_multi(struct warp_tap *t)
+{
+	if (t->multi != NULL)
+		return (0);
+	if ((t->multi = curl_multi_init()) == NULL)
+		return (-1);
+	curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION,
+	    warp_tap_fwd_socket_fn);
+	curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
+	curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION,
+	    warp_tap_fwd_timer_fn);
+	curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
+	ev_timer_init(&t->timer, warp_tap_fwd_timer_cb, 0., 0.);
+	t->timer.data = t;
+	return (0);
+}
+
+/* Forward c's request. -1 when libcurl is not there. */
+int
+warp_tap_fwd_start(struct warp_tap_conn *c)
+{
+	struct warp_tap	*t = c->tap;
+	char		*url;
+
+	if (warp_tap_fwd_multi(t) == -1 || (c->easy = curl_easy_init()) ==
+	    NULL)
+		return (-1);
+	xasprintf(&url, "%s%s", t->upstream, c->path);
+	curl_easy_setopt(c->easy, CURLOPT_URL, url);
+	free(url);
+	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+	if (strcmp(c->method, "GET") == 0)
+		curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+	else if (c->head_only)
+		curl_easy_setopt(c->easy, CURLOPT_NOBODY, 1L);
+	else {
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)c->body_len);
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
+		if (strcmp(c->method, "POST") != 0)
+			curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST,
+			    c->method);
+	}
+	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION,
+	    warp_tap_fwd_header_cb);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, warp_tap_fwd_write_cb);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+	if (curl_multi_add_handle(t->multi, c->easy) != CURLM_OK) {
+		curl_easy_cleanup(c->easy);
+		c->easy = NULL;
+		return (-1);
+	}
+	t->forwarded++;
+	return (0);
+}
+
+/* The harness took what was waiting: let the transfer go on. */
+void
+warp_tap_fwd_resume(struct warp_tap_conn *c)
+{
+	if (c->easy == NULL || !c->paused)
+		return;
+	c->paused = 0;
+	curl_easy_pause(c->easy, CURLPAUSE_CONT);
+}
+
+/* The harness's connection closes: its transfer ends with it. */
+void
+warp_tap_fwd_abort(struct warp_tap_conn *c)
+{
+	if (c->easy == NULL)
+		return;
+	curl_multi_remove_handle(c->tap->multi, c->easy);
+	curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+}
+
+/* The tap stops: no transfer is left (the connections are closed first). */
+void
+warp_tap_fwd_cleanup(struct warp_tap *t)
+{
+	struct warp_tap_sock	*s;
+
+	if (t->multi == NULL)
+		return;
+	ev_timer_stop(t->loop, &t->timer);
+	while ((s = t->socks) != NULL) {
+		t->socks = s->next;
+		ev_io_stop(t->loop, &s->w);
+		free(s);
+	}
+	curl_multi_cleanup(t->multi);
+	t->multi = NULL;
+}
