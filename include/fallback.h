@@ -142,6 +142,22 @@ int		 fallback_after_turn(struct fallback *, const json_t *error,
 void		 fallback_hop_clear(struct fallback_hop *);
 
 /*
+ * Before a persistent session's turn is sent (nothing of it tapped yet):
+ * when the route rule would skip the serving agent for its quota
+ * (warp_route_quota_before(), stamp the caller's cache), plan the move to
+ * the next agent of the chain as a hop: reason "quota", the quota line as
+ * its signal, the continuation summary and prompt; no cooldown is
+ * recorded (the reading is the cause). 1 with *hop ready (free with
+ * fallback_hop_clear()); 0 when the turn stays (no quota skip, fallback
+ * disabled, no hop left, no other agent free or startable: *notice then
+ * says so). *notice: a line for the user or NULL (caller frees).
+ */
+struct warp_route_stamp;
+int		 fallback_before_turn(struct fallback *,
+		    struct warp_route_stamp *stamp, struct fallback_hop *hop,
+		    char **notice);
+
+/*
  * {"jsonrpc":"2.0","method":"_acpx/fallback","params":{from,to,reason,
  * summary}}: the json-mode report of a hop. Caller owns.
  */

@@ -112,6 +112,8 @@ void		 queue_owner_turn_prompt_cb(struct acp_client *, const json_t *,
 		    struct acpx_error *, void *);
 void		 queue_owner_turn_fail(struct queue_owner *, struct acpx_error *);
 void		 queue_owner_turn_cancelled(struct queue_owner *);
+/* The prompt of the turn is on its way: prompt_started when asked for. */
+void		 queue_owner_turn_started(struct queue_owner *);
 
 /* queue-owner-control.c */
 void		 queue_owner_control_start(struct queue_owner *,
@@ -123,9 +125,11 @@ void		 queue_owner_control_close_session(struct queue_owner *);
 /*
  * What a prompt or control job lets a launch resolver do around it (Warp
  * agents: queue-owner-warp.c). Every hook does nothing for a session that
- * is not the resolver's. prepare (before a job connects) and turn_begin
+ * is not the resolver's. tap also sees what the agent sends outside a
+ * prompt (no job, a control, the record not loaded yet). prepare (before a job connects) and turn_begin
  * (before a prompt job connects): 0, or -1 with *err (caller owns): the
- * agent must not start. tap: every ACP message of a prompt. prompt_end:
+ * agent must not start; turn_begin 1: the resolver moved the session to
+ * another agent and starts it itself (its prompt is sent from there). tap: every ACP message of a prompt. prompt_end:
  * 0 the turn ends as it is, 1 a fallback hop is under way (the prompt
  * callback runs again), -1 with *err a provider failure with no hop
  * left.

@@ -23,6 +23,7 @@
 #include "acpx-error.h"
 #include "fallback.h"
 #include "jsonrpc.h"
+#include "warp.h"
 #include "warp-serve.h"
 
 struct proc;
@@ -130,6 +131,8 @@ struct ws_sess {
 	int			 attaching;
 	struct ws_attach	*waiters;	/* for the attach under way */
 	int			 suppress;	/* drop replayed updates (resume) */
+	struct warp_route_stamp	 stamp;		/* the state file found the
+						   serving agent's quota fine */
 };
 
 struct ws {
@@ -208,6 +211,8 @@ void		 warp_serve_sess_bind(struct ws_sess *, struct ws_up *, const char *up_sid
 		    const json_t *result);
 void		 warp_serve_sess_turn_done(struct ws_sess *, const json_t *goal,
 		    const json_t *msgs);
+/* The summary of the session so far (its finished turns), or NULL. Caller owns. */
+char		*warp_serve_sess_context(const struct ws_sess *);
 void		 warp_serve_sess_free_all(struct ws *);
 json_t		*warp_serve_sess_rewrite(const json_t *params, const char *from,
 		    const char *to);
@@ -231,6 +236,10 @@ void		 warp_serve_turn_prompt(struct ws *, struct ws_sess *, const json_t *cid,
 		    const json_t *params);
 void		 warp_serve_turn_cancel(struct ws_sess *);
 void		 warp_serve_turn_tap(struct ws_sess *, const json_t *msg, int inbound);
+/* A notification of up's harness outside any turn of its session (sid,
+   or none yet): its quota signals are recorded for up's agent. */
+void		 warp_serve_turn_idle_tap(struct ws_up *, const char *sid,
+		    const char *method, const json_t *params);
 void		 warp_serve_turn_abort_all(struct ws *);
 void		 warp_serve_replay_choices(struct ws_sess *, const json_t *result,
 		    void (*done)(struct ws_sess *, void *), void *arg);

@@ -625,6 +625,15 @@ json_t		*warp_quota_agent_json(const struct warp_config *,
 void		 warp_quota_tap(const struct warp_config *, const char *id,
 		    const json_t *msg);
 
+/*
+ * warp_quota_tap() where no turn runs (the agent speaks right after
+ * session/new or load, or between turns): c's warp config is loaded only
+ * when msg is a quota signal; nothing happens for an id that is not a
+ * Warp agent id or a c that is NULL.
+ */
+void		 warp_quota_tap_config(const struct config *c, const char *id,
+		    const json_t *msg);
+
 /* Free one entry's members. */
 void		 warp_quota_free(struct warp_quota *);
 
@@ -684,5 +693,25 @@ void		 warp_route_check_clear(struct warp_route_check *);
 
 /* "ok", "cooling", "secrets-missing", "forced", "quota", "node-down". */
 const char	*warp_route_skip_name(enum warp_route_skip);
+
+/*
+ * Before a persistent session's turn: would the route rule
+ * (warp_route_check() on the state and warp.quotaReserve) skip id, the
+ * agent serving the session, for its quota now (exhausted, or under the
+ * reserve)? 1 with *why (its line, caller frees), else 0. stamp (the
+ * caller's, zeroed at first; free with warp_route_stamp_clear()) keeps
+ * the state file as last seen with id free: while the file is the same
+ * (a save renames a new one in) the answer is the same, and the check
+ * costs one stat and no load; a missing file costs the stat alone.
+ */
+struct warp_route_stamp {
+	char		*id;		/* the agent found free, or NULL */
+	unsigned long long dev, ino;
+	long long	 size, mtime_ns;
+};
+int		 warp_route_quota_before(const struct warp_config *,
+		    const char *home, const char *id, time_t now,
+		    struct warp_route_stamp *stamp, char **why);
+void		 warp_route_stamp_clear(struct warp_route_stamp *);
 
 #endif

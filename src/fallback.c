@@ -447,6 +447,38 @@ fallback_turn_failed(struct fallback *f, const json_t *msg)
 	return (hit);
 }
 
+/*
+ * The hop to next (taken: the caller's launch is in hop->launch already)
+ * for reason, with signal (taken): the continuation summary of the turn
+ * so far, the next agent's prompt; next serves from now on.
+ */
+static void
+fallback_hop_fill(struct fallback *f, char *next, const char *reason,
+    char *signal, struct fallback_hop *hop)
+{
+	char	*summary, *tmp;
+
+	summary = summary_build(f->goal, f->turn, signal);
+	/* Neither the failed agent's secrets nor the next one's. */
+	tmp = secrets_redact_values(summary, f->secrets);
+	hop->summary = secrets_redact_values(tmp, hop->launch.secrets);
+	free(tmp);
+	free(summary);
+	cmdline_free(f->secrets);
+	f->secrets = cmdline_copy(hop->launch.secrets);
+	hop->from = xstrdup(f->current);
+	hop->to = next;
+	hop->reason = xstrdup(reason);
+	hop->signal = signal;
+	hop->prompt = summary_continuation(hop->summary, f->goal);
+	hop->hop = ++f->hops;
+	events_emit("fallback.hop", json_pack("{s:s, s:s, s:s, s:i}", "from",
+	    hop->from, "to", hop->to, "reason", hop->reason, "hop", hop->hop));
+	free(f->current);
+	f->current = xstrdup(next);
+	json_array_clear(f->turn);
+}
+
 /* The current turn ended: classify, record, and plan the hop. */
 int
 fallback_after_turn(struct fallback *f, const json_t *error,
@@ -455,7 +487,7 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 {
 	struct warp_turn_end	 te;
 	struct warp_verdict	 v;
-	char			*signal, *next, *summary, *tmp;
+	char			*signal, *next;
 	time_t			 now = time(NULL);
 	int			 forced = 0, tapped = f->tapped;
 	json_t			*pev;
@@ -552,26 +584,57 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 		return (-1);
 	}
 
-	summary = summary_build(f->goal, f->turn, signal);
-	/* Neither the failed agent's secrets nor the next one's. */
-	tmp = secrets_redact_values(summary, f->secrets);
-	hop->summary = secrets_redact_values(tmp, hop->launch.secrets);
-	free(tmp);
-	free(summary);
-	cmdline_free(f->secrets);
-	f->secrets = cmdline_copy(hop->launch.secrets);
-	hop->from = xstrdup(f->current);
-	hop->to = next;
-	hop->reason = xstrdup(v.reason);
-	hop->signal = signal;
-	hop->prompt = summary_continuation(hop->summary, f->goal);
-	hop->hop = ++f->hops;
-	events_emit("fallback.hop", json_pack("{s:s, s:s, s:s, s:i}", "from",
-	    hop->from, "to", hop->to, "reason", hop->reason, "hop", hop->hop));
-	free(f->current);
-	f->current = xstrdup(next);
-	json_array_clear(f->turn);
+	fallback_hop_fill(f, next, v.reason, signal, hop);
 	warp_verdict_clear(&v);
+	return (1);
+}
+
+/* Before a persistent session's turn: move off a quota-skipped agent. */
+int
+fallback_before_turn(struct fallback *f, struct warp_route_stamp *stamp,
+    struct fallback_hop *hop, char **notice)
+{
+	struct acpx_error	*err = NULL;
+	char			*why, *next, *home;
+	time_t			 now = time(NULL);
+
+	memset(hop, 0, sizeof *hop);
+	*notice = NULL;
+	if (f == NULL || f->no_fallback)
+		return (0);
+	home = config_home();
+	if (!warp_route_quota_before(f->wc, home, f->current, now, stamp,
+	    &why)) {
+		free(home);
+		return (0);
+	}
+	free(home);
+	json_array_append_new(f->tried, json_string(f->current));
+	next = NULL;
+	if (f->hops >= f->wc->max_hops)
+		xasprintf(notice, "warp: %s: %s; no hop left (warp.maxHops), "
+		    "the turn stays on it", f->current, why);
+	else if ((next = fallback_next(f, now)) == NULL)
+		xasprintf(notice, "warp: %s: %s; no other agent of its fallback "
+		    "chain is free, the turn stays on it", f->current, why);
+	else if (agent_launch_prepare(f->config, next, NULL, f->launch_flags |
+	    (fallback_next_is_last(f, next, now) ? AGENT_LAUNCH_HOP |
+	    AGENT_LAUNCH_HOP_LAST : AGENT_LAUNCH_HOP), &hop->launch,
+	    &err) == -1) {
+		xasprintf(notice, "warp: %s: %s; %s cannot start (%s), the turn "
+		    "stays on it", f->current, why, next, err->message);
+		acpx_error_free(err);
+		free(next);
+		next = NULL;
+	}
+	if (next == NULL) {
+		json_array_remove(f->tried, json_array_size(f->tried) - 1);
+		free(why);
+		return (0);
+	}
+	xasprintf(notice, "warp: %s: %s; the session moves to %s before the "
+	    "turn", f->current, why, next);
+	fallback_hop_fill(f, next, "quota", why, hop);
 	return (1);
 }
 

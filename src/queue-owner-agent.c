@@ -152,6 +152,9 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 	const json_t		*params;
 	char			*cause = NULL, *now;
 
+	/* Outside a turn the resolver still hears the agent (quota signals). */
+	if (j == NULL || j->rec == NULL || j->kind != QUEUE_OWNER_JOB_PROMPT)
+		o->hooks->tap(o, msg, outbound);
 	if (j == NULL || j->rec == NULL)
 		return;
 	if (agent_is_update(msg)) {

@@ -288,7 +288,6 @@ turn_prompt(struct queue_owner *o)
 	struct queue_owner_job	*j = o->job;
 	struct acpx_error	*err = NULL;
 	char			*cause = NULL;
-	json_t			*m;
 
 	if (j->cancel) {
 		j->result = json_pack("{s:s}", "stopReason", "cancelled");
@@ -308,6 +307,16 @@ turn_prompt(struct queue_owner *o)
 	j->state = JOB_PROMPT;
 	acp_client_prompt(o->client, j->req->prompt, queue_owner_turn_prompt_cb, o);
 	o->hooks->prompt_sent(o);
+	queue_owner_turn_started(o);
+}
+
+/* The turn's prompt is on its way: prompt_started, when asked for. */
+void
+queue_owner_turn_started(struct queue_owner *o)
+{
+	struct queue_owner_job	*j = o->job;
+	json_t			*m;
+
 	if (j->req->report_started && j->peer != NULL) {
 		m = queue_msg_simple(QUEUE_MSG_PROMPT_STARTED, j->req->request_id,
 		    o->gen);
@@ -450,9 +459,12 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	}
 	turn_options(o, j);
 	/* A warp agent: the serving agent's environment and harness. */
-	if (o->hooks->turn_begin(o, &werr) == -1) {
+	switch (o->hooks->turn_begin(o, &werr)) {
+	case -1:
 		turn_fail(o, werr);
 		return;
+	case 1:
+		return;		/* moved to another agent, started there */
 	}
 	memset(&co, 0, sizeof co);
 	co.same_session_only = (j->req->resume_policy != NULL &&

@@ -35,7 +35,12 @@
  * retired, the next one of the chain started on a new ACP session and
  * sent the summary and the original prompt, its traffic relayed to the
  * submitter after an `_acpx/fallback` notification, and the record
- * remembers the new serving agent and the routing history.
+ * remembers the new serving agent and the routing history. Before a
+ * prompt is sent, a serving agent the route rule would skip for its quota
+ * (exhausted, or under warp.quotaReserve) is left the same way, reason
+ * "quota", without a cooldown; the quota signals an agent sends outside a
+ * turn (right after session/new or load, between turns) are recorded as
+ * a turn's are.
  *
  * Ownership: the state (struct queue_owner_warp) is allocated for the
  * first warp session and freed by the free hook at exit; it owns the
@@ -56,7 +61,12 @@ struct queue_owner_warp {
 	ev_timer		 stall_w;	/* warp.stallSeconds */
 	int			 stalled;
 	int			 cancelled;
+	int			 moved;		/* the turn began with a quota move */
+	struct warp_route_stamp	 stamp;		/* the state file found the
+						   serving agent free */
 };
+
+static int	warp_move_before(struct queue_owner *);
 
 static struct queue_owner_warp *
 warp_state(struct queue_owner *o)
@@ -225,7 +235,8 @@ warp_turn_begin(struct queue_owner *o, struct acpx_error **err)
 		acpx_error_free(*err);
 		*err = NULL;
 	}
-	return (0);
+	/* Its quota would make the route skip the serving agent: move now. */
+	return (w->fb != NULL ? warp_move_before(o) : 0);
 }
 
 /* Tap one message of the turn (and feed the stall rule). */
@@ -234,8 +245,14 @@ warp_tap(struct queue_owner *o, const json_t *msg, int outbound)
 {
 	struct queue_owner_warp	*w = o->warp;
 
-	if (w == NULL || w->fb == NULL || o->job == NULL)
+	if (w == NULL)
 		return;
+	if (w->fb == NULL || o->job == NULL) {
+		/* Outside a turn: only the quota signals of the serving agent. */
+		if (!outbound && w->launch.node == NULL)
+			warp_quota_tap_config(w->config, w->serving, msg);
+		return;
+	}
 	fallback_tap(w->fb, msg);
 	if (!outbound && o->job->state == JOB_PROMPT && !w->stalled &&
 	    ev_is_active(&w->stall_w))
@@ -338,6 +355,7 @@ warp_free(struct queue_owner *o)
 	warp_turn_end(o);
 	if (w->config != NULL)
 		config_free(w->config);
+	warp_route_stamp_clear(&w->stamp);
 	agent_launch_clear(&w->launch);
 	agent_launch_clear(&w->old_launch);
 	free(w->serving);
@@ -396,6 +414,56 @@ warp_hop_step_cb(struct acp_client *c, const json_t *result,
 	acp_client_prompt(o->client, o->warp->hop.prompt,
 	    queue_owner_turn_prompt_cb, o);
 	warp_prompt_sent(o);
+	if (o->warp->moved) {
+		/* The turn's own prompt, on the agent it moved to. */
+		o->warp->moved = 0;
+		queue_owner_turn_started(o);
+	}
+}
+
+/*
+ * Before the turn connects: the serving agent's quota would make the
+ * route skip it (fallback_before_turn()). 1 when the session moves to the
+ * next agent (a hop without a failure: recorded, the submitter told, the
+ * next agent started on a new ACP session and sent the summary and the
+ * prompt), 0 when the turn goes on as it is.
+ */
+static int
+warp_move_before(struct queue_owner *o)
+{
+	struct queue_owner_warp	*w = o->warp;
+	struct queue_owner_job	*j = o->job;
+	struct fallback_hop	*hop = &w->hop;
+	char			*notice = NULL, *cause = NULL;
+	json_t			*n;
+	int			 rc;
+
+	fallback_hop_clear(hop);
+	rc = fallback_before_turn(w->fb, &w->stamp, hop, &notice);
+	if (notice != NULL) {
+		queue_owner_log(o, "%s", notice);
+		free(notice);
+	}
+	if (rc != 1)
+		return (0);
+	warp_history_add(j->rec, fallback_event(hop, time(NULL)));
+	json_object_set_new(session_record_acpx(j->rec), "serving_agent",
+	    json_string(hop->to));
+	if (session_store_save(j->rec, &cause) == -1)
+		free(cause);
+	n = fallback_notification(hop);
+	if (j->peer != NULL)
+		queue_owner_job_send(o, j, queue_msg_event(j->req->request_id,
+		    0, n, o->gen));
+	json_decref(n);
+	queue_owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
+	    hop->reason);
+	queue_owner_agent_retire(o);
+	warp_use_launch(o, hop->to, &hop->launch);
+	w->moved = 1;
+	j->state = JOB_CONNECT;
+	acp_client_start(queue_owner_agent_client(o), warp_hop_step_cb, o);
+	return (1);
 }
 
 /*

@@ -642,6 +642,27 @@ warp_quota_tap(const struct warp_config *wc, const char *id,
 	warp_quota_reading_clear(&r);
 }
 
+/* Outside a turn: load the warp config only for a quota signal. */
+void
+warp_quota_tap_config(const struct config *c, const char *id,
+    const json_t *msg)
+{
+	struct warp_quota_reading	 r;
+	struct warp_config		*wc;
+	char				*cause = NULL;
+
+	if (c == NULL || id == NULL || !warp_id_looks(id) ||
+	    !warp_quota_parse(msg, time(NULL), 0, &r))
+		return;
+	warp_quota_reading_clear(&r);
+	if ((wc = warp_config_load(c, &cause)) == NULL) {
+		free(cause);
+		return;
+	}
+	warp_quota_tap(wc, id, msg);
+	warp_config_free(wc);
+}
+
 /* ---------------------------------------------------------------- config */
 
 /* warp.quotaReserve: a percent from 0 to 99. */

@@ -1,5 +1,7 @@
 #include <config.h>
 
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -150,4 +152,73 @@ warp_route_check(const struct warp_route_ctx *x, const struct warp_target *t,
 		xasprintf(&c->why, "secrets missing (%s)", c->missing);
 	}
 	return (c->skip);
+}
+
+void
+warp_route_stamp_clear(struct warp_route_stamp *sp)
+{
+	free(sp->id);
+	memset(sp, 0, sizeof *sp);
+}
+
+/* The serving agent id, before its turn: skipped for its quota? */
+int
+warp_route_quota_before(const struct warp_config *wc, const char *home,
+    const char *id, time_t now, struct warp_route_stamp *sp, char **why)
+{
+	struct warp_state	*st;
+	struct warp_route_check	 rc;
+	struct warp_route_ctx	 x;
+	struct warp_target	 t;
+	struct acpx_error	*err = NULL;
+	struct stat		 sb;
+	char			*path, *warning = NULL;
+	int			 skip = 0, have;
+
+	*why = NULL;
+	path = warp_state_path(home);
+	have = stat(path, &sb) == 0;
+	free(path);
+	if (!have)
+		return (0);	/* no state: no reading */
+	if (sp->id != NULL && strcmp(sp->id, id) == 0 &&
+	    sp->dev == (unsigned long long)sb.st_dev &&
+	    sp->ino == (unsigned long long)sb.st_ino &&
+	    sp->size == (long long)sb.st_size &&
+	    sp->mtime_ns == (long long)sb.st_mtim.tv_sec * 1000000000LL +
+	    sb.st_mtim.tv_nsec)
+		return (0);	/* the same file found id free */
+	if (warp_target_resolve(wc, id, &t, &err) == -1) {
+		acpx_error_free(err);
+		return (0);
+	}
+	st = warp_state_load(home, &warning);
+	free(warning);
+	memset(&x, 0, sizeof x);
+	x.wc = wc;
+	x.st = st;
+	x.now = now;
+	switch (warp_route_check(&x, &t, 0, &rc)) {
+	case WARP_ROUTE_QUOTA:
+		skip = 1;
+		*why = rc.why;
+		rc.why = NULL;
+		break;
+	case WARP_ROUTE_OK:
+		/* A reading only ends with time: free now, free while the same. */
+		free(sp->id);
+		sp->id = xstrdup(id);
+		sp->dev = (unsigned long long)sb.st_dev;
+		sp->ino = (unsigned long long)sb.st_ino;
+		sp->size = (long long)sb.st_size;
+		sp->mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL +
+		    sb.st_mtim.tv_nsec;
+		break;
+	default:	/* cooling down: the session stays where it is */
+		break;
+	}
+	warp_route_check_clear(&rc);
+	warp_state_free(st);
+	warp_target_clear(&t);
+	return (skip);
 }

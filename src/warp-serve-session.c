@@ -306,8 +306,8 @@ warp_serve_sess_turn_done(struct ws_sess *s, const json_t *goal, const json_t *m
 }
 
 /* The summary of the session so far, for a new upstream session. */
-static char *
-ws_sess_context(const struct ws_sess *s)
+char *
+warp_serve_sess_context(const struct ws_sess *s)
 {
 	const json_t	*t;
 	size_t		 i, n = json_array_size(s->turns), len = 0, first = 0;
@@ -419,7 +419,7 @@ ws_attach_opened(struct ws_sess *s, const json_t *result,
 {
 	char	*ctx;
 
-	if (err == NULL && (ctx = ws_sess_context(s)) != NULL) {
+	if (err == NULL && (ctx = warp_serve_sess_context(s)) != NULL) {
 		free(s->context);
 		s->context = ctx;
 		warp_serve_log(s->ws, "session %s: new upstream session %s on %s, the "
@@ -699,6 +699,7 @@ warp_serve_sess_free_all(struct ws *ws)
 		json_decref(s->options);
 		json_decref(s->turns);
 		free(s->context);
+		warp_route_stamp_clear(&s->stamp);
 		free(s);
 	}
 	ws->sessions = NULL;

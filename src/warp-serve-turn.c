@@ -33,6 +33,12 @@
  * and the client's one session/prompt gets the final answer. A cancel
  * during a hop ends the prompt as cancelled; no further hop follows.
  *
+ * Before a prompt is sent, a serving agent the route rule would skip for
+ * its quota (exhausted, or under warp.quotaReserve) is left the same way
+ * (reason "quota", no cooldown), the session so far put before the hop's
+ * summary and the prompt; quota signals outside a turn are recorded for
+ * the harness's agent.
+ *
  * A turn's callbacks carry the turn itself; a turn that ends (cancel,
  * shutdown) while a hop step is pending is marked done and freed by
  * that step's callback.
@@ -80,6 +86,25 @@ warp_serve_turn_tap(struct ws_sess *s, const json_t *msg, int inbound)
 	fallback_tap(t->fb, msg);
 	if (inbound && !t->stalled && ev_is_active(&t->stall_w))
 		ev_timer_again(s->ws->loop, &t->stall_w);
+}
+
+/* A notification outside a turn: quota signals only. */
+void
+warp_serve_turn_idle_tap(struct ws_up *up, const char *sid,
+    const char *method, const json_t *params)
+{
+	struct ws_sess	*s;
+	json_t		*msg;
+
+	if (strcmp(method, "session/update") != 0)
+		return;
+	if (sid != NULL && (s = warp_serve_sess_by_up(up->ws, up, sid)) != NULL &&
+	    s->turn != NULL)
+		return;		/* the turn's fallback taps it */
+	msg = json_pack("{s:s, s:s, s:O?}", "jsonrpc", "2.0", "method", method,
+	    "params", params);
+	warp_quota_tap_config(up->ws->opts->config, up->agent, msg);
+	json_decref(msg);
 }
 
 /* ---------------------------------------------------------------- stall */
@@ -367,6 +392,37 @@ ws_hop(struct ws_sess *s, struct ws_turn *t)
 	warp_serve_up_when_ready(up, ws_hop_ready, t);
 }
 
+/*
+ * Before the prompt: the serving agent's quota would make the route skip
+ * it (fallback_before_turn()). 1 when the session moves to the next agent
+ * (ws_hop(), the session so far first), 0 when the prompt goes on as it is.
+ */
+static int
+ws_move_before(struct ws_sess *s, struct ws_turn *t)
+{
+	char	*notice = NULL, *ctx;
+	json_t	*blocks;
+	int	 rc;
+
+	rc = fallback_before_turn(t->fb, &s->stamp, &t->hop, &notice);
+	if (notice != NULL) {
+		warp_serve_log(s->ws, "session %s: %s", s->id, notice);
+		free(notice);
+	}
+	if (rc != 1)
+		return (0);
+	ctx = s->context != NULL ? xstrdup(s->context) :
+	    warp_serve_sess_context(s);
+	if (ctx != NULL) {
+		blocks = summary_continuation(ctx, t->hop.prompt);
+		json_decref(t->hop.prompt);
+		t->hop.prompt = blocks;
+		free(ctx);
+	}
+	ws_hop(s, t);
+	return (1);
+}
+
 /* ---------------------------------------------------------------- prompt */
 
 static void
@@ -494,6 +550,8 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 	if (t->fb != NULL && ws->opts->force_fail != NULL &&
 	    fallback_force_fail(t->fb, ws->opts->force_fail, &ferr) == -1)
 		acpx_error_free(ferr);	/* checked at start */
+	if (t->fb != NULL && ws_move_before(s, t))
+		return;
 	if (s->context != NULL) {
 		/* Reattached on a new upstream session: the story so far first. */
 		blocks = summary_continuation(s->context, t->goal);

@@ -436,6 +436,7 @@ ws_up_notify_cb(struct jsonrpc *rpc, const char *method, const json_t *params,
 
 	if (ws->client == NULL || ws->closing)
 		return;
+	warp_serve_turn_idle_tap(up, sid, method, params);
 	if (sid != NULL && (s = warp_serve_sess_by_up(ws, up, sid)) == NULL) {
 		/* Maybe a session/new that has not answered yet. */
 		if (up->state != WS_UP_READY || !warp_serve_up_usable(up))
