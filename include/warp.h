@@ -459,9 +459,10 @@ int		 warp_cooldown_record(const struct warp_config *,
  * id named; sel is first or an agent of its chain): warp.harnessRetries
  * (default 1) when another agent would take the turn after sel fails,
  * else -1 (the harness keeps its own retries). hop: -1 when the caller
- * cannot tell (a start that is not a fallback hop), else 1 when a fallback
- * walker knows another agent would follow, 0 when none would. Otherwise
- * it is decided now: warp.maxHops > 0 and an agent of [first, chain...]
+ * cannot tell (a start that neither picked nor hops), else 1 when the
+ * caller knows another agent would follow (a fallback walker; the launch
+ * pick, which walks on past the agent it chose), 0 when none would.
+ * Otherwise it is decided now: warp.maxHops > 0 and an agent of [first, chain...]
  * other than sel may take a turn (warp_route_check() on the state, the
  * config's node bindings and the secrets s: not cooling down, no quota
  * skip, secrets present).
@@ -690,6 +691,16 @@ enum warp_route_skip warp_route_check(const struct warp_route_ctx *,
 		    const struct warp_target *, int check_secrets,
 		    struct warp_route_check *c);
 void		 warp_route_check_clear(struct warp_route_check *);
+
+/*
+ * Would an agent of ids (NULL-terminated agent ids; skip, if not NULL,
+ * left out) take a turn under x now, its secrets checked? The walk a
+ * launch goes on with past the agent it picked, to learn whether another
+ * would follow it (harness retries).
+ */
+int		 warp_route_any_free(const struct warp_route_ctx *,
+		    const struct warp_config *, char *const *ids,
+		    const char *skip);
 
 /* "ok", "cooling", "secrets-missing", "forced", "quota", "node-down". */
 const char	*warp_route_skip_name(enum warp_route_skip);

@@ -573,13 +573,15 @@ warp_env_host_defaults(const struct warp_config *wc, const char *harness,
 /*
  * Pick the first agent of [t, chain...] that may take a turn
  * (warp_route_check(): not cooling down; a fallback candidate also needs
- * its secrets). Returns the index (0 = t itself) and fills sel, or -1
- * with *err.
+ * its secrets). Returns the index (0 = t itself) and fills sel, and
+ * *next_free (whether an agent after sel would take a turn too: the walk
+ * goes on, on the same state), or -1 with *err.
  */
 static int
 warp_pick(const struct config *c, const struct warp_config *wc,
     const struct warp_target *t, const struct secrets *s,
-    struct warp_target *sel, char **notice, struct acpx_error **err)
+    struct warp_target *sel, int *next_free, char **notice,
+    struct acpx_error **err)
 {
 	struct warp_state		*st;
 	struct warp_route_check		 rc0, rc1;
@@ -606,6 +608,7 @@ warp_pick(const struct config *c, const struct warp_config *wc,
 	x.now = now;
 	if (warp_route_check(&x, t, 0, &rc0) == WARP_ROUTE_OK) {
 		warp_target_resolve(wc, t->id, sel, &e);
+		*next_free = warp_route_any_free(&x, wc, chain, NULL);
 		rc = 0;
 		goto out;
 	}
@@ -629,6 +632,8 @@ warp_pick(const struct config *c, const struct warp_config *wc,
 				xasprintf(notice, "warp: %s: %s; starting %s",
 				    t->id, rc0.why, cand.id);
 			rc = (int)i + 1;
+			*next_free = warp_route_any_free(&x, wc, chain + rc,
+			    NULL);
 			goto out;
 		}
 		if (rc1.until != 0 && rc1.until < soonest)
@@ -671,7 +676,7 @@ warp_launch_id(const struct config *c, const char *id, int flags,
 	enum secrets_status	 st;
 	struct warp_env_tap	 tp;
 	char			*cause = NULL, *home, *path, num[16];
-	int			 rc = -1, cap, hop;
+	int			 rc = -1, cap, hop, next_free = -1;
 
 	*notice = NULL;
 	memset(env, 0, sizeof *env);
@@ -699,7 +704,7 @@ warp_launch_id(const struct config *c, const char *id, int flags,
 	}
 	if (!(flags & WARP_LAUNCH_PICK))
 		warp_target_resolve(wc, id, &sel, err);
-	else if (warp_pick(c, wc, &t, s, &sel, notice, err) == -1)
+	else if (warp_pick(c, wc, &t, s, &sel, &next_free, notice, err) == -1)
 		goto out_t;
 	/* A pick bound to nodes starts there, with the node's secrets. */
 	if ((flags & WARP_LAUNCH_PICK) && strcmp(sel.id, t.id) != 0 &&
@@ -709,7 +714,9 @@ warp_launch_id(const struct config *c, const char *id, int flags,
 		rc = 0;
 		goto out_t;
 	}
-	hop = !(flags & WARP_LAUNCH_HOP) ? -1 : !(flags & WARP_LAUNCH_LAST);
+	/* The pick walked on past its agent: it knows whether one follows. */
+	hop = !(flags & WARP_LAUNCH_HOP) ? next_free :
+	    !(flags & WARP_LAUNCH_LAST);
 	memset(&tp, 0, sizeof tp);
 	if ((flags & WARP_LAUNCH_TAP) &&
 	    (tp.retries = warp_retries_tap(c, wc, &t, &sel, s, hop)) >= 0) {

@@ -17,8 +17,10 @@
  * (warp.harnessRetries, default 1); the last agent of a chain keeps the
  * harness's own setting. The last agent is the one after which the walk
  * would find no other: a fallback walker knows it (its tried agents, its
- * hops left); a first start looks at the chain now (the agents cooling
- * down or without secrets would be skipped). One row per harness that has
+ * hops left), and so does the launch pick (it walks on past the agent it
+ * chose, on the state it loaded); any other start looks at the chain now
+ * (the agents cooling down or without secrets would be skipped). One row
+ * per harness that has
  * a knob: opencode and gemini have none that their released packages read
  * from the environment.
  */
@@ -51,12 +53,8 @@ warp_retries_next(const struct config *c, const struct warp_config *wc,
 	struct warp_state	*st;
 	struct warp_route_check	 rc;
 	struct warp_route_ctx	 x;
-	struct warp_target	 cand;
-	struct acpx_error	*err = NULL;
 	char			**chain, *home, *warning = NULL;
-	const char		*id;
 	time_t			 now = time(NULL);
-	size_t			 i;
 	int			 next = 0;
 
 	home = config_home();
@@ -70,20 +68,12 @@ warp_retries_next(const struct config *c, const struct warp_config *wc,
 	x.home = home;
 	x.now = now;
 	chain = warp_chain(wc, first);
-	for (i = 0; !next; i++) {
-		if ((id = i == 0 ? first->id : chain[i - 1]) == NULL)
-			break;
-		if (strcmp(id, sel->id) == 0)
-			continue;
-		if (warp_target_resolve(wc, id, &cand, &err) == -1) {
-			acpx_error_free(err);
-			err = NULL;
-			continue;
-		}
-		next = warp_route_check(&x, &cand, 1, &rc) == WARP_ROUTE_OK;
+	if (strcmp(first->id, sel->id) != 0) {
+		next = warp_route_check(&x, first, 1, &rc) == WARP_ROUTE_OK;
 		warp_route_check_clear(&rc);
-		warp_target_clear(&cand);
 	}
+	if (!next)
+		next = warp_route_any_free(&x, wc, chain, sel->id);
 	cmdline_free(chain);
 	warp_state_free(st);
 	free(home);

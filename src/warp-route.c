@@ -154,6 +154,32 @@ warp_route_check(const struct warp_route_ctx *x, const struct warp_target *t,
 	return (c->skip);
 }
 
+/* Would an agent of ids other than skip take a turn now? */
+int
+warp_route_any_free(const struct warp_route_ctx *x,
+    const struct warp_config *wc, char *const *ids, const char *skip)
+{
+	struct warp_route_check	 rc;
+	struct warp_target	 cand;
+	struct acpx_error	*err = NULL;
+	size_t			 i;
+	int			 free_ = 0;
+
+	for (i = 0; !free_ && ids[i] != NULL; i++) {
+		if (skip != NULL && strcmp(ids[i], skip) == 0)
+			continue;
+		if (warp_target_resolve(wc, ids[i], &cand, &err) == -1) {
+			acpx_error_free(err);
+			err = NULL;
+			continue;
+		}
+		free_ = warp_route_check(x, &cand, 1, &rc) == WARP_ROUTE_OK;
+		warp_route_check_clear(&rc);
+		warp_target_clear(&cand);
+	}
+	return (free_);
+}
+
 void
 warp_route_stamp_clear(struct warp_route_stamp *sp)
 {
