@@ -18,6 +18,7 @@
 #include "jget.h"
 #include "output.h"
 #include "proc.h"
+#include "warp.h"
 #include "xmalloc.h"
 
 /*
@@ -47,6 +48,17 @@ struct cmd_sessions_agent {
 	int			 timed_out;
 	int			 closed;
 };
+
+/* What the agent says before any turn (right after session/new): its quota. */
+static void
+agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
+    void *arg)
+{
+	struct cmd_sessions_agent	*sa = arg;
+
+	if (!outbound && sa->launch.node == NULL)
+		warp_quota_tap_config(sa->inv->config, sa->launch.agent, msg);
+}
 
 static void
 agent_log_cb(struct acp_client *c, const char *line, void *arg)
@@ -88,7 +100,8 @@ cmd_sessions_agent_new(const struct invocation *inv, struct output *out,
     struct acpx_error **err)
 {
 	struct cmd_sessions_agent		*sa;
-	struct acp_client_events	 ev = { NULL, agent_log_cb, NULL };
+	struct acp_client_events	 ev = { agent_message_cb, agent_log_cb,
+					    NULL };
 
 	sa = xcalloc(1, sizeof *sa);
 	/* No cooldown pick: the session lives on the agent it names. */
