@@ -14,13 +14,16 @@
 #include "agent-launch.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "conversation.h"
 #include "fallback.h"
 #include "jget.h"
 #include "js.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
+#include "secrets.h"
 #include "session-record.h"
 #include "session-store.h"
+#include "summary.h"
 #include "warp.h"
 #include "xmalloc.h"
 
@@ -49,6 +52,7 @@
  */
 
 #define WARP_STALL_CANCEL_S	2.5	/* a stalled agent's answer to cancel */
+#define WARP_CONTEXT_MAX	(32 * 1024)	/* bytes of the session so far */
 
 /* What the owner keeps for Warp agents, once a session needs one. */
 struct queue_owner_warp {
@@ -422,6 +426,48 @@ warp_hop_step_cb(struct acp_client *c, const json_t *result,
 }
 
 /*
+ * The session so far for the agent a session moves to before a turn: the
+ * record's conversation (the newest messages that fit, without the
+ * prompt of this turn, which the record already holds), or NULL when
+ * there is none. Redacted with the secrets of both launches. Caller owns.
+ */
+static char *
+warp_move_context(const struct session_record *rec, char *const *from,
+    char *const *to)
+{
+	struct conversation_entry	*e;
+	size_t				 i, n, first, len = 0;
+	char				*out, *tmp;
+
+	e = conversation_entries(rec, &n);
+	i = n;
+	if (i > 0 && strcmp(e[i - 1].role, "user") == 0)
+		i--;	/* this turn's prompt */
+	first = i;
+	while (first > 0 && len + strlen(e[first - 1].text) <= WARP_CONTEXT_MAX)
+		len += strlen(e[--first].text);
+	if (first == i) {
+		conversation_entries_free(e, n);
+		return (NULL);
+	}
+	out = xstrdup("[acpx] This session continues on another agent (the "
+	    "one that served it is over its quota). The session so far, "
+	    "message by message:");
+	for (; first < i; first++) {
+		xasprintf(&tmp, "%s\n\n%s: %s", out, e[first].role,
+		    e[first].text);
+		free(out);
+		out = tmp;
+	}
+	conversation_entries_free(e, n);
+	tmp = secrets_redact_values(out, from);
+	free(out);
+	out = secrets_redact_values(tmp, to);
+	free(tmp);
+	return (out);
+}
+
+/*
  * Before the turn connects: the serving agent's quota would make the
  * route skip it (fallback_before_turn()). 1 when the session moves to the
  * next agent (a hop without a failure: recorded, the submitter told, the
@@ -434,8 +480,8 @@ warp_move_before(struct queue_owner *o)
 	struct queue_owner_warp	*w = o->warp;
 	struct queue_owner_job	*j = o->job;
 	struct fallback_hop	*hop = &w->hop;
-	char			*notice = NULL, *cause = NULL;
-	json_t			*n;
+	char			*notice = NULL, *cause = NULL, *ctx;
+	json_t			*n, *blocks;
 	int			 rc;
 
 	fallback_hop_clear(hop);
@@ -446,6 +492,14 @@ warp_move_before(struct queue_owner *o)
 	}
 	if (rc != 1)
 		return (0);
+	/* The session so far first: the next agent starts a new session. */
+	if ((ctx = warp_move_context(j->rec, w->launch.secrets,
+	    hop->launch.secrets)) != NULL) {
+		blocks = summary_continuation(ctx, hop->prompt);
+		json_decref(hop->prompt);
+		hop->prompt = blocks;
+		free(ctx);
+	}
 	warp_history_add(j->rec, fallback_event(hop, time(NULL)));
 	json_object_set_new(session_record_acpx(j->rec), "serving_agent",
 	    json_string(hop->to));

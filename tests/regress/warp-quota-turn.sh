@@ -5,8 +5,9 @@
 # queue owner of a named session, and `acpx warp serve` between turns):
 # the primary never receives the prompt, the [fallback] line, the event and
 # the session record say so; a healthy quota leaves the session alone.
-# Quota signals an agent sends outside a turn (during a control such as
-# set-mode, right after session/new) are recorded as a turn's are. The
+# Quota signals an agent sends outside a turn (during sessions new, a
+# control such as set-mode, warp serve's session/new) are recorded as a
+# turn's are. The
 # harness is the mock agent behind a script that picks its scenario by the
 # pinned model; reset times are ten days ahead, never waited for.
 . "$TESTS_SRCDIR/regress/lib.sh"
@@ -62,6 +63,10 @@ route_row() { printf '%s\n' "$OUT" | grep "^[0-9]  *$1 "; }
 echo "$T_ROOT/turn.json" >"$REC_DIR/kimi.sc"
 run --approve-all $FROM sessions new --name q
 expect_rc 0 "sessions new on the primary"
+# The agent reports 10% used while session/new runs: no turn yet.
+run --format json warp list
+case "$OUT" in *'"id":"'$FROM'",'*'"quota":{"usedPercent":10,'*) ok "sessions new: the quota signal sent during session/new is recorded" ;;
+*) not_ok "sessions new: the quota signal sent during session/new is recorded" "$OUT" ;; esac
 # Turn 1 reports 50% used: under no reserve; turn 2 stays on the primary.
 run --approve-all $FROM -s q "one"
 run --approve-all $FROM -s q "two"
@@ -84,8 +89,10 @@ expect_out_has "hello world" "reserve: the next agent answers"
 case "$(grep -c '"text":"three"' "$REC_DIR/kimi")" in 0) ok "reserve: the primary never receives the prompt" ;;
 *) not_ok "reserve: the primary never receives the prompt" "$(grep session/prompt "$REC_DIR/kimi")" ;; esac
 P=$(grep '"method":"session/prompt"' "$REC_DIR/backup" | head -n 1)
-case "$P" in *'quota at 97% (plan/five_hour, under the 5% reserve)'*'"text":"three"'*) ok "reserve: the next agent gets the summary and the prompt" ;;
-*) not_ok "reserve: the next agent gets the summary and the prompt" "$P" ;; esac
+case "$P" in *'The session so far'*'user: two'*'assistant: kimi answered'*'quota at 97% (plan/five_hour, under the 5% reserve)'*'"text":"three"'*)
+	case "$P" in *'user: three'*) not_ok "reserve: the next agent gets the session so far, the summary and the prompt" "$P" ;;
+	*) ok "reserve: the next agent gets the session so far, the summary and the prompt" ;; esac ;;
+*) not_ok "reserve: the next agent gets the session so far, the summary and the prompt" "$P" ;; esac
 grep -h '"serving_agent"' "$HOME"/.acpx/sessions/*.json 2>/dev/null | grep -q "\"$TO\"" &&
     ok "reserve: the session record names the new serving agent" ||
     not_ok "reserve: the session record names the new serving agent" "$(cat "$HOME"/.acpx/sessions/*.json)"
