@@ -105,7 +105,19 @@ run --approve-all $FROM -s q "four"
 case "$OUT" in *"[fallback]"*) not_ok "after the move the session stays on the next agent" "$OUT" ;;
 *) [ "$(prompts backup)" = 2 ] && ok "after the move the session stays on the next agent" ||
     not_ok "after the move the session stays on the next agent" "$(prompts backup) prompts" "$OUT" ;; esac
+# An exhausted window, reported while sessions new runs: the first prompt
+# of the new session goes to the next agent; the primary never gets one.
+run warp reset infini
+rm -f "$REC_DIR/kimi"
+echo "$T_ROOT/new.json" >"$REC_DIR/kimi.sc"
+run --approve-all $FROM sessions new --name x
+run --approve-all $FROM -s x "exhausted"
+expect_out_has "[fallback] $FROM $ARROW $TO (quota)" "exhausted: the first prompt moves to the next agent"
+[ "$(prompts kimi)" = 0 ] && grep -q '"text":"exhausted"' "$REC_DIR/backup" &&
+    ok "exhausted: the primary never receives the prompt, the next agent does" ||
+    not_ok "exhausted: the primary never receives the prompt" "$(prompts kimi)" "$(grep session/prompt "$REC_DIR/backup")"
 run $FROM sessions close q
+run $FROM sessions close x
 wait_owners_gone
 
 # ------------------------------------------------ warp serve between turns
@@ -113,7 +125,6 @@ wait_owners_gone
 # runs): recorded; the first prompt then goes to the next agent.
 run warp reset infini
 rm -f "$REC_DIR/kimi" "$REC_DIR/backup"
-echo "$T_ROOT/new.json" >"$REC_DIR/kimi.sc"
 S_IN="$T_ROOT/in" S_OUT="$T_ROOT/sout"
 mkfifo "$S_IN"
 : >"$S_OUT"
