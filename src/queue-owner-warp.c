@@ -338,6 +338,7 @@ warp_turn_end(struct queue_owner *o)
 	fallback_free(w->fb);
 	w->fb = NULL;
 	fallback_hop_clear(&w->hop);
+	w->moved = 0;	/* a move whose agent never started */
 }
 
 /* Cancel requested: no hop after this. */
