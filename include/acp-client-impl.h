@@ -51,6 +51,7 @@ struct acp_client {
 	void			*step_arg;
 	long long		 step_id;	/* request id of the step */
 	json_t			*prompt_blocks;	/* for retries */
+	json_t			*prompt_meta;	/* its _meta, or NULL */
 	int			 prompt_attempt;
 	int			 side_effects;	/* updates/client ops during a prompt */
 	ev_timer		 retry_w;

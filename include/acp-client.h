@@ -114,6 +114,11 @@ void		 acp_client_session_new(struct acp_client *, acp_done_cb, void *arg);
 /* session/prompt with content blocks (borrowed). result has stopReason. */
 void		 acp_client_prompt(struct acp_client *, const json_t *blocks,
 		    acp_done_cb, void *arg);
+/*
+ * The _meta object (stolen; NULL for none) of the next acp_client_prompt()
+ * (its retries too); that prompt's end drops it.
+ */
+void		 acp_client_prompt_meta(struct acp_client *, json_t *meta);
 /* session/set_config_option {configId, value}; result has configOptions. */
 void		 acp_client_set_config_option(struct acp_client *, const char *key,
 		    const char *value, acp_done_cb, void *arg);

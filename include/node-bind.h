@@ -65,6 +65,8 @@ int		 node_bind_force_fail(const struct config *, const char *agent,
 
 /* Is agent (normalised) bound to nodes in this config? */
 int		 node_bind_bound(const struct config *, const char *agent);
+/* The same for an agent as named on the command line (NULL: no). */
+int		 node_bind_bound_name(const struct config *, const char *name);
 
 /*
  * node-bind-probe.c: can node n be reached now (a live shared connection,

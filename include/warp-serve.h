@@ -51,6 +51,14 @@ struct warp_serve_opts {
 };
 
 /*
+ * In node mode, a session/prompt whose _meta has this key (a provider
+ * name) is forced to fail as --force-fail forces a turn: a persistent
+ * session's prompt --force-fail on the control machine (its queue owner
+ * sets it) reaches the node's proxy, which resolves the provider there.
+ */
+#define WARP_SERVE_META_FORCE_FAIL	"acpx-native/forceFail"
+
+/*
  * Serve until the client closes stdin or a SIGTERM/SIGINT/SIGHUP: the
  * harnesses get stdin EOF, then TERM, then KILL after a grace. Returns
  * the exit status (0 for a clean end). Runs the keeper split first.

@@ -371,6 +371,8 @@ acp_prompt_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	}
 	json_decref(c->prompt_blocks);
 	c->prompt_blocks = NULL;
+	json_decref(c->prompt_meta);
+	c->prompt_meta = NULL;
 	if (st != JSONRPC_RESULT) {
 		acp_client_step_done(c, NULL, acp_client_request_error(c, st, error));
 		return;
@@ -381,11 +383,24 @@ acp_prompt_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 static void
 acp_send_prompt(struct acp_client *c)
 {
+	json_t	*params;
+
 	c->side_effects = 0;
-	c->step_id = jsonrpc_request(c->rpc, "session/prompt",
-	    json_pack("{s:s, s:O}", "sessionId", c->session_id, "prompt",
-	    c->prompt_blocks), acp_prompt_cb, c);
+	params = json_pack("{s:s, s:O}", "sessionId", c->session_id, "prompt",
+	    c->prompt_blocks);
+	if (c->prompt_meta != NULL)
+		json_object_set(params, "_meta", c->prompt_meta);
+	c->step_id = jsonrpc_request(c->rpc, "session/prompt", params,
+	    acp_prompt_cb, c);
 	progress_show(c->loop, "waiting for the agent");
+}
+
+/* The _meta of the next prompt (see acp-client.h). */
+void
+acp_client_prompt_meta(struct acp_client *c, json_t *meta)
+{
+	json_decref(c->prompt_meta);
+	c->prompt_meta = meta;
 }
 
 /* session/prompt with content blocks (borrowed). */
@@ -491,6 +506,7 @@ acp_client_free(struct acp_client *c)
 		spawn_free(c->child);
 	json_decref(c->init_result);
 	json_decref(c->prompt_blocks);
+	json_decref(c->prompt_meta);
 	acpx_error_free(c->pending_err);
 	free(c->session_id);
 	free(c->auth_method);

@@ -19,6 +19,7 @@
 #include "conversation.h"
 #include "jget.h"
 #include "js-json.h"
+#include "node-bind.h"
 #include "output.h"
 #include "proc.h"
 #include "queue-client.h"
@@ -508,8 +509,11 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	memset(&r, 0, sizeof r);
 	r.inv = inv;
 	r.out = out;
+	/* (A node-bound agent's node checks its --force-fail: node-bind.h.) */
 	if ((r.blocks = cmd_opts_prompt(inv, &err)) == NULL ||
-	    (inv->force_fail != NULL && fallback_force_check(inv->config,
+	    (inv->force_fail != NULL && (inv->agent_override ||
+	    !node_bind_bound_name(inv->config, inv->agent.name)) &&
+	    fallback_force_check(inv->config,
 	    inv->agent_override ? NULL : inv->agent.name, inv->force_fail,
 	    &err) == -1) ||
 	    (r.rec = cmd_prompt_find_session(inv, &err)) == NULL ||

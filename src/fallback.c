@@ -70,8 +70,9 @@ fallback_applies(const struct config *c, const char *agent,
 	if (agent == NULL || c == NULL)
 		return (NULL);
 	name = agent_registry_normalize(agent);
+	/* A node-bound id: its node's proxy follows it (node-bind.h). */
 	if (config_find_agent(c, name) != NULL ||
-	    !warp_id_looks(name)) {
+	    !warp_id_looks(name) || node_bind_bound(c, name)) {
 		free(name);
 		return (NULL);
 	}

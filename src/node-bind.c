@@ -58,6 +58,20 @@ node_bind_bound(const struct config *c, const char *agent)
 	return (config_find_bind(c, agent) != NULL);
 }
 
+int
+node_bind_bound_name(const struct config *c, const char *name)
+{
+	char	*norm;
+	int	 bound;
+
+	if (c == NULL || name == NULL)
+		return (0);
+	norm = agent_registry_normalize(name);
+	bound = node_bind_bound(c, norm);
+	free(norm);
+	return (bound);
+}
+
 /* --force-fail for a node-bound agent: its normalised id, the provider. */
 static char	*node_bind_forced_agent;
 static char	*node_bind_forced;

@@ -25,6 +25,7 @@
 #include "session-lock.h"
 #include "session-record.h"
 #include "session-store.h"
+#include "warp-serve.h"
 #include "xmalloc.h"
 
 /*
@@ -305,6 +306,11 @@ turn_prompt(struct queue_owner *o)
 	} else if (session_store_checkpoint(j->rec, &cause) == -1)
 		free(cause);
 	j->state = JOB_PROMPT;
+	/* A session on a node-bound agent: its node's proxy forces it. */
+	if (j->req->force_fail != NULL && jget_str(j->rec->acpx,
+	    "node_agent") != NULL)
+		acp_client_prompt_meta(o->client, json_pack("{s:s}",
+		    WARP_SERVE_META_FORCE_FAIL, j->req->force_fail));
 	acp_client_prompt(o->client, j->req->prompt, queue_owner_turn_prompt_cb, o);
 	o->hooks->prompt_sent(o);
 	queue_owner_turn_started(o);

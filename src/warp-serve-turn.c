@@ -519,7 +519,8 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 	struct ws_turn		*t;
 	struct acpx_error	*ferr = NULL;
 	const json_t		*goal = json_object_get(params, "prompt");
-	json_t			*blocks;
+	const char		*forced = ws->opts->force_fail;
+	json_t			*blocks, *meta;
 
 	if (!json_is_array(goal)) {
 		warp_serve_reply_error(ws, cid, -32602, "Invalid params",
@@ -533,11 +534,27 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 		    "in this session"));
 		return;
 	}
+	/* A persistent session's --force-fail, from its queue owner. */
+	meta = json_object_get(params, "_meta");
+	if (ws->opts->on_node && jget_str(meta, WARP_SERVE_META_FORCE_FAIL) !=
+	    NULL) {
+		forced = jget_str(meta, WARP_SERVE_META_FORCE_FAIL);
+		if (fallback_force_check(ws->opts->config, s->agent, forced,
+		    &ferr) == -1) {
+			warp_serve_reply_error(ws, cid, -32602, "Invalid params",
+			    json_pack("{s:s}", "details", ferr->message));
+			acpx_error_free(ferr);
+			return;
+		}
+	}
 	t = xcalloc(1, sizeof *t);
 	t->sess = s;
 	t->cid = json_deep_copy(cid);
 	t->goal = json_deep_copy(goal);
 	t->params = json_deep_copy(params);
+	/* (Not passed on to the harness.) */
+	json_object_del(json_object_get(t->params, "_meta"),
+	    WARP_SERVE_META_FORCE_FAIL);
 	t->msgs = json_array();
 	ev_init(&t->stall_w, ws_stall_cb);
 	t->stall_w.data = t;
@@ -547,9 +564,9 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 	    ws->opts->no_fallback, s->serving, &s->up->launch, t->goal);
 	fallback_set_launch_flags(t->fb, ws->opts->on_node ? AGENT_LAUNCH_HERE :
 	    AGENT_LAUNCH_PERM(ws->opts->perm_mode, ws->opts->nonint));
-	if (t->fb != NULL && ws->opts->force_fail != NULL &&
-	    fallback_force_fail(t->fb, ws->opts->force_fail, &ferr) == -1)
-		acpx_error_free(ferr);	/* checked at start */
+	if (t->fb != NULL && forced != NULL &&
+	    fallback_force_fail(t->fb, forced, &ferr) == -1)
+		acpx_error_free(ferr);	/* checked at start or above */
 	if (t->fb != NULL && ws_move_before(s, t))
 		return;
 	if (s->context != NULL) {

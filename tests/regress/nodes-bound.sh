@@ -54,7 +54,8 @@ for n in 1 2; do
 {"agents": {"mocky": {"command": "$MOCK --record $T_ROOT/n${n}home/rec.ndjson"},
   "tools": {"command": "$MOCK --scenario $T_ROOT/tools.json"},
   "opencode": {"command": "$MOCK --record $T_ROOT/n${n}home/rec.ndjson"}},
- "warp": {"providers": {"infini": {"models": {"kimi": "kimi-k2.5"}}},
+ "warp": {"providers": {"infini": {"models": {"kimi": "kimi-k2.5"}},
+   "onlyn": {"models": {"kimi": "kimi-k2.5"}}},
   "hostDefaults": {"n$n": {"opencode": {"model": "model-of-n$n"}}}}}
 CFG
 done
@@ -219,6 +220,42 @@ expect_rc 0 "compare of two node-bound agents"
 run opencode-warp-infini-kimi exec --force-fail infini "echo forced"
 expect_out_has "provider infini forced to fail (--force-fail)" \
     "--force-fail reached the node's proxy"
+
+# So does a persistent session's: its queue owner (here) passes it to the
+# node's proxy with the prompt. onlyn is a provider of the nodes' configs
+# only: the node accepts it (the turn is not its, so it is not forced).
+run opencode-warp-infini-kimi sessions new --name ff
+run opencode-warp-infini-kimi prompt -s ff --force-fail onlyn "echo not forced"
+expect_rc 0 "a session's --force-fail: the provider is the node's to resolve"
+expect_out_has "not forced" "its turn ran"
+run opencode-warp-infini-kimi prompt -s ff --force-fail infini "echo forced"
+case "$OUT$ERR" in *"provider infini forced to fail (--force-fail)"*)
+	ok "a session's --force-fail reached the node's proxy" ;;
+*) not_ok "a session's --force-fail reached the node's proxy" "$OUT" "$ERR" ;; esac
+run opencode-warp-infini-kimi sessions close ff
+
+# A provider failure of a node-bound Warp id is the node's proxy's to
+# follow (its secrets, its chain, its cooldowns): exec puts no fallback
+# of this machine around it, so nothing is recorded here even where this
+# machine's patterns would call the proxy's answer a provider failure.
+cp "$HOME/.acpx/config.json" "$T_ROOT/config.saved"
+sed -i 's|"warp": {"providers": {"cold"|"warp": {"providerErrorPatterns": ["no agent of its fallback chain is left"], "providers": {"cold"|' \
+    "$HOME/.acpx/config.json"
+sed -i "s|\"opencode\": {\"command\": \"$MOCK --record $N1/rec.ndjson\"}|\"opencode\": {\"command\": \"$MOCK --scenario $SCENARIOS/fallback-provider.json\"}|" \
+    "$N1/.acpx/config.json"
+run opencode-warp-infini-kimi exec "echo provider fails"
+sed -i "s|\"opencode\": {\"command\": \"$MOCK --scenario $SCENARIOS/fallback-provider.json\"}|\"opencode\": {\"command\": \"$MOCK --record $N1/rec.ndjson\"}|" \
+    "$N1/.acpx/config.json"
+cp "$T_ROOT/config.saved" "$HOME/.acpx/config.json"
+grep -q '"provider": *"infini"' "$N1/.acpx/warp/state.json" 2>/dev/null &&
+    ok "the node's proxy recorded the provider's cooldown there" ||
+    not_ok "the node's proxy recorded the provider's cooldown there" \
+    "$(cat "$N1/.acpx/warp/state.json" 2>&1)" "$ERR"
+[ ! -e "$HOME/.acpx/warp/state.json" ] &&
+    ok "and nothing here (no local fallback around the node's proxy)" ||
+    not_ok "and nothing here (no local fallback around the node's proxy)" \
+    "$(cat "$HOME/.acpx/warp/state.json")" "$OUT" "$ERR"
+rm -f "$N1/.acpx/warp/state.json" "$HOME/.acpx/warp/state.json"
 
 # A hop of a chain that starts here to a node-bound Warp id: the node's
 # proxy gets the client's permission flags (n1w logs its acpx's words).
