@@ -11,12 +11,21 @@
 #   warm    acpx --node: the shared connection is up (one ssh channel)
 #   ssh     `ssh NODE true` without connection sharing: a full handshake
 #   cold    acpx --node with no shared connection (it opens one)
-# and the budgets: warm - direct <= 15 ms; cold - direct <= ssh + 20 ms.
+# and the budgets: warm - direct <= 15 ms; cold - direct <= ssh + 20 ms;
+# and what a warm command pays on the node that is not acpx's (see acpx(1)
+# NODES, node setup):
+#   session `ssh -S <shared connection> NODE 'exec /bin/true'` (the ssh
+#           client's start, one channel, sshd's session, the login shell)
+#   shell   the login shell's `-c 'exec /bin/true'` here, against
+#   true    /bin/true (starting any process)
+# The node's sshd is Debian's defaults (tests/regress/sshd-lib.sh), with
+# UsePAM yes (Debian's /etc/pam.d/sshd) when run as root.
 # BENCH_BEFORE=<another build dir> also runs warm and cold with that
 # build's acpx on both sides (node "n0", its own shared connection),
 # interleaved with this one, for a before/after on a busy machine.
 # BENCH_PROFILE=1 also prints one warm run's timeline (strace -f -tt on
-# this side and on the node's sshd) to find where the time goes.
+# this side and on the node's sshd) to find where the time goes;
+# BENCH_PROFILE=2 traces every system call.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build/release}" && pwd)
@@ -32,6 +41,7 @@ T_PIDS=""
 track_pid() { T_PIDS="$T_PIDS $1"; }
 skip_all() { echo "skipped: $1"; exit 0; }
 export HOME="$T_ROOT/home"
+[ "$(id -u)" -eq 0 ] && : "${SSHD_USE_PAM:=yes}"
 NH="$T_ROOT/nodehome"
 W="$T_ROOT/work"
 mkdir -p "$HOME/.acpx" "$NH/.acpx" "$W"
@@ -127,6 +137,10 @@ CPU_DIRECT=$(user_sys_ms direct)
 warm_cpu warm "$NODE" "$CTL" >"$T_ROOT/w"
 warm=$(cat "$T_ROOT/w") WL=$CPU_LOCAL WN=$CPU_NODE
 sshm=$(mean_ms ssh -w 1 "ssh -F '$SSH_CONFIG' -o ControlPath=none -o ControlMaster=no n1 true")
+sess=$(mean_ms sess -w 3 "ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' n1 'exec /bin/true'")
+LSHELL=$(getent passwd "$(id -un)" | cut -d: -f7)
+shellm=$(mean_ms shell -w 3 "${LSHELL:-/bin/sh} -c 'exec /bin/true'")
+truem=$(mean_ms true -w 3 /bin/true)
 cold=$(mean_ms cold -w 1 --prepare "sh -c \"$DROP >/dev/null 2>&1 || true\"" "$NODE")
 # (hyperfine runs the prepare before each run: the master is gone.)
 if [ -n "$BEFORE" ]; then
@@ -138,7 +152,7 @@ if [ -n "$BEFORE" ]; then
 	direct2=$(mean_ms direct2 -w 3 "$DIRECT")
 fi
 
-echo "runs: $RUNS each (mean); $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "runs: $RUNS each (mean); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); sshd UsePAM ${SSHD_USE_PAM:-no}, login shell ${LSHELL:-?}"
 echo "direct prompt on the node:  $direct ms"
 echo "warm --node prompt:         $warm ms  (over direct: $(echo "$warm $direct" |
     awk '{ printf "%.1f", $1 - $2 }') ms, budget 15)"
@@ -147,6 +161,7 @@ echo "  CPU per run: direct $CPU_DIRECT ms; --node $WL ms here + $WN ms ssh mast
 echo "ssh handshake (ssh n1 true): $sshm ms"
 echo "cold --node prompt:         $cold ms  (over direct + ssh: $(echo "$cold $direct $sshm" |
     awk '{ printf "%.1f", $1 - $2 - $3 }') ms, budget 20)"
+echo "not acpx's: a warm ssh session running exec /bin/true $sess ms; the login shell's -c 'exec /bin/true' $shellm ms, /bin/true $truem ms here"
 if [ -n "$BEFORE" ]; then
 	echo "before ($BEFORE):"
 	echo "  direct again:             $direct2 ms"
@@ -158,19 +173,20 @@ if [ -n "$BEFORE" ]; then
 	    awk '{ printf "%.1f", $1 - $2 - $3 }') ms)"
 fi
 
-if [ "${BENCH_PROFILE:-0}" = 1 ] && command -v strace >/dev/null; then
+if [ "${BENCH_PROFILE:-0}" != 0 ] && command -v strace >/dev/null; then
+	tr="-e trace=execve,clone,clone3,fork,vfork,connect,exit_group"
+	[ "$BENCH_PROFILE" = 2 ] && tr="-s 64"	# every system call
 	sh -c "$NODE" >/dev/null </dev/null	# the master is up
 	sp=$(ssh_node_pid n1)
 	# The sshd serving our connection: the listener's child.
 	conn=$(ssh_descendants "$sp" | head -n 1)
-	strace -f -tt -e trace=execve,clone,clone3,fork,vfork,connect,exit_group \
-	    -o "$T_ROOT/remote.trace" -p "$sp" $(ssh_descendants "$sp" | sed 's/^/-p /') &
+	strace -f -tt $tr -o "$T_ROOT/remote.trace" -p "$sp" $(ssh_descendants "$sp" | sed 's/^/-p /') \
+	    -p "$(master_pid "$CTL")" &
 	spid=$!
 	sleep 1
-	strace -f -tt -e trace=execve,clone,clone3,fork,vfork,connect,exit_group \
-	    -o "$T_ROOT/local.trace" sh -c "$NODE" >/dev/null </dev/null
+	strace -f -tt $tr -o "$T_ROOT/local.trace" sh -c "$NODE" >/dev/null </dev/null
 	sleep 0.5
 	kill -INT $spid; wait $spid 2>/dev/null || true
 	echo "== this side"; cat "$T_ROOT/local.trace"
-	echo "== the node's sshd (pid $sp, connection $conn)"; cat "$T_ROOT/remote.trace"
+	echo "== the node's sshd (pid $sp, connection $conn) and the ssh master (pid $(master_pid "$CTL"))"; cat "$T_ROOT/remote.trace"
 fi

@@ -15,6 +15,12 @@
 #	ssh_node_pid NAME			(the listening sshd's PID)
 #
 # A NAME is the Host alias in $SSH_CONFIG (use -F "$SSH_CONFIG").
+#
+# The sshd_config is Debian's defaults where they matter for a session's
+# cost (no ~/.ssh/rc or /etc/ssh/sshrc here, PermitUserEnvironment no, the
+# user's login shell runs the command), except UsePAM: "no" in the tests
+# (PAM's session modules need root), "$SSHD_USE_PAM" when that is set (the
+# bench sets yes as root: Debian's default, with /etc/pam.d/sshd).
 
 : "${SSHD:=$(command -v sshd 2>/dev/null || echo /usr/sbin/sshd)}"
 SSH_DIR="$T_ROOT/ssh"
@@ -70,7 +76,7 @@ HostKey $d/host_key
 PidFile $d/sshd.pid
 AuthorizedKeysFile $d/authorized_keys
 StrictModes no
-UsePAM no
+UsePAM ${SSHD_USE_PAM:-no}
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
