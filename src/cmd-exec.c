@@ -147,8 +147,9 @@ cmd_exec_run(const struct invocation *inv, struct output *out)
 	if (inv->force_fail != NULL && !inv->agent_override)
 		(void)node_bind_force_fail(inv->config, inv->agent.name,
 		    inv->force_fail);
-	if (cmd_opts_launch(inv, AGENT_LAUNCH_PICK | AGENT_LAUNCH_TAP, &launch,
-	    &err) == -1) {
+	/* No next agent with --no-fallback: the harness keeps its retries. */
+	if (cmd_opts_launch(inv, AGENT_LAUNCH_PICK | (inv->no_fallback ? 0 :
+	    AGENT_LAUNCH_TAP), &launch, &err) == -1) {
 		json_decref(blocks);
 		return (output_fail(out, err));
 	}

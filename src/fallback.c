@@ -548,7 +548,8 @@ fallback_after_turn(struct fallback *f, const json_t *error,
 	json_array_append_new(f->tried, json_string(f->current));
 	if (f->no_fallback) {
 		/* A stalled turn was cancelled by us: it must not look done. */
-		if (strcmp(v.reason, "stalled") == 0 || forced) {
+		if (strcmp(v.reason, "stalled") == 0 || forced ||
+		    tapped == 2) {
 			*err = acpx_error_new(ACPX_CODE_RUNTIME,
 			    "WARP_PROVIDER_FAILURE", "acp", "Provider failure on "
 			    "%s (%s): %s; fallback disabled (--no-fallback)",

@@ -5,8 +5,9 @@
 # is too low" (opencode passes that on at once, without retrying), the
 # second answers; acpx must classify the real signal, hop, stream the
 # fallback's answer, hand it a summary with the refusal and record the
-# cooldown; --no-fallback must not hop; a provider that retries silently
-# is caught by warp.stallSeconds. (The persistent session, whose later
+# cooldown; --no-fallback must not hop; a 429 with a long Retry-After is
+# seen by acpx's provider tap, which ends the turn at once; without the
+# tap, a provider that retries silently is caught by warp.stallSeconds. (The persistent session, whose later
 # prompts start on the fallback directly while the primary cools down, is
 # harness-opencode-session.sh, warp serve harness-opencode-serve.sh; the
 # set-up, opencode's install and the CI rule are opencode-lib.sh's.)
@@ -54,13 +55,38 @@ case "$OUT" in *"[fallback]"*) not_ok "--no-fallback: no hop" "$OUT" ;;
     ok "--no-fallback: the fallback's provider was not asked" ||
     not_ok "--no-fallback: the fallback's provider was not asked" "$(cat "$REC")"
 
-# ------------------------------------------------ a silent retry: the stall rule
-# A 429 with Retry-After: 120 makes opencode retry without a word (no
-# update, no answer); only warp.stallSeconds catches it. opencode answers
-# the session/cancel with end_turn (not cancelled): still a stall.
+# ------------------------------------------------ 429 Retry-After 120: the tap
+# With a next agent, opencode talks to its provider through acpx's provider
+# tap, which sees the 429 with Retry-After: 120 and ends the turn at once
+# (opencode itself would wait and retry without a word): one request to
+# the failing provider (with its real key, which opencode never had), the
+# fallback answers, and the summary carries the provider's own signal.
 rm -f "$STATE"
 set_primary_path ratelimit
-sed -e 's#"maxHops": 2,#"maxHops": 2, "stallSeconds": 60,#' \
+run --approve-all $FROM exec "say hi"
+expect_rc 0 "429 Retry-After 120: the tap ends the turn and the fallback answers"
+expect_out_has "[fallback] $FROM $ARROW $TO (rate-limited)" "tap: the [fallback] line names the provider's class"
+expect_out_has "fake answer" "tap: the fallback's answer is streamed"
+N=$(hits ratelimit "$KEY_A" kimi-k2.5)
+[ "$N" = 1 ] && ok "tap: the failing provider saw one request, with the real key" ||
+    not_ok "tap: the failing provider saw one request, with the real key" "got $N" "$(cat "$REC")"
+case "$(last_fb)" in
+*"provider answered HTTP 429 (rate_limit, Retry-After 120s)"*)
+	ok "tap: the summary reaching the fallback carries the status, class and Retry-After" ;;
+*) not_ok "tap: the summary reaching the fallback carries the status, class and Retry-After" "$(last_fb)" ;;
+esac
+grep -q '"reason": *"rate-limited"' "$STATE" 2>/dev/null &&
+    ok "tap: the rate limit's cooldown is recorded" ||
+    not_ok "tap: the rate limit's cooldown is recorded" "$(cat "$STATE" 2>&1)"
+
+# ------------------------------------------------ a silent retry: the stall rule
+# Without the tap (warp.harnessRetries null: the harness keeps its own
+# retries), a 429 with Retry-After: 120 makes opencode retry without a
+# word (no update, no answer); only warp.stallSeconds catches it. opencode
+# answers the session/cancel with end_turn (not cancelled): still a stall.
+rm -f "$STATE"
+set_primary_path ratelimit
+sed -e 's#"maxHops": 2,#"maxHops": 2, "stallSeconds": 60, "harnessRetries": null,#' \
     "$HOME/.acpx/config.json" >"$T_ROOT/config.new" &&
     mv "$T_ROOT/config.new" "$HOME/.acpx/config.json"
 run --approve-all $FROM exec "say hi"
