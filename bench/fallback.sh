@@ -15,7 +15,11 @@
 #   opencode  the real opencode
 #   mock      the mock agent playing opencode (always): acpx's own part
 # Stock harness settings: nothing but what Warp's launch sets (with a next
-# agent, CLAUDE_CODE_MAX_RETRIES=warp.harnessRetries, default 1).
+# agent, CLAUDE_CODE_MAX_RETRIES=warp.harnessRetries, default 1, for
+# claude; for opencode, which has no such setting, the provider tap: acpx
+# relays its provider requests and ends the turn on the provider's own
+# 429, acpx-warp(7)). BENCH_WARP='"harnessRetries": null,' shows both
+# harnesses with their own retries (opencode: minutes).
 # BENCH_RUNS (default 3) runs per harness; BENCH_HARNESSES (default
 # "mock claude opencode"); BENCH_UNCAPPED=1 also runs claude with
 # warp.harnessRetries null (the harness's own ten retries: minutes);
