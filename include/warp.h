@@ -178,6 +178,19 @@ struct warp_tap_spec {
 	long long	 max_ra;	/* warp.maxRetryAfterSeconds */
 	json_t		*patterns;	/* warp.providerErrorPatterns, or NULL */
 };
+/* What the launch wants of a tap (warp-tapspec.c). */
+struct warp_tap_want {
+	int		 retries;	/* warp.harnessRetries */
+	long long	 max_ra;	/* warp.maxRetryAfterSeconds */
+	const json_t	*patterns;	/* warp.providerErrorPatterns, or NULL */
+};
+/*
+ * A spec with its socket listening and a fresh token, in front of
+ * upstream with key; NULL with *err when no socket can be made.
+ */
+struct warp_tap_spec *warp_tap_spec_new(const struct warp_tap_want *,
+		    const char *upstream, const char *key,
+		    struct acpx_error **err);
 void		 warp_tap_spec_free(struct warp_tap_spec *);
 
 /* Environment changes for a harness: set these, unset those. */

@@ -1,12 +1,5 @@
 #include <config.h>
 
-#include <sys/random.h>
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,103 +343,8 @@ warp_env_error(const char *code, const struct secrets *s, const char *var,
 	    file != NULL ? file : "", id));
 }
 
-/* A provider tap for the launch: NULL for none. */
-struct warp_env_tap {
-	int			 retries;	/* warp.harnessRetries */
-	long long		 max_ra;	/* warp.maxRetryAfterSeconds */
-	const json_t		*patterns;	/* warp.providerErrorPatterns */
-};
-
-/* Free a tap's spec (its socket closed, the key wiped). */
-void
-warp_tap_spec_free(struct warp_tap_spec *sp)
-{
-	if (sp == NULL)
-		return;
-	if (sp->lfd != -1)
-		close(sp->lfd);
-	if (sp->key != NULL)
-		secrets_wipe(sp->key, strlen(sp->key));
-	free(sp->key);
-	free(sp->token);
-	free(sp->url);
-	free(sp->upstream);
-	json_decref(sp->patterns);
-	free(sp);
-}
-
-/* 24 random bytes as hex: the harness's key and the path's secret part. */
-static char *
-warp_tap_spec_token(void)
-{
-	unsigned char	 raw[24];
-	char		*t;
-	size_t		 i, got = 0;
-	ssize_t		 n;
-
-	while (got < sizeof raw) {
-		n = getrandom(raw + got, sizeof raw - got, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			abort();	/* no randomness: nothing safe to do */
-		got += (size_t)n;
-	}
-	t = xmalloc(sizeof raw * 2 + 1);
-	for (i = 0; i < sizeof raw; i++)
-		snprintf(t + 2 * i, 3, "%02x", raw[i]);
-	return (t);
-}
-
-/* The tap's socket on 127.0.0.1 (a port the kernel picks), and its URL. */
-static struct warp_tap_spec *
-warp_tap_spec_new(const struct warp_env_tap *tp, const char *upstream,
-    const char *key, struct acpx_error **err)
-{
-	struct warp_tap_spec	*sp;
-	struct sockaddr_in	 sa;
-	socklen_t		 len = sizeof sa;
-	int			 fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd == -1 || bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
-	    listen(fd, 16) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
-		*err = acpx_error_new(ACPX_CODE_RUNTIME, "WARP_TAP", "cli",
-		    "warp: cannot listen on 127.0.0.1 for the provider tap: %s",
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return (NULL);
-	}
-	sp = xcalloc(1, sizeof *sp);
-	sp->lfd = fd;
-	sp->token = warp_tap_spec_token();
-	xasprintf(&sp->url, "http://127.0.0.1:%u/t/%s",
-	    (unsigned)ntohs(sa.sin_port), sp->token);
-	sp->upstream = xstrdup(upstream);
-	sp->key = xstrdup(key);
-	sp->retries = tp->retries;
-	sp->max_ra = tp->max_ra;
-	sp->patterns = tp->patterns != NULL ? json_deep_copy(tp->patterns) :
-	    NULL;
-	return (sp);
-}
-
-static void
-warp_env_secret(struct warp_env *e, const char *value)
-{
-	e->secrets = xreallocarray(e->secrets, e->nsecrets + 2,
-	    sizeof *e->secrets);
-	e->secrets[e->nsecrets++] = xstrdup(value);
-	e->secrets[e->nsecrets] = NULL;
-}
-
 static int	warp_env_make(const struct warp_target *,
-		    const struct secrets *, const struct warp_env_tap *,
+		    const struct secrets *, const struct warp_tap_want *,
 		    struct warp_env *, struct acpx_error **);
 
 /* The harness environment for a target. */
@@ -460,7 +358,7 @@ warp_env_build(const struct warp_target *t, const struct secrets *s,
 /* The same, through a provider tap when tp says so. */
 static int
 warp_env_make(const struct warp_target *t, const struct secrets *s,
-    const struct warp_env_tap *tp, struct warp_env *e, struct acpx_error **err)
+    const struct warp_tap_want *tp, struct warp_env *e, struct acpx_error **err)
 {
 	struct warp_launch_in	 in;
 	const char		*key, *url, *hurl;
@@ -512,7 +410,11 @@ warp_env_make(const struct warp_target *t, const struct secrets *s,
 	t->harness->env(e, &in);
 	/* The same provider over ACP, for a harness that takes it so. */
 	if (e->tap != NULL) {
-		warp_env_secret(e, key);	/* should the harness echo it */
+		/* Should the harness echo it, it is still redacted. */
+		e->secrets = xreallocarray(e->secrets, e->nsecrets + 2,
+		    sizeof *e->secrets);
+		e->secrets[e->nsecrets++] = xstrdup(key);
+		e->secrets[e->nsecrets] = NULL;
 		e->endpoint = warp_endpoint_new(t->harness->name,
 		    t->harness->protocol, in.base_url, in.base_url, in.key);
 	} else {
@@ -674,7 +576,7 @@ warp_launch_id(const struct config *c, const char *id, int flags,
 	struct warp_target	 t, sel;
 	struct secrets		*s = NULL;
 	enum secrets_status	 st;
-	struct warp_env_tap	 tp;
+	struct warp_tap_want	 tp;
 	char			*cause = NULL, *home, *path, num[16];
 	int			 rc = -1, cap, hop, next_free = -1;
 
