@@ -14,8 +14,9 @@
 # and the budgets: warm - direct <= 15 ms; cold - direct <= ssh + 20 ms;
 # and what a warm command pays on the node that is not acpx's (see acpx(1)
 # NODES, node setup):
-#   session `ssh -S <shared connection> NODE 'exec /bin/true'` (the ssh
-#           client's start, one channel, sshd's session, the login shell)
+#   session `ssh -S <shared connection> NODE 'exec /bin/true'` (one
+#           channel, sshd's session, the login shell, /bin/true) less
+#           `ssh -S ... -O check NODE` (the ssh client's start)
 #   shell   the login shell's `-c 'exec /bin/true'` here, against
 #   true    /bin/true (starting any process)
 # The node's sshd is Debian's defaults (tests/regress/sshd-lib.sh), with
@@ -138,6 +139,7 @@ warm_cpu warm "$NODE" "$CTL" >"$T_ROOT/w"
 warm=$(cat "$T_ROOT/w") WL=$CPU_LOCAL WN=$CPU_NODE
 sshm=$(mean_ms ssh -w 1 "ssh -F '$SSH_CONFIG' -o ControlPath=none -o ControlMaster=no n1 true")
 sess=$(mean_ms sess -w 3 "ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' n1 'exec /bin/true'")
+sessc=$(mean_ms sessc -w 3 "ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' -O check n1")
 LSHELL=$(getent passwd "$(id -un)" | cut -d: -f7)
 shellm=$(mean_ms shell -w 3 "${LSHELL:-/bin/sh} -c 'exec /bin/true'")
 truem=$(mean_ms true -w 3 /bin/true)
@@ -161,7 +163,8 @@ echo "  CPU per run: direct $CPU_DIRECT ms; --node $WL ms here + $WN ms ssh mast
 echo "ssh handshake (ssh n1 true): $sshm ms"
 echo "cold --node prompt:         $cold ms  (over direct + ssh: $(echo "$cold $direct $sshm" |
     awk '{ printf "%.1f", $1 - $2 - $3 }') ms, budget 20)"
-echo "not acpx's: a warm ssh session running exec /bin/true $sess ms; the login shell's -c 'exec /bin/true' $shellm ms, /bin/true $truem ms here"
+echo "not acpx's: a warm ssh session running exec /bin/true $(echo "$sess $sessc" |
+    awk '{ printf "%.1f", $1 - $2 }') ms ($sess ms less the ssh client's $sessc ms); the login shell's -c 'exec /bin/true' $shellm ms, /bin/true $truem ms here"
 if [ -n "$BEFORE" ]; then
 	echo "before ($BEFORE):"
 	echo "  direct again:             $direct2 ms"
