@@ -203,7 +203,7 @@ agent_launch_session(const struct config *c, const char *agent_command,
 	if (agent_command == NULL || !warp_id_looks(agent_command))
 		return (0);
 	return (agent_launch_prepare(c, serving != NULL ? serving :
-	    agent_command, NULL, 0, l, err));
+	    agent_command, NULL, flags & AGENT_LAUNCH_TAP, l, err));
 }
 
 /* Free a launch, wiping what may be secret. */

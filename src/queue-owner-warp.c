@@ -25,6 +25,7 @@
 #include "session-store.h"
 #include "summary.h"
 #include "warp.h"
+#include "warp-tap.h"
 #include "xmalloc.h"
 
 /*
@@ -113,6 +114,8 @@ warp_config(struct queue_owner_warp *w, struct session_record *rec,
  * owner; it is empty afterwards). The previous launch is kept until the
  * next swap: a retired client may still be closing.
  */
+static void	warp_tap_failed(void *);
+
 static void
 warp_use_launch(struct queue_owner *o, const char *id, struct agent_launch *l)
 {
@@ -122,6 +125,9 @@ warp_use_launch(struct queue_owner *o, const char *id, struct agent_launch *l)
 	w->old_launch = w->launch;
 	w->launch = *l;
 	memset(l, 0, sizeof *l);
+	/* The provider tap serves the harness started from this launch. */
+	warp_tap_stop(w->old_launch.tap);
+	warp_tap_start(w->launch.tap, o->loop, warp_tap_failed, o);
 	queue_owner_agent_set_launch(o, &w->launch);
 	free(w->serving);
 	w->serving = xstrdup(id);
@@ -193,9 +199,14 @@ warp_prepare(struct queue_owner *o, struct acpx_error **err)
 	}
 	if ((serving = jget_str(rec->acpx, "serving_agent")) == NULL)
 		serving = id;
+	/* A warm harness talks to the tap it was started with: keep it. */
+	if (w->launch.tap != NULL && o->client != NULL &&
+	    acp_client_running(o->client) && w->serving != NULL &&
+	    strcmp(w->serving, serving) == 0)
+		return (0);
 	/* Secrets, checks, environment: the same launch step as exec. */
-	if (agent_launch_session(w->config, id, serving, NULL, 0, &l,
-	    err) == -1)
+	if (agent_launch_session(w->config, id, serving, NULL, AGENT_LAUNCH_TAP,
+	    &l, err) == -1)
 		return (-1);
 	/*
 	 * A warm agent that is not the serving one is retired: detached from
@@ -228,11 +239,12 @@ warp_turn_begin(struct queue_owner *o, struct acpx_error **err)
 	if ((id = warp_record_id(j->rec)) == NULL)
 		return (0);
 	w = o->warp;
+	warp_tap_reset(w->launch.tap);	/* a new turn for the provider tap */
 	w->fb = fallback_begin_serving(w->config, id, j->req->no_fallback,
 	    w->serving, &w->launch, j->req->prompt);
 	fallback_set_launch_flags(w->fb, AGENT_LAUNCH_PERM(o->opts.perm_mode,
 	    o->opts.nonint == ACPX_NONINT_FAIL ? ACPX_NONINT_FAIL :
-	    ACPX_NONINT_DENY));
+	    ACPX_NONINT_DENY) | (j->req->no_fallback ? 0 : AGENT_LAUNCH_TAP));
 	/* --force-fail of this prompt (its client checked the provider). */
 	if (w->fb != NULL && j->req->force_fail != NULL &&
 	    fallback_force_fail(w->fb, j->req->force_fail, err) == -1) {
@@ -307,6 +319,31 @@ warp_stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	acp_client_cancel(o->client);
 	ev_timer_set(t, WARP_STALL_CANCEL_S, 0.);
 	ev_timer_start(loop, t);
+}
+
+/*
+ * The provider tap ended the turn (warp-tap.h): cancel it, and stop the
+ * harness if it does not answer, as the stall rule does; the tap's
+ * verdict is the turn's signal (fallback_tap_seen()).
+ */
+static void
+warp_tap_failed(void *arg)
+{
+	struct queue_owner	*o = arg;
+	struct queue_owner_warp	*w = o->warp;
+
+	if (w == NULL || o->job == NULL ||
+	    o->job->kind != QUEUE_OWNER_JOB_PROMPT ||
+	    o->job->state != JOB_PROMPT || o->client == NULL || w->stalled)
+		return;
+	queue_owner_log(o, "provider tap: %s's provider failed, cancelling",
+	    w->serving != NULL ? w->serving : "agent");
+	w->stalled = 1;
+	acp_client_cancel(o->client);
+	ev_timer_stop(o->loop, &w->stall_w);
+	ev_timer_init(&w->stall_w, warp_stall_cb, WARP_STALL_CANCEL_S, 0.);
+	w->stall_w.data = o;
+	ev_timer_start(o->loop, &w->stall_w);
 }
 
 /* session/prompt was sent: arm the stall rule. */
@@ -547,6 +584,7 @@ warp_prompt_end(struct queue_owner *o, const json_t *result,
 	if (w->fb == NULL || w->cancelled || j->cancel)
 		return (0);
 	fallback_hop_clear(hop);
+	fallback_tap_seen(w->fb, w->launch.tap);
 	stderr_text = o->client != NULL ? acp_client_stderr_text(o->client) :
 	    NULL;
 	rc = fallback_after_turn(w->fb, err != NULL ? err->acp : NULL,

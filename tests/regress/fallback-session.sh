@@ -25,7 +25,8 @@ THIRD=opencode-warp-infini-minimax
 ARROW=$(printf '\342\206\222')
 
 # The fake harness: the pinned model picks the scenario, the record file
-# and the session id; it logs whether it got the right key (not the key).
+# and the session id; it logs whether it got the right key (not the key),
+# or the token of the provider tap it talks to.
 cat >"$T_ROOT/harness.sh" <<'EOH'
 #!/bin/sh
 case "$OPENCODE_CONFIG_CONTENT" in
@@ -39,7 +40,12 @@ k=wrong
 case $m in
 backup) [ "${WARP_BACKUP_API_KEY:-}" = "$want" ] && k=match ;;
 none) k=none ;;
-*) [ "${WARP_INFINI_API_KEY:-}" = "$want" ] && k=match ;;
+*) [ "${WARP_INFINI_API_KEY:-}" = "$want" ] && k=match
+   # Behind the provider tap (a next agent waits): the tap's token, which
+   # is also the last part of its base URL (tests/regress/warp-tap.sh).
+   case "$OPENCODE_CONFIG_CONTENT" in
+   *"/t/${WARP_INFINI_API_KEY:-none}\""*) k=match ;;
+   esac ;;
 esac
 echo "$m key=$k" >>"$REC_DIR/starts"
 exec "$MOCK" --scenario "$sc" --record "$REC_DIR/$m" --session-id "$m-session" \

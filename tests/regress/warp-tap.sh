@@ -232,6 +232,53 @@ case "$P" in
 *'provider answered HTTP 401 (auth): Invalid API key provided'*) ok "401: the summary carries the status and class" ;;
 *) not_ok "401: the summary carries the status and class" "got: $P" ;; esac
 
+# ------------------------------------------- a persistent session's owner
+# The queue owner runs the tap of the harness it starts: a warm harness
+# keeps its tap from prompt to prompt (one start, the real key upstream),
+# and a 429 with Retry-After 120 ends the owner's turn and hops.
+reset
+primary_mode ok
+run --approve-all $FROM sessions new --name tp
+keep
+P0=$(grep -c . "$REC_DIR/pids" 2>/dev/null)
+run --approve-all $FROM -s tp "one"
+keep
+O1=$OUT
+run --approve-all $FROM -s tp "two"
+keep
+N=$(grep -c "\"path\":\"/ok/v1/chat/completions\",\"authorization\":\"Bearer $SENTINEL\"" "$REC")
+S=$(( $(grep -c . "$REC_DIR/pids") - P0 ))
+case "$O1$OUT" in
+*"fake answer (answered)"*"fake answer (answered)"*)
+	[ "$N" = 2 ] && [ "$S" = 1 ] && tap_url kimi | grep -q /t/ &&
+	    ok "session: a warm harness keeps its tap across prompts" ||
+	    not_ok "session: a warm harness keeps its tap across prompts" "requests $N, starts $S" ;;
+*) not_ok "session: a warm harness keeps its tap across prompts" "$O1" "$OUT" "$ERR" ;; esac
+URL=$(tap_url kimi)
+run $FROM sessions close tp
+keep
+wait_owners_gone
+gone "$URL" && ok "session: no harness and no tap port left after close" ||
+    not_ok "session: no harness and no tap port left after close"
+rm -rf "$REC_DIR"/*; : >"$REC"
+primary_mode ratelimit
+run --approve-all $FROM sessions new --name tq
+keep
+run --approve-all $FROM -s tq "do it"
+keep
+N=$(requests /ratelimit/)
+if [ "$RC" = 0 ] && [ "${OUT#*"[fallback] $FROM $ARROW $TO (rate-limited)"}" != "$OUT" ] &&
+    [ "${OUT#*fake answer (answered)}" != "$OUT" ] && [ "$N" = 1 ]; then
+	ok "session: a 429 with Retry-After 120 ends the owner's turn after one request and hops"
+else not_ok "session: a 429 with Retry-After 120 ends the owner's turn after one request and hops" "rc $RC, requests $N" "$OUT" "$ERR"; fi
+P=$(grep '"method":"session/prompt"' "$REC_DIR/backup" 2>/dev/null | head -n 1)
+case "$P" in
+*'provider answered HTTP 429 (rate_limit, Retry-After 120s)'*) ok "session: the hop's summary carries the tap's signal" ;;
+*) not_ok "session: the hop's summary carries the tap's signal" "got: $P" ;; esac
+run $FROM sessions close tq
+keep
+wait_owners_gone
+
 # ------------------------------------------- no next agent: no tap
 reset
 primary_mode ok
