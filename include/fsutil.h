@@ -25,6 +25,14 @@
 					   in a private directory: for a file
 					   only one process writes, in a
 					   directory whose scans skip *.tmp */
+#define FSUTIL_KEEP_STAGE	0x8	/* keep the staging directory for this
+					   process's next write to the same
+					   directory (no mkdir and rmdir per
+					   write: on a file system mounted
+					   with discard, each rmdir waits for
+					   the device); it is removed at exit,
+					   by fsutil_release_stage(), when a
+					   write fails or goes elsewhere */
 
 /*
  * Write len bytes to path atomically (mode 0600; path's directory must
@@ -35,6 +43,9 @@
  */
 int	 fsutil_write(const char *path, const void *bytes, size_t len,
 	    int flags, const char **op);
+
+/* Remove the staging directory FSUTIL_KEEP_STAGE kept, if any. */
+void	 fsutil_release_stage(void);
 
 /* fsync() the directory holding path (EINVAL/EBADF tolerated). 0 or -1. */
 int	 fsutil_sync_dir(const char *path);

@@ -42,7 +42,7 @@ json_t *	 session_lock_own_payload(void);
 int		 session_lock_write_excl(const char *path, const char *bytes,
 		    char **cause);
 
-/* Stage payload in <dir>/session-turn-XXXXXX/lock and link it to path. */
+/* Stage payload in <dir>/session-turn-XXXXXX (a file) and link it to path. */
 int		 session_lock_publish(const char *dir, const char *path,
 		    const char *payload, char **cause);
 

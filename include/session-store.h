@@ -31,8 +31,18 @@ struct session_list {
 	size_t			  n;
 };
 
-/* mkdir -p the sessions dir (0700). -1 with *cause on failure. */
+/*
+ * mkdir -p the sessions dir (0700). -1 with *cause on failure. A
+ * directory is made sure of once per process (then remembered, with its
+ * real path); a write or scan that meets ENOENT makes sure again.
+ */
 int		 session_store_ensure_dir(char **cause);
+
+/*
+ * The sessions dir's real path (session_store_ensure_dir() first), owned
+ * by the store; NULL with *cause.
+ */
+const char	*session_store_real_dir(char **cause);
 
 /*
  * Open the sessions dir for a scan, creating it first as the reference
@@ -43,8 +53,10 @@ int		 session_store_open_dir(DIR **d, char **dir, char **cause);
 
 /*
  * Write v as pretty JSON + "\n" to path atomically and privately: mkdir -p
- * the parent 0700 (chmod 0700), stage in <dir>/acpx-write-XXXXXX/record.json
- * (O_EXCL, 0600), rename over path, remove the temp dir. On any failure
+ * the parent 0700 (chmod 0700, once per process), stage in
+ * <dir>/acpx-write-XXXXXX/record.json (O_EXCL, 0600), rename over path,
+ * remove the temp dir (a record's save keeps it for the process's next
+ * save: FSUTIL_KEEP_STAGE). On any failure
  * (ENOSPC, ...) the old file is untouched. -1 with *cause.
  */
 int		 session_store_write_private(const char *path, const json_t *v,

@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,36 @@
 
 #define FSUTIL_STAGE_DIR	"acpx-write-XXXXXX"
 #define FSUTIL_STAGE_FILE	"record.json"
+
+/*
+ * The staging directory FSUTIL_KEEP_STAGE keeps between writes: one per
+ * process (a forked child makes its own), in one directory at a time,
+ * removed at exit or when a write through it fails.
+ */
+static struct {
+	pid_t	 pid;
+	char	*dir;		/* the target directory */
+	char	*stage;		/* <dir>/acpx-write-XXXXXX */
+	int	 registered;
+} fsutil_kept;
+
+/* Remove the kept staging directory (if this process made it); forget it. */
+static void
+fsutil_kept_drop(void)
+{
+	if (fsutil_kept.stage != NULL && fsutil_kept.pid == getpid())
+		(void)rmdir(fsutil_kept.stage);
+	free(fsutil_kept.stage);
+	free(fsutil_kept.dir);
+	fsutil_kept.stage = fsutil_kept.dir = NULL;
+}
+
+static void
+fsutil_kept_atexit(void)
+{
+	if (fsutil_kept.pid == getpid())
+		fsutil_kept_drop();
+}
 
 /* A copy of the directory part of path ("." if none, "/" for "/x"). */
 static char *
@@ -75,6 +106,12 @@ fsutil_sync_dir(const char *path)
 	return (rc);
 }
 
+void
+fsutil_release_stage(void)
+{
+	fsutil_kept_drop();
+}
+
 int
 fsutil_write(const char *path, const void *bytes, size_t len, int flags,
     const char **op)
@@ -95,6 +132,21 @@ fsutil_write(const char *path, const void *bytes, size_t len, int flags,
 			goto out;
 		}
 		goto staged;
+	}
+	if ((flags & FSUTIL_KEEP_STAGE) && fsutil_kept.stage != NULL &&
+	    fsutil_kept.pid == getpid() && strcmp(fsutil_kept.dir, dir) == 0) {
+		/* This process's staging directory, kept from its last write. */
+		stage = fsutil_kept.stage;
+		fsutil_kept.stage = NULL;
+		xasprintf(&tmp, "%s/" FSUTIL_STAGE_FILE, stage);
+		if ((fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+		    O_NOFOLLOW, 0600)) != -1)
+			goto staged;
+		/* Removed under us (or not ours any more): a fresh one. */
+		(void)rmdir(stage);
+		free(stage);
+		free(tmp);
+		stage = tmp = NULL;
 	}
 	xasprintf(&stage, "%s/" FSUTIL_STAGE_DIR, dir);
 	if (mkdtemp(stage) == NULL) {
@@ -148,6 +200,19 @@ out:
 		close(fd);
 	if (tmp != NULL)
 		(void)unlink(tmp);	/* a failed write's, or the link's twin */
+	if (stage != NULL && rc == 0 && (flags & FSUTIL_KEEP_STAGE)) {
+		/* Kept (empty again) for the next write: no rmdir, no mkdir. */
+		fsutil_kept_drop();
+		fsutil_kept.pid = getpid();
+		fsutil_kept.dir = dir;
+		fsutil_kept.stage = stage;
+		if (!fsutil_kept.registered) {
+			fsutil_kept.registered = 1;
+			atexit(fsutil_kept_atexit);
+		}
+		stage = NULL;
+		dir = NULL;
+	}
 	if (stage != NULL)
 		(void)rmdir(stage);
 	free(tmp);

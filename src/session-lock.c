@@ -84,43 +84,63 @@ lock_recover_marker(const char *path)
 	return (rc);
 }
 
-/* Stage payload in <dir>/session-turn-XXXXXX/lock and link it to path. */
+/*
+ * Stage payload in the sibling file <dir>/session-turn-XXXXXX (mkstemp:
+ * O_EXCL, 0600) and link it to path, then unlink the stage. No staging
+ * directory: its rmdir would free a block, which waits for the device on
+ * a file system mounted with discard; the stage's unlink after the link
+ * frees nothing (the inode lives on as path).
+ */
 int
 session_lock_publish(const char *dir, const char *path, const char *payload,
     char **cause)
 {
-	char	*tmpl, *tmp;
-	int	 rc = -1, saved = 0;
+	char	*tmp;
+	size_t	 len = strlen(payload), off = 0;
+	ssize_t	 n;
+	int	 fd, rc = -1, saved = 0;
 
-	xasprintf(&tmpl, "%s/session-turn-XXXXXX", dir);
-	if (mkdtemp(tmpl) == NULL) {
-		xasprintf(cause, "mkdtemp %s: %s", dir, strerror(errno));
-		free(tmpl);
+	xasprintf(&tmp, "%s/session-turn-XXXXXX", dir);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		saved = errno;
+		xasprintf(cause, "mkstemp %s: %s", dir, strerror(errno));
+		free(tmp);
+		errno = saved;
 		return (-1);
 	}
-	xasprintf(&tmp, "%s/lock", tmpl);
-	if (session_lock_write_excl(tmp, payload, cause) == 0) {
-		if (link(tmp, path) == 0)
-			rc = 0;
-		else if (errno == EEXIST)
-			saved = EEXIST;
-		else if (errno == EPERM || errno == ENOTSUP || errno == EXDEV ||
-		    errno == EMLINK) {
-			/* No hard links here: exclusive create instead. */
-			if (session_lock_write_excl(path, payload, cause) == 0)
-				rc = 0;
-			else
-				saved = errno;
-		} else {
-			saved = errno;
-			xasprintf(cause, "link %s: %s", path, strerror(errno));
+	while (off < len) {
+		if ((n = write(fd, payload + off, len - off)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			saved = n == -1 ? errno : EIO;
+			xasprintf(cause, "%s: %s", tmp, strerror(saved));
+			close(fd);
+			(void)unlink(tmp);
+			free(tmp);
+			errno = saved;
+			return (-1);
 		}
-		(void)unlink(tmp);
-	} else
+		off += (size_t)n;
+	}
+	(void)fchmod(fd, 0600);
+	close(fd);
+	if (link(tmp, path) == 0)
+		rc = 0;
+	else if (errno == EEXIST)
+		saved = EEXIST;
+	else if (errno == EPERM || errno == ENOTSUP || errno == EXDEV ||
+	    errno == EMLINK) {
+		/* No hard links here: exclusive create instead. */
+		if (session_lock_write_excl(path, payload, cause) == 0)
+			rc = 0;
+		else
+			saved = errno;
+	} else {
 		saved = errno;
-	(void)rmdir(tmpl);
+		xasprintf(cause, "link %s: %s", path, strerror(errno));
+	}
+	(void)unlink(tmp);
 	free(tmp);
-	free(tmpl);
 	errno = saved;
 	return (rc);
 }
@@ -133,22 +153,19 @@ session_lock_try(const char *lock_id, struct session_lock **lockp,
 	struct session_lock	*l;
 	json_t			*payload;
 	char			*path, *guard_path, *dir, *text, *created;
-	char			*bytes, *real, *base;
+	char			*bytes, *base, *tmp;
+	const char		*real;
 	int			 rc, tries, busy;
 
 	*lockp = NULL;
-	if (session_store_ensure_dir(cause) == -1)
+	if ((real = session_store_real_dir(cause)) == NULL)
 		return (-1);
 	path = session_path(lock_id, ".stream.lock");
-	dir = xstrdup(path);
-	base = strrchr(dir, '/');
-	*base = '\0';
-	if ((real = realpath(dir, NULL)) != NULL) {
-		free(path);
-		xasprintf(&path, "%s/%s", real, base + 1);
-		free(dir);
-		dir = real;
-	}
+	base = strrchr(path, '/');
+	dir = xstrdup(real);
+	xasprintf(&tmp, "%s/%s", real, base + 1);
+	free(path);
+	path = tmp;
 	xasprintf(&guard_path, "%s.guard", path);
 
 	l = xcalloc(1, sizeof *l);

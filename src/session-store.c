@@ -33,13 +33,55 @@
 #define STORE_MAX_RECORD_BYTES	(256 * 1024 * 1024)
 #define STORE_REMEMBER		0x100	/* keep the bytes (store_last) */
 
-/* mkdir -p path with mode for the directories created. */
-static int
+/*
+ * The directories this process has made sure of (mkdir -p done), with
+ * their real paths: each is created and checked once per process, not
+ * per save. A write or scan that meets ENOENT forgets them all (someone
+ * removed a directory under us) and makes sure again.
+ */
+static struct store_dir {
+	char	*path;
+	char	*real;		/* realpath(), or a copy of path */
+	int	 private;	/* chmod 0700 done */
+} *store_dirs;
+static size_t	 store_ndirs;
+
+static struct store_dir *
+store_dir_find(const char *path)
+{
+	size_t	i;
+
+	for (i = 0; i < store_ndirs; i++)
+		if (strcmp(store_dirs[i].path, path) == 0)
+			return (&store_dirs[i]);
+	return (NULL);
+}
+
+static void
+store_dirs_forget(void)
+{
+	size_t	i;
+
+	for (i = 0; i < store_ndirs; i++) {
+		free(store_dirs[i].path);
+		free(store_dirs[i].real);
+	}
+	free(store_dirs);
+	store_dirs = NULL;
+	store_ndirs = 0;
+}
+
+/* mkdir -p path with mode for the directories created (once per process). */
+static struct store_dir *
 store_mkdirs(const char *path, mode_t mode, char **cause)
 {
-	char		*p = xstrdup(path), *s;
+	char		*p, *s, *real;
 	struct stat	 sb;
+	struct store_dir *d;
 
+	if ((d = store_dir_find(path)) != NULL)
+		return (d);
+	p = xstrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
@@ -53,20 +95,27 @@ store_mkdirs(const char *path, mode_t mode, char **cause)
 				xasprintf(cause, "mkdir %s: %s", p,
 				    strerror(errno));
 				free(p);
-				return (-1);
+				return (NULL);
 			}
 			*s = c;
 		}
 		if (*s == '\0')
 			break;
 	}
+	free(p);
 	if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
 		xasprintf(cause, "%s: not a directory", path);
-		free(p);
-		return (-1);
+		return (NULL);
 	}
-	free(p);
-	return (0);
+	if ((real = realpath(path, NULL)) == NULL)
+		real = xstrdup(path);
+	store_dirs = xreallocarray(store_dirs, store_ndirs + 1,
+	    sizeof *store_dirs);
+	d = &store_dirs[store_ndirs++];
+	d->path = xstrdup(path);
+	d->real = real;
+	d->private = 0;
+	return (d);
 }
 
 /* mkdir -p the sessions dir (0700). */
@@ -76,9 +125,21 @@ session_store_ensure_dir(char **cause)
 	char	*dir = session_path_dir();
 	int	 rc;
 
-	rc = store_mkdirs(dir, 0700, cause);
+	rc = store_mkdirs(dir, 0700, cause) != NULL ? 0 : -1;
 	free(dir);
 	return (rc);
+}
+
+/* The sessions dir's real path, made sure of once per process. */
+const char *
+session_store_real_dir(char **cause)
+{
+	struct store_dir	*d;
+	char			*dir = session_path_dir();
+
+	d = store_mkdirs(dir, 0700, cause);
+	free(dir);
+	return (d != NULL ? d->real : NULL);
 }
 
 /* Open the sessions dir for a scan (created first). 1, 0 or -1. */
@@ -89,10 +150,18 @@ session_store_open_dir(DIR **d, char **dir, char **cause)
 	int	 missing;
 
 	*dir = session_path_dir();
-	if (store_mkdirs(*dir, 0700, &why) == -1)
+	if (store_mkdirs(*dir, 0700, &why) == NULL)
 		free(why);
 	if ((*d = opendir(*dir)) != NULL)
 		return (1);
+	if (errno == ENOENT && store_dir_find(*dir) != NULL) {
+		/* Removed since this process made sure of it. */
+		store_dirs_forget();
+		if (store_mkdirs(*dir, 0700, &why) == NULL)
+			free(why);
+		if ((*d = opendir(*dir)) != NULL)
+			return (1);
+	}
 	if (!(missing = errno == ENOENT))
 		xasprintf(cause, "%s: %s", *dir, strerror(errno));
 	free(*dir);
@@ -116,9 +185,10 @@ static int
 store_write_file(const char *path, const char *bytes, size_t len,
     int private_dir, int flags, char **cause)
 {
-	char		*dir, *slash, *real;
-	const char	*op;
-	int		 rc = -1, saved;
+	struct store_dir	*d;
+	char			*dir, *slash, *real;
+	const char		*op, *base;
+	int			 rc = -1, saved, tries;
 
 	dir = xstrdup(path);
 	if ((slash = strrchr(dir, '/')) == NULL) {
@@ -128,22 +198,27 @@ store_write_file(const char *path, const char *bytes, size_t len,
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (store_mkdirs(dir, private_dir ? 0700 : 0777, cause) == -1)
-		goto out;
-	if ((real = realpath(dir, NULL)) != NULL) {
-		if (private_dir)
-			(void)chmod(real, 0700);
-		free(dir);
-		dir = real;
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	for (tries = 0; tries < 2; tries++) {
+		if ((d = store_mkdirs(dir, private_dir ? 0700 : 0777,
+		    cause)) == NULL)
+			goto out;
+		if (private_dir && !d->private) {
+			(void)chmod(d->real, 0700);
+			d->private = 1;
+		}
+		xasprintf(&real, "%s/%s", d->real, base);
+		rc = fsutil_write(real, bytes, len, flags, &op);
+		saved = errno;
+		free(real);
+		if (rc == 0 || saved != ENOENT || tries > 0)
+			break;
+		/* A directory removed since this process made sure of it. */
+		store_dirs_forget();
 	}
-
-	xasprintf(&real, "%s/%s", dir, strrchr(path, '/') != NULL ?
-	    strrchr(path, '/') + 1 : path);
-	if (fsutil_write(real, bytes, len, flags, &op) == -1)
-		xasprintf(cause, "%s %s: %s", op, path, strerror(errno));
-	else
-		rc = 0;
-	free(real);
+	if (rc == -1)
+		xasprintf(cause, "%s %s: %s", op, path, strerror(saved));
+	errno = saved;
 out:
 	saved = errno;
 	free(dir);
@@ -264,8 +339,8 @@ store_save(const struct session_record *r, int flags, char **cause)
 	json_decref(known);
 	if (rc == 0) {
 		path = session_path(r->record_id, ".json");
-		rc = store_write_private(path, disk, flags | STORE_REMEMBER,
-		    cause);
+		rc = store_write_private(path, disk, flags | STORE_REMEMBER |
+		    FSUTIL_KEEP_STAGE, cause);
 		if (rc == 0)
 			store_last.closed = r->closed;
 		free(path);
