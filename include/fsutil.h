@@ -44,6 +44,17 @@
 int	 fsutil_write(const char *path, const void *bytes, size_t len,
 	    int flags, const char **op);
 
+#define FSUTIL_HOLD_REPLACED	0x10	/* keep the replaced file open (up to
+					   4 per process, the oldest closed
+					   first) until
+					   fsutil_release_replaced(): its
+					   blocks are freed then, not in the
+					   rename (with discard, freeing
+					   waits for the device) */
+
+/* Close the replaced files FSUTIL_HOLD_REPLACED kept (freeing them). */
+void	 fsutil_release_replaced(void);
+
 /* Remove the staging directory FSUTIL_KEEP_STAGE kept, if any. */
 void	 fsutil_release_stage(void);
 

@@ -76,6 +76,14 @@ int		 session_store_write_file(const char *path, const char *bytes,
 int		 session_store_save(const struct session_record *, char **cause);
 
 /*
+ * The record files the saves replaced are kept open, so their blocks are
+ * not freed inside the save (on a file system mounted with discard,
+ * freeing waits for the device): this frees them, at a moment nobody
+ * waits for (the queue owner: after a turn's reply). Exit does too.
+ */
+void		 session_store_release_replaced(void);
+
+/*
  * session_store_save() without the fsyncs (atomic for readers, not durable
  * across a power loss): the checkpoints a durable save follows.
  */

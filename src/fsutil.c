@@ -53,6 +53,50 @@ fsutil_kept_atexit(void)
 		fsutil_kept_drop();
 }
 
+/*
+ * The replaced files FSUTIL_HOLD_REPLACED keeps open (their inodes, and
+ * so their blocks, live until fsutil_release_replaced() or exit).
+ */
+#define FSUTIL_HELD_MAX	4
+static struct {
+	pid_t	 pid;
+	int	 fd[FSUTIL_HELD_MAX];
+	int	 n;
+} fsutil_held;
+
+void
+fsutil_release_replaced(void)
+{
+	int	i;
+
+	if (fsutil_held.pid == getpid())
+		for (i = 0; i < fsutil_held.n; i++)
+			close(fsutil_held.fd[i]);
+	fsutil_held.n = 0;
+}
+
+/* Hold path's current inode (if any) open; the oldest goes when full. */
+static void
+fsutil_hold(const char *path)
+{
+	int	fd;
+
+	if (fsutil_held.pid != getpid()) {
+		fsutil_held.pid = getpid();	/* a fork's copies are not ours */
+		fsutil_held.n = 0;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return;
+	if (fsutil_held.n == FSUTIL_HELD_MAX) {
+		close(fsutil_held.fd[0]);
+		memmove(fsutil_held.fd, fsutil_held.fd + 1,
+		    (FSUTIL_HELD_MAX - 1) * sizeof fsutil_held.fd[0]);
+		fsutil_held.n--;
+	}
+	fsutil_held.fd[fsutil_held.n++] = fd;
+}
+
 /* A copy of the directory part of path ("." if none, "/" for "/x"). */
 static char *
 fsutil_dirname(const char *path)
@@ -182,10 +226,13 @@ staged:
 			step = "link";
 			goto out;
 		}
-	} else if (rename(tmp, path) == -1) {
-		step = "rename";
-		goto out;
 	} else {
+		if (flags & FSUTIL_HOLD_REPLACED)
+			fsutil_hold(path);
+		if (rename(tmp, path) == -1) {
+			step = "rename";
+			goto out;
+		}
 		free(tmp);	/* renamed: nothing left to remove */
 		tmp = NULL;
 	}

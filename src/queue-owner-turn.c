@@ -733,6 +733,8 @@ turn_finish(struct queue_owner *o)
 	}
 	if (j->peer != NULL)
 		queue_owner_peer_end(j->peer);
+	/* Answered: the records the turn's saves replaced are freed now. */
+	session_store_release_replaced();
 
 	o->job = NULL;
 	queue_owner_job_free(o, j);

@@ -284,6 +284,12 @@ session_store_save(const struct session_record *r, char **cause)
 	return (store_save(r, 0, cause));
 }
 
+void
+session_store_release_replaced(void)
+{
+	fsutil_release_replaced();
+}
+
 /* The same, atomic but not fsync'ed. */
 int
 session_store_checkpoint(const struct session_record *r, char **cause)
@@ -340,7 +346,7 @@ store_save(const struct session_record *r, int flags, char **cause)
 	if (rc == 0) {
 		path = session_path(r->record_id, ".json");
 		rc = store_write_private(path, disk, flags | STORE_REMEMBER |
-		    FSUTIL_KEEP_STAGE, cause);
+		    FSUTIL_KEEP_STAGE | FSUTIL_HOLD_REPLACED, cause);
 		if (rc == 0)
 			store_last.closed = r->closed;
 		free(path);
