@@ -5,11 +5,14 @@
  */
 #include <config.h>
 
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -587,6 +590,102 @@ test_routing_kept(void)
 	TEST_DONE();
 }
 
+/* Our descriptors open on a removed file whose name ends in suffix. */
+static int
+held_deleted(const char *suffix)
+{
+	DIR		*d = opendir("/proc/self/fd");
+	struct dirent	*de;
+	char		 t[PATH_MAX], *want;
+	ssize_t		 n;
+	int		 count = 0;
+
+	xasprintf(&want, "%s (deleted)", suffix);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if ((n = readlinkat(dirfd(d), de->d_name, t, sizeof t - 1)) <= 0)
+			continue;
+		t[n] = '\0';
+		if (strlen(t) >= strlen(want) &&
+		    strcmp(t + strlen(t) - strlen(want), want) == 0)
+			count++;
+	}
+	if (d != NULL)
+		closedir(d);
+	free(want);
+	return (count);
+}
+
+/*
+ * On a file system mounted with discard, every rmdir and every freed block
+ * waits for the device: a turn lock and a record's saves make and remove
+ * no directory, and the record a save replaced is freed only when the
+ * caller says so.
+ */
+static void
+test_no_discard(void)
+{
+	struct session_lock	*l;
+	struct session_record	*r;
+	struct inotify_event	*ev;
+	char			*dir, *cause = NULL, *cmd;
+	char			 buf[8192];
+	ssize_t			 n, off;
+	int			 fd, made = 0, removed = 0;
+
+	TEST_START("a turn lock and two saves: no directory made or removed");
+	dir = session_path_dir();
+	xasprintf(&cmd, "%s/r1.json", dir);
+	spit(cmd, full_record);
+	free(cmd);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_TRUE(fd != -1 && inotify_add_watch(fd, dir, IN_CREATE |
+	    IN_DELETE) != -1);
+	ASSERT_INT_EQ(session_lock_try("t9", &l, &cause), 0);
+	session_lock_release(l);
+	r = session_store_load("r1", &cause);
+	ASSERT_PTR_NOT_NULL(r);
+	ASSERT_INT_EQ(session_store_save(r, &cause), 0);
+	ASSERT_INT_EQ(session_store_checkpoint(r, &cause), 0);
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (off = 0; off < n; off += sizeof *ev + ev->len) {
+			ev = (struct inotify_event *)(buf + off);
+			if ((ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE))
+				made++;
+			if ((ev->mask & IN_ISDIR) && (ev->mask & IN_DELETE))
+				removed++;
+		}
+	}
+	close(fd);
+	/* The staging directory of this process's saves, made once. */
+	ASSERT_TRUE(made <= 1);
+	ASSERT_INT_EQ(removed, 0);
+	TEST_DONE();
+
+	TEST_START("the records a save replaced are freed by "
+	    "session_store_release_replaced()");
+	ASSERT_TRUE(held_deleted("/r1.json") >= 2);
+	session_store_release_replaced();
+	ASSERT_INT_EQ(held_deleted("/r1.json"), 0);
+	TEST_DONE();
+
+	TEST_START("a save after the sessions dir was removed makes it again");
+	xasprintf(&cmd, "rm -rf '%s'", dir);
+	run(cmd);
+	free(cmd);
+	ASSERT_INT_EQ(session_store_save(r, &cause), 0);
+	{
+		struct session_record *again = session_store_load("r1", &cause);
+
+		ASSERT_PTR_NOT_NULL(again);
+		session_record_free(again);
+	}
+	ASSERT_INT_EQ(session_lock_try("t9", &l, &cause), 0);
+	session_lock_release(l);
+	session_record_free(r);
+	free(dir);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
@@ -604,6 +703,7 @@ main(void)
 	test_routing_kept();
 	test_store();
 	test_lock();
+	test_no_discard();
 
 	{
 		char *cmd;
