@@ -93,6 +93,12 @@ void		 session_record_free(struct session_record *);
 json_t		*session_record_to_disk(const struct session_record *);
 
 /*
+ * The same object, but its JSON values are the record's own (referenced,
+ * not copied): read it, serialise it, drop it; never change it.
+ */
+json_t		*session_record_to_disk_view(const struct session_record *);
+
+/*
  * The in-memory camelCase form the reference prints for `sessions show
  * --format json`, `sessions list --format json` and sends in IPC results.
  * Caller owns.

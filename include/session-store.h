@@ -91,6 +91,21 @@ int		 session_store_checkpoint(const struct session_record *,
 		    char **cause);
 
 /*
+ * Keep r (taken over; NULL frees the kept one) for the next
+ * session_store_take_kept(): only if r is the record this process saved
+ * last and is unchanged since that save (the caller's word), else freed.
+ */
+void		 session_store_keep(struct session_record *r);
+
+/*
+ * The kept record of id (the caller owns it) if its file still holds
+ * exactly the bytes of that save and it is not closed: no re-read and
+ * re-parse of a record this process wrote itself. NULL otherwise (the kept
+ * one freed): load it.
+ */
+struct session_record *session_store_take_kept(const char *id);
+
+/*
  * 1 if r's file still holds exactly the bytes this process's last save
  * wrote to it (nobody else has saved it since; *closed: whether that save
  * was of a closed record), else 0.

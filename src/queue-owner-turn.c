@@ -433,7 +433,9 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 		return;
 	}
 	j->lock = lock;
-	if ((j->rec = session_store_resolve(o->opts.session_id,
+	/* The record this owner saved last, if the file still holds it. */
+	if ((j->rec = session_store_take_kept(o->opts.session_id)) == NULL &&
+	    (j->rec = session_store_resolve(o->opts.session_id,
 	    &err)) == NULL) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_NO_SESSION, NULL,
 		    "runtime", "%s", err));
@@ -735,6 +737,9 @@ turn_finish(struct queue_owner *o)
 		queue_owner_peer_end(j->peer);
 	/* Answered: the records the turn's saves replaced are freed now. */
 	session_store_release_replaced();
+	/* Unchanged since its save: the next turn's record, if still on disk. */
+	session_store_keep(j->rec);
+	j->rec = NULL;
 
 	o->job = NULL;
 	queue_owner_job_free(o, j);

@@ -30,11 +30,13 @@ record_put_str(json_t *o, const char *key, const char *v)
 		json_object_set_new(o, key, json_string(v));
 }
 
+/* Copy v (or, sharing, reference it: a read-only view) into o. */
 static void
-record_put(json_t *o, const char *key, const json_t *v)
+record_put_v(json_t *o, const char *key, const json_t *v, int share)
 {
 	if (v != NULL)
-		json_object_set_new(o, key, json_deep_copy(v));
+		json_object_set_new(o, key, share ? json_incref((json_t *)v) :
+		    json_deep_copy(v));
 }
 
 static json_t *
@@ -50,13 +52,14 @@ record_argv_json(char *const *argv)
 
 /* Build either form; camel selects the in-memory key names. */
 static json_t *
-record_build(const struct session_record *r, int camel)
+record_build(const struct session_record *r, int camel, int share)
 {
 	json_t		*o = json_object(), *imp;
 	const char	*k;
 	json_t		*v;
 
 #define K(snake, cc)	(camel ? (cc) : (snake))
+#define record_put(o, k, v)	record_put_v((o), (k), (v), share)
 	json_object_set_new(o, "schema", json_string(SESSION_RECORD_SCHEMA));
 	record_put_str(o, K("acpx_record_id", "acpxRecordId"), r->record_id);
 	record_put_str(o, K("acp_session_id", "acpSessionId"), r->acp_session_id);
@@ -114,16 +117,18 @@ record_build(const struct session_record *r, int camel)
 			    "exportedAt", json_object_get(r->imported_from,
 			    "exported_at"));
 		else
-			imp = json_deep_copy(r->imported_from);
+			imp = share ? json_incref(r->imported_from) :
+			    json_deep_copy(r->imported_from);
 		json_object_set_new(o, K("imported_from", "importedFrom"), imp);
 	}
-#undef K
 	if (!camel && r->extra != NULL) {
 		json_object_foreach(r->extra, k, v) {
 			if (json_object_get(o, k) == NULL)
-				json_object_set_new(o, k, json_deep_copy(v));
+				record_put(o, k, v);
 		}
 	}
+#undef record_put
+#undef K
 	return (o);
 }
 
@@ -131,14 +136,21 @@ record_build(const struct session_record *r, int camel)
 json_t *
 session_record_to_disk(const struct session_record *r)
 {
-	return (record_build(r, 0));
+	return (record_build(r, 0, 0));
+}
+
+/* The same, sharing the record's JSON values (a read-only view). */
+json_t *
+session_record_to_disk_view(const struct session_record *r)
+{
+	return (record_build(r, 0, 1));
 }
 
 /* The camelCase in-memory form (sessions show/list --format json, IPC). */
 json_t *
 session_record_to_camel(const struct session_record *r)
 {
-	return (record_build(r, 1));
+	return (record_build(r, 1, 0));
 }
 
 /* ---------------------------------------------------------- key policy */

@@ -234,7 +234,12 @@ static struct {
 	char	*text;
 	size_t	 len;
 	int	 closed;	/* the record said closed */
+	const struct session_record *rec;	/* the object saved (compared
+						   only, never dereferenced) */
 } store_last;
+
+/* A record whose last save wrote store_last's bytes (session_store_keep). */
+static struct session_record	*store_kept;
 
 static void
 store_remember(const char *path, char *text)
@@ -323,6 +328,38 @@ session_store_unchanged(const struct session_record *r, int *closed)
 	return (same);
 }
 
+void
+session_store_keep(struct session_record *r)
+{
+	session_record_free(store_kept);
+	store_kept = NULL;
+	if (r == NULL)
+		return;
+	if (store_last.rec != r || store_last.path == NULL) {
+		session_record_free(r);
+		return;
+	}
+	store_kept = r;
+}
+
+struct session_record *
+session_store_take_kept(const char *id)
+{
+	struct session_record	*r = store_kept;
+	int			 closed;
+
+	store_kept = NULL;
+	if (r == NULL)
+		return (NULL);
+	if (strcmp(r->record_id, id) != 0 || store_last.rec != r ||
+	    !session_store_unchanged(r, &closed) || closed) {
+		session_record_free(r);
+		return (NULL);
+	}
+	store_last.rec = NULL;	/* the caller's to change now */
+	return (r);
+}
+
 static int
 store_save(const struct session_record *r, int flags, char **cause)
 {
@@ -330,7 +367,7 @@ store_save(const struct session_record *r, int flags, char **cause)
 	char	*path;
 	int	 rc;
 
-	disk = session_record_to_disk(r);
+	disk = session_record_to_disk_view(r);	/* read-only: not copied */
 	/* The key policy covers what we write, not keys we only carry. */
 	known = json_copy(disk);	/* shallow: only its members go */
 	{
@@ -349,6 +386,7 @@ store_save(const struct session_record *r, int flags, char **cause)
 		    FSUTIL_KEEP_STAGE | FSUTIL_HOLD_REPLACED, cause);
 		if (rc == 0)
 			store_last.closed = r->closed;
+		store_last.rec = rc == 0 ? r : NULL;
 		free(path);
 	}
 	json_decref(disk);

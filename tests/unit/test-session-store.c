@@ -668,6 +668,41 @@ test_no_discard(void)
 	ASSERT_INT_EQ(held_deleted("/r1.json"), 0);
 	TEST_DONE();
 
+	TEST_START("a kept record is taken back only while its file holds "
+	    "its last save");
+	{
+		struct session_record	*k, *other;
+		char			*file;
+
+		ASSERT_INT_EQ(session_store_save(r, &cause), 0);
+		other = session_record_copy(r);
+		session_store_keep(r);
+		ASSERT_TRUE(session_store_take_kept("r1") == r);
+		/* Taken: nothing kept any more. */
+		ASSERT_PTR_NULL(session_store_take_kept("r1"));
+		/* Another process rewrote the file: not taken. */
+		ASSERT_INT_EQ(session_store_save(r, &cause), 0);
+		session_store_keep(r);
+		file = session_path("r1", ".json");
+		spit(file, full_record);
+		ASSERT_PTR_NULL(session_store_take_kept("r1"));
+		/* A record saved after it (another object): not kept. */
+		r = session_store_load("r1", &cause);
+		ASSERT_PTR_NOT_NULL(r);
+		ASSERT_INT_EQ(session_store_save(r, &cause), 0);
+		ASSERT_INT_EQ(session_store_save(other, &cause), 0);
+		session_store_keep(r);
+		ASSERT_PTR_NULL(session_store_take_kept("r1"));
+		/* The wrong id: not taken. */
+		session_store_keep(other);
+		ASSERT_PTR_NULL(session_store_take_kept("r2"));
+		k = session_store_load("r1", &cause);
+		ASSERT_PTR_NOT_NULL(k);
+		r = k;
+		free(file);
+	}
+	TEST_DONE();
+
 	TEST_START("a save after the sessions dir was removed makes it again");
 	xasprintf(&cmd, "rm -rf '%s'", dir);
 	run(cmd);
