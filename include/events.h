@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #define EVENTS_MAX_BYTES_DEFAULT	(8LL * 1024 * 1024)
@@ -64,6 +65,14 @@ void		 events_redact(char *const *values);
  * Also the last event of this process's registration (run-registry.h).
  */
 void		 events_emit(const char *event, json_t *fields);
+
+/*
+ * Batch the lines of each iteration of loop into one write(2), made by a
+ * prepare watcher before the loop waits (so a line is in the file before
+ * the process sleeps, in order); NULL flushes and stops batching. Exit
+ * flushes too; a crash loses at most the current iteration's lines.
+ */
+void		 events_batch_loop(struct ev_loop *loop);
 
 /* An ISO time of ms since the epoch and the clock now, as the lines carry. */
 int64_t		 events_now_ms(void);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include "cmdline.h"
@@ -166,7 +167,8 @@ static struct {
 	pid_t	 pid;		/* the process that opened it */
 	dev_t	 dev;		/* the file it is */
 	ino_t	 ino;
-} events_log = { -1, 0, 0, 0 };
+	off_t	 end;		/* its size after our last whole line */
+} events_log = { -1, 0, 0, 0, 0 };
 
 static void
 events_log_close(void)
@@ -207,6 +209,7 @@ events_log_fd(const char *path)
 		return (-1);
 	}
 	events_log.fd = fd;
+	events_log.end = 0;
 	events_log.pid = getpid();
 	events_log.dev = st.st_dev;
 	events_log.ino = st.st_ino;
@@ -261,16 +264,91 @@ events_append(const char *line, size_t len)
 	 * last one): start ours on a new line, in the same write(2), so the
 	 * cut one stays alone and ours whole.
 	 */
-	if (fst.st_size > 0 &&
+	if (fst.st_size > 0 && fst.st_size != events_log.end &&
 	    pread(fd, &last, 1, fst.st_size - 1) == 1 && last != '\n') {
 		n = write(fd, line - 1, len + 1);
+		events_log.end = n == (ssize_t)len + 1 ? fst.st_size + n : 0;
 		n = n > 0 ? n - 1 : n;
-	} else
+	} else {
+		/* Still where our last line ended: that was a newline. */
 		n = write(fd, line, len);
+		events_log.end = n == (ssize_t)len ? fst.st_size + n : 0;
+	}
 	/* A short write (a full disk) ends its line so the next one is whole. */
 	if (n > 0 && (size_t)n < len && write(fd, "\n", 1) != 1) {
 		/* nothing more to do: the file is full */
 	}
+}
+
+/*
+ * The lines of one loop iteration while a loop batches them
+ * (events_batch_loop()): p[0] is the spare '\n' events_append() may use,
+ * the lines follow. Flushed by the loop's prepare watcher (before it
+ * waits), when batching stops, and at exit; a fork's copy is not ours.
+ */
+static struct {
+	struct ev_loop	*loop;
+	ev_prepare	 w;
+	char		*p;
+	size_t		 len;		/* bytes of lines after p[0] */
+	size_t		 cap;
+	pid_t		 pid;
+	int		 registered;
+} events_batch;
+
+static void
+events_flush(void)
+{
+	if (events_batch.len == 0)
+		return;
+	if (events_batch.pid == getpid())
+		events_append(events_batch.p + 1, events_batch.len);
+	events_batch.len = 0;
+}
+
+static void
+events_batch_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	events_flush();
+}
+
+void
+events_batch_loop(struct ev_loop *loop)
+{
+	if (events_batch.loop != NULL) {
+		ev_ref(events_batch.loop);
+		ev_prepare_stop(events_batch.loop, &events_batch.w);
+		events_batch.loop = NULL;
+	}
+	events_flush();
+	if (loop == NULL)
+		return;
+	if (!events_batch.registered) {
+		events_batch.registered = 1;
+		atexit(events_flush);
+	}
+	events_batch.loop = loop;
+	events_batch.pid = getpid();
+	ev_prepare_init(&events_batch.w, events_batch_cb);
+	ev_prepare_start(loop, &events_batch.w);
+	ev_unref(loop);		/* it never keeps the loop running */
+}
+
+/* Queue line (len bytes, newline-ended) for the flush, or append it now. */
+static void
+events_put(const char *line, size_t len)
+{
+	if (events_batch.loop == NULL || events_batch.pid != getpid()) {
+		events_append(line, len);
+		return;
+	}
+	if (events_batch.cap < 1 + events_batch.len + len) {
+		events_batch.cap = (1 + events_batch.len + len) * 2;
+		events_batch.p = xreallocarray(events_batch.p, 1, events_batch.cap);
+	}
+	events_batch.p[0] = '\n';
+	memcpy(events_batch.p + 1 + events_batch.len, line, len);
+	events_batch.len += len;
 }
 
 void
@@ -307,7 +385,7 @@ events_emit(const char *event, json_t *fields)
 		memcpy(line + 1, text, len);
 		line[len + 1] = '\n';
 		line[len + 2] = '\0';
-		events_append(line + 1, len + 1);
+		events_put(line + 1, len + 1);
 		free(line);
 		free(text);
 	}

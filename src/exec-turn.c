@@ -10,6 +10,7 @@
 #include "acp-client.h"
 #include "acpx-error.h"
 #include "acpx.h"
+#include "events.h"
 #include "exec-turn.h"
 #include "model.h"
 #include "output.h"
@@ -471,6 +472,7 @@ exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
 	proc_set_signals(r.proc, exec_signal_cb, &r);
 	output_attach_loop(out, r.loop);
 	run_registry_loop(r.loop);
+	events_batch_loop(r.loop);	/* one append per loop iteration */
 
 	r.phase = EXEC_START;
 	exec_arm_timeout(&r);
@@ -481,6 +483,7 @@ exec_turn_run_stall(const struct exec_turn_opts *opts, const json_t *blocks,
 	warp_tap_stop(opts->client->tap);
 	output_attach_loop(out, NULL);
 	run_registry_loop(NULL);
+	events_batch_loop(NULL);
 
 	proc_clear_signals(r.proc);
 	acpx_error_free(r.late_err);
