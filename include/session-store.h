@@ -91,11 +91,13 @@ int		 session_store_checkpoint(const struct session_record *,
 		    char **cause);
 
 /*
- * Keep r (taken over; NULL frees the kept one) for the next
- * session_store_take_kept(): only if r is the record this process saved
- * last and is unchanged since that save (the caller's word), else freed.
+ * After an answer: free the records the saves replaced
+ * (session_store_release_replaced()), and keep *rp (taken over, *rp set
+ * to NULL; NULL frees the kept one) for the next session_store_take_kept():
+ * only if it is the record this process saved last and is unchanged since
+ * that save (the caller's word), else freed.
  */
-void		 session_store_keep(struct session_record *r);
+void		 session_store_keep(struct session_record **rp);
 
 /*
  * The kept record of id (the caller owns it) if its file still holds
@@ -104,6 +106,10 @@ void		 session_store_keep(struct session_record *r);
  * one freed): load it.
  */
 struct session_record *session_store_take_kept(const char *id);
+
+/* The kept record of id, else session_store_resolve(). */
+struct session_record *session_store_resolve_kept(const char *id,
+		    char **cause);
 
 /*
  * 1 if r's file still holds exactly the bytes this process's last save

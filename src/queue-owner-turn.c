@@ -433,9 +433,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 		return;
 	}
 	j->lock = lock;
-	/* The record this owner saved last, if the file still holds it. */
-	if ((j->rec = session_store_take_kept(o->opts.session_id)) == NULL &&
-	    (j->rec = session_store_resolve(o->opts.session_id,
+	if ((j->rec = session_store_resolve_kept(o->opts.session_id,
 	    &err)) == NULL) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_NO_SESSION, NULL,
 		    "runtime", "%s", err));
@@ -735,11 +733,7 @@ turn_finish(struct queue_owner *o)
 	}
 	if (j->peer != NULL)
 		queue_owner_peer_end(j->peer);
-	/* Answered: the records the turn's saves replaced are freed now. */
-	session_store_release_replaced();
-	/* Unchanged since its save: the next turn's record, if still on disk. */
-	session_store_keep(j->rec);
-	j->rec = NULL;
+	session_store_keep(&j->rec);	/* answered: kept for the next turn */
 
 	o->job = NULL;
 	queue_owner_job_free(o, j);

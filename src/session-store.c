@@ -329,8 +329,12 @@ session_store_unchanged(const struct session_record *r, int *closed)
 }
 
 void
-session_store_keep(struct session_record *r)
+session_store_keep(struct session_record **rp)
 {
+	struct session_record	*r = *rp;
+
+	*rp = NULL;
+	fsutil_release_replaced();
 	session_record_free(store_kept);
 	store_kept = NULL;
 	if (r == NULL)
@@ -358,6 +362,17 @@ session_store_take_kept(const char *id)
 	}
 	store_last.rec = NULL;	/* the caller's to change now */
 	return (r);
+}
+
+struct session_record *
+session_store_resolve_kept(const char *id, char **cause)
+{
+	struct session_record	*r;
+
+	*cause = NULL;
+	if ((r = session_store_take_kept(id)) != NULL)
+		return (r);
+	return (session_store_resolve(id, cause));
 }
 
 static int

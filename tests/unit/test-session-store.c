@@ -676,13 +676,16 @@ test_no_discard(void)
 
 		ASSERT_INT_EQ(session_store_save(r, &cause), 0);
 		other = session_record_copy(r);
-		session_store_keep(r);
+		k = r;
+		session_store_keep(&k);
+		ASSERT_PTR_NULL(k);
 		ASSERT_TRUE(session_store_take_kept("r1") == r);
 		/* Taken: nothing kept any more. */
 		ASSERT_PTR_NULL(session_store_take_kept("r1"));
 		/* Another process rewrote the file: not taken. */
 		ASSERT_INT_EQ(session_store_save(r, &cause), 0);
-		session_store_keep(r);
+		k = r;
+		session_store_keep(&k);
 		file = session_path("r1", ".json");
 		spit(file, full_record);
 		ASSERT_PTR_NULL(session_store_take_kept("r1"));
@@ -691,10 +694,12 @@ test_no_discard(void)
 		ASSERT_PTR_NOT_NULL(r);
 		ASSERT_INT_EQ(session_store_save(r, &cause), 0);
 		ASSERT_INT_EQ(session_store_save(other, &cause), 0);
-		session_store_keep(r);
+		k = r;
+		session_store_keep(&k);
 		ASSERT_PTR_NULL(session_store_take_kept("r1"));
 		/* The wrong id: not taken. */
-		session_store_keep(other);
+		k = other;
+		session_store_keep(&k);
 		ASSERT_PTR_NULL(session_store_take_kept("r2"));
 		k = session_store_load("r1", &cause);
 		ASSERT_PTR_NOT_NULL(k);
