@@ -236,6 +236,11 @@ void		 warp_serve_turn_prompt(struct ws *, struct ws_sess *, const json_t *cid,
 		    const json_t *params);
 void		 warp_serve_turn_cancel(struct ws_sess *);
 void		 warp_serve_turn_tap(struct ws_sess *, const json_t *msg, int inbound);
+/*
+ * The provider tap of up's harness ended the turn (warp-tap.h; arg is
+ * the struct ws_up): each turn on up is cancelled as a stall is.
+ */
+void		 warp_serve_turn_tap_failed(void *arg);
 /* A notification of up's harness outside any turn of its session (sid,
    or none yet): its quota signals are recorded for up's agent. */
 void		 warp_serve_turn_idle_tap(struct ws_up *, const char *sid,

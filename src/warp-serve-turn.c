@@ -16,6 +16,7 @@
 #include "jsonrpc.h"
 #include "summary.h"
 #include "warp-serve-impl.h"
+#include "warp-tap.h"
 #include "xmalloc.h"
 
 /*
@@ -133,6 +134,29 @@ ws_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    s->up_sid));
 	ev_timer_set(w, WS_STALL_CANCEL_S, 0.);
 	ev_timer_start(loop, w);
+}
+
+/* The provider tap of an upstream ended the turn: as the stall rule. */
+void
+warp_serve_turn_tap_failed(void *arg)
+{
+	struct ws_up	*up = arg;
+	struct ws_sess	*s;
+	struct ws_turn	*t;
+
+	for (s = up->ws->sessions; s != NULL; s = s->next) {
+		if ((t = s->turn) == NULL || t->up != up || t->stalled ||
+		    t->cancelled || t->hopping || s->up_sid == NULL)
+			continue;
+		warp_serve_log(s->ws, "session %s: provider tap: %s's provider "
+		    "failed, cancelling", s->id, up->agent);
+		t->stalled = 1;
+		warp_serve_up_notify(up, "session/cancel", json_pack("{s:s}",
+		    "sessionId", s->up_sid));
+		ev_timer_stop(up->ws->loop, &t->stall_w);
+		ev_timer_set(&t->stall_w, WS_STALL_CANCEL_S, 0.);
+		ev_timer_start(up->ws->loop, &t->stall_w);
+	}
 }
 
 /* ---------------------------------------------------------------- replay */
@@ -450,6 +474,8 @@ ws_turn_prompt_cb(struct jsonrpc *rpc, enum jsonrpc_status st,
 	if (t->fb != NULL && !t->cancelled && !ws->closing) {
 		tail = t->up != NULL ? warp_serve_up_stderr(t->up) : NULL;
 		fallback_hop_clear(&t->hop);
+		fallback_tap_seen(t->fb, t->up != NULL ? t->up->launch.tap :
+		    NULL);
 		rc = fallback_after_turn(t->fb, st == JSONRPC_ERROR ? error :
 		    gone, st == JSONRPC_RESULT ? result : NULL, tail, &t->hop,
 		    &notice, &ferr);
@@ -562,8 +588,11 @@ warp_serve_turn_prompt(struct ws *ws, struct ws_sess *s, const json_t *cid,
 	events_emit("turn.started", NULL);
 	t->fb = fallback_begin_serving(ws->opts->config, s->agent,
 	    ws->opts->no_fallback, s->serving, &s->up->launch, t->goal);
-	fallback_set_launch_flags(t->fb, ws->opts->on_node ? AGENT_LAUNCH_HERE :
-	    AGENT_LAUNCH_PERM(ws->opts->perm_mode, ws->opts->nonint));
+	fallback_set_launch_flags(t->fb, (ws->opts->on_node ? AGENT_LAUNCH_HERE :
+	    AGENT_LAUNCH_PERM(ws->opts->perm_mode, ws->opts->nonint)) |
+	    (ws->opts->no_fallback ? 0 : AGENT_LAUNCH_TAP));
+	if (s->up != NULL)	/* a new turn for its provider tap */
+		warp_tap_reset(s->up->launch.tap);
 	if (t->fb != NULL && forced != NULL &&
 	    fallback_force_fail(t->fb, forced, &ferr) == -1)
 		acpx_error_free(ferr);	/* checked at start or above */

@@ -28,6 +28,7 @@
 #include "spawn.h"
 #include "warp-endpoint.h"
 #include "warp-serve-impl.h"
+#include "warp-tap.h"
 #include "xmalloc.h"
 
 /*
@@ -649,13 +650,16 @@ warp_serve_up_start(struct ws *ws, const char *agent, int pick,
 	} else if (agent_launch_prepare(ws->opts->config, agent, NULL,
 	    (pick ? AGENT_LAUNCH_PICK : 0) | (ws->opts->on_node ?
 	    AGENT_LAUNCH_HERE : AGENT_LAUNCH_PERM(ws->opts->perm_mode,
-	    ws->opts->nonint)), &up->launch, &err) == -1) {
+	    ws->opts->nonint)) | (ws->opts->no_fallback ? 0 :
+	    AGENT_LAUNCH_TAP), &up->launch, &err) == -1) {
 		up->agent = xstrdup(agent);
 		ws_up_fail(up, err);
 		return (up);
 	}
 	up->agent = xstrdup(up->launch.agent != NULL ? up->launch.agent :
 	    agent);
+	/* Its provider tap, if it has one, for as long as the harness runs. */
+	warp_tap_start(up->launch.tap, ws->loop, warp_serve_turn_tap_failed, up);
 	if (up->launch.notice != NULL)
 		warp_serve_log(ws, "%s", up->launch.notice);
 	if (!ws_up_slot(up))

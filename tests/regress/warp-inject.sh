@@ -73,7 +73,6 @@ provider_key() {
 		ok "$1: the provider got the key"
 	else not_ok "$1: the provider got the key" "$(sed "s/$SENTINEL/KEY/g" "$T_ROOT/provider.rec" 2>&1)"; fi
 }
-GIVEN='{"endpoints":{"openai":{"url":"'"$BASE"'/ok/v1","headers":{"Authorization":"Bearer '"$SENTINEL"'"}}}}'
 
 # ------------------------------------------- first start: learnt
 fresh
@@ -149,7 +148,13 @@ case "$OUT" in *llmEndpoints*) not_ok "warp serve keeps llmEndpoints from its cl
 *) ok "warp serve keeps llmEndpoints from its client" ;; esac
 [ "$(keys)" = "none " ] && ok "warp serve: no key in the harness's environment" ||
     not_ok "warp serve: no key in the harness's environment" "$(keys)"
-expect_received "$REC_DIR/rec" '{"received": [{"method": "setLlmEndpoints", "params": '"$GIVEN"', "name": "warp serve: setLlmEndpoints with the key"}]}'
+# (Its harness has a next agent: the endpoint is its provider tap's.)
+EP=$(grep -o '"method":"setLlmEndpoints","params":{"endpoints":{"openai":{"url":"[^"]*","headers":{"Authorization":"[^"]*"}}}}' "$REC_DIR/rec" | head -n 1)
+TOK=$(printf '%s' "$EP" | sed -n 's|.*"url":"http://127\.0\.0\.1:[0-9]*/t/\([0-9a-f]*\)","headers":{"Authorization":"Bearer \([0-9a-f]*\)".*|\1 \2|p')
+[ -n "$TOK" ] && [ "${TOK% *}" = "${TOK#* }" ] &&
+    ok "warp serve: setLlmEndpoints with the tap's URL and token" ||
+    not_ok "warp serve: setLlmEndpoints with the tap's URL and token" "got: $EP"
+provider_key "warp serve"
 
 # ------------------------------------------- it refuses: once, with a notice
 fresh

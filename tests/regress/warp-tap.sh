@@ -9,7 +9,9 @@
 # upstream; a request without the token (403, nothing forwarded); 429
 # with Retry-After 120 (one request, then the fallback, the summary and
 # the event carrying rate_limit/429/120); Retry-After 1 (one retry, the
-# second failure ends the turn: two requests); 401 (auth); the last agent
+# second failure ends the turn: two requests); 401 (auth); the same in a
+# persistent session's queue owner (a warm harness keeps its tap) and in
+# acpx warp serve; the last agent
 # of a chain (no tap: the provider's own URL); the secret nowhere in
 # output or under HOME; no relay port and no harness left.
 . "$TESTS_SRCDIR/regress/lib.sh"
@@ -278,6 +280,26 @@ case "$P" in
 run $FROM sessions close tq
 keep
 wait_owners_gone
+
+# ------------------------------------------- warp serve
+# acpx warp serve (a node-bound agent's proxy on its node too) runs the
+# tap of each harness it starts: a 429 with Retry-After 120 ends its turn
+# after one request and it hops to the backup.
+reset
+primary_mode ratelimit
+run --approve-all --agent "$ACPX warp serve $FROM" exec "do it"
+keep
+N=$(requests /ratelimit/)
+if [ "$RC" = 0 ] && [ "${OUT#*fake answer (answered)}" != "$OUT" ] && [ "$N" = 1 ] &&
+    tap_url kimi | grep -q /t/; then
+	ok "warp serve: a 429 with Retry-After 120 ends its turn after one request and hops"
+else not_ok "warp serve: a 429 with Retry-After 120 ends its turn after one request and hops" "rc $RC, requests $N" "$OUT" "$ERR"; fi
+P=$(grep '"method":"session/prompt"' "$REC_DIR/backup" 2>/dev/null | head -n 1)
+case "$P" in
+*'provider answered HTTP 429 (rate_limit, Retry-After 120s)'*) ok "warp serve: the hop's summary carries the tap's signal" ;;
+*) not_ok "warp serve: the hop's summary carries the tap's signal" "got: $P" ;; esac
+gone "$(tap_url kimi)" && ok "warp serve: no harness and no tap port left" ||
+    not_ok "warp serve: no harness and no tap port left"
 
 # ------------------------------------------- no next agent: no tap
 reset
