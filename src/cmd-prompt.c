@@ -290,7 +290,8 @@ prompt_message_cb(struct queue_client *qc, const struct queue_msg *m,
 		break;
 	case QUEUE_MSG_RESULT:
 		json_decref(r->result);
-		r->result = json_deep_copy(m->result);
+		/* Read only: referenced (it outlives the message), not copied. */
+		r->result = json_incref((json_t *)m->result);
 		break;
 	default:
 		break;
