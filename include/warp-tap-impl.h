@@ -56,6 +56,7 @@ struct warp_tap_conn {
 	long long		 retry_after;	/* of the answer, 0 if none */
 	struct buf		 fbody;		/* a failure answer's body (bounded) */
 	struct buf		 out;		/* bytes for the harness */
+	struct buf		 carry;		/* a failure body's tail, held back */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 

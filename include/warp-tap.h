@@ -11,8 +11,8 @@
  * header replaced by the real key, and the answer streamed back as it
  * arrives (HTTP/1.1, Connection: close; chunked unless the provider gave
  * a length); a request without the token gets 403 and nothing is
- * forwarded. The key never enters the
- * harness's environment.
+ * forwarded. The key never enters the harness's environment, and a
+ * failure answer that quotes it reaches the harness masked.
  *
  * The tap sees the provider's real answer: a failure status (429, 402,
  * 401/403, 404, 5xx, a quota body) is classified (warp-classify.h,

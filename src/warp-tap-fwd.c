@@ -188,6 +188,47 @@ warp_tap_fwd_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
+/* n bytes of the answer's body for the harness, framed. */
+static void
+warp_tap_fwd_out(struct warp_tap_conn *c, const char *data, size_t n)
+{
+	if (n == 0)
+		return;
+	if (c->chunked) {
+		buf_printf(&c->out, "%zx\r\n", n);
+		buf_add(&c->out, data, n);
+		buf_adds(&c->out, "\r\n");
+	} else if (!c->head_only)
+		buf_add(&c->out, data, n);
+}
+
+/*
+ * A failure's body may quote the key the tap put upstream ("Incorrect API
+ * key provided: sk-..."), and the harness would show it: every copy is
+ * masked with asterisks of the same length (the provider's Content-Length
+ * stands). The last strlen(key) - 1 bytes wait for the next piece (or the
+ * end, last), so a copy cut in two is masked too.
+ */
+static void
+warp_tap_fwd_masked(struct warp_tap_conn *c, const char *data, size_t n,
+    int last)
+{
+	const char	*key = c->tap->key;
+	size_t		 klen = strlen(key), keep;
+	char		*p, *q;
+
+	buf_add(&c->carry, data, n);
+	for (p = c->carry.p; klen > 0 && p != NULL &&
+	    (q = memmem(p, c->carry.len - (size_t)(p - c->carry.p), key,
+	    klen)) != NULL; p = q + klen)
+		memset(q, '*', klen);
+	keep = last || klen == 0 ? 0 : klen - 1;
+	if (c->carry.len > keep) {
+		warp_tap_fwd_out(c, c->carry.p, c->carry.len - keep);
+		buf_drain(&c->carry, c->carry.len - keep);
+	}
+}
+
 static size_t
 warp_tap_fwd_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -207,12 +248,10 @@ warp_tap_fwd_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 		room = WARP_TAP_FAIL_BODY - c->fbody.len;
 		buf_add(&c->fbody, data, n < room ? n : room);
 	}
-	if (c->chunked) {
-		buf_printf(&c->out, "%zx\r\n", n);
-		buf_add(&c->out, data, n);
-		buf_adds(&c->out, "\r\n");
-	} else if (!c->head_only)
-		buf_add(&c->out, data, n);
+	if (c->status >= 400)
+		warp_tap_fwd_masked(c, data, n, 0);
+	else
+		warp_tap_fwd_out(c, data, n);
 	warp_tap_http_write_start(c);
 	return (n);
 }
@@ -245,6 +284,7 @@ warp_tap_fwd_done(struct warp_tap_conn *c, CURLcode code)
 	}
 	if (!c->head_sent)
 		warp_tap_fwd_send_head(c);
+	warp_tap_fwd_masked(c, "", 0, 1);	/* the held tail */
 	if (c->chunked)
 		buf_adds(&c->out, "0\r\n\r\n");
 	c->state = WARP_TAP_FLUSH;

@@ -60,6 +60,7 @@ warp_tap_http_accept(struct ev_loop *loop, ev_io *w, int revents)
 		buf_init(&c->rhead, WARP_TAP_HEAD_MAX);
 		buf_init(&c->fbody, WARP_TAP_FAIL_BODY);
 		buf_init(&c->out, 0);
+		buf_init(&c->carry, 0);
 		c->next = t->conns;
 		t->conns = c;
 		ev_io_init(&c->rw, warp_tap_http_read_cb, fd, EV_READ);
@@ -90,6 +91,7 @@ warp_tap_http_close(struct warp_tap_conn *c)
 	buf_free(&c->rhead);
 	buf_free(&c->fbody);
 	buf_free(&c->out);
+	buf_free(&c->carry);
 	free(c->method);
 	free(c->path);
 	if (c->headers != NULL) {

@@ -142,6 +142,7 @@ warp_tap_seen(struct warp_tap *t, long status, long long retry_after,
     const char *body, size_t len)
 {
 	struct warp_verdict	 v;
+	char			*p;
 
 	if (t->ended)
 		return;
@@ -156,6 +157,10 @@ warp_tap_seen(struct warp_tap *t, long status, long long retry_after,
 	free(t->last_body);
 	t->last_body = xstrndup(body != NULL ? body : "", body != NULL ? len :
 	    0);
+	/* Answered to the harness again later: never with the key in it. */
+	for (p = t->last_body; (p = strstr(p, t->key)) != NULL && *t->key != '\0';
+	    p += strlen(t->key))
+		memset(p, '*', strlen(t->key));
 	t->failures++;
 	/*
 	 * A harness that honours a long Retry-After would sleep through it

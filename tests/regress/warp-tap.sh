@@ -234,6 +234,18 @@ case "$P" in
 *'provider answered HTTP 401 (auth): Invalid API key provided'*) ok "401: the summary carries the status and class" ;;
 *) not_ok "401: the summary carries the status and class" "got: $P" ;; esac
 
+# ------------------------------------------- a failure that quotes the key
+# The provider's 401 repeats the key the tap sent it: the harness (and so
+# the ACP stream in JSON) gets it masked, never the key itself.
+reset
+primary_mode echokey
+run --approve-all --format json $FROM exec "do it"
+keep
+case "$OUT$ERR" in
+*"$SENTINEL"*) not_ok "a failure body quoting the key reaches the harness masked" "the key is in the output" ;;
+*'Incorrect API key provided: **********'*) ok "a failure body quoting the key reaches the harness masked" ;;
+*) not_ok "a failure body quoting the key reaches the harness masked" "rc $RC" "$OUT" "$ERR" ;; esac
+
 # ------------------------------------------- a persistent session's owner
 # The queue owner runs the tap of the harness it starts: a warm harness
 # keeps its tap from prompt to prompt (one start, the real key upstream),
