@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "curl-loop.h"
 #include "warp-classify.h"
 #include "warp-tap.h"
 
@@ -76,9 +77,7 @@ struct warp_tap {
 	ev_timer		 notify_w;	/* calls failed() from the loop */
 
 	struct warp_tap_conn	*conns;
-	CURLM			*multi;
-	ev_timer		 timer;
-	struct warp_tap_sock	*socks;
+	struct curl_loop	 cl;		/* multi handle, made on first use */
 
 	int			 failures;	/* this turn's */
 	int			 ended;		/* the tap ended the turn */

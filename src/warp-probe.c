@@ -12,29 +12,19 @@
 
 #include "acpx.h"
 #include "buf.h"
+#include "curl-loop.h"
 #include "js.h"
 #include "secrets.h"
 #include "warp-probe.h"
 #include "xmalloc.h"
 
 /*
- * Probes on the event loop, in the shape of curl's evhiperfifo example:
- * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
- * to call it back (CURLMOPT_TIMERFUNCTION); libev watchers call
- * curl_multi_socket_action(); finished transfers are collected with
- * curl_multi_info_read(). Socket watchers curl retires are stopped and
- * kept on a list until warp_probe_free(), so nothing is freed inside its
- * own callback.
+ * Probes on the event loop (curl-loop.h: curl says which sockets to watch
+ * and when to call back); finished transfers are collected with
+ * curl_multi_info_read() in warp_probe_check().
  */
 
 struct warp_probe;
-
-struct warp_probe_sock {
-	ev_io			 w;
-	curl_socket_t		 fd;
-	struct warp_probe	*p;
-	struct warp_probe_sock	*next;
-};
 
 struct warp_probe_req {
 	struct warp_probe	*p;
@@ -52,14 +42,12 @@ struct warp_probe_req {
 
 struct warp_probe {
 	struct ev_loop		*loop;
-	CURLM			*multi;
-	ev_timer		 timer;
+	struct curl_loop	 cl;		/* multi handle on the loop */
 	struct warp_probe_req	*reqs;
 	size_t			 n;
 	size_t			 nfinished;
 	long			 timeout_ms;
 	int			 started;
-	struct warp_probe_sock	*socks;
 };
 
 /* ------------------------------------------------------------ pure parts */
@@ -281,81 +269,6 @@ warp_probe_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
-static void	warp_probe_check(struct warp_probe *);
-
-static void
-warp_probe_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct warp_probe_sock	*s = w->data;
-	struct warp_probe	*p = s->p;
-	int			 action = 0, running;
-
-	if (revents & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (revents & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(p->multi, s->fd, action, &running);
-	warp_probe_check(p);
-}
-
-static void
-warp_probe_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct warp_probe	*p = w->data;
-	int			 running;
-
-	curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	warp_probe_check(p);
-}
-
-static int
-warp_probe_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
-    void *socketp)
-{
-	struct warp_probe	*p = userp;
-	struct warp_probe_sock	*s = socketp;
-	int			 kind = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			ev_io_stop(p->loop, &s->w);
-			curl_multi_assign(p->multi, fd, NULL);
-		}
-		return (0);
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (s == NULL) {
-		s = xcalloc(1, sizeof *s);
-		s->p = p;
-		s->fd = fd;
-		s->next = p->socks;
-		p->socks = s;
-		curl_multi_assign(p->multi, fd, s);
-		ev_io_init(&s->w, warp_probe_io_cb, fd, kind);
-		s->w.data = s;
-	} else {
-		ev_io_stop(p->loop, &s->w);
-		ev_io_set(&s->w, fd, kind);
-	}
-	ev_io_start(p->loop, &s->w);
-	return (0);
-}
-
-static int
-warp_probe_timer_fn(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct warp_probe	*p = userp;
-
-	ev_timer_stop(p->loop, &p->timer);
-	if (timeout_ms >= 0) {
-		ev_timer_set(&p->timer, timeout_ms / 1000.0, 0.);
-		ev_timer_start(p->loop, &p->timer);
-	}
-	return (0);
-}
 
 /* The model ids of an OpenAI-style {"data":[{"id":...}]} list. */
 static json_t *
@@ -431,22 +344,23 @@ warp_probe_finish(struct warp_probe_req *r, CURLcode code)
 }
 
 static void
-warp_probe_check(struct warp_probe *p)
+warp_probe_check(void *arg)
 {
+	struct warp_probe	*p = arg;
 	CURLMsg			*m;
 	struct warp_probe_req	*r;
 	int			 left;
 
-	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(p->cl.multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		warp_probe_finish(r, m->data.result);
-		curl_multi_remove_handle(p->multi, r->easy);
+		curl_multi_remove_handle(p->cl.multi, r->easy);
 		p->nfinished++;
 	}
 	if (p->nfinished == p->n)
-		ev_timer_stop(p->loop, &p->timer);
+		ev_timer_stop(p->loop, &p->cl.timer);
 }
 
 /* A probe set on loop. */
@@ -460,14 +374,8 @@ warp_probe_create(struct ev_loop *loop, long timeout_ms)
 	p = xcalloc(1, sizeof *p);
 	p->loop = loop;
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
-	if ((p->multi = curl_multi_init()) == NULL)
-		return (p);	/* no libcurl: every request fails at start */
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, warp_probe_socket_fn);
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, warp_probe_timer_fn);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
-	ev_timer_init(&p->timer, warp_probe_timer_cb, 0., 0.);
-	p->timer.data = p;
+	/* No libcurl: every request fails at start. */
+	(void)curl_loop_init(&p->cl, loop, warp_probe_check, p);
 	return (p);
 }
 
@@ -495,7 +403,7 @@ warp_probe_setup(struct warp_probe *p, struct warp_probe_req *r)
 	CURL	*e;
 
 	r->p = p;
-	if (p->multi == NULL || (e = r->easy = curl_easy_init()) == NULL) {
+	if (p->cl.multi == NULL || (e = r->easy = curl_easy_init()) == NULL) {
 		r->res.cls = WARP_PROBE_UNREACHABLE;
 		r->res.retry_after = -1;
 		r->res.detail = xstrdup("libcurl is not available");
@@ -547,7 +455,7 @@ warp_probe_start(struct warp_probe *p)
 		if (p->reqs[i].finished)
 			continue;
 		p->reqs[i].started = 1;
-		curl_multi_add_handle(p->multi, p->reqs[i].easy);
+		curl_multi_add_handle(p->cl.multi, p->reqs[i].easy);
 	}
 }
 
@@ -569,7 +477,6 @@ warp_probe_result(const struct warp_probe *p, size_t i)
 void
 warp_probe_free(struct warp_probe *p)
 {
-	struct warp_probe_sock	*s, *next;
 	struct warp_probe_req	*r;
 	size_t			 i;
 
@@ -579,7 +486,7 @@ warp_probe_free(struct warp_probe *p)
 		r = &p->reqs[i];
 		if (r->easy != NULL) {
 			if (!r->finished && r->started)
-				curl_multi_remove_handle(p->multi, r->easy);
+				curl_multi_remove_handle(p->cl.multi, r->easy);
 			curl_easy_cleanup(r->easy);
 		}
 		curl_slist_free_all(r->headers);
@@ -592,15 +499,6 @@ warp_probe_free(struct warp_probe *p)
 		json_decref(r->res.models);
 	}
 	free(p->reqs);
-	ev_timer_stop(p->loop, &p->timer);
-	/* Stop watching before curl closes what it still has open. */
-	for (s = p->socks; s != NULL; s = s->next)
-		ev_io_stop(p->loop, &s->w);
-	if (p->multi != NULL)
-		curl_multi_cleanup(p->multi);
-	for (s = p->socks; s != NULL; s = next) {
-		next = s->next;
-		free(s);
-	}
+	curl_loop_cleanup(&p->cl);
 	free(p);
 }

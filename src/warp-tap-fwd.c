@@ -18,104 +18,13 @@
 /*
  * The provider tap's side toward the provider (warp-tap.h): one libcurl
  * easy handle per harness request in the tap's multi handle, driven by
- * the libev loop the way warp-probe.c drives its probes (curl says which
- * sockets to watch and when to call back). The answer's head becomes an
+ * the libev loop (curl-loop.h, shared with warp-probe.c). The answer's head becomes an
  * HTTP/1.1 head for the harness (whatever HTTP version curl spoke), its
  * body goes out as it arrives (with the provider's Content-Length, else
  * chunked); above WARP_TAP_OUT_HIGH bytes not
  * yet written to the harness the transfer is paused. A failure status's
  * body is also kept (bounded) for the decision (warp-tap.c).
  */
-
-struct warp_tap_sock {
-	struct warp_tap		*tap;
-	struct warp_tap_sock	*next;
-	curl_socket_t		 fd;
-	ev_io			 w;
-};
-
-static void	warp_tap_fwd_check(struct warp_tap *);
-
-static void
-warp_tap_fwd_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct warp_tap_sock	*s = w->data;
-	struct warp_tap		*t = s->tap;
-	int			 action = 0, running;
-
-	if (revents & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (revents & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(t->multi, s->fd, action, &running);
-	warp_tap_fwd_check(t);
-}
-
-static void
-warp_tap_fwd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct warp_tap	*t = w->data;
-	int		 running;
-
-	curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	warp_tap_fwd_check(t);
-}
-
-static int
-warp_tap_fwd_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
-    void *socketp)
-{
-	struct warp_tap		*t = userp;
-	struct warp_tap_sock	*s = socketp, **pp;
-	int			 kind = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			ev_io_stop(t->loop, &s->w);
-			curl_multi_assign(t->multi, fd, NULL);
-			for (pp = &t->socks; *pp != NULL; pp = &(*pp)->next) {
-				if (*pp == s) {
-					*pp = s->next;
-					break;
-				}
-			}
-			free(s);
-		}
-		return (0);
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (s == NULL) {
-		s = xcalloc(1, sizeof *s);
-		s->tap = t;
-		s->fd = fd;
-		s->next = t->socks;
-		t->socks = s;
-		curl_multi_assign(t->multi, fd, s);
-		ev_io_init(&s->w, warp_tap_fwd_io_cb, fd, kind);
-		s->w.data = s;
-	} else {
-		ev_io_stop(t->loop, &s->w);
-		ev_io_set(&s->w, fd, kind);
-	}
-	ev_io_start(t->loop, &s->w);
-	return (0);
-}
-
-static int
-warp_tap_fwd_timer_fn(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct warp_tap	*t = userp;
-
-	ev_timer_stop(t->loop, &t->timer);
-	if (timeout_ms >= 0) {
-		ev_timer_set(&t->timer, timeout_ms / 1000.0, 0.);
-		ev_timer_start(t->loop, &t->timer);
-	}
-	return (0);
-}
 
 /* The head for the harness, once the provider's head is complete. */
 static void
@@ -264,7 +173,7 @@ warp_tap_fwd_done(struct warp_tap_conn *c, CURLcode code)
 	char		*msg;
 	json_t		*j;
 
-	curl_multi_remove_handle(t->multi, c->easy);
+	curl_multi_remove_handle(t->cl.multi, c->easy);
 	curl_easy_cleanup(c->easy);
 	c->easy = NULL;
 	c->paused = 0;
@@ -295,13 +204,14 @@ warp_tap_fwd_done(struct warp_tap_conn *c, CURLcode code)
 }
 
 static void
-warp_tap_fwd_check(struct warp_tap *t)
+warp_tap_fwd_check(void *arg)
 {
+	struct warp_tap		*t = arg;
 	struct warp_tap_conn	*c;
 	CURLMsg			*m;
 	int			 left;
 
-	while ((m = curl_multi_info_read(t->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(t->cl.multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		for (c = t->conns; c != NULL && c->easy != m->easy_handle;
@@ -316,19 +226,9 @@ warp_tap_fwd_check(struct warp_tap *t)
 static int
 warp_tap_fwd_multi(struct warp_tap *t)
 {
-	if (t->multi != NULL)
+	if (t->cl.multi != NULL)
 		return (0);
-	if ((t->multi = curl_multi_init()) == NULL)
-		return (-1);
-	curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION,
-	    warp_tap_fwd_socket_fn);
-	curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
-	curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION,
-	    warp_tap_fwd_timer_fn);
-	curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
-	ev_timer_init(&t->timer, warp_tap_fwd_timer_cb, 0., 0.);
-	t->timer.data = t;
-	return (0);
+	return (curl_loop_init(&t->cl, t->loop, warp_tap_fwd_check, t));
 }
 
 /* Forward c's request. -1 when libcurl is not there. */
@@ -367,7 +267,7 @@ warp_tap_fwd_start(struct warp_tap_conn *c)
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, warp_tap_fwd_write_cb);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
-	if (curl_multi_add_handle(t->multi, c->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(t->cl.multi, c->easy) != CURLM_OK) {
 		curl_easy_cleanup(c->easy);
 		c->easy = NULL;
 		return (-1);
@@ -392,7 +292,7 @@ warp_tap_fwd_abort(struct warp_tap_conn *c)
 {
 	if (c->easy == NULL)
 		return;
-	curl_multi_remove_handle(c->tap->multi, c->easy);
+	curl_multi_remove_handle(c->tap->cl.multi, c->easy);
 	curl_easy_cleanup(c->easy);
 	c->easy = NULL;
 }
@@ -401,16 +301,6 @@ warp_tap_fwd_abort(struct warp_tap_conn *c)
 void
 warp_tap_fwd_cleanup(struct warp_tap *t)
 {
-	struct warp_tap_sock	*s;
-
-	if (t->multi == NULL)
-		return;
-	ev_timer_stop(t->loop, &t->timer);
-	while ((s = t->socks) != NULL) {
-		t->socks = s->next;
-		ev_io_stop(t->loop, &s->w);
-		free(s);
-	}
-	curl_multi_cleanup(t->multi);
-	t->multi = NULL;
+	if (t->cl.multi != NULL)
+		curl_loop_cleanup(&t->cl);
 }
