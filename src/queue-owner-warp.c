@@ -464,6 +464,36 @@ warp_hop_step_cb(struct acp_client *c, const json_t *result,
 }
 
 /*
+ * A hop decided (before a turn or after a failed one): record it, tell the
+ * submitter, and replace the agent; the new one's steps go on in
+ * warp_hop_step_cb().
+ */
+static void
+warp_hop_go(struct queue_owner *o, struct queue_owner_job *j,
+    struct fallback_hop *hop)
+{
+	json_t	*n;
+	char	*cause = NULL;
+
+	warp_history_add(j->rec, fallback_event(hop, time(NULL)));
+	json_object_set_new(session_record_acpx(j->rec), "serving_agent",
+	    json_string(hop->to));
+	if (session_store_save(j->rec, &cause) == -1)
+		free(cause);
+	n = fallback_notification(hop);
+	if (j->peer != NULL)
+		queue_owner_job_send(o, j, queue_msg_event(j->req->request_id,
+		    0, n, o->gen));
+	json_decref(n);
+	queue_owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
+	    hop->reason);
+	queue_owner_agent_retire(o);
+	warp_use_launch(o, hop->to, &hop->launch);
+	j->state = JOB_CONNECT;
+	acp_client_start(queue_owner_agent_client(o), warp_hop_step_cb, o);
+}
+
+/*
  * The session so far for the agent a session moves to before a turn: the
  * record's conversation (the newest messages that fit, without the
  * prompt of this turn, which the record already holds), or NULL when
@@ -518,8 +548,8 @@ warp_move_before(struct queue_owner *o)
 	struct queue_owner_warp	*w = o->warp;
 	struct queue_owner_job	*j = o->job;
 	struct fallback_hop	*hop = &w->hop;
-	char			*notice = NULL, *cause = NULL, *ctx;
-	json_t			*n, *blocks;
+	char			*notice = NULL, *ctx;
+	json_t			*blocks;
 	int			 rc;
 
 	fallback_hop_clear(hop);
@@ -538,23 +568,8 @@ warp_move_before(struct queue_owner *o)
 		hop->prompt = blocks;
 		free(ctx);
 	}
-	warp_history_add(j->rec, fallback_event(hop, time(NULL)));
-	json_object_set_new(session_record_acpx(j->rec), "serving_agent",
-	    json_string(hop->to));
-	if (session_store_save(j->rec, &cause) == -1)
-		free(cause);
-	n = fallback_notification(hop);
-	if (j->peer != NULL)
-		queue_owner_job_send(o, j, queue_msg_event(j->req->request_id,
-		    0, n, o->gen));
-	json_decref(n);
-	queue_owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
-	    hop->reason);
-	queue_owner_agent_retire(o);
-	warp_use_launch(o, hop->to, &hop->launch);
 	w->moved = 1;
-	j->state = JOB_CONNECT;
-	acp_client_start(queue_owner_agent_client(o), warp_hop_step_cb, o);
+	warp_hop_go(o, j, hop);
 	return (1);
 }
 
@@ -571,7 +586,6 @@ warp_prompt_end(struct queue_owner *o, const json_t *result,
 	struct queue_owner_job	*j = o->job;
 	struct fallback_hop	*hop;
 	struct acpx_error	*e = NULL;
-	json_t			*n;
 	char			*notice = NULL, *stderr_text, *cause = NULL;
 	char			*now;
 	int			 rc;
@@ -620,25 +634,9 @@ warp_prompt_end(struct queue_owner *o, const json_t *result,
 
 	/* The hop: record it, tell the submitter, replace the agent. */
 	queue_owner_agent_chunk_flush(o);
-	warp_history_add(j->rec, fallback_event(hop, time(NULL)));
 	warp_first_failure(o, "provider_failure", "%s: %s (%s)", hop->from,
 	    hop->reason, hop->signal != NULL ? hop->signal : "");
-	json_object_set_new(session_record_acpx(j->rec), "serving_agent",
-	    json_string(hop->to));
-	if (session_store_save(j->rec, &cause) == -1)
-		free(cause);
-	n = fallback_notification(hop);
-	if (j->peer != NULL)
-		queue_owner_job_send(o, j, queue_msg_event(j->req->request_id,
-		    0, n, o->gen));
-	json_decref(n);
-	queue_owner_log(o, "fallback %s -> %s (%s)", hop->from, hop->to,
-	    hop->reason);
-
-	queue_owner_agent_retire(o);
-	warp_use_launch(o, hop->to, &hop->launch);
-	j->state = JOB_CONNECT;
-	acp_client_start(queue_owner_agent_client(o), warp_hop_step_cb, o);
+	warp_hop_go(o, j, hop);
 	return (1);
 }
 
