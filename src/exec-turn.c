@@ -180,36 +180,38 @@ exec_interrupt_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	exec_finish(r, NULL);
 }
 
+/*
+ * A provider failure seen in the prompt (the stall rule's timer, or the
+ * provider tap): cancel, wait briefly for the answer, then kill. stall:
+ * the stall rule's, whose caller is told.
+ */
 static void
-exec_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+exec_provider_end(struct exec_run *r, int stall)
 {
-	struct exec_run	*r = w->data;
-
-	ev_timer_stop(loop, w);
-	if (r->phase != EXEC_PROMPT || r->interrupted || r->stalled)
-		return;
-	/* A provider stall: cancel, wait briefly for the answer, then kill. */
-	r->stalled = 1;
-	if (r->stall->stalled != NULL)
-		r->stall->stalled(r->stall->arg);
-	acp_client_cancel(r->client);
-	ev_timer_set(&r->interrupt_w, EXEC_INTERRUPT_WAIT, 0.);
-	ev_timer_start(loop, &r->interrupt_w);
-}
-
-/* The provider tap ended the turn (warp-tap.h): as the stall rule does. */
-static void
-exec_tap_cb(void *arg)
-{
-	struct exec_run	*r = arg;
-
 	if (r->phase != EXEC_PROMPT || r->interrupted || r->stalled)
 		return;
 	r->stalled = 1;
 	ev_timer_stop(r->loop, &r->stall_w);
+	if (stall && r->stall->stalled != NULL)
+		r->stall->stalled(r->stall->arg);
 	acp_client_cancel(r->client);
 	ev_timer_set(&r->interrupt_w, EXEC_INTERRUPT_WAIT, 0.);
 	ev_timer_start(r->loop, &r->interrupt_w);
+}
+
+static void
+exec_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	ev_timer_stop(loop, w);
+	exec_provider_end(w->data, 1);
+}
+
+/* The provider tap ended the turn (warp-tap.h). */
+static void
+exec_tap_cb(void *arg)
+{
+	exec_provider_end(arg, 0);
 }
 
 static void
