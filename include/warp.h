@@ -695,6 +695,15 @@ struct warp_route_ctx {
 };
 
 /*
+ * x filled with what every check reads (any may be NULL); forced and
+ * node_until left NULL for the caller to set.
+ */
+void		 warp_route_ctx_init(struct warp_route_ctx *x,
+		    const struct warp_config *wc, const struct warp_state *st,
+		    const struct secrets *s, const struct config *c,
+		    const char *home, time_t now);
+
+/*
  * Check t against ctx: forced, cooling, quota, node down, then with
  * check_secrets its secrets (not for an agent bound to nodes: they are
  * the node's). Fills c (free with warp_route_check_clear()); returns

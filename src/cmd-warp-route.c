@@ -99,13 +99,8 @@ cmd_warp_route(const struct invocation *inv, struct output *out)
 	free(warning);
 	chain = warp_chain(ctx.wc, &t);
 	n = cmdline_count(chain) + 1;
-	memset(&x, 0, sizeof x);
-	x.wc = ctx.wc;
-	x.st = st;
-	x.secrets = ctx.secrets;
-	x.config = inv->config;
-	x.home = ctx.home;
-	x.now = now;
+	warp_route_ctx_init(&x, ctx.wc, st, ctx.secrets, inv->config,
+	    ctx.home, now);
 	x.node_until = node_bind_state_until;
 	rows = xcalloc(n, sizeof *rows);
 	for (i = 0; i < n; i++) {

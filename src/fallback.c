@@ -301,14 +301,8 @@ fallback_next(struct fallback *f, time_t now)
 	free(warning);
 	s = fallback_secrets(f);
 	chain = warp_chain(f->wc, &t);
-	memset(&x, 0, sizeof x);
-	x.wc = f->wc;
-	x.st = st;
-	x.secrets = s;
-	x.config = f->config;
-	x.home = home;
+	warp_route_ctx_init(&x, f->wc, st, s, f->config, home, now);
 	x.forced = f->forced;
-	x.now = now;
 	x.node_until = node_bind_state_until;
 	for (i = 0; next == NULL; i++) {
 		const char *id = i == 0 ? f->first : chain[i - 1];

@@ -501,13 +501,7 @@ warp_pick(const struct config *c, const struct warp_config *wc,
 		xasprintf(notice, "warning: %s", warning);
 	free(warning);
 	chain = warp_chain(wc, t);
-	memset(&x, 0, sizeof x);
-	x.wc = wc;
-	x.st = st;
-	x.secrets = s;
-	x.config = c;
-	x.home = home;
-	x.now = now;
+	warp_route_ctx_init(&x, wc, st, s, c, home, now);
 	if (warp_route_check(&x, t, 0, &rc0) == WARP_ROUTE_OK) {
 		warp_target_resolve(wc, t->id, sel, &e);
 		*next_free = warp_route_any_free(&x, wc, chain, NULL);

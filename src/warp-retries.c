@@ -60,13 +60,7 @@ warp_retries_next(const struct config *c, const struct warp_config *wc,
 	home = config_home();
 	st = warp_state_load(home, &warning);
 	free(warning);
-	memset(&x, 0, sizeof x);
-	x.wc = wc;
-	x.st = st;
-	x.secrets = s;
-	x.config = c;
-	x.home = home;
-	x.now = now;
+	warp_route_ctx_init(&x, wc, st, s, c, home, now);
 	chain = warp_chain(wc, first);
 	if (strcmp(first->id, sel->id) != 0) {
 		next = warp_route_check(&x, first, 1, &rc) == WARP_ROUTE_OK;

@@ -101,6 +101,21 @@ warp_route_nodes_down(const struct warp_route_ctx *x,
 	return (1);
 }
 
+/* x with what every route check reads; the rest (forced, node_until) 0. */
+void
+warp_route_ctx_init(struct warp_route_ctx *x, const struct warp_config *wc,
+    const struct warp_state *st, const struct secrets *s,
+    const struct config *c, const char *home, time_t now)
+{
+	memset(x, 0, sizeof *x);
+	x->wc = wc;
+	x->st = st;
+	x->secrets = s;
+	x->config = c;
+	x->home = home;
+	x->now = now;
+}
+
 /* May t take a turn now? */
 enum warp_route_skip
 warp_route_check(const struct warp_route_ctx *x, const struct warp_target *t,
@@ -220,10 +235,7 @@ warp_route_quota_before(const struct warp_config *wc, const char *home,
 	}
 	st = warp_state_load(home, &warning);
 	free(warning);
-	memset(&x, 0, sizeof x);
-	x.wc = wc;
-	x.st = st;
-	x.now = now;
+	warp_route_ctx_init(&x, wc, st, NULL, NULL, NULL, now);
 	switch (warp_route_check(&x, &t, 0, &rc)) {
 	case WARP_ROUTE_QUOTA:
 		skip = 1;
