@@ -12,9 +12,8 @@
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
 [ -x "$FAKE" ] || skip_all "fake provider not built"
 RUNTIME=$(cd "$(dirname "$(readlink -f "$REF")")/.." 2>/dev/null && pwd)/dist/runtime.js
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ACPX_WARP_ENV_FILE ACPX_NODE MOCK_SCENARIO MOCK_RECORD
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
+unset MOCK_SCENARIO MOCK_RECORD
 SENTINEL="sk-SENTINEL-wc1wc2wc3wc4"
 SENTINEL_B="sk-SENTINEL-wcBwcBwcBwcB"
 FROM=opencode-warp-infini-kimi
@@ -54,21 +53,12 @@ EOC
 ALL="$T_ROOT/all"
 : >"$ALL"
 keep() { printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL"; }
-poll() {	# up to 120 s (a hang bound, not a timing assertion)
-	i=0
-	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-	eval "$1"
-}
 first_prompt() { grep '"method":"session/prompt"' "$REC_DIR/$1" 2>/dev/null | head -n 1; }
 nprompts() { c=$(grep -c '"method":"session/prompt"' "$REC_DIR/$1" 2>/dev/null); echo "${c:-0}"; }
 # fresh: a new fake provider (flaky for the first agent), no cooldown, no records.
 fresh() {
 	rm -rf "$REC_DIR"/* "$HOME/.acpx/warp"
-	"$FAKE" --record "$T_ROOT/provider.rec" --lifetime 120 >"$T_ROOT/port" &
-	track_pid $!
-	poll '[ -s "$T_ROOT/port" ]'
-	PORT=$(head -n 1 "$T_ROOT/port")
-	rm -f "$T_ROOT/port"
+	fake_provider_start "$T_ROOT/provider.rec" --lifetime 120
 	printf 'WARP_INFINI_API_KEY=%s\nWARP_INFINI_BASE_URL=http://127.0.0.1:%s/flaky/v1\n' "$SENTINEL" "$PORT" >"$SECRETS"
 	printf 'WARP_BACKUP_API_KEY=%s\nWARP_BACKUP_BASE_URL=http://127.0.0.1:%s/ok/v1\n' "$SENTINEL_B" "$PORT" >>"$SECRETS"
 	chmod 600 "$SECRETS"

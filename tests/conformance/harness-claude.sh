@@ -55,12 +55,8 @@ fi
 
 REC="$T_ROOT/provider.rec"
 OUTF="$T_WORK/out.txt"
-"$FAKE" --record "$REC" --lifetime 900 --tool-file "$OUTF" >"$T_ROOT/port" &
-track_pid $!
-i=0
-while [ ! -s "$T_ROOT/port" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-PORT=$(head -n 1 "$T_ROOT/port")
-[ -n "$PORT" ] || unavailable "fake provider did not start"
+fake_provider_start "$REC" --lifetime 900 --tool-file "$OUTF" ||
+    unavailable "fake provider did not start"
 
 # The user's own Claude settings: Write always allowed.
 export CLAUDE_CONFIG_DIR="$T_ROOT/claude-config"

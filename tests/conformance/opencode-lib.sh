@@ -41,12 +41,8 @@ unavailable() {
 	skip_all "$1"
 }
 
-# poll SHELL-CONDITION: wait for an event; the ceiling (5 min) only bounds a hang.
-poll() {
-	i=0
-	while ! eval "$1" && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
-	eval "$1"
-}
+# poll (lib.sh) waits up to 5 min here: real opencode is slow to start.
+POLL_CEILING=300
 
 # hits PROVIDER-PATH KEY MODEL: requests the fake provider saw like that.
 hits() {
@@ -95,12 +91,8 @@ oc_setup() {
 	    OPENCODE_DISABLE_LSP_DOWNLOAD=1
 
 	REC="$T_ROOT/rec"
-	"$FAKE" --record "$REC" --record-text --lifetime 1800 >"$T_ROOT/port" &
-	FAKE_PID=$!
-	track_pid $FAKE_PID
-	poll '[ -s "$T_ROOT/port" ]'
-	PORT=$(head -n 1 "$T_ROOT/port")
-	[ -n "$PORT" ] || skip_all "fake provider did not start"
+	fake_provider_start "$REC" --record-text --lifetime 1800 ||
+	    skip_all "fake provider did not start"
 
 	# The harness command: opencode, behind a wrapper that logs which
 	# warp agent each start is (by the model acpx pinned), so a test

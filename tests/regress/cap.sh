@@ -42,11 +42,6 @@ AG="$T_ROOT/agent.sh"
 SLOTS="$HOME/.acpx/slots"
 mkdir -p "$HOME/.acpx"
 cap() { printf '{"maxConcurrentAgents": %s}\n' "$1" >"$HOME/.acpx/config.json"; }
-poll() {	# poll SHELL-CONDITION: up to 120 s (bounds a hang only)
-	i=0
-	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-	eval "$1"
-}
 tickets() { ls "$SLOTS/queue" 2>/dev/null | wc -l; }
 # The most agents the log shows running at once.
 most() {

@@ -33,11 +33,6 @@ owners() {
 }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 # Wait (bounded, ~120 s: a hang bound) until the command succeeds.
-poll() {
-	i=0
-	while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-	eval "$1"
-}
 # run, with the wall clock moved by $1 seconds.
 run_skewed() {
 	off=$1; shift

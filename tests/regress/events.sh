@@ -13,8 +13,8 @@
 # Warp chain enters the log.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-unset ACPX_WARP_ENV_FILE ACPX_NODE ACPX_EVENT_LOG_MAX_BYTES
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
+unset ACPX_EVENT_LOG_MAX_BYTES
 LOG="$HOME/.acpx/events.ndjson"
 SHIM=$(dirname "$ACPX")/tests/faults/faultshim.so
 # The shim is preloaded before a sanitizer's runtime (as in faults.sh).

@@ -14,9 +14,7 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
 [ -x "$FAKE" ] || skip_all "fake provider not built"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ACPX_WARP_ENV_FILE ACPX_NODE
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
 SENTINEL="sk-SENTINEL-fs1fs2fs3fs4"
 SENTINEL_B="sk-SENTINEL-fsBfsBfsBfsB"
 FROM=opencode-warp-infini-kimi
@@ -83,10 +81,6 @@ ALL="$T_ROOT/all"
 : >"$ALL"
 keep() { printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL"; }
 lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
-poll() {	# poll SHELL-CONDITION: up to 120 s (a hang bound, not a timing assertion)
-	i=0
-	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-}
 # Stop every queue owner this test started (by the pids in their leases).
 stop_owners() {
 	for l in "$HOME"/.acpx/queues/*.lock; do
@@ -427,12 +421,7 @@ case "$(first_prompt glm)" in
 # ============================================================ B: over HTTP
 # start_fake FILE: a fake provider recording into FILE (outside HOME).
 start_fake() {
-	"$FAKE" --record "$1" --lifetime 120 >"$T_ROOT/port" &
-	track_pid $!
-	i=0
-	while [ ! -s "$T_ROOT/port" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-	PORT=$(head -n 1 "$T_ROOT/port")
-	rm -f "$T_ROOT/port"
+	fake_provider_start "$1" --lifetime 120
 }
 BACKUP=opencode-warp-backup-glm
 export SC_KIMI="$SCENARIOS/fallback-provider.json" SC_BACKUP="$SCENARIOS/fallback-provider-ok.json"

@@ -9,8 +9,7 @@
 # must not fall back.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-unset ACPX_WARP_ENV_FILE ACPX_NODE
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
 SENTINEL="sk-SENTINEL-fb1fb2fb3fb4"
 FROM=opencode-warp-infini-kimi
 TO=opencode-warp-infini-glm

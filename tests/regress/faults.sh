@@ -21,11 +21,6 @@ pid_of() {
 		case "$a0" in *mock-agent) p=${f#/proc/}; echo "${p%/cmdline}" ;; esac
 	done 2>/dev/null
 }
-poll() {
-	i=0
-	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-	eval "$1"
-}
 # No crash: not killed by a signal other than SIGPIPE/SIGKILL we sent, no
 # sanitizer report.
 expect_no_crash() {

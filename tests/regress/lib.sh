@@ -62,6 +62,43 @@ wait_owners_gone() {
 # Remember a background pid so cleanup kills it (and only it).
 track_pid() { T_PIDS="$T_PIDS $1"; }
 
+# poll SHELL-CONDITION: wait until it holds; false after POLL_CEILING
+# seconds (120 unless the script sets it). The ceiling only bounds a hang:
+# it is never a timing assertion.
+poll() {
+	_poll_n=0
+	until eval "$1"; do
+		[ $_poll_n -ge $((${POLL_CEILING:-120} * 20)) ] && return 1
+		sleep 0.05
+		_poll_n=$((_poll_n + 1))
+	done
+}
+
+# warp_env_clean: no proxy, Warp secrets file, node or WARP_* variable of
+# the caller's environment reaches the commands under test.
+warp_env_clean() {
+	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+	unset ACPX_WARP_ENV_FILE ACPX_NODE
+	for _v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do
+		unset "$_v"
+	done
+}
+
+# fake_provider_start REC [ARGS...]: the fake provider ($FAKE) recording to
+# REC, tracked for cleanup; sets FAKE_PID and PORT once it listens. False
+# when it printed no port.
+fake_provider_start() {
+	_fp_rec=$1
+	shift
+	rm -f "$T_ROOT/fake-provider.port"
+	"$FAKE" --record "$_fp_rec" "$@" >"$T_ROOT/fake-provider.port" &
+	FAKE_PID=$!
+	track_pid $FAKE_PID
+	poll '[ -s "$T_ROOT/fake-provider.port" ]' || return 1
+	PORT=$(head -n 1 "$T_ROOT/fake-provider.port")
+	[ -n "$PORT" ]
+}
+
 ok() { t_n=$((t_n + 1)); echo "ok $t_n - $1"; }
 # not_ok "NAME # TODO reason": a known defect, reported (TAP TODO,
 # automake XFAIL) but not counted as a failure.

@@ -8,11 +8,6 @@
 STORE="$HOME/.acpx/sessions"
 N_RECORDS=${LOAD_RECORDS:-10000}
 
-poll() {
-	i=0
-	while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-	eval "$1"
-}
 wait_owners() {
 	poll '! ls "$HOME"/.acpx/queues/*.lock >/dev/null 2>&1' || true
 }

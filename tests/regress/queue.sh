@@ -38,11 +38,6 @@ stop_owner() {
 	wait_quiet
 }
 # Poll for a condition (a shell command), at most ~120 s (a hang bound).
-poll() {
-	i=0
-	while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-	eval "$1"
-}
 prompts_seen() {
 	grep '"method":"session/prompt"' "$REC" 2>/dev/null |
 	    sed 's/.*"text":"\([^"]*\)".*/\1/' | tr '\n' ' '

@@ -101,8 +101,7 @@ done
 # A two-agent Warp chain of mock agents behind a fake harness (as in
 # fallback.sh): the first fails with a quota error, the hop's [fallback]
 # line is bold yellow on a terminal.
-unset ACPX_WARP_ENV_FILE ACPX_NODE
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
 FROM=opencode-warp-infini-kimi
 TO=opencode-warp-infini-glm
 ARROW=$(printf '\342\206\222')

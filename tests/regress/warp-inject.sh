@@ -15,9 +15,7 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
 [ -x "$FAKE" ] || skip_all "fake provider not built"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ACPX_WARP_ENV_FILE ACPX_NODE
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
 SENTINEL="sk-SENTINEL-inj1inj2inj3"
 SENTINEL_B="sk-SENTINEL-injBinjBinjB"
 FROM=opencode-warp-infini-kimi
@@ -42,11 +40,7 @@ mkdir -p "$REC_DIR" "$T_ROOT/secrets" "$HOME/.acpx"
 SECRETS="$T_ROOT/secrets/warp.env"
 MEMO="$HOME/.acpx/warp/endpoints.json"
 
-"$FAKE" --record "$T_ROOT/provider.rec" --lifetime 120 >"$T_ROOT/port" &
-track_pid $!
-i=0
-while [ ! -s "$T_ROOT/port" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-PORT=$(head -n 1 "$T_ROOT/port")
+fake_provider_start "$T_ROOT/provider.rec" --lifetime 120
 BASE="http://127.0.0.1:$PORT"
 printf 'WARP_INFINI_API_KEY=%s\nWARP_INFINI_BASE_URL=%s/ok/v1\n' "$SENTINEL" "$BASE" >"$SECRETS"
 printf 'WARP_BACKUP_API_KEY=%s\nWARP_BACKUP_BASE_URL=%s/ok/v1\n' "$SENTINEL_B" "$BASE" >>"$SECRETS"

@@ -12,8 +12,8 @@
 # pinned model; reset times are ten days ahead, never waited for.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-unset ACPX_WARP_ENV_FILE ACPX_NODE MOCK_SCENARIO MOCK_RECORD
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
+unset MOCK_SCENARIO MOCK_RECORD
 FROM=opencode-warp-infini-kimi
 TO=opencode-warp-backup-glm
 ARROW=$(printf '\342\206\222')

@@ -12,8 +12,7 @@
 # times here: absolute times ten days ahead, never waited for.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-unset ACPX_WARP_ENV_FILE ACPX_NODE
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
 FROM=opencode-warp-infini-kimi
 TO=opencode-warp-backup-glm
 NOKEY=opencode-warp-nokey-glm

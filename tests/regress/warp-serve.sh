@@ -13,9 +13,8 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
 [ -x "$FAKE" ] || skip_all "fake provider not built"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ACPX_WARP_ENV_FILE ACPX_NODE MOCK_SCENARIO MOCK_RECORD
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
+unset MOCK_SCENARIO MOCK_RECORD
 SENTINEL="sk-SENTINEL-ws1ws2ws3ws4"
 SENTINEL_B="sk-SENTINEL-wsBwsBwsBwsB"
 FROM=opencode-warp-infini-kimi
@@ -87,11 +86,6 @@ MAP="$HOME/.acpx/warp/sessions"
 ALL="$T_ROOT/all"
 : >"$ALL"
 keep() { printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL"; }
-poll() {	# poll SHELL-CONDITION: up to 120 s (a hang bound, not a timing assertion)
-	i=0
-	while ! eval "$1" && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-	eval "$1"
-}
 # alive PID: running, not a zombie (one read of its state: a process reaped
 # between two looks must not count as alive)
 alive() {
@@ -212,11 +206,7 @@ tail -n 1 "$REC_DIR/plain" | grep -q '"_mock":"eof"' && ok "stdin EOF: the harne
 # ============================================================ fallback over HTTP
 # start_fake FILE: a fake provider recording into FILE (outside HOME).
 start_fake() {
-	"$FAKE" --record "$1" --lifetime 120 >"$T_ROOT/port" &
-	track_pid $!
-	poll '[ -s "$T_ROOT/port" ]'
-	PORT=$(head -n 1 "$T_ROOT/port")
-	rm -f "$T_ROOT/port"
+	fake_provider_start "$1" --lifetime 120
 }
 export SC_KIMI="$SCENARIOS/fallback-provider.json" SC_BACKUP="$SCENARIOS/fallback-provider-ok.json"
 reset

@@ -19,9 +19,7 @@
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
 [ -x "$FAKE" ] || skip_all "fake provider not built"
 command -v curl >/dev/null || skip_all "curl not installed"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ACPX_WARP_ENV_FILE ACPX_NODE
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
 SENTINEL="sk-SENTINEL-tp1tp2tp3tp4"
 SENTINEL_B="sk-SENTINEL-tpBtpBtpBtpB"
 FROM=opencode-warp-infini-kimi
@@ -51,11 +49,7 @@ mkdir -p "$REC_DIR" "$T_ROOT/secrets" "$HOME/.acpx"
 SECRETS="$T_ROOT/secrets/warp.env"
 REC="$T_ROOT/provider.rec"
 
-"$FAKE" --record "$REC" --lifetime 120 >"$T_ROOT/port" &
-track_pid $!
-i=0
-while [ ! -s "$T_ROOT/port" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
-PORT=$(head -n 1 "$T_ROOT/port")
+fake_provider_start "$REC" --lifetime 120
 BASE="http://127.0.0.1:$PORT"
 
 primary_mode() {	# the fake provider's mode for infini; backup is ok

@@ -9,9 +9,7 @@
 [ -x "$MOCK" ] || skip_all "mock agent not built"
 FAKE=$(dirname "$ACPX")/tests/fake-provider/fake-provider
 [ -x "$FAKE" ] || skip_all "fake provider not built"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ACPX_WARP_ENV_FILE ACPX_NODE
-for v in $(env | sed -n 's/^\(WARP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+warp_env_clean
 HELLO="$SCENARIOS/hello.json"
 SENTINEL_A="sk-SENTINEL-a1b2c3d4e5"
 SENTINEL_B="sk-SENTINEL-f6g7h8i9j0"
