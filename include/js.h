@@ -86,6 +86,9 @@ int		 js_truthy(const json_t *v);
 
 /* Math.round(x). */
 double		 js_round(double x);
+/* floor(x) and C's round(x) (halves away from zero), exact, without libm. */
+double		 js_floor(double x);
+double		 js_round_away(double x);
 
 /*
  * String(v) of a number ("0.1", "1", "1e+21", "NaN", "-Infinity") into buf

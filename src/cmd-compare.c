@@ -170,7 +170,7 @@ compare_row(const char *agent, const struct exec_turn_result *res,
 	json_object_set_new(row, "stop_reason", stop != NULL ?
 	    json_deep_copy(stop) : json_null());
 	json_object_set_new(row, "wall_ms",
-	    json_integer((json_int_t)llround(compare_now_ms() - t0)));
+	    json_integer((json_int_t)js_round_away(compare_now_ms() - t0)));
 	for (i = 0; i < nitems(keys); i++)
 		json_object_set_new(row, keys[i], cap->usage[i] != NULL ?
 		    json_deep_copy(cap->usage[i]) : json_null());

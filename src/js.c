@@ -407,10 +407,39 @@ js_truthy(const json_t *v)
 
 /* --------------------------------------------------------------- numbers */
 
+/*
+ * floor() without libm: exact. Below 2^52 in magnitude the conversion to
+ * long long truncates toward zero exactly; above, every double (and
+ * infinity, NaN) is its own floor. -0.0 stays -0.0, as floor() keeps it.
+ */
+double
+js_floor(double x)
+{
+	double	t;
+
+	if (!(fabs(x) < 4503599627370496.0))
+		return (x);
+	t = (double)(long long)x;
+	if (t == x)
+		return (x);
+	return (t > x ? t - 1 : t);
+}
+
+/* C's round(): halves away from zero, exact (x - floor(x) is exact). */
+double
+js_round_away(double x)
+{
+	if (!(fabs(x) < 4503599627370496.0))
+		return (x);
+	if (signbit(x))
+		return (-js_round(-x));
+	return (js_round(x));
+}
+
 double
 js_round(double x)
 {
-	double	r = floor(x);
+	double	r = js_floor(x);
 
 	if (x - r >= 0.5)
 		r += 1;
@@ -515,23 +544,48 @@ js_now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/*
+ * The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+ * Hinnant's civil_from_days): what gmtime_r() gives, without the time
+ * zone file glibc's gmtime_r() loads on its first call.
+ */
+static void
+js_civil(int64_t days, int64_t *y, int *m, int *d)
+{
+	int64_t		era, doe, yoe, doy, mp;
+
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;				/* [0, 146096] */
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);		/* [0, 365] */
+	mp = (5 * doy + 2) / 153;				/* [0, 11] */
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
 char *
 js_iso_time(int64_t ms)
 {
-	struct tm	 tm;
-	time_t		 t;
-	int64_t		 sec = ms / 1000, frac = ms % 1000;
+	int64_t		 sec = ms / 1000, frac = ms % 1000, days, rem, y;
+	int		 mon, mday;
 	char		*out;
 
 	if (frac < 0) {		/* before 1970: floor, as Date does */
 		frac += 1000;
 		sec--;
 	}
-	t = (time_t)sec;
-	gmtime_r(&t, &tm);
+	days = sec / 86400;
+	rem = sec % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	js_civil(days, &y, &mon, &mday);
 	xasprintf(&out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)frac);
+	    (int)y, mon, mday, (int)(rem / 3600), (int)(rem % 3600 / 60),
+	    (int)(rem % 60), (int)frac);
 	return (out);
 }
 

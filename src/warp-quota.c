@@ -15,6 +15,7 @@
 #include "config-file.h"
 #include "isotime.h"
 #include "jget.h"
+#include "js.h"
 #include "warp.h"
 #include "xmalloc.h"
 
@@ -149,7 +150,7 @@ warp_quota_round(double pct)
 {
 	if (pct > 100)
 		pct = 100;
-	return (round(pct * 100) / 100);
+	return (js_round_away(pct * 100) / 100);
 }
 
 static void

@@ -8,7 +8,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -135,6 +137,54 @@ main(void)
 	ASSERT_TRUE(js_round(-2.6) == -3);
 	ASSERT_TRUE(js_round(0.49999999999999994) == 0);
 	ASSERT_TRUE(js_round(4503599627370497.0) == 4503599627370497.0);
+	TEST_DONE();
+
+	TEST_START("js_floor is floor(), js_round_away is round(), exactly");
+	{
+		static const double xs[] = { 0.0, -0.0, 0.5, -0.5, 1.5, -1.5,
+		    2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
+		    0.3, -0.3, 1e-300, -1e-300, 7.0, -7.0, 123456.789,
+		    -123456.789, 4503599627370495.5, -4503599627370495.5,
+		    4503599627370497.0, -4503599627370497.0, 1e300, -1e300,
+		    INFINITY, -INFINITY };
+		size_t	i;
+
+		for (i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+			ASSERT_TRUE(js_floor(xs[i]) == floor(xs[i]));
+			ASSERT_TRUE(signbit(js_floor(xs[i])) ==
+			    signbit(floor(xs[i])));
+			ASSERT_TRUE(js_round_away(xs[i]) == round(xs[i]));
+			ASSERT_TRUE(signbit(js_round_away(xs[i])) ==
+			    signbit(round(xs[i])));
+		}
+		ASSERT_TRUE(isnan(js_floor(NAN)) && isnan(js_round_away(NAN)));
+	}
+	TEST_DONE();
+
+	TEST_START("js_iso_time's date is gmtime_r()'s, 1600 years around 1970");
+	{
+		struct tm	tm;
+		time_t		tt;
+		int64_t		ms;
+		char		want[64];
+		int		bad = 0;
+
+		for (ms = -800LL * 366 * 86400000; ms < 800LL * 366 * 86400000;
+		    ms += 86400000LL * 7 + 3723001) {
+			tt = (time_t)(ms / 1000 - (ms % 1000 < 0));
+			gmtime_r(&tt, &tm);
+			snprintf(want, sizeof want,
+			    "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+			    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			    tm.tm_hour, tm.tm_min, tm.tm_sec,
+			    (int)(((ms % 1000) + 1000) % 1000));
+			t = js_iso_time(ms);
+			if (strcmp(t, want) != 0 && bad++ == 0)
+				ASSERT_STR_EQ(t, want);
+			free(t);
+		}
+		ASSERT_INT_EQ(bad, 0);
+	}
 	TEST_DONE();
 
 	TEST_START("js_number is Number()");
