@@ -19,6 +19,8 @@
 #ifndef ACPX_PROC_H
 #define ACPX_PROC_H
 
+#include <sys/types.h>
+
 #include <ev.h>
 
 struct proc;
@@ -54,5 +56,12 @@ void		 proc_defer(struct proc *, void (*fn)(void *), void *arg);
 
 /* Clear the signals, run what is deferred, destroy the loop if owned. */
 void		 proc_free(struct proc *);
+
+/*
+ * getpid(), asked of the kernel once per process: a fork()ed child asks
+ * again (a pthread_atfork() handler forgets the value). For the checks
+ * "is this still the process that did X" made on every event.
+ */
+pid_t		 proc_pid(void);
 
 #endif

@@ -20,12 +20,21 @@
  * per-command option state (value and source, defaults first).
  */
 
-/* Register the default values of a command's options. */
+/*
+ * A command's option state (values, sources, the defaults registered):
+ * made the first time the parse reaches the command or reads its options,
+ * so the many commands a command line never names cost no JSON objects.
+ * The root's is made at once (its cwd default is the process's).
+ */
 static void
-cli_cmd_defaults(struct cli_run *run, struct cli_cmd *c)
+cli_cmd_state(struct cli_run *run, struct cli_cmd *c)
 {
 	const struct cmd_opt *const	*o;
 
+	if (c->vals != NULL)
+		return;
+	c->vals = json_object();
+	c->srcs = json_object();
 	for (o = c->def->opts; o != NULL && *o != NULL; o++) {
 		if ((*o)->kind == CMD_OPT_NEGATE)
 			json_object_set_new(c->vals, (*o)->key, json_true());
@@ -64,9 +73,8 @@ cli_cmd_new(struct cli_run *run, const struct cmd_entry *def,
 	c->args = xcalloc(def->nargs + 1, sizeof *c->args);
 	for (i = 0; i < def->nargs; i++)
 		c->args[i] = def->args[i];
-	c->vals = json_object();
-	c->srcs = json_object();
-	cli_cmd_defaults(run, c);
+	if (parent == NULL)
+		cli_cmd_state(run, c);
 	return (c);
 }
 
@@ -125,6 +133,7 @@ cli_cmd_children(struct cli_run *run, struct cli_cmd *c)
 	struct cli_cmd		*sub;
 	size_t			 i;
 
+	cli_cmd_state(run, c);
 	if (c->subs_built)
 		return;
 	c->subs_built = 1;
@@ -142,6 +151,7 @@ cli_cmd_children(struct cli_run *run, struct cli_cmd *c)
 const json_t *
 cli_opt_value(const struct cli_cmd *cmd, const char *key)
 {
+	cli_cmd_state(NULL, (struct cli_cmd *)cmd);	/* (not the root) */
 	return (json_object_get(cmd->vals, key));
 }
 
@@ -152,6 +162,7 @@ cli_opt_global(const struct cli_cmd *cmd, const char *key)
 	const json_t	*v = NULL, *x;
 
 	for (; cmd != NULL; cmd = cmd->parent) {
+		cli_cmd_state(NULL, (struct cli_cmd *)cmd);
 		if ((x = json_object_get(cmd->vals, key)) != NULL)
 			v = x;
 	}
@@ -165,6 +176,7 @@ cli_opt_from_cli(const struct cli_cmd *cmd, const char *key)
 	const char	*src;
 
 	for (; cmd != NULL; cmd = cmd->parent) {
+		cli_cmd_state(NULL, (struct cli_cmd *)cmd);
 		src = json_string_value(json_object_get(cmd->srcs, key));
 		if (src != NULL && strcmp(src, "cli") == 0)
 			return (json_object_get(cmd->vals, key));
@@ -180,6 +192,7 @@ cli_set_option(struct cli_run *run, struct cli_cmd *cmd,
 	json_t	*v = NULL;
 	char	*msg = NULL;
 
+	cli_cmd_state(run, cmd);
 	if (o == &cmd_opt_version) {
 		if (!run->strict)
 			cli_print_version(0);

@@ -15,6 +15,7 @@
 #include "cmdline.h"
 #include "events.h"
 #include "js.h"
+#include "proc.h"
 #include "run-registry.h"
 #include "secrets.h"
 #include "xmalloc.h"
@@ -190,7 +191,7 @@ events_log_fd(const char *path)
 	char		*dir;
 	int		 fd;
 
-	if (events_log.fd != -1 && (events_log.pid != getpid() ||
+	if (events_log.fd != -1 && (events_log.pid != proc_pid() ||
 	    stat(path, &st) == -1 || st.st_ino != events_log.ino ||
 	    st.st_dev != events_log.dev))
 		events_log_close();
@@ -210,7 +211,7 @@ events_log_fd(const char *path)
 	}
 	events_log.fd = fd;
 	events_log.end = 0;
-	events_log.pid = getpid();
+	events_log.pid = proc_pid();
 	events_log.dev = st.st_dev;
 	events_log.ino = st.st_ino;
 	return (fd);
@@ -301,7 +302,7 @@ events_flush(void)
 {
 	if (events_batch.len == 0)
 		return;
-	if (events_batch.pid == getpid())
+	if (events_batch.pid == proc_pid())
 		events_append(events_batch.p + 1, events_batch.len);
 	events_batch.len = 0;
 }
@@ -328,7 +329,7 @@ events_batch_loop(struct ev_loop *loop)
 		atexit(events_flush);
 	}
 	events_batch.loop = loop;
-	events_batch.pid = getpid();
+	events_batch.pid = proc_pid();
 	ev_prepare_init(&events_batch.w, events_batch_cb);
 	ev_prepare_start(loop, &events_batch.w);
 	ev_unref(loop);		/* it never keeps the loop running */
@@ -338,7 +339,7 @@ events_batch_loop(struct ev_loop *loop)
 static void
 events_put(const char *line, size_t len)
 {
-	if (events_batch.loop == NULL || events_batch.pid != getpid()) {
+	if (events_batch.loop == NULL || events_batch.pid != proc_pid()) {
 		events_append(line, len);
 		return;
 	}
@@ -361,7 +362,7 @@ events_emit(const char *event, json_t *fields)
 	json_object_set_new(o, "ts", json_string(ts));
 	free(ts);
 	json_object_set_new(o, "event", json_string(event));
-	json_object_set_new(o, "pid", json_integer((json_int_t)getpid()));
+	json_object_set_new(o, "pid", json_integer((json_int_t)proc_pid()));
 	if (events_ctx.proc != NULL)
 		json_object_set_new(o, "proc", json_string(events_ctx.proc));
 	if (events_ctx.session != NULL)

@@ -1,7 +1,9 @@
 #include <config.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -141,4 +143,27 @@ proc_free(struct proc *p)
 	if (p->flags & (PROC_DESTROY_LOOP | PROC_OWN_LOOP))
 		ev_loop_destroy(p->loop);
 	free(p);
+}
+
+/* The cached process id (0: ask); a fork()ed child's handler clears it. */
+static pid_t	proc_self;
+
+static void
+proc_pid_forget(void)
+{
+	proc_self = 0;
+}
+
+pid_t
+proc_pid(void)
+{
+	static int	registered;
+
+	if (!registered) {
+		registered = 1;
+		(void)pthread_atfork(NULL, NULL, proc_pid_forget);
+	}
+	if (proc_self == 0)
+		proc_self = getpid();
+	return (proc_self);
 }

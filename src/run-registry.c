@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "jget.h"
 #include "js.h"
+#include "proc.h"
 #include "run-registry.h"
 #include "session-lock.h"
 #include "xmalloc.h"
@@ -42,6 +43,7 @@ static ev_timer	 run_write_w;	/* the throttled write (unref'ed) */
 static ev_tstamp run_written;	/* when we last wrote it (ev_time()) */
 static int	 run_lazy;	/* the next registration waits for a loop */
 static int	 run_on_disk;	/* the file was written */
+static int	 run_id_later;	/* "identity" is a placeholder until written */
 
 char *
 run_registry_dir(void)
@@ -74,13 +76,22 @@ static void
 run_registry_write(void)
 {
 	char	*path, *text, *dir, *home;
+	json_t	*id;
 	int	 flags = FSUTIL_NOSYNC | FSUTIL_SIBLING;
 
-	if (run_self == NULL || run_pid != getpid())
+	if (run_self == NULL || run_pid != proc_pid())
 		return;
 	run_dirty = 0;
 	run_written = ev_time();
 	run_on_disk = 1;	/* (a failed write leaves an unlink harmless) */
+	if (run_id_later) {
+		/* Set in place: the member keeps its position in the file. */
+		run_id_later = 0;
+		if ((id = session_lock_identity(run_pid)) != NULL)
+			json_object_set_new(run_self, "identity", id);
+		else
+			json_object_del(run_self, "identity");
+	}
 	if ((text = json_dumps(run_self, JSON_COMPACT)) == NULL)
 		return;
 	path = run_registry_file(run_pid);
@@ -148,7 +159,7 @@ run_registry_loop(struct ev_loop *loop)
 	if (loop == NULL)
 		return;
 	ev_timer_init(&run_write_w, run_registry_write_cb, 0., 0.);
-	if (run_dirty && run_self != NULL && run_pid == getpid())
+	if (run_dirty && run_self != NULL && run_pid == proc_pid())
 		run_registry_changed();
 }
 
@@ -166,11 +177,18 @@ run_registry_register(const char *proc, const char *session,
 	json_t	*id;
 
 	json_decref(run_self);
-	run_pid = getpid();
+	run_pid = proc_pid();
 	run_self = json_pack("{s:I, s:s, s:s, s:s}", "pid", (json_int_t)run_pid,
 	    "proc", proc, "startedAt", now, "state", "idle");
 	free(now);
-	if ((id = session_lock_identity(run_pid)) != NULL)
+	/*
+	 * The birth identity (four reads of /proc) when the file is written:
+	 * a lazy registration a short run never writes never needs it.
+	 */
+	run_id_later = run_lazy;
+	if (run_lazy)
+		json_object_set_new(run_self, "identity", json_null());
+	else if ((id = session_lock_identity(run_pid)) != NULL)
 		json_object_set_new(run_self, "identity", id);
 	if (session != NULL)
 		json_object_set_new(run_self, "session", json_string(session));
@@ -210,7 +228,7 @@ run_registry_unregister(void)
 	if (run_self == NULL)
 		return;
 	run_dirty = 0;
-	if (run_pid == getpid()) {
+	if (run_pid == proc_pid()) {
 		run_registry_timer_stop();
 		path = run_registry_file(run_pid);
 		/* A lazy one never written: nothing to remove. */
@@ -238,7 +256,7 @@ run_registry_note(const char *event, const json_t *line)
 {
 	const char	*state = NULL;
 
-	if (run_self == NULL || run_pid != getpid())
+	if (run_self == NULL || run_pid != proc_pid())
 		return;
 	run_copy(line, "session", "session");
 	run_copy(line, "name", "name");
@@ -322,7 +340,7 @@ run_registry_check(const char *dir, const char *name, pid_t pid,
 		free(path);
 		return (NULL);
 	}
-	if (pid == getpid())
+	if (pid == proc_pid())
 		inc = SESSION_LOCK_MATCHING;
 	else
 		inc = session_lock_incarnation(pid,

@@ -5,9 +5,12 @@
  */
 #include <config.h>
 
+#include <sys/wait.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -92,6 +95,22 @@ main(void)
 	ev_run(proc_loop(s.proc), EVRUN_NOWAIT);
 	ASSERT_INT_EQ(s.freed, 4);
 	proc_free(s.proc);
+	TEST_DONE();
+
+	TEST_START("proc_pid is getpid, also in a fork()ed child");
+	{
+		pid_t	pid;
+		int	status;
+
+		ASSERT_INT_EQ(proc_pid(), getpid());
+		ASSERT_INT_EQ(proc_pid(), getpid());
+		if ((pid = fork()) == 0)
+			_exit(proc_pid() == getpid() ? 0 : 1);
+		ASSERT_TRUE(pid > 0);
+		ASSERT_INT_EQ(waitpid(pid, &status, 0), pid);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		ASSERT_INT_EQ(proc_pid(), getpid());
+	}
 	TEST_DONE();
 
 	return (tap_end());
