@@ -26,6 +26,25 @@
  * big-endian payload length, then the payload: 'D' data, 'E' end of input
  * (no payload), 'S' a signal ("INT", "TERM" or "HUP").
  *
+ * The resident relay (node-relay-daemon.c on the node,
+ * node-relay-direct.c here): `acpx __node-relayd`, one per node user and
+ * acpx version, listening on <the user's private socket directory, as
+ * queue sockets'>/relayd-1-<version>.sock, started in the background by
+ * the first `__node-relay --hello` of a connection (which names the socket
+ * in its hello line) and gone after ACPX_RELAYD_IDLE seconds (600) with
+ * nothing to serve. The control side asks the shared connection's master
+ * for a stream-local forward to it (a socket next to the control socket,
+ * remembered in <ctl>.fwd for the connection), and a warm command is then
+ * one connect(): no sshd session, no shell, no exec. On that one stream
+ * the daemon speaks first ('H' its hello), the client sends 'A' (the
+ * hangup rule and the args), then the frames above; the daemon sends 'O'
+ * stdout, 'R' stderr and, at the end, 'X' the exit status (decimal, as
+ * `__node-relay` exits). Per connection it forks a handler, whose child
+ * goes on as `acpx <args>` (the session path's logic, framed). Whatever
+ * fails before 'H' arrived (no forward, refused forwarding, no daemon)
+ * falls back to the session path, which starts the daemon again; the
+ * args are never sent twice.
+ *
  * Ownership: every string returned is the caller's to free.
  */
 #ifndef ACPX_NODE_RELAY_H
@@ -52,12 +71,44 @@ struct output;
 #define NODE_FRAME_DATA		'D'
 #define NODE_FRAME_END		'E'
 #define NODE_FRAME_SIGNAL	'S'
+#define NODE_FRAME_HELLO	'H'	/* the daemon's hello */
+#define NODE_FRAME_ARGS		'A'	/* "term|kill\0arg\0arg\0..." */
+#define NODE_FRAME_STDOUT	'O'
+#define NODE_FRAME_STDERR	'R'
+#define NODE_FRAME_EXIT		'X'	/* the exit status, decimal */
 #define NODE_FRAME_HEADER	5
 #define NODE_FRAME_MAX		65536	/* largest payload */
+#define NODE_FRAME_ARGS_MAX	(4 * 1024 * 1024)	/* of an 'A' frame */
+
+/* The resident relay's socket name (with the version) and idle time. */
+#define NODE_RELAYD_NAME	"relayd-1"
+#define NODE_RELAYD_IDLE_S	600.0
 
 /* Append one frame to b. */
 void		 node_relay_frame(struct buf *b, char type, const void *p,
 		    size_t n);
+
+/*
+ * Take the whole frames at the start of in (drained as handled): each
+ * must be one of types (a string of type bytes) and its payload at most
+ * max; fn is called for each and may return -1 to stop. 0 (the rest is
+ * an incomplete frame, or nothing), or -1: a bad frame, or fn stopped.
+ */
+typedef int	(*node_relay_frame_fn)(char type, const char *p, size_t n,
+		    void *arg);
+int		 node_relay_frames_take(struct buf *in, const char *types,
+		    size_t max, node_relay_frame_fn fn, void *arg);
+
+/* Read a local file whole into b (the --file: a labelled local read). */
+int		 node_relay_read_file(const char *path, struct buf *b,
+		    char **cause);
+
+/*
+ * What follows the version in `__node-relay --hello`'s line
+ * ("<socket> up|new"): the resident relay's socket (the caller's), and
+ * *up whether it was running before; NULL when it names none.
+ */
+char		*node_relay_hello_relayd(const char *after_hello, int *up);
 
 /*
  * s single-quoted for a POSIX shell: every byte but the single quote
@@ -120,6 +171,15 @@ int		 node_relay_check(const struct config_node *n, int force,
  *   version. 0, or -1 with *err.
  */
 int		 node_relay_check_known(const char *ctl, char **version);
+/*
+ * A note kept next to the control socket ctl for its connection, in
+ * <ctl><suffix> after the socket's identity (device, inode, change time):
+ * read gives the text after it (the caller's) while the connection is the
+ * same one, else NULL; write replaces it (an atomic local write).
+ */
+char		*node_relay_memo_read(const char *ctl, const char *suffix);
+void		 node_relay_memo_write(const char *ctl, const char *suffix,
+		    const char *text);
 /* A passed check (or handshake) of the node's acpx-native version. */
 void		 node_relay_check_remember(const char *ctl, const char *version);
 int		 node_relay_check_verdict(const struct config_node *n,
@@ -192,5 +252,53 @@ void		 node_relay_mux_free(struct node_mux *);
  * argv (the array is the caller's; its strings are argv's).
  */
 int		 node_relay_serve_main(int argc, char **argv, char ***child_argv);
+
+/*
+ * The relay of one command on the node (the session path's and the
+ * daemon's): fork; the child goes on as `acpx <args...>` (returns its argc
+ * with *child_argv; its stdin a pipe fed from the frames read on ctl_fd,
+ * its stdout and stderr ours, or with framed pipes whose output goes onto
+ * ctl_fd as 'O' and 'R' frames, then 'X'); the parent relays until the
+ * child has exited and returns the exit status to exit with (*child_argv
+ * NULL). hangup_kill: --on-hangup kill.
+ */
+int		 node_relay_serve_run(int ctl_fd, int framed, int hangup_kill,
+		    char **args, int nargs, char ***child_argv);
+
+/*
+ * The resident relay on the node (node-relay-daemon.c):
+ * - socket: its socket's path (checked private directory), or NULL with
+ *   *cause;
+ * - ensure: make sure it runs (a daemon holds the lock next to the
+ *   socket; else one is started, detached, in the background). 1: it was
+ *   running, 0: started now, -1: cannot (no private directory, no fork);
+ * - main: `acpx __node-relayd` (argv after the verb), called first thing
+ *   in main() as node_relay_serve_main() is, with the same contract: the
+ *   daemon's (or a handler's) exit status, or in a command's child its
+ *   argc with *child_argv.
+ */
+char		*node_relay_daemon_socket(char **cause);
+int		 node_relay_daemon_ensure(const char *sock);
+int		 node_relay_daemon_main(int argc, char **argv,
+		    char ***child_argv);
+
+/*
+ * This side's way to the resident relay (node-relay-direct.c):
+ * - local: the socket next to ctl that the master forwards to the node's
+ *   daemon for this connection (the memo <ctl>.fwd says it is set up),
+ *   or NULL: use a session;
+ * - note: after a session's hello, which named the daemon's socket remote
+ *   and said whether it was already up (up) before: set the forward up
+ *   for this connection (MUX_C_OPEN_FWD) and remember it; or, when the
+ *   forward had just failed (failed) with the daemon up, remember that
+ *   this connection's forward does not work (forwarding refused).
+ * - forward: the master's MUX_C_OPEN_FWD (a labelled, bounded exchange
+ *   with the local master, node-relay-mux.c): 0, or -1.
+ */
+char		*node_relay_direct_local(const char *ctl);
+void		 node_relay_direct_note(const char *ctl, const char *remote,
+		    int up, int failed);
+int		 node_relay_mux_forward(const char *ctl, const char *listen_path,
+		    const char *connect_path);
 
 #endif

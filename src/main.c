@@ -69,6 +69,13 @@ main(int argc, char **argv)
 			return (rc);
 		argc = rc;
 		argv = node_argv;
+	} else if (argc > 1 && strcmp(argv[1], "__node-relayd") == 0) {
+		/* The resident relay, and each command it runs. */
+		rc = node_relay_daemon_main(argc - 2, argv + 2, &node_argv);
+		if (node_argv == NULL)
+			return (rc);
+		argc = rc;
+		argv = node_argv;
 	}
 
 	rc = cli_parse(argc, argv, &inv, &run, &err_format, &err);

@@ -207,48 +207,70 @@ node_check_marker(const char *ctl, char **text)
 	return (0);
 }
 
+/* The note for ctl's connection (see node-relay.h). */
+char *
+node_relay_memo_read(const char *ctl, const char *suffix)
+{
+	char	*path, *want = NULL, *have = NULL, *cause = NULL, *text = NULL;
+	size_t	 len;
+	int	 err_no;
+
+	xasprintf(&path, "%s%s", ctl, suffix);
+	if (node_check_marker(ctl, &want) == 0 &&
+	    node_fs_read_file(path, &have, &len, &err_no, &cause) == 0 &&
+	    strncmp(have, want, strlen(want)) == 0)
+		text = xstrdup(have + strlen(want));
+	free(cause);
+	free(path);
+	free(want);
+	free(have);
+	return (text);
+}
+
+/* Remember text for ctl's connection (see node-relay.h). */
+void
+node_relay_memo_write(const char *ctl, const char *suffix, const char *text)
+{
+	char	*path, *want, *have;
+
+	/* An atomic local write. */
+	if (node_check_marker(ctl, &want) == 0) {
+		xasprintf(&path, "%s%s", ctl, suffix);
+		xasprintf(&have, "%s%s", want, text);
+		(void)fsutil_write(path, have, strlen(have), 0, NULL);
+		free(path);
+		free(have);
+		free(want);
+	}
+}
+
 /* Remembered for this connection? (see node-relay.h) */
 int
 node_relay_check_known(const char *ctl, char **version)
 {
-	char	*okpath, *want = NULL, *have = NULL, *cause = NULL;
-	size_t	 len;
-	int	 err_no, rc = -1;
+	char	*text;
 
 	if (version != NULL)
 		*version = NULL;
-	xasprintf(&okpath, "%s.ok", ctl);
-	if (node_check_marker(ctl, &want) == 0 &&
-	    node_fs_read_file(okpath, &have, &len, &err_no, &cause) == 0 &&
-	    strncmp(have, want, strlen(want)) == 0) {
-		if (version != NULL) {
-			*version = xstrdup(have + strlen(want));
-			(*version)[strcspn(*version, "\n")] = '\0';
-		}
-		rc = 0;
-	}
-	free(cause);
-	free(okpath);
-	free(want);
-	free(have);
-	return (rc);
+	if ((text = node_relay_memo_read(ctl, ".ok")) == NULL)
+		return (-1);
+	text[strcspn(text, "\n")] = '\0';
+	if (version != NULL)
+		*version = text;
+	else
+		free(text);
+	return (0);
 }
 
 /* Remember a passed check for this connection (see node-relay.h). */
 void
 node_relay_check_remember(const char *ctl, const char *version)
 {
-	char	*okpath, *want, *have;
+	char	*text;
 
-	/* An atomic local write. */
-	if (node_check_marker(ctl, &want) == 0) {
-		xasprintf(&okpath, "%s.ok", ctl);
-		xasprintf(&have, "%s%s\n", want, version);
-		(void)fsutil_write(okpath, have, strlen(have), 0, NULL);
-		free(okpath);
-		free(have);
-		free(want);
-	}
+	xasprintf(&text, "%s\n", version);
+	node_relay_memo_write(ctl, ".ok", text);
+	free(text);
 }
 
 /* What `acpx --version --verbose` on the node said (see node-relay.h). */

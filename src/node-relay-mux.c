@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,8 @@
 #define MUX_VERSION		4
 #define MUX_MSG_HELLO		0x00000001
 #define MUX_C_NEW_SESSION	0x10000002
+#define MUX_C_OPEN_FWD		0x10000006
+#define MUX_S_OK		0x80000001
 #define MUX_S_PERMISSION_DENIED	0x80000002
 #define MUX_S_FAILURE		0x80000003
 #define MUX_S_EXIT_MESSAGE	0x80000004
@@ -44,6 +47,9 @@
 #define MUX_S_TTY_ALLOC_FAIL	0x80000008
 #define MUX_PACKET_MAX		(256 * 1024)
 #define MUX_REQUEST_ID		1
+#define MUX_FWD_LOCAL		1
+#define MUX_PORT_STREAMLOCAL	0xfffffffeU	/* (u_int)-2: a path */
+#define MUX_FORWARD_WAIT_MS	2000	/* the master answers at once */
 
 enum node_mux_state {
 	NODE_MUX_HELLO,		/* waiting for the master's hello */
@@ -391,4 +397,90 @@ node_relay_mux_free(struct node_mux *m)
 	buf_free(&m->out);
 	buf_free(&m->in);
 	free(m);
+}
+
+/* One packet from the master within wait_ms: its type, or 0. */
+static uint32_t
+node_mux_read_packet(int fd, struct buf *in, int wait_ms)
+{
+	struct pollfd	pfd;
+	char		b[4096];
+	ssize_t		n;
+	uint32_t	len, type;
+
+	for (;;) {
+		if (in->len >= 4) {
+			len = node_mux_get32((unsigned char *)in->p);
+			if (len < 4 || len > MUX_PACKET_MAX)
+				return (0);
+			if (in->len >= 4 + (size_t)len) {
+				type = node_mux_get32((unsigned char *)in->p + 4);
+				buf_drain(in, 4 + (size_t)len);
+				return (type);
+			}
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, wait_ms) <= 0)
+			return (0);
+		n = recv(fd, b, sizeof b, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (0);
+		buf_add(in, b, (size_t)n);
+	}
+}
+
+/*
+ * Ask the master at ctl for a local stream-local forward, listen_path here
+ * to connect_path on the node (`ssh -O forward -L listen:connect`). A
+ * labelled blocking exchange with the local master, bounded: it answers
+ * a local forward at once (no round trip to the node). 0, or -1.
+ */
+int
+node_relay_mux_forward(const char *ctl, const char *listen_path,
+    const char *connect_path)
+{
+	struct buf	out = BUF_INITIALIZER, body = BUF_INITIALIZER;
+	struct buf	in = BUF_INITIALIZER;
+	ssize_t		n;
+	size_t		off = 0;
+	int		fd, rc = -1;
+
+	if ((fd = node_relay_mux_connect(ctl)) == -1)
+		return (-1);
+	node_mux_put32(&body, MUX_MSG_HELLO);
+	node_mux_put32(&body, MUX_VERSION);
+	node_mux_put32(&out, (uint32_t)body.len);
+	buf_add(&out, body.p, body.len);
+	buf_reset(&body);
+	node_mux_put32(&body, MUX_C_OPEN_FWD);
+	node_mux_put32(&body, MUX_REQUEST_ID);
+	node_mux_put32(&body, MUX_FWD_LOCAL);
+	node_mux_putstr(&body, listen_path);
+	node_mux_put32(&body, MUX_PORT_STREAMLOCAL);
+	node_mux_putstr(&body, connect_path);
+	node_mux_put32(&body, MUX_PORT_STREAMLOCAL);
+	node_mux_put32(&out, (uint32_t)body.len);
+	buf_add(&out, body.p, body.len);
+	while (off < out.len) {
+		n = send(fd, out.p + off, out.len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		off += (size_t)n;
+	}
+	/* Its hello, then MUX_S_OK (or FAILURE, PERMISSION_DENIED). */
+	if (node_mux_read_packet(fd, &in, MUX_FORWARD_WAIT_MS) ==
+	    MUX_MSG_HELLO && node_mux_read_packet(fd, &in,
+	    MUX_FORWARD_WAIT_MS) == MUX_S_OK)
+		rc = 0;
+out:
+	close(fd);
+	buf_free(&out);
+	buf_free(&body);
+	buf_free(&in);
+	return (rc);
 }

@@ -1,6 +1,8 @@
 #include <config.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -66,6 +68,13 @@ struct node_run {
 	char		*hello_version;	/* the version it gave */
 	struct buf	 hello;		/* stdout until the first newline */
 	struct buf	 err_hold;	/* stderr until then */
+	char		*relayd;	/* the hello's resident relay socket */
+	int		 relayd_up;	/* it was up before this session */
+	int		 direct;	/* through the resident relay */
+	int		 direct_failed;	/* it never said hello: a session */
+	int		 direct_tried;
+	struct buf	 frames;	/* direct: read, not yet parsed */
+	struct buf	 args;		/* direct: the 'A' frame */
 };
 
 #define NODE_RUN_HELLO_MAX	256	/* a longer first line is not one */
@@ -197,7 +206,11 @@ node_run_hello(struct node_run *r, const char *b, size_t n,
 	if (r->hello.len < plen + 3 || memcmp(r->hello.p, NODE_RELAY_HELLO,
 	    plen) != 0 || r->hello.p[plen] != ' ')
 		return (-1);
+	/* <hello> <version> [<resident relay's socket> up|new] */
 	r->hello_version = xstrdup(r->hello.p + plen + 1);
+	r->hello_version[strcspn(r->hello_version, " ")] = '\0';
+	r->relayd = node_relay_hello_relayd(r->hello.p + plen + 1,
+	    &r->relayd_up);
 	if (node_relay_vercmp(r->hello_version, NODE_RELAY_MIN_VERSION) < 0)
 		return (-1);	/* too old: named by node_run_no_hello() */
 	return (1);
@@ -242,6 +255,133 @@ node_run_from(struct node_run *r)
 	}
 }
 
+static void	node_run_watch(struct node_run *);
+
+/* Through the resident relay: one of its frames. */
+static int
+node_run_direct_frame(char type, const char *p, size_t n, void *arg)
+{
+	struct node_run	*r = arg;
+	size_t		 plen = strlen(NODE_RELAY_HELLO);
+	char		 x[16];
+
+	if (!r->hello_ok) {
+		/* Ours, of a version we take: send the args, then input. */
+		if (type != NODE_FRAME_HELLO || n < plen + 2 || n > 64 ||
+		    memcmp(p, NODE_RELAY_HELLO " ", plen + 1) != 0)
+			return (-1);
+		r->hello_version = xstrndup(p + plen + 1, n - plen - 1);
+		if (node_relay_vercmp(r->hello_version,
+		    NODE_RELAY_MIN_VERSION) < 0)
+			return (-1);
+		r->hello_ok = 1;
+		buf_add(&r->args, r->pending.p, r->pending.len);
+		buf_reset(&r->pending);
+		buf_add(&r->pending, r->args.p, r->args.len);
+		buf_reset(&r->args);
+		r->opened = 1;
+		node_run_flush(r);
+		return (0);
+	}
+	switch (type) {
+	case NODE_FRAME_STDOUT:
+		if (!r->out_broken && node_run_write_all(STDOUT_FILENO, p,
+		    n) == -1)
+			r->out_broken = 1;
+		break;
+	case NODE_FRAME_STDERR:
+		(void)node_run_write_all(STDERR_FILENO, p, n);
+		break;
+	case NODE_FRAME_EXIT:
+		if (n == 0 || n >= sizeof x)
+			return (-1);
+		memcpy(x, p, n);
+		x[n] = '\0';
+		r->exited = 1;
+		r->status = (atoi(x) & 0xff) << 8;	/* as a wait status */
+		r->done = 1;
+		return (-1);
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
+/* Through the resident relay: its frames; 0 at the end (or a bad one). */
+static int
+node_run_direct_from(struct node_run *r)
+{
+	char	b[65536];
+	ssize_t	n;
+
+	for (;;) {
+		n = read(r->from_fd, b, sizeof b);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return (1);
+		if (n > 0) {
+			buf_add(&r->frames, b, (size_t)n);
+			if (node_relay_frames_take(&r->frames, "HORX",
+			    NODE_FRAME_MAX, node_run_direct_frame, r) == 0)
+				continue;
+		}
+		/* The end, a bad frame, or the exit frame. */
+		if (!r->hello_ok)
+			r->direct_failed = 1;	/* nothing ran: a session */
+		else if (!r->exited) {
+			r->exited = 1;		/* gone mid-way: as ssh says */
+			r->status = 255 << 8;
+			r->done = 1;
+		}
+		return (0);
+	}
+}
+
+/*
+ * Through the resident relay: connect to the forwarded socket local and
+ * wait for its hello before sending anything. -1: no one there.
+ */
+static int
+node_run_direct(struct node_run *r, const char *local, char *const *argv,
+    int prompt)
+{
+	struct sockaddr_un	sun;
+	struct buf		a = BUF_INITIALIZER;
+	size_t			i;
+	int			fd;
+
+	if (strlen(local) >= sizeof sun.sun_path ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, local, strlen(local));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		return (-1);
+	}
+	if ((r->from_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		close(fd);
+		return (-1);
+	}
+	/* "term|kill\0arg\0arg\0...", sent after the hello. */
+	buf_adds(&a, prompt ? "kill" : "term");
+	buf_addc(&a, '\0');
+	for (i = 0; argv[i] != NULL; i++) {
+		buf_adds(&a, argv[i]);
+		buf_addc(&a, '\0');
+	}
+	buf_init(&r->frames, 0);
+	buf_init(&r->args, 0);
+	node_relay_frame(&r->args, NODE_FRAME_ARGS, a.p, a.len);
+	buf_free(&a);
+	r->direct = 1;
+	r->to_fd = fd;
+	node_run_watch(r);
+	return (0);
+}
+
 /* A mux session is done once its status is in and its output ended. */
 static void
 node_run_mux_done(struct node_run *r)
@@ -257,7 +397,7 @@ node_run_from_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct node_run	*r = w->data;
 
 	(void)revents;
-	if (node_run_from(r) == 0) {
+	if ((r->direct ? node_run_direct_from(r) : node_run_from(r)) == 0) {
 		ev_io_stop(loop, w);
 		close(r->from_fd);
 		r->from_fd = -1;
@@ -348,37 +488,6 @@ node_run_signal_cb(struct ev_loop *loop, int signo, void *arg)
 		node_run_queue(r, NODE_FRAME_SIGNAL, name, strlen(name));
 	else if (r->child != NULL && !r->done)
 		spawn_signal(r->child, signo);
-}
-
-/* Read a local file whole (the --file: a labelled local read). */
-static int
-node_run_read_file(const char *path, struct buf *b, char **cause)
-{
-	char	chunk[65536];
-	ssize_t	n;
-	int	fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "Cannot read --file %s: %s", path,
-		    strerror(errno));
-		return (-1);
-	}
-	for (;;) {
-		n = read(fd, chunk, sizeof chunk);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			xasprintf(cause, "Cannot read --file %s: %s", path,
-			    strerror(errno));
-			close(fd);
-			return (-1);
-		}
-		if (n == 0)
-			break;
-		buf_add(b, chunk, (size_t)n);
-	}
-	close(fd);
-	return (0);
 }
 
 /* Frame a whole input (a file) into pending, then the end frame. */
@@ -506,6 +615,9 @@ node_run_no_hello(struct node_run *r, const struct config_node *n,
 	free(version);
 	free(ctl);
 	free(r->hello_version);
+	free(r->relayd);
+	buf_free(&r->frames);
+	buf_free(&r->args);
 	buf_free(&r->hello);
 	buf_free(&r->err_hold);
 	rc = output_fail(out, err);
@@ -521,7 +633,7 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	struct node_run			 r;
 	struct buf			 file = BUF_INITIALIZER;
 	struct stat			 sb;
-	char				*ctl, *cmd, *cause = NULL;
+	char				*ctl, *cmd, *cause = NULL, *local;
 	char				*line, *nl, **rargv;
 	size_t				 nargs;
 	int				 rc;
@@ -539,7 +651,7 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	buf_init(&r.err_hold, 0);
 	/* The input: the --file here, a redirected file, a pipe, or none. */
 	if (node_file != NULL) {
-		if (node_run_read_file(node_file, &file, &cause) == -1) {
+		if (node_relay_read_file(node_file, &file, &cause) == -1) {
 			free(ctl);
 			err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli", "%s",
 			    cause);
@@ -554,7 +666,7 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	else {
 		/* A file or a device such as /dev/null (which no poller
 		   takes): read whole, here. */
-		if (node_run_read_file("/dev/stdin", &file, &cause) == -1) {
+		if (node_relay_read_file("/dev/stdin", &file, &cause) == -1) {
 			free(cause);
 			buf_reset(&file);
 		}
@@ -580,9 +692,25 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	r.drain_t.data = &r;
 	proc_set_signals(r.proc, node_run_signal_cb, &r);
 
+	/* The resident relay if this connection forwards to it. */
+	if ((local = node_relay_direct_local(ctl)) != NULL &&
+	    node_run_direct(&r, local, node_argv, prompt) == 0) {
+		while (!r.done && !r.direct_failed)
+			ev_run(r.loop, EVRUN_ONCE);
+		if (r.direct_failed) {
+			/* It never said hello: nothing ran. A session. */
+			node_run_unwatch(&r);
+			free(r.hello_version);
+			r.hello_version = NULL;
+			r.direct = 0;
+			r.direct_tried = 1;
+		}
+	}
+	free(local);
 	/* A session on the master if there is one, else ssh. */
-	r.mux = node_relay_mux_start(r.loop, ctl, cmd, &r.to_fd, &r.from_fd,
-	    &r.err_fd, node_run_mux_cb, &r);
+	if (!r.direct)
+		r.mux = node_relay_mux_start(r.loop, ctl, cmd, &r.to_fd,
+		    &r.from_fd, &r.err_fd, node_run_mux_cb, &r);
 	if (r.mux != NULL) {
 		node_run_watch(&r);
 		while (!r.done && !r.mux_failed)
@@ -593,7 +721,8 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 			r.mux = NULL;
 		}
 	}
-	if (r.mux == NULL && node_run_ssh(&r, n, ctl, cmd, &cause) == -1) {
+	if (!r.direct && r.mux == NULL && node_run_ssh(&r, n, ctl, cmd,
+	    &cause) == -1) {
 		free(ctl);
 		free(cmd);
 		proc_clear_signals(r.proc);
@@ -601,6 +730,8 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 		buf_free(&r.pending);
 		buf_free(&r.hello);
 		buf_free(&r.err_hold);
+		buf_free(&r.frames);
+		buf_free(&r.args);
 		err = acpx_error_new(ACPX_CODE_RUNTIME, "NODE_SSH_MISSING", "cli",
 		    "Node '%s': cannot run ssh: %s", n->name, cause);
 		free(cause);
@@ -621,6 +752,13 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	/* A new connection: remember its check (the node probe reads it). */
 	if (r.child != NULL)
 		node_relay_check_remember(ctl, r.hello_version);
+	/* A session named the resident relay: forward to it from now on. */
+	if (!r.direct && r.relayd != NULL)
+		node_relay_direct_note(ctl, r.relayd, r.relayd_up,
+		    r.direct_tried);
+	free(r.relayd);
+	buf_free(&r.frames);
+	buf_free(&r.args);
 	free(ctl);
 	free(r.hello_version);
 	buf_free(&r.hello);

@@ -5,9 +5,13 @@
 #include <sys/prctl.h>
 #endif
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config-file.h"
@@ -31,6 +35,77 @@ node_relay_frame(struct buf *b, char type, const void *p, size_t n)
 	buf_add(b, &len, sizeof len);
 	if (n > 0)
 		buf_add(b, p, n);
+}
+
+/* Take the whole frames at the start of in (see node-relay.h). */
+int
+node_relay_frames_take(struct buf *in, const char *types, size_t max,
+    node_relay_frame_fn fn, void *arg)
+{
+	uint32_t	len;
+	char		type;
+
+	while (in->len >= NODE_FRAME_HEADER) {
+		type = in->p[0];
+		memcpy(&len, in->p + 1, sizeof len);
+		len = ntohl(len);
+		if (len > max || type == '\0' || strchr(types, type) == NULL)
+			return (-1);
+		if (in->len < NODE_FRAME_HEADER + (size_t)len)
+			break;
+		if (fn(type, in->p + NODE_FRAME_HEADER, len, arg) == -1)
+			return (-1);
+		buf_drain(in, NODE_FRAME_HEADER + (size_t)len);
+	}
+	return (0);
+}
+
+/* Read a local file whole (see node-relay.h). */
+int
+node_relay_read_file(const char *path, struct buf *b, char **cause)
+{
+	char	chunk[65536];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "Cannot read --file %s: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "Cannot read --file %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		buf_add(b, chunk, (size_t)n);
+	}
+	close(fd);
+	return (0);
+}
+
+/* The hello's third and fourth words (see node-relay.h). */
+char *
+node_relay_hello_relayd(const char *words, int *up)
+{
+	const char	*sock, *state;
+
+	*up = 0;
+	if ((sock = strchr(words, ' ')) == NULL || sock[1] != '/')
+		return (NULL);
+	sock++;
+	if ((state = strchr(sock, ' ')) == NULL || (strcmp(state + 1,
+	    "up") != 0 && strcmp(state + 1, "new") != 0))
+		return (NULL);
+	*up = strcmp(state + 1, "up") == 0;
+	return (xstrndup(sock, (size_t)(state - sock)));
 }
 
 /* s single-quoted for a POSIX shell. */

@@ -13,6 +13,13 @@
 #	ssh_start_node NAME NODE_HOME		(sets SSH_PORT_<NAME>)
 #	ssh_stop_node NAME			(the sshd and its sessions)
 #	ssh_node_pid NAME			(the listening sshd's PID)
+#	ssh_relayd_pids NAME			(its resident relays' PIDs)
+#
+# SSHD_SETENV (more NAME=VALUE words for the node's SetEnv) and
+# SSHD_EXTRA (more sshd_config lines), when set, apply to the nodes
+# started then. ssh_stop_node also stops the node's resident relays
+# (acpx __node-relayd, detached from sshd: found by their lock files in
+# the node HOME's private socket directory, which hold their PIDs).
 #
 # A NAME is the Host alias in $SSH_CONFIG (use -F "$SSH_CONFIG").
 #
@@ -87,7 +94,8 @@ PrintLastLog no
 UseDNS no
 AcceptEnv none
 LogLevel VERBOSE
-SetEnv HOME=$shome ACPX_NODE=$sn
+SetEnv HOME=$shome ACPX_NODE=$sn ${SSHD_SETENV:-}
+${SSHD_EXTRA:-}
 CFG
 		: >"$d/log"
 		"$SSHD" -D -e -f "$d/sshd_config" >"$d/log" 2>&1 </dev/null &
@@ -114,6 +122,7 @@ CFG
 	done
 	[ -n "$spid" ] || skip_all "sshd found no free port"
 	echo "$spid" >"$d/pid"
+	echo "$shome" >"$d/home"
 	eval "SSH_PORT_$sn=$port"
 	# The host key, pinned for the client.
 	printf '[127.0.0.1]:%s %s\n' "$port" \
@@ -133,6 +142,18 @@ CFG
 }
 
 ssh_node_pid() { cat "$SSH_DIR/$1/pid"; }
+ssh_relayd_pids() {
+	rd="/tmp/acpx-$(printf %s "$(cat "$SSH_DIR/$1/home")" | sha256sum |
+	    cut -c1-10)"
+	for lk in "$rd"/relayd-*.lock; do
+		[ -f "$lk" ] || continue
+		rp=$(cat "$lk" 2>/dev/null)
+		case "$rp" in ''|*[!0-9]*) continue ;; esac
+		tr '\0' ' ' <"/proc/$rp/cmdline" 2>/dev/null |
+		    grep -q '__node-relayd' && ssh_alive "$rp" && echo "$rp"
+	done
+	return 0
+}
 
 # The sshd of node NAME and every process under it (its connections and
 # what runs in them), by PID, as if the machine went away: the listener
@@ -157,7 +178,9 @@ ssh_alive() {
 }
 ssh_stop_node() {
 	sp=$(ssh_node_pid "$1")
-	kids=$(ssh_descendants "$sp")
+	kids=$(ssh_descendants "$sp"; for rp in $(ssh_relayd_pids "$1"); do
+		echo "$rp"; ssh_descendants "$rp"; done)
+	kids=$(echo $kids)
 	kill "$sp" 2>/dev/null
 	[ -n "$kids" ] && kill -KILL $kids 2>/dev/null
 	for p in $sp $kids; do
