@@ -61,7 +61,9 @@ struct output;
 
 /*
  * `__node-relay --hello` first writes "<NODE_RELAY_HELLO> <version>\n" on
- * stdout: the control side's version check, in the command's own channel.
+ * stdout: the control side's version check, in the command's own channel
+ * (the version is the second word: "<socket> up|new" may follow, the
+ * resident relay's, and whether it was running already).
  * Anything else first (another program, an acpx-native without it) is
  * judged by running `acpx --version --verbose` after all.
  */

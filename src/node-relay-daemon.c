@@ -47,8 +47,8 @@
 static volatile sig_atomic_t	node_relayd_chld;
 
 /* A command's args (kept reachable until it exits: its argv's strings). */
-static char	 *node_relayd_payload;
-static char	**node_relayd_args;
+static char	*volatile node_relayd_payload;
+static char	**volatile node_relayd_args;
 
 static void
 node_relayd_sigchld(int signo)
