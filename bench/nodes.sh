@@ -8,7 +8,11 @@
 # agent the mock agent; the session's queue owner stays up between runs.
 # Needs hyperfine. Reports the mean of BENCH_RUNS runs (default 40) of:
 #   direct  the prompt run on the node directly (its HOME, no ssh)
-#   warm    acpx --node: the shared connection is up (one ssh channel)
+#   warm    acpx --node: the shared connection is up and forwards to the
+#           node's resident relay (one channel to its socket, no session)
+#   session acpx --node through an ssh session on the shared connection
+#           (node "ns": the same, its connection's forward marked off, as
+#           for a node whose sshd refuses stream-local forwarding)
 #   ssh     `ssh NODE true` without connection sharing: a full handshake
 #   cold    acpx --node with no shared connection (it opens one)
 # and the budgets: warm - direct <= 15 ms; cold - direct <= ssh + 20 ms;
@@ -50,7 +54,7 @@ mkdir -p "$HOME/.acpx" "$NH/.acpx" "$W"
 cleanup() {
 	HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" sessions close b \
 	    >/dev/null 2>&1 || true
-	for c in "$CTL" "$CTL0"; do
+	for c in "$CTL" "$CTL0" "$CTLS"; do
 		ssh -F "$SSH_CONFIG" -o ControlPath="$c" -O exit n1 \
 		    >/dev/null 2>&1 || true
 	done
@@ -64,11 +68,14 @@ ssh_setup
 ssh_start_node n1 "$NH"
 CTL="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n1"
 CTL0="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-n0"
+CTLS="/tmp/acpx-$(printf %s "$HOME" | sha256sum | cut -c1-10)/n-ns"
 BEFORE=""
 [ -n "${BENCH_BEFORE:-}" ] && BEFORE="$(cd "$BENCH_BEFORE" && pwd)/acpx"
 printf '{"nodes": {"n1": {"ssh": "n1", "acpx": "%s", "sshOptions": ["-F", "%s"]},
+  "ns": {"ssh": "n1", "acpx": "%s", "sshOptions": ["-F", "%s"]},
   "n0": {"ssh": "n1", "acpx": "%s", "sshOptions": ["-F", "%s"]}}}\n' \
-    "$ACPX" "$SSH_CONFIG" "${BEFORE:-$ACPX}" "$SSH_CONFIG" >"$HOME/.acpx/config.json"
+    "$ACPX" "$SSH_CONFIG" "$ACPX" "$SSH_CONFIG" "${BEFORE:-$ACPX}" \
+    "$SSH_CONFIG" >"$HOME/.acpx/config.json"
 
 # The session on the node, its owner up for the whole run.
 HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" sessions new --name b >/dev/null
@@ -78,6 +85,7 @@ HOME=$NH "$ACPX" --cwd "$W" --agent "$MOCK" --ttl 3600 --format quiet \
 ARGS="--cwd '$W' --agent '$MOCK' --format quiet prompt -s b 'echo hi'"
 DIRECT="env HOME='$NH' ACPX_NODE=n1 '$ACPX' $ARGS"
 NODE="'$ACPX' --node n1 $ARGS"
+NODES="'$ACPX' --node ns $ARGS"
 DROP="ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' -O exit n1"
 
 # Sanity: the same answer both ways.
@@ -110,14 +118,20 @@ user_sys_ms() {	# NAME: hyperfine's mean user + system, in ms
 	sed -n 's/^ *"\(user\|system\)": *\([0-9.e-]*\),*$/\2/p' \
 	    "$T_ROOT/$1.json" | head -n 2 | awk '{ t += $1 } END { printf "%.1f", t * 1000 }'
 }
-# warm_cpu NAME CMD CTL: a warm run's wall mean; sets CPU_LOCAL and
-# CPU_NODE (ms per run; the node's includes the ssh master's).
+# warm_cpu NAME CMD CTL [session]: a warm run's wall mean; sets CPU_LOCAL
+# and CPU_NODE (ms per run; the node's includes the ssh master's and the
+# resident relay's, its handlers and their commands); "session": the
+# connection's forward marked off first (its sessions only).
 warm_cpu() {
-	for c in "$CTL" "$CTL0"; do	# only this node's connection up
+	for c in "$CTL" "$CTL0" "$CTLS"; do	# only this node's connection up
 		ssh -F "$SSH_CONFIG" -o ControlPath="$c" -O exit n1 >/dev/null 2>&1 || true
 	done
 	sh -c "$2" >/dev/null 2>&1 </dev/null
-	pids="$(conn_pids) $(master_pid "$3")"
+	if [ "${4:-}" = session ] && [ -f "$3.fwd" ]; then
+		{ head -n 1 "$3.fwd"; echo off; } >"$3.fwd.tmp" &&
+		    mv "$3.fwd.tmp" "$3.fwd"
+	fi
+	pids="$(conn_pids) $(master_pid "$3") $(ssh_relayd_pids n1)"
 	t0=$(ticks $pids)
 	w=$(mean_ms "$1" -w 3 "$2")
 	t1=$(ticks $pids)
@@ -137,6 +151,8 @@ direct=$(mean_ms direct -w 3 "$DIRECT")
 CPU_DIRECT=$(user_sys_ms direct)
 warm_cpu warm "$NODE" "$CTL" >"$T_ROOT/w"
 warm=$(cat "$T_ROOT/w") WL=$CPU_LOCAL WN=$CPU_NODE
+warm_cpu warms "$NODES" "$CTLS" session >"$T_ROOT/w"
+warms=$(cat "$T_ROOT/w") WSL=$CPU_LOCAL WSN=$CPU_NODE
 sshm=$(mean_ms ssh -w 1 "ssh -F '$SSH_CONFIG' -o ControlPath=none -o ControlMaster=no n1 true")
 sess=$(mean_ms sess -w 3 "ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' n1 'exec /bin/true'")
 sessc=$(mean_ms sessc -w 3 "ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' -O check n1")
@@ -144,6 +160,17 @@ LSHELL=$(getent passwd "$(id -un)" | cut -d: -f7)
 shellm=$(mean_ms shell -w 3 "${LSHELL:-/bin/sh} -c 'exec /bin/true'")
 truem=$(mean_ms true -w 3 /bin/true)
 cold=$(mean_ms cold -w 1 --prepare "sh -c \"$DROP >/dev/null 2>&1 || true\"" "$NODE")
+# The same with the resident relay stopped too: the command starts it.
+RDIR="/tmp/acpx-$(printf %s "$NH" | sha256sum | cut -c1-10)"
+cat >"$T_ROOT/stopd" <<EOF
+$DROP >/dev/null 2>&1
+for lk in "$RDIR"/relayd-*.lock; do
+	p=\$(cat "\$lk" 2>/dev/null) && [ -n "\$p" ] && kill "\$p" 2>/dev/null &&
+	    while kill -0 "\$p" 2>/dev/null; do sleep 0.01; done
+done
+true
+EOF
+coldd=$(mean_ms coldd -w 1 --prepare "sh $T_ROOT/stopd" "$NODE")
 # (hyperfine runs the prepare before each run: the master is gone.)
 if [ -n "$BEFORE" ]; then
 	NODE0="'$BEFORE' --node n0 $ARGS"
@@ -158,11 +185,16 @@ echo "runs: $RUNS each (mean); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loada
 echo "direct prompt on the node:  $direct ms"
 echo "warm --node prompt:         $warm ms  (over direct: $(echo "$warm $direct" |
     awk '{ printf "%.1f", $1 - $2 }') ms, budget 15)"
-echo "  CPU per run: direct $CPU_DIRECT ms; --node $WL ms here + $WN ms ssh master and node's sshd session (over direct: $(echo "$WL $WN $CPU_DIRECT" |
+echo "  CPU per run: direct $CPU_DIRECT ms; --node $WL ms here + $WN ms ssh master, node's sshd and resident relay (over direct: $(echo "$WL $WN $CPU_DIRECT" |
     awk '{ printf "%.1f", $1 + $2 - $3 }') ms)"
+echo "warm --node, a session:    $warms ms  (over direct: $(echo "$warms $direct" |
+    awk '{ printf "%.1f", $1 - $2 }') ms; without the resident relay)"
+echo "  CPU per run: --node $WSL ms here + $WSN ms ssh master and node's sshd session"
 echo "ssh handshake (ssh n1 true): $sshm ms"
 echo "cold --node prompt:         $cold ms  (over direct + ssh: $(echo "$cold $direct $sshm" |
     awk '{ printf "%.1f", $1 - $2 - $3 }') ms, budget 20)"
+echo "cold, resident relay down: $coldd ms  (over direct + ssh: $(echo "$coldd $direct $sshm" |
+    awk '{ printf "%.1f", $1 - $2 - $3 }') ms; it starts the resident relay)"
 echo "not acpx's: a warm ssh session running exec /bin/true $(echo "$sess $sessc" |
     awk '{ printf "%.1f", $1 - $2 }') ms ($sess ms less the ssh client's $sessc ms); the login shell's -c 'exec /bin/true' $shellm ms, /bin/true $truem ms here"
 if [ -n "$BEFORE" ]; then
