@@ -86,6 +86,34 @@ struct session_record *session_index_find_walk(const char *agent_command,
 		    const char *cwd, const char *name, const char *boundary,
 		    session_store_warn_fn, void *arg);
 
+/*
+ * What a lookup knows of the record it chose without reading it in full:
+ * the fields of its index entry (the file unchanged since it was read,
+ * as every record file's stat showed) or of the record the scan had to
+ * read anyway. The strings are the caller's (session_index_match_free()).
+ */
+struct session_index_match {
+	char	*record_id;
+	char	*agent_command;
+	char	*cwd;
+	char	*name;		/* NULL: the cwd session */
+	char	*last_used_at;
+	int	 closed;
+};
+
+/*
+ * session_index_find_walk() for a caller that needs only the chosen
+ * session's identity (prompt: the record id names the owner's lease and
+ * socket; cwd and name the banner): the same session, chosen the same
+ * way, but no record file read in full unless the scan had to. 1 and
+ * *m filled if found, else 0.
+ */
+int		 session_index_find_walk_match(const char *agent_command,
+		    const char *cwd, const char *name, const char *boundary,
+		    session_store_warn_fn, void *arg,
+		    struct session_index_match *m);
+void		 session_index_match_free(struct session_index_match *);
+
 /* Sort newest last_used_at first, stable (session_store_list_sort_recent). */
 void		 session_index_sort_recent(struct session_index_list *);
 

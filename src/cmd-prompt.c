@@ -45,7 +45,7 @@ struct prompt_run {
 	struct ev_loop		*loop;
 	const struct invocation	*inv;
 	struct output		*out;
-	struct session_record	*rec;
+	struct session_index_match rec;	/* the session: identity only */
 	json_t			*blocks;
 	char			*request_id;
 	struct queue_client	*qc;
@@ -60,6 +60,22 @@ struct prompt_run {
 	int			 done;
 	int			 malformed;	/* session/updates failing validation */
 };
+
+/* NO_SESSION with the reference's message (searched up to root). */
+static struct acpx_error *
+prompt_no_session(const struct invocation *inv, const char *root,
+    const char *name)
+{
+	if (name != NULL)
+		return (acpx_error_new(ACPX_CODE_NO_SESSION, NULL, "cli",
+		    "\xe2\x9a\xa0 No acpx session found (searched up to "
+		    "%s).\nCreate one: acpx %s sessions new --name %s",
+		    root, inv->agent.name, name));
+	return (acpx_error_new(ACPX_CODE_NO_SESSION, NULL, "cli",
+	    "\xe2\x9a\xa0 No acpx session found (searched up to "
+	    "%s).\nCreate one: acpx %s sessions new",
+	    root, inv->agent.name));
+}
 
 /*
  * The session of a prompt/cancel/set: the nearest open record of the
@@ -77,21 +93,37 @@ cmd_prompt_find_session(const struct invocation *inv, struct acpx_error **err)
 	    inv->session) : NULL;
 	rec = session_index_find_walk(inv->agent.command, inv->cwd, name,
 	    root != NULL ? root : inv->cwd, NULL, NULL);
-	if (rec == NULL && err != NULL) {
-		if (name != NULL)
-			*err = acpx_error_new(ACPX_CODE_NO_SESSION, NULL, "cli",
-			    "\xe2\x9a\xa0 No acpx session found (searched up to "
-			    "%s).\nCreate one: acpx %s sessions new --name %s",
-			    root != NULL ? root : inv->cwd, inv->agent.name, name);
-		else
-			*err = acpx_error_new(ACPX_CODE_NO_SESSION, NULL, "cli",
-			    "\xe2\x9a\xa0 No acpx session found (searched up to "
-			    "%s).\nCreate one: acpx %s sessions new",
-			    root != NULL ? root : inv->cwd, inv->agent.name);
-	}
+	if (rec == NULL && err != NULL)
+		*err = prompt_no_session(inv, root != NULL ? root : inv->cwd,
+		    name);
 	free(root);
 	free(name);
 	return (rec);
+}
+
+/*
+ * The same session for a prompt, identity only (the owner reads the
+ * record; the client needs its id, cwd and name): nothing read in full
+ * that the index still knows. 0, or -1 with *err.
+ */
+static int
+prompt_find_match(const struct invocation *inv,
+    struct session_index_match *m, struct acpx_error **err)
+{
+	char	*root, *name;
+	int	 found;
+
+	root = session_store_git_root(inv->cwd);
+	name = inv->session != NULL ? session_record_normalize_name(
+	    inv->session) : NULL;
+	found = session_index_find_walk_match(inv->agent.command, inv->cwd,
+	    name, root != NULL ? root : inv->cwd, NULL, NULL, m);
+	if (!found)
+		*err = prompt_no_session(inv, root != NULL ? root : inv->cwd,
+		    name);
+	free(root);
+	free(name);
+	return (found ? 0 : -1);
 }
 
 /* sessionOptions from the global flags ({} when none). Caller owns. */
@@ -312,7 +344,7 @@ prompt_done_cb(struct queue_client *qc, enum queue_client_end how,
 		if (r->inv->verbose)
 			output_notice(r->out, "queued prompt on active owner pid "
 			    "%ld for session %s", (long)queue_client_owner_pid(qc),
-			    r->rec->record_id);
+			    r->rec.record_id);
 		return;
 	}
 	r->err = acpx_error_new(err->code, err->detail_code, err->origin, "%s",
@@ -320,7 +352,7 @@ prompt_done_cb(struct queue_client *qc, enum queue_client_end how,
 	r->err->retryable = err->retryable;
 	if (err->acp != NULL)
 		r->err->acp = json_deep_copy(err->acp);
-	acpx_error_set_session(r->err, r->rec->record_id);
+	acpx_error_set_session(r->err, r->rec.record_id);
 	if (owner_error != NULL) {
 		/*
 		 * In the stream: text/json skip what the agent's own error
@@ -369,7 +401,7 @@ prompt_signal_cb(struct ev_loop *loop, int signo, void *arg)
 		return;
 	}
 	memset(&opts, 0, sizeof opts);
-	opts.record_id = r->rec->record_id;
+	opts.record_id = r->rec.record_id;
 	opts.any_owner = 1;
 	memset(&cbs, 0, sizeof cbs);
 	cbs.done = prompt_cancel_done_cb;
@@ -393,10 +425,10 @@ prompt_submit(struct prompt_run *r)
 	json_t				*payload;
 	char				*fp;
 
-	payload = prompt_payload(r->inv, r->rec->record_id);
+	payload = prompt_payload(r->inv, r->rec.record_id);
 	fp = prompt_mcp_fingerprint(r->inv);
 	memset(&opts, 0, sizeof opts);
-	opts.record_id = r->rec->record_id;
+	opts.record_id = r->rec.record_id;
 	opts.payload = payload;
 	opts.mcp_path = r->inv->config != NULL ? r->inv->config->mcp_path : NULL;
 	opts.mcp_fingerprint = fp;
@@ -437,15 +469,15 @@ prompt_probe_cb(const struct queue_health *h, struct acpx_error *err,
 
 	status = h->healthy ? "connected" : h->has_lease ? "needs reconnect" :
 	    "starting";
-	routed = prompt_routed_from(r->rec->cwd, r->inv->cwd);
+	routed = prompt_routed_from(r->rec.cwd, r->inv->cwd);
 	if (routed != NULL)
 		output_notice(r->out, "session %s (%s) \xc2\xb7 %s (routed from "
-		    "%s) \xc2\xb7 agent %s", r->rec->name != NULL ? r->rec->name :
-		    "cwd", r->rec->record_id, r->rec->cwd, routed, status);
+		    "%s) \xc2\xb7 agent %s", r->rec.name != NULL ? r->rec.name :
+		    "cwd", r->rec.record_id, r->rec.cwd, routed, status);
 	else
 		output_notice(r->out, "session %s (%s) \xc2\xb7 %s \xc2\xb7 "
-		    "agent %s", r->rec->name != NULL ? r->rec->name : "cwd",
-		    r->rec->record_id, r->rec->cwd, status);
+		    "agent %s", r->rec.name != NULL ? r->rec.name : "cwd",
+		    r->rec.record_id, r->rec.cwd, status);
 	free(routed);
 	prompt_submit(r);
 }
@@ -471,7 +503,7 @@ prompt_finish(struct prompt_run *r)
 	if (r->inv->no_wait) {
 		if (output_format(r->out) == ACPX_FORMAT_JSON) {
 			q = json_pack("{s:s, s:s, s:s}", "action", "prompt_queued",
-			    "acpxRecordId", r->rec->record_id, "requestId",
+			    "acpxRecordId", r->rec.record_id, "requestId",
 			    r->request_id);
 			output_result_json(r->out, q);
 			json_decref(q);
@@ -517,10 +549,10 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	    fallback_force_check(inv->config,
 	    inv->agent_override ? NULL : inv->agent.name, inv->force_fail,
 	    &err) == -1) ||
-	    (r.rec = cmd_prompt_find_session(inv, &err)) == NULL ||
-	    cmd_slots_prompt_check(inv, r.rec->record_id, out, &err) == -1) {
+	    prompt_find_match(inv, &r.rec, &err) == -1 ||
+	    cmd_slots_prompt_check(inv, r.rec.record_id, out, &err) == -1) {
 		json_decref(r.blocks);
-		session_record_free(r.rec);
+		session_index_match_free(&r.rec);
 		return (output_fail(out, err));
 	}
 	r.request_id = conversation_uuid();
@@ -532,7 +564,7 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	    inv->format == ACPX_FORMAT_JSON))
 		prompt_submit(&r);
 	else
-		r.probe = queue_client_probe(r.loop, r.rec->record_id,
+		r.probe = queue_client_probe(r.loop, r.rec.record_id,
 		    prompt_probe_cb, &r);
 	while (!r.done)
 		ev_run(r.loop, EVRUN_ONCE);
@@ -547,7 +579,7 @@ cmd_prompt_run(const struct invocation *inv, struct output *out)
 	acpx_error_free(r.err);
 	json_decref(r.result);
 	json_decref(r.blocks);
-	session_record_free(r.rec);
+	session_index_match_free(&r.rec);
 	free(r.request_id);
 	proc_free(r.proc);
 	return (rc);

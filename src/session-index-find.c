@@ -12,7 +12,8 @@
 /*
  * Lookups through the listing index (session-index.h): the match is
  * chosen among the entries of a scan that checks every record file's
- * stat, then only its record is read in full.
+ * stat, then only its record is read in full (or, for a caller that needs
+ * only its identity, nothing more: session_index_find_walk_match()).
  */
 
 /* Free the records session_index_scan_keep() kept (slots taken are NULL). */
@@ -117,29 +118,31 @@ session_index_find(const char *agent_command, const char *cwd,
 	return (r);
 }
 
-/* findSessionByDirectoryWalk through the index. */
-struct session_record *
-session_index_find_walk(const char *agent_command, const char *cwd,
+/*
+ * The entry findSessionByDirectoryWalk chooses among l (scanned with
+ * keep), or NULL: the nearest directory from cwd up to boundary, then the
+ * newest last use. The records the scan read in full go to keep (if not
+ * NULL).
+ */
+static const struct session_index_entry *
+index_walk_choose(const char *agent_command, const char *cwd,
     const char *name, const char *boundary, session_store_warn_fn warn,
-    void *arg)
+    void *arg, struct session_index_list *l, struct session_list *keep)
 {
-	struct session_index_list	 l;
-	struct session_list		 keep = { NULL, 0 };
-	struct session_index_entry	*x, *m = NULL;
-	struct session_record		*r = NULL;
-	char				**dirs, *norm, *cause = NULL;
-	size_t				 ndirs, i, j, best = (size_t)-1;
+	const struct session_index_entry	*x, *m = NULL;
+	char					**dirs, *norm, *cause = NULL;
+	size_t					  ndirs, i, j, best = (size_t)-1;
 
 	if (session_index_scan_keep(agent_command,
-	    SESSION_INDEX_VALIDATE, &l, warn, arg, &keep,
+	    SESSION_INDEX_VALIDATE, l, warn, arg, keep,
 	    &cause) == -1) {
 		free(cause);
-		memset(&l, 0, sizeof l);
+		memset(l, 0, sizeof *l);
 	}
 	dirs = session_store_walk_dirs(cwd, boundary, &ndirs);
 	norm = session_record_normalize_name(name);
-	for (i = 0; i < l.n; i++) {
-		x = &l.v[i];
+	for (i = 0; i < l->n; i++) {
+		x = &l->v[i];
 		for (j = 0; j < ndirs; j++) {
 			if (strcmp(dirs[j], x->cwd) == 0)
 				break;
@@ -152,14 +155,69 @@ session_index_find_walk(const char *agent_command, const char *cwd,
 			best = j;
 		}
 	}
+	for (j = 0; j < ndirs; j++)
+		free(dirs[j]);
+	free(dirs);
+	free(norm);
+	return (m);
+}
+
+/* findSessionByDirectoryWalk through the index. */
+struct session_record *
+session_index_find_walk(const char *agent_command, const char *cwd,
+    const char *name, const char *boundary, session_store_warn_fn warn,
+    void *arg)
+{
+	struct session_index_list		 l;
+	struct session_list			 keep = { NULL, 0 };
+	const struct session_index_entry	*m;
+	struct session_record			*r = NULL;
+
+	m = index_walk_choose(agent_command, cwd, name, boundary, warn, arg,
+	    &l, &keep);
 	if (m != NULL && (r = index_take(m, &keep)) == NULL)
 		r = session_store_find_walk(agent_command, cwd, name,
 		    boundary, NULL, NULL);
 	index_keep_free(&keep);
 	session_index_list_free(&l);
-	for (j = 0; j < ndirs; j++)
-		free(dirs[j]);
-	free(dirs);
-	free(norm);
 	return (r);
+}
+
+/*
+ * The same choice, identity only: the entry is the truth as far as the
+ * scan could see (a fresh entry of a settled file, or a record the scan
+ * read just now), so nothing more is read.
+ */
+int
+session_index_find_walk_match(const char *agent_command, const char *cwd,
+    const char *name, const char *boundary, session_store_warn_fn warn,
+    void *arg, struct session_index_match *out)
+{
+	struct session_index_list		 l;
+	const struct session_index_entry	*m;
+
+	memset(out, 0, sizeof *out);
+	m = index_walk_choose(agent_command, cwd, name, boundary, warn, arg,
+	    &l, NULL);
+	if (m != NULL) {
+		out->record_id = xstrdup(m->record_id);
+		out->agent_command = xstrdup(m->agent_command);
+		out->cwd = xstrdup(m->cwd);
+		out->name = m->name != NULL ? xstrdup(m->name) : NULL;
+		out->last_used_at = xstrdup(m->last_used_at);
+		out->closed = m->closed;
+	}
+	session_index_list_free(&l);
+	return (m != NULL);
+}
+
+void
+session_index_match_free(struct session_index_match *m)
+{
+	free(m->record_id);
+	free(m->agent_command);
+	free(m->cwd);
+	free(m->name);
+	free(m->last_used_at);
+	memset(m, 0, sizeof *m);
 }
