@@ -99,6 +99,7 @@ void		 queue_owner_job_drop(struct queue_owner *,
 		    int retryable, const char *message);
 int		 queue_owner_job_release(struct queue_owner *,
 		    struct queue_owner_job *);
+void		 queue_owner_job_keep(struct queue_owner_job *);
 void		 queue_owner_job_send(struct queue_owner *,
 		    struct queue_owner_job *, json_t *msg);
 struct acpx_error *queue_owner_job_error_copy(const struct acpx_error *);

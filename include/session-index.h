@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 
+#include "session-record.h"
 #include "session-store.h"
 
 /* What listings need of one valid record (strings owned by the list). */
@@ -113,6 +114,17 @@ int		 session_index_find_walk_match(const char *agent_command,
 		    session_store_warn_fn, void *arg,
 		    struct session_index_match *m);
 void		 session_index_match_free(struct session_index_match *);
+
+/*
+ * The record r was just written to its file as exactly text (len bytes,
+ * as session_store_saved_text() gives them): its entry in the index
+ * becomes one that holds while the file still has those bytes (checked by
+ * size and hash, with no parse), so the next lookup reads the file but
+ * does not parse it. Best effort (a cache): nothing happens without an
+ * index, and a race with another writer of the index only costs speed.
+ */
+void		 session_index_note(const struct session_record *r,
+		    const char *text, size_t len);
 
 /* Sort newest last_used_at first, stable (session_store_list_sort_recent). */
 void		 session_index_sort_recent(struct session_index_list *);

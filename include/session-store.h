@@ -91,6 +91,14 @@ int		 session_store_checkpoint(const struct session_record *,
 		    char **cause);
 
 /*
+ * The bytes the last save of r wrote (the whole file as saved), NULL if r
+ * is not the record this process saved last. The store's: valid until
+ * the next save.
+ */
+const char	*session_store_saved_text(const struct session_record *r,
+		    size_t *len);
+
+/*
  * After an answer: free the records the saves replaced
  * (session_store_release_replaced()), and keep *rp (taken over, *rp set
  * to NULL; NULL frees the kept one) for the next session_store_take_kept():

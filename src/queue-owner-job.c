@@ -11,8 +11,10 @@
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "session-connect.h"
+#include "session-index.h"
 #include "session-lock.h"
 #include "session-record.h"
+#include "session-store.h"
 #include "xmalloc.h"
 
 /*
@@ -168,6 +170,22 @@ queue_owner_job_send(struct queue_owner *o, struct queue_owner_job *j,
 	if (j->peer != NULL)
 		queue_owner_peer_send(j->peer, msg);
 	json_decref(msg);
+}
+
+/*
+ * The turn is answered: the listing index learns the record as saved (the
+ * next prompt's lookup then reads its file without parsing it), and the
+ * record is kept for the next turn.
+ */
+void
+queue_owner_job_keep(struct queue_owner_job *j)
+{
+	const char	*text;
+	size_t		 len;
+
+	if ((text = session_store_saved_text(j->rec, &len)) != NULL)
+		session_index_note(j->rec, text, len);
+	session_store_keep(&j->rec);
 }
 
 /* Copy of an error (the step owns the one it hands us). Caller owns. */

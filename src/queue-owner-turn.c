@@ -733,7 +733,7 @@ turn_finish(struct queue_owner *o)
 	}
 	if (j->peer != NULL)
 		queue_owner_peer_end(j->peer);
-	session_store_keep(&j->rec);	/* answered: kept for the next turn */
+	queue_owner_job_keep(j);	/* answered: indexed, kept for the next */
 
 	o->job = NULL;
 	queue_owner_job_free(o, j);

@@ -13,7 +13,8 @@
  * Lookups through the listing index (session-index.h): the match is
  * chosen among the entries of a scan that checks every record file's
  * stat, then only its record is read in full (or, for a caller that needs
- * only its identity, nothing more: session_index_find_walk_match()).
+ * only its identity, nothing more: session_index_find_walk_match()); and
+ * the listings' sort.
  */
 
 /* Free the records session_index_scan_keep() kept (slots taken are NULL). */
@@ -220,4 +221,50 @@ session_index_match_free(struct session_index_match *m)
 	free(m->name);
 	free(m->last_used_at);
 	memset(m, 0, sizeof *m);
+}
+
+/* Stable merge sort of v[0..n) newest last_used_at first, via tmp. */
+static void
+index_msort(const struct session_index_entry **v,
+    const struct session_index_entry **tmp, size_t n)
+{
+	size_t	h = n / 2, a = 0, b = h, k = 0;
+
+	if (n < 2)
+		return;
+	index_msort(v, tmp, h);
+	index_msort(v + h, tmp, n - h);
+	while (a < h && b < n) {
+		if (strcmp(v[b]->last_used_at, v[a]->last_used_at) > 0)
+			tmp[k++] = v[b++];
+		else
+			tmp[k++] = v[a++];
+	}
+	while (a < h)
+		tmp[k++] = v[a++];
+	while (b < n)
+		tmp[k++] = v[b++];
+	memcpy(v, tmp, n * sizeof *v);
+}
+
+/* Sort newest last_used_at first (pointers sorted, then the entries). */
+void
+session_index_sort_recent(struct session_index_list *l)
+{
+	const struct session_index_entry	**p;
+	struct session_index_entry		 *out;
+	size_t					  i;
+
+	if (l->n < 2)
+		return;
+	p = xreallocarray(NULL, l->n * 2, sizeof *p);
+	for (i = 0; i < l->n; i++)
+		p[i] = &l->v[i];
+	index_msort(p, p + l->n, l->n);
+	out = xreallocarray(NULL, l->n, sizeof *out);
+	for (i = 0; i < l->n; i++)
+		out[i] = *p[i];
+	memcpy(l->v, out, l->n * sizeof *out);
+	free(out);
+	free(p);
 }

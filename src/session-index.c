@@ -32,7 +32,11 @@
  *	struct ix_head, then n struct ix_ent sorted by file name, then the
  *	string area (NUL-terminated strings the entries point into by offset).
  * An entry flagged IX_READ is a file name only: that file is read every
- * time (not a valid record, or not yet settled). The head's stamp is the
+ * time (not a valid record, or not yet settled). An entry flagged
+ * IX_HASHED was written by the process that had just written the record
+ * (session_index_note()): it holds for a file of exactly its size whose
+ * bytes hash to its hash, whatever the file's stat and age; a lookup reads
+ * such a file (no parse) to check. The head's stamp is the
  * sessions directory's (device, inode, mtime, ctime) when it was last
  * scanned, zero when it had not settled then. Anything that does not
  * check out exactly (magic, sizes, offsets, order) is rebuilt.
@@ -40,11 +44,12 @@
 
 #define INDEX_SUFFIX	".index"	/* ~/.acpx/sessions.index */
 #define INDEX_OLD	".index"	/* the JSON index of older versions */
-#define INDEX_MAGIC	"acpx-native-ix3"
+#define INDEX_MAGIC	"acpx-native-ix4"
 #define INDEX_MAX_BYTES	((size_t)1 << 30)
 #define IX_NONE		UINT32_MAX	/* no name */
 #define IX_CLOSED	0x1
 #define IX_READ		0x2
+#define IX_HASHED	0x4	/* trusted by content: size and hash, no stat */
 /*
  * A file (or the directory) unchanged for this long before it was read
  * cannot hide a change made in the same clock tick as the read
@@ -61,6 +66,7 @@ struct ix_head {
 
 struct ix_ent {
 	uint64_t	ino, size, ctime;
+	uint64_t	hash;			/* IX_HASHED: of the bytes */
 	uint32_t	file, id, agent, cwd, name, last;
 	uint32_t	flags;
 	uint32_t	pad;
@@ -280,7 +286,8 @@ index_stamp_ok(const struct ix_file *f, const struct stat *sb)
 static int
 index_entry_fresh(const struct ix_ent *e, const struct stat *sb)
 {
-	return (!(e->flags & IX_READ) && e->ino == (uint64_t)sb->st_ino &&
+	return (!(e->flags & (IX_READ|IX_HASHED)) &&
+	    e->ino == (uint64_t)sb->st_ino &&
 	    e->size == (uint64_t)sb->st_size &&
 	    e->ctime == (uint64_t)index_ns(&sb->st_ctim));
 }
@@ -335,21 +342,57 @@ index_w_add(struct ix_writer *w, const char *file, const struct stat *sb,
 	w->n++;
 }
 
-/* Copy entry e of f. */
+/* Copy entry e of f (its flags and hash too). */
 static void
 index_w_copy(struct ix_writer *w, const struct ix_file *f,
     const struct ix_ent *e)
 {
-	struct stat	sb;
+	struct ix_ent	c = *e;
 
-	memset(&sb, 0, sizeof sb);
-	sb.st_ino = (ino_t)e->ino;
-	sb.st_size = (off_t)e->size;
-	sb.st_ctim.tv_sec = (time_t)(e->ctime / 1000000000ULL);
-	sb.st_ctim.tv_nsec = (long)(e->ctime % 1000000000ULL);
-	index_w_add(w, f->s + e->file, &sb, f->s + e->id, f->s + e->agent,
-	    f->s + e->cwd, e->name == IX_NONE ? NULL : f->s + e->name,
-	    f->s + e->last, (e->flags & IX_CLOSED) != 0);
+	c.file = index_w_str(w, f->s + e->file);
+	c.id = index_w_str(w, f->s + e->id);
+	c.agent = index_w_str(w, f->s + e->agent);
+	c.cwd = index_w_str(w, f->s + e->cwd);
+	c.name = e->name == IX_NONE ? IX_NONE : index_w_str(w,
+	    f->s + e->name);
+	c.last = index_w_str(w, f->s + e->last);
+	(void)buf_add(&w->ents, &c, sizeof c);
+	w->n++;
+}
+
+/* A 64-bit hash of n bytes (FNV-1a's primes, a word at a time). */
+static uint64_t
+index_hash(const char *p, size_t n)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL ^ (uint64_t)n, v;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, 8);
+		h = (h ^ v) * 0x100000001b3ULL;
+		h ^= h >> 32;
+	}
+	for (; n > 0; p++, n--)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (h ^ (h >> 32));
+}
+
+/* Does file (in dfd) hold exactly the bytes hashed entry e describes? */
+static int
+index_hash_ok(int dfd, const char *file, const struct ix_ent *e)
+{
+	struct buf	b;
+	int		fd, ok;
+
+	if ((fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return (0);
+	buf_init(&b, (size_t)e->size + 1);
+	ok = buf_read_fd(&b, fd) == 0 && b.len == e->size &&
+	    index_hash(b.p, b.len) == e->hash;
+	close(fd);
+	buf_free(&b);
+	return (ok);
 }
 
 /*
@@ -582,7 +625,9 @@ index_scan_check(DIR *d, const char *dir, const struct ix_file *f,
 		}
 		if (e != NULL && !(e->flags & IX_READ) && fstatat(dfd,
 		    names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    index_entry_fresh(e, &sb)) {
+		    (index_entry_fresh(e, &sb) || ((e->flags & IX_HASHED) &&
+		    (uint64_t)sb.st_size == e->size &&
+		    index_hash_ok(dfd, names[i], e)))) {
 			if (agent_command == NULL || strcmp(f->s + e->agent,
 			    agent_command) == 0)
 				index_list_ent(l, f, e);
@@ -649,52 +694,6 @@ session_index_scan(const char *agent_command, int flags,
 	    flags & SESSION_INDEX_LOOSE, l, warn, arg, NULL, cause));
 }
 
-/* Stable merge sort of v[0..n) newest last_used_at first, via tmp. */
-static void
-index_msort(const struct session_index_entry **v,
-    const struct session_index_entry **tmp, size_t n)
-{
-	size_t	h = n / 2, a = 0, b = h, k = 0;
-
-	if (n < 2)
-		return;
-	index_msort(v, tmp, h);
-	index_msort(v + h, tmp, n - h);
-	while (a < h && b < n) {
-		if (strcmp(v[b]->last_used_at, v[a]->last_used_at) > 0)
-			tmp[k++] = v[b++];
-		else
-			tmp[k++] = v[a++];
-	}
-	while (a < h)
-		tmp[k++] = v[a++];
-	while (b < n)
-		tmp[k++] = v[b++];
-	memcpy(v, tmp, n * sizeof *v);
-}
-
-/* Sort newest last_used_at first (pointers sorted, then the entries). */
-void
-session_index_sort_recent(struct session_index_list *l)
-{
-	const struct session_index_entry	**p;
-	struct session_index_entry		 *out;
-	size_t					  i;
-
-	if (l->n < 2)
-		return;
-	p = xreallocarray(NULL, l->n * 2, sizeof *p);
-	for (i = 0; i < l->n; i++)
-		p[i] = &l->v[i];
-	index_msort(p, p + l->n, l->n);
-	out = xreallocarray(NULL, l->n, sizeof *out);
-	for (i = 0; i < l->n; i++)
-		out[i] = *p[i];
-	memcpy(l->v, out, l->n * sizeof *out);
-	free(out);
-	free(p);
-}
-
 /* Free the entries, their strings and the array. */
 void
 session_index_list_free(struct session_index_list *l)
@@ -712,4 +711,56 @@ session_index_list_free(struct session_index_list *l)
 	}
 	free(l->v);
 	memset(l, 0, sizeof *l);
+}
+
+/* Note the record r just written to its file as text (len bytes). */
+void
+session_index_note(const struct session_record *r, const char *text,
+    size_t len)
+{
+	struct session_index_list	 l;
+	struct ix_writer		 w;
+	struct ix_file			 f;
+	struct ix_ent			 e;
+	char				*dir, *path, *file;
+	size_t				 i;
+	int				 added = 0, cmp;
+
+	memset(&l, 0, sizeof l);
+	dir = session_path_dir();
+	path = session_path(r->record_id, ".json");
+	file = strrchr(path, '/') + 1;
+	if (!index_load(dir, &l, &f))
+		goto out;	/* none yet: the next lookup builds it */
+	memset(&w, 0, sizeof w);
+	buf_init(&w.ents, 0);
+	buf_init(&w.strs, 0);
+	memset(&e, 0, sizeof e);
+	e.size = (uint64_t)len;
+	e.hash = index_hash(text, len);
+	e.flags = IX_HASHED | (r->closed ? IX_CLOSED : 0);
+	for (i = 0; i <= f.n; i++) {
+		cmp = i < f.n ? strcmp(f.s + f.e[i].file, file) : 1;
+		if (cmp > 0 && !added) {	/* sorted by file name */
+			e.file = index_w_str(&w, file);
+			e.id = index_w_str(&w, r->record_id);
+			e.agent = index_w_str(&w, r->agent_command);
+			e.cwd = index_w_str(&w, r->cwd);
+			e.name = index_w_str(&w, r->name);
+			e.last = index_w_str(&w, r->last_used_at);
+			(void)buf_add(&w.ents, &e, sizeof e);
+			w.n++;
+			added = 1;
+		}
+		if (i < f.n && cmp != 0)
+			index_w_copy(&w, &f, &f.e[i]);
+	}
+	/* No stamp: the next listing checks every file (and restamps). */
+	index_save(dir, &w, NULL);
+	buf_free(&w.ents);
+	buf_free(&w.strs);
+out:
+	session_index_list_free(&l);
+	free(path);
+	free(dir);
 }

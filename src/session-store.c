@@ -328,6 +328,15 @@ session_store_unchanged(const struct session_record *r, int *closed)
 	return (same);
 }
 
+const char *
+session_store_saved_text(const struct session_record *r, size_t *len)
+{
+	if (r == NULL || store_last.rec != r || store_last.text == NULL)
+		return (NULL);
+	*len = store_last.len;
+	return (store_last.text);
+}
+
 void
 session_store_keep(struct session_record **rp)
 {
