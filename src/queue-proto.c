@@ -74,26 +74,39 @@ queue_proto_request_limit(size_t *limit, char **cause)
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Parse one line as Node's JSON.parse would (bad UTF-8 replaced). Caller owns. */
+/* json_loadb of a queue line (numbers past 64 bits as reals). */
+static json_t *
+queue_proto_load(const char *line, size_t len, json_error_t *error)
+{
+	json_t	*v;
+
+	xmalloc_arena_begin();
+	v = json_loadb(line, len, QUEUE_DECODE, error);
+	xmalloc_arena_end();
+	if (v == NULL && json_error_code(error) == json_error_numeric_overflow)
+		v = json_loadb(line, len, QUEUE_DECODE|JSON_DECODE_INT_AS_REAL,
+		    error);
+	return (v);
+}
+
+/*
+ * Parse one line as Node's JSON.parse would (bad UTF-8 replaced). Caller
+ * owns. The parser checks every byte's UTF-8 as it reads, so a line is
+ * fixed and parsed again only when that is what failed (no check first).
+ */
 json_t *
 queue_proto_parse_json(const char *line, size_t len)
 {
 	json_error_t	 error;
-	json_t		*v, *probe;
-	char		*fixed = NULL;
-	size_t		 flen = len;
+	json_t		*v;
+	char		*fixed;
+	size_t		 flen;
 
-	if ((probe = json_stringn(line, len)) == NULL) {
-		fixed = js_utf8_fix(line, len, &flen);
-		line = fixed;
-	} else
-		json_decref(probe);
-	xmalloc_arena_begin();
-	v = json_loadb(line, flen, QUEUE_DECODE, &error);
-	xmalloc_arena_end();
-	if (v == NULL && json_error_code(&error) == json_error_numeric_overflow)
-		v = json_loadb(line, flen, QUEUE_DECODE|JSON_DECODE_INT_AS_REAL,
-		    &error);
+	if ((v = queue_proto_load(line, len, &error)) != NULL ||
+	    json_error_code(&error) != json_error_invalid_utf8)
+		return (v);
+	fixed = js_utf8_fix(line, len, &flen);
+	v = queue_proto_load(fixed, flen, &error);
 	free(fixed);
 	return (v);
 }

@@ -342,6 +342,22 @@ test_client_parse(void)
 		ASSERT_INT_EQ(m->owner_generation, 9);
 	}
 	queue_msg_free(m);
+	/* Bad UTF-8 is replaced as Node decodes it, with a huge number too. */
+	line = "{\"type\":\"event\",\"requestId\":\"r\",\"message\":"
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":{\"n\":"
+	    "123456789012345678901234567890,\"t\":\"a\xff\xc3" "b\"}},"
+	    "\"ownerGeneration\":9}";
+	m = queue_msg_parse(line, strlen(line), &detail);
+	ASSERT_PTR_NOT_NULL(m);
+	if (m != NULL) {
+		ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(
+		    m->message, "params"), "t")), "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+		ASSERT_TRUE(json_is_real(json_object_get(json_object_get(
+		    m->message, "params"), "n")));
+	}
+	queue_msg_free(m);
+	ASSERT_STR_EQ(msg_detail("{\"a\":\"\xff\"\xff"),
+	    QUEUE_PROTO_INVALID_JSON);
 	ASSERT_STR_EQ(msg_detail("{oops"), QUEUE_PROTO_INVALID_JSON);
 	ASSERT_STR_EQ(msg_detail("{\"type\":\"event\",\"requestId\":\"r\","
 	    "\"message\":{\"jsonrpc\":\"1.0\",\"method\":\"x\"}}"),
