@@ -89,6 +89,10 @@ struct queue_request {
 	int			 no_fallback;		/* noFallback (acpx-native) */
 	char			*force_fail;		/* forceFail (acpx-native):
 							   this provider fails, or NULL */
+	int			 no_record;		/* resultWithoutRecord
+							   (acpx-native): the
+							   result leaves the
+							   record out */
 
 	/* cancel_prompt: targetRequestId; set_mode: modeId; set_model: modelId */
 	char			*target;
@@ -171,7 +175,8 @@ struct queue_msg {
 	const json_t		*message;		/* event: the ACP message */
 	const json_t		*event;			/* permission_escalation */
 	const json_t		*result;		/* result */
-	int			 flag;			/* cancelled / closed */
+	int			 flag;			/* cancelled / closed;
+							   result: no record */
 	const char		*id;			/* modeId / modelId */
 	const json_t		*response;		/* set_model / set_config_option */
 	/* error */

@@ -277,6 +277,7 @@ prompt_request(struct prompt_run *r)
 	if (inv->force_fail != NULL)
 		req->force_fail = xstrdup(inv->force_fail);
 	req->session_options = prompt_session_options(inv);
+	req->no_record = 1;	/* only permissionStats and loadError are read */
 	return (req);
 }
 

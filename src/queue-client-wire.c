@@ -101,7 +101,8 @@ qc_line(struct queue_client *qc, const char *line, size_t len)
 		    "Queue owner returned mismatched generation");
 		return;
 	}
-	if (strcmp(m->request_id, qc->req->request_id) != 0) {
+	if (strcmp(m->request_id, qc->req->request_id) != 0 ||
+	    (m->type == QUEUE_MSG_RESULT && m->flag && !qc->req->no_record)) {
 		queue_msg_free(m);
 		queue_client_uncertain(qc, QUEUE_PROTO_MALFORMED,
 		    "Queue owner sent malformed message");

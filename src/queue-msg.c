@@ -212,9 +212,12 @@ has_strings(const json_t *o, const char *const *keys)
 	return (1);
 }
 
-/* parseSessionSendResult. */
+/*
+ * parseSessionSendResult; a result without a record (asked for by an
+ * acpx-native client: the client checks it asked) sets *no_record.
+ */
 static int
-send_result_valid(const json_t *r)
+send_result_valid(const json_t *r, int *no_record)
 {
 	static const char *const core[] = { "stopReason", "sessionId", NULL };
 	static const char *const rec[] = { "acpxRecordId", "acpSessionId",
@@ -233,12 +236,14 @@ send_result_valid(const json_t *r)
 		return (0);
 	ps = json_object_get(r, "permissionStats");
 	record = json_object_get(r, "record");
-	if (!json_is_object(ps) || !json_is_object(record))
+	if (!json_is_object(ps) || (record != NULL && !json_is_object(record)))
 		return (0);
 	for (k = stats; *k != NULL; k++) {
 		if (!queue_proto_number(json_object_get(ps, *k), &d))
 			return (0);
 	}
+	if ((*no_record = record == NULL))
+		return (1);
 	return (has_strings(record, rec) &&
 	    json_is_array(json_object_get(record, "messages")) &&
 	    queue_proto_number(json_object_get(record, "lastSeq"), &d) &&
@@ -300,7 +305,7 @@ queue_msg_fields(struct queue_msg *m)
 		return (escalation_valid(m->event) ? 0 : -1);
 	case QUEUE_MSG_RESULT:
 		m->result = json_object_get(o, "result");
-		return (send_result_valid(m->result) ? 0 : -1);
+		return (send_result_valid(m->result, &m->flag) ? 0 : -1);
 	case QUEUE_MSG_CANCEL_RESULT:
 	case QUEUE_MSG_CLOSE_RESULT:
 		v = json_object_get(o, m->type == QUEUE_MSG_CANCEL_RESULT ?

@@ -578,6 +578,7 @@ queue_owner_turn_cancel(struct queue_owner *o, struct queue_owner_job *j)
 static json_t *
 turn_result_json(struct queue_owner *o, struct queue_owner_job *j)
 {
+	static const struct acp_perm_stats none;
 	const struct acp_perm_stats	*st;
 	json_t				*r, *stats;
 	const json_t			*meta;
@@ -586,21 +587,20 @@ turn_result_json(struct queue_owner *o, struct queue_owner_job *j)
 	char				*cause = NULL;
 
 	stop = jget_str(j->result, "stopReason");
-	if (j->state == JOB_PROMPT && o->client != NULL) {
-		st = acp_client_perm_stats(o->client);
-		stats = json_pack("{s:i, s:i, s:i, s:i}", "requested",
-		    st->requested, "approved", st->approved, "denied", st->denied,
-		    "cancelled", st->cancelled);
-	} else
-		stats = json_pack("{s:i, s:i, s:i, s:i}", "requested", 0,
-		    "approved", 0, "denied", 0, "cancelled", 0);
+	st = j->state == JOB_PROMPT && o->client != NULL ?
+	    acp_client_perm_stats(o->client) : &none;
+	stats = json_pack("{s:i, s:i, s:i, s:i}", "requested", st->requested,
+	    "approved", st->approved, "denied", st->denied, "cancelled",
+	    st->cancelled);
 	r = json_pack("{s:s, s:s, s:o}", "stopReason", stop != NULL ? stop :
 	    "end_turn", "sessionId", o->opts.session_id, "permissionStats",
 	    stats);
 	meta = json_object_get(j->result, "_meta");
 	if (meta != NULL)
 		json_object_set(r, "_meta", (json_t *)meta);
-	if (j->rec != NULL)
+	if (j->req->no_record)
+		;	/* the client asked for none (acpx-native) */
+	else if (j->rec != NULL)
 		json_object_set_new(r, "record", session_record_to_camel(j->rec));
 	else if ((rec = session_store_resolve(o->opts.session_id,
 	    &cause)) != NULL) {

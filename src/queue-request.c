@@ -131,6 +131,12 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 		return (-1);
 	if (json_is_string(v))
 		r->force_fail = xstrdup(json_string_value(v));
+	/* acpx-native's client reads no record from the result. */
+	if ((r->no_record = queue_proto_opt_bool(json_object_get(o,
+	    "resultWithoutRecord"))) == -2)
+		return (-1);
+	if (r->no_record == -1)
+		r->no_record = 0;
 	return (0);
 }
 
@@ -286,6 +292,9 @@ queue_request_json(const struct queue_request *r)
 		if (r->force_fail != NULL)
 			json_object_set_new(o, "forceFail",
 			    json_string(r->force_fail));
+		if (r->no_record)
+			json_object_set_new(o, "resultWithoutRecord",
+			    json_true());
 		return (o);
 	case QUEUE_REQ_CANCEL:
 		if (r->target != NULL)

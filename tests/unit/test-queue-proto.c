@@ -120,6 +120,32 @@ test_requests(void)
 	    "\"suppressSdkConsoleErrors\":false,\"promptRetries\":0,"
 	    "\"waitForCompletion\":true,\"sessionOptions\":{\"model\":\"m1\"}}";
 
+	static const char	 lean[] = "{\"type\":\"submit_prompt\","
+	    "\"requestId\":\"r\",\"message\":\"m\",\"permissionMode\":"
+	    "\"approve-all\",\"waitForCompletion\":true,"
+	    "\"resultWithoutRecord\":true}";
+
+	TEST_START("requests: resultWithoutRecord (acpx-native) round-trips");
+	r = queue_request_parse(lean, sizeof lean - 1, &detail);
+	ASSERT_PTR_NOT_NULL(r);
+	if (r != NULL) {
+		ASSERT_INT_EQ(r->no_record, 1);
+		j = queue_request_json(r);
+		ASSERT_TRUE(json_is_true(json_object_get(j,
+		    "resultWithoutRecord")));
+		json_decref(j);
+		r->no_record = 0;
+		j = queue_request_json(r);
+		ASSERT_PTR_NULL(json_object_get(j, "resultWithoutRecord"));
+		json_decref(j);
+	}
+	queue_request_free(r);
+	ASSERT_PTR_NOT_NULL(req_detail("{\"type\":\"submit_prompt\","
+	    "\"requestId\":\"r\",\"message\":\"m\",\"permissionMode\":"
+	    "\"approve-all\",\"waitForCompletion\":true,"
+	    "\"resultWithoutRecord\":\"yes\"}"));
+	TEST_DONE();
+
 	TEST_START("requests: the reference CLI's submit_prompt round-trips");
 	r = queue_request_parse(cli, strlen(cli), &detail);
 	ASSERT_PTR_NOT_NULL(r);
@@ -381,6 +407,21 @@ test_client_parse(void)
 	    "\"s\",\"agentCommand\":\"a\",\"cwd\":\"/\",\"createdAt\":\"t\","
 	    "\"lastUsedAt\":\"t\",\"updated_at\":\"t\",\"messages\":[],"
 	    "\"lastSeq\":3,\"eventLog\":{}},\"resumed\":true}}"));
+	/* Without the record (asked for by an acpx-native client). */
+	line = "{\"type\":\"result\",\"requestId\":\"r\",\"result\":"
+	    "{\"stopReason\":\"end_turn\",\"sessionId\":\"s\","
+	    "\"permissionStats\":{\"requested\":0,\"approved\":0,\"denied\":0,"
+	    "\"cancelled\":0},\"resumed\":true}}";
+	m = queue_msg_parse(line, strlen(line), &detail);
+	ASSERT_PTR_NOT_NULL(m);
+	if (m != NULL)
+		ASSERT_INT_EQ(m->flag, 1);
+	queue_msg_free(m);
+	ASSERT_STR_EQ(msg_detail("{\"type\":\"result\",\"requestId\":\"r\","
+	    "\"result\":{\"stopReason\":\"end_turn\",\"sessionId\":\"s\","
+	    "\"permissionStats\":{\"requested\":0,\"approved\":0,\"denied\":0,"
+	    "\"cancelled\":0},\"record\":\"s\",\"resumed\":true}}"),
+	    QUEUE_PROTO_MALFORMED);
 
 	line = "{\"type\":\"error\",\"requestId\":\"r\",\"ownerGeneration\":1,"
 	    "\"code\":\"RUNTIME\",\"detailCode\":\"QUEUE_OWNER_OVERLOADED\","
