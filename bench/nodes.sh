@@ -149,10 +149,11 @@ mean_ms() {	# NAME HYPERFINE-ARGS...: the mean in ms (one decimal)
 }
 direct=$(mean_ms direct -w 3 "$DIRECT")
 CPU_DIRECT=$(user_sys_ms direct)
-warm_cpu warm "$NODE" "$CTL" >"$T_ROOT/w"
-warm=$(cat "$T_ROOT/w") WL=$CPU_LOCAL WN=$CPU_NODE
 warm_cpu warms "$NODES" "$CTLS" session >"$T_ROOT/w"
 warms=$(cat "$T_ROOT/w") WSL=$CPU_LOCAL WSN=$CPU_NODE
+# (n1's last: the session floor below uses its connection.)
+warm_cpu warm "$NODE" "$CTL" >"$T_ROOT/w"
+warm=$(cat "$T_ROOT/w") WL=$CPU_LOCAL WN=$CPU_NODE
 sshm=$(mean_ms ssh -w 1 "ssh -F '$SSH_CONFIG' -o ControlPath=none -o ControlMaster=no n1 true")
 sess=$(mean_ms sess -w 3 "ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' n1 'exec /bin/true'")
 sessc=$(mean_ms sessc -w 3 "ssh -F '$SSH_CONFIG' -o ControlPath='$CTL' -O check n1")
