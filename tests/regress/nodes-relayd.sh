@@ -49,12 +49,7 @@ same() {	# NAME: the last run and the last direct run printed the same
 }
 sessions() { grep -c "Starting session" "$SSH_DIR/$1/log"; }	# sshd's
 relayd() { ssh_relayd_pids "$1" | head -n 1; }
-wait_relayd() {	# NAME: until its daemon runs (120 s bounds a hang)
-	i=0
-	while [ -z "$(relayd "$1")" ] && [ $i -lt 1200 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-}
+wait_relayd() { poll "[ -n \"\$(relayd $1)\" ]"; }	# NAME: until it runs
 pids_of() {	# mock agents whose cmdline has $1
 	for f in $(grep -l -a -F "$1" /proc/[0-9]*/cmdline 2>/dev/null); do
 		a0=$(tr '\0' '\n' <"$f" 2>/dev/null | head -n 1)
@@ -120,10 +115,7 @@ start_held() {	# REC
 	    >"$T_ROOT/out" 2>"$T_ROOT/err" ) &
 	PID=$!
 	track_pid $PID
-	i=0
-	while [ $i -lt 1200 ] && ! grep -q working "$T_ROOT/out" 2>/dev/null; do
-		sleep 0.05; i=$((i + 1))
-	done
+	poll 'grep -q working "$T_ROOT/out" 2>/dev/null'
 	grep -q working "$T_ROOT/out" && ok "a held turn streams" ||
 	    not_ok "a held turn streams" "$(cat "$T_ROOT/out" "$T_ROOT/err")"
 	AGENT=$(pids_of "$1" | head -n 1)
@@ -135,10 +127,7 @@ start_held() {	# REC
 }
 no_handler_left() {	# NAME REC: the daemon's handlers are gone
 	[ -n "$(relayd n1)" ] || not_ok "$1" "no resident relay"
-	i=0
-	while [ -n "$(ssh_descendants "$(relayd n1)")" ] && [ $i -lt 600 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
+	poll '[ -z "$(ssh_descendants "$(relayd n1)")" ]'
 	left=$(ssh_descendants "$(relayd n1)")
 	[ -z "$left" ] && [ -z "$(pids_of "$2")" ] && ok "$1" ||
 	    not_ok "$1" "$(for p in $left $(pids_of "$2"); do tr '\0' ' ' </proc/$p/cmdline; echo; done 2>&1)"
@@ -161,8 +150,7 @@ no_handler_left "the local relay killed: nothing left on the node" \
 # ---------------------------------------------------------------- daemon gone
 D1=$(relayd n1)
 kill -KILL "$D1"
-i=0
-while ssh_alive "$D1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+poll '! ssh_alive "$D1"'
 s0=$(sessions n1)
 run --node n1 --cwd "$W1" --agent "$AG" exec "echo after the daemon died"
 expect_rc 0 "the daemon killed: the next command works"
@@ -178,6 +166,28 @@ run --node n1 --cwd "$W1" --agent "$AG" exec "echo through it again"
 expect_out_has "through it again" "the command after"
 [ "$(sessions n1)" -eq "$s0" ] && ok "goes through it again" ||
     not_ok "goes through it again" "$s0 -> $(sessions n1)"
+# Another uid (root only: nobody, given a way to the socket for this)
+# gets no hello; we do.
+RD1="/tmp/acpx-$(printf %s "$N1" | sha256sum | cut -c1-10)"
+S1=$(ls "$RD1"/relayd-*.sock 2>/dev/null | head -n 1)
+hello_len() {	# [setpriv args...]: bytes the daemon sends a new peer
+	"$@" "$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(60); s.connect(sys.argv[1])
+print(len(s.recv(100)))' "$S1" 2>&1
+}
+PY=/usr/bin/python3	# (not a shim under root's home: nobody runs it)
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
+    [ -x "$PY" ] && [ -n "$S1" ]; then
+	chmod 711 "$RD1"; chmod 777 "$S1"
+	other=$(hello_len setpriv --reuid=65534 --regid=65534 --clear-groups)
+	chmod 700 "$RD1"; chmod 755 "$S1"
+	ours=$(hello_len)
+	[ "$other" = 0 ] && [ "$ours" -gt 0 ] 2>/dev/null &&
+	    ok "a peer of another uid gets no hello (we get $ours bytes)" ||
+	    not_ok "a peer of another uid gets no hello" "other: $other, ours: $ours"
+else
+	ok "# SKIP another uid: not root, or no setpriv or /usr/bin/python3"
+fi
 run --node n1 --cwd "$W1" --agent "$AG" sessions close s1
 
 # ---------------------------------------------------------------- refused
@@ -199,16 +209,10 @@ done
 run --node n3 --cwd "$W1" --agent "$AG" exec "echo idle"
 expect_rc 0 "a command on n3"
 RD3="/tmp/acpx-$(printf %s "$N3" | sha256sum | cut -c1-10)"
-i=0
-until grep -q '^[0-9]' "$RD3"/relayd-*.lock 2>/dev/null || [ $i -ge 1200 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+poll 'grep -q "^[0-9]" "$RD3"/relayd-*.lock 2>/dev/null'
 DP3=$(cat "$RD3"/relayd-*.lock 2>/dev/null)
 [ -n "$DP3" ] && ok "n3's daemon started ($DP3)" || not_ok "n3's daemon started"
-i=0
-while [ -n "$DP3" ] && ssh_alive "$DP3" && [ $i -lt 1200 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+[ -n "$DP3" ] && poll '! ssh_alive "$DP3"'
 [ -n "$DP3" ] && ! ssh_alive "$DP3" && ok "the idle daemon exits" ||
     not_ok "the idle daemon exits" "$DP3"
 ls "$RD3"/relayd-*.sock >/dev/null 2>&1 && not_ok "and removes its socket" ||
