@@ -128,7 +128,8 @@ warm_cpu() {
 	done
 	sh -c "$2" >/dev/null 2>&1 </dev/null
 	if [ "${4:-}" = session ] && [ -f "$3.fwd" ]; then
-		{ head -n 1 "$3.fwd"; echo off; } >"$3.fwd.tmp" &&
+		{ head -n 1 "$3.fwd"; echo off; sed -n 3p "$3.fwd"; } \
+		    >"$3.fwd.tmp" &&
 		    mv "$3.fwd.tmp" "$3.fwd"
 	fi
 	pids="$(conn_pids) $(master_pid "$3") $(ssh_relayd_pids n1)"

@@ -287,8 +287,8 @@ int		 node_relay_daemon_main(int argc, char **argv,
 /*
  * This side's way to the resident relay (node-relay-direct.c):
  * - local: the socket next to ctl that the master forwards to the node's
- *   daemon for this connection (the memo <ctl>.fwd says it is set up),
- *   or NULL: use a session;
+ *   daemon for this connection (the memo <ctl>.fwd says it is set up, for
+ *   the node's configured acpx, acpx), or NULL: use a session;
  * - note: after a session's hello, which named the daemon's socket remote
  *   and said whether it was already up (up) before: set the forward up
  *   for this connection (MUX_C_OPEN_FWD) and remember it; or, when the
@@ -297,9 +297,9 @@ int		 node_relay_daemon_main(int argc, char **argv,
  * - forward: the master's MUX_C_OPEN_FWD (a labelled, bounded exchange
  *   with the local master, node-relay-mux.c): 0, or -1.
  */
-char		*node_relay_direct_local(const char *ctl);
-void		 node_relay_direct_note(const char *ctl, const char *remote,
-		    int up, int failed);
+char		*node_relay_direct_local(const char *ctl, const char *acpx);
+void		 node_relay_direct_note(const char *ctl, const char *acpx,
+		    const char *remote, int up, int failed);
 int		 node_relay_mux_forward(const char *ctl, const char *listen_path,
 		    const char *connect_path);
 

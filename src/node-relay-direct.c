@@ -20,8 +20,8 @@
  * control socket (<ctl>.<8 hex digits of the daemon's path>, in the same
  * private directory) to the daemon's socket on the node. It is asked for
  * once per connection, after a session's hello named the daemon, and
- * remembered in <ctl>.fwd (node_relay_memo_*): "on <daemon's socket>", or
- * "off" when this connection's forward does not reach a daemon that runs
+ * remembered in <ctl>.fwd (node_relay_memo_*) with the node's configured
+ * acpx: "on <daemon's socket>", or "off" when this connection's forward does not reach a daemon that runs
  * (the node's sshd refuses stream-local forwarding) or the master would
  * not set it up. A new connection is a new socket and starts over.
  */
@@ -40,16 +40,26 @@ node_direct_path(const char *ctl, const char *remote)
 	return (p);
 }
 
-/* The daemon's socket the memo says is forwarded, or NULL. */
+/*
+ * The daemon's socket the memo says is forwarded, for the node's acpx
+ * acpx (a node whose configured acpx changed starts over), or NULL.
+ */
 static char *
-node_direct_remote(const char *ctl, int *off)
+node_direct_remote(const char *ctl, const char *acpx, int *off)
 {
-	char	*text, *remote = NULL;
+	char	*text, *remote = NULL, *nl;
 
 	*off = 0;
 	if ((text = node_relay_memo_read(ctl, NODE_DIRECT_MEMO)) == NULL)
 		return (NULL);
-	text[strcspn(text, "\n")] = '\0';
+	/* "on <socket>\n<acpx>\n" or "off\n<acpx>\n" */
+	if ((nl = strchr(text, '\n')) == NULL ||
+	    strncmp(nl + 1, acpx, strlen(acpx)) != 0 ||
+	    strcmp(nl + 1 + strlen(acpx), "\n") != 0) {
+		free(text);
+		return (NULL);
+	}
+	*nl = '\0';
 	if (strncmp(text, "on /", 4) == 0)
 		remote = xstrdup(text + 3);
 	else
@@ -58,14 +68,27 @@ node_direct_remote(const char *ctl, int *off)
 	return (remote);
 }
 
+static void
+node_direct_remember(const char *ctl, const char *acpx, const char *remote)
+{
+	char	*text;
+
+	if (remote != NULL)
+		xasprintf(&text, "on %s\n%s\n", remote, acpx);
+	else
+		xasprintf(&text, "off\n%s\n", acpx);
+	node_relay_memo_write(ctl, NODE_DIRECT_MEMO, text);
+	free(text);
+}
+
 /* The forwarded socket for this connection (see node-relay.h). */
 char *
-node_relay_direct_local(const char *ctl)
+node_relay_direct_local(const char *ctl, const char *acpx)
 {
 	char	*remote, *local;
 	int	 off;
 
-	if ((remote = node_direct_remote(ctl, &off)) == NULL)
+	if ((remote = node_direct_remote(ctl, acpx, &off)) == NULL)
 		return (NULL);
 	local = node_direct_path(ctl, remote);
 	free(remote);
@@ -93,13 +116,13 @@ node_direct_listening(const char *path)
 
 /* After a session's hello named the daemon (see node-relay.h). */
 void
-node_relay_direct_note(const char *ctl, const char *remote, int up,
-    int failed)
+node_relay_direct_note(const char *ctl, const char *acpx,
+    const char *remote, int up, int failed)
 {
-	char	*was, *local, *text;
-	int	 off, rc;
+	char	*was, *local;
+	int	 off;
 
-	was = node_direct_remote(ctl, &off);
+	was = node_direct_remote(ctl, acpx, &off);
 	if (off) {
 		free(was);
 		return;		/* this connection does not forward */
@@ -109,7 +132,7 @@ node_relay_direct_note(const char *ctl, const char *remote, int up,
 		   node refuses it. (A daemon started by this session
 		   explains the failure: it had ended.) */
 		if (failed && up)
-			node_relay_memo_write(ctl, NODE_DIRECT_MEMO, "off\n");
+			node_direct_remember(ctl, acpx, NULL);
 		free(was);
 		return;
 	}
@@ -119,12 +142,7 @@ node_relay_direct_note(const char *ctl, const char *remote, int up,
 	   this master's forward (its memo lost): asking again is fine. */
 	if (!node_direct_listening(local))
 		(void)unlink(local);
-	rc = node_relay_mux_forward(ctl, local, remote);
-	if (rc == 0) {
-		xasprintf(&text, "on %s\n", remote);
-		node_relay_memo_write(ctl, NODE_DIRECT_MEMO, text);
-		free(text);
-	} else
-		node_relay_memo_write(ctl, NODE_DIRECT_MEMO, "off\n");
+	node_direct_remember(ctl, acpx, node_relay_mux_forward(ctl, local,
+	    remote) == 0 ? remote : NULL);
 	free(local);
 }

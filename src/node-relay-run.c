@@ -693,7 +693,7 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 	proc_set_signals(r.proc, node_run_signal_cb, &r);
 
 	/* The resident relay if this connection forwards to it. */
-	if ((local = node_relay_direct_local(ctl)) != NULL &&
+	if ((local = node_relay_direct_local(ctl, n->acpx)) != NULL &&
 	    node_run_direct(&r, local, node_argv, prompt) == 0) {
 		while (!r.done && !r.direct_failed)
 			ev_run(r.loop, EVRUN_ONCE);
@@ -754,7 +754,7 @@ node_relay_exec(const struct config_node *n, char *const *node_argv,
 		node_relay_check_remember(ctl, r.hello_version);
 	/* A session named the resident relay: forward to it from now on. */
 	if (!r.direct && r.relayd != NULL)
-		node_relay_direct_note(ctl, r.relayd, r.relayd_up,
+		node_relay_direct_note(ctl, n->acpx, r.relayd, r.relayd_up,
 		    r.direct_tried);
 	free(r.relayd);
 	buf_free(&r.frames);

@@ -166,6 +166,18 @@ run --node n1 --cwd "$W1" --agent "$AG" exec "echo through it again"
 expect_out_has "through it again" "the command after"
 [ "$(sessions n1)" -eq "$s0" ] && ok "goes through it again" ||
     not_ok "goes through it again" "$s0 -> $(sessions n1)"
+# The node's acpx configured otherwise (a link to the same one): the
+# connection's forward is not taken for it until a session named the
+# daemon again.
+ln -s "$ACPX" "$T_ROOT/acpx-link"
+sed "s#\"acpx\": \"$ACPX\"#\"acpx\": \"$T_ROOT/acpx-link\"#" \
+    "$HOME/.acpx/config.json" >"$T_ROOT/cfg" && mv "$T_ROOT/cfg" "$HOME/.acpx/config.json"
+s0=$(sessions n1)
+run --node n1 --cwd "$W1" --agent "$AG" exec "echo another acpx"
+run --node n1 --cwd "$W1" --agent "$AG" exec "echo another acpx"
+expect_out_has "another acpx" "another configured acpx"
+[ "$(sessions n1)" -eq $((s0 + 1)) ] && ok "one session, then the forward again" ||
+    not_ok "one session, then the forward again" "$s0 -> $(sessions n1)"
 # Another uid (root only: nobody, given a way to the socket for this)
 # gets no hello; we do.
 RD1="/tmp/acpx-$(printf %s "$N1" | sha256sum | cut -c1-10)"
@@ -200,7 +212,7 @@ for i in 1 2 3; do
 done
 [ "$(sessions n2)" -eq 3 ] && ok "three sessions" ||
     not_ok "three sessions" "$(sessions n2)"
-[ "$(tail -n 1 "$CTLDIR/n-n2.fwd" 2>/dev/null)" = off ] && ok "the connection no longer tries the forward" ||
+[ "$(sed -n 2p "$CTLDIR/n-n2.fwd" 2>/dev/null)" = off ] && ok "the connection no longer tries the forward" ||
     not_ok "the connection no longer tries the forward" "$(cat "$CTLDIR/n-n2.fwd" 2>&1)"
 
 # ---------------------------------------------------------------- idle
