@@ -262,25 +262,29 @@ int		 node_relay_serve_main(int argc, char **argv, char ***child_argv);
  * its stdout and stderr ours, or with framed pipes whose output goes onto
  * ctl_fd as 'O' and 'R' frames, then 'X'); the parent relays until the
  * child has exited and returns the exit status to exit with (*child_argv
- * NULL). hangup_kill: --on-hangup kill.
+ * NULL). hangup_kill: --on-hangup kill. start_daemon: the parent starts
+ * the resident relay (node_relay_daemon_start()) once the child runs.
  */
 int		 node_relay_serve_run(int ctl_fd, int framed, int hangup_kill,
-		    char **args, int nargs, char ***child_argv);
+		    int start_daemon, char **args, int nargs, char ***child_argv);
 
 /*
  * The resident relay on the node (node-relay-daemon.c):
  * - socket: its socket's path (checked private directory), or NULL with
  *   *cause;
- * - ensure: make sure it runs (a daemon holds the lock next to the
- *   socket; else one is started, detached, in the background). 1: it was
- *   running, 0: started now, -1: cannot (no private directory, no fork);
+ * - running: 1 when a daemon holds the lock next to the socket, 0 when
+ *   none does (start one), -1 when it cannot run (no private directory);
+ * - start: start one, detached (double fork, setsid, stdio /dev/null,
+ *   exec): it takes the lock and listens in the background; only
+ *   close-on-exec descriptors may be open but stdio;
  * - main: `acpx __node-relayd` (argv after the verb), called first thing
  *   in main() as node_relay_serve_main() is, with the same contract: the
  *   daemon's (or a handler's) exit status, or in a command's child its
  *   argc with *child_argv.
  */
 char		*node_relay_daemon_socket(char **cause);
-int		 node_relay_daemon_ensure(const char *sock);
+int		 node_relay_daemon_running(const char *sock);
+void		 node_relay_daemon_start(void);
 int		 node_relay_daemon_main(int argc, char **argv,
 		    char ***child_argv);
 

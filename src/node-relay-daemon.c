@@ -110,12 +110,11 @@ node_relayd_lock_open(const char *sock)
 	return (fd);
 }
 
-/* Make sure the daemon runs (see node-relay.h). */
+/* Does the daemon run (see node-relay.h)? */
 int
-node_relay_daemon_ensure(const char *sock)
+node_relay_daemon_running(const char *sock)
 {
-	pid_t	pid;
-	int	fd, st, nul;
+	int	fd;
 
 	if ((fd = node_relayd_lock_open(sock)) == -1)
 		return (-1);
@@ -123,11 +122,21 @@ node_relay_daemon_ensure(const char *sock)
 		close(fd);
 		return (errno == EWOULDBLOCK ? 1 : -1);
 	}
-	/* None runs: start one, which takes the lock itself (a second
-	   one started meanwhile finds it taken and goes). */
+	/* None runs: the one started takes the lock itself (a second one
+	   started meanwhile finds it taken and goes). */
 	close(fd);
+	return (0);
+}
+
+/* Start one (see node-relay.h). */
+void
+node_relay_daemon_start(void)
+{
+	pid_t	pid;
+	int	st, nul;
+
 	if ((pid = fork()) == -1)
-		return (-1);
+		return;
 	if (pid == 0) {
 		/* Detached: its own session, /dev/null for stdio, and not
 		   our child (we do not wait for it). */
@@ -146,7 +155,6 @@ node_relay_daemon_ensure(const char *sock)
 	}
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
-	return (0);
 }
 
 /* Read exactly n bytes from c within the deadline; -1 otherwise. */
@@ -212,7 +220,8 @@ node_relayd_handle(int c, char ***child_argv)
 	e = payload + len;
 	for (p = payload + strlen(payload) + 1; p < e; p += strlen(p) + 1)
 		args[nargs++] = p;
-	rc = node_relay_serve_run(c, 1, hangup_kill, args, nargs, child_argv);
+	rc = node_relay_serve_run(c, 1, hangup_kill, 0, args, nargs,
+	    child_argv);
 	if (*child_argv != NULL) {
 		/* The command: its strings live until it exits. */
 		node_relayd_payload = payload;

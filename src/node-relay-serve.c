@@ -335,8 +335,8 @@ node_serve_finish_framed(struct node_serve *s, int rc)
 
 /* The relay of one command (see node-relay.h). */
 int
-node_relay_serve_run(int ctl_fd, int framed, int hangup_kill, char **args,
-    int nargs, char ***child_argv)
+node_relay_serve_run(int ctl_fd, int framed, int hangup_kill,
+    int start_daemon, char **args, int nargs, char ***child_argv)
 {
 	struct node_serve	 s;
 	struct proc		*proc;
@@ -388,10 +388,14 @@ node_relay_serve_run(int ctl_fd, int framed, int hangup_kill, char **args,
 		return (nargs + 1);
 	}
 	close(p[0]);
-	s.loop = proc_default_loop();
-	proc = proc_start(0);
 	s.feed_fd = p[1];
 	fcntl(s.feed_fd, F_SETFD, FD_CLOEXEC);
+	/* The command runs: start the resident relay beside it (before
+	   any loop: its intermediate process is waited for here). */
+	if (start_daemon)
+		node_relay_daemon_start();
+	s.loop = proc_default_loop();
+	proc = proc_start(0);
 	fcntl(s.feed_fd, F_SETFL, fcntl(s.feed_fd, F_GETFL) | O_NONBLOCK);
 	fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) | O_NONBLOCK);
 	buf_init(&s.in, 0);
@@ -477,7 +481,7 @@ node_relay_serve_main(int argc, char **argv, char ***child_argv)
 		/* The first line on the channel: who answers (node-relay.h),
 		   and the resident relay's socket when it can run. */
 		if ((sock = node_relay_daemon_socket(&cause)) != NULL)
-			up = node_relay_daemon_ensure(sock);
+			up = node_relay_daemon_running(sock);
 		free(cause);
 		if (up == -1)
 			xasprintf(&hello, "%s %s\n", NODE_RELAY_HELLO,
@@ -492,6 +496,6 @@ node_relay_serve_main(int argc, char **argv, char ***child_argv)
 		}
 		free(hello);
 	}
-	return (node_relay_serve_run(STDIN_FILENO, 0, hangup_kill, argv + a,
-	    argc - a, child_argv));
+	return (node_relay_serve_run(STDIN_FILENO, 0, hangup_kill, up == 0,
+	    argv + a, argc - a, child_argv));
 }
