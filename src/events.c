@@ -182,18 +182,18 @@ events_log_close(void)
 /*
  * The descriptor of the log at path: the one kept open while path is still
  * that file (not rotated or removed by anyone since), else a new one
- * (~/.acpx created if missing). -1 if it cannot be opened.
+ * (~/.acpx created if missing). -1 if it cannot be opened. *st is the
+ * file's status (the stat of path names the same file, so no fstat).
  */
 static int
-events_log_fd(const char *path)
+events_log_fd(const char *path, struct stat *st)
 {
-	struct stat	 st;
 	char		*dir;
 	int		 fd;
 
 	if (events_log.fd != -1 && (events_log.pid != proc_pid() ||
-	    stat(path, &st) == -1 || st.st_ino != events_log.ino ||
-	    st.st_dev != events_log.dev))
+	    stat(path, st) == -1 || st->st_ino != events_log.ino ||
+	    st->st_dev != events_log.dev))
 		events_log_close();
 	if (events_log.fd != -1)
 		return (events_log.fd);
@@ -205,15 +205,15 @@ events_log_fd(const char *path)
 	}
 	if (fd == -1)
 		return (-1);
-	if (fstat(fd, &st) == -1) {
+	if (fstat(fd, st) == -1) {
 		close(fd);
 		return (-1);
 	}
 	events_log.fd = fd;
 	events_log.end = 0;
 	events_log.pid = proc_pid();
-	events_log.dev = st.st_dev;
-	events_log.ino = st.st_ino;
+	events_log.dev = st->st_dev;
+	events_log.ino = st->st_ino;
 	return (fd);
 }
 
@@ -233,12 +233,7 @@ events_append(const char *line, size_t len)
 	ssize_t		 n;
 	char		 last;
 
-	if ((fd = events_log_fd(path)) == -1) {
-		free(path);
-		return;
-	}
-	if (fstat(fd, &fst) == -1) {
-		events_log_close();
+	if ((fd = events_log_fd(path, &fst)) == -1) {
 		free(path);
 		return;
 	}
@@ -249,11 +244,7 @@ events_append(const char *line, size_t len)
 		rot = events_path_rotated();
 		if (rename(path, rot) == 0) {
 			events_log_close();
-			fd = events_log_fd(path);
-			if (fd == -1 || fstat(fd, &fst) == -1) {
-				events_log_close();
-				fd = -1;
-			}
+			fd = events_log_fd(path, &fst);
 		}
 		free(rot);
 	}

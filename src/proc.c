@@ -35,10 +35,11 @@ struct proc {
 	struct proc_deferred	*deferred;	/* LIFO; order is not promised */
 };
 
+/* EVFLAG_NOENV: no LIBEV_FLAGS, so libev's four get*id() calls go. */
 struct ev_loop *
 proc_default_loop(void)
 {
-	return (ev_default_loop(EVFLAG_AUTO));
+	return (ev_default_loop(EVFLAG_NOENV));
 }
 
 static void
@@ -79,7 +80,7 @@ proc_start(int flags)
 	size_t		 i;
 
 	p->flags = flags;
-	p->loop = (flags & PROC_OWN_LOOP) ? ev_loop_new(EVFLAG_AUTO) :
+	p->loop = (flags & PROC_OWN_LOOP) ? ev_loop_new(EVFLAG_NOENV) :
 	    proc_default_loop();
 	if (p->loop == NULL)
 		fatal("cannot create an event loop");

@@ -1,5 +1,7 @@
 #include <config.h>
 
+#include <sys/random.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -112,5 +114,13 @@ xasprintf(char **ret, const char *fmt, ...)
 void
 xmalloc_init(void)
 {
+	uint32_t	seed;
+
 	json_set_alloc_funcs(xmalloc_arena_malloc, xmalloc_arena_free);
+	/*
+	 * jansson's hash seed from one getrandom(2), not its own open, read
+	 * and close of /dev/urandom at the first object (0: it does that).
+	 */
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed)
+		json_object_seed(seed);
 }

@@ -192,6 +192,45 @@ main(void)
 	free(cause);
 	TEST_DONE();
 
+	TEST_START("the child starts with signals 1-31 at default, none blocked");
+	{
+		sigset_t	 block, old;
+		char		 status[4096], *q;
+		int		 sigs[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM,
+		    SIGUSR1, SIGTSTP, SIGTTOU };
+		size_t		 i;
+		unsigned long long ign = ~0ULL, blk = ~0ULL;
+
+		/* As a shell's background job or nohup would start us. */
+		for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], SIG_IGN);
+		sigemptyset(&block);
+		sigaddset(&block, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		c = start(loop, &r, NULL, CHILD_STDERR_KEEP, "cat",
+		    "/proc/self/status", NULL);
+		for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		ASSERT_PTR_NOT_NULL(c);
+		if (c != NULL) {
+			spawn_take_fds(c, &in, &out);
+			close(in);
+			ASSERT_TRUE(read_all(out, status, sizeof status) > 0);
+			if ((q = strstr(status, "\nSigIgn:")) != NULL)
+				ign = strtoull(q + 9, NULL, 16);
+			if ((q = strstr(status, "\nSigBlk:")) != NULL)
+				blk = strtoull(q + 9, NULL, 16);
+			ASSERT_TRUE((ign & 0x7fffffffULL) == 0);
+			ASSERT_TRUE((blk & 0x7fffffffULL) == 0);
+			close(out);
+			run_loop(loop, &r);
+			spawn_free(c);
+		}
+		free(r.tail);
+	}
+	TEST_DONE();
+
 	TEST_START("exit status, and the child runs in cwd");
 	c = start(loop, &r, "/", CHILD_STDERR_KEEP, "sh", "-c",
 	    "[ \"$(pwd)\" = / ] && exit 3; exit 4");
