@@ -1,6 +1,7 @@
 /*
- * Internals shared by the parts of the child processes: spawn.c (fork,
- * exec, the accessors) and spawn-stop.c (stderr, reaping, signals and the
+ * Internals shared by the parts of the child processes: spawn.c (the
+ * start, the accessors), spawn-child.c (the child until its exec) and
+ * spawn-stop.c (stderr, reaping, signals and the
  * terminate sequence). Not for other modules: they use spawn.h.
  */
 #ifndef ACPX_SPAWN_IMPL_H
@@ -51,6 +52,22 @@ struct child {
 };
 
 void		 spawn_child_close(int *fd);
+
+/*
+ * spawn-child.c: what the child needs and what it reports, shared with it
+ * (it runs in our memory until it has exec'd). stage 0: the exec happened.
+ */
+struct spawn_setup {
+	const struct child_opts	*opts;
+	int			 in, out, errfd;	/* its ends of the pipes */
+	volatile int		 stage;
+#define SPAWN_SETUP_CHDIR	1
+#define SPAWN_SETUP_EXEC	2
+#define SPAWN_SETUP_FAILED	3
+	volatile int		 err;		/* the errno of that stage */
+};
+
+pid_t		 spawn_child_start(struct spawn_setup *);
 
 void		 spawn_child_err_cb(struct ev_loop *loop, ev_io *w, int revents);
 

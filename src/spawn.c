@@ -19,12 +19,12 @@
 #include "xmalloc.h"
 
 /*
- * Child processes. spawn_child() forks and execs without a shell; an exec or
- * chdir failure in the child is sent back over a close-on-exec status pipe,
- * so the caller learns ENOENT synchronously (the pipe just closes when exec
- * succeeds). The child is reaped only by an ev_child watcher on the default
- * loop; spawn_free() has the one blocking waitpid(), after SIGKILL, as the
- * documented last resort.
+ * Child processes. spawn_child() starts the child (spawn-child.c: a clone
+ * sharing our memory until its exec, as posix_spawn() does) and execs
+ * without a shell; an exec or chdir failure is reported in that shared
+ * memory, so the caller learns ENOENT synchronously. The child is reaped
+ * only by an ev_child watcher on the default loop; spawn_free() has the one
+ * blocking waitpid(), after SIGKILL, as the documented last resort.
  *
  * The terminate sequence is a small state machine on one ev_timer:
  * GRACE (stdin closed, wait for exit) -> TERM (SIGTERM to the group, poll
@@ -34,17 +34,6 @@
  * signals leftover descendants without waiting out the grace. That end of a
  * child's life is in spawn-stop.c.
  */
-
-extern char **environ;
-
-/* What the child tells the parent before it exits on a setup failure. */
-struct child_report {
-	int	stage;
-#define CHILD_REPORT_CHDIR	1
-#define CHILD_REPORT_EXEC	2
-#define CHILD_REPORT_SETUP	3
-	int	err;
-};
 
 static int
 child_pipe(int fds[2])
@@ -73,108 +62,15 @@ spawn_child_close(int *fd)
 	}
 }
 
-/* In the child: send a setup failure to the parent and exit. */
-static void __attribute__((noreturn))
-child_fail(int fd, int stage, int err)
-{
-	struct child_report	rep;
-	ssize_t			n;
-
-	rep.stage = stage;
-	rep.err = err;
-	do
-		n = write(fd, &rep, sizeof rep);
-	while (n == -1 && errno == EINTR);
-	_exit(127);
-}
-
-/* In the child: keep fd away from 0-2 so the dup2()s cannot clobber it. */
-static int
-child_lift(int fd)
-{
-	int	nfd;
-
-	if (fd > STDERR_FILENO)
-		return (fd);
-	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) == -1)
-		return (-1);
-	return (nfd);
-}
-
-/* In the child: set up and exec; never returns. */
-static void __attribute__((noreturn))
-child_exec(const struct child_opts *opts, int in, int out, int err, int st)
-{
-	sigset_t	set;
-	int		sig;
-
-	if ((st = child_lift(st)) == -1)
-		_exit(127);
-
-	/*
-	 * Ignored signals survive exec (main ignores SIGPIPE, whoever started
-	 * us may ignore SIGINT or SIGQUIT): reset them, handlers reset by
-	 * themselves. Signals 1-31 as libuv resets them for the reference:
-	 * the real-time ones are libc's, and each call is a system call on
-	 * the path to the agent's start (64 of them cost ~0.1 ms here).
-	 */
-	for (sig = 1; sig < 32; sig++) {
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	}
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
-
-	if (opts->new_pgrp && setpgid(0, 0) == -1)
-		child_fail(st, CHILD_REPORT_SETUP, errno);
-
-	if ((in = child_lift(in)) == -1 || (out = child_lift(out)) == -1 ||
-	    (err = child_lift(err)) == -1)
-		child_fail(st, CHILD_REPORT_SETUP, errno);
-	/* Terminals: one combined output stream, as the reference buffers it. */
-	if (opts->stderr_mode == CHILD_STDERR_MERGE)
-		err = out;
-	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
-	    dup2(err, STDERR_FILENO) == -1)
-		child_fail(st, CHILD_REPORT_SETUP, errno);
-
-	if (opts->cwd != NULL && chdir(opts->cwd) == -1)
-		child_fail(st, CHILD_REPORT_CHDIR, errno);
-
-	if (opts->envp != NULL)
-		environ = (char **)opts->envp;
-	execvp(opts->argv[0], opts->argv);
-	child_fail(st, CHILD_REPORT_EXEC, errno);
-}
-
-/* Wait for the child's report; 0 if exec succeeded. */
-static int
-child_wait_report(int fd, struct child_report *rep)
-{
-	ssize_t	n;
-
-	do
-		n = read(fd, rep, sizeof *rep);
-	while (n == -1 && errno == EINTR);
-	if (n == (ssize_t)sizeof *rep)
-		return (-1);
-	if (n > 0) {
-		rep->stage = CHILD_REPORT_SETUP;
-		rep->err = EIO;
-		return (-1);
-	}
-	return (0);
-}
-
 /* Start a child; see spawn.h. The caller owns the result. */
 struct child *
 spawn_child(struct ev_loop *loop, const struct child_opts *opts,
     child_exit_cb cb, void *arg, int *err_no, char **cause)
 {
 	struct child		*c;
-	struct child_report	 rep;
+	struct spawn_setup	 setup;
 	int			 in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	int			 err[2] = { -1, -1 }, st[2] = { -1, -1 };
+	int			 err[2] = { -1, -1 };
 	int			 status, saved;
 	pid_t			 pid;
 
@@ -188,7 +84,7 @@ spawn_child(struct ev_loop *loop, const struct child_opts *opts,
 	}
 
 	if (child_pipe(in) == -1 || child_pipe(out) == -1 ||
-	    child_pipe(err) == -1 || child_pipe(st) == -1) {
+	    child_pipe(err) == -1) {
 		saved = errno;
 		xasprintf(cause, "pipe: %s", strerror(saved));
 		goto fail;
@@ -196,20 +92,17 @@ spawn_child(struct ev_loop *loop, const struct child_opts *opts,
 
 	/* What our children orphan comes to us, not to init (reaper.h). */
 	reaper_init();
-	if ((pid = fork()) == -1) {
+	setup.opts = opts;
+	setup.in = in[0];
+	setup.out = out[1];
+	setup.errfd = err[1];
+	if ((pid = spawn_child_start(&setup)) == -1) {
 		saved = errno;
 		xasprintf(cause, "fork: %s", strerror(saved));
 		goto fail;
 	}
-	if (pid == 0) {
-		close(in[1]);
-		close(out[0]);
-		close(err[0]);
-		close(st[0]);
-		child_exec(opts, in[0], out[1], err[1], st[1]);
-	}
 
-	/* Both sides set the group, so it exists before either goes on. */
+	/* The child set its group before its exec; as before, so do we. */
 	if (opts->new_pgrp)
 		(void)setpgid(pid, pid);
 	reaper_own(pid);
@@ -217,20 +110,18 @@ spawn_child(struct ev_loop *loop, const struct child_opts *opts,
 	spawn_child_close(&in[0]);
 	spawn_child_close(&out[1]);
 	spawn_child_close(&err[1]);
-	spawn_child_close(&st[1]);
 
-	if (child_wait_report(st[0], &rep) != 0) {
-		spawn_child_close(&st[0]);
+	if (setup.stage != 0) {
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
 		reaper_disown(pid);
-		saved = rep.err;
-		switch (rep.stage) {
-		case CHILD_REPORT_CHDIR:
+		saved = setup.err;
+		switch (setup.stage) {
+		case SPAWN_SETUP_CHDIR:
 			xasprintf(cause, "can't change directory to %s: %s",
 			    opts->cwd, strerror(saved));
 			break;
-		case CHILD_REPORT_EXEC:
+		case SPAWN_SETUP_EXEC:
 			xasprintf(cause, "can't run %s: %s", opts->argv[0],
 			    strerror(saved));
 			break;
@@ -241,7 +132,6 @@ spawn_child(struct ev_loop *loop, const struct child_opts *opts,
 		}
 		goto fail;
 	}
-	spawn_child_close(&st[0]);
 
 	c = xcalloc(1, sizeof *c);
 	c->loop = loop;
@@ -279,8 +169,6 @@ fail:
 	spawn_child_close(&out[1]);
 	spawn_child_close(&err[0]);
 	spawn_child_close(&err[1]);
-	spawn_child_close(&st[0]);
-	spawn_child_close(&st[1]);
 	return (NULL);
 }
 

@@ -5,6 +5,7 @@
 #include <config.h>
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -268,6 +269,47 @@ main(void)
 		spawn_free(c);
 	}
 	free(r.tail);
+	TEST_DONE();
+
+	TEST_START("the command is looked up in envp's PATH; no #! runs in sh");
+	{
+		char	 dir[] = "/tmp/acpx-test-spawn-XXXXXX", file[64], envpath[80];
+		char	*const av[] = { "acpx-test-noshebang", "one", NULL };
+		char	*const ev[] = { envpath, "FOO=x", NULL };
+		FILE	*f;
+
+		ASSERT_TRUE(mkdtemp(dir) != NULL);
+		snprintf(file, sizeof file, "%s/acpx-test-noshebang", dir);
+		snprintf(envpath, sizeof envpath, "PATH=/nonexistent::%s", dir);
+		ASSERT_TRUE((f = fopen(file, "w")) != NULL);
+		fputs("printf '%s-%s' \"$FOO\" \"$1\"\n", f);
+		fclose(f);
+		chmod(file, 0755);
+		memset(&opts, 0, sizeof opts);
+		opts.argv = av;
+		opts.envp = ev;
+		memset(&r, 0, sizeof r);
+		c = spawn_child(loop, &opts, exit_cb, &r, &err_no, &cause);
+		ASSERT_PTR_NOT_NULL(c);
+		if (c != NULL) {
+			spawn_take_fds(c, &in, &out);
+			close(in);
+			read_all(out, buf, sizeof buf);
+			ASSERT_STR_EQ(buf, "x-one");
+			close(out);
+			run_loop(loop, &r);
+			ASSERT_INT_EQ(r.exited, 1);
+			spawn_free(c);
+		} else
+			free(cause);
+		free(r.tail);
+		/* Not in our own PATH: found only through envp's. */
+		c = start(loop, &r, NULL, CHILD_STDERR_KEEP,
+		    "acpx-test-noshebang", NULL, NULL);
+		ASSERT_TRUE(c == NULL);
+		unlink(file);
+		rmdir(dir);
+	}
 	TEST_DONE();
 
 	TEST_START("stderr tail: everything written before exit is there");
