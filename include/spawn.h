@@ -1,6 +1,7 @@
 /*
  * Child processes: an agent or a terminal command (client-term.c) started with
- * fork/exec and no shell, stdio on pipes, in its own process group so the
+ * a vfork-style clone and exec (as posix_spawn() does; spawn-child.c) and no
+ * shell, stdio on pipes, in its own process group so the
  * whole tree can be signalled, reaped with ev_child. Owns the kill sequence
  * (stdin EOF, grace, SIGTERM to the group, grace, SIGKILL) and keeps the
  * tail of the child's stderr for startup-failure messages.
