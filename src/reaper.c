@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "procfs.h"
 #include "reaper.h"
 #include "xmalloc.h"
@@ -195,7 +196,7 @@ reaper_round(pid_t keep, int all, int sig)
 {
 	struct reaper_proc	*v;
 	size_t			 n, i, live = 0;
-	pid_t			 me = getpid();
+	pid_t			 me = proc_pid();
 	int			 status;
 
 	if (all) {
@@ -244,7 +245,7 @@ reaper_kill_adopted(void)
 {
 	siginfo_t	si;
 
-	if (reaper_self == 0 || getpid() != reaper_self)
+	if (reaper_self == 0 || proc_pid() != reaper_self)
 		return;
 	/*
 	 * No child at all (WNOWAIT leaves a dead one waitable): nothing was
@@ -261,14 +262,14 @@ reaper_kill_adopted(void)
 void
 reaper_init(void)
 {
-	if (reaper_self == getpid())
+	if (reaper_self == proc_pid())
 		return;
 #if defined(__linux__) && defined(PR_SET_CHILD_SUBREAPER)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
 		return;
 	if (reaper_self == 0)
 		atexit(reaper_kill_adopted);
-	reaper_self = getpid();
+	reaper_self = proc_pid();
 #endif
 }
 

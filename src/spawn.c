@@ -102,9 +102,10 @@ spawn_child(struct ev_loop *loop, const struct child_opts *opts,
 		goto fail;
 	}
 
-	/* The child set its group before its exec; as before, so do we. */
-	if (opts->new_pgrp)
-		(void)setpgid(pid, pid);
+	/*
+	 * The child set its own group before we resumed (its exec then denies
+	 * us a setpgid(), EACCES): nothing to race.
+	 */
 	reaper_own(pid);
 
 	spawn_child_close(&in[0]);
