@@ -565,6 +565,16 @@ js_civil(int64_t days, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/* v (0 <= v < 10^n) as n decimal digits, zero-padded. */
+static void
+js_digits(char *p, int v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 char *
 js_iso_time(int64_t ms)
 {
@@ -583,9 +593,29 @@ js_iso_time(int64_t ms)
 		days--;
 	}
 	js_civil(days, &y, &mon, &mday);
-	xasprintf(&out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    (int)y, mon, mday, (int)(rem / 3600), (int)(rem % 3600 / 60),
-	    (int)(rem % 60), (int)frac);
+	if (y < 0 || y > 9999) {
+		xasprintf(&out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		    (int)y, mon, mday, (int)(rem / 3600),
+		    (int)(rem % 3600 / 60), (int)(rem % 60), (int)frac);
+		return (out);
+	}
+	/* The common case without printf: one per event line. */
+	out = xmalloc(sizeof "YYYY-MM-DDTHH:MM:SS.mmmZ");
+	js_digits(out, (int)y, 4);
+	out[4] = '-';
+	js_digits(out + 5, mon, 2);
+	out[7] = '-';
+	js_digits(out + 8, mday, 2);
+	out[10] = 'T';
+	js_digits(out + 11, (int)(rem / 3600), 2);
+	out[13] = ':';
+	js_digits(out + 14, (int)(rem % 3600 / 60), 2);
+	out[16] = ':';
+	js_digits(out + 17, (int)(rem % 60), 2);
+	out[19] = '.';
+	js_digits(out + 20, (int)frac, 3);
+	out[23] = 'Z';
+	out[24] = '\0';
 	return (out);
 }
 

@@ -217,6 +217,12 @@ main(void)
 	t = js_iso_time(-1);
 	ASSERT_STR_EQ(t, "1969-12-31T23:59:59.999Z");
 	free(t);
+	t = js_iso_time(253402300799999LL);
+	ASSERT_STR_EQ(t, "9999-12-31T23:59:59.999Z");
+	free(t);
+	t = js_iso_time(253402300800000LL);
+	ASSERT_STR_EQ(t, "10000-01-01T00:00:00.000Z");
+	free(t);
 	t = js_iso_now();
 	ASSERT_INT_EQ(strlen(t), 24);
 	ASSERT_TRUE(t[10] == 'T' && t[23] == 'Z');
