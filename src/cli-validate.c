@@ -26,7 +26,7 @@
 static int
 cli_is_integer(double d)
 {
-	return (isfinite(d) && floor(d) == d);
+	return (isfinite(d) && js_floor(d) == d);
 }
 
 /* --------------------------------------------------------- validators */

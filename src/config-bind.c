@@ -9,6 +9,7 @@
 #include "acpx.h"
 #include "cmdline.h"
 #include "config-file.h"
+#include "js.h"
 #include "config-impl.h"
 #include "xmalloc.h"
 
@@ -124,7 +125,7 @@ config_bind_timeout(const json_t *v, const char *path, int *out,
 	double	d;
 
 	d = json_is_number(v) ? json_number_value(v) : 0;
-	if (!json_is_number(v) || !isfinite(d) || floor(d) != d || d < 1 ||
+	if (!json_is_number(v) || !isfinite(d) || js_floor(d) != d || d < 1 ||
 	    d > 3600) {
 		xasprintf(cause, "Invalid config nodeConnectTimeout in %s: "
 		    "expected whole seconds from 1 to 3600", path);

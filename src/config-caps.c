@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "config-impl.h"
+#include "js.h"
 #include "xmalloc.h"
 
 /*
@@ -25,7 +26,7 @@ config_cap_value(const json_t *v, const char *key, const char *path,
 	if (v == NULL)
 		return (0);
 	d = json_is_number(v) ? json_number_value(v) : 0;
-	if (!json_is_number(v) || !isfinite(d) || floor(d) != d || d < 1 ||
+	if (!json_is_number(v) || !isfinite(d) || js_floor(d) != d || d < 1 ||
 	    d > 2147483647.0) {
 		xasprintf(cause, "Invalid config %s in %s: expected a positive "
 		    "integer (the number of agents that may run at once)", key,

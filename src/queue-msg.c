@@ -9,6 +9,7 @@
 #include "acpx-error.h"
 #include "acpx.h"
 #include "jget.h"
+#include "js.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
 #include "xmalloc.h"
@@ -247,7 +248,7 @@ send_result_valid(const json_t *r, int *no_record)
 	return (has_strings(record, rec) &&
 	    json_is_array(json_object_get(record, "messages")) &&
 	    queue_proto_number(json_object_get(record, "lastSeq"), &d) &&
-	    d == floor(d) && json_is_object(json_object_get(record, "eventLog")));
+	    d == js_floor(d) && json_is_object(json_object_get(record, "eventLog")));
 }
 
 static int
