@@ -65,6 +65,7 @@ struct queue_owner_job {
 	ev_timer			 checkpoint_w;	/* debounced record save */
 	int				 dirty;
 	int				 saved;	/* the turn's prompt is on disk */
+	ev_prepare			 save_w; /* the save after session/prompt */
 	json_t				*chunk_params;	/* text chunks held back */
 	struct buf			 chunk;		/* their text */
 
@@ -103,6 +104,12 @@ void		 queue_owner_job_keep(struct queue_owner_job *);
 void		 queue_owner_job_send(struct queue_owner *,
 		    struct queue_owner_job *, json_t *msg);
 struct acpx_error *queue_owner_job_error_copy(const struct acpx_error *);
+/* A finished prompt's result object (caller owns); NULL: no record. */
+json_t		*queue_owner_job_result(struct queue_owner *,
+		    struct queue_owner_job *);
+/* Keep in j->rec a close that happened on disk during the turn. */
+void		 queue_owner_job_preserve_close(struct queue_owner *,
+		    struct queue_owner_job *);
 
 /* queue-owner-turn.c */
 void		 queue_owner_turn_start(struct queue_owner *,

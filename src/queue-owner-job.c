@@ -6,8 +6,10 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "acp-client.h"
 #include "acpx-error.h"
 #include "buf.h"
+#include "jget.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "session-connect.h"
@@ -57,6 +59,7 @@ queue_owner_job_free(struct queue_owner *o, struct queue_owner_job *j)
 	ev_timer_stop(o->loop, &j->timeout_w);
 	ev_timer_stop(o->loop, &j->checkpoint_w);
 	ev_timer_stop(o->loop, &j->late_w);
+	ev_prepare_stop(o->loop, &j->save_w);
 	queue_request_free(j->req);
 	session_record_free(j->rec);
 	acpx_error_free(j->err);
@@ -201,4 +204,72 @@ queue_owner_job_error_copy(const struct acpx_error *err)
 	if (err->acp != NULL)
 		e->acp = json_deep_copy(err->acp);
 	return (e);
+}
+
+/* The result object of a finished turn. Caller owns. */
+json_t *
+queue_owner_job_result(struct queue_owner *o, struct queue_owner_job *j)
+{
+	static const struct acp_perm_stats none;
+	const struct acp_perm_stats	*st;
+	json_t				*r, *stats;
+	const json_t			*meta;
+	const char			*stop;
+	struct session_record		*rec;
+	char				*cause = NULL;
+
+	stop = jget_str(j->result, "stopReason");
+	st = j->state == JOB_PROMPT && o->client != NULL ?
+	    acp_client_perm_stats(o->client) : &none;
+	stats = json_pack("{s:i, s:i, s:i, s:i}", "requested", st->requested,
+	    "approved", st->approved, "denied", st->denied, "cancelled",
+	    st->cancelled);
+	r = json_pack("{s:s, s:s, s:o}", "stopReason", stop != NULL ? stop :
+	    "end_turn", "sessionId", o->opts.session_id, "permissionStats",
+	    stats);
+	meta = json_object_get(j->result, "_meta");
+	if (meta != NULL)
+		json_object_set(r, "_meta", (json_t *)meta);
+	if (j->req->no_record)
+		;	/* the client asked for none (acpx-native) */
+	else if (j->rec != NULL)
+		json_object_set_new(r, "record", session_record_to_camel(j->rec));
+	else if ((rec = session_store_resolve(o->opts.session_id,
+	    &cause)) != NULL) {
+		/* Cancelled before the turn took the session: as it is saved. */
+		json_object_set_new(r, "record", session_record_to_camel(rec));
+		session_record_free(rec);
+	} else {
+		/* A reader refuses a result without a record: never send one. */
+		free(cause);
+		json_decref(r);
+		return (NULL);
+	}
+	json_object_set_new(r, "resumed", json_boolean(j->resumed));
+	if (j->load_error != NULL)
+		json_object_set_new(r, "loadError", json_string(j->load_error));
+	return (r);
+}
+
+/* Keep a close that happened on disk during the turn. */
+void
+queue_owner_job_preserve_close(struct queue_owner *o, struct queue_owner_job *j)
+{
+	struct session_record	*disk;
+	char			*cause = NULL;
+	int			 closed;
+
+	/* Still what we saved, not closed: nobody closed it meanwhile. */
+	if (session_store_unchanged(j->rec, &closed) && !closed)
+		return;
+	if ((disk = session_store_load(o->opts.session_id, &cause)) == NULL) {
+		free(cause);
+		return;
+	}
+	if (disk->closed) {
+		j->rec->closed = 1;
+		session_record_set(&j->rec->closed_at, disk->closed_at);
+		j->rec->pid = disk->pid;
+	}
+	session_record_free(disk);
 }

@@ -262,15 +262,15 @@ turn_warm(struct queue_owner *o, struct queue_owner_job *j)
 
 /*
  * The turn's first save, with the prompt (a failure fails the turn). Put
- * off while the connect will be a warm reuse (not forced): the save right
- * before session/prompt, on the next loop turn, is then the first.
+ * off while the connect will be a warm reuse: the save right after
+ * session/prompt is written (turn_save_cb) is then the first.
  */
 static int
-turn_save_first(struct queue_owner *o, struct queue_owner_job *j, int force)
+turn_save_first(struct queue_owner *o, struct queue_owner_job *j)
 {
 	char	*err = NULL;
 
-	if (j->saved || (!force && turn_warm(o, j)))
+	if (j->saved || turn_warm(o, j))
 		return (0);
 	if (session_store_checkpoint(j->rec, &err) == -1) {
 		turn_fail(o, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
@@ -282,13 +282,49 @@ turn_save_first(struct queue_owner *o, struct queue_owner_job *j, int force)
 	return (0);
 }
 
+/*
+ * The save of the record with the turn's prompt, once session/prompt is
+ * written: a prepare watcher of the lowest priority, so it runs after the
+ * connection's flush of this loop iteration (jsonrpc_send()) and before
+ * the loop waits again, thus before any answer of the agent is read. The
+ * agent works on the prompt meanwhile; prompt_started follows the save
+ * (a client told the prompt started finds it saved). The first save failing
+ * fails the turn as it did before the prompt: the agent is asked to stop
+ * (session/cancel), its answer still relayed, as after a timeout.
+ */
+static void
+turn_save_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct queue_owner	*o = w->data;
+	struct queue_owner_job	*j = turn_job(o);
+	char			*cause = NULL;
+
+	ev_prepare_stop(loop, w);
+	if (j == NULL || j->rec == NULL || j->state != JOB_PROMPT)
+		return;
+	if (session_store_checkpoint(j->rec, &cause) == 0 || j->saved) {
+		free(cause);	/* a later checkpoint: best effort */
+		j->saved = 1;
+		queue_owner_turn_started(o);
+		return;
+	}
+	j->saved = 1;
+	if (j->err == NULL)
+		j->err = acpx_error_new(ACPX_CODE_RUNTIME, NULL, "runtime",
+		    "%s", cause);
+	free(cause);
+	acp_client_cancel(o->client);
+	ev_timer_stop(loop, &j->timeout_w);
+	ev_timer_set(&j->timeout_w, TURN_CANCEL_WAIT_S, 0.);
+	ev_timer_start(loop, &j->timeout_w);
+}
+
 /* Send session/prompt (or end at once when cancelled meanwhile). */
 static void
 turn_prompt(struct queue_owner *o)
 {
 	struct queue_owner_job	*j = o->job;
 	struct acpx_error	*err = NULL;
-	char			*cause = NULL;
 
 	if (j->cancel) {
 		j->result = json_pack("{s:s}", "stopReason", "cancelled");
@@ -300,11 +336,6 @@ turn_prompt(struct queue_owner *o)
 		turn_fail(o, err);
 		return;
 	}
-	if (!j->saved) {
-		if (turn_save_first(o, j, 1) == -1)
-			return;
-	} else if (session_store_checkpoint(j->rec, &cause) == -1)
-		free(cause);
 	j->state = JOB_PROMPT;
 	/* A session on a node-bound agent: its node's proxy forces it. */
 	if (j->req->force_fail != NULL && jget_str(j->rec->acpx,
@@ -312,8 +343,9 @@ turn_prompt(struct queue_owner *o)
 		acp_client_prompt_meta(o->client, json_pack("{s:s}",
 		    WARP_SERVE_META_FORCE_FAIL, j->req->force_fail));
 	acp_client_prompt(o->client, j->req->prompt, queue_owner_turn_prompt_cb, o);
+	/* The record with the prompt is saved once the prompt is written. */
+	ev_prepare_start(o->loop, &j->save_w);
 	o->hooks->prompt_sent(o);
-	queue_owner_turn_started(o);
 }
 
 /* The turn's prompt is on its way: prompt_started, when asked for. */
@@ -412,7 +444,7 @@ turn_connect_cb(struct session_connect *sc,
 	    NULL;
 	turn_flush_connect(o, j, res->load_error != NULL ?
 	    res->failed_request_id : -1, res->failed_resume_id);
-	/* The record is checkpointed right before session/prompt. */
+	/* The record is checkpointed right after session/prompt. */
 	turn_model(o);
 }
 
@@ -453,7 +485,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	session_record_set(&j->rec->last_request_id, j->req->request_id);
 	free(now);
 	/* Checkpoints (no fsync) until the turn's end, saved durably. */
-	if (turn_save_first(o, j, 0) == -1)
+	if (turn_save_first(o, j) == -1)
 		return;
 	if (queue_owner_agent_journal(o, j->rec, &err) == -1 ||
 	    journal_begin_turn(o->journal, j->rec, j->req->request_id,
@@ -479,7 +511,7 @@ turn_lock_cb(struct session_lock *lock, int rc, const char *cause, void *arg)
 	co.verbose = o->opts.verbose;
 	co.log = queue_owner_agent_connect_log;
 	/* The hook may have replaced the agent: then no reuse after all. */
-	if (turn_save_first(o, j, 0) == -1)
+	if (turn_save_first(o, j) == -1)
 		return;
 	queue_owner_failure_turn_begin(o, j);
 	j->state = JOB_CONNECT;
@@ -524,6 +556,9 @@ queue_owner_turn_start(struct queue_owner *o, struct queue_owner_job *j)
 	j->timeout_w.data = o;
 	ev_timer_init(&j->late_w, turn_late_cb, 0., 0.);
 	j->late_w.data = o;
+	ev_prepare_init(&j->save_w, turn_save_cb);
+	ev_set_priority(&j->save_w, EV_MINPRI);
+	j->save_w.data = o;
 	ev_timer_init(&j->checkpoint_w, queue_owner_agent_checkpoint_cb, 0., 0.);
 	j->checkpoint_w.data = o;
 	if (j->req->timeout_ms > 0) {
@@ -574,74 +609,6 @@ queue_owner_turn_cancel(struct queue_owner *o, struct queue_owner_job *j)
 	}
 }
 
-/* The result object of a finished turn. Caller owns. */
-static json_t *
-turn_result_json(struct queue_owner *o, struct queue_owner_job *j)
-{
-	static const struct acp_perm_stats none;
-	const struct acp_perm_stats	*st;
-	json_t				*r, *stats;
-	const json_t			*meta;
-	const char			*stop;
-	struct session_record		*rec;
-	char				*cause = NULL;
-
-	stop = jget_str(j->result, "stopReason");
-	st = j->state == JOB_PROMPT && o->client != NULL ?
-	    acp_client_perm_stats(o->client) : &none;
-	stats = json_pack("{s:i, s:i, s:i, s:i}", "requested", st->requested,
-	    "approved", st->approved, "denied", st->denied, "cancelled",
-	    st->cancelled);
-	r = json_pack("{s:s, s:s, s:o}", "stopReason", stop != NULL ? stop :
-	    "end_turn", "sessionId", o->opts.session_id, "permissionStats",
-	    stats);
-	meta = json_object_get(j->result, "_meta");
-	if (meta != NULL)
-		json_object_set(r, "_meta", (json_t *)meta);
-	if (j->req->no_record)
-		;	/* the client asked for none (acpx-native) */
-	else if (j->rec != NULL)
-		json_object_set_new(r, "record", session_record_to_camel(j->rec));
-	else if ((rec = session_store_resolve(o->opts.session_id,
-	    &cause)) != NULL) {
-		/* Cancelled before the turn took the session: as it is saved. */
-		json_object_set_new(r, "record", session_record_to_camel(rec));
-		session_record_free(rec);
-	} else {
-		/* A reader refuses a result without a record: never send one. */
-		free(cause);
-		json_decref(r);
-		return (NULL);
-	}
-	json_object_set_new(r, "resumed", json_boolean(j->resumed));
-	if (j->load_error != NULL)
-		json_object_set_new(r, "loadError", json_string(j->load_error));
-	return (r);
-}
-
-/* Keep a close that happened on disk during the turn. */
-static void
-turn_preserve_close(struct queue_owner *o, struct queue_owner_job *j)
-{
-	struct session_record	*disk;
-	char			*cause = NULL;
-	int			 closed;
-
-	/* Still what we saved, not closed: nobody closed it meanwhile. */
-	if (session_store_unchanged(j->rec, &closed) && !closed)
-		return;
-	if ((disk = session_store_load(o->opts.session_id, &cause)) == NULL) {
-		free(cause);
-		return;
-	}
-	if (disk->closed) {
-		j->rec->closed = 1;
-		session_record_set(&j->rec->closed_at, disk->closed_at);
-		j->rec->pid = disk->pid;
-	}
-	session_record_free(disk);
-}
-
 /* The end of a turn, success or failure: save, journal, answer, release. */
 static void
 turn_finish(struct queue_owner *o)
@@ -656,6 +623,7 @@ turn_finish(struct queue_owner *o)
 	ev_timer_stop(o->loop, &j->timeout_w);
 	ev_timer_stop(o->loop, &j->late_w);
 	ev_timer_stop(o->loop, &j->checkpoint_w);
+	ev_prepare_stop(o->loop, &j->save_w);
 	o->hooks->turn_end(o);
 	queue_owner_agent_chunk_flush(o);
 	if (queue_owner_job_release(o, j))
@@ -676,7 +644,7 @@ turn_finish(struct queue_owner *o)
 
 	if (j->rec != NULL) {
 		queue_owner_failure_turn_end(o, j);
-		turn_preserve_close(o, j);
+		queue_owner_job_preserve_close(o, j);
 		queue_owner_agent_lifecycle(o, j->rec);
 		/*
 		 * The agent is closed after the reply: record its exit now, as
@@ -722,7 +690,7 @@ turn_finish(struct queue_owner *o)
 			emitted = (err->flags & ACPX_ERROR_EMITTED) != 0;
 			m = queue_msg_error(j->req->request_id, err, emitted,
 			    o->gen);
-		} else if ((result = turn_result_json(o, j)) != NULL)
+		} else if ((result = queue_owner_job_result(o, j)) != NULL)
 			m = queue_msg_result(j->req->request_id, result, o->gen);
 		else
 			m = queue_msg_queue_error(j->req->request_id, o->gen,
