@@ -233,11 +233,14 @@ node_relay_memo_write(const char *ctl, const char *suffix, const char *text)
 {
 	char	*path, *want, *have;
 
-	/* An atomic local write. */
+	/* An atomic local write, not a durable one: the note is of a
+	   connection, which a crash ends anyway (no fsync; one staging
+	   directory for both notes of a command). */
 	if (node_check_marker(ctl, &want) == 0) {
 		xasprintf(&path, "%s%s", ctl, suffix);
 		xasprintf(&have, "%s%s", want, text);
-		(void)fsutil_write(path, have, strlen(have), 0, NULL);
+		(void)fsutil_write(path, have, strlen(have), FSUTIL_NOSYNC |
+		    FSUTIL_KEEP_STAGE, NULL);
 		free(path);
 		free(have);
 		free(want);
