@@ -187,17 +187,27 @@ record_snake(const char *k)
 static void
 record_check(const json_t *v, char **path, size_t *cap, char **out)
 {
-	static const char *const maps[] = { "request_token_usage",
-	    "messages.Agent.tool_results", "acpx.session_options.env",
-	    "acpx.available_model_names" };
-	static const char *const opaque[] = { "agent_capabilities",
-	    "messages.Agent.content.ToolUse.input",
-	    "acpx.desired_config_options", "acpx.config_options",
-	    "messages.Agent.tool_results.output" };
+#define RC_PATH(s)	{ s, sizeof(s) - 1 }
+	static const struct {
+		const char	*s;
+		size_t		 len;
+	} maps[] = {
+		RC_PATH("request_token_usage"),
+		RC_PATH("messages.Agent.tool_results"),
+		RC_PATH("acpx.session_options.env"),
+		RC_PATH("acpx.available_model_names")
+	}, opaque[] = {
+		RC_PATH("agent_capabilities"),
+		RC_PATH("messages.Agent.content.ToolUse.input"),
+		RC_PATH("acpx.desired_config_options"),
+		RC_PATH("acpx.config_options"),
+		RC_PATH("messages.Agent.tool_results.output")
+	};
+#undef RC_PATH
 	const char	*k, *child, *dot;
 	const json_t	*c;
 	char		*tmp;
-	size_t		 i, len = strlen(*path), klen;
+	size_t		 i, len = strlen(*path), klen, clen;
 	int		 skip_key = 0, skip;
 
 	if (json_is_array(v)) {
@@ -207,8 +217,9 @@ record_check(const json_t *v, char **path, size_t *cap, char **out)
 	}
 	if (!json_is_object(v))
 		return;
+	/* Paths are compared by length first: most differ there. */
 	for (i = 0; i < nitems(maps); i++) {
-		if (strcmp(*path, maps[i]) == 0)
+		if (len == maps[i].len && memcmp(*path, maps[i].s, len) == 0)
 			skip_key = 1;
 	}
 	json_object_foreach((json_t *)v, k, c) {
@@ -221,20 +232,26 @@ record_check(const json_t *v, char **path, size_t *cap, char **out)
 			(*path)[len] = '.';
 		memcpy(*path + len + (len > 0), k, klen + 1);
 		child = *path;
+		clen = len + (len > 0) + klen;
 		if (!skip_key && !record_snake(k)) {
 			xasprintf(&tmp, "%s%s%s", *out != NULL ? *out : "",
 			    *out != NULL ? ", " : "", child);
 			free(*out);
 			*out = tmp;
 		}
+		if (!json_is_object(c) && !json_is_array(c)) {
+			(*path)[len] = '\0';
+			continue;	/* no keys below */
+		}
 		skip = 0;
 		/* tool_results.<id>.output: compare without the id. */
-		if (strncmp(child, "messages.Agent.tool_results.", 28) == 0 &&
-		    (dot = strchr(child + 28, '.')) != NULL &&
+		if (clen > 28 && memcmp(child, "messages.Agent.tool_results.",
+		    28) == 0 && (dot = strchr(child + 28, '.')) != NULL &&
 		    strcmp(dot, ".output") == 0)
 			skip = 1;
 		for (i = 0; !skip && i < nitems(opaque); i++) {
-			if (strcmp(child, opaque[i]) == 0)
+			if (clen == opaque[i].len &&
+			    memcmp(child, opaque[i].s, clen) == 0)
 				skip = 1;
 		}
 		if (!skip)

@@ -287,6 +287,23 @@ test_record(void)
 	    "snake_case keys): acpx.badKey");
 	free(cause);
 	json_decref(o);
+	/* Maps' own keys and opaque values are exempt; below them, not. */
+	o = json_loads("{\"messages\": [{\"Agent\": {\"content\": "
+	    "[{\"ToolUse\": {\"input\": {\"anyKey\": 1}}}], "
+	    "\"tool_results\": {\"callId1\": {\"output\": {\"anyKey\": "
+	    "1}, \"badKey2\": 1}}}}, {\"User\": {\"badUser\": 1}}], "
+	    "\"agent_capabilities\": {\"loadSession\": true}, \"acpx\": "
+	    "{\"session_options\": {\"env\": {\"MY_VAR\": \"x\"}}, "
+	    "\"available_model_names\": {\"Foo\": {\"barBaz\": 1}}, "
+	    "\"config_options\": [{\"camelCase\": 1}]}, \"name\": 1}",
+	    0, NULL);
+	ASSERT_PTR_NOT_NULL(o);
+	ASSERT_INT_EQ(session_record_check_keys(o, &cause), -1);
+	ASSERT_STR_EQ(cause, "Persisted key policy violation (expected "
+	    "snake_case keys): messages.Agent.tool_results.callId1.badKey2, "
+	    "messages.User.badUser, acpx.available_model_names.Foo.barBaz");
+	free(cause);
+	json_decref(o);
 	TEST_DONE();
 
 	TEST_START("JavaScript trim");
