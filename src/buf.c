@@ -137,6 +137,12 @@ buf_adds(struct buf *b, const char *s)
 int
 buf_addc(struct buf *b, char c)
 {
+	/* Room for it and the NUL, within the maximum: buf_add()'s result. */
+	if (b->len + 2 <= b->cap && (b->max == 0 || b->len + 1 <= b->max)) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+		return (0);
+	}
 	return (buf_add(b, &c, 1));
 }
 
