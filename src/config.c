@@ -244,7 +244,7 @@ config_parse_depth(const json_t *v, const char *path, void *out, char **cause)
 
 	if (config_nullish(v))
 		return (0);
-	if (!config_finite(v, &d) || d != floor(d) || d <= 0) {
+	if (!config_finite(v, &d) || d != js_floor(d) || d <= 0) {
 		xasprintf(cause, "Invalid config queueMaxDepth in %s: expected "
 		    "positive integer", path);
 		return (-1);

@@ -145,7 +145,7 @@ queue_proto_positive(const json_t *v)
 
 	if (v == NULL || json_is_null(v))
 		return (0);
-	if (!queue_proto_number(v, &d) || d != floor(d) || d <= 0)
+	if (!queue_proto_number(v, &d) || d != js_floor(d) || d <= 0)
 		return (-1);
 	return (queue_proto_dbl_to_ll(d));
 }

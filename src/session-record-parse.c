@@ -12,6 +12,7 @@
 #include "acpx.h"
 #include "agent-registry.h"
 #include "jget.h"
+#include "js.h"
 #include "session-record-impl.h"
 #include "xmalloc.h"
 
@@ -87,7 +88,7 @@ record_is_int(const json_t *v, long long *out)
 	if (!json_is_real(v))
 		return (0);
 	d = json_real_value(v);
-	if (!isfinite(d) || floor(d) != d || fabs(d) > 9007199254740991.0)
+	if (!isfinite(d) || js_floor(d) != d || fabs(d) > 9007199254740991.0)
 		return (0);
 	if (out != NULL)
 		*out = (long long)d;

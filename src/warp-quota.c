@@ -541,7 +541,7 @@ warp_quota_skip(const struct warp_quota_view *v, int reserve, char **why)
 		    when);
 	else
 		xasprintf(why, "quota at %d%% (%s, under the %d%% reserve), %s",
-		    (int)floor(v->used), v->meter, reserve, when);
+		    (int)js_floor(v->used), v->meter, reserve, when);
 	free(when);
 	return (1);
 }
@@ -558,7 +558,7 @@ warp_quota_text(const struct warp_quota_view *v)
 	if (v->exhausted)
 		xasprintf(&s, "exhausted (%s), %s", v->meter, when);
 	else
-		xasprintf(&s, "%d%% used (%s), %s", (int)floor(v->used),
+		xasprintf(&s, "%d%% used (%s), %s", (int)js_floor(v->used),
 		    v->meter, when);
 	free(when);
 	return (s);
