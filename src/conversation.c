@@ -43,10 +43,13 @@ conversation_trim_text(const char *s, size_t max)
 static void
 conv_trim_member(json_t *o, const char *key, size_t max)
 {
-	const char	*s = jget_str(o, key);
+	const json_t	*v = json_object_get(o, key);
+	const char	*s = json_string_value(v);
 	char		*t;
 
-	if (s == NULL || (t = conversation_trim_text(s, max)) == NULL)
+	/* No more UTF-16 units than UTF-8 bytes: short ones fit unread. */
+	if (s == NULL || json_string_length(v) <= max ||
+	    (t = conversation_trim_text(s, max)) == NULL)
 		return;
 	json_object_set_new(o, key, json_string(t));
 	free(t);
