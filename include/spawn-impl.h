@@ -65,6 +65,8 @@ struct spawn_setup {
 #define SPAWN_SETUP_EXEC	2
 #define SPAWN_SETUP_FAILED	3
 	volatile int		 err;		/* the errno of that stage */
+	int			 rep;		/* the child's end of the report
+						   pipe (close-on-exec) */
 };
 
 pid_t		 spawn_child_start(struct spawn_setup *);

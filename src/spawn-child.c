@@ -22,7 +22,8 @@
  * acpx costs ~0.3-0.5 ms more on this VM, all of it on the path to the
  * agent's start), and the parent resumes once the exec succeeded or the
  * child exited. The child shares the parent's memory until then: it writes
- * nothing but its report (struct spawn_setup), allocates nothing, touches
+ * nothing but its report (struct spawn_setup, and the same on a
+ * close-on-exec pipe, for a clone() run as a fork), allocates nothing, touches
  * no stdio, and runs with every signal blocked until it has set them all
  * to their default, so no handler of the parent's ever runs in it. Not
  * instrumented by the sanitizers: it runs on a stack they do not know.
@@ -36,8 +37,11 @@ extern char **environ;
 static SPAWN_NOSAN __attribute__((noreturn)) void
 spawn_child_fail(struct spawn_setup *s, int stage, int err)
 {
+	int	rep[2] = { stage, err };
+
 	s->stage = stage;
 	s->err = err;
+	(void)write(s->rep, rep, sizeof rep);
 	_exit(127);
 }
 
@@ -170,7 +174,8 @@ spawn_child_main(void *arg)
 
 	if (opts->new_pgrp && setpgid(0, 0) == -1)
 		spawn_child_fail(s, SPAWN_SETUP_FAILED, errno);
-	if ((in = spawn_child_lift(s->in)) == -1 ||
+	if ((s->rep = spawn_child_lift(s->rep)) == -1 ||
+	    (in = spawn_child_lift(s->in)) == -1 ||
 	    (out = spawn_child_lift(s->out)) == -1 ||
 	    (err = spawn_child_lift(s->errfd)) == -1)
 		spawn_child_fail(s, SPAWN_SETUP_FAILED, errno);
@@ -200,8 +205,9 @@ spawn_child_start(struct spawn_setup *s)
 	sigset_t	 all, old;
 	size_t		 argc, size;
 	char		*stack;
+	ssize_t		 n;
 	pid_t		 pid;
-	int		 saved;
+	int		 saved, rep[2], got[2];
 
 	s->stage = 0;
 	s->err = 0;
@@ -212,12 +218,35 @@ spawn_child_start(struct spawn_setup *s)
 	size = (size + 4095) & ~(size_t)4095;
 	stack = xmalloc(size);
 
+	if (pipe2(rep, O_CLOEXEC) == -1) {
+		free(stack);
+		return (-1);
+	}
+	s->rep = rep[1];
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = clone(spawn_child_main, stack + size, CLONE_VM | CLONE_VFORK |
 	    SIGCHLD, s);
 	saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(rep[1]);
+	/*
+	 * The report again through the pipe: where clone() runs the child as
+	 * a fork (valgrind does, qemu's user mode too) it neither shares our
+	 * memory nor holds us until its exec. The read ends at its exec (the
+	 * pipe is close-on-exec) or brings its report; after a true vfork
+	 * either has happened already, and it returns at once.
+	 */
+	if (pid != -1) {
+		while ((n = read(rep[0], got, sizeof got)) == -1 &&
+		    errno == EINTR)
+			;
+		if (n == (ssize_t)sizeof got) {
+			s->stage = got[0];
+			s->err = got[1];
+		}
+	}
+	close(rep[0]);
 	free(stack);
 	errno = saved;
 	return (pid);
