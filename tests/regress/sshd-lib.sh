@@ -152,6 +152,17 @@ ssh_relayd_pids() {
 		tr '\0' ' ' <"/proc/$rp/cmdline" 2>/dev/null |
 		    grep -q '__node-relayd' && ssh_alive "$rp" && echo "$rp"
 	done
+	# And those started under another HOME of this test's (a client's
+	# SetEnv HOME=...): the node's name and this test's root in their
+	# environment, whatever socket directory they use.
+	for f in $(grep -l -a -F __node-relayd /proc/[0-9]*/cmdline 2>/dev/null); do
+		rp=${f#/proc/}
+		rp=${rp%/cmdline}
+		tr '\0' '\n' <"/proc/$rp/environ" 2>/dev/null |
+		    grep -q -x -F "ACPX_NODE=$1" &&
+		    tr '\0' '\n' <"/proc/$rp/environ" 2>/dev/null |
+		    grep -q "^HOME=$T_ROOT/" && ssh_alive "$rp" && echo "$rp"
+	done
 	return 0
 }
 
