@@ -8,19 +8,12 @@
 # Outcomes only: bounds are generous, nothing is timed.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-SHIM=${FAULTSHIM:-$(dirname "$ACPX")/tests/faults/faultshim.so}
-[ -f "$SHIM" ] || skip_all "fault shim not built (make check builds it)"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+need_faultshim
 STORE="$HOME/.acpx/sessions"
 REC="$T_ROOT/agent.ndjson"
 A="$(mock_cmd hello.json)"
 A_TEXT="$MOCK --record $REC"
 
-# The owner's pid from its lease (empty if none).
-owner_pid() {
-	l=$(ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1)
-	[ -n "$l" ] && sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$l"
-}
 # How many queue owners of this HOME run.
 owners() {
 	n=0

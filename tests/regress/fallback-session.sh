@@ -80,7 +80,6 @@ STATE="$HOME/.acpx/warp/state.json"
 ALL="$T_ROOT/all"
 : >"$ALL"
 keep() { printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL"; }
-lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
 # Stop every queue owner this test started (by the pids in their leases).
 stop_owners() {
 	for l in "$HOME"/.acpx/queues/*.lock; do

@@ -7,10 +7,7 @@
 # still parses, and the next command recovers.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-SHIM=${FAULTSHIM:-$(dirname "$ACPX")/tests/faults/faultshim.so}
-[ -f "$SHIM" ] || skip_all "fault shim not built (make check builds it)"
-# An ASan build must accept a preloaded library ahead of its runtime.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+need_faultshim
 STORE="$HOME/.acpx/sessions"
 
 # Pids of mock agents whose command line holds a fixed string (not acpx,

@@ -28,10 +28,32 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# lease: the first queue lease of this HOME (empty: none).
+lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
+# lease_pids: the owner pids named in this HOME's queue leases.
+lease_pids() {
+	sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null
+}
+# owner_pid: the pid in the first lease (empty: none).
+owner_pid() {
+	op_l=$(lease)
+	[ -n "$op_l" ] && sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$op_l"
+}
+
+# need_faultshim: SHIM is the LD_PRELOAD fault shim (tests/faults/
+# faultshim.so beside acpx, or $FAULTSHIM); without it the script is
+# skipped. A sanitizer build must accept a preloaded library ahead of its
+# runtime.
+need_faultshim() {
+	SHIM=${FAULTSHIM:-$(dirname "$ACPX")/tests/faults/faultshim.so}
+	[ -f "$SHIM" ] || skip_all "fault shim not built (make check builds it)"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+}
+
 # stop_owner: stop the queue owners named in this HOME's leases (SIGTERM)
 # and wait until they are gone (120 s only bounds a hang).
 stop_owner() {
-	p=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null)
+	p=$(lease_pids)
 	[ -n "$p" ] || return 0
 	kill $p 2>/dev/null
 	i=0

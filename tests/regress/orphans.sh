@@ -59,10 +59,6 @@ reap() {
 	sleep 0.2
 }
 trap 'reap; t_cleanup' EXIT
-owner_pid() {
-	l=$(ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1)
-	[ -n "$l" ] && sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$l"
-}
 # alive PID: the process exists and is not a zombie.
 alive() {
 	[ -r "/proc/$1/stat" ] || return 1

@@ -9,14 +9,9 @@
 # good save.
 . "$TESTS_SRCDIR/regress/lib.sh"
 [ -x "$MOCK" ] || skip_all "mock agent not built"
-SHIM=${FAULTSHIM:-$(dirname "$ACPX")/tests/faults/faultshim.so}
-[ -f "$SHIM" ] || skip_all "fault shim not built (make check builds it)"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+need_faultshim
 STORE="$HOME/.acpx/sessions"
 
-owner_pid() {
-	sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock 2>/dev/null
-}
 # The user prompts of the record (one "User" key per message).
 user_msgs() { grep -c '^      "User": {' "$1"; }
 

@@ -14,11 +14,6 @@ SOCKDIR=/tmp/acpx-$(printf '%s' "$HOME" | sha256sum | cut -c1-10)
 
 q() { run --agent "$AGENT" "$@"; }
 
-lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
-owner_pid() {
-	l=$(lease)
-	[ -n "$l" ] && sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$l"
-}
 # Processes (other than us) whose working directory is under this test.
 procs_here() {
 	find /proc -mindepth 2 -maxdepth 2 -name cwd -lname "$T_ROOT*" 2>/dev/null |

@@ -94,7 +94,6 @@ alive() {
 }
 # Processes of this test still running (the mock's argv names its record).
 marked() { pgrep -f -- "$REC_DIR/" 2>/dev/null | tr '\n' ' '; }
-lease() { ls "$HOME"/.acpx/queues/*.lock 2>/dev/null | head -n 1; }
 stop_owners() {
 	for l in "$HOME"/.acpx/queues/*.lock; do
 		[ -f "$l" ] || continue
