@@ -9,6 +9,11 @@
  * a proxy (`acpx warp serve`). With $DRIVE_PINGS = N it then sends N
  * requests one at a time (an unknown method every agent answers at once)
  * and prints the median round trip in microseconds on stderr.
+ *
+ * Built with -DDRIVE_JANSSON (and jansson), it is the floor of a client
+ * bound by this project's dependency rule: every line the agent sends is
+ * parsed with json_loadb() and the chunk text looked up, as the least a
+ * jansson client does; nothing is printed.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -18,6 +23,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef DRIVE_JANSSON
+#include <jansson.h>
+#endif
 
 static FILE	*to_agent;
 static FILE	*from_agent;
@@ -31,7 +39,21 @@ wait_response(int id)
 	size_t	 cap = 0;
 	int	 n = snprintf(want, sizeof want, "{\"jsonrpc\":\"2.0\",\"id\":%d,", id);
 
-	while (getline(&line, &cap, from_agent) != -1) {
+	ssize_t	 len;
+#ifdef DRIVE_JANSSON
+	json_t	*v;
+	size_t	 text = 0;
+#endif
+
+	while ((len = getline(&line, &cap, from_agent)) != -1) {
+#ifdef DRIVE_JANSSON
+		if ((v = json_loadb(line, (size_t)len, 0, NULL)) != NULL) {
+			text += json_string_length(json_object_get(json_object_get(
+			    json_object_get(json_object_get(v, "params"),
+			    "update"), "content"), "text"));
+			json_decref(v);
+		}
+#endif
 		if (strncmp(line, want, (size_t)n) == 0) {
 			if (id == 1 && (p = strstr(line, "\"sessionId\":\"")) != NULL &&
 			    (e = strchr(p + 13, '"')) != NULL &&

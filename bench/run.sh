@@ -15,9 +15,11 @@
 # only by a deliberate `sh bench/run.sh --record-baseline`, on a machine as
 # quiet as it gets; compare ratios only between runs on the same machine.
 #
-# Scenarios: exec one-chunk answer; 100k x 64 B chunks quiet, json, text,
-# and quiet through a persistent session, with the queue owner's peak RSS
-# during it; the warm persistent prompt (whole command by hyperfine, and
+# Scenarios: exec one-chunk answer (the mock agent); 100k x 64 B chunks
+# quiet, json, text, and quiet through a persistent session, with the
+# queue owner's peak RSS during it (a fast agent, bench/stamp-agent.c, and
+# a second floor that parses every line with jansson: bench/drive.c built
+# with -DDRIVE_JANSSON); the warm persistent prompt (whole command by hyperfine, and
 # medians until the agent receives it and of the whole command: bench/
 # stamp-agent.c, bench/warm.c); sessions list and __complete (session
 # names) over 1,000 and 10,000 records (bench/mkstore.sh); acpx warp serve
@@ -87,19 +89,25 @@ want() { [ -z "${BENCH_ONLY:-}" ] || echo "$1" | grep -Eq -- "$BENCH_ONLY"; }
 # row KEY LABEL UNIT FLOOR OURS REF: one line of results ("-": none).
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RES"; }
 
-# scenario KEY LABEL RUNS FLOOR_CMD OURS_CMD REF_CMD ("-": none): hyperfine
-# means, in seconds, as one row.
+# scenario KEY LABEL RUNS FLOOR_CMD OURS_CMD REF_CMD [JFLOOR_CMD] ("-":
+# none): hyperfine means, in seconds, as one row; with JFLOOR_CMD (the
+# floor that parses every line with jansson) a second row KEY-jansson
+# with that floor and the same figure of ours.
 scenario() {
-	key=$1 label=$2 runs=$3 floor=$4 ours=$5 ref=$6
+	key=$1 label=$2 runs=$3 floor=$4 ours=$5 ref=$6 jfloor=${7:--}
 	set -- "$ours"
 	[ "$floor" = - ] || set -- "$@" "$floor"
 	[ "$ref" = - ] || set -- "$@" "$ref"
+	[ "$jfloor" = - ] || set -- "$@" "$jfloor"
 	hyperfine -N -w 1 -r "$runs" --export-json "$work/$key.json" "$@" \
 	    >/dev/null 2>&1 || { echo "$key: a command failed: $*" >&2; return 0; }
 	o=$("$TABLE" mean "$work/$key.json" 0); i=1; f=-; r=-
 	[ "$floor" = - ] || { f=$("$TABLE" mean "$work/$key.json" $i); i=$((i + 1)); }
-	[ "$ref" = - ] || r=$("$TABLE" mean "$work/$key.json" $i)
+	[ "$ref" = - ] || { r=$("$TABLE" mean "$work/$key.json" $i); i=$((i + 1)); }
 	row "$key" "$label" s "$f" "$o" "$r"
+	[ "$jfloor" = - ] ||
+	    row "$key-jansson" "  the same, floor: parse every line with jansson" \
+	    s "$("$TABLE" mean "$work/$key.json" $i)" "$o" -
 }
 
 owner_pid() { sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$HOME"/.acpx/queues/*.lock; }
@@ -113,9 +121,17 @@ stop_owners() {
 }
 
 cc -O2 -o "$work/drive" "$top/bench/drive.c"
+cc -O2 -DDRIVE_JANSSON -o "$work/drive-j" "$top/bench/drive.c" \
+    $(pkg-config --cflags --libs jansson 2>/dev/null || echo -ljansson)
+cc -O2 -o "$work/stamp-agent" "$top/bench/stamp-agent.c"
 DRIVE="$work/drive"
 HELLO="$MOCK --scenario $S/hello.json"
-FLOOR_STREAM="env DRIVE_PROMPT='chunks $N $CHUNK' $DRIVE $MOCK"
+# The streams' agent writes its chunks as fast as a pipe takes them
+# (bench/stamp-agent.c): the mock agent spends ~6 us of its own CPU on
+# each chunk, more than the floor client, and would hide the client's cost.
+FAST="$work/stamp-agent"
+FLOOR_STREAM="env DRIVE_PROMPT='chunks $N $CHUNK' $DRIVE $FAST"
+JFLOOR_STREAM="env DRIVE_PROMPT='chunks $N $CHUNK' $work/drive-j $FAST"
 refcmd() { if [ $have_ref = 1 ]; then echo "$REF $*"; else echo -; fi; }
 refstream() { if [ $stream_ref = 1 ]; then echo "$REF $*"; else echo -; fi; }
 
@@ -127,40 +143,47 @@ if want exec; then
 fi
 if want stream; then
 	scenario stream-quiet "exec $N x 64 B chunks, quiet" "$RUNS" "$FLOOR_STREAM" \
-	    "$ACPX --format quiet --agent $MOCK exec chunks $N $CHUNK" \
-	    "$(refstream "--format quiet --agent $MOCK exec chunks $N $CHUNK")"
+	    "$ACPX --format quiet --agent $FAST exec chunks $N $CHUNK" \
+	    "$(refstream "--format quiet --agent $FAST exec chunks $N $CHUNK")" \
+	    "$JFLOOR_STREAM"
 	scenario stream-json "same, --format json" "$RUNS" "$FLOOR_STREAM" \
-	    "$ACPX --format json --agent $MOCK exec chunks $N $CHUNK" \
-	    "$(refstream "--format json --agent $MOCK exec chunks $N $CHUNK")"
+	    "$ACPX --format json --agent $FAST exec chunks $N $CHUNK" \
+	    "$(refstream "--format json --agent $FAST exec chunks $N $CHUNK")" \
+	    "$JFLOOR_STREAM"
 	scenario stream-text "same, text" "$RUNS" "$FLOOR_STREAM" \
-	    "$ACPX --agent $MOCK exec chunks $N $CHUNK" \
-	    "$(refstream "--agent $MOCK exec chunks $N $CHUNK")"
+	    "$ACPX --agent $FAST exec chunks $N $CHUNK" \
+	    "$(refstream "--agent $FAST exec chunks $N $CHUNK")" \
+	    "$JFLOOR_STREAM"
 fi
 
 # A persistent session: the owner and the agent are up before the runs.
 AG="$MOCK --supports-load-session"
+# persistent BIN DIR [AGENT]: a session of AGENT ($AG) in $work/proj-DIR.
 persistent() {
-	bin=$1
+	bin=$1 ag=${3:-$AG}
 	mkdir -p "$work/proj-$2" && cd "$work/proj-$2" && git init -q .
-	"$bin" --agent "$AG" sessions new >/dev/null 2>&1
-	"$bin" --agent "$AG" --ttl 600 --format quiet "echo warm" >/dev/null 2>&1
+	"$bin" --agent "$ag" sessions new >/dev/null 2>&1
+	"$bin" --agent "$ag" --ttl 600 --format quiet "echo warm" >/dev/null 2>&1
 	owners="$owners $(owner_pid)"
 }
+if want session; then
+	persistent "$ACPX" fast "$FAST"
+	scenario session-stream "same through a persistent session, quiet" \
+	    "$RUNS" "$FLOOR_STREAM" \
+	    "$ACPX --format quiet --agent $FAST 'chunks $N $CHUNK'" - \
+	    "$JFLOOR_STREAM"
+	row owner-rss "queue owner's peak RSS (after that stream)" kB - \
+	    "$(awk '/^VmHWM/ { print $2 }' "/proc/$(owner_pid)/status")" -
+	cd "$work"
+	stop_owners
+	rm -rf "$HOME/.acpx/queues"
+fi
 warm_ours=-
-if want 'session|warm'; then
+if want warm; then
 	persistent "$ACPX" ours
-	if want session; then
-		scenario session-stream "same through a persistent session, quiet" \
-		    "$RUNS" "$FLOOR_STREAM" \
-		    "$ACPX --format quiet --agent '$AG' 'chunks $N $CHUNK'" -
-		row owner-rss "queue owner's peak RSS (after that stream)" kB - \
-		    "$(awk '/^VmHWM/ { print $2 }' "/proc/$(owner_pid)/status")" -
-	fi
-	if want warm; then
-		hyperfine -N -w 1 -r 30 --export-json "$work/warm-prompt.json" \
-		    "$ACPX --format quiet --agent '$AG' 'echo hi'" >/dev/null 2>&1 &&
-		    warm_ours=$("$TABLE" mean "$work/warm-prompt.json" 0)
-	fi
+	hyperfine -N -w 1 -r 30 --export-json "$work/warm-prompt.json" \
+	    "$ACPX --format quiet --agent '$AG' 'echo hi'" >/dev/null 2>&1 &&
+	    warm_ours=$("$TABLE" mean "$work/warm-prompt.json" 0)
 	cd "$work"
 	stop_owners
 	rm -rf "$HOME/.acpx/queues"
@@ -169,7 +192,6 @@ fi
 if want warm; then
 	# The warm prompt until the agent receives it: bench/stamp-agent.c
 	# notes the moment, bench/warm.c starts the command (30 runs, medians).
-	cc -O2 -o "$work/stamp-agent" "$top/bench/stamp-agent.c"
 	cc -O2 -o "$work/warm" "$top/bench/warm.c"
 	export STAMP_FILE="$work/stamp"
 	mkdir -p "$work/proj-stamp" && cd "$work/proj-stamp" && git init -q .
@@ -203,17 +225,19 @@ if want warm; then
 fi
 
 if want serve; then
-	# acpx warp serve in front of the mock agent (as the agent "plain"):
-	# the 100k stream through the proxy against the agent driven
-	# directly, and the median round trip of sequential requests, direct
-	# and through the proxy (the added latency per forwarded message is
+	# acpx warp serve in front of the fast agent (as the agent "fast") and
+	# the mock agent ("plain"): the 100k stream through the proxy against
+	# the agent driven directly, and the median round trip of sequential
+	# requests, direct and through the proxy (the added latency per forwarded message is
 	# half the difference: a round trip is two forwarded messages).
 	mkdir -p "$HOME/.acpx"
 	[ -f "$HOME/.acpx/config.json" ] ||
-	    printf '{"agents": {"plain": {"command": "%s"}}}\n' "$MOCK" >"$HOME/.acpx/config.json"
+	    printf '{"agents": {"plain": {"command": "%s"}, "fast": {"command": "%s"}}}\n' \
+	    "$MOCK" "$FAST" >"$HOME/.acpx/config.json"
 	scenario serve-stream "$N chunks through acpx warp serve (floor: the agent direct)" \
 	    "$RUNS" "$FLOOR_STREAM" \
-	    "env DRIVE_PROMPT='chunks $N $CHUNK' $DRIVE $ACPX warp serve plain" -
+	    "env DRIVE_PROMPT='chunks $N $CHUNK' $DRIVE $ACPX warp serve fast" - \
+	    "$JFLOOR_STREAM"
 	PINGS=${BENCH_PINGS:-2000}
 	pd=$(DRIVE_PINGS=$PINGS "$DRIVE" "$MOCK" 2>&1 >/dev/null |
 	    sed -n 's/median round trip: \(.*\) us/\1/p')
@@ -258,7 +282,7 @@ if want version; then
 	row version-rss "acpx --version, peak RSS" kB - "$(rss "$ACPX" --version)" \
 	    "$(if [ $have_ref = 1 ]; then rss "$REF" --version; else echo -; fi)"
 	row stream-rss "exec $N-chunk stream, peak RSS" kB - \
-	    "$(rss "$ACPX" --format quiet --agent "$MOCK" exec chunks "$N" "$CHUNK")" -
+	    "$(rss "$ACPX" --format quiet --agent "$FAST" exec chunks "$N" "$CHUNK")" -
 fi
 
 echo

@@ -42,12 +42,35 @@ stamp(void)
 	fclose(f);
 }
 
+/*
+ * A prompt "chunks N TEXT" (TEXT without quotes or backslashes) is answered
+ * with N agent_message_chunk updates of TEXT, written through a 64 KiB
+ * buffer: an agent as fast as a pipe allows, so that a stream's figures
+ * are the client's, not the agent's.
+ */
+static void
+chunks(const char *line, const char *sid)
+{
+	const char	*p = strstr(line, "\"text\":\"chunks ");
+	char		*text, *end;
+	long		 n;
+
+	if (p == NULL || (n = strtol(p + 15, &end, 10)) <= 0 || *end != ' ')
+		return;
+	text = strndup(end + 1, strcspn(end + 1, "\"\\"));
+	while (n-- > 0)
+		printf("{\"jsonrpc\":\"2.0\",\"method\":\"session/update\",\"params\":{\"sessionId\":%s,\"update\":{\"sessionUpdate\":\"agent_message_chunk\",\"content\":{\"type\":\"text\",\"text\":\"%s\"}}}}\n", sid, text);
+	free(text);
+}
+
 int
 main(void)
 {
-	char	*line = NULL, id[64], sid[256];
-	size_t	 cap = 0;
+	static char	 obuf[65536];
+	char		*line = NULL, id[64], sid[256];
+	size_t		 cap = 0;
 
+	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 	while (getline(&line, &cap, stdin) != -1) {
 		if (strstr(line, "\"method\":\"session/prompt\"") != NULL)
 			stamp();
@@ -63,6 +86,7 @@ main(void)
 		else if (strstr(line, "\"method\":\"session/prompt\"") != NULL) {
 			if (field(line, "\"sessionId\":", sid, sizeof sid) == NULL)
 				strcpy(sid, "\"stamp-1\"");
+			chunks(line, sid);
 			printf("{\"jsonrpc\":\"2.0\",\"method\":\"session/update\",\"params\":{\"sessionId\":%s,\"update\":{\"sessionUpdate\":\"agent_message_chunk\",\"content\":{\"type\":\"text\",\"text\":\"hi\"}}}}\n", sid);
 			printf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"stopReason\":\"end_turn\"}}\n", id);
 		} else
