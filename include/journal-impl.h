@@ -6,6 +6,8 @@
 #ifndef ACPX_JOURNAL_IMPL_H
 #define ACPX_JOURNAL_IMPL_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "buf.h"
@@ -61,9 +63,16 @@ struct journal {
 	int		 fd;		/* the active segment, or -1 */
 	struct buf	 pending;	/* lines not yet written to fd */
 	char		*failure;	/* poisoned: why */
+	json_t		*event_log;	/* the record's, as last built (a
+					   reference) */
+	int		 event_log_segments; /* its segment_count */
+	char		*now;		/* the last write's time (ISO text) */
+	int64_t		 now_ms;	/* and in ms since the epoch */
 };
 
 /* Write one entry (writeEntry): rotation, anchor, line, counters. */
+int		 journal_write_text(struct journal *j, struct session_record *rec,
+		    const char *text, size_t len, char **cause);
 int		 journal_write(struct journal *j, struct session_record *rec,
 		    const json_t *entry, char **cause);
 

@@ -44,6 +44,14 @@ int		 journal_append_message(struct journal *, struct session_record *rec,
 		    const json_t *msg, char **cause);
 
 /*
+ * The same, with msg already serialised by the caller: text is its
+ * js_json_dumps(msg, 0) (len bytes, no newline), written as the line.
+ */
+int		 journal_append_message_text(struct journal *,
+		    struct session_record *rec, const json_t *msg,
+		    const char *text, size_t len, char **cause);
+
+/*
  * Appends are kept in memory and written in one write(2): write them now
  * (the owner calls this once per loop iteration, before it waits). -1 with
  * *cause (the writer is poisoned) if the write fails.

@@ -52,4 +52,13 @@ const char **js_json_keys(const json_t *obj, size_t *n);
  */
 char	*js_json_dumps(const json_t *v, int indent);
 
+/*
+ * Compact JSON.stringify(v) with one value, slot (held by v, found by
+ * identity), left out: *at is the offset where its text belongs ((size_t)-1
+ * if v does not hold it). Splicing JSON.stringify(value) in there gives
+ * JSON.stringify(v with that value) byte for byte: a message serialised
+ * once can be embedded in several envelopes. Caller frees.
+ */
+char	*js_json_dumps_split(const json_t *v, const json_t *slot, size_t *at);
+
 #endif

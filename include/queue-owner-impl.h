@@ -126,6 +126,9 @@ void		 queue_owner_log(struct queue_owner *, const char *, ...)
 /* queue-owner-peer.c */
 void		 queue_owner_peer_accept(struct queue_owner *);
 void		 queue_owner_peer_send(struct queue_owner_peer *, const json_t *);
+/* An event of an ACP message given as js_json_dumps(message, 0) text. */
+void		 queue_owner_peer_send_event(struct queue_owner_peer *,
+		    const char *rid, int outbound, const char *text, size_t len);
 void		 queue_owner_peer_end(struct queue_owner_peer *);
 void		 queue_owner_peer_reject(struct queue_owner_peer *,
 		    const char *rid, const char *detail, int retryable,

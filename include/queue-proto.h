@@ -140,6 +140,15 @@ json_t		*queue_msg_simple(enum queue_msg_type, const char *rid,
 		    long long gen);			/* accepted, prompt_started */
 json_t		*queue_msg_event(const char *rid, int outbound,
 		    const json_t *message, long long gen);
+/*
+ * The wire line of queue_msg_event() without its message: the compact
+ * JSON.stringify text of the message (js_json_dumps(message, 0)) spliced
+ * in at *at gives queue_proto_line(queue_msg_event(...)) byte for byte, so
+ * a relayed message is serialised once for the journal and every event.
+ * Caller owns.
+ */
+char		*queue_msg_event_frame(const char *rid, int outbound,
+		    long long gen, size_t *at, size_t *len);
 json_t		*queue_msg_result(const char *rid, json_t *result /* stolen */,
 		    long long gen);
 json_t		*queue_msg_bool(enum queue_msg_type, const char *rid, int value,

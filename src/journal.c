@@ -240,6 +240,8 @@ journal_close(struct journal *j)
 	free(j->active_path);
 	free(j->request_id);
 	free(j->failure);
+	json_decref(j->event_log);
+	free(j->now);
 	free(j);
 }
 
@@ -283,13 +285,61 @@ journal_rotate(struct journal *j, char **cause)
 	return (0);
 }
 
-/* Write one entry (writeEntry): rotation, anchor, line, counters. */
-int
-journal_write(struct journal *j, struct session_record *rec, const json_t *entry,
-    char **cause)
+/* The time of this write, as toISOString() text (made once a millisecond). */
+static void
+journal_now(struct journal *j)
 {
-	char		*line, *anchor_text, *now;
-	size_t		 len;
+	int64_t	ms = js_now_ms();
+
+	if (j->now != NULL && ms == j->now_ms)
+		return;
+	free(j->now);
+	j->now = js_iso_time(ms);
+	j->now_ms = ms;
+}
+
+/*
+ * The record's event_log after a write: rebuilt when the writer's counters
+ * changed or the object is not the one it built last (which it holds a
+ * reference to) or someone else holds one too; otherwise only
+ * last_write_at changes, in place (100,000 streamed lines pack 100,000
+ * objects no more).
+ */
+static void
+journal_event_log(struct journal *j, struct session_record *rec,
+    const char *now)
+{
+	json_t	*at;
+
+	if (rec->event_log != NULL && rec->event_log == j->event_log &&
+	    rec->event_log->refcount == 2 &&
+	    j->event_log_segments == j->segment_count &&
+	    (at = json_object_get(rec->event_log, "last_write_at")) != NULL &&
+	    at->refcount == 1 && json_is_string(at) &&
+	    (strcmp(json_string_value(at), now) == 0 ||
+	    json_string_set(at, now) == 0))
+		return;
+	json_decref(rec->event_log);
+	rec->event_log = json_pack("{s:s, s:i, s:I, s:i, s:s, s:n}",
+	    "active_path", j->active_path, "segment_count", j->segment_count,
+	    "max_segment_bytes", (json_int_t)j->max_segment_bytes,
+	    "max_segments", j->max_segments, "last_write_at", now,
+	    "last_write_error");
+	json_decref(j->event_log);
+	j->event_log = json_incref(rec->event_log);
+	j->event_log_segments = j->segment_count;
+}
+
+/*
+ * Write one entry (writeEntry) given as its line, the compact
+ * JSON.stringify text (js_json_dumps(entry, 0), len bytes, no newline):
+ * rotation, anchor, line, counters.
+ */
+int
+journal_write_text(struct journal *j, struct session_record *rec,
+    const char *text, size_t len, char **cause)
+{
+	char		*anchor_text, *now;
 	json_t		*anchor;
 
 	if (j->failure != NULL) {
@@ -301,21 +351,10 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 		    "range");
 		return (-1);
 	}
-	if ((line = js_json_dumps(entry, 0)) == NULL) {
-		*cause = xstrdup("Attempted to persist invalid ACP JSON-RPC "
-		    "payload");
-		return (-1);
-	}
-	len = strlen(line);
-	line = xreallocarray(line, len + 2, 1);
-	line[len++] = '\n';
-	line[len] = '\0';
 	if (j->needs_rotation || (j->active_entries > 0 &&
-	    j->active_size + (long long)len > j->max_segment_bytes)) {
-		if (journal_rotate(j, cause) == -1) {
-			free(line);
+	    j->active_size + (long long)len + 1 > j->max_segment_bytes)) {
+		if (journal_rotate(j, cause) == -1)
 			goto fail;
-		}
 		j->active_size = 0;
 		j->active_entries = 0;
 		j->needs_anchor = 1;
@@ -339,30 +378,22 @@ journal_write(struct journal *j, struct session_record *rec, const json_t *entry
 		if (journal_append_file(j, now, strlen(now),
 		    cause) == -1) {
 			free(now);
-			free(line);
 			goto fail;
 		}
 		j->active_size += strlen(now);
 		free(now);
 		j->needs_anchor = 0;
 	}
-	if (journal_append_file(j, line, len, cause) == -1) {
-		free(line);
+	if (journal_append_file(j, text, len, cause) == -1 ||
+	    journal_append_file(j, "\n", 1, cause) == -1)
 		goto fail;
-	}
-	free(line);
-	j->active_size += len;
+	j->active_size += len + 1;
 	j->active_entries++;
 	j->sequence++;
-	now = js_iso_now();
-	session_record_set(&rec->last_used_at, now);
-	json_decref(rec->event_log);
-	rec->event_log = json_pack("{s:s, s:i, s:I, s:i, s:s, s:n}",
-	    "active_path", j->active_path, "segment_count", j->segment_count,
-	    "max_segment_bytes", (json_int_t)j->max_segment_bytes,
-	    "max_segments", j->max_segments, "last_write_at", now,
-	    "last_write_error");
-	free(now);
+	journal_now(j);
+	if (rec->last_used_at == NULL || strcmp(rec->last_used_at, j->now) != 0)
+		session_record_set(&rec->last_used_at, j->now);
+	journal_event_log(j, rec, j->now);
 	return (0);
 fail:
 	/* An incomplete append needs a newly recovered writer. */
@@ -371,20 +402,50 @@ fail:
 	return (-1);
 }
 
-/* Append one ACP message. */
+/* Write one entry (writeEntry): rotation, anchor, line, counters. */
 int
-journal_append_message(struct journal *j, struct session_record *rec,
-    const json_t *msg, char **cause)
+journal_write(struct journal *j, struct session_record *rec, const json_t *entry,
+    char **cause)
+{
+	char	*line;
+	int	 rc;
+
+	if (j->failure != NULL) {
+		*cause = xstrdup(j->failure);
+		return (-1);
+	}
+	if ((line = js_json_dumps(entry, 0)) == NULL) {
+		*cause = xstrdup("Attempted to persist invalid ACP JSON-RPC "
+		    "payload");
+		return (-1);
+	}
+	rc = journal_write_text(j, rec, line, strlen(line), cause);
+	free(line);
+	return (rc);
+}
+
+/*
+ * Append one ACP message, serialised by the caller (text: its
+ * js_json_dumps(msg, 0), len bytes) or here (text NULL).
+ */
+int
+journal_append_message_text(struct journal *j, struct session_record *rec,
+    const json_t *msg, const char *text, size_t len, char **cause)
 {
 	const json_t	*id;
 	char		 buf[64];
+	int		 rc;
 
 	if (!journal_is_acp(msg)) {
 		*cause = xstrdup("Attempted to persist invalid ACP JSON-RPC "
 		    "payload");
 		return (-1);
 	}
-	if (journal_write(j, rec, msg, cause) == -1)
+	if (text != NULL)
+		rc = journal_write_text(j, rec, text, len, cause);
+	else
+		rc = journal_write(j, rec, msg, cause);
+	if (rc == -1)
 		return (-1);
 	rec->last_seq++;
 	id = json_object_get(msg, "id");
@@ -395,4 +456,12 @@ journal_append_message(struct journal *j, struct session_record *rec,
 		session_record_set(&rec->last_request_id, buf);
 	}
 	return (0);
+}
+
+/* Append one ACP message. */
+int
+journal_append_message(struct journal *j, struct session_record *rec,
+    const json_t *msg, char **cause)
+{
+	return (journal_append_message_text(j, rec, msg, NULL, 0, cause));
 }

@@ -30,6 +30,13 @@ js_json_integer(json_int_t i, char *buf, size_t size)
 	return (js_number_string((double)i, buf, size));
 }
 
+/* The bytes JSON.stringify escapes: controls, '"' and '\\'. */
+static const unsigned char js_json_escaped[256] = {
+	[0x00] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x10] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1
+};
+
 /* Append s (n bytes of UTF-8) as a JSON.stringify string literal. */
 static void
 js_json_quote(struct buf *b, const char *s, size_t n)
@@ -39,8 +46,19 @@ js_json_quote(struct buf *b, const char *s, size_t n)
 	char		 esc[7];
 	unsigned char	 c;
 
-	buf_reserve(b, n + 2);
+	/* Most strings need no escape: one copy, no per-piece appends. */
+	while (s < end && !js_json_escaped[(unsigned char)*s])
+		s++;
+	if (buf_reserve(b, n + 2) == -1)
+		return;
 	b->p[b->len++] = '"';
+	if (s == end) {
+		memcpy(b->p + b->len, run, n);
+		b->len += n;
+		b->p[b->len++] = '"';
+		b->p[b->len] = '\0';
+		return;
+	}
 	for (; s < end; s++) {
 		c = (unsigned char)*s;
 		if (c >= 0x20 && c != '"' && c != '\\')
@@ -103,6 +121,13 @@ js_json_key_cmp(const void *a0, const void *b0)
 }
 
 static void	js_json_value(struct buf *, const json_t *, int, int);
+
+/*
+ * js_json_dumps_split(): the value written as nothing, and where (set
+ * only for the length of that call; the program is single-threaded).
+ */
+static const json_t	*js_json_split_slot;
+static size_t		 js_json_split_at;
 
 static void
 js_json_newline(struct buf *b, int indent, int depth)
@@ -183,6 +208,10 @@ js_json_value(struct buf *b, const json_t *v, int indent, int depth)
 	char	 num[64];
 	size_t	 i, n;
 
+	if (v == js_json_split_slot) {
+		js_json_split_at = b->len;
+		return;
+	}
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		js_json_object(b, v, indent, depth);
@@ -239,6 +268,8 @@ js_json_dumps(const json_t *v, int indent)
 {
 	struct buf	b = BUF_INITIALIZER;
 
+	/* Room for a typical message at once: no doubling from 64 bytes. */
+	(void)buf_reserve(&b, 256);
 	if (indent > 10)
 		indent = 10;
 	if (indent < 0)
@@ -247,5 +278,25 @@ js_json_dumps(const json_t *v, int indent)
 		buf_add(&b, "null", 4);
 	else
 		js_json_value(&b, v, indent, 0);
+	return (buf_take(&b));
+}
+
+/*
+ * js_json_dumps(v, 0) with the value slot (a member or element of v, found
+ * by identity) left out: *at is where its text goes, so that the text
+ * before *at, JSON.stringify(slot's value), then the text from *at is
+ * JSON.stringify(v with that value). (size_t)-1 if v does not hold slot.
+ * Caller owns.
+ */
+char *
+js_json_dumps_split(const json_t *v, const json_t *slot, size_t *at)
+{
+	struct buf	b = BUF_INITIALIZER;
+
+	js_json_split_slot = slot;
+	js_json_split_at = (size_t)-1;
+	js_json_value(&b, v, 0, 0);
+	js_json_split_slot = NULL;
+	*at = js_json_split_at;
 	return (buf_take(&b));
 }

@@ -10,6 +10,7 @@
 #include "acpx.h"
 #include "jget.h"
 #include "js.h"
+#include "js-json.h"
 #include "queue-proto.h"
 #include "queue-proto-impl.h"
 #include "xmalloc.h"
@@ -69,6 +70,28 @@ queue_msg_event(const char *rid, int outbound, const json_t *message,
 	    json_string(outbound ? "outbound" : "inbound"));
 	json_object_set(o, "message", (json_t *)message);
 	return (msg_end(o, gen));
+}
+
+/* An event line around its message (see queue-proto.h). Caller owns. */
+char *
+queue_msg_event_frame(const char *rid, int outbound, long long gen,
+    size_t *at, size_t *len)
+{
+	json_t	*slot = json_object(), *o;
+	char	*text;
+	size_t	 n;
+
+	/* A value of its own: the serializer finds the slot by identity. */
+	o = queue_msg_event(rid, outbound, slot, gen);
+	text = js_json_dumps_split(o, slot, at);
+	json_decref(o);
+	json_decref(slot);
+	n = strlen(text);
+	text = xreallocarray(text, n + 2, 1);
+	text[n++] = '\n';
+	text[n] = '\0';
+	*len = n;
+	return (text);
 }
 
 /* The result of a turn (result stolen). Caller owns. */

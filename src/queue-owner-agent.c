@@ -17,6 +17,7 @@
 #include "jget.h"
 #include "journal.h"
 #include "js.h"
+#include "js-json.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "session-lock.h"
@@ -53,6 +54,14 @@ agent_is_update(const json_t *msg)
 
 	return (m != NULL && strcmp(m, "session/update") == 0 &&
 	    json_object_get(msg, "id") == NULL);
+}
+
+/* The sessionUpdate member of an update's params (no copy, no check). */
+static const json_t *
+agent_update_kind(const json_t *params)
+{
+	return (json_object_get(json_object_get(params, "update"),
+	    "sessionUpdate"));
 }
 
 /* The text of an agent_message_chunk / agent_thought_chunk update, or NULL. */
@@ -103,18 +112,16 @@ agent_chunk_take(struct queue_owner *o, struct queue_owner_job *j,
     const json_t *params)
 {
 	enum acp_update_kind	 kind;
-	struct acp_update	 held;
 	const char		*text;
 
 	if ((text = agent_chunk_text(params, &kind)) == NULL)
 		return (0);
-	if (j->chunk_params != NULL) {
-		acp_update_parse_params(j->chunk_params, &held);
-		if (held.kind != kind || !json_equal(json_object_get(
-		    j->chunk_params, "sessionId"), json_object_get(params,
-		    "sessionId")))
-			queue_owner_agent_chunk_flush(o);
-	}
+	/* The same kind (its sessionUpdate name) of the same session. */
+	if (j->chunk_params != NULL && (!json_equal(agent_update_kind(
+	    j->chunk_params), agent_update_kind(params)) ||
+	    !json_equal(json_object_get(j->chunk_params, "sessionId"),
+	    json_object_get(params, "sessionId"))))
+		queue_owner_agent_chunk_flush(o);
 	if (j->chunk_params == NULL) {
 		j->chunk_params = json_deep_copy(params);
 		buf_reset(&j->chunk);
@@ -150,7 +157,8 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 	struct queue_owner	*o = arg;
 	struct queue_owner_job	*j = o->job;
 	const json_t		*params;
-	char			*cause = NULL, *now;
+	char			*cause = NULL, *now, *text = NULL;
+	size_t			 len = 0;
 
 	/* Outside a turn the resolver still hears the agent (quota signals). */
 	if (j == NULL || j->rec == NULL || j->kind != QUEUE_OWNER_JOB_PROMPT)
@@ -177,22 +185,26 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 		return;		/* idle controls are not journaled */
 	o->hooks->tap(o, msg, outbound);
 	queue_owner_failure_tap(o, j, msg, outbound);
+	/* Serialised once: the journal line is the event's message. */
+	if (o->journal != NULL || (!j->connect_phase && j->peer != NULL)) {
+		text = js_json_dumps(msg, 0);
+		len = strlen(text);
+	}
 	if (o->journal != NULL) {
-		if (journal_append_message(o->journal, j->rec, msg,
-		    &cause) == -1) {
+		if (journal_append_message_text(o->journal, j->rec, msg, text,
+		    len, &cause) == -1) {
 			free(cause);
 			o->journal_failed = 1;
 		} else if (!ev_is_active(&o->journal_w))
 			ev_prepare_start(o->loop, &o->journal_w);
 	}
-	if (j->connect_phase) {
+	if (j->connect_phase)
 		json_array_append_new(j->connect_buf, json_pack("[b, O]",
 		    outbound, msg));
-		return;
-	}
-	if (j->peer != NULL)
-		queue_owner_job_send(o, j, queue_msg_event(j->req->request_id,
-		    outbound, msg, o->gen));
+	else if (j->peer != NULL)
+		queue_owner_peer_send_event(j->peer, j->req->request_id,
+		    outbound, text, len);
+	free(text);
 }
 
 static void

@@ -49,6 +49,12 @@ struct queue_owner_peer {
 	struct buf		 out;		/* replies; sent up to outoff */
 	size_t			 outoff;
 	struct queue_owner_job	*job;		/* its job, if any */
+	struct peer_frame {			/* an event line but its message */
+		char		*rid;
+		char		*text;
+		size_t		 at;		/* where the message goes */
+		size_t		 len;
+	}			 frame[2];	/* inbound, outbound */
 	int			 flags;
 #define PEER_HANDLED	0x1	/* the request line was taken */
 #define PEER_ENDING	0x2	/* half-close once flushed */
@@ -184,6 +190,34 @@ peer_flush(struct queue_owner_peer *p)
 	}
 }
 
+/*
+ * Queue the bytes of one line, given in up to three pieces, to a peer
+ * (dropped if it is gone; a peer too far behind is closed).
+ */
+static void
+peer_queue(struct queue_owner_peer *p, const char *a, size_t alen,
+    const char *b, size_t blen, const char *c, size_t clen)
+{
+	size_t	len = alen + blen + clen;
+
+	if (p->out.len - p->outoff + len > PEER_OUT_MAX) {
+		peer_close(p);
+		return;
+	}
+	/* Bytes already sent make room before the buffer would grow. */
+	if (p->outoff > 0 && p->out.len + len + 1 > p->out.cap) {
+		buf_drain(&p->out, p->outoff);
+		p->outoff = 0;
+	}
+	/* No maximum: checked above. */
+	(void)buf_add(&p->out, a, alen);
+	(void)buf_add(&p->out, b, blen);
+	(void)buf_add(&p->out, c, clen);
+	peer_pressure(p);
+	/* Written when the loop comes round: one write for a burst of events. */
+	ev_io_start(p->owner->loop, &p->wr_w);
+}
+
 /* Queue one message line to a peer (dropped if it is gone). */
 void
 queue_owner_peer_send(struct queue_owner_peer *p, const json_t *msg)
@@ -194,21 +228,34 @@ queue_owner_peer_send(struct queue_owner_peer *p, const json_t *msg)
 	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
 		return;
 	line = queue_proto_line(msg, &len);
-	if (p->out.len - p->outoff + len > PEER_OUT_MAX) {
-		free(line);
-		peer_close(p);
-		return;
-	}
-	/* Bytes already sent make room before the buffer would grow. */
-	if (p->outoff > 0 && p->out.len + len + 1 > p->out.cap) {
-		buf_drain(&p->out, p->outoff);
-		p->outoff = 0;
-	}
-	(void)buf_add(&p->out, line, len);	/* no maximum: checked above */
+	peer_queue(p, line, len, NULL, 0, NULL, 0);
 	free(line);
-	peer_pressure(p);
-	/* Written when the loop comes round: one write for a burst of events. */
-	ev_io_start(p->owner->loop, &p->wr_w);
+}
+
+/*
+ * Queue the event line of one ACP message given as its compact text
+ * (js_json_dumps(message, 0)): the same bytes as queue_owner_peer_send()
+ * of queue_msg_event(rid, outbound, message, gen), without serialising the
+ * message again. The line around it is made once per direction.
+ */
+void
+queue_owner_peer_send_event(struct queue_owner_peer *p, const char *rid,
+    int outbound, const char *text, size_t len)
+{
+	struct peer_frame	*f;
+
+	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
+		return;
+	f = &p->frame[outbound != 0];
+	if (f->text == NULL || strcmp(f->rid, rid) != 0) {
+		free(f->text);
+		free(f->rid);
+		f->rid = xstrdup(rid);
+		f->text = queue_msg_event_frame(rid, outbound, p->owner->gen,
+		    &f->at, &f->len);
+	}
+	peer_queue(p, f->text, f->at, text, len, f->text + f->at,
+	    f->len - f->at);
 }
 
 /* Send msg (stolen). */
@@ -498,6 +545,7 @@ void
 queue_owner_peer_reap(struct queue_owner *o)
 {
 	struct queue_owner_peer	*p, *np;
+	size_t			 i;
 
 	for (p = TAILQ_FIRST(&o->peers); p != NULL; p = np) {
 		np = TAILQ_NEXT(p, entry);
@@ -506,6 +554,10 @@ queue_owner_peer_reap(struct queue_owner *o)
 		TAILQ_REMOVE(&o->peers, p, entry);
 		queue_framer_free(p->in);
 		buf_free(&p->out);
+		for (i = 0; i < nitems(p->frame); i++) {
+			free(p->frame[i].rid);
+			free(p->frame[i].text);
+		}
 		free(p);
 	}
 }

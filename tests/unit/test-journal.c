@@ -111,6 +111,87 @@ new_record(const char *id)
 	    NULL, "/home/user/proj", NULL, "2026-01-01T00:00:00.000Z"));
 }
 
+/* Append m until rec's last_used_at is no longer was (the clock moved on). */
+static int
+append_until_tick(struct journal *j, struct session_record *rec,
+    const json_t *m, const char *was)
+{
+	char	*cause = NULL;
+	long	 n;
+
+	for (n = 0; n < 50000000L; n++) {
+		if (journal_append_message(j, rec, m, &cause) == -1) {
+			free(cause);
+			return (-1);
+		}
+		if (strcmp(rec->last_used_at, was) != 0)
+			return (0);
+	}
+	return (-1);	/* a clock that does not move: a hang, bounded */
+}
+
+/* The event_log a write leaves, rebuilt or changed in place. */
+static void
+test_event_log(void)
+{
+	struct session_record	*rec = new_record("evlog");
+	struct journal		*j = journal_open(rec, NULL);
+	json_t			*m, *held;
+	char			*before, *after, *want, *text, *cause = NULL;
+	char			*path = session_path_segment("evlog", 0), *was;
+	const char		*nl;
+
+	TEST_START("event_log: last_write_at follows each write, a holder's copy stays");
+	ASSERT_PTR_NOT_NULL(j);
+	m = json_pack("{s:s, s:s, s:{s:s}}", "jsonrpc", "2.0", "method",
+	    "session/update", "params", "sessionId", "s\u00e9");
+	ASSERT_INT_EQ(journal_append_message(j, rec, m, &cause), 0);
+	/* Someone holds the record's event_log (a record view being written). */
+	held = json_incref(rec->event_log);
+	before = js_json_dumps(held, 0);
+	was = xstrdup(rec->last_used_at);
+	ASSERT_INT_EQ(append_until_tick(j, rec, m, was), 0);
+	after = js_json_dumps(held, 0);
+	ASSERT_STR_EQ(after, before);
+	ASSERT_TRUE(rec->event_log != held);
+	free(after);
+	json_decref(held);
+	/* Nobody else holds it now: each write keeps it current, in place. */
+	free(was);
+	was = xstrdup(rec->last_used_at);
+	ASSERT_INT_EQ(append_until_tick(j, rec, m, was), 0);
+	/* As the first write built it, with only last_write_at changed. */
+	held = json_loads(before, 0, NULL);
+	ASSERT_TRUE(json_object_size(held) == 6 && strcmp(jget_str(held,
+	    "active_path"), path) == 0);
+	json_object_set_new(held, "last_write_at",
+	    json_string(rec->last_used_at));
+	want = js_json_dumps(held, 0);
+	json_decref(held);
+	after = js_json_dumps(rec->event_log, 0);
+	ASSERT_STR_EQ(after, want);
+	free(after);
+	free(want);
+	/* A message serialised by the caller is the line as written. */
+	text = js_json_dumps(m, 0);
+	ASSERT_INT_EQ(journal_append_message_text(j, rec, m, text,
+	    strlen(text), &cause), 0);
+	ASSERT_INT_EQ(journal_flush(j, &cause), 0);
+	after = slurp(path);
+	ASSERT_TRUE(strlen(after) > strlen(text) + 1);
+	nl = after + strlen(after) - strlen(text) - 1;
+	ASSERT_TRUE(nl[-1] == '\n' && strncmp(nl, text, strlen(text)) == 0);
+	free(after);
+	free(text);
+	free(before);
+	free(was);
+	free(path);
+	json_decref(m);
+	journal_close(j);
+	session_record_free(rec);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
@@ -357,6 +438,7 @@ main(void)
 		json_decref(msgs);
 	}
 	TEST_DONE();
+	test_event_log();
 
 	session_record_free(rec);
 	xasprintf(&text, "rm -rf '%s'", tmpl);

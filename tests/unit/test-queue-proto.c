@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 #include "acpx-error.h"
+#include "buf.h"
+#include "js-json.h"
 #include "queue-lease.h"
 #include "queue-proto.h"
 #include "sha256.h"
@@ -337,6 +339,66 @@ test_owner_messages(void)
 	TEST_DONE();
 }
 
+/* One message spliced into its event frame: the bytes of the whole event. */
+static void
+check_frame(const char *rid, int outbound, const char *message, long long gen)
+{
+	json_t	*m, *ev;
+	char	*want, *frame, *text;
+	size_t	 at, len;
+	struct buf b = BUF_INITIALIZER;
+
+	m = json_loads(message, JSON_DECODE_ANY, NULL);
+	ASSERT_TRUE(m != NULL);
+	ev = queue_msg_event(rid, outbound, m, gen);
+	want = dump(ev);
+	frame = queue_msg_event_frame(rid, outbound, gen, &at, &len);
+	ASSERT_TRUE(at != (size_t)-1 && at < len && len == strlen(frame));
+	text = js_json_dumps(m, 0);
+	buf_add(&b, frame, at);
+	buf_adds(&b, text);
+	buf_add(&b, frame + at, len - at);
+	ASSERT_STR_EQ(b.p, want);
+	buf_free(&b);
+	free(text);
+	free(frame);
+	free(want);
+	json_decref(ev);
+	json_decref(m);
+}
+
+static void
+test_event_frame(void)
+{
+	json_t	*o, *slot, *inner;
+	char	*s;
+	size_t	 at;
+
+	TEST_START("owner messages: an event framed around its serialised message");
+	check_frame("req-1", 0, "{\"jsonrpc\":\"2.0\",\"method\":"
+	    "\"session/update\",\"params\":{\"sessionId\":\"s\",\"update\":"
+	    "{\"sessionUpdate\":\"agent_message_chunk\",\"content\":{\"type\":"
+	    "\"text\",\"text\":\"a\\\"b\\n\\u0001\\u00e9\"}}}}",
+	    47405239175760LL);
+	check_frame("r\"2", 1, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":"
+	    "\"session/prompt\",\"params\":{\"2\":1,\"1\":[1.5,null,true]}}", 1);
+	check_frame("r3", 0, "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{}}", 0);
+	/* The split serializer: a nested slot, and one that is not there. */
+	slot = json_object();
+	inner = json_pack("{s:O, s:i}", "x", slot, "y", 2);
+	o = json_pack("{s:[i, o]}", "10", 1, inner);
+	s = js_json_dumps_split(o, slot, &at);
+	ASSERT_STR_EQ(s, "{\"10\":[1,{\"x\":,\"y\":2}]}");
+	ASSERT_TRUE(at == strlen("{\"10\":[1,{\"x\":"));
+	free(s);
+	s = js_json_dumps_split(o, json_null(), &at);
+	ASSERT_TRUE(at == (size_t)-1);
+	free(s);
+	json_decref(o);
+	json_decref(slot);
+	TEST_DONE();
+}
+
 /* Parse an owner line and return its detail (NULL when valid). */
 static const char *
 msg_detail(const char *line)
@@ -500,6 +562,7 @@ main(void)
 	test_sha256();
 	test_requests();
 	test_owner_messages();
+	test_event_frame();
 	test_client_parse();
 	test_framing();
 	return (tap_end());
