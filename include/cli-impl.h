@@ -25,18 +25,27 @@
 
 struct config;
 
-/* A command in a parse: the definition plus Commander's per-command state. */
+/*
+ * A command in a parse: the definition plus Commander's per-command state.
+ * A parse builds the root's ~45 commands and one branch below, so a node
+ * borrows what it can: its name and arguments are the definition's unless
+ * an agent command declares its own, its agent name lives as long as the
+ * parse (the registry, the config or argv), and its description is made
+ * only for help (cli_cmd_desc()).
+ */
 struct cli_cmd {
 	const struct cmd_entry	 *def;
-	char			 *name;
-	char			 *desc;
+	const char		 *name;		/* def's, agent's or own_name */
+	char			 *own_name;
 	struct cli_cmd		 *parent;
 	struct cli_cmd		**subs;
 	size_t			  nsubs;
+	size_t			  subs_cap;
 	int			  subs_built;
-	struct cmd_arg		 *args;		/* registered arguments */
+	const struct cmd_arg	 *args;		/* registered arguments */
+	struct cmd_arg		 *own_args;	/* an agent's declared (or NULL) */
 	size_t			  nargs;
-	char			 *agent;	/* agent commands: the agent name */
+	const char		 *agent;	/* agent commands: the agent name */
 	json_t			 *vals;		/* key -> value */
 	json_t			 *srcs;		/* key -> "cli" | "default" */
 	json_t			 *processed;	/* processed arguments (array) */
@@ -117,6 +126,7 @@ void		 cli_cmd_add(struct cli_cmd *parent, struct cli_cmd *);
 struct cli_cmd	*cli_cmd_new(struct cli_run *, const struct cmd_entry *,
 		    const char *name, struct cli_cmd *parent);
 void		 cli_cmd_free(struct cli_cmd *);
+char		*cli_cmd_desc(const struct cli_run *, const struct cli_cmd *);
 void		 cli_cmd_children(struct cli_run *, struct cli_cmd *);
 struct cli_cmd	*cli_find_cmd(const struct cli_cmd *, const char *name);
 int		 cli_set_option(struct cli_run *, struct cli_cmd *,

@@ -50,20 +50,29 @@ cli_line_terminator(const char *s)
 /*
  * program.command(nameAndArgs) for an agent: the name is the first run of
  * non-spaces, the rest declares arguments. Fails (RUNTIME, as the
- * reference) on a duplicate name or a misplaced variadic argument.
+ * reference) on a duplicate name or a misplaced variadic argument. A
+ * built-in (check == 0) is a plain unique name, checked by test-cli:
+ * nothing to split, nothing to look up. agent_name is borrowed: it lives
+ * as long as the parse (the registry, the config or argv).
  */
 static int
-cli_register_agent(struct cli_run *run, const char *name_and_args,
-    const char *agent_name)
+cli_register_agent(struct cli_run *run, const char *agent_name, int check)
 {
 	struct cli_cmd	*c;
-	const char	*p, *start, *rest;
-	char		*name, *args, *trimmed, *tok, *save, *prev = NULL;
+	const char	*p, *start, *rest, *name;
+	char		*own_name = NULL, *args = NULL, *trimmed = NULL;
+	char		*tok, *save, *prev = NULL;
 	struct cli_list	 extra = { NULL, 0 };
-	size_t		 i, n;
+	size_t		 i;
 	int		 rc = -1;
 
-	for (p = name_and_args; *p == ' '; p++)
+	if (!check) {
+		c = cli_cmd_new(run, &cmd_agent_entry, agent_name, run->root);
+		c->agent = agent_name;
+		cli_cmd_add(run->root, c);
+		return (0);
+	}
+	for (p = agent_name; *p == ' '; p++)
 		;
 	if (*p == '\0') {
 		cli_fail(run, acpx_error_new(ACPX_CODE_RUNTIME, NULL, "cli",
@@ -74,14 +83,19 @@ cli_register_agent(struct cli_run *run, const char *name_and_args,
 	start = p;
 	while (*p != '\0' && *p != ' ')
 		p++;
-	name = xstrndup(start, (size_t)(p - start));
+	if (start == agent_name && *p == '\0')
+		name = agent_name;	/* no arguments declared */
+	else
+		name = own_name = xstrndup(start, (size_t)(p - start));
 	while (*p == ' ')
 		p++;
 	for (rest = p; *p != '\0' && cli_line_terminator(p) == 0; p++)
 		;
-	args = xstrndup(rest, (size_t)(p - rest));
-	trimmed = js_trim_dup(args);
-	if (*args != '\0') {
+	if (p > rest) {
+		args = xstrndup(rest, (size_t)(p - rest));
+		trimmed = js_trim_dup(args);
+	}
+	if (args != NULL) {
 		/* arguments(): trim, split on runs of spaces. */
 		if (*trimmed == '\0')
 			cli_list_add(&extra, xstrdup(""));
@@ -116,22 +130,17 @@ cli_register_agent(struct cli_run *run, const char *name_and_args,
 		goto out;
 	}
 	c = cli_cmd_new(run, &cmd_agent_entry, name, run->root);
-	/* "Use <agent> agent", without printf: 27 agents on every parse. */
-	free(c->desc);
-	n = strlen(agent_name);
-	c->desc = xmalloc(n + sizeof "Use  agent");
-	memcpy(c->desc, "Use ", 4);
-	memcpy(c->desc + 4, agent_name, n);
-	memcpy(c->desc + 4 + n, " agent", sizeof " agent");
-	c->agent = xstrdup(agent_name);
+	c->own_name = own_name;
+	own_name = NULL;
+	c->agent = agent_name;
 	if (extra.n > 0) {
-		free(c->args);
-		c->args = xcalloc(extra.n + 2, sizeof *c->args);
+		c->own_args = xcalloc(extra.n + 2, sizeof *c->own_args);
 		for (i = 0; i < extra.n; i++) {
-			c->args[i].spec = extra.v[i];	/* owned: desc NULL */
+			c->own_args[i].spec = extra.v[i];	/* owned: desc NULL */
 			extra.v[i] = NULL;
 		}
-		c->args[i] = cmd_agent_entry.args[0];
+		c->own_args[i] = cmd_agent_entry.args[0];
+		c->args = c->own_args;
 		c->nargs = extra.n + 1;
 	}
 	cli_cmd_add(run->root, c);
@@ -142,26 +151,28 @@ out:
 	free(extra.v);
 	free(trimmed);
 	free(args);
-	free(name);
+	free(own_name);
 	return (rc);
 }
 
 /*
  * Build the root: agents (built-in and configured, then the agent token
  * of the command line unless it is a reserved word), then the verbs of
- * the command table.
+ * the command table. The built-ins' names and the verbs' are distinct by
+ * construction (test-cli checks it): only what the config or the command
+ * line adds is looked up among the commands already there.
  */
 int
 cli_cmd_setup(struct cli_run *run)
 {
 	const struct cmd_entry	*d;
 	struct cli_list		 agents = { NULL, 0 };
-	size_t			 i;
+	size_t			 i, nbuiltin = agent_registry_count();
 	int			 idx, override, rc = -1;
 
 	run->root = cli_cmd_new(run, &cmd_root_entry, NULL, NULL);
 	run->root->subs_built = 1;
-	for (i = 0; i < agent_registry_count(); i++)
+	for (i = 0; i < nbuiltin; i++)
 		cli_list_add(&agents, (char *)agent_registry_name(i));
 	for (i = 0; i < run->config->nagents; i++) {
 		if (!cli_in(run->config->agents[i].name, (const char *const *)
@@ -169,11 +180,12 @@ cli_cmd_setup(struct cli_run *run)
 			cli_list_add(&agents, run->config->agents[i].name);
 	}
 	for (i = 0; i < agents.n; i++) {
-		if (cli_register_agent(run, agents.v[i], agents.v[i]) == -1)
+		if (cli_register_agent(run, agents.v[i], i >= nbuiltin) == -1)
 			goto out;
 	}
 	for (i = 0; (d = cmd_sub(&cmd_root_entry, i)) != NULL; i++) {
-		if (cli_find_cmd(run->root, d->name) != NULL) {
+		if (agents.n > nbuiltin && cli_find_cmd(run->root,
+		    d->name) != NULL) {
 			cli_fail(run, acpx_error_new(ACPX_CODE_RUNTIME, NULL,
 			    "cli", "cannot add command '%s' as already have "
 			    "command '%s'", d->name, d->name));
@@ -185,8 +197,7 @@ cli_cmd_setup(struct cli_run *run)
 	if (idx >= 0 && !override && *run->argv[idx] != '\0' &&
 	    !cmd_reserved(run->argv[idx]) &&
 	    !cli_in(run->argv[idx], (const char *const *)agents.v, agents.n)) {
-		if (cli_register_agent(run, run->argv[idx],
-		    run->argv[idx]) == -1)
+		if (cli_register_agent(run, run->argv[idx], 1) == -1)
 			goto out;
 	}
 	rc = 0;

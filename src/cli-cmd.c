@@ -50,32 +50,41 @@ cli_cmd_state(struct cli_run *run, struct cli_cmd *c)
 	}
 }
 
-/* A new command node. */
+/* A new command node (borrowing its definition's name and arguments). */
 struct cli_cmd *
 cli_cmd_new(struct cli_run *run, const struct cmd_entry *def,
     const char *name, struct cli_cmd *parent)
 {
 	struct cli_cmd	*c;
-	size_t		 i;
 
 	c = xcalloc(1, sizeof *c);
 	c->def = def;
 	c->parent = parent;
-	c->name = xstrdup(name != NULL ? name : def->name);
-	if (parent != NULL && parent->def == &cmd_agent_entry &&
-	    def->agent_desc != NULL)
-		c->desc = xstrdup(def->agent_desc);
-	else if (def->flags & CMD_DEFAULT_DESC)
-		xasprintf(&c->desc, def->desc, run->config->default_agent);
-	else
-		c->desc = xstrdup(def->desc);
+	c->name = name != NULL ? name : def->name;
 	c->nargs = def->nargs;
-	c->args = xcalloc(def->nargs + 1, sizeof *c->args);
-	for (i = 0; i < def->nargs; i++)
-		c->args[i] = def->args[i];
+	c->args = def->args;
 	if (parent == NULL)
 		cli_cmd_state(run, c);
 	return (c);
+}
+
+/* The description help shows for c (allocated). */
+char *
+cli_cmd_desc(const struct cli_run *run, const struct cli_cmd *c)
+{
+	const struct cmd_entry	*def = c->def;
+	char			*desc;
+
+	if (def == &cmd_agent_entry && c->agent != NULL)
+		xasprintf(&desc, "Use %s agent", c->agent);
+	else if (c->parent != NULL && c->parent->def == &cmd_agent_entry &&
+	    def->agent_desc != NULL)
+		desc = xstrdup(def->agent_desc);
+	else if (def->flags & CMD_DEFAULT_DESC)
+		xasprintf(&desc, def->desc, run->config->default_agent);
+	else
+		desc = xstrdup(def->desc != NULL ? def->desc : "");
+	return (desc);
 }
 
 void
@@ -88,14 +97,14 @@ cli_cmd_free(struct cli_cmd *c)
 	for (i = 0; i < c->nsubs; i++)
 		cli_cmd_free(c->subs[i]);
 	free(c->subs);
-	for (i = 0; i < c->nargs; i++) {
-		if (c->args[i].desc == NULL)
-			free((char *)c->args[i].spec);
+	if (c->own_args != NULL) {
+		for (i = 0; i < c->nargs; i++) {
+			if (c->own_args[i].desc == NULL)
+				free((char *)c->own_args[i].spec);
+		}
+		free(c->own_args);
 	}
-	free(c->args);
-	free(c->name);
-	free(c->desc);
-	free(c->agent);
+	free(c->own_name);
 	json_decref(c->vals);
 	json_decref(c->srcs);
 	json_decref(c->processed);
@@ -105,8 +114,12 @@ cli_cmd_free(struct cli_cmd *c)
 void
 cli_cmd_add(struct cli_cmd *parent, struct cli_cmd *c)
 {
-	parent->subs = xreallocarray(parent->subs, parent->nsubs + 1,
-	    sizeof *parent->subs);
+	if (parent->nsubs == parent->subs_cap) {
+		parent->subs_cap = parent->subs_cap == 0 ? 8 :
+		    parent->subs_cap * 2;
+		parent->subs = xreallocarray(parent->subs, parent->subs_cap,
+		    sizeof *parent->subs);
+	}
 	parent->subs[parent->nsubs++] = c;
 }
 
@@ -139,8 +152,7 @@ cli_cmd_children(struct cli_run *run, struct cli_cmd *c)
 	c->subs_built = 1;
 	for (i = 0; (d = cmd_sub(c->def, i)) != NULL; i++) {
 		sub = cli_cmd_new(run, d, NULL, c);
-		if (c->agent != NULL)
-			sub->agent = xstrdup(c->agent);
+		sub->agent = c->agent;
 		cli_cmd_add(c, sub);
 	}
 }

@@ -242,12 +242,14 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 		free(h);
 	}
 	buf_adds(&b, "\n\n");
-	if (cmd->desc != NULL && *cmd->desc != '\0') {
-		wrapped = cli_box_wrap(cmd->desc, width);
+	h = cli_cmd_desc(run, cmd);
+	if (*h != '\0') {
+		wrapped = cli_box_wrap(h, width);
 		buf_adds(&b, wrapped);
 		buf_adds(&b, "\n\n");
 		free(wrapped);
 	}
+	free(h);
 
 	/* Collect terms to compute the pad width. */
 	nopts = 0;
@@ -280,7 +282,7 @@ cli_help_text(struct cli_run *run, const struct cli_cmd *ccmd, int fd)
 			continue;
 		}
 		terms[n] = cli_sub_term(cmd->subs[i]);
-		descs[n++] = xstrdup(cmd->subs[i]->desc);
+		descs[n++] = cli_cmd_desc(run, cmd->subs[i]);
 	}
 	if (cli_has_help_command(cmd)) {
 		terms[n] = xstrdup("help [command]");

@@ -21,6 +21,7 @@
 #include "acpx-error.h"
 #include "agent-registry.h"
 #include "cli.h"
+#include "cmd.h"
 #include "jget.h"
 #include "js-json.h"
 #include "xmalloc.h"
@@ -793,6 +794,32 @@ main(void)
 		ASSERT_STR_EQ(spec.argv_error,
 		    "Invalid --agent command: unterminated quote");
 		agent_registry_spec_clear(&spec);
+	}
+	TEST_DONE();
+
+	/* cli_cmd_setup() registers the built-ins and the verbs unchecked. */
+	TEST_START("built-in agent names: plain, distinct, never a verb");
+	{
+		const struct cmd_entry	*d;
+		size_t			 i, j;
+		const char		*a, *b;
+
+		for (i = 0; (a = agent_registry_name(i)) != NULL; i++) {
+			ASSERT_TRUE(*a != '\0' && strpbrk(a, " \r\n") == NULL &&
+			    strstr(a, "\xe2\x80\xa8") == NULL &&
+			    strstr(a, "\xe2\x80\xa9") == NULL);
+			for (j = 0; j < i; j++)
+				ASSERT_TRUE(strcmp(a, agent_registry_name(j)) != 0);
+			ASSERT_PTR_NULL(cmd_find(&cmd_root_entry, a));
+		}
+		for (i = 0; (d = cmd_sub(&cmd_root_entry, i)) != NULL; i++) {
+			for (j = 0; j < i; j++) {
+				b = cmd_sub(&cmd_root_entry, j)->name;
+				ASSERT_TRUE(strcmp(d->name, b) != 0 &&
+				    (d->alias == NULL || strcmp(d->alias, b) != 0));
+			}
+			ASSERT_TRUE(cmd_find(&cmd_root_entry, d->name) == d);
+		}
 	}
 	TEST_DONE();
 
