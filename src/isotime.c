@@ -43,6 +43,24 @@ isotime_zone(const char *s, long *off)
 	return (s + n + 2);
 }
 
+/*
+ * Days from 1970-01-01 to y-m-d (m 1-12; d may pass the month's end and
+ * runs on into the next, as timegm() normalizes it). Howard Hinnant's
+ * days_from_civil: timegm() without its first call's read of
+ * /etc/localtime (glibc's gmtime converter sets the zone up first).
+ */
+static int64_t
+isotime_days(int64_t y, int m, int d)
+{
+	int64_t	 era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return (era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468);
+}
+
 int64_t
 isotime_parse_ms(const char *s, int flags)
 {
@@ -94,8 +112,8 @@ isotime_parse_ms(const char *s, int flags)
 		zone = 1;
 	}
 	if (zone) {
-		if ((t = timegm(&tm)) == (time_t)-1)
-			return (-1);
+		t = (time_t)(isotime_days(y, tm.tm_mon + 1, tm.tm_mday) *
+		    86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
 		t -= off;
 	} else {
 		if (!(flags & ISOTIME_LOCAL))

@@ -18,7 +18,9 @@
 #include <jansson.h>
 
 #include "isotime.h"
+#include "buf.h"
 #include "jget.h"
+#include "proc.h"
 #include "procfs.h"
 #include "queue-lease-impl.h"
 #include "xmalloc.h"
@@ -92,6 +94,41 @@ lease_parse(json_t *o)
 	return (li);
 }
 
+/*
+ * The JSON of the file at path, or NULL. A lease is a few hundred bytes:
+ * one read(2) into the stack (jansson's json_load_file() reads through
+ * stdio a byte at a time), a buffer only for a larger file.
+ */
+static json_t *
+lease_load(const char *path)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	char		 small[4096];
+	size_t		 len = 0;
+	ssize_t		 n;
+	json_t		*o = NULL;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (NULL);
+	while (len < sizeof small &&
+	    (n = read(fd, small + len, sizeof small - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		len += (size_t)n;
+	}
+	if (len < sizeof small)
+		o = json_loadb(small, len, 0, NULL);
+	else if (buf_add(&b, small, len) == 0 && buf_read_fd(&b, fd) == 0)
+		o = json_loadb(b.p, b.len, 0, NULL);
+out:
+	buf_free(&b);
+	close(fd);
+	return (o);
+}
+
 /* The lease of record_id, or NULL. Caller owns. */
 struct queue_lease_info *
 queue_lease_read(const char *record_id)
@@ -100,7 +137,7 @@ queue_lease_read(const char *record_id)
 	json_t			*o;
 	struct queue_lease_info	*li = NULL;
 
-	o = json_load_file(path, 0, NULL);
+	o = lease_load(path);
 	free(path);
 	if (o == NULL)
 		return (NULL);
@@ -179,7 +216,7 @@ lease_zombie(pid_t pid)
 int
 queue_lease_usable(const struct queue_lease_info *li)
 {
-	return (!li->retirement && (li->pid == getpid() ||
+	return (!li->retirement && (li->pid == proc_pid() ||
 	    (session_lock_pid_alive(li->pid) && !lease_zombie(li->pid))) &&
 	    !queue_lease_stale(li));
 }
@@ -190,7 +227,7 @@ queue_lease_usable(const struct queue_lease_info *li)
 int
 queue_lease_owner_gone(const struct queue_lease_info *li)
 {
-	if (li->pid == getpid())
+	if (li->pid == proc_pid())
 		return (0);
 	return (session_lock_incarnation(li->pid, li->identity) ==
 	    SESSION_LOCK_GONE || lease_zombie(li->pid));

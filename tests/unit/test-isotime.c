@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -67,6 +68,35 @@ main(void)
 	tm.tm_isdst = -1;
 	ASSERT_INT_EQ(isotime_parse_ms("2026-12-06T10:00:00", ISOTIME_LOCAL),
 	    (int64_t)mktime(&tm) * 1000);
+	TEST_DONE();
+
+	TEST_START("a zone: the date worked out as timegm() does, day overflow too");
+	{
+		int64_t	 want, y;
+		int	 m, d, bad_days = 0;
+		char	 text[64];
+
+		for (y = 1970; y <= 2470; y += (y < 2110 ? 1 : 7)) {
+			for (m = 1; m <= 12; m++) {
+				for (d = 1; d <= 31; d += (d < 27 ? 13 : 1)) {
+					memset(&tm, 0, sizeof tm);
+					tm.tm_year = (int)y - 1900;
+					tm.tm_mon = m - 1;
+					tm.tm_mday = d;
+					tm.tm_hour = 23;
+					tm.tm_min = 59;
+					tm.tm_sec = 60;
+					want = (int64_t)timegm(&tm) * 1000 + 7;
+					snprintf(text, sizeof text,
+					    "%04d-%02d-%02dT23:59:60.007Z",
+					    (int)y, m, d);
+					if (isotime_parse_ms(text, 0) != want)
+						bad_days++;
+				}
+			}
+		}
+		ASSERT_INT_EQ(bad_days, 0);
+	}
 	TEST_DONE();
 
 	return (tap_end());
