@@ -44,6 +44,9 @@ acpx_fix_argv(int argc, char **argv)
 	}
 }
 
+/* stdout's buffer when it is no terminal (untouched pages cost nothing). */
+static char	stdout_buf[64 * 1024];
+
 int
 main(int argc, char **argv)
 {
@@ -58,9 +61,13 @@ main(int argc, char **argv)
 
 	xmalloc_init();
 	signal(SIGPIPE, SIG_IGN);
-	/* Streams are written in large writes (output_attach_loop()). */
+	/*
+	 * Streams are written in large writes (output_attach_loop()). The
+	 * buffer is ours: given none, glibc ignores the size and allocates
+	 * st_blksize bytes (4 KiB on a pipe).
+	 */
 	if (!isatty(STDOUT_FILENO))
-		setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
+		setvbuf(stdout, stdout_buf, _IOFBF, sizeof stdout_buf);
 	acpx_fix_argv(argc, argv);
 	/* The node's end of a --node relay forks first (node-relay.h). */
 	if (argc > 1 && strcmp(argv[1], "__node-relay") == 0) {
