@@ -15,6 +15,7 @@
 #include "cmdline.h"
 #include "events.h"
 #include "js.h"
+#include "js-json.h"
 #include "proc.h"
 #include "run-registry.h"
 #include "secrets.h"
@@ -370,7 +371,7 @@ events_emit(const char *event, json_t *fields)
 		json_decref(fields);
 	}
 	events_scrub(o);
-	if ((text = json_dumps(o, JSON_COMPACT)) != NULL) {
+	if ((text = js_json_dumps(o, 0)) != NULL) {
 		len = strlen(text);
 		line = xmalloc(len + 3);
 		line[0] = '\n';

@@ -109,6 +109,28 @@ main(void)
 	close(fd);
 	TEST_DONE();
 
+	TEST_START("a line's text is JSON.stringify's (numbers, escapes, key order)");
+	{
+		char	 line[4096], *last = NULL;
+		FILE	*f;
+
+		events_emit("test.text", json_pack("{s:f, s:f, s:s, s:{s:i, s:i}}",
+		    "ratio", 0.1, "big", 1e21, "text", "a\"\x01\xe2\x80\xa8/",
+		    "obj", "b", 1, "2", 2));
+		f = fopen(path, "r");
+		while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+			free(last);
+			last = strdup(line);
+		}
+		if (f != NULL)
+			fclose(f);
+		ASSERT_TRUE(last != NULL && strstr(last, ",\"ratio\":0.1,"
+		    "\"big\":1e+21,\"text\":\"a\\\"\\u0001\xe2\x80\xa8/\","
+		    "\"obj\":{\"2\":2,\"b\":1}}\n") != NULL);
+		free(last);
+	}
+	TEST_DONE();
+
 	ev_loop_destroy(loop);
 	free(path);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
