@@ -52,6 +52,13 @@ int	 fsutil_write(const char *path, const void *bytes, size_t len,
 					   rename (with discard, freeing
 					   waits for the device) */
 
+#define FSUTIL_DEFER_DIRSYNC	0x20	/* fsync the data before the rename
+					   but leave the directory's fsync
+					   to the caller (fsutil_sync_dir()
+					   on path, later): the new file is
+					   whole once fsutil_write() returns,
+					   its name durable after that sync */
+
 /* Close the replaced files FSUTIL_HOLD_REPLACED kept (freeing them). */
 void	 fsutil_release_replaced(void);
 

@@ -75,6 +75,14 @@ int		 journal_begin_turn(struct journal *, struct session_record *rec,
 int		 journal_finish_turn(struct journal *, struct session_record *rec,
 		    const char *request_id, const json_t *result, char **cause);
 
+/*
+ * The same without the fsync: the turn_result line is written (a crash of
+ * the process loses nothing) when it returns 0; journal_sync() makes it
+ * durable (the queue owner: right after the turn's answer).
+ */
+int		 journal_end_turn(struct journal *, struct session_record *rec,
+		    const char *request_id, const json_t *result, char **cause);
+
 /* {"status":"completed"|"cancelled","stopReason"?,"_meta"?}. Caller owns. */
 json_t		*journal_result_completed(const char *stop_reason,
 		    const json_t *meta);

@@ -107,6 +107,10 @@ struct acpx_error *queue_owner_job_error_copy(const struct acpx_error *);
 /* A finished prompt's result object (caller owns); NULL: no record. */
 json_t		*queue_owner_job_result(struct queue_owner *,
 		    struct queue_owner_job *);
+/* After the answer: the fsyncs it did not wait for. -1: the journal's failed. */
+#define QUEUE_OWNER_SYNC_JOURNAL	0x1
+#define QUEUE_OWNER_SYNC_RECORD		0x2
+int		 queue_owner_job_sync(struct queue_owner *, int what);
 /* Keep in j->rec a close that happened on disk during the turn. */
 void		 queue_owner_job_preserve_close(struct queue_owner *,
 		    struct queue_owner_job *);

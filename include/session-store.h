@@ -76,6 +76,20 @@ int		 session_store_write_file(const char *path, const char *bytes,
 int		 session_store_save(const struct session_record *, char **cause);
 
 /*
+ * session_store_save() whose last step, the fsync of the directory (which
+ * makes the rename durable), is left to session_store_sync_saved(): the
+ * record's bytes are on disk before its rename, so a reader, a crash or a
+ * power loss never finds a torn or empty record; a power loss before
+ * that sync may find the previous one. The queue owner answers a turn in
+ * between.
+ */
+int		 session_store_save_deferred(const struct session_record *,
+		    char **cause);
+
+/* fsync the directory of the record this process saved last. 0 or -1. */
+int		 session_store_sync_saved(void);
+
+/*
  * The record files the saves replaced are kept open, so their blocks are
  * not freed inside the save (on a file system mounted with discard,
  * freeing waits for the device): this frees them, at a moment nobody

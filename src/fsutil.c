@@ -236,7 +236,8 @@ staged:
 		free(tmp);	/* renamed: nothing left to remove */
 		tmp = NULL;
 	}
-	if (!(flags & FSUTIL_NOSYNC) && fsutil_sync_dir(path) == -1) {
+	if (!(flags & (FSUTIL_NOSYNC | FSUTIL_DEFER_DIRSYNC)) &&
+	    fsutil_sync_dir(path) == -1) {
 		step = "fsync";
 		goto out;
 	}

@@ -71,9 +71,9 @@ journal_begin_turn(struct journal *j, struct session_record *rec,
 	return (0);
 }
 
-/* turn_result. */
+/* turn_result, written (not fsync'ed). */
 int
-journal_finish_turn(struct journal *j, struct session_record *rec,
+journal_end_turn(struct journal *j, struct session_record *rec,
     const char *request_id, const json_t *result, char **cause)
 {
 	json_t	*m;
@@ -93,6 +93,16 @@ journal_finish_turn(struct journal *j, struct session_record *rec,
 		return (-1);
 	free(j->request_id);
 	j->request_id = NULL;
+	return (journal_flush(j, cause));
+}
+
+/* turn_result, written and fsync'ed. */
+int
+journal_finish_turn(struct journal *j, struct session_record *rec,
+    const char *request_id, const json_t *result, char **cause)
+{
+	if (journal_end_turn(j, rec, request_id, result, cause) == -1)
+		return (-1);
 	return (journal_sync(j, cause));
 }
 

@@ -10,6 +10,7 @@
 #include "acpx-error.h"
 #include "buf.h"
 #include "jget.h"
+#include "journal.h"
 #include "queue-owner-impl.h"
 #include "queue-proto.h"
 #include "session-connect.h"
@@ -173,6 +174,30 @@ queue_owner_job_send(struct queue_owner *o, struct queue_owner_job *j,
 	if (j->peer != NULL)
 		queue_owner_peer_send(j->peer, msg);
 	json_decref(msg);
+}
+
+/*
+ * After a turn's answer: fsync the journal (QUEUE_OWNER_SYNC_JOURNAL: its
+ * turn_result is written) and the directory of the record saved
+ * (QUEUE_OWNER_SYNC_RECORD: session_store_save_deferred()). -1 if the
+ * journal's failed: the writer is closed (the next turn opens a fresh one).
+ */
+int
+queue_owner_job_sync(struct queue_owner *o, int what)
+{
+	char	*cause = NULL;
+	int	 rc = 0;
+
+	if ((what & QUEUE_OWNER_SYNC_JOURNAL) && o->journal != NULL &&
+	    journal_sync(o->journal, &cause) == -1) {
+		free(cause);
+		journal_close(o->journal);
+		o->journal = NULL;
+		rc = -1;
+	}
+	if (what & QUEUE_OWNER_SYNC_RECORD)
+		(void)session_store_sync_saved();
+	return (rc);
 }
 
 /*

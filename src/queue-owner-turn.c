@@ -609,7 +609,15 @@ queue_owner_turn_cancel(struct queue_owner *o, struct queue_owner_job *j)
 	}
 }
 
-/* The end of a turn, success or failure: save, journal, answer, release. */
+/*
+ * The end of a turn, success or failure: journal, save, release, answer,
+ * then make the journal and the record's name durable. The answer waits
+ * for every write and rename (a crash of the owner loses nothing the
+ * client was told) and for the record's data fsync (no power loss leaves
+ * a torn or empty record), not for the journal's fsync and the directory's
+ * (a power loss in between may lose the turn's journal lines and the
+ * rename: the record then is the checkpoint saved with the prompt).
+ */
 static void
 turn_finish(struct queue_owner *o)
 {
@@ -618,7 +626,7 @@ turn_finish(struct queue_owner *o)
 	json_t			*result, *m;
 	char			*cause = NULL, *now;
 	const char		*stop;
-	int			 close_client = 0, emitted;
+	int			 close_client = 0, emitted, durable = 0;
 
 	ev_timer_stop(o->loop, &j->timeout_w);
 	ev_timer_stop(o->loop, &j->late_w);
@@ -666,20 +674,24 @@ turn_finish(struct queue_owner *o)
 				result = journal_result_completed(stop,
 				    json_object_get(j->result, "_meta"));
 			}
-			if (journal_finish_turn(o->journal, j->rec,
+			/* Written now, fsync'ed after the answer. */
+			if (journal_end_turn(o->journal, j->rec,
 			    j->req->request_id, result, &cause) == -1) {
 				free(cause);
 				cause = NULL;
 				close_client = 1;
-			}
+			} else
+				durable |= QUEUE_OWNER_SYNC_JOURNAL;
 			json_decref(result);
 		}
 		/* The journal tracked JSON-RPC ids; the turn's id is the queue's. */
 		session_record_set(&j->rec->last_request_id, j->req->request_id);
-		if (session_store_save(j->rec, &cause) == -1) {
+		/* In place (data fsync'ed, renamed); the directory's fsync after. */
+		if (session_store_save_deferred(j->rec, &cause) == -1) {
 			free(cause);
 			cause = NULL;
-		}
+		} else
+			durable |= QUEUE_OWNER_SYNC_RECORD;
 	}
 	queue_owner_agent_journal_keep(o);
 	session_lock_release(j->lock);
@@ -701,6 +713,9 @@ turn_finish(struct queue_owner *o)
 	}
 	if (j->peer != NULL)
 		queue_owner_peer_end(j->peer);
+	/* Answered: the fsyncs the answer did not wait for. */
+	if (queue_owner_job_sync(o, durable) == -1)
+		close_client = 1;
 	queue_owner_job_keep(j);	/* answered: indexed, kept for the next */
 
 	o->job = NULL;

@@ -295,6 +295,21 @@ session_store_release_replaced(void)
 	fsutil_release_replaced();
 }
 
+/* The same, the directory's fsync left to session_store_sync_saved(). */
+int
+session_store_save_deferred(const struct session_record *r, char **cause)
+{
+	return (store_save(r, FSUTIL_DEFER_DIRSYNC, cause));
+}
+
+int
+session_store_sync_saved(void)
+{
+	if (store_last.path == NULL)
+		return (0);
+	return (fsutil_sync_dir(store_last.path));
+}
+
 /* The same, atomic but not fsync'ed. */
 int
 session_store_checkpoint(const struct session_record *r, char **cause)

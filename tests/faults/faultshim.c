@@ -9,6 +9,10 @@
  *   FAULTSHIM_OPS      comma list of write,rename,fsync,open (default:
  *                      write,rename,fsync)
  *   FAULTSHIM_AFTER    let this many matching calls succeed first (default 0)
+ *   FAULTSHIM_ARM      a path: calls match only while it exists
+ *   FAULTSHIM_ACTION   "stop": a matching call stops the process (SIGSTOP)
+ *                      instead of failing, and goes through if continued
+ *                      (a test sees a moment, then kills the process)
  *
  * A file descriptor's path is read from /proc/self/fd at each call, so no
  * open() needs to be seen. rename() matches on either path.
@@ -22,6 +26,7 @@
 #include <sys/uio.h>
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -57,8 +62,12 @@ fs_match(const char *op, const char *path)
 	const char	*pat = getenv("FAULTSHIM_PATTERN");
 	const char	*ops = getenv("FAULTSHIM_OPS");
 	const char	*after = getenv("FAULTSHIM_AFTER");
+	const char	*arm = getenv("FAULTSHIM_ARM");
+	const char	*action = getenv("FAULTSHIM_ACTION");
 
 	if (pat == NULL || *pat == '\0' || path == NULL)
+		return (0);
+	if (arm != NULL && *arm != '\0' && access(arm, F_OK) != 0)
 		return (0);
 	if (ops == NULL || *ops == '\0')
 		ops = "write,rename,fsync";
@@ -68,6 +77,10 @@ fs_match(const char *op, const char *path)
 		return (0);
 	if (after != NULL && fs_seen++ < atol(after))
 		return (0);
+	if (action != NULL && strcmp(action, "stop") == 0) {
+		raise(SIGSTOP);
+		return (0);
+	}
 	return (1);
 }
 
