@@ -57,6 +57,13 @@ void		 conversation_apply_prompt_usage(struct session_record *,
 /* Enforce the message count and text length limits in place. */
 void		 conversation_trim(struct session_record *);
 
+/*
+ * The same after a change to the last message only (or one appended):
+ * only that one is measured when the record says the others are within
+ * the limits (session_record.trimmed, set by conversation_trim()).
+ */
+void		 conversation_trim_last(struct session_record *);
+
 /* One history entry, as `sessions history` shows it. */
 struct conversation_entry {
 	const char	*role;		/* "user" or "assistant" */

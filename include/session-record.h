@@ -52,6 +52,10 @@ struct session_record {
 	json_t	 *agent_capabilities;	/* object, opaque */
 	json_t	 *title;		/* string or null */
 	json_t	 *messages;		/* array (conversation.h); never NULL */
+	int	  trimmed;		/* messages within the limits since the
+					   last conversation_trim(), as only
+					   the conversation module changes
+					   them; 0: not known (parsed, copied) */
 	char	 *updated_at;		/* conversation timestamp; never NULL */
 	json_t	 *cumulative_token_usage; /* object; never NULL */
 	json_t	 *cumulative_cost;	/* {amount?, currency?} */

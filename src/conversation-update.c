@@ -389,6 +389,7 @@ conversation_apply_update(struct session_record *r, const json_t *params,
 	/* session_info_update's updatedAt wins over the clock. */
 	if (ev.kind == ACP_UPDATE_SESSION_INFO && ev.updated_at != NULL)
 		session_record_set(&r->updated_at, ev.updated_at);
-	conversation_trim(r);
+	/* An update changes the last message or appends one. */
+	conversation_trim_last(r);
 	return (1);
 }

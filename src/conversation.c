@@ -155,9 +155,9 @@ conv_trim_message(json_t *m)
 	}
 }
 
-/* Enforce the message count and text length limits in place. */
-void
-conversation_trim(struct session_record *r)
+/* The count limits: the oldest messages and request usages go. */
+static void
+conv_trim_count(struct session_record *r)
 {
 	json_t		*m, *keep;
 	size_t		 i, n, drop;
@@ -172,8 +172,6 @@ conversation_trim(struct session_record *r)
 		json_decref(r->messages);
 		r->messages = keep;
 	}
-	json_array_foreach(r->messages, i, m)
-		conv_trim_message(m);
 	n = json_object_size(r->request_token_usage);
 	if (n > CONVERSATION_MAX_REQUEST_USAGE) {
 		drop = n - CONVERSATION_MAX_REQUEST_USAGE;
@@ -184,6 +182,38 @@ conversation_trim(struct session_record *r)
 			drop--;
 		}
 	}
+}
+
+/* Enforce the message count and text length limits in place. */
+void
+conversation_trim(struct session_record *r)
+{
+	json_t	*m;
+	size_t	 i;
+
+	conv_trim_count(r);
+	json_array_foreach(r->messages, i, m)
+		conv_trim_message(m);
+	r->trimmed = 1;
+}
+
+/*
+ * The same after a change to the last message only (or a message
+ * appended): when the others are known to be within the limits
+ * (r->trimmed), only the last one is measured.
+ */
+void
+conversation_trim_last(struct session_record *r)
+{
+	size_t	n;
+
+	if (!r->trimmed) {
+		conversation_trim(r);
+		return;
+	}
+	conv_trim_count(r);
+	if ((n = json_array_size(r->messages)) > 0)
+		conv_trim_message(json_array_get(r->messages, n - 1));
 }
 
 /* ---------------------------------------------------------------- prompt */
@@ -213,7 +243,7 @@ conversation_add_prompt(struct session_record *r, const json_t *blocks,
 	free(id);
 	json_array_append_new(r->messages, msg);
 	conversation_touch(r, now);
-	conversation_trim(r);
+	conversation_trim_last(r);
 	/* The message may have been trimmed away only if the limit is 0. */
 	msg = json_array_get(r->messages, json_array_size(r->messages) - 1);
 	return (jget_str(json_object_get(msg, "User"), "id"));
@@ -307,7 +337,7 @@ conversation_apply_prompt_usage(struct session_record *r,
 		return;
 	conversation_apply_usage(r, usage, user_message_id);
 	conversation_touch(r, now);
-	conversation_trim(r);
+	conversation_trim_last(r);	/* no message changed */
 }
 
 /* Apply a session/prompt result's usage (to the last user message). */

@@ -229,6 +229,61 @@ main(int argc, char **argv)
 	session_record_free(r);
 	TEST_DONE();
 
+	TEST_START("a record not known to be trimmed is trimmed whole");
+	{
+		char	*big = xmalloc(9001);
+		json_t	*u;
+		size_t	 k;
+
+		memset(big, 'a', 9000);
+		big[9000] = '\0';
+		/* As parsed from a file nobody trimmed: trimmed is 0. */
+		r = new_record();
+		ASSERT_INT_EQ(r->trimmed, 0);
+		json_array_append_new(r->messages, json_pack(
+		    "{s:{s:s, s:[{s:s}]}}", "User", "id", "old", "content",
+		    "Text", big));
+		blocks = json_pack("[{s:s, s:s}]", "type", "text", "text", "p");
+		(void)conversation_add_prompt(r, blocks, NOW);
+		json_decref(blocks);
+		ASSERT_INT_EQ(r->trimmed, 1);
+		m = json_array_get(r->messages, 0);
+		ASSERT_INT_EQ(strlen(jget_str(json_array_get(json_object_get(
+		    json_object_get(m, "User"), "content"), 0), "Text")),
+		    CONVERSATION_MAX_TEXT);
+		/*
+		 * Once trimmed, a prompt or an update measures the last
+		 * message only (the conversation module is the only writer
+		 * of messages): an older one is taken at the record's word.
+		 */
+		json_array_insert_new(r->messages, 0, json_pack(
+		    "{s:{s:s, s:[{s:s}]}}", "User", "id", "older", "content",
+		    "Text", big));
+		u = json_pack("{s:s, s:{s:s, s:s}}", "sessionUpdate",
+		    "agent_message_chunk", "content", "type", "text", "text",
+		    big);
+		ASSERT_INT_EQ(conversation_apply_update(r, u, NOW), 1);
+		json_decref(u);
+		k = json_array_size(r->messages);
+		ASSERT_INT_EQ(k, 4);
+		m = json_array_get(r->messages, 0);
+		ASSERT_INT_EQ(strlen(jget_str(json_array_get(json_object_get(
+		    json_object_get(m, "User"), "content"), 0), "Text")), 9000);
+		m = json_array_get(r->messages, k - 1);
+		ASSERT_INT_EQ(strlen(jget_str(json_array_get(json_object_get(
+		    json_object_get(m, "Agent"), "content"), 0), "Text")),
+		    CONVERSATION_MAX_TEXT);
+		/* A whole trim measures them all again. */
+		conversation_trim(r);
+		m = json_array_get(r->messages, 0);
+		ASSERT_INT_EQ(strlen(jget_str(json_array_get(json_object_get(
+		    json_object_get(m, "User"), "content"), 0), "Text")),
+		    CONVERSATION_MAX_TEXT);
+		session_record_free(r);
+		free(big);
+	}
+	TEST_DONE();
+
 	TEST_START("updates that do not map change nothing");
 	r = new_record();
 	got = json_pack("{s:s}", "sessionUpdate", "plan");
