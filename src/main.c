@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,13 @@ main(int argc, char **argv)
 	char			**node_argv = NULL;
 	int			 rc;
 
+	/*
+	 * The 128 KiB line buffers and the 64 KiB-aligned blocks of the
+	 * parse arena come from the heap, not each from an mmap(2) of its
+	 * own (with munmap(2) and a TLB flush when freed): glibc's threshold
+	 * only rises past them after the first such free.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 512 * 1024);
 	xmalloc_init();
 	signal(SIGPIPE, SIG_IGN);
 	/*
