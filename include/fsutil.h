@@ -68,4 +68,19 @@ void	 fsutil_release_stage(void);
 /* fsync() the directory holding path (EINVAL/EBADF tolerated). 0 or -1. */
 int	 fsutil_sync_dir(const char *path);
 
+/*
+ * fsutil-bg.c, the background worker: one thread per process (started on
+ * first use, every signal blocked) fsyncs and closes the descriptors
+ * handed to it, in order, so the caller's loop does not wait for the
+ * device. fd is taken over (-1 is ignored). What fails there is not
+ * reported: the writes had succeeded; a failing device shows at the next
+ * write. Without a thread the work is done at once.
+ */
+void	 fsutil_bg_fsync(int fd);	/* fsync(fd), then close(fd) */
+void	 fsutil_bg_close(int fd);	/* close(fd) (a replaced file's last) */
+/* fsync the directory holding path, in the background. 0, or -1: no open. */
+int	 fsutil_bg_sync_dir(const char *path);
+/* Wait until the worker is done with everything (also at exit). */
+void	 fsutil_bg_drain(void);
+
 #endif

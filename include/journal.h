@@ -62,6 +62,13 @@ int		 journal_flush(struct journal *, char **cause);
 int		 journal_sync(struct journal *, char **cause);
 
 /*
+ * journal_flush(), then the active segment's fsync handed to the
+ * background worker (fsutil_bg_fsync(): not waited for, a failure not
+ * reported). -1 with *cause if the flush fails.
+ */
+int		 journal_sync_background(struct journal *, char **cause);
+
+/*
  * turn_started for request_id; if a previous turn is still open (its owner
  * died), first a failed turn_result WATCH_OUTCOME_UNKNOWN for it.
  */

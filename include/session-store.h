@@ -86,14 +86,18 @@ int		 session_store_save(const struct session_record *, char **cause);
 int		 session_store_save_deferred(const struct session_record *,
 		    char **cause);
 
-/* fsync the directory of the record this process saved last. 0 or -1. */
+/*
+ * fsync the directory of the record this process saved last, in the
+ * background (fsutil_bg_sync_dir(): the caller does not wait). 0 or -1.
+ */
 int		 session_store_sync_saved(void);
 
 /*
  * The record files the saves replaced are kept open, so their blocks are
  * not freed inside the save (on a file system mounted with discard,
  * freeing waits for the device): this frees them, at a moment nobody
- * waits for (the queue owner: after a turn's reply). Exit does too.
+ * waits for (the queue owner: after a turn's reply), by the background
+ * worker's closes (fsutil_bg_close()). Exit does too.
  */
 void		 session_store_release_replaced(void);
 

@@ -69,9 +69,10 @@ fsutil_release_replaced(void)
 {
 	int	i;
 
+	/* The last close frees the blocks: the background worker's. */
 	if (fsutil_held.pid == getpid())
 		for (i = 0; i < fsutil_held.n; i++)
-			close(fsutil_held.fd[i]);
+			fsutil_bg_close(fsutil_held.fd[i]);
 	fsutil_held.n = 0;
 }
 
@@ -89,7 +90,7 @@ fsutil_hold(const char *path)
 	    O_CLOEXEC)) == -1)
 		return;
 	if (fsutil_held.n == FSUTIL_HELD_MAX) {
-		close(fsutil_held.fd[0]);
+		fsutil_bg_close(fsutil_held.fd[0]);
 		memmove(fsutil_held.fd, fsutil_held.fd + 1,
 		    (FSUTIL_HELD_MAX - 1) * sizeof fsutil_held.fd[0]);
 		fsutil_held.n--;

@@ -15,6 +15,7 @@
 
 #include "acpx-error.h"
 #include "acpx.h"
+#include "fsutil.h"
 #include "jget.h"
 #include "journal.h"
 #include "journal-impl.h"
@@ -104,6 +105,17 @@ journal_finish_turn(struct journal *j, struct session_record *rec,
 	if (journal_end_turn(j, rec, request_id, result, cause) == -1)
 		return (-1);
 	return (journal_sync(j, cause));
+}
+
+/* journal_flush(), then the active segment's fsync in the background. */
+int
+journal_sync_background(struct journal *j, char **cause)
+{
+	if (journal_flush(j, cause) == -1)
+		return (-1);
+	if (j->fd != -1)
+		fsutil_bg_fsync(fcntl(j->fd, F_DUPFD_CLOEXEC, 0));
+	return (0);
 }
 
 /* {"status":"completed"|"cancelled","stopReason"?,"_meta"?}. */

@@ -179,8 +179,11 @@ queue_owner_job_send(struct queue_owner *o, struct queue_owner_job *j,
 /*
  * After a turn's answer: fsync the journal (QUEUE_OWNER_SYNC_JOURNAL: its
  * turn_result is written) and the directory of the record saved
- * (QUEUE_OWNER_SYNC_RECORD: session_store_save_deferred()). -1 if the
- * journal's failed: the writer is closed (the next turn opens a fresh one).
+ * (QUEUE_OWNER_SYNC_RECORD: session_store_save_deferred()), both in the
+ * background (fsutil.h's worker: the loop goes on with the next request
+ * while the device works; an owner that exits waits for them). -1 if the
+ * journal cannot be written: the writer is closed (the next turn opens a
+ * fresh one).
  */
 int
 queue_owner_job_sync(struct queue_owner *o, int what)
@@ -189,7 +192,7 @@ queue_owner_job_sync(struct queue_owner *o, int what)
 	int	 rc = 0;
 
 	if ((what & QUEUE_OWNER_SYNC_JOURNAL) && o->journal != NULL &&
-	    journal_sync(o->journal, &cause) == -1) {
+	    journal_sync_background(o->journal, &cause) == -1) {
 		free(cause);
 		journal_close(o->journal);
 		o->journal = NULL;

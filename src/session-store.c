@@ -307,7 +307,7 @@ session_store_sync_saved(void)
 {
 	if (store_last.path == NULL)
 		return (0);
-	return (fsutil_sync_dir(store_last.path));
+	return (fsutil_bg_sync_dir(store_last.path));
 }
 
 /* The same, atomic but not fsync'ed. */
