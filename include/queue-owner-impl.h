@@ -103,6 +103,9 @@ struct queue_owner {
 	struct stat		 journal_st;	/* its segment after our turn */
 	int			 journal_failed;
 	ev_prepare		 journal_w;	/* writes its appends, once a loop */
+	int			 chunk_kind;	/* the running job's held chunks */
+	const json_t		*chunk_sid;	/* (job->chunk_params): their kind
+						   and sessionId (borrowed) */
 	int			 retiring;	/* replaced agents still closing */
 
 	const struct queue_owner_hooks *hooks;	/* the launch resolver's */
@@ -129,6 +132,10 @@ void		 queue_owner_peer_send(struct queue_owner_peer *, const json_t *);
 /* An event of an ACP message given as js_json_dumps(message, 0) text. */
 void		 queue_owner_peer_send_event(struct queue_owner_peer *,
 		    const char *rid, int outbound, const char *text, size_t len);
+/* A plain inbound text chunk (msg borrowed), merged with the next ones. */
+void		 queue_owner_peer_merge_chunk(struct queue_owner_peer *,
+		    const char *rid, const json_t *msg, const json_t *sid,
+		    const char *text, size_t len);
 void		 queue_owner_peer_end(struct queue_owner_peer *);
 void		 queue_owner_peer_reject(struct queue_owner_peer *,
 		    const char *rid, const char *detail, int retryable,

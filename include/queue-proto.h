@@ -93,6 +93,10 @@ struct queue_request {
 							   (acpx-native): the
 							   result leaves the
 							   record out */
+	int			 merge_chunks;		/* mergeTextChunks
+							   (acpx-native): plain
+							   text chunks may come
+							   merged */
 
 	/* cancel_prompt: targetRequestId; set_mode: modeId; set_model: modelId */
 	char			*target;

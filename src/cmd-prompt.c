@@ -278,6 +278,8 @@ prompt_request(struct prompt_run *r)
 		req->force_fail = xstrdup(inv->force_fail);
 	req->session_options = prompt_session_options(inv);
 	req->no_record = 1;	/* only permissionStats and loadError are read */
+	/* Quiet prints only the answer's text: one event may carry many chunks. */
+	req->merge_chunks = inv->format == ACPX_FORMAT_QUIET;
 	return (req);
 }
 

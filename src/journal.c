@@ -35,6 +35,9 @@
 
 /* ---------------------------------------------------------------- writer */
 
+static int	journal_append_line(struct journal *, const char *, size_t,
+		    int, char **);
+
 /* Pending bytes past this are written at once. */
 #define JOURNAL_PENDING_MAX	(64 * 1024)
 
@@ -97,7 +100,16 @@ static int
 journal_append_file(struct journal *j, const char *bytes, size_t len,
     char **cause)
 {
-	if (buf_add(&j->pending, bytes, len) == -1) {
+	return (journal_append_line(j, bytes, len, 0, cause));
+}
+
+/* The same for a line given without its newline (nl 1): added here. */
+static int
+journal_append_line(struct journal *j, const char *bytes, size_t len,
+    int nl, char **cause)
+{
+	if (buf_add(&j->pending, bytes, len) == -1 ||
+	    (nl && buf_addc(&j->pending, '\n') == -1)) {
 		*cause = xstrdup("Session journal buffer is full");
 		return (-1);
 	}
@@ -384,8 +396,7 @@ journal_write_text(struct journal *j, struct session_record *rec,
 		free(now);
 		j->needs_anchor = 0;
 	}
-	if (journal_append_file(j, text, len, cause) == -1 ||
-	    journal_append_file(j, "\n", 1, cause) == -1)
+	if (journal_append_line(j, text, len, 1, cause) == -1)
 		goto fail;
 	j->active_size += len + 1;
 	j->active_entries++;

@@ -56,25 +56,24 @@ agent_is_update(const json_t *msg)
 	    json_object_get(msg, "id") == NULL);
 }
 
-/* The sessionUpdate member of an update's params (no copy, no check). */
-static const json_t *
-agent_update_kind(const json_t *params)
+/*
+ * An agent_message_chunk notification (ev its parsed update, with text) of
+ * the plain shape, nothing else in it: {jsonrpc "2.0", method, params
+ * {sessionId, update{sessionUpdate, content{type "text", text}}}}. Such
+ * chunks may reach a quiet submitter merged (queue_owner_peer_merge_chunk).
+ */
+static int
+agent_plain_chunk(const json_t *msg, const json_t *params, const json_t *sid,
+    const struct acp_update *ev)
 {
-	return (json_object_get(json_object_get(params, "update"),
-	    "sessionUpdate"));
-}
+	const json_t	*v;
 
-/* The text of an agent_message_chunk / agent_thought_chunk update, or NULL. */
-static const char *
-agent_chunk_text(const json_t *params, enum acp_update_kind *kind)
-{
-	struct acp_update	ev;
-
-	*kind = acp_update_parse_params(params, &ev);
-	if (*kind != ACP_UPDATE_AGENT_MESSAGE_CHUNK &&
-	    *kind != ACP_UPDATE_AGENT_THOUGHT_CHUNK)
-		return (NULL);
-	return (ev.text);
+	return (ev->kind == ACP_UPDATE_AGENT_MESSAGE_CHUNK && ev->text != NULL &&
+	    json_object_size(msg) == 3 && json_object_size(params) == 2 &&
+	    json_object_size(ev->content) == 2 && json_is_string(sid) &&
+	    json_object_size(json_object_get(params, "update")) == 2 &&
+	    json_is_string(v = json_object_get(msg, "jsonrpc")) &&
+	    strcmp(json_string_value(v), "2.0") == 0);
 }
 
 /*
@@ -106,24 +105,27 @@ queue_owner_agent_chunk_flush(struct queue_owner *o)
 	buf_reset(&j->chunk);
 }
 
-/* Hold back a text chunk (1), or 0 if params is not one. */
+/*
+ * Hold back a text chunk (1), or 0 if params (parsed: ev; its sessionId
+ * sid) is not one.
+ */
 static int
 agent_chunk_take(struct queue_owner *o, struct queue_owner_job *j,
-    const json_t *params)
+    const json_t *params, const json_t *sid, const struct acp_update *ev)
 {
-	enum acp_update_kind	 kind;
-	const char		*text;
+	const char	*text = ev->text;
 
-	if ((text = agent_chunk_text(params, &kind)) == NULL)
+	if ((ev->kind != ACP_UPDATE_AGENT_MESSAGE_CHUNK &&
+	    ev->kind != ACP_UPDATE_AGENT_THOUGHT_CHUNK) || text == NULL)
 		return (0);
-	/* The same kind (its sessionUpdate name) of the same session. */
-	if (j->chunk_params != NULL && (!json_equal(agent_update_kind(
-	    j->chunk_params), agent_update_kind(params)) ||
-	    !json_equal(json_object_get(j->chunk_params, "sessionId"),
-	    json_object_get(params, "sessionId"))))
+	/* The same kind of the same session (what is held: o->chunk_*). */
+	if (j->chunk_params != NULL && (o->chunk_kind != (int)ev->kind ||
+	    !json_equal(o->chunk_sid, sid)))
 		queue_owner_agent_chunk_flush(o);
 	if (j->chunk_params == NULL) {
 		j->chunk_params = json_deep_copy(params);
+		o->chunk_kind = (int)ev->kind;
+		o->chunk_sid = json_object_get(j->chunk_params, "sessionId");
 		buf_reset(&j->chunk);
 	}
 	(void)buf_adds(&j->chunk, text);	/* no maximum */
@@ -156,9 +158,11 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 {
 	struct queue_owner	*o = arg;
 	struct queue_owner_job	*j = o->job;
-	const json_t		*params;
+	const json_t		*params = NULL, *sid = NULL;
+	struct acp_update	 ev;
 	char			*cause = NULL, *now, *text = NULL;
 	size_t			 len = 0;
+	int			 plain = 0;
 
 	/* Outside a turn the resolver still hears the agent (quota signals). */
 	if (j == NULL || j->rec == NULL || j->kind != QUEUE_OWNER_JOB_PROMPT)
@@ -167,7 +171,10 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 		return;
 	if (agent_is_update(msg)) {
 		params = json_object_get(msg, "params");
-		if (agent_chunk_take(o, j, params))
+		sid = json_object_get(params, "sessionId");
+		acp_update_parse_params(params, &ev);
+		plain = !outbound && agent_plain_chunk(msg, params, sid, &ev);
+		if (agent_chunk_take(o, j, params, sid, &ev))
 			j->dirty = 1;
 		else {
 			queue_owner_agent_chunk_flush(o);
@@ -201,6 +208,9 @@ agent_message_cb(struct acp_client *c, const json_t *msg, int outbound,
 	if (j->connect_phase)
 		json_array_append_new(j->connect_buf, json_pack("[b, O]",
 		    outbound, msg));
+	else if (j->peer != NULL && j->req->merge_chunks && plain)
+		queue_owner_peer_merge_chunk(j->peer, j->req->request_id, msg,
+		    sid, ev.text, ev.text_len);
 	else if (j->peer != NULL)
 		queue_owner_peer_send_event(j->peer, j->req->request_id,
 		    outbound, text, len);

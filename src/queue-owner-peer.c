@@ -38,6 +38,7 @@
 #define PEER_OUT_MAX		(256 * 1024 * 1024)
 #define PEER_OUT_HIGH		(64 * 1024)	/* the agent waits past it */
 #define PEER_OUT_LOW		(16 * 1024)	/* and is read again below */
+#define PEER_MERGE_MAX		(64 * 1024)	/* text of one merged event */
 
 struct queue_owner_peer {
 	struct queue_owner	*owner;
@@ -55,6 +56,11 @@ struct queue_owner_peer {
 		size_t		 at;		/* where the message goes */
 		size_t		 len;
 	}			 frame[2];	/* inbound, outbound */
+	json_t			*merge;		/* the first of the text chunks
+					   being merged (a copy), or NULL */
+	const json_t		*merge_sid;	/* its sessionId (borrowed) */
+	char			*merge_rid;
+	struct buf		 merge_text;	/* their text */
 	int			 flags;
 #define PEER_HANDLED	0x1	/* the request line was taken */
 #define PEER_ENDING	0x2	/* half-close once flushed */
@@ -95,7 +101,8 @@ static void
 peer_pressure(struct queue_owner_peer *p)
 {
 	struct queue_owner	*o = p->owner;
-	size_t			 pending = p->out.len - p->outoff;
+	size_t			 pending = p->out.len - p->outoff +
+				    p->merge_text.len;
 
 	if (o->paused_by == NULL && pending > PEER_OUT_HIGH &&
 	    !(p->flags & PEER_DEAD) && o->client != NULL) {
@@ -139,6 +146,9 @@ peer_close(struct queue_owner_peer *p)
 		close(p->fd);
 	p->fd = -1;
 	p->flags |= PEER_DEAD;
+	json_decref(p->merge);
+	p->merge = NULL;
+	buf_reset(&p->merge_text);
 	peer_pressure(p);
 	/* A disconnect never cancels a queued or running prompt. */
 	peer_detach(p);
@@ -218,6 +228,65 @@ peer_queue(struct queue_owner_peer *p, const char *a, size_t alen,
 	ev_io_start(p->owner->loop, &p->wr_w);
 }
 
+/*
+ * Queue the text chunks merged so far as one event: the first one's
+ * message with their text joined. Before anything else is queued, and
+ * when the socket can take more.
+ */
+static void
+peer_merge_flush(struct queue_owner_peer *p)
+{
+	json_t	*content, *ev;
+	char	*line;
+	size_t	 len;
+
+	if (p->merge == NULL)
+		return;
+	content = json_object_get(json_object_get(json_object_get(p->merge,
+	    "params"), "update"), "content");
+	json_object_set_new(content, "text", json_stringn(p->merge_text.p != NULL ?
+	    p->merge_text.p : "", p->merge_text.len));
+	ev = queue_msg_event(p->merge_rid, 0, p->merge, p->owner->gen);
+	json_decref(p->merge);
+	p->merge = NULL;
+	buf_reset(&p->merge_text);
+	line = queue_proto_line(ev, &len);
+	json_decref(ev);
+	peer_queue(p, line, len, NULL, 0, NULL, 0);
+	free(line);
+}
+
+/*
+ * An inbound agent_message_chunk of the plain shape (jsonrpc, method,
+ * params{sessionId, update{sessionUpdate, content{type "text", text}}}),
+ * for a submitter that asked for merged chunks (mergeTextChunks): held
+ * and joined with the next ones of the same session into one event, sent
+ * when anything else is, when the socket can take more, or at
+ * PEER_MERGE_MAX bytes of text. The journal keeps every message.
+ */
+void
+queue_owner_peer_merge_chunk(struct queue_owner_peer *p, const char *rid,
+    const json_t *msg, const json_t *sid, const char *text, size_t len)
+{
+	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
+		return;
+	if (p->merge != NULL && (p->merge_text.len + len > PEER_MERGE_MAX ||
+	    strcmp(p->merge_rid, rid) != 0 || !json_equal(sid, p->merge_sid)))
+		peer_merge_flush(p);
+	if (p->flags & PEER_DEAD)
+		return;
+	if (p->merge == NULL) {
+		p->merge = json_deep_copy(msg);
+		p->merge_sid = json_object_get(json_object_get(p->merge,
+		    "params"), "sessionId");
+		free(p->merge_rid);
+		p->merge_rid = xstrdup(rid);
+	}
+	(void)buf_add(&p->merge_text, text, len);	/* bounded above */
+	peer_pressure(p);
+	ev_io_start(p->owner->loop, &p->wr_w);
+}
+
 /* Queue one message line to a peer (dropped if it is gone). */
 void
 queue_owner_peer_send(struct queue_owner_peer *p, const json_t *msg)
@@ -226,6 +295,9 @@ queue_owner_peer_send(struct queue_owner_peer *p, const json_t *msg)
 	size_t	 len;
 
 	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
+		return;
+	peer_merge_flush(p);
+	if (p->flags & PEER_DEAD)
 		return;
 	line = queue_proto_line(msg, &len);
 	peer_queue(p, line, len, NULL, 0, NULL, 0);
@@ -245,6 +317,9 @@ queue_owner_peer_send_event(struct queue_owner_peer *p, const char *rid,
 	struct peer_frame	*f;
 
 	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
+		return;
+	peer_merge_flush(p);
+	if (p->flags & PEER_DEAD)
 		return;
 	f = &p->frame[outbound != 0];
 	if (f->text == NULL || strcmp(f->rid, rid) != 0) {
@@ -271,6 +346,9 @@ void
 queue_owner_peer_end(struct queue_owner_peer *p)
 {
 	if (p == NULL || (p->flags & (PEER_DEAD|PEER_ENDING)))
+		return;
+	peer_merge_flush(p);
+	if (p->flags & PEER_DEAD)
 		return;
 	p->flags |= PEER_ENDING;
 	peer_detach(p);
@@ -303,7 +381,11 @@ peer_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 peer_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	peer_flush(w->data);
+	struct queue_owner_peer	*p = w->data;
+
+	peer_merge_flush(p);
+	if (!(p->flags & PEER_DEAD))
+		peer_flush(p);
 }
 
 /* A job for this peer's request (stolen), accepted. */
@@ -558,6 +640,9 @@ queue_owner_peer_reap(struct queue_owner *o)
 			free(p->frame[i].rid);
 			free(p->frame[i].text);
 		}
+		json_decref(p->merge);
+		free(p->merge_rid);
+		buf_free(&p->merge_text);
 		free(p);
 	}
 }

@@ -137,6 +137,12 @@ queue_request_submit(struct queue_request *r, const json_t *o)
 		return (-1);
 	if (r->no_record == -1)
 		r->no_record = 0;
+	/* acpx-native's quiet client reads only the answer's text. */
+	if ((r->merge_chunks = queue_proto_opt_bool(json_object_get(o,
+	    "mergeTextChunks"))) == -2)
+		return (-1);
+	if (r->merge_chunks == -1)
+		r->merge_chunks = 0;
 	return (0);
 }
 
@@ -294,6 +300,9 @@ queue_request_json(const struct queue_request *r)
 			    json_string(r->force_fail));
 		if (r->no_record)
 			json_object_set_new(o, "resultWithoutRecord",
+			    json_true());
+		if (r->merge_chunks)
+			json_object_set_new(o, "mergeTextChunks",
 			    json_true());
 		return (o);
 	case QUEUE_REQ_CANCEL:

@@ -188,6 +188,13 @@ xmalloc_arena_free(void *p)
 	if (p == NULL)
 		return;
 	b = (struct arena_block *)((uintptr_t)p & ~(uintptr_t)(ARENA_BLOCK - 1));
+	/* Most frees are of the block being carved: known ours, no lookup. */
+	if (b == arena_cur && b != NULL &&
+	    (char *)p - (char *)b >= (ptrdiff_t)ARENA_HDR) {
+		if (--b->live == 0)
+			b->used = ARENA_HDR;
+		return;
+	}
 	if ((char *)p - (char *)b < (ptrdiff_t)ARENA_HDR ||
 	    !arena_set_has((uintptr_t)b)) {
 		free(p);

@@ -126,6 +126,10 @@ test_requests(void)
 	    "\"requestId\":\"r\",\"message\":\"m\",\"permissionMode\":"
 	    "\"approve-all\",\"waitForCompletion\":true,"
 	    "\"resultWithoutRecord\":true}";
+	static const char	 merged[] = "{\"type\":\"submit_prompt\","
+	    "\"requestId\":\"r\",\"message\":\"m\",\"permissionMode\":"
+	    "\"approve-all\",\"waitForCompletion\":true,"
+	    "\"mergeTextChunks\":true}";
 
 	TEST_START("requests: resultWithoutRecord (acpx-native) round-trips");
 	r = queue_request_parse(lean, sizeof lean - 1, &detail);
@@ -146,6 +150,29 @@ test_requests(void)
 	    "\"requestId\":\"r\",\"message\":\"m\",\"permissionMode\":"
 	    "\"approve-all\",\"waitForCompletion\":true,"
 	    "\"resultWithoutRecord\":\"yes\"}"));
+	TEST_DONE();
+
+	TEST_START("requests: mergeTextChunks (acpx-native) round-trips");
+	r = queue_request_parse(merged, sizeof merged - 1, &detail);
+	ASSERT_PTR_NOT_NULL(r);
+	if (r != NULL) {
+		ASSERT_INT_EQ(r->merge_chunks, 1);
+		j = queue_request_json(r);
+		ASSERT_TRUE(json_is_true(json_object_get(j, "mergeTextChunks")));
+		json_decref(j);
+		r->merge_chunks = 0;
+		j = queue_request_json(r);
+		ASSERT_PTR_NULL(json_object_get(j, "mergeTextChunks"));
+		json_decref(j);
+	}
+	queue_request_free(r);
+	r = queue_request_parse(lean, sizeof lean - 1, &detail);
+	ASSERT_TRUE(r != NULL && r->merge_chunks == 0);
+	queue_request_free(r);
+	ASSERT_PTR_NOT_NULL(req_detail("{\"type\":\"submit_prompt\","
+	    "\"requestId\":\"r\",\"message\":\"m\",\"permissionMode\":"
+	    "\"approve-all\",\"waitForCompletion\":true,"
+	    "\"mergeTextChunks\":1}"));
 	TEST_DONE();
 
 	TEST_START("requests: the reference CLI's submit_prompt round-trips");
