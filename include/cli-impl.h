@@ -49,6 +49,10 @@ struct cli_cmd {
 	json_t			 *vals;		/* key -> value */
 	json_t			 *srcs;		/* key -> "cli" | "default" */
 	json_t			 *processed;	/* processed arguments (array) */
+	struct cli_cmd		 *block;	/* the root's: its commands' nodes */
+	size_t			  nblock;	/* nodes of block in use */
+	size_t			  block_cap;
+	int			  in_block;	/* a node of its parent's block */
 };
 
 /* Global flags after resolveGlobalFlags(): what the invocation does not hold. */
@@ -125,6 +129,7 @@ int		 cli_cmd_setup(struct cli_run *);
 void		 cli_cmd_add(struct cli_cmd *parent, struct cli_cmd *);
 struct cli_cmd	*cli_cmd_new(struct cli_run *, const struct cmd_entry *,
 		    const char *name, struct cli_cmd *parent);
+void		 cli_cmd_reserve(struct cli_cmd *, size_t n);
 void		 cli_cmd_free(struct cli_cmd *);
 char		*cli_cmd_desc(const struct cli_run *, const struct cli_cmd *);
 void		 cli_cmd_children(struct cli_run *, struct cli_cmd *);

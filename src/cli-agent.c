@@ -24,7 +24,7 @@
 
 /* s is one of the n strings of list. */
 static int
-cli_in(const char *s, const char *const *list, size_t n)
+cli_in(const char *s, const char **list, size_t n)
 {
 	size_t	i;
 
@@ -166,26 +166,28 @@ int
 cli_cmd_setup(struct cli_run *run)
 {
 	const struct cmd_entry	*d;
-	struct cli_list		 agents = { NULL, 0 };
-	size_t			 i, nbuiltin = agent_registry_count();
+	const char		**agents;
+	size_t			 i, n, nverbs, nbuiltin = agent_registry_count();
 	int			 idx, override, rc = -1;
 
 	run->root = cli_cmd_new(run, &cmd_root_entry, NULL, NULL);
 	run->root->subs_built = 1;
-	for (i = 0; i < nbuiltin; i++)
-		cli_list_add(&agents, (char *)agent_registry_name(i));
+	agents = xcalloc(nbuiltin + run->config->nagents + 1, sizeof *agents);
+	for (n = 0; n < nbuiltin; n++)
+		agents[n] = agent_registry_name(n);
 	for (i = 0; i < run->config->nagents; i++) {
-		if (!cli_in(run->config->agents[i].name, (const char *const *)
-		    agents.v, agents.n))
-			cli_list_add(&agents, run->config->agents[i].name);
+		if (!cli_in(run->config->agents[i].name, agents, n))
+			agents[n++] = run->config->agents[i].name;
 	}
-	for (i = 0; i < agents.n; i++) {
-		if (cli_register_agent(run, agents.v[i], i >= nbuiltin) == -1)
+	for (nverbs = 0; cmd_sub(&cmd_root_entry, nverbs) != NULL; nverbs++)
+		;
+	cli_cmd_reserve(run->root, n + nverbs + 1);
+	for (i = 0; i < n; i++) {
+		if (cli_register_agent(run, agents[i], i >= nbuiltin) == -1)
 			goto out;
 	}
 	for (i = 0; (d = cmd_sub(&cmd_root_entry, i)) != NULL; i++) {
-		if (agents.n > nbuiltin && cli_find_cmd(run->root,
-		    d->name) != NULL) {
+		if (n > nbuiltin && cli_find_cmd(run->root, d->name) != NULL) {
 			cli_fail(run, acpx_error_new(ACPX_CODE_RUNTIME, NULL,
 			    "cli", "cannot add command '%s' as already have "
 			    "command '%s'", d->name, d->name));
@@ -195,13 +197,12 @@ cli_cmd_setup(struct cli_run *run)
 	}
 	idx = cli_scan_agent_token(run->argv, (size_t)run->argc, &override);
 	if (idx >= 0 && !override && *run->argv[idx] != '\0' &&
-	    !cmd_reserved(run->argv[idx]) &&
-	    !cli_in(run->argv[idx], (const char *const *)agents.v, agents.n)) {
+	    !cmd_reserved(run->argv[idx]) && !cli_in(run->argv[idx], agents, n)) {
 		if (cli_register_agent(run, run->argv[idx], 1) == -1)
 			goto out;
 	}
 	rc = 0;
 out:
-	free(agents.v);
+	free(agents);
 	return (rc);
 }
