@@ -79,8 +79,9 @@ lease_parse(json_t *o)
 	li->socket_path = xstrdup(jget_str(o, "socketPath"));
 	li->heartbeat_at = xstrdup(jget_str(o, "heartbeatAt"));
 	id = json_object_get(o, "processIdentity");
+	/* Shared with raw, which holds it as long as li lives; read only. */
 	if (json_is_object(id) && jget_str(id, "kind") != NULL)
-		li->identity = json_deep_copy(id);
+		li->identity = json_incref((json_t *)id);
 	li->retirement = json_object_get(o, "retirement") != NULL;
 	li->shared_runtime = json_is_true(json_object_get(o, "sharedRuntime"));
 	li->persists_control = json_is_true(json_object_get(o,
