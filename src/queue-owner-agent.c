@@ -92,8 +92,9 @@ queue_owner_agent_chunk_flush(struct queue_owner *o)
 		return;
 	content = json_object_get(json_object_get(j->chunk_params, "update"),
 	    "content");
-	json_object_set_new(content, "text", json_stringn(j->chunk.p != NULL ?
-	    j->chunk.p : "", j->chunk.len));
+	/* Joined jansson strings: valid UTF-8 already, not checked again. */
+	json_object_set_new(content, "text", json_stringn_nocheck(j->chunk.p !=
+	    NULL ? j->chunk.p : "", j->chunk.len));
 	if (j->rec != NULL) {
 		now = js_iso_now();
 		if (conversation_apply_update(j->rec, j->chunk_params, now))

@@ -244,8 +244,9 @@ peer_merge_flush(struct queue_owner_peer *p)
 		return;
 	content = json_object_get(json_object_get(json_object_get(p->merge,
 	    "params"), "update"), "content");
-	json_object_set_new(content, "text", json_stringn(p->merge_text.p != NULL ?
-	    p->merge_text.p : "", p->merge_text.len));
+	/* Joined jansson strings: valid UTF-8 already, not checked again. */
+	json_object_set_new(content, "text", json_stringn_nocheck(
+	    p->merge_text.p != NULL ? p->merge_text.p : "", p->merge_text.len));
 	ev = queue_msg_event(p->merge_rid, 0, p->merge, p->owner->gen);
 	json_decref(p->merge);
 	p->merge = NULL;
