@@ -15,14 +15,15 @@ N=1200
 S="$T_ROOT/stream.json"
 E="$T_ROOT/expected"
 EM="$T_ROOT/expected-marked"	# a "|" where a thought comes
-# N numbered chunks, a thought every 400, one usage update, end_turn.
+# N numbered chunks of 200 bytes (240 KB: more than a socket buffer and
+# several merged events), a thought every 400, one usage update, end_turn.
 perl -e '
 	my ($n, $s, $e, $em) = @ARGV;
 	open(my $sf, ">", $s) or die; open(my $ef, ">", $e) or die;
 	open(my $mf, ">", $em) or die;
 	my @steps;
 	for my $i (1 .. $n) {
-		my $t = sprintf("c%04d ", $i);
+		my $t = sprintf("c%04d ", $i) . ("x" x 194);
 		push @steps, "{\"chunk\":\"$t\"}";
 		print $ef $t;
 		print $mf $t, ($i % 400 == 0 ? "|" : "");
@@ -72,16 +73,17 @@ raw() {
 	    while (1) {
 		my $got = sysread($s, $buf, 4096, length $buf);
 		last unless $got;
+		# The texts hold no quote or escape: a pattern reads them
+		# (JSON::PP would cost seconds of CPU on these lines).
 		while ($buf =~ s/^([^\n]*)\n//) {
-		    my $m = decode_json($1);
-		    $last = $m->{type};
+		    my $l = $1;
+		    ($last) = $l =~ /^\{"type":"([a-z_]+)"/ or die "bad line: $l";
 		    next unless $last eq "event";
 		    exit 0 if $mode eq "leave";
-		    my $u = $m->{message}{params}{update} // {};
-		    $text .= "|" if ($u->{sessionUpdate} // "") eq "agent_thought_chunk";
-		    next unless ($u->{sessionUpdate} // "") eq "agent_message_chunk";
+		    $text .= "|" if $l =~ /"sessionUpdate":"agent_thought_chunk"/;
+		    next unless $l =~ /"sessionUpdate":"agent_message_chunk"/;
+		    my ($t) = $l =~ /"text":"([^"\\]*)"/ or die "no text: $l";
 		    $n++;
-		    my $t = $u->{content}{text};
 		    $max = length $t if length $t > $max;
 		    $text .= $t;
 		}
