@@ -9,7 +9,6 @@
  *   FAULTSHIM_OPS      comma list of write,rename,fsync,open (default:
  *                      write,rename,fsync)
  *   FAULTSHIM_AFTER    let this many matching calls succeed first (default 0)
- *   FAULTSHIM_ARM      a path: calls match only while it exists
  *   FAULTSHIM_ACTION   "stop": a matching call stops the process (SIGSTOP)
  *                      instead of failing, and goes through if continued
  *                      (a test sees a moment, then kills the process)
@@ -62,12 +61,9 @@ fs_match(const char *op, const char *path)
 	const char	*pat = getenv("FAULTSHIM_PATTERN");
 	const char	*ops = getenv("FAULTSHIM_OPS");
 	const char	*after = getenv("FAULTSHIM_AFTER");
-	const char	*arm = getenv("FAULTSHIM_ARM");
 	const char	*action = getenv("FAULTSHIM_ACTION");
 
 	if (pat == NULL || *pat == '\0' || path == NULL)
-		return (0);
-	if (arm != NULL && *arm != '\0' && access(arm, F_OK) != 0)
 		return (0);
 	if (ops == NULL || *ops == '\0')
 		ops = "write,rename,fsync";
@@ -75,7 +71,9 @@ fs_match(const char *op, const char *path)
 		return (0);
 	if (fnmatch(pat, path, 0) != 0)
 		return (0);
-	if (after != NULL && fs_seen++ < atol(after))
+	/* Counted atomically: a process may call from two threads. */
+	if (after != NULL && __atomic_fetch_add(&fs_seen, 1,
+	    __ATOMIC_SEQ_CST) < atol(after))
 		return (0);
 	if (action != NULL && strcmp(action, "stop") == 0) {
 		raise(SIGSTOP);
