@@ -61,4 +61,13 @@ char	*js_json_dumps(const json_t *v, int indent);
  */
 char	*js_json_dumps_split(const json_t *v, const json_t *slot, size_t *at);
 
+/*
+ * js_json_dumps(v, indent) as written depth levels deep (the lines after
+ * the first indented by indent * depth more: v's text inside a bigger
+ * value), with slot (NULL: none) left out as js_json_dumps_split() does.
+ * Caller frees.
+ */
+char	*js_json_dumps_at(const json_t *v, int indent, int depth,
+	    const json_t *slot, size_t *at);
+
 #endif

@@ -56,6 +56,12 @@ struct session_record {
 					   last conversation_trim(), as only
 					   the conversation module changes
 					   them; 0: not known (parsed, copied) */
+	unsigned long long conv_epoch;	/* conversation_trim()'s mark (unique
+					   in the process; 0: none): while it
+					   stays, only the last message and
+					   those appended after change */
+	long long	  conv_dropped;	/* messages dropped from the front
+					   since (absolute index = this + i) */
 	char	 *updated_at;		/* conversation timestamp; never NULL */
 	json_t	 *cumulative_token_usage; /* object; never NULL */
 	json_t	 *cumulative_cost;	/* {amount?, currency?} */
@@ -114,6 +120,12 @@ json_t		*session_record_to_camel(const struct session_record *);
  * allowed tag; -1 with *cause "Persisted key policy violation ..." if not.
  */
 int		 session_record_check_keys(const json_t *disk, char **cause);
+
+/*
+ * The same policy for one element of a disk object's messages (as the
+ * whole object's check sees it): 0, or -1 (the whole check says what).
+ */
+int		 session_record_check_message_keys(const json_t *msg);
 
 /* The default event_log object for a record id. Caller owns. */
 json_t		*session_record_default_event_log(const char *record_id);

@@ -166,6 +166,7 @@ conv_trim_count(struct session_record *r)
 
 	n = json_array_size(r->messages);
 	if (n > CONVERSATION_MAX_MESSAGES) {
+		r->conv_dropped += (long long)(n - CONVERSATION_MAX_MESSAGES);
 		keep = json_array();
 		for (i = n - CONVERSATION_MAX_MESSAGES; i < n; i++)
 			json_array_append(keep, json_array_get(r->messages, i));
@@ -188,13 +189,17 @@ conv_trim_count(struct session_record *r)
 void
 conversation_trim(struct session_record *r)
 {
-	json_t	*m;
-	size_t	 i;
+	static unsigned long long	 epoch;
+	json_t				*m;
+	size_t				 i;
 
 	conv_trim_count(r);
 	json_array_foreach(r->messages, i, m)
 		conv_trim_message(m);
 	r->trimmed = 1;
+	/* Any message may have changed: a new mark. */
+	r->conv_epoch = ++epoch;
+	r->conv_dropped = 0;
 }
 
 /*

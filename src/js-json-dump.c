@@ -282,6 +282,35 @@ js_json_dumps(const json_t *v, int indent)
 }
 
 /*
+ * js_json_dumps(v, indent) as written depth levels deep (every line after
+ * the first indented by indent * depth more), with the value slot (held by
+ * v, found by identity; NULL: none) left out: *at is where its text goes.
+ * Caller owns.
+ */
+char *
+js_json_dumps_at(const json_t *v, int indent, int depth, const json_t *slot,
+    size_t *at)
+{
+	struct buf	b = BUF_INITIALIZER;
+
+	(void)buf_reserve(&b, 256);
+	if (indent > 10)
+		indent = 10;
+	if (indent < 0)
+		indent = 0;
+	js_json_split_slot = slot;
+	js_json_split_at = (size_t)-1;
+	if (v == NULL)
+		buf_add(&b, "null", 4);
+	else
+		js_json_value(&b, v, indent, depth);
+	js_json_split_slot = NULL;
+	if (at != NULL)
+		*at = js_json_split_at;
+	return (buf_take(&b));
+}
+
+/*
  * js_json_dumps(v, 0) with the value slot (a member or element of v, found
  * by identity) left out: *at is where its text goes, so that the text
  * before *at, JSON.stringify(slot's value), then the text from *at is

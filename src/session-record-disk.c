@@ -260,6 +260,21 @@ record_check(const json_t *v, char **path, size_t *cap, char **out)
 	}
 }
 
+/* Key policy of one element of messages: 0 or -1. */
+int
+session_record_check_message_keys(const json_t *msg)
+{
+	char	*bad = NULL, *path;
+	size_t	 cap = 256;
+
+	path = xmalloc(cap);
+	memcpy(path, "messages", sizeof "messages");
+	record_check(msg, &path, &cap, &bad);
+	free(path);
+	free(bad);
+	return (bad == NULL ? 0 : -1);
+}
+
 /* Key policy of a disk object: 0 or -1 with *cause. */
 int
 session_record_check_keys(const json_t *disk, char **cause)

@@ -21,6 +21,7 @@
 #include "session-path.h"
 #include "session-record.h"
 #include "session-store.h"
+#include "session-store-impl.h"
 #include "xmalloc.h"
 
 /*
@@ -403,8 +404,9 @@ static int
 store_save(const struct session_record *r, int flags, char **cause)
 {
 	json_t	*disk, *known;
-	char	*path;
-	int	 rc;
+	char	*path, *text;
+	size_t	 len;
+	int	 rc = -1;
 
 	disk = session_record_to_disk_view(r);	/* read-only: not copied */
 	/* The key policy covers what we write, not keys we only carry. */
@@ -417,14 +419,18 @@ store_save(const struct session_record *r, int flags, char **cause)
 		json_object_foreach_safe(r->extra, tmp, k, v)
 			json_object_del(known, k);
 	}
-	rc = session_record_check_keys(known, cause);
+	/* Checked and made, the unchanged messages' text reused. */
+	text = session_store_text(r, disk, known, &len, cause);
 	json_decref(known);
-	if (rc == 0) {
+	if (text != NULL) {
 		path = session_path(r->record_id, ".json");
-		rc = store_write_private(path, disk, flags | STORE_REMEMBER |
+		rc = store_write_file(path, text, len, 1, flags |
 		    FSUTIL_KEEP_STAGE | FSUTIL_HOLD_REPLACED, cause);
-		if (rc == 0)
+		if (rc == 0) {
+			store_remember(path, text);
 			store_last.closed = r->closed;
+		} else
+			free(text);
 		store_last.rec = rc == 0 ? r : NULL;
 		free(path);
 	}

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "conversation.h"
 #include "jget.h"
 #include "js-json.h"
 #include "session-lock.h"
@@ -745,6 +746,117 @@ test_no_discard(void)
 	TEST_DONE();
 }
 
+/* r's file holds exactly JSON.stringify(r's disk view, null, 2) + "\n". */
+static int
+saved_as_dump(const struct session_record *r)
+{
+	json_t	*disk = session_record_to_disk_view(r);
+	char	*want, *full, *path, *got;
+	int	 same;
+
+	want = js_json_dumps(disk, 2);
+	json_decref(disk);
+	xasprintf(&full, "%s\n", want);
+	free(want);
+	path = session_path(r->record_id, ".json");
+	got = slurp(path);
+	free(path);
+	same = got != NULL && strcmp(got, full) == 0;
+	free(got);
+	free(full);
+	return (same);
+}
+
+static void
+test_text_reuse(void)
+{
+	struct session_record	*r, *other;
+	json_t			*u, *b;
+	char			*cause = NULL, *text, *path, *got;
+	const char		*now = "2026-01-01T00:00:00.000Z";
+	int			 i, bad = 0;
+
+	TEST_START("a save reusing its messages' text is the whole dump, "
+	    "byte for byte");
+	r = session_record_create("t1", "cmd", NULL, "/w", NULL, now);
+	other = session_record_create("t2", "cmd", NULL, "/w", NULL, now);
+	for (i = 0; i < 205 && !bad; i++) {
+		xasprintf(&text, "prompt \"%d\"\n\u00e9", i);
+		b = json_pack("[{s:s, s:s}]", "type", "text", "text", text);
+		free(text);
+		(void)conversation_add_prompt(r, b, now);
+		json_decref(b);
+		if (session_store_checkpoint(r, &cause) == -1 ||
+		    !saved_as_dump(r))
+			bad = 1;
+		u = json_pack("{s:s, s:{s:s, s:s}}", "sessionUpdate",
+		    "agent_message_chunk", "content", "type", "text", "text",
+		    "an answer");
+		(void)conversation_apply_update(r, u, now);
+		json_decref(u);
+		if (session_store_checkpoint(r, &cause) == -1 ||
+		    !saved_as_dump(r))
+			bad = 2;
+		/* The last message grows after it was saved. */
+		u = json_pack("{s:s, s:s, s:s, s:{s:i}}", "sessionUpdate",
+		    "tool_call", "toolCallId", "c1", "title", "Read",
+		    "rawInput", "n", i);
+		(void)conversation_apply_update(r, u, now);
+		json_decref(u);
+		if (i % 7 == 0) {
+			/* Another record's save in between. */
+			(void)conversation_add_prompt(other, b = json_pack(
+			    "[{s:s, s:s}]", "type", "text", "text", "x"), now);
+			json_decref(b);
+			if (session_store_checkpoint(other, &cause) == -1 ||
+			    !saved_as_dump(other))
+				bad = 3;
+		}
+		if (session_store_checkpoint(r, &cause) == -1 ||
+		    !saved_as_dump(r))
+			bad = 4;
+	}
+	ASSERT_INT_EQ(bad, 0);
+	ASSERT_INT_EQ(json_array_size(r->messages), 200);
+	ASSERT_INT_EQ(session_store_save(r, &cause), 0);
+	ASSERT_TRUE(saved_as_dump(r));
+	/*
+	 * The contract: only the last message changes under one
+	 * conversation mark. A change elsewhere (no module does that) is not
+	 * seen, which shows the reuse; a whole trim makes a new mark.
+	 */
+	json_object_set_new(json_array_get(json_object_get(json_object_get(
+	    json_array_get(r->messages, 0), "User"), "content"), 0), "Text",
+	    json_string("changed behind the module's back"));
+	ASSERT_INT_EQ(session_store_checkpoint(r, &cause), 0);
+	ASSERT_TRUE(!saved_as_dump(r));
+	path = session_path(r->record_id, ".json");
+	got = slurp(path);
+	ASSERT_TRUE(got != NULL && strstr(got, "behind the module") == NULL);
+	free(got);
+	conversation_trim(r);
+	ASSERT_INT_EQ(session_store_checkpoint(r, &cause), 0);
+	ASSERT_TRUE(saved_as_dump(r));
+	/* A key policy violation in the last message: the whole check's cause. */
+	json_object_set_new(json_object_get(json_array_get(r->messages,
+	    json_array_size(r->messages) - 1), "Agent"), "badKey",
+	    json_integer(1));
+	got = slurp(path);
+	ASSERT_INT_EQ(session_store_checkpoint(r, &cause), -1);
+	ASSERT_STR_EQ(cause, "Persisted key policy violation (expected "
+	    "snake_case keys): messages.Agent.badKey");
+	free(cause);
+	cause = NULL;
+	text = slurp(path);
+	ASSERT_STR_EQ(text, got);	/* the failed save left the file */
+	free(text);
+	free(got);
+	free(path);
+	session_record_free(r);
+	session_record_free(other);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
@@ -763,6 +875,7 @@ main(void)
 	test_store();
 	test_lock();
 	test_no_discard();
+	test_text_reuse();
 
 	{
 		char *cmd;
