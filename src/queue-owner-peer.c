@@ -65,6 +65,8 @@ struct queue_owner_peer {
 #define PEER_HANDLED	0x1	/* the request line was taken */
 #define PEER_ENDING	0x2	/* half-close once flushed */
 #define PEER_DEAD	0x4	/* closed; freed from the reaper */
+#define PEER_STALLED	0x8	/* read nothing for PEER_DRAIN_S: not waited for */
+#define PEER_LAST	0x10	/* the owner is stopping: a stall closes it */
 	TAILQ_ENTRY(queue_owner_peer) entry;
 };
 
@@ -94,8 +96,12 @@ static void	peer_close(struct queue_owner_peer *);
  * Backpressure: while a peer has more than PEER_OUT_HIGH unsent, the
  * agent is not read (it waits on its full pipe, as it would writing to a
  * slow terminal), so a stream costs the owner no more memory than that;
- * it is read again once the peer is down to PEER_OUT_LOW or gone (a
- * stalled one is closed by its drain timer).
+ * it is read again once the peer is down to PEER_OUT_LOW or gone. A peer
+ * that reads nothing for PEER_DRAIN_S (a stopped client, a loaded
+ * machine) is not waited for: its output is kept, up to PEER_OUT_MAX, as
+ * the reference keeps it, and it is held to this again once it reads.
+ * Nothing is dropped for being slow; only a stopping owner closes a
+ * peer that stalls.
  */
 static void
 peer_pressure(struct queue_owner_peer *p)
@@ -105,11 +111,16 @@ peer_pressure(struct queue_owner_peer *p)
 				    p->merge_text.len;
 
 	if (o->paused_by == NULL && pending > PEER_OUT_HIGH &&
-	    !(p->flags & PEER_DEAD) && o->client != NULL) {
+	    !(p->flags & (PEER_DEAD|PEER_STALLED)) && o->client != NULL) {
 		acp_client_pause(o->client, 1);
 		o->paused_by = p;
+		/* Held for a reader that may read nothing: the stall clock. */
+		if (!ev_is_active(&p->drain_w)) {
+			ev_timer_set(&p->drain_w, PEER_DRAIN_S, 0.);
+			ev_timer_start(o->loop, &p->drain_w);
+		}
 	} else if (o->paused_by == p && (pending <= PEER_OUT_LOW ||
-	    (p->flags & PEER_DEAD))) {
+	    (p->flags & (PEER_DEAD|PEER_STALLED)))) {
 		o->paused_by = NULL;
 		if (o->client != NULL)
 			acp_client_pause(o->client, 0);
@@ -174,8 +185,8 @@ peer_flush(struct queue_owner_peer *p)
 		}
 		p->outoff += (size_t)n;
 		/* Progress: a slow reader is not a stalled one. */
-		if (!(p->flags & PEER_ENDING))
-			ev_timer_stop(o->loop, &p->drain_w);
+		ev_timer_stop(o->loop, &p->drain_w);
+		p->flags &= ~PEER_STALLED;
 	}
 	peer_pressure(p);
 	if (p->outoff < p->out.len) {
@@ -375,8 +386,16 @@ queue_owner_peer_reject(struct queue_owner_peer *p, const char *rid,
 static void
 peer_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	/* A reader that stalled for 1 s, or did not close after our end. */
-	peer_close(w->data);
+	struct queue_owner_peer	*p = w->data;
+
+	/* A reader that stalled: the agent goes on without waiting for it. */
+	if (p->outoff < p->out.len && !(p->flags & PEER_LAST)) {
+		p->flags |= PEER_STALLED;
+		peer_pressure(p);
+		return;
+	}
+	/* One that did not close after our end, or the owner is stopping. */
+	peer_close(p);
 }
 
 static void
@@ -648,15 +667,19 @@ queue_owner_peer_reap(struct queue_owner *o)
 	}
 }
 
-/* Shutdown: connections that have not sent their request get 1 s to. */
+/*
+ * Shutdown: connections that have not sent their request get 1 s to;
+ * one still being answered is closed once it reads nothing for 1 s.
+ */
 void
 queue_owner_peer_shutdown(struct queue_owner *o)
 {
 	struct queue_owner_peer	*p;
 
 	TAILQ_FOREACH(p, &o->peers, entry) {
-		if (!(p->flags & (PEER_HANDLED|PEER_DEAD)) &&
-		    !ev_is_active(&p->drain_w)) {
+		p->flags |= PEER_LAST;
+		if (!(p->flags & PEER_DEAD) && (!(p->flags & PEER_HANDLED) ||
+		    (p->flags & PEER_STALLED)) && !ev_is_active(&p->drain_w)) {
 			ev_timer_set(&p->drain_w, PEER_DRAIN_S, 0.);
 			ev_timer_start(o->loop, &p->drain_w);
 		}

@@ -116,5 +116,35 @@ poll '[ "$(turns_ended)" -gt "$ended" ]'
 q --format quiet "go"
 expect_out_file "$E" "the owner serves the next prompt"
 
+# A client stopped mid-stream (SIGSTOP, Ctrl-Z) is not dropped: once it
+# reads nothing for a second the agent goes on without waiting for it, its
+# output is kept, and it gets all of it when it runs again. 6000 chunks
+# of 200 bytes: more than the socket, the owner's high-water mark and the
+# agent's pipe hold together.
+S2="$T_ROOT/stream2.json"
+perl -e 'print "{\"default_turn\":[", join(",", map { sprintf("{\"chunk\":\"s%05d %s\"}", $_, "y" x 193) } 1 .. 6000), ",{\"stop\":\"end_turn\"}]}\n"' >"$S2"
+AGENT2="$MOCK --supports-load-session --session-id stop-1 --scenario $S2"
+run --agent "$AGENT2" sessions new
+expect_rc 0 "a second session"
+all_turns() { cat "$HOME"/.acpx/sessions/*.stream.ndjson | grep -c '"type":"turn_result"'; }
+ended=$(all_turns)
+( cd "$T_WORK" && exec "$ACPX" --agent "$AGENT2" --format json --ttl 60 "go" \
+    >"$T_ROOT/stopped.out" 2>"$T_ROOT/stopped.err" ) &
+cpid=$!
+track_pid $cpid
+poll "[ -s '$T_ROOT/stopped.out' ]"
+kill -STOP $cpid
+poll '[ "$(all_turns)" -gt "$ended" ]' &&
+    ok "a stopped client: the turn ends without it" ||
+    not_ok "a stopped client: the turn ends without it" "$(all_turns) turns"
+kill -CONT $cpid
+wait $cpid
+rc=$?
+n=$(grep -c '"sessionUpdate":"agent_message_chunk"' "$T_ROOT/stopped.out")
+[ "$rc" = 0 ] && [ "$n" = 6000 ] && grep -q '"stopReason":"end_turn"' "$T_ROOT/stopped.out" &&
+    ok "a stopped client gets the whole stream and the result when it runs again" ||
+    not_ok "a stopped client gets the whole stream and the result when it runs again" \
+    "exit $rc, $n of 6000 chunks" "$(tail -c 600 "$T_ROOT/stopped.err")"
+
 stop_owner
 done_testing
