@@ -44,6 +44,9 @@
 int	 fsutil_write(const char *path, const void *bytes, size_t len,
 	    int flags, const char **op);
 
+/* A copy of path's directory part ("." if none, "/" for "/x"). Caller frees. */
+char	*fsutil_dirname(const char *path);
+
 #define FSUTIL_HOLD_REPLACED	0x10	/* keep the replaced file open (up to
 					   4 per process, the oldest closed
 					   first) until

@@ -150,17 +150,10 @@ fsutil_bg_close(int fd)
 int
 fsutil_bg_sync_dir(const char *path)
 {
-	char	*dir, *slash;
+	char	*dir;
 	int	 fd;
 
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) == NULL) {
-		free(dir);
-		dir = xstrdup(".");
-	} else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	dir = fsutil_dirname(path);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
 	if (fd == -1)

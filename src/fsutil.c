@@ -99,7 +99,7 @@ fsutil_hold(const char *path)
 }
 
 /* A copy of the directory part of path ("." if none, "/" for "/x"). */
-static char *
+char *
 fsutil_dirname(const char *path)
 {
 	const char	*slash = strrchr(path, '/');

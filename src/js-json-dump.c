@@ -266,19 +266,7 @@ js_json_value(struct buf *b, const json_t *v, int indent, int depth)
 char *
 js_json_dumps(const json_t *v, int indent)
 {
-	struct buf	b = BUF_INITIALIZER;
-
-	/* Room for a typical message at once: no doubling from 64 bytes. */
-	(void)buf_reserve(&b, 256);
-	if (indent > 10)
-		indent = 10;
-	if (indent < 0)
-		indent = 0;
-	if (v == NULL)
-		buf_add(&b, "null", 4);
-	else
-		js_json_value(&b, v, indent, 0);
-	return (buf_take(&b));
+	return (js_json_dumps_at(v, indent, 0, NULL, NULL));
 }
 
 /*
@@ -293,6 +281,7 @@ js_json_dumps_at(const json_t *v, int indent, int depth, const json_t *slot,
 {
 	struct buf	b = BUF_INITIALIZER;
 
+	/* Room for a typical message at once: no doubling from 64 bytes. */
 	(void)buf_reserve(&b, 256);
 	if (indent > 10)
 		indent = 10;
@@ -320,12 +309,5 @@ js_json_dumps_at(const json_t *v, int indent, int depth, const json_t *slot,
 char *
 js_json_dumps_split(const json_t *v, const json_t *slot, size_t *at)
 {
-	struct buf	b = BUF_INITIALIZER;
-
-	js_json_split_slot = slot;
-	js_json_split_at = (size_t)-1;
-	js_json_value(&b, v, 0, 0);
-	js_json_split_slot = NULL;
-	*at = js_json_split_at;
-	return (buf_take(&b));
+	return (js_json_dumps_at(v, 0, 0, slot, at));
 }

@@ -187,18 +187,11 @@ store_write_file(const char *path, const char *bytes, size_t len,
     int private_dir, int flags, char **cause)
 {
 	struct store_dir	*d;
-	char			*dir, *slash, *real;
+	char			*dir, *real;
 	const char		*op, *base;
 	int			 rc = -1, saved, tries;
 
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) == NULL) {
-		free(dir);
-		dir = xstrdup(".");
-	} else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	dir = fsutil_dirname(path);
 	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
 	for (tries = 0; tries < 2; tries++) {
 		if ((d = store_mkdirs(dir, private_dir ? 0700 : 0777,
