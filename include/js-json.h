@@ -70,4 +70,12 @@ char	*js_json_dumps_split(const json_t *v, const json_t *slot, size_t *at);
 char	*js_json_dumps_at(const json_t *v, int indent, int depth,
 	    const json_t *slot, size_t *at);
 
+/*
+ * Compact JSON.stringify(v), except that an integer is written exactly at
+ * any size (jansson's json_int_t) rather than through a double: the text
+ * of a message passed on to a peer, which keeps the values the sender
+ * wrote. Caller frees.
+ */
+char	*js_json_dumps_exact(const json_t *v);
+
 #endif

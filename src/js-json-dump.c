@@ -21,11 +21,15 @@
  * (array-index keys first, ascending, then the rest in insertion order).
  */
 
+/* Integers written exactly at any size (js_json_dumps_exact()). */
+static int	js_json_exact;
+
 /* JS number text of an integer: exact up to 2^53, else via double. */
 static size_t
 js_json_integer(json_int_t i, char *buf, size_t size)
 {
-	if (i >= -9007199254740992LL && i <= 9007199254740992LL)
+	if (js_json_exact || (i >= -9007199254740992LL &&
+	    i <= 9007199254740992LL))
 		return ((size_t)snprintf(buf, size, "%lld", (long long)i));
 	return (js_number_string((double)i, buf, size));
 }
@@ -310,4 +314,15 @@ char *
 js_json_dumps_split(const json_t *v, const json_t *slot, size_t *at)
 {
 	return (js_json_dumps_at(v, 0, 0, slot, at));
+}
+
+char *
+js_json_dumps_exact(const json_t *v)
+{
+	char	*text;
+
+	js_json_exact = 1;
+	text = js_json_dumps_at(v, 0, 0, NULL, NULL);
+	js_json_exact = 0;
+	return (text);
 }

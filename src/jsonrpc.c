@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "js.h"
+#include "js-json.h"
 #include "jsonrpc.h"
 #include "jsonrpc-impl.h"
 #include "linebuf.h"
@@ -242,7 +243,8 @@ jsonrpc_can_write(const struct jsonrpc *j)
 int
 jsonrpc_send(struct jsonrpc *j, json_t *msg)
 {
-	int	gone;
+	char	*text;
+	int	 gone;
 
 	if (j->cb.tap != NULL) {
 		j->busy++;
@@ -257,9 +259,12 @@ jsonrpc_send(struct jsonrpc *j, json_t *msg)
 			return (0);
 		}
 	}
-	if (json_dump_callback(msg, jsonrpc_out_cb, j, JSON_COMPACT) != 0 ||
+	/* As JSON.stringify writes it (the reference's wire), big ints exact. */
+	text = js_json_dumps_exact(msg);
+	if (jsonrpc_out_cb(text, strlen(text), j) != 0 ||
 	    jsonrpc_out_cb("\n", 1, j) != 0)
 		fatal("jsonrpc: cannot serialize a message");
+	free(text);
 	json_decref(msg);
 	/*
 	 * Written before the loop next waits (every message of this turn of

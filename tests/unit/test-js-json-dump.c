@@ -573,6 +573,22 @@ main(void)
 	json_decref(v);
 	TEST_DONE();
 
+	TEST_START("js_json_dumps_exact: JSON.stringify, integers exact at any size");
+	v = json_loads("{\"b\":9007199254740993,\"2\":1.0,\"a\":[-9223372036854775807,0.5],\"1\":\"\\u0001\\u2028\"}",
+	    0, &jerr);
+	ASSERT_PTR_NOT_NULL(v);
+	s = js_json_dumps_exact(v);
+	ASSERT_STR_EQ(s, "{\"1\":\"\\u0001\u2028\",\"2\":1,\"b\":9007199254740993,"
+	    "\"a\":[-9223372036854775807,0.5]}");
+	free(s);
+	/* The plain flavour goes through a double, as JSON.stringify does. */
+	s = js_json_dumps(v, 0);
+	ASSERT_STR_EQ(s, "{\"1\":\"\\u0001\u2028\",\"2\":1,\"b\":9007199254740992,"
+	    "\"a\":[-9223372036854776000,0.5]}");
+	free(s);
+	json_decref(v);
+	TEST_DONE();
+
 	TEST_START("jget_str and jget_obj borrow typed members");
 	v = json_pack("{s:s, s:{}, s:i}", "s", "x", "o", "i", 3);
 	ASSERT_STR_EQ(jget_str(v, "s"), "x");
