@@ -127,8 +127,10 @@ js_json_key_cmp(const void *a0, const void *b0)
 static void	js_json_value(struct buf *, const json_t *, int, int);
 
 /*
- * js_json_dumps_split(): the value written as nothing, and where (set
- * only for the length of that call; the program is single-threaded).
+ * js_json_dumps_at(): the value written as nothing, and where. Set only
+ * for the length of that call, as js_json_exact is: JSON is written on the
+ * event loop's thread only (the one other thread, fsutil-bg.c's worker,
+ * writes none).
  */
 static const json_t	*js_json_split_slot;
 static size_t		 js_json_split_at;
